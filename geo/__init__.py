@@ -1,0 +1,19 @@
+"""Reading and preparing: files and OSM in, one projected CRS out."""
+
+from geo.errors import InputError
+from geo.io import CATEGORIES, load_sample, read_demand, read_facilities, read_network, sample_paths
+from geo.network import StreetNetwork, prepare_network
+from geo.snap import snap_points
+
+__all__ = [
+    "CATEGORIES",
+    "InputError",
+    "StreetNetwork",
+    "load_sample",
+    "prepare_network",
+    "read_demand",
+    "read_facilities",
+    "read_network",
+    "sample_paths",
+    "snap_points",
+]

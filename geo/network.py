@@ -1,0 +1,87 @@
+"""The street network in the form analysis needs: projected, undirected segments.
+
+Walking is two-way on every street, so the osmnx graph is reduced to its
+undirected street segments, each with a geometry that runs from its ``u`` node
+to its ``v`` node and a length measured on that geometry in metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import osmnx as ox
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from geo.errors import InputError
+
+__all__ = ["StreetNetwork", "prepare_network"]
+
+
+@dataclass(frozen=True, eq=False)
+class StreetNetwork:
+    """A projected walking network.
+
+    Attributes
+    ----------
+    graph
+        The projected osmnx graph (the model; networkx is the reference in tests).
+    nodes
+        One row per node, in position order ``0..n-1``; index is the OSM node id.
+    edges
+        One row per street segment: ``u``, ``v`` (node positions), ``length_m``
+        and a LineString from node ``u`` to node ``v``.
+    crs
+        The metric CRS all analysis runs in.
+    """
+
+    graph: nx.MultiDiGraph
+    nodes: gpd.GeoDataFrame
+    edges: gpd.GeoDataFrame
+    crs: CRS
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+
+def prepare_network(graph: nx.MultiDiGraph, *, crs: object | None = None, source: str = "network") -> StreetNetwork:
+    """Project an osmnx graph (to its local UTM zone unless ``crs`` is given) and index its segments.
+
+    Examples
+    --------
+    >>> from geo.io import read_network, sample_paths
+    >>> net = prepare_network(read_network(sample_paths()["network"]))
+    >>> net.crs.to_epsg(), net.n_nodes
+    (32632, 2564)
+    """
+    if graph.number_of_edges() == 0:
+        raise InputError("the street network has no edges", file=source, fix="check the area and the network type")
+    projected = ox.project_graph(graph, to_crs=crs)
+    nodes_gdf, edges_gdf = ox.convert.graph_to_gdfs(projected, fill_edge_geometry=True)
+    nodes_gdf = nodes_gdf.sort_index()
+    position = pd.Series(np.arange(len(nodes_gdf)), index=nodes_gdf.index)
+    edges_gdf = edges_gdf.reset_index()
+    u = position.loc[edges_gdf["u"]].to_numpy()
+    v = position.loc[edges_gdf["v"]].to_numpy()
+    geom = edges_gdf.geometry.to_numpy()
+    # Keep each street segment once: a reverse twin (v, u) with the same geometry is dropped.
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    length = np.round(shapely.length(geom), 6)
+    key = pd.DataFrame({"lo": lo, "hi": hi, "length": length})
+    first = ~key.duplicated()
+    u, v, geom, length = u[first.to_numpy()], v[first.to_numpy()], geom[first.to_numpy()], length[first.to_numpy()]
+    # Orient each geometry from u to v.
+    xy = nodes_gdf[["x", "y"]].to_numpy()
+    start = shapely.get_coordinates(shapely.get_point(geom, 0))
+    flip = np.hypot(*(start - xy[u]).T) > np.hypot(*(start - xy[v]).T)
+    geom[flip] = shapely.reverse(geom[flip])
+    edges = gpd.GeoDataFrame(
+        {"u": u, "v": v, "length_m": shapely.length(geom)}, geometry=geom, crs=projected.graph["crs"]
+    ).reset_index(drop=True)
+    nodes = gpd.GeoDataFrame(nodes_gdf[["x", "y"]], geometry=nodes_gdf.geometry, crs=projected.graph["crs"])
+    return StreetNetwork(graph=projected, nodes=nodes, edges=edges, crs=CRS.from_user_input(projected.graph["crs"]))

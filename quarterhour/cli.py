@@ -1,0 +1,128 @@
+"""The batch face: ``quarterhour run ... --out DIR``.
+
+Bad input exits with status 2 and one ``error:`` line on stderr; a bug exits
+with status 1 and one line too. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+
+from analysis.pipeline import CircleResult, run_circle
+from analysis.traveltime import WALK_KMH
+from geo import InputError, prepare_network, read_demand, read_facilities, read_network, sample_paths
+from geo.snap import DEFAULT_MAX_SNAP_M
+from quarterhour import __version__
+
+__all__ = ["main", "write_layers"]
+
+log = logging.getLogger("quarterhour")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage block
+        self.exit(2, f"error: {message} (see 'quarterhour {self.prog.split()[-1]} --help')\n")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="quarterhour", description="一刻钟 quarterhour: 15-minute service-circle planner")
+    parser.add_argument("--version", action="version", version=f"quarterhour {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser("run", help="coverage, isochrones, gaps and a suggested site; writes DIR/coverage.gpkg",
+                         description="Walking coverage of facilities. Inputs not given come from the bundled sample.")
+    run.add_argument("--network", type=Path, help="street network: osmnx .graphml or OSM XML .osm")
+    run.add_argument("--facilities", type=Path, help="facility points (GeoJSON/GeoPackage): name, category")
+    run.add_argument("--demand", type=Path, help="resident points (GeoJSON/GeoPackage) with a 'pop' column")
+    run.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
+    run.add_argument("--speed-kmh", type=_positive, default=WALK_KMH, help="walking speed (default 4.5 km/h)")
+    run.add_argument("--max-snap-m", type=_positive, default=DEFAULT_MAX_SNAP_M,
+                     help="points farther than this from any street are off-network (default 300 m)")
+    run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
+    run.add_argument("--force", action="store_true", help="replace an existing DIR/coverage.gpkg")
+    return parser
+
+
+def write_layers(layers: dict[str, gpd.GeoDataFrame], path: Path, *, force: bool = False) -> None:
+    """Write layers into one GeoPackage atomically: a temporary file in the same folder, then a rename.
+
+    Refuses to replace an existing file unless ``force``.
+    """
+    if path.exists() and not force:
+        raise InputError("the output file already exists", file=str(path),
+                         fix="choose another --out folder, or pass --force to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # GDAL creates the file itself
+    try:
+        for name, gdf in layers.items():
+            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _run(args: argparse.Namespace) -> int:
+    sample = sample_paths()
+    for name in ("network", "facilities", "demand"):
+        if getattr(args, name) is None:
+            setattr(args, name, sample[name])
+            print(f"note: no --{name} given: using the bundled sample ({sample[name].name})", file=sys.stderr)
+    network = prepare_network(read_network(args.network), source=args.network.name)
+    facilities = read_facilities(args.facilities).to_crs(network.crs)
+    demand = read_demand(args.demand).to_crs(network.crs)
+    result: CircleResult = run_circle(network, facilities, demand, minutes=args.minutes, speed_kmh=args.speed_kmh,
+                                      max_snap_m=args.max_snap_m)
+    for line in result.skipped:
+        print(f"note: {line}", file=sys.stderr)
+    out = args.out / "coverage.gpkg"
+    write_layers({
+        "facilities": result.facilities,
+        "demand": result.demand,
+        "isochrones": result.isochrones,
+        "reach": result.reach,
+        "gaps": result.gaps,
+        "sites": result.sites,
+    }, out, force=args.force)
+    s = result.summary
+    print(f"covered {s['pop_covered']:,.0f} of {s['pop_total']:,.0f} residents ({s['pct_covered']:.1f}%) "
+          f"within {s['minutes']:g} min walk at {s['speed_kmh']:g} km/h; wrote {out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``quarterhour`` console command."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return _run(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug, not bad input: one line, and a way to see more
+        log.debug("internal error", exc_info=True)
+        print(f"error: internal error, please report it: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The planners' words for the faces (app, map, CLI): Chinese first, English available."""
+
+from __future__ import annotations
+
+__all__ = ["LANGS", "t"]
+
+LANGS = {"zh": "中文", "en": "English"}
+
+_TEXT: dict[str, tuple[str, str]] = {
+    "title": ("一刻钟党建服务圈", "15-minute party-service circle"),
+    "subtitle": ("步行可达覆盖分析", "walking coverage of party-mass service points"),
+    "covered_headline": ("{minutes:g} 分钟步行覆盖居民", "residents within a {minutes:g}-minute walk"),
+    "uncovered": ("未覆盖居民", "residents left out"),
+    "facilities": ("服务设施", "facilities"),
+    "reach": ("{minutes:g} 分钟等时圈", "{minutes:g}-minute reach"),
+    "reach_each": ("各设施等时圈", "reach of each facility"),
+    "streets": ("步行路网", "walking streets"),
+    "residents_uncovered": ("未覆盖居民点", "uncovered residents"),
+    "residents_covered": ("已覆盖居民点", "covered residents"),
+    "gaps": ("服务盲区（{cell:g} 米网格）", "coverage gaps ({cell:g} m grid)"),
+    "sites": ("新增布点建议", "suggested new site"),
+    "residents": ("居民", "residents"),
+    "minutes": ("分钟", "minutes"),
+    "rank": ("排名", "rank"),
+    "name": ("名称", "name"),
+    "category": ("类别", "category"),
+    "new_covered": ("新增覆盖居民", "residents newly covered"),
+    "walk_minutes": ("步行分钟", "walking minutes"),
+    "nearest": ("最近设施", "nearest facility"),
+    "legend": ("图例", "legend"),
+    "settings": ("参数", "settings"),
+    "language": ("语言 / Language", "语言 / Language"),
+    "threshold": ("步行时间阈值（分钟）", "walking threshold (minutes)"),
+    "speed": ("步行速度（千米/小时）", "walking speed (km/h)"),
+    "categories_used": ("计入的设施类别", "facility categories counted"),
+    "basemap": ("OSM 在线底图（需联网）", "OSM online basemap (needs internet)"),
+    "data_source": ("数据：示例（摩纳哥）© OpenStreetMap 贡献者，ODbL",
+                    "Data: sample (Monaco) © OpenStreetMap contributors, ODbL"),
+    "gap_table": ("服务盲区排名", "gaps ranked by residents left out"),
+    "site_table": ("新增布点建议", "suggested new site"),
+    "skipped": ("未纳入分析", "left out of the analysis"),
+    "no_facilities": ("没有选中的设施类别。", "No facility category selected."),
+    "bug": ("程序出错，这是一个缺陷，请报告：", "Something went wrong. This is a bug; please report it:"),
+}
+
+
+def t(key: str, lang: str = "zh", **values: object) -> str:
+    """The label ``key`` in ``lang`` ("zh" or "en"), formatted with ``values``.
+
+    Examples
+    --------
+    >>> t("reach", "en", minutes=15)
+    '15-minute reach'
+    >>> t("reach", minutes=15)
+    '15 分钟等时圈'
+    """
+    zh, en = _TEXT[key]
+    return (en if lang == "en" else zh).format(**values)

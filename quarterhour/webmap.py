@@ -1,0 +1,204 @@
+"""The coverage map: one folium.Map, self-contained, drawn with no host but its own.
+
+folium loads Leaflet, jQuery, Bootstrap and Font Awesome from public CDNs by
+default; offline or on an intranet the map then stays blank. ``OfflineMap``
+loads none of them and inlines the Leaflet 1.9.4 files vendored in
+``assets/leaflet`` (from the npm registry), images as data URIs. The default
+base layer is the street network itself; the OSM tile basemap is opt-in.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from functools import cache
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import Element
+
+from analysis import columns as C
+from analysis.pipeline import CircleResult
+from geo.io import CATEGORIES
+from geo.network import StreetNetwork
+from quarterhour.i18n import t
+
+__all__ = ["CATEGORY_COLORS", "OfflineMap", "build_map", "map_html"]
+
+ASSETS = Path(__file__).resolve().parent / "assets" / "leaflet"
+CATEGORY_COLORS = {
+    "service_centre": "#c0392b",
+    "neighbourhood_centre": "#2471a3",
+    "liaison_point": "#d68910",
+    "study_room": "#7d3c98",
+}
+REACH_COLOR, GAP_COLOR, SITE_COLOR, UNCOVERED_COLOR = "#27ae60", "#e67e22", "#8e44ad", "#e74c3c"
+OSM_ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+
+
+class OfflineMap(folium.Map):
+    """A folium.Map that references no CDN: Leaflet is inlined into the page header."""
+
+    default_js: list[tuple[str, str]] = []
+    default_css: list[tuple[str, str]] = []
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        js, css = _leaflet_assets()
+        header = self.get_root().header
+        header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
+        header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
+
+
+@cache
+def _leaflet_assets() -> tuple[str, str]:
+    js = (ASSETS / "leaflet.js").read_text(encoding="utf-8")
+    css = (ASSETS / "leaflet.css").read_text(encoding="utf-8")
+
+    def data_uri(match: re.Match[str]) -> str:
+        data = base64.b64encode((ASSETS / match.group(1)).read_bytes()).decode()
+        return f"url(data:image/png;base64,{data})"
+
+    return js, re.sub(r"url\((images/[\w.-]+\.png)\)", data_uri, css)
+
+
+def _wgs84(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0) -> gpd.GeoDataFrame:
+    """Simplify in metres, then reproject to lon/lat rounded to ~0.1 m (smaller pages)."""
+    geoms = gdf.geometry
+    if simplify_m:
+        geoms = geoms.simplify(simplify_m)
+    out = gdf.set_geometry(geoms).to_crs(4326)
+    return out.set_geometry(shapely.set_precision(out.geometry.values, 1e-6))
+
+
+def _category_label(code: str, lang: str) -> str:
+    zh, en = CATEGORIES.get(code, (code, code))
+    return en if lang == "en" else zh
+
+
+def build_map(
+    result: CircleResult,
+    network: StreetNetwork,
+    *,
+    lang: str = "zh",
+    basemap: bool = False,
+    gap_cell_m: float = 200.0,
+) -> folium.Map:
+    """Draw a run: streets, the combined reach, facilities, uncovered residents, gaps, the suggested site.
+
+    Examples
+    --------
+    >>> from geo import load_sample
+    >>> from analysis import run_circle
+    >>> net, fac, dem = load_sample()
+    >>> m = build_map(run_circle(net, fac, dem), net)
+    >>> "cdn." in map_html(m)
+    False
+    """
+    minutes = result.summary["minutes"]
+    streets = _wgs84(network.edges[["geometry"]], simplify_m=2.0)
+    west, south, east, north = streets.total_bounds
+    m = OfflineMap(tiles=None, control_scale=True, prefer_canvas=True, zoom_control=True)
+    m.fit_bounds([[south, west], [north, east]])
+    if basemap:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=OSM_ATTRIBUTION).add_to(m)
+    folium.GeoJson(
+        streets, name=t("streets", lang), control=True,
+        style_function=lambda _: {"color": "#7f8c8d", "weight": 1, "opacity": 0.7},
+        attribution=OSM_ATTRIBUTION,
+    ).add_to(m)
+    folium.GeoJson(
+        _wgs84(result.reach, simplify_m=2.0), name=t("reach", lang, minutes=minutes),
+        style_function=lambda _: {"color": REACH_COLOR, "weight": 1, "fillColor": REACH_COLOR, "fillOpacity": 0.25},
+    ).add_to(m)
+    each = result.isochrones.merge(result.facilities[["name", "category"]], left_on=C.FACILITY_ID, right_index=True)
+    each["category"] = [_category_label(c, lang) for c in each["category"]]
+    folium.GeoJson(
+        _wgs84(each, simplify_m=2.0), name=t("reach_each", lang), show=False,
+        style_function=lambda f: {"color": CATEGORY_COLORS.get(f["properties"].get("code"), REACH_COLOR),
+                                  "weight": 1, "fillOpacity": 0.05},
+        tooltip=folium.GeoJsonTooltip(["name", "category"], aliases=[t("name", lang), t("category", lang)]),
+    ).add_to(m)
+    if len(result.gaps):
+        gaps = result.gaps.assign(pop_uncovered=result.gaps[C.POP_UNCOVERED].round(0),
+                                  minutes=result.gaps[C.MINUTES].round(1))
+        folium.GeoJson(
+            _wgs84(gaps), name=t("gaps", lang, cell=gap_cell_m),
+            style_function=lambda _: {"color": GAP_COLOR, "weight": 2, "fillColor": GAP_COLOR, "fillOpacity": 0.15},
+            tooltip=folium.GeoJsonTooltip(
+                [C.RANK, C.POP_UNCOVERED, C.MINUTES],
+                aliases=[t("rank", lang), t("uncovered", lang), t("walk_minutes", lang)],
+            ),
+        ).add_to(m)
+    _points_layer(m, result.demand.loc[~result.demand[C.COVERED]], t("residents_uncovered", lang),
+                  UNCOVERED_COLOR, lang, show=True)
+    _points_layer(m, result.demand.loc[result.demand[C.COVERED]], t("residents_covered", lang),
+                  "#95a5a6", lang, show=False)
+    fac = result.facilities.assign(category_label=[_category_label(c, lang) for c in result.facilities["category"]])
+    for code in CATEGORIES:
+        sub = fac[fac["category"] == code]
+        if sub.empty:
+            continue
+        folium.GeoJson(
+            _wgs84(sub[["name", "category_label", "geometry"]]), name=f"{t('facilities', lang)}: {_category_label(code, lang)}",
+            marker=folium.CircleMarker(radius=7, weight=2, color="white", fill=True,
+                                       fill_color=CATEGORY_COLORS[code], fill_opacity=1.0),
+            tooltip=folium.GeoJsonTooltip(["name", "category_label"], aliases=[t("name", lang), t("category", lang)]),
+        ).add_to(m)
+    if len(result.sites):
+        sites = result.sites.assign(pop_new=result.sites[C.POP_NEW].round(0), minutes=result.sites[C.MINUTES].round(1))
+        folium.GeoJson(
+            _wgs84(sites[["site_id", C.POP_NEW, C.MINUTES, "geometry"]]), name=t("sites", lang),
+            marker=folium.CircleMarker(radius=11, weight=4, color="#1b2631", fill=True,
+                                       fill_color=SITE_COLOR, fill_opacity=1.0),
+            tooltip=folium.GeoJsonTooltip(["site_id", C.POP_NEW, C.MINUTES],
+                                          aliases=["ID", t("new_covered", lang), t("walk_minutes", lang)]),
+        ).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.get_root().html.add_child(Element(_legend_html(lang, minutes, gap_cell_m)))
+    return m
+
+
+def _points_layer(m: folium.Map, demand: gpd.GeoDataFrame, name: str, color: str, lang: str, *, show: bool) -> None:
+    if demand.empty:
+        return
+    pts = demand[[C.POP, C.MINUTES, "geometry"]].assign(
+        pop=demand[C.POP].round(0), minutes=demand[C.MINUTES].round(1),
+        radius=np.clip(2 + np.sqrt(demand[C.POP].to_numpy()) / 2.5, 2, 12).round(1),
+    )
+    folium.GeoJson(
+        _wgs84(pts), name=name, show=show,
+        marker=folium.CircleMarker(weight=1, color=color, fill=True, fill_color=color, fill_opacity=0.6),
+        style_function=lambda f: {"radius": f["properties"]["radius"]},
+        tooltip=folium.GeoJsonTooltip([C.POP, C.MINUTES], aliases=[t("residents", lang), t("walk_minutes", lang)]),
+    ).add_to(m)
+
+
+def _legend_html(lang: str, minutes: float, gap_cell_m: float) -> str:
+    rows = [(CATEGORY_COLORS[c], "circle", _category_label(c, lang)) for c in CATEGORIES]
+    rows += [
+        (REACH_COLOR, "square", t("reach", lang, minutes=minutes)),
+        (UNCOVERED_COLOR, "circle", t("residents_uncovered", lang)),
+        (GAP_COLOR, "square", t("gaps", lang, cell=gap_cell_m)),
+        (SITE_COLOR, "ring", t("sites", lang)),
+    ]
+    shape = {"circle": "border-radius:50%", "square": "opacity:.6", "ring": "border-radius:50%;outline:3px solid #1b2631"}
+    items = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
+        f'background:{color};{shape[kind]}"></span>{html.escape(label)}</div>'
+        for color, kind, label in rows
+    )
+    return (
+        '<div style="position:fixed;bottom:24px;right:12px;z-index:1000;background:rgba(255,255,255,.92);'
+        'padding:8px 10px;border-radius:4px;font:12px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)">'
+        f"<b>{html.escape(t('legend', lang))}</b>{items}</div>"
+    )
+
+
+def map_html(m: folium.Map) -> str:
+    """The map as one self-contained HTML page."""
+    return m.get_root().render()
