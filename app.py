@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
 from analysis import columns as C
 from analysis.pipeline import CircleResult, run_circle
-from geo import CATEGORIES, InputError, load_sample
+from geo import CATEGORIES, InputError, StreetNetwork, load_sample
 from geo.io import SAMPLE_DIR
 from quarterhour.i18n import LANGS, t
 from quarterhour.webmap import build_map, map_html
@@ -23,7 +24,7 @@ GAP_CELL_M = 200.0
 
 
 @st.cache_resource(show_spinner=False)
-def load_data(sample_dir: str):  # noqa: ANN201 - a tuple of network, facilities, demand
+def load_data(sample_dir: str) -> tuple[StreetNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The bundled sample, read and projected once per server (keyed by its folder)."""
     del sample_dir  # the key; geo.load_sample reads SAMPLE_DIR
     return load_sample()
@@ -38,8 +39,9 @@ def compute(sample_dir: str, minutes: float, speed_kmh: float, categories: tuple
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def render_map(sample_dir: str, minutes: float, speed_kmh: float, categories: tuple[str, ...], lang: str,
-               basemap: bool) -> str:
+def render_map(
+    sample_dir: str, minutes: float, speed_kmh: float, categories: tuple[str, ...], lang: str, basemap: bool
+) -> str:
     network, _, _ = load_data(sample_dir)
     result = compute(sample_dir, minutes, speed_kmh, categories)
     return map_html(build_map(result, network, lang=lang, basemap=basemap, gap_cell_m=GAP_CELL_M))
@@ -52,20 +54,29 @@ def settings_ui() -> dict:
         minutes = st.select_slider(t("threshold", lang), options=[5, 10, 15, 20], value=15)
         speed = st.slider(t("speed", lang), min_value=2.0, max_value=6.0, value=4.5, step=0.1)
         cats = st.multiselect(
-            t("categories_used", lang), list(CATEGORIES), default=list(CATEGORIES),
+            t("categories_used", lang),
+            list(CATEGORIES),
+            default=list(CATEGORIES),
             format_func=lambda c: CATEGORIES[c][1] if lang == "en" else f"{CATEGORIES[c][0]} {CATEGORIES[c][1]}",
         )
         basemap = st.toggle(t("basemap", lang), value=False)
         st.caption(t("data_source", lang))
-    return {"lang": lang, "minutes": float(minutes), "speed_kmh": float(speed), "categories": tuple(cats),
-            "basemap": basemap}
+    return {
+        "lang": lang,
+        "minutes": float(minutes),
+        "speed_kmh": float(speed),
+        "categories": tuple(cats),
+        "basemap": basemap,
+    }
 
 
 def headline_ui(result: CircleResult, lang: str) -> None:
     s = result.summary
     a, b, c = st.columns(3)
-    a.metric(t("covered_headline", lang, minutes=s["minutes"]),
-             f"{s['pop_covered']:,.0f} / {s['pop_total']:,.0f} ({s['pct_covered']:.1f}%)")
+    a.metric(
+        t("covered_headline", lang, minutes=s["minutes"]),
+        f"{s['pop_covered']:,.0f} / {s['pop_total']:,.0f} ({s['pct_covered']:.1f}%)",
+    )
     b.metric(t("uncovered", lang), f"{s['pop_uncovered']:,.0f}")
     c.metric(t("facilities", lang), f"{s['n_facilities_used']:.0f}")
     for line in result.skipped:
@@ -77,14 +88,25 @@ def tables_ui(result: CircleResult, lang: str) -> None:
     with left:
         st.subheader(t("gap_table", lang))
         gaps = pd.DataFrame(result.gaps.drop(columns="geometry")).head(10)
-        st.dataframe(gaps.rename(columns={C.RANK: t("rank", lang), C.POP_UNCOVERED: t("uncovered", lang),
-                                          C.MINUTES: t("walk_minutes", lang)}),
-                     hide_index=True, use_container_width=True)
+        st.dataframe(
+            gaps.rename(
+                columns={
+                    C.RANK: t("rank", lang),
+                    C.POP_UNCOVERED: t("uncovered", lang),
+                    C.MINUTES: t("walk_minutes", lang),
+                }
+            ),
+            hide_index=True,
+            use_container_width=True,
+        )
     with right:
         st.subheader(t("site_table", lang))
         sites = pd.DataFrame(result.sites.drop(columns="geometry"))
-        st.dataframe(sites.rename(columns={C.POP_NEW: t("new_covered", lang), C.MINUTES: t("walk_minutes", lang)}),
-                     hide_index=True, use_container_width=True)
+        st.dataframe(
+            sites.rename(columns={C.POP_NEW: t("new_covered", lang), C.MINUTES: t("walk_minutes", lang)}),
+            hide_index=True,
+            use_container_width=True,
+        )
 
 
 def main() -> None:

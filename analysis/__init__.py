@@ -22,6 +22,6 @@ __all__ = [
     "point_seconds",
     "reached_lines",
     "run_circle",
-    "summarize",
     "suggest_sites",
+    "summarize",
 ]

@@ -34,14 +34,25 @@ def gap_cells(demand: gpd.GeoDataFrame, *, cell_m: float = CELL_M) -> gpd.GeoDat
     ix, iy = np.floor(x / cell_m).astype(np.int64), np.floor(y / cell_m).astype(np.int64)
     mins = out[C.MINUTES].to_numpy()
     finite = np.isfinite(mins)
-    frame = pd.DataFrame({
-        "ix": ix, "iy": iy, C.POP_UNCOVERED: out[C.POP].to_numpy(),
-        "wm": np.where(finite, mins * out[C.POP].to_numpy(), 0.0),
-        "wp": np.where(finite, out[C.POP].to_numpy(), 0.0),
-    })
-    g = frame.groupby(["ix", "iy"], sort=True).agg(
-        pop_uncovered=(C.POP_UNCOVERED, "sum"), n_points=(C.POP_UNCOVERED, "size"), wm=("wm", "sum"), wp=("wp", "sum")
-    ).reset_index()
+    frame = pd.DataFrame(
+        {
+            "ix": ix,
+            "iy": iy,
+            C.POP_UNCOVERED: out[C.POP].to_numpy(),
+            "wm": np.where(finite, mins * out[C.POP].to_numpy(), 0.0),
+            "wp": np.where(finite, out[C.POP].to_numpy(), 0.0),
+        }
+    )
+    g = (
+        frame.groupby(["ix", "iy"], sort=True)
+        .agg(
+            pop_uncovered=(C.POP_UNCOVERED, "sum"),
+            n_points=(C.POP_UNCOVERED, "size"),
+            wm=("wm", "sum"),
+            wp=("wp", "sum"),
+        )
+        .reset_index()
+    )
     g[C.MINUTES] = np.where(g["wp"] > 0, g["wm"] / g["wp"].where(g["wp"] > 0, 1), np.nan)
     g = g.sort_values([C.POP_UNCOVERED, "ix", "iy"], ascending=[False, True, True], kind="stable")
     g = g[g[C.POP_UNCOVERED] > 0].reset_index(drop=True)

@@ -128,8 +128,7 @@ def facility_isochrones(
             lines = list(reached_lines(network, node_s[i], cutoff_s, speed_kmh=speed_kmh))
             lines += _own_segment(network, facilities.geometry.loc[fid], snap, cutoff_s, speed)
             rows.append({C.FACILITY_ID: fid, C.BAND_MIN: band, "geometry": _polygon(lines, street_side_m)})
-    return gpd.GeoDataFrame(rows, columns=[C.FACILITY_ID, C.BAND_MIN, "geometry"], geometry="geometry",
-                            crs=network.crs)
+    return gpd.GeoDataFrame(rows, columns=[C.FACILITY_ID, C.BAND_MIN, "geometry"], geometry="geometry", crs=network.crs)
 
 
 def merge_isochrones(isochrones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

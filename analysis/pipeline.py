@@ -62,25 +62,33 @@ def run_circle(
     for what, gdf in (("facilities", facilities), ("demand", demand)):
         require_projected(gdf.crs, what=what)
         if gdf.crs != network.crs:
-            raise ValueError(f"{what} are in {gdf.crs.to_string()}, the network in {network.crs.to_string()}: "
-                             f"reproject with gdf.to_crs(network.crs)")
+            raise ValueError(
+                f"{what} are in {gdf.crs.to_string()}, the network in {network.crs.to_string()}: "
+                f"reproject with gdf.to_crs(network.crs)"
+            )
     f_snap = snap_points(facilities, network, max_snap_m=max_snap_m)
     d_snap = snap_points(demand, network, max_snap_m=max_snap_m)
     skipped = []
     off = ~f_snap["on_network"]
     if off.any():
-        skipped.append(f"{int(off.sum())} facilities more than {max_snap_m:g} m from any street were left out: "
-                       + ", ".join(map(str, facilities.index[off][:10])))
+        skipped.append(
+            f"{int(off.sum())} facilities more than {max_snap_m:g} m from any street were left out: "
+            + ", ".join(map(str, facilities.index[off][:10]))
+        )
     off_d = ~d_snap["on_network"]
     if off_d.any():
-        skipped.append(f"{int(off_d.sum())} resident points ({demand.loc[off_d, C.POP].sum():,.0f} residents) "
-                       f"more than {max_snap_m:g} m from any street count as not covered")
+        skipped.append(
+            f"{int(off_d.sum())} resident points ({demand.loc[off_d, C.POP].sum():,.0f} residents) "
+            f"more than {max_snap_m:g} m from any street count as not covered"
+        )
     fac = facilities.assign(on_network=f_snap["on_network"], snap_m=f_snap["offset_m"].round(1))
     dem = nearest_facility(network, facilities, demand, f_snap, d_snap, minutes=minutes, speed_kmh=speed_kmh)
-    iso = facility_isochrones(network, facilities, f_snap, minutes=(minutes,), speed_kmh=speed_kmh,
-                              street_side_m=street_side_m)
-    sites = suggest_sites(network, dem, d_snap, minutes=minutes, speed_kmh=speed_kmh, k=n_sites,
-                          spacing_m=site_spacing_m)
+    iso = facility_isochrones(
+        network, facilities, f_snap, minutes=(minutes,), speed_kmh=speed_kmh, street_side_m=street_side_m
+    )
+    sites = suggest_sites(
+        network, dem, d_snap, minutes=minutes, speed_kmh=speed_kmh, k=n_sites, spacing_m=site_spacing_m
+    )
     summary = summarize(dem) | {
         "minutes": float(minutes),
         "speed_kmh": float(speed_kmh),
@@ -90,5 +98,13 @@ def run_circle(
     }
     for line in skipped:
         log.info(line)
-    return CircleResult(facilities=fac, demand=dem, isochrones=iso, reach=merge_isochrones(iso),
-                        gaps=gap_cells(dem, cell_m=gap_cell_m), sites=sites, summary=summary, skipped=skipped)
+    return CircleResult(
+        facilities=fac,
+        demand=dem,
+        isochrones=iso,
+        reach=merge_isochrones(iso),
+        gaps=gap_cells(dem, cell_m=gap_cell_m),
+        sites=sites,
+        summary=summary,
+        skipped=skipped,
+    )

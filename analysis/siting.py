@@ -18,7 +18,7 @@ from analysis import columns as C
 from analysis.traveltime import WALK_KMH, node_seconds_from_nodes, point_seconds
 from geo.network import StreetNetwork
 
-__all__ = ["grid_candidates", "greedy_max_coverage", "suggest_sites"]
+__all__ = ["greedy_max_coverage", "grid_candidates", "suggest_sites"]
 
 SPACING_M = 100.0
 
@@ -90,9 +90,13 @@ def suggest_sites(
         new = (secs[c] <= cutoff_s) & ~taken
         taken |= new
         node = network.nodes.index[cands[c]]
-        rows.append({
-            "site_id": f"S{i:02d}", "node": node, C.POP_NEW: gain,
-            C.MINUTES: float(np.average(secs[c][new], weights=pop[new]) / 60) if pop[new].sum() else np.nan,
-            "geometry": network.nodes.geometry.iloc[cands[c]],
-        })
+        rows.append(
+            {
+                "site_id": f"S{i:02d}",
+                "node": node,
+                C.POP_NEW: gain,
+                C.MINUTES: float(np.average(secs[c][new], weights=pop[new]) / 60) if pop[new].sum() else np.nan,
+                "geometry": network.nodes.geometry.iloc[cands[c]],
+            }
+        )
     return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=network.crs) if rows else empty

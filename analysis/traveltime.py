@@ -108,7 +108,7 @@ def point_seconds(
     length = e["length_m"].to_numpy()[te]
     via_u = node_s[..., e["u"].to_numpy()[te]] + pos / speed
     via_v = node_s[..., e["v"].to_numpy()[te]] + (length - pos) / speed
-    out = np.full(node_s.shape[:-1] + (len(targets),), np.inf)
+    out = np.full((*node_s.shape[:-1], len(targets)), np.inf)
     out[..., on] = np.minimum(via_u, via_v) + off / speed
     return out
 
@@ -138,8 +138,9 @@ def nearest_times(
     graph = _graph(network, sources, speed)
     on = np.flatnonzero(sources["edge"].to_numpy() >= 0)
     if len(on) == 0:
-        return NearestTimes(np.full(n, np.inf), np.full(n, -1), np.full(len(targets), np.inf),
-                            np.full(len(targets), -1))
+        return NearestTimes(
+            np.full(n, np.inf), np.full(n, -1), np.full(len(targets), np.inf), np.full(len(targets), -1)
+        )
     dist, _, src = dijkstra(graph, indices=n + on, min_only=True, limit=limit_s, return_predecessors=True)
     node_s, node_source = dist[:n], np.where(src[:n] >= 0, src[:n] - n, -1)
     point_s = point_seconds(network, node_s, targets, speed_kmh=speed_kmh)

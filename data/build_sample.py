@@ -4,9 +4,9 @@ The source is ``tests/test_files/monaco.osm.pbf`` in the ``quackosm`` 0.19.0 sou
 package on PyPI (OSM data as of 2023-12-25, © OpenStreetMap contributors, ODbL).
 Run from the project root::
 
-    pip install osmium
-    python data/build_sample.py            # downloads the quackosm sdist from PyPI
-    python data/build_sample.py --pbf monaco.osm.pbf
+    pip install -e ".[sample]"
+    python data/build_sample.py                  # from data/source/monaco.osm.pbf
+    python data/build_sample.py --fetch          # first download it again from PyPI
 
 The output is deterministic: the same source file gives byte-identical layers
 (checked by ``tests/test_sample.py`` against the SHA-256 below). See
@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 from geo.osm import is_walkable_way  # noqa: E402
 
-OUT = ROOT / "sample"
+SAMPLE = ROOT / "sample"
+BUNDLED_PBF = ROOT / "source" / "monaco.osm.pbf"
 QUACKOSM = "quackosm==0.19.0"
 PBF_IN_SDIST = "quackosm-0.19.0/tests/test_files/monaco.osm.pbf"
 PBF_SHA256 = "1fdee8b72c48f932cab3aa9f1f74f87dfd954509a3b47cb932556d827189b97c"
@@ -65,19 +66,41 @@ CATEGORY_RULES: list[tuple[str, str, str]] = [
     ("study_room", "amenity", "arts_centre"),
 ]
 
-RESIDENTIAL = {"apartments", "residential", "house", "detached", "terrace", "semidetached_house",
-               "dormitory", "bungalow"}
+RESIDENTIAL = {
+    "apartments",
+    "residential",
+    "house",
+    "detached",
+    "terrace",
+    "semidetached_house",
+    "dormitory",
+    "bungalow",
+}
 UNTAGGED = "yes"
 UNTAGGED_RESIDENTIAL_SHARE = 0.5  # an untagged building=yes is assumed half residential
-NON_RESIDENTIAL_KEYS = ("amenity", "shop", "office", "tourism", "leisure", "craft", "healthcare",
-                        "man_made", "public_transport", "railway", "aeroway", "military")
+NON_RESIDENTIAL_KEYS = (
+    "amenity",
+    "shop",
+    "office",
+    "tourism",
+    "leisure",
+    "craft",
+    "healthcare",
+    "man_made",
+    "public_transport",
+    "railway",
+    "aeroway",
+    "military",
+)
 MIN_FOOTPRINT_M2 = 30.0  # sheds, kiosks and garages below this hold no residents
 
 
 def fetch_pbf(workdir: Path) -> Path:
     """Download the quackosm source package from PyPI and extract monaco.osm.pbf."""
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                    QUACKOSM, "-d", str(workdir)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", QUACKOSM, "-d", str(workdir)],
+        check=True,
+    )
     sdist = next(workdir.glob("quackosm-*.tar.gz"))
     with tarfile.open(sdist) as tar:
         member = tar.getmember(PBF_IN_SDIST)
@@ -90,7 +113,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build_network(pbf: Path, workdir: Path) -> None:
+def build_network(pbf: Path, workdir: Path, out: Path) -> None:
     """Walkable ways -> .osm XML -> osmnx graph (simplified, both directions) -> GraphML."""
     ways: list[tuple[int, list[int], dict[str, str]]] = []
     for way in osmium.FileProcessor(str(pbf), osmium.osm.WAY):
@@ -98,8 +121,11 @@ def build_network(pbf: Path, workdir: Path) -> None:
         if is_walkable_way(tags):
             ways.append((way.id, [n.ref for n in way.nodes], tags))
     needed = {ref for _, refs, _ in ways for ref in refs}
-    nodes = {n.id: (n.location.lat, n.location.lon)
-             for n in osmium.FileProcessor(str(pbf), osmium.osm.NODE) if n.id in needed}
+    nodes = {
+        n.id: (n.location.lat, n.location.lon)
+        for n in osmium.FileProcessor(str(pbf), osmium.osm.NODE)
+        if n.id in needed
+    }
     ways = [w for w in ways if all(ref in nodes for ref in w[1])]  # drop ways cut by the extract
     xml = workdir / "walk.osm"
     with xml.open("w", encoding="utf-8") as f:
@@ -120,7 +146,7 @@ def build_network(pbf: Path, workdir: Path) -> None:
                 data[key] = sorted(value, key=str)
     del graph.graph["created_date"]  # keeps the file byte-identical between rebuilds
     graph.graph["source"] = "OpenStreetMap via quackosm 0.19.0 monaco.osm.pbf (2023-12-25), ODbL"
-    ox.save_graphml(graph, OUT / "network.graphml")
+    ox.save_graphml(graph, out / "network.graphml")
     print(f"network: {len(graph.nodes)} nodes, {len(graph.edges)} directed edges")
 
 
@@ -183,7 +209,7 @@ def _close_ring(parts: list[shapely.LineString]) -> list[tuple[float, float]]:
         _, i, flip = min(dists)
         piece = pieces.pop(i)
         ring += piece[::-1] if flip else piece
-    return ring + [ring[0]]
+    return [*ring, ring[0]]
 
 
 def _category(tags: dict[str, str]) -> str | None:
@@ -193,36 +219,51 @@ def _category(tags: dict[str, str]) -> str | None:
     return None
 
 
-def build_facilities(pbf: Path, facility_areas: list[dict], monaco: shapely.Geometry) -> None:
+def build_facilities(pbf: Path, facility_areas: list[dict], monaco: shapely.Geometry, out: Path) -> None:
     rows = list(facility_areas)
     for node in osmium.FileProcessor(str(pbf), osmium.osm.NODE):
         tags = dict(node.tags)
         if _category(tags):
-            rows.append({"osm_type": "node", "osm_id": node.id, "tags": tags,
-                         "geometry": shapely.Point(node.location.lon, node.location.lat)})
+            rows.append(
+                {
+                    "osm_type": "node",
+                    "osm_id": node.id,
+                    "tags": tags,
+                    "geometry": shapely.Point(node.location.lon, node.location.lat),
+                }
+            )
     gdf = gpd.GeoDataFrame(
         {
-            "name": [r["tags"].get("name") or f"({r['tags'].get('amenity') or r['tags'].get('office') or r['tags'].get('healthcare')} {r['osm_type']}/{r['osm_id']})" for r in rows],
+            "name": [r["tags"].get("name") or f"({_osm_tag(r['tags'])} {r['osm_type']}/{r['osm_id']})" for r in rows],
             "category": [_category(r["tags"]) for r in rows],
-            "osm_tag": [next(f"{k}={v}" for _, k, v in CATEGORY_RULES if r["tags"].get(k) == v) for r in rows],
+            "osm_tag": [_osm_tag(r["tags"]) for r in rows],
             "osm_type": [r["osm_type"] for r in rows],
             "osm_id": [r["osm_id"] for r in rows],
         },
-        geometry=[r["geometry"] for r in rows], crs="EPSG:4326",
+        geometry=[r["geometry"] for r in rows],
+        crs="EPSG:4326",
     )
     gdf = gdf[gdf.within(monaco)]
     # The same place mapped twice (a node and a building outline with the same name).
     metric = gdf.to_crs(METRIC_CRS)
     keep = []
     for i, row in metric.sort_values(["osm_type", "osm_id"]).iterrows():
-        twin = [j for j in keep if _plain(metric.at[j, "name"]) == _plain(row["name"])
-                and metric.at[j, "geometry"].distance(row.geometry) < 100]
+        twin = [
+            j
+            for j in keep
+            if _plain(metric.at[j, "name"]) == _plain(row["name"])
+            and metric.at[j, "geometry"].distance(row.geometry) < 100
+        ]
         if not twin:
             keep.append(i)
     gdf = gdf.loc[keep].sort_values(["category", "name", "osm_id"]).reset_index(drop=True)
     gdf.insert(0, "facility_id", [f"F{i + 1:03d}" for i in range(len(gdf))])
-    _write_geojson(gdf, OUT / "facilities.geojson")
+    _write_geojson(gdf, out / "facilities.geojson")
     print(f"facilities: {len(gdf)}", gdf["category"].value_counts().to_dict())
+
+
+def _osm_tag(tags: dict[str, str]) -> str:
+    return next(f"{k}={v}" for _, k, v in CATEGORY_RULES if tags.get(k) == v)
 
 
 def _plain(name: str) -> str:
@@ -238,7 +279,7 @@ def _levels(tags: dict[str, str]) -> float:
     return max(1.0, levels) if math.isfinite(levels) else math.nan
 
 
-def build_demand(buildings: list[dict], monaco: shapely.Geometry) -> None:
+def build_demand(buildings: list[dict], monaco: shapely.Geometry, out: Path) -> None:
     gdf = gpd.GeoDataFrame(
         {
             "osm_type": [b["osm_type"] for b in buildings],
@@ -247,10 +288,12 @@ def build_demand(buildings: list[dict], monaco: shapely.Geometry) -> None:
             "levels": [_levels(b["tags"]) for b in buildings],
             "non_residential": [any(k in b["tags"] for k in NON_RESIDENTIAL_KEYS) for b in buildings],
         },
-        geometry=[b["geometry"] for b in buildings], crs="EPSG:4326",
+        geometry=[b["geometry"] for b in buildings],
+        crs="EPSG:4326",
     )
-    gdf["share"] = np.select([gdf["building"].isin(RESIDENTIAL), gdf["building"].eq(UNTAGGED)],
-                             [1.0, UNTAGGED_RESIDENTIAL_SHARE], 0.0)
+    gdf["share"] = np.select(
+        [gdf["building"].isin(RESIDENTIAL), gdf["building"].eq(UNTAGGED)], [1.0, UNTAGGED_RESIDENTIAL_SHARE], 0.0
+    )
     gdf.loc[gdf["non_residential"], "share"] = 0.0
     metric = gdf.to_crs(METRIC_CRS)
     gdf["footprint_m2"] = metric.area.round(1)
@@ -265,29 +308,33 @@ def build_demand(buildings: list[dict], monaco: shapely.Geometry) -> None:
     points = gdf.drop(columns=["non_residential", "share"]).set_geometry(gdf.representative_point())
     points.insert(0, "demand_id", [f"R{i + 1:04d}" for i in range(len(points))])
     points["geometry"] = shapely.set_precision(points.geometry.values, 1e-7)
-    _write_geojson(points, OUT / "demand.geojson")
-    print(f"demand: {len(points)} buildings, {int(points['pop'].sum())} residents, "
-          f"median levels assumed {median_levels}")
+    _write_geojson(points, out / "demand.geojson")
+    print(
+        f"demand: {len(points)} buildings, {int(points['pop'].sum())} residents, median levels assumed {median_levels}"
+    )
 
 
 def _largest_remainder(x: np.ndarray) -> np.ndarray:
     """Round to integers that still add up to round(sum(x)) (Hamilton's method)."""
     floor = np.floor(x).astype(int)
-    short = int(round(x.sum())) - int(floor.sum())
+    short = round(x.sum()) - int(floor.sum())
     order = np.argsort(-(x - floor), kind="stable")
     floor[order[:short]] += 1
     return floor
 
 
-def build_boundaries(pbf: Path) -> shapely.Geometry:
+def build_boundaries(pbf: Path, out: Path) -> shapely.Geometry:
     quarters = gpd.GeoDataFrame(_boundary_relations(pbf), crs="EPSG:4326").sort_values("name")
     quarters.insert(0, "code", [f"MC{i + 1:02d}" for i in range(len(quarters))])
     quarters["level"] = "subdistrict"
     monaco = shapely.union_all(quarters.geometry.values)
-    city = gpd.GeoDataFrame({"code": ["MC"], "name": ["Monaco"], "level": ["city"], "osm_id": [MONACO_RELATION]},
-                            geometry=[monaco], crs="EPSG:4326")
+    city = gpd.GeoDataFrame(
+        {"code": ["MC"], "name": ["Monaco"], "level": ["city"], "osm_id": [MONACO_RELATION]},
+        geometry=[monaco],
+        crs="EPSG:4326",
+    )
     cols = ["code", "name", "level", "osm_id", "geometry"]
-    _write_geojson(pd.concat([city[cols], quarters[cols]], ignore_index=True), OUT / "boundaries.geojson")
+    _write_geojson(pd.concat([city[cols], quarters[cols]], ignore_index=True), out / "boundaries.geojson")
     area_km2 = city.to_crs(METRIC_CRS).area.iloc[0] / 1e6
     print(f"boundaries: Monaco ({area_km2:.2f} km2) and {len(quarters)} quarters")
     return monaco
@@ -297,20 +344,32 @@ def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
     gdf.to_file(path, driver="GeoJSON", engine="pyogrio", layer_options={"COORDINATE_PRECISION": 7})
 
 
+def build(pbf: Path, out: Path) -> None:
+    """Write the four sample layers into ``out`` from the Monaco extract ``pbf``."""
+    digest = sha256(pbf)
+    print(f"source: {pbf} sha256={digest}")
+    if digest != PBF_SHA256:
+        print(f"warning: not the extract the sample was made from (sha256 {PBF_SHA256})", file=sys.stderr)
+    out.mkdir(parents=True, exist_ok=True)
+    buildings, facility_areas = _areas(pbf)
+    monaco = build_boundaries(pbf, out)
+    with tempfile.TemporaryDirectory() as tmp:
+        build_network(pbf, Path(tmp), out)
+    build_facilities(pbf, facility_areas, monaco, out)
+    build_demand(buildings, monaco, out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pbf", type=Path, help="monaco.osm.pbf (default: download quackosm sdist)")
+    parser.add_argument("--pbf", type=Path, default=BUNDLED_PBF, help="the Monaco extract (default: %(default)s)")
+    parser.add_argument("--fetch", action="store_true", help="download the extract from PyPI (quackosm sdist)")
+    parser.add_argument("--out", type=Path, default=SAMPLE, help="output folder (default: %(default)s)")
     args = parser.parse_args()
-    OUT.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        pbf = args.pbf or fetch_pbf(workdir)
-        print(f"source: {pbf} sha256={sha256(pbf)}")
-        buildings, facility_areas = _areas(pbf)
-        monaco = build_boundaries(pbf)
-        build_network(pbf, workdir)
-        build_facilities(pbf, facility_areas, monaco)
-        build_demand(buildings, monaco)
+    if args.fetch:
+        with tempfile.TemporaryDirectory() as tmp:
+            build(fetch_pbf(Path(tmp)), args.out)
+    else:
+        build(args.pbf, args.out)
 
 
 if __name__ == "__main__":

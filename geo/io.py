@@ -66,10 +66,14 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
         if suffix == ".osm":
             return ox.graph_from_xml(path, bidirectional=True, retain_all=False)
     except (OSError, ValueError, KeyError, nx.NetworkXException) as exc:
-        raise InputError(f"cannot read the street network ({exc})", file=path.name,
-                         fix="give an osmnx GraphML file or an OSM XML (.osm) extract") from exc
-    raise InputError(f"unsupported network format '{suffix}'", file=path.name,
-                     fix="give a .graphml (osmnx) or .osm file")
+        raise InputError(
+            f"cannot read the street network ({exc})",
+            file=path.name,
+            fix="give an osmnx GraphML file or an OSM XML (.osm) extract",
+        ) from exc
+    raise InputError(
+        f"unsupported network format '{suffix}'", file=path.name, fix="give a .graphml (osmnx) or .osm file"
+    )
 
 
 def read_facilities(path: str | Path) -> gpd.GeoDataFrame:
@@ -81,8 +85,9 @@ def read_facilities(path: str | Path) -> gpd.GeoDataFrame:
     path = _existing(path, "facilities")
     gdf = _read_points(path, what="facilities")
     if "name" not in gdf.columns:
-        raise InputError("no 'name' column", file=path.name, column="name",
-                         fix="add a column 'name' with each facility's name")
+        raise InputError(
+            "no 'name' column", file=path.name, column="name", fix="add a column 'name' with each facility's name"
+        )
     if "category" not in gdf.columns:
         gdf["category"] = "service_centre"
     unknown = ~gdf["category"].isin(CATEGORIES)
@@ -90,7 +95,9 @@ def read_facilities(path: str | Path) -> gpd.GeoDataFrame:
         row = int(np.flatnonzero(unknown)[0]) + 1
         raise InputError(
             f"unknown category '{gdf['category'][unknown].iloc[0]}' ({int(unknown.sum())} rows)",
-            file=path.name, row=row, column="category",
+            file=path.name,
+            row=row,
+            column="category",
             fix=f"use one of {', '.join(CATEGORIES)}",
         )
     if "facility_id" not in gdf.columns:
@@ -105,15 +112,24 @@ def read_demand(path: str | Path) -> gpd.GeoDataFrame:
     path = _existing(path, "demand")
     gdf = _read_points(path, what="demand")
     if "pop" not in gdf.columns:
-        raise InputError("no 'pop' column with the residents at each point", file=path.name, column="pop",
-                         fix="add a column 'pop' (residents per point)")
+        raise InputError(
+            "no 'pop' column with the residents at each point",
+            file=path.name,
+            column="pop",
+            fix="add a column 'pop' (residents per point)",
+        )
     pop = pd.to_numeric(gdf["pop"], errors="coerce")
     bad = pop.isna() | (pop < 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0]) + 1
-        raise InputError(f"'pop' must be a number of residents, 0 or more; found '{gdf['pop'].iloc[row - 1]}'"
-                         f" ({int(bad.sum())} rows)", file=path.name, row=row, column="pop",
-                         fix="put a resident count in every row")
+        raise InputError(
+            f"'pop' must be a number of residents, 0 or more; found '{gdf['pop'].iloc[row - 1]}'"
+            f" ({int(bad.sum())} rows)",
+            file=path.name,
+            row=row,
+            column="pop",
+            fix="put a resident count in every row",
+        )
     gdf["pop"] = pop.astype(float)
     if "demand_id" not in gdf.columns:
         gdf.insert(0, "demand_id", [f"R{i + 1:05d}" for i in range(len(gdf))])
@@ -140,33 +156,53 @@ def _existing(path: str | Path, what: str) -> Path:
 
 def _read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
     if path.suffix.lower() not in _VECTOR_SUFFIXES:
-        raise InputError(f"unsupported {what} format '{path.suffix}'", file=path.name,
-                         fix="give a GeoJSON, GeoPackage or Shapefile of points")
+        raise InputError(
+            f"unsupported {what} format '{path.suffix}'",
+            file=path.name,
+            fix="give a GeoJSON, GeoPackage or Shapefile of points",
+        )
     try:
         gdf = gpd.read_file(path, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
-        raise InputError(f"cannot read the {what} file ({exc})", file=path.name,
-                         fix="check that it is a valid GeoJSON / GeoPackage") from exc
+        raise InputError(
+            f"cannot read the {what} file ({exc})", file=path.name, fix="check that it is a valid GeoJSON / GeoPackage"
+        ) from exc
     if gdf.empty:
         raise InputError(f"the {what} file has no rows", file=path.name, fix="check that the right file was given")
     if gdf.crs is None:
-        raise InputError(f"the {what} file has no coordinate reference system", file=path.name,
-                         fix="save it with a CRS (e.g. EPSG:4326)")
+        raise InputError(
+            f"the {what} file has no coordinate reference system",
+            file=path.name,
+            fix="save it with a CRS (e.g. EPSG:4326)",
+        )
     missing = gdf.geometry.isna() | gdf.geometry.is_empty
     if missing.any():
-        raise InputError(f"{int(missing.sum())} rows have no geometry", file=path.name,
-                         row=int(np.flatnonzero(missing)[0]) + 1, column="geometry",
-                         fix="give every row a point location, or remove the row")
+        raise InputError(
+            f"{int(missing.sum())} rows have no geometry",
+            file=path.name,
+            row=int(np.flatnonzero(missing)[0]) + 1,
+            column="geometry",
+            fix="give every row a point location, or remove the row",
+        )
     not_point = gdf.geom_type != "Point"
     if not_point.any():
-        raise InputError(f"{what} must be points; found {gdf.geom_type[not_point].iloc[0]}", file=path.name,
-                         row=int(np.flatnonzero(not_point)[0]) + 1, column="geometry",
-                         fix="convert polygons to points (e.g. their centroids) first")
+        raise InputError(
+            f"{what} must be points; found {gdf.geom_type[not_point].iloc[0]}",
+            file=path.name,
+            row=int(np.flatnonzero(not_point)[0]) + 1,
+            column="geometry",
+            fix="convert polygons to points (e.g. their centroids) first",
+        )
     return gdf
 
 
 def _require_unique(gdf: gpd.GeoDataFrame, column: str, path: Path) -> None:
     dup = gdf[column].duplicated()
     if dup.any():
-        raise InputError(f"'{gdf[column][dup].iloc[0]}' appears more than once", file=path.name,
-                         row=int(np.flatnonzero(dup)[0]) + 1, column=column, fix=f"make '{column}' unique")
+        raise InputError(
+            f"'{gdf[column][dup].iloc[0]}' appears more than once",
+            file=path.name,
+            row=int(np.flatnonzero(dup)[0]) + 1,
+            column=column,
+            fix=f"make '{column}' unique",
+        )

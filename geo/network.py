@@ -50,7 +50,9 @@ class StreetNetwork:
 
 
 def prepare_network(graph: nx.MultiDiGraph, *, crs: object | None = None, source: str = "network") -> StreetNetwork:
-    """Project an osmnx graph (to its local UTM zone unless ``crs`` is given) and index its segments.
+    """Project an osmnx graph to its local UTM zone and index its segments.
+
+    A graph already in a projected CRS keeps it; ``crs`` forces another.
 
     Examples
     --------
@@ -61,6 +63,8 @@ def prepare_network(graph: nx.MultiDiGraph, *, crs: object | None = None, source
     """
     if graph.number_of_edges() == 0:
         raise InputError("the street network has no edges", file=source, fix="check the area and the network type")
+    if crs is None and CRS.from_user_input(graph.graph["crs"]).is_projected:
+        crs = graph.graph["crs"]  # already metric: keep it
     projected = ox.project_graph(graph, to_crs=crs)
     nodes_gdf, edges_gdf = ox.convert.graph_to_gdfs(projected, fill_edge_geometry=True)
     nodes_gdf = nodes_gdf.sort_index()

@@ -44,6 +44,4 @@ def is_walkable_way(tags: Mapping[str, str]) -> bool:
     """
     if "highway" not in tags:
         return False
-    return not any(
-        key in tags and pattern.search(tags[key]) for key, pattern in _WALK_EXCLUDE.items()
-    )
+    return not any(key in tags and pattern.search(tags[key]) for key, pattern in _WALK_EXCLUDE.items())

@@ -10,7 +10,7 @@ import shapely
 from geo.crs import require_projected
 from geo.network import StreetNetwork
 
-__all__ = ["snap_points", "DEFAULT_MAX_SNAP_M"]
+__all__ = ["DEFAULT_MAX_SNAP_M", "snap_points"]
 
 DEFAULT_MAX_SNAP_M = 300.0
 

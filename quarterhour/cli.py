@@ -46,15 +46,22 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="quarterhour", description="一刻钟 quarterhour: 15-minute service-circle planner")
     parser.add_argument("--version", action="version", version=f"quarterhour {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run = sub.add_parser("run", help="coverage, isochrones, gaps and a suggested site; writes DIR/coverage.gpkg",
-                         description="Walking coverage of facilities. Inputs not given come from the bundled sample.")
+    run = sub.add_parser(
+        "run",
+        help="coverage, isochrones, gaps and a suggested site; writes DIR/coverage.gpkg",
+        description="Walking coverage of facilities. Inputs not given come from the bundled sample.",
+    )
     run.add_argument("--network", type=Path, help="street network: osmnx .graphml or OSM XML .osm")
     run.add_argument("--facilities", type=Path, help="facility points (GeoJSON/GeoPackage): name, category")
     run.add_argument("--demand", type=Path, help="resident points (GeoJSON/GeoPackage) with a 'pop' column")
     run.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
     run.add_argument("--speed-kmh", type=_positive, default=WALK_KMH, help="walking speed (default 4.5 km/h)")
-    run.add_argument("--max-snap-m", type=_positive, default=DEFAULT_MAX_SNAP_M,
-                     help="points farther than this from any street are off-network (default 300 m)")
+    run.add_argument(
+        "--max-snap-m",
+        type=_positive,
+        default=DEFAULT_MAX_SNAP_M,
+        help="points farther than this from any street are off-network (default 300 m)",
+    )
     run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     run.add_argument("--force", action="store_true", help="replace an existing DIR/coverage.gpkg")
     return parser
@@ -66,15 +73,18 @@ def write_layers(layers: dict[str, gpd.GeoDataFrame], path: Path, *, force: bool
     Refuses to replace an existing file unless ``force``.
     """
     if path.exists() and not force:
-        raise InputError("the output file already exists", file=str(path),
-                         fix="choose another --out folder, or pass --force to replace it")
+        raise InputError(
+            "the output file already exists",
+            file=str(path),
+            fix="choose another --out folder, or pass --force to replace it",
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent)
     os.close(fd)
     os.unlink(tmp)  # GDAL creates the file itself
     try:
         for name, gdf in layers.items():
-            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            gdf.reset_index(drop=True).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -90,22 +100,29 @@ def _run(args: argparse.Namespace) -> int:
     network = prepare_network(read_network(args.network), source=args.network.name)
     facilities = read_facilities(args.facilities).to_crs(network.crs)
     demand = read_demand(args.demand).to_crs(network.crs)
-    result: CircleResult = run_circle(network, facilities, demand, minutes=args.minutes, speed_kmh=args.speed_kmh,
-                                      max_snap_m=args.max_snap_m)
+    result: CircleResult = run_circle(
+        network, facilities, demand, minutes=args.minutes, speed_kmh=args.speed_kmh, max_snap_m=args.max_snap_m
+    )
     for line in result.skipped:
         print(f"note: {line}", file=sys.stderr)
     out = args.out / "coverage.gpkg"
-    write_layers({
-        "facilities": result.facilities,
-        "demand": result.demand,
-        "isochrones": result.isochrones,
-        "reach": result.reach,
-        "gaps": result.gaps,
-        "sites": result.sites,
-    }, out, force=args.force)
+    write_layers(
+        {
+            "facilities": result.facilities,
+            "demand": result.demand,
+            "isochrones": result.isochrones,
+            "reach": result.reach,
+            "gaps": result.gaps,
+            "sites": result.sites,
+        },
+        out,
+        force=args.force,
+    )
     s = result.summary
-    print(f"covered {s['pop_covered']:,.0f} of {s['pop_total']:,.0f} residents ({s['pct_covered']:.1f}%) "
-          f"within {s['minutes']:g} min walk at {s['speed_kmh']:g} km/h; wrote {out}")
+    print(
+        f"covered {s['pop_covered']:,.0f} of {s['pop_total']:,.0f} residents ({s['pct_covered']:.1f}%) "
+        f"within {s['minutes']:g} min walk at {s['speed_kmh']:g} km/h; wrote {out}"
+    )
     return 0
 
 

@@ -34,8 +34,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "speed": ("步行速度（千米/小时）", "walking speed (km/h)"),
     "categories_used": ("计入的设施类别", "facility categories counted"),
     "basemap": ("OSM 在线底图（需联网）", "OSM online basemap (needs internet)"),
-    "data_source": ("数据：示例（摩纳哥）© OpenStreetMap 贡献者，ODbL",
-                    "Data: sample (Monaco) © OpenStreetMap contributors, ODbL"),
+    "data_source": (
+        "数据：示例（摩纳哥）© OpenStreetMap 贡献者，ODbL",
+        "Data: sample (Monaco) © OpenStreetMap contributors, ODbL",
+    ),
     "gap_table": ("服务盲区排名", "gaps ranked by residents left out"),
     "site_table": ("新增布点建议", "suggested new site"),
     "skipped": ("未纳入分析", "left out of the analysis"),

@@ -14,6 +14,7 @@ import html
 import re
 from functools import cache
 from pathlib import Path
+from typing import ClassVar
 
 import folium
 import geopandas as gpd
@@ -43,8 +44,8 @@ OSM_ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright">OpenStre
 class OfflineMap(folium.Map):
     """A folium.Map that references no CDN: Leaflet is inlined into the page header."""
 
-    default_js: list[tuple[str, str]] = []
-    default_css: list[tuple[str, str]] = []
+    default_js: ClassVar[list[tuple[str, str]]] = []
+    default_css: ClassVar[list[tuple[str, str]]] = []
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -107,56 +108,78 @@ def build_map(
     if basemap:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=OSM_ATTRIBUTION).add_to(m)
     folium.GeoJson(
-        streets, name=t("streets", lang), control=True,
+        streets,
+        name=t("streets", lang),
+        control=True,
         style_function=lambda _: {"color": "#7f8c8d", "weight": 1, "opacity": 0.7},
         attribution=OSM_ATTRIBUTION,
     ).add_to(m)
     folium.GeoJson(
-        _wgs84(result.reach, simplify_m=2.0), name=t("reach", lang, minutes=minutes),
+        _wgs84(result.reach, simplify_m=2.0),
+        name=t("reach", lang, minutes=minutes),
         style_function=lambda _: {"color": REACH_COLOR, "weight": 1, "fillColor": REACH_COLOR, "fillOpacity": 0.25},
     ).add_to(m)
     each = result.isochrones.merge(result.facilities[["name", "category"]], left_on=C.FACILITY_ID, right_index=True)
     each["category"] = [_category_label(c, lang) for c in each["category"]]
     folium.GeoJson(
-        _wgs84(each, simplify_m=2.0), name=t("reach_each", lang), show=False,
-        style_function=lambda f: {"color": CATEGORY_COLORS.get(f["properties"].get("code"), REACH_COLOR),
-                                  "weight": 1, "fillOpacity": 0.05},
+        _wgs84(each, simplify_m=2.0),
+        name=t("reach_each", lang),
+        show=False,
+        style_function=lambda f: {
+            "color": CATEGORY_COLORS.get(f["properties"].get("code"), REACH_COLOR),
+            "weight": 1,
+            "fillOpacity": 0.05,
+        },
         tooltip=folium.GeoJsonTooltip(["name", "category"], aliases=[t("name", lang), t("category", lang)]),
     ).add_to(m)
     if len(result.gaps):
-        gaps = result.gaps.assign(pop_uncovered=result.gaps[C.POP_UNCOVERED].round(0),
-                                  minutes=result.gaps[C.MINUTES].round(1))
+        gaps = result.gaps.assign(
+            pop_uncovered=result.gaps[C.POP_UNCOVERED].round(0), minutes=result.gaps[C.MINUTES].round(1)
+        )
         folium.GeoJson(
-            _wgs84(gaps), name=t("gaps", lang, cell=gap_cell_m),
+            _wgs84(gaps),
+            name=t("gaps", lang, cell=gap_cell_m),
             style_function=lambda _: {"color": GAP_COLOR, "weight": 2, "fillColor": GAP_COLOR, "fillOpacity": 0.15},
             tooltip=folium.GeoJsonTooltip(
                 [C.RANK, C.POP_UNCOVERED, C.MINUTES],
                 aliases=[t("rank", lang), t("uncovered", lang), t("walk_minutes", lang)],
             ),
         ).add_to(m)
-    _points_layer(m, result.demand.loc[~result.demand[C.COVERED]], t("residents_uncovered", lang),
-                  UNCOVERED_COLOR, lang, show=True)
-    _points_layer(m, result.demand.loc[result.demand[C.COVERED]], t("residents_covered", lang),
-                  "#95a5a6", lang, show=False)
+    _points_layer(
+        m,
+        result.demand.loc[~result.demand[C.COVERED]],
+        t("residents_uncovered", lang),
+        UNCOVERED_COLOR,
+        lang,
+        show=True,
+    )
+    _points_layer(
+        m, result.demand.loc[result.demand[C.COVERED]], t("residents_covered", lang), "#95a5a6", lang, show=False
+    )
     fac = result.facilities.assign(category_label=[_category_label(c, lang) for c in result.facilities["category"]])
     for code in CATEGORIES:
         sub = fac[fac["category"] == code]
         if sub.empty:
             continue
         folium.GeoJson(
-            _wgs84(sub[["name", "category_label", "geometry"]]), name=f"{t('facilities', lang)}: {_category_label(code, lang)}",
-            marker=folium.CircleMarker(radius=7, weight=2, color="white", fill=True,
-                                       fill_color=CATEGORY_COLORS[code], fill_opacity=1.0),
+            _wgs84(sub[["name", "category_label", "geometry"]]),
+            name=f"{t('facilities', lang)}: {_category_label(code, lang)}",
+            marker=folium.CircleMarker(
+                radius=7, weight=2, color="white", fill=True, fill_color=CATEGORY_COLORS[code], fill_opacity=1.0
+            ),
             tooltip=folium.GeoJsonTooltip(["name", "category_label"], aliases=[t("name", lang), t("category", lang)]),
         ).add_to(m)
     if len(result.sites):
         sites = result.sites.assign(pop_new=result.sites[C.POP_NEW].round(0), minutes=result.sites[C.MINUTES].round(1))
         folium.GeoJson(
-            _wgs84(sites[["site_id", C.POP_NEW, C.MINUTES, "geometry"]]), name=t("sites", lang),
-            marker=folium.CircleMarker(radius=11, weight=4, color="#1b2631", fill=True,
-                                       fill_color=SITE_COLOR, fill_opacity=1.0),
-            tooltip=folium.GeoJsonTooltip(["site_id", C.POP_NEW, C.MINUTES],
-                                          aliases=["ID", t("new_covered", lang), t("walk_minutes", lang)]),
+            _wgs84(sites[["site_id", C.POP_NEW, C.MINUTES, "geometry"]]),
+            name=t("sites", lang),
+            marker=folium.CircleMarker(
+                radius=11, weight=4, color="#1b2631", fill=True, fill_color=SITE_COLOR, fill_opacity=1.0
+            ),
+            tooltip=folium.GeoJsonTooltip(
+                ["site_id", C.POP_NEW, C.MINUTES], aliases=["ID", t("new_covered", lang), t("walk_minutes", lang)]
+            ),
         ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     m.get_root().html.add_child(Element(_legend_html(lang, minutes, gap_cell_m)))
@@ -167,11 +190,14 @@ def _points_layer(m: folium.Map, demand: gpd.GeoDataFrame, name: str, color: str
     if demand.empty:
         return
     pts = demand[[C.POP, C.MINUTES, "geometry"]].assign(
-        pop=demand[C.POP].round(0), minutes=demand[C.MINUTES].round(1),
+        pop=demand[C.POP].round(0),
+        minutes=demand[C.MINUTES].round(1),
         radius=np.clip(2 + np.sqrt(demand[C.POP].to_numpy()) / 2.5, 2, 12).round(1),
     )
     folium.GeoJson(
-        _wgs84(pts), name=name, show=show,
+        _wgs84(pts),
+        name=name,
+        show=show,
         marker=folium.CircleMarker(weight=1, color=color, fill=True, fill_color=color, fill_opacity=0.6),
         style_function=lambda f: {"radius": f["properties"]["radius"]},
         tooltip=folium.GeoJsonTooltip([C.POP, C.MINUTES], aliases=[t("residents", lang), t("walk_minutes", lang)]),
@@ -186,7 +212,11 @@ def _legend_html(lang: str, minutes: float, gap_cell_m: float) -> str:
         (GAP_COLOR, "square", t("gaps", lang, cell=gap_cell_m)),
         (SITE_COLOR, "ring", t("sites", lang)),
     ]
-    shape = {"circle": "border-radius:50%", "square": "opacity:.6", "ring": "border-radius:50%;outline:3px solid #1b2631"}
+    shape = {
+        "circle": "border-radius:50%",
+        "square": "opacity:.6",
+        "ring": "border-radius:50%;outline:3px solid #1b2631",
+    }
     items = "".join(
         f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
         f'background:{color};{shape[kind]}"></span>{html.escape(label)}</div>'

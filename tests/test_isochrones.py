@@ -1,0 +1,56 @@
+"""Isochrones follow the streets: bands nest, geometries are valid, rivers are not crossed."""
+
+from __future__ import annotations
+
+import shapely
+
+from analysis.isochrones import facility_isochrones, merge_isochrones
+from geo import snap_points
+from tests.conftest import points, toy_network
+
+
+def test_river_with_one_bridge_is_crossed_only_at_the_bridge():
+    # North bank street y=0 and south bank street y=-120 from x=-1000 to 1000, one bridge at x=1000.
+    xs = range(-1000, 1001, 100)
+    nodes = {i: (x, 0.0) for i, x in enumerate(xs)} | {100 + i: (x, -120.0) for i, x in enumerate(xs)}
+    n = len(xs)
+    edges = [(i, i + 1) for i in range(n - 1)] + [(100 + i, 101 + i) for i in range(n - 1)] + [(n - 1, 100 + n - 1)]
+    net = toy_network(nodes, edges)
+    fac = points([(0, 10)])
+    iso = facility_isochrones(net, fac, snap_points(fac, net), minutes=(5, 10, 15), street_side_m=50)
+    south_bank = shapely.LineString([(-1000, -120), (500, -120)])
+    for poly in iso.geometry:
+        assert poly.is_valid
+        assert not poly.intersects(south_bank)  # 120 m away across the water, 1,000 m+ by the bridge
+    # 15 min at 4.5 km/h = 1125 m: the walker reaches the bridge (1000 m + 10 m) and 115 m onto it.
+    fifteen = iso.loc[iso["band_min"] == 15].geometry.iloc[0]
+    assert fifteen.intersects(shapely.Point(1000, -60))
+    assert not fifteen.intersects(shapely.LineString([(-1000, -120), (940, -120)]))  # bridge foot + 50 m side
+    # A convex hull of the reached streets would cover the south bank.
+    assert shapely.convex_hull(fifteen).intersects(south_bank)
+
+
+def test_bands_nest_and_merge(sample):
+    network, facilities, _ = sample
+    fac = facilities.iloc[:4]
+    iso = facility_isochrones(network, fac, snap_points(fac, network), minutes=(5, 10, 15))
+    assert iso.is_valid.all() and len(iso) == 12
+    for _, group in iso.groupby("facility_id"):
+        polys = group.sort_values("band_min").geometry.to_list()
+        for inner, outer in zip(polys, polys[1:], strict=False):
+            assert inner.difference(outer).area < 1.0  # m²: nested up to float noise
+            assert inner.area < outer.area
+    merged = merge_isochrones(iso)
+    assert list(merged["band_min"]) == [5, 10, 15]
+    assert merged.is_valid.all()
+    for band, geom in zip(merged["band_min"], merged.geometry, strict=True):
+        parts = iso.loc[iso["band_min"] == band].geometry
+        assert abs(geom.area - shapely.union_all(parts.values).area) < 1.0
+
+
+def test_reach_is_not_a_convex_hull(sample):
+    """Monaco's harbour is water: the 5-minute reach of a quayside facility keeps a hole or a bay there."""
+    network, facilities, _ = sample
+    iso = facility_isochrones(network, facilities, snap_points(facilities, network), minutes=(15,))
+    merged = merge_isochrones(iso).geometry.iloc[0]
+    assert merged.area < 0.9 * shapely.convex_hull(merged).area
