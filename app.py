@@ -72,13 +72,11 @@ def settings_ui() -> dict:
 
 def headline_ui(result: CircleResult, lang: str) -> None:
     s = result.summary
-    a, b, c = st.columns(3)
-    a.metric(
-        t("covered_headline", lang, minutes=s["minutes"]),
-        f"{s['pop_covered']:,.0f} / {s['pop_total']:,.0f} ({s['pct_covered']:.1f}%)",
-    )
-    b.metric(t("uncovered", lang), f"{s['pop_uncovered']:,.0f}")
-    c.metric(t("facilities", lang), f"{s['n_facilities_used']:.0f}")
+    a, b, c, d = st.columns([3, 2, 2, 2])
+    a.metric(t("covered_headline", lang, minutes=s["minutes"]), f"{s['pop_covered']:,.0f} / {s['pop_total']:,.0f}")
+    b.metric(t("coverage_rate", lang), f"{s['pct_covered']:.1f}%")
+    c.metric(t("uncovered", lang), f"{s['pop_uncovered']:,.0f}")
+    d.metric(t("facilities", lang), f"{s['n_facilities_used']:.0f}")
     for line in result.skipped:
         st.warning(f"{t('skipped', lang)}: {line}")
 
@@ -97,7 +95,7 @@ def tables_ui(result: CircleResult, lang: str) -> None:
                 }
             ),
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
     with right:
         st.subheader(t("site_table", lang))
@@ -105,7 +103,7 @@ def tables_ui(result: CircleResult, lang: str) -> None:
         st.dataframe(
             sites.rename(columns={C.POP_NEW: t("new_covered", lang), C.MINUTES: t("walk_minutes", lang)}),
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
 
 

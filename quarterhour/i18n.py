@@ -10,6 +10,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "title": ("一刻钟党建服务圈", "15-minute party-service circle"),
     "subtitle": ("步行可达覆盖分析", "walking coverage of party-mass service points"),
     "covered_headline": ("{minutes:g} 分钟步行覆盖居民", "residents within a {minutes:g}-minute walk"),
+    "coverage_rate": ("覆盖率", "coverage rate"),
     "uncovered": ("未覆盖居民", "residents left out"),
     "facilities": ("服务设施", "facilities"),
     "reach": ("{minutes:g} 分钟等时圈", "{minutes:g}-minute reach"),

@@ -20,7 +20,8 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
 from analysis import columns as C
 from analysis.pipeline import CircleResult
@@ -53,6 +54,16 @@ class OfflineMap(folium.Map):
         header = self.get_root().header
         header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
         header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
+
+
+class _MetricScale(MacroElement):
+    """A scale bar in metres only (folium's ``control_scale`` adds feet and miles)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
 
 
 @cache
@@ -103,7 +114,8 @@ def build_map(
     minutes = result.summary["minutes"]
     streets = _wgs84(network.edges[["geometry"]], simplify_m=2.0)
     west, south, east, north = streets.total_bounds
-    m = OfflineMap(tiles=None, control_scale=True, prefer_canvas=True, zoom_control=True)
+    m = OfflineMap(tiles=None, prefer_canvas=True, zoom_control=True)
+    _MetricScale().add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     if basemap:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=OSM_ATTRIBUTION).add_to(m)

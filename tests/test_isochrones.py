@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import shapely
 
 from analysis.isochrones import facility_isochrones, merge_isochrones
@@ -37,7 +39,7 @@ def test_bands_nest_and_merge(sample):
     assert iso.is_valid.all() and len(iso) == 12
     for _, group in iso.groupby("facility_id"):
         polys = group.sort_values("band_min").geometry.to_list()
-        for inner, outer in zip(polys, polys[1:], strict=False):
+        for inner, outer in itertools.pairwise(polys):
             assert inner.difference(outer).area < 1.0  # m²: nested up to float noise
             assert inner.area < outer.area
     merged = merge_isochrones(iso)

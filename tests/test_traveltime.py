@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -71,7 +73,7 @@ def _split_graph(network, snaps: pd.DataFrame, speed: float) -> nx.DiGraph:
             stops += [(p, ("s", k)) for k, p in zip(grp.index, grp["pos_m"], strict=True)]
         stops.append((length, ("n", v)))
         stops.sort(key=lambda s: s[0])
-        for (p1, a), (p2, b) in zip(stops, stops[1:], strict=False):
+        for (p1, a), (p2, b) in itertools.pairwise(stops):
             join(a, b, (p2 - p1) / speed)
     for k, off in on["offset_m"].items():
         join(("s", k), ("p", k), off / speed)

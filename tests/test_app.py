@@ -1,0 +1,54 @@
+"""The real Streamlit app, run headless with streamlit.testing.v1.AppTest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+@pytest.fixture
+def app() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    return at.run()
+
+
+def test_opens_on_the_sample_with_the_headline(app):
+    assert not app.exception
+    assert app.title[0].value == "一刻钟党建服务圈"
+    headline = app.metric[0]
+    assert headline.label == "15 分钟步行覆盖居民"
+    assert headline.value == "38,245 / 38,367"
+    assert app.metric[1].label == "覆盖率" and app.metric[1].value == "99.7%"
+    assert app.metric[2].value == "122"
+    assert app.metric[3].value == "20"
+    page = app.get("iframe")[0].proto.srcdoc if app.get("iframe") else None
+    assert page is None or "leaflet" in page.lower()
+
+
+def test_english_and_a_shorter_walk(app):
+    app.radio[0].set_value("en").run()
+    app.select_slider[0].set_value(5).run()
+    assert not app.exception
+    assert app.title[0].value == "15-minute party-service circle"
+    assert app.metric[0].label == "residents within a 5-minute walk"
+    covered = int(app.metric[0].value.split(" / ")[0].replace(",", ""))
+    assert 0 < covered < 38_245
+
+
+def test_no_category_is_explained(app):
+    app.multiselect[0].set_value([]).run()
+    assert not app.exception
+    assert app.info[0].value == "没有选中的设施类别。"
+
+
+def test_only_service_centres_counts_fewer_residents(app):
+    app.multiselect[0].set_value(["service_centre"]).run()
+    assert not app.exception
+    assert app.metric[3].value == "5"
+    covered = int(app.metric[0].value.split(" / ")[0].replace(",", ""))
+    assert covered < 38_245
+    assert len(app.dataframe) == 2  # ranked gaps and the suggested site

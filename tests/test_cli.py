@@ -1,0 +1,123 @@
+"""The CLI contract: quarterhour run ... --out DIR."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+
+from quarterhour.cli import main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "quarterhour.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path_factory.mktemp("run")
+    return run_cli("run", "--out", str(out)), out
+
+
+def test_run_on_sample_writes_the_contract(sample_run):
+    proc, out = sample_run
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("covered 38,245 of 38,367 residents (99.7%) within 15 min walk at 4.5 km/h")
+    gpkg = out / "coverage.gpkg"
+    layers = set(pyogrio.list_layers(gpkg)[:, 0])
+    assert {"facilities", "demand", "isochrones"} <= layers
+    demand = gpd.read_file(gpkg, layer="demand")
+    assert demand["covered"].dtype == bool
+    assert demand["minutes"].dtype == float
+    assert demand["pop"].sum() == 38_367
+    assert demand.loc[demand["covered"], "pop"].sum() == 38_245
+    assert (demand.loc[demand["covered"], "minutes"] <= 15).all()
+    assert len(gpd.read_file(gpkg, layer="facilities")) == 20
+    iso = gpd.read_file(gpkg, layer="isochrones")
+    assert len(iso) == 20 and iso.is_valid.all()
+    assert [p.name for p in out.iterdir()] == ["coverage.gpkg"]  # no temporary file left behind
+
+
+def test_existing_output_is_not_overwritten(sample_run):
+    _, out = sample_run
+    before = (out / "coverage.gpkg").stat().st_mtime_ns
+    proc = run_cli("run", "--out", str(out))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "--force" in proc.stderr
+    assert (out / "coverage.gpkg").stat().st_mtime_ns == before
+
+
+def test_minutes_and_speed_change_the_result(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path), "--minutes", "5", "--speed-kmh", "4"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "within 5 min walk at 4 km/h" in line
+    covered = gpd.read_file(tmp_path / "coverage.gpkg", layer="demand")
+    assert (covered.loc[covered["covered"], "minutes"] <= 5).all()
+    assert (covered.loc[~covered["covered"], "minutes"].dropna() > 5).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--minutes", "0"], "--minutes: must be more than 0"),
+        (["--speed-kmh", "fast"], "'fast' is not a number"),
+        (["--network", "nowhere.graphml"], "nowhere.graphml: the network file does not exist"),
+        (["--demand", "data/sample/facilities.geojson"], "no 'pop' column"),
+        (["--facilities", "data/sample/demand.geojson"], "no 'name' column"),
+    ],
+)
+def test_bad_input_is_one_error_line(tmp_path, args, message):
+    proc = run_cli("run", "--out", str(tmp_path / "o"), *args)
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("note:")]
+    assert len(errors) == 1 and errors[0].startswith("error: ")
+    assert message in errors[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_rows_are_named(tmp_path):
+    bad = gpd.read_file("data/sample/demand.geojson")
+    bad.loc[3, "pop"] = -5
+    path = tmp_path / "demand.geojson"
+    bad.to_file(path)
+    proc = run_cli("run", "--out", str(tmp_path / "o"), "--demand", str(path))
+    assert proc.returncode == 2
+    assert "demand.geojson, row 4, column 'pop'" in proc.stderr
+
+
+def test_unknown_category_is_refused(tmp_path):
+    fac = gpd.read_file("data/sample/facilities.geojson")
+    fac.loc[0, "category"] = "bank"
+    path = tmp_path / "f.geojson"
+    fac.to_file(path)
+    proc = run_cli("run", "--out", str(tmp_path / "o"), "--facilities", str(path))
+    assert proc.returncode == 2
+    assert "unknown category 'bank'" in proc.stderr and "row 1" in proc.stderr
+
+
+def test_own_files_in_another_crs(tmp_path):
+    """Inputs in any CRS are reprojected onto the network's metric CRS."""
+    fac = gpd.read_file("data/sample/facilities.geojson").to_crs(3857)
+    dem = gpd.read_file("data/sample/demand.geojson").to_crs(3857)
+    fac.to_file(tmp_path / "f.gpkg")
+    dem.to_file(tmp_path / "d.gpkg")
+    proc = run_cli(
+        "run",
+        "--out",
+        str(tmp_path / "o"),
+        "--facilities",
+        str(tmp_path / "f.gpkg"),
+        "--demand",
+        str(tmp_path / "d.gpkg"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "covered 38,245 of 38,367" in proc.stdout
+    assert pd.isna(gpd.read_file(tmp_path / "o" / "coverage.gpkg", layer="demand")["minutes"]).sum() == 0

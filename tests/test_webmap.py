@@ -1,0 +1,45 @@
+"""The folium map, rendered to HTML: layers present, nothing loaded from another host."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from analysis.pipeline import run_circle
+from quarterhour.webmap import build_map, map_html
+
+
+@pytest.fixture(scope="module")
+def page(sample) -> str:
+    network, facilities, demand = sample
+    return map_html(build_map(run_circle(network, facilities, demand, minutes=5), network))
+
+
+def test_no_asset_comes_from_another_host(page):
+    assert not re.findall(r"<script[^>]+src=", page)
+    assert not re.findall(r"<link[^>]+stylesheet", page)
+    assert not re.findall(r"url\(\s*['\"]?(?:https?:)?//", page)
+    assert "tile.openstreetmap.org" not in page  # the online basemap is opt-in
+    assert "L.map(" in page or "L.map (" in page  # Leaflet inlined and used
+
+
+def shows(page: str, text: str) -> bool:
+    """Text in the page as HTML, or inside the JSON that folium writes for layer names and data."""
+    return text in page or json.dumps(text)[1:-1] in page
+
+
+def test_layers_legend_and_attribution(page):
+    for label in ("步行路网", "5 分钟等时圈", "未覆盖居民点", "服务盲区", "新增布点建议", "党群服务中心", "图例"):
+        assert shows(page, label), label
+    assert "OpenStreetMap" in page and "contributors" in page
+    assert shows(page, "Bibliothèque Louis Notari")
+    assert len(page) < 10_000_000
+
+
+def test_english_labels_and_opt_in_basemap(sample):
+    network, facilities, demand = sample
+    page = map_html(build_map(run_circle(network, facilities, demand), network, lang="en", basemap=True))
+    assert shows(page, "15-minute reach") and shows(page, "uncovered residents")
+    assert "tile.openstreetmap.org" in page
