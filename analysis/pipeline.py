@@ -81,6 +81,14 @@ def run_circle(
             f"{int(off_d.sum())} resident points ({demand.loc[off_d, C.POP].sum():,.0f} residents) "
             f"more than {max_snap_m:g} m from any street count as not covered"
         )
+    for what, snap, weight in (("facilities", f_snap, None), ("resident points", d_snap, demand[C.POP])):
+        frag = snap["component"] > 0
+        if frag.any():
+            who = f" ({weight[frag].sum():,.0f} residents)" if weight is not None else ""
+            skipped.append(
+                f"{int(frag.sum())} {what}{who} lie on {snap.loc[frag, 'component'].nunique()} street fragments "
+                f"cut off from the main network: they reach, and are reached from, only their own fragment"
+            )
     fac = facilities.assign(on_network=f_snap["on_network"], snap_m=f_snap["offset_m"].round(1))
     dem = nearest_facility(network, facilities, demand, f_snap, d_snap, minutes=minutes, speed_kmh=speed_kmh)
     iso = facility_isochrones(

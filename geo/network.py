@@ -14,8 +14,10 @@ import networkx as nx
 import numpy as np
 import osmnx as ox
 import pandas as pd
+import scipy.sparse as sp
 import shapely
 from pyproj import CRS
+from scipy.sparse.csgraph import connected_components
 
 from geo.errors import InputError
 
@@ -31,7 +33,9 @@ class StreetNetwork:
     graph
         The projected osmnx graph (the model; networkx is the reference in tests).
     nodes
-        One row per node, in position order ``0..n-1``; index is the OSM node id.
+        One row per node, in position order ``0..n-1``; index is the OSM node id;
+        ``component`` numbers the connected parts by size (0 is the largest:
+        the main network; others are fragments cut off from it).
     edges
         One row per street segment: ``u``, ``v`` (node positions), ``length_m``
         and a LineString from node ``u`` to node ``v``.
@@ -88,4 +92,18 @@ def prepare_network(graph: nx.MultiDiGraph, *, crs: object | None = None, source
         {"u": u, "v": v, "length_m": shapely.length(geom)}, geometry=geom, crs=projected.graph["crs"]
     ).reset_index(drop=True)
     nodes = gpd.GeoDataFrame(nodes_gdf[["x", "y"]], geometry=nodes_gdf.geometry, crs=projected.graph["crs"])
+    nodes["component"] = _components_by_size(len(nodes), u, v)
     return StreetNetwork(graph=projected, nodes=nodes, edges=edges, crs=CRS.from_user_input(projected.graph["crs"]))
+
+
+def _components_by_size(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Connected-part label per node, 0 for the largest part, then by falling size (ties: first node)."""
+    adjacency = sp.coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
+    _, labels = connected_components(adjacency, directed=False)
+    sizes = np.bincount(labels)
+    first = np.full(len(sizes), n)
+    np.minimum.at(first, labels, np.arange(n))
+    order = np.lexsort((first, -sizes))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[labels]

@@ -29,8 +29,9 @@ def snap_points(
     pandas.DataFrame
         Aligned to ``points.index``: ``edge`` (row position in ``network.edges``,
         -1 when off-network), ``pos_m`` (metres along the segment from its ``u``
-        node), ``offset_m`` (straight walk from the point to the street) and
-        ``on_network`` (bool).
+        node), ``offset_m`` (straight walk from the point to the street),
+        ``on_network`` (bool) and ``component`` (the connected part of the
+        network it is on: 0 for the main network, -1 when off-network).
 
     Examples
     --------
@@ -55,4 +56,9 @@ def snap_points(
     pos = np.full(len(points), np.nan)
     found = edge >= 0
     pos[found] = shapely.line_locate_point(edge_geoms[edge[found]], geoms[found])
-    return pd.DataFrame({"edge": edge, "pos_m": pos, "offset_m": offset, "on_network": found}, index=points.index)
+    component = np.full(len(points), -1, dtype=np.int64)
+    component[found] = network.nodes["component"].to_numpy()[network.edges["u"].to_numpy()[edge[found]]]
+    return pd.DataFrame(
+        {"edge": edge, "pos_m": pos, "offset_m": offset, "on_network": found, "component": component},
+        index=points.index,
+    )

@@ -72,3 +72,16 @@ def test_sample_runs_are_repeatable(sample):
     assert a.summary == b.summary
     assert a.sites.equals(b.sites)
     assert a.demand[C.MINUTES].equals(b.demand[C.MINUTES])
+
+
+def test_fragments_are_reported():
+    """A street cut off from the main network: its residents are counted, reported and not covered."""
+    nodes = {i: (i * 100.0, 0.0) for i in range(6)} | {10: (0.0, 500.0), 11: (100.0, 500.0)}
+    net = toy_network(nodes, [(i, i + 1) for i in range(5)] + [(10, 11)])
+    assert net.nodes["component"].tolist() == [0, 0, 0, 0, 0, 0, 1, 1]
+    fac = points([(0, 0)], name=["centre"], category=["service_centre"])
+    dem = points([(200, 5), (50, 505)], pop=[10, 40])
+    r = run_circle(net, fac, dem, minutes=15, speed_kmh=3.6)
+    assert r.demand[C.COVERED].tolist() == [True, False]
+    assert np.isnan(r.demand[C.MINUTES].iloc[1])
+    assert any("1 resident points (40 residents) lie on 1 street fragments" in s for s in r.skipped)
