@@ -17,7 +17,7 @@ import shapely
 from shapely.ops import substring
 
 from analysis import columns as C
-from analysis.traveltime import WALK_KMH, node_seconds_from, speed_ms
+from analysis.traveltime import WALK_KMH, reach_table, speed_ms
 from geo.network import StreetNetwork
 
 __all__ = ["facility_isochrones", "merge_isochrones", "reached_lines"]
@@ -118,14 +118,18 @@ def facility_isochrones(
     """
     speed = speed_ms(speed_kmh)
     bands = sorted(float(m) for m in minutes)
-    node_s = node_seconds_from(network, snaps, speed_kmh=speed_kmh, limit_s=bands[-1] * 60)
+    reach = reach_table(network, snaps, cutoff_s=bands[-1] * 60, speed_kmh=speed_kmh)
+    by_source = {i: grp for i, grp in reach.groupby("source", sort=True)}
     rows = []
     for i, (fid, snap) in enumerate(snaps.iterrows()):
         if snap["edge"] < 0:
             continue
+        node_s = np.full(network.n_nodes, np.inf)
+        if i in by_source:
+            node_s[by_source[i]["node"].to_numpy()] = by_source[i]["seconds"].to_numpy()
         for band in bands:
             cutoff_s = band * 60
-            lines = list(reached_lines(network, node_s[i], cutoff_s, speed_kmh=speed_kmh))
+            lines = list(reached_lines(network, node_s, cutoff_s, speed_kmh=speed_kmh))
             lines += _own_segment(network, facilities.geometry.loc[fid], snap, cutoff_s, speed)
             rows.append({C.FACILITY_ID: fid, C.BAND_MIN: band, "geometry": _polygon(lines, street_side_m)})
     return gpd.GeoDataFrame(rows, columns=[C.FACILITY_ID, C.BAND_MIN, "geometry"], geometry="geometry", crs=network.crs)

@@ -17,7 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from analysis.pipeline import CircleResult, run_circle
-from analysis.traveltime import WALK_KMH
+from analysis.traveltime import MODE_SPEEDS_KMH
 from geo import InputError, prepare_network, read_demand, read_facilities, read_network, sample_paths
 from geo.snap import DEFAULT_MAX_SNAP_M
 from quarterhour import __version__
@@ -25,6 +25,7 @@ from quarterhour import __version__
 __all__ = ["main", "write_layers"]
 
 log = logging.getLogger("quarterhour")
+_MODE_WORDS = {"walk": "walk", "bicycle": "by bicycle", "ebike": "by e-bike"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,7 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--facilities", type=Path, help="facility points (GeoJSON/GeoPackage): name, category")
     run.add_argument("--demand", type=Path, help="resident points (GeoJSON/GeoPackage) with a 'pop' column")
     run.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
-    run.add_argument("--speed-kmh", type=_positive, default=WALK_KMH, help="walking speed (default 4.5 km/h)")
+    run.add_argument(
+        "--mode",
+        choices=list(MODE_SPEEDS_KMH),
+        default="walk",
+        help="travel mode; sets the default speed: walk 4.5, bicycle 15, ebike 20 km/h",
+    )
+    run.add_argument("--speed-kmh", type=_positive, help="speed (default: the mode's, 4.5 km/h for walking)")
     run.add_argument(
         "--max-snap-m",
         type=_positive,
@@ -97,6 +104,8 @@ def _run(args: argparse.Namespace) -> int:
         if getattr(args, name) is None:
             setattr(args, name, sample[name])
             print(f"note: no --{name} given: using the bundled sample ({sample[name].name})", file=sys.stderr)
+    if args.speed_kmh is None:
+        args.speed_kmh = MODE_SPEEDS_KMH[args.mode]
     network = prepare_network(read_network(args.network), source=args.network.name)
     facilities = read_facilities(args.facilities).to_crs(network.crs)
     demand = read_demand(args.demand).to_crs(network.crs)
@@ -121,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
     s = result.summary
     print(
         f"covered {s['pop_covered']:,.0f} of {s['pop_total']:,.0f} residents ({s['pct_covered']:.1f}%) "
-        f"within {s['minutes']:g} min walk at {s['speed_kmh']:g} km/h; wrote {out}"
+        f"within {s['minutes']:g} min {_MODE_WORDS[args.mode]} at {s['speed_kmh']:g} km/h; wrote {out}"
     )
     return 0
 

@@ -121,3 +121,15 @@ def test_own_files_in_another_crs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "covered 38,245 of 38,367" in proc.stdout
     assert pd.isna(gpd.read_file(tmp_path / "o" / "coverage.gpkg", layer="demand")["minutes"]).sum() == 0
+
+
+def test_bicycle_mode_reaches_further(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path), "--minutes", "2", "--mode", "bicycle"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "within 2 min by bicycle at 15 km/h" in line
+    bike = gpd.read_file(tmp_path / "coverage.gpkg", layer="demand")
+    assert (bike.loc[bike["covered"], "minutes"] <= 2).all()
+    # 2 minutes at 15 km/h is 500 m, as far as 6.7 minutes of walking at 4.5 km/h.
+    assert main(["run", "--out", str(tmp_path / "w"), "--minutes", str(2 * 15 / 4.5)]) == 0
+    walk = gpd.read_file(tmp_path / "w" / "coverage.gpkg", layer="demand")
+    assert bike["covered"].tolist() == walk["covered"].tolist()

@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from analysis.isochrones import reached_lines
-from analysis.traveltime import nearest_times, node_seconds_from, speed_ms
+from analysis.traveltime import nearest_times, node_seconds_from, reach_table, speed_ms
 from geo import snap_points
 from tests.conftest import points
 
@@ -93,3 +93,14 @@ def test_sample_times_equal_networkx(sample):
     assert np.isfinite(ref_nodes).all()
     np.testing.assert_allclose(ours.node_s, ref_nodes, rtol=0, atol=1e-6)
     np.testing.assert_allclose(ours.point_s, ref_points, rtol=0, atol=1e-6)
+
+
+def test_reach_table_matches_dense_times(sample):
+    network, facilities, _ = sample
+    snaps = snap_points(facilities, network)
+    dense = node_seconds_from(network, snaps, limit_s=600)
+    tab = reach_table(network, snaps, cutoff_s=600, max_cells=30_000)  # forces several chunks
+    rebuilt = np.full_like(dense, np.inf)
+    rebuilt[tab["source"], tab["node"]] = tab["seconds"]
+    np.testing.assert_array_equal(rebuilt, np.where(dense <= 600, dense, np.inf))
+    assert tab["seconds"].max() <= 600
