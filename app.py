@@ -16,6 +16,7 @@ from analysis import columns as C
 from analysis.pipeline import CircleResult, run_circle
 from geo import CATEGORIES, InputError, StreetNetwork, load_sample
 from geo.io import SAMPLE_DIR
+from quarterhour.export import gpkg_bytes
 from quarterhour.i18n import LANGS, t
 from quarterhour.webmap import build_map, map_html
 
@@ -45,6 +46,11 @@ def render_map(
     network, _, _ = load_data(sample_dir)
     result = compute(sample_dir, minutes, speed_kmh, categories)
     return map_html(build_map(result, network, lang=lang, basemap=basemap, gap_cell_m=GAP_CELL_M))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def layers_gpkg(sample_dir: str, minutes: float, speed_kmh: float, categories: tuple[str, ...]) -> bytes:
+    return gpkg_bytes(compute(sample_dir, minutes, speed_kmh, categories).layers())
 
 
 def settings_ui() -> dict:
@@ -131,6 +137,12 @@ def main() -> None:
     headline_ui(result, lang)
     components.html(page, height=640)
     tables_ui(result, lang)
+    st.download_button(
+        t("download_gpkg", lang),
+        data=layers_gpkg(key, opts["minutes"], opts["speed_kmh"], opts["categories"]),
+        file_name=f"coverage_{opts['minutes']:g}min.gpkg",
+        mime="application/geopackage+sqlite3",
+    )
 
 
 if __name__ == "__main__":

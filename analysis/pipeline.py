@@ -35,6 +35,17 @@ class CircleResult:
     summary: dict[str, float]  #: headline figures
     skipped: list[str] = field(default_factory=list)  #: what was left out, and why
 
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """The layers by their export names (the GeoPackage layer names of ``quarterhour run``)."""
+        return {
+            "facilities": self.facilities,
+            "demand": self.demand,
+            "isochrones": self.isochrones,
+            "reach": self.reach,
+            "gaps": self.gaps,
+            "sites": self.sites,
+        }
+
 
 def run_circle(
     network: StreetNetwork,

@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-
-import geopandas as gpd
 
 from analysis.pipeline import CircleResult, run_circle
 from analysis.traveltime import MODE_SPEEDS_KMH
 from geo import InputError, prepare_network, read_demand, read_facilities, read_network, sample_paths
 from geo.snap import DEFAULT_MAX_SNAP_M
 from quarterhour import __version__
+from quarterhour.export import write_layers
 
-__all__ = ["main", "write_layers"]
+__all__ = ["main"]
 
 log = logging.getLogger("quarterhour")
 _MODE_WORDS = {"walk": "walk", "bicycle": "by bicycle", "ebike": "by e-bike"}
@@ -74,30 +71,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def write_layers(layers: dict[str, gpd.GeoDataFrame], path: Path, *, force: bool = False) -> None:
-    """Write layers into one GeoPackage atomically: a temporary file in the same folder, then a rename.
-
-    Refuses to replace an existing file unless ``force``.
-    """
-    if path.exists() and not force:
-        raise InputError(
-            "the output file already exists",
-            file=str(path),
-            fix="choose another --out folder, or pass --force to replace it",
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # GDAL creates the file itself
-    try:
-        for name, gdf in layers.items():
-            gdf.reset_index(drop=True).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _run(args: argparse.Namespace) -> int:
     sample = sample_paths()
     for name in ("network", "facilities", "demand"):
@@ -115,18 +88,7 @@ def _run(args: argparse.Namespace) -> int:
     for line in result.skipped:
         print(f"note: {line}", file=sys.stderr)
     out = args.out / "coverage.gpkg"
-    write_layers(
-        {
-            "facilities": result.facilities,
-            "demand": result.demand,
-            "isochrones": result.isochrones,
-            "reach": result.reach,
-            "gaps": result.gaps,
-            "sites": result.sites,
-        },
-        out,
-        force=args.force,
-    )
+    write_layers(result.layers(), out, force=args.force)
     s = result.summary
     print(
         f"covered {s['pop_covered']:,.0f} of {s['pop_total']:,.0f} residents ({s['pct_covered']:.1f}%) "

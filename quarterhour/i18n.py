@@ -43,6 +43,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "site_table": ("新增布点建议", "suggested new site"),
     "skipped": ("未纳入分析", "left out of the analysis"),
     "no_facilities": ("没有选中的设施类别。", "No facility category selected."),
+    "download_gpkg": ("下载全部图层（GeoPackage）", "download all layers (GeoPackage)"),
     "bug": ("程序出错，这是一个缺陷，请报告：", "Something went wrong. This is a bug; please report it:"),
 }
 

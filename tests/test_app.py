@@ -52,3 +52,8 @@ def test_only_service_centres_counts_fewer_residents(app):
     covered = int(app.metric[0].value.split(" / ")[0].replace(",", ""))
     assert covered < 38_245
     assert len(app.dataframe) == 2  # ranked gaps and the suggested site
+
+
+def test_layers_download_button(app):
+    (button,) = app.get("download_button")
+    assert button.proto.label == "下载全部图层（GeoPackage）"
