@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 import shapely
 
-from analysis.isochrones import facility_isochrones, merge_isochrones
+from analysis.isochrones import facility_isochrones, merge_isochrones, nearest_isochrones
 from geo import snap_points
 from tests.conftest import points, toy_network
 
@@ -56,3 +57,40 @@ def test_reach_is_not_a_convex_hull(sample):
     iso = facility_isochrones(network, facilities, snap_points(facilities, network), minutes=(15,))
     merged = merge_isochrones(iso).geometry.iloc[0]
     assert merged.area < 0.9 * shapely.convex_hull(merged).area
+
+
+def test_real_holes_stay_and_slivers_go():
+    """A 400 m block ringed by streets: walkers reach every side, but the middle stays a hole."""
+    net = toy_network({0: (0, 0), 1: (400, 0), 2: (400, 400), 3: (0, 400)}, [(0, 1), (1, 2), (2, 3), (3, 0)])
+    fac = points([(200, -5)])
+    iso = facility_isochrones(net, fac, snap_points(fac, net), minutes=(30,), street_side_m=50)
+    poly = iso.geometry.iloc[0]
+    assert poly.is_valid and len(poly.interiors) == 1
+    assert shapely.Polygon(poly.interiors[0]).area == pytest.approx(300 * 300, rel=0.01)
+    assert not poly.contains(shapely.Point(200, 200))
+    all_holes = [h for p in iso.geometry for h in getattr(p, "interiors", [])]
+    assert all(shapely.Polygon(h).area >= 1.0 for h in all_holes)
+
+
+def test_split_to_nearest_facility_partitions_the_reach(sample):
+    network, facilities, _ = sample
+    snaps = snap_points(facilities, network)
+    split = nearest_isochrones(network, facilities, snaps, minutes=(5, 15))
+    merged = merge_isochrones(facility_isochrones(network, facilities, snaps, minutes=(5, 15)))
+    assert split.is_valid.all()
+    for band, group in split.groupby("band_min"):
+        whole = merged.loc[merged["band_min"] == band].geometry.iloc[0]
+        union = shapely.union_all(group.geometry.values)
+        assert group.area.sum() == pytest.approx(union.area, rel=1e-9)  # no overlaps
+        assert union.symmetric_difference(whole).area < 1e-4 * whole.area  # nothing lost, nothing added
+        for fid, geom in zip(group["facility_id"], group.geometry, strict=True):
+            assert geom.buffer(1).contains(facilities.geometry.loc[fid])  # each keeps its own doorstep
+
+
+def test_split_follows_walking_times():
+    """Two centres on one street: the street splits where their walking times meet, not halfway."""
+    net = toy_network({i: (i * 100.0, 0.0) for i in range(11)}, [(i, i + 1) for i in range(10)])
+    fac = points([(0, 0), (1000, -40)])  # the second is 40 m off the street: it loses 20 m of street
+    split = nearest_isochrones(net, fac, snap_points(fac, net), minutes=(30,), street_side_m=10)
+    first = split.loc[split["facility_id"] == "P0"].geometry.iloc[0]
+    assert first.contains(shapely.Point(515, 0)) and not first.contains(shapely.Point(525, 0))

@@ -104,3 +104,10 @@ def test_reach_table_matches_dense_times(sample):
     rebuilt[tab["source"], tab["node"]] = tab["seconds"]
     np.testing.assert_array_equal(rebuilt, np.where(dense <= 600, dense, np.inf))
     assert tab["seconds"].max() <= 600
+
+
+def test_point_far_from_any_street_is_off_network(diamond):
+    snaps = snap_points(points([(50, 600), (50, 250)]), diamond)
+    assert snaps["on_network"].tolist() == [False, True]  # 500 m and 150 m from the nearest street
+    assert snaps["edge"].iloc[0] == -1 and np.isnan(snaps["offset_m"].iloc[0])
+    assert snap_points(points([(50, 250)]), diamond, max_snap_m=100)["on_network"].tolist() == [False]
