@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -10,10 +11,11 @@ import geopandas as gpd
 from analysis import columns as C
 from analysis.coverage import nearest_facility, summarize
 from analysis.gaps import CELL_M, gap_cells
-from analysis.isochrones import STREET_SIDE_M, facility_isochrones, merge_isochrones
+from analysis.isochrones import STREET_SIDE_M, facility_isochrones, merge_isochrones, nearest_isochrones
 from analysis.siting import SPACING_M, suggest_sites
 from analysis.traveltime import WALK_KMH
 from geo.crs import require_projected
+from geo.errors import InputError
 from geo.network import StreetNetwork
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
 
@@ -28,8 +30,9 @@ class CircleResult:
 
     facilities: gpd.GeoDataFrame  #: input facilities with ``on_network`` and ``snap_m``
     demand: gpd.GeoDataFrame  #: resident points with ``minutes``, ``nearest_facility``, ``covered``
-    isochrones: gpd.GeoDataFrame  #: per facility: ``facility_id``, ``band_min``
+    isochrones: gpd.GeoDataFrame  #: per facility and band: ``facility_id``, ``band_min``
     reach: gpd.GeoDataFrame  #: all facilities together, one polygon per band
+    catchments: gpd.GeoDataFrame  #: the reach split to the facility that reaches each place first
     gaps: gpd.GeoDataFrame  #: ranked gap cells
     sites: gpd.GeoDataFrame  #: suggested new sites
     summary: dict[str, float]  #: headline figures
@@ -42,6 +45,7 @@ class CircleResult:
             "demand": self.demand,
             "isochrones": self.isochrones,
             "reach": self.reach,
+            "catchments": self.catchments,
             "gaps": self.gaps,
             "sites": self.sites,
         }
@@ -53,6 +57,7 @@ def run_circle(
     demand: gpd.GeoDataFrame,
     *,
     minutes: float = 15,
+    bands: Sequence[float] = (),
     speed_kmh: float = WALK_KMH,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     street_side_m: float = STREET_SIDE_M,
@@ -61,6 +66,9 @@ def run_circle(
     site_spacing_m: float = SPACING_M,
 ) -> CircleResult:
     """Run the service-circle analysis end to end.
+
+    Residents count as covered within ``minutes`` of the nearest facility;
+    isochrones are drawn for ``minutes`` and every threshold in ``bands``.
 
     Examples
     --------
@@ -73,9 +81,9 @@ def run_circle(
     for what, gdf in (("facilities", facilities), ("demand", demand)):
         require_projected(gdf.crs, what=what)
         if gdf.crs != network.crs:
-            raise ValueError(
-                f"{what} are in {gdf.crs.to_string()}, the network in {network.crs.to_string()}: "
-                f"reproject with gdf.to_crs(network.crs)"
+            raise InputError(
+                f"{what} are in {gdf.crs.to_string()}, the network in {network.crs.to_string()}",
+                fix="reproject them first: gdf.to_crs(network.crs)",
             )
     f_snap = snap_points(facilities, network, max_snap_m=max_snap_m)
     d_snap = snap_points(demand, network, max_snap_m=max_snap_m)
@@ -102,8 +110,12 @@ def run_circle(
             )
     fac = facilities.assign(on_network=f_snap["on_network"], snap_m=f_snap["offset_m"].round(1))
     dem = nearest_facility(network, facilities, demand, f_snap, d_snap, minutes=minutes, speed_kmh=speed_kmh)
+    all_bands = sorted({float(minutes), *map(float, bands)})
     iso = facility_isochrones(
-        network, facilities, f_snap, minutes=(minutes,), speed_kmh=speed_kmh, street_side_m=street_side_m
+        network, facilities, f_snap, minutes=all_bands, speed_kmh=speed_kmh, street_side_m=street_side_m
+    )
+    catchments = nearest_isochrones(
+        network, facilities, f_snap, minutes=all_bands, speed_kmh=speed_kmh, street_side_m=street_side_m
     )
     sites = suggest_sites(
         network, dem, d_snap, minutes=minutes, speed_kmh=speed_kmh, k=n_sites, spacing_m=site_spacing_m
@@ -122,6 +134,7 @@ def run_circle(
         demand=dem,
         isochrones=iso,
         reach=merge_isochrones(iso),
+        catchments=catchments,
         gaps=gap_cells(dem, cell_m=gap_cell_m),
         sites=sites,
         summary=summary,

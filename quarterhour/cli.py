@@ -40,6 +40,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _bands(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of minutes like 5,10,15") from None
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}': give minutes more than 0, like 5,10,15")
+    return values
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="quarterhour", description="一刻钟 quarterhour: 15-minute service-circle planner")
     parser.add_argument("--version", action="version", version=f"quarterhour {__version__}")
@@ -53,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--facilities", type=Path, help="facility points (GeoJSON/GeoPackage): name, category")
     run.add_argument("--demand", type=Path, help="resident points (GeoJSON/GeoPackage) with a 'pop' column")
     run.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
+    run.add_argument(
+        "--bands",
+        type=_bands,
+        default=[],
+        help="more isochrone thresholds in minutes, e.g. 5,10 (the --minutes one is always drawn)",
+    )
     run.add_argument(
         "--mode",
         choices=list(MODE_SPEEDS_KMH),
@@ -83,7 +99,13 @@ def _run(args: argparse.Namespace) -> int:
     facilities = read_facilities(args.facilities).to_crs(network.crs)
     demand = read_demand(args.demand).to_crs(network.crs)
     result: CircleResult = run_circle(
-        network, facilities, demand, minutes=args.minutes, speed_kmh=args.speed_kmh, max_snap_m=args.max_snap_m
+        network,
+        facilities,
+        demand,
+        minutes=args.minutes,
+        bands=args.bands,
+        speed_kmh=args.speed_kmh,
+        max_snap_m=args.max_snap_m,
     )
     for line in result.skipped:
         print(f"note: {line}", file=sys.stderr)

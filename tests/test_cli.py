@@ -68,6 +68,7 @@ def test_minutes_and_speed_change_the_result(tmp_path, capsys):
     ("args", "message"),
     [
         (["--minutes", "0"], "--minutes: must be more than 0"),
+        (["--bands", "5,x"], "not a list of minutes"),
         (["--speed-kmh", "fast"], "'fast' is not a number"),
         (["--network", "nowhere.graphml"], "nowhere.graphml: the network file does not exist"),
         (["--demand", "data/sample/facilities.geojson"], "no 'pop' column"),
@@ -133,3 +134,16 @@ def test_bicycle_mode_reaches_further(tmp_path, capsys):
     assert main(["run", "--out", str(tmp_path / "w"), "--minutes", str(2 * 15 / 4.5)]) == 0
     walk = gpd.read_file(tmp_path / "w" / "coverage.gpkg", layer="demand")
     assert bike["covered"].tolist() == walk["covered"].tolist()
+
+
+def test_bands_give_nested_isochrones_and_catchments(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path), "--bands", "5,10"]) == 0
+    gpkg = tmp_path / "coverage.gpkg"
+    iso = gpd.read_file(gpkg, layer="isochrones")
+    assert sorted(iso["band_min"].unique()) == [5, 10, 15]
+    assert len(iso) == 60
+    reach = gpd.read_file(gpkg, layer="reach").set_index("band_min")
+    assert reach.area.is_monotonic_increasing
+    catchments = gpd.read_file(gpkg, layer="catchments")
+    for band, group in catchments.groupby("band_min"):
+        assert group.area.sum() == pytest.approx(reach.area.loc[band], rel=1e-3)
