@@ -22,6 +22,7 @@ from quarterhour.webmap import build_map, map_html
 
 log = logging.getLogger("quarterhour.app")
 GAP_CELL_M = 200.0
+LIFE_CIRCLE_BANDS = (5.0, 10.0, 15.0)  # GB 50180-2018: drawn below the chosen threshold
 
 
 @st.cache_resource(show_spinner=False)
@@ -36,7 +37,8 @@ def compute(sample_dir: str, minutes: float, speed_kmh: float, categories: tuple
     """One analysis run; cached on every input, so only what changed is recomputed."""
     network, facilities, demand = load_data(sample_dir)
     chosen = facilities[facilities["category"].isin(categories)]
-    return run_circle(network, chosen, demand, minutes=minutes, speed_kmh=speed_kmh, gap_cell_m=GAP_CELL_M)
+    bands = [b for b in LIFE_CIRCLE_BANDS if b < minutes]
+    return run_circle(network, chosen, demand, minutes=minutes, bands=bands, speed_kmh=speed_kmh, gap_cell_m=GAP_CELL_M)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -13,7 +13,9 @@ call, and each facility's buffers are dissolved.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
@@ -169,6 +171,25 @@ def _drop_slivers(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def _union_each(groups: list[np.ndarray]) -> list[shapely.Geometry]:
+    """``union_all`` of each group, on all cores (GEOS releases the GIL)."""
+    workers = min(len(groups), os.cpu_count() or 1)
+    if workers <= 1:
+        return [shapely.union_all(g) for g in groups]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(shapely.union_all, groups))
+
+
+def _union(geoms: np.ndarray) -> shapely.Geometry:
+    """The union of many polygons: spatially sorted chunks united in parallel, then together."""
+    geoms = np.asarray(geoms, dtype=object)
+    chunks = os.cpu_count() or 1
+    if chunks <= 1 or len(geoms) < 4 * chunks:
+        return shapely.union_all(geoms)
+    order = np.argsort(shapely.get_x(shapely.centroid(geoms)), kind="stable")
+    return shapely.union_all(np.asarray(_union_each(np.array_split(geoms[order], chunks)), dtype=object))
+
+
 def _buffer_by_source(pieces: np.ndarray, source: np.ndarray, n_sources: int, street_side_m: float) -> np.ndarray:
     """One polygon per source: each piece buffered (one vectorized call), then dissolved per source.
 
@@ -181,8 +202,7 @@ def _buffer_by_source(pieces: np.ndarray, source: np.ndarray, n_sources: int, st
     order = np.argsort(source, kind="stable")
     buffers = shapely.buffer(pieces[order], street_side_m, quad_segs=QUAD_SEGS)
     present, first = np.unique(source[order], return_index=True)
-    for src, group in zip(present, np.split(buffers, first[1:]), strict=True):
-        out[src] = shapely.union_all(group)
+    out[present] = _union_each(np.split(buffers, first[1:]))
     return _drop_slivers(out)
 
 
@@ -256,7 +276,7 @@ def facility_isochrones(
 def merge_isochrones(isochrones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The combined reach of all facilities, one polygon per threshold."""
     bands = sorted(isochrones[C.BAND_MIN].unique())
-    merged = [shapely.union_all(isochrones.loc[isochrones[C.BAND_MIN] == b].geometry.values) for b in bands]
+    merged = [_union(isochrones.loc[isochrones[C.BAND_MIN] == b].geometry.values) for b in bands]
     return gpd.GeoDataFrame(
         {C.BAND_MIN: bands}, geometry=_drop_slivers(np.asarray(merged, dtype=object)), crs=isochrones.crs
     )
@@ -352,9 +372,7 @@ def nearest_isochrones(
         pieces, source = pieces[keep], source[keep]
         if not len(pieces):
             continue
-        region = _drop_slivers(
-            np.array([shapely.union_all(shapely.buffer(pieces, street_side_m, quad_segs=QUAD_SEGS))])
-        )[0]
+        region = _drop_slivers(np.array([_union(shapely.buffer(pieces, street_side_m, quad_segs=QUAD_SEGS))]))[0]
         for src, geom in _partition(region, pieces, source, street_side_m / 2).items():
             if not geom.is_empty:
                 rows.append({C.FACILITY_ID: snaps.index[src], C.BAND_MIN: band, "geometry": geom})

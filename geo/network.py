@@ -21,7 +21,7 @@ from scipy.sparse.csgraph import connected_components
 
 from geo.errors import InputError
 
-__all__ = ["StreetNetwork", "prepare_network"]
+__all__ = ["StreetNetwork", "network_from_arrays", "prepare_network"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,7 +31,8 @@ class StreetNetwork:
     Attributes
     ----------
     graph
-        The projected osmnx graph (the model; networkx is the reference in tests).
+        The projected osmnx graph (the model; networkx is the reference in
+        tests), or None for a network built from arrays (``network_from_arrays``).
     nodes
         One row per node, in position order ``0..n-1``; index is the OSM node id;
         ``component`` numbers the connected parts by size (0 is the largest:
@@ -43,7 +44,7 @@ class StreetNetwork:
         The metric CRS all analysis runs in.
     """
 
-    graph: nx.MultiDiGraph
+    graph: nx.MultiDiGraph | None
     nodes: gpd.GeoDataFrame
     edges: gpd.GeoDataFrame
     crs: CRS
@@ -57,7 +58,6 @@ def prepare_network(graph: nx.MultiDiGraph, *, crs: object | None = None, source
     """Project an osmnx graph to its local UTM zone and index its segments.
 
     A graph already in a projected CRS keeps it; ``crs`` forces another.
-
     Examples
     --------
     >>> from geo.io import read_network, sample_paths
@@ -88,12 +88,35 @@ def prepare_network(graph: nx.MultiDiGraph, *, crs: object | None = None, source
     start = shapely.get_coordinates(shapely.get_point(geom, 0))
     flip = np.hypot(*(start - xy[u]).T) > np.hypot(*(start - xy[v]).T)
     geom[flip] = shapely.reverse(geom[flip])
-    edges = gpd.GeoDataFrame(
-        {"u": u, "v": v, "length_m": shapely.length(geom)}, geometry=geom, crs=projected.graph["crs"]
-    ).reset_index(drop=True)
-    nodes = gpd.GeoDataFrame(nodes_gdf[["x", "y"]], geometry=nodes_gdf.geometry, crs=projected.graph["crs"])
+    return network_from_arrays(
+        xy, u, v, geom, crs=projected.graph["crs"], node_ids=nodes_gdf.index.to_numpy(), graph=projected
+    )
+
+
+def network_from_arrays(
+    xy: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    geometry: np.ndarray | None = None,
+    *,
+    crs: object,
+    node_ids: np.ndarray | None = None,
+    graph: nx.MultiDiGraph | None = None,
+) -> StreetNetwork:
+    """A StreetNetwork from node coordinates and undirected segments, with no networkx graph needed.
+
+    ``u``, ``v`` are node positions (rows of ``xy``); ``geometry`` runs from u to v
+    (straight lines when omitted). Used by ``prepare_network`` and for large
+    generated networks (the benchmark city).
+    """
+    u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
+    if geometry is None:
+        geometry = shapely.linestrings(np.stack([xy[u], xy[v]], axis=1))
+    index = pd.Index(node_ids if node_ids is not None else np.arange(len(xy)), name="osmid")
+    nodes = gpd.GeoDataFrame({"x": xy[:, 0], "y": xy[:, 1]}, geometry=shapely.points(xy), crs=crs, index=index)
     nodes["component"] = _components_by_size(len(nodes), u, v)
-    return StreetNetwork(graph=projected, nodes=nodes, edges=edges, crs=CRS.from_user_input(projected.graph["crs"]))
+    edges = gpd.GeoDataFrame({"u": u, "v": v, "length_m": shapely.length(geometry)}, geometry=geometry, crs=crs)
+    return StreetNetwork(graph=graph, nodes=nodes, edges=edges, crs=CRS.from_user_input(crs))
 
 
 def _components_by_size(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:

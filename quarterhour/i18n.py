@@ -15,6 +15,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "facilities": ("服务设施", "facilities"),
     "reach": ("{minutes:g} 分钟等时圈", "{minutes:g}-minute reach"),
     "reach_each": ("各设施等时圈", "reach of each facility"),
+    "catchments": ("就近服务范围（按最先到达的设施划分）", "catchments (each place to the facility reaching it first)"),
     "streets": ("步行路网", "walking streets"),
     "residents_uncovered": ("未覆盖居民点", "uncovered residents"),
     "residents_covered": ("已覆盖居民点", "covered residents"),

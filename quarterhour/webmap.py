@@ -39,6 +39,8 @@ CATEGORY_COLORS = {
     "study_room": "#7d3c98",
 }
 REACH_COLOR, GAP_COLOR, SITE_COLOR, UNCOVERED_COLOR = "#27ae60", "#e67e22", "#8e44ad", "#e74c3c"
+REACH_BAND_COLORS = ["#1e8449", "#27ae60", "#82e0aa", "#d5f5e3"]  # nearest band darkest
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 OSM_ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 
 
@@ -126,24 +128,48 @@ def build_map(
         style_function=lambda _: {"color": "#7f8c8d", "weight": 1, "opacity": 0.7},
         attribution=OSM_ATTRIBUTION,
     ).add_to(m)
-    folium.GeoJson(
-        _wgs84(result.reach, simplify_m=2.0),
-        name=t("reach", lang, minutes=minutes),
-        style_function=lambda _: {"color": REACH_COLOR, "weight": 1, "fillColor": REACH_COLOR, "fillOpacity": 0.25},
-    ).add_to(m)
-    each = result.isochrones.merge(result.facilities[["name", "category"]], left_on=C.FACILITY_ID, right_index=True)
-    each["category"] = [_category_label(c, lang) for c in each["category"]]
+    bands = sorted(result.reach[C.BAND_MIN].unique(), reverse=True)
+    for i, band in enumerate(bands):  # widest first, so the nearer bands sit on top
+        color = REACH_BAND_COLORS[min(len(bands) - 1 - i, len(REACH_BAND_COLORS) - 1)]
+        folium.GeoJson(
+            _wgs84(result.reach.loc[result.reach[C.BAND_MIN] == band], simplify_m=2.0),
+            name=t("reach", lang, minutes=band),
+            style_function=lambda _, c=color: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.2},
+        ).add_to(m)
+    names = result.facilities[["name", "category"]]
+    at_threshold = result.isochrones[result.isochrones[C.BAND_MIN] == minutes]
+    each = at_threshold.merge(names, left_on=C.FACILITY_ID, right_index=True)
+    each["category_label"] = [_category_label(c, lang) for c in each["category"]]
     folium.GeoJson(
         _wgs84(each, simplify_m=2.0),
         name=t("reach_each", lang),
         show=False,
         style_function=lambda f: {
-            "color": CATEGORY_COLORS.get(f["properties"].get("code"), REACH_COLOR),
+            "color": CATEGORY_COLORS.get(f["properties"]["category"], REACH_COLOR),
             "weight": 1,
             "fillOpacity": 0.05,
         },
-        tooltip=folium.GeoJsonTooltip(["name", "category"], aliases=[t("name", lang), t("category", lang)]),
+        tooltip=folium.GeoJsonTooltip(["name", "category_label"], aliases=[t("name", lang), t("category", lang)]),
     ).add_to(m)
+    split = result.catchments[result.catchments[C.BAND_MIN] == minutes]
+    if len(split):
+        split = split.merge(names, left_on=C.FACILITY_ID, right_index=True)
+        split["category_label"] = [_category_label(c, lang) for c in split["category"]]
+        split["color"] = [PALETTE[i % len(PALETTE)] for i in range(len(split))]
+        folium.GeoJson(
+            _wgs84(split, simplify_m=2.0),
+            name=t("catchments", lang),
+            show=False,
+            style_function=lambda f: {
+                "color": "#555",
+                "weight": 1,
+                "fillColor": f["properties"]["color"],
+                "fillOpacity": 0.35,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                ["name", "category_label"], aliases=[t("nearest", lang), t("category", lang)]
+            ),
+        ).add_to(m)
     if len(result.gaps):
         gaps = result.gaps.assign(
             pop_uncovered=result.gaps[C.POP_UNCOVERED].round(0), minutes=result.gaps[C.MINUTES].round(1)
@@ -194,7 +220,7 @@ def build_map(
             ),
         ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    m.get_root().html.add_child(Element(_legend_html(lang, minutes, gap_cell_m)))
+    m.get_root().html.add_child(Element(_legend_html(lang, sorted(result.reach[C.BAND_MIN].unique()), gap_cell_m)))
     return m
 
 
@@ -216,10 +242,13 @@ def _points_layer(m: folium.Map, demand: gpd.GeoDataFrame, name: str, color: str
     ).add_to(m)
 
 
-def _legend_html(lang: str, minutes: float, gap_cell_m: float) -> str:
+def _legend_html(lang: str, bands: list[float], gap_cell_m: float) -> str:
     rows = [(CATEGORY_COLORS[c], "circle", _category_label(c, lang)) for c in CATEGORIES]
     rows += [
-        (REACH_COLOR, "square", t("reach", lang, minutes=minutes)),
+        *(
+            (REACH_BAND_COLORS[min(i, len(REACH_BAND_COLORS) - 1)], "square", t("reach", lang, minutes=b))
+            for i, b in enumerate(bands)
+        ),
         (UNCOVERED_COLOR, "circle", t("residents_uncovered", lang)),
         (GAP_COLOR, "square", t("gaps", lang, cell=gap_cell_m)),
         (SITE_COLOR, "ring", t("sites", lang)),

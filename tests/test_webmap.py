@@ -43,3 +43,11 @@ def test_english_labels_and_opt_in_basemap(sample):
     page = map_html(build_map(run_circle(network, facilities, demand), network, lang="en", basemap=True))
     assert shows(page, "15-minute reach") and shows(page, "uncovered residents")
     assert "tile.openstreetmap.org" in page
+
+
+def test_life_circle_bands_and_catchments(sample):
+    network, facilities, demand = sample
+    result = run_circle(network, facilities, demand, minutes=15, bands=(5, 10))
+    page = map_html(build_map(result, network))
+    for label in ("5 分钟等时圈", "10 分钟等时圈", "15 分钟等时圈", "就近服务范围"):
+        assert shows(page, label), label
