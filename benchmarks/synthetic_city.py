@@ -57,6 +57,7 @@ def synthetic_city(
     dropped = rng.random(len(u)) < 0.08
     keep = (~crosses & ~dropped) | is_bridge
     network = network_from_arrays(xy, u[keep], v[keep], crs=CRS)
+    network.nodes.attrs["river"] = {"width": width, "height": height, "bridges": int(is_bridge.sum())}
 
     corner = rng.choice(side * side, n_facilities, replace=False)
     angle, dist = rng.uniform(0, 2 * np.pi, n_facilities), rng.uniform(5, 40, n_facilities)
