@@ -19,7 +19,11 @@ from geo.errors import InputError
 from geo.network import StreetNetwork
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
 
-__all__ = ["CircleResult", "run_circle"]
+__all__ = ["ISOCHRONE_KINDS", "CircleResult", "run_circle"]
+
+#: The three ways to draw the reach: one polygon per facility, all facilities merged,
+#: and the merged reach split to the facility that reaches each place first.
+ISOCHRONE_KINDS = ("facility", "merged", "nearest")
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +42,18 @@ class CircleResult:
     summary: dict[str, float]  #: headline figures
     skipped: list[str] = field(default_factory=list)  #: what was left out, and why
 
-    def layers(self) -> dict[str, gpd.GeoDataFrame]:
-        """The layers by their export names (the GeoPackage layer names of ``quarterhour run``)."""
+    def layers(self, isochrones: str = "facility") -> dict[str, gpd.GeoDataFrame]:
+        """The layers by their export names (the GeoPackage layers of ``quarterhour run``).
+
+        The ``isochrones`` layer holds the kind asked for (see ``ISOCHRONE_KINDS``),
+        always with the columns ``facility_id`` (empty when merged), ``minutes``, geometry.
+        """
+        merged = self.reach.assign(**{C.FACILITY_ID: None})[[C.FACILITY_ID, C.BAND_MIN, "geometry"]]
+        chosen = {"facility": self.isochrones, "merged": merged, "nearest": self.catchments}[isochrones]
         return {
             "facilities": self.facilities,
             "demand": self.demand,
-            "isochrones": self.isochrones,
-            "reach": self.reach,
-            "catchments": self.catchments,
+            "isochrones": chosen,
             "gaps": self.gaps,
             "sites": self.sites,
         }
@@ -58,6 +66,7 @@ def run_circle(
     *,
     minutes: float = 15,
     bands: Sequence[float] = (),
+    isochrones: Sequence[str] = ISOCHRONE_KINDS,
     speed_kmh: float = WALK_KMH,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     street_side_m: float = STREET_SIDE_M,
@@ -68,7 +77,9 @@ def run_circle(
     """Run the service-circle analysis end to end.
 
     Residents count as covered within ``minutes`` of the nearest facility;
-    isochrones are drawn for ``minutes`` and every threshold in ``bands``.
+    isochrones are drawn for ``minutes`` and every threshold in ``bands``, of
+    the kinds in ``isochrones`` (those not asked for come back empty: the
+    nearest-facility split is the slowest at city scale).
 
     Examples
     --------
@@ -111,12 +122,16 @@ def run_circle(
     fac = facilities.assign(on_network=f_snap["on_network"], snap_m=f_snap["offset_m"].round(1))
     dem = nearest_facility(network, facilities, demand, f_snap, d_snap, minutes=minutes, speed_kmh=speed_kmh)
     all_bands = sorted({float(minutes), *map(float, bands)})
-    iso = facility_isochrones(
-        network, facilities, f_snap, minutes=all_bands, speed_kmh=speed_kmh, street_side_m=street_side_m
+    unknown = set(isochrones) - set(ISOCHRONE_KINDS)
+    if unknown:
+        raise InputError(f"unknown isochrone kind {sorted(unknown)}", fix=f"use {', '.join(ISOCHRONE_KINDS)}")
+    opts = {"minutes": all_bands, "speed_kmh": speed_kmh, "street_side_m": street_side_m}
+    empty = gpd.GeoDataFrame(columns=[C.FACILITY_ID, C.BAND_MIN, "geometry"], geometry="geometry", crs=network.crs)
+    iso = (
+        facility_isochrones(network, facilities, f_snap, **opts) if {"facility", "merged"} & set(isochrones) else empty
     )
-    catchments = nearest_isochrones(
-        network, facilities, f_snap, minutes=all_bands, speed_kmh=speed_kmh, street_side_m=street_side_m
-    )
+    reach = merge_isochrones(iso) if "merged" in isochrones else empty.drop(columns=C.FACILITY_ID)
+    catchments = nearest_isochrones(network, facilities, f_snap, **opts) if "nearest" in isochrones else empty
     sites = suggest_sites(
         network, dem, d_snap, minutes=minutes, speed_kmh=speed_kmh, k=n_sites, spacing_m=site_spacing_m
     )
@@ -133,7 +148,7 @@ def run_circle(
         facilities=fac,
         demand=dem,
         isochrones=iso,
-        reach=merge_isochrones(iso),
+        reach=reach,
         catchments=catchments,
         gaps=gap_cells(dem, cell_m=gap_cell_m),
         sites=sites,

@@ -34,7 +34,7 @@ WALK_KMH = 4.5
 #: Default speeds per travel mode (km/h): GB 50180-2018's 15 minutes ≈ 800–1,000 m implies
 #: 3.2–4.0 km/h of walking; 4.5 km/h is the common planning figure. Cycling on the walking
 #: network ignores one-way streets and cycle-only paths for now.
-MODE_SPEEDS_KMH: dict[str, float] = {"walk": WALK_KMH, "bicycle": 15.0, "ebike": 20.0}
+MODE_SPEEDS_KMH: dict[str, float] = {"walk": WALK_KMH, "bike": 15.0, "ebike": 20.0}
 
 
 def speed_ms(speed_kmh: float) -> float:

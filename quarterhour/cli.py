@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from analysis.pipeline import CircleResult, run_circle
+from analysis.pipeline import ISOCHRONE_KINDS, CircleResult, run_circle
 from analysis.traveltime import MODE_SPEEDS_KMH
 from geo import InputError, prepare_network, read_demand, read_facilities, read_network, sample_paths
 from geo.snap import DEFAULT_MAX_SNAP_M
@@ -22,7 +22,7 @@ from quarterhour.export import write_layers
 __all__ = ["main"]
 
 log = logging.getLogger("quarterhour")
-_MODE_WORDS = {"walk": "walk", "bicycle": "by bicycle", "ebike": "by e-bike"}
+_MODE_WORDS = {"walk": "walk", "bike": "by bike", "ebike": "by e-bike"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,10 +70,16 @@ def _parser() -> argparse.ArgumentParser:
         help="more isochrone thresholds in minutes, e.g. 5,10 (the --minutes one is always drawn)",
     )
     run.add_argument(
+        "--isochrones",
+        choices=ISOCHRONE_KINDS,
+        default="facility",
+        help="the isochrones layer: one per facility (default), all merged, or split to the nearest facility",
+    )
+    run.add_argument(
         "--mode",
         choices=list(MODE_SPEEDS_KMH),
         default="walk",
-        help="travel mode; sets the default speed: walk 4.5, bicycle 15, ebike 20 km/h",
+        help="travel mode; sets the default speed: walk 4.5, bike 15, ebike 20 km/h",
     )
     run.add_argument("--speed-kmh", type=_positive, help="speed (default: the mode's, 4.5 km/h for walking)")
     run.add_argument(
@@ -104,13 +110,14 @@ def _run(args: argparse.Namespace) -> int:
         demand,
         minutes=args.minutes,
         bands=args.bands,
+        isochrones=(args.isochrones,),
         speed_kmh=args.speed_kmh,
         max_snap_m=args.max_snap_m,
     )
     for line in result.skipped:
         print(f"note: {line}", file=sys.stderr)
     out = args.out / "coverage.gpkg"
-    write_layers(result.layers(), out, force=args.force)
+    write_layers(result.layers(args.isochrones), out, force=args.force)
     s = result.summary
     print(
         f"covered {s['pop_covered']:,.0f} of {s['pop_total']:,.0f} residents ({s['pct_covered']:.1f}%) "

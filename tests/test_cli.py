@@ -69,6 +69,7 @@ def test_minutes_and_speed_change_the_result(tmp_path, capsys):
     [
         (["--minutes", "0"], "--minutes: must be more than 0"),
         (["--bands", "5,x"], "not a list of minutes"),
+        (["--isochrones", "hull"], "invalid choice: 'hull'"),
         (["--speed-kmh", "fast"], "'fast' is not a number"),
         (["--network", "nowhere.graphml"], "nowhere.graphml: the network file does not exist"),
         (["--demand", "data/sample/facilities.geojson"], "no 'pop' column"),
@@ -124,10 +125,10 @@ def test_own_files_in_another_crs(tmp_path):
     assert pd.isna(gpd.read_file(tmp_path / "o" / "coverage.gpkg", layer="demand")["minutes"]).sum() == 0
 
 
-def test_bicycle_mode_reaches_further(tmp_path, capsys):
-    assert main(["run", "--out", str(tmp_path), "--minutes", "2", "--mode", "bicycle"]) == 0
+def test_bike_mode_reaches_further(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path), "--minutes", "2", "--mode", "bike"]) == 0
     line = capsys.readouterr().out.strip()
-    assert "within 2 min by bicycle at 15 km/h" in line
+    assert "within 2 min by bike at 15 km/h" in line
     bike = gpd.read_file(tmp_path / "coverage.gpkg", layer="demand")
     assert (bike.loc[bike["covered"], "minutes"] <= 2).all()
     # 2 minutes at 15 km/h is 500 m, as far as 6.7 minutes of walking at 4.5 km/h.
@@ -136,14 +137,18 @@ def test_bicycle_mode_reaches_further(tmp_path, capsys):
     assert bike["covered"].tolist() == walk["covered"].tolist()
 
 
-def test_bands_give_nested_isochrones_and_catchments(tmp_path, capsys):
-    assert main(["run", "--out", str(tmp_path), "--bands", "5,10"]) == 0
-    gpkg = tmp_path / "coverage.gpkg"
-    iso = gpd.read_file(gpkg, layer="isochrones")
-    assert sorted(iso["band_min"].unique()) == [5, 10, 15]
-    assert len(iso) == 60
-    reach = gpd.read_file(gpkg, layer="reach").set_index("band_min")
-    assert reach.area.is_monotonic_increasing
-    catchments = gpd.read_file(gpkg, layer="catchments")
-    for band, group in catchments.groupby("band_min"):
-        assert group.area.sum() == pytest.approx(reach.area.loc[band], rel=1e-3)
+def test_bands_and_the_three_isochrone_kinds(tmp_path):
+    layers = {}
+    for kind in ("facility", "merged", "nearest"):
+        out = tmp_path / kind
+        assert main(["run", "--out", str(out), "--bands", "5,10", "--isochrones", kind]) == 0
+        layers[kind] = gpd.read_file(out / "coverage.gpkg", layer="isochrones")
+        assert list(layers[kind].columns) == ["facility_id", "minutes", "geometry"]
+    assert sorted(layers["facility"]["minutes"].unique()) == [5, 10, 15]
+    assert len(layers["facility"]) == 60
+    merged = layers["merged"].set_index("minutes")
+    assert len(merged) == 3 and merged["facility_id"].isna().all()
+    assert merged.area.is_monotonic_increasing
+    for band, group in layers["nearest"].groupby("minutes"):
+        assert group.area.sum() == pytest.approx(merged.area.loc[band], rel=1e-3)
+        assert group["facility_id"].is_unique

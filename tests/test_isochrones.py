@@ -26,7 +26,7 @@ def test_river_with_one_bridge_is_crossed_only_at_the_bridge():
         assert poly.is_valid
         assert not poly.intersects(south_bank)  # 120 m away across the water, 1,000 m+ by the bridge
     # 15 min at 4.5 km/h = 1125 m: the walker reaches the bridge (1000 m + 10 m) and 115 m onto it.
-    fifteen = iso.loc[iso["band_min"] == 15].geometry.iloc[0]
+    fifteen = iso.loc[iso["minutes"] == 15].geometry.iloc[0]
     assert fifteen.intersects(shapely.Point(1000, -60))
     assert not fifteen.intersects(shapely.LineString([(-1000, -120), (940, -120)]))  # bridge foot + 50 m side
     # A convex hull of the reached streets would cover the south bank.
@@ -39,15 +39,15 @@ def test_bands_nest_and_merge(sample):
     iso = facility_isochrones(network, fac, snap_points(fac, network), minutes=(5, 10, 15))
     assert iso.is_valid.all() and len(iso) == 12
     for _, group in iso.groupby("facility_id"):
-        polys = group.sort_values("band_min").geometry.to_list()
+        polys = group.sort_values("minutes").geometry.to_list()
         for inner, outer in itertools.pairwise(polys):
             assert inner.difference(outer).area < 1.0  # m²: nested up to float noise
             assert inner.area < outer.area
     merged = merge_isochrones(iso)
-    assert list(merged["band_min"]) == [5, 10, 15]
+    assert list(merged["minutes"]) == [5, 10, 15]
     assert merged.is_valid.all()
-    for band, geom in zip(merged["band_min"], merged.geometry, strict=True):
-        parts = iso.loc[iso["band_min"] == band].geometry
+    for band, geom in zip(merged["minutes"], merged.geometry, strict=True):
+        parts = iso.loc[iso["minutes"] == band].geometry
         assert abs(geom.area - shapely.union_all(parts.values).area) < 1.0
 
 
@@ -78,8 +78,8 @@ def test_split_to_nearest_facility_partitions_the_reach(sample):
     split = nearest_isochrones(network, facilities, snaps, minutes=(5, 15))
     merged = merge_isochrones(facility_isochrones(network, facilities, snaps, minutes=(5, 15)))
     assert split.is_valid.all()
-    for band, group in split.groupby("band_min"):
-        whole = merged.loc[merged["band_min"] == band].geometry.iloc[0]
+    for band, group in split.groupby("minutes"):
+        whole = merged.loc[merged["minutes"] == band].geometry.iloc[0]
         union = shapely.union_all(group.geometry.values)
         assert group.area.sum() == pytest.approx(union.area, rel=1e-9)  # no overlaps
         assert union.symmetric_difference(whole).area < 1e-4 * whole.area  # nothing lost, nothing added
