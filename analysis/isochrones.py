@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from analysis import columns as C
-from analysis.traveltime import WALK_KMH, nearest_times, reach_table, speed_ms
+from analysis.traveltime import WALK_KMH, nearest_times, reach_table, reached_segments, speed_ms
 from geo.network import StreetNetwork
 
 __all__ = ["facility_isochrones", "merge_isochrones", "nearest_isochrones", "reached_lines", "substrings"]
@@ -63,50 +63,6 @@ def substrings(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndar
     order = np.lexsort((tie, pos, line_of))
     xy = np.concatenate([p0, coords[inner], p1])[order]
     return shapely.linestrings(xy, indices=line_of[order])
-
-
-def _node_edges(network: StreetNetwork) -> tuple[np.ndarray, np.ndarray]:
-    """Node -> incident segments as CSR arrays (pointer per node, segment ids)."""
-    e = network.edges
-    ends = np.concatenate([e["u"].to_numpy(), e["v"].to_numpy()])
-    seg = np.concatenate([np.arange(len(e)), np.arange(len(e))])
-    order = np.argsort(ends, kind="stable")
-    ptr = np.zeros(network.n_nodes + 1, dtype=np.int64)
-    np.add.at(ptr, ends + 1, 1)
-    return np.cumsum(ptr), seg[order]
-
-
-def _reached_pairs(network: StreetNetwork, reach: pd.DataFrame) -> pd.DataFrame:
-    """(source, edge, tu, tv): every segment with a reached end, and the seconds at both its ends."""
-    ptr, seg = _node_edges(network)
-    src, node = reach["source"].to_numpy(), reach["node"].to_numpy()
-    count = ptr[node + 1] - ptr[node]
-    pair_src = np.repeat(src, count)
-    offsets = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-    pair_edge = seg[np.repeat(ptr[node], count) + offsets]
-    n_edges = len(network.edges)
-    key = np.unique(pair_src.astype(np.int64) * n_edges + pair_edge)
-    pair_src, pair_edge = key // n_edges, key % n_edges
-    # Seconds at each end: look (source, node) up in the reach table.
-    n = network.n_nodes
-    table = src.astype(np.int64) * n + node
-    order = np.argsort(table)
-    table, secs = table[order], reach["seconds"].to_numpy()[order]
-
-    def lookup(nodes: np.ndarray) -> np.ndarray:
-        want = pair_src * n + nodes
-        at = np.minimum(np.searchsorted(table, want), len(table) - 1)
-        return np.where(table[at] == want, secs[at], np.inf)
-
-    e = network.edges
-    return pd.DataFrame(
-        {
-            "source": pair_src,
-            "edge": pair_edge,
-            "tu": lookup(e["u"].to_numpy()[pair_edge]),
-            "tv": lookup(e["v"].to_numpy()[pair_edge]),
-        }
-    )
 
 
 def _cut(network: StreetNetwork, pairs: pd.DataFrame, cutoff_s: float, speed: float) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +176,7 @@ def reached_lines(
     """
     reached = np.flatnonzero(np.isfinite(node_s))
     reach = pd.DataFrame({"source": np.zeros(len(reached), np.int64), "node": reached, "seconds": node_s[reached]})
-    pieces, _ = _cut(network, _reached_pairs(network, reach), cutoff_s, speed_ms(speed_kmh))
+    pieces, _ = _cut(network, reached_segments(network, reach), cutoff_s, speed_ms(speed_kmh))
     return pieces
 
 
@@ -253,7 +209,7 @@ def facility_isochrones(
     speed = speed_ms(speed_kmh)
     bands = sorted(float(m) for m in minutes)
     reach = reach_table(network, snaps, cutoff_s=bands[-1] * 60, speed_kmh=speed_kmh)
-    pairs = _reached_pairs(network, reach)
+    pairs = reached_segments(network, reach)
     points = facilities.geometry.to_numpy()
     on = np.flatnonzero(snaps["edge"].to_numpy() >= 0)
     frames = []

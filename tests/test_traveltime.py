@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from analysis.isochrones import reached_lines
-from analysis.traveltime import nearest_times, node_seconds_from, reach_table, speed_ms
+from analysis.traveltime import nearest_times, node_seconds_from, od_table, reach_table, speed_ms
 from geo import snap_points
 from tests.conftest import points
 
@@ -111,3 +111,16 @@ def test_point_far_from_any_street_is_off_network(diamond):
     assert snaps["on_network"].tolist() == [False, True]  # 500 m and 150 m from the nearest street
     assert snaps["edge"].iloc[0] == -1 and np.isnan(snaps["offset_m"].iloc[0])
     assert snap_points(points([(50, 250)]), diamond, max_snap_m=100)["on_network"].tolist() == [False]
+
+
+def test_od_table_equals_dense_times(sample):
+    network, facilities, demand = sample
+    f_snap, d_snap = snap_points(facilities, network), snap_points(demand, network)
+    od = od_table(network, f_snap, d_snap, cutoff_s=600)
+    dense = np.full((len(facilities), len(demand)), np.inf)
+    for i in range(len(facilities)):  # one facility at a time: nearest_times handles shared segments
+        dense[i] = nearest_times(network, f_snap.iloc[[i]], d_snap).point_s
+    got = np.full_like(dense, np.inf)
+    got[od["source"], od["target"]] = od["seconds"]
+    np.testing.assert_allclose(got, np.where(dense <= 600, dense, np.inf), rtol=0, atol=1e-9)
+    assert not od.duplicated(["source", "target"]).any()
