@@ -325,7 +325,7 @@ def _largest_remainder(x: np.ndarray) -> np.ndarray:
 
 def build_boundaries(pbf: Path, out: Path) -> shapely.Geometry:
     quarters = gpd.GeoDataFrame(_boundary_relations(pbf), crs="EPSG:4326").sort_values("name")
-    quarters.insert(0, "code", [f"MC{i + 1:02d}" for i in range(len(quarters))])
+    quarters.insert(0, "code", [f"MC-S{i + 1:02d}" for i in range(len(quarters))])
     quarters["level"] = "subdistrict"
     monaco = shapely.union_all(quarters.geometry.values)
     city = gpd.GeoDataFrame(
@@ -333,11 +333,64 @@ def build_boundaries(pbf: Path, out: Path) -> shapely.Geometry:
         geometry=[monaco],
         crs="EPSG:4326",
     )
+    districts, communities = _made_up_levels(city, quarters)
     cols = ["code", "name", "level", "osm_id", "geometry"]
-    _write_geojson(pd.concat([city[cols], quarters[cols]], ignore_index=True), out / "boundaries.geojson")
+    levels = [city, districts, quarters, communities]
+    _write_geojson(pd.concat([g[cols] for g in levels], ignore_index=True), out / "boundaries.geojson")
     area_km2 = city.to_crs(METRIC_CRS).area.iloc[0] / 1e6
-    print(f"boundaries: Monaco ({area_km2:.2f} km2) and {len(quarters)} quarters")
+    print(
+        f"boundaries: Monaco ({area_km2:.2f} km2), {len(districts)} districts (made up), {len(quarters)} quarters, "
+        f"{len(communities)} communities (made up)"
+    )
     return monaco
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygon parts of an overlay result (dropping the slivers of lines and points it may hold)."""
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def _made_up_levels(city: gpd.GeoDataFrame, quarters: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Monaco has no districts and no communities: made-up ones so that all four review levels can be shown.
+
+    Districts: a 2 x 2 split of the city's bounding box (UTM), clipped to the city.
+    Communities: each quarter cut by a 400 m grid; a piece under 2 ha joins the
+    nearest larger piece of the same quarter.
+    """
+    metric_city = city.to_crs(METRIC_CRS).geometry.iloc[0]
+    x0, y0, x1, y1 = metric_city.bounds
+    xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+    boxes = {"西北": (x0, ym, xm, y1), "东北": (xm, ym, x1, y1), "西南": (x0, y0, xm, ym), "东南": (xm, y0, x1, ym)}
+    districts = gpd.GeoDataFrame(
+        {
+            "code": [f"MC-D{i + 1}" for i in range(4)],
+            "name": [f"{name}区 (made-up district)" for name in boxes],
+            "level": "district",
+            "osm_id": pd.NA,
+        },
+        geometry=[_polygonal(shapely.box(*b).intersection(metric_city)) for b in boxes.values()],
+        crs=METRIC_CRS,
+    ).to_crs("EPSG:4326")
+    rows = []
+    for _, q in quarters.to_crs(METRIC_CRS).iterrows():
+        qx0, qy0, qx1, qy1 = q.geometry.bounds
+        cells = [
+            _polygonal(shapely.box(x, y, x + 400, y + 400).intersection(q.geometry))
+            for x in np.arange(np.floor(qx0 / 400) * 400, qx1, 400)
+            for y in np.arange(np.floor(qy0 / 400) * 400, qy1, 400)
+        ]
+        cells = sorted((c for c in cells if c.area > 0), key=lambda c: -c.area)
+        big = [c for c in cells if c.area >= 20_000] or cells[:1]
+        for small in (c for c in cells if c.area < 20_000 and c not in big):
+            k = int(np.argmin([b.distance(small) for b in big]))
+            big[k] = _polygonal(big[k].union(small))
+        rows += [
+            {"code": f"{q['code']}-{i + 1}", "name": f"{q['name']} {i + 1} (made-up community)", "geometry": g}
+            for i, g in enumerate(big)
+        ]
+    communities = gpd.GeoDataFrame(rows, crs=METRIC_CRS).assign(level="community", osm_id=pd.NA).to_crs("EPSG:4326")
+    return districts, communities
 
 
 def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:

@@ -1,16 +1,31 @@
 """Reading and preparing: files and OSM in, one projected CRS out."""
 
 from geo.errors import InputError
-from geo.io import CATEGORIES, load_sample, read_demand, read_facilities, read_network, sample_paths
+from geo.io import (
+    CATEGORIES,
+    CATEGORY_MINUTES,
+    LEVELS,
+    load_sample,
+    read_boundaries,
+    read_categories,
+    read_demand,
+    read_facilities,
+    read_network,
+    sample_paths,
+)
 from geo.network import StreetNetwork, prepare_network
 from geo.snap import snap_points
 
 __all__ = [
     "CATEGORIES",
+    "CATEGORY_MINUTES",
+    "LEVELS",
     "InputError",
     "StreetNetwork",
     "load_sample",
     "prepare_network",
+    "read_boundaries",
+    "read_categories",
     "read_demand",
     "read_facilities",
     "read_network",

@@ -21,8 +21,12 @@ from geo.network import StreetNetwork, prepare_network
 
 __all__ = [
     "CATEGORIES",
+    "CATEGORY_MINUTES",
+    "LEVELS",
     "SAMPLE_DIR",
     "load_sample",
+    "read_boundaries",
+    "read_categories",
     "read_demand",
     "read_facilities",
     "read_network",
@@ -37,6 +41,22 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "neighbourhood_centre": ("邻里中心", "neighbourhood centre"),
     "liaison_point": ("党群联络点", "liaison point"),
     "study_room": ("城市书房", "city study room"),
+}
+
+#: Default walking threshold per category (minutes), after GB 50180-2018's life circles.
+CATEGORY_MINUTES: dict[str, float] = {
+    "service_centre": 15.0,
+    "neighbourhood_centre": 10.0,
+    "liaison_point": 5.0,
+    "study_room": 15.0,
+}
+
+#: Administrative levels, top down (四级: 市, 区, 街道, 社区).
+LEVELS: dict[str, tuple[str, str]] = {
+    "city": ("市", "city"),
+    "district": ("区", "district"),
+    "subdistrict": ("街道", "sub-district"),
+    "community": ("社区", "community"),
 }
 
 _VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp"}
@@ -138,6 +158,121 @@ def read_demand(path: str | Path) -> gpd.GeoDataFrame:
     return gdf.set_index("demand_id", drop=False).rename_axis(None)
 
 
+def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
+    """Read admin boundaries: level name -> polygons with ``code`` and ``name`` (and ``pop`` if given).
+
+    Either a GeoPackage whose layers are named after levels (``city``,
+    ``district``, ``subdistrict``, ``community``), or one layer with a
+    ``level`` column holding those names.
+    """
+    path = _existing(path, "boundaries")
+    if path.suffix.lower() not in _VECTOR_SUFFIXES:
+        raise InputError(
+            f"unsupported boundaries format '{path.suffix}'",
+            file=path.name,
+            fix="give a GeoPackage (one layer per level) or a GeoJSON with a 'level' column",
+        )
+    try:
+        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    except pyogrio.errors.DataSourceError as exc:
+        raise InputError(
+            f"cannot read the boundaries file ({exc})",
+            file=path.name,
+            fix="check that it is a valid GeoPackage / GeoJSON",
+        ) from exc
+    by_layer = [n for n in names if n in LEVELS]
+    if by_layer:
+        frames = {n: _read_vector(path, what=f"boundaries layer '{n}'", layer=n) for n in by_layer}
+    else:
+        gdf = _read_vector(path, what="boundaries")
+        if "level" not in gdf.columns:
+            raise InputError(
+                "no layer named after a level and no 'level' column",
+                file=path.name,
+                column="level",
+                fix=f"name the layers {', '.join(LEVELS)}, or add a column 'level' with one of them",
+            )
+        unknown = ~gdf["level"].isin(LEVELS)
+        if unknown.any():
+            raise InputError(
+                f"unknown level '{gdf['level'][unknown].iloc[0]}'",
+                file=path.name,
+                row=int(np.flatnonzero(unknown)[0]) + 1,
+                column="level",
+                fix=f"use one of {', '.join(LEVELS)}",
+            )
+        frames = {lvl: gdf[gdf["level"] == lvl].reset_index(drop=True) for lvl in LEVELS if (gdf["level"] == lvl).any()}
+    out = {}
+    for level, gdf in frames.items():
+        bad = ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])
+        if bad.any():
+            raise InputError(
+                f"{level} boundaries must be polygons; found {gdf.geom_type[bad].iloc[0]}",
+                file=path.name,
+                row=int(np.flatnonzero(bad)[0]) + 1,
+                column="geometry",
+                fix="give the areas as polygons",
+            )
+        if "code" not in gdf.columns:
+            gdf["code"] = [f"{level[:3].upper()}{i + 1:03d}" for i in range(len(gdf))]
+        gdf["code"] = gdf["code"].astype(str)
+        if "name" not in gdf.columns:
+            gdf["name"] = gdf["code"]
+        _require_unique(gdf, "code", path)
+        out[level] = gdf.assign(geometry=gdf.geometry.make_valid())
+    return {lvl: out[lvl] for lvl in LEVELS if lvl in out}
+
+
+def read_categories(path: str | Path) -> pd.DataFrame:
+    """Read category settings from CSV: ``category``, ``minutes`` (threshold) and optional ``capacity``.
+
+    ``capacity`` is the default capacity of a facility of that category (floor
+    area in m², or staff) where the facility has none of its own. Categories not
+    listed keep their defaults (``CATEGORY_MINUTES``).
+    """
+    path = _existing(path, "categories")
+    try:
+        table = pd.read_csv(path, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(
+            f"cannot read the categories table ({exc})",
+            file=path.name,
+            fix="save it as UTF-8 CSV with columns category, minutes[, capacity]",
+        ) from exc
+    for col in ("category", "minutes"):
+        if col not in table.columns:
+            raise InputError(
+                f"no '{col}' column", file=path.name, column=col, fix="give columns category, minutes[, capacity]"
+            )
+    unknown = ~table["category"].isin(CATEGORIES)
+    if unknown.any():
+        raise InputError(
+            f"unknown category '{table['category'][unknown].iloc[0]}'",
+            file=path.name,
+            row=int(np.flatnonzero(unknown)[0]) + 1,
+            column="category",
+            fix=f"use one of {', '.join(CATEGORIES)}",
+        )
+    for col in ("minutes", "capacity"):
+        if col in table.columns:
+            values = pd.to_numeric(table[col], errors="coerce")
+            bad = values.isna() | (values <= 0) if col == "minutes" else values.notna() & (values <= 0)
+            if bad.any():
+                raise InputError(
+                    f"'{col}' must be a number more than 0",
+                    file=path.name,
+                    row=int(np.flatnonzero(bad)[0]) + 1,
+                    column=col,
+                    fix=f"put a positive {col} there",
+                )
+            table[col] = values
+    merged = pd.DataFrame({"minutes": pd.Series(CATEGORY_MINUTES), "capacity": np.nan})
+    merged.loc[table["category"], "minutes"] = table["minutes"].to_numpy()
+    if "capacity" in table.columns:
+        merged.loc[table["category"], "capacity"] = table["capacity"].to_numpy()
+    return merged.rename_axis("category")
+
+
 def load_sample() -> tuple[StreetNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The bundled sample, projected: (network, facilities, demand)."""
     paths = sample_paths()
@@ -161,8 +296,23 @@ def _read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
             file=path.name,
             fix="give a GeoJSON, GeoPackage or Shapefile of points",
         )
+    gdf = _read_vector(path, what=what)
+    not_point = gdf.geom_type != "Point"
+    if not_point.any():
+        raise InputError(
+            f"{what} must be points; found {gdf.geom_type[not_point].iloc[0]}",
+            file=path.name,
+            row=int(np.flatnonzero(not_point)[0]) + 1,
+            column="geometry",
+            fix="convert polygons to points (e.g. their centroids) first",
+        )
+    return gdf
+
+
+def _read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Any vector file (one layer), checked: rows, a CRS, a geometry on every row."""
     try:
-        gdf = gpd.read_file(path, engine="pyogrio")
+        gdf = gpd.read_file(path, engine="pyogrio", layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         raise InputError(
             f"cannot read the {what} file ({exc})", file=path.name, fix="check that it is a valid GeoJSON / GeoPackage"
@@ -182,16 +332,7 @@ def _read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
             file=path.name,
             row=int(np.flatnonzero(missing)[0]) + 1,
             column="geometry",
-            fix="give every row a point location, or remove the row",
-        )
-    not_point = gdf.geom_type != "Point"
-    if not_point.any():
-        raise InputError(
-            f"{what} must be points; found {gdf.geom_type[not_point].iloc[0]}",
-            file=path.name,
-            row=int(np.flatnonzero(not_point)[0]) + 1,
-            column="geometry",
-            fix="convert polygons to points (e.g. their centroids) first",
+            fix="give every row a location, or remove the row",
         )
     return gdf
 

@@ -23,7 +23,7 @@ def test_sample_layers(sample):
     assert demand["pop"].sum() == 38_367
     assert len(demand) == 976
     boundaries = gpd.read_file(sample_paths()["boundaries"])
-    assert boundaries["level"].value_counts().to_dict() == {"subdistrict": 9, "city": 1}
+    assert boundaries["level"].value_counts().to_dict() == {"community": 32, "subdistrict": 9, "district": 4, "city": 1}
     size = sum(p.stat().st_size for folder in ("sample", "source") for p in (DATA / folder).iterdir())
     assert size < 10_000_000
 
