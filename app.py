@@ -13,6 +13,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from analysis import columns as C
+from analysis.gaps import CELL_M
 from analysis.pipeline import CircleResult, run_circle
 from geo import CATEGORIES, InputError, StreetNetwork, load_sample
 from geo.io import SAMPLE_DIR
@@ -21,7 +22,7 @@ from quarterhour.i18n import LANGS, t
 from quarterhour.webmap import build_map, map_html
 
 log = logging.getLogger("quarterhour.app")
-GAP_CELL_M = 200.0
+GAP_CELL_M = CELL_M
 LIFE_CIRCLE_BANDS = (5.0, 10.0, 15.0)  # GB 50180-2018: drawn below the chosen threshold
 
 

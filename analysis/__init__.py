@@ -4,7 +4,7 @@ Never imports streamlit or folium.
 """
 
 from analysis.coverage import nearest_facility, summarize
-from analysis.gaps import gap_cells
+from analysis.gaps import gap_zones
 from analysis.isochrones import facility_isochrones, merge_isochrones, reached_lines
 from analysis.pipeline import CircleResult, run_circle
 from analysis.siting import greedy_max_coverage, suggest_sites
@@ -13,7 +13,7 @@ from analysis.traveltime import nearest_times, node_seconds_from, point_seconds
 __all__ = [
     "CircleResult",
     "facility_isochrones",
-    "gap_cells",
+    "gap_zones",
     "greedy_max_coverage",
     "merge_isochrones",
     "nearest_facility",

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 __all__ = [
+    "ACCESS",
     "BAND_MIN",
     "COVERED",
     "FACILITY_ID",
     "GAP_ID",
+    "LOAD",
     "MINUTES",
     "NEAREST",
+    "N_FACILITIES",
+    "OVERLOADED",
+    "PCT_COVERED",
     "POP",
+    "POP_COVERED",
     "POP_NEW",
     "POP_UNCOVERED",
     "RANK",
+    "STATUS",
+    "covered_by",
+    "minutes_of",
+    "pct_covered_by",
 ]
 
 POP = "pop"  #: residents at a demand point
@@ -25,3 +35,26 @@ GAP_ID = "gap_id"
 POP_UNCOVERED = "pop_uncovered"  #: residents left out
 POP_NEW = "pop_new"  #: residents a new site would newly cover
 RANK = "rank"
+
+PCT_COVERED = "pct_covered"  #: percent of residents covered
+POP_COVERED = "pop_covered"
+N_FACILITIES = "n_facilities"
+STATUS = "status"  #: a community: "full", "partly", "none" or "empty" (no residents)
+ACCESS = "supply_per_1000"  #: 2SFCA: facility capacity reachable per 1,000 residents
+LOAD = "load"  #: 2SFCA: residents in a facility's catchment per unit of capacity
+OVERLOADED = "overloaded"
+
+
+def minutes_of(category: str) -> str:
+    """Column: walking minutes to the nearest facility of ``category``."""
+    return f"minutes_{category}"
+
+
+def covered_by(category: str) -> str:
+    """Column: within the threshold of ``category``."""
+    return f"covered_{category}"
+
+
+def pct_covered_by(category: str) -> str:
+    """Column: percent of residents within the threshold of ``category``."""
+    return f"pct_covered_{category}"

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from analysis import columns as C
 from analysis.traveltime import WALK_KMH, nearest_times
+from geo.crs import require_projected
 from geo.network import StreetNetwork
 
-__all__ = ["nearest_facility", "summarize"]
+__all__ = ["assign_units", "category_coverage", "coverage_by_level", "nearest_facility", "summarize"]
 
 
 def nearest_facility(
@@ -49,3 +53,138 @@ def summarize(demand: gpd.GeoDataFrame) -> dict[str, float]:
         "pct_covered": 100 * covered / total if total else float("nan"),
         "pop_unreachable": float(demand.loc[demand[C.MINUTES].isna(), C.POP].sum()),
     }
+
+
+def category_coverage(
+    network: StreetNetwork,
+    facilities: gpd.GeoDataFrame,
+    facility_snaps: pd.DataFrame,
+    demand_snaps: pd.DataFrame,
+    category_minutes: Mapping[str, float],
+    *,
+    speed_kmh: float = WALK_KMH,
+) -> pd.DataFrame:
+    """Per resident point and category: minutes to the nearest facility of that category, and covered.
+
+    One multi-source pass per category present. Columns ``minutes_<category>``
+    and ``covered_<category>``, aligned to ``demand_snaps``.
+    """
+    out = {}
+    for category, threshold in category_minutes.items():
+        mask = (facilities["category"] == category).to_numpy()
+        if not mask.any():
+            continue
+        t = nearest_times(network, facility_snaps[mask], demand_snaps, speed_kmh=speed_kmh)
+        mins = np.where(np.isfinite(t.point_s), t.point_s / 60, np.nan)
+        out[C.minutes_of(category)] = mins
+        out[C.covered_by(category)] = np.nan_to_num(mins, nan=np.inf) <= threshold
+    return pd.DataFrame(out, index=demand_snaps.index)
+
+
+def assign_units(points: gpd.GeoSeries | gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
+    """The ``code`` of the one unit each point lies in; a point on a shared boundary goes to one unit only
+    (the first by code), and a point in none gets NaN."""
+    pts = gpd.GeoDataFrame(
+        geometry=gpd.GeoSeries(points.geometry if hasattr(points, "geometry") else points).values, crs=units.crs
+    )
+    pts.index = points.index
+    ordered = units[["code", "geometry"]].sort_values("code").reset_index(drop=True)
+    joined = gpd.sjoin(pts, ordered, predicate="intersects", how="left")
+    joined = joined.sort_values("index_right", kind="stable")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return joined["code"].reindex(points.index)
+
+
+def coverage_by_level(
+    demand: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
+    *,
+    categories: Sequence[str] = (),
+) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
+    """Coverage tables, one per admin level: residents, covered, percent, facilities, communities.
+
+    Returns ``({level: table}, notes)``. Each table has ``code``, ``name``,
+    ``pop``, ``pop_covered``, ``pop_uncovered``, ``pct_covered``,
+    ``pct_covered_<category>`` for each category, ``n_facilities``; levels
+    above the community level count ``communities_full/partly/none``; the
+    community table has ``status``. Without boundaries (or without a ``city``
+    level) the whole area is one city unit. ``notes`` says what fell outside
+    every unit.
+    """
+    boundaries = dict(boundaries or {})
+    require_projected(demand.crs, what="demand")
+    notes: list[str] = []
+    if "city" not in boundaries:
+        top = next(iter(boundaries.values()), None)
+        area = (
+            shapely.union_all(top.geometry.values)
+            if top is not None
+            else shapely.convex_hull(
+                shapely.union_all(np.concatenate([demand.geometry.values, facilities.geometry.values]))
+            )
+        )
+        boundaries = {
+            "city": gpd.GeoDataFrame({"code": ["ALL"], "name": ["全域 whole area"]}, geometry=[area], crs=demand.crs)
+        } | boundaries
+    community = boundaries.get("community")
+    community_status = None
+    tables = {}
+    for level in ("community", "subdistrict", "district", "city"):
+        if level not in boundaries:
+            continue
+        units = boundaries[level].to_crs(demand.crs) if boundaries[level].crs != demand.crs else boundaries[level]
+        if level == "city" and "ALL" in set(units["code"]):
+            code = pd.Series("ALL", index=demand.index)
+            fcode = pd.Series("ALL", index=facilities.index)
+        else:
+            code = assign_units(demand, units)
+            fcode = assign_units(facilities, units)
+        outside = code.isna()
+        if outside.any():
+            notes.append(
+                f"{int(outside.sum())} resident points ({demand.loc[outside, C.POP].sum():,.0f} residents) "
+                f"lie outside every {level} boundary and are not in the {level} table"
+            )
+        frame = pd.DataFrame({"code": code, C.POP: demand[C.POP], C.POP_COVERED: demand[C.POP] * demand[C.COVERED]})
+        for cat in categories:
+            if C.covered_by(cat) in demand:
+                frame[cat] = demand[C.POP] * demand[C.covered_by(cat)]
+        sums = frame.groupby("code").sum()
+        table = units[["code", "name", "geometry"]].merge(sums, left_on="code", right_index=True, how="left")
+        table[[C.POP, C.POP_COVERED, *[c for c in categories if c in sums]]] = table[
+            [C.POP, C.POP_COVERED, *[c for c in categories if c in sums]]
+        ].fillna(0.0)
+        table[C.POP_UNCOVERED] = table[C.POP] - table[C.POP_COVERED]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table[C.PCT_COVERED] = np.where(table[C.POP] > 0, 100 * table[C.POP_COVERED] / table[C.POP], np.nan)
+            for cat in categories:
+                if cat in table:
+                    table[C.pct_covered_by(cat)] = np.where(
+                        table[C.POP] > 0, 100 * table.pop(cat) / table[C.POP], np.nan
+                    )
+        table[C.N_FACILITIES] = table["code"].map(fcode.value_counts()).fillna(0).astype(int)
+        if level == "community":
+            table[C.STATUS] = np.select(
+                [table[C.POP] <= 0, table[C.POP_UNCOVERED] <= 1e-9, table[C.POP_COVERED] <= 1e-9],
+                ["empty", "full", "none"],
+                "partly",
+            )
+            community_status = table.set_index("code")[C.STATUS]
+        elif community is not None and community_status is not None:
+            parent = assign_units(
+                gpd.GeoSeries(
+                    community.to_crs(demand.crs).representative_point().values,
+                    index=community["code"].values,
+                    crs=demand.crs,
+                ),
+                units,
+            )
+            counts = pd.crosstab(parent, community_status.reindex(parent.index))
+            for status in ("full", "partly", "none"):
+                col = f"communities_{status}"
+                table[col] = table["code"].map(counts[status] if status in counts else pd.Series(dtype=int))
+                table[col] = table[col].fillna(0).astype(int)
+        table.insert(2, "level", level)
+        tables[level] = gpd.GeoDataFrame(table, geometry="geometry", crs=demand.crs).reset_index(drop=True)
+    return {lvl: tables[lvl] for lvl in ("city", "district", "subdistrict", "community") if lvl in tables}, notes

@@ -1,62 +1,115 @@
-"""Coverage gaps: uncovered residents grouped on a square grid and ranked."""
+"""Coverage gaps: contiguous areas of uncovered residents, ranked by the residents left out.
+
+Uncovered resident points fall into cells of a square grid; cells that touch
+(sides or corners) join into one gap zone; each zone is the union of its cells,
+so it follows where people live. Every uncovered resident (unreachable ones
+included) is in exactly one zone, so zone residents add up to the uncovered
+total exactly.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import shapely
+from scipy.sparse.csgraph import connected_components
 
 from analysis import columns as C
 from geo.crs import require_projected
 
-__all__ = ["gap_cells"]
+__all__ = ["CELL_M", "gap_zones"]
 
-CELL_M = 200.0
+CELL_M = 100.0
 
 
-def gap_cells(demand: gpd.GeoDataFrame, *, cell_m: float = CELL_M) -> gpd.GeoDataFrame:
-    """Grid cells holding uncovered residents, most residents left out first.
-
-    Every uncovered resident point (unreachable ones included) falls in exactly
-    one cell, so ``pop_uncovered`` adds up to the uncovered total.
+def gap_zones(
+    demand: gpd.GeoDataFrame,
+    *,
+    cell_m: float = CELL_M,
+    boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> gpd.GeoDataFrame:
+    """Gap zones, most residents left out first.
 
     Returns
     -------
     geopandas.GeoDataFrame
         ``gap_id``, ``rank``, ``pop_uncovered``, ``n_points``, ``minutes``
-        (resident-weighted mean walk to the nearest facility, NaN if none is
-        reachable) and the cell square.
+        (resident-weighted mean walk to the nearest facility; NaN when none is
+        reachable), ``n_cells``, one column per boundary level listing the codes
+        of the units the zone touches, and the zone polygon.
     """
     require_projected(demand.crs, what="demand")
     out = demand.loc[~demand[C.COVERED]]
-    x, y = out.geometry.x.to_numpy(), out.geometry.y.to_numpy()
-    ix, iy = np.floor(x / cell_m).astype(np.int64), np.floor(y / cell_m).astype(np.int64)
-    mins = out[C.MINUTES].to_numpy()
+    levels = [lvl for lvl in (boundaries or {}) if lvl != "city"]
+    columns = [C.GAP_ID, C.RANK, C.POP_UNCOVERED, "n_points", C.MINUTES, "n_cells", *levels, "geometry"]
+    if out.empty:
+        return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=demand.crs)
+    xy = shapely.get_coordinates(out.geometry.values)
+    ij = np.floor(xy / cell_m).astype(np.int64)
+    cells, cell_of = np.unique(ij, axis=0, return_inverse=True)
+    cell_of = cell_of.ravel()
+    zone_of_cell = _touching(cells)
+    zone = zone_of_cell[cell_of]
+    pop = out[C.POP].to_numpy(dtype=float)
+    mins = out[C.MINUTES].to_numpy(dtype=float)
     finite = np.isfinite(mins)
-    frame = pd.DataFrame(
+    n_zones = zone_of_cell.max() + 1
+    pop_z = np.bincount(zone, weights=pop, minlength=n_zones)
+    wp = np.bincount(zone, weights=np.where(finite, pop, 0.0), minlength=n_zones)
+    wm = np.bincount(zone, weights=np.where(finite, pop * mins, 0.0), minlength=n_zones)
+    boxes = shapely.box(
+        cells[:, 0] * cell_m, cells[:, 1] * cell_m, (cells[:, 0] + 1) * cell_m, (cells[:, 1] + 1) * cell_m
+    )
+    order = np.argsort(zone_of_cell, kind="stable")
+    firsts = np.searchsorted(zone_of_cell[order], np.arange(n_zones))
+    polys = [shapely.coverage_union_all(g) for g in np.split(boxes[order], firsts[1:])]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zmins = np.where(wp > 0, wm / np.where(wp > 0, wp, 1), np.nan)
+    table = pd.DataFrame(
         {
-            "ix": ix,
-            "iy": iy,
-            C.POP_UNCOVERED: out[C.POP].to_numpy(),
-            "wm": np.where(finite, mins * out[C.POP].to_numpy(), 0.0),
-            "wp": np.where(finite, out[C.POP].to_numpy(), 0.0),
+            C.POP_UNCOVERED: pop_z,
+            "n_points": np.bincount(zone, minlength=n_zones),
+            C.MINUTES: zmins,
+            "n_cells": np.bincount(zone_of_cell, minlength=n_zones),
         }
     )
-    g = (
-        frame.groupby(["ix", "iy"], sort=True)
-        .agg(
-            pop_uncovered=(C.POP_UNCOVERED, "sum"),
-            n_points=(C.POP_UNCOVERED, "size"),
-            wm=("wm", "sum"),
-            wp=("wp", "sum"),
-        )
-        .reset_index()
+    gdf = gpd.GeoDataFrame(table, geometry=polys, crs=demand.crs)
+    for level in levels:
+        units = boundaries[level].to_crs(demand.crs)
+        hit = gpd.sjoin(gdf[["geometry"]], units[["code", "geometry"]], predicate="intersects")
+        hit = hit[
+            shapely.area(
+                shapely.intersection(gdf.geometry.values[hit.index], units.geometry.values[hit["index_right"]])
+            )
+            > 0
+        ]
+        gdf[level] = hit.groupby(level=0)["code"].agg(lambda c: ",".join(sorted(set(c)))).reindex(gdf.index).fillna("")
+    gdf = (
+        gdf[gdf[C.POP_UNCOVERED] > 0]
+        .sort_values(C.POP_UNCOVERED, ascending=False, kind="stable")
+        .reset_index(drop=True)
     )
-    g[C.MINUTES] = np.where(g["wp"] > 0, g["wm"] / g["wp"].where(g["wp"] > 0, 1), np.nan)
-    g = g.sort_values([C.POP_UNCOVERED, "ix", "iy"], ascending=[False, True, True], kind="stable")
-    g = g[g[C.POP_UNCOVERED] > 0].reset_index(drop=True)
-    geoms = shapely.box(g["ix"] * cell_m, g["iy"] * cell_m, (g["ix"] + 1) * cell_m, (g["iy"] + 1) * cell_m)
-    g.insert(0, C.RANK, np.arange(1, len(g) + 1))
-    g.insert(0, C.GAP_ID, [f"G{r:03d}" for r in g[C.RANK]])
-    return gpd.GeoDataFrame(g.drop(columns=["ix", "iy", "wm", "wp"]), geometry=geoms, crs=demand.crs)
+    gdf.insert(0, C.RANK, np.arange(1, len(gdf) + 1))
+    gdf.insert(0, C.GAP_ID, [f"G{r:03d}" for r in gdf[C.RANK]])
+    return gdf[columns]
+
+
+def _touching(cells: np.ndarray) -> np.ndarray:
+    """Zone label per grid cell (rows of ``cells`` are unique, sorted (i, j)): cells sharing a side or a
+    corner are one zone."""
+    span = int(cells[:, 1].max() - cells[:, 1].min()) + 3
+    key = (cells[:, 0] - cells[:, 0].min() + 1) * span + (cells[:, 1] - cells[:, 1].min() + 1)
+    rows, cols = [], []
+    for di, dj in ((0, 1), (1, -1), (1, 0), (1, 1)):  # the other four offsets are these, reversed
+        want = key + di * span + dj
+        at = np.minimum(np.searchsorted(key, want), len(key) - 1)
+        hit = key[at] == want
+        rows.append(np.flatnonzero(hit))
+        cols.append(at[hit])
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    adj = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(cells), len(cells)))
+    return connected_components(adj, directed=False)[1]

@@ -1,21 +1,25 @@
-"""The whole circle in one call: snap, time, cover, find gaps, suggest a site, draw the reach."""
+"""The whole circle in one call: snap, time, cover, find gaps, weigh capacity, suggest a site, draw the reach."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 
 from analysis import columns as C
-from analysis.coverage import nearest_facility, summarize
-from analysis.gaps import CELL_M, gap_cells
+from analysis.accessibility import two_step_fca
+from analysis.coverage import category_coverage, coverage_by_level, nearest_facility, summarize
+from analysis.gaps import CELL_M, gap_zones
 from analysis.isochrones import STREET_SIDE_M, facility_isochrones, merge_isochrones, nearest_isochrones
 from analysis.siting import SPACING_M, suggest_sites
-from analysis.traveltime import WALK_KMH
+from analysis.traveltime import WALK_KMH, od_table
 from geo.crs import require_projected
 from geo.errors import InputError
+from geo.io import CATEGORY_MINUTES
 from geo.network import StreetNetwork
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
 
@@ -32,13 +36,14 @@ log = logging.getLogger(__name__)
 class CircleResult:
     """Everything one run produces, each layer in the network's metric CRS."""
 
-    facilities: gpd.GeoDataFrame  #: input facilities with ``on_network`` and ``snap_m``
-    demand: gpd.GeoDataFrame  #: resident points with ``minutes``, ``nearest_facility``, ``covered``
-    isochrones: gpd.GeoDataFrame  #: per facility and band: ``facility_id``, ``band_min``
+    facilities: gpd.GeoDataFrame  #: input facilities with ``on_network``, ``snap_m``, 2SFCA ``load``
+    demand: gpd.GeoDataFrame  #: resident points: ``minutes``, ``nearest_facility``, ``covered``, per category
+    isochrones: gpd.GeoDataFrame  #: per facility and band: ``facility_id``, ``minutes``
     reach: gpd.GeoDataFrame  #: all facilities together, one polygon per band
     catchments: gpd.GeoDataFrame  #: the reach split to the facility that reaches each place first
-    gaps: gpd.GeoDataFrame  #: ranked gap cells
+    gaps: gpd.GeoDataFrame  #: ranked gap zones
     sites: gpd.GeoDataFrame  #: suggested new sites
+    levels: dict[str, gpd.GeoDataFrame]  #: coverage table per admin level (city, district, ...)
     summary: dict[str, float]  #: headline figures
     skipped: list[str] = field(default_factory=list)  #: what was left out, and why
 
@@ -50,13 +55,25 @@ class CircleResult:
         """
         merged = self.reach.assign(**{C.FACILITY_ID: None})[[C.FACILITY_ID, C.BAND_MIN, "geometry"]]
         chosen = {"facility": self.isochrones, "merged": merged, "nearest": self.catchments}[isochrones]
+        access_cols = [c for c in ("demand_id", C.POP, C.ACCESS, C.MINUTES, C.COVERED) if c in self.demand]
         return {
             "facilities": self.facilities,
             "demand": self.demand,
             "isochrones": chosen,
+            **{f"coverage_{level}": table for level, table in self.levels.items()},
             "gaps": self.gaps,
+            "accessibility": self.demand[[*access_cols, "geometry"]],
             "sites": self.sites,
         }
+
+
+def _supply(facilities: gpd.GeoDataFrame, category_capacity: Mapping[str, float]) -> tuple[np.ndarray, str]:
+    """Capacity per facility: its own ``capacity``, else its category's, else 1 (each centre counts once)."""
+    own = pd.to_numeric(facilities.get("capacity"), errors="coerce") if "capacity" in facilities else None
+    by_cat = facilities["category"].map(dict(category_capacity)).astype(float)
+    supply = (own if own is not None else by_cat).fillna(by_cat).fillna(np.nan).to_numpy(dtype=float)
+    unit = "capacity" if np.isfinite(supply).any() else "facility"
+    return np.where(np.isfinite(supply) & (supply > 0), supply, 1.0), unit
 
 
 def run_circle(
@@ -67,6 +84,11 @@ def run_circle(
     minutes: float = 15,
     bands: Sequence[float] = (),
     isochrones: Sequence[str] = ISOCHRONE_KINDS,
+    category_minutes: Mapping[str, float] | None = None,
+    category_capacity: Mapping[str, float] | None = None,
+    boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
+    decay: str = "none",
+    load_norm: float | None = None,
     speed_kmh: float = WALK_KMH,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     street_side_m: float = STREET_SIDE_M,
@@ -76,10 +98,17 @@ def run_circle(
 ) -> CircleResult:
     """Run the service-circle analysis end to end.
 
-    Residents count as covered within ``minutes`` of the nearest facility;
-    isochrones are drawn for ``minutes`` and every threshold in ``bands``, of
-    the kinds in ``isochrones`` (those not asked for come back empty: the
-    nearest-facility split is the slowest at city scale).
+    Residents count as ``covered`` within ``minutes`` of the nearest facility of
+    any category (the 15-minute circle); each category is also judged against
+    its own threshold (``category_minutes``, default GB 50180-2018: service
+    centre 15, neighbourhood centre 10, liaison point 5, study room 15 min).
+    Isochrones are drawn for ``minutes`` and every threshold in ``bands``, of the
+    kinds in ``isochrones`` (those not asked for come back empty: the
+    nearest-facility split is the slowest at city scale). ``boundaries`` (level ->
+    polygons with ``code``, ``name``) give one coverage table per level.
+    Accessibility is 2SFCA within each facility's category threshold, with
+    ``decay`` none, gaussian or stepped; a facility whose load (residents per
+    unit of capacity) exceeds ``load_norm`` is flagged ``overloaded``.
 
     Examples
     --------
@@ -96,35 +125,38 @@ def run_circle(
                 f"{what} are in {gdf.crs.to_string()}, the network in {network.crs.to_string()}",
                 fix="reproject them first: gdf.to_crs(network.crs)",
             )
-    f_snap = snap_points(facilities, network, max_snap_m=max_snap_m)
-    d_snap = snap_points(demand, network, max_snap_m=max_snap_m)
-    skipped = []
-    off = ~f_snap["on_network"]
-    if off.any():
-        skipped.append(
-            f"{int(off.sum())} facilities more than {max_snap_m:g} m from any street were left out: "
-            + ", ".join(map(str, facilities.index[off][:10]))
-        )
-    off_d = ~d_snap["on_network"]
-    if off_d.any():
-        skipped.append(
-            f"{int(off_d.sum())} resident points ({demand.loc[off_d, C.POP].sum():,.0f} residents) "
-            f"more than {max_snap_m:g} m from any street count as not covered"
-        )
-    for what, snap, weight in (("facilities", f_snap, None), ("resident points", d_snap, demand[C.POP])):
-        frag = snap["component"] > 0
-        if frag.any():
-            who = f" ({weight[frag].sum():,.0f} residents)" if weight is not None else ""
-            skipped.append(
-                f"{int(frag.sum())} {what}{who} lie on {snap.loc[frag, 'component'].nunique()} street fragments "
-                f"cut off from the main network: they reach, and are reached from, only their own fragment"
-            )
-    fac = facilities.assign(on_network=f_snap["on_network"], snap_m=f_snap["offset_m"].round(1))
-    dem = nearest_facility(network, facilities, demand, f_snap, d_snap, minutes=minutes, speed_kmh=speed_kmh)
-    all_bands = sorted({float(minutes), *map(float, bands)})
     unknown = set(isochrones) - set(ISOCHRONE_KINDS)
     if unknown:
         raise InputError(f"unknown isochrone kind {sorted(unknown)}", fix=f"use {', '.join(ISOCHRONE_KINDS)}")
+    cat_minutes = {**CATEGORY_MINUTES, **(category_minutes or {})}
+    f_snap = snap_points(facilities, network, max_snap_m=max_snap_m)
+    d_snap = snap_points(demand, network, max_snap_m=max_snap_m)
+    skipped = _network_notes(facilities, demand, f_snap, d_snap, max_snap_m)
+
+    dem = nearest_facility(network, facilities, demand, f_snap, d_snap, minutes=minutes, speed_kmh=speed_kmh)
+    present = [c for c in cat_minutes if (facilities["category"] == c).any()]
+    per_cat = category_coverage(
+        network, facilities, f_snap, d_snap, {c: cat_minutes[c] for c in present}, speed_kmh=speed_kmh
+    )
+    dem = pd.concat([dem, per_cat], axis=1)
+
+    # 2SFCA, each facility's catchment being its category's threshold.
+    fac_cutoff_s = facilities["category"].map(cat_minutes).fillna(minutes).to_numpy(dtype=float) * 60
+    od = od_table(network, f_snap, d_snap, cutoff_s=float(fac_cutoff_s.max()), speed_kmh=speed_kmh)
+    od = od[od["seconds"].to_numpy() <= fac_cutoff_s[od["source"].to_numpy()]]
+    supply, unit = _supply(facilities, category_capacity or {})
+    access, served = two_step_fca(od, supply, dem[C.POP].to_numpy(dtype=float), cutoff_s=fac_cutoff_s, decay=decay)
+    dem[C.ACCESS] = access * 1000
+    fac = facilities.assign(
+        on_network=f_snap["on_network"],
+        snap_m=f_snap["offset_m"].round(1),
+        supply=supply,
+        catchment_pop=served,
+        **{C.LOAD: served / supply},
+    )
+    fac[C.OVERLOADED] = fac[C.LOAD] > load_norm if load_norm is not None else False
+
+    all_bands = sorted({float(minutes), *map(float, bands)})
     opts = {"minutes": all_bands, "speed_kmh": speed_kmh, "street_side_m": street_side_m}
     empty = gpd.GeoDataFrame(columns=[C.FACILITY_ID, C.BAND_MIN, "geometry"], geometry="geometry", crs=network.crs)
     iso = (
@@ -132,6 +164,8 @@ def run_circle(
     )
     reach = merge_isochrones(iso) if "merged" in isochrones else empty.drop(columns=C.FACILITY_ID)
     catchments = nearest_isochrones(network, facilities, f_snap, **opts) if "nearest" in isochrones else empty
+    levels, level_notes = coverage_by_level(dem, facilities, boundaries, categories=present)
+    skipped += level_notes
     sites = suggest_sites(
         network, dem, d_snap, minutes=minutes, speed_kmh=speed_kmh, k=n_sites, spacing_m=site_spacing_m
     )
@@ -141,7 +175,9 @@ def run_circle(
         "n_facilities": float(len(facilities)),
         "n_facilities_used": float(f_snap["on_network"].sum()),
         "n_points": float(len(demand)),
+        "n_overloaded": float(fac[C.OVERLOADED].sum()),
     }
+    summary["load_unit"] = unit  # type: ignore[assignment]
     for line in skipped:
         log.info(line)
     return CircleResult(
@@ -150,8 +186,41 @@ def run_circle(
         isochrones=iso,
         reach=reach,
         catchments=catchments,
-        gaps=gap_cells(dem, cell_m=gap_cell_m),
+        gaps=gap_zones(dem, cell_m=gap_cell_m, boundaries=boundaries),
         sites=sites,
+        levels=levels,
         summary=summary,
         skipped=skipped,
     )
+
+
+def _network_notes(
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    f_snap: pd.DataFrame,
+    d_snap: pd.DataFrame,
+    max_snap_m: float,
+) -> list[str]:
+    """What the network leaves out: points too far from any street, points on cut-off fragments."""
+    notes = []
+    off = ~f_snap["on_network"]
+    if off.any():
+        notes.append(
+            f"{int(off.sum())} facilities more than {max_snap_m:g} m from any street were left out: "
+            + ", ".join(map(str, facilities.index[off][:10]))
+        )
+    off_d = ~d_snap["on_network"]
+    if off_d.any():
+        notes.append(
+            f"{int(off_d.sum())} resident points ({demand.loc[off_d, C.POP].sum():,.0f} residents) "
+            f"more than {max_snap_m:g} m from any street count as not covered"
+        )
+    for what, snap, weight in (("facilities", f_snap, None), ("resident points", d_snap, demand[C.POP])):
+        frag = snap["component"] > 0
+        if frag.any():
+            who = f" ({weight[frag].sum():,.0f} residents)" if weight is not None else ""
+            notes.append(
+                f"{int(frag.sum())} {what}{who} lie on {snap.loc[frag, 'component'].nunique()} street fragments "
+                f"cut off from the main network: they reach, and are reached from, only their own fragment"
+            )
+    return notes

@@ -128,15 +128,36 @@ def read_facilities(path: str | Path) -> gpd.GeoDataFrame:
 
 
 def read_demand(path: str | Path) -> gpd.GeoDataFrame:
-    """Read resident points with a resident count column ``pop`` (numbers, not negative)."""
+    """Read demand: resident points with a resident count column ``pop`` (numbers, not negative), or polygons.
+
+    Polygons are areas with ``pop`` (communities, grid cells) or building
+    footprints without it; ``analysis.demand.prepare_demand`` turns them into
+    resident points.
+    """
     path = _existing(path, "demand")
-    gdf = _read_points(path, what="demand")
+    if path.suffix.lower() not in _VECTOR_SUFFIXES:
+        raise InputError(
+            f"unsupported demand format '{path.suffix}'",
+            file=path.name,
+            fix="give a GeoJSON, GeoPackage or Shapefile of points or polygons",
+        )
+    gdf = _read_vector(path, what="demand")
+    kinds = set(gdf.geom_type.replace({"MultiPolygon": "Polygon"}))
+    if kinds - {"Point", "Polygon"} or len(kinds) > 1:
+        raise InputError(
+            f"demand must be all points or all polygons; found {', '.join(sorted(set(gdf.geom_type)))}",
+            file=path.name,
+            column="geometry",
+            fix="split the file, or give one kind only",
+        )
+    if kinds == {"Polygon"} and "pop" not in gdf.columns:
+        return gdf  # building footprints: residents come from floor area
     if "pop" not in gdf.columns:
         raise InputError(
             "no 'pop' column with the residents at each point",
             file=path.name,
             column="pop",
-            fix="add a column 'pop' (residents per point)",
+            fix="add a column 'pop' (residents per point), or give building footprints as polygons",
         )
     pop = pd.to_numeric(gdf["pop"], errors="coerce")
     bad = pop.isna() | (pop < 0)

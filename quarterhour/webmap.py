@@ -24,6 +24,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from analysis import columns as C
+from analysis.gaps import CELL_M
 from analysis.pipeline import CircleResult
 from geo.io import CATEGORIES
 from geo.network import StreetNetwork
@@ -100,7 +101,7 @@ def build_map(
     *,
     lang: str = "zh",
     basemap: bool = False,
-    gap_cell_m: float = 200.0,
+    gap_cell_m: float = CELL_M,
 ) -> folium.Map:
     """Draw a run: streets, the combined reach, facilities, uncovered residents, gaps, the suggested site.
 

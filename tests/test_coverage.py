@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from analysis import columns as C
-from analysis.gaps import gap_cells
+from analysis.gaps import gap_zones
 from analysis.pipeline import run_circle
 from analysis.siting import greedy_max_coverage
 from tests.conftest import points, toy_network
@@ -52,7 +52,7 @@ def test_gap_totals_on_sample(sample):
     assert r.gaps[C.POP_UNCOVERED].sum() == pytest.approx(r.summary["pop_uncovered"], abs=1e-9)
     assert r.gaps[C.POP_UNCOVERED].sum() == pytest.approx(demand.loc[~r.demand[C.COVERED], "pop"].sum())
     assert 0 < r.summary["pct_covered"] < 100
-    assert gap_cells(r.demand).equals(r.gaps)  # deterministic
+    assert gap_zones(r.demand).equals(r.gaps)  # deterministic
 
 
 def test_greedy_single_site_equals_brute_force():

@@ -20,7 +20,7 @@ def test_gpkg_bytes_hold_every_layer_of_the_run(result, tmp_path):
     path = tmp_path / "download.gpkg"
     path.write_bytes(gpkg_bytes(result.layers()))
     names = list(pyogrio.list_layers(path)[:, 0])
-    assert names == ["facilities", "demand", "isochrones", "gaps", "sites"]
+    assert names == ["facilities", "demand", "isochrones", "coverage_city", "gaps", "accessibility", "sites"]
     for name, gdf in result.layers().items():  # the isochrones layer: one per facility
         back = gpd.read_file(path, layer=name)
         assert len(back) == len(gdf), name

@@ -1,0 +1,194 @@
+"""Demand: residents as weighted points, from whatever the planner has.
+
+Three sources, each giving points with ``pop`` and a ``source`` column that says
+which was used:
+
+- ``buildings``: footprints, residents from footprint x levels x persons per m²,
+  or scaled to a known total;
+- ``grid``: a population grid, as points or as cells;
+- ``areas``: community or sub-district polygons with resident counts, spread over
+  the residential buildings inside them (dasymetric) or, where nothing finer
+  exists, over a regular grid clipped to each polygon.
+
+Weights add up to the stated total (to float precision).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from analysis import columns as C
+from geo.crs import require_projected
+from geo.errors import InputError
+
+__all__ = [
+    "PERSONS_PER_M2",
+    "demand_from_areas",
+    "demand_from_buildings",
+    "demand_from_grid",
+    "prepare_demand",
+    "scale_to_total",
+]
+
+#: Residents per m² of residential floor area when no total is known: China's urban
+#: housing floor area is about 35–40 m² per person (NBS 2020), so 1 / 36.
+PERSONS_PER_M2 = 1 / 36
+
+
+def _points(polys_or_points: gpd.GeoDataFrame, pop: np.ndarray, source: str, prefix: str) -> gpd.GeoDataFrame:
+    geoms = polys_or_points.geometry
+    pts = geoms.where(geoms.geom_type == "Point", geoms.representative_point())
+    out = gpd.GeoDataFrame(
+        {"demand_id": [f"{prefix}{i + 1:06d}" for i in range(len(pop))], C.POP: pop, "source": source},
+        geometry=pts.to_numpy(),
+        crs=polys_or_points.crs,
+    )
+    return out.set_index("demand_id", drop=False).rename_axis(None)
+
+
+def scale_to_total(demand: gpd.GeoDataFrame, total: float) -> gpd.GeoDataFrame:
+    """Scale ``pop`` so that it adds up to ``total`` residents."""
+    current = float(demand[C.POP].sum())
+    if not total > 0:
+        raise InputError(f"the resident total must be more than 0, got {total}", fix="give --demand-total N > 0")
+    if current <= 0:
+        raise InputError("the demand has no residents to scale", column=C.POP, fix="check the 'pop' column")
+    return demand.assign(**{C.POP: demand[C.POP] * (total / current)})
+
+
+def demand_from_buildings(
+    buildings: gpd.GeoDataFrame,
+    *,
+    total: float | None = None,
+    persons_per_m2: float = PERSONS_PER_M2,
+    levels_column: str = "levels",
+    default_levels: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Residents in building footprints: footprint area x levels x ``persons_per_m2``, or scaled to ``total``.
+
+    Levels come from ``levels_column`` where given, else ``default_levels``, else
+    the median of the buildings that have them (1 if none has).
+    """
+    require_projected(buildings.crs, what="buildings")
+    area = buildings.geometry.area.to_numpy()
+    levels = pd.to_numeric(buildings.get(levels_column), errors="coerce") if levels_column in buildings else None
+    if levels is None or levels.isna().all():
+        fill = default_levels or 1.0
+        levels = pd.Series(fill, index=buildings.index)
+    else:
+        levels = levels.fillna(default_levels or float(levels.median()))
+    floor = area * levels.to_numpy()
+    out = _points(buildings, floor * persons_per_m2, "buildings", "B")
+    return scale_to_total(out, total) if total is not None else out
+
+
+def demand_from_grid(
+    cells: gpd.GeoDataFrame, *, pop_column: str = C.POP, total: float | None = None
+) -> gpd.GeoDataFrame:
+    """A population grid, as points or cells (polygons), to resident points."""
+    require_projected(cells.crs, what="the population grid")
+    pop = pd.to_numeric(cells[pop_column], errors="coerce").fillna(0).to_numpy(dtype=float)
+    out = _points(cells, pop, "grid", "G")
+    out = out[out[C.POP] > 0]
+    return scale_to_total(out, total) if total is not None else out
+
+
+def demand_from_areas(
+    areas: gpd.GeoDataFrame,
+    *,
+    pop_column: str = C.POP,
+    buildings: gpd.GeoDataFrame | None = None,
+    grid_m: float = 100.0,
+    levels_column: str = "levels",
+) -> gpd.GeoDataFrame:
+    """Spread each area's residents over what lies inside it.
+
+    With ``buildings``: over the buildings whose inside point falls in the area,
+    by floor area (dasymetric); an area with no building falls back to the grid.
+    Without: over a ``grid_m`` grid clipped to the area, by cell area. Every
+    area's residents are kept exactly.
+    """
+    require_projected(areas.crs, what="areas")
+    pop = pd.to_numeric(areas[pop_column], errors="coerce")
+    if pop.isna().any() or (pop < 0).any():
+        row = int(np.flatnonzero(pop.isna() | (pop < 0))[0]) + 1
+        raise InputError(
+            "area resident counts must be numbers, 0 or more",
+            row=row,
+            column=pop_column,
+            fix="fill in the residents of every area",
+        )
+    parts = []
+    left = np.ones(len(areas), dtype=bool)
+    if buildings is not None and len(buildings):
+        bpts = _points(buildings, np.zeros(len(buildings)), "areas+buildings", "A")
+        lv = pd.to_numeric(buildings.get(levels_column), errors="coerce") if levels_column in buildings else None
+        floor = buildings.geometry.area.to_numpy() * (
+            lv.fillna(lv.median()).fillna(1).to_numpy() if lv is not None else 1
+        )
+        joined = gpd.sjoin(bpts.assign(floor=floor), areas[["geometry"]].reset_index(drop=True), predicate="within")
+        joined = joined[~joined.index.duplicated()]  # a point on a shared edge counts once
+        weight = joined["floor"] / joined.groupby("index_right")["floor"].transform("sum")
+        joined[C.POP] = weight * pop.to_numpy()[joined["index_right"].to_numpy()]
+        parts.append(joined.drop(columns=["floor", "index_right"]))
+        left[joined["index_right"].unique()] = False
+    if left.any():
+        parts.append(_spread_on_grid(areas[left], pop.to_numpy()[left], grid_m))
+    out = pd.concat(parts, ignore_index=True)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=areas.crs)
+    out["demand_id"] = [f"A{i + 1:06d}" for i in range(len(out))]
+    return out.set_index("demand_id", drop=False).rename_axis(None)
+
+
+def _spread_on_grid(areas: gpd.GeoDataFrame, pop: np.ndarray, grid_m: float) -> gpd.GeoDataFrame:
+    rows_geom, rows_pop = [], []
+    for geom, p in zip(areas.geometry, pop, strict=True):
+        x0, y0, x1, y1 = geom.bounds
+        xs = np.arange(np.floor(x0 / grid_m) * grid_m, x1, grid_m)
+        ys = np.arange(np.floor(y0 / grid_m) * grid_m, y1, grid_m)
+        gx, gy = np.meshgrid(xs, ys)
+        cells = shapely.intersection(
+            shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + grid_m, gy.ravel() + grid_m), geom
+        )
+        area = shapely.area(cells)
+        keep = area > 0
+        cells, area = cells[keep], area[keep]
+        rows_geom.append(shapely.point_on_surface(cells))
+        rows_pop.append(p * area / area.sum())
+    return gpd.GeoDataFrame(
+        {C.POP: np.concatenate(rows_pop), "source": "areas+grid"},
+        geometry=np.concatenate(rows_geom),
+        crs=areas.crs,
+    )
+
+
+def prepare_demand(
+    layer: gpd.GeoDataFrame, *, total: float | None = None, grid_m: float = 100.0
+) -> tuple[gpd.GeoDataFrame, str]:
+    """Resident points from a demand layer as read by ``geo.read_demand``, and a line saying how.
+
+    Points with ``pop`` are used as they are (a population grid or resident
+    points); polygons with ``pop`` are areas spread over a ``grid_m`` grid;
+    polygons without are building footprints. ``total`` scales the result.
+    """
+    require_projected(layer.crs, what="demand")
+    if (layer.geom_type == "Point").all():
+        out, how = layer.copy(), "resident points with 'pop'"
+        if "source" not in out:
+            out["source"] = "points"
+    elif C.POP in layer.columns:
+        out = demand_from_areas(layer, grid_m=grid_m)
+        how = f"{len(layer)} areas with 'pop', spread over a {grid_m:g} m grid"
+    else:
+        out = demand_from_buildings(layer, total=total)
+        how = f"{len(layer)} building footprints, floor area x levels" + (
+            f", scaled to {total:,.0f} residents" if total is not None else f" x {PERSONS_PER_M2:.4f} persons/m²"
+        )
+    if total is not None:
+        out = scale_to_total(out, total)
+        if "scaled" not in how:
+            how += f", scaled to {total:,.0f} residents"
+    return out, how
