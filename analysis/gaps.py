@@ -19,6 +19,7 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 from analysis import columns as C
+from analysis.coverage import assign_units
 from geo.crs import require_projected
 
 __all__ = ["CELL_M", "gap_zones"]
@@ -78,16 +79,10 @@ def gap_zones(
         }
     )
     gdf = gpd.GeoDataFrame(table, geometry=polys, crs=demand.crs)
-    for level in levels:
-        units = boundaries[level].to_crs(demand.crs)
-        hit = gpd.sjoin(gdf[["geometry"]], units[["code", "geometry"]], predicate="intersects")
-        hit = hit[
-            shapely.area(
-                shapely.intersection(gdf.geometry.values[hit.index], units.geometry.values[hit["index_right"]])
-            )
-            > 0
-        ]
-        gdf[level] = hit.groupby(level=0)["code"].agg(lambda c: ",".join(sorted(set(c)))).reindex(gdf.index).fillna("")
+    for level in levels:  # the units its residents live in, as counted in the level tables
+        code = assign_units(out, boundaries[level].to_crs(demand.crs)).to_numpy()
+        codes = pd.DataFrame({"zone": zone, "code": code}).dropna().drop_duplicates().sort_values(["zone", "code"])
+        gdf[level] = codes.groupby("zone")["code"].agg(",".join).reindex(gdf.index).fillna("")
     gdf = (
         gdf[gdf[C.POP_UNCOVERED] > 0]
         .sort_values(C.POP_UNCOVERED, ascending=False, kind="stable")

@@ -12,9 +12,20 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from analysis.accessibility import DECAYS
+from analysis.demand import prepare_demand
 from analysis.pipeline import ISOCHRONE_KINDS, CircleResult, run_circle
 from analysis.traveltime import MODE_SPEEDS_KMH
-from geo import InputError, prepare_network, read_demand, read_facilities, read_network, sample_paths
+from geo import (
+    InputError,
+    prepare_network,
+    read_boundaries,
+    read_categories,
+    read_demand,
+    read_facilities,
+    read_network,
+    sample_paths,
+)
 from geo.snap import DEFAULT_MAX_SNAP_M
 from quarterhour import __version__
 from quarterhour.export import write_layers
@@ -88,6 +99,24 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_SNAP_M,
         help="points farther than this from any street are off-network (default 300 m)",
     )
+    run.add_argument(
+        "--boundaries",
+        type=Path,
+        help="admin boundaries: GeoPackage with layers city/district/subdistrict/community, or one layer with "
+        "a 'level' column (default with the whole sample: the sample's)",
+    )
+    run.add_argument(
+        "--categories", type=Path, help="CSV: category, minutes (threshold)[, capacity] (default GB 50180-2018)"
+    )
+    run.add_argument("--demand-total", type=_positive, help="scale the residents to this total")
+    run.add_argument(
+        "--decay", choices=DECAYS, default="none", help="2SFCA distance decay: none, gaussian, stepped (E2SFCA)"
+    )
+    run.add_argument(
+        "--load-norm",
+        type=_positive,
+        help="flag a facility as overloaded above this many residents per unit of capacity (e.g. per m²)",
+    )
     run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     run.add_argument("--force", action="store_true", help="replace an existing DIR/coverage.gpkg")
     return parser
@@ -95,15 +124,26 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     sample = sample_paths()
+    all_sample = all(getattr(args, name) is None for name in ("network", "facilities", "demand"))
     for name in ("network", "facilities", "demand"):
         if getattr(args, name) is None:
             setattr(args, name, sample[name])
             print(f"note: no --{name} given: using the bundled sample ({sample[name].name})", file=sys.stderr)
+    if args.boundaries is None and all_sample:
+        args.boundaries = sample["boundaries"]
+        print(f"note: no --boundaries given: using the sample's ({sample['boundaries'].name})", file=sys.stderr)
     if args.speed_kmh is None:
         args.speed_kmh = MODE_SPEEDS_KMH[args.mode]
     network = prepare_network(read_network(args.network), source=args.network.name)
     facilities = read_facilities(args.facilities).to_crs(network.crs)
-    demand = read_demand(args.demand).to_crs(network.crs)
+    demand, how = prepare_demand(read_demand(args.demand).to_crs(network.crs), total=args.demand_total)
+    print(f"note: residents from {how}", file=sys.stderr)
+    boundaries = (
+        {level: gdf.to_crs(network.crs) for level, gdf in read_boundaries(args.boundaries).items()}
+        if args.boundaries
+        else None
+    )
+    categories = read_categories(args.categories) if args.categories else None
     result: CircleResult = run_circle(
         network,
         facilities,
@@ -111,6 +151,11 @@ def _run(args: argparse.Namespace) -> int:
         minutes=args.minutes,
         bands=args.bands,
         isochrones=(args.isochrones,),
+        boundaries=boundaries,
+        category_minutes=categories["minutes"].to_dict() if categories is not None else None,
+        category_capacity=categories["capacity"].dropna().to_dict() if categories is not None else None,
+        decay=args.decay,
+        load_norm=args.load_norm,
         speed_kmh=args.speed_kmh,
         max_snap_m=args.max_snap_m,
     )

@@ -30,7 +30,9 @@ def write_layers(layers: dict[str, gpd.GeoDataFrame], path: Path, *, force: bool
     os.unlink(tmp)  # GDAL creates the file itself
     try:
         for name, gdf in layers.items():
-            gdf.reset_index(drop=True).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            kinds = set(gdf.geom_type.dropna())
+            multi = {"promote_to_multi": True} if len(kinds) > 1 and kinds <= {"Polygon", "MultiPolygon"} else {}
+            gdf.reset_index(drop=True).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **multi)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -152,3 +152,69 @@ def test_bands_and_the_three_isochrone_kinds(tmp_path):
     for band, group in layers["nearest"].groupby("minutes"):
         assert group.area.sum() == pytest.approx(merged.area.loc[band], rel=1e-3)
         assert group["facility_id"].is_unique
+
+
+def test_levels_categories_and_totals_on_the_sample(tmp_path, capsys):
+    cats = tmp_path / "categories.csv"
+    cats.write_text("category,minutes,capacity\nservice_centre,10,900\nliaison_point,5,\n", encoding="utf-8")
+    assert (
+        main(
+            [
+                "run",
+                "--out",
+                str(tmp_path / "o"),
+                "--categories",
+                str(cats),
+                "--demand-total",
+                "40000",
+                "--decay",
+                "stepped",
+                "--load-norm",
+                "20",
+            ]
+        )
+        == 0
+    )
+    gpkg = tmp_path / "o" / "coverage.gpkg"
+    layers = set(pyogrio.list_layers(gpkg)[:, 0])
+    assert {
+        "coverage_city",
+        "coverage_district",
+        "coverage_subdistrict",
+        "coverage_community",
+        "gaps",
+        "accessibility",
+    } <= layers
+    city = gpd.read_file(gpkg, layer="coverage_city").iloc[0]
+    assert city["pop"] == pytest.approx(40_000)
+    district = gpd.read_file(gpkg, layer="coverage_district")
+    assert district["pop"].sum() == pytest.approx(40_000) and len(district) == 4
+    demand = gpd.read_file(gpkg, layer="demand")
+    assert ((demand["minutes_service_centre"] <= 10) == demand["covered_service_centre"]).all()
+    gaps = gpd.read_file(gpkg, layer="gaps")
+    assert gaps["pop_uncovered"].sum() == pytest.approx(city["pop_uncovered"])
+    fac = gpd.read_file(gpkg, layer="facilities")
+    assert (fac.loc[fac["category"] == "service_centre", "supply"] == 900).all()
+    assert "overloaded" in fac
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("category,minutes\nbank,10\n", "unknown category 'bank'"),
+        ("category,minutes\nservice_centre,-3\n", "row 1, column 'minutes'"),
+        ("kind,minutes\nservice_centre,3\n", "no 'category' column"),
+    ],
+)
+def test_bad_categories_file(tmp_path, content, message):
+    path = tmp_path / "c.csv"
+    path.write_text(content, encoding="utf-8")
+    proc = run_cli("run", "--out", str(tmp_path / "o"), "--categories", str(path))
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_bad_boundaries_file(tmp_path):
+    b = gpd.read_file("data/sample/boundaries.geojson").drop(columns="level")
+    b.to_file(tmp_path / "b.geojson")
+    proc = run_cli("run", "--out", str(tmp_path / "o"), "--boundaries", str(tmp_path / "b.geojson"))
+    assert proc.returncode == 2 and "no layer named after a level and no 'level' column" in proc.stderr
