@@ -6,6 +6,7 @@ Run with ``streamlit run app.py``; with no upload it opens on the bundled sample
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -15,7 +16,7 @@ import streamlit.components.v1 as components
 from analysis import columns as C
 from analysis.gaps import CELL_M
 from analysis.pipeline import CircleResult, run_circle
-from geo import CATEGORIES, InputError, StreetNetwork, load_sample
+from geo import CATEGORIES, LEVELS, InputError, StreetNetwork, load_sample, read_boundaries
 from geo.io import SAMPLE_DIR
 from quarterhour.export import gpkg_bytes
 from quarterhour.i18n import LANGS, t
@@ -27,26 +28,36 @@ LIFE_CIRCLE_BANDS = (5.0, 10.0, 15.0)  # GB 50180-2018: drawn below the chosen t
 
 
 @st.cache_resource(show_spinner=False)
-def load_data(sample_dir: str) -> tuple[StreetNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The bundled sample, read and projected once per server (keyed by its folder)."""
-    del sample_dir  # the key; geo.load_sample reads SAMPLE_DIR
-    return load_sample()
+def load_data(sample_dir: str) -> tuple[StreetNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame, dict]:
+    """The bundled sample and its boundaries, read and projected once per server (keyed by its folder)."""
+    network, facilities, demand = load_sample()
+    boundaries = read_boundaries(Path(sample_dir) / "boundaries.geojson")
+    return network, facilities, demand, {level: gdf.to_crs(network.crs) for level, gdf in boundaries.items()}
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def compute(sample_dir: str, minutes: float, speed_kmh: float, categories: tuple[str, ...]) -> CircleResult:
     """One analysis run; cached on every input, so only what changed is recomputed."""
-    network, facilities, demand = load_data(sample_dir)
+    network, facilities, demand, boundaries = load_data(sample_dir)
     chosen = facilities[facilities["category"].isin(categories)]
     bands = [b for b in LIFE_CIRCLE_BANDS if b < minutes]
-    return run_circle(network, chosen, demand, minutes=minutes, bands=bands, speed_kmh=speed_kmh, gap_cell_m=GAP_CELL_M)
+    return run_circle(
+        network,
+        chosen,
+        demand,
+        minutes=minutes,
+        bands=bands,
+        boundaries=boundaries,
+        speed_kmh=speed_kmh,
+        gap_cell_m=GAP_CELL_M,
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def render_map(
     sample_dir: str, minutes: float, speed_kmh: float, categories: tuple[str, ...], lang: str, basemap: bool
 ) -> str:
-    network, _, _ = load_data(sample_dir)
+    network = load_data(sample_dir)[0]
     result = compute(sample_dir, minutes, speed_kmh, categories)
     return map_html(build_map(result, network, lang=lang, basemap=basemap, gap_cell_m=GAP_CELL_M))
 
@@ -58,15 +69,16 @@ def layers_gpkg(sample_dir: str, minutes: float, speed_kmh: float, categories: t
 
 def settings_ui() -> dict:
     with st.sidebar:
-        lang = st.radio(t("language"), list(LANGS), format_func=LANGS.get, horizontal=True)
+        lang = st.radio(t("language"), list(LANGS), format_func=LANGS.get, horizontal=True, key="lang")
         st.header(t("settings", lang))
-        minutes = st.select_slider(t("threshold", lang), options=[5, 10, 15, 20], value=15)
+        minutes = st.select_slider(t("threshold", lang), options=[5, 10, 15, 20], value=15, key="minutes")
         speed = st.slider(t("speed", lang), min_value=2.0, max_value=6.0, value=4.5, step=0.1)
         cats = st.multiselect(
             t("categories_used", lang),
             list(CATEGORIES),
             default=list(CATEGORIES),
             format_func=lambda c: CATEGORIES[c][1] if lang == "en" else f"{CATEGORIES[c][0]} {CATEGORIES[c][1]}",
+            key="categories",
         )
         basemap = st.toggle(t("basemap", lang), value=False)
         st.caption(t("data_source", lang))
@@ -116,6 +128,37 @@ def tables_ui(result: CircleResult, lang: str) -> None:
         )
 
 
+def levels_ui(result: CircleResult, lang: str) -> None:
+    """Coverage level by level (市 → 区 → 街道 → 社区), the least covered units first."""
+    st.subheader(t("by_level", lang))
+    levels = list(result.levels)
+    level = st.radio(
+        t("level", lang),
+        levels,
+        index=min(1, len(levels) - 1),
+        horizontal=True,
+        format_func=lambda lv: LEVELS[lv][1] if lang == "en" else LEVELS[lv][0],
+        key="level",
+    )
+    table = pd.DataFrame(result.levels[level].drop(columns="geometry")).sort_values(C.PCT_COVERED)
+    names = {
+        "name": t("name", lang),
+        C.POP: t("residents", lang),
+        C.POP_COVERED: t("covered_residents", lang),
+        C.POP_UNCOVERED: t("uncovered", lang),
+        C.PCT_COVERED: t("coverage_rate", lang) + " %",
+        C.N_FACILITIES: t("facilities", lang),
+        C.STATUS: t("status", lang),
+        "communities_full": t("communities_full", lang),
+        "communities_partly": t("communities_partly", lang),
+        "communities_none": t("communities_none", lang),
+    }
+    for code, (zh, en) in CATEGORIES.items():
+        names[C.pct_covered_by(code)] = f"{en if lang == 'en' else zh} %"
+    shown = table[[c for c in names if c in table]].rename(columns=names)
+    st.dataframe(shown.round(1), hide_index=True, width="stretch")
+
+
 def main() -> None:
     st.set_page_config(page_title="一刻钟 quarterhour", page_icon="🗺️", layout="wide")
     opts = settings_ui()
@@ -140,6 +183,7 @@ def main() -> None:
     headline_ui(result, lang)
     components.html(page, height=640)
     tables_ui(result, lang)
+    levels_ui(result, lang)
     st.download_button(
         t("download_gpkg", lang),
         data=layers_gpkg(key, opts["minutes"], opts["speed_kmh"], opts["categories"]),

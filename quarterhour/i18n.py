@@ -45,6 +45,14 @@ _TEXT: dict[str, tuple[str, str]] = {
     "skipped": ("未纳入分析", "left out of the analysis"),
     "no_facilities": ("没有选中的设施类别。", "No facility category selected."),
     "download_gpkg": ("下载全部图层（GeoPackage）", "download all layers (GeoPackage)"),
+    "by_level": ("分级覆盖（市 → 区 → 街道 → 社区）", "coverage by level (city → district → sub-district → community)"),
+    "level": ("层级", "level"),
+    "covered_residents": ("已覆盖居民", "residents covered"),
+    "status": ("覆盖状态", "status"),
+    "communities_full": ("全覆盖社区", "communities fully covered"),
+    "communities_partly": ("部分覆盖社区", "communities partly covered"),
+    "communities_none": ("未覆盖社区", "communities not covered"),
+    "community_layer": ("社区覆盖率", "coverage by community"),
     "bug": ("程序出错，这是一个缺陷，请报告：", "Something went wrong. This is a bug; please report it:"),
 }
 

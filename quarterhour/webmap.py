@@ -171,6 +171,25 @@ def build_map(
                 ["name", "category_label"], aliases=[t("nearest", lang), t("category", lang)]
             ),
         ).add_to(m)
+    if "community" in result.levels:
+        comm = result.levels["community"][["name", C.POP, C.PCT_COVERED, "geometry"]].assign(
+            **{C.POP: lambda d: d[C.POP].round(0), C.PCT_COVERED: lambda d: d[C.PCT_COVERED].round(1)}
+        )
+        folium.GeoJson(
+            _wgs84(comm, simplify_m=2.0),
+            name=t("community_layer", lang),
+            show=False,
+            style_function=lambda f: {
+                "color": "#34495e",
+                "weight": 1,
+                "fillColor": _rate_color(f["properties"][C.PCT_COVERED]),
+                "fillOpacity": 0.45,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                ["name", C.POP, C.PCT_COVERED],
+                aliases=[t("name", lang), t("residents", lang), t("coverage_rate", lang) + " %"],
+            ),
+        ).add_to(m)
     if len(result.gaps):
         gaps = result.gaps.assign(
             pop_uncovered=result.gaps[C.POP_UNCOVERED].round(0), minutes=result.gaps[C.MINUTES].round(1)
@@ -223,6 +242,14 @@ def build_map(
     folium.LayerControl(collapsed=False).add_to(m)
     m.get_root().html.add_child(Element(_legend_html(lang, sorted(result.reach[C.BAND_MIN].unique()), gap_cell_m)))
     return m
+
+
+def _rate_color(pct: float | None) -> str:
+    """Red (0%) through amber to green (100%); grey where no one lives."""
+    if pct is None or pct != pct:
+        return "#bdc3c7"
+    stops = [(0, "#c0392b"), (50, "#e67e22"), (90, "#f1c40f"), (100, "#27ae60")]
+    return next(color for bound, color in reversed(stops) if pct >= bound)
 
 
 def _points_layer(m: folium.Map, demand: gpd.GeoDataFrame, name: str, color: str, lang: str, *, show: bool) -> None:

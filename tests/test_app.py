@@ -30,8 +30,8 @@ def test_opens_on_the_sample_with_the_headline(app):
 
 
 def test_english_and_a_shorter_walk(app):
-    app.radio[0].set_value("en").run()
-    app.select_slider[0].set_value(5).run()
+    app.radio(key="lang").set_value("en").run()
+    app.select_slider(key="minutes").set_value(5).run()
     assert not app.exception
     assert app.title[0].value == "15-minute party-service circle"
     assert app.metric[0].label == "residents within a 5-minute walk"
@@ -40,20 +40,29 @@ def test_english_and_a_shorter_walk(app):
 
 
 def test_no_category_is_explained(app):
-    app.multiselect[0].set_value([]).run()
+    app.multiselect(key="categories").set_value([]).run()
     assert not app.exception
     assert app.info[0].value == "没有选中的设施类别。"
 
 
 def test_only_service_centres_counts_fewer_residents(app):
-    app.multiselect[0].set_value(["service_centre"]).run()
+    app.multiselect(key="categories").set_value(["service_centre"]).run()
     assert not app.exception
     assert app.metric[3].value == "5"
     covered = int(app.metric[0].value.split(" / ")[0].replace(",", ""))
     assert covered < 38_245
-    assert len(app.dataframe) == 2  # ranked gaps and the suggested site
+    assert len(app.dataframe) == 3  # ranked gaps, the suggested site, the level table
 
 
 def test_layers_download_button(app):
     (button,) = app.get("download_button")
     assert button.proto.label == "下载全部图层（GeoPackage）"
+
+
+def test_level_tables(app):
+    assert app.radio(key="level").value == "district"
+    table = app.dataframe[2].value
+    assert len(table) == 4 and table["居民"].sum() == 38_367
+    app.radio(key="level").set_value("community").run()
+    assert not app.exception
+    assert len(app.dataframe[2].value) == 32
