@@ -106,18 +106,16 @@ def tables_ui(result: CircleResult, lang: str) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader(t("gap_table", lang))
-        gaps = pd.DataFrame(result.gaps.drop(columns="geometry")).head(10)
-        st.dataframe(
-            gaps.rename(
-                columns={
-                    C.RANK: t("rank", lang),
-                    C.POP_UNCOVERED: t("uncovered", lang),
-                    C.MINUTES: t("walk_minutes", lang),
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+        gaps = pd.DataFrame(result.gaps.drop(columns=["geometry", C.GAP_ID])).head(10)
+        names = {
+            C.RANK: t("rank", lang),
+            C.POP_UNCOVERED: t("uncovered", lang),
+            "n_points": t("n_points", lang),
+            C.MINUTES: t("walk_minutes", lang),
+            "n_cells": t("n_cells", lang),
+            **{lv: (LEVELS[lv][1] if lang == "en" else LEVELS[lv][0]) for lv in LEVELS},
+        }
+        st.dataframe(gaps.rename(columns=names).round(1), hide_index=True, width="stretch")
     with right:
         st.subheader(t("site_table", lang))
         sites = pd.DataFrame(result.sites.drop(columns="geometry"))

@@ -45,6 +45,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "skipped": ("未纳入分析", "left out of the analysis"),
     "no_facilities": ("没有选中的设施类别。", "No facility category selected."),
     "download_gpkg": ("下载全部图层（GeoPackage）", "download all layers (GeoPackage)"),
+    "n_points": ("居民点数", "resident points"),
+    "n_cells": ("网格数（100 米）", "cells (100 m)"),
     "by_level": ("分级覆盖（市 → 区 → 街道 → 社区）", "coverage by level (city → district → sub-district → community)"),
     "level": ("层级", "level"),
     "covered_residents": ("已覆盖居民", "residents covered"),
