@@ -1,51 +1,53 @@
-"""Siting: where the next centre adds the most residents.
+"""Siting new neighbourhood centres: candidates, the coverage matrix, and the answer explained.
 
-A core on a coverage matrix (candidates x resident points) and a thin adapter
-that builds the matrix on the street network. Issue 5 adds the exact models
-(LSCP, MCLP, p-median with ``scipy.optimize.milp``); here the greedy maximal
-coverage heuristic picks ``k`` sites, each the one that adds most residents
-not yet covered.
+The thin GeoDataFrame layer over ``analysis.siting_models``: it builds the
+candidate sites (network nodes on a grid, inside the gaps or everywhere, or the
+planner's own points; never inside exclusion polygons), measures which uncovered
+residents each candidate reaches in time (``od_table``), solves the chosen model,
+and explains each site: where, which units, residents newly covered, their walk.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import shapely
 
 from analysis import columns as C
-from analysis.traveltime import WALK_KMH, node_seconds_from_nodes, point_seconds
+from analysis.coverage import assign_units
+from analysis.isochrones import facility_isochrones
+from analysis.siting_models import (
+    TIME_LIMIT_S,
+    InfeasibleError,
+    Solution,
+    greedy_max_coverage,
+    solve_lscp,
+    solve_mclp,
+    solve_pmedian,
+)
+from analysis.traveltime import WALK_KMH, od_table
+from geo.errors import InputError
 from geo.network import StreetNetwork
+from geo.snap import snap_points
 
-__all__ = ["greedy_max_coverage", "grid_candidates", "suggest_sites"]
+__all__ = [
+    "MODELS",
+    "SiteResult",
+    "candidate_sites",
+    "greedy_max_coverage",
+    "grid_candidates",
+    "plan_sites",
+    "suggest_sites",
+]
 
 SPACING_M = 100.0
-
-
-def greedy_max_coverage(cover: sp.csr_matrix, weight: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """Pick up to ``k`` rows of a boolean candidates x points matrix, each adding the most weight.
-
-    Returns ``[(candidate row, weight added), ...]``; stops early when no
-    candidate adds anything. Ties go to the lowest row, so runs are repeatable.
-
-    Examples
-    --------
-    >>> cover = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=bool))
-    >>> greedy_max_coverage(cover, np.array([5.0, 1.0, 4.0]), 2)
-    [(0, 6.0), (1, 4.0)]
-    """
-    cover = sp.csr_matrix(cover, dtype=float)
-    left = np.asarray(weight, dtype=float).copy()
-    picked: list[tuple[int, float]] = []
-    for _ in range(k):
-        gain = cover @ left
-        best = int(np.argmax(gain))
-        if gain[best] <= 0:
-            break
-        picked.append((best, float(gain[best])))
-        left[cover[best].indices] = 0.0
-    return picked
+MODELS = ("lscp", "mclp", "pmedian")
+SITE_COLUMNS = ["site_id", "candidate_id", C.POP_NEW, C.MINUTES, "geometry"]
 
 
 def grid_candidates(network: StreetNetwork, *, spacing_m: float = SPACING_M) -> np.ndarray:
@@ -55,6 +57,209 @@ def grid_candidates(network: StreetNetwork, *, spacing_m: float = SPACING_M) -> 
     dist = np.hypot(*(xy - (cell + 0.5) * spacing_m).T)
     frame = pd.DataFrame({"cx": cell[:, 0], "cy": cell[:, 1], "d": dist, "node": np.arange(len(xy))})
     return frame.sort_values(["cx", "cy", "d", "node"]).drop_duplicates(["cx", "cy"])["node"].to_numpy()
+
+
+def candidate_sites(
+    network: StreetNetwork,
+    *,
+    spacing_m: float = SPACING_M,
+    within: gpd.GeoDataFrame | None = None,
+    points: gpd.GeoDataFrame | None = None,
+    exclude: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Candidate sites: the planner's ``points`` if given, else network nodes on a ``spacing_m`` grid.
+
+    ``within`` (e.g. the gap zones) keeps grid candidates inside those polygons;
+    ``exclude`` (water, rail, parks) drops any candidate inside its polygons.
+    Returns ``candidate_id``, ``source`` ("planner" or "grid") and the point.
+    """
+    if points is not None:
+        cands = gpd.GeoDataFrame(
+            {
+                "candidate_id": points.get(
+                    "candidate_id", pd.Series([f"K{i + 1:04d}" for i in range(len(points))], index=points.index)
+                )
+                .astype(str)
+                .to_numpy(),
+                "source": "planner",
+            },
+            geometry=points.geometry.to_numpy(),
+            crs=points.crs,
+        )
+    else:
+        nodes = grid_candidates(network, spacing_m=spacing_m)
+        cands = gpd.GeoDataFrame(
+            {"candidate_id": [f"N{network.nodes.index[n]}" for n in nodes], "source": "grid"},
+            geometry=network.nodes.geometry.to_numpy()[nodes],
+            crs=network.crs,
+        )
+        if within is not None:
+            area = shapely.union_all(within.to_crs(network.crs).geometry.values)
+            cands = cands[shapely.intersects(area, cands.geometry.values)]
+    if exclude is not None and len(cands):
+        banned = shapely.union_all(exclude.to_crs(cands.crs).geometry.values)
+        cands = cands[~shapely.intersects(banned, cands.geometry.values)]
+    return cands.set_index("candidate_id", drop=False).rename_axis(None)
+
+
+@dataclass
+class SiteResult:
+    """What a siting run answers."""
+
+    sites: gpd.GeoDataFrame  #: one row per new site, best first
+    curve: pd.DataFrame  #: residents covered for k = 1 ... K new sites
+    isochrones: gpd.GeoDataFrame  #: the reach of each new site
+    solution: Solution  #: how it was solved
+    before: float  #: residents covered before
+    after: float  #: residents covered with the new sites
+    total: float  #: all residents
+    notes: list[str] = field(default_factory=list)
+
+
+def plan_sites(
+    network: StreetNetwork,
+    demand: gpd.GeoDataFrame,
+    demand_snaps: pd.DataFrame,
+    *,
+    model: str = "mclp",
+    k: int = 1,
+    target: float = 0.95,
+    minutes: float = 15,
+    speed_kmh: float = WALK_KMH,
+    candidates: gpd.GeoDataFrame | None = None,
+    spacing_m: float = SPACING_M,
+    capacity: float | None = None,
+    time_limit_s: float = TIME_LIMIT_S,
+    curve_k: int = 0,
+    boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> SiteResult:
+    """Where the next centres go.
+
+    ``demand`` carries ``covered`` and ``minutes`` from the facilities that stay
+    (``coverage.nearest_facility``). Models: ``mclp`` (k sites covering the most
+    residents left out; ``capacity`` caps what one site serves), ``lscp`` (the
+    fewest sites reaching ``target``, a share of all residents), ``pmedian``
+    (k sites minimising the resident-weighted walk, existing centres included).
+
+    Examples
+    --------
+    >>> from geo import load_sample, snap_points
+    >>> from analysis.coverage import nearest_facility
+    >>> net, fac, dem = load_sample()
+    >>> f, d = snap_points(fac, net), snap_points(dem, net)
+    >>> covered = nearest_facility(net, fac, dem, f, d, minutes=5)
+    >>> r = plan_sites(net, covered, d, k=2, minutes=5)
+    >>> r.after > r.before, r.solution.method, len(r.sites)
+    (True, 'milp', 2)
+    """
+    if model not in MODELS:
+        raise InputError(f"unknown siting model '{model}'", fix=f"use one of {', '.join(MODELS)}")
+    if candidates is None:
+        candidates = candidate_sites(network, spacing_m=spacing_m)
+    if candidates.empty:
+        raise InfeasibleError("there are no candidate sites", fix="give candidates, or remove exclusions")
+    cutoff_s = minutes * 60
+    pop = demand[C.POP].to_numpy(dtype=float)
+    total = float(pop.sum())
+    covered = demand[C.COVERED].to_numpy(dtype=bool)
+    before = float(pop[covered].sum())
+    c_snap = snap_points(candidates, network)
+    notes = []
+    if (~c_snap["on_network"]).any():
+        notes.append(f"{int((~c_snap['on_network']).sum())} candidates far from any street were left out")
+    reach_s = cutoff_s * (3 if model == "pmedian" else 1)
+    od = od_table(network, c_snap, demand_snaps, cutoff_s=reach_s, speed_kmh=speed_kmh)
+    n_c, n_p = len(candidates), len(demand)
+    within = od["seconds"].to_numpy() <= cutoff_s
+    cover = sp.csr_matrix(
+        (np.ones(within.sum(), dtype=bool), (od["source"].to_numpy()[within], od["target"].to_numpy()[within])),
+        shape=(n_c, n_p),
+    )
+    left = np.where(covered, 0.0, pop)  # only residents not yet covered count
+    if model == "mclp":
+        solution = solve_mclp(cover, left, k, capacity=capacity, time_limit_s=time_limit_s)
+    elif model == "lscp":
+        if not 0 < target <= 1:
+            raise InputError(f"the target must be a share between 0 and 1, got {target}", fix="e.g. --target 0.95")
+        need = target * total - before
+        solution = solve_lscp(
+            cover,
+            left,
+            need,
+            time_limit_s=time_limit_s,
+            what=f"reaching {target:.0%} coverage (now {before / total:.1%})",
+        )
+    else:
+        cost = sp.csr_matrix(
+            (od["seconds"].to_numpy() + 1e-9, (od["source"].to_numpy(), od["target"].to_numpy())), shape=(n_c, n_p)
+        )
+        existing = np.where(
+            np.isfinite(demand[C.MINUTES].to_numpy(dtype=float)), demand[C.MINUTES].to_numpy(dtype=float) * 60, np.inf
+        )
+        solution = solve_pmedian(cost, pop, k, existing=existing, time_limit_s=time_limit_s)
+    notes += solution.notes
+    sites, newly = _explain(candidates, solution.chosen, od, cutoff_s, left, boundaries)
+    after = before + float(newly)
+    curve = _curve(cover, left, before, total, curve_k, time_limit_s) if curve_k else pd.DataFrame()
+    iso = (
+        facility_isochrones(
+            network,
+            sites,
+            c_snap.loc[sites["candidate_id"]].set_index(sites.index),
+            minutes=(minutes,),
+            speed_kmh=speed_kmh,
+        )
+        if len(sites)
+        else gpd.GeoDataFrame(columns=["facility_id", C.BAND_MIN, "geometry"], geometry="geometry", crs=network.crs)
+    )
+    return SiteResult(sites, curve, iso, solution, before, after, total, notes)
+
+
+def _explain(
+    candidates: gpd.GeoDataFrame,
+    chosen: np.ndarray,
+    od: pd.DataFrame,
+    cutoff_s: float,
+    left: np.ndarray,
+    boundaries: Mapping[str, gpd.GeoDataFrame] | None,
+) -> tuple[gpd.GeoDataFrame, float]:
+    """One row per chosen site: residents newly covered (each to its nearest new site) and their walk."""
+    pairs = od[od["source"].isin(chosen) & (od["seconds"] <= cutoff_s)]
+    pairs = pairs[left[pairs["target"].to_numpy()] > 0]
+    nearest = pairs.sort_values(["target", "seconds", "source"]).drop_duplicates("target")
+    w = left[nearest["target"].to_numpy()]
+    per_site = pd.DataFrame({"source": nearest["source"].to_numpy(), "w": w, "ws": w * nearest["seconds"].to_numpy()})
+    agg = per_site.groupby("source").sum()
+    rows = candidates.iloc[chosen][["candidate_id", "geometry"]].copy()
+    rows[C.POP_NEW] = agg["w"].reindex(chosen).fillna(0.0).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rows[C.MINUTES] = (agg["ws"] / agg["w"] / 60).reindex(chosen).to_numpy()
+    rows.insert(0, "site_id", [f"S{i + 1:02d}" for i in range(len(rows))])
+    for level, units in (boundaries or {}).items():
+        rows[level] = assign_units(rows, units.to_crs(rows.crs)).to_numpy()
+    rows = rows.set_index("site_id", drop=False).rename_axis(None)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=candidates.crs), float(w.sum())
+
+
+def _curve(cover, left, before, total, k_max, time_limit_s) -> pd.DataFrame:
+    """Residents covered with k = 1 ... k_max new sites: greedy, and exact (MCLP) for each k."""
+    greedy = greedy_max_coverage(cover, left, k_max)
+    rows, got = [], 0.0
+    for k in range(1, k_max + 1):
+        got += greedy[k - 1][1] if k <= len(greedy) else 0.0
+        exact = solve_mclp(cover, left, k, time_limit_s=time_limit_s)
+        rows.append(
+            {
+                "k": k,
+                "pop_covered": before + exact.objective,
+                "pct_covered": 100 * (before + exact.objective) / total if total else np.nan,
+                "pop_new": exact.objective,
+                "pop_new_greedy": got,
+                "method": exact.method,
+                "optimal": exact.optimal,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def suggest_sites(
@@ -67,36 +272,23 @@ def suggest_sites(
     k: int = 1,
     spacing_m: float = SPACING_M,
 ) -> gpd.GeoDataFrame:
-    """Up to ``k`` new sites on network nodes that cover the most residents left out.
+    """``k`` new sites on network nodes that cover the most residents left out (exact MCLP).
 
-    ``demand`` carries ``covered`` (from ``coverage.nearest_facility``). Returns
-    one row per site: ``site_id``, ``node`` (OSM id), ``pop_new`` (residents it
-    newly covers), ``minutes`` (their resident-weighted mean walk to it) and the
-    point.
+    Returns ``site_id``, ``candidate_id``, ``pop_new`` (residents newly covered),
+    ``minutes`` (their resident-weighted mean walk) and the point; empty when
+    every resident is covered.
     """
-    columns = ["site_id", "node", C.POP_NEW, C.MINUTES, "geometry"]
-    left = ~demand[C.COVERED].to_numpy() & (demand_snaps["edge"].to_numpy() >= 0)
-    empty = gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=network.crs)
-    if not left.any():
-        return empty
-    cands = grid_candidates(network, spacing_m=spacing_m)
-    cutoff_s = minutes * 60
-    node_s = node_seconds_from_nodes(network, cands, speed_kmh=speed_kmh, limit_s=cutoff_s)
-    secs = point_seconds(network, node_s, demand_snaps.loc[left], speed_kmh=speed_kmh)
-    cover = sp.csr_matrix(secs <= cutoff_s)
-    pop = demand.loc[left, C.POP].to_numpy(dtype=float)
-    rows, taken = [], np.zeros(len(pop), dtype=bool)
-    for i, (c, gain) in enumerate(greedy_max_coverage(cover, pop, k), start=1):
-        new = (secs[c] <= cutoff_s) & ~taken
-        taken |= new
-        node = network.nodes.index[cands[c]]
-        rows.append(
-            {
-                "site_id": f"S{i:02d}",
-                "node": node,
-                C.POP_NEW: gain,
-                C.MINUTES: float(np.average(secs[c][new], weights=pop[new]) / 60) if pop[new].sum() else np.nan,
-                "geometry": network.nodes.geometry.iloc[cands[c]],
-            }
-        )
-    return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=network.crs) if rows else empty
+    if demand[C.COVERED].all():
+        return gpd.GeoDataFrame(columns=SITE_COLUMNS, geometry="geometry", crs=network.crs)
+    result = plan_sites(
+        network,
+        demand,
+        demand_snaps,
+        model="mclp",
+        k=k,
+        minutes=minutes,
+        speed_kmh=speed_kmh,
+        spacing_m=spacing_m,
+        time_limit_s=10,
+    )
+    return result.sites[result.sites[C.POP_NEW] > 0][SITE_COLUMNS]
