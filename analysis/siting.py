@@ -182,6 +182,13 @@ def plan_sites(
         if not 0 < target <= 1:
             raise InputError(f"the target must be a share between 0 and 1, got {target}", fix="e.g. --target 0.95")
         need = target * total - before
+        best = before + float(left[np.diff(cover.tocsc().indptr) > 0].sum())
+        if target * total > best + 1e-9:
+            raise InfeasibleError(
+                f"{target:.0%} coverage cannot be reached: now {before / total:.1%}, and with every candidate "
+                f"open coverage can reach at most {best / total:.1%} ({best:,.0f} of {total:,.0f} residents)",
+                fix="lower --target, add candidate sites, or widen the search area",
+            )
         solution = solve_lscp(
             cover,
             left,

@@ -30,6 +30,7 @@ __all__ = [
     "read_demand",
     "read_facilities",
     "read_network",
+    "read_polygons",
     "sample_paths",
 ]
 
@@ -292,6 +293,22 @@ def read_categories(path: str | Path) -> pd.DataFrame:
     if "capacity" in table.columns:
         merged.loc[table["category"], "capacity"] = table["capacity"].to_numpy()
     return merged.rename_axis("category")
+
+
+def read_polygons(path: str | Path, *, what: str = "areas") -> gpd.GeoDataFrame:
+    """Read a layer of polygons (e.g. areas no candidate site may fall in)."""
+    path = _existing(path, what)
+    gdf = _read_vector(path, what=what)
+    bad = ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])
+    if bad.any():
+        raise InputError(
+            f"{what} must be polygons; found {gdf.geom_type[bad].iloc[0]}",
+            file=path.name,
+            row=int(np.flatnonzero(bad)[0]) + 1,
+            column="geometry",
+            fix="give areas as polygons",
+        )
+    return gdf
 
 
 def load_sample() -> tuple[StreetNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:

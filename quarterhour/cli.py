@@ -13,8 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analysis.accessibility import DECAYS
+from analysis.coverage import nearest_facility
 from analysis.demand import prepare_demand
+from analysis.gaps import gap_zones
 from analysis.pipeline import ISOCHRONE_KINDS, CircleResult, run_circle
+from analysis.siting import MODELS, candidate_sites, plan_sites
 from analysis.traveltime import MODE_SPEEDS_KMH
 from geo import (
     InputError,
@@ -25,7 +28,9 @@ from geo import (
     read_facilities,
     read_network,
     sample_paths,
+    snap_points,
 )
+from geo.io import read_polygons
 from geo.snap import DEFAULT_MAX_SNAP_M
 from quarterhour import __version__
 from quarterhour.export import write_layers
@@ -61,6 +66,39 @@ def _bands(text: str) -> list[float]:
     return values
 
 
+def _inputs(p: argparse.ArgumentParser) -> None:
+    """The inputs every command shares: what ``quarterhour run`` takes."""
+    p.add_argument("--network", type=Path, help="street network: osmnx .graphml or OSM XML .osm")
+    p.add_argument("--facilities", type=Path, help="facility points (GeoJSON/GeoPackage): name, category")
+    p.add_argument("--demand", type=Path, help="resident points with 'pop', areas with 'pop', or building footprints")
+    p.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
+    p.add_argument(
+        "--mode",
+        choices=list(MODE_SPEEDS_KMH),
+        default="walk",
+        help="travel mode; sets the default speed: walk 4.5, bike 15, ebike 20 km/h",
+    )
+    p.add_argument("--speed-kmh", type=_positive, help="speed (default: the mode's, 4.5 km/h for walking)")
+    p.add_argument(
+        "--max-snap-m",
+        type=_positive,
+        default=DEFAULT_MAX_SNAP_M,
+        help="points farther than this from any street are off-network (default 300 m)",
+    )
+    p.add_argument(
+        "--boundaries",
+        type=Path,
+        help="admin boundaries: GeoPackage with layers city/district/subdistrict/community, or one layer with "
+        "a 'level' column (default with the whole sample: the sample's)",
+    )
+    p.add_argument(
+        "--categories", type=Path, help="CSV: category, minutes (threshold)[, capacity] (default GB 50180-2018)"
+    )
+    p.add_argument("--demand-total", type=_positive, help="scale the residents to this total")
+    p.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="quarterhour", description="一刻钟 quarterhour: 15-minute service-circle planner")
     parser.add_argument("--version", action="version", version=f"quarterhour {__version__}")
@@ -70,10 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         help="coverage, isochrones, gaps and a suggested site; writes DIR/coverage.gpkg",
         description="Walking coverage of facilities. Inputs not given come from the bundled sample.",
     )
-    run.add_argument("--network", type=Path, help="street network: osmnx .graphml or OSM XML .osm")
-    run.add_argument("--facilities", type=Path, help="facility points (GeoJSON/GeoPackage): name, category")
-    run.add_argument("--demand", type=Path, help="resident points (GeoJSON/GeoPackage) with a 'pop' column")
-    run.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
+    _inputs(run)
     run.add_argument(
         "--bands",
         type=_bands,
@@ -87,29 +122,6 @@ def _parser() -> argparse.ArgumentParser:
         help="the isochrones layer: one per facility (default), all merged, or split to the nearest facility",
     )
     run.add_argument(
-        "--mode",
-        choices=list(MODE_SPEEDS_KMH),
-        default="walk",
-        help="travel mode; sets the default speed: walk 4.5, bike 15, ebike 20 km/h",
-    )
-    run.add_argument("--speed-kmh", type=_positive, help="speed (default: the mode's, 4.5 km/h for walking)")
-    run.add_argument(
-        "--max-snap-m",
-        type=_positive,
-        default=DEFAULT_MAX_SNAP_M,
-        help="points farther than this from any street are off-network (default 300 m)",
-    )
-    run.add_argument(
-        "--boundaries",
-        type=Path,
-        help="admin boundaries: GeoPackage with layers city/district/subdistrict/community, or one layer with "
-        "a 'level' column (default with the whole sample: the sample's)",
-    )
-    run.add_argument(
-        "--categories", type=Path, help="CSV: category, minutes (threshold)[, capacity] (default GB 50180-2018)"
-    )
-    run.add_argument("--demand-total", type=_positive, help="scale the residents to this total")
-    run.add_argument(
         "--decay", choices=DECAYS, default="none", help="2SFCA distance decay: none, gaussian, stepped (E2SFCA)"
     )
     run.add_argument(
@@ -117,12 +129,36 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         help="flag a facility as overloaded above this many residents per unit of capacity (e.g. per m²)",
     )
-    run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
-    run.add_argument("--force", action="store_true", help="replace an existing DIR/coverage.gpkg")
+    site = sub.add_parser(
+        "site",
+        help="where new neighbourhood centres go: set cover, maximal coverage or p-median; writes DIR/sites.gpkg",
+        description="Siting suggestions with the coverage each adds. Inputs not given come from the bundled sample.",
+    )
+    _inputs(site)
+    site.add_argument(
+        "--model",
+        choices=MODELS,
+        required=True,
+        help="lscp: fewest centres for --target; mclp: --k centres covering most; pmedian: --k centres "
+        "minimising the walk",
+    )
+    site.add_argument("--k", type=int, default=1, help="number of new centres (mclp, pmedian; default 1)")
+    site.add_argument(
+        "--target", type=_positive, default=0.95, help="lscp: share of all residents to cover, e.g. 0.95 (default)"
+    )
+    site.add_argument("--candidates", type=Path, help="candidate points (e.g. vacant community rooms, 物业用房)")
+    site.add_argument("--exclude", type=Path, help="polygons no candidate may fall in (water, rail, parks)")
+    site.add_argument("--spacing-m", type=_positive, default=200.0, help="grid candidates: spacing (default 200 m)")
+    site.add_argument("--in-gaps", action="store_true", help="grid candidates only inside the gap zones")
+    site.add_argument("--close", default="", help="facility ids to close, comma-separated: they no longer cover")
+    site.add_argument("--capacity", type=_positive, help="mclp: residents one new centre can serve at most")
+    site.add_argument("--curve", type=int, default=10, help="coverage curve for k = 1 ... N (default 10; 0: none)")
+    site.add_argument("--time-limit", type=_positive, default=60.0, help="solver time limit in seconds (default 60)")
     return parser
 
 
-def _run(args: argparse.Namespace) -> int:
+def _load(args: argparse.Namespace) -> tuple:
+    """Read and prepare the shared inputs: (network, facilities, demand, boundaries, categories)."""
     sample = sample_paths()
     all_sample = all(getattr(args, name) is None for name in ("network", "facilities", "demand"))
     for name in ("network", "facilities", "demand"):
@@ -144,6 +180,11 @@ def _run(args: argparse.Namespace) -> int:
         else None
     )
     categories = read_categories(args.categories) if args.categories else None
+    return network, facilities, demand, boundaries, categories
+
+
+def _run(args: argparse.Namespace) -> int:
+    network, facilities, demand, boundaries, categories = _load(args)
     result: CircleResult = run_circle(
         network,
         facilities,
@@ -171,12 +212,67 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _site(args: argparse.Namespace) -> int:
+    network, facilities, demand, boundaries, _ = _load(args)
+    out = args.out / "sites.gpkg"
+    if out.exists() and not args.force:  # before the solver runs, not after
+        raise InputError(
+            "the output file already exists",
+            file=str(out),
+            fix="choose another --out folder, or pass --force to replace it",
+        )
+    closing = [c for c in args.close.split(",") if c.strip()]
+    unknown = sorted(set(closing) - set(facilities.index))
+    if unknown:
+        raise InputError(
+            f"no facility with id {', '.join(unknown)}",
+            column="facility_id",
+            fix="give ids from the facilities file's facility_id column",
+        )
+    staying = facilities.drop(index=closing)
+    f_snap = snap_points(staying, network, max_snap_m=args.max_snap_m)
+    d_snap = snap_points(demand, network, max_snap_m=args.max_snap_m)
+    covered = nearest_facility(network, staying, demand, f_snap, d_snap, minutes=args.minutes, speed_kmh=args.speed_kmh)
+    within = gap_zones(covered) if args.in_gaps else None
+    points = read_facilities(args.candidates).to_crs(network.crs) if args.candidates else None
+    exclude = read_polygons(args.exclude, what="exclusion areas").to_crs(network.crs) if args.exclude else None
+    candidates = candidate_sites(network, spacing_m=args.spacing_m, within=within, points=points, exclude=exclude)
+    result = plan_sites(
+        network,
+        covered,
+        d_snap,
+        model=args.model,
+        k=args.k,
+        target=args.target,
+        minutes=args.minutes,
+        speed_kmh=args.speed_kmh,
+        candidates=candidates,
+        capacity=args.capacity,
+        time_limit_s=args.time_limit,
+        curve_k=args.curve,
+        boundaries=boundaries,
+    )
+    for line in result.notes:
+        print(f"note: {line}", file=sys.stderr)
+    layers = {"sites": result.sites, "curve": result.curve, "isochrones": result.isochrones}
+    write_layers({name: layer for name, layer in layers.items() if len(layer.columns)}, out, force=args.force)
+    sol = result.solution
+    how = f"{sol.method}, {'optimal' if sol.optimal else f'gap {sol.gap:.1%}'}"
+    print(
+        f"residents covered within {args.minutes:g} min: before {result.before:,.0f} of {result.total:,.0f} "
+        f"({100 * result.before / result.total:.1f}%), after {result.after:,.0f} "
+        f"({100 * result.after / result.total:.1f}%) with {len(result.sites)} new centres "
+        f"[{args.model}, {len(candidates)} candidates, {how}]; wrote {out}"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``quarterhour`` console command."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
-        return _run(args)
+        return {"run": _run, "site": _site}[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

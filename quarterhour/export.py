@@ -7,13 +7,15 @@ import tempfile
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
+import pyogrio
 
 from geo import InputError
 
 __all__ = ["gpkg_bytes", "write_layers"]
 
 
-def write_layers(layers: dict[str, gpd.GeoDataFrame], path: Path, *, force: bool = False) -> None:
+def write_layers(layers: dict[str, gpd.GeoDataFrame | pd.DataFrame], path: Path, *, force: bool = False) -> None:
     """Write layers into one GeoPackage atomically: a temporary file in the same folder, then a rename.
 
     Refuses to replace an existing file unless ``force``.
@@ -30,6 +32,9 @@ def write_layers(layers: dict[str, gpd.GeoDataFrame], path: Path, *, force: bool
     os.unlink(tmp)  # GDAL creates the file itself
     try:
         for name, gdf in layers.items():
+            if not isinstance(gdf, gpd.GeoDataFrame):  # a plain table (e.g. the coverage curve)
+                pyogrio.write_dataframe(gdf.reset_index(drop=True), tmp, layer=name, driver="GPKG")
+                continue
             kinds = set(gdf.geom_type.dropna())
             multi = {"promote_to_multi": True} if len(kinds) > 1 and kinds <= {"Polygon", "MultiPolygon"} else {}
             gdf.reset_index(drop=True).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **multi)

@@ -218,3 +218,44 @@ def test_bad_boundaries_file(tmp_path):
     b.to_file(tmp_path / "b.geojson")
     proc = run_cli("run", "--out", str(tmp_path / "o"), "--boundaries", str(tmp_path / "b.geojson"))
     assert proc.returncode == 2 and "no layer named after a level and no 'level' column" in proc.stderr
+
+
+def test_site_command_writes_sites_and_curve(tmp_path):
+    proc = run_cli("site", "--model", "mclp", "--k", "2", "--minutes", "5", "--curve", "3", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stdout.strip()
+    assert line.startswith("residents covered within 5 min: before 21,502 of 38,367 (56.0%), after ")
+    assert "with 2 new centres [mclp" in line and "milp, optimal" in line
+    sites = gpd.read_file(tmp_path / "sites.gpkg", layer="sites")
+    curve = pyogrio.read_dataframe(tmp_path / "sites.gpkg", layer="curve")
+    assert len(sites) == 2 and list(curve["k"]) == [1, 2, 3]
+    after = 21_502 + sites["pop_new"].sum()
+    assert f"after {after:,.0f}" in line
+    assert curve.loc[1, "pop_covered"] == pytest.approx(after)
+    assert {"community", "subdistrict", "district"} <= set(sites.columns)
+    assert len(gpd.read_file(tmp_path / "sites.gpkg", layer="isochrones")) == 2
+
+
+def test_site_infeasible_target_exits_2(tmp_path):
+    proc = run_cli("site", "--model", "lscp", "--target", "1.0", "--minutes", "5", "--out", str(tmp_path))
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: 100% coverage cannot be reached") and "can reach at most" in last
+
+
+def test_site_closing_a_centre_and_excluding_areas(tmp_path, capsys):
+    box = gpd.read_file("data/sample/boundaries.geojson")
+    box[box["level"] == "district"].iloc[[0]].to_file(tmp_path / "no.geojson")
+    args = ["site", "--model", "mclp", "--k", "1", "--minutes", "5", "--curve", "0"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert (
+        main([*args, "--close", "F004", "--exclude", str(tmp_path / "no.geojson"), "--out", str(tmp_path / "b")]) == 0
+    )
+    out = capsys.readouterr().out.strip().splitlines()
+    before_a = int(out[0].split("before ")[1].split(" of")[0].replace(",", ""))
+    before_b = int(out[1].split("before ")[1].split(" of")[0].replace(",", ""))
+    assert before_a - before_b == 3009  # La Poste (F004) closed: 3,009 residents lose their only centre
+    site = gpd.read_file(tmp_path / "b" / "sites.gpkg", layer="sites").to_crs(4326)
+    assert not site.intersects(gpd.read_file(tmp_path / "no.geojson").geometry.iloc[0]).any()
+    proc = run_cli("site", "--model", "mclp", "--close", "F999", "--out", str(tmp_path / "c"))
+    assert proc.returncode == 2 and "no facility with id F999" in proc.stderr

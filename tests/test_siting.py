@@ -1,0 +1,145 @@
+"""Siting: exact answers equal a brute force on tiny instances and spopt's on a real one."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from analysis import columns as C
+from analysis.coverage import nearest_facility
+from analysis.siting import candidate_sites, plan_sites
+from analysis.siting_models import InfeasibleError, solve_lscp, solve_mclp, solve_pmedian
+from geo import snap_points
+
+
+@pytest.fixture
+def tiny():
+    rng = np.random.default_rng(11)
+    cover = rng.random((8, 20)) < 0.25
+    weight = rng.integers(1, 50, 20).astype(float)
+    cost = rng.uniform(1, 100, (8, 20))
+    return cover, weight, cost
+
+
+def covered_weight(cover, weight, rows):
+    return weight[cover[list(rows)].any(axis=0)].sum() if len(rows) else 0.0
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_mclp_equals_brute_force(tiny, k):
+    cover, weight, _ = tiny
+    best = max(covered_weight(cover, weight, rows) for rows in itertools.combinations(range(8), k))
+    s = solve_mclp(sp.csr_matrix(cover), weight, k)
+    assert s.method == "milp" and s.optimal and s.gap == 0
+    assert s.objective == pytest.approx(best)
+    assert covered_weight(cover, weight, s.chosen) == pytest.approx(best)
+
+
+def test_lscp_equals_brute_force(tiny):
+    cover, weight, _ = tiny
+    need = 0.8 * weight[cover.any(axis=0)].sum()
+    fewest = min(
+        k
+        for k in range(1, 9)
+        if any(covered_weight(cover, weight, r) >= need for r in itertools.combinations(range(8), k))
+    )
+    s = solve_lscp(sp.csr_matrix(cover), weight, need)
+    assert len(s.chosen) == fewest and s.optimal
+    assert covered_weight(cover, weight, s.chosen) >= need
+
+
+def test_pmedian_equals_brute_force(tiny):
+    _, weight, cost = tiny
+    existing = np.where(np.arange(20) % 4 == 0, 30.0, np.inf)  # an existing centre serves every 4th point
+
+    def total(rows):
+        options = np.vstack([cost[list(rows)], existing])
+        return (weight * options.min(axis=0)).sum()
+
+    best = min(total(r) for r in itertools.combinations(range(8), 2))
+    s = solve_pmedian(sp.csr_matrix(cost), weight, 2, existing=existing)
+    assert s.objective == pytest.approx(best) and total(s.chosen) == pytest.approx(best)
+
+
+def test_capacitated_mclp_by_hand():
+    cover = sp.csr_matrix(np.array([[1, 1, 1], [0, 0, 1]], dtype=bool))
+    weight = np.array([40.0, 40.0, 40.0])
+    # Uncapped, the first site covers 120; capped at 50 it serves 50, and two sites serve 50 + 40.
+    assert solve_mclp(cover, weight, 1).objective == 120
+    assert solve_mclp(cover, weight, 1, capacity=50).objective == pytest.approx(50)
+    two = solve_mclp(cover, weight, 2, capacity=50)
+    assert two.objective == pytest.approx(90) and sorted(two.chosen.tolist()) == [0, 1]
+
+
+def test_infeasible_target_says_how_far(sample):
+    network, facilities, demand = sample
+    f, d = snap_points(facilities, network), snap_points(demand, network)
+    covered = nearest_facility(network, facilities, demand, f, d, minutes=5)
+    with pytest.raises(InfeasibleError, match=r"coverage can reach at most \d+\.\d%"):
+        plan_sites(
+            network, covered, d, model="lscp", target=1.0, minutes=5, candidates=candidate_sites(network, spacing_m=400)
+        )
+
+
+@pytest.fixture(scope="module")
+def five_minutes(sample):
+    network, facilities, demand = sample
+    f, d = snap_points(facilities, network), snap_points(demand, network)
+    return network, nearest_facility(network, facilities, demand, f, d, minutes=5), d
+
+
+def test_plan_sites_explained_and_repeatable(five_minutes):
+    network, covered, d = five_minutes
+    a = plan_sites(network, covered, d, k=3, minutes=5, curve_k=4)
+    b = plan_sites(network, covered, d, k=3, minutes=5, curve_k=4)
+    assert a.sites.equals(b.sites) and a.curve.equals(b.curve)
+    assert a.after - a.before == pytest.approx(a.sites[C.POP_NEW].sum())
+    assert a.sites[C.POP_NEW].is_monotonic_decreasing  # best first
+    assert (a.sites[C.MINUTES] <= 5).all()
+    assert a.curve["pop_new"].is_monotonic_increasing
+    assert (a.curve["pop_new"] >= a.curve["pop_new_greedy"] - 1e-9).all()  # exact never below greedy
+    assert a.curve.loc[a.curve["k"] == 3, "pop_new"].iloc[0] == pytest.approx(a.after - a.before)
+    assert len(a.isochrones) == 3 and a.isochrones.is_valid.all()
+    lscp = plan_sites(network, covered, d, model="lscp", target=0.8, minutes=5)
+    assert lscp.after >= 0.8 * lscp.total - 1e-6
+    assert (
+        len(lscp.sites) == a.curve.loc[a.curve["pop_covered"] >= 0.8 * a.total, "k"].min()
+        if (a.curve["pop_covered"] >= 0.8 * a.total).any()
+        else len(lscp.sites) > 4
+    )
+
+
+def test_exclusions_and_planner_candidates(five_minutes):
+    network, covered, d = five_minutes
+    everywhere = candidate_sites(network, spacing_m=200)
+    box = everywhere.iloc[:5].buffer(1).to_frame("geometry")
+    kept = candidate_sites(network, spacing_m=200, exclude=box)
+    assert len(kept) == len(everywhere) - 5
+    mine = everywhere.iloc[[3, 7]][["geometry"]].reset_index(drop=True)
+    r = plan_sites(network, covered, d, k=1, minutes=5, candidates=candidate_sites(network, points=mine))
+    assert r.sites["candidate_id"].iloc[0] in {"K0001", "K0002"}
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_mclp_objective_equals_spopt(five_minutes):
+    """spopt (PuLP + CBC) on the same small instance built from the sample finds the same coverage."""
+    pulp = pytest.importorskip("pulp")
+    spopt_locate = pytest.importorskip("spopt.locate")
+    network, covered, d = five_minutes
+    from analysis.traveltime import od_table
+
+    cands = candidate_sites(network, spacing_m=250)
+    c_snap = snap_points(cands, network)
+    left = ~covered[C.COVERED].to_numpy()
+    od = od_table(network, c_snap, d[left], cutoff_s=300)
+    cost = np.full((int(left.sum()), len(cands)), 1e6)
+    cost[od["target"], od["source"]] = od["seconds"]
+    weights = covered.loc[left, C.POP].to_numpy()
+    theirs = spopt_locate.MCLP.from_cost_matrix(cost, weights, service_radius=300, p_facilities=4)
+    theirs = theirs.solve(pulp.PULP_CBC_CMD(msg=False))
+    cover = sp.csr_matrix((cost <= 300).T)
+    ours = solve_mclp(cover, weights, 4)
+    assert ours.objective == pytest.approx(theirs.problem.objective.value())
