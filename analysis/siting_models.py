@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -72,10 +73,22 @@ def greedy_max_coverage(cover: sp.csr_matrix, weight: np.ndarray, k: int) -> lis
 
 
 def _covering_rows(cover: sp.csr_matrix, weight: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-    """Drop points no candidate covers and points of no weight: (A as points x candidates, weights, kept)."""
+    """Points as rows of A (points x candidates), merged where the same candidates cover them.
+
+    Points no candidate covers, or of no weight, are dropped; points with the
+    same covering set become one row carrying their summed weight (the model
+    is unchanged, and much smaller where residents cluster). Returns
+    (A, weights, kept mask of the original points).
+    """
     a = sp.csr_matrix(cover, dtype=float).T.tocsr()
-    keep = (np.diff(a.indptr) > 0) & (np.asarray(weight) > 0)
-    return a[keep], np.asarray(weight, dtype=float)[keep], keep
+    a.sort_indices()
+    w = np.asarray(weight, dtype=float)
+    keep = (np.diff(a.indptr) > 0) & (w > 0)
+    a, w = a[keep], w[keep]
+    keys = [a.indices[a.indptr[i] : a.indptr[i + 1]].tobytes() for i in range(a.shape[0])]
+    label = pd.factorize(pd.Series(keys, dtype=object))[0]
+    first = np.unique(label, return_index=True)[1]  # the first point of each label, labels in order
+    return a[first], np.bincount(label, weights=w), keep
 
 
 def _order_by_gain(cover: sp.csr_matrix, weight: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -187,7 +200,10 @@ def _pick(res, n_c, g_rows, g_obj, *, maximise, cover, weight, notes=None) -> So
             if res.status != 0:
                 notes.append(f"time limit: best found, gap {gap:.2%} ({res.message})")
             return Solution(_order_by_gain(cover, weight, chosen), obj, "milp", res.status == 0, gap, notes)
-    bound = float(-res.mip_dual_bound) if maximise and res.mip_dual_bound is not None else np.nan
+    bound = float(-res.mip_dual_bound) if maximise and res.mip_dual_bound is not None else np.inf
+    if maximise:  # k sites cover at most what the k best ones cover each on its own
+        singles = np.sort(np.asarray(sp.csr_matrix(cover, dtype=float) @ np.asarray(weight, dtype=float)))
+        bound = min(bound, float(singles[-max(len(g_rows), 1) :].sum()))
     gap = abs(bound - g_obj) / max(abs(bound), 1e-9) if np.isfinite(bound) else np.nan
     notes.append(f"greedy answer kept: {res.message}")
     return Solution(g_rows, g_obj, "greedy", False, gap, notes)
