@@ -24,7 +24,6 @@ __all__ = [
     "NearestTimes",
     "nearest_times",
     "node_seconds_from",
-    "node_seconds_from_nodes",
     "od_table",
     "point_seconds",
     "reach_table",
@@ -93,6 +92,20 @@ def node_seconds_from(
     return out
 
 
+def _through_ends(
+    network: StreetNetwork, node_s: np.ndarray, targets: pd.DataFrame, speed: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(targets on the network, their segments, seconds via the u end, via the v end), walk to the street included."""
+    edge = targets["edge"].to_numpy()
+    on = np.flatnonzero(edge >= 0)
+    te = edge[on]
+    e = network.edges
+    pos, off = targets["pos_m"].to_numpy()[on], targets["offset_m"].to_numpy()[on]
+    via_u = node_s[..., e["u"].to_numpy()[te]] + (pos + off) / speed
+    via_v = node_s[..., e["v"].to_numpy()[te]] + (e["length_m"].to_numpy()[te] - pos + off) / speed
+    return on, te, via_u, via_v
+
+
 def point_seconds(
     network: StreetNetwork,
     node_s: np.ndarray,
@@ -107,17 +120,9 @@ def point_seconds(
     network get inf. Sources sharing a target's segment are not handled here
     (see ``nearest_times``).
     """
-    speed = speed_ms(speed_kmh)
-    edge = targets["edge"].to_numpy()
-    on = edge >= 0
-    e = network.edges
-    te = edge[on]
-    pos, off = targets["pos_m"].to_numpy()[on], targets["offset_m"].to_numpy()[on]
-    length = e["length_m"].to_numpy()[te]
-    via_u = node_s[..., e["u"].to_numpy()[te]] + pos / speed
-    via_v = node_s[..., e["v"].to_numpy()[te]] + (length - pos) / speed
+    on, _, via_u, via_v = _through_ends(network, node_s, targets, speed_ms(speed_kmh))
     out = np.full((*node_s.shape[:-1], len(targets)), np.inf)
-    out[..., on] = np.minimum(via_u, via_v) + off / speed
+    out[..., on] = np.minimum(via_u, via_v)
     return out
 
 
@@ -151,17 +156,13 @@ def nearest_times(
         )
     dist, _, src = dijkstra(graph, indices=n + on, min_only=True, limit=limit_s, return_predecessors=True)
     node_s, node_source = dist[:n], np.where(src[:n] >= 0, src[:n] - n, -1)
-    point_s = point_seconds(network, node_s, targets, speed_kmh=speed_kmh)
+    t_on, te, via_u, via_v = _through_ends(network, node_s, targets, speed)
+    point_s = np.full(len(targets), np.inf)
+    point_s[t_on] = np.minimum(via_u, via_v)
     # Which end of the segment the time came through tells the source.
     e = network.edges
-    edge = targets["edge"].to_numpy()
-    point_source = np.full(len(targets), -1)
-    t_on = np.flatnonzero(edge >= 0)
-    te = edge[t_on]
-    pos = targets["pos_m"].to_numpy()[t_on]
-    via_u = node_s[e["u"].to_numpy()[te]] + pos / speed
-    via_v = node_s[e["v"].to_numpy()[te]] + (e["length_m"].to_numpy()[te] - pos) / speed
     end = np.where(via_u <= via_v, e["u"].to_numpy()[te], e["v"].to_numpy()[te])
+    point_source = np.full(len(targets), -1)
     point_source[t_on] = node_source[end]
     # A source on the same segment reaches the target straight along it.
     s_tab = sources.iloc[on][["edge", "pos_m", "offset_m"]].assign(source=on)
@@ -176,19 +177,6 @@ def nearest_times(
         point_source[tgt[better]] = pairs["source"].to_numpy()[better]
     point_source[~np.isfinite(point_s)] = -1
     return NearestTimes(node_s=node_s, node_source=node_source, point_s=point_s, point_source=point_source)
-
-
-def node_seconds_from_nodes(
-    network: StreetNetwork,
-    nodes: np.ndarray,
-    *,
-    speed_kmh: float = WALK_KMH,
-    limit_s: float = np.inf,
-) -> np.ndarray:
-    """Seconds from each given node (positions) to every node: an array (len(nodes) x nodes)."""
-    no_points = pd.DataFrame({"edge": np.empty(0, np.int64), "pos_m": np.empty(0), "offset_m": np.empty(0)})
-    graph = _graph(network, no_points, speed_ms(speed_kmh))
-    return dijkstra(graph, indices=np.asarray(nodes, dtype=np.int64), limit=limit_s)
 
 
 def reach_table(
