@@ -116,7 +116,9 @@ def build_map(
     """
     minutes = result.summary["minutes"]
     streets = _wgs84(network.edges[["geometry"]], simplify_m=2.0)
-    west, south, east, north = streets.total_bounds
+    # Open on where people live and the facilities are, not the whole street extract.
+    focus = np.concatenate([result.demand.geometry.values, result.facilities.geometry.values])
+    west, south, east, north = gpd.GeoSeries(focus, crs=result.demand.crs).to_crs(4326).total_bounds
     m = OfflineMap(tiles=None, prefer_canvas=True, zoom_control=True)
     _MetricScale().add_to(m)
     m.fit_bounds([[south, west], [north, east]])
@@ -239,7 +241,7 @@ def build_map(
                 ["site_id", C.POP_NEW, C.MINUTES], aliases=["ID", t("new_covered", lang), t("walk_minutes", lang)]
             ),
         ).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)  # open on hover: the map stays visible
     m.get_root().html.add_child(Element(_legend_html(lang, sorted(result.reach[C.BAND_MIN].unique()), gap_cell_m)))
     return m
 

@@ -99,7 +99,7 @@ def test_map_renders_offline(app_url, tmp_path):
         assert box["width"] > 600 and box["height"] > 400
         # Vector layers are drawn (canvas renderer) and the layer control speaks Chinese.
         assert frame.locator(".leaflet-overlay-pane canvas, .leaflet-overlay-pane svg").count() >= 1
-        assert "15 分钟等时圈" in frame.locator(".leaflet-control-layers").inner_text()
+        assert "15 分钟等时圈" in frame.locator(".leaflet-control-layers").text_content()
         page.get_by_text("38,245 / 38,367").wait_for(timeout=30_000)
         shot = Path(os.environ.get("QUARTERHOUR_SHOT", tmp_path / "app.png"))
         page.screenshot(path=str(shot), full_page=True)
