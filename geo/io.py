@@ -226,15 +226,7 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
         frames = {lvl: gdf[gdf["level"] == lvl].reset_index(drop=True) for lvl in LEVELS if (gdf["level"] == lvl).any()}
     out = {}
     for level, gdf in frames.items():
-        bad = ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])
-        if bad.any():
-            raise InputError(
-                f"{level} boundaries must be polygons; found {gdf.geom_type[bad].iloc[0]}",
-                file=path.name,
-                row=int(np.flatnonzero(bad)[0]) + 1,
-                column="geometry",
-                fix="give the areas as polygons",
-            )
+        _require_kind(gdf, _POLYGONS, path, what=f"{level} boundaries", fix="give the areas as polygons")
         if "code" not in gdf.columns:
             gdf["code"] = [f"{level[:3].upper()}{i + 1:03d}" for i in range(len(gdf))]
         gdf["code"] = gdf["code"].astype(str)
@@ -299,15 +291,7 @@ def read_polygons(path: str | Path, *, what: str = "areas") -> gpd.GeoDataFrame:
     """Read a layer of polygons (e.g. areas no candidate site may fall in)."""
     path = _existing(path, what)
     gdf = _read_vector(path, what=what)
-    bad = ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])
-    if bad.any():
-        raise InputError(
-            f"{what} must be polygons; found {gdf.geom_type[bad].iloc[0]}",
-            file=path.name,
-            row=int(np.flatnonzero(bad)[0]) + 1,
-            column="geometry",
-            fix="give areas as polygons",
-        )
+    _require_kind(gdf, _POLYGONS, path, what=what, fix="give areas as polygons")
     return gdf
 
 
@@ -335,16 +319,25 @@ def _read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
             fix="give a GeoJSON, GeoPackage or Shapefile of points",
         )
     gdf = _read_vector(path, what=what)
-    not_point = gdf.geom_type != "Point"
-    if not_point.any():
-        raise InputError(
-            f"{what} must be points; found {gdf.geom_type[not_point].iloc[0]}",
-            file=path.name,
-            row=int(np.flatnonzero(not_point)[0]) + 1,
-            column="geometry",
-            fix="convert polygons to points (e.g. their centroids) first",
-        )
+    _require_kind(gdf, ("Point",), path, what=what, fix="convert polygons to points (e.g. their centroids) first")
     return gdf
+
+
+_POLYGONS = ("Polygon", "MultiPolygon")
+
+
+def _require_kind(gdf: gpd.GeoDataFrame, kinds: tuple[str, ...], path: Path, *, what: str, fix: str) -> None:
+    """Refuse a layer with a geometry of another kind, naming the first such row."""
+    bad = ~gdf.geom_type.isin(kinds)
+    if bad.any():
+        plural = "points" if kinds == ("Point",) else "polygons"
+        raise InputError(
+            f"{what} must be {plural}; found {gdf.geom_type[bad].iloc[0]}",
+            file=path.name,
+            row=int(np.flatnonzero(bad)[0]) + 1,
+            column="geometry",
+            fix=fix,
+        )
 
 
 def _read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDataFrame:
