@@ -69,9 +69,9 @@ class CircleResult:
 
 def _supply(facilities: gpd.GeoDataFrame, category_capacity: Mapping[str, float]) -> tuple[np.ndarray, str]:
     """Capacity per facility: its own ``capacity``, else its category's, else 1 (each centre counts once)."""
-    own = pd.to_numeric(facilities.get("capacity"), errors="coerce") if "capacity" in facilities else None
     by_cat = facilities["category"].map(dict(category_capacity)).astype(float)
-    supply = (own if own is not None else by_cat).fillna(by_cat).fillna(np.nan).to_numpy(dtype=float)
+    own = pd.to_numeric(facilities["capacity"], errors="coerce") if "capacity" in facilities else by_cat
+    supply = own.fillna(by_cat).to_numpy(dtype=float)
     unit = "capacity" if np.isfinite(supply).any() else "facility"
     return np.where(np.isfinite(supply) & (supply > 0), supply, 1.0), unit
 
