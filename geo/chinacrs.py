@@ -1,0 +1,105 @@
+"""China's map coordinate systems: WGS-84, GCJ-02 (高德/腾讯) and BD-09 (百度).
+
+Facility lists copied from 高德 (AMap) or 腾讯 sit 300–700 m off OpenStreetMap's
+WGS-84 roads (GCJ-02); lists from 百度 carry a further offset (BD-09). These
+functions move lon/lat arrays between the three, vectorized. The GCJ-02
+forward formula is the published one; its inverse has no closed form and is
+iterated until it is within ``tol_m`` (1 m by default). CGCS2000 (天地图) is
+taken as WGS-84: they differ by centimetres. Outside China no offset applies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SYSTEMS", "bd09_to_gcj02", "gcj02_to_bd09", "gcj02_to_wgs84", "to_wgs84", "wgs84_to_gcj02"]
+
+SYSTEMS = ("wgs84", "gcj02", "bd09")
+_A = 6378245.0  # Krasovsky 1940 semi-major axis, as the GCJ-02 formula uses
+_EE = 0.00669342162296594323  # its first eccentricity squared
+_X_PI = np.pi * 3000.0 / 180.0
+_M_PER_DEG = 111_320.0
+
+
+def _in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    return (lon > 72.004) & (lon < 137.8347) & (lat > 0.8293) & (lat < 55.8271)
+
+
+def _offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x, y = lon - 105.0, lat - 35.0
+    common = (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x)) + common
+    dlat += (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+    dlat += (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x)) + common
+    dlon += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+    dlon += (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    rad = lat / 180.0 * np.pi
+    magic = 1 - _EE * np.sin(rad) ** 2
+    dlat = dlat * 180.0 / ((_A * (1 - _EE)) / (magic * np.sqrt(magic)) * np.pi)
+    dlon = dlon * 180.0 / (_A / np.sqrt(magic) * np.cos(rad) * np.pi)
+    inside = _in_china(lon, lat)
+    return np.where(inside, dlon, 0.0), np.where(inside, dlat, 0.0)
+
+
+def wgs84_to_gcj02(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """WGS-84 -> GCJ-02 (degrees).
+
+    Examples
+    --------
+    >>> lon, lat = wgs84_to_gcj02(np.array([116.377817]), np.array([39.911954]))  # Beijing
+    >>> round(float(lon[0]), 6), round(float(lat[0]), 6)
+    (116.384047, 39.913345)
+    """
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    dlon, dlat = _offset(lon, lat)
+    return lon + dlon, lat + dlat
+
+
+def gcj02_to_wgs84(lon: np.ndarray, lat: np.ndarray, *, tol_m: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """GCJ-02 -> WGS-84, iterated until the forward transform lands within ``tol_m`` of the input."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    wlon, wlat = lon.copy(), lat.copy()
+    for _ in range(30):
+        glon, glat = wgs84_to_gcj02(wlon, wlat)
+        elon, elat = glon - lon, glat - lat
+        wlon, wlat = wlon - elon, wlat - elat
+        err = np.hypot(elon * np.cos(np.radians(lat)), elat) * _M_PER_DEG
+        if not np.any(err > tol_m / 10):  # a tenth of the tolerance: the last step is already below it
+            break
+    return wlon, wlat
+
+
+def gcj02_to_bd09(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GCJ-02 -> BD-09 (degrees)."""
+    x, y = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    z = np.hypot(x, y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon: np.ndarray, lat: np.ndarray, *, tol_m: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """BD-09 -> GCJ-02: the closed-form approximation, then refined against the forward formula."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    x, y = lon - 0.0065, lat - 0.006
+    z = np.hypot(x, y) - 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
+    glon, glat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(10):
+        blon, blat = gcj02_to_bd09(glon, glat)
+        elon, elat = blon - lon, blat - lat
+        glon, glat = glon - elon, glat - elat
+        if not np.any(np.hypot(elon, elat) * _M_PER_DEG > tol_m / 10):
+            break
+    return glon, glat
+
+
+def to_wgs84(lon: np.ndarray, lat: np.ndarray, system: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lon/lat in ``system`` ("wgs84", "gcj02", "bd09"; "cgcs2000" counts as WGS-84) to WGS-84."""
+    if system in ("wgs84", "cgcs2000"):
+        return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if system == "gcj02":
+        return gcj02_to_wgs84(lon, lat)
+    if system == "bd09":
+        return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+    raise ValueError(f"unknown coordinate system '{system}': use one of {', '.join(SYSTEMS)}")
