@@ -15,9 +15,12 @@ import numpy as np
 import osmnx as ox
 import pandas as pd
 import pyogrio
+import shapely
 
+from geo.chinacrs import to_wgs84
 from geo.errors import InputError
 from geo.network import StreetNetwork, prepare_network
+from geo.tables import CATEGORY_NAMES, read_point_table
 
 __all__ = [
     "CATEGORIES",
@@ -97,20 +100,39 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
     )
 
 
-def read_facilities(path: str | Path) -> gpd.GeoDataFrame:
-    """Read facility points: a ``name`` and a ``category`` column (codes in ``CATEGORIES``).
+def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facilities") -> gpd.GeoDataFrame:
+    """Read facility points: a ``name`` and a ``category`` column (codes in ``CATEGORIES``, or their Chinese names).
 
-    A missing ``category`` means every facility is a service centre; a missing
-    ``facility_id`` is made from the row order.
+    GeoJSON, GeoPackage and Shapefile, or CSV/XLSX with lon/lat columns
+    (``geo.tables``: Chinese headers, GBK). ``crs`` says which system the
+    coordinates are in: "wgs84", "gcj02" (高德/腾讯) or "bd09" (百度); they come
+    back in WGS-84. A missing ``category`` means every facility is a service
+    centre; a missing ``facility_id`` is made from the row order. What was
+    done (encoding, conversion, possible duplicates) is in ``gdf.attrs["notes"]``.
     """
-    path = _existing(path, "facilities")
-    gdf = _read_points(path, what="facilities")
+    path = _existing(path, what)
+    notes: list[str] = []
+    if path.suffix.lower() in (".csv", ".xlsx", ".xls"):
+        gdf, notes = read_point_table(path, what=what, crs=crs)
+    else:
+        gdf = _read_points(path, what=what)
+        if crs in ("gcj02", "bd09"):
+            ll = gdf.to_crs(4326)
+            lon, lat = to_wgs84(ll.geometry.x.to_numpy(), ll.geometry.y.to_numpy(), crs)
+            gdf = ll.set_geometry(shapely.points(lon, lat))
+            notes.append(f"converted {len(gdf)} points from {crs.upper()} to WGS-84")
+    if "name" not in gdf.columns and what == "candidates":
+        gdf["name"] = [f"{what} {i + 1}" for i in range(len(gdf))]
     if "name" not in gdf.columns:
         raise InputError(
-            "no 'name' column", file=path.name, column="name", fix="add a column 'name' with each facility's name"
+            "no 'name' column",
+            file=path.name,
+            column="name",
+            fix="add a column 'name' (名称) with each facility's name",
         )
     if "category" not in gdf.columns:
         gdf["category"] = "service_centre"
+    gdf["category"] = [CATEGORY_NAMES.get(str(c).strip(), c) for c in gdf["category"]]
     unknown = ~gdf["category"].isin(CATEGORIES)
     if unknown.any():
         row = int(np.flatnonzero(unknown)[0]) + 1
@@ -119,13 +141,15 @@ def read_facilities(path: str | Path) -> gpd.GeoDataFrame:
             file=path.name,
             row=row,
             column="category",
-            fix=f"use one of {', '.join(CATEGORIES)}",
+            fix=f"use one of {', '.join(CATEGORIES)} or {', '.join(CATEGORY_NAMES)}",
         )
     if "facility_id" not in gdf.columns:
         gdf.insert(0, "facility_id", [f"F{i + 1:03d}" for i in range(len(gdf))])
     gdf["facility_id"] = gdf["facility_id"].astype(str)
     _require_unique(gdf, "facility_id", path)
-    return gdf.set_index("facility_id", drop=False).rename_axis(None)
+    gdf = gdf.set_index("facility_id", drop=False).rename_axis(None)
+    gdf.attrs["notes"] = notes
+    return gdf
 
 
 def read_demand(path: str | Path) -> gpd.GeoDataFrame:

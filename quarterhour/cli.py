@@ -30,6 +30,7 @@ from geo import (
     sample_paths,
     snap_points,
 )
+from geo.chinacrs import SYSTEMS
 from geo.io import read_polygons
 from geo.snap import DEFAULT_MAX_SNAP_M
 from quarterhour import __version__
@@ -70,6 +71,13 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     """The inputs every command shares: what ``quarterhour run`` takes."""
     p.add_argument("--network", type=Path, help="street network: osmnx .graphml or OSM XML .osm")
     p.add_argument("--facilities", type=Path, help="facility points (GeoJSON/GeoPackage): name, category")
+    p.add_argument(
+        "--facilities-crs",
+        choices=SYSTEMS,
+        default="wgs84",
+        help="coordinate system of facility and candidate points: wgs84 (GPS, OSM, 天地图), gcj02 (高德, 腾讯), "
+        "bd09 (百度); converted to WGS-84 on import",
+    )
     p.add_argument("--demand", type=Path, help="resident points with 'pop', areas with 'pop', or building footprints")
     p.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
     p.add_argument(
@@ -171,7 +179,10 @@ def _load(args: argparse.Namespace) -> tuple:
     if args.speed_kmh is None:
         args.speed_kmh = MODE_SPEEDS_KMH[args.mode]
     network = prepare_network(read_network(args.network), source=args.network.name)
-    facilities = read_facilities(args.facilities).to_crs(network.crs)
+    facilities = read_facilities(args.facilities, crs=args.facilities_crs)
+    for line in facilities.attrs.get("notes", []):
+        print(f"note: {line}", file=sys.stderr)
+    facilities = facilities.to_crs(network.crs)
     demand, how = prepare_demand(read_demand(args.demand).to_crs(network.crs), total=args.demand_total)
     print(f"note: residents from {how}", file=sys.stderr)
     boundaries = (
@@ -234,7 +245,11 @@ def _site(args: argparse.Namespace) -> int:
     d_snap = snap_points(demand, network, max_snap_m=args.max_snap_m)
     covered = nearest_facility(network, staying, demand, f_snap, d_snap, minutes=args.minutes, speed_kmh=args.speed_kmh)
     within = gap_zones(covered) if args.in_gaps else None
-    points = read_facilities(args.candidates).to_crs(network.crs) if args.candidates else None
+    points = (
+        read_facilities(args.candidates, crs=args.facilities_crs, what="candidates").to_crs(network.crs)
+        if args.candidates
+        else None
+    )
     exclude = read_polygons(args.exclude, what="exclusion areas").to_crs(network.crs) if args.exclude else None
     candidates = candidate_sites(network, spacing_m=args.spacing_m, within=within, points=points, exclude=exclude)
     result = plan_sites(

@@ -259,3 +259,18 @@ def test_site_closing_a_centre_and_excluding_areas(tmp_path, capsys):
     assert not site.intersects(gpd.read_file(tmp_path / "no.geojson").geometry.iloc[0]).any()
     proc = run_cli("site", "--model", "mclp", "--close", "F999", "--out", str(tmp_path / "c"))
     assert proc.returncode == 2 and "no facility with id F999" in proc.stderr
+
+
+def test_facilities_from_a_gcj02_spreadsheet(tmp_path):
+    """The sample's facilities as a Chinese CSV in GCJ-02 are refused: Monaco lies outside China."""
+    fac = gpd.read_file("data/sample/facilities.geojson")
+    table = pd.DataFrame({"名称": fac["name"], "经度": fac.geometry.x, "纬度": fac.geometry.y})
+    table.to_csv(tmp_path / "f.csv", index=False, encoding="gb18030")
+    proc = run_cli(
+        "run", "--out", str(tmp_path / "a"), "--facilities", str(tmp_path / "f.csv"), "--facilities-crs", "gcj02"
+    )
+    assert proc.returncode == 2 and "outside China, where GCJ02 is not used" in proc.stderr
+    proc = run_cli("run", "--out", str(tmp_path / "b"), "--facilities", str(tmp_path / "f.csv"))
+    assert proc.returncode == 0, proc.stderr
+    assert "covered 38,245 of 38,367" in proc.stdout  # same places as the GeoJSON (all service centres now)
+    assert "note: read 20 rows from f.csv (gb18030)" in proc.stderr

@@ -1,0 +1,199 @@
+"""Facility lists as planners keep them: CSV or XLSX with lon/lat columns, often in Chinese, often from 高德/百度.
+
+Column names are recognised in Chinese and English (经度/纬度, 名称, 类别, 面积 …);
+when two columns could be the same thing the reader stops and asks which, by
+name. CSV files may be UTF-8 or GBK (GB18030). Coordinates in GCJ-02 or BD-09
+are converted to WGS-84 (``geo.chinacrs``); latitude and longitude swapped, a
+non-number, or a GCJ-02/BD-09 point outside China are refused with the row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.chinacrs import SYSTEMS, to_wgs84
+from geo.errors import InputError
+
+__all__ = ["CATEGORY_NAMES", "COLUMN_NAMES", "read_point_table"]
+
+#: Our column -> the header names that mean it (compared without case or spaces).
+COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    "lon": ("lon", "lng", "long", "longitude", "经度", "x"),
+    "lat": ("lat", "latitude", "纬度", "y"),
+    "name": ("name", "名称", "设施名称", "站点名称", "名字"),
+    "category": ("category", "type", "类别", "类型", "设施类别", "设施类型"),
+    "capacity": ("capacity", "area", "area_m2", "面积", "建筑面积", "使用面积", "面积(㎡)", "面积(m2)"),
+    "facility_id": ("facility_id", "id", "编号", "编码"),
+}
+
+#: Category words planners write -> our category codes.
+CATEGORY_NAMES: dict[str, str] = {
+    "党群服务中心": "service_centre",
+    "社区党群服务中心": "service_centre",
+    "街道党群服务中心": "service_centre",
+    "商务楼宇党群服务中心": "service_centre",
+    "商圈党群服务中心": "service_centre",
+    "党代表工作室": "service_centre",
+    "邻里中心": "neighbourhood_centre",
+    "党群联络点": "liaison_point",
+    "联络点": "liaison_point",
+    "城市书房": "study_room",
+    "党建书屋": "study_room",
+    "社区书屋": "study_room",
+}
+
+
+def _norm(text: object) -> str:
+    return str(text).strip().lower().replace(" ", "").replace("（", "(").replace("）", ")")
+
+
+def _read_frame(path: Path, what: str) -> tuple[pd.DataFrame, str]:
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xls"):
+        try:
+            return pd.read_excel(path, dtype=object), "xlsx"
+        except (ValueError, OSError, ImportError) as exc:
+            raise InputError(
+                f"cannot read the {what} spreadsheet ({exc})",
+                file=path.name,
+                fix="save it as .xlsx (Excel 2007 or later)",
+            ) from exc
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return pd.read_csv(path, dtype=object, encoding=encoding), encoding
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(
+                f"cannot read the {what} table ({exc})", file=path.name, fix="save it as CSV with one header row"
+            ) from exc
+    raise InputError(
+        f"the {what} table is neither UTF-8 nor GBK text",
+        file=path.name,
+        fix="save it as CSV in UTF-8 (Excel: 'CSV UTF-8')",
+    )
+
+
+def _find_columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
+    """Our column name -> the file's header, for every column recognised."""
+    found: dict[str, str] = {}
+    headers = {_norm(c): c for c in frame.columns}
+    for ours, names in COLUMN_NAMES.items():
+        hits = [headers[n] for n in map(_norm, names) if n in headers]
+        if ours in ("lon", "lat"):  # x/y only when no lon/lat-named column exists
+            named = [h for h in hits if _norm(h) not in ("x", "y")]
+            hits = named or hits
+        hits = list(dict.fromkeys(hits))
+        if len(hits) > 1:
+            raise InputError(
+                f"columns {', '.join(repr(h) for h in hits)} could all be the {ours} column",
+                file=path.name,
+                fix=f"rename the one to use to '{ours}' (or remove the others)",
+            )
+        if hits:
+            found[ours] = hits[0]
+    return found
+
+
+def read_point_table(
+    path: str | Path, *, what: str = "facilities", crs: str = "wgs84"
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Read a CSV/XLSX of points: (a WGS-84 GeoDataFrame with our column names, notes on what was done).
+
+    ``crs`` is the coordinate system of the lon/lat columns: "wgs84" (GPS, OSM,
+    天地图/CGCS2000), "gcj02" (高德, 腾讯) or "bd09" (百度).
+    """
+    path = Path(path)
+    if crs not in (*SYSTEMS, "cgcs2000"):
+        raise InputError(f"unknown coordinate system '{crs}'", fix=f"use one of {', '.join(SYSTEMS)}")
+    frame, encoding = _read_frame(path, what)
+    if frame.empty:
+        raise InputError(f"the {what} table has no rows", file=path.name, fix="check that the right file was given")
+    cols = _find_columns(frame, path)
+    for need in ("lon", "lat"):
+        if need not in cols:
+            raise InputError(
+                f"no {'longitude' if need == 'lon' else 'latitude'} column",
+                file=path.name,
+                column=need,
+                fix=f"name it one of {', '.join(COLUMN_NAMES[need])}",
+            )
+    values = {}
+    for ours in ("lon", "lat"):
+        number = pd.to_numeric(frame[cols[ours]], errors="coerce")
+        bad = number.isna()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0]) + 2  # + the header row, as the spreadsheet numbers it
+            raise InputError(
+                f"'{frame[cols[ours]].iloc[row - 2]}' is not a number",
+                file=path.name,
+                row=row,
+                column=cols[ours],
+                fix="give decimal degrees, e.g. 112.4540",
+            )
+        values[ours] = number.to_numpy(dtype=float)
+    lon, lat = values["lon"], values["lat"]
+    swapped = (np.abs(lat) > 90) & (np.abs(lon) <= 90)
+    if swapped.any():
+        row = int(np.flatnonzero(swapped)[0]) + 2
+        raise InputError(
+            f"latitude {lat[swapped][0]} is beyond 90°: latitude and longitude look swapped",
+            file=path.name,
+            row=row,
+            column=cols["lat"],
+            fix=f"swap the columns '{cols['lon']}' and '{cols['lat']}'",
+        )
+    out_of_range = (np.abs(lat) > 90) | (np.abs(lon) > 180)
+    if out_of_range.any():
+        row = int(np.flatnonzero(out_of_range)[0]) + 2
+        raise InputError(
+            "coordinates are not degrees of longitude/latitude",
+            file=path.name,
+            row=row,
+            column=cols["lon"],
+            fix="give WGS-84/GCJ-02/BD-09 decimal degrees",
+        )
+    notes = [f"read {len(frame)} rows from {path.name} ({encoding})"]
+    if crs in ("gcj02", "bd09"):
+        outside = ~((lon > 72.004) & (lon < 137.8347) & (lat > 0.8293) & (lat < 55.8271))
+        if outside.any():
+            row = int(np.flatnonzero(outside)[0]) + 2
+            raise InputError(
+                f"({lon[outside][0]}, {lat[outside][0]}) is outside China, where {crs.upper()} is not used",
+                file=path.name,
+                row=row,
+                column=cols["lon"],
+                fix="check the coordinate system (--facilities-crs) or the row",
+            )
+        lon, lat = to_wgs84(lon, lat, crs)
+        notes.append(f"converted {len(lon)} points from {crs.upper()} to WGS-84")
+    table = frame.rename(columns={v: k for k, v in cols.items() if k not in ("lon", "lat")})
+    if "category" in table:
+        table["category"] = [CATEGORY_NAMES.get(str(c).strip(), str(c).strip()) for c in table["category"]]
+    if "capacity" in table:
+        table["capacity"] = pd.to_numeric(table["capacity"], errors="coerce")
+    gdf = gpd.GeoDataFrame(table, geometry=shapely.points(lon, lat), crs="EPSG:4326")
+    notes += _duplicates(gdf)
+    return gdf, notes
+
+
+def _duplicates(gdf: gpd.GeoDataFrame) -> list[str]:
+    """Same name within 50 m: reported, kept (the planner decides)."""
+    if "name" not in gdf:
+        return []
+    metric = gdf.to_crs(gdf.estimate_utm_crs())
+    notes = []
+    for _, group in metric.groupby(metric["name"].astype(str)):
+        if len(group) < 2:
+            continue
+        pts = np.asarray(group.geometry.to_numpy(), dtype=object)
+        d = shapely.distance(pts[:, None], pts[None, :])
+        if (d[np.triu_indices(len(group), 1)] < 50).any():
+            rows = ", ".join(str(i + 2) for i in group.index)
+            notes.append(f"possible duplicates: '{group['name'].iloc[0]}' on rows {rows} lie within 50 m")
+    return notes
