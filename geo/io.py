@@ -23,6 +23,7 @@ from geo.network import StreetNetwork, prepare_network
 from geo.tables import CATEGORY_NAMES, read_point_table
 
 __all__ = [
+    "BUNDLED_BOUNDARIES",
     "CATEGORIES",
     "CATEGORY_MINUTES",
     "LEVELS",
@@ -38,6 +39,8 @@ __all__ = [
 ]
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
+#: Review units bundled by name, usable as ``--boundaries NAME`` (see ``data/luoyang/README.md``).
+BUNDLED_BOUNDARIES = {"luoyang": SAMPLE_DIR.parent / "luoyang" / "boundaries.geojson"}
 
 #: Facility category codes, with the planners' words (Chinese, English).
 CATEGORIES: dict[str, tuple[str, str]] = {
@@ -209,9 +212,10 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
 
     Either a GeoPackage whose layers are named after levels (``city``,
     ``district``, ``subdistrict``, ``community``), or one layer with a
-    ``level`` column holding those names.
+    ``level`` column holding those names; or the name of a bundled set
+    (``"luoyang"``: Luoyang's city and 7 districts, WGS-84, census residents).
     """
-    path = _existing(path, "boundaries")
+    path = _existing(BUNDLED_BOUNDARIES.get(str(path), path), "boundaries")
     if path.suffix.lower() not in _VECTOR_SUFFIXES:
         raise InputError(
             f"unsupported boundaries format '{path.suffix}'",

@@ -95,9 +95,9 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--boundaries",
-        type=Path,
         help="admin boundaries: GeoPackage with layers city/district/subdistrict/community, or one layer with "
-        "a 'level' column (default with the whole sample: the sample's)",
+        "a 'level' column, or 'luoyang' (bundled: the city and its 7 districts); default with the whole "
+        "sample: the sample's",
     )
     p.add_argument(
         "--categories", type=Path, help="CSV: category, minutes (threshold)[, capacity] (default GB 50180-2018)"
