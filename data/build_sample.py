@@ -24,7 +24,6 @@ import tarfile
 import tempfile
 import unicodedata
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
 import numpy as np
@@ -36,7 +35,7 @@ from shapely import wkb
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
-from geo.osm import is_walkable_way  # noqa: E402
+from geo.osm import walk_graph_from_pbf  # noqa: E402
 
 SAMPLE = ROOT / "sample"
 BUNDLED_PBF = ROOT / "source" / "monaco.osm.pbf"
@@ -113,38 +112,9 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build_network(pbf: Path, workdir: Path, out: Path) -> None:
-    """Walkable ways -> .osm XML -> osmnx graph (simplified, both directions) -> GraphML."""
-    ways: list[tuple[int, list[int], dict[str, str]]] = []
-    for way in osmium.FileProcessor(str(pbf), osmium.osm.WAY):
-        tags = dict(way.tags)
-        if is_walkable_way(tags):
-            ways.append((way.id, [n.ref for n in way.nodes], tags))
-    needed = {ref for _, refs, _ in ways for ref in refs}
-    nodes = {
-        n.id: (n.location.lat, n.location.lon)
-        for n in osmium.FileProcessor(str(pbf), osmium.osm.NODE)
-        if n.id in needed
-    }
-    ways = [w for w in ways if all(ref in nodes for ref in w[1])]  # drop ways cut by the extract
-    xml = workdir / "walk.osm"
-    with xml.open("w", encoding="utf-8") as f:
-        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n')
-        for nid in sorted(nodes):
-            lat, lon = nodes[nid]
-            f.write(f'<node id="{nid}" lat="{lat:.7f}" lon="{lon:.7f}"/>\n')
-        for wid, refs, tags in sorted(ways):
-            f.write(f'<way id="{wid}">')
-            f.writelines(f'<nd ref="{r}"/>' for r in refs)
-            f.writelines(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in sorted(tags.items()))
-            f.write("</way>\n")
-        f.write("</osm>\n")
-    graph = ox.graph_from_xml(xml, bidirectional=True, simplify=True, retain_all=False)
-    for _, _, data in graph.edges(data=True):  # simplification merges tags through sets
-        for key, value in data.items():
-            if isinstance(value, list):
-                data[key] = sorted(value, key=str)
-    del graph.graph["created_date"]  # keeps the file byte-identical between rebuilds
+def build_network(pbf: Path, out: Path) -> None:
+    """Walkable ways -> osmnx graph (simplified, both directions) -> GraphML (``geo.osm.walk_graph_from_pbf``)."""
+    graph = walk_graph_from_pbf(pbf)
     graph.graph["source"] = "OpenStreetMap via quackosm 0.19.0 monaco.osm.pbf (2023-12-25), ODbL"
     ox.save_graphml(graph, out / "network.graphml")
     print(f"network: {len(graph.nodes)} nodes, {len(graph.edges)} directed edges")
@@ -406,8 +376,7 @@ def build(pbf: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     buildings, facility_areas = _areas(pbf)
     monaco = build_boundaries(pbf, out)
-    with tempfile.TemporaryDirectory() as tmp:
-        build_network(pbf, Path(tmp), out)
+    build_network(pbf, out)
     build_facilities(pbf, facility_areas, monaco, out)
     build_demand(buildings, monaco, out)
 

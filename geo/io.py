@@ -20,6 +20,7 @@ import shapely
 from geo.chinacrs import to_wgs84
 from geo.errors import InputError
 from geo.network import StreetNetwork, prepare_network
+from geo.osm import walk_graph_from_pbf
 from geo.tables import CATEGORY_NAMES, read_point_table
 
 __all__ = [
@@ -80,8 +81,9 @@ def sample_paths() -> dict[str, Path]:
 
 
 def read_network(path: str | Path) -> nx.MultiDiGraph:
-    """Read a street network from GraphML (osmnx) or OSM XML (``.osm``).
+    """Read a street network from GraphML (osmnx), OSM XML (``.osm``) or an OSM extract (``.osm.pbf``).
 
+    A ``.pbf`` is filtered to the walking network (``geo.osm.walk_graph_from_pbf``);
     OSM XML is read with every way two-way, as walking is; filter it to
     walkable ways first (``geo.osm.is_walkable_way``).
     """
@@ -92,6 +94,8 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
             return ox.load_graphml(path)
         if suffix == ".osm":
             return ox.graph_from_xml(path, bidirectional=True, retain_all=False)
+        if suffix == ".pbf":
+            return walk_graph_from_pbf(path)
     except (OSError, ValueError, KeyError, nx.NetworkXException) as exc:
         raise InputError(
             f"cannot read the street network ({exc})",
@@ -99,7 +103,7 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
             fix="give an osmnx GraphML file or an OSM XML (.osm) extract",
         ) from exc
     raise InputError(
-        f"unsupported network format '{suffix}'", file=path.name, fix="give a .graphml (osmnx) or .osm file"
+        f"unsupported network format '{suffix}'", file=path.name, fix="give a .graphml (osmnx), .osm or .osm.pbf file"
     )
 
 

@@ -54,10 +54,20 @@ class StreetNetwork:
         return len(self.nodes)
 
 
-def prepare_network(graph: nx.MultiDiGraph, *, crs: object | None = None, source: str = "network") -> StreetNetwork:
+def prepare_network(
+    graph: nx.MultiDiGraph,
+    *,
+    crs: object | None = None,
+    source: str = "network",
+    clip_to: shapely.Geometry | None = None,
+    consolidate_m: float | None = None,
+) -> StreetNetwork:
     """Project an osmnx graph to its local UTM zone and index its segments.
 
     A graph already in a projected CRS keeps it; ``crs`` forces another.
+    ``clip_to`` (a polygon in lon/lat) keeps the streets inside it;
+    ``consolidate_m`` merges the nodes of a complex intersection lying within
+    that many metres of each other into one (osmnx ``consolidate_intersections``).
     Examples
     --------
     >>> from geo.io import read_network, sample_paths
@@ -69,7 +79,20 @@ def prepare_network(graph: nx.MultiDiGraph, *, crs: object | None = None, source
         raise InputError("the street network has no edges", file=source, fix="check the area and the network type")
     if crs is None and CRS.from_user_input(graph.graph["crs"]).is_projected:
         crs = graph.graph["crs"]  # already metric: keep it
+    if clip_to is not None:
+        try:
+            graph = ox.truncate.truncate_graph_polygon(graph, clip_to, truncate_by_edge=True)
+        except ValueError as exc:
+            raise InputError(
+                f"no street of the network lies inside the clipping area ({exc})",
+                file=source,
+                fix="check that the boundaries and the network cover the same place",
+            ) from exc
     projected = ox.project_graph(graph, to_crs=crs)
+    if consolidate_m:
+        projected = ox.consolidate_intersections(
+            projected, tolerance=consolidate_m, rebuild_graph=True, dead_ends=True, reconnect_edges=True
+        )
     nodes_gdf, edges_gdf = ox.convert.graph_to_gdfs(projected, fill_edge_geometry=True)
     nodes_gdf = nodes_gdf.sort_index()
     position = pd.Series(np.arange(len(nodes_gdf)), index=nodes_gdf.index)

@@ -7,10 +7,23 @@ a network read from a local ``.osm``/``.osm.pbf`` file keeps the same ways that
 
 from __future__ import annotations
 
+import hashlib
 import re
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
-__all__ = ["is_walkable_way"]
+import networkx as nx
+import osmnx as ox
+import requests
+
+from geo.errors import InputError
+
+__all__ = ["DEFAULT_CACHE", "download_walk_network", "is_walkable_way", "walk_graph_from_pbf"]
+
+#: Where downloaded networks are kept (GraphML), so a network is fetched once.
+DEFAULT_CACHE = Path.home() / ".cache" / "quarterhour" / "networks"
 
 # osmnx 2.x, ``_overpass._get_network_filter("walk")``: each entry is a tag and a
 # regular expression that must NOT match its value (Overpass ``!~``).
@@ -45,3 +58,99 @@ def is_walkable_way(tags: Mapping[str, str]) -> bool:
     if "highway" not in tags:
         return False
     return not any(key in tags and pattern.search(tags[key]) for key, pattern in _WALK_EXCLUDE.items())
+
+
+def walk_graph_from_pbf(path: str | Path, *, workdir: str | Path | None = None) -> nx.MultiDiGraph:
+    """The walking network of an ``.osm.pbf`` extract as an osmnx graph (two-way, simplified, largest part).
+
+    Read with pyosmium (``osmium``): the libosmium binding the OSM community
+    maintains, streaming and small, where pyrosm would bring a larger stack.
+    Ways pass ``is_walkable_way``; ways cut by the extract's edge are dropped.
+    The result is deterministic: list attributes merged by simplification are sorted.
+    """
+    import osmium  # a core dependency; imported here so that reading GraphML does not need it
+
+    path = Path(path)
+    ways: list[tuple[int, list[int], dict[str, str]]] = []
+    try:
+        for way in osmium.FileProcessor(str(path), osmium.osm.WAY):
+            tags = dict(way.tags)
+            if is_walkable_way(tags):
+                ways.append((way.id, [n.ref for n in way.nodes], tags))
+        needed = {ref for _, refs, _ in ways for ref in refs}
+        nodes = {
+            n.id: (n.location.lat, n.location.lon)
+            for n in osmium.FileProcessor(str(path), osmium.osm.NODE)
+            if n.id in needed
+        }
+    except RuntimeError as exc:
+        raise InputError(
+            f"cannot read the OSM extract ({exc})",
+            file=path.name,
+            fix="give a valid .osm.pbf file (e.g. from download.geofabrik.de)",
+        ) from exc
+    ways = [w for w in ways if all(ref in nodes for ref in w[1])]
+    if not ways:
+        raise InputError("the extract has no walkable ways", file=path.name, fix="check the area of the extract")
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        xml = Path(tmp) / "walk.osm"
+        with xml.open("w", encoding="utf-8") as f:
+            f.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n')
+            for nid in sorted(nodes):
+                lat, lon = nodes[nid]
+                f.write(f'<node id="{nid}" lat="{lat:.7f}" lon="{lon:.7f}"/>\n')
+            for wid, refs, tags in sorted(ways):
+                f.write(f'<way id="{wid}">')
+                f.writelines(f'<nd ref="{r}"/>' for r in refs)
+                f.writelines(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in sorted(tags.items()))
+                f.write("</way>\n")
+            f.write("</osm>\n")
+        graph = ox.graph_from_xml(xml, bidirectional=True, simplify=True, retain_all=False)
+    for _, _, data in graph.edges(data=True):  # simplification merges tags through sets
+        for key, value in data.items():
+            if isinstance(value, list):
+                data[key] = sorted(value, key=str)
+    graph.graph.pop("created_date", None)  # the same extract gives the same bytes
+    return graph
+
+
+def download_walk_network(
+    *,
+    place: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    cache_dir: str | Path = DEFAULT_CACHE,
+) -> nx.MultiDiGraph:
+    """Download the walking network from OpenStreetMap by place name or (west, south, east, north) box.
+
+    Kept in ``cache_dir`` as GraphML, named after the query: the second time it
+    is read from disk, online or not. Offline, or where Overpass is blocked, the
+    error says so and how to bring a network in instead.
+    """
+    if (place is None) == (bbox is None):
+        raise InputError("give a place name or a bounding box, not both or neither", fix="--place or --bbox")
+    query = f"walk|place={place}" if place is not None else "walk|bbox=" + ",".join(f"{v:.6f}" for v in bbox)
+    cached = Path(cache_dir) / f"{hashlib.sha1(query.encode()).hexdigest()[:16]}.graphml"
+    if cached.is_file():
+        return ox.load_graphml(cached)
+    try:
+        # A quick look first: offline, osmnx would wait out its rate-limit pause (60 s) before failing.
+        requests.head(ox.settings.overpass_url, timeout=5)
+        if place is not None:
+            graph = ox.graph_from_place(place, network_type="walk")
+        else:
+            graph = ox.graph_from_bbox(bbox, network_type="walk")
+    except (requests.exceptions.RequestException, ConnectionError) as exc:
+        raise InputError(
+            f"cannot reach OpenStreetMap to download the network ({type(exc).__name__}); this machine looks offline "
+            "or the Overpass/Nominatim servers are blocked",
+            fix="download on a machine with internet (the cache folder keeps it), or give --network FILE "
+            "(.graphml, .osm or .osm.pbf)",
+        ) from exc
+    except (ValueError, TypeError, ox._errors.InsufficientResponseError) as exc:
+        raise InputError(
+            f"OpenStreetMap returned no walking network for {query.split('|')[1]} ({exc})",
+            fix="check the place name (try the Chinese and the English name) or the box",
+        ) from exc
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    ox.save_graphml(graph, cached)
+    return graph

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import shapely
+
 from analysis.accessibility import DECAYS
 from analysis.coverage import nearest_facility
 from analysis.demand import prepare_demand
@@ -32,6 +34,7 @@ from geo import (
 )
 from geo.chinacrs import SYSTEMS
 from geo.io import read_polygons
+from geo.osm import download_walk_network
 from geo.snap import DEFAULT_MAX_SNAP_M
 from quarterhour import __version__
 from quarterhour.export import write_layers
@@ -67,9 +70,27 @@ def _bands(text: str) -> list[float]:
     return values
 
 
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not west,south,east,north in degrees") from None
+    if not (west < east and south < north):
+        raise argparse.ArgumentTypeError(f"'{text}': west must be less than east and south less than north")
+    return west, south, east, north
+
+
 def _inputs(p: argparse.ArgumentParser) -> None:
     """The inputs every command shares: what ``quarterhour run`` takes."""
-    p.add_argument("--network", type=Path, help="street network: osmnx .graphml or OSM XML .osm")
+    p.add_argument("--network", type=Path, help="street network: osmnx .graphml, OSM XML .osm or an .osm.pbf extract")
+    p.add_argument("--place", help="download the walking network of this place from OpenStreetMap (cached)")
+    p.add_argument("--bbox", type=_bbox, help="download the walking network of this box: west,south,east,north")
+    p.add_argument("--clip", action="store_true", help="keep only the streets inside the top-level boundaries")
+    p.add_argument(
+        "--consolidate-m",
+        type=_positive,
+        help="merge the nodes of complex intersections within this many metres (e.g. 10)",
+    )
     p.add_argument("--facilities", type=Path, help="facility points (GeoJSON/GeoPackage): name, category")
     p.add_argument(
         "--facilities-crs",
@@ -168,8 +189,13 @@ def _parser() -> argparse.ArgumentParser:
 def _load(args: argparse.Namespace) -> tuple:
     """Read and prepare the shared inputs: (network, facilities, demand, boundaries, categories)."""
     sample = sample_paths()
-    all_sample = all(getattr(args, name) is None for name in ("network", "facilities", "demand"))
-    for name in ("network", "facilities", "demand"):
+    downloaded = None
+    if args.place or args.bbox:
+        if args.network:
+            raise InputError("give --network or --place/--bbox, not both", fix="drop one of them")
+        downloaded = download_walk_network(place=args.place, bbox=args.bbox)
+    all_sample = downloaded is None and all(getattr(args, n) is None for n in ("network", "facilities", "demand"))
+    for name in ("network", "facilities", "demand") if downloaded is None else ("facilities", "demand"):
         if getattr(args, name) is None:
             setattr(args, name, sample[name])
             print(f"note: no --{name} given: using the bundled sample ({sample[name].name})", file=sys.stderr)
@@ -178,18 +204,27 @@ def _load(args: argparse.Namespace) -> tuple:
         print(f"note: no --boundaries given: using the sample's ({sample['boundaries'].name})", file=sys.stderr)
     if args.speed_kmh is None:
         args.speed_kmh = MODE_SPEEDS_KMH[args.mode]
-    network = prepare_network(read_network(args.network), source=args.network.name)
+    boundaries_ll = read_boundaries(args.boundaries) if args.boundaries else None
+    clip_to = None
+    if args.clip:
+        if not boundaries_ll:
+            raise InputError("--clip needs --boundaries", fix="give the boundaries to clip the network to")
+        top = next(iter(boundaries_ll.values())).to_crs(4326)
+        clip_to = shapely.union_all(top.geometry.values)
+    graph = downloaded if downloaded is not None else read_network(args.network)
+    network = prepare_network(
+        graph,
+        source=args.place or "network" if downloaded is not None else args.network.name,
+        clip_to=clip_to,
+        consolidate_m=args.consolidate_m,
+    )
     facilities = read_facilities(args.facilities, crs=args.facilities_crs)
     for line in facilities.attrs.get("notes", []):
         print(f"note: {line}", file=sys.stderr)
     facilities = facilities.to_crs(network.crs)
     demand, how = prepare_demand(read_demand(args.demand).to_crs(network.crs), total=args.demand_total)
     print(f"note: residents from {how}", file=sys.stderr)
-    boundaries = (
-        {level: gdf.to_crs(network.crs) for level, gdf in read_boundaries(args.boundaries).items()}
-        if args.boundaries
-        else None
-    )
+    boundaries = {level: gdf.to_crs(network.crs) for level, gdf in boundaries_ll.items()} if boundaries_ll else None
     categories = read_categories(args.categories) if args.categories else None
     return network, facilities, demand, boundaries, categories
 

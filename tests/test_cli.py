@@ -274,3 +274,12 @@ def test_facilities_from_a_gcj02_spreadsheet(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "covered 38,245 of 38,367" in proc.stdout  # same places as the GeoJSON (all service centres now)
     assert "note: read 20 rows from f.csv (gb18030)" in proc.stderr
+
+
+def test_network_from_pbf_clipped_to_boundaries(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path), "--network", "data/source/monaco.osm.pbf", "--clip",
+                 "--boundaries", "data/sample/boundaries.geojson"]) == 0
+    line = capsys.readouterr().out
+    assert "of 38,367 residents" in line
+    proc = run_cli("run", "--out", str(tmp_path / "x"), "--place", "Monaco", "--network", "n.graphml")
+    assert proc.returncode == 2 and "give --network or --place/--bbox, not both" in proc.stderr

@@ -29,3 +29,45 @@ def test_empty_and_missing_files(tmp_path):
     (tmp_path / "empty.geojson").write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
     with pytest.raises(InputError, match="has no rows"):
         read_facilities(tmp_path / "empty.geojson")
+
+
+def test_pbf_extract_reads_as_the_sample_network():
+    from pathlib import Path
+
+    from geo import read_network, sample_paths
+
+    pbf = Path(__file__).resolve().parent.parent / "data" / "source" / "monaco.osm.pbf"
+    from_pbf, bundled = read_network(pbf), read_network(sample_paths()["network"])
+    assert from_pbf.number_of_nodes() == bundled.number_of_nodes() == 2564
+    assert from_pbf.number_of_edges() == bundled.number_of_edges()
+
+
+def test_download_offline_says_so_and_the_cache_serves(tmp_path, monkeypatch):
+    import hashlib
+    import shutil
+
+    import osmnx as ox
+
+    from geo import sample_paths
+    from geo.osm import download_walk_network
+
+    monkeypatch.setattr(ox.settings, "overpass_url", "http://127.0.0.1:9/api")  # nothing listens there
+    monkeypatch.setattr(ox.settings, "nominatim_url", "http://127.0.0.1:9/")
+    with pytest.raises(InputError, match=r"cannot reach OpenStreetMap.*offline.*give --network FILE"):
+        download_walk_network(place="洛阳市老城区", cache_dir=tmp_path)
+    # A network fetched before is read from the cache, with no connection at all.
+    key = hashlib.sha1(b"walk|place=Monaco").hexdigest()[:16]
+    shutil.copy(sample_paths()["network"], tmp_path / f"{key}.graphml")
+    assert download_walk_network(place="Monaco", cache_dir=tmp_path).number_of_nodes() == 2564
+
+
+def test_clip_and_consolidate(sample):
+    from geo import prepare_network, read_boundaries, read_network, sample_paths
+
+    graph = read_network(sample_paths()["network"])
+    quarter = read_boundaries(sample_paths()["boundaries"])["subdistrict"].to_crs(4326).geometry.iloc[0]
+    clipped = prepare_network(graph, clip_to=quarter)
+    assert 0 < clipped.n_nodes < sample[0].n_nodes
+    merged = prepare_network(graph, consolidate_m=10)
+    assert merged.n_nodes < sample[0].n_nodes
+    assert merged.crs == sample[0].crs
