@@ -7,6 +7,8 @@ or ``InputError`` naming the file, row or column, what is wrong and the fix.
 
 from __future__ import annotations
 
+import tempfile
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -67,7 +69,11 @@ LEVELS: dict[str, tuple[str, str]] = {
     "community": ("社区", "community"),
 }
 
-_VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp"}
+_VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip"}
+#: Inputs larger than this are refused before reading (a city's layers are far smaller).
+MAX_INPUT_MB = 512
+#: A zipped Shapefile may unpack to at most this much, in at most this many files (zip bombs).
+MAX_UNZIPPED_MB, MAX_ZIP_MEMBERS = 2048, 64
 
 
 def sample_paths() -> dict[str, Path]:
@@ -340,7 +346,53 @@ def _existing(path: str | Path, what: str) -> Path:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"the {what} file does not exist", file=str(path), fix="check the path")
+    size_mb = path.stat().st_size / 2**20
+    if size_mb > MAX_INPUT_MB:
+        raise InputError(
+            f"the {what} file is {size_mb:,.0f} MB, over the {MAX_INPUT_MB} MB this tool reads",
+            file=path.name,
+            fix="clip it to the study area first (e.g. ogr2ogr -clipsrc, or osmium extract for .pbf)",
+        )
     return path
+
+
+def _unzip_shapefile(path: Path, into: Path, *, what: str) -> Path:
+    """The one Shapefile (or GeoPackage/GeoJSON) inside a zip, unpacked safely; refuse anything odd."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"not a readable zip ({exc})", file=path.name, fix="zip the Shapefile's files again") from exc
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        for m in members:
+            parts = Path(m.filename.replace("\\", "/")).parts
+            if m.filename.startswith(("/", "\\")) or ".." in parts or (len(parts) and ":" in parts[0]):
+                raise InputError(
+                    f"the zip holds an unsafe path '{m.filename}'",
+                    file=path.name,
+                    fix="zip only the Shapefile's files, with plain names",
+                )
+            if (m.external_attr >> 16) & 0o170000 == 0o120000:
+                raise InputError(f"the zip holds a link '{m.filename}'", file=path.name, fix="zip plain files only")
+        if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_UNZIPPED_MB * 2**20:
+            raise InputError(
+                f"the zip unpacks to {len(members)} files, "
+                f"{sum(m.file_size for m in members) / 2**20:,.0f} MB: more than a Shapefile",
+                file=path.name,
+                fix="zip only the one layer (.shp, .shx, .dbf, .prj, .cpg)",
+            )
+        layers = [m for m in members if Path(m.filename).suffix.lower() in (".shp", ".gpkg", ".geojson")]
+        if len(layers) != 1:
+            found = ", ".join(m.filename for m in layers) or "none"
+            raise InputError(
+                f"the zip must hold exactly one .shp (or .gpkg/.geojson) layer; found {found}",
+                file=path.name,
+                fix=f"zip one {what} layer per file",
+            )
+        for m in members:
+            target = into / Path(m.filename).name  # flattened: no folders are created
+            target.write_bytes(archive.read(m))
+        return into / Path(layers[0].filename).name
 
 
 def _read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
@@ -348,7 +400,7 @@ def _read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
         raise InputError(
             f"unsupported {what} format '{path.suffix}'",
             file=path.name,
-            fix="give a GeoJSON, GeoPackage or Shapefile of points",
+            fix="give a GeoJSON, GeoPackage, (zipped) Shapefile, CSV or XLSX of points",
         )
     gdf = _read_vector(path, what=what)
     _require_kind(gdf, ("Point",), path, what=what, fix="convert polygons to points (e.g. their centroids) first")
@@ -373,7 +425,12 @@ def _require_kind(gdf: gpd.GeoDataFrame, kinds: tuple[str, ...], path: Path, *, 
 
 
 def _read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Any vector file (one layer), checked: rows, a CRS, a geometry on every row."""
+    """Any vector file (one layer; a zipped Shapefile too), checked: rows, a CRS, a geometry on every row."""
+    if path.suffix.lower() == ".zip":
+        with tempfile.TemporaryDirectory() as tmp:
+            inner = _unzip_shapefile(path, Path(tmp), what=what)
+            gdf = _read_vector(inner, what=what, layer=layer)
+        return gdf
     try:
         gdf = gpd.read_file(path, engine="pyogrio", layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:

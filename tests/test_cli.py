@@ -277,8 +277,21 @@ def test_facilities_from_a_gcj02_spreadsheet(tmp_path):
 
 
 def test_network_from_pbf_clipped_to_boundaries(tmp_path, capsys):
-    assert main(["run", "--out", str(tmp_path), "--network", "data/source/monaco.osm.pbf", "--clip",
-                 "--boundaries", "data/sample/boundaries.geojson"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--out",
+                str(tmp_path),
+                "--network",
+                "data/source/monaco.osm.pbf",
+                "--clip",
+                "--boundaries",
+                "data/sample/boundaries.geojson",
+            ]
+        )
+        == 0
+    )
     line = capsys.readouterr().out
     assert "of 38,367 residents" in line
     proc = run_cli("run", "--out", str(tmp_path / "x"), "--place", "Monaco", "--network", "n.graphml")

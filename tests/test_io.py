@@ -71,3 +71,54 @@ def test_clip_and_consolidate(sample):
     merged = prepare_network(graph, consolidate_m=10)
     assert merged.n_nodes < sample[0].n_nodes
     assert merged.crs == sample[0].crs
+
+
+def _zip(path, members: dict[str, bytes]):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+def test_zipped_shapefile_and_unsafe_zips(tmp_path):
+    fac = gpd.read_file("data/sample/facilities.geojson")[["facility_id", "name", "category", "geometry"]]
+    fac.rename(columns={"facility_id": "fid_"}).to_file(tmp_path / "centres.shp", engine="pyogrio")
+    files = {p.name: p.read_bytes() for p in tmp_path.glob("centres.*")}
+    _zip(tmp_path / "ok.zip", files)
+    assert len(read_facilities(tmp_path / "ok.zip")) == 20
+    _zip(tmp_path / "evil.zip", {**files, "../../etc/cron.d/x": b"boom"})
+    with pytest.raises(InputError, match=r"evil.zip: the zip holds an unsafe path '../../etc/cron.d/x'"):
+        read_facilities(tmp_path / "evil.zip")
+    _zip(tmp_path / "abs.zip", {**files, "/tmp/x.shp": b""})
+    with pytest.raises(InputError, match=r"unsafe path '/tmp/x\.shp'"):
+        read_facilities(tmp_path / "abs.zip")
+    _zip(tmp_path / "win.zip", {**files, "..\\\\x.dbf": b""})
+    with pytest.raises(InputError, match="unsafe path"):
+        read_facilities(tmp_path / "win.zip")
+    _zip(tmp_path / "two.zip", {**files, "other.shp": files["centres.shp"]})
+    with pytest.raises(InputError, match=r"exactly one \.shp"):
+        read_facilities(tmp_path / "two.zip")
+    (tmp_path / "bad.zip").write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="not a readable zip"):
+        read_facilities(tmp_path / "bad.zip")
+
+
+def test_oversized_no_crs_and_invalid_geometry(tmp_path, monkeypatch):
+    import geo.io
+
+    monkeypatch.setattr(geo.io, "MAX_INPUT_MB", 0.001)  # 1 KB: the sample's facilities are 6 KB
+    with pytest.raises(InputError, match=r"facilities.geojson: the facilities file is .* MB, over the"):
+        read_facilities("data/sample/facilities.geojson")
+    monkeypatch.undo()
+    nocrs = gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.Point(1, 2)], crs=None)
+    with pytest.warns(UserWarning, match="'crs' was not provided"):
+        nocrs.to_file(tmp_path / "nocrs.gpkg")
+    with pytest.raises(InputError, match="has no coordinate reference system"):
+        read_facilities(tmp_path / "nocrs.gpkg")
+    bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])  # self-crossing: invalid
+    gpd.GeoDataFrame({"level": ["district"], "code": ["D1"]}, geometry=[bowtie], crs=4326).to_file(
+        tmp_path / "bow.geojson"
+    )
+    repaired = read_boundaries(tmp_path / "bow.geojson")["district"]
+    assert repaired.is_valid.all() and shapely.area(repaired.geometry.iloc[0]) == pytest.approx(0.5)  # both lobes
