@@ -32,6 +32,7 @@ __all__ = [
     "LEVELS",
     "SAMPLE_DIR",
     "load_sample",
+    "points_to_wgs84",
     "read_boundaries",
     "read_categories",
     "read_demand",
@@ -130,9 +131,7 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     else:
         gdf = _read_points(path, what=what)
         if crs in ("gcj02", "bd09"):
-            ll = gdf.to_crs(4326)
-            lon, lat = to_wgs84(ll.geometry.x.to_numpy(), ll.geometry.y.to_numpy(), crs)
-            gdf = ll.set_geometry(shapely.points(lon, lat))
+            gdf = points_to_wgs84(gdf, crs)
             notes.append(f"converted {len(gdf)} points from {crs.upper()} to WGS-84")
     if "name" not in gdf.columns and what == "candidates":
         gdf["name"] = [f"{what} {i + 1}" for i in range(len(gdf))]
@@ -163,6 +162,13 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     gdf = gdf.set_index("facility_id", drop=False).rename_axis(None)
     gdf.attrs["notes"] = notes
     return gdf
+
+
+def points_to_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
+    """Points whose lon/lat are in ``system`` (wgs84, gcj02, bd09) moved to WGS-84 (EPSG:4326)."""
+    ll = gdf.to_crs(4326)
+    lon, lat = to_wgs84(ll.geometry.x.to_numpy(), ll.geometry.y.to_numpy(), system)
+    return ll.set_geometry(shapely.points(lon, lat))
 
 
 def read_demand(path: str | Path) -> gpd.GeoDataFrame:

@@ -10,7 +10,7 @@ import shapely
 from geo.crs import require_projected
 from geo.network import StreetNetwork
 
-__all__ = ["DEFAULT_MAX_SNAP_M", "snap_points"]
+__all__ = ["DEFAULT_MAX_SNAP_M", "detect_coordinate_system", "snap_points"]
 
 DEFAULT_MAX_SNAP_M = 300.0
 
@@ -62,3 +62,26 @@ def snap_points(
         {"edge": edge, "pos_m": pos, "offset_m": offset, "on_network": found, "component": component},
         index=points.index,
     )
+
+
+def detect_coordinate_system(points: gpd.GeoDataFrame, network: StreetNetwork) -> tuple[str, dict[str, float]]:
+    """Which system (wgs84, gcj02, bd09) the points' lon/lat are in, judged by how close they fall to the streets.
+
+    Each reading is moved to WGS-84 and measured: the median distance to the
+    nearest street. The clear winner (under half the runner-up's median) is
+    returned; when none is clear, "wgs84", and the medians say why.
+    """
+    from geo.chinacrs import SYSTEMS
+    from geo.io import points_to_wgs84
+
+    medians = {}
+    edges = network.edges.geometry.to_numpy()
+    tree = shapely.STRtree(edges)
+    for system in SYSTEMS:
+        moved = points_to_wgs84(points, system).to_crs(network.crs).geometry.to_numpy()
+        _, dist = tree.query_nearest(moved, return_distance=True, all_matches=False)
+        medians[system] = float(np.median(dist))
+    ranked = sorted(medians, key=medians.get)
+    best, second = ranked[0], ranked[1]
+    clear = medians[best] < 0.5 * medians[second]
+    return (best if clear else "wgs84"), medians

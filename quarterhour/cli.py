@@ -33,9 +33,9 @@ from geo import (
     snap_points,
 )
 from geo.chinacrs import SYSTEMS
-from geo.io import read_polygons
+from geo.io import points_to_wgs84, read_polygons
 from geo.osm import download_walk_network
-from geo.snap import DEFAULT_MAX_SNAP_M
+from geo.snap import DEFAULT_MAX_SNAP_M, detect_coordinate_system
 from quarterhour import __version__
 from quarterhour.export import write_layers
 
@@ -94,10 +94,10 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--facilities", type=Path, help="facility points (GeoJSON/GeoPackage): name, category")
     p.add_argument(
         "--facilities-crs",
-        choices=SYSTEMS,
+        choices=(*SYSTEMS, "auto"),
         default="wgs84",
         help="coordinate system of facility and candidate points: wgs84 (GPS, OSM, 天地图), gcj02 (高德, 腾讯), "
-        "bd09 (百度); converted to WGS-84 on import",
+        "bd09 (百度), or auto (judged by how close each reading falls to the streets); converted to WGS-84",
     )
     p.add_argument("--demand", type=Path, help="resident points with 'pop', areas with 'pop', or building footprints")
     p.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
@@ -218,9 +218,19 @@ def _load(args: argparse.Namespace) -> tuple:
         clip_to=clip_to,
         consolidate_m=args.consolidate_m,
     )
-    facilities = read_facilities(args.facilities, crs=args.facilities_crs)
+    auto = args.facilities_crs == "auto"
+    facilities = read_facilities(args.facilities, crs="wgs84" if auto else args.facilities_crs)
     for line in facilities.attrs.get("notes", []):
         print(f"note: {line}", file=sys.stderr)
+    if auto:
+        args.facilities_crs, medians = detect_coordinate_system(facilities, network)
+        told = ", ".join(f"{s} {m:,.0f} m" for s, m in medians.items())
+        print(
+            f"note: facility coordinates read as {args.facilities_crs.upper()} "
+            f"(median distance to the streets: {told})",
+            file=sys.stderr,
+        )
+        facilities = points_to_wgs84(facilities, args.facilities_crs)
     facilities = facilities.to_crs(network.crs)
     demand, how = prepare_demand(read_demand(args.demand).to_crs(network.crs), total=args.demand_total)
     print(f"note: residents from {how}", file=sys.stderr)

@@ -55,3 +55,36 @@ def test_luoyang_offset_and_no_offset_abroad():
     assert offset[1] == 0
     with pytest.raises(ValueError, match="unknown coordinate system"):
         to_wgs84(lon, lat, "utm")
+
+
+def test_system_detected_against_the_streets():
+    """Centres listed in GCJ-02 fall 300-700 m off a WGS-84 street grid in Luoyang; read as GCJ-02 they sit on it."""
+    import geopandas as gpd
+    import networkx as nx
+    import shapely
+
+    from geo import prepare_network
+    from geo.snap import detect_coordinate_system
+
+    g = nx.MultiDiGraph(crs="EPSG:4326")
+    lons, lats = np.arange(112.40, 112.52, 0.002), np.arange(34.62, 34.70, 0.002)  # ~200 m blocks
+    for i, lon in enumerate(lons):
+        for j, lat in enumerate(lats):
+            g.add_node((i, j), x=lon, y=lat)
+    for i in range(len(lons)):
+        for j in range(len(lats)):
+            for di, dj in ((1, 0), (0, 1)):
+                if i + di < len(lons) and j + dj < len(lats):
+                    g.add_edge((i, j), (i + di, j + dj), length=200.0)
+                    g.add_edge((i + di, j + dj), (i, j), length=200.0)
+    net = prepare_network(nx.convert_node_labels_to_integers(g))
+    rng = np.random.default_rng(3)
+    on_street = np.column_stack([rng.choice(lons[5:-5], 30), rng.uniform(34.64, 34.68, 30)])  # on N-S streets
+    for system, move in (("gcj02", wgs84_to_gcj02), ("bd09", lambda x, y: gcj02_to_bd09(*wgs84_to_gcj02(x, y)))):
+        lon, lat = move(on_street[:, 0], on_street[:, 1])
+        pts = gpd.GeoDataFrame(geometry=shapely.points(lon, lat), crs=4326)
+        found, medians = detect_coordinate_system(pts, net)
+        assert found == system, medians
+        assert medians[system] < 1.0 and medians["wgs84"] > 10  # (a 200 m grid caps any miss at 100 m)
+    exact = gpd.GeoDataFrame(geometry=shapely.points(on_street[:, 0], on_street[:, 1]), crs=4326)
+    assert detect_coordinate_system(exact, net)[0] == "wgs84"
