@@ -5,7 +5,9 @@ Run with ``streamlit run app.py``; with no upload it opens on the bundled sample
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,17 +30,25 @@ LIFE_CIRCLE_BANDS = (5.0, 10.0, 15.0)  # GB 50180-2018: drawn below the chosen t
 
 
 @st.cache_resource(show_spinner=False)
-def load_data(sample_dir: str) -> tuple[StreetNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame, dict]:
-    """The bundled sample and its boundaries, read and projected once per server (keyed by its folder)."""
-    network, facilities, demand = load_sample()
-    boundaries = read_boundaries(Path(sample_dir) / "boundaries.geojson")
-    return network, facilities, demand, {level: gdf.to_crs(network.crs) for level, gdf in boundaries.items()}
+def load_data(sample_dir: str) -> tuple[StreetNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The bundled sample, read and projected once per server (keyed by its folder)."""
+    del sample_dir  # the key: geo.load_sample reads that folder
+    return load_sample()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def load_boundaries(sample_dir: str, source: str) -> dict[str, gpd.GeoDataFrame]:
+    """Review units: "sample", a bundled set ("luoyang"), or an uploaded file's path (named by its content)."""
+    network = load_data(sample_dir)[0]
+    path = Path(sample_dir) / "boundaries.geojson" if source == "sample" else source
+    return {level: gdf.to_crs(network.crs) for level, gdf in read_boundaries(path).items()}
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def compute(sample_dir: str, minutes: float, speed_kmh: float, categories: tuple[str, ...]) -> CircleResult:
+def compute(sample_dir: str, units: str, minutes: float, speed_kmh: float, categories: tuple[str, ...]) -> CircleResult:
     """One analysis run; cached on every input, so only what changed is recomputed."""
-    network, facilities, demand, boundaries = load_data(sample_dir)
+    network, facilities, demand = load_data(sample_dir)
+    boundaries = load_boundaries(sample_dir, units)
     chosen = facilities[facilities["category"].isin(categories)]
     bands = [b for b in LIFE_CIRCLE_BANDS if b < minutes]
     return run_circle(
@@ -55,16 +65,44 @@ def compute(sample_dir: str, minutes: float, speed_kmh: float, categories: tuple
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def render_map(
-    sample_dir: str, minutes: float, speed_kmh: float, categories: tuple[str, ...], lang: str, basemap: bool
+    sample_dir: str,
+    units: str,
+    minutes: float,
+    speed_kmh: float,
+    categories: tuple[str, ...],
+    lang: str,
+    basemap: bool,
 ) -> str:
     network = load_data(sample_dir)[0]
-    result = compute(sample_dir, minutes, speed_kmh, categories)
+    result = compute(sample_dir, units, minutes, speed_kmh, categories)
     return map_html(build_map(result, network, lang=lang, basemap=basemap, gap_cell_m=GAP_CELL_M))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def layers_gpkg(sample_dir: str, minutes: float, speed_kmh: float, categories: tuple[str, ...]) -> bytes:
-    return gpkg_bytes(compute(sample_dir, minutes, speed_kmh, categories).layers())
+def layers_gpkg(sample_dir: str, units: str, minutes: float, speed_kmh: float, categories: tuple[str, ...]) -> bytes:
+    return gpkg_bytes(compute(sample_dir, units, minutes, speed_kmh, categories).layers())
+
+
+def units_ui(lang: str) -> str:
+    """Which review units: the sample's, Luoyang's bundled city and districts, or the planner's own file."""
+    choice = st.radio(
+        t("units", lang),
+        ["sample", "luoyang", "upload"],
+        key="units",
+        format_func=lambda c: t(f"units_{c}", lang),
+    )
+    if choice != "upload":
+        return choice
+    upload = st.file_uploader(t("units_file", lang), type=["geojson", "gpkg", "zip"], key="units_file")
+    if upload is None:
+        return "sample"
+    data = upload.getvalue()
+    folder = Path(tempfile.gettempdir()) / "quarterhour-uploads"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}{Path(upload.name).suffix.lower()}"
+    if not path.exists():
+        path.write_bytes(data)
+    return str(path)
 
 
 def settings_ui() -> dict:
@@ -80,6 +118,7 @@ def settings_ui() -> dict:
             format_func=lambda c: CATEGORIES[c][1] if lang == "en" else f"{CATEGORIES[c][0]} {CATEGORIES[c][1]}",
             key="categories",
         )
+        units = units_ui(lang)
         basemap = st.toggle(t("basemap", lang), value=False)
         st.caption(t("data_source", lang))
     return {
@@ -88,6 +127,7 @@ def settings_ui() -> dict:
         "speed_kmh": float(speed),
         "categories": tuple(cats),
         "basemap": basemap,
+        "units": units,
     }
 
 
@@ -169,8 +209,9 @@ def main() -> None:
     key = str(SAMPLE_DIR)
     try:
         with st.spinner("…"):
-            result = compute(key, opts["minutes"], opts["speed_kmh"], opts["categories"])
-            page = render_map(key, opts["minutes"], opts["speed_kmh"], opts["categories"], lang, opts["basemap"])
+            args = (key, opts["units"], opts["minutes"], opts["speed_kmh"], opts["categories"])
+            result = compute(*args)
+            page = render_map(*args, lang, opts["basemap"])
     except InputError as exc:
         st.error(str(exc))
         return
@@ -184,7 +225,7 @@ def main() -> None:
     levels_ui(result, lang)
     st.download_button(
         t("download_gpkg", lang),
-        data=layers_gpkg(key, opts["minutes"], opts["speed_kmh"], opts["categories"]),
+        data=layers_gpkg(key, opts["units"], opts["minutes"], opts["speed_kmh"], opts["categories"]),
         file_name=f"coverage_{opts['minutes']:g}min.gpkg",
         mime="application/geopackage+sqlite3",
     )

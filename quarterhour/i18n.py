@@ -55,6 +55,17 @@ _TEXT: dict[str, tuple[str, str]] = {
     "communities_partly": ("部分覆盖社区", "communities partly covered"),
     "communities_none": ("未覆盖社区", "communities not covered"),
     "community_layer": ("社区覆盖率", "coverage by community"),
+    "units": ("评估单元（行政边界）", "review units (boundaries)"),
+    "units_sample": (
+        "示例：摩纳哥（街区；区与社区为虚构）",
+        "sample: Monaco (quarters; made-up districts, communities)",
+    ),
+    "units_luoyang": ("洛阳市及 7 个区（内置）", "Luoyang city and its 7 districts (bundled)"),
+    "units_upload": ("上传自己的边界文件", "upload your own boundaries"),
+    "units_file": (
+        "GeoJSON / GeoPackage / 压缩 Shapefile，含 level、code、name 列",
+        "GeoJSON / GeoPackage / zipped Shapefile with level, code, name",
+    ),
     "bug": ("程序出错，这是一个缺陷，请报告：", "Something went wrong. This is a bug; please report it:"),
 }
 

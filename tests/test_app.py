@@ -66,3 +66,10 @@ def test_level_tables(app):
     app.radio(key="level").set_value("community").run()
     assert not app.exception
     assert len(app.dataframe[2].value) == 32
+
+
+def test_luoyang_units_with_the_monaco_sample_say_what_is_outside(app):
+    app.radio(key="units").set_value("luoyang").run()
+    assert not app.exception
+    assert app.radio(key="level").options == ["市", "区"]
+    assert any("outside every city boundary" in w.value for w in app.warning)
