@@ -122,3 +122,14 @@ def test_oversized_no_crs_and_invalid_geometry(tmp_path, monkeypatch):
     )
     repaired = read_boundaries(tmp_path / "bow.geojson")["district"]
     assert repaired.is_valid.all() and shapely.area(repaired.geometry.iloc[0]) == pytest.approx(0.5)  # both lobes
+
+
+def test_rows_without_geometry_are_named(tmp_path):
+    (tmp_path / "f.geojson").write_text(
+        '{"type": "FeatureCollection", "features": ['
+        '{"type": "Feature", "properties": {"name": "a"}, "geometry": {"type": "Point", "coordinates": [7.4, 43.7]}},'
+        '{"type": "Feature", "properties": {"name": "b"}, "geometry": null}]}',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"f.geojson, row 2, column 'geometry': 1 rows have no geometry"):
+        read_facilities(tmp_path / "f.geojson")
