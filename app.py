@@ -13,12 +13,12 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from analysis import columns as C
 from analysis.gaps import CELL_M
 from analysis.pipeline import CircleResult, run_circle
-from geo import CATEGORIES, LEVELS, InputError, StreetNetwork, load_sample, read_boundaries
+from analysis.siting import MODELS, SiteResult, plan_sites
+from geo import CATEGORIES, LEVELS, InputError, StreetNetwork, load_sample, read_boundaries, snap_points
 from geo.io import SAMPLE_DIR
 from quarterhour.export import gpkg_bytes
 from quarterhour.i18n import LANGS, t
@@ -72,10 +72,86 @@ def render_map(
     categories: tuple[str, ...],
     lang: str,
     basemap: bool,
+    plan: tuple | None = None,
 ) -> str:
     network = load_data(sample_dir)[0]
     result = compute(sample_dir, units, minutes, speed_kmh, categories)
-    return map_html(build_map(result, network, lang=lang, basemap=basemap, gap_cell_m=GAP_CELL_M))
+    planned = siting(sample_dir, units, minutes, speed_kmh, categories, *plan) if plan else None
+    return map_html(
+        build_map(
+            result,
+            network,
+            lang=lang,
+            basemap=basemap,
+            gap_cell_m=GAP_CELL_M,
+            sites=planned.sites if planned else None,
+            site_reach=planned.isochrones if planned else None,
+        )
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def siting(
+    sample_dir: str,
+    units: str,
+    minutes: float,
+    speed_kmh: float,
+    categories: tuple[str, ...],
+    model: str,
+    k: int,
+    target: float,
+) -> SiteResult:
+    """A siting model on the current coverage: grid candidates every 200 m, coverage curve to 10."""
+    network = load_data(sample_dir)[0]
+    result = compute(sample_dir, units, minutes, speed_kmh, categories)
+    return plan_sites(
+        network,
+        result.demand,
+        snap_points(result.demand, network),
+        model=model,
+        k=k,
+        target=target,
+        minutes=minutes,
+        speed_kmh=speed_kmh,
+        spacing_m=200,
+        curve_k=10,
+        time_limit_s=20,
+        boundaries=load_boundaries(sample_dir, units),
+    )
+
+
+def siting_ui(lang: str) -> tuple | None:
+    """The siting panel's inputs; the model runs when the planner asks (it can take seconds)."""
+    st.subheader(t("siting", lang))
+    a, b, c = st.columns(3)
+    model = a.selectbox(
+        t("model", lang), MODELS, index=MODELS.index("mclp"), key="model", format_func=lambda m: t(f"model_{m}", lang)
+    )
+    k = b.number_input(t("new_centres", lang), min_value=1, max_value=20, value=3, key="k")
+    target = c.slider(t("target", lang), min_value=0.5, max_value=1.0, value=0.95, step=0.01, key="target")
+    if st.button(t("run_siting", lang), key="run_siting"):
+        st.session_state["plan"] = (model, int(k), float(target))
+    return st.session_state.get("plan")
+
+
+def siting_results_ui(result: SiteResult, lang: str) -> None:
+    s = result.solution
+    a, b, c = st.columns(3)
+    a.metric(t("before", lang), f"{result.before:,.0f} ({100 * result.before / result.total:.1f}%)")
+    b.metric(
+        t("after", lang),
+        f"{result.after:,.0f} ({100 * result.after / result.total:.1f}%)",
+        f"+{result.after - result.before:,.0f}",
+    )
+    c.metric(t("solver", lang), s.method + (" ✓" if s.optimal else f" gap {s.gap:.1%}"))
+    table = pd.DataFrame(result.sites.drop(columns="geometry"))
+    names = {C.POP_NEW: t("new_covered", lang), C.MINUTES: t("walk_minutes", lang)}
+    st.dataframe(table.rename(columns=names).round(1), hide_index=True, width="stretch")
+    if len(result.curve):
+        st.caption(t("curve", lang))
+        st.line_chart(result.curve.set_index("k")[["pct_covered"]].rename(columns={"pct_covered": "%"}))
+    for line in result.notes:
+        st.info(line)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -207,28 +283,35 @@ def main() -> None:
         st.info(t("no_facilities", lang))
         return
     key = str(SAMPLE_DIR)
+    args = (key, opts["units"], opts["minutes"], opts["speed_kmh"], opts["categories"])
     try:
         with st.spinner("…"):
-            args = (key, opts["units"], opts["minutes"], opts["speed_kmh"], opts["categories"])
             result = compute(*args)
-            page = render_map(*args, lang, opts["basemap"])
+        headline_ui(result, lang)
+        map_slot = st.container()  # filled last: the siting panel below may add its sites to the map
+        tables_ui(result, lang)
+        levels_ui(result, lang)
+        plan = siting_ui(lang)
+        if plan:
+            try:
+                with st.spinner("…"):
+                    siting_results_ui(siting(*args, *plan), lang)
+            except InputError as exc:  # e.g. a target no candidate set can reach: it says how far
+                st.error(str(exc))
+                plan = None
+        with map_slot:
+            st.iframe(render_map(*args, lang, opts["basemap"], plan), height=640)
+        st.download_button(
+            t("download_gpkg", lang),
+            data=layers_gpkg(*args),
+            file_name=f"coverage_{opts['minutes']:g}min.gpkg",
+            mime="application/geopackage+sqlite3",
+        )
     except InputError as exc:
         st.error(str(exc))
-        return
     except Exception as exc:  # a bug: say so plainly, keep the traceback in the server log
         log.exception("analysis failed")
         st.error(f"{t('bug', lang)} {type(exc).__name__}: {exc}")
-        return
-    headline_ui(result, lang)
-    components.html(page, height=640)
-    tables_ui(result, lang)
-    levels_ui(result, lang)
-    st.download_button(
-        t("download_gpkg", lang),
-        data=layers_gpkg(key, opts["units"], opts["minutes"], opts["speed_kmh"], opts["categories"]),
-        file_name=f"coverage_{opts['minutes']:g}min.gpkg",
-        mime="application/geopackage+sqlite3",
-    )
 
 
 if __name__ == "__main__":

@@ -66,6 +66,22 @@ _TEXT: dict[str, tuple[str, str]] = {
         "GeoJSON / GeoPackage / 压缩 Shapefile，含 level、code、name 列",
         "GeoJSON / GeoPackage / zipped Shapefile with level, code, name",
     ),
+    "siting": ("新增布点（选址模型）", "siting new centres"),
+    "model": ("模型", "model"),
+    "model_mclp": ("最大覆盖（MCLP）：k 个新中心覆盖最多居民", "maximal coverage (MCLP): k centres covering most"),
+    "model_lscp": ("集合覆盖（LSCP）：达到目标的最少中心", "set cover (LSCP): fewest centres reaching the target"),
+    "model_pmedian": ("p 中值：k 个新中心使步行时间最短", "p-median: k centres minimising the walk"),
+    "new_centres": ("新增中心数 k", "new centres k"),
+    "target": ("目标覆盖率（集合覆盖）", "target coverage (set cover)"),
+    "run_siting": ("计算选址", "suggest sites"),
+    "before": ("现状覆盖居民", "covered now"),
+    "after": ("新增后覆盖居民", "covered with the new centres"),
+    "solver": ("求解", "solved by"),
+    "curve": (
+        "覆盖曲线：新增 k 个中心（k = 1 … 10）后的覆盖率 %",
+        "coverage curve: % covered with k = 1 … 10 new centres",
+    ),
+    "site_reach": ("新增中心等时圈", "reach of the new centres"),
     "bug": ("程序出错，这是一个缺陷，请报告：", "Something went wrong. This is a bug; please report it:"),
 }
 

@@ -87,6 +87,9 @@ def _wgs84(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0) -> gpd.GeoDataFram
     if simplify_m:
         geoms = geoms.simplify(simplify_m)
     out = gdf.set_geometry(geoms).to_crs(4326)
+    # Tooltips put property values into the page as HTML: names from planners' files are escaped first.
+    for col in out.drop(columns=out.geometry.name).select_dtypes(include=["object", "string"]).columns:
+        out[col] = out[col].map(lambda v: html.escape(v) if isinstance(v, str) else v)
     return out.set_geometry(shapely.set_precision(out.geometry.values, 1e-6))
 
 
@@ -102,8 +105,13 @@ def build_map(
     lang: str = "zh",
     basemap: bool = False,
     gap_cell_m: float = CELL_M,
+    sites: gpd.GeoDataFrame | None = None,
+    site_reach: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Draw a run: streets, the combined reach, facilities, uncovered residents, gaps, the suggested site.
+
+    ``sites`` (and their ``site_reach``) replace the run's one suggested site,
+    e.g. with the answer of a siting model.
 
     Examples
     --------
@@ -229,8 +237,15 @@ def build_map(
             ),
             tooltip=folium.GeoJsonTooltip(["name", "category_label"], aliases=[t("name", lang), t("category", lang)]),
         ).add_to(m)
-    if len(result.sites):
-        sites = result.sites.assign(pop_new=result.sites[C.POP_NEW].round(0), minutes=result.sites[C.MINUTES].round(1))
+    if site_reach is not None and len(site_reach):
+        folium.GeoJson(
+            _wgs84(site_reach[["geometry"]], simplify_m=2.0),
+            name=t("site_reach", lang),
+            style_function=lambda _: {"color": SITE_COLOR, "weight": 2, "dashArray": "6 4", "fillOpacity": 0.08},
+        ).add_to(m)
+    sites = result.sites if sites is None else sites
+    if len(sites):
+        sites = sites.assign(pop_new=sites[C.POP_NEW].round(0), minutes=sites[C.MINUTES].round(1))
         folium.GeoJson(
             _wgs84(sites[["site_id", C.POP_NEW, C.MINUTES, "geometry"]]),
             name=t("sites", lang),

@@ -73,3 +73,20 @@ def test_luoyang_units_with_the_monaco_sample_say_what_is_outside(app):
     assert not app.exception
     assert app.radio(key="level").options == ["市", "区"]
     assert any("outside every city boundary" in w.value for w in app.warning)
+
+
+def test_siting_panel_runs_a_model_and_draws_the_curve(app):
+    app.select_slider(key="minutes").set_value(5).run()
+    app.number_input(key="k").set_value(2).run()
+    app.button(key="run_siting").click().run()
+    assert not app.exception
+    labels = [m.label for m in app.metric]
+    before = app.metric[labels.index("现状覆盖居民")].value
+    after = app.metric[labels.index("新增后覆盖居民")].value
+    assert before.startswith("21,502 (56.0%)") and after != before
+    assert any(len(df.value) == 2 and "新增覆盖居民" in df.value.columns for df in app.dataframe)  # two sites
+    app.selectbox(key="model").set_value("lscp").run()
+    app.slider(key="target").set_value(1.0).run()
+    app.button(key="run_siting").click().run()
+    assert not app.exception
+    assert any("cannot be reached" in e.value for e in app.error)

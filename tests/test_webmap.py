@@ -51,3 +51,14 @@ def test_life_circle_bands_and_catchments(sample):
     page = map_html(build_map(result, network))
     for label in ("5 分钟等时圈", "10 分钟等时圈", "15 分钟等时圈", "就近服务范围"):
         assert shows(page, label), label
+
+
+def test_names_are_inert_in_the_page(sample):
+    network, facilities, demand = sample
+    evil = facilities.copy()
+    evil.loc[evil.index[0], "name"] = "<script>alert(1)</script>"
+    evil.loc[evil.index[1], "name"] = '<img src=x onerror="alert(2)">'
+    page = map_html(build_map(run_circle(network, evil, demand), network))
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert shows(page, escaped) or escaped.replace("&", "\\u0026") in page  # folium writes & as \u0026
