@@ -191,7 +191,7 @@ def settings_ui() -> dict:
             t("categories_used", lang),
             list(CATEGORIES),
             default=list(CATEGORIES),
-            format_func=lambda c: CATEGORIES[c][1] if lang == "en" else f"{CATEGORIES[c][0]} {CATEGORIES[c][1]}",
+            format_func=lambda c: f"{CATEGORIES[c][0]} {CATEGORIES[c][1]}",  # the same in both languages
             key="categories",
         )
         units = units_ui(lang)

@@ -230,12 +230,18 @@ def _explain(
     left: np.ndarray,
     boundaries: Mapping[str, gpd.GeoDataFrame] | None,
 ) -> tuple[gpd.GeoDataFrame, float]:
-    """One row per chosen site: residents newly covered (each to its nearest new site) and their walk."""
+    """One row per chosen site, in the solver's order (best first): what it adds to the sites before it.
+
+    ``pop_new`` is the residents it newly covers that no earlier site covers,
+    so the rows add up to the total gain; ``minutes`` is their mean walk to it.
+    """
     pairs = od[od["source"].isin(chosen) & (od["seconds"] <= cutoff_s)]
     pairs = pairs[left[pairs["target"].to_numpy()] > 0]
-    nearest = pairs.sort_values(["target", "seconds", "source"]).drop_duplicates("target")
-    w = left[nearest["target"].to_numpy()]
-    per_site = pd.DataFrame({"source": nearest["source"].to_numpy(), "w": w, "ws": w * nearest["seconds"].to_numpy()})
+    rank = pd.Series(np.arange(len(chosen)), index=chosen)
+    first = pairs.assign(rank=rank.reindex(pairs["source"]).to_numpy())
+    first = first.sort_values(["target", "rank"]).drop_duplicates("target")  # each resident to the first site
+    w = left[first["target"].to_numpy()]
+    per_site = pd.DataFrame({"source": first["source"].to_numpy(), "w": w, "ws": w * first["seconds"].to_numpy()})
     agg = per_site.groupby("source").sum()
     rows = candidates.iloc[chosen][["candidate_id", "geometry"]].copy()
     rows[C.POP_NEW] = agg["w"].reindex(chosen).fillna(0.0).to_numpy()
