@@ -21,11 +21,14 @@ from analysis.siting import MODELS, SiteResult, plan_sites
 from geo import CATEGORIES, LEVELS, InputError, StreetNetwork, load_sample, read_boundaries, snap_points
 from geo.io import SAMPLE_DIR
 from quarterhour.export import gpkg_bytes
-from quarterhour.i18n import LANGS, t
+from quarterhour.i18n import LANGS, both, t
 from quarterhour.webmap import build_map, map_html
 
 log = logging.getLogger("quarterhour.app")
 GAP_CELL_M = CELL_M
+#: Choices keep one label in both languages: Streamlit keys a choice by its label, and a label
+#: that changed with the language would lose the planner's choice.
+MODEL_NAMES = {"mclp": "最大覆盖 MCLP", "lscp": "集合覆盖 LSCP", "pmedian": "p 中值 p-median"}
 LIFE_CIRCLE_BANDS = (5.0, 10.0, 15.0)  # GB 50180-2018: drawn below the chosen threshold
 
 
@@ -124,9 +127,8 @@ def siting_ui(lang: str) -> tuple | None:
     """The siting panel's inputs; the model runs when the planner asks (it can take seconds)."""
     st.subheader(t("siting", lang))
     a, b, c = st.columns(3)
-    model = a.selectbox(
-        t("model", lang), MODELS, index=MODELS.index("mclp"), key="model", format_func=lambda m: t(f"model_{m}", lang)
-    )
+    model = a.selectbox(t("model", lang), MODELS, index=MODELS.index("mclp"), key="model", format_func=MODEL_NAMES.get)
+    a.caption(t(f"model_{model}", lang))
     k = b.number_input(t("new_centres", lang), min_value=1, max_value=20, value=3, key="k")
     target = c.slider(t("target", lang), min_value=0.5, max_value=1.0, value=0.95, step=0.01, key="target")
     if st.button(t("run_siting", lang), key="run_siting"):
@@ -165,7 +167,7 @@ def units_ui(lang: str) -> str:
         t("units", lang),
         ["sample", "luoyang", "upload"],
         key="units",
-        format_func=lambda c: t(f"units_{c}", lang),
+        format_func=lambda c: both(f"units_{c}"),
     )
     if choice != "upload":
         return choice
@@ -251,7 +253,7 @@ def levels_ui(result: CircleResult, lang: str) -> None:
         levels,
         index=min(1, len(levels) - 1),
         horizontal=True,
-        format_func=lambda lv: LEVELS[lv][1] if lang == "en" else LEVELS[lv][0],
+        format_func=lambda lv: f"{LEVELS[lv][0]} {LEVELS[lv][1]}",
         key="level",
     )
     table = pd.DataFrame(result.levels[level].drop(columns="geometry")).sort_values(C.PCT_COVERED)

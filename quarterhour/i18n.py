@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LANGS", "t"]
+__all__ = ["LANGS", "both", "t"]
 
 LANGS = {"zh": "中文", "en": "English"}
 
@@ -56,12 +56,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     "communities_none": ("未覆盖社区", "communities not covered"),
     "community_layer": ("社区覆盖率", "coverage by community"),
     "units": ("评估单元（行政边界）", "review units (boundaries)"),
-    "units_sample": (
-        "示例：摩纳哥（街区；区与社区为虚构）",
-        "sample: Monaco (quarters; made-up districts, communities)",
-    ),
-    "units_luoyang": ("洛阳市及 7 个区（内置）", "Luoyang city and its 7 districts (bundled)"),
-    "units_upload": ("上传自己的边界文件", "upload your own boundaries"),
+    "units_sample": ("示例：摩纳哥", "sample: Monaco"),
+    "units_luoyang": ("洛阳市及 7 个区", "Luoyang and its 7 districts"),
+    "units_upload": ("上传边界文件", "upload boundaries"),
     "units_file": (
         "GeoJSON / GeoPackage / 压缩 Shapefile，含 level、code、name 列",
         "GeoJSON / GeoPackage / zipped Shapefile with level, code, name",
@@ -98,3 +95,15 @@ def t(key: str, lang: str = "zh", **values: object) -> str:
     """
     zh, en = _TEXT[key]
     return (en if lang == "en" else zh).format(**values)
+
+
+def both(key: str) -> str:
+    """The label in Chinese and English together, for choices that must not change with the language.
+
+    Examples
+    --------
+    >>> both("units_luoyang")
+    '洛阳市及 7 个区 · Luoyang and its 7 districts'
+    """
+    zh, en = _TEXT[key]
+    return f"{zh} · {en}"

@@ -71,7 +71,7 @@ def test_level_tables(app):
 def test_luoyang_units_with_the_monaco_sample_say_what_is_outside(app):
     app.radio(key="units").set_value("luoyang").run()
     assert not app.exception
-    assert app.radio(key="level").options == ["市", "区"]
+    assert app.radio(key="level").options == ["市 city", "区 district"]
     assert any("outside every city boundary" in w.value for w in app.warning)
 
 
