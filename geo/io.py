@@ -23,7 +23,7 @@ from geo.chinacrs import to_wgs84
 from geo.errors import InputError
 from geo.network import StreetNetwork, prepare_network
 from geo.osm import walk_graph_from_pbf
-from geo.tables import CATEGORY_NAMES, read_point_table
+from geo.tables import CATEGORY_NAMES, read_point_table, read_table
 
 __all__ = [
     "BUNDLED_BOUNDARIES",
@@ -282,21 +282,16 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
 
 
 def read_categories(path: str | Path) -> pd.DataFrame:
-    """Read category settings from CSV: ``category``, ``minutes`` (threshold) and optional ``capacity``.
+    """Read category settings from CSV or XLSX: ``category``, ``minutes`` (threshold) and optional ``capacity``.
 
     ``capacity`` is the default capacity of a facility of that category (floor
     area in m², or staff) where the facility has none of its own. Categories not
     listed keep their defaults (``CATEGORY_MINUTES``).
     """
     path = _existing(path, "categories")
-    try:
-        table = pd.read_csv(path, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(
-            f"cannot read the categories table ({exc})",
-            file=path.name,
-            fix="save it as UTF-8 CSV with columns category, minutes[, capacity]",
-        ) from exc
+    table, _ = read_table(path, "categories")  # CSV in UTF-8 or GBK, or XLSX
+    if "category" in table:
+        table["category"] = [CATEGORY_NAMES.get(str(c).strip(), str(c).strip()) for c in table["category"]]
     for col in ("category", "minutes"):
         if col not in table.columns:
             raise InputError(

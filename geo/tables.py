@@ -19,7 +19,7 @@ import shapely
 from geo.chinacrs import SYSTEMS, to_wgs84
 from geo.errors import InputError
 
-__all__ = ["CATEGORY_NAMES", "COLUMN_NAMES", "read_point_table"]
+__all__ = ["CATEGORY_NAMES", "COLUMN_NAMES", "read_point_table", "read_table"]
 
 #: Our column -> the header names that mean it (compared without case or spaces).
 COLUMN_NAMES: dict[str, tuple[str, ...]] = {
@@ -52,7 +52,8 @@ def _norm(text: object) -> str:
     return str(text).strip().lower().replace(" ", "").replace("（", "(").replace("）", ")")
 
 
-def _read_frame(path: Path, what: str) -> tuple[pd.DataFrame, str]:
+def read_table(path: Path, what: str) -> tuple[pd.DataFrame, str]:
+    """A CSV (UTF-8 or GBK) or XLSX table as text columns, and the encoding it was read with."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xls"):
         try:
@@ -111,7 +112,7 @@ def read_point_table(
     path = Path(path)
     if crs not in (*SYSTEMS, "cgcs2000"):
         raise InputError(f"unknown coordinate system '{crs}'", fix=f"use one of {', '.join(SYSTEMS)}")
-    frame, encoding = _read_frame(path, what)
+    frame, encoding = read_table(path, what)
     if frame.empty:
         raise InputError(f"the {what} table has no rows", file=path.name, fix="check that the right file was given")
     cols = _find_columns(frame, path)

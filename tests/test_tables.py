@@ -81,3 +81,15 @@ def test_gcj02_outside_china_and_duplicates(tmp_path):
     dup.to_csv(path, index=False)
     notes = read_facilities(path, crs="gcj02").attrs["notes"]
     assert any("possible duplicates: '西大街社区党群服务中心' on rows 2, 5" in n for n in notes)
+
+
+def test_categories_table_in_gbk_with_chinese_names(tmp_path):
+    from geo import read_categories
+
+    path = tmp_path / "类别.csv"
+    pd.DataFrame({"category": ["党群服务中心", "邻里中心"], "minutes": [10, 8], "capacity": [900, None]}).to_csv(
+        path, index=False, encoding="gbk"
+    )
+    table = read_categories(path)
+    assert table.loc["service_centre", "minutes"] == 10 and table.loc["neighbourhood_centre", "minutes"] == 8
+    assert table.loc["service_centre", "capacity"] == 900 and table.loc["liaison_point", "minutes"] == 5
