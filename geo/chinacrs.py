@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SYSTEMS", "bd09_to_gcj02", "gcj02_to_bd09", "gcj02_to_wgs84", "to_wgs84", "wgs84_to_gcj02"]
+__all__ = ["SYSTEMS", "bd09_to_gcj02", "gcj02_to_bd09", "gcj02_to_wgs84", "in_china", "to_wgs84", "wgs84_to_gcj02"]
 
 SYSTEMS = ("wgs84", "gcj02", "bd09")
 _A = 6378245.0  # Krasovsky 1940 semi-major axis, as the GCJ-02 formula uses
@@ -21,7 +21,8 @@ _X_PI = np.pi * 3000.0 / 180.0
 _M_PER_DEG = 111_320.0
 
 
-def _in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+def in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """True where a point lies in the box where GCJ-02 applies (outside it the offset is zero)."""
     return (lon > 72.004) & (lon < 137.8347) & (lat > 0.8293) & (lat < 55.8271)
 
 
@@ -38,7 +39,7 @@ def _offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     magic = 1 - _EE * np.sin(rad) ** 2
     dlat = dlat * 180.0 / ((_A * (1 - _EE)) / (magic * np.sqrt(magic)) * np.pi)
     dlon = dlon * 180.0 / (_A / np.sqrt(magic) * np.cos(rad) * np.pi)
-    inside = _in_china(lon, lat)
+    inside = in_china(lon, lat)
     return np.where(inside, dlon, 0.0), np.where(inside, dlat, 0.0)
 
 

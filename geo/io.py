@@ -23,7 +23,7 @@ from geo.chinacrs import to_wgs84
 from geo.errors import InputError
 from geo.network import StreetNetwork, prepare_network
 from geo.osm import walk_graph_from_pbf
-from geo.tables import CATEGORY_NAMES, read_point_table, read_table
+from geo.tables import CATEGORY_NAMES, FIRST_ROW, read_point_table, read_table
 
 __all__ = [
     "BUNDLED_BOUNDARIES",
@@ -126,7 +126,9 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     """
     path = _existing(path, what)
     notes: list[str] = []
-    if path.suffix.lower() in (".csv", ".xlsx", ".xls"):
+    tabular = path.suffix.lower() in (".csv", ".xlsx", ".xls")
+    first_row = FIRST_ROW if tabular else 1  # error rows as the planner's file numbers them
+    if tabular:
         gdf, notes = read_point_table(path, what=what, crs=crs)
     else:
         gdf = _read_points(path, what=what)
@@ -147,7 +149,7 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     gdf["category"] = [CATEGORY_NAMES.get(str(c).strip(), c) for c in gdf["category"]]
     unknown = ~gdf["category"].isin(CATEGORIES)
     if unknown.any():
-        row = int(np.flatnonzero(unknown)[0]) + 1
+        row = int(np.flatnonzero(unknown)[0]) + first_row
         raise InputError(
             f"unknown category '{gdf['category'][unknown].iloc[0]}' ({int(unknown.sum())} rows)",
             file=path.name,
@@ -158,7 +160,7 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     if "facility_id" not in gdf.columns:
         gdf.insert(0, "facility_id", [f"F{i + 1:03d}" for i in range(len(gdf))])
     gdf["facility_id"] = gdf["facility_id"].astype(str)
-    _require_unique(gdf, "facility_id", path)
+    _require_unique(gdf, "facility_id", path, first_row=first_row)
     gdf = gdf.set_index("facility_id", drop=False).rename_axis(None)
     gdf.attrs["notes"] = notes
     return gdf
@@ -302,7 +304,7 @@ def read_categories(path: str | Path) -> pd.DataFrame:
         raise InputError(
             f"unknown category '{table['category'][unknown].iloc[0]}'",
             file=path.name,
-            row=int(np.flatnonzero(unknown)[0]) + 1,
+            row=int(np.flatnonzero(unknown)[0]) + FIRST_ROW,
             column="category",
             fix=f"use one of {', '.join(CATEGORIES)}",
         )
@@ -314,7 +316,7 @@ def read_categories(path: str | Path) -> pd.DataFrame:
                 raise InputError(
                     f"'{col}' must be a number more than 0",
                     file=path.name,
-                    row=int(np.flatnonzero(bad)[0]) + 1,
+                    row=int(np.flatnonzero(bad)[0]) + FIRST_ROW,
                     column=col,
                     fix=f"put a positive {col} there",
                 )
@@ -458,13 +460,13 @@ def _read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoD
     return gdf
 
 
-def _require_unique(gdf: gpd.GeoDataFrame, column: str, path: Path) -> None:
+def _require_unique(gdf: gpd.GeoDataFrame, column: str, path: Path, *, first_row: int = 1) -> None:
     dup = gdf[column].duplicated()
     if dup.any():
         raise InputError(
             f"'{gdf[column][dup].iloc[0]}' appears more than once",
             file=path.name,
-            row=int(np.flatnonzero(dup)[0]) + 1,
+            row=int(np.flatnonzero(dup)[0]) + first_row,
             column=column,
             fix=f"make '{column}' unique",
         )

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.chinacrs import SYSTEMS, to_wgs84
+from geo.chinacrs import SYSTEMS, in_china, to_wgs84
 from geo.errors import InputError
 
-__all__ = ["CATEGORY_NAMES", "COLUMN_NAMES", "read_point_table", "read_table"]
+__all__ = ["CATEGORY_NAMES", "COLUMN_NAMES", "FIRST_ROW", "read_point_table", "read_table"]
 
 #: Our column -> the header names that mean it (compared without case or spaces).
 COLUMN_NAMES: dict[str, tuple[str, ...]] = {
@@ -30,6 +30,9 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "capacity": ("capacity", "area", "area_m2", "面积", "建筑面积", "使用面积", "面积(㎡)", "面积(m2)"),
     "facility_id": ("facility_id", "id", "编号", "编码"),
 }
+
+#: Row number of the first data row in a spreadsheet: the header is row 1.
+FIRST_ROW = 2
 
 #: Category words planners write -> our category codes.
 CATEGORY_NAMES: dict[str, str] = {
@@ -129,9 +132,9 @@ def read_point_table(
         number = pd.to_numeric(frame[cols[ours]], errors="coerce")
         bad = number.isna()
         if bad.any():
-            row = int(np.flatnonzero(bad)[0]) + 2  # + the header row, as the spreadsheet numbers it
+            row = int(np.flatnonzero(bad)[0]) + FIRST_ROW  # as the spreadsheet numbers it
             raise InputError(
-                f"'{frame[cols[ours]].iloc[row - 2]}' is not a number",
+                f"'{frame[cols[ours]].iloc[row - FIRST_ROW]}' is not a number",
                 file=path.name,
                 row=row,
                 column=cols[ours],
@@ -141,7 +144,7 @@ def read_point_table(
     lon, lat = values["lon"], values["lat"]
     swapped = (np.abs(lat) > 90) & (np.abs(lon) <= 90)
     if swapped.any():
-        row = int(np.flatnonzero(swapped)[0]) + 2
+        row = int(np.flatnonzero(swapped)[0]) + FIRST_ROW
         raise InputError(
             f"latitude {lat[swapped][0]} is beyond 90°: latitude and longitude look swapped",
             file=path.name,
@@ -151,7 +154,7 @@ def read_point_table(
         )
     out_of_range = (np.abs(lat) > 90) | (np.abs(lon) > 180)
     if out_of_range.any():
-        row = int(np.flatnonzero(out_of_range)[0]) + 2
+        row = int(np.flatnonzero(out_of_range)[0]) + FIRST_ROW
         raise InputError(
             "coordinates are not degrees of longitude/latitude",
             file=path.name,
@@ -161,9 +164,9 @@ def read_point_table(
         )
     notes = [f"read {len(frame)} rows from {path.name} ({encoding})"]
     if crs in ("gcj02", "bd09"):
-        outside = ~((lon > 72.004) & (lon < 137.8347) & (lat > 0.8293) & (lat < 55.8271))
+        outside = ~in_china(lon, lat)
         if outside.any():
-            row = int(np.flatnonzero(outside)[0]) + 2
+            row = int(np.flatnonzero(outside)[0]) + FIRST_ROW
             raise InputError(
                 f"({lon[outside][0]}, {lat[outside][0]}) is outside China, where {crs.upper()} is not used",
                 file=path.name,
@@ -174,8 +177,6 @@ def read_point_table(
         lon, lat = to_wgs84(lon, lat, crs)
         notes.append(f"converted {len(lon)} points from {crs.upper()} to WGS-84")
     table = frame.rename(columns={v: k for k, v in cols.items() if k not in ("lon", "lat")})
-    if "category" in table:
-        table["category"] = [CATEGORY_NAMES.get(str(c).strip(), str(c).strip()) for c in table["category"]]
     if "capacity" in table:
         table["capacity"] = pd.to_numeric(table["capacity"], errors="coerce")
     gdf = gpd.GeoDataFrame(table, geometry=shapely.points(lon, lat), crs="EPSG:4326")
@@ -195,6 +196,6 @@ def _duplicates(gdf: gpd.GeoDataFrame) -> list[str]:
         pts = np.asarray(group.geometry.to_numpy(), dtype=object)
         d = shapely.distance(pts[:, None], pts[None, :])
         if (d[np.triu_indices(len(group), 1)] < 50).any():
-            rows = ", ".join(str(i + 2) for i in group.index)
+            rows = ", ".join(str(i + FIRST_ROW) for i in group.index)
             notes.append(f"possible duplicates: '{group['name'].iloc[0]}' on rows {rows} lie within 50 m")
     return notes

@@ -202,7 +202,7 @@ def test_levels_categories_and_totals_on_the_sample(tmp_path, capsys):
     ("content", "message"),
     [
         ("category,minutes\nbank,10\n", "unknown category 'bank'"),
-        ("category,minutes\nservice_centre,-3\n", "row 1, column 'minutes'"),
+        ("category,minutes\nservice_centre,-3\n", "row 2, column 'minutes'"),  # the spreadsheet's row
         ("kind,minutes\nservice_centre,3\n", "no 'category' column"),
     ],
 )

@@ -62,7 +62,10 @@ def test_xlsx_in_bd09(tmp_path):
             lambda d: d.assign(经度=["112.46", "东经112度", "112.47"]),
             r"row 3, column '经度': '东经112度' is not a number",
         ),
-        (lambda d: d.assign(类别=["党群服务中心", "银行", "城市书房"]), r"unknown category '银行'"),
+        (
+            lambda d: d.assign(类别=["党群服务中心", "银行", "城市书房"]),
+            r"row 3, column 'category': unknown category '银行'",
+        ),
     ],
 )
 def test_mistakes_are_named(tmp_path, change, message):
