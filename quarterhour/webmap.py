@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import ClassVar
@@ -30,7 +33,17 @@ from geo.io import CATEGORIES
 from geo.network import StreetNetwork
 from quarterhour.i18n import t
 
-__all__ = ["CATEGORY_COLORS", "OfflineMap", "build_map", "map_html"]
+__all__ = [
+    "CATEGORY_COLORS",
+    "Layer",
+    "MapData",
+    "OfflineMap",
+    "build_map",
+    "draw_map",
+    "map_data",
+    "map_html",
+    "scenario_layer",
+]
 
 ASSETS = Path(__file__).resolve().parent / "assets" / "leaflet"
 CATEGORY_COLORS = {
@@ -43,10 +56,22 @@ REACH_COLOR, GAP_COLOR, SITE_COLOR, UNCOVERED_COLOR = "#27ae60", "#e67e22", "#8e
 REACH_BAND_COLORS = ["#1e8449", "#27ae60", "#82e0aa", "#d5f5e3"]  # nearest band darkest
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 OSM_ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+SCENARIO_COLOR = "#f1c40f"
+#: 天地图 web-Mercator tiles (CGCS2000, i.e. WGS-84 to within a metre: no GCJ-02 shift); the planner brings the key.
+TIANDITU_URL = (
+    "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
+    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+)
+TIANDITU_ATTRIBUTION = '© <a href="https://www.tianditu.gov.cn">天地图</a> 国家地理信息公共服务平台'
 
 
 class OfflineMap(folium.Map):
-    """A folium.Map that references no CDN: Leaflet is inlined into the page header."""
+    """A folium.Map that references no CDN: Leaflet comes as data: URIs (nothing is fetched from any host).
+
+    The assets are listed where folium and streamlit-folium look for them
+    (``default_js``/``default_css``), so the same map works standalone and in
+    the app's ``st_folium`` component.
+    """
 
     default_js: ClassVar[list[tuple[str, str]]] = []
     default_css: ClassVar[list[tuple[str, str]]] = []
@@ -54,9 +79,8 @@ class OfflineMap(folium.Map):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         js, css = _leaflet_assets()
-        header = self.get_root().header
-        header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
-        header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
+        self.default_js = [("leaflet", js)]
+        self.default_css = [("leaflet_css", css)]
 
 
 class _MetricScale(MacroElement):
@@ -71,14 +95,19 @@ class _MetricScale(MacroElement):
 
 @cache
 def _leaflet_assets() -> tuple[str, str]:
-    js = (ASSETS / "leaflet.js").read_text(encoding="utf-8")
+    """Leaflet's script and stylesheet as data: URIs, the stylesheet's images inlined too."""
+    js = (ASSETS / "leaflet.js").read_bytes()
     css = (ASSETS / "leaflet.css").read_text(encoding="utf-8")
 
     def data_uri(match: re.Match[str]) -> str:
         data = base64.b64encode((ASSETS / match.group(1)).read_bytes()).decode()
         return f"url(data:image/png;base64,{data})"
 
-    return js, re.sub(r"url\((images/[\w.-]+\.png)\)", data_uri, css)
+    css = re.sub(r"url\((images/[\w.-]+\.png)\)", data_uri, css)
+    return (
+        "data:text/javascript;base64," + base64.b64encode(js).decode(),
+        "data:text/css;base64," + base64.b64encode(css.encode()).decode(),
+    )
 
 
 def _wgs84(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0) -> gpd.GeoDataFrame:
@@ -98,20 +127,266 @@ def _category_label(code: str, lang: str) -> str:
     return en if lang == "en" else zh
 
 
+@dataclass
+class Layer:
+    """One map layer, ready to draw: WGS-84 GeoJSON whose features carry their own style in ``_s``."""
+
+    name: str
+    data: dict
+    style: dict = field(default_factory=dict)
+    show: bool = True
+    marker: dict | None = None  #: CircleMarker options for point layers
+    tooltip: tuple[tuple[str, str], ...] = ()  #: (property, label) pairs
+    attribution: str | None = None
+
+
+@dataclass
+class MapData:
+    """Everything the map shows, as plain data (picklable: the app caches it per session)."""
+
+    bounds: list[list[float]]  #: [[south, west], [north, east]]
+    layers: list[Layer]
+    legend: str  #: HTML
+
+
+def _geojson(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0, style: list[dict] | None = None) -> dict:
+    out = _wgs84(gdf, simplify_m=simplify_m)
+    if style is not None:
+        out = out.assign(_s=style)
+    # Ids of our own (0, 1, ...): folium would otherwise write them into the data, and MapData is shared read-only.
+    return json.loads(out.reset_index(drop=True).to_json())
+
+
+def map_data(
+    result: CircleResult,
+    network: StreetNetwork,
+    *,
+    lang: str = "zh",
+    gap_cell_m: float = CELL_M,
+    sites: gpd.GeoDataFrame | None = None,
+    site_reach: gpd.GeoDataFrame | None = None,
+) -> MapData:
+    """The layers of a run: streets, the reach by band, facilities, residents, communities, gaps, sites.
+
+    ``sites`` (and their ``site_reach``) replace the run's one suggested site,
+    e.g. with the answer of a siting model.
+    """
+    minutes = result.summary["minutes"]
+    layers: list[Layer] = []
+    # Open on where people live and the facilities are, not the whole street extract.
+    focus = np.concatenate([result.demand.geometry.values, result.facilities.geometry.values])
+    west, south, east, north = gpd.GeoSeries(focus, crs=result.demand.crs).to_crs(4326).total_bounds
+    layers.append(
+        Layer(
+            t("streets", lang),
+            _geojson(network.edges[["geometry"]], simplify_m=2.0),
+            {"color": "#7f8c8d", "weight": 1, "opacity": 0.7},
+            attribution=OSM_ATTRIBUTION,
+        )
+    )
+    bands = sorted(result.reach[C.BAND_MIN].unique(), reverse=True)
+    for i, band in enumerate(bands):  # widest first, so the nearer bands sit on top
+        color = REACH_BAND_COLORS[min(len(bands) - 1 - i, len(REACH_BAND_COLORS) - 1)]
+        layers.append(
+            Layer(
+                t("reach", lang, minutes=band),
+                _geojson(result.reach.loc[result.reach[C.BAND_MIN] == band, ["geometry"]], simplify_m=2.0),
+                {"color": color, "weight": 1, "fillColor": color, "fillOpacity": 0.2},
+            )
+        )
+    names = result.facilities[["name", "category"]]
+    at_threshold = result.isochrones[result.isochrones[C.BAND_MIN] == minutes]
+    each = at_threshold.merge(names, left_on=C.FACILITY_ID, right_index=True)
+    each["category_label"] = [_category_label(c, lang) for c in each["category"]]
+    tip = (("name", t("name", lang)), ("category_label", t("category", lang)))
+    layers.append(
+        Layer(
+            t("reach_each", lang),
+            _geojson(
+                each[["name", "category_label", "geometry"]],
+                simplify_m=2.0,
+                style=[{"color": CATEGORY_COLORS.get(c, REACH_COLOR)} for c in each["category"]],
+            ),
+            {"weight": 1, "fillOpacity": 0.05},
+            show=False,
+            tooltip=tip,
+        )
+    )
+    split = result.catchments[result.catchments[C.BAND_MIN] == minutes]
+    if len(split):
+        split = split.merge(names, left_on=C.FACILITY_ID, right_index=True)
+        split["category_label"] = [_category_label(c, lang) for c in split["category"]]
+        layers.append(
+            Layer(
+                t("catchments", lang),
+                _geojson(
+                    split[["name", "category_label", "geometry"]],
+                    simplify_m=2.0,
+                    style=[{"fillColor": PALETTE[i % len(PALETTE)]} for i in range(len(split))],
+                ),
+                {"color": "#555", "weight": 1, "fillOpacity": 0.35},
+                show=False,
+                tooltip=(("name", t("nearest", lang)), ("category_label", t("category", lang))),
+            )
+        )
+    if "community" in result.levels:
+        comm = result.levels["community"]
+        comm = gpd.GeoDataFrame(
+            {"name": comm["name"], C.POP: comm[C.POP].round(0), C.PCT_COVERED: comm[C.PCT_COVERED].round(1)},
+            geometry=comm.geometry,
+        )
+        layers.append(
+            Layer(
+                t("community_layer", lang),
+                _geojson(comm, simplify_m=2.0, style=[{"fillColor": _rate_color(p)} for p in comm[C.PCT_COVERED]]),
+                {"color": "#34495e", "weight": 1, "fillOpacity": 0.45},
+                show=False,
+                tooltip=(
+                    ("name", t("name", lang)),
+                    (C.POP, t("residents", lang)),
+                    (C.PCT_COVERED, t("coverage_rate", lang) + " %"),
+                ),
+            )
+        )
+    if len(result.gaps):
+        gaps = gpd.GeoDataFrame(
+            {
+                C.RANK: result.gaps[C.RANK],
+                C.POP_UNCOVERED: result.gaps[C.POP_UNCOVERED].round(0),
+                C.MINUTES: result.gaps[C.MINUTES].round(1),
+            },
+            geometry=result.gaps.geometry,
+        )
+        layers.append(
+            Layer(
+                t("gaps", lang, cell=gap_cell_m),
+                _geojson(gaps),
+                {"color": GAP_COLOR, "weight": 2, "fillColor": GAP_COLOR, "fillOpacity": 0.15},
+                tooltip=(
+                    (C.RANK, t("rank", lang)),
+                    (C.POP_UNCOVERED, t("uncovered", lang)),
+                    (C.MINUTES, t("walk_minutes", lang)),
+                ),
+            )
+        )
+    covered = result.demand[C.COVERED]
+    layers += _points_layer(result.demand.loc[~covered], t("residents_uncovered", lang), UNCOVERED_COLOR, lang, True)
+    layers += _points_layer(result.demand.loc[covered], t("residents_covered", lang), "#95a5a6", lang, False)
+    fac = result.facilities.assign(category_label=[_category_label(c, lang) for c in result.facilities["category"]])
+    for code in CATEGORIES:
+        sub = fac[fac["category"] == code]
+        if sub.empty:
+            continue
+        layers.append(
+            Layer(
+                f"{t('facilities', lang)}: {_category_label(code, lang)}",
+                _geojson(sub[["name", "category_label", "geometry"]]),
+                marker={
+                    "radius": 7,
+                    "weight": 2,
+                    "color": "white",
+                    "fill": True,
+                    "fill_color": CATEGORY_COLORS[code],
+                    "fill_opacity": 1.0,
+                },
+                tooltip=tip,
+            )
+        )
+    if site_reach is not None and len(site_reach):
+        layers.append(
+            Layer(
+                t("site_reach", lang),
+                _geojson(site_reach[["geometry"]], simplify_m=2.0),
+                {"color": SITE_COLOR, "weight": 2, "dashArray": "6 4", "fillOpacity": 0.08},
+            )
+        )
+    sites = result.sites if sites is None else sites
+    if len(sites):
+        shown = gpd.GeoDataFrame(
+            {"site_id": sites["site_id"], C.POP_NEW: sites[C.POP_NEW].round(0), C.MINUTES: sites[C.MINUTES].round(1)},
+            geometry=sites.geometry,
+        )
+        layers.append(
+            Layer(
+                t("sites", lang),
+                _geojson(shown),
+                marker={
+                    "radius": 11,
+                    "weight": 4,
+                    "color": "#1b2631",
+                    "fill": True,
+                    "fill_color": SITE_COLOR,
+                    "fill_opacity": 1.0,
+                },
+                tooltip=(
+                    ("site_id", "ID"),
+                    (C.POP_NEW, t("new_covered", lang)),
+                    (C.MINUTES, t("walk_minutes", lang)),
+                ),
+            )
+        )
+    legend = _legend_html(lang, sorted(result.reach[C.BAND_MIN].unique()), gap_cell_m)
+    return MapData(bounds=[[float(south), float(west)], [float(north), float(east)]], layers=layers, legend=legend)
+
+
+def _styled(static: dict) -> Callable[[dict], dict]:
+    return lambda feature: {**static, **feature["properties"].get("_s", {})}
+
+
+def _add_layer(parent: folium.Map | folium.FeatureGroup, layer: Layer) -> None:
+    tooltip = (
+        folium.GeoJsonTooltip([f for f, _ in layer.tooltip], aliases=[a for _, a in layer.tooltip])
+        if layer.tooltip
+        else None
+    )
+    folium.GeoJson(
+        layer.data,
+        name=layer.name,
+        show=layer.show,
+        style_function=_styled(layer.style),
+        marker=folium.CircleMarker(**layer.marker) if layer.marker else None,
+        tooltip=tooltip,
+        attribution=layer.attribution,
+    ).add_to(parent)
+
+
+def draw_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") -> folium.Map:
+    """The folium map of ``data``; ``basemap`` "none" (the streets are the base), "osm" or "tianditu" (with a key)."""
+    m = OfflineMap(tiles=None, prefer_canvas=True, zoom_control=True)
+    _MetricScale().add_to(m)
+    m.fit_bounds(data.bounds)
+    if basemap == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=OSM_ATTRIBUTION).add_to(m)
+    elif basemap == "tianditu" and tianditu_key.strip():
+        key = re.sub(r"[^0-9A-Za-z]", "", tianditu_key)  # a key is hex: nothing else reaches the URL
+        for layer, name in (("vec", "天地图 Tianditu"), ("cva", "天地图注记 Tianditu labels")):
+            folium.TileLayer(
+                TIANDITU_URL.format(layer=layer, key=key),
+                name=name,
+                attr=TIANDITU_ATTRIBUTION,
+                subdomains="01234567",
+                max_zoom=18,
+                overlay=layer == "cva",
+            ).add_to(m)
+    for layer in data.layers:
+        _add_layer(m, layer)
+    folium.LayerControl(collapsed=True).add_to(m)  # open on hover: the map stays visible
+    m.get_root().html.add_child(Element(data.legend))
+    return m
+
+
 def build_map(
     result: CircleResult,
     network: StreetNetwork,
     *,
     lang: str = "zh",
-    basemap: bool = False,
+    basemap: bool | str = False,
     gap_cell_m: float = CELL_M,
     sites: gpd.GeoDataFrame | None = None,
     site_reach: gpd.GeoDataFrame | None = None,
+    tianditu_key: str = "",
 ) -> folium.Map:
-    """Draw a run: streets, the combined reach, facilities, uncovered residents, gaps, the suggested site.
-
-    ``sites`` (and their ``site_reach``) replace the run's one suggested site,
-    e.g. with the answer of a siting model.
+    """Draw a run (``map_data`` then ``draw_map``); ``basemap=True`` means OSM tiles.
 
     Examples
     --------
@@ -122,143 +397,73 @@ def build_map(
     >>> "cdn." in map_html(m)
     False
     """
-    minutes = result.summary["minutes"]
-    streets = _wgs84(network.edges[["geometry"]], simplify_m=2.0)
-    # Open on where people live and the facilities are, not the whole street extract.
-    focus = np.concatenate([result.demand.geometry.values, result.facilities.geometry.values])
-    west, south, east, north = gpd.GeoSeries(focus, crs=result.demand.crs).to_crs(4326).total_bounds
-    m = OfflineMap(tiles=None, prefer_canvas=True, zoom_control=True)
-    _MetricScale().add_to(m)
-    m.fit_bounds([[south, west], [north, east]])
-    if basemap:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=OSM_ATTRIBUTION).add_to(m)
-    folium.GeoJson(
-        streets,
-        name=t("streets", lang),
-        control=True,
-        style_function=lambda _: {"color": "#7f8c8d", "weight": 1, "opacity": 0.7},
-        attribution=OSM_ATTRIBUTION,
-    ).add_to(m)
-    bands = sorted(result.reach[C.BAND_MIN].unique(), reverse=True)
-    for i, band in enumerate(bands):  # widest first, so the nearer bands sit on top
-        color = REACH_BAND_COLORS[min(len(bands) - 1 - i, len(REACH_BAND_COLORS) - 1)]
-        folium.GeoJson(
-            _wgs84(result.reach.loc[result.reach[C.BAND_MIN] == band], simplify_m=2.0),
-            name=t("reach", lang, minutes=band),
-            style_function=lambda _, c=color: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.2},
-        ).add_to(m)
-    names = result.facilities[["name", "category"]]
-    at_threshold = result.isochrones[result.isochrones[C.BAND_MIN] == minutes]
-    each = at_threshold.merge(names, left_on=C.FACILITY_ID, right_index=True)
-    each["category_label"] = [_category_label(c, lang) for c in each["category"]]
-    folium.GeoJson(
-        _wgs84(each, simplify_m=2.0),
-        name=t("reach_each", lang),
-        show=False,
-        style_function=lambda f: {
-            "color": CATEGORY_COLORS.get(f["properties"]["category"], REACH_COLOR),
-            "weight": 1,
-            "fillOpacity": 0.05,
-        },
-        tooltip=folium.GeoJsonTooltip(["name", "category_label"], aliases=[t("name", lang), t("category", lang)]),
-    ).add_to(m)
-    split = result.catchments[result.catchments[C.BAND_MIN] == minutes]
-    if len(split):
-        split = split.merge(names, left_on=C.FACILITY_ID, right_index=True)
-        split["category_label"] = [_category_label(c, lang) for c in split["category"]]
-        split["color"] = [PALETTE[i % len(PALETTE)] for i in range(len(split))]
-        folium.GeoJson(
-            _wgs84(split, simplify_m=2.0),
-            name=t("catchments", lang),
-            show=False,
-            style_function=lambda f: {
-                "color": "#555",
-                "weight": 1,
-                "fillColor": f["properties"]["color"],
-                "fillOpacity": 0.35,
-            },
-            tooltip=folium.GeoJsonTooltip(
-                ["name", "category_label"], aliases=[t("nearest", lang), t("category", lang)]
+    data = map_data(result, network, lang=lang, gap_cell_m=gap_cell_m, sites=sites, site_reach=site_reach)
+    base = ("osm" if basemap else "none") if isinstance(basemap, bool) else basemap
+    return draw_map(data, basemap=base, tianditu_key=tianditu_key)
+
+
+def scenario_layer(
+    facilities: gpd.GeoDataFrame, closed: gpd.GeoDataFrame, reach: gpd.GeoDataFrame, lang: str = "zh"
+) -> folium.FeatureGroup:
+    """The planner's changes, drawn over the map: new and moved centres, their reach, closed centres."""
+    group = folium.FeatureGroup(name=t("scenario", lang))
+    if len(reach):
+        _add_layer(
+            group,
+            Layer(
+                t("scenario_reach", lang),
+                _geojson(reach[["geometry"]], simplify_m=2.0),
+                {
+                    "color": SCENARIO_COLOR,
+                    "weight": 2,
+                    "dashArray": "6 4",
+                    "fillColor": SCENARIO_COLOR,
+                    "fillOpacity": 0.12,
+                },
             ),
-        ).add_to(m)
-    if "community" in result.levels:
-        comm = result.levels["community"][["name", C.POP, C.PCT_COVERED, "geometry"]].assign(
-            **{C.POP: lambda d: d[C.POP].round(0), C.PCT_COVERED: lambda d: d[C.PCT_COVERED].round(1)}
         )
-        folium.GeoJson(
-            _wgs84(comm, simplify_m=2.0),
-            name=t("community_layer", lang),
-            show=False,
-            style_function=lambda f: {
-                "color": "#34495e",
-                "weight": 1,
-                "fillColor": _rate_color(f["properties"][C.PCT_COVERED]),
-                "fillOpacity": 0.45,
-            },
-            tooltip=folium.GeoJsonTooltip(
-                ["name", C.POP, C.PCT_COVERED],
-                aliases=[t("name", lang), t("residents", lang), t("coverage_rate", lang) + " %"],
-            ),
-        ).add_to(m)
-    if len(result.gaps):
-        gaps = result.gaps.assign(
-            pop_uncovered=result.gaps[C.POP_UNCOVERED].round(0), minutes=result.gaps[C.MINUTES].round(1)
+    changed = facilities[facilities["change"] != ""]
+    if len(changed):
+        shown = gpd.GeoDataFrame(
+            {"name": changed["name"], "what": [t(f"change_{c}", lang) for c in changed["change"]]},
+            geometry=changed.geometry,
         )
-        folium.GeoJson(
-            _wgs84(gaps),
-            name=t("gaps", lang, cell=gap_cell_m),
-            style_function=lambda _: {"color": GAP_COLOR, "weight": 2, "fillColor": GAP_COLOR, "fillOpacity": 0.15},
-            tooltip=folium.GeoJsonTooltip(
-                [C.RANK, C.POP_UNCOVERED, C.MINUTES],
-                aliases=[t("rank", lang), t("uncovered", lang), t("walk_minutes", lang)],
+        _add_layer(
+            group,
+            Layer(
+                t("scenario", lang),
+                _geojson(shown),
+                marker={
+                    "radius": 10,
+                    "weight": 4,
+                    "color": "#111",
+                    "fill": True,
+                    "fill_color": SCENARIO_COLOR,
+                    "fill_opacity": 1.0,
+                },
+                tooltip=(("name", t("name", lang)), ("what", t("change", lang))),
             ),
-        ).add_to(m)
-    _points_layer(
-        m,
-        result.demand.loc[~result.demand[C.COVERED]],
-        t("residents_uncovered", lang),
-        UNCOVERED_COLOR,
-        lang,
-        show=True,
-    )
-    _points_layer(
-        m, result.demand.loc[result.demand[C.COVERED]], t("residents_covered", lang), "#95a5a6", lang, show=False
-    )
-    fac = result.facilities.assign(category_label=[_category_label(c, lang) for c in result.facilities["category"]])
-    for code in CATEGORIES:
-        sub = fac[fac["category"] == code]
-        if sub.empty:
-            continue
-        folium.GeoJson(
-            _wgs84(sub[["name", "category_label", "geometry"]]),
-            name=f"{t('facilities', lang)}: {_category_label(code, lang)}",
-            marker=folium.CircleMarker(
-                radius=7, weight=2, color="white", fill=True, fill_color=CATEGORY_COLORS[code], fill_opacity=1.0
+        )
+    if len(closed):
+        shown = gpd.GeoDataFrame({"name": closed["name"], "what": t("change_close", lang)}, geometry=closed.geometry)
+        _add_layer(
+            group,
+            Layer(
+                t("change_close", lang),
+                _geojson(shown),
+                marker={
+                    "radius": 8,
+                    "weight": 3,
+                    "color": "#111",
+                    "fill": True,
+                    "fill_color": "#bdc3c7",
+                    "fill_opacity": 1.0,
+                    "dash_array": "2 3",
+                },
+                tooltip=(("name", t("name", lang)), ("what", t("change", lang))),
             ),
-            tooltip=folium.GeoJsonTooltip(["name", "category_label"], aliases=[t("name", lang), t("category", lang)]),
-        ).add_to(m)
-    if site_reach is not None and len(site_reach):
-        folium.GeoJson(
-            _wgs84(site_reach[["geometry"]], simplify_m=2.0),
-            name=t("site_reach", lang),
-            style_function=lambda _: {"color": SITE_COLOR, "weight": 2, "dashArray": "6 4", "fillOpacity": 0.08},
-        ).add_to(m)
-    sites = result.sites if sites is None else sites
-    if len(sites):
-        sites = sites.assign(pop_new=sites[C.POP_NEW].round(0), minutes=sites[C.MINUTES].round(1))
-        folium.GeoJson(
-            _wgs84(sites[["site_id", C.POP_NEW, C.MINUTES, "geometry"]]),
-            name=t("sites", lang),
-            marker=folium.CircleMarker(
-                radius=11, weight=4, color="#1b2631", fill=True, fill_color=SITE_COLOR, fill_opacity=1.0
-            ),
-            tooltip=folium.GeoJsonTooltip(
-                ["site_id", C.POP_NEW, C.MINUTES], aliases=["ID", t("new_covered", lang), t("walk_minutes", lang)]
-            ),
-        ).add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)  # open on hover: the map stays visible
-    m.get_root().html.add_child(Element(_legend_html(lang, sorted(result.reach[C.BAND_MIN].unique()), gap_cell_m)))
-    return m
+        )
+    return group
 
 
 def _rate_color(pct: float | None) -> str:
@@ -269,22 +474,22 @@ def _rate_color(pct: float | None) -> str:
     return next(color for bound, color in reversed(stops) if pct >= bound)
 
 
-def _points_layer(m: folium.Map, demand: gpd.GeoDataFrame, name: str, color: str, lang: str, *, show: bool) -> None:
+def _points_layer(demand: gpd.GeoDataFrame, name: str, color: str, lang: str, show: bool) -> list[Layer]:
     if demand.empty:
-        return
-    pts = demand[[C.POP, C.MINUTES, "geometry"]].assign(
-        pop=demand[C.POP].round(0),
-        minutes=demand[C.MINUTES].round(1),
-        radius=np.clip(2 + np.sqrt(demand[C.POP].to_numpy()) / 2.5, 2, 12).round(1),
+        return []
+    pts = gpd.GeoDataFrame(
+        {C.POP: demand[C.POP].round(0), C.MINUTES: demand[C.MINUTES].round(1)}, geometry=demand.geometry
     )
-    folium.GeoJson(
-        _wgs84(pts),
-        name=name,
-        show=show,
-        marker=folium.CircleMarker(weight=1, color=color, fill=True, fill_color=color, fill_opacity=0.6),
-        style_function=lambda f: {"radius": f["properties"]["radius"]},
-        tooltip=folium.GeoJsonTooltip([C.POP, C.MINUTES], aliases=[t("residents", lang), t("walk_minutes", lang)]),
-    ).add_to(m)
+    radius = np.clip(2 + np.sqrt(demand[C.POP].to_numpy()) / 2.5, 2, 12).round(1)
+    return [
+        Layer(
+            name,
+            _geojson(pts, style=[{"radius": float(r)} for r in radius]),
+            show=show,
+            marker={"weight": 1, "color": color, "fill": True, "fill_color": color, "fill_opacity": 0.6},
+            tooltip=((C.POP, t("residents", lang)), (C.MINUTES, t("walk_minutes", lang))),
+        )
+    ]
 
 
 def _legend_html(lang: str, bands: list[float], gap_cell_m: float) -> str:
@@ -297,6 +502,7 @@ def _legend_html(lang: str, bands: list[float], gap_cell_m: float) -> str:
         (UNCOVERED_COLOR, "circle", t("residents_uncovered", lang)),
         (GAP_COLOR, "square", t("gaps", lang, cell=gap_cell_m)),
         (SITE_COLOR, "ring", t("sites", lang)),
+        (SCENARIO_COLOR, "ring", t("scenario", lang)),
     ]
     shape = {
         "circle": "border-radius:50%",

@@ -107,3 +107,76 @@ def test_map_renders_offline(app_url, tmp_path):
     assert errors == []
     assert outside == []
     assert shot.stat().st_size > 50_000
+
+
+def _launch(p):
+    return p.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    )
+
+
+def _map_frame(page):
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        frame = next((f for f in page.frames if f.locator(".leaflet-container").count()), None)
+        if frame is not None:
+            return frame
+        time.sleep(0.3)
+    pytest.fail("no Leaflet map appeared")
+
+
+def test_click_adds_a_centre_and_the_coverage_follows(app_url, tmp_path, sample):
+    """A planner picks 'add', clicks in the biggest gap, and sees who gains; the console stays clean."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from analysis.pipeline import run_circle
+
+    network, facilities, demand = sample
+    gap = run_circle(network, facilities, demand).gaps.to_crs(4326).geometry.iloc[0].representative_point()
+    errors, console, outside = [], [], []
+    with sync_api.sync_playwright() as p:
+        browser = _launch(p)
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+        page.on(
+            "request",
+            lambda r: outside.append(r.url)
+            if not r.url.startswith(("http://127.0.0.1", "data:", "blob:", "about:"))
+            else None,
+        )
+        page.goto(app_url, wait_until="domcontentloaded")
+        _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
+        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+        page.get_by_text("新增 add").click()
+        page.get_by_text("点击地图即在该处新增一个中心。").wait_for(timeout=30_000)
+        frame = _map_frame(page)
+        frame.wait_for_function("() => window.map !== undefined")
+        frame.evaluate(f"() => {{ window.map.setView([{gap.y}, {gap.x}], 16); }}")
+        time.sleep(0.5)  # the pan settles
+        xy = frame.evaluate(f"() => window.map.latLngToContainerPoint([{gap.y}, {gap.x}])")
+        box = frame.locator(".leaflet-container").bounding_box()
+        clicked = time.perf_counter()
+        page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+        page.get_by_text("现状与方案对比").wait_for(timeout=30_000)
+        page.get_by_text("新中心 1").first.wait_for(state="attached", timeout=30_000)  # a cell of the table
+        seconds = time.perf_counter() - clicked
+        frame = _map_frame(page)
+        frame.wait_for_function("() => (window.feature_group || []).length > 0")  # the new centre is drawn
+        time.sleep(1)
+        shot = Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_after_click.png"
+        page.screenshot(path=str(shot), full_page=True)
+        gained = page.get_by_text("新增覆盖", exact=False).first.text_content()
+        browser.close()
+    print(f"click to updated coverage: {seconds:.2f} s")
+    assert errors == [] and console == [], (errors, console)
+    assert outside == []
+    assert "新增覆盖" in gained and not gained.startswith("新增覆盖 0 人")

@@ -1,0 +1,189 @@
+"""What if: add a centre here, move that one, close another — and who gains.
+
+A scenario is a table of changes (``CHANGE_COLUMNS``), one row each:
+
+- ``add``: a proposed centre at the row's point (``name``, ``category``);
+- ``move``: the existing ``facility_id`` now stands at the row's point;
+- ``close``: the existing ``facility_id`` no longer serves (the point is where it stood).
+
+``evaluate_scenario`` recomputes who is covered with the changed set of
+facilities (one multi-source Dijkstra: milliseconds on the sample, about
+0.2 s on a 100k-node city), and ``compare`` says what changed against the
+current state: residents gained and lost, gap zones closed, unit by unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from analysis import columns as C
+from analysis.coverage import coverage_by_level, nearest_facility, summarize
+from analysis.gaps import CELL_M, gap_zones
+from analysis.traveltime import WALK_KMH
+from geo.errors import InputError
+from geo.network import StreetNetwork
+from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
+
+__all__ = ["ACTIONS", "CHANGE_COLUMNS", "ScenarioResult", "apply_changes", "compare", "empty_changes", "evaluate"]
+
+ACTIONS = ("add", "move", "close")
+CHANGE_COLUMNS = ["action", C.FACILITY_ID, "name", "category"]
+NEW_PREFIX = "NEW"
+
+
+def empty_changes(crs: object) -> gpd.GeoDataFrame:
+    """A scenario with no change yet."""
+    return gpd.GeoDataFrame(columns=[*CHANGE_COLUMNS, "geometry"], geometry="geometry", crs=crs)
+
+
+def apply_changes(facilities: gpd.GeoDataFrame, changes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The facilities after the changes: closed ones gone, moved ones at their new place, new ones added.
+
+    New centres get ids ``NEW1``, ``NEW2``, … (or the ``facility_id`` the row gives)
+    and a column ``change`` says which rows differ from the current state.
+
+    >>> import geopandas as gpd, shapely
+    >>> fac = gpd.GeoDataFrame({"facility_id": ["A", "B"], "name": ["a", "b"], "category": ["service_centre"] * 2},
+    ...                        geometry=shapely.points([(0, 0), (1, 1)]), crs=3857).set_index("facility_id", drop=False)
+    >>> ch = gpd.GeoDataFrame({"action": ["close", "add"], "facility_id": ["A", None], "name": [None, "c"],
+    ...                        "category": [None, "liaison_point"]},
+    ...                       geometry=shapely.points([(0, 0), (5, 5)]), crs=3857)
+    >>> apply_changes(fac, ch)[["name", "change"]].to_dict("index")
+    {'B': {'name': 'b', 'change': ''}, 'NEW1': {'name': 'c', 'change': 'add'}}
+    """
+    bad = sorted(set(changes["action"]) - set(ACTIONS))
+    if bad:
+        raise InputError(f"unknown scenario action {bad}", column="action", fix=f"use {', '.join(ACTIONS)}")
+    existing = changes[changes["action"].isin(("move", "close"))]
+    unknown = sorted(set(existing[C.FACILITY_ID]) - set(facilities.index))
+    if unknown:
+        raise InputError(
+            f"the scenario names facilities that are not in the current set: {', '.join(map(str, unknown))}",
+            column=C.FACILITY_ID,
+            fix="load the scenario with the facilities it was made for, or remove those rows",
+        )
+    out = facilities.assign(change="")
+    moved = changes[changes["action"] == "move"]
+    if len(moved):
+        where = moved.drop_duplicates(C.FACILITY_ID, keep="last").set_index(C.FACILITY_ID).geometry
+        out.loc[where.index, "geometry"] = where.to_numpy()
+        out.loc[where.index, "change"] = "move"
+    out = out.drop(index=changes.loc[changes["action"] == "close", C.FACILITY_ID].unique())
+    added = changes[changes["action"] == "add"]
+    if len(added):
+        taken = set(out.index)
+        ids, n = [], 0
+        for given in added[C.FACILITY_ID]:
+            if isinstance(given, str) and given and given not in taken:
+                ids.append(given)
+            else:
+                n += 1
+                while f"{NEW_PREFIX}{n}" in taken:
+                    n += 1
+                ids.append(f"{NEW_PREFIX}{n}")
+            taken.add(ids[-1])
+        new = gpd.GeoDataFrame(
+            {
+                C.FACILITY_ID: ids,
+                "name": added["name"].fillna("").to_numpy(),
+                "category": added["category"].fillna("neighbourhood_centre").to_numpy(),
+                "change": "add",
+            },
+            geometry=added.geometry.to_numpy(),
+            crs=facilities.crs,
+            index=pd.Index(ids, name=facilities.index.name),
+        )
+        out = pd.concat([out, new])
+    return out
+
+
+@dataclass
+class ScenarioResult:
+    """Coverage with the changed facilities (same shapes as ``CircleResult``'s)."""
+
+    facilities: gpd.GeoDataFrame  #: after the changes, with ``change`` and ``on_network``
+    demand: gpd.GeoDataFrame  #: resident points: ``minutes``, ``nearest_facility``, ``covered``
+    levels: dict[str, gpd.GeoDataFrame]
+    gaps: gpd.GeoDataFrame
+    summary: dict[str, float]
+
+
+def evaluate(
+    network: StreetNetwork,
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    demand_snaps: pd.DataFrame,
+    changes: gpd.GeoDataFrame,
+    *,
+    minutes: float = 15,
+    speed_kmh: float = WALK_KMH,
+    boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    gap_cell_m: float = CELL_M,
+) -> ScenarioResult:
+    """Who is covered within ``minutes`` once ``changes`` are made to ``facilities``."""
+    after = apply_changes(facilities, changes.to_crs(network.crs) if len(changes) else changes)
+    f_snap = snap_points(after, network, max_snap_m=max_snap_m)
+    dem = nearest_facility(network, after, demand, f_snap, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
+    levels, _ = coverage_by_level(dem, after, boundaries)
+    summary = summarize(dem) | {"minutes": float(minutes), "n_facilities_used": float(f_snap["on_network"].sum())}
+    return ScenarioResult(
+        facilities=after.assign(on_network=f_snap["on_network"]),
+        demand=dem,
+        levels=levels,
+        gaps=gap_zones(dem, cell_m=gap_cell_m, boundaries=boundaries),
+        summary=summary,
+    )
+
+
+def compare(
+    before_demand: gpd.GeoDataFrame,
+    before_gaps: gpd.GeoDataFrame,
+    before_levels: Mapping[str, gpd.GeoDataFrame],
+    after: ScenarioResult,
+) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
+    """What the scenario changes: ``(figures, {level: table})``.
+
+    Figures: ``pop_gained`` (residents covered now and not before), ``pop_lost``,
+    ``pop_net``, ``gaps_before``/``gaps_after`` (gap zones), ``gaps_closed``
+    (zones of the current state whose every resident is now covered), and the
+    covered totals. Each level table has ``code``, ``name``, the residents,
+    ``pct_before``, ``pct_after`` and ``pct_change``, biggest change first.
+    """
+    was = before_demand[C.COVERED].to_numpy(dtype=bool)
+    now = after.demand[C.COVERED].reindex(before_demand.index).to_numpy(dtype=bool)
+    pop = before_demand[C.POP].to_numpy(dtype=float)
+    closed = 0
+    if len(before_gaps):
+        left_out = before_demand.loc[~was]
+        zone = gpd.sjoin(left_out[["geometry"]], before_gaps[[C.GAP_ID, "geometry"]], predicate="within")
+        zone = zone[~zone.index.duplicated()]
+        still = pd.Series(~now[~was], index=left_out.index).reindex(zone.index)
+        closed = int((~still.groupby(zone[C.GAP_ID]).any()).sum())
+    figures = {
+        "pop_total": float(pop.sum()),
+        "pop_covered_before": float(pop[was].sum()),
+        "pop_covered_after": float(pop[now].sum()),
+        "pop_gained": float(pop[now & ~was].sum()),
+        "pop_lost": float(pop[was & ~now].sum()),
+        "gaps_before": float(len(before_gaps)),
+        "gaps_after": float(len(after.gaps)),
+        "gaps_closed": float(closed),
+    }
+    figures["pop_net"] = figures["pop_gained"] - figures["pop_lost"]
+    tables = {}
+    for level, table in before_levels.items():
+        if level not in after.levels:
+            continue
+        b = pd.DataFrame(table[["code", "name", C.POP, C.PCT_COVERED]]).rename(columns={C.PCT_COVERED: "pct_before"})
+        a = pd.DataFrame(after.levels[level][["code", C.PCT_COVERED]]).rename(columns={C.PCT_COVERED: "pct_after"})
+        both = b.merge(a, on="code", how="left")
+        both["pct_change"] = both["pct_after"] - both["pct_before"]
+        order = np.argsort(-np.abs(both["pct_change"].fillna(0).to_numpy()), kind="stable")
+        tables[level] = both.iloc[order].reset_index(drop=True)
+    return figures, tables

@@ -1,0 +1,94 @@
+"""Scenario files: the planner's changes (add / move / close centres) as a GeoJSON of points in WGS-84.
+
+Each feature has ``action`` (add, move, close), ``facility_id`` (the existing
+facility moved or closed; for a new centre, empty or an id of the planner's),
+``name`` and ``category``. The file opens in any GIS, and loads back with
+``read_scenario``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from geo.errors import InputError
+from geo.io import CATEGORIES
+
+__all__ = ["SCENARIO_ACTIONS", "read_scenario", "scenario_geojson"]
+
+SCENARIO_ACTIONS = ("add", "move", "close")
+_COLUMNS = ["action", "facility_id", "name", "category"]
+
+
+def scenario_geojson(changes: gpd.GeoDataFrame) -> bytes:
+    """The changes as GeoJSON bytes (WGS-84, UTF-8, Chinese names kept as written)."""
+    gdf = changes[[*_COLUMNS, "geometry"]].to_crs(4326) if len(changes) else changes
+    features = [
+        {
+            "type": "Feature",
+            "properties": {c: (None if pd.isna(row[c]) else str(row[c])) for c in _COLUMNS},
+            "geometry": {"type": "Point", "coordinates": [round(row.geometry.x, 7), round(row.geometry.y, 7)]},
+        }
+        for _, row in gdf.iterrows()
+    ]
+    doc = {"type": "FeatureCollection", "name": "quarterhour_scenario", "features": features}
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def read_scenario(path: str | Path) -> gpd.GeoDataFrame:
+    """Read a scenario file written by ``scenario_geojson`` (or by hand in a GIS): changes in WGS-84."""
+    path = Path(path)
+    try:
+        gdf = pyogrio.read_dataframe(path)
+    except Exception as exc:  # GDAL says why: not JSON, truncated, ...
+        raise InputError(
+            f"cannot read the scenario: {exc}",
+            file=path.name,
+            fix="choose a scenario file saved by quarterhour (GeoJSON)",
+        ) from None
+    missing = [c for c in ("action", "geometry") if c not in gdf.columns]
+    if missing:
+        raise InputError(
+            f"no '{missing[0]}' column: this is not a scenario file",
+            file=path.name,
+            column=missing[0],
+            fix="choose a scenario file saved by quarterhour (points with action add/move/close)",
+        )
+    for col in _COLUMNS:
+        if col not in gdf.columns:
+            gdf[col] = None
+    gdf["action"] = gdf["action"].astype(str).str.strip().str.lower()
+    for i, row in enumerate(gdf.itertuples(), start=1):
+        if row.action not in SCENARIO_ACTIONS:
+            raise InputError(
+                f"unknown action '{row.action}'",
+                file=path.name,
+                row=i,
+                column="action",
+                fix=f"use one of {', '.join(SCENARIO_ACTIONS)}",
+            )
+        if row.geometry is None or row.geometry.geom_type != "Point":
+            raise InputError("each change needs a point", file=path.name, row=i, fix="give the row a point geometry")
+        if row.action != "add" and not (isinstance(row.facility_id, str) and row.facility_id):
+            raise InputError(
+                f"'{row.action}' needs the id of an existing facility",
+                file=path.name,
+                row=i,
+                column="facility_id",
+                fix="fill in facility_id with the id from the facilities file",
+            )
+        if row.action == "add" and isinstance(row.category, str) and row.category not in CATEGORIES:
+            raise InputError(
+                f"unknown category '{row.category}'",
+                file=path.name,
+                row=i,
+                column="category",
+                fix=f"use one of {', '.join(CATEGORIES)}",
+            )
+    if gdf.crs is None:
+        gdf = gdf.set_crs(4326)
+    return gdf[[*_COLUMNS, "geometry"]].to_crs(4326)
