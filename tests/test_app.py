@@ -90,3 +90,50 @@ def test_siting_panel_runs_a_model_and_draws_the_curve(app):
     app.button(key="run_siting").click().run()
     assert not app.exception
     assert any("cannot be reached" in e.value for e in app.error)
+
+
+def _biggest_gap_lonlat(sample, minutes=15):
+    from analysis.pipeline import run_circle
+
+    network, facilities, demand = sample
+    p = run_circle(network, facilities, demand, minutes=minutes).gaps.to_crs(4326).geometry.iloc[0]
+    p = p.representative_point()
+    return p.x, p.y
+
+
+def test_add_a_centre_by_coordinates_compare_and_save(app, sample):
+    lon, lat = _biggest_gap_lonlat(sample)
+    app.text_input(key="lonlat").set_value(f"{lon:.6f}, {lat:.6f}")
+    next(b for b in app.button if b.label == "新增").click().run()
+    assert not app.exception
+    labels = [m.label for m in app.metric]
+    now, then = app.metric[labels.index("现状")], app.metric[labels.index("方案")]
+    assert now.value == "38,245"
+    gained = int(then.value.replace(",", "")) - 38_245
+    assert gained > 0 and then.delta == f"+{gained:,}"
+    assert any("新增覆盖" in c.value for c in app.caption)
+    save = next(b for b in app.get("download_button") if b.proto.label == "保存方案（GeoJSON）")
+    assert save.proto.label
+    # undo brings the current state back
+    app.button(key="undo").click().run()
+    assert not app.exception and "现状" not in [m.label for m in app.metric]
+
+
+def test_a_click_closes_the_facility_under_it(app, sample):
+    network, facilities, _ = sample
+    where = facilities.to_crs(4326).geometry["F001"]
+    app.radio(key="click_mode").set_value("close").run()
+    app.session_state["map"] = {"last_clicked": {"lat": where.y + 0.0001, "lng": where.x}}
+    app.run()
+    assert not app.exception
+    table = next(df.value for df in app.dataframe if "变化" in df.value.columns)
+    assert table["变化"].tolist() == ["关闭"] and table["ID"].tolist() == ["F001"]
+    labels = [m.label for m in app.metric]
+    assert int(app.metric[labels.index("方案")].value.replace(",", "")) <= 38_245
+
+
+def test_a_bad_coordinate_is_explained(app):
+    app.text_input(key="lonlat").set_value("43.7, abc")
+    next(b for b in app.button if b.label == "新增").click().run()
+    assert not app.exception
+    assert any("不是“经度, 纬度”" in e.value for e in app.error)
