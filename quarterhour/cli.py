@@ -33,11 +33,11 @@ from geo import (
     snap_points,
 )
 from geo.chinacrs import SYSTEMS
-from geo.io import points_to_wgs84, read_polygons
+from geo.io import BUNDLED_BOUNDARIES, points_to_wgs84, read_polygons
 from geo.osm import download_walk_network
 from geo.snap import DEFAULT_MAX_SNAP_M, detect_coordinate_system
 from quarterhour import __version__
-from quarterhour.export import write_layers
+from quarterhour.export import provenance, write_layers
 
 __all__ = ["main"]
 
@@ -239,6 +239,31 @@ def _load(args: argparse.Namespace) -> tuple:
     return network, facilities, demand, boundaries, categories
 
 
+_NOT_PARAMETERS = {"out", "force", "command"}
+_INPUT_FILES = ("network", "facilities", "demand", "boundaries", "categories", "candidates", "exclude")
+
+
+def _provenance(args: argparse.Namespace) -> dict:
+    """What produced this run: every option given (or defaulted), the input files with SHA-256, version, date.
+
+    Call after ``_load``: the inputs it filled in from the sample are named too.
+    """
+    inputs: dict[str, Path | str | None] = {}
+    for role in _INPUT_FILES:
+        value = getattr(args, role, None)
+        if role == "boundaries" and isinstance(value, str) and value.lower() in BUNDLED_BOUNDARIES:
+            value = BUNDLED_BOUNDARIES[value.lower()]
+        inputs[role] = value
+    if args.place or args.bbox:
+        inputs["network"] = f"OpenStreetMap download: {args.place or args.bbox}"
+    parameters = {
+        k: (Path(str(v)).name if k in _INPUT_FILES and v is not None else v)
+        for k, v in sorted(vars(args).items())
+        if k not in _NOT_PARAMETERS and not callable(v)
+    }
+    return provenance({"command": args.command, **parameters}, inputs)
+
+
 def _run(args: argparse.Namespace) -> int:
     network, facilities, demand, boundaries, categories = _load(args)
     result: CircleResult = run_circle(
@@ -259,7 +284,7 @@ def _run(args: argparse.Namespace) -> int:
     for line in result.skipped:
         print(f"note: {line}", file=sys.stderr)
     out = args.out / "coverage.gpkg"
-    write_layers(result.layers(args.isochrones), out, force=args.force)
+    write_layers(result.layers(args.isochrones), out, force=args.force, provenance=_provenance(args))
     s = result.summary
     print(
         f"covered {s['pop_covered']:,.0f} of {s['pop_total']:,.0f} residents ({s['pct_covered']:.1f}%) "
@@ -315,7 +340,12 @@ def _site(args: argparse.Namespace) -> int:
     for line in result.notes:
         print(f"note: {line}", file=sys.stderr)
     layers = {"sites": result.sites, "curve": result.curve, "isochrones": result.isochrones}
-    write_layers({name: layer for name, layer in layers.items() if len(layer.columns)}, out, force=args.force)
+    write_layers(
+        {name: layer for name, layer in layers.items() if len(layer.columns)},
+        out,
+        force=args.force,
+        provenance=_provenance(args),
+    )
     sol = result.solution
     how = f"{sol.method}, {'optimal' if sol.optimal else f'gap {sol.gap:.1%}'}"
     print(

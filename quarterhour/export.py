@@ -1,52 +1,367 @@
-"""Exports shared by the faces: written atomically, never over an existing file unless asked."""
+"""Exports shared by the faces: written atomically, never over an existing file unless asked.
+
+- Layers: ``write_layers`` (one GeoPackage, with provenance in its metadata),
+  ``gpkg_bytes`` and ``layer_bytes`` (one layer as GeoPackage, GeoJSON in
+  WGS-84, or a zipped Shapefile with a UTF-8 ``.cpg``) for download buttons.
+- Tables: ``table_bytes`` (CSV with a BOM so Excel shows Chinese, or XLSX) and
+  ``write_table``. Text that a spreadsheet would run as a formula (starting with
+  ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading ``'``.
+- Provenance: ``provenance`` (parameters, input files with their SHA-256,
+  software version, date) and ``provenance_metadata`` (the same flattened to
+  the text key/values GeoPackage metadata holds).
+
+Examples
+--------
+>>> import pandas as pd
+>>> table_bytes(pd.DataFrame({"name": ["=1+1", "党群服务中心"]}), "csv").decode("utf-8-sig").splitlines()
+['name', "'=1+1", '党群服务中心']
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import io
+import json
 import os
 import tempfile
+import zipfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
 from geo import InputError
+from quarterhour import __version__
 
-__all__ = ["gpkg_bytes", "write_layers"]
+__all__ = [
+    "LAYER_FORMATS",
+    "TABLE_FORMATS",
+    "atomic_write",
+    "file_sha256",
+    "gpkg_bytes",
+    "layer_bytes",
+    "neutralise",
+    "provenance",
+    "provenance_metadata",
+    "safe_table",
+    "table_bytes",
+    "write_layers",
+    "write_table",
+]
+
+TABLE_FORMATS = ("csv", "xlsx")
+LAYER_FORMATS = ("gpkg", "geojson", "shp")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def write_layers(layers: dict[str, gpd.GeoDataFrame | pd.DataFrame], path: Path, *, force: bool = False) -> None:
+def _exists_error(path: Path) -> InputError:
+    return InputError(
+        "the output file already exists",
+        file=str(path),
+        fix="choose another --out folder, or pass --force to replace it",
+    )
+
+
+def atomic_write(path: str | Path, data: bytes, *, force: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then ``os.replace``.
+
+    Refuses to replace an existing file unless ``force``; nothing is left
+    behind when writing fails.
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise _exists_error(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+# --- provenance -------------------------------------------------------------------------------------------------
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready copy: paths as text, numpy scalars as Python numbers."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def provenance(
+    parameters: Mapping[str, Any],
+    inputs: Mapping[str, str | Path | None],
+    *,
+    created: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """What produced a result: parameters, input files with their SHA-256, software version and date.
+
+    ``inputs`` maps a role (``network``, ``facilities`` ...) to a file path;
+    ``None`` roles are left out, and a role whose value is not a file (e.g. an
+    OpenStreetMap download) is kept as given, without a hash.
+
+    Examples
+    --------
+    >>> from geo import sample_paths
+    >>> p = provenance({"minutes": 15}, {"facilities": sample_paths()["facilities"]})
+    >>> p["software"], p["inputs"]["facilities"]["file"], len(p["inputs"]["facilities"]["sha256"])
+    ('quarterhour 0.1.0', 'facilities.geojson', 64)
+    """
+    files: dict[str, dict[str, Any]] = {}
+    for role, path in inputs.items():
+        if path is None:
+            continue
+        p = Path(path)
+        if p.is_file():
+            files[role] = {"file": p.name, "sha256": file_sha256(p), "bytes": p.stat().st_size}
+        else:
+            files[role] = {"source": str(path)}
+    when = created or dt.datetime.now(dt.UTC).astimezone()
+    return {
+        "software": f"quarterhour {__version__}",
+        "created": when.isoformat(timespec="seconds"),
+        "parameters": _plain(dict(parameters)),
+        "inputs": files,
+    }
+
+
+def provenance_metadata(prov: Mapping[str, Any]) -> dict[str, str]:
+    """Provenance flattened to text key/values (GeoPackage / GDAL metadata).
+
+    Keys: ``software``, ``created``, ``parameters`` (JSON), one ``input.<role>``
+    per input (``file sha256:...``), and ``provenance`` (the whole record as JSON).
+    """
+    out = {
+        "software": str(prov.get("software", "")),
+        "created": str(prov.get("created", "")),
+        "parameters": json.dumps(prov.get("parameters", {}), ensure_ascii=False, sort_keys=True),
+    }
+    for role, info in prov.get("inputs", {}).items():
+        out[f"input.{role}"] = (
+            f"{info['file']} sha256:{info['sha256']}" if "sha256" in info else str(info.get("source", ""))
+        )
+    out["provenance"] = json.dumps(_plain(prov), ensure_ascii=False, sort_keys=True)
+    return out
+
+
+# --- layers -----------------------------------------------------------------------------------------------------
+
+
+def _write_gpkg(layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame], tmp: str, meta: dict[str, str] | None) -> None:
+    for i, (name, gdf) in enumerate(layers.items()):
+        extra: dict[str, Any] = {}
+        if meta and i == 0:
+            extra["dataset_metadata"] = meta
+        if not isinstance(gdf, gpd.GeoDataFrame):  # a plain table (e.g. the coverage curve)
+            pyogrio.write_dataframe(gdf.reset_index(drop=True), tmp, layer=name, driver="GPKG", **extra)
+            continue
+        kinds = set(gdf.geom_type.dropna())
+        if len(kinds) > 1 and kinds <= {"Polygon", "MultiPolygon"}:
+            extra["promote_to_multi"] = True
+        gdf.reset_index(drop=True).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **extra)
+
+
+def write_layers(
+    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
+    path: Path,
+    *,
+    force: bool = False,
+    provenance: Mapping[str, Any] | None = None,
+) -> None:
     """Write layers into one GeoPackage atomically: a temporary file in the same folder, then a rename.
 
-    Refuses to replace an existing file unless ``force``.
+    Refuses to replace an existing file unless ``force``. ``provenance`` (see
+    ``quarterhour.export.provenance``) goes into the GeoPackage's dataset
+    metadata: ``pyogrio.read_info(path)["dataset_metadata"]`` reads it back.
     """
+    path = Path(path)
     if path.exists() and not force:
-        raise InputError(
-            "the output file already exists",
-            file=str(path),
-            fix="choose another --out folder, or pass --force to replace it",
-        )
+        raise _exists_error(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent)
     os.close(fd)
     os.unlink(tmp)  # GDAL creates the file itself
     try:
-        for name, gdf in layers.items():
-            if not isinstance(gdf, gpd.GeoDataFrame):  # a plain table (e.g. the coverage curve)
-                pyogrio.write_dataframe(gdf.reset_index(drop=True), tmp, layer=name, driver="GPKG")
-                continue
-            kinds = set(gdf.geom_type.dropna())
-            multi = {"promote_to_multi": True} if len(kinds) > 1 and kinds <= {"Polygon", "MultiPolygon"} else {}
-            gdf.reset_index(drop=True).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **multi)
+        _write_gpkg(layers, tmp, provenance_metadata(provenance) if provenance else None)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def gpkg_bytes(layers: dict[str, gpd.GeoDataFrame]) -> bytes:
+def gpkg_bytes(
+    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame], *, provenance: Mapping[str, Any] | None = None
+) -> bytes:
     """The layers as the bytes of one GeoPackage file (for a download button)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "coverage.gpkg"
-        write_layers(layers, path)
+        write_layers(layers, path, provenance=provenance)
         return path.read_bytes()
+
+
+def _shp_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Shapefile limits: bools as integers, text for other objects, one geometry family (promoted to multi)."""
+    out = gdf.reset_index(drop=True).copy()
+    names: dict[str, str] = {}
+    for col in out.columns:  # the format keeps 10 bytes of a name: cut them here, unique, so GDAL need not
+        if col == out.geometry.name:
+            continue
+        short, n = str(col).encode()[:10].decode(errors="ignore"), 1
+        while short in names.values():
+            tail = f"_{n}"
+            short, n = str(col).encode()[: 10 - len(tail)].decode(errors="ignore") + tail, n + 1
+        names[col] = short
+    out = out.rename(columns=names)
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        if out[col].dtype == bool:
+            out[col] = out[col].astype(int)
+        elif out[col].dtype == object:
+            out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    return out
+
+
+def layer_bytes(gdf: gpd.GeoDataFrame, name: str, fmt: str, *, provenance: Mapping[str, Any] | None = None) -> bytes:
+    """One layer as the bytes of a file to download.
+
+    ``fmt``: ``gpkg`` (GeoPackage, the layer called ``name``, with provenance
+    metadata), ``geojson`` (RFC 7946, WGS-84 longitude/latitude), or ``shp`` (a
+    zip of ``name``.shp/.shx/.dbf/.prj/.cpg, text in UTF-8; column names cut to
+    10 bytes, as the format needs).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> g = gpd.GeoDataFrame({"name": ["社区"]}, geometry=[shapely.Point(116.4, 39.9)], crs=4326)
+    >>> b'"name": "\\xe7\\xa4\\xbe\\xe5\\x8c\\xba"' in layer_bytes(g, "points", "geojson")
+    True
+    """
+    if fmt == "gpkg":
+        return gpkg_bytes({name: gdf}, provenance=provenance)
+    if fmt not in LAYER_FORMATS:
+        raise InputError(f"unknown layer format '{fmt}'", fix=f"use one of {', '.join(LAYER_FORMATS)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        if fmt == "geojson":
+            path = Path(tmp) / f"{name}.geojson"
+            wgs = gdf.reset_index(drop=True).to_crs(4326) if gdf.crs is not None else gdf.reset_index(drop=True)
+            pyogrio.write_dataframe(wgs, path, driver="GeoJSON", layer_options={"RFC7946": "YES"})
+            return path.read_bytes()
+        folder = Path(tmp) / "shp"
+        folder.mkdir()
+        data = _shp_ready(gdf)
+        kinds = set(data.geom_type.dropna())
+        multi = len(kinds) > 1
+        pyogrio.write_dataframe(
+            data, folder / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8", promote_to_multi=multi or None
+        )
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for part in sorted(folder.iterdir()):
+                zf.write(part, part.name)
+        return buf.getvalue()
+
+
+# --- tables -----------------------------------------------------------------------------------------------------
+
+
+def neutralise(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula, made inert with a leading ``'``; anything else as is.
+
+    Examples
+    --------
+    >>> neutralise('=HYPERLINK("http://x","y")'), neutralise("-5"), neutralise(-5), neutralise("社区")
+    ('\\'=HYPERLINK("http://x","y")', "'-5", -5, '社区')
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_table(df: pd.DataFrame) -> pd.DataFrame:
+    """A plain table for spreadsheets: no geometry (points become ``lon``, ``lat`` in WGS-84), no index, text
+    cells and column names neutralised (``neutralise``)."""
+    out = df
+    if isinstance(df, gpd.GeoDataFrame):
+        geom = df.geometry
+        out = pd.DataFrame(df.drop(columns=df.geometry.name))
+        if len(geom) and (geom.geom_type == "Point").all() and geom.crs is not None:
+            ll = geom.to_crs(4326)
+            out = out.assign(lon=ll.x.round(6).to_numpy(), lat=ll.y.round(6).to_numpy())
+    out = out.reset_index(drop=True).copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(neutralise)
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    return out
+
+
+def _xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    from openpyxl.utils import get_column_letter
+
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for sheet, df in sheets.items():
+            name = "".join(ch for ch in str(sheet) if ch not in "[]:*?/\\")[:31] or "sheet"
+            table = safe_table(df)
+            table.to_excel(xw, sheet_name=name, index=False)
+            ws = xw.sheets[name]
+            for row in ws.iter_rows(min_row=1):
+                for cell in row:  # strings stay strings, whatever they start with
+                    if isinstance(cell.value, str):
+                        cell.data_type = "s"
+            for i, col in enumerate(table.columns, start=1):
+                width = max([len(str(col)), *(len(str(v)) for v in table[col].head(200))], default=8)
+                ws.column_dimensions[get_column_letter(i)].width = min(60, max(8, width + 2))
+    return buf.getvalue()
+
+
+def table_bytes(df: pd.DataFrame | Mapping[str, pd.DataFrame], fmt: str) -> bytes:
+    """A table as the bytes of a CSV (UTF-8 with a BOM, so Excel shows Chinese) or XLSX file.
+
+    For XLSX, a mapping of sheet name to table gives one sheet each. Text that
+    would run as a formula is neutralised; geometry is dropped (points become
+    ``lon``, ``lat``).
+    """
+    if fmt == "csv":
+        if isinstance(df, Mapping):
+            raise InputError("a CSV holds one table", fix="give one table, or use xlsx for several sheets")
+        # CRLF rows (RFC 4180): a field holding a CR or LF is then quoted, not split into two rows
+        return safe_table(df).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    if fmt == "xlsx":
+        return _xlsx(df if isinstance(df, Mapping) else {"table": df})
+    raise InputError(f"unknown table format '{fmt}'", fix=f"use one of {', '.join(TABLE_FORMATS)}")
+
+
+def write_table(df: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | Path, *, force: bool = False) -> Path:
+    """Write a table as CSV or XLSX (by the file's suffix), atomically, never over a file unless ``force``."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in TABLE_FORMATS:
+        raise InputError(f"cannot write a table as '{path.suffix}'", file=path.name, fix="use .csv or .xlsx")
+    return atomic_write(path, table_bytes(df, fmt), force=force)

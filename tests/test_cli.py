@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,10 @@ def test_run_on_sample_writes_the_contract(sample_run):
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("covered 38,245 of 38,367 residents (99.7%) within 15 min walk at 4.5 km/h")
+    # no temporary file left behind (checked before reading: GDAL may write a .aux.xml sidecar for the metadata)
+    assert [p.name for p in out.iterdir()] == ["coverage.gpkg"]
     gpkg = out / "coverage.gpkg"
+    assert pyogrio.read_info(gpkg, layer="demand")["dataset_metadata"]["input.demand"].startswith("demand.geojson sha")
     layers = set(pyogrio.list_layers(gpkg)[:, 0])
     assert {"facilities", "demand", "isochrones"} <= layers
     demand = gpd.read_file(gpkg, layer="demand")
@@ -42,7 +46,6 @@ def test_run_on_sample_writes_the_contract(sample_run):
     assert len(gpd.read_file(gpkg, layer="facilities")) == 20
     iso = gpd.read_file(gpkg, layer="isochrones")
     assert len(iso) == 20 and iso.is_valid.all()
-    assert [p.name for p in out.iterdir()] == ["coverage.gpkg"]  # no temporary file left behind
 
 
 def test_existing_output_is_not_overwritten(sample_run):
@@ -234,6 +237,8 @@ def test_site_command_writes_sites_and_curve(tmp_path):
     assert curve.loc[1, "pop_covered"] == pytest.approx(after)
     assert {"community", "subdistrict", "district"} <= set(sites.columns)
     assert len(gpd.read_file(tmp_path / "sites.gpkg", layer="isochrones")) == 2
+    meta = pyogrio.read_info(tmp_path / "sites.gpkg", layer="sites")["dataset_metadata"]
+    assert json.loads(meta["parameters"])["model"] == "mclp" and json.loads(meta["parameters"])["k"] == 2
 
 
 def test_site_infeasible_target_exits_2(tmp_path):
