@@ -48,7 +48,7 @@ from geo import (
 from geo.io import CATEGORY_MINUTES
 from geo.osm import download_walk_network
 from geo.scenario import read_scenario, scenario_geojson
-from quarterhour.export import gpkg_bytes
+from quarterhour.export import LAYER_FORMATS, TABLE_FORMATS, gpkg_bytes, layer_bytes, provenance, table_bytes
 from quarterhour.i18n import LANGS, both, t
 from quarterhour.webmap import MapData, draw_map, map_data, scenario_layer
 
@@ -196,6 +196,24 @@ def scenario(
     return after, figures, tables, reach
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def scenario_gpkg(data: tuple, units: str, params: tuple, changes: tuple) -> bytes:
+    """The scenario's result as a GeoPackage: the changes, facilities, residents, levels and gaps after them."""
+    after, _, tables, reach = scenario(data, units, params, changes)
+    layers = {
+        "changes": changes_frame(changes),
+        "facilities": after.facilities,
+        "demand": after.demand,
+        **{f"coverage_{level}": table for level, table in after.levels.items()},
+        **{f"compare_{level}": table for level, table in tables.items()},
+        "gaps": after.gaps,
+        "reach": reach,
+    }
+    prov = app_provenance(data, units, params)
+    prov["parameters"]["scenario_changes"] = len(changes)
+    return gpkg_bytes({name: layer for name, layer in layers.items() if len(layer.columns)}, provenance=prov)
+
+
 def changes_frame(changes: tuple) -> gpd.GeoDataFrame:
     """The session's changes (tuples: action, facility_id, name, category, lon, lat) as WGS-84 points."""
     rows = [dict(zip(("action", C.FACILITY_ID, "name", "category", "lon", "lat"), c, strict=True)) for c in changes]
@@ -205,9 +223,52 @@ def changes_frame(changes: tuple) -> gpd.GeoDataFrame:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def layers_gpkg(data: tuple, units: str, params: tuple) -> bytes:
-    return gpkg_bytes(compute(data, units, params).layers())
+def app_provenance(data: tuple, units: str, params: tuple) -> dict:
+    """What produced the numbers on screen: the parameters and the input files (with their SHA-256)."""
+    minutes, speed_kmh, categories, cat_minutes, bands = params
+    paths = sample_paths()
+    inputs = {
+        "network": paths["network"] if data[0] == SAMPLE else data[0],
+        "facilities": paths["facilities"] if data[1] == SAMPLE else data[1],
+        "demand": paths["demand"] if data[3] == SAMPLE else data[3],
+        "boundaries": paths["boundaries"] if units == SAMPLE else units,
+    }
+    parameters = {
+        "face": "app",
+        "minutes": minutes,
+        "speed_kmh": speed_kmh,
+        "categories": list(categories),
+        "category_minutes": dict(cat_minutes),
+        "bands": list(bands),
+        "facilities_crs": data[2],
+        "demand_total": data[4],
+    }
+    return provenance(parameters, inputs)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def layer_file(data: tuple, units: str, params: tuple, name: str, fmt: str) -> bytes:
+    """One layer (or, for ``all``, every layer in one GeoPackage) as a file, with provenance."""
+    layers = compute(data, units, params).layers()
+    prov = app_provenance(data, units, params)
+    if name == "all":
+        return gpkg_bytes(layers, provenance=prov)
+    return layer_bytes(layers[name], name, fmt, provenance=prov)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def table_file(data: tuple, units: str, params: tuple, name: str, fmt: str) -> bytes:
+    """One table as CSV or XLSX; names that look like formulas are made inert (``export.safe_table``)."""
+    return table_bytes(tables_of(compute(data, units, params))[name], fmt)
+
+
+def tables_of(result: CircleResult) -> dict[str, pd.DataFrame]:
+    """The tables a planner takes away: coverage per level, ranked gaps, suggested sites, facilities."""
+    tables = {f"coverage_{level}": table for level, table in result.levels.items()}
+    tables["gaps"] = result.gaps
+    tables["sites"] = result.sites
+    tables["facilities"] = result.facilities
+    return {name: pd.DataFrame(table.drop(columns="geometry")) for name, table in tables.items()}
 
 
 # ---------------------------------------------------------------- small helpers
@@ -473,6 +534,13 @@ def scenario_ui(data: tuple, units: str, params: tuple, facilities: gpd.GeoDataF
         key="save_scenario",
     )
     compare_ui(figures, tables, lang)
+    st.download_button(
+        t("download_scenario", lang),
+        data=scenario_gpkg(data, units, params, tuple(changes)),
+        file_name="scenario_result.gpkg",
+        mime="application/geopackage+sqlite3",
+        key="download_scenario",
+    )
     closed_ids = [c[1] for c in changes if c[0] == "close"]
     closed = facilities.loc[[i for i in closed_ids if i in facilities.index]]
     return scenario_layer(after.facilities, closed, reach, lang)
@@ -654,6 +722,61 @@ def siting_results_ui(result: SiteResult, lang: str) -> None:
         st.info(line)
 
 
+FORMAT_NAMES = {
+    "gpkg": "GeoPackage",
+    "geojson": "GeoJSON",
+    "shp": "Shapefile (zip)",
+    "csv": "CSV",
+    "xlsx": "Excel XLSX",
+}
+MIME = {
+    "gpkg": "application/geopackage+sqlite3",
+    "geojson": "application/geo+json",
+    "shp": "application/zip",
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def downloads_ui(data: tuple, units: str, params: tuple, result: CircleResult, lang: str) -> None:
+    """Every layer as GeoPackage, GeoJSON or zipped Shapefile; every table as CSV or XLSX; provenance inside."""
+    minutes = params[0]
+    st.download_button(
+        t("download_gpkg", lang),
+        data=layer_file(data, units, params, "all", "gpkg"),
+        file_name=f"coverage_{minutes:g}min.gpkg",
+        mime=MIME["gpkg"],
+        key="download_all",
+    )
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{t('one_layer', lang)}**")
+        layers = list(result.layers())
+        name = st.selectbox(t("layer", lang), layers, key="dl_layer")
+        fmt = st.radio(t("format", lang), LAYER_FORMATS, format_func=FORMAT_NAMES.get, horizontal=True, key="dl_fmt")
+        suffix = {"gpkg": "gpkg", "geojson": "geojson", "shp": "zip"}[fmt]
+        st.download_button(
+            t("download", lang),
+            data=layer_file(data, units, params, name, fmt),
+            file_name=f"{name}_{minutes:g}min.{suffix}",
+            mime=MIME[fmt],
+            key="download_layer",
+        )
+    with right:
+        st.markdown(f"**{t('one_table', lang)}**")
+        tables = list(tables_of(result))
+        name = st.selectbox(t("table", lang), tables, key="dl_table")
+        fmt = st.radio(t("format", lang), TABLE_FORMATS, format_func=FORMAT_NAMES.get, horizontal=True, key="dl_tfmt")
+        st.download_button(
+            t("download", lang),
+            data=table_file(data, units, params, name, fmt),
+            file_name=f"{name}_{minutes:g}min.{fmt}",
+            mime=MIME[fmt],
+            key="download_table",
+        )
+    st.caption(t("provenance_note", lang))
+
+
 def main() -> None:
     st.set_page_config(page_title="一刻钟 quarterhour", page_icon="🗺️", layout="wide")
     started = time.perf_counter()
@@ -712,12 +835,7 @@ def main() -> None:
                 st.error(str(exc))
                 st.session_state.pop("plan", None)
     with tabs[3], step(lang):
-        st.download_button(
-            t("download_gpkg", lang),
-            data=layers_gpkg(data, units, params),
-            file_name=f"coverage_{params[0]:g}min.gpkg",
-            mime="application/geopackage+sqlite3",
-        )
+        downloads_ui(data, units, params, result, lang)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
+import pandas as pd
+import pyogrio
 import pytest
+import shapely
 from streamlit.testing.v1 import AppTest
+
+from geo.scenario import read_scenario
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -54,9 +60,56 @@ def test_only_service_centres_counts_fewer_residents(app):
     assert len(app.dataframe) == 3  # ranked gaps, the suggested site, the level table
 
 
-def test_layers_download_button(app):
-    (button,) = app.get("download_button")
-    assert button.proto.label == "下载全部图层（GeoPackage）"
+@pytest.fixture
+def media(monkeypatch):
+    """The files AppTest's download buttons hold: each run's in-memory media storage, kept to read from."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test
+
+    stores = []
+
+    class Kept(MemoryMediaFileStorage):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Kept)
+
+    def content(button) -> bytes:
+        file_id = button.proto.url.rsplit("/", 1)[-1].split(".")[0]
+        return stores[-1].get_file(file_id).content
+
+    return content
+
+
+def download(app, label, content, tmp_path, name):
+    button = next(b for b in app.get("download_button") if b.proto.label == label)
+    path = tmp_path / name
+    path.write_bytes(content(button))
+    return path
+
+
+def test_downloads_every_layer_and_table(media, tmp_path):
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    labels = [b.proto.label for b in app.get("download_button")]
+    assert labels == ["下载全部图层（GeoPackage）", "下载", "下载"]
+    everything = download(app, "下载全部图层（GeoPackage）", media, tmp_path, "all.gpkg")
+    layers = set(pyogrio.list_layers(everything)[:, 0])
+    assert {"facilities", "demand", "isochrones", "coverage_city", "coverage_community", "gaps", "sites"} <= layers
+    meta = pyogrio.read_info(everything, layer="facilities")["dataset_metadata"]
+    assert "facilities.geojson sha256:" in meta["input.facilities"] and '"minutes": 15.0' in meta["parameters"]
+    app.selectbox(key="dl_layer").set_value("gaps").run()
+    app.radio(key="dl_fmt").set_value("shp").run()
+    app.selectbox(key="dl_table").set_value("coverage_district").run()
+    app.radio(key="dl_tfmt").set_value("xlsx").run()
+    shp = next(b for b in app.get("download_button") if b.proto.url.endswith(".zip"))
+    (tmp_path / "gaps.zip").write_bytes(media(shp))
+    gaps = gpd.read_file(tmp_path / "gaps.zip")
+    assert len(gaps) >= 1 and gaps["pop_uncove"].sum() == 122  # Shapefile names are cut to 10 letters
+    xlsx = next(b for b in app.get("download_button") if b.proto.url.endswith(".xlsx"))
+    (tmp_path / "district.xlsx").write_bytes(media(xlsx))
+    table = pd.read_excel(tmp_path / "district.xlsx")
+    assert len(table) == 4 and table["pop"].sum() == 38_367
 
 
 def test_level_tables(app):
@@ -101,7 +154,8 @@ def _biggest_gap_lonlat(sample, minutes=15):
     return p.x, p.y
 
 
-def test_add_a_centre_by_coordinates_compare_and_save(app, sample):
+def test_add_a_centre_by_coordinates_compare_and_save(media, tmp_path, sample):
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
     lon, lat = _biggest_gap_lonlat(sample)
     app.text_input(key="lonlat").set_value(f"{lon:.6f}, {lat:.6f}")
     next(b for b in app.button if b.label == "新增").click().run()
@@ -112,15 +166,21 @@ def test_add_a_centre_by_coordinates_compare_and_save(app, sample):
     gained = int(then.value.replace(",", "")) - 38_245
     assert gained > 0 and then.delta == f"+{gained:,}"
     assert any("新增覆盖" in c.value for c in app.caption)
-    save = next(b for b in app.get("download_button") if b.proto.label == "保存方案（GeoJSON）")
-    assert save.proto.label
+    saved = read_scenario(download(app, "保存方案（GeoJSON）", media, tmp_path, "scenario.geojson"))
+    assert saved["action"].tolist() == ["add"] and saved["name"].tolist() == ["新中心 1"]
+    assert saved.geometry.iloc[0].distance(shapely.Point(lon, lat)) < 1e-6
+    after = download(app, "下载方案结果（GeoPackage）", media, tmp_path, "scenario.gpkg")
+    facilities = gpd.read_file(after, layer="facilities")
+    assert len(facilities) == 21 and facilities["change"].tolist().count("add") == 1
+    demand = gpd.read_file(after, layer="demand")
+    assert demand.loc[demand["covered"], "pop"].sum() == 38_245 + gained
     # undo brings the current state back
     app.button(key="undo").click().run()
     assert not app.exception and "现状" not in [m.label for m in app.metric]
 
 
 def test_a_click_closes_the_facility_under_it(app, sample):
-    network, facilities, _ = sample
+    facilities = sample[1]
     where = facilities.to_crs(4326).geometry["F001"]
     app.radio(key="click_mode").set_value("close").run()
     app.session_state["map"] = {"last_clicked": {"lat": where.y + 0.0001, "lng": where.x}}
