@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 import streamlit as st
@@ -61,7 +62,14 @@ SNAP_CLICK_M = 100  # a click this close to a facility picks it (to move or clos
 MODEL_NAMES = {"mclp": "最大覆盖 MCLP", "lscp": "集合覆盖 LSCP", "pmedian": "p 中值 p-median"}
 MODE_NAMES = {"walk": "步行 walk", "bike": "自行车 bike", "ebike": "电动车 e-bike"}
 SPEED_RANGES = {"walk": (2.0, 6.0), "bike": (8.0, 25.0), "ebike": (10.0, 30.0)}
-CLICK_NAMES = {"browse": "浏览 browse", "add": "新增 add", "move": "迁移 move", "close": "关闭 close"}
+CLICK_NAMES = {
+    "browse": "浏览 browse",
+    "add": "新增 add",
+    "move": "迁移 move",
+    "close": "关闭 close",
+    "box": "框选下载范围 download box",
+}
+MAX_BOX_KM2 = 400  # a bigger box is refused: Overpass would time out, and a city district is far smaller
 BASEMAP_NAMES = {"none": "路网（离线）streets (offline)", "osm": "OpenStreetMap", "tianditu": "天地图 Tianditu"}
 BANDS = (5.0, 10.0, 15.0, 20.0)
 CATCHMENT_MAX_NODES = 20_000
@@ -77,6 +85,9 @@ def load_network(source: str) -> StreetNetwork:
         return prepare_network(read_network(path), source=path.name)
     if source.startswith("osm:"):
         return prepare_network(download_walk_network(place=source[4:]), source=source[4:])
+    if source.startswith("bbox:"):
+        west, south, east, north = (float(v) for v in source[5:].split(","))
+        return prepare_network(download_walk_network(bbox=(west, south, east, north)), source=source)
     return prepare_network(read_network(source), source=Path(source).name)
 
 
@@ -336,8 +347,22 @@ def data_ui(lang: str) -> dict:
                     load_network(f"osm:{place.strip()}")
                     bar.progress(1.0, text=t("osm_done", lang))
                     st.session_state["osm_loaded"] = place.strip()
+                    st.session_state["osm_box_loaded"] = None
+            box = st.session_state.get("osm_bbox")
+            st.caption(
+                t("osm_box_help", lang) if not box else t("osm_box", lang, box=", ".join(f"{v:.4f}" for v in box))
+            )
+            if box and st.button(t("osm_download_box", lang), key="osm_download_box"):
+                bar = st.progress(0.1, text=t("osm_progress", lang, place=t("the_box", lang)))
+                with step(lang):
+                    load_network("bbox:" + ",".join(f"{v:.6f}" for v in box))
+                    bar.progress(1.0, text=t("osm_done", lang))
+                    st.session_state["osm_loaded"] = None
+                    st.session_state["osm_box_loaded"] = box
             if st.session_state.get("osm_loaded"):
                 network = f"osm:{st.session_state['osm_loaded']}"
+            elif st.session_state.get("osm_box_loaded"):
+                network = "bbox:" + ",".join(f"{v:.6f}" for v in st.session_state["osm_box_loaded"])
         types = ["csv", "xlsx", "geojson", "json", "gpkg", "zip"]
         facilities = source_ui(t("facilities_file", lang), "facilities_file", types, lang)
         crs = st.selectbox(
@@ -438,6 +463,21 @@ def take_click(facilities: gpd.GeoDataFrame, crs: object, lang: str) -> None:
     mode = st.session_state.get("click_mode", "browse")
     lon, lat = float(clicked["lng"]), float(clicked["lat"])
     changes: list = st.session_state["changes"]
+    if mode == "box":
+        corner = st.session_state.pop("box_corner", None)
+        if corner is None:
+            st.session_state["box_corner"] = (lon, lat)
+            st.session_state["click_note"] = t("box_second", lang)
+            return
+        west, east = sorted((corner[0], lon))
+        south, north = sorted((corner[1], lat))
+        km2 = (east - west) * 111.32 * np.cos(np.radians((south + north) / 2)) * (north - south) * 110.57
+        if km2 > MAX_BOX_KM2:
+            st.session_state["click_note"] = t("box_too_big", lang, km2=km2, limit=MAX_BOX_KM2)
+            return
+        st.session_state["osm_bbox"] = (west, south, east, north)
+        st.session_state["click_note"] = t("box_set", lang, km2=km2)
+        return
     if mode == "add":
         add_centre(lon, lat, st.session_state.get("new_category", "neighbourhood_centre"), lang)
     elif mode in ("move", "close"):

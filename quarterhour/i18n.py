@@ -99,6 +99,23 @@ _TEXT: dict[str, tuple[str, str]] = {
         "正在下载并整理 {place} 的步行路网……",
         "downloading and preparing the walking network of {place}…",
     ),
+    "osm_box_help": (
+        "也可以在地图右侧选“框选下载范围”，点击两个对角来框定范围（先打开在线底图找到位置）。",
+        "Or pick “download box” beside the map and click two opposite corners "
+        "(turn on an online basemap to find the place).",
+    ),
+    "osm_box": ("框选范围（西, 南, 东, 北）：{box}", "box (west, south, east, north): {box}"),
+    "osm_download_box": ("下载框选范围的路网", "download the network in the box"),
+    "the_box": ("框选范围", "the box"),
+    "box_second": ("已记下第一个角：再点击对角。", "First corner noted: now click the opposite corner."),
+    "box_too_big": (
+        "框选范围约 {km2:,.0f} 平方千米，超过 {limit} 平方千米：请框一个更小的范围（如一个区）。",
+        "The box is about {km2:,.0f} km², over {limit} km²: draw a smaller one (a district, say).",
+    ),
+    "box_set": (
+        "已框定约 {km2:,.1f} 平方千米：在“数据”中点击“下载框选范围的路网”。",
+        "Box of about {km2:,.1f} km² set: press “download the network in the box” under “data”.",
+    ),
     "osm_done": ("路网已就绪（已缓存到磁盘）", "network ready (cached on disk)"),
     "facilities_file": (
         "服务设施（CSV / XLSX / GeoJSON / GPKG / 压缩 SHP）",
@@ -142,6 +159,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Click the facility to move, then click its new place.",
     ),
     "click_help_close": ("点击一个设施即将其关闭。", "Click a facility to close it."),
+    "click_help_box": (
+        "点击两个对角，框定从 OpenStreetMap 下载路网的范围。",
+        "Click two opposite corners of the box to download from OpenStreetMap.",
+    ),
     "add_lonlat": ("或按坐标新增（经度, 纬度，WGS-84）", "or add by coordinates (lon, lat, WGS-84)"),
     "add": ("新增", "add"),
     "bad_lonlat": ("“{text}” 不是“经度, 纬度”，例如 112.45, 34.62", "“{text}” is not “lon, lat”, e.g. 112.45, 34.62"),

@@ -197,3 +197,20 @@ def test_a_bad_coordinate_is_explained(app):
     next(b for b in app.button if b.label == "新增").click().run()
     assert not app.exception
     assert any("不是“经度, 纬度”" in e.value for e in app.error)
+
+
+def test_two_clicks_draw_the_download_box(app):
+    app.radio(key="click_mode").set_value("box").run()
+    app.session_state["map"] = {"last_clicked": {"lat": 43.73, "lng": 7.41}}
+    app.run()
+    assert any("再点击对角" in i.value for i in app.info)
+    app.session_state["map"] = {"last_clicked": {"lat": 43.75, "lng": 7.44}}
+    app.run()
+    assert not app.exception
+    assert app.session_state["osm_bbox"] == (7.41, 43.73, 7.44, 43.75)
+    assert any("已框定约 5.3 平方千米" in i.value for i in app.info)
+    app.session_state["map"] = {"last_clicked": {"lat": 43.0, "lng": 7.0}}
+    app.run()
+    app.session_state["map"] = {"last_clicked": {"lat": 44.0, "lng": 8.0}}
+    app.run()
+    assert any("超过 400 平方千米" in i.value for i in app.info)
