@@ -54,6 +54,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "communities_full": ("全覆盖社区", "communities fully covered"),
     "communities_partly": ("部分覆盖社区", "communities partly covered"),
     "communities_none": ("未覆盖社区", "communities not covered"),
+    "hex_layer": ("居民覆盖率（{size:g} 米六边形）", "coverage per hexagon ({size:g} m)"),
     "community_layer": ("社区覆盖率", "coverage by community"),
     "units": ("评估单元（行政边界）", "review units (boundaries)"),
     "units_sample": ("示例：摩纳哥", "sample: Monaco"),

@@ -29,6 +29,7 @@ from jinja2 import Template
 
 from analysis import columns as C
 from analysis.gaps import CELL_M
+from analysis.hexgrid import HEX_M, hex_coverage
 from analysis.pipeline import CircleResult
 from geo.io import CATEGORIES
 from geo.network import StreetNetwork
@@ -58,6 +59,7 @@ REACH_BAND_COLORS = ["#1e8449", "#27ae60", "#82e0aa", "#d5f5e3"]  # nearest band
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 OSM_ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 SCENARIO_COLOR = "#f1c40f"
+MAX_POINTS = 5_000  #: more resident points than this are shown as hexagons only (page size)
 #: 天地图 web-Mercator tiles (CGCS2000, i.e. WGS-84 to within a metre: no GCJ-02 shift); the planner brings the key.
 TIANDITU_URL = (
     "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
@@ -282,9 +284,35 @@ def map_data(
                 ),
             )
         )
-    covered = result.demand[C.COVERED]
-    layers += _points_layer(result.demand.loc[~covered], t("residents_uncovered", lang), UNCOVERED_COLOR, lang, True)
-    layers += _points_layer(result.demand.loc[covered], t("residents_covered", lang), "#95a5a6", lang, False)
+    many = len(result.demand) > MAX_POINTS
+    cells = hex_coverage(result.demand, size_m=HEX_M)
+    cells = gpd.GeoDataFrame(
+        {
+            C.POP: cells[C.POP].round(0),
+            C.POP_UNCOVERED: cells[C.POP_UNCOVERED].round(0),
+            C.PCT_COVERED: cells[C.PCT_COVERED].round(1),
+        },
+        geometry=cells.geometry,
+    )
+    layers.append(
+        Layer(
+            t("hex_layer", lang, size=2 * HEX_M),
+            _geojson(cells, style=[{"fillColor": _rate_color(p)} for p in cells[C.PCT_COVERED]]),
+            {"color": "#555", "weight": 0.5, "fillOpacity": 0.5},
+            show=many,
+            tooltip=(
+                (C.POP, t("residents", lang)),
+                (C.POP_UNCOVERED, t("uncovered", lang)),
+                (C.PCT_COVERED, t("coverage_rate", lang) + " %"),
+            ),
+        )
+    )
+    if not many:  # a whole city's points would make the page too heavy: the hexagons stand for them
+        covered = result.demand[C.COVERED]
+        layers += _points_layer(
+            result.demand.loc[~covered], t("residents_uncovered", lang), UNCOVERED_COLOR, lang, True
+        )
+        layers += _points_layer(result.demand.loc[covered], t("residents_covered", lang), "#95a5a6", lang, False)
     fac = result.facilities.assign(category_label=[_category_label(c, lang) for c in result.facilities["category"]])
     for code in CATEGORIES:
         sub = fac[fac["category"] == code]
@@ -338,7 +366,7 @@ def map_data(
                 ),
             )
         )
-    legend = _legend_html(lang, sorted(result.reach[C.BAND_MIN].unique()), gap_cell_m)
+    legend = _legend_html(lang, sorted(result.reach[C.BAND_MIN].unique()), gap_cell_m, points=not many)
     return MapData(bounds=[[float(south), float(west)], [float(north), float(east)]], layers=layers, legend=legend)
 
 
@@ -505,14 +533,14 @@ def _points_layer(demand: gpd.GeoDataFrame, name: str, color: str, lang: str, sh
     ]
 
 
-def _legend_html(lang: str, bands: list[float], gap_cell_m: float) -> str:
+def _legend_html(lang: str, bands: list[float], gap_cell_m: float, *, points: bool = True) -> str:
     rows = [(CATEGORY_COLORS[c], "circle", _category_label(c, lang)) for c in CATEGORIES]
     rows += [
         *(
             (REACH_BAND_COLORS[min(i, len(REACH_BAND_COLORS) - 1)], "square", t("reach", lang, minutes=b))
             for i, b in enumerate(bands)
         ),
-        (UNCOVERED_COLOR, "circle", t("residents_uncovered", lang)),
+        *([(UNCOVERED_COLOR, "circle", t("residents_uncovered", lang))] if points else []),
         (GAP_COLOR, "square", t("gaps", lang, cell=gap_cell_m)),
         (SITE_COLOR, "ring", t("sites", lang)),
         (SCENARIO_COLOR, "ring", t("scenario", lang)),

@@ -149,9 +149,11 @@ def test_click_adds_a_centre_and_the_coverage_follows(app_url, tmp_path, sample)
         page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
         page.on(
             "request",
-            lambda r: outside.append(r.url)
-            if not r.url.startswith(("http://127.0.0.1", "data:", "blob:", "about:"))
-            else None,
+            lambda r: (
+                outside.append(r.url)
+                if not r.url.startswith(("http://127.0.0.1", "data:", "blob:", "about:"))
+                else None
+            ),
         )
         page.goto(app_url, wait_until="domcontentloaded")
         _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)

@@ -64,3 +64,15 @@ def test_names_are_inert_in_the_page(sample):
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     assert shows(page, escaped) or escaped.replace("&", "\\u0026") in page  # folium writes & as \u0026
+
+
+def test_a_whole_city_of_points_becomes_hexagons(sample, monkeypatch):
+    from quarterhour import webmap
+
+    network, facilities, demand = sample
+    result = run_circle(network, facilities, demand, minutes=5, isochrones=("facility", "merged"))
+    small = map_html(build_map(result, network))
+    monkeypatch.setattr(webmap, "MAX_POINTS", 100)
+    big = map_html(build_map(result, network))
+    assert shows(small, "未覆盖居民点") and not shows(big, "未覆盖居民点")
+    assert shows(big, "居民覆盖率（500 米六边形）") and len(big) < len(small)
