@@ -190,7 +190,15 @@ def _decorate(ax, lang: str) -> None:
         arrowprops={"facecolor": "black", "width": 4, "headwidth": 12, "headlength": 12},
     )
     ax.text(
-        0.95, 0.84, _w("north", lang), transform=ax.transAxes, ha="center", va="top", fontsize=11, fontweight="bold"
+        0.95,
+        0.84,
+        _w("north", lang),
+        transform=ax.transAxes,
+        ha="center",
+        va="top",
+        fontsize=11,
+        fontweight="bold",
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
     )
 
 
