@@ -21,6 +21,7 @@ from analysis.gaps import gap_zones
 from analysis.pipeline import ISOCHRONE_KINDS, CircleResult, run_circle
 from analysis.siting import MODELS, candidate_sites, plan_sites
 from analysis.traveltime import MODE_SPEEDS_KMH
+from analysis.units import LEVEL_ORDER
 from geo import (
     InputError,
     prepare_network,
@@ -38,6 +39,7 @@ from geo.osm import download_walk_network
 from geo.snap import DEFAULT_MAX_SNAP_M, detect_coordinate_system
 from quarterhour import __version__
 from quarterhour.export import provenance, write_layers
+from quarterhour.report import check_out, write_pack
 
 __all__ = ["main"]
 
@@ -183,6 +185,25 @@ def _parser() -> argparse.ArgumentParser:
     site.add_argument("--capacity", type=_positive, help="mclp: residents one new centre can serve at most")
     site.add_argument("--curve", type=int, default=10, help="coverage curve for k = 1 ... N (default 10; 0: none)")
     site.add_argument("--time-limit", type=_positive, default=60.0, help="solver time limit in seconds (default 60)")
+    report = sub.add_parser(
+        "report",
+        help="review pack: per admin unit a GeoPackage, map, tables, HTML and PDF report; a city summary",
+        description="The review pack for district reviews, one folder per unit of --level, and a city summary. "
+        "Inputs not given come from the bundled sample.",
+    )
+    _inputs(report)
+    report.add_argument(
+        "--level",
+        choices=LEVEL_ORDER,
+        default="district",
+        help="the review units: one folder per unit of this level (default district)",
+    )
+    report.add_argument("--k", type=int, default=3, help="new sites suggested per unit at most (MCLP; default 3)")
+    report.add_argument("--lang", choices=("zh", "en"), default="zh", help="zh: 中文 (English); en: English")
+    report.add_argument(
+        "--spacing-m", type=_positive, default=100.0, help="candidate sites: network nodes on this grid (default 100 m)"
+    )
+    report.add_argument("--time-limit", type=_positive, default=10.0, help="solver time limit per unit (default 10 s)")
     return parser
 
 
@@ -357,12 +378,60 @@ def _site(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    check_out(args.out, force=args.force)  # before the slow work
+    if args.k < 0:
+        raise InputError(f"--k must be 0 or more, got {args.k}", fix="e.g. --k 3")
+    network, facilities, demand, boundaries, categories = _load(args)
+    if args.level != "city" and (not boundaries or args.level not in boundaries):
+        have = ", ".join(boundaries) if boundaries else "none"
+        raise InputError(
+            f"the boundaries have no '{args.level}' level (they have: {have})",
+            fix="give --boundaries with that level, or choose another --level",
+        )
+    result = run_circle(
+        network,
+        facilities,
+        demand,
+        minutes=args.minutes,
+        isochrones=("facility",),
+        boundaries=boundaries,
+        category_minutes=categories["minutes"].to_dict() if categories is not None else None,
+        category_capacity=categories["capacity"].dropna().to_dict() if categories is not None else None,
+        speed_kmh=args.speed_kmh,
+        max_snap_m=args.max_snap_m,
+    )
+    for line in result.skipped:
+        print(f"note: {line}", file=sys.stderr)
+    written = write_pack(
+        result,
+        network,
+        args.out,
+        level=args.level,
+        provenance=_provenance(args),
+        k=args.k,
+        lang=args.lang,
+        force=args.force,
+        max_snap_m=args.max_snap_m,
+        spacing_m=args.spacing_m,
+        time_limit_s=args.time_limit,
+    )
+    s = result.summary
+    n_units = len(result.levels[args.level])
+    print(
+        f"covered {s['pop_covered']:,.0f} of {s['pop_total']:,.0f} residents ({s['pct_covered']:.1f}%) "
+        f"within {s['minutes']:g} min {_MODE_WORDS[args.mode]} at {s['speed_kmh']:g} km/h; wrote the review pack "
+        f"for {n_units} {args.level} units ({len(written)} files) to {args.out}"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``quarterhour`` console command."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
-        return {"run": _run, "site": _site}[args.command](args)
+        return {"run": _run, "site": _site, "report": _report}[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

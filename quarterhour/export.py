@@ -314,9 +314,10 @@ def safe_table(df: pd.DataFrame) -> pd.DataFrame:
             ll = geom.to_crs(4326)
             out = out.assign(lon=ll.x.round(6).to_numpy(), lat=ll.y.round(6).to_numpy())
     out = out.reset_index(drop=True).copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(neutralise)
+    for i in range(out.shape[1]):  # by position: names need not be unique
+        col = out.iloc[:, i]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            out.isetitem(i, col.map(neutralise))
     out.columns = [neutralise(str(c)) for c in out.columns]
     return out
 

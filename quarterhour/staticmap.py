@@ -1,0 +1,327 @@
+"""Static maps for the review pack, drawn offline with matplotlib: no tiles, no network access.
+
+The base is the street network itself; on it the unit's boundary, the reach of
+the facilities (cut to the unit), the gap zones, uncovered residents, the
+facilities and the suggested new sites, with a legend, a scale bar and a north
+arrow (grid north of the metric CRS, within a degree or two of true north in a
+UTM zone).
+
+Chinese text needs a CJK font. ``cjk_font`` looks for one matplotlib can use:
+a file named by ``QUARTERHOUR_CJK_FONT``, else an installed Noto Sans/Serif CJK
+(Debian ``fonts-noto-cjk``), Source Han, WenQuanYi or Droid Sans Fallback.
+Without any, the pack is labelled in English, with a warning, rather than
+drawing empty boxes. (No font package from PyPI is added: the one that ships a
+Simplified-Chinese font, mplfonts, is an 85 MB wheel that also redistributes
+SimHei, a commercial font.)
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import math
+import os
+import warnings
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import shapely
+from matplotlib import font_manager
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure  # figures without pyplot: no global state, no GUI backend
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+
+from analysis import columns as C
+from geo.network import StreetNetwork
+
+__all__ = [
+    "CATEGORY_COLOURS",
+    "category_word",
+    "cjk_font",
+    "drawing",
+    "figure_png",
+    "overview_map",
+    "text_lang",
+    "unit_map",
+]
+
+log = logging.getLogger(__name__)
+
+#: Preferred families, Simplified Chinese first.
+CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "Noto Serif CJK SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK JP",
+    "Droid Sans Fallback",
+)
+
+CATEGORY_COLOURS = {
+    "service_centre": "#c0392b",
+    "neighbourhood_centre": "#2e86c1",
+    "liaison_point": "#8e44ad",
+    "study_room": "#d68910",
+}
+
+_CATEGORY_WORDS = {
+    "service_centre": ("党群服务中心", "service centre"),
+    "neighbourhood_centre": ("邻里中心", "neighbourhood centre"),
+    "liaison_point": ("党群联络点", "liaison point"),
+    "study_room": ("城市书房", "study room"),
+}
+
+_WORDS = {
+    "streets": ("步行路网", "walking streets"),
+    "boundary": ("单元边界", "unit boundary"),
+    "reach": ("{m:g} 分钟可达范围", "{m:g}-minute reach"),
+    "gaps": ("服务盲区", "coverage gap"),
+    "uncovered": ("未覆盖居民点", "residents left out"),
+    "sites": ("建议新增布点", "suggested new site"),
+    "north": ("北", "N"),
+    "metres": ("{n:g} 米", "{n:g} m"),
+    "km": ("{n:g} 千米", "{n:g} km"),
+    "pct": ("覆盖率", "coverage rate"),
+    "source": ("底图：OpenStreetMap 路网（ODbL）", "Base: OpenStreetMap streets (ODbL)"),
+}
+
+
+@functools.cache
+def cjk_font() -> str | None:
+    """The family name of a CJK font matplotlib can draw with, or None.
+
+    Examples
+    --------
+    >>> cjk_font() is None or isinstance(cjk_font(), str)
+    True
+    """
+    path = os.environ.get("QUARTERHOUR_CJK_FONT")
+    if path and os.path.isfile(path):
+        font_manager.fontManager.addfont(path)
+        return font_manager.FontProperties(fname=path).get_name()
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for family in CJK_FAMILIES:
+        if family in names:
+            return family
+    return None
+
+
+def text_lang(lang: str) -> str:
+    """The language the pack can be drawn in: ``lang``, or English when Chinese is asked and no CJK font exists."""
+    if lang == "zh" and cjk_font() is None:
+        warnings.warn(
+            "no CJK font found (install fonts-noto-cjk, or set QUARTERHOUR_CJK_FONT to a .ttf/.otf/.ttc): "
+            "the maps and the PDF are labelled in English",
+            UserWarning,
+            stacklevel=2,
+        )
+        return "en"
+    return lang
+
+
+def _w(key: str, lang: str, **values: object) -> str:
+    zh, en = _WORDS[key]
+    return (zh if lang == "zh" else en).format(**values)
+
+
+def category_word(category: str, lang: str) -> str:
+    zh, en = _CATEGORY_WORDS.get(category, (category, category))
+    return zh if lang == "zh" else en
+
+
+def _rc(lang: str) -> dict:
+    family = cjk_font()
+    # per-glyph fallback: English labels still show Chinese unit and facility names
+    fams = ([family, "DejaVu Sans"] if lang == "zh" else ["DejaVu Sans", family]) if family else ["DejaVu Sans"]
+    return {
+        "font.family": fams,
+        "axes.unicode_minus": False,
+        "pdf.fonttype": 3,
+    }  # Type 3: glyph subsets of any font, .ttc included
+
+
+def drawing(lang: str):
+    """A matplotlib settings context for drawing in ``lang`` (the CJK font for Chinese)."""
+    return matplotlib.rc_context(_rc(lang))
+
+
+def figure_png(fig: Figure, *, dpi: int = 150, lang: str = "zh") -> bytes:
+    """A figure as PNG bytes."""
+    buf = io.BytesIO()
+    with drawing(lang):
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": "quarterhour"})
+    return buf.getvalue()
+
+
+def _nice_length(span_m: float) -> float:
+    """A round scale-bar length near a fifth of the map's width."""
+    target = span_m / 5
+    base = 10 ** math.floor(math.log10(target))
+    return max(m * base for m in (1, 2, 2.5, 5) if m * base <= target)
+
+
+def _decorate(ax, lang: str) -> None:
+    """Scale bar (bottom left) and north arrow (top right), in axes fractions over metric data."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = _nice_length(x1 - x0)
+    bx, by = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    h = 0.012 * (y1 - y0)
+    for i in range(2):  # a two-part bar, black and white
+        ax.add_patch(
+            Rectangle(
+                (bx + i * length / 2, by), length / 2, h, facecolor="black" if i == 0 else "white", edgecolor="black"
+            )
+        )
+    label = _w("km", lang, n=length / 1000) if length >= 1000 else _w("metres", lang, n=length)
+    for x, text in ((bx, "0"), (bx + length, label)):
+        ax.text(x, by + 2 * h, text, ha="center", va="bottom", fontsize=8)
+    ax.annotate(
+        "",
+        xy=(0.95, 0.96),
+        xytext=(0.95, 0.86),
+        xycoords="axes fraction",
+        arrowprops={"facecolor": "black", "width": 4, "headwidth": 12, "headlength": 12},
+    )
+    ax.text(
+        0.95,
+        0.84,
+        _w("north", lang),
+        transform=ax.transAxes,
+        ha="center",
+        va="top",
+        fontsize=11,
+        fontweight="bold",
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+    )
+
+
+def _streets(ax, network: StreetNetwork, box: tuple[float, float, float, float]) -> None:
+    edges = network.edges
+    near = edges.sindex.query(shapely.box(*box), predicate="intersects")
+    segs = [np.asarray(g.coords)[:, :2] for g in edges.geometry.to_numpy()[near]]
+    ax.add_collection(LineCollection(segs, colors="#9a9a9a", linewidths=0.4, zorder=1))
+
+
+def _frame(ax, geom: shapely.Geometry, margin: float = 0.06) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = shapely.bounds(geom)
+    pad = margin * max(x1 - x0, y1 - y0, 200)
+    box = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+    ax.set_xlim(box[0], box[2])
+    ax.set_ylim(box[1], box[3])
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return box
+
+
+def _finish(ax) -> None:
+    ax.set_xlabel("")  # geopandas names the CRS axes; the map has a scale bar instead
+    ax.set_ylabel("")
+
+
+def unit_map(
+    network: StreetNetwork,
+    unit,
+    *,
+    minutes: float,
+    sites: gpd.GeoDataFrame | None = None,
+    title: str = "",
+    lang: str = "zh",
+) -> Figure:
+    """One unit's map: streets, boundary, reach, gaps, residents left out, facilities, new sites.
+
+    ``unit`` is an ``analysis.units.UnitLayers``. Returns the figure (see ``figure_png``).
+    """
+    with drawing(lang):
+        fig = Figure(figsize=(8, 7.2))
+        ax = fig.subplots()
+        box = _frame(ax, unit.geometry)
+        _streets(ax, network, box)
+        handles = [Line2D([], [], color="#9a9a9a", lw=1, label=_w("streets", lang))]
+        reach = unit.isochrones[np.isclose(unit.isochrones[C.BAND_MIN].astype(float), minutes)]
+        if len(reach):
+            gpd.GeoSeries([shapely.union_all(reach.geometry.values)], crs=reach.crs).plot(
+                ax=ax, color="#58d68d", alpha=0.35, zorder=2, linewidth=0
+            )
+            handles.append(Patch(facecolor="#58d68d", alpha=0.35, label=_w("reach", lang, m=minutes)))
+        if len(unit.gaps):
+            unit.gaps.plot(ax=ax, facecolor="#e74c3c", alpha=0.45, edgecolor="#922b21", linewidth=0.6, zorder=3)
+            for _, g in unit.gaps.head(5).iterrows():
+                p = g.geometry.representative_point()
+                ax.text(p.x, p.y, f"#{g[C.RANK]}", fontsize=8, color="#641e16", ha="center", zorder=7)
+            handles.append(Patch(facecolor="#e74c3c", alpha=0.45, edgecolor="#922b21", label=_w("gaps", lang)))
+        left = unit.demand[~unit.demand[C.COVERED]]
+        if len(left):
+            ax.scatter(left.geometry.x, left.geometry.y, s=5, color="#922b21", zorder=4)
+            handles.append(
+                Line2D([], [], marker="o", ls="", ms=3, color="#922b21", label=_w("uncovered", lang)),
+            )
+        gpd.GeoSeries([unit.geometry], crs=unit.demand.crs).boundary.plot(ax=ax, color="black", lw=1.6, zorder=5)
+        handles.append(Line2D([], [], color="black", lw=1.6, label=_w("boundary", lang)))
+        fac = unit.facilities
+        for cat, colour in CATEGORY_COLOURS.items():
+            mine = fac[fac["category"] == cat]
+            if len(mine):
+                ax.scatter(
+                    mine.geometry.x, mine.geometry.y, s=40, color=colour, edgecolor="white", zorder=6, linewidths=0.8
+                )
+                handles.append(
+                    Line2D([], [], marker="o", ls="", ms=7, color=colour, mec="white", label=category_word(cat, lang))
+                )
+        if sites is not None and len(sites):
+            ax.scatter(
+                sites.geometry.x, sites.geometry.y, s=220, marker="*", color="#f1c40f", edgecolor="black", zorder=8
+            )
+            for _, s in sites.iterrows():
+                ax.annotate(
+                    s["site_id"], (s.geometry.x, s.geometry.y), xytext=(6, 6), textcoords="offset points", fontsize=9
+                )
+            handles.append(
+                Line2D([], [], marker="*", ls="", ms=13, color="#f1c40f", mec="black", label=_w("sites", lang))
+            )
+        _decorate(ax, lang)
+        _finish(ax)
+        ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+        ax.set_title(title, fontsize=13)
+        fig.text(0.01, 0.005, _w("source", lang), fontsize=7, color="#555555")
+        fig.tight_layout()
+    return fig
+
+
+def overview_map(network: StreetNetwork, table: gpd.GeoDataFrame, *, title: str = "", lang: str = "zh") -> Figure:
+    """The units of one level coloured by coverage rate, over the streets, each labelled with its code."""
+    with drawing(lang):
+        fig = Figure(figsize=(8, 7.2))
+        ax = fig.subplots()
+        box = _frame(ax, shapely.union_all(table.geometry.values))
+        _streets(ax, network, box)
+        table.plot(
+            ax=ax,
+            column=C.PCT_COVERED,
+            cmap="RdYlGn",
+            vmin=max(0.0, float(np.nanmin(table[C.PCT_COVERED])) - 1) if table[C.PCT_COVERED].notna().any() else 0,
+            vmax=100,
+            alpha=0.55,
+            edgecolor="black",
+            linewidth=0.8,
+            zorder=2,
+            legend=True,
+            legend_kwds={"label": f"{_w('pct', lang)} %", "shrink": 0.6},
+            missing_kwds={"color": "#dddddd"},
+        )
+        for _, row in table.iterrows():
+            p = row.geometry.representative_point()
+            ax.text(p.x, p.y, str(row["code"]), fontsize=7, ha="center", zorder=5)
+        _decorate(ax, lang)
+        _finish(ax)
+        ax.set_title(title, fontsize=13)
+        fig.text(0.01, 0.005, _w("source", lang), fontsize=7, color="#555555")
+        fig.tight_layout()
+    return fig
