@@ -51,6 +51,7 @@ from geo.osm import download_walk_network
 from geo.scenario import read_scenario, scenario_geojson
 from quarterhour.export import LAYER_FORMATS, TABLE_FORMATS, gpkg_bytes, layer_bytes, provenance, table_bytes
 from quarterhour.i18n import LANGS, both, t
+from quarterhour.report import build_pack
 from quarterhour.webmap import MapData, draw_map, map_data, scenario_layer
 
 log = logging.getLogger("quarterhour.app")
@@ -727,6 +728,43 @@ def levels_ui(result: CircleResult, lang: str) -> None:
         st.bar_chart(table.set_index("name")[C.PCT_COVERED].rename(t("coverage_rate", lang) + " %"), horizontal=True)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def review_pack(data: tuple, units: str, params: tuple, level: str, code: str, lang: str) -> bytes:
+    """One unit's review pack (GeoPackage, map PNG, XLSX, HTML, PDF) as a zip: the run is reused, not redone."""
+    return build_pack(
+        compute(data, units, params),
+        load_network(data[0]),
+        level=level,
+        code=code,
+        provenance=app_provenance(data, units, params),
+        lang=lang,
+    )
+
+
+def pack_ui(data: tuple, units: str, params: tuple, result: CircleResult, lang: str) -> None:
+    """The review pack for the unit on screen, as ``quarterhour report`` writes it."""
+    st.subheader(t("pack", lang))
+    level = st.session_state.get("level", "district")
+    if level not in result.levels:
+        level = next(iter(result.levels))
+    table = result.levels[level]
+    names = dict(zip(table["code"], table["name"], strict=True))
+    code = st.selectbox(t("pack_unit", lang), list(names), format_func=lambda c: f"{c} {names[c]}", key=f"pack_{level}")
+    st.caption(t("pack_help", lang))
+    if st.button(t("pack_make", lang), key="pack_make"):
+        st.session_state["pack"] = (level, code)
+    if st.session_state.get("pack") == (level, code):
+        with st.spinner(t("computing", lang)):
+            data_zip = review_pack(data, units, params, level, code, lang)
+        st.download_button(
+            t("pack_download", lang, name=names[code]),
+            data=data_zip,
+            file_name=f"review_{level}_{code}.zip",
+            mime="application/zip",
+            key="pack_download",
+        )
+
+
 def siting_ui(lang: str) -> tuple | None:
     """The siting panel's inputs; the model runs when the planner asks (it can take seconds)."""
     st.subheader(t("siting", lang))
@@ -868,6 +906,8 @@ def main() -> None:
         gaps_sites_ui(result, lang)
     with tabs[1], step(lang):
         levels_ui(result, lang)
+    with tabs[1], step(lang):
+        pack_ui(data, units, params, result, lang)
     with tabs[2], step(lang):
         plan = siting_ui(lang)
         if plan:

@@ -189,6 +189,16 @@ _TEXT: dict[str, tuple[str, str]] = {
         "本次更新用时 {s:.2f} 秒（方案计算 {scenario:.2f} 秒）",
         "this update took {s:.2f} s (scenario {scenario:.2f} s)",
     ),
+    "pack": ("评审材料", "review pack"),
+    "pack_unit": ("单元", "unit"),
+    "pack_help": (
+        "图层（GeoPackage）、地图（PNG）、表格（XLSX）、报告（HTML 和 PDF），含参数与输入文件来源；"
+        "为本单元计算 3 个建议新增点位。",
+        "Layers (GeoPackage), a map (PNG), tables (XLSX), a report (HTML and PDF) with the parameters and inputs; "
+        "3 suggested new sites for the unit.",
+    ),
+    "pack_make": ("生成评审材料", "make the review pack"),
+    "pack_download": ("下载“{name}”评审材料（zip）", "download the review pack of “{name}” (zip)"),
     "tab_gaps": ("盲区与布点", "gaps and sites"),
     "tab_levels": ("分级覆盖", "by level"),
     "tab_siting": ("选址模型", "siting models"),

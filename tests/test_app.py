@@ -214,3 +214,34 @@ def test_two_clicks_draw_the_download_box(app):
     app.session_state["map"] = {"last_clicked": {"lat": 44.0, "lng": 8.0}}
     app.run()
     assert any("超过 400 平方千米" in i.value for i in app.info)
+
+
+def test_two_planners_keep_their_own_scenarios(sample):
+    """Two sessions on one server share the cached analysis, never each other's changes."""
+    first = AppTest.from_file(str(APP), default_timeout=120).run()
+    second = AppTest.from_file(str(APP), default_timeout=120).run()
+    lon, lat = _biggest_gap_lonlat(sample)
+    first.text_input(key="lonlat").set_value(f"{lon}, {lat}")
+    next(b for b in first.button if b.label == "新增").click().run()
+    assert "方案" in [m.label for m in first.metric]
+    second.run()
+    assert not second.exception
+    assert "方案" not in [m.label for m in second.metric]
+    assert second.metric[0].value == "38,245 / 38,367"  # the shared result was not changed by the first
+    assert second.session_state["changes"] == []
+
+
+def test_review_pack_for_the_unit_on_screen(media, tmp_path):
+    import zipfile
+
+    app = AppTest.from_file(str(APP), default_timeout=180).run()
+    assert app.selectbox(key="pack_district").value == "MC-D1"
+    app.selectbox(key="pack_district").set_value("MC-D3").run()
+    app.button(key="pack_make").click().run()
+    assert not app.exception
+    pack = download(app, "下载“西南区 (made-up district)”评审材料（zip）", media, tmp_path, "pack.zip")
+    with zipfile.ZipFile(pack) as zf:
+        names = [Path(n).name for n in zf.namelist()]
+        assert {"layers.gpkg", "map.png", "tables.xlsx", "report.html", "report.pdf"} <= set(names)
+        html = zf.read(next(n for n in zf.namelist() if n.endswith("report.html"))).decode()
+    assert "西南区" in html and "facilities.geojson  SHA-256 " in html
