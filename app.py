@@ -14,6 +14,7 @@ import hashlib
 import logging
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -305,13 +306,13 @@ def save_upload(upload: st.runtime.uploaded_file_manager.UploadedFile, lang: str
     if len(data) > UPLOAD_LIMIT_MB * 1024 * 1024:
         st.error(t("too_big", lang, name=upload.name, mb=len(data) / 1024 / 1024, limit=UPLOAD_LIMIT_MB))
         return None
-    name = upload.name.lower()
-    suffix = ".osm.pbf" if name.endswith(".osm.pbf") else Path(name).suffix
-    folder = Path(tempfile.gettempdir()) / "quarterhour-uploads"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:20]}{suffix}"
+    # A folder per content, the planner's own file name inside: messages name the file they know.
+    name = Path(upload.name).name.replace("\\", "_") or "upload"
+    folder = Path(tempfile.gettempdir()) / "quarterhour-uploads" / hashlib.sha256(data).hexdigest()[:20]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     if not path.exists():
-        tmp = path.with_suffix(path.suffix + ".part")
+        tmp = folder / f".{name}.{uuid.uuid4().hex}.part"  # two sessions may upload the same file at once
         tmp.write_bytes(data)
         tmp.replace(path)
     return str(path)
@@ -858,6 +859,14 @@ def downloads_ui(data: tuple, units: str, params: tuple, result: CircleResult, l
     st.caption(t("provenance_note", lang))
 
 
+def analyse(data: tuple, units: str, params: tuple, lang: str) -> tuple:
+    """Read the inputs and run the analysis (cached): (network, facilities, notes, result)."""
+    with st.spinner(t("computing", lang)):
+        network = load_network(data[0])
+        facilities, _, _, notes = load_points(*data)
+        return network, facilities, notes, compute(data, units, params)
+
+
 def main() -> None:
     st.set_page_config(page_title="一刻钟 quarterhour", page_icon="🗺️", layout="wide")
     started = time.perf_counter()
@@ -878,17 +887,20 @@ def main() -> None:
             st.toast(t("scenario_reset", lang))
         st.session_state["changes"], st.session_state["changes_for"] = [], data
     try:
-        with st.spinner(t("computing", lang)):
-            network = load_network(data[0])
-            facilities, _, _, notes = load_points(*data)
-            result = compute(data, units, params)
-    except InputError as exc:
+        network, facilities, notes, result = analyse(data, units, params, lang)
+    except InputError as exc:  # keep working on the last data that worked, and say which file failed and why
         st.error(str(exc))
-        return
-    except Exception as exc:
+        last = st.session_state.get("last_good")
+        if last is None or last == (data, units):
+            return
+        st.info(t("kept_previous", lang))
+        data, units = last
+        network, facilities, notes, result = analyse(data, units, params, lang)
+    except Exception as exc:  # a bug: say so plainly, keep the traceback in the server log
         log.exception("analysis failed")
         st.error(f"{t('bug', lang)} {type(exc).__name__}: {exc}")
         return
+    st.session_state["last_good"] = (data, units)
     headline_ui(result, notes, lang)
     chosen_facilities = facilities[facilities["category"].isin(params[2])]
     take_click(chosen_facilities, network.crs, lang)

@@ -66,6 +66,7 @@ def bench(name, network, facilities, demand, boundaries, repeat: int) -> None:
     kinds = ("facility", "merged") if len(network.nodes) > 20_000 else ("facility", "merged", "nearest")
     result = run_circle(network, facilities, demand, minutes=15, bands=(5, 10), boundaries=boundaries, isochrones=kinds)
     t_run = time.perf_counter() - t0
+    print(f"  ({name}: first run {t_run:.1f} s)", flush=True)
     t0 = time.perf_counter()
     md = map_data(result, network)
     t_data = time.perf_counter() - t0

@@ -54,6 +54,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "communities_full": ("全覆盖社区", "communities fully covered"),
     "communities_partly": ("部分覆盖社区", "communities partly covered"),
     "communities_none": ("未覆盖社区", "communities not covered"),
+    "units_layer": ("{level}边界", "{level} boundaries"),
     "hex_layer": ("居民覆盖率（{size:g} 米六边形）", "coverage per hexagon ({size:g} m)"),
     "community_layer": ("社区覆盖率", "coverage by community"),
     "units": ("评估单元（行政边界）", "review units (boundaries)"),
@@ -184,6 +185,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "within": ("所属{level}", "within {level}"),
     "sites_to_scenario": ("把建议点位加入方案", "add these sites to the scenario"),
     "scenario_reset": ("数据已更换：方案已清空。", "The data changed: the scenario was cleared."),
+    "kept_previous": (
+        "下面仍显示上一次成功读取的数据；改正文件后重新上传即可。",
+        "Below: the last data that worked. Correct the file and upload it again.",
+    ),
     "computing": ("计算中……", "computing…"),
     "timing": (
         "本次更新用时 {s:.2f} 秒（方案计算 {scenario:.2f} 秒）",

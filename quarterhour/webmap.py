@@ -31,7 +31,7 @@ from analysis import columns as C
 from analysis.gaps import CELL_M
 from analysis.hexgrid import HEX_M, hex_coverage
 from analysis.pipeline import CircleResult
-from geo.io import CATEGORIES
+from geo.io import CATEGORIES, LEVELS
 from geo.network import StreetNetwork
 from quarterhour.i18n import t
 
@@ -242,6 +242,22 @@ def map_data(
                 {"color": "#555", "weight": 1, "fillOpacity": 0.35},
                 show=False,
                 tooltip=(("name", t("nearest", lang)), ("category_label", t("category", lang))),
+            )
+        )
+    for level, weight in (("district", 3.0), ("subdistrict", 1.5)):
+        if level not in result.levels:
+            continue
+        units = result.levels[level]
+        units = gpd.GeoDataFrame(
+            {"name": units["name"], C.PCT_COVERED: units[C.PCT_COVERED].round(1)}, geometry=units.geometry
+        )
+        layers.append(
+            Layer(
+                t("units_layer", lang, level=LEVELS[level][1 if lang == "en" else 0]),
+                _geojson(units, simplify_m=5.0),
+                {"color": "#2c3e50", "weight": weight, "fill": False, **({"dashArray": "8 4"} if weight < 2 else {})},
+                show=level == "district",
+                tooltip=(("name", t("name", lang)), (C.PCT_COVERED, t("coverage_rate", lang) + " %")),
             )
         )
     if "community" in result.levels:

@@ -182,3 +182,39 @@ def test_click_adds_a_centre_and_the_coverage_follows(app_url, tmp_path, sample)
     assert errors == [] and console == [], (errors, console)
     assert outside == []
     assert "新增覆盖" in gained and not gained.startswith("新增覆盖 0 人")
+
+
+def test_uploading_a_planners_spreadsheet(app_url, tmp_path):
+    """A facility list with Chinese headers replaces the sample's; a broken one is explained, not a traceback."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    good = tmp_path / "党群服务中心.csv"
+    good.write_text(
+        "名称,类别,经度,纬度\n摩纳哥城党群服务中心,党群服务中心,7.4206,43.7315\n港口邻里中心,邻里中心,7.4245,43.7360\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / "没有坐标.csv"
+    bad.write_text("名称,类别,地址\n服务中心,党群服务中心,中州中路 1 号\n", encoding="utf-8")
+    errors = []
+    with sync_api.sync_playwright() as p:
+        browser = _launch(p)
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+        page.get_by_text("数据", exact=True).click()
+        uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
+        uploader.locator('input[type="file"]').set_input_files(str(good))
+        facilities = page.locator('[data-testid="stMetric"]').filter(has_text="服务设施")
+        sync_api.expect(facilities.locator('[data-testid="stMetricValue"]')).to_have_text("2", timeout=60_000)
+        page.get_by_text("读取了什么").click()
+        page.get_by_text("党群服务中心.csv: 2 facilities").wait_for(timeout=30_000)
+        uploader.locator('input[type="file"]').set_input_files(str(bad))
+        alert = page.locator('[data-testid="stAlert"]').filter(has_text="没有坐标.csv")
+        alert.first.wait_for(timeout=60_000)
+        text = alert.first.text_content()
+        page.get_by_text("下面仍显示上一次成功读取的数据").wait_for(timeout=30_000)
+        sync_api.expect(facilities.locator('[data-testid="stMetricValue"]')).to_have_text("2")  # work kept
+        page.screenshot(path=str(Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_bad_upload.png"))
+        browser.close()
+    assert errors == []
+    assert "Traceback" not in text and "no longitude column" in text and "经度" in text, text
