@@ -864,6 +864,12 @@ def analyse(data: tuple, units: str, params: tuple, lang: str) -> tuple:
     with st.spinner(t("computing", lang)):
         network = load_network(data[0])
         facilities, _, _, notes = load_points(*data)
+        source = sample_paths()["network"].name if data[0] == SAMPLE else Path(data[0].split(":", 1)[-1]).name
+        fragments = int((network.nodes["component"] > 0).sum())
+        notes = (
+            t("network_read", lang, source=source, nodes=network.n_nodes, edges=len(network.edges), frag=fragments),
+            *notes,
+        )
         return network, facilities, notes, compute(data, units, params)
 
 

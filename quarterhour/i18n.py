@@ -185,6 +185,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "within": ("所属{level}", "within {level}"),
     "sites_to_scenario": ("把建议点位加入方案", "add these sites to the scenario"),
     "scenario_reset": ("数据已更换：方案已清空。", "The data changed: the scenario was cleared."),
+    "network_read": (
+        "{source}：{nodes:,} 个路口、{edges:,} 段道路（有向）；{frag:,} 个路口在与主路网不连通的碎片上",
+        "{source}: {nodes:,} street corners, {edges:,} directed segments; {frag:,} corners on fragments cut off "
+        "from the main network",
+    ),
     "kept_previous": (
         "下面仍显示上一次成功读取的数据；改正文件后重新上传即可。",
         "Below: the last data that worked. Correct the file and upload it again.",
