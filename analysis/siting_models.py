@@ -140,6 +140,8 @@ def solve_mclp(
     g_obj = float(sum(g for _, g in greedy))
     if capacity is not None:
         return _capacitated_mclp(cover, weight, k, capacity, time_limit_s)
+    if k == 1 and greedy:  # the best single candidate is the optimum: no solver needed (a city's HiGHS run is not)
+        return Solution(g_rows, g_obj, "greedy", True, 0.0, ["one site: the best single candidate is optimal"])
     a, w, _ = _covering_rows(cover, weight)
     n_p = a.shape[0]
     if n_p == 0 or k == 0:
