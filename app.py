@@ -74,7 +74,7 @@ CLICK_NAMES = {
 MAX_BOX_KM2 = 400  # a bigger box is refused: Overpass would time out, and a city district is far smaller
 BASEMAP_NAMES = {"none": "路网（离线）streets (offline)", "osm": "OpenStreetMap", "tianditu": "天地图 Tianditu"}
 BANDS = (5.0, 10.0, 15.0, 20.0)
-CATCHMENT_MAX_NODES = 20_000
+SMALL_NETWORK_NODES = 20_000  # above: no catchment split, no automatic site (each takes many seconds)
 SAMPLE = "sample"
 
 
@@ -126,6 +126,7 @@ def compute(data: tuple, units: str, params: tuple) -> CircleResult:
     network = load_network(data[0])
     facilities, demand, _, _ = load_points(*data)
     chosen = facilities[facilities["category"].isin(categories)]
+    small = len(network.nodes) <= SMALL_NETWORK_NODES
     return run_circle(
         network,
         chosen,
@@ -136,8 +137,8 @@ def compute(data: tuple, units: str, params: tuple) -> CircleResult:
         boundaries=load_boundaries(data[0], units),
         speed_kmh=speed_kmh,
         gap_cell_m=GAP_CELL_M,
-        # The split to the nearest facility takes seconds per 10k street corners: a whole city goes without it.
-        isochrones=ISOCHRONE_KINDS if len(network.nodes) <= CATCHMENT_MAX_NODES else ("facility", "merged"),
+        isochrones=ISOCHRONE_KINDS if small else ("facility", "merged"),
+        n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
     )
 
 

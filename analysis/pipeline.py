@@ -15,7 +15,7 @@ from analysis.accessibility import two_step_fca
 from analysis.coverage import category_coverage, coverage_by_level, nearest_facility, summarize
 from analysis.gaps import CELL_M, gap_zones
 from analysis.isochrones import STREET_SIDE_M, facility_isochrones, merge_isochrones, nearest_isochrones
-from analysis.siting import SPACING_M, suggest_sites
+from analysis.siting import SITE_COLUMNS, SPACING_M, suggest_sites
 from analysis.traveltime import WALK_KMH, od_table
 from geo.crs import require_projected
 from geo.errors import InputError
@@ -166,8 +166,10 @@ def run_circle(
     catchments = nearest_isochrones(network, facilities, f_snap, **opts) if "nearest" in isochrones else empty
     levels, level_notes = coverage_by_level(dem, facilities, boundaries, categories=present)
     skipped += level_notes
-    sites = suggest_sites(
-        network, dem, d_snap, minutes=minutes, speed_kmh=speed_kmh, k=n_sites, spacing_m=site_spacing_m
+    sites = (
+        suggest_sites(network, dem, d_snap, minutes=minutes, speed_kmh=speed_kmh, k=n_sites, spacing_m=site_spacing_m)
+        if n_sites > 0
+        else gpd.GeoDataFrame(columns=SITE_COLUMNS, geometry="geometry", crs=network.crs)
     )
     summary = summarize(dem) | {
         "minutes": float(minutes),

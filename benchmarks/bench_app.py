@@ -63,8 +63,18 @@ def st_folium_payload(m) -> str:
 
 def bench(name, network, facilities, demand, boundaries, repeat: int) -> None:
     t0 = time.perf_counter()
-    kinds = ("facility", "merged") if len(network.nodes) > 20_000 else ("facility", "merged", "nearest")
-    result = run_circle(network, facilities, demand, minutes=15, bands=(5, 10), boundaries=boundaries, isochrones=kinds)
+    small = len(network.nodes) <= 20_000  # as the app does
+    kinds = ("facility", "merged", "nearest") if small else ("facility", "merged")
+    result = run_circle(
+        network,
+        facilities,
+        demand,
+        minutes=15,
+        bands=(5, 10),
+        boundaries=boundaries,
+        isochrones=kinds,
+        n_sites=int(small),
+    )
     t_run = time.perf_counter() - t0
     print(f"  ({name}: first run {t_run:.1f} s)", flush=True)
     t0 = time.perf_counter()
@@ -111,7 +121,16 @@ def bench(name, network, facilities, demand, boundaries, repeat: int) -> None:
             ]
         )
         t0 = time.perf_counter()
-        run_circle(network, added, demand, minutes=15, bands=(5, 10), boundaries=boundaries, isochrones=kinds)
+        run_circle(
+            network,
+            added,
+            demand,
+            minutes=15,
+            bands=(5, 10),
+            boundaries=boundaries,
+            isochrones=kinds,
+            n_sites=int(small),
+        )
         base.append(time.perf_counter() - t0)
     tracemalloc.start()  # apart from the timed clicks: tracing slows Python down several times
     click(picks.iloc[0])

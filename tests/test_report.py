@@ -138,10 +138,10 @@ def test_pdf_pages_render_and_are_not_blank(pack):
     for pdf_path, shot in ((d3 / "report.pdf", "unit_page1.png"), (out / "summary.pdf", "summary_page1.png")):
         doc = pdfium.PdfDocument(pdf_path)
         assert len(doc) >= 2
-        image = doc[0].render(scale=1.5).to_pil().convert("L")
-        pixels = np.asarray(image)
+        image = doc[0].render(scale=1.5).to_pil()
+        pixels = np.asarray(image.convert("L"))
         assert (pixels < 128).mean() > 0.01  # ink on the page
-        image.save(SHOTS / shot)
+        image.save(SHOTS / shot)  # in colour, to look at
         text = doc[0].get_textpage().get_text_range()
         if cjk_font():
             assert "覆盖率" in text  # Chinese as real text, from an embedded font
