@@ -54,6 +54,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "communities_full": ("全覆盖社区", "communities fully covered"),
     "communities_partly": ("部分覆盖社区", "communities partly covered"),
     "communities_none": ("未覆盖社区", "communities not covered"),
+    "top_n": ("（前 {n:,} 处，共 {total:,} 处）", "(the first {n:,} of {total:,})"),
     "units_layer": ("{level}边界", "{level} boundaries"),
     "hex_layer": ("居民覆盖率（{size:g} 米六边形）", "coverage per hexagon ({size:g} m)"),
     "community_layer": ("社区覆盖率", "coverage by community"),

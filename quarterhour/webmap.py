@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import re
 from collections.abc import Callable
@@ -60,6 +61,13 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 OSM_ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 SCENARIO_COLOR = "#f1c40f"
 MAX_POINTS = 5_000  #: more resident points than this are shown as hexagons only (page size)
+CITY_EDGES = 40_000  #: more directed street segments: a city, drawn lighter (streets as a picture, coarser lines)
+CITY_SIMPLIFY_M = 8.0  #: how far a city's isochrone outlines may move when simplified, metres
+CITY_MIN_HOLE_M2 = 10_000.0  #: a city's reach drawn without its holes under 1 ha (block interiors)
+MAX_EACH_REACH = 200  #: more facilities than this: no layer of each facility's own reach
+MAX_GAPS = 1_000  #: the map shows this many gap zones at most, biggest first
+PRECISION_DEG = 1e-5  #: coordinates on the page are rounded to about a metre
+STREETS_NAME = "步行路网 streets"
 #: 天地图 web-Mercator tiles (CGCS2000, i.e. WGS-84 to within a metre: no GCJ-02 shift); the planner brings the key.
 TIANDITU_URL = (
     "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
@@ -113,16 +121,34 @@ def _leaflet_assets() -> tuple[str, str]:
     )
 
 
-def _wgs84(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0) -> gpd.GeoDataFrame:
-    """Simplify in metres, then reproject to lon/lat rounded to ~0.1 m (smaller pages)."""
-    geoms = gdf.geometry
-    if simplify_m:
-        geoms = geoms.simplify(simplify_m)
-    out = gdf.set_geometry(geoms).to_crs(4326)
+def _wgs84(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0, min_hole_m2: float = 0.0) -> gpd.GeoDataFrame:
+    """Simplify in metres, then reproject to lon/lat rounded to about a metre (smaller pages).
+
+    Polygons are simplified part by part (GEOS takes minutes on a city's one many-holed reach, seconds on its
+    parts); ``min_hole_m2`` fills the holes smaller than that (a city's block interiors) before.
+    """
+    if simplify_m or min_hole_m2:
+        polygonal = gdf.geom_type.isin(["Polygon", "MultiPolygon"])
+        if polygonal.all() and len(gdf):
+            gdf = gdf.explode(index_parts=False)
+            geoms = gdf.geometry.to_numpy()
+            if min_hole_m2:
+                geoms = np.array([_fill_holes(p, min_hole_m2) for p in geoms], dtype=object)
+            gdf = gdf.set_geometry(shapely.simplify(geoms, simplify_m) if simplify_m else geoms, crs=gdf.crs)
+        elif simplify_m:
+            gdf = gdf.set_geometry(gdf.geometry.simplify(simplify_m))
+    out = gdf.to_crs(4326)
     # Tooltips put property values into the page as HTML: names from planners' files are escaped first.
     for col in out.drop(columns=out.geometry.name).select_dtypes(include=["object", "string"]).columns:
         out[col] = out[col].map(lambda v: html.escape(v) if isinstance(v, str) else v)
-    return out.set_geometry(shapely.set_precision(out.geometry.values, 1e-6))
+    return out.set_geometry(shapely.set_precision(out.geometry.values, PRECISION_DEG))
+
+
+def _fill_holes(polygon: shapely.Polygon, min_area: float) -> shapely.Polygon:
+    if not polygon.interiors:
+        return polygon
+    keep = [ring for ring in polygon.interiors if shapely.Polygon(ring).area >= min_area]
+    return shapely.Polygon(polygon.exterior, keep)
 
 
 def _street_lines(network: StreetNetwork) -> gpd.GeoDataFrame:
@@ -135,6 +161,40 @@ def _street_lines(network: StreetNetwork) -> gpd.GeoDataFrame:
     unique = pd.unique(pd.Series(shapely.to_wkb(geoms)))
     lines = shapely.from_wkb(unique)
     return gpd.GeoDataFrame(geometry=[shapely.multilinestrings(lines)], crs=network.crs)
+
+
+def street_picture(network: StreetNetwork, *, max_px: int = 2000) -> tuple[str, list[list[float]]]:
+    """The streets drawn once into a transparent PNG in web-Mercator, as Leaflet stretches an image overlay.
+
+    Returns the PNG as a data URI and its bounds in lon/lat.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    merc = _street_lines(network).to_crs(3857).geometry.iloc[0]
+    west, south, east, north = merc.bounds
+    scale = max_px / max(east - west, north - south)
+    width, height = max(int((east - west) * scale), 1), max(int((north - south) * scale), 1)
+    fig = Figure(figsize=(width / 100, height / 100), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
+    ax.axis("off")
+    lines = [np.asarray(part.coords) for part in merc.geoms]
+    ax.add_collection(LineCollection(lines, colors="#5d6d7e", linewidths=0.35, antialiased=True))
+    raw = io.BytesIO()
+    fig.savefig(raw, format="png", transparent=True)
+    buf = io.BytesIO()
+    raw.seek(0)
+    Image.open(raw).convert("LA").save(buf, format="PNG", optimize=True)  # grey and alpha: half of RGBA
+    corners = gpd.GeoSeries(shapely.points([(west, south), (east, north)]), crs=3857).to_crs(4326)
+    (lon0, lat0), (lon1, lat1) = shapely.get_coordinates(corners.values)
+    uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return uri, [[float(lat0), float(lon0)], [float(lat1), float(lon1)]]
 
 
 def _category_label(code: str, lang: str) -> str:
@@ -162,12 +222,16 @@ class MapData:
     bounds: list[list[float]]  #: [[south, west], [north, east]]
     layers: list[Layer]
     legend: str  #: HTML
+    #: a city's streets drawn as a picture: (PNG data URI, [[south, west], [north, east]]); None: drawn as lines
+    street_image: tuple[str, list[list[float]]] | None = None
 
 
-def _geojson(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0, style: list[dict] | None = None) -> dict:
-    out = _wgs84(gdf, simplify_m=simplify_m)
-    if style is not None:
-        out = out.assign(_s=style)
+def _geojson(
+    gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0, min_hole_m2: float = 0.0, style: list[dict] | None = None
+) -> dict:
+    if style is not None:  # before any split into parts: each part keeps its row's style
+        gdf = gdf.assign(_s=style)
+    out = _wgs84(gdf, simplify_m=simplify_m, min_hole_m2=min_hole_m2)
     # Ids of our own (0, 1, ...): folium would otherwise write them into the data, and MapData is shared read-only.
     return json.loads(out.reset_index(drop=True).to_json())
 
@@ -191,21 +255,32 @@ def map_data(
     # Open on where people live and the facilities are, not the whole street extract.
     focus = np.concatenate([result.demand.geometry.values, result.facilities.geometry.values])
     west, south, east, north = gpd.GeoSeries(focus, crs=result.demand.crs).to_crs(4326).total_bounds
-    layers.append(
-        Layer(
-            t("streets", lang),
-            _geojson(_street_lines(network), simplify_m=2.0),
-            {"color": "#7f8c8d", "weight": 1, "opacity": 0.7},
-            attribution=OSM_ATTRIBUTION,
+    city = len(network.edges) > CITY_EDGES  # a whole city: lighter drawing, so the page stays near 10 MB
+    simplify_m = CITY_SIMPLIFY_M if city else 2.0
+    holes_m2 = CITY_MIN_HOLE_M2 if city else 0.0
+    street_image = None
+    if city:  # the streets as one picture (offline too): a city's lines would weigh tens of MB
+        street_image = street_picture(network)
+    else:
+        layers.append(
+            Layer(
+                t("streets", lang),
+                _geojson(_street_lines(network), simplify_m=simplify_m),
+                {"color": "#7f8c8d", "weight": 1, "opacity": 0.7},
+                attribution=OSM_ATTRIBUTION,
+            )
         )
-    )
     bands = sorted(result.reach[C.BAND_MIN].unique(), reverse=True)
     for i, band in enumerate(bands):  # widest first, so the nearer bands sit on top
         color = REACH_BAND_COLORS[min(len(bands) - 1 - i, len(REACH_BAND_COLORS) - 1)]
         layers.append(
             Layer(
                 t("reach", lang, minutes=band),
-                _geojson(result.reach.loc[result.reach[C.BAND_MIN] == band, ["geometry"]], simplify_m=2.0),
+                _geojson(
+                    result.reach.loc[result.reach[C.BAND_MIN] == band, ["geometry"]],
+                    simplify_m=simplify_m,
+                    min_hole_m2=holes_m2,
+                ),
                 {"color": color, "weight": 1, "fillColor": color, "fillOpacity": 0.2},
             )
         )
@@ -214,19 +289,20 @@ def map_data(
     each = at_threshold.merge(names, left_on=C.FACILITY_ID, right_index=True)
     each["category_label"] = [_category_label(c, lang) for c in each["category"]]
     tip = (("name", t("name", lang)), ("category_label", t("category", lang)))
-    layers.append(
-        Layer(
-            t("reach_each", lang),
-            _geojson(
-                each[["name", "category_label", "geometry"]],
-                simplify_m=2.0,
-                style=[{"color": CATEGORY_COLORS.get(c, REACH_COLOR)} for c in each["category"]],
-            ),
-            {"weight": 1, "fillOpacity": 0.05},
-            show=False,
-            tooltip=tip,
+    if len(each) <= MAX_EACH_REACH:  # hundreds of overlapping polygons say little and weigh much
+        layers.append(
+            Layer(
+                t("reach_each", lang),
+                _geojson(
+                    each[["name", "category_label", "geometry"]],
+                    simplify_m=simplify_m,
+                    style=[{"color": CATEGORY_COLORS.get(c, REACH_COLOR)} for c in each["category"]],
+                ),
+                {"weight": 1, "fillOpacity": 0.05},
+                show=False,
+                tooltip=tip,
+            )
         )
-    )
     split = result.catchments[result.catchments[C.BAND_MIN] == minutes]
     if len(split):
         split = split.merge(names, left_on=C.FACILITY_ID, right_index=True)
@@ -280,17 +356,21 @@ def map_data(
             )
         )
     if len(result.gaps):
+        top = result.gaps.head(MAX_GAPS)  # ranked: the map shows the biggest, the tables and files hold all
         gaps = gpd.GeoDataFrame(
             {
-                C.RANK: result.gaps[C.RANK],
-                C.POP_UNCOVERED: result.gaps[C.POP_UNCOVERED].round(0),
-                C.MINUTES: result.gaps[C.MINUTES].round(1),
+                C.RANK: top[C.RANK],
+                C.POP_UNCOVERED: top[C.POP_UNCOVERED].round(0),
+                C.MINUTES: top[C.MINUTES].round(1),
             },
-            geometry=result.gaps.geometry,
+            geometry=top.geometry,
         )
+        name = t("gaps", lang, cell=gap_cell_m)
+        if len(result.gaps) > MAX_GAPS:
+            name += " " + t("top_n", lang, n=MAX_GAPS, total=len(result.gaps))
         layers.append(
             Layer(
-                t("gaps", lang, cell=gap_cell_m),
+                name,
                 _geojson(gaps),
                 {"color": GAP_COLOR, "weight": 2, "fillColor": GAP_COLOR, "fillOpacity": 0.15},
                 tooltip=(
@@ -301,7 +381,8 @@ def map_data(
             )
         )
     many = len(result.demand) > MAX_POINTS
-    cells = hex_coverage(result.demand, size_m=HEX_M)
+    hex_m = 2 * HEX_M if many else HEX_M  # a city's hexagons 1 km across: a few thousand cells
+    cells = hex_coverage(result.demand, size_m=hex_m)
     cells = gpd.GeoDataFrame(
         {
             C.POP: cells[C.POP].round(0),
@@ -312,7 +393,7 @@ def map_data(
     )
     layers.append(
         Layer(
-            t("hex_layer", lang, size=2 * HEX_M),
+            t("hex_layer", lang, size=2 * hex_m),
             _geojson(cells, style=[{"fillColor": _rate_color(p)} for p in cells[C.PCT_COVERED]]),
             {"color": "#555", "weight": 0.5, "fillOpacity": 0.5},
             show=many,
@@ -383,7 +464,12 @@ def map_data(
             )
         )
     legend = _legend_html(lang, sorted(result.reach[C.BAND_MIN].unique()), gap_cell_m, points=not many)
-    return MapData(bounds=[[float(south), float(west)], [float(north), float(east)]], layers=layers, legend=legend)
+    return MapData(
+        bounds=[[float(south), float(west)], [float(north), float(east)]],
+        layers=layers,
+        legend=legend,
+        street_image=street_image,
+    )
 
 
 def _styled(static: dict) -> Callable[[dict], dict]:
@@ -425,6 +511,11 @@ def draw_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
                 max_zoom=18,
                 overlay=layer == "cva",
             ).add_to(m)
+    if data.street_image is not None:
+        uri, bounds = data.street_image
+        folium.raster_layers.ImageOverlay(
+            uri, bounds=bounds, name=STREETS_NAME, opacity=0.8, attr=OSM_ATTRIBUTION, zindex=1
+        ).add_to(m)
     for layer in data.layers:
         _add_layer(m, layer)
     folium.LayerControl(collapsed=True).add_to(m)  # open on hover: the map stays visible
