@@ -75,4 +75,4 @@ def test_a_whole_city_of_points_becomes_hexagons(sample, monkeypatch):
     monkeypatch.setattr(webmap, "MAX_POINTS", 100)
     big = map_html(build_map(result, network))
     assert shows(small, "未覆盖居民点") and not shows(big, "未覆盖居民点")
-    assert shows(big, "居民覆盖率（500 米六边形）") and len(big) < len(small)
+    assert shows(big, "居民覆盖率（1000 米六边形）") and len(big) < len(small)
