@@ -141,7 +141,19 @@ def _wgs84(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0, min_hole_m2: float
     # Tooltips put property values into the page as HTML: names from planners' files are escaped first.
     for col in out.drop(columns=out.geometry.name).select_dtypes(include=["object", "string"]).columns:
         out[col] = out[col].map(lambda v: html.escape(v) if isinstance(v, str) else v)
-    return out.set_geometry(shapely.set_precision(out.geometry.values, PRECISION_DEG))
+    geoms = shapely.set_precision(out.geometry.values, PRECISION_DEG)
+    # Rounding may collapse a sliver to a line or to nothing: keep what keeps the input's kind.
+    geoms = np.array([_same_kind(g, kind) for g, kind in zip(geoms, out.geom_type, strict=True)], dtype=object)
+    keep = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+    return out.set_geometry(geoms, crs=out.crs)[keep]
+
+
+def _same_kind(geom: shapely.Geometry | None, kind: str | None) -> shapely.Geometry | None:
+    if geom is None or geom.geom_type != "GeometryCollection" or not kind:
+        return geom
+    family = kind.replace("Multi", "")
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type.replace("Multi", "") == family]
+    return shapely.union_all(parts) if parts else None
 
 
 def _fill_holes(polygon: shapely.Polygon, min_area: float) -> shapely.Polygon:

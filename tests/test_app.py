@@ -24,6 +24,7 @@ def app() -> AppTest:
 
 def test_opens_on_the_sample_with_the_headline(app):
     assert not app.exception
+    assert not app.error, [e.value for e in app.error]  # each part's failure shows as an error: none here
     assert app.title[0].value == "一刻钟党建服务圈"
     headline = app.metric[0]
     assert headline.label == "15 分钟步行覆盖居民"

@@ -76,3 +76,17 @@ def test_a_whole_city_of_points_becomes_hexagons(sample, monkeypatch):
     big = map_html(build_map(result, network))
     assert shows(small, "未覆盖居民点") and not shows(big, "未覆盖居民点")
     assert shows(big, "居民覆盖率（1000 米六边形）") and len(big) < len(small)
+
+
+def test_every_feature_has_a_drawable_geometry(sample):
+    """Rounding to a metre can collapse slivers: none reaches the page as a null or a mixed collection."""
+    from geo import read_boundaries, sample_paths
+    from quarterhour.webmap import map_data
+
+    network, facilities, demand = sample
+    units = {k: v.to_crs(network.crs) for k, v in read_boundaries(sample_paths()["boundaries"]).items()}
+    data = map_data(run_circle(network, facilities, demand, bands=(5, 10), boundaries=units), network)
+    for layer in data.layers:
+        for feature in layer.data["features"]:
+            geometry = feature["geometry"]
+            assert geometry and geometry["type"] != "GeometryCollection" and geometry["coordinates"], layer.name
