@@ -580,13 +580,17 @@ def scenario_ui(data: tuple, units: str, params: tuple, facilities: gpd.GeoDataF
         key="save_scenario",
     )
     compare_ui(figures, tables, lang)
-    st.download_button(
-        t("download_scenario", lang),
-        data=scenario_gpkg(data, units, params, tuple(changes)),
-        file_name="scenario_result.gpkg",
-        mime="application/geopackage+sqlite3",
-        key="download_scenario",
-    )
+    # Written when asked for, not on every click: a city's residents make it a second's work.
+    if st.button(t("prepare_scenario", lang), key="prepare_scenario"):
+        st.session_state["scenario_file_for"] = tuple(changes)
+    if st.session_state.get("scenario_file_for") == tuple(changes):
+        st.download_button(
+            t("download_scenario", lang),
+            data=scenario_gpkg(data, units, params, tuple(changes)),
+            file_name="scenario_result.gpkg",
+            mime="application/geopackage+sqlite3",
+            key="download_scenario",
+        )
     closed_ids = [c[1] for c in changes if c[0] == "close"]
     closed = facilities.loc[[i for i in closed_ids if i in facilities.index]]
     return scenario_layer(after.facilities, closed, reach, lang)

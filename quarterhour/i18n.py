@@ -173,6 +173,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "clear": ("清空方案", "clear the scenario"),
     "load_scenario": ("打开方案文件", "open a scenario file"),
     "scenario_loaded": ("已打开方案：{n} 项变化", "scenario opened: {n} changes"),
+    "prepare_scenario": ("生成方案结果文件", "make the scenario's result file"),
     "download_scenario": ("下载方案结果（GeoPackage）", "download the scenario's result (GeoPackage)"),
     "save_scenario": ("保存方案（GeoJSON）", "save the scenario (GeoJSON)"),
     "compare": ("现状与方案对比", "current state and scenario side by side"),

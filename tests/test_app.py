@@ -170,6 +170,8 @@ def test_add_a_centre_by_coordinates_compare_and_save(media, tmp_path, sample):
     saved = read_scenario(download(app, "保存方案（GeoJSON）", media, tmp_path, "scenario.geojson"))
     assert saved["action"].tolist() == ["add"] and saved["name"].tolist() == ["新中心 1"]
     assert saved.geometry.iloc[0].distance(shapely.Point(lon, lat)) < 1e-6
+    assert "下载方案结果（GeoPackage）" not in [b.proto.label for b in app.get("download_button")]  # not on a click
+    app.button(key="prepare_scenario").click().run()
     after = download(app, "下载方案结果（GeoPackage）", media, tmp_path, "scenario.gpkg")
     facilities = gpd.read_file(after, layer="facilities")
     assert len(facilities) == 21 and facilities["change"].tolist().count("add") == 1
