@@ -70,20 +70,9 @@ def test_map_renders_offline(app_url, tmp_path):
         browser = _launch(p)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on(
-            "request",
-            lambda r: (
-                outside.append(r.url)
-                if not r.url.startswith(("http://127.0.0.1", "data:", "blob:", "about:"))
-                else None
-            ),
-        )
+        _watch_requests(page, outside)
         page.goto(app_url, wait_until="domcontentloaded")
-        deadline, frame = time.time() + 120, None
-        while time.time() < deadline and frame is None:
-            frame = next((f for f in page.frames if f.locator(".leaflet-container").count()), None)
-            time.sleep(0.5)
-        assert frame is not None, "no Leaflet map appeared"
+        frame = _map_frame(page)
         frame.wait_for_selector(".leaflet-control-layers", timeout=30_000)
         box = frame.locator(".leaflet-container").bounding_box()
         assert box["width"] > 600 and box["height"] > 400
@@ -114,6 +103,12 @@ def _launch(p):
     )
 
 
+def _watch_requests(page, outside: list) -> None:
+    """Note every request that would leave this machine (CDNs, tile servers)."""
+    local = ("http://127.0.0.1", "data:", "blob:", "about:")
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(local) else None)
+
+
 def _map_frame(page):
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -137,14 +132,7 @@ def test_click_adds_a_centre_and_the_coverage_follows(app_url, tmp_path, sample)
         page = browser.new_page(viewport={"width": 1600, "height": 1100})
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
-        page.on(
-            "request",
-            lambda r: (
-                outside.append(r.url)
-                if not r.url.startswith(("http://127.0.0.1", "data:", "blob:", "about:"))
-                else None
-            ),
-        )
+        _watch_requests(page, outside)
         page.goto(app_url, wait_until="domcontentloaded")
         _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
         page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
