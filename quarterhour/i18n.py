@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-__all__ = ["LANGS", "both", "t"]
+__all__ = ["LANGS", "both", "category_name", "level_name", "t"]
 
 LANGS = {"zh": "中文", "en": "English"}
 
 _TEXT: dict[str, tuple[str, str]] = {
+    # the vocabulary's words (codes in geo.vocab): categories and levels
+    "category_service_centre": ("党群服务中心", "party-mass service centre"),
+    "category_neighbourhood_centre": ("邻里中心", "neighbourhood centre"),
+    "category_liaison_point": ("党群联络点", "liaison point"),
+    "category_study_room": ("城市书房", "city study room"),
+    "level_city": ("市", "city"),
+    "level_district": ("区", "district"),
+    "level_subdistrict": ("街道", "sub-district"),
+    "level_community": ("社区", "community"),
     "title": ("一刻钟党建服务圈", "15-minute party-service circle"),
     "subtitle": ("步行可达覆盖分析", "walking coverage of party-mass service points"),
     "covered_headline": ("{minutes:g} 分钟步行覆盖居民", "residents within a {minutes:g}-minute walk"),
@@ -260,3 +269,27 @@ def both(key: str) -> str:
     """
     zh, en = _TEXT[key]
     return f"{zh} · {en}"
+
+
+def category_name(code: str, lang: str = "zh") -> str:
+    """A facility category's name in ``lang``; an unknown code is shown as it is.
+
+    Examples
+    --------
+    >>> category_name("study_room"), category_name("study_room", "en"), category_name("kiosk")
+    ('城市书房', 'city study room', 'kiosk')
+    """
+    key = f"category_{code}"
+    return t(key, lang) if key in _TEXT else code
+
+
+def level_name(code: str, lang: str = "zh") -> str:
+    """An administrative level's name in ``lang`` (``subdistrict`` -> 街道 / sub-district).
+
+    Examples
+    --------
+    >>> level_name("subdistrict"), level_name("subdistrict", "en")
+    ('街道', 'sub-district')
+    """
+    key = f"level_{code}"
+    return t(key, lang) if key in _TEXT else code
