@@ -9,6 +9,7 @@ facility moved or closed; for a new centre, empty or an id of the planner's),
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,10 +19,28 @@ import pyogrio
 from geo.errors import InputError
 from geo.io import CATEGORIES
 
-__all__ = ["SCENARIO_ACTIONS", "read_scenario", "scenario_geojson"]
+__all__ = ["CHANGE_COLUMNS", "SCENARIO_ACTIONS", "changes_frame", "read_scenario", "scenario_geojson"]
 
 SCENARIO_ACTIONS = ("add", "move", "close")
-_COLUMNS = ["action", "facility_id", "name", "category"]
+#: A change's attributes (besides its point), in the order of a change row
+#: ``(action, facility_id, name, category, lon, lat)``: the one definition the app, the analysis and the files share.
+CHANGE_COLUMNS = ("action", "facility_id", "name", "category")
+_COLUMNS = list(CHANGE_COLUMNS)
+
+
+def changes_frame(rows: Iterable[Sequence]) -> gpd.GeoDataFrame:
+    """Change rows ``(action, facility_id, name, category, lon, lat)`` as WGS-84 points.
+
+    Examples
+    --------
+    >>> frame = changes_frame([("add", None, "新中心 1", "study_room", 7.42, 43.73)])
+    >>> list(frame.columns), frame.crs.to_epsg()
+    (['action', 'facility_id', 'name', 'category', 'geometry'], 4326)
+    """
+    frame = pd.DataFrame(list(rows), columns=[*CHANGE_COLUMNS, "lon", "lat"])
+    return gpd.GeoDataFrame(
+        frame.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326
+    )
 
 
 def scenario_geojson(changes: gpd.GeoDataFrame) -> bytes:
