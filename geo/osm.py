@@ -8,6 +8,7 @@ a network read from a local ``.osm``/``.osm.pbf`` file keeps the same ways that
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import tempfile
 from collections.abc import Mapping
@@ -20,10 +21,19 @@ import requests
 
 from geo.errors import InputError
 
-__all__ = ["DEFAULT_CACHE", "download_walk_network", "is_walkable_way", "walk_graph_from_pbf"]
+__all__ = [
+    "DEFAULT_CACHE",
+    "MAX_BOX_KM2",
+    "box_km2",
+    "download_walk_network",
+    "is_walkable_way",
+    "walk_graph_from_pbf",
+]
 
 #: Where downloaded networks are kept (GraphML), so a network is fetched once.
 DEFAULT_CACHE = Path.home() / ".cache" / "quarterhour" / "networks"
+#: A bigger download box is refused: Overpass would time out, and a city district is far smaller.
+MAX_BOX_KM2 = 400
 
 # osmnx 2.x, ``_overpass._get_network_filter("walk")``: each entry is a tag and a
 # regular expression that must NOT match its value (Overpass ``!~``).
@@ -114,6 +124,28 @@ def walk_graph_from_pbf(path: str | Path, *, workdir: str | Path | None = None) 
     return graph
 
 
+def box_km2(bbox: tuple[float, float, float, float]) -> float:
+    """The area of a (west, south, east, north) box in degrees, in km² (near enough to judge a download).
+
+    Parameters
+    ----------
+    bbox
+        West, south, east, north in WGS-84 degrees.
+
+    Returns
+    -------
+    float
+        The box's area in square kilometres (a degree of longitude shrinks with the cosine of the latitude).
+
+    Examples
+    --------
+    >>> round(box_km2((7.41, 43.73, 7.44, 43.75)), 1)
+    5.3
+    """
+    west, south, east, north = bbox
+    return (east - west) * 111.32 * math.cos(math.radians((south + north) / 2)) * (north - south) * 110.57
+
+
 def download_walk_network(
     *,
     place: str | None = None,
@@ -124,10 +156,16 @@ def download_walk_network(
 
     Kept in ``cache_dir`` as GraphML, named after the query: the second time it
     is read from disk, online or not. Offline, or where Overpass is blocked, the
-    error says so and how to bring a network in instead.
+    error says so and how to bring a network in instead. A box over
+    ``MAX_BOX_KM2`` is refused before anything is downloaded.
     """
     if (place is None) == (bbox is None):
         raise InputError("give a place name or a bounding box, not both or neither", fix="--place or --bbox")
+    if bbox is not None and (km2 := box_km2(bbox)) > MAX_BOX_KM2:
+        raise InputError(
+            f"the box is about {km2:,.0f} km², over the {MAX_BOX_KM2} km² limit for a download",
+            fix="give a smaller box (a district at a time), or download an .osm.pbf extract and give --network FILE",
+        )
     query = f"walk|place={place}" if place is not None else "walk|bbox=" + ",".join(f"{v:.6f}" for v in bbox)
     cached = Path(cache_dir) / f"{hashlib.sha1(query.encode()).hexdigest()[:16]}.graphml"
     if cached.is_file():
