@@ -66,6 +66,20 @@ class CircleResult:
             "sites": self.sites,
         }
 
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables a planner takes away: coverage per level, ranked gaps, suggested sites, facilities.
+
+        Returns
+        -------
+        dict of str to DataFrame
+            ``coverage_<level>``, ``gaps``, ``sites`` and ``facilities``, without their geometry.
+        """
+        tables = {f"coverage_{level}": table for level, table in self.levels.items()}
+        tables["gaps"] = self.gaps
+        tables["sites"] = self.sites
+        tables["facilities"] = self.facilities
+        return {name: pd.DataFrame(table.drop(columns="geometry")) for name, table in tables.items()}
+
 
 def _supply(facilities: gpd.GeoDataFrame, category_capacity: Mapping[str, float]) -> tuple[np.ndarray, str]:
     """Capacity per facility: its own ``capacity``, else its category's, else 1 (each centre counts once)."""

@@ -39,7 +39,10 @@ from geo import InputError
 from quarterhour import __version__
 
 __all__ = [
+    "FILE_SUFFIX",
+    "FORMAT_NAMES",
     "LAYER_FORMATS",
+    "MIME",
     "TABLE_FORMATS",
     "atomic_write",
     "file_sha256",
@@ -56,6 +59,24 @@ __all__ = [
 
 TABLE_FORMATS = ("csv", "xlsx")
 LAYER_FORMATS = ("gpkg", "geojson", "shp")
+#: How each format is named to a planner (the same in both languages).
+FORMAT_NAMES = {
+    "gpkg": "GeoPackage",
+    "geojson": "GeoJSON",
+    "shp": "Shapefile (zip)",
+    "csv": "CSV",
+    "xlsx": "Excel XLSX",
+}
+#: Each format's media type, for downloads.
+MIME = {
+    "gpkg": "application/geopackage+sqlite3",
+    "geojson": "application/geo+json",
+    "shp": "application/zip",
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+#: Each format's file suffix (a Shapefile travels as a zip of its parts).
+FILE_SUFFIX = {"gpkg": "gpkg", "geojson": "geojson", "shp": "zip", "csv": "csv", "xlsx": "xlsx"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
