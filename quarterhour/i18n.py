@@ -242,6 +242,22 @@ _TEXT: dict[str, tuple[str, str]] = {
     "change_move": ("迁移", "moved"),
     "change_close": ("关闭", "closed"),
     "bug": ("程序出错，这是一个缺陷，请报告：", "Something went wrong. This is a bug; please report it:"),
+    # the app's choices, shown in both languages at once (``ui.labels.pair``): Streamlit keys a choice by its label
+    "mode_walk": ("步行", "walk"),
+    "mode_bike": ("自行车", "bike"),
+    "mode_ebike": ("电动车", "e-bike"),
+    "model_name_mclp": ("最大覆盖", "MCLP"),
+    "model_name_lscp": ("集合覆盖", "LSCP"),
+    "model_name_pmedian": ("p 中值", "p-median"),
+    "click_browse": ("浏览", "browse"),
+    "click_add": ("新增", "add"),
+    "click_move": ("迁移", "move"),
+    "click_close": ("关闭", "close"),
+    "click_box": ("框选下载范围", "download box"),
+    "basemap_none": ("路网（离线）", "streets (offline)"),
+    "basemap_osm": ("OpenStreetMap", "OpenStreetMap"),
+    "basemap_tianditu": ("天地图", "Tianditu"),
+    "all_units": ("全部", "all"),
 }
 
 
