@@ -1,0 +1,11 @@
+"""The Streamlit app's panels: ``app.py`` wires them into a page.
+
+- ``ui.values``: the named, hashable values the panels pass and the caches key on;
+- ``ui.state``: the ``st.session_state`` keys;
+- ``ui.errors``: one way a panel fails (``step``);
+- ``ui.labels``: choice labels in both languages, from ``quarterhour.i18n``;
+- ``ui.compute``: the cached computations and the files they make;
+- ``ui.sidebar``: data sources, parameters, basemap;
+- ``ui.scenario``: the scenario panel, the map and its clicks, the comparison;
+- ``ui.tabs``: the headline and the tabs (gaps and sites, levels, review pack, siting, downloads).
+"""

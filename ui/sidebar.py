@@ -1,0 +1,171 @@
+"""The sidebar: data sources (sample, uploads, OpenStreetMap), parameters, basemap."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import uuid
+from pathlib import Path
+
+import streamlit as st
+
+from analysis.traveltime import MODE_SPEEDS_KMH
+from geo.vocab import CATEGORIES, CATEGORY_MINUTES, MODES
+from quarterhour.i18n import both, t
+from ui import state as S
+from ui.compute import load_network
+from ui.errors import step
+from ui.labels import category_label, pair
+from ui.values import SAMPLE, Inputs, Params, Sources
+
+__all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "units_ui"]
+
+UPLOAD_LIMIT_MB = 100  # per file, as server.maxUploadSize in .streamlit/config.toml
+SPEED_RANGES = {"walk": (2.0, 6.0), "bike": (8.0, 25.0), "ebike": (10.0, 30.0)}
+BANDS = (5.0, 10.0, 15.0, 20.0)
+BASEMAPS = ("none", "osm", "tianditu")
+_POINT_TYPES = ["csv", "xlsx", "geojson", "json", "gpkg", "zip"]
+
+
+def save_upload(upload: st.runtime.uploaded_file_manager.UploadedFile, lang: str) -> str | None:
+    """Keep an upload on disk, named by its content (so caches key on it and planners never collide)."""
+    data = upload.getvalue()
+    if len(data) > UPLOAD_LIMIT_MB * 1024 * 1024:
+        st.error(t("too_big", lang, name=upload.name, mb=len(data) / 1024 / 1024, limit=UPLOAD_LIMIT_MB))
+        return None
+    # A folder per content, the planner's own file name inside: messages name the file they know.
+    name = Path(upload.name).name.replace("\\", "_") or "upload"
+    folder = Path(tempfile.gettempdir()) / "quarterhour-uploads" / hashlib.sha256(data).hexdigest()[:20]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    if not path.exists():
+        tmp = folder / f".{name}.{uuid.uuid4().hex}.part"  # two sessions may upload the same file at once
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return str(path)
+
+
+def source_ui(label: str, key: str, types: list[str], lang: str) -> str:
+    """Sample or upload for one input; returns ``sample`` or the saved file's path."""
+    upload = st.file_uploader(label, type=types, key=key)
+    if upload is None:
+        return SAMPLE
+    return save_upload(upload, lang) or SAMPLE
+
+
+def _box_source(box: tuple[float, ...]) -> str:
+    return "bbox:" + ",".join(f"{v:.6f}" for v in box)
+
+
+def _osm_ui(lang: str) -> str:
+    """Download a place's or the drawn box's walking network; returns the network source last downloaded."""
+    place = st.text_input(t("osm_place", lang), key=S.OSM_PLACE, placeholder="涧西区, 洛阳市, 河南省, 中国")
+    if st.button(t("osm_download", lang), key=S.OSM_DOWNLOAD) and place.strip():
+        bar = st.progress(0.1, text=t("osm_progress", lang, place=place))
+        with step(lang):
+            load_network(f"osm:{place.strip()}")
+            bar.progress(1.0, text=t("osm_done", lang))
+            st.session_state[S.OSM_LOADED] = place.strip()
+            st.session_state[S.OSM_BOX_LOADED] = None
+    box = st.session_state.get(S.OSM_BBOX)
+    st.caption(t("osm_box_help", lang) if not box else t("osm_box", lang, box=", ".join(f"{v:.4f}" for v in box)))
+    if box and st.button(t("osm_download_box", lang), key=S.OSM_DOWNLOAD_BOX):
+        bar = st.progress(0.1, text=t("osm_progress", lang, place=t("the_box", lang)))
+        with step(lang):
+            load_network(_box_source(box))
+            bar.progress(1.0, text=t("osm_done", lang))
+            st.session_state[S.OSM_LOADED] = None
+            st.session_state[S.OSM_BOX_LOADED] = box
+    if st.session_state.get(S.OSM_LOADED):
+        return f"osm:{st.session_state[S.OSM_LOADED]}"
+    if st.session_state.get(S.OSM_BOX_LOADED):
+        return _box_source(st.session_state[S.OSM_BOX_LOADED])
+    return SAMPLE
+
+
+def data_ui(lang: str) -> Sources:
+    """Data panel: the sample by default; the planner's own network, facilities, residents, units, candidates."""
+    with st.expander(t("data", lang), expanded=False):
+        st.caption(t("data_help", lang))
+        how = st.radio(
+            t("network", lang),
+            ["sample", "file", "osm"],
+            key=S.NETWORK_HOW,
+            format_func=lambda c: both(f"network_{c}"),
+        )
+        network = SAMPLE
+        if how == "file":
+            upload = st.file_uploader(t("network_file", lang), type=["graphml", "osm", "pbf"], key=S.NETWORK_FILE)
+            network = (save_upload(upload, lang) or SAMPLE) if upload else SAMPLE
+        elif how == "osm":
+            network = _osm_ui(lang)
+        facilities = source_ui(t("facilities_file", lang), S.FACILITIES_FILE, _POINT_TYPES, lang)
+        crs = st.selectbox(
+            t("facilities_crs", lang),
+            ["wgs84", "gcj02", "bd09"],
+            key=S.FACILITIES_CRS,
+            format_func=lambda c: both(f"crs_{c}"),
+        )
+        demand = source_ui(t("demand_file", lang), S.DEMAND_FILE, _POINT_TYPES, lang)
+        total = st.number_input(t("demand_total", lang), min_value=0, value=0, step=1000, key=S.DEMAND_TOTAL)
+        candidates = st.file_uploader(t("candidates_file", lang), type=_POINT_TYPES, key=S.CANDIDATES_FILE)
+        units = units_ui(lang)
+    if network != SAMPLE and SAMPLE in (facilities, demand):
+        st.warning(t("own_network_needs_points", lang))
+    return Sources(
+        inputs=Inputs(network, facilities, crs, demand, float(total) or None),
+        units=units,
+        candidates=(save_upload(candidates, lang) if candidates else None),
+    )
+
+
+def units_ui(lang: str) -> str:
+    """Which review units: the sample's, Luoyang's bundled city and districts, or the planner's own file."""
+    choice = st.radio(
+        t("units", lang), ["sample", "luoyang", "upload"], key=S.UNITS, format_func=lambda c: both(f"units_{c}")
+    )
+    if choice != "upload":
+        return choice
+    upload = st.file_uploader(t("units_file", lang), type=["geojson", "gpkg", "zip"], key=S.UNITS_FILE)
+    return (save_upload(upload, lang) or SAMPLE) if upload else SAMPLE
+
+
+def params_ui(lang: str) -> Params:
+    """The analysis parameters: travel mode and speed, threshold, bands, categories and their own thresholds."""
+    st.header(t("settings", lang))
+    mode = st.radio(t("mode", lang), list(MODES), format_func=lambda m: pair(f"mode_{m}"), horizontal=True, key=S.MODE)
+    low, high = SPEED_RANGES[mode]
+    speed = st.slider(
+        t("speed", lang), low, high, MODE_SPEEDS_KMH[mode], 0.1 if mode == "walk" else 0.5, key=S.speed_key(mode)
+    )
+    minutes = st.select_slider(t("threshold", lang), options=[5, 10, 15, 20, 30], value=15, key=S.MINUTES)
+    bands = st.multiselect(t("bands", lang), BANDS, default=[5.0, 10.0], key=S.BANDS, format_func=lambda b: f"{b:g}′")
+    cats = st.multiselect(
+        t("categories_used", lang),
+        list(CATEGORIES),
+        default=list(CATEGORIES),
+        format_func=category_label,  # the same in both languages
+        key=S.CATEGORIES,
+    )
+    with st.expander(t("category_minutes", lang)):
+        cat_minutes = tuple(
+            (
+                c,
+                float(
+                    st.number_input(category_label(c), 1, 60, int(CATEGORY_MINUTES[c]), key=S.category_minutes_key(c))
+                ),
+            )
+            for c in CATEGORIES
+        )
+    return Params(float(minutes), float(speed), tuple(cats), cat_minutes, tuple(sorted(bands)))
+
+
+def basemap_ui(lang: str) -> tuple[str, str]:
+    """The basemap and, for Tianditu, the planner's key."""
+    basemap = st.radio(t("basemap", lang), list(BASEMAPS), format_func=lambda b: pair(f"basemap_{b}"), key=S.BASEMAP)
+    key = ""
+    if basemap == "tianditu":
+        key = st.text_input(t("tianditu_key", lang), type="password", key=S.TIANDITU_KEY)
+        if not key:
+            st.caption(t("tianditu_needs_key", lang))
+    return basemap, key

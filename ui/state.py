@@ -1,0 +1,90 @@
+"""The ``st.session_state`` keys, named once (their string values are what widgets and tests use)."""
+
+from __future__ import annotations
+
+# sidebar
+LANG = "lang"
+NETWORK_HOW = "network_how"
+NETWORK_FILE = "network_file"
+OSM_PLACE = "osm_place"
+OSM_DOWNLOAD = "osm_download"
+OSM_DOWNLOAD_BOX = "osm_download_box"
+OSM_LOADED = "osm_loaded"  #: the place whose network was downloaded
+OSM_BOX_LOADED = "osm_box_loaded"  #: the box whose network was downloaded
+OSM_BBOX = "osm_bbox"  #: the box drawn on the map (west, south, east, north)
+FACILITIES_FILE = "facilities_file"
+FACILITIES_CRS = "facilities_crs"
+DEMAND_FILE = "demand_file"
+DEMAND_TOTAL = "demand_total"
+CANDIDATES_FILE = "candidates_file"
+UNITS = "units"
+UNITS_FILE = "units_file"
+MODE = "mode"
+MINUTES = "minutes"
+BANDS = "bands"
+CATEGORIES = "categories"
+BASEMAP = "basemap"
+TIANDITU_KEY = "tianditu_key"
+BASEMAP_CHOICE = "basemap_choice"  #: (basemap, key) chosen in the sidebar, read by the map
+
+# the map and the scenario
+MAP = "map"
+CLICK_MODE = "click_mode"
+CLICK_DONE = "click_done"  #: the last click already turned into a change
+CLICK_NOTE = "click_note"  #: what the last click did, shown once
+BOX_CORNER = "box_corner"
+PICKED = "picked"  #: the facility picked to be moved
+NEW_CATEGORY = "new_category"
+ADD_FORM = "add_by_coordinates"
+LONLAT = "lonlat"
+CHANGES = "changes"  #: the scenario: a list of ``ui.values.Change``
+CHANGES_FOR = "changes_for"  #: the inputs the scenario was made on
+UNDO = "undo"
+CLEAR = "clear"
+SCENARIO_FILE = "scenario_file"
+SCENARIO_LOADED = "scenario_loaded"  #: SHA-256 of the scenario file last loaded
+SCENARIO_S = "scenario_s"  #: seconds the scenario took
+SAVE_SCENARIO = "save_scenario"
+PREPARE_SCENARIO = "prepare_scenario"
+SCENARIO_FILE_FOR = "scenario_file_for"  #: the changes the result file was asked for
+DOWNLOAD_SCENARIO = "download_scenario"
+LAST_GOOD = "last_good"  #: (inputs, units) of the last analysis that worked
+
+# the tabs
+LEVEL = "level"
+PACK = "pack"  #: (level, code) of the review pack asked for
+PACK_MAKE = "pack_make"
+PACK_DOWNLOAD = "pack_download"
+MODEL = "model"
+K = "k"
+TARGET = "target"
+RUN_SITING = "run_siting"
+PLAN = "plan"  #: the ``ui.values.Plan`` last asked for
+SITES_TO_SCENARIO = "sites_to_scenario"
+DOWNLOAD_ALL = "download_all"
+DL_LAYER = "dl_layer"
+DL_FMT = "dl_fmt"
+DOWNLOAD_LAYER = "download_layer"
+DL_TABLE = "dl_table"
+DL_TFMT = "dl_tfmt"
+DOWNLOAD_TABLE = "download_table"
+
+
+def speed_key(mode: str) -> str:
+    """The speed slider's key for a travel mode (each mode keeps its own speed)."""
+    return f"speed_{mode}"
+
+
+def category_minutes_key(category: str) -> str:
+    """The key of a category's own walking threshold."""
+    return f"min_{category}"
+
+
+def within_key(level: str) -> str:
+    """The key of the "within which unit above" choice on a level's table."""
+    return f"within_{level}"
+
+
+def pack_unit_key(level: str) -> str:
+    """The key of the review pack's unit choice on a level."""
+    return f"pack_{level}"

@@ -1,0 +1,219 @@
+"""The main area's results: the headline, and the tabs (gaps and sites, levels, review pack, siting, downloads)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analysis import columns as C
+from analysis.pipeline import CircleResult
+from analysis.siting import MODELS, SiteResult
+from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY, LEVELS
+from quarterhour.export import FILE_SUFFIX, FORMAT_NAMES, LAYER_FORMATS, MIME, TABLE_FORMATS
+from quarterhour.i18n import category_name, level_name, t
+from ui import state as S
+from ui.compute import layer_file, review_pack, table_file
+from ui.labels import level_label, pair
+from ui.scenario import add_centre
+from ui.values import Inputs, Params, Plan
+
+__all__ = [
+    "downloads_ui",
+    "gaps_sites_ui",
+    "headline_ui",
+    "levels_ui",
+    "pack_ui",
+    "siting_results_ui",
+    "siting_ui",
+]
+
+
+def headline_ui(result: CircleResult, notes: tuple[str, ...], lang: str) -> None:
+    """Residents covered, the rate, those left out, the facilities counted; what was read; what was skipped."""
+    s = result.summary
+    a, b, c, d = st.columns([3, 2, 2, 2])
+    a.metric(t("covered_headline", lang, minutes=s["minutes"]), f"{s['pop_covered']:,.0f} / {s['pop_total']:,.0f}")
+    b.metric(t("coverage_rate", lang), f"{s['pct_covered']:.1f}%")
+    c.metric(t("uncovered", lang), f"{s['pop_uncovered']:,.0f}")
+    d.metric(t("facilities", lang), f"{s['n_facilities_used']:.0f}")
+    with st.expander(t("what_was_read", lang)):
+        for line in notes:
+            st.caption(line)
+    for line in result.skipped:
+        st.warning(f"{t('skipped', lang)}: {line}")
+
+
+def gaps_sites_ui(result: CircleResult, lang: str) -> None:
+    """The ranked gap zones and the suggested site."""
+    left, right = st.columns(2)
+    with left:
+        st.subheader(t("gap_table", lang))
+        gaps = pd.DataFrame(result.gaps.drop(columns=["geometry", C.GAP_ID])).head(10)
+        names = {
+            C.RANK: t("rank", lang),
+            C.POP_UNCOVERED: t("uncovered", lang),
+            "n_points": t("n_points", lang),
+            C.MINUTES: t("walk_minutes", lang),
+            "n_cells": t("n_cells", lang),
+            **{lv: level_name(lv, lang) for lv in LEVELS},
+        }
+        st.dataframe(gaps.rename(columns=names).round(1), hide_index=True, width="stretch")
+        if len(result.gaps):
+            st.bar_chart(result.gaps.head(10).set_index(C.GAP_ID)[C.POP_UNCOVERED].rename(t("uncovered", lang)))
+    with right:
+        st.subheader(t("site_table", lang))
+        sites = pd.DataFrame(result.sites.drop(columns="geometry"))
+        st.dataframe(
+            sites.rename(columns={C.POP_NEW: t("new_covered", lang), C.MINUTES: t("walk_minutes", lang)}),
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def levels_ui(result: CircleResult, lang: str) -> None:
+    """Drill down 市 → 区 → 街道 → 社区: pick a unit, see the units inside it, least covered first."""
+    st.subheader(t("by_level", lang))
+    levels = list(result.levels)
+    level = st.radio(
+        t("level", lang),
+        levels,
+        index=min(1, len(levels) - 1),
+        horizontal=True,
+        format_func=level_label,
+        key=S.LEVEL,
+    )
+    table = result.levels[level]
+    above = levels[levels.index(level) - 1] if levels.index(level) > 0 else None
+    if above and len(result.levels[above]) > 1:
+        parents = result.levels[above]
+        choice = st.selectbox(
+            t("within", lang, level=level_name(above, lang)),
+            ["*", *parents["code"]],
+            format_func=lambda c: pair("all_units") if c == "*" else f"{c} {parents.set_index('code').loc[c, 'name']}",
+            key=S.within_key(level),
+        )
+        if choice != "*":
+            parent = parents.set_index("code").loc[choice, "geometry"]
+            table = table[table.representative_point().within(parent)]
+    table = pd.DataFrame(table.drop(columns="geometry")).sort_values(C.PCT_COVERED)
+    names = {
+        "name": t("name", lang),
+        C.POP: t("residents", lang),
+        C.POP_COVERED: t("covered_residents", lang),
+        C.POP_UNCOVERED: t("uncovered", lang),
+        C.PCT_COVERED: t("coverage_rate", lang) + " %",
+        C.N_FACILITIES: t("facilities", lang),
+        C.STATUS: t("status", lang),
+        "communities_full": t("communities_full", lang),
+        "communities_partly": t("communities_partly", lang),
+        "communities_none": t("communities_none", lang),
+    }
+    for code in CATEGORIES:
+        names[C.pct_covered_by(code)] = f"{category_name(code, lang)} %"
+    shown = table[[c for c in names if c in table]].rename(columns=names)
+    st.dataframe(shown.round(1), hide_index=True, width="stretch")
+    if len(table) > 1:
+        st.bar_chart(table.set_index("name")[C.PCT_COVERED].rename(t("coverage_rate", lang) + " %"), horizontal=True)
+
+
+def pack_ui(inputs: Inputs, units: str, params: Params, result: CircleResult, lang: str) -> None:
+    """The review pack for the unit on screen, as ``quarterhour report`` writes it."""
+    st.subheader(t("pack", lang))
+    level = st.session_state.get(S.LEVEL, "district")
+    if level not in result.levels:
+        level = next(iter(result.levels))
+    table = result.levels[level]
+    names = dict(zip(table["code"], table["name"], strict=True))
+    code = st.selectbox(
+        t("pack_unit", lang), list(names), format_func=lambda c: f"{c} {names[c]}", key=S.pack_unit_key(level)
+    )
+    st.caption(t("pack_help", lang))
+    if st.button(t("pack_make", lang), key=S.PACK_MAKE):
+        st.session_state[S.PACK] = (level, code)
+    if st.session_state.get(S.PACK) == (level, code):
+        with st.spinner(t("computing", lang)):
+            data_zip = review_pack(inputs, units, params, level, code, lang)
+        st.download_button(
+            t("pack_download", lang, name=names[code]),
+            data=data_zip,
+            file_name=f"review_{level}_{code}.zip",
+            mime="application/zip",
+            key=S.PACK_DOWNLOAD,
+        )
+
+
+def siting_ui(lang: str) -> Plan | None:
+    """The siting panel's inputs; the model runs when the planner asks (it can take seconds)."""
+    st.subheader(t("siting", lang))
+    a, b, c = st.columns(3)
+    model = a.selectbox(
+        t("model", lang), MODELS, index=MODELS.index("mclp"), key=S.MODEL, format_func=lambda m: pair(f"model_name_{m}")
+    )
+    a.caption(t(f"model_{model}", lang))
+    k = b.number_input(t("new_centres", lang), min_value=1, max_value=20, value=3, key=S.K)
+    target = c.slider(t("target", lang), min_value=0.5, max_value=1.0, value=0.95, step=0.01, key=S.TARGET)
+    if st.button(t("run_siting", lang), key=S.RUN_SITING):
+        st.session_state[S.PLAN] = Plan(model, int(k), float(target))
+    return st.session_state.get(S.PLAN)
+
+
+def siting_results_ui(result: SiteResult, lang: str) -> None:
+    """Coverage before and after the new sites, the sites, the coverage curve; the sites can join the scenario."""
+    s = result.solution
+    a, b, c = st.columns(3)
+    a.metric(t("before", lang), f"{result.before:,.0f} ({100 * result.before / result.total:.1f}%)")
+    b.metric(
+        t("after", lang),
+        f"{result.after:,.0f} ({100 * result.after / result.total:.1f}%)",
+        f"+{result.after - result.before:,.0f}",
+    )
+    c.metric(t("solver", lang), s.method + (" ✓" if s.optimal else f" gap {s.gap:.1%}"))
+    table = pd.DataFrame(result.sites.drop(columns="geometry"))
+    names = {C.POP_NEW: t("new_covered", lang), C.MINUTES: t("walk_minutes", lang)}
+    st.dataframe(table.rename(columns=names).round(1), hide_index=True, width="stretch")
+    if len(result.curve):
+        st.caption(t("curve", lang))
+        st.line_chart(result.curve.set_index("k")[["pct_covered"]].rename(columns={"pct_covered": "%"}))
+    if len(result.sites) and st.button(t("sites_to_scenario", lang), key=S.SITES_TO_SCENARIO):
+        lonlat = result.sites.to_crs(4326).geometry
+        for p in lonlat:
+            add_centre(p.x, p.y, DEFAULT_NEW_CATEGORY, lang)
+        st.rerun()
+    for line in result.notes:
+        st.info(line)
+
+
+def downloads_ui(inputs: Inputs, units: str, params: Params, result: CircleResult, lang: str) -> None:
+    """Every layer as GeoPackage, GeoJSON or zipped Shapefile; every table as CSV or XLSX; provenance inside."""
+    minutes = params.minutes
+    st.download_button(
+        t("download_gpkg", lang),
+        data=layer_file(inputs, units, params, "all", "gpkg"),
+        file_name=f"coverage_{minutes:g}min.gpkg",
+        mime=MIME["gpkg"],
+        key=S.DOWNLOAD_ALL,
+    )
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{t('one_layer', lang)}**")
+        name = st.selectbox(t("layer", lang), list(result.layers()), key=S.DL_LAYER)
+        fmt = st.radio(t("format", lang), LAYER_FORMATS, format_func=FORMAT_NAMES.get, horizontal=True, key=S.DL_FMT)
+        st.download_button(
+            t("download", lang),
+            data=layer_file(inputs, units, params, name, fmt),
+            file_name=f"{name}_{minutes:g}min.{FILE_SUFFIX[fmt]}",
+            mime=MIME[fmt],
+            key=S.DOWNLOAD_LAYER,
+        )
+    with right:
+        st.markdown(f"**{t('one_table', lang)}**")
+        name = st.selectbox(t("table", lang), list(result.tables()), key=S.DL_TABLE)
+        fmt = st.radio(t("format", lang), TABLE_FORMATS, format_func=FORMAT_NAMES.get, horizontal=True, key=S.DL_TFMT)
+        st.download_button(
+            t("download", lang),
+            data=table_file(inputs, units, params, name, fmt),
+            file_name=f"{name}_{minutes:g}min.{FILE_SUFFIX[fmt]}",
+            mime=MIME[fmt],
+            key=S.DOWNLOAD_TABLE,
+        )
+    st.caption(t("provenance_note", lang))

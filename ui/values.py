@@ -1,0 +1,98 @@
+"""The named, hashable values the panels pass around and the caches key on.
+
+Frozen, holding tuples rather than lists: Streamlit hashes a dataclass by its
+fields, so an equal value finds the cached result and a changed field computes
+afresh.
+
+Examples
+--------
+>>> Params(15.0, 4.5, ("study_room",), (("study_room", 15.0),), (5.0, 10.0)).minutes
+15.0
+>>> from geo.scenario import CHANGE_COLUMNS
+>>> Change._fields[:4] == CHANGE_COLUMNS
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import geopandas as gpd
+import pandas as pd
+
+from analysis.scenario import ScenarioResult
+
+__all__ = ["SAMPLE", "Change", "Inputs", "Params", "Plan", "Points", "ScenarioView", "Sources"]
+
+#: The bundled sample, wherever a source can be a file.
+SAMPLE = "sample"
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Where the network, facilities and residents come from: ``sample``, ``osm:<place>``, ``bbox:...`` or a path."""
+
+    network: str = SAMPLE
+    facilities: str = SAMPLE
+    facilities_crs: str = "wgs84"  #: wgs84, gcj02 or bd09
+    demand: str = SAMPLE
+    demand_total: float | None = None  #: residents to spread over the points, if the file has no counts
+
+
+@dataclass(frozen=True)
+class Params:
+    """The analysis parameters from the sidebar."""
+
+    minutes: float
+    speed_kmh: float
+    categories: tuple[str, ...]  #: the facility categories counted
+    category_minutes: tuple[tuple[str, float], ...]  #: (category, minutes) pairs
+    bands: tuple[float, ...]  #: the reach bands drawn, sorted
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A siting run the planner asked for."""
+
+    model: str  #: one of ``analysis.siting.MODELS``
+    k: int
+    target: float
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What the data panel chose: the inputs, the review units, and a candidates file if any."""
+
+    inputs: Inputs
+    units: str
+    candidates: str | None
+
+
+class Change(NamedTuple):
+    """One change of the scenario: its fields are ``geo.scenario.CHANGE_COLUMNS`` and the point."""
+
+    action: str  #: add, move or close
+    facility_id: str | None
+    name: str
+    category: str
+    lon: float
+    lat: float
+
+
+class Points(NamedTuple):
+    """Facilities and residents in the network's CRS, the residents' places on the streets, and what was read."""
+
+    facilities: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame
+    demand_snap: pd.DataFrame
+    notes: tuple[str, ...]
+
+
+class ScenarioView(NamedTuple):
+    """A scenario's coverage, its comparison with now, and the reach of the new and moved centres."""
+
+    after: ScenarioResult
+    figures: dict
+    tables: dict
+    reach: gpd.GeoDataFrame
