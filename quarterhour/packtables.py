@@ -1,4 +1,4 @@
-"""The review pack's tables and key figures, in the readers' words (labels from ``quarterhour.i18n``).
+"""The review pack's tables, layers and key figures, in the readers' words (labels from ``quarterhour.i18n``).
 
 A report's label is bilingual in Chinese (``覆盖率 %（coverage rate %）``) and
 English alone in English (``label``); table columns and map titles take one
@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import columns as C
+from analysis.siting import SiteResult
 from analysis.units import UnitLayers
 from quarterhour.documents import fmt
 from quarterhour.i18n import category_name, t
@@ -39,6 +40,7 @@ __all__ = [
     "provenance_frame",
     "provenance_rows",
     "site_table",
+    "unit_layers",
 ]
 
 #: Output column -> the i18n key of its heading in the pack's tables.
@@ -179,3 +181,36 @@ def provenance_rows(prov: Mapping[str, Any], lang: str) -> list[tuple[str, str]]
 def provenance_frame(prov: Mapping[str, Any]) -> pd.DataFrame:
     """The provenance rows as a two-column sheet (``key``, ``value``), in English."""
     return pd.DataFrame(provenance_rows(prov, "en"), columns=["key", "value"])
+
+
+def unit_layers(unit: UnitLayers, sites: SiteResult | None) -> dict[str, gpd.GeoDataFrame | pd.DataFrame]:
+    """The layers of a unit's GeoPackage: its facilities, residents, reach, coverage, gaps and new sites.
+
+    Parameters
+    ----------
+    unit
+        The unit's share of the run (``analysis.units.split_by_unit``).
+    sites
+        The unit's suggested sites and their reach, or None (an empty ``sites`` layer is written).
+    """
+    site_gdf = sites.sites if sites is not None else gpd.GeoDataFrame(geometry=[], crs=unit.demand.crs)
+    layers: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {
+        "facilities": unit.facilities.rename_axis(C.FACILITY_ID).reset_index()
+        if C.FACILITY_ID not in unit.facilities
+        else unit.facilities,
+        "demand": unit.demand,
+        "isochrones": unit.isochrones,
+        **{f"coverage_{lvl}": table for lvl, table in unit.coverage.items()},
+        "gaps": unit.gaps,
+        "sites": site_gdf if len(site_gdf.columns) > 1 else _empty_sites(unit),
+    }
+    if sites is not None and len(sites.isochrones):
+        layers["site_isochrones"] = sites.isochrones
+    return layers
+
+
+def _empty_sites(unit: UnitLayers) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"site_id": pd.Series(dtype=str), C.POP_NEW: pd.Series(dtype=float), C.MINUTES: pd.Series(dtype=float)},
+        geometry=gpd.GeoSeries([], crs=unit.demand.crs),
+    )

@@ -20,16 +20,11 @@ provenance: parameters, input files with SHA-256, software version and date.
 New sites are chosen per unit (``analysis.units.unit_sites``): up to ``k``
 sites inside the unit, exact MCLP for the unit's residents left out.
 
-For the app (one unit, in memory, no re-run of the analysis)::
-
-    build_pack(result: CircleResult, network: StreetNetwork, *, level: str, code: str,
-               provenance: dict, k: int = 3, lang: str = "zh", max_snap_m: float = 300,
-               spacing_m: float = 100, time_limit_s: float = 10) -> bytes   # a zip of the unit's folder
-
-    unit_pack(...same...) -> dict[str, bytes]        # file name -> bytes, unzipped
-    write_pack(result, network, out: Path, *, level, provenance, k=3, lang="zh", force=False,
-               codes=None, ...) -> list[Path]       # the CLI's writer: every unit and the summary
-
+For the app (one unit, in memory, no re-run of the analysis) ``build_pack``
+gives a zip of the unit's folder and ``unit_pack`` its files (name -> bytes);
+the CLI's ``write_pack`` writes every unit and the summary. The documents are
+drawn by ``quarterhour.documents``, their tables and key figures made by
+``quarterhour.packtables``.
 ``provenance`` comes from ``quarterhour.export.provenance(parameters, inputs)``.
 """
 
@@ -68,6 +63,7 @@ from quarterhour.packtables import (
     provenance_frame,
     provenance_rows,
     site_table,
+    unit_layers,
 )
 from quarterhour.staticmap import figure_png, overview_map, text_lang, unit_map
 
@@ -153,18 +149,6 @@ def _unit_files(
         Block("kv", rows=provenance_rows(provenance, lang)),
     ]
     doc_title = f"{report} · {title}"
-    layers: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {
-        "facilities": unit.facilities.rename_axis(C.FACILITY_ID).reset_index()
-        if C.FACILITY_ID not in unit.facilities
-        else unit.facilities,
-        "demand": unit.demand,
-        "isochrones": unit.isochrones,
-        **{f"coverage_{lvl}": table for lvl, table in unit.coverage.items()},
-        "gaps": unit.gaps,
-        "sites": site_gdf if len(site_gdf.columns) > 1 else _empty_sites(unit),
-    }
-    if sites is not None and len(sites.isochrones):
-        layers["site_isochrones"] = sites.isochrones
     sheets = {
         heading("pack_coverage", lang): coverage_table(unit, lang),
         heading("gap_table", lang)[:31]: gaps_t,
@@ -173,19 +157,12 @@ def _unit_files(
         "provenance": provenance_frame(provenance),
     }
     return {
-        "layers.gpkg": gpkg_bytes(layers, provenance=provenance),
+        "layers.gpkg": gpkg_bytes(unit_layers(unit, sites), provenance=provenance),
         "map.png": png,
         "tables.xlsx": table_bytes(sheets, "xlsx"),
         "report.html": html_document(blocks, doc_title, lang).encode("utf-8"),
         "report.pdf": pdf_document(blocks, doc_title, lang),
     }
-
-
-def _empty_sites(unit: UnitLayers) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"site_id": pd.Series(dtype=str), C.POP_NEW: pd.Series(dtype=float), C.MINUTES: pd.Series(dtype=float)},
-        geometry=gpd.GeoSeries([], crs=unit.demand.crs),
-    )
 
 
 def _sites_for(
