@@ -21,16 +21,23 @@ __all__ = [
     "BOUNDARY_COLOR",
     "CATCHMENT_COLORS",
     "CATEGORY_COLORS",
+    "CLOSED_COLOR",
+    "COMMUNITY_EDGE_COLOR",
     "COVERED_COLOR",
+    "FACILITY_EDGE_COLOR",
     "GAP_COLOR",
     "GAP_EDGE_COLOR",
+    "GAP_LABEL_COLOR",
     "NO_DATA_COLOR",
+    "OUTLINE_COLOR",
     "RATE_CMAP",
     "RATE_STOPS",
     "REACH_BAND_COLORS",
     "REACH_COLOR",
     "SCENARIO_COLOR",
+    "SCENARIO_EDGE_COLOR",
     "SITE_COLOR",
+    "SITE_EDGE_COLOR",
     "STREET_COLOR",
     "TEXT_GREY",
     "UNCOVERED_COLOR",
@@ -92,3 +99,10 @@ def rate_color(pct: float | None) -> str:
         if pct >= low:
             color = stop
     return color
+
+
+#: Edges and marks the maps draw around the things above.
+#: Facility markers' rim; suggested sites' and the planner's centres' rims; a closed centre's fill.
+FACILITY_EDGE_COLOR, SITE_EDGE_COLOR, SCENARIO_EDGE_COLOR, CLOSED_COLOR = "#ffffff", "#1b2631", "#111111", "#bdc3c7"
+#: Thin outlines of catchments and hexagons; community outlines; the rank written on a gap zone.
+OUTLINE_COLOR, COMMUNITY_EDGE_COLOR, GAP_LABEL_COLOR = "#555555", "#34495e", "#641e16"

@@ -36,10 +36,26 @@ from matplotlib.patches import Patch, Rectangle
 
 from analysis import columns as C
 from geo.network import StreetNetwork
+from geo.vocab import CATEGORIES
+from quarterhour.i18n import category_name, t
+from quarterhour.palette import (
+    BOUNDARY_COLOR,
+    CATEGORY_COLORS,
+    FACILITY_EDGE_COLOR,
+    GAP_COLOR,
+    GAP_EDGE_COLOR,
+    GAP_LABEL_COLOR,
+    NO_DATA_COLOR,
+    RATE_CMAP,
+    REACH_COLOR,
+    SITE_COLOR,
+    SITE_EDGE_COLOR,
+    STREET_COLOR,
+    TEXT_GREY,
+    UNCOVERED_COLOR,
+)
 
 __all__ = [
-    "CATEGORY_COLOURS",
-    "category_word",
     "cjk_font",
     "drawing",
     "figure_png",
@@ -62,34 +78,6 @@ CJK_FAMILIES = (
     "Noto Sans CJK JP",
     "Droid Sans Fallback",
 )
-
-CATEGORY_COLOURS = {
-    "service_centre": "#c0392b",
-    "neighbourhood_centre": "#2e86c1",
-    "liaison_point": "#8e44ad",
-    "study_room": "#d68910",
-}
-
-_CATEGORY_WORDS = {
-    "service_centre": ("党群服务中心", "service centre"),
-    "neighbourhood_centre": ("邻里中心", "neighbourhood centre"),
-    "liaison_point": ("党群联络点", "liaison point"),
-    "study_room": ("城市书房", "study room"),
-}
-
-_WORDS = {
-    "streets": ("步行路网", "walking streets"),
-    "boundary": ("单元边界", "unit boundary"),
-    "reach": ("{m:g} 分钟可达范围", "{m:g}-minute reach"),
-    "gaps": ("服务盲区", "coverage gap"),
-    "uncovered": ("未覆盖居民点", "residents left out"),
-    "sites": ("建议新增布点", "suggested new site"),
-    "north": ("北", "N"),
-    "metres": ("{n:g} 米", "{n:g} m"),
-    "km": ("{n:g} 千米", "{n:g} km"),
-    "pct": ("覆盖率", "coverage rate"),
-    "source": ("底图：OpenStreetMap 路网（ODbL）", "Base: OpenStreetMap streets (ODbL)"),
-}
 
 
 @functools.cache
@@ -123,16 +111,6 @@ def text_lang(lang: str) -> str:
         )
         return "en"
     return lang
-
-
-def _w(key: str, lang: str, **values: object) -> str:
-    zh, en = _WORDS[key]
-    return (zh if lang == "zh" else en).format(**values)
-
-
-def category_word(category: str, lang: str) -> str:
-    zh, en = _CATEGORY_WORDS.get(category, (category, category))
-    return zh if lang == "zh" else en
 
 
 def _rc(lang: str) -> dict:
@@ -179,7 +157,7 @@ def _decorate(ax, lang: str) -> None:
                 (bx + i * length / 2, by), length / 2, h, facecolor="black" if i == 0 else "white", edgecolor="black"
             )
         )
-    label = _w("km", lang, n=length / 1000) if length >= 1000 else _w("metres", lang, n=length)
+    label = t("map_scale_km", lang, n=length / 1000) if length >= 1000 else t("map_scale_m", lang, n=length)
     for x, text in ((bx, "0"), (bx + length, label)):
         ax.text(x, by + 2 * h, text, ha="center", va="bottom", fontsize=8)
     ax.annotate(
@@ -192,7 +170,7 @@ def _decorate(ax, lang: str) -> None:
     ax.text(
         0.95,
         0.84,
-        _w("north", lang),
+        t("map_north", lang),
         transform=ax.transAxes,
         ha="center",
         va="top",
@@ -206,7 +184,7 @@ def _streets(ax, network: StreetNetwork, box: tuple[float, float, float, float])
     edges = network.edges
     near = edges.sindex.query(shapely.box(*box), predicate="intersects")
     segs = [np.asarray(g.coords)[:, :2] for g in edges.geometry.to_numpy()[near]]
-    ax.add_collection(LineCollection(segs, colors="#9a9a9a", linewidths=0.4, zorder=1))
+    ax.add_collection(LineCollection(segs, colors=STREET_COLOR, linewidths=0.4, zorder=1))
 
 
 def _frame(ax, geom: shapely.Geometry, margin: float = 0.06) -> tuple[float, float, float, float]:
@@ -244,53 +222,77 @@ def unit_map(
         ax = fig.subplots()
         box = _frame(ax, unit.geometry)
         _streets(ax, network, box)
-        handles = [Line2D([], [], color="#9a9a9a", lw=1, label=_w("streets", lang))]
+        handles = [Line2D([], [], color=STREET_COLOR, lw=1, label=t("streets", lang))]
         reach = unit.isochrones[np.isclose(unit.isochrones[C.BAND_MIN].astype(float), minutes)]
         if len(reach):
             gpd.GeoSeries([shapely.union_all(reach.geometry.values)], crs=reach.crs).plot(
-                ax=ax, color="#58d68d", alpha=0.35, zorder=2, linewidth=0
+                ax=ax, color=REACH_COLOR, alpha=0.35, zorder=2, linewidth=0
             )
-            handles.append(Patch(facecolor="#58d68d", alpha=0.35, label=_w("reach", lang, m=minutes)))
+            handles.append(Patch(facecolor=REACH_COLOR, alpha=0.35, label=t("reach", lang, minutes=minutes)))
         if len(unit.gaps):
-            unit.gaps.plot(ax=ax, facecolor="#e74c3c", alpha=0.45, edgecolor="#922b21", linewidth=0.6, zorder=3)
+            unit.gaps.plot(ax=ax, facecolor=GAP_COLOR, alpha=0.45, edgecolor=GAP_EDGE_COLOR, linewidth=0.6, zorder=3)
             for _, g in unit.gaps.head(5).iterrows():
                 p = g.geometry.representative_point()
-                ax.text(p.x, p.y, f"#{g[C.RANK]}", fontsize=8, color="#641e16", ha="center", zorder=7)
-            handles.append(Patch(facecolor="#e74c3c", alpha=0.45, edgecolor="#922b21", label=_w("gaps", lang)))
+                ax.text(p.x, p.y, f"#{g[C.RANK]}", fontsize=8, color=GAP_LABEL_COLOR, ha="center", zorder=7)
+            handles.append(
+                Patch(facecolor=GAP_COLOR, alpha=0.45, edgecolor=GAP_EDGE_COLOR, label=t("map_gap_zone", lang))
+            )
         left = unit.demand[~unit.demand[C.COVERED]]
         if len(left):
-            ax.scatter(left.geometry.x, left.geometry.y, s=5, color="#922b21", zorder=4)
+            ax.scatter(left.geometry.x, left.geometry.y, s=5, color=UNCOVERED_COLOR, zorder=4)
             handles.append(
-                Line2D([], [], marker="o", ls="", ms=3, color="#922b21", label=_w("uncovered", lang)),
+                Line2D([], [], marker="o", ls="", ms=3, color=UNCOVERED_COLOR, label=t("residents_uncovered", lang)),
             )
-        gpd.GeoSeries([unit.geometry], crs=unit.demand.crs).boundary.plot(ax=ax, color="black", lw=1.6, zorder=5)
-        handles.append(Line2D([], [], color="black", lw=1.6, label=_w("boundary", lang)))
+        gpd.GeoSeries([unit.geometry], crs=unit.demand.crs).boundary.plot(ax=ax, color=BOUNDARY_COLOR, lw=1.6, zorder=5)
+        handles.append(Line2D([], [], color=BOUNDARY_COLOR, lw=1.6, label=t("map_unit_boundary", lang)))
         fac = unit.facilities
-        for cat, colour in CATEGORY_COLOURS.items():
+        for cat in CATEGORIES:
+            colour = CATEGORY_COLORS[cat]
             mine = fac[fac["category"] == cat]
             if len(mine):
                 ax.scatter(
-                    mine.geometry.x, mine.geometry.y, s=40, color=colour, edgecolor="white", zorder=6, linewidths=0.8
+                    mine.geometry.x,
+                    mine.geometry.y,
+                    s=40,
+                    color=colour,
+                    edgecolor=FACILITY_EDGE_COLOR,
+                    zorder=6,
+                    linewidths=0.8,
                 )
                 handles.append(
-                    Line2D([], [], marker="o", ls="", ms=7, color=colour, mec="white", label=category_word(cat, lang))
+                    Line2D(
+                        [],
+                        [],
+                        marker="o",
+                        ls="",
+                        ms=7,
+                        color=colour,
+                        mec=FACILITY_EDGE_COLOR,
+                        label=category_name(cat, lang),
+                    )
                 )
         if sites is not None and len(sites):
             ax.scatter(
-                sites.geometry.x, sites.geometry.y, s=220, marker="*", color="#f1c40f", edgecolor="black", zorder=8
+                sites.geometry.x,
+                sites.geometry.y,
+                s=220,
+                marker="*",
+                color=SITE_COLOR,
+                edgecolor=SITE_EDGE_COLOR,
+                zorder=8,
             )
             for _, s in sites.iterrows():
                 ax.annotate(
                     s["site_id"], (s.geometry.x, s.geometry.y), xytext=(6, 6), textcoords="offset points", fontsize=9
                 )
             handles.append(
-                Line2D([], [], marker="*", ls="", ms=13, color="#f1c40f", mec="black", label=_w("sites", lang))
+                Line2D([], [], marker="*", ls="", ms=13, color=SITE_COLOR, mec=SITE_EDGE_COLOR, label=t("sites", lang))
             )
         _decorate(ax, lang)
         _finish(ax)
         ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
         ax.set_title(title, fontsize=13)
-        fig.text(0.01, 0.005, _w("source", lang), fontsize=7, color="#555555")
+        fig.text(0.01, 0.005, t("map_source", lang), fontsize=7, color=TEXT_GREY)
         fig.tight_layout()
     return fig
 
@@ -305,7 +307,7 @@ def overview_map(network: StreetNetwork, table: gpd.GeoDataFrame, *, title: str 
         table.plot(
             ax=ax,
             column=C.PCT_COVERED,
-            cmap="RdYlGn",
+            cmap=RATE_CMAP,
             vmin=max(0.0, float(np.nanmin(table[C.PCT_COVERED])) - 1) if table[C.PCT_COVERED].notna().any() else 0,
             vmax=100,
             alpha=0.55,
@@ -313,8 +315,8 @@ def overview_map(network: StreetNetwork, table: gpd.GeoDataFrame, *, title: str 
             linewidth=0.8,
             zorder=2,
             legend=True,
-            legend_kwds={"label": f"{_w('pct', lang)} %", "shrink": 0.6},
-            missing_kwds={"color": "#dddddd"},
+            legend_kwds={"label": f"{t('coverage_rate', lang)} %", "shrink": 0.6},
+            missing_kwds={"color": NO_DATA_COLOR},
         )
         for _, row in table.iterrows():
             p = row.geometry.representative_point()
@@ -322,6 +324,6 @@ def overview_map(network: StreetNetwork, table: gpd.GeoDataFrame, *, title: str 
         _decorate(ax, lang)
         _finish(ax)
         ax.set_title(title, fontsize=13)
-        fig.text(0.01, 0.005, _w("source", lang), fontsize=7, color="#555555")
+        fig.text(0.01, 0.005, t("map_source", lang), fontsize=7, color=TEXT_GREY)
         fig.tight_layout()
     return fig

@@ -1,0 +1,216 @@
+"""The review pack's tables, layers and key figures, in the readers' words (labels from ``quarterhour.i18n``).
+
+A report's label is bilingual in Chinese (``覆盖率 %（coverage rate %）``) and
+English alone in English (``label``); table columns and map titles take one
+language (``quarterhour.i18n.t``). ``headline_rows`` gives the key figures the
+unit reports and the city summary both open with.
+
+Examples
+--------
+>>> label("pack_pct_covered", "zh"), label("pack_pct_covered", "en")
+('覆盖率 %（coverage rate %）', 'coverage rate %')
+>>> heading("gap_table", "en")
+'Gaps ranked by residents left out'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from analysis import columns as C
+from analysis.siting import SiteResult
+from analysis.units import UnitLayers
+from quarterhour.documents import fmt
+from quarterhour.i18n import category_name, t
+
+__all__ = [
+    "COLUMN_LABELS",
+    "coverage_table",
+    "facility_table",
+    "gap_table",
+    "heading",
+    "headline_rows",
+    "label",
+    "labelled",
+    "provenance_frame",
+    "provenance_rows",
+    "site_table",
+    "unit_layers",
+]
+
+#: Output column -> the i18n key of its heading in the pack's tables.
+COLUMN_LABELS: dict[str, str] = {
+    "code": "pack_code",
+    "name": "name",
+    "category": "category",
+    C.POP: "residents",
+    C.POP_COVERED: "covered_residents",
+    C.POP_UNCOVERED: "uncovered",
+    C.PCT_COVERED: "pack_pct_covered",
+    C.N_FACILITIES: "pack_n_facilities",
+    C.STATUS: "status",
+    C.RANK: "rank",
+    C.GAP_ID: "pack_gap_id",
+    C.MINUTES: "walk_minutes",
+    C.POP_NEW: "new_covered",
+    "pop_uncovered_zone": "pack_pop_uncovered_zone",
+    "n_points": "n_points",
+    "rank_city": "pack_rank_city",
+    "catchment_pop": "pack_catchment_pop",
+    "site_id": "pack_site_id",
+    "n_gaps": "gap_zones",
+    "sites_new": "pack_sites_new",
+    "pct_after": "pack_pct_after",
+}
+
+
+def label(key: str, lang: str, *, capital: bool = False) -> str:
+    """A report's label: Chinese with the English in brackets (``zh``), or English (``en``).
+
+    ``capital``: the English starts with a capital letter (headings).
+    """
+    zh, en = t(key, "zh"), t(key, "en")
+    if capital:
+        en = en[:1].upper() + en[1:]
+    if lang != "zh":
+        return en
+    return f"{zh}（{en}）" if zh != en else zh
+
+
+def heading(key: str, lang: str) -> str:
+    """A heading (or sheet name) in one language; English starts with a capital."""
+    return label(key, lang, capital=True) if lang == "en" else t(key, lang)
+
+
+def headline_rows(
+    *,
+    pct: float,
+    pop: float,
+    covered: float,
+    uncovered: float,
+    n_facilities: int,
+    n_gaps: int,
+    minutes: float,
+    speed_kmh: float,
+    lang: str,
+) -> list[tuple[str, str]]:
+    """The key figures a unit's report and the city summary both open with, as (label, value) rows.
+
+    Parameters
+    ----------
+    pct, pop, covered, uncovered
+        Coverage rate (%), residents, residents covered, residents left out.
+    n_facilities, n_gaps
+        Facilities and gap zones.
+    minutes, speed_kmh
+        The threshold and the walking speed.
+    lang
+        ``"zh"`` or ``"en"``.
+    """
+    return [
+        (label("pack_pct_covered", lang), fmt(float(pct))),
+        (label("residents", lang), fmt(float(pop))),
+        (label("covered_residents", lang), fmt(float(covered))),
+        (label("uncovered", lang), fmt(float(uncovered))),
+        (label("pack_n_facilities", lang), fmt(int(n_facilities))),
+        (label("gap_zones", lang), fmt(int(n_gaps))),
+        (label("pack_threshold", lang), f"{float(minutes):g} min, {float(speed_kmh):g} km/h"),
+    ]
+
+
+def labelled(df: pd.DataFrame, columns: Sequence[str], lang: str) -> pd.DataFrame:
+    """The chosen columns of ``df`` (those present), renamed to the readers' words (``COLUMN_LABELS``)."""
+    keep = [c for c in columns if c in df.columns]
+    out = pd.DataFrame(df[keep]).copy()
+    return out.rename(columns={c: t(COLUMN_LABELS[c], lang) for c in keep if c in COLUMN_LABELS})
+
+
+def coverage_table(unit: UnitLayers, lang: str) -> pd.DataFrame:
+    """Coverage of the units below ``unit`` (or of the unit itself), most residents left out first."""
+    sub = unit.sub_level
+    table = unit.coverage[sub] if sub else unit.coverage[unit.level]
+    table = table.sort_values([C.POP_UNCOVERED, "code"], ascending=[False, True])
+    cols = ["code", "name", C.POP, C.POP_COVERED, C.POP_UNCOVERED, C.PCT_COVERED, C.N_FACILITIES, C.STATUS]
+    out = labelled(table, cols, lang)
+    if C.STATUS in table:
+        out[t("status", lang)] = table[C.STATUS].map(lambda s: t(f"status_{s}", lang)).to_numpy()
+    return out
+
+
+def facility_table(unit: UnitLayers, lang: str) -> pd.DataFrame:
+    """The unit's facilities: id, name, category (in ``lang``) and residents in their catchment."""
+    fac = unit.facilities
+    if C.FACILITY_ID not in fac:
+        fac = fac.rename_axis(C.FACILITY_ID).reset_index()
+    out = labelled(fac, [C.FACILITY_ID, "name", "category", "catchment_pop"], lang)
+    out[t("category", lang)] = fac["category"].map(lambda c: category_name(c, lang)).to_numpy()
+    return out
+
+
+def gap_table(gaps: gpd.GeoDataFrame, lang: str) -> pd.DataFrame:
+    """The unit's gap zones, ranked by its residents left out."""
+    cols = [C.RANK, C.GAP_ID, C.POP_UNCOVERED, "pop_uncovered_zone", "n_points", C.MINUTES, "rank_city"]
+    return labelled(gaps, cols, lang)
+
+
+def site_table(sites: gpd.GeoDataFrame, before: float, total: float, lang: str) -> pd.DataFrame:
+    """Suggested sites, with the coverage rate (%) once each and those before it are built."""
+    out = labelled(sites, ["site_id", C.POP_NEW, C.MINUTES], lang)
+    after = before + sites[C.POP_NEW].cumsum().to_numpy()
+    out[t("pack_pct_after", lang)] = 100 * after / total if total else np.nan
+    return out
+
+
+def provenance_rows(prov: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
+    """The provenance as (label, value) rows: software, date, each input with its SHA-256, each parameter set."""
+    rows = [(t("pack_software", lang), str(prov.get("software", ""))), (t("pack_created", lang), prov.get("created"))]
+    for role, info in prov.get("inputs", {}).items():
+        value = f"{info['file']}  SHA-256 {info['sha256']}" if "sha256" in info else str(info.get("source", ""))
+        rows.append((f"{t('pack_input', lang)}: {role}", value))
+    for key, value in prov.get("parameters", {}).items():
+        if value is not None and value != [] and value is not False:
+            rows.append((f"{t('pack_parameter', lang)}: {key}", str(value)))
+    return [(k, str(v)) for k, v in rows]
+
+
+def provenance_frame(prov: Mapping[str, Any]) -> pd.DataFrame:
+    """The provenance rows as a two-column sheet (``key``, ``value``), in English."""
+    return pd.DataFrame(provenance_rows(prov, "en"), columns=["key", "value"])
+
+
+def unit_layers(unit: UnitLayers, sites: SiteResult | None) -> dict[str, gpd.GeoDataFrame | pd.DataFrame]:
+    """The layers of a unit's GeoPackage: its facilities, residents, reach, coverage, gaps and new sites.
+
+    Parameters
+    ----------
+    unit
+        The unit's share of the run (``analysis.units.split_by_unit``).
+    sites
+        The unit's suggested sites and their reach, or None (an empty ``sites`` layer is written).
+    """
+    site_gdf = sites.sites if sites is not None else gpd.GeoDataFrame(geometry=[], crs=unit.demand.crs)
+    layers: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {
+        "facilities": unit.facilities.rename_axis(C.FACILITY_ID).reset_index()
+        if C.FACILITY_ID not in unit.facilities
+        else unit.facilities,
+        "demand": unit.demand,
+        "isochrones": unit.isochrones,
+        **{f"coverage_{lvl}": table for lvl, table in unit.coverage.items()},
+        "gaps": unit.gaps,
+        "sites": site_gdf if len(site_gdf.columns) > 1 else _empty_sites(unit),
+    }
+    if sites is not None and len(sites.isochrones):
+        layers["site_isochrones"] = sites.isochrones
+    return layers
+
+
+def _empty_sites(unit: UnitLayers) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"site_id": pd.Series(dtype=str), C.POP_NEW: pd.Series(dtype=float), C.MINUTES: pd.Series(dtype=float)},
+        geometry=gpd.GeoSeries([], crs=unit.demand.crs),
+    )

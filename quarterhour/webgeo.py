@@ -1,0 +1,136 @@
+"""Geometry for the web page: lon/lat rounded to a metre, simplified in metres, the streets as lines or a picture.
+
+Everything a map layer needs before it becomes GeoJSON: ``to_wgs84`` simplifies
+in the metric CRS, reprojects and rounds (and escapes text, which tooltips put
+into the page as HTML); ``geojson`` turns the result into the dict folium draws;
+``street_lines`` and ``street_picture`` give the street network as one feature
+or, for a whole city, as one image.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.network import StreetNetwork
+from quarterhour.palette import STREET_COLOR
+
+__all__ = ["PRECISION_DEG", "geojson", "street_lines", "street_picture", "to_wgs84"]
+
+PRECISION_DEG = 1e-5  #: coordinates on the page are rounded to about a metre
+
+
+def to_wgs84(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0, min_hole_m2: float = 0.0) -> gpd.GeoDataFrame:
+    """``gdf`` simplified in metres, then reprojected to lon/lat rounded to about a metre (smaller pages).
+
+    Polygons are simplified part by part (GEOS takes minutes on a city's one many-holed reach, seconds on its
+    parts); ``min_hole_m2`` fills the holes smaller than that (a city's block interiors) before.
+    """
+    if simplify_m or min_hole_m2:
+        polygonal = gdf.geom_type.isin(["Polygon", "MultiPolygon"])
+        if polygonal.all() and len(gdf):
+            gdf = gdf.explode(index_parts=False)
+            geoms = gdf.geometry.to_numpy()
+            if min_hole_m2:
+                geoms = np.array([_fill_holes(p, min_hole_m2) for p in geoms], dtype=object)
+            gdf = gdf.set_geometry(shapely.simplify(geoms, simplify_m) if simplify_m else geoms, crs=gdf.crs)
+        elif simplify_m:
+            gdf = gdf.set_geometry(gdf.geometry.simplify(simplify_m))
+    out = gdf.to_crs(4326)
+    # Tooltips put property values into the page as HTML: names from planners' files are escaped first.
+    for col in out.drop(columns=out.geometry.name).select_dtypes(include=["object", "string"]).columns:
+        out[col] = out[col].map(lambda v: html.escape(v) if isinstance(v, str) else v)
+    geoms = shapely.set_precision(out.geometry.values, PRECISION_DEG)
+    # Rounding may collapse a sliver to a line or to nothing: keep what keeps the input's kind.
+    geoms = np.array([_same_kind(g, kind) for g, kind in zip(geoms, out.geom_type, strict=True)], dtype=object)
+    keep = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+    return out.set_geometry(geoms, crs=out.crs)[keep]
+
+
+def _same_kind(geom: shapely.Geometry | None, kind: str | None) -> shapely.Geometry | None:
+    if geom is None or geom.geom_type != "GeometryCollection" or not kind:
+        return geom
+    family = kind.replace("Multi", "")
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type.replace("Multi", "") == family]
+    return shapely.union_all(parts) if parts else None
+
+
+def _fill_holes(polygon: shapely.Polygon, min_area: float) -> shapely.Polygon:
+    if not polygon.interiors:
+        return polygon
+    keep = [ring for ring in polygon.interiors if shapely.Polygon(ring).area >= min_area]
+    return shapely.Polygon(polygon.exterior, keep)
+
+
+def street_lines(network: StreetNetwork) -> gpd.GeoDataFrame:
+    """The streets as one feature: each segment once (the network holds both directions), no per-street style.
+
+    A single MultiLineString draws the same and halves the page (and the time to build it) against one
+    feature per directed edge.
+    """
+    geoms = shapely.normalize(network.edges.geometry.to_numpy())
+    unique = pd.unique(pd.Series(shapely.to_wkb(geoms)))
+    lines = shapely.from_wkb(unique)
+    return gpd.GeoDataFrame(geometry=[shapely.multilinestrings(lines)], crs=network.crs)
+
+
+def street_picture(network: StreetNetwork, *, max_px: int = 2000) -> tuple[str, list[list[float]]]:
+    """The streets drawn once into a transparent PNG in web-Mercator, as Leaflet stretches an image overlay.
+
+    Returns the PNG as a data URI and its bounds in lon/lat.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    merc = street_lines(network).to_crs(3857).geometry.iloc[0]
+    west, south, east, north = merc.bounds
+    scale = max_px / max(east - west, north - south)
+    width, height = max(int((east - west) * scale), 1), max(int((north - south) * scale), 1)
+    fig = Figure(figsize=(width / 100, height / 100), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
+    ax.axis("off")
+    lines = [np.asarray(part.coords) for part in merc.geoms]
+    ax.add_collection(LineCollection(lines, colors=STREET_COLOR, linewidths=0.35, antialiased=True))
+    raw = io.BytesIO()
+    fig.savefig(raw, format="png", transparent=True)
+    buf = io.BytesIO()
+    raw.seek(0)
+    Image.open(raw).convert("LA").save(buf, format="PNG", optimize=True)  # grey and alpha: half of RGBA
+    corners = gpd.GeoSeries(shapely.points([(west, south), (east, north)]), crs=3857).to_crs(4326)
+    (lon0, lat0), (lon1, lat1) = shapely.get_coordinates(corners.values)
+    uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return uri, [[float(lat0), float(lon0)], [float(lat1), float(lon1)]]
+
+
+def geojson(
+    gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0, min_hole_m2: float = 0.0, style: list[dict] | None = None
+) -> dict:
+    """A layer as WGS-84 GeoJSON for the page (see ``to_wgs84``), each feature's own style in ``_s``.
+
+    Parameters
+    ----------
+    gdf
+        The features, in a metric CRS.
+    simplify_m, min_hole_m2
+        As in ``to_wgs84``.
+    style
+        One Leaflet style dict per row, or None.
+    """
+    if style is not None:  # before any split into parts: each part keeps its row's style
+        gdf = gdf.assign(_s=style)
+    out = to_wgs84(gdf, simplify_m=simplify_m, min_hole_m2=min_hole_m2)
+    # Ids of our own (0, 1, ...): folium would otherwise write them into the data, and MapData is shared read-only.
+    return json.loads(out.reset_index(drop=True).to_json())
