@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 
 from analysis import columns as C
+from geo._validate import first_bad_row
 from geo.crs import require_projected
 from geo.errors import InputError
 
@@ -113,11 +114,11 @@ def demand_from_areas(
     """
     require_projected(areas.crs, what="areas")
     pop = pd.to_numeric(areas[pop_column], errors="coerce")
-    if pop.isna().any() or (pop < 0).any():
-        row = int(np.flatnonzero(pop.isna() | (pop < 0))[0]) + 1
+    bad = first_bad_row(pop.isna() | (pop < 0))
+    if bad:
         raise InputError(
             "area resident counts must be numbers, 0 or more",
-            row=row,
+            row=bad.row,
             column=pop_column,
             fix="fill in the residents of every area",
         )

@@ -1,6 +1,6 @@
 """What if: add a centre here, move that one, close another — and who gains.
 
-A scenario is a table of changes (``CHANGE_COLUMNS``), one row each:
+A scenario is a table of changes (``geo.scenario.CHANGE_COLUMNS``), one row each:
 
 - ``add``: a proposed centre at the row's point (``name``, ``category``);
 - ``move``: the existing ``facility_id`` now stands at the row's point;
@@ -27,12 +27,12 @@ from analysis.gaps import CELL_M, gap_zones
 from analysis.traveltime import WALK_KMH
 from geo.errors import InputError
 from geo.network import StreetNetwork
+from geo.scenario import CHANGE_COLUMNS, SCENARIO_ACTIONS
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
+from geo.vocab import DEFAULT_NEW_CATEGORY
 
-__all__ = ["ACTIONS", "CHANGE_COLUMNS", "ScenarioResult", "apply_changes", "compare", "empty_changes", "evaluate"]
+__all__ = ["ScenarioResult", "apply_changes", "compare", "empty_changes", "evaluate"]
 
-ACTIONS = ("add", "move", "close")
-CHANGE_COLUMNS = ["action", C.FACILITY_ID, "name", "category"]
 NEW_PREFIX = "NEW"
 
 
@@ -56,9 +56,9 @@ def apply_changes(facilities: gpd.GeoDataFrame, changes: gpd.GeoDataFrame) -> gp
     >>> apply_changes(fac, ch)[["name", "change"]].to_dict("index")
     {'B': {'name': 'b', 'change': ''}, 'NEW1': {'name': 'c', 'change': 'add'}}
     """
-    bad = sorted(set(changes["action"]) - set(ACTIONS))
+    bad = sorted(set(changes["action"]) - set(SCENARIO_ACTIONS))
     if bad:
-        raise InputError(f"unknown scenario action {bad}", column="action", fix=f"use {', '.join(ACTIONS)}")
+        raise InputError(f"unknown scenario action {bad}", column="action", fix=f"use {', '.join(SCENARIO_ACTIONS)}")
     existing = changes[changes["action"].isin(("move", "close"))]
     unknown = sorted(set(existing[C.FACILITY_ID]) - set(facilities.index))
     if unknown:
@@ -91,7 +91,7 @@ def apply_changes(facilities: gpd.GeoDataFrame, changes: gpd.GeoDataFrame) -> gp
             {
                 C.FACILITY_ID: ids,
                 "name": added["name"].fillna("").to_numpy(),
-                "category": added["category"].fillna("neighbourhood_centre").to_numpy(),
+                "category": added["category"].fillna(DEFAULT_NEW_CATEGORY).to_numpy(),
                 "change": "add",
             },
             geometry=added.geometry.to_numpy(),

@@ -21,6 +21,7 @@ from geo.network import StreetNetwork
 
 __all__ = [
     "MODE_SPEEDS_KMH",
+    "WALK_KMH",
     "NearestTimes",
     "nearest_times",
     "node_seconds_from",
@@ -106,6 +107,29 @@ def _through_ends(
     return on, te, via_u, via_v
 
 
+def _same_segment(sources: pd.DataFrame, targets: pd.DataFrame, speed: float) -> pd.DataFrame:
+    """Every (source, target) pair on the same segment, and the seconds straight along it.
+
+    The walk from the source to its street, along the segment to the target's
+    foot, and off the street to the target, with no node in between. Columns
+    ``source``, ``target`` (row positions in the snap tables) and ``seconds``,
+    in the order of the targets.
+    """
+    s_on = np.flatnonzero(sources["edge"].to_numpy() >= 0)
+    t_on = np.flatnonzero(targets["edge"].to_numpy() >= 0)
+    s_tab = sources.iloc[s_on][["edge", "pos_m", "offset_m"]].assign(source=s_on)
+    t_tab = targets.iloc[t_on][["edge", "pos_m", "offset_m"]].assign(target=t_on)
+    pairs = t_tab.merge(s_tab, on="edge", suffixes=("_t", "_s"))
+    walk_m = np.abs(pairs["pos_m_t"] - pairs["pos_m_s"]) + pairs["offset_m_t"] + pairs["offset_m_s"]
+    return pd.DataFrame(
+        {
+            "source": pairs["source"].to_numpy(),
+            "target": pairs["target"].to_numpy(),
+            "seconds": walk_m.to_numpy() / speed,
+        }
+    )
+
+
 def point_seconds(
     network: StreetNetwork,
     node_s: np.ndarray,
@@ -165,13 +189,10 @@ def nearest_times(
     point_source = np.full(len(targets), -1)
     point_source[t_on] = node_source[end]
     # A source on the same segment reaches the target straight along it.
-    s_tab = sources.iloc[on][["edge", "pos_m", "offset_m"]].assign(source=on)
-    t_tab = targets.iloc[t_on][["edge", "pos_m", "offset_m"]].assign(target=t_on)
-    pairs = t_tab.merge(s_tab, on="edge", suffixes=("_t", "_s"))
+    pairs = _same_segment(sources, targets, speed)
     if len(pairs):
-        direct = (np.abs(pairs["pos_m_t"] - pairs["pos_m_s"]) + pairs["offset_m_t"] + pairs["offset_m_s"]) / speed
-        pairs = pairs.assign(direct=direct.to_numpy()).sort_values(["target", "direct"]).drop_duplicates("target")
-        tgt, d = pairs["target"].to_numpy(), pairs["direct"].to_numpy()
+        pairs = pairs.sort_values(["target", "seconds"]).drop_duplicates("target")
+        tgt, d = pairs["target"].to_numpy(), pairs["seconds"].to_numpy()
         better = (d < point_s[tgt]) & (d <= limit_s)
         point_s[tgt[better]] = d[better]
         point_source[tgt[better]] = pairs["source"].to_numpy()[better]
@@ -306,21 +327,9 @@ def od_table(
     pos, off = via["pos"].to_numpy(), via["off"].to_numpy()
     secs = np.minimum(via["tu"].to_numpy() + pos / speed, via["tv"].to_numpy() + (length - pos) / speed) + off / speed
     parts = [pd.DataFrame({"source": via["source"].to_numpy(), "target": via["target"].to_numpy(), "seconds": secs})]
-    s_on = np.flatnonzero(sources["edge"].to_numpy() >= 0)
-    s_tab = pd.DataFrame(
-        {
-            "edge": sources["edge"].to_numpy()[s_on],
-            "source": s_on,
-            "spos": sources["pos_m"].to_numpy()[s_on],
-            "soff": sources["offset_m"].to_numpy()[s_on],
-        }
-    )
-    same = s_tab.merge(by_edge, on="edge")
+    same = _same_segment(sources, targets, speed)
     if len(same):
-        direct = (np.abs(same["pos"] - same["spos"]) + same["off"] + same["soff"]).to_numpy() / speed
-        parts.append(
-            pd.DataFrame({"source": same["source"].to_numpy(), "target": same["target"].to_numpy(), "seconds": direct})
-        )
+        parts.append(same)
     od = pd.concat(parts, ignore_index=True)
     od = od[od["seconds"] <= cutoff_s]
     od = od.sort_values(["source", "target", "seconds"]).drop_duplicates(["source", "target"])

@@ -25,13 +25,16 @@ from analysis import columns as C
 from analysis.coverage import assign_units
 from analysis.pipeline import CircleResult
 from analysis.siting import SPACING_M, SiteResult, candidate_sites, plan_sites
+from analysis.traveltime import WALK_KMH
 from geo.errors import InputError
 from geo.network import StreetNetwork
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
+from geo.vocab import LEVELS, levels_below
 
-__all__ = ["LEVEL_ORDER", "UnitLayers", "split_by_unit", "unit_sites"]
+__all__ = ["UnitLayers", "split_by_unit", "unit_sites"]
 
-LEVEL_ORDER = ("city", "district", "subdistrict", "community")
+#: The levels, top down: an alias of ``geo.vocab.LEVELS`` for the importers that still use this name.
+LEVEL_ORDER = LEVELS
 
 
 @dataclass
@@ -52,7 +55,7 @@ class UnitLayers:
     @property
     def sub_level(self) -> str | None:
         """The next level below this unit's, if the run has it."""
-        below = [lvl for lvl in LEVEL_ORDER[LEVEL_ORDER.index(self.level) + 1 :] if lvl in self.coverage]
+        below = [lvl for lvl in levels_below(self.level) if lvl in self.coverage]
         return below[0] if below else None
 
 
@@ -96,7 +99,7 @@ def split_by_unit(result: CircleResult, level: str, codes: list[str] | None = No
         zone.loc[hit.index] = hit[C.GAP_ID]
     # the unit of each row of the levels below, by a point inside it
     below: dict[str, pd.Series] = {}
-    for lvl in LEVEL_ORDER[LEVEL_ORDER.index(level) + 1 :]:
+    for lvl in levels_below(level):
         if lvl in result.levels:
             sub = result.levels[lvl]
             pts = gpd.GeoSeries(sub.representative_point().values, index=sub.index, crs=sub.crs)
@@ -169,7 +172,7 @@ def unit_sites(
     *,
     k: int = 3,
     minutes: float = 15,
-    speed_kmh: float = 4.5,
+    speed_kmh: float = WALK_KMH,
     spacing_m: float = SPACING_M,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     time_limit_s: float = 10,

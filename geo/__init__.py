@@ -2,9 +2,6 @@
 
 from geo.errors import InputError
 from geo.io import (
-    CATEGORIES,
-    CATEGORY_MINUTES,
-    LEVELS,
     load_sample,
     read_boundaries,
     read_categories,
@@ -15,6 +12,7 @@ from geo.io import (
 )
 from geo.network import StreetNetwork, prepare_network
 from geo.snap import snap_points
+from geo.vocab import CATEGORIES, CATEGORY_MINUTES, LEVELS
 
 __all__ = [
     "CATEGORIES",

@@ -6,13 +6,34 @@ functions move lon/lat arrays between the three, vectorized. The GCJ-02
 forward formula is the published one; its inverse has no closed form and is
 iterated until it is within ``tol_m`` (1 m by default). CGCS2000 (天地图) is
 taken as WGS-84: they differ by centimetres. Outside China no offset applies.
+
+``points_to_wgs84`` moves a layer of points; ``detect_coordinate_system``
+judges which of the three a facility list is in, by how close each reading
+falls to the streets.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-__all__ = ["SYSTEMS", "bd09_to_gcj02", "gcj02_to_bd09", "gcj02_to_wgs84", "in_china", "to_wgs84", "wgs84_to_gcj02"]
+import geopandas as gpd
+import numpy as np
+import shapely
+
+if TYPE_CHECKING:
+    from geo.network import StreetNetwork
+
+__all__ = [
+    "SYSTEMS",
+    "bd09_to_gcj02",
+    "detect_coordinate_system",
+    "gcj02_to_bd09",
+    "gcj02_to_wgs84",
+    "in_china",
+    "points_to_wgs84",
+    "to_wgs84",
+    "wgs84_to_gcj02",
+]
 
 SYSTEMS = ("wgs84", "gcj02", "bd09")
 _A = 6378245.0  # Krasovsky 1940 semi-major axis, as the GCJ-02 formula uses
@@ -104,3 +125,55 @@ def to_wgs84(lon: np.ndarray, lat: np.ndarray, system: str) -> tuple[np.ndarray,
     if system == "bd09":
         return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
     raise ValueError(f"unknown coordinate system '{system}': use one of {', '.join(SYSTEMS)}")
+
+
+def points_to_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
+    """Points whose lon/lat are in ``system`` (wgs84, gcj02, bd09) moved to WGS-84 (EPSG:4326).
+
+    Parameters
+    ----------
+    gdf
+        Points in any CRS; their lon/lat are read as ``system``'s.
+    system
+        One of ``SYSTEMS`` (or "cgcs2000", taken as WGS-84).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The same rows in EPSG:4326.
+    """
+    ll = gdf.to_crs(4326)
+    lon, lat = to_wgs84(ll.geometry.x.to_numpy(), ll.geometry.y.to_numpy(), system)
+    return ll.set_geometry(shapely.points(lon, lat))
+
+
+def detect_coordinate_system(points: gpd.GeoDataFrame, network: StreetNetwork) -> tuple[str, dict[str, float]]:
+    """Which system (wgs84, gcj02, bd09) the points' lon/lat are in, judged by how close they fall to the streets.
+
+    Each reading is moved to WGS-84 and measured: the median distance to the
+    nearest street. The clear winner (under half the runner-up's median) is
+    returned; when none is clear, "wgs84", and the medians say why.
+
+    Parameters
+    ----------
+    points
+        Facility points as read (lon/lat not converted).
+    network
+        The prepared street network (``geo.network.StreetNetwork``), in its metric CRS.
+
+    Returns
+    -------
+    tuple of (str, dict)
+        The system, and the median distance in metres for each system.
+    """
+    medians = {}
+    edges = network.edges.geometry.to_numpy()
+    tree = shapely.STRtree(edges)
+    for system in SYSTEMS:
+        moved = points_to_wgs84(points, system).to_crs(network.crs).geometry.to_numpy()
+        _, dist = tree.query_nearest(moved, return_distance=True, all_matches=False)
+        medians[system] = float(np.median(dist))
+    ranked = sorted(medians, key=medians.get)
+    best, second = ranked[0], ranked[1]
+    clear = medians[best] < 0.5 * medians[second]
+    return (best if clear else "wgs84"), medians

@@ -8,7 +8,6 @@ or ``InputError`` naming the file, row or column, what is wrong and the fix.
 from __future__ import annotations
 
 import tempfile
-import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,19 +16,18 @@ import numpy as np
 import osmnx as ox
 import pandas as pd
 import pyogrio
-import shapely
 
-from geo.chinacrs import to_wgs84
+from geo._validate import POLYGONS, existing, first_bad_row, require_kind, require_unique, unzip_shapefile
+from geo.chinacrs import points_to_wgs84
 from geo.errors import InputError
 from geo.network import StreetNetwork, prepare_network
 from geo.osm import walk_graph_from_pbf
-from geo.tables import CATEGORY_NAMES, FIRST_ROW, read_point_table, read_table
+from geo.tables import FIRST_ROW, read_point_table, read_table
+from geo.vocab import CATEGORIES, CATEGORY_MINUTES, CATEGORY_SYNONYMS, LEVELS, category_code
 
 __all__ = [
     "BUNDLED_BOUNDARIES",
-    "CATEGORIES",
-    "CATEGORY_MINUTES",
-    "LEVELS",
+    "MAX_INPUT_MB",
     "SAMPLE_DIR",
     "load_sample",
     "points_to_wgs84",
@@ -46,35 +44,9 @@ SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 #: Review units bundled by name, usable as ``--boundaries NAME`` (see ``data/luoyang/README.md``).
 BUNDLED_BOUNDARIES = {"luoyang": SAMPLE_DIR.parent / "luoyang" / "boundaries.geojson"}
 
-#: Facility category codes, with the planners' words (Chinese, English).
-CATEGORIES: dict[str, tuple[str, str]] = {
-    "service_centre": ("党群服务中心", "party-mass service centre"),
-    "neighbourhood_centre": ("邻里中心", "neighbourhood centre"),
-    "liaison_point": ("党群联络点", "liaison point"),
-    "study_room": ("城市书房", "city study room"),
-}
-
-#: Default walking threshold per category (minutes), after GB 50180-2018's life circles.
-CATEGORY_MINUTES: dict[str, float] = {
-    "service_centre": 15.0,
-    "neighbourhood_centre": 10.0,
-    "liaison_point": 5.0,
-    "study_room": 15.0,
-}
-
-#: Administrative levels, top down (四级: 市, 区, 街道, 社区).
-LEVELS: dict[str, tuple[str, str]] = {
-    "city": ("市", "city"),
-    "district": ("区", "district"),
-    "subdistrict": ("街道", "sub-district"),
-    "community": ("社区", "community"),
-}
-
 _VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip"}
 #: Inputs larger than this are refused before reading (a city's layers are far smaller).
 MAX_INPUT_MB = 512
-#: A zipped Shapefile may unpack to at most this much, in at most this many files (zip bombs).
-MAX_UNZIPPED_MB, MAX_ZIP_MEMBERS = 2048, 64
 
 
 def sample_paths() -> dict[str, Path]:
@@ -94,7 +66,7 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
     OSM XML is read with every way two-way, as walking is; filter it to
     walkable ways first (``geo.osm.is_walkable_way``).
     """
-    path = _existing(path, "network")
+    path = existing(path, "network", max_mb=MAX_INPUT_MB)
     suffix = path.suffix.lower()
     try:
         if suffix == ".graphml":
@@ -124,7 +96,7 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     centre; a missing ``facility_id`` is made from the row order. What was
     done (encoding, conversion, possible duplicates) is in ``gdf.attrs["notes"]``.
     """
-    path = _existing(path, what)
+    path = existing(path, what, max_mb=MAX_INPUT_MB)
     notes: list[str] = []
     tabular = path.suffix.lower() in (".csv", ".xlsx", ".xls")
     first_row = FIRST_ROW if tabular else 1  # error rows as the planner's file numbers them
@@ -146,31 +118,23 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
         )
     if "category" not in gdf.columns:
         gdf["category"] = "service_centre"
-    gdf["category"] = [CATEGORY_NAMES.get(str(c).strip(), c) for c in gdf["category"]]
-    unknown = ~gdf["category"].isin(CATEGORIES)
-    if unknown.any():
-        row = int(np.flatnonzero(unknown)[0]) + first_row
+    gdf["category"] = [category_code(c) or c for c in gdf["category"]]
+    bad = first_bad_row(~gdf["category"].isin(CATEGORIES), gdf["category"], first_row=first_row)
+    if bad:
         raise InputError(
-            f"unknown category '{gdf['category'][unknown].iloc[0]}' ({int(unknown.sum())} rows)",
+            f"unknown category '{bad.value}' ({bad.count} rows)",
             file=path.name,
-            row=row,
+            row=bad.row,
             column="category",
-            fix=f"use one of {', '.join(CATEGORIES)} or {', '.join(CATEGORY_NAMES)}",
+            fix=f"use one of {', '.join(CATEGORIES)} or {', '.join(CATEGORY_SYNONYMS)}",
         )
     if "facility_id" not in gdf.columns:
         gdf.insert(0, "facility_id", [f"F{i + 1:03d}" for i in range(len(gdf))])
     gdf["facility_id"] = gdf["facility_id"].astype(str)
-    _require_unique(gdf, "facility_id", path, first_row=first_row)
+    require_unique(gdf, "facility_id", path, first_row=first_row)
     gdf = gdf.set_index("facility_id", drop=False).rename_axis(None)
     gdf.attrs["notes"] = notes
     return gdf
-
-
-def points_to_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
-    """Points whose lon/lat are in ``system`` (wgs84, gcj02, bd09) moved to WGS-84 (EPSG:4326)."""
-    ll = gdf.to_crs(4326)
-    lon, lat = to_wgs84(ll.geometry.x.to_numpy(), ll.geometry.y.to_numpy(), system)
-    return ll.set_geometry(shapely.points(lon, lat))
 
 
 def read_demand(path: str | Path) -> gpd.GeoDataFrame:
@@ -180,7 +144,7 @@ def read_demand(path: str | Path) -> gpd.GeoDataFrame:
     footprints without it; ``analysis.demand.prepare_demand`` turns them into
     resident points.
     """
-    path = _existing(path, "demand")
+    path = existing(path, "demand", max_mb=MAX_INPUT_MB)
     if path.suffix.lower() not in _VECTOR_SUFFIXES:
         raise InputError(
             f"unsupported demand format '{path.suffix}'",
@@ -206,14 +170,12 @@ def read_demand(path: str | Path) -> gpd.GeoDataFrame:
             fix="add a column 'pop' (residents per point), or give building footprints as polygons",
         )
     pop = pd.to_numeric(gdf["pop"], errors="coerce")
-    bad = pop.isna() | (pop < 0)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0]) + 1
+    bad = first_bad_row(pop.isna() | (pop < 0), gdf["pop"])
+    if bad:
         raise InputError(
-            f"'pop' must be a number of residents, 0 or more; found '{gdf['pop'].iloc[row - 1]}'"
-            f" ({int(bad.sum())} rows)",
+            f"'pop' must be a number of residents, 0 or more; found '{bad.value}' ({bad.count} rows)",
             file=path.name,
-            row=row,
+            row=bad.row,
             column="pop",
             fix="put a resident count in every row",
         )
@@ -221,7 +183,7 @@ def read_demand(path: str | Path) -> gpd.GeoDataFrame:
     if "demand_id" not in gdf.columns:
         gdf.insert(0, "demand_id", [f"R{i + 1:05d}" for i in range(len(gdf))])
     gdf["demand_id"] = gdf["demand_id"].astype(str)
-    _require_unique(gdf, "demand_id", path)
+    require_unique(gdf, "demand_id", path)
     return gdf.set_index("demand_id", drop=False).rename_axis(None)
 
 
@@ -233,7 +195,7 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     ``level`` column holding those names; or the name of a bundled set
     (``"luoyang"``: Luoyang's city and 7 districts, WGS-84, census residents).
     """
-    path = _existing(BUNDLED_BOUNDARIES.get(str(path), path), "boundaries")
+    path = existing(BUNDLED_BOUNDARIES.get(str(path), path), "boundaries", max_mb=MAX_INPUT_MB)
     if path.suffix.lower() not in _VECTOR_SUFFIXES:
         raise InputError(
             f"unsupported boundaries format '{path.suffix}'",
@@ -260,25 +222,25 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
                 column="level",
                 fix=f"name the layers {', '.join(LEVELS)}, or add a column 'level' with one of them",
             )
-        unknown = ~gdf["level"].isin(LEVELS)
-        if unknown.any():
+        bad = first_bad_row(~gdf["level"].isin(LEVELS), gdf["level"])
+        if bad:
             raise InputError(
-                f"unknown level '{gdf['level'][unknown].iloc[0]}'",
+                f"unknown level '{bad.value}'",
                 file=path.name,
-                row=int(np.flatnonzero(unknown)[0]) + 1,
+                row=bad.row,
                 column="level",
                 fix=f"use one of {', '.join(LEVELS)}",
             )
         frames = {lvl: gdf[gdf["level"] == lvl].reset_index(drop=True) for lvl in LEVELS if (gdf["level"] == lvl).any()}
     out = {}
     for level, gdf in frames.items():
-        _require_kind(gdf, _POLYGONS, path, what=f"{level} boundaries", fix="give the areas as polygons")
+        require_kind(gdf, POLYGONS, path, what=f"{level} boundaries", fix="give the areas as polygons")
         if "code" not in gdf.columns:
             gdf["code"] = [f"{level[:3].upper()}{i + 1:03d}" for i in range(len(gdf))]
         gdf["code"] = gdf["code"].astype(str)
         if "name" not in gdf.columns:
             gdf["name"] = gdf["code"]
-        _require_unique(gdf, "code", path)
+        require_unique(gdf, "code", path)
         out[level] = gdf.assign(geometry=gdf.geometry.make_valid())
     return {lvl: out[lvl] for lvl in LEVELS if lvl in out}
 
@@ -290,33 +252,36 @@ def read_categories(path: str | Path) -> pd.DataFrame:
     area in m², or staff) where the facility has none of its own. Categories not
     listed keep their defaults (``CATEGORY_MINUTES``).
     """
-    path = _existing(path, "categories")
+    path = existing(path, "categories", max_mb=MAX_INPUT_MB)
     table, _ = read_table(path, "categories")  # CSV in UTF-8 or GBK, or XLSX
     if "category" in table:
-        table["category"] = [CATEGORY_NAMES.get(str(c).strip(), str(c).strip()) for c in table["category"]]
+        table["category"] = [category_code(c) or str(c).strip() for c in table["category"]]
     for col in ("category", "minutes"):
         if col not in table.columns:
             raise InputError(
                 f"no '{col}' column", file=path.name, column=col, fix="give columns category, minutes[, capacity]"
             )
-    unknown = ~table["category"].isin(CATEGORIES)
-    if unknown.any():
+    bad = first_bad_row(~table["category"].isin(CATEGORIES), table["category"], first_row=FIRST_ROW)
+    if bad:
         raise InputError(
-            f"unknown category '{table['category'][unknown].iloc[0]}'",
+            f"unknown category '{bad.value}'",
             file=path.name,
-            row=int(np.flatnonzero(unknown)[0]) + FIRST_ROW,
+            row=bad.row,
             column="category",
             fix=f"use one of {', '.join(CATEGORIES)}",
         )
     for col in ("minutes", "capacity"):
         if col in table.columns:
             values = pd.to_numeric(table[col], errors="coerce")
-            bad = values.isna() | (values <= 0) if col == "minutes" else values.notna() & (values <= 0)
-            if bad.any():
+            bad = first_bad_row(
+                values.isna() | (values <= 0) if col == "minutes" else values.notna() & (values <= 0),
+                first_row=FIRST_ROW,
+            )
+            if bad:
                 raise InputError(
                     f"'{col}' must be a number more than 0",
                     file=path.name,
-                    row=int(np.flatnonzero(bad)[0]) + FIRST_ROW,
+                    row=bad.row,
                     column=col,
                     fix=f"put a positive {col} there",
                 )
@@ -330,9 +295,9 @@ def read_categories(path: str | Path) -> pd.DataFrame:
 
 def read_polygons(path: str | Path, *, what: str = "areas") -> gpd.GeoDataFrame:
     """Read a layer of polygons (e.g. areas no candidate site may fall in)."""
-    path = _existing(path, what)
+    path = existing(path, what, max_mb=MAX_INPUT_MB)
     gdf = _read_vector(path, what=what)
-    _require_kind(gdf, _POLYGONS, path, what=what, fix="give areas as polygons")
+    require_kind(gdf, POLYGONS, path, what=what, fix="give areas as polygons")
     return gdf
 
 
@@ -345,59 +310,6 @@ def load_sample() -> tuple[StreetNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return network, facilities, demand
 
 
-def _existing(path: str | Path, what: str) -> Path:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"the {what} file does not exist", file=str(path), fix="check the path")
-    size_mb = path.stat().st_size / 2**20
-    if size_mb > MAX_INPUT_MB:
-        raise InputError(
-            f"the {what} file is {size_mb:,.0f} MB, over the {MAX_INPUT_MB} MB this tool reads",
-            file=path.name,
-            fix="clip it to the study area first (e.g. ogr2ogr -clipsrc, or osmium extract for .pbf)",
-        )
-    return path
-
-
-def _unzip_shapefile(path: Path, into: Path, *, what: str) -> Path:
-    """The one Shapefile (or GeoPackage/GeoJSON) inside a zip, unpacked safely; refuse anything odd."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise InputError(f"not a readable zip ({exc})", file=path.name, fix="zip the Shapefile's files again") from exc
-    with archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
-        for m in members:
-            parts = Path(m.filename.replace("\\", "/")).parts
-            if m.filename.startswith(("/", "\\")) or ".." in parts or (len(parts) and ":" in parts[0]):
-                raise InputError(
-                    f"the zip holds an unsafe path '{m.filename}'",
-                    file=path.name,
-                    fix="zip only the Shapefile's files, with plain names",
-                )
-            if (m.external_attr >> 16) & 0o170000 == 0o120000:
-                raise InputError(f"the zip holds a link '{m.filename}'", file=path.name, fix="zip plain files only")
-        if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_UNZIPPED_MB * 2**20:
-            raise InputError(
-                f"the zip unpacks to {len(members)} files, "
-                f"{sum(m.file_size for m in members) / 2**20:,.0f} MB: more than a Shapefile",
-                file=path.name,
-                fix="zip only the one layer (.shp, .shx, .dbf, .prj, .cpg)",
-            )
-        layers = [m for m in members if Path(m.filename).suffix.lower() in (".shp", ".gpkg", ".geojson")]
-        if len(layers) != 1:
-            found = ", ".join(m.filename for m in layers) or "none"
-            raise InputError(
-                f"the zip must hold exactly one .shp (or .gpkg/.geojson) layer; found {found}",
-                file=path.name,
-                fix=f"zip one {what} layer per file",
-            )
-        for m in members:
-            target = into / Path(m.filename).name  # flattened: no folders are created
-            target.write_bytes(archive.read(m))
-        return into / Path(layers[0].filename).name
-
-
 def _read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
     if path.suffix.lower() not in _VECTOR_SUFFIXES:
         raise InputError(
@@ -406,32 +318,15 @@ def _read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
             fix="give a GeoJSON, GeoPackage, (zipped) Shapefile, CSV or XLSX of points",
         )
     gdf = _read_vector(path, what=what)
-    _require_kind(gdf, ("Point",), path, what=what, fix="convert polygons to points (e.g. their centroids) first")
+    require_kind(gdf, ("Point",), path, what=what, fix="convert polygons to points (e.g. their centroids) first")
     return gdf
-
-
-_POLYGONS = ("Polygon", "MultiPolygon")
-
-
-def _require_kind(gdf: gpd.GeoDataFrame, kinds: tuple[str, ...], path: Path, *, what: str, fix: str) -> None:
-    """Refuse a layer with a geometry of another kind, naming the first such row."""
-    bad = ~gdf.geom_type.isin(kinds)
-    if bad.any():
-        plural = "points" if kinds == ("Point",) else "polygons"
-        raise InputError(
-            f"{what} must be {plural}; found {gdf.geom_type[bad].iloc[0]}",
-            file=path.name,
-            row=int(np.flatnonzero(bad)[0]) + 1,
-            column="geometry",
-            fix=fix,
-        )
 
 
 def _read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDataFrame:
     """Any vector file (one layer; a zipped Shapefile too), checked: rows, a CRS, a geometry on every row."""
     if path.suffix.lower() == ".zip":
         with tempfile.TemporaryDirectory() as tmp:
-            inner = _unzip_shapefile(path, Path(tmp), what=what)
+            inner = unzip_shapefile(path, Path(tmp), what=what)
             gdf = _read_vector(inner, what=what, layer=layer)
         return gdf
     try:
@@ -448,25 +343,13 @@ def _read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoD
             file=path.name,
             fix="save it with a CRS (e.g. EPSG:4326)",
         )
-    missing = gdf.geometry.isna() | gdf.geometry.is_empty
-    if missing.any():
+    missing = first_bad_row(gdf.geometry.isna() | gdf.geometry.is_empty)
+    if missing:
         raise InputError(
-            f"{int(missing.sum())} rows have no geometry",
+            f"{missing.count} rows have no geometry",
             file=path.name,
-            row=int(np.flatnonzero(missing)[0]) + 1,
+            row=missing.row,
             column="geometry",
             fix="give every row a location, or remove the row",
         )
     return gdf
-
-
-def _require_unique(gdf: gpd.GeoDataFrame, column: str, path: Path, *, first_row: int = 1) -> None:
-    dup = gdf[column].duplicated()
-    if dup.any():
-        raise InputError(
-            f"'{gdf[column][dup].iloc[0]}' appears more than once",
-            file=path.name,
-            row=int(np.flatnonzero(dup)[0]) + first_row,
-            column=column,
-            fix=f"make '{column}' unique",
-        )

@@ -17,7 +17,7 @@ import pandas as pd
 import pyogrio
 
 from geo.errors import InputError
-from geo.io import CATEGORIES
+from geo.vocab import CATEGORIES
 
 __all__ = ["CHANGE_COLUMNS", "SCENARIO_ACTIONS", "changes_frame", "read_scenario", "scenario_geojson"]
 

@@ -8,9 +8,10 @@ import pandas as pd
 import shapely
 
 from geo.crs import require_projected
+from geo.errors import InputError
 from geo.network import StreetNetwork
 
-__all__ = ["DEFAULT_MAX_SNAP_M", "detect_coordinate_system", "snap_points"]
+__all__ = ["DEFAULT_MAX_SNAP_M", "snap_points"]
 
 DEFAULT_MAX_SNAP_M = 300.0
 
@@ -42,7 +43,11 @@ def snap_points(
     """
     require_projected(points.crs, what="points to snap")
     if points.crs != network.crs:
-        raise ValueError(f"points are in {points.crs}, the network in {network.crs}: reproject first")
+        raise InputError(
+            f"the points to snap are in {points.crs.name} ({points.crs.to_string()}), "
+            f"the street network in {network.crs.name} ({network.crs.to_string()})",
+            fix="reproject the points to the network's CRS first: points.to_crs(network.crs)",
+        )
     geoms = points.geometry.to_numpy()
     edge_geoms = network.edges.geometry.to_numpy()
     tree = shapely.STRtree(edge_geoms)
@@ -62,26 +67,3 @@ def snap_points(
         {"edge": edge, "pos_m": pos, "offset_m": offset, "on_network": found, "component": component},
         index=points.index,
     )
-
-
-def detect_coordinate_system(points: gpd.GeoDataFrame, network: StreetNetwork) -> tuple[str, dict[str, float]]:
-    """Which system (wgs84, gcj02, bd09) the points' lon/lat are in, judged by how close they fall to the streets.
-
-    Each reading is moved to WGS-84 and measured: the median distance to the
-    nearest street. The clear winner (under half the runner-up's median) is
-    returned; when none is clear, "wgs84", and the medians say why.
-    """
-    from geo.chinacrs import SYSTEMS
-    from geo.io import points_to_wgs84
-
-    medians = {}
-    edges = network.edges.geometry.to_numpy()
-    tree = shapely.STRtree(edges)
-    for system in SYSTEMS:
-        moved = points_to_wgs84(points, system).to_crs(network.crs).geometry.to_numpy()
-        _, dist = tree.query_nearest(moved, return_distance=True, all_matches=False)
-        medians[system] = float(np.median(dist))
-    ranked = sorted(medians, key=medians.get)
-    best, second = ranked[0], ranked[1]
-    clear = medians[best] < 0.5 * medians[second]
-    return (best if clear else "wgs84"), medians

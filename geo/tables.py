@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo._validate import first_bad_row
 from geo.chinacrs import SYSTEMS, in_china, to_wgs84
 from geo.errors import InputError
 
-__all__ = ["CATEGORY_NAMES", "COLUMN_NAMES", "FIRST_ROW", "read_point_table", "read_table"]
+__all__ = ["COLUMN_NAMES", "FIRST_ROW", "read_point_table", "read_table"]
 
 #: Our column -> the header names that mean it (compared without case or spaces).
 COLUMN_NAMES: dict[str, tuple[str, ...]] = {
@@ -33,22 +34,6 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
 
 #: Row number of the first data row in a spreadsheet: the header is row 1.
 FIRST_ROW = 2
-
-#: Category words planners write -> our category codes.
-CATEGORY_NAMES: dict[str, str] = {
-    "党群服务中心": "service_centre",
-    "社区党群服务中心": "service_centre",
-    "街道党群服务中心": "service_centre",
-    "商务楼宇党群服务中心": "service_centre",
-    "商圈党群服务中心": "service_centre",
-    "党代表工作室": "service_centre",
-    "邻里中心": "neighbourhood_centre",
-    "党群联络点": "liaison_point",
-    "联络点": "liaison_point",
-    "城市书房": "study_room",
-    "党建书屋": "study_room",
-    "社区书屋": "study_room",
-}
 
 
 def _norm(text: object) -> str:
@@ -130,47 +115,43 @@ def read_point_table(
     values = {}
     for ours in ("lon", "lat"):
         number = pd.to_numeric(frame[cols[ours]], errors="coerce")
-        bad = number.isna()
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0]) + FIRST_ROW  # as the spreadsheet numbers it
+        bad = first_bad_row(number.isna(), frame[cols[ours]], first_row=FIRST_ROW)  # as the spreadsheet numbers it
+        if bad:
             raise InputError(
-                f"'{frame[cols[ours]].iloc[row - FIRST_ROW]}' is not a number",
+                f"'{bad.value}' is not a number",
                 file=path.name,
-                row=row,
+                row=bad.row,
                 column=cols[ours],
                 fix="give decimal degrees, e.g. 112.4540",
             )
         values[ours] = number.to_numpy(dtype=float)
     lon, lat = values["lon"], values["lat"]
-    swapped = (np.abs(lat) > 90) & (np.abs(lon) <= 90)
-    if swapped.any():
-        row = int(np.flatnonzero(swapped)[0]) + FIRST_ROW
+    swapped = first_bad_row((np.abs(lat) > 90) & (np.abs(lon) <= 90), lat, first_row=FIRST_ROW)
+    if swapped:
         raise InputError(
-            f"latitude {lat[swapped][0]} is beyond 90°: latitude and longitude look swapped",
+            f"latitude {swapped.value} is beyond 90°: latitude and longitude look swapped",
             file=path.name,
-            row=row,
+            row=swapped.row,
             column=cols["lat"],
             fix=f"swap the columns '{cols['lon']}' and '{cols['lat']}'",
         )
-    out_of_range = (np.abs(lat) > 90) | (np.abs(lon) > 180)
-    if out_of_range.any():
-        row = int(np.flatnonzero(out_of_range)[0]) + FIRST_ROW
+    out_of_range = first_bad_row((np.abs(lat) > 90) | (np.abs(lon) > 180), first_row=FIRST_ROW)
+    if out_of_range:
         raise InputError(
             "coordinates are not degrees of longitude/latitude",
             file=path.name,
-            row=row,
+            row=out_of_range.row,
             column=cols["lon"],
             fix="give WGS-84/GCJ-02/BD-09 decimal degrees",
         )
     notes = [f"read {len(frame)} rows from {path.name} ({encoding})"]
     if crs in ("gcj02", "bd09"):
-        outside = ~in_china(lon, lat)
-        if outside.any():
-            row = int(np.flatnonzero(outside)[0]) + FIRST_ROW
+        outside = first_bad_row(~in_china(lon, lat), np.column_stack([lon, lat]), first_row=FIRST_ROW)
+        if outside:
             raise InputError(
-                f"({lon[outside][0]}, {lat[outside][0]}) is outside China, where {crs.upper()} is not used",
+                f"({outside.value[0]}, {outside.value[1]}) is outside China, where {crs.upper()} is not used",
                 file=path.name,
-                row=row,
+                row=outside.row,
                 column=cols["lon"],
                 fix="check the coordinate system (--facilities-crs) or the row",
             )

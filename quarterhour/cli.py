@@ -21,7 +21,6 @@ from analysis.gaps import gap_zones
 from analysis.pipeline import ISOCHRONE_KINDS, CircleResult, run_circle
 from analysis.siting import MODELS, candidate_sites, plan_sites
 from analysis.traveltime import MODE_SPEEDS_KMH
-from analysis.units import LEVEL_ORDER
 from geo import (
     InputError,
     prepare_network,
@@ -33,18 +32,19 @@ from geo import (
     sample_paths,
     snap_points,
 )
-from geo.chinacrs import SYSTEMS
-from geo.io import BUNDLED_BOUNDARIES, points_to_wgs84, read_polygons
+from geo.chinacrs import SYSTEMS, detect_coordinate_system, points_to_wgs84
+from geo.io import BUNDLED_BOUNDARIES, read_polygons
 from geo.osm import download_walk_network
-from geo.snap import DEFAULT_MAX_SNAP_M, detect_coordinate_system
+from geo.snap import DEFAULT_MAX_SNAP_M
+from geo.vocab import LEVELS, MODES
 from quarterhour import __version__
 from quarterhour.export import provenance, write_layers
+from quarterhour.i18n import t
 from quarterhour.report import check_out, write_pack
 
 __all__ = ["main"]
 
 log = logging.getLogger("quarterhour")
-_MODE_WORDS = {"walk": "walk", "bike": "by bike", "ebike": "by e-bike"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -105,7 +105,7 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
     p.add_argument(
         "--mode",
-        choices=list(MODE_SPEEDS_KMH),
+        choices=MODES,
         default="walk",
         help="travel mode; sets the default speed: walk 4.5, bike 15, ebike 20 km/h",
     )
@@ -194,7 +194,7 @@ def _parser() -> argparse.ArgumentParser:
     _inputs(report)
     report.add_argument(
         "--level",
-        choices=LEVEL_ORDER,
+        choices=LEVELS,
         default="district",
         help="the review units: one folder per unit of this level (default district)",
     )
@@ -309,7 +309,7 @@ def _run(args: argparse.Namespace) -> int:
     s = result.summary
     print(
         f"covered {s['pop_covered']:,.0f} of {s['pop_total']:,.0f} residents ({s['pct_covered']:.1f}%) "
-        f"within {s['minutes']:g} min {_MODE_WORDS[args.mode]} at {s['speed_kmh']:g} km/h; wrote {out}"
+        f"within {s['minutes']:g} min {t(f'by_{args.mode}', 'en')} at {s['speed_kmh']:g} km/h; wrote {out}"
     )
     return 0
 
@@ -420,7 +420,7 @@ def _report(args: argparse.Namespace) -> int:
     n_units = len(result.levels[args.level])
     print(
         f"covered {s['pop_covered']:,.0f} of {s['pop_total']:,.0f} residents ({s['pct_covered']:.1f}%) "
-        f"within {s['minutes']:g} min {_MODE_WORDS[args.mode]} at {s['speed_kmh']:g} km/h; wrote the review pack "
+        f"within {s['minutes']:g} min {t(f'by_{args.mode}', 'en')} at {s['speed_kmh']:g} km/h; wrote the review pack "
         f"for {n_units} {args.level} units ({len(written)} files) to {args.out}"
     )
     return 0

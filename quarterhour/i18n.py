@@ -66,6 +66,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "status_none": ("未覆盖", "none"),
     "status_empty": ("无居民", "no residents"),
     "title": ("一刻钟党建服务圈", "15-minute party-service circle"),
+    # travel modes (codes in geo.vocab.MODES) as the end of "within 15 min ...": the CLI's summary line
+    "by_walk": ("步行", "walk"),
+    "by_bike": ("骑自行车", "by bike"),
+    "by_ebike": ("骑电动车", "by e-bike"),
     "subtitle": ("步行可达覆盖分析", "walking coverage of party-mass service points"),
     "covered_headline": ("{minutes:g} 分钟步行覆盖居民", "residents within a {minutes:g}-minute walk"),
     "coverage_rate": ("覆盖率", "coverage rate"),

@@ -64,7 +64,7 @@ def test_system_detected_against_the_streets():
     import shapely
 
     from geo import prepare_network
-    from geo.snap import detect_coordinate_system
+    from geo.chinacrs import detect_coordinate_system
 
     g = nx.MultiDiGraph(crs="EPSG:4326")
     lons, lats = np.arange(112.40, 112.52, 0.002), np.arange(34.62, 34.70, 0.002)  # ~200 m blocks

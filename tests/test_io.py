@@ -133,3 +133,15 @@ def test_rows_without_geometry_are_named(tmp_path):
     )
     with pytest.raises(InputError, match=r"f.geojson, row 2, column 'geometry': 1 rows have no geometry"):
         read_facilities(tmp_path / "f.geojson")
+
+
+def test_snapping_points_in_another_crs_names_both_and_the_fix():
+    from geo import load_sample, snap_points
+
+    network, facilities, _ = load_sample()
+    other = facilities.to_crs(3857)  # Web Mercator: metres, but not the network's UTM zone
+    assert other.crs != network.crs
+    with pytest.raises(InputError, match=r"the points to snap are in .+, the street network in .+Fix: reproject"):
+        snap_points(other, network)
+    with pytest.raises(InputError, match=r"not a projected CRS in metres\. Fix: project it first"):
+        snap_points(facilities.to_crs(4326), network)
