@@ -19,9 +19,9 @@ from analysis.siting import SITE_COLUMNS, SPACING_M, suggest_sites
 from analysis.traveltime import WALK_KMH, od_table
 from geo.crs import require_projected
 from geo.errors import InputError
-from geo.io import CATEGORY_MINUTES
 from geo.network import StreetNetwork
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
+from geo.vocab import CATEGORY_MINUTES
 
 __all__ = ["ISOCHRONE_KINDS", "CircleResult", "run_circle"]
 

@@ -29,12 +29,9 @@ from analysis.traveltime import WALK_KMH
 from geo.errors import InputError
 from geo.network import StreetNetwork
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
-from geo.vocab import LEVELS, levels_below
+from geo.vocab import levels_below
 
 __all__ = ["UnitLayers", "split_by_unit", "unit_sites"]
-
-#: The levels, top down: an alias of ``geo.vocab.LEVELS`` for the importers that still use this name.
-LEVEL_ORDER = LEVELS
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LANGS", "both", "category_name", "level_name", "t"]
+__all__ = ["LANGS", "both", "category_both", "category_name", "level_both", "level_name", "t"]
 
 LANGS = {"zh": "中文", "en": "English"}
 
@@ -295,7 +295,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "change_move": ("迁移", "moved"),
     "change_close": ("关闭", "closed"),
     "bug": ("程序出错，这是一个缺陷，请报告：", "Something went wrong. This is a bug; please report it:"),
-    # the app's choices, shown in both languages at once (``ui.labels.pair``): Streamlit keys a choice by its label
+    # the app's choices, shown in both languages at once (``both``): Streamlit keys a choice by its label
     "mode_walk": ("步行", "walk"),
     "mode_bike": ("自行车", "bike"),
     "mode_ebike": ("电动车", "e-bike"),
@@ -328,16 +328,47 @@ def t(key: str, lang: str = "zh", **values: object) -> str:
     return (en if lang == "en" else zh).format(**values)
 
 
+def _joined(zh: str, en: str) -> str:
+    if zh == en:
+        return zh
+    return f"{zh}{'' if zh.endswith('）') else ' '}{en}"  # a full-width bracket brings its own space
+
+
 def both(key: str) -> str:
     """The label in Chinese and English together, for choices that must not change with the language.
+
+    Streamlit keys a choice by its label: a label that changed with the language would lose the planner's choice.
 
     Examples
     --------
     >>> both("units_luoyang")
-    '洛阳市及 7 个区 · Luoyang and its 7 districts'
+    '洛阳市及 7 个区 Luoyang and its 7 districts'
+    >>> both("mode_walk"), both("basemap_none"), both("basemap_osm")
+    ('步行 walk', '路网（离线）streets (offline)', 'OpenStreetMap')
     """
-    zh, en = _TEXT[key]
-    return f"{zh} · {en}"
+    return _joined(t(key, "zh"), t(key, "en"))
+
+
+def category_both(code: str) -> str:
+    """A facility category's name in both languages, as one label.
+
+    Examples
+    --------
+    >>> category_both("study_room")
+    '城市书房 city study room'
+    """
+    return _joined(category_name(code, "zh"), category_name(code, "en"))
+
+
+def level_both(code: str) -> str:
+    """An administrative level's name in both languages, as one label.
+
+    Examples
+    --------
+    >>> level_both("subdistrict")
+    '街道 sub-district'
+    """
+    return _joined(level_name(code, "zh"), level_name(code, "en"))
 
 
 def category_name(code: str, lang: str = "zh") -> str:

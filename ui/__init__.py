@@ -3,7 +3,6 @@
 - ``ui.values``: the named, hashable values the panels pass and the caches key on;
 - ``ui.state``: the ``st.session_state`` keys;
 - ``ui.errors``: one way a panel fails (``step``);
-- ``ui.labels``: choice labels in both languages, from ``quarterhour.i18n``;
 - ``ui.compute``: the cached computations and the files they make;
 - ``ui.sidebar``: data sources, parameters, basemap;
 - ``ui.scenario``: the scenario panel, the map and its clicks, the comparison;

@@ -16,12 +16,11 @@ from geo.osm import MAX_BOX_KM2, box_km2
 from geo.scenario import changes_frame, read_scenario, scenario_geojson
 from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY
 from quarterhour.export import MIME
-from quarterhour.i18n import t
+from quarterhour.i18n import both, category_both, t
 from quarterhour.webmap import draw_map, scenario_layer
 from ui import state as S
 from ui.compute import base_map, scenario, scenario_gpkg
 from ui.errors import step
-from ui.labels import category_label, pair
 from ui.sidebar import save_upload
 from ui.values import Change, Inputs, Params, Plan
 
@@ -152,7 +151,7 @@ def scenario_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoD
     st.radio(
         t("click_mode", lang),
         list(CLICK_MODES),
-        format_func=lambda m: pair(f"click_{m}"),
+        format_func=lambda m: both(f"click_{m}"),
         horizontal=True,
         key=S.CLICK_MODE,
     )
@@ -160,7 +159,7 @@ def scenario_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoD
         t("new_category", lang),
         list(CATEGORIES),
         index=list(CATEGORIES).index(DEFAULT_NEW_CATEGORY),
-        format_func=category_label,
+        format_func=category_both,
         key=S.NEW_CATEGORY,
     )
     st.caption(t(f"click_help_{st.session_state.get(S.CLICK_MODE, 'browse')}", lang))

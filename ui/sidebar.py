@@ -11,11 +11,10 @@ import streamlit as st
 
 from analysis.traveltime import MODE_SPEEDS_KMH
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, MODES
-from quarterhour.i18n import both, t
+from quarterhour.i18n import both, category_both, t
 from ui import state as S
 from ui.compute import load_network
 from ui.errors import step
-from ui.labels import category_label, pair
 from ui.values import SAMPLE, Inputs, Params, Sources
 
 __all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "units_ui"]
@@ -133,7 +132,7 @@ def units_ui(lang: str) -> str:
 def params_ui(lang: str) -> Params:
     """The analysis parameters: travel mode and speed, threshold, bands, categories and their own thresholds."""
     st.header(t("settings", lang))
-    mode = st.radio(t("mode", lang), list(MODES), format_func=lambda m: pair(f"mode_{m}"), horizontal=True, key=S.MODE)
+    mode = st.radio(t("mode", lang), list(MODES), format_func=lambda m: both(f"mode_{m}"), horizontal=True, key=S.MODE)
     low, high = SPEED_RANGES[mode]
     speed = st.slider(
         t("speed", lang), low, high, MODE_SPEEDS_KMH[mode], 0.1 if mode == "walk" else 0.5, key=S.speed_key(mode)
@@ -144,7 +143,7 @@ def params_ui(lang: str) -> Params:
         t("categories_used", lang),
         list(CATEGORIES),
         default=list(CATEGORIES),
-        format_func=category_label,  # the same in both languages
+        format_func=category_both,  # the same in both languages
         key=S.CATEGORIES,
     )
     with st.expander(t("category_minutes", lang)):
@@ -152,7 +151,7 @@ def params_ui(lang: str) -> Params:
             (
                 c,
                 float(
-                    st.number_input(category_label(c), 1, 60, int(CATEGORY_MINUTES[c]), key=S.category_minutes_key(c))
+                    st.number_input(category_both(c), 1, 60, int(CATEGORY_MINUTES[c]), key=S.category_minutes_key(c))
                 ),
             )
             for c in CATEGORIES
@@ -162,7 +161,7 @@ def params_ui(lang: str) -> Params:
 
 def basemap_ui(lang: str) -> tuple[str, str]:
     """The basemap and, for Tianditu, the planner's key."""
-    basemap = st.radio(t("basemap", lang), list(BASEMAPS), format_func=lambda b: pair(f"basemap_{b}"), key=S.BASEMAP)
+    basemap = st.radio(t("basemap", lang), list(BASEMAPS), format_func=lambda b: both(f"basemap_{b}"), key=S.BASEMAP)
     key = ""
     if basemap == "tianditu":
         key = st.text_input(t("tianditu_key", lang), type="password", key=S.TIANDITU_KEY)

@@ -10,10 +10,9 @@ from analysis.pipeline import CircleResult
 from analysis.siting import MODELS, SiteResult
 from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY, LEVELS
 from quarterhour.export import FILE_SUFFIX, FORMAT_NAMES, LAYER_FORMATS, MIME, TABLE_FORMATS
-from quarterhour.i18n import category_name, level_name, t
+from quarterhour.i18n import both, category_name, level_both, level_name, t
 from ui import state as S
 from ui.compute import layer_file, review_pack, table_file
-from ui.labels import level_label, pair
 from ui.scenario import add_centre
 from ui.values import Inputs, Params, Plan
 
@@ -79,7 +78,7 @@ def levels_ui(result: CircleResult, lang: str) -> None:
         levels,
         index=min(1, len(levels) - 1),
         horizontal=True,
-        format_func=level_label,
+        format_func=level_both,
         key=S.LEVEL,
     )
     table = result.levels[level]
@@ -89,7 +88,7 @@ def levels_ui(result: CircleResult, lang: str) -> None:
         choice = st.selectbox(
             t("within", lang, level=level_name(above, lang)),
             ["*", *parents["code"]],
-            format_func=lambda c: pair("all_units") if c == "*" else f"{c} {parents.set_index('code').loc[c, 'name']}",
+            format_func=lambda c: both("all_units") if c == "*" else f"{c} {parents.set_index('code').loc[c, 'name']}",
             key=S.within_key(level),
         )
         if choice != "*":
@@ -147,7 +146,7 @@ def siting_ui(lang: str) -> Plan | None:
     st.subheader(t("siting", lang))
     a, b, c = st.columns(3)
     model = a.selectbox(
-        t("model", lang), MODELS, index=MODELS.index("mclp"), key=S.MODEL, format_func=lambda m: pair(f"model_name_{m}")
+        t("model", lang), MODELS, index=MODELS.index("mclp"), key=S.MODEL, format_func=lambda m: both(f"model_name_{m}")
     )
     a.caption(t(f"model_{model}", lang))
     k = b.number_input(t("new_centres", lang), min_value=1, max_value=20, value=3, key=S.K)
