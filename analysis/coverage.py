@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -14,7 +15,7 @@ from analysis.traveltime import WALK_KMH, nearest_times
 from geo.crs import require_projected
 from geo.network import StreetNetwork
 
-__all__ = ["assign_units", "category_coverage", "coverage_by_level", "nearest_facility", "summarize"]
+__all__ = ["Summary", "assign_units", "category_coverage", "coverage_by_level", "nearest_facility", "summarize"]
 
 
 def nearest_facility(
@@ -42,17 +43,42 @@ def nearest_facility(
     return out
 
 
-def summarize(demand: gpd.GeoDataFrame) -> dict[str, float]:
+@dataclass(frozen=True)
+class Summary:
+    """Headline figures of a covered demand layer.
+
+    Attributes
+    ----------
+    pop_total
+        Residents counted.
+    pop_covered
+        Residents within the threshold of a facility.
+    pop_uncovered
+        Residents left out (``pop_total - pop_covered``).
+    pct_covered
+        ``pop_covered`` in percent of ``pop_total``; NaN where nobody lives.
+    pop_unreachable
+        Residents with no facility reachable at all (off the network, or on a fragment without one).
+    """
+
+    pop_total: float
+    pop_covered: float
+    pop_uncovered: float
+    pct_covered: float
+    pop_unreachable: float
+
+
+def summarize(demand: gpd.GeoDataFrame) -> Summary:
     """Headline figures for a covered demand layer: residents total, covered, percent."""
     total = float(demand[C.POP].sum())
     covered = float(demand.loc[demand[C.COVERED], C.POP].sum())
-    return {
-        "pop_total": total,
-        "pop_covered": covered,
-        "pop_uncovered": total - covered,
-        "pct_covered": 100 * covered / total if total else float("nan"),
-        "pop_unreachable": float(demand.loc[demand[C.MINUTES].isna(), C.POP].sum()),
-    }
+    return Summary(
+        pop_total=total,
+        pop_covered=covered,
+        pop_uncovered=total - covered,
+        pct_covered=100 * covered / total if total else float("nan"),
+        pop_unreachable=float(demand.loc[demand[C.MINUTES].isna(), C.POP].sum()),
+    )
 
 
 def category_coverage(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -12,7 +12,7 @@ import pandas as pd
 
 from analysis import columns as C
 from analysis.accessibility import two_step_fca
-from analysis.coverage import category_coverage, coverage_by_level, nearest_facility, summarize
+from analysis.coverage import Summary, category_coverage, coverage_by_level, nearest_facility, summarize
 from analysis.gaps import CELL_M, gap_zones
 from analysis.isochrones import STREET_SIDE_M, facility_isochrones, merge_isochrones, nearest_isochrones
 from analysis.siting import SITE_COLUMNS, SPACING_M, suggest_sites
@@ -23,13 +23,40 @@ from geo.network import StreetNetwork
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
 from geo.vocab import CATEGORY_MINUTES
 
-__all__ = ["ISOCHRONE_KINDS", "CircleResult", "run_circle"]
+__all__ = ["ISOCHRONE_KINDS", "CircleResult", "CircleSummary", "run_circle"]
 
 #: The three ways to draw the reach: one polygon per facility, all facilities merged,
 #: and the merged reach split to the facility that reaches each place first.
 ISOCHRONE_KINDS = ("facility", "merged", "nearest")
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CircleSummary(Summary):
+    """A run's headline figures: the coverage (``Summary``) and what produced it.
+
+    Attributes
+    ----------
+    minutes, speed_kmh
+        The threshold (minutes) and the travel speed (km/h).
+    n_facilities, n_facilities_used
+        Facilities given, and those on the network (the others reach nobody).
+    n_points
+        Resident points read.
+    n_overloaded
+        Facilities whose load (residents per unit of capacity) is above ``load_norm``.
+    load_unit
+        What the load is counted per: ``capacity`` (the planner's) or ``facility``.
+    """
+
+    minutes: float
+    speed_kmh: float
+    n_facilities: int
+    n_facilities_used: int
+    n_points: int
+    n_overloaded: int
+    load_unit: str
 
 
 @dataclass
@@ -44,7 +71,7 @@ class CircleResult:
     gaps: gpd.GeoDataFrame  #: ranked gap zones
     sites: gpd.GeoDataFrame  #: suggested new sites
     levels: dict[str, gpd.GeoDataFrame]  #: coverage table per admin level (city, district, ...)
-    summary: dict[str, float]  #: headline figures
+    summary: CircleSummary  #: headline figures
     skipped: list[str] = field(default_factory=list)  #: what was left out, and why
 
     def layers(self, isochrones: str = "facility") -> dict[str, gpd.GeoDataFrame]:
@@ -128,7 +155,7 @@ def run_circle(
     --------
     >>> from geo import load_sample
     >>> r = run_circle(*load_sample())
-    >>> r.summary["pop_total"]
+    >>> r.summary.pop_total
     38367.0
     """
     require_projected(network.crs, what="the street network")
@@ -185,15 +212,16 @@ def run_circle(
         if n_sites > 0
         else gpd.GeoDataFrame(columns=SITE_COLUMNS, geometry="geometry", crs=network.crs)
     )
-    summary = summarize(dem) | {
-        "minutes": float(minutes),
-        "speed_kmh": float(speed_kmh),
-        "n_facilities": float(len(facilities)),
-        "n_facilities_used": float(f_snap["on_network"].sum()),
-        "n_points": float(len(demand)),
-        "n_overloaded": float(fac[C.OVERLOADED].sum()),
-    }
-    summary["load_unit"] = unit  # type: ignore[assignment]
+    summary = CircleSummary(
+        **asdict(summarize(dem)),
+        minutes=float(minutes),
+        speed_kmh=float(speed_kmh),
+        n_facilities=len(facilities),
+        n_facilities_used=int(f_snap["on_network"].sum()),
+        n_points=len(demand),
+        n_overloaded=int(fac[C.OVERLOADED].sum()),
+        load_unit=unit,
+    )
     for line in skipped:
         log.info(line)
     return CircleResult(

@@ -15,14 +15,14 @@ current state: residents gained and lost, gap zones closed, unit by unit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from analysis import columns as C
-from analysis.coverage import coverage_by_level, nearest_facility, summarize
+from analysis.coverage import Summary, coverage_by_level, nearest_facility, summarize
 from analysis.gaps import CELL_M, gap_zones
 from analysis.traveltime import WALK_KMH
 from geo.errors import InputError
@@ -31,7 +31,7 @@ from geo.scenario import CHANGE_COLUMNS, SCENARIO_ACTIONS
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
 from geo.vocab import DEFAULT_NEW_CATEGORY
 
-__all__ = ["ScenarioResult", "apply_changes", "compare", "empty_changes", "evaluate"]
+__all__ = ["ScenarioResult", "ScenarioSummary", "apply_changes", "compare", "empty_changes", "evaluate"]
 
 NEW_PREFIX = "NEW"
 
@@ -102,6 +102,14 @@ def apply_changes(facilities: gpd.GeoDataFrame, changes: gpd.GeoDataFrame) -> gp
     return out
 
 
+@dataclass(frozen=True)
+class ScenarioSummary(Summary):
+    """The coverage with the changes made (``Summary``), at ``minutes``, with ``n_facilities_used`` on the network."""
+
+    minutes: float
+    n_facilities_used: int
+
+
 @dataclass
 class ScenarioResult:
     """Coverage with the changed facilities (same shapes as ``CircleResult``'s)."""
@@ -110,7 +118,7 @@ class ScenarioResult:
     demand: gpd.GeoDataFrame  #: resident points: ``minutes``, ``nearest_facility``, ``covered``
     levels: dict[str, gpd.GeoDataFrame]
     gaps: gpd.GeoDataFrame
-    summary: dict[str, float]
+    summary: ScenarioSummary
 
 
 def evaluate(
@@ -131,7 +139,9 @@ def evaluate(
     f_snap = snap_points(after, network, max_snap_m=max_snap_m)
     dem = nearest_facility(network, after, demand, f_snap, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
     levels, _ = coverage_by_level(dem, after, boundaries)
-    summary = summarize(dem) | {"minutes": float(minutes), "n_facilities_used": float(f_snap["on_network"].sum())}
+    summary = ScenarioSummary(
+        **asdict(summarize(dem)), minutes=float(minutes), n_facilities_used=int(f_snap["on_network"].sum())
+    )
     return ScenarioResult(
         facilities=after.assign(on_network=f_snap["on_network"]),
         demand=dem,

@@ -308,8 +308,8 @@ def _run(args: argparse.Namespace) -> int:
     write_layers(result.layers(args.isochrones), out, force=args.force, provenance=_provenance(args))
     s = result.summary
     print(
-        f"covered {s['pop_covered']:,.0f} of {s['pop_total']:,.0f} residents ({s['pct_covered']:.1f}%) "
-        f"within {s['minutes']:g} min {t(f'by_{args.mode}', 'en')} at {s['speed_kmh']:g} km/h; wrote {out}"
+        f"covered {s.pop_covered:,.0f} of {s.pop_total:,.0f} residents ({s.pct_covered:.1f}%) "
+        f"within {s.minutes:g} min {t(f'by_{args.mode}', 'en')} at {s.speed_kmh:g} km/h; wrote {out}"
     )
     return 0
 
@@ -419,8 +419,8 @@ def _report(args: argparse.Namespace) -> int:
     s = result.summary
     n_units = len(result.levels[args.level])
     print(
-        f"covered {s['pop_covered']:,.0f} of {s['pop_total']:,.0f} residents ({s['pct_covered']:.1f}%) "
-        f"within {s['minutes']:g} min {t(f'by_{args.mode}', 'en')} at {s['speed_kmh']:g} km/h; wrote the review pack "
+        f"covered {s.pop_covered:,.0f} of {s.pop_total:,.0f} residents ({s.pct_covered:.1f}%) "
+        f"within {s.minutes:g} min {t(f'by_{args.mode}', 'en')} at {s.speed_kmh:g} km/h; wrote the review pack "
         f"for {n_units} {args.level} units ({len(written)} files) to {args.out}"
     )
     return 0

@@ -115,7 +115,7 @@ def reach_layers(result: CircleResult, lang: str, *, simplify_m: float, min_hole
 
 def each_reach_layers(result: CircleResult, lang: str, *, simplify_m: float) -> list[Layer]:
     """Each facility's own reach at the threshold, in its category's colour (hidden; none above ``MAX_EACH_REACH``)."""
-    minutes = result.summary["minutes"]
+    minutes = result.summary.minutes
     each = _named(result.isochrones[result.isochrones[C.BAND_MIN] == minutes], result, lang)
     if len(each) > MAX_EACH_REACH:  # hundreds of overlapping polygons say little and weigh much
         return []
@@ -136,7 +136,7 @@ def each_reach_layers(result: CircleResult, lang: str, *, simplify_m: float) -> 
 
 def catchment_layers(result: CircleResult, lang: str) -> list[Layer]:
     """Each place to the facility reaching it first, in a cycle of distinct colours (hidden)."""
-    split = result.catchments[result.catchments[C.BAND_MIN] == result.summary["minutes"]]
+    split = result.catchments[result.catchments[C.BAND_MIN] == result.summary.minutes]
     if not len(split):
         return []
     split = _named(split, result, lang)

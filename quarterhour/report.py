@@ -101,7 +101,7 @@ def _unit_files(
     k: int,
     lang: str,
 ) -> dict[str, bytes]:
-    minutes = float(result.summary["minutes"])
+    minutes = float(result.summary.minutes)
     row = unit.row
     level_word = level_name(unit.level, lang)
     title = f"{unit.name}（{unit.code}）" if lang == "zh" else f"{unit.name} ({unit.code})"
@@ -119,7 +119,7 @@ def _unit_files(
         n_facilities=row[C.N_FACILITIES],
         n_gaps=len(unit.gaps),
         minutes=minutes,
-        speed_kmh=result.summary["speed_kmh"],
+        speed_kmh=result.summary.speed_kmh,
         lang=lang,
     )
     head += [
@@ -173,8 +173,8 @@ def _sites_for(
         network,
         unit,
         k=k,
-        minutes=float(result.summary["minutes"]),
-        speed_kmh=float(result.summary["speed_kmh"]),
+        minutes=float(result.summary.minutes),
+        speed_kmh=float(result.summary.speed_kmh),
         spacing_m=spacing_m,
         max_snap_m=max_snap_m,
         time_limit_s=time_limit_s,
@@ -343,14 +343,14 @@ def _summary_files(
         overview_map(network, table, title=f"{t('pack_pct_covered', lang)} · {level_word}", lang=lang), lang=lang
     )
     head = headline_rows(
-        pct=s["pct_covered"],
-        pop=s["pop_total"],
-        covered=s["pop_covered"],
-        uncovered=s["pop_uncovered"],
-        n_facilities=s["n_facilities"],
+        pct=s.pct_covered,
+        pop=s.pop_total,
+        covered=s.pop_covered,
+        uncovered=s.pop_uncovered,
+        n_facilities=s.n_facilities,
         n_gaps=len(result.gaps),
-        minutes=s["minutes"],
-        speed_kmh=s["speed_kmh"],
+        minutes=s.minutes,
+        speed_kmh=s.speed_kmh,
         lang=lang,
     )
     head += [

@@ -34,13 +34,13 @@ def test_rates_by_hand(line_town):
     assert r.demand[C.COVERED].tolist() == [True, False, False, False, False]
     np.testing.assert_allclose(r.demand[C.MINUTES].iloc[:4], [310 / 60, 910 / 60, 1510 / 60, 1700 / 60])
     assert np.isnan(r.demand[C.MINUTES].iloc[4])  # 800 m from the street: off-network
-    assert r.summary["pop_total"] == 720
-    assert r.summary["pop_covered"] == 100
-    assert r.summary["pct_covered"] == pytest.approx(100 / 720 * 100)
-    assert r.summary["pop_unreachable"] == 70
+    assert r.summary.pop_total == 720
+    assert r.summary.pop_covered == 100
+    assert r.summary.pct_covered == pytest.approx(100 / 720 * 100)
+    assert r.summary.pop_unreachable == 70
     assert any("300 m from any street" in s for s in r.skipped)
     # Gaps hold exactly the uncovered residents.
-    assert r.gaps[C.POP_UNCOVERED].sum() == r.summary["pop_uncovered"] == 620
+    assert r.gaps[C.POP_UNCOVERED].sum() == r.summary.pop_uncovered == 620
     assert r.gaps[C.RANK].tolist() == list(range(1, len(r.gaps) + 1))
     assert r.gaps[C.POP_UNCOVERED].is_monotonic_decreasing
     # One new site within 600 m of x=900, 1500 and 1700 covers 550 more residents (the 70 off-street cannot be).
@@ -52,9 +52,9 @@ def test_rates_by_hand(line_town):
 def test_gap_totals_on_sample(sample):
     network, facilities, demand = sample
     r = run_circle(network, facilities, demand, minutes=5)
-    assert r.gaps[C.POP_UNCOVERED].sum() == pytest.approx(r.summary["pop_uncovered"], abs=1e-9)
+    assert r.gaps[C.POP_UNCOVERED].sum() == pytest.approx(r.summary.pop_uncovered, abs=1e-9)
     assert r.gaps[C.POP_UNCOVERED].sum() == pytest.approx(demand.loc[~r.demand[C.COVERED], "pop"].sum())
-    assert 0 < r.summary["pct_covered"] < 100
+    assert 0 < r.summary.pct_covered < 100
     assert gap_zones(r.demand).equals(r.gaps)  # deterministic
 
 

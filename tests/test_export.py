@@ -36,7 +36,7 @@ def test_gpkg_bytes_hold_every_layer_of_the_run(result, tmp_path):
         assert len(back) == len(gdf), name
         assert back.crs == gdf.crs
     demand = gpd.read_file(path, layer="demand")
-    assert demand.loc[demand["covered"], "pop"].sum() == result.summary["pop_covered"]
+    assert demand.loc[demand["covered"], "pop"].sum() == result.summary.pop_covered
 
 
 def test_write_refuses_to_overwrite(result, tmp_path):

@@ -94,7 +94,7 @@ def test_level_rates_by_hand(town):
     }
     # Gap zones: x=1000 and x=1200 are 200 m apart: with 100 m cells they are two zones.
     assert r.gaps[C.POP_UNCOVERED].tolist() == [40, 30]
-    assert r.gaps[C.POP_UNCOVERED].sum() == r.summary["pop_uncovered"] == 70
+    assert r.gaps[C.POP_UNCOVERED].sum() == r.summary.pop_uncovered == 70
     assert r.gaps["district"].tolist() == ["D2", "D1"]  # as in the tables: the boundary point is D1's
     assert r.gaps["community"].tolist() == ["C3", "C2"]
 
@@ -162,8 +162,8 @@ def test_sample_levels_add_up(sample):
     assert list(r.levels) == ["city", "district", "subdistrict", "community"]
     for level, table in r.levels.items():
         assert table[C.POP].sum() == pytest.approx(38_367), level  # every resident in exactly one unit
-        assert table[C.POP_COVERED].sum() == pytest.approx(r.summary["pop_covered"]), level
-    assert r.gaps[C.POP_UNCOVERED].sum() == pytest.approx(r.summary["pop_uncovered"], abs=1e-9)
+        assert table[C.POP_COVERED].sum() == pytest.approx(r.summary.pop_covered), level
+    assert r.gaps[C.POP_UNCOVERED].sum() == pytest.approx(r.summary.pop_uncovered, abs=1e-9)
     statuses = r.levels["community"][C.STATUS].value_counts()
     city = r.levels["city"].iloc[0]
     assert city["communities_full"] == statuses.get("full", 0)

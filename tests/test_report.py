@@ -99,16 +99,16 @@ def test_geopackages_add_up_to_the_run(pack):
         totals["gaps"] += gaps["pop_uncovered"].sum()
         totals["sites"] += sites["pop_new"].sum()
     s = result.summary
-    assert totals["pop"] == pytest.approx(s["pop_total"])
-    assert totals["covered"] == pytest.approx(s["pop_covered"])  # residents covered add up to the city total
-    assert totals["gaps"] == pytest.approx(s["pop_uncovered"])
+    assert totals["pop"] == pytest.approx(s.pop_total)
+    assert totals["covered"] == pytest.approx(s.pop_covered)  # residents covered add up to the city total
+    assert totals["gaps"] == pytest.approx(s.pop_uncovered)
     assert totals["facilities"] == table["n_facilities"].sum() == len(result.facilities)
     assert totals["sites"] > 0  # the sample leaves residents out in two districts: sites are suggested there
     wb = openpyxl.load_workbook(out / "summary.xlsx")
     ranking = list(wb.worksheets[0].iter_rows(values_only=True))
     assert ranking[0][:3] == ("排名", "代码", "名称")
     left_out = [row[4] for row in ranking[1:]]
-    assert left_out == sorted(left_out, reverse=True) and sum(left_out) == pytest.approx(s["pop_uncovered"])
+    assert left_out == sorted(left_out, reverse=True) and sum(left_out) == pytest.approx(s.pop_uncovered)
 
 
 def test_hostile_names_are_inert_everywhere(pack):

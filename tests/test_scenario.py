@@ -42,7 +42,7 @@ def changes(rows, crs):
 def test_no_change_is_the_current_state(base):
     network, facilities, demand, d_snap, before, gaps = base
     after = evaluate(network, facilities, demand, d_snap, empty_changes(network.crs), minutes=MINUTES)
-    assert after.summary["pop_covered"] == before.loc[before[C.COVERED], C.POP].sum()
+    assert after.summary.pop_covered == before.loc[before[C.COVERED], C.POP].sum()
     figures, _ = compare(before, gaps, {}, after)
     assert figures["pop_gained"] == figures["pop_lost"] == figures["gaps_closed"] == 0
 

@@ -31,10 +31,10 @@ def headline_ui(result: CircleResult, notes: tuple[str, ...], lang: str) -> None
     """Residents covered, the rate, those left out, the facilities counted; what was read; what was skipped."""
     s = result.summary
     a, b, c, d = st.columns([3, 2, 2, 2])
-    a.metric(t("covered_headline", lang, minutes=s["minutes"]), f"{s['pop_covered']:,.0f} / {s['pop_total']:,.0f}")
-    b.metric(t("coverage_rate", lang), f"{s['pct_covered']:.1f}%")
-    c.metric(t("uncovered", lang), f"{s['pop_uncovered']:,.0f}")
-    d.metric(t("facilities", lang), f"{s['n_facilities_used']:.0f}")
+    a.metric(t("covered_headline", lang, minutes=s.minutes), f"{s.pop_covered:,.0f} / {s.pop_total:,.0f}")
+    b.metric(t("coverage_rate", lang), f"{s.pct_covered:.1f}%")
+    c.metric(t("uncovered", lang), f"{s.pop_uncovered:,.0f}")
+    d.metric(t("facilities", lang), f"{s.n_facilities_used:.0f}")
     with st.expander(t("what_was_read", lang)):
         for line in notes:
             st.caption(line)
