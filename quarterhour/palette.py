@@ -60,8 +60,9 @@ REACH_BAND_COLORS: tuple[str, ...] = ("#1e8449", "#27ae60", "#82e0aa", "#d5f5e3"
 GAP_COLOR, GAP_EDGE_COLOR = "#e67e22", "#a04000"
 #: Resident points.
 UNCOVERED_COLOR, COVERED_COLOR = "#e74c3c", "#95a5a6"
-#: New centres: suggested by a siting model, and added by the planner in a scenario.
-SITE_COLOR = "#f1c40f"
+#: New centres: suggested by a siting model (magenta), and added by the planner in a scenario (yellow).
+#: Distinct, so a map holding both tells them apart.
+SITE_COLOR = "#e91e63"
 SCENARIO_COLOR = "#f1c40f"
 #: The street network drawn as the offline base, and unit outlines.
 STREET_COLOR, BOUNDARY_COLOR = "#7f8c8d", "#2c3e50"

@@ -79,3 +79,16 @@ def test_static_map_legend_uses_the_palette(sample, run, lang):
     assert seen[t("residents_uncovered", lang)] == palette.UNCOVERED_COLOR
     assert seen[t("map_unit_boundary", lang)] == palette.BOUNDARY_COLOR
     assert seen[t("sites", lang)] == palette.SITE_COLOR
+
+
+def test_every_thing_on_the_map_has_its_own_colour():
+    """Categories, sites, scenario centres, gaps and residents left out: no two share a colour."""
+    things = [
+        *palette.CATEGORY_COLORS.values(),
+        palette.SITE_COLOR,
+        palette.SCENARIO_COLOR,
+        palette.GAP_COLOR,
+        palette.UNCOVERED_COLOR,
+        palette.REACH_COLOR,
+    ]
+    assert len(set(things)) == len(things)
