@@ -31,6 +31,27 @@ def nearest_facility(
 
     ``minutes`` is NaN (and ``covered`` False) where no facility can be reached:
     the point is off the network, or no facility is on its part of it.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    facilities
+        Facility points, indexed by ``facility_id``, in ``network.crs``.
+    demand
+        Resident points, in ``network.crs``.
+    facility_snaps, demand_snaps
+        ``geo.snap_points`` of ``facilities`` and of ``demand``.
+    minutes
+        The walking threshold in minutes that counts as covered.
+    speed_kmh
+        Walking speed in km/h.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``demand`` with ``minutes`` (walk to the nearest facility, in minutes),
+        ``nearest_facility`` (its id, None if none) and ``covered`` (bool).
     """
     t = nearest_times(network, facility_snaps, demand_snaps, speed_kmh=speed_kmh)
     out = demand.copy()
@@ -82,8 +103,22 @@ def category_coverage(
 
 
 def assign_units(points: gpd.GeoSeries | gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
-    """The ``code`` of the one unit each point lies in; a point on a shared boundary goes to one unit only
-    (the first by code), and a point in none gets NaN."""
+    """The ``code`` of the one unit each point lies in.
+
+    A point on a shared boundary goes to one unit only (the first by code), and a point in none gets NaN.
+
+    Parameters
+    ----------
+    points
+        Points (a GeoSeries or GeoDataFrame), in the CRS of ``units``.
+    units
+        Polygons with ``code``.
+
+    Returns
+    -------
+    pandas.Series
+        The unit code per point, aligned to ``points.index``.
+    """
     pts = gpd.GeoDataFrame(
         geometry=gpd.GeoSeries(points.geometry if hasattr(points, "geometry") else points).values, crs=units.crs
     )

@@ -210,12 +210,18 @@ def facility_isochrones(
 
     Parameters
     ----------
+    network
+        The street network.
     facilities
         Facility points in ``network.crs``.
     snaps
         ``geo.snap_points(facilities, network)``.
     minutes
-        Thresholds; bands nest (the 10-minute polygon lies inside the 15-minute one).
+        Thresholds in minutes; bands nest (the 10-minute polygon lies inside the 15-minute one).
+    speed_kmh
+        Walking speed in km/h.
+    street_side_m
+        How far in metres either side of a reached street the polygon reaches.
 
     Returns
     -------

@@ -98,7 +98,7 @@ def _order_by_gain(cover: sp.csr_matrix, weight: np.ndarray, rows: np.ndarray) -
     return np.array(order + [r for r in rows if r not in order], dtype=np.int64)
 
 
-def _solve(c, integrality, bounds, constraints, time_limit_s, rel_gap=1e-6):
+def _solve(c, integrality, bounds, constraints, *, time_limit_s, rel_gap=1e-6):
     return milp(
         c=c,
         integrality=integrality,
@@ -155,7 +155,7 @@ def solve_mclp(
         np.concatenate([np.ones(n_c), np.zeros(n_p)]),
         Bounds(0, 1),
         [LinearConstraint(link, -np.inf, 0), LinearConstraint(count, k, k)],
-        time_limit_s,
+        time_limit_s=time_limit_s,
     )
     return _pick(res, n_c, g_rows, g_obj, maximise=True, cover=cover, weight=weight)
 
@@ -182,7 +182,7 @@ def _capacitated_mclp(cover, weight, k, capacity, time_limit_s) -> Solution:
         LinearConstraint(sp.hstack([opened, open_]), -np.inf, 0),
         LinearConstraint(sp.hstack([sp.csr_matrix(np.ones((1, n_c))), sp.csr_matrix((1, n_z))]), k, k),
     ]
-    res = _solve(c, np.concatenate([np.ones(n_c), np.zeros(n_z)]), Bounds(0, 1), cons, time_limit_s)
+    res = _solve(c, np.concatenate([np.ones(n_c), np.zeros(n_z)]), Bounds(0, 1), cons, time_limit_s=time_limit_s)
     if res.x is None:
         return Solution(np.empty(0, np.int64), 0.0, "greedy", False, np.nan, [f"solver: {res.message}"])
     chosen = np.flatnonzero(res.x[:n_c] > 0.5)
@@ -257,7 +257,7 @@ def solve_lscp(
         np.concatenate([np.ones(n_c), np.zeros(n_p)]),
         Bounds(0, 1),
         [LinearConstraint(link, -np.inf, 0), LinearConstraint(reach, need - 1e-6, np.inf)],
-        time_limit_s,
+        time_limit_s=time_limit_s,
     )
     g_rows = np.array(greedy, dtype=np.int64)
     if res.x is not None and round(res.fun) <= len(g_rows):
@@ -333,7 +333,7 @@ def solve_pmedian(
         np.concatenate([np.ones(n_c), np.zeros(n_z + n_u)]),
         Bounds(0, 1),
         [LinearConstraint(assign, 1, 1), LinearConstraint(link, -np.inf, 0), LinearConstraint(count, p, p)],
-        time_limit_s,
+        time_limit_s=time_limit_s,
     )
     if res.x is None:
         raise InfeasibleError(

@@ -302,6 +302,23 @@ def od_table(
     along it when the source shares the segment. Sparse by construction: only
     segments some source reaches are looked at.
 
+    Parameters
+    ----------
+    network
+        The street network.
+    sources, targets
+        Snap tables (``geo.snap_points``); rows off the network take part in no pair.
+    cutoff_s
+        The longest walk in seconds kept.
+    speed_kmh
+        Walking speed in km/h.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source`` and ``target`` (row positions in the snap tables) and ``seconds``,
+        one row per pair, sorted by source then target.
+
     Examples
     --------
     >>> from geo import load_sample, snap_points
