@@ -89,6 +89,24 @@ def category_coverage(
 
     One multi-source pass per category present. Columns ``minutes_<category>``
     and ``covered_<category>``, aligned to ``demand_snaps``.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    facilities
+        Facility points with ``category``.
+    facility_snaps, demand_snaps
+        ``geo.snap_points`` of the facilities and of the resident points.
+    category_minutes
+        Threshold in minutes per category code; categories without facilities get NaN and False.
+    speed_kmh
+        Walking speed in km/h.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Minutes (NaN where unreachable) and covered (bool) per category.
     """
     out = {}
     for category, threshold in category_minutes.items():
@@ -146,6 +164,22 @@ def coverage_by_level(
     community table has ``status``. Without boundaries (or without a ``city``
     level) the whole area is one city unit. ``notes`` says what fell outside
     every unit.
+
+    Parameters
+    ----------
+    demand
+        Resident points with ``pop`` and ``covered`` (and ``covered_<category>``).
+    facilities
+        Facility points, in the CRS of ``demand``.
+    boundaries
+        Admin units per level (polygons with ``code`` and ``name``); ``None`` for one city unit.
+    categories
+        The category codes to give a ``pct_covered_<category>`` column.
+
+    Returns
+    -------
+    (dict of str to geopandas.GeoDataFrame, list of str)
+        The tables by level, top down, and the notes.
     """
     boundaries = dict(boundaries or {})
     require_projected(demand.crs, what="demand")

@@ -35,6 +35,15 @@ def gap_zones(
 ) -> gpd.GeoDataFrame:
     """Gap zones, most residents left out first.
 
+    Parameters
+    ----------
+    demand
+        Resident points with ``pop``, ``covered`` and ``minutes``, in a metric CRS.
+    cell_m
+        Side in metres of the grid cells that zones are built from.
+    boundaries
+        Admin units per level (polygons with ``code``); each zone lists the units it touches.
+
     Returns
     -------
     geopandas.GeoDataFrame

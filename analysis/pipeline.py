@@ -52,6 +52,17 @@ class CircleResult:
 
         The ``isochrones`` layer holds the kind asked for (see ``ISOCHRONE_KINDS``),
         always with the columns ``facility_id`` (empty when merged), ``minutes``, geometry.
+
+        Parameters
+        ----------
+        isochrones
+            The kind of reach for the ``isochrones`` layer: ``facility``, ``merged`` or ``nearest``.
+
+        Returns
+        -------
+        dict of str to geopandas.GeoDataFrame
+            ``facilities``, ``demand``, ``isochrones``, ``coverage_<level>``, ``gaps``,
+            ``accessibility`` and ``sites``, in that order.
         """
         merged = self.reach.assign(**{C.FACILITY_ID: None})[[C.FACILITY_ID, C.BAND_MIN, "geometry"]]
         chosen = {"facility": self.isochrones, "merged": merged, "nearest": self.catchments}[isochrones]

@@ -183,6 +183,22 @@ def compare(
     (zones of the current state whose every resident is now covered), and the
     covered totals. Each level table has ``code``, ``name``, the residents,
     ``pct_before``, ``pct_after`` and ``pct_change``, biggest change first.
+
+    Parameters
+    ----------
+    before_demand
+        The current state's resident points, with ``pop`` and ``covered``.
+    before_gaps
+        The current state's gap zones.
+    before_levels
+        The current state's coverage tables by level.
+    after
+        The scenario's result (``evaluate``).
+
+    Returns
+    -------
+    (dict of str to float, dict of str to pandas.DataFrame)
+        The figures (residents, gap zones) and one table per level both states have.
     """
     was = before_demand[C.COVERED].to_numpy(dtype=bool)
     now = after.demand[C.COVERED].reindex(before_demand.index).to_numpy(dtype=bool)

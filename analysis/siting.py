@@ -51,7 +51,20 @@ SITE_COLUMNS = ["site_id", "candidate_id", C.POP_NEW, C.MINUTES, "geometry"]
 
 
 def grid_candidates(network: StreetNetwork, *, spacing_m: float = SPACING_M) -> np.ndarray:
-    """One network node per ``spacing_m`` grid cell (the one nearest the cell centre), as positions."""
+    """One network node per ``spacing_m`` grid cell (the one nearest the cell centre), as positions.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    spacing_m
+        Side in metres of the grid cells.
+
+    Returns
+    -------
+    numpy.ndarray
+        Node positions (rows of ``network.nodes``), one per cell holding a node.
+    """
     xy = network.nodes[["x", "y"]].to_numpy()
     cell = np.floor(xy / spacing_m)
     dist = np.hypot(*(xy - (cell + 0.5) * spacing_m).T)
@@ -71,7 +84,24 @@ def candidate_sites(
 
     ``within`` (e.g. the gap zones) keeps grid candidates inside those polygons;
     ``exclude`` (water, rail, parks) drops any candidate inside its polygons.
-    Returns ``candidate_id``, ``source`` ("planner" or "grid") and the point.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    spacing_m
+        Grid spacing in metres of the candidates on network nodes.
+    within
+        Polygons that grid candidates must lie in; ``None`` for anywhere.
+    points
+        The planner's candidate points (optionally with ``candidate_id``); they replace the grid.
+    exclude
+        Polygons no candidate may lie in.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``candidate_id`` (also the index), ``source`` ("planner" or "grid") and the point.
     """
     if points is not None:
         cands = gpd.GeoDataFrame(
@@ -329,9 +359,28 @@ def suggest_sites(
 ) -> gpd.GeoDataFrame:
     """``k`` new sites on network nodes that cover the most residents left out (exact MCLP).
 
-    Returns ``site_id``, ``candidate_id``, ``pop_new`` (residents newly covered),
-    ``minutes`` (their resident-weighted mean walk) and the point; empty when
-    every resident is covered.
+    Parameters
+    ----------
+    network
+        The street network.
+    demand
+        Resident points with ``pop``, ``covered`` and ``minutes``.
+    demand_snaps
+        ``geo.snap_points(demand, network)``.
+    minutes
+        The walking threshold in minutes that counts as covered.
+    speed_kmh
+        Walking speed in km/h.
+    k
+        How many new sites.
+    spacing_m
+        Grid spacing in metres of the candidate sites.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``site_id``, ``candidate_id``, ``pop_new`` (residents newly covered), ``minutes``
+        (their resident-weighted mean walk) and the point; empty when every resident is covered.
     """
     if demand[C.COVERED].all():
         return gpd.GeoDataFrame(columns=SITE_COLUMNS, geometry="geometry", crs=network.crs)

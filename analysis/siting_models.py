@@ -125,6 +125,24 @@ def solve_mclp(
     shares z_ij in [0, 1] on covering pairs, sum_j z_ij <= 1,
     sum_i w_i z_ij <= capacity x_j, and the objective is sum_ij w_i z_ij.
 
+    Parameters
+    ----------
+    cover
+        Boolean candidates x points: which candidate reaches which point in time.
+    weight
+        Residents per point.
+    k
+        How many sites.
+    capacity
+        The most weight one site serves; ``None`` for no cap.
+    time_limit_s
+        The solver's time limit in seconds; past it the best answer found (or greedy's) is kept.
+
+    Returns
+    -------
+    Solution
+        The chosen rows, best first, and how they were found.
+
     Examples
     --------
     >>> cover = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool))
@@ -225,6 +243,24 @@ def solve_lscp(
     x_j in {0, 1}, 0 <= y_i <= 1 (Toregas et al. 1971, with partial coverage).
     Raises ``InfeasibleError`` when even every candidate together covers less.
 
+    Parameters
+    ----------
+    cover
+        Boolean candidates x points: which candidate reaches which point in time.
+    weight
+        Residents per point.
+    need
+        The weight (residents) to cover.
+    time_limit_s
+        The solver's time limit in seconds.
+    what
+        What is asked, for the message when it cannot be reached.
+
+    Returns
+    -------
+    Solution
+        The chosen rows, best first, and how they were found.
+
     Examples
     --------
     >>> cover = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool))
@@ -286,6 +322,24 @@ def solve_pmedian(
     sum_j z_ij + u_i = 1, z_ij <= x_j, sum_j x_j = p, x binary, z, u >= 0
     (ReVelle and Swain 1970). Points with no option at all are left out and
     counted in ``notes``.
+
+    Parameters
+    ----------
+    cost
+        Candidates x points, seconds where in reach (a stored entry).
+    weight
+        Residents per point.
+    p
+        How many new sites.
+    existing
+        Seconds from each point to the facilities that stay; ``None`` when there are none.
+    time_limit_s
+        The solver's time limit in seconds.
+
+    Returns
+    -------
+    Solution
+        The chosen rows, best first; ``objective`` is the resident-weighted seconds.
 
     Examples
     --------
