@@ -1,27 +1,44 @@
 """Pure analysis: GeoDataFrames, arrays and graphs in; new aligned objects out.
 
-Never imports streamlit or folium.
+Never imports streamlit or folium. The entry points: ``run_circle`` (the whole
+circle in one call), ``plan_sites`` (where the next centres go), ``evaluate``
+and ``compare`` (a what-if scenario against the current state),
+``split_by_unit`` and ``unit_sites`` (one review unit's share).
 """
 
-from analysis.coverage import nearest_facility, summarize
+from analysis.coverage import coverage_by_level, nearest_facility, summarize
 from analysis.gaps import gap_zones
-from analysis.isochrones import facility_isochrones, merge_isochrones, reached_lines
+from analysis.isochrones import facility_isochrones, merge_isochrones, nearest_isochrones, reached_lines
 from analysis.pipeline import CircleResult, run_circle
-from analysis.siting import greedy_max_coverage, suggest_sites
-from analysis.traveltime import nearest_times, node_seconds_from, point_seconds
+from analysis.scenario import ScenarioResult, apply_changes, compare, evaluate
+from analysis.siting import SiteResult, greedy_max_coverage, plan_sites, suggest_sites
+from analysis.traveltime import nearest_times, node_seconds_from, od_table, point_seconds
+from analysis.units import UnitLayers, split_by_unit, unit_sites
 
 __all__ = [
     "CircleResult",
+    "ScenarioResult",
+    "SiteResult",
+    "UnitLayers",
+    "apply_changes",
+    "compare",
+    "coverage_by_level",
+    "evaluate",
     "facility_isochrones",
     "gap_zones",
     "greedy_max_coverage",
     "merge_isochrones",
     "nearest_facility",
+    "nearest_isochrones",
     "nearest_times",
     "node_seconds_from",
+    "od_table",
+    "plan_sites",
     "point_seconds",
     "reached_lines",
     "run_circle",
+    "split_by_unit",
     "suggest_sites",
     "summarize",
+    "unit_sites",
 ]

@@ -35,6 +35,22 @@ def decay_weights(
 ) -> np.ndarray:
     """Weights in [0, 1] for travel times; 0 beyond the cutoff.
 
+    Parameters
+    ----------
+    seconds
+        Travel times in seconds.
+    cutoff_s
+        The catchment in seconds: one number, or one per travel time.
+    decay
+        ``none`` (1 inside), ``gaussian``, or ``stepped`` (``DECAYS``).
+    steps
+        For ``stepped``: (share of the cutoff, weight) pairs, shares rising to 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        One weight per travel time.
+
     Examples
     --------
     >>> decay_weights(np.array([0.0, 300.0, 600.0, 900.0, 901.0]), 900, "stepped").tolist()

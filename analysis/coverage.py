@@ -32,6 +32,27 @@ def nearest_facility(
 
     ``minutes`` is NaN (and ``covered`` False) where no facility can be reached:
     the point is off the network, or no facility is on its part of it.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    facilities
+        Facility points, indexed by ``facility_id``, in ``network.crs``.
+    demand
+        Resident points, in ``network.crs``.
+    facility_snaps, demand_snaps
+        ``geo.snap_points`` of ``facilities`` and of ``demand``.
+    minutes
+        The walking threshold in minutes that counts as covered.
+    speed_kmh
+        Walking speed in km/h.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``demand`` with ``minutes`` (walk to the nearest facility, in minutes),
+        ``nearest_facility`` (its id, None if none) and ``covered`` (bool).
     """
     t = nearest_times(network, facility_snaps, demand_snaps, speed_kmh=speed_kmh)
     out = demand.copy()
@@ -94,6 +115,24 @@ def category_coverage(
 
     One multi-source pass per category present. Columns ``minutes_<category>``
     and ``covered_<category>``, aligned to ``demand_snaps``.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    facilities
+        Facility points with ``category``.
+    facility_snaps, demand_snaps
+        ``geo.snap_points`` of the facilities and of the resident points.
+    category_minutes
+        Threshold in minutes per category code; categories without facilities get NaN and False.
+    speed_kmh
+        Walking speed in km/h.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Minutes (NaN where unreachable) and covered (bool) per category.
     """
     out = {}
     for category, threshold in category_minutes.items():
@@ -108,8 +147,22 @@ def category_coverage(
 
 
 def assign_units(points: gpd.GeoSeries | gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
-    """The ``code`` of the one unit each point lies in; a point on a shared boundary goes to one unit only
-    (the first by code), and a point in none gets NaN."""
+    """The ``code`` of the one unit each point lies in.
+
+    A point on a shared boundary goes to one unit only (the first by code), and a point in none gets NaN.
+
+    Parameters
+    ----------
+    points
+        Points (a GeoSeries or GeoDataFrame), in the CRS of ``units``.
+    units
+        Polygons with ``code``.
+
+    Returns
+    -------
+    pandas.Series
+        The unit code per point, aligned to ``points.index``.
+    """
     pts = gpd.GeoDataFrame(
         geometry=gpd.GeoSeries(points.geometry if hasattr(points, "geometry") else points).values, crs=units.crs
     )
@@ -137,6 +190,22 @@ def coverage_by_level(
     community table has ``status``. Without boundaries (or without a ``city``
     level) the whole area is one city unit. ``notes`` says what fell outside
     every unit.
+
+    Parameters
+    ----------
+    demand
+        Resident points with ``pop`` and ``covered`` (and ``covered_<category>``).
+    facilities
+        Facility points, in the CRS of ``demand``.
+    boundaries
+        Admin units per level (polygons with ``code`` and ``name``); ``None`` for one city unit.
+    categories
+        The category codes to give a ``pct_covered_<category>`` column.
+
+    Returns
+    -------
+    (dict of str to geopandas.GeoDataFrame, list of str)
+        The tables by level, top down, and the notes.
     """
     boundaries = dict(boundaries or {})
     require_projected(demand.crs, what="demand")

@@ -72,6 +72,24 @@ def demand_from_buildings(
 
     Levels come from ``levels_column`` where given, else ``default_levels``, else
     the median of the buildings that have them (1 if none has).
+
+    Parameters
+    ----------
+    buildings
+        Building footprints (polygons) in a metric CRS.
+    total
+        Residents to scale the result to; ``None`` keeps the floor-area estimate.
+    persons_per_m2
+        Residents per m² of floor area.
+    levels_column
+        The column with each building's number of floors.
+    default_levels
+        Floors for buildings without a number.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One resident point (inside the footprint) per building, with ``pop``.
     """
     require_projected(buildings.crs, what="buildings")
     area = buildings.geometry.area.to_numpy()
@@ -89,7 +107,22 @@ def demand_from_buildings(
 def demand_from_grid(
     cells: gpd.GeoDataFrame, *, pop_column: str = C.POP, total: float | None = None
 ) -> gpd.GeoDataFrame:
-    """A population grid, as points or cells (polygons), to resident points."""
+    """A population grid, as points or cells (polygons), to resident points.
+
+    Parameters
+    ----------
+    cells
+        Grid points or cells with residents in ``pop_column``.
+    pop_column
+        The column with the residents.
+    total
+        Residents to scale the result to; ``None`` keeps the grid's.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One point per cell with residents, with ``pop``.
+    """
     require_projected(cells.crs, what="the population grid")
     pop = pd.to_numeric(cells[pop_column], errors="coerce").fillna(0).to_numpy(dtype=float)
     out = _points(cells, pop, "grid", "G")
@@ -111,6 +144,24 @@ def demand_from_areas(
     by floor area (dasymetric); an area with no building falls back to the grid.
     Without: over a ``grid_m`` grid clipped to the area, by cell area. Every
     area's residents are kept exactly.
+
+    Parameters
+    ----------
+    areas
+        Polygons (communities, census areas) with residents in ``pop_column``, in a metric CRS.
+    pop_column
+        The column with the residents.
+    buildings
+        Building footprints to spread over; ``None`` uses the grid.
+    grid_m
+        Side in metres of the grid cells.
+    levels_column
+        The buildings' column with their number of floors.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Resident points with ``pop``.
     """
     require_projected(areas.crs, what="areas")
     pop = pd.to_numeric(areas[pop_column], errors="coerce")
@@ -174,6 +225,20 @@ def prepare_demand(
     Points with ``pop`` are used as they are (a population grid or resident
     points); polygons with ``pop`` are areas spread over a ``grid_m`` grid;
     polygons without are building footprints. ``total`` scales the result.
+
+    Parameters
+    ----------
+    layer
+        The demand layer, in a metric CRS.
+    total
+        Residents to scale the result to; ``None`` keeps the layer's.
+    grid_m
+        Side in metres of the grid that areas are spread over.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, str)
+        Resident points with ``pop``, and the line saying how they were made.
     """
     require_projected(layer.crs, what="demand")
     if (layer.geom_type == "Point").all():

@@ -35,6 +35,15 @@ def gap_zones(
 ) -> gpd.GeoDataFrame:
     """Gap zones, most residents left out first.
 
+    Parameters
+    ----------
+    demand
+        Resident points with ``pop``, ``covered`` and ``minutes``, in a metric CRS.
+    cell_m
+        Side in metres of the grid cells that zones are built from.
+    boundaries
+        Admin units per level (polygons with ``code``); each zone lists the units it touches.
+
     Returns
     -------
     geopandas.GeoDataFrame
@@ -94,8 +103,10 @@ def gap_zones(
 
 
 def _touching(cells: np.ndarray) -> np.ndarray:
-    """Zone label per grid cell (rows of ``cells`` are unique, sorted (i, j)): cells sharing a side or a
-    corner are one zone."""
+    """Zone label per grid cell: cells sharing a side or a corner are one zone.
+
+    The rows of ``cells`` are unique (i, j) cell indices, sorted.
+    """
     span = int(cells[:, 1].max() - cells[:, 1].min()) + 3
     key = (cells[:, 0] - cells[:, 0].min() + 1) * span + (cells[:, 1] - cells[:, 1].min() + 1)
     rows, cols = [], []

@@ -34,6 +34,15 @@ def hex_coverage(demand: gpd.GeoDataFrame, *, size_m: float = HEX_M) -> gpd.GeoD
     ``pct_covered``, ``minutes`` (resident-weighted mean walk to the nearest
     facility, where reachable) and the hexagon, one row per cell with residents.
 
+    Parameters
+    ----------
+    demand
+        Resident points with ``pop``, ``covered`` and ``minutes``, in a metric CRS.
+    size_m
+        Hexagon size in metres, centre to corner.
+
+    Examples
+    --------
     >>> import shapely
     >>> d = gpd.GeoDataFrame({"pop": [10.0, 30.0, 5.0], "covered": [True, False, True], "minutes": [3.0, 20.0, 4.0]},
     ...                      geometry=shapely.points([(0, 0), (10, 10), (2000, 0)]), crs=3857)

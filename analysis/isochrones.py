@@ -188,8 +188,21 @@ def reached_lines(
 ) -> np.ndarray:
     """The parts of street segments reached within ``cutoff_s`` given seconds at every node.
 
-    Returns an array of LineStrings: whole segments, and the reached ends of
-    segments only partly walked in time.
+    Parameters
+    ----------
+    network
+        The street network.
+    node_s
+        Seconds at every node (inf where not reached).
+    cutoff_s
+        The walk in seconds.
+    speed_kmh
+        Walking speed in km/h.
+
+    Returns
+    -------
+    numpy.ndarray
+        LineStrings: whole segments, and the reached ends of segments only partly walked in time.
     """
     reached = np.flatnonzero(np.isfinite(node_s))
     reach = pd.DataFrame({"source": np.zeros(len(reached), np.int64), "node": reached, "seconds": node_s[reached]})
@@ -210,12 +223,18 @@ def facility_isochrones(
 
     Parameters
     ----------
+    network
+        The street network.
     facilities
         Facility points in ``network.crs``.
     snaps
         ``geo.snap_points(facilities, network)``.
     minutes
-        Thresholds; bands nest (the 10-minute polygon lies inside the 15-minute one).
+        Thresholds in minutes; bands nest (the 10-minute polygon lies inside the 15-minute one).
+    speed_kmh
+        Walking speed in km/h.
+    street_side_m
+        How far in metres either side of a reached street the polygon reaches.
 
     Returns
     -------
@@ -326,6 +345,21 @@ def nearest_isochrones(
     reach of ``merge_isochrones``. Along the streets the split is exact (where
     walking times from two facilities meet); off the street, within the
     street-side buffer, a place goes to the facility of the nearest reached street.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    facilities
+        Facility points in ``network.crs``.
+    snaps
+        ``geo.snap_points(facilities, network)``.
+    minutes
+        Thresholds in minutes.
+    speed_kmh
+        Walking speed in km/h.
+    street_side_m
+        How far in metres either side of a reached street the polygons reach.
 
     Returns
     -------

@@ -79,6 +79,17 @@ class CircleResult:
 
         The ``isochrones`` layer holds the kind asked for (see ``ISOCHRONE_KINDS``),
         always with the columns ``facility_id`` (empty when merged), ``minutes``, geometry.
+
+        Parameters
+        ----------
+        isochrones
+            The kind of reach for the ``isochrones`` layer: ``facility``, ``merged`` or ``nearest``.
+
+        Returns
+        -------
+        dict of str to geopandas.GeoDataFrame
+            ``facilities``, ``demand``, ``isochrones``, ``coverage_<level>``, ``gaps``,
+            ``accessibility`` and ``sites``, in that order.
         """
         merged = self.reach.assign(**{C.FACILITY_ID: None})[[C.FACILITY_ID, C.BAND_MIN, "geometry"]]
         chosen = {"facility": self.isochrones, "merged": merged, "nearest": self.catchments}[isochrones]
@@ -117,7 +128,7 @@ def _supply(facilities: gpd.GeoDataFrame, category_capacity: Mapping[str, float]
     return np.where(np.isfinite(supply) & (supply > 0), supply, 1.0), unit
 
 
-def run_circle(
+def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as osmnx's entry points)
     network: StreetNetwork,
     facilities: gpd.GeoDataFrame,
     demand: gpd.GeoDataFrame,
@@ -150,6 +161,51 @@ def run_circle(
     Accessibility is 2SFCA within each facility's category threshold, with
     ``decay`` none, gaussian or stepped; a facility whose load (residents per
     unit of capacity) exceeds ``load_norm`` is flagged ``overloaded``.
+
+    Parameters
+    ----------
+    network
+        The street network (``geo.prepare_network``); its metric CRS is the run's CRS.
+    facilities
+        Facility points with ``category`` (and optionally ``capacity``), in ``network.crs``.
+    demand
+        Resident points with ``pop`` (residents), in ``network.crs``.
+    minutes
+        The circle's threshold in minutes: a resident is ``covered`` within it of any facility.
+    bands
+        Further thresholds in minutes to draw isochrones for (``minutes`` is always drawn).
+    isochrones
+        Which kinds of reach to draw, out of ``ISOCHRONE_KINDS``; the others come back empty.
+    category_minutes
+        Threshold in minutes per category code, over the GB 50180-2018 defaults
+        (``geo.vocab.CATEGORY_MINUTES``); used for per-category coverage and 2SFCA catchments.
+    category_capacity
+        Capacity per category code (e.g. floor area in m²), for facilities with no ``capacity`` of their own;
+        with neither, each facility counts as 1.
+    boundaries
+        Admin units per level (``city``, ``district``, ...), polygons with ``code`` and ``name``;
+        each level gets a coverage table, and gap zones name the units they touch.
+    decay
+        2SFCA distance decay: ``none``, ``gaussian`` or ``stepped`` (``analysis.accessibility.DECAYS``).
+    load_norm
+        Residents per unit of capacity above which a facility is flagged ``overloaded``; ``None`` flags none.
+    speed_kmh
+        Walking speed in km/h.
+    max_snap_m
+        Points more than this many metres from any street are left out (facilities) or not covered (residents).
+    street_side_m
+        How far in metres either side of a reached street the isochrone polygons reach.
+    gap_cell_m
+        Side in metres of the grid cells that gap zones are built from.
+    n_sites
+        How many new sites to suggest (exact MCLP); 0 suggests none.
+    site_spacing_m
+        Spacing in metres of the grid of candidate sites on network nodes.
+
+    Returns
+    -------
+    CircleResult
+        Every layer in ``network.crs``; ``skipped`` says what was left out, and why.
 
     Examples
     --------

@@ -121,7 +121,7 @@ class ScenarioResult:
     summary: ScenarioSummary
 
 
-def evaluate(
+def evaluate(  # noqa: PLR0913 -- keyword-only options, each documented (as osmnx's entry points)
     network: StreetNetwork,
     facilities: gpd.GeoDataFrame,
     demand: gpd.GeoDataFrame,
@@ -134,7 +134,36 @@ def evaluate(
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     gap_cell_m: float = CELL_M,
 ) -> ScenarioResult:
-    """Who is covered within ``minutes`` once ``changes`` are made to ``facilities``."""
+    """Who is covered within ``minutes`` once ``changes`` are made to ``facilities``.
+
+    Parameters
+    ----------
+    network
+        The street network; ``facilities`` and ``demand`` are in its CRS.
+    facilities
+        The current facilities, indexed by ``facility_id``.
+    demand
+        Resident points with ``pop``.
+    demand_snaps
+        ``geo.snap_points(demand, network)``, reused from the current state.
+    changes
+        The scenario's changes (``geo.scenario.CHANGE_COLUMNS``), in any CRS; see ``apply_changes``.
+    minutes
+        The walking threshold in minutes that counts as covered.
+    speed_kmh
+        Walking speed in km/h.
+    boundaries
+        Admin units per level (polygons with ``code`` and ``name``), for the coverage tables and gap zones.
+    max_snap_m
+        Facilities more than this many metres from any street are left out.
+    gap_cell_m
+        Side in metres of the grid cells that gap zones are built from.
+
+    Returns
+    -------
+    ScenarioResult
+        Coverage with the changed facilities; ``compare`` sets it against the current state.
+    """
     after = apply_changes(facilities, changes.to_crs(network.crs) if len(changes) else changes)
     f_snap = snap_points(after, network, max_snap_m=max_snap_m)
     dem = nearest_facility(network, after, demand, f_snap, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
@@ -164,6 +193,22 @@ def compare(
     (zones of the current state whose every resident is now covered), and the
     covered totals. Each level table has ``code``, ``name``, the residents,
     ``pct_before``, ``pct_after`` and ``pct_change``, biggest change first.
+
+    Parameters
+    ----------
+    before_demand
+        The current state's resident points, with ``pop`` and ``covered``.
+    before_gaps
+        The current state's gap zones.
+    before_levels
+        The current state's coverage tables by level.
+    after
+        The scenario's result (``evaluate``).
+
+    Returns
+    -------
+    (dict of str to float, dict of str to pandas.DataFrame)
+        The figures (residents, gap zones) and one table per level both states have.
     """
     was = before_demand[C.COVERED].to_numpy(dtype=bool)
     now = after.demand[C.COVERED].reindex(before_demand.index).to_numpy(dtype=bool)

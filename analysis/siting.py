@@ -51,7 +51,20 @@ SITE_COLUMNS = ["site_id", "candidate_id", C.POP_NEW, C.MINUTES, "geometry"]
 
 
 def grid_candidates(network: StreetNetwork, *, spacing_m: float = SPACING_M) -> np.ndarray:
-    """One network node per ``spacing_m`` grid cell (the one nearest the cell centre), as positions."""
+    """One network node per ``spacing_m`` grid cell (the one nearest the cell centre), as positions.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    spacing_m
+        Side in metres of the grid cells.
+
+    Returns
+    -------
+    numpy.ndarray
+        Node positions (rows of ``network.nodes``), one per cell holding a node.
+    """
     xy = network.nodes[["x", "y"]].to_numpy()
     cell = np.floor(xy / spacing_m)
     dist = np.hypot(*(xy - (cell + 0.5) * spacing_m).T)
@@ -71,7 +84,24 @@ def candidate_sites(
 
     ``within`` (e.g. the gap zones) keeps grid candidates inside those polygons;
     ``exclude`` (water, rail, parks) drops any candidate inside its polygons.
-    Returns ``candidate_id``, ``source`` ("planner" or "grid") and the point.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    spacing_m
+        Grid spacing in metres of the candidates on network nodes.
+    within
+        Polygons that grid candidates must lie in; ``None`` for anywhere.
+    points
+        The planner's candidate points (optionally with ``candidate_id``); they replace the grid.
+    exclude
+        Polygons no candidate may lie in.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``candidate_id`` (also the index), ``source`` ("planner" or "grid") and the point.
     """
     if points is not None:
         cands = gpd.GeoDataFrame(
@@ -116,7 +146,7 @@ class SiteResult:
     notes: list[str] = field(default_factory=list)
 
 
-def plan_sites(
+def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as osmnx's entry points)
     network: StreetNetwork,
     demand: gpd.GeoDataFrame,
     demand_snaps: pd.DataFrame,
@@ -140,6 +170,43 @@ def plan_sites(
     residents left out; ``capacity`` caps what one site serves), ``lscp`` (the
     fewest sites reaching ``target``, a share of all residents), ``pmedian``
     (k sites minimising the resident-weighted walk, existing centres included).
+
+    Parameters
+    ----------
+    network
+        The street network, in the metric CRS of ``demand``.
+    demand
+        Resident points with ``pop``, ``covered`` and ``minutes`` (walk to the nearest existing centre).
+    demand_snaps
+        ``geo.snap_points(demand, network)``.
+    model
+        ``mclp``, ``lscp`` or ``pmedian`` (``MODELS``).
+    k
+        How many new sites (``mclp``, ``pmedian``).
+    target
+        The share of all residents to cover, between 0 and 1 (``lscp``).
+    minutes
+        The walking threshold in minutes that counts as covered.
+    speed_kmh
+        Walking speed in km/h.
+    candidates
+        The planner's candidate points; ``None`` uses network nodes on a ``spacing_m`` grid.
+    spacing_m
+        Grid spacing in metres of the candidates when none are given.
+    capacity
+        The most residents one new site serves (``mclp``); ``None`` for no cap.
+    time_limit_s
+        The solver's time limit in seconds, per solve; past it the best answer found is kept and noted.
+    curve_k
+        Also solve for k = 1 ... ``curve_k`` sites, for the residents-covered curve; 0 skips it.
+    boundaries
+        Admin units per level (polygons with ``code``); each site gets the code of the unit it lies in.
+
+    Returns
+    -------
+    SiteResult
+        The sites best first (``pop_new``: residents newly covered, ``minutes``: their mean walk),
+        the curve, the new sites' reach, and residents covered before and after.
 
     Examples
     --------
@@ -205,9 +272,13 @@ def plan_sites(
         )
         solution = solve_pmedian(cost, pop, k, existing=existing, time_limit_s=time_limit_s)
     notes += solution.notes
-    sites, newly = _explain(candidates, solution.chosen, od, cutoff_s, left, boundaries)
+    sites, newly = _explain(candidates, solution.chosen, od, cutoff_s=cutoff_s, left=left, boundaries=boundaries)
     after = before + float(newly)
-    curve = _curve(cover, left, before, total, curve_k, time_limit_s) if curve_k else pd.DataFrame()
+    curve = (
+        _curve(cover, left, before=before, total=total, k_max=curve_k, time_limit_s=time_limit_s)
+        if curve_k
+        else pd.DataFrame()
+    )
     iso = (
         facility_isochrones(
             network,
@@ -226,6 +297,7 @@ def _explain(
     candidates: gpd.GeoDataFrame,
     chosen: np.ndarray,
     od: pd.DataFrame,
+    *,
     cutoff_s: float,
     left: np.ndarray,
     boundaries: Mapping[str, gpd.GeoDataFrame] | None,
@@ -254,7 +326,7 @@ def _explain(
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=candidates.crs), float(w.sum())
 
 
-def _curve(cover, left, before, total, k_max, time_limit_s) -> pd.DataFrame:
+def _curve(cover, left, *, before, total, k_max, time_limit_s) -> pd.DataFrame:
     """Residents covered with k = 1 ... k_max new sites: greedy, and exact (MCLP) for each k."""
     greedy = greedy_max_coverage(cover, left, k_max)
     rows, got = [], 0.0
@@ -287,9 +359,28 @@ def suggest_sites(
 ) -> gpd.GeoDataFrame:
     """``k`` new sites on network nodes that cover the most residents left out (exact MCLP).
 
-    Returns ``site_id``, ``candidate_id``, ``pop_new`` (residents newly covered),
-    ``minutes`` (their resident-weighted mean walk) and the point; empty when
-    every resident is covered.
+    Parameters
+    ----------
+    network
+        The street network.
+    demand
+        Resident points with ``pop``, ``covered`` and ``minutes``.
+    demand_snaps
+        ``geo.snap_points(demand, network)``.
+    minutes
+        The walking threshold in minutes that counts as covered.
+    speed_kmh
+        Walking speed in km/h.
+    k
+        How many new sites.
+    spacing_m
+        Grid spacing in metres of the candidate sites.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``site_id``, ``candidate_id``, ``pop_new`` (residents newly covered), ``minutes``
+        (their resident-weighted mean walk) and the point; empty when every resident is covered.
     """
     if demand[C.COVERED].all():
         return gpd.GeoDataFrame(columns=SITE_COLUMNS, geometry="geometry", crs=network.crs)

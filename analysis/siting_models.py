@@ -98,7 +98,7 @@ def _order_by_gain(cover: sp.csr_matrix, weight: np.ndarray, rows: np.ndarray) -
     return np.array(order + [r for r in rows if r not in order], dtype=np.int64)
 
 
-def _solve(c, integrality, bounds, constraints, time_limit_s, rel_gap=1e-6):
+def _solve(c, integrality, bounds, constraints, *, time_limit_s, rel_gap=1e-6):
     return milp(
         c=c,
         integrality=integrality,
@@ -124,6 +124,24 @@ def solve_mclp(
     With ``capacity``, each site serves at most that much weight: assignment
     shares z_ij in [0, 1] on covering pairs, sum_j z_ij <= 1,
     sum_i w_i z_ij <= capacity x_j, and the objective is sum_ij w_i z_ij.
+
+    Parameters
+    ----------
+    cover
+        Boolean candidates x points: which candidate reaches which point in time.
+    weight
+        Residents per point.
+    k
+        How many sites.
+    capacity
+        The most weight one site serves; ``None`` for no cap.
+    time_limit_s
+        The solver's time limit in seconds; past it the best answer found (or greedy's) is kept.
+
+    Returns
+    -------
+    Solution
+        The chosen rows, best first, and how they were found.
 
     Examples
     --------
@@ -155,7 +173,7 @@ def solve_mclp(
         np.concatenate([np.ones(n_c), np.zeros(n_p)]),
         Bounds(0, 1),
         [LinearConstraint(link, -np.inf, 0), LinearConstraint(count, k, k)],
-        time_limit_s,
+        time_limit_s=time_limit_s,
     )
     return _pick(res, n_c, g_rows, g_obj, maximise=True, cover=cover, weight=weight)
 
@@ -182,7 +200,7 @@ def _capacitated_mclp(cover, weight, k, capacity, time_limit_s) -> Solution:
         LinearConstraint(sp.hstack([opened, open_]), -np.inf, 0),
         LinearConstraint(sp.hstack([sp.csr_matrix(np.ones((1, n_c))), sp.csr_matrix((1, n_z))]), k, k),
     ]
-    res = _solve(c, np.concatenate([np.ones(n_c), np.zeros(n_z)]), Bounds(0, 1), cons, time_limit_s)
+    res = _solve(c, np.concatenate([np.ones(n_c), np.zeros(n_z)]), Bounds(0, 1), cons, time_limit_s=time_limit_s)
     if res.x is None:
         return Solution(np.empty(0, np.int64), 0.0, "greedy", False, np.nan, [f"solver: {res.message}"])
     chosen = np.flatnonzero(res.x[:n_c] > 0.5)
@@ -225,6 +243,24 @@ def solve_lscp(
     x_j in {0, 1}, 0 <= y_i <= 1 (Toregas et al. 1971, with partial coverage).
     Raises ``InfeasibleError`` when even every candidate together covers less.
 
+    Parameters
+    ----------
+    cover
+        Boolean candidates x points: which candidate reaches which point in time.
+    weight
+        Residents per point.
+    need
+        The weight (residents) to cover.
+    time_limit_s
+        The solver's time limit in seconds.
+    what
+        What is asked, for the message when it cannot be reached.
+
+    Returns
+    -------
+    Solution
+        The chosen rows, best first, and how they were found.
+
     Examples
     --------
     >>> cover = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool))
@@ -257,7 +293,7 @@ def solve_lscp(
         np.concatenate([np.ones(n_c), np.zeros(n_p)]),
         Bounds(0, 1),
         [LinearConstraint(link, -np.inf, 0), LinearConstraint(reach, need - 1e-6, np.inf)],
-        time_limit_s,
+        time_limit_s=time_limit_s,
     )
     g_rows = np.array(greedy, dtype=np.int64)
     if res.x is not None and round(res.fun) <= len(g_rows):
@@ -286,6 +322,24 @@ def solve_pmedian(
     sum_j z_ij + u_i = 1, z_ij <= x_j, sum_j x_j = p, x binary, z, u >= 0
     (ReVelle and Swain 1970). Points with no option at all are left out and
     counted in ``notes``.
+
+    Parameters
+    ----------
+    cost
+        Candidates x points, seconds where in reach (a stored entry).
+    weight
+        Residents per point.
+    p
+        How many new sites.
+    existing
+        Seconds from each point to the facilities that stay; ``None`` when there are none.
+    time_limit_s
+        The solver's time limit in seconds.
+
+    Returns
+    -------
+    Solution
+        The chosen rows, best first; ``objective`` is the resident-weighted seconds.
 
     Examples
     --------
@@ -333,7 +387,7 @@ def solve_pmedian(
         np.concatenate([np.ones(n_c), np.zeros(n_z + n_u)]),
         Bounds(0, 1),
         [LinearConstraint(assign, 1, 1), LinearConstraint(link, -np.inf, 0), LinearConstraint(count, p, p)],
-        time_limit_s,
+        time_limit_s=time_limit_s,
     )
     if res.x is None:
         raise InfeasibleError(

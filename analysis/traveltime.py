@@ -83,7 +83,24 @@ def node_seconds_from(
     speed_kmh: float = WALK_KMH,
     limit_s: float = np.inf,
 ) -> np.ndarray:
-    """Seconds from each source point to every node: an array (sources x nodes), inf beyond ``limit_s``."""
+    """Seconds from each source point to every node: an array (sources x nodes), inf beyond ``limit_s``.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    sources
+        A snap table (``geo.snap_points``); rows off the network get inf everywhere.
+    speed_kmh
+        Walking speed in km/h.
+    limit_s
+        The longest walk in seconds looked at.
+
+    Returns
+    -------
+    numpy.ndarray
+        Seconds, shape (sources, nodes).
+    """
     speed = speed_ms(speed_kmh)
     graph = _graph(network, sources, speed)
     on = np.flatnonzero(sources["edge"].to_numpy() >= 0)
@@ -143,6 +160,22 @@ def point_seconds(
     the same leading shape with targets on the last axis. Targets off the
     network get inf. Sources sharing a target's segment are not handled here
     (see ``nearest_times``).
+
+    Parameters
+    ----------
+    network
+        The street network.
+    node_s
+        Seconds at every node, shape (nodes,) or (sources, nodes).
+    targets
+        A snap table (``geo.snap_points``).
+    speed_kmh
+        Walking speed in km/h.
+
+    Returns
+    -------
+    numpy.ndarray
+        Seconds, shape (..., targets).
     """
     on, _, via_u, via_v = _through_ends(network, node_s, targets, speed_ms(speed_kmh))
     out = np.full((*node_s.shape[:-1], len(targets)), np.inf)
@@ -160,7 +193,21 @@ def nearest_times(
 ) -> NearestTimes:
     """Seconds from the nearest source to every node and every target, in one multi-source pass.
 
-    ``sources`` and ``targets`` are snap tables from ``geo.snap_points``.
+    Parameters
+    ----------
+    network
+        The street network.
+    sources, targets
+        Snap tables from ``geo.snap_points``.
+    speed_kmh
+        Walking speed in km/h.
+    limit_s
+        The longest walk in seconds looked at; beyond it times are inf.
+
+    Returns
+    -------
+    NearestTimes
+        Seconds and the nearest source, per node and per target.
 
     Examples
     --------
@@ -215,6 +262,24 @@ def reach_table(
     chunks of at most ``max_cells`` matrix cells, so memory stays bounded
     however many sources there are (small chunks are also faster: the dense
     block is reused instead of faulting in fresh pages).
+
+    Parameters
+    ----------
+    network
+        The street network.
+    sources
+        A snap table (``geo.snap_points``).
+    cutoff_s
+        The longest walk in seconds.
+    speed_kmh
+        Walking speed in km/h.
+    max_cells
+        The most matrix cells (sources x nodes) in one Dijkstra chunk.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source``, ``node``, ``seconds``.
 
     Examples
     --------
@@ -301,6 +366,23 @@ def od_table(
     ``nearest_times``: through the ends of the target's segment, or straight
     along it when the source shares the segment. Sparse by construction: only
     segments some source reaches are looked at.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    sources, targets
+        Snap tables (``geo.snap_points``); rows off the network take part in no pair.
+    cutoff_s
+        The longest walk in seconds kept.
+    speed_kmh
+        Walking speed in km/h.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source`` and ``target`` (row positions in the snap tables) and ``seconds``,
+        one row per pair, sorted by source then target.
 
     Examples
     --------

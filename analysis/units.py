@@ -68,6 +68,21 @@ def _require_level(result: CircleResult, level: str) -> gpd.GeoDataFrame:
 def split_by_unit(result: CircleResult, level: str, codes: list[str] | None = None) -> dict[str, UnitLayers]:
     """Each unit's layers for one admin ``level`` (all units, or those in ``codes``), in the table's order.
 
+    Parameters
+    ----------
+    result
+        A run with boundaries (``run_circle(..., boundaries=...)``).
+    level
+        The admin level to split by (``district``, ``subdistrict``, ``community``, ...).
+    codes
+        The unit codes to keep; ``None`` keeps every unit of the level.
+
+    Returns
+    -------
+    dict of str to UnitLayers
+        One entry per unit code: its facilities, residents, isochrones and gap zones cut to it,
+        and its coverage rows (its own and those of the levels below).
+
     Examples
     --------
     >>> from geo import load_sample, read_boundaries, sample_paths
@@ -123,7 +138,7 @@ def split_by_unit(result: CircleResult, level: str, codes: list[str] | None = No
             demand=result.demand[(d_code == code).to_numpy()],
             isochrones=iso,
             coverage=coverage,
-            gaps=_unit_gaps(result, left, zone, d_code, code, poly),
+            gaps=_unit_gaps(result, left, zone, d_code, code=code, poly=poly),
         )
     return out
 
@@ -133,6 +148,7 @@ def _unit_gaps(
     left: gpd.GeoDataFrame,
     zone: pd.Series,
     d_code: pd.Series,
+    *,
     code: str,
     poly: shapely.Geometry,
 ) -> gpd.GeoDataFrame:
@@ -163,7 +179,7 @@ def _unit_gaps(
     return part[cols]
 
 
-def unit_sites(
+def unit_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as osmnx's entry points)
     network: StreetNetwork,
     unit: UnitLayers,
     *,
@@ -178,8 +194,33 @@ def unit_sites(
     """Up to ``k`` new sites inside the unit covering the most of its residents left out (exact MCLP).
 
     Candidates are network nodes on a ``spacing_m`` grid inside the unit; only
-    the unit's residents count. Sites that add nobody are dropped. ``None``
-    when the unit has no one left out or no candidate.
+    the unit's residents count. Sites that add nobody are dropped.
+
+    Parameters
+    ----------
+    network
+        The street network, in the run's metric CRS.
+    unit
+        One unit's layers (``split_by_unit``).
+    k
+        The most new sites inside the unit.
+    minutes
+        The walking threshold in minutes that counts as covered.
+    speed_kmh
+        Walking speed in km/h.
+    spacing_m
+        Grid spacing in metres of the candidate sites on network nodes.
+    max_snap_m
+        Residents more than this many metres from any street are not reached.
+    time_limit_s
+        The solver's time limit in seconds.
+    boundaries
+        Admin units per level; each site gets the code of the unit it lies in at each level.
+
+    Returns
+    -------
+    SiteResult or None
+        ``None`` when the unit has no one left out, ``k`` is below 1, or there is no candidate.
     """
     dem = unit.demand
     if dem.empty or dem[C.COVERED].all() or k < 1:

@@ -79,7 +79,20 @@ def wgs84_to_gcj02(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def gcj02_to_wgs84(lon: np.ndarray, lat: np.ndarray, *, tol_m: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """GCJ-02 -> WGS-84, iterated until the forward transform lands within ``tol_m`` of the input."""
+    """GCJ-02 -> WGS-84, iterated until the forward transform lands within ``tol_m`` of the input.
+
+    Parameters
+    ----------
+    lon, lat
+        GCJ-02 longitudes and latitudes in degrees.
+    tol_m
+        How close in metres the forward transform of the answer must come to the input.
+
+    Returns
+    -------
+    (lon, lat)
+        WGS-84 degrees.
+    """
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     wlon, wlat = lon.copy(), lat.copy()
     for _ in range(30):
@@ -101,7 +114,20 @@ def gcj02_to_bd09(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def bd09_to_gcj02(lon: np.ndarray, lat: np.ndarray, *, tol_m: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """BD-09 -> GCJ-02: the closed-form approximation, then refined against the forward formula."""
+    """BD-09 -> GCJ-02: the closed-form approximation, then refined against the forward formula.
+
+    Parameters
+    ----------
+    lon, lat
+        BD-09 longitudes and latitudes in degrees.
+    tol_m
+        How close in metres the forward formula applied to the answer must come to the input.
+
+    Returns
+    -------
+    (lon, lat)
+        GCJ-02 degrees.
+    """
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     x, y = lon - 0.0065, lat - 0.006
     z = np.hypot(x, y) - 0.00002 * np.sin(y * _X_PI)
@@ -117,7 +143,20 @@ def bd09_to_gcj02(lon: np.ndarray, lat: np.ndarray, *, tol_m: float = 1.0) -> tu
 
 
 def to_wgs84(lon: np.ndarray, lat: np.ndarray, system: str) -> tuple[np.ndarray, np.ndarray]:
-    """Lon/lat in ``system`` ("wgs84", "gcj02", "bd09"; "cgcs2000" counts as WGS-84) to WGS-84."""
+    """Lon/lat in ``system`` ("wgs84", "gcj02", "bd09"; "cgcs2000" counts as WGS-84) to WGS-84.
+
+    Parameters
+    ----------
+    lon, lat
+        Longitudes and latitudes in degrees.
+    system
+        The system they are in (``SYSTEMS``).
+
+    Returns
+    -------
+    (lon, lat)
+        WGS-84 degrees, as float arrays.
+    """
     if system in ("wgs84", "cgcs2000"):
         return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     if system == "gcj02":

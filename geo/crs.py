@@ -10,7 +10,25 @@ __all__ = ["require_projected"]
 
 
 def require_projected(crs: object, *, what: str) -> CRS:
-    """Return ``crs`` as a pyproj CRS if it is projected in metres, else raise InputError."""
+    """Return ``crs`` as a pyproj CRS if it is projected in metres, else raise InputError.
+
+    Parameters
+    ----------
+    crs
+        Anything ``pyproj.CRS.from_user_input`` takes, or ``None``.
+    what
+        What carries the CRS, for the message ("the street network", "demand").
+
+    Returns
+    -------
+    pyproj.CRS
+        The CRS, projected in metres.
+
+    Raises
+    ------
+    InputError
+        No CRS, or one not projected in metres.
+    """
     if crs is None:
         raise InputError(f"{what} has no coordinate reference system", fix="set one, e.g. EPSG:4326 for lon/lat")
     crs = CRS.from_user_input(crs)

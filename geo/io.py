@@ -65,6 +65,21 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
     A ``.pbf`` is filtered to the walking network (``geo.osm.walk_graph_from_pbf``);
     OSM XML is read with every way two-way, as walking is; filter it to
     walkable ways first (``geo.osm.is_walkable_way``).
+
+    Parameters
+    ----------
+    path
+        A ``.graphml``, ``.osm`` or ``.osm.pbf`` file, at most ``MAX_INPUT_MB`` megabytes.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The osmnx graph, unprojected; ``geo.prepare_network`` projects and indexes it.
+
+    Raises
+    ------
+    InputError
+        The file is missing, too large, of another format, or cannot be read.
     """
     path = existing(path, "network", max_mb=MAX_INPUT_MB)
     suffix = path.suffix.lower()
@@ -95,6 +110,27 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     back in WGS-84. A missing ``category`` means every facility is a service
     centre; a missing ``facility_id`` is made from the row order. What was
     done (encoding, conversion, possible duplicates) is in ``gdf.attrs["notes"]``.
+
+    Parameters
+    ----------
+    path
+        A GeoJSON, GeoPackage, (zipped) Shapefile, CSV or XLSX of points.
+    crs
+        The coordinate system of a table's lon/lat, or of a vector file's points:
+        ``wgs84``, ``gcj02`` or ``bd09``.
+    what
+        What the points are, for the messages (``facilities``; ``candidates`` may have no ``name``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points in WGS-84 (a vector file in another CRS keeps it) with ``facility_id``
+        (also the index), ``name`` and ``category`` codes.
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and column: no ``name``, an unknown category, a duplicate ``facility_id``, ...
     """
     path = existing(path, what, max_mb=MAX_INPUT_MB)
     notes: list[str] = []
@@ -143,6 +179,22 @@ def read_demand(path: str | Path) -> gpd.GeoDataFrame:
     Polygons are areas with ``pop`` (communities, grid cells) or building
     footprints without it; ``analysis.demand.prepare_demand`` turns them into
     resident points.
+
+    Parameters
+    ----------
+    path
+        A GeoJSON, GeoPackage or (zipped) Shapefile, all points or all polygons.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In the file's CRS. Points and areas get ``pop`` as float residents and a unique
+        ``demand_id`` (also the index); building footprints without ``pop`` come back as read.
+
+    Raises
+    ------
+    InputError
+        Mixed geometries, no ``pop`` on points, a ``pop`` that is not a count of residents, a duplicate id.
     """
     path = existing(path, "demand", max_mb=MAX_INPUT_MB)
     if path.suffix.lower() not in _VECTOR_SUFFIXES:
@@ -194,6 +246,22 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     ``district``, ``subdistrict``, ``community``), or one layer with a
     ``level`` column holding those names; or the name of a bundled set
     (``"luoyang"``: Luoyang's city and 7 districts, WGS-84, census residents).
+
+    Parameters
+    ----------
+    path
+        A GeoPackage or GeoJSON (or zipped Shapefile), or a key of ``BUNDLED_BOUNDARIES``.
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame
+        Levels from the top down (``geo.vocab.LEVELS`` order), each with a unique
+        ``code``, a ``name`` and valid polygons, in the file's CRS.
+
+    Raises
+    ------
+    InputError
+        No level can be told, an unknown level, geometries that are not polygons, a duplicate code.
     """
     path = existing(BUNDLED_BOUNDARIES.get(str(path), path), "boundaries", max_mb=MAX_INPUT_MB)
     if path.suffix.lower() not in _VECTOR_SUFFIXES:
@@ -251,6 +319,22 @@ def read_categories(path: str | Path) -> pd.DataFrame:
     ``capacity`` is the default capacity of a facility of that category (floor
     area in m², or staff) where the facility has none of its own. Categories not
     listed keep their defaults (``CATEGORY_MINUTES``).
+
+    Parameters
+    ----------
+    path
+        A CSV (UTF-8 or GBK) or XLSX file; categories as codes or their Chinese names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per category code (index ``category``): ``minutes`` (the threshold, in minutes)
+        and ``capacity`` (NaN where not given).
+
+    Raises
+    ------
+    InputError
+        A missing column, an unknown category, minutes or a capacity that is not a positive number.
     """
     path = existing(path, "categories", max_mb=MAX_INPUT_MB)
     table, _ = read_table(path, "categories")  # CSV in UTF-8 or GBK, or XLSX
@@ -294,7 +378,20 @@ def read_categories(path: str | Path) -> pd.DataFrame:
 
 
 def read_polygons(path: str | Path, *, what: str = "areas") -> gpd.GeoDataFrame:
-    """Read a layer of polygons (e.g. areas no candidate site may fall in)."""
+    """Read a layer of polygons (e.g. areas no candidate site may fall in).
+
+    Parameters
+    ----------
+    path
+        A GeoJSON, GeoPackage or (zipped) Shapefile of polygons.
+    what
+        What the areas are, for the messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The polygons as read, in the file's CRS.
+    """
     path = existing(path, what, max_mb=MAX_INPUT_MB)
     gdf = _read_vector(path, what=what)
     require_kind(gdf, POLYGONS, path, what=what, fix="give areas as polygons")
@@ -302,7 +399,13 @@ def read_polygons(path: str | Path, *, what: str = "areas") -> gpd.GeoDataFrame:
 
 
 def load_sample() -> tuple[StreetNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The bundled sample, projected: (network, facilities, demand)."""
+    """The bundled sample, projected: (network, facilities, demand).
+
+    Returns
+    -------
+    tuple of StreetNetwork, GeoDataFrame, GeoDataFrame
+        The Monaco sample's network, facilities and resident points, all in the network's UTM zone.
+    """
     paths = sample_paths()
     network = prepare_network(read_network(paths["network"]), source=paths["network"].name)
     facilities = read_facilities(paths["facilities"]).to_crs(network.crs)

@@ -51,6 +51,7 @@ class StreetNetwork:
 
     @property
     def n_nodes(self) -> int:
+        """The number of nodes."""
         return len(self.nodes)
 
 
@@ -68,6 +69,30 @@ def prepare_network(
     ``clip_to`` (a polygon in lon/lat) keeps the streets inside it;
     ``consolidate_m`` merges the nodes of a complex intersection lying within
     that many metres of each other into one (osmnx ``consolidate_intersections``).
+
+    Parameters
+    ----------
+    graph
+        An osmnx graph (``geo.read_network``, ``geo.osm.download_walk_network``).
+    crs
+        The metric CRS to project to; ``None`` keeps a projected graph's, else its local UTM zone.
+    source
+        Where the graph came from (a file name), for the messages.
+    clip_to
+        A polygon in lon/lat: only the streets inside it are kept; ``None`` keeps all.
+    consolidate_m
+        Tolerance in metres for merging the nodes of one intersection; ``None`` merges none.
+
+    Returns
+    -------
+    StreetNetwork
+        Undirected segments with lengths in metres, nodes numbered by connected part.
+
+    Raises
+    ------
+    InputError
+        The graph has no edges, or none inside ``clip_to``.
+
     Examples
     --------
     >>> from geo.io import read_network, sample_paths
@@ -131,6 +156,26 @@ def network_from_arrays(
     ``u``, ``v`` are node positions (rows of ``xy``); ``geometry`` runs from u to v
     (straight lines when omitted). Used by ``prepare_network`` and for large
     generated networks (the benchmark city).
+
+    Parameters
+    ----------
+    xy
+        Node coordinates, shape (n, 2), in metres of ``crs``.
+    u, v
+        The two end nodes of each segment, as row positions in ``xy``.
+    geometry
+        One LineString per segment from ``u`` to ``v``; ``None`` for straight lines.
+    crs
+        The metric CRS of ``xy``.
+    node_ids
+        The node ids (e.g. OSM ids) for the nodes' index; ``None`` numbers them 0..n-1.
+    graph
+        The networkx graph the arrays came from, kept as ``StreetNetwork.graph``.
+
+    Returns
+    -------
+    StreetNetwork
+        Segment lengths in metres measured on ``geometry``.
     """
     u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
     if geometry is None:

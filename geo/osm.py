@@ -77,6 +77,18 @@ def walk_graph_from_pbf(path: str | Path, *, workdir: str | Path | None = None) 
     maintains, streaming and small, where pyrosm would bring a larger stack.
     Ways pass ``is_walkable_way``; ways cut by the extract's edge are dropped.
     The result is deterministic: list attributes merged by simplification are sorted.
+
+    Parameters
+    ----------
+    path
+        An ``.osm.pbf`` extract.
+    workdir
+        Where the temporary OSM XML is written; ``None`` uses the system's temporary directory.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        In WGS-84, unprojected (``geo.prepare_network`` projects it).
     """
     import osmium  # a core dependency; imported here so that reading GraphML does not need it
 
@@ -158,6 +170,25 @@ def download_walk_network(
     is read from disk, online or not. Offline, or where Overpass is blocked, the
     error says so and how to bring a network in instead. A box over
     ``MAX_BOX_KM2`` is refused before anything is downloaded.
+
+    Parameters
+    ----------
+    place
+        A place name Nominatim knows (e.g. "Luoyang, Henan, China"); give this or ``bbox``.
+    bbox
+        (west, south, east, north) in WGS-84 degrees, at most ``MAX_BOX_KM2`` km².
+    cache_dir
+        The folder of cached GraphML files.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The osmnx walking graph, unprojected.
+
+    Raises
+    ------
+    InputError
+        Neither or both of ``place`` and ``bbox``, a box too large, or no network to be had.
     """
     if (place is None) == (bbox is None):
         raise InputError("give a place name or a bounding box, not both or neither", fix="--place or --bbox")

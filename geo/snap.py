@@ -25,6 +25,15 @@ def snap_points(
     from every street is marked off-network (``edge`` = -1) rather than snapped
     across a river or a railway.
 
+    Parameters
+    ----------
+    points
+        Points in ``network.crs``.
+    network
+        The street network.
+    max_snap_m
+        The farthest in metres a point may be from a street and still be on the network.
+
     Returns
     -------
     pandas.DataFrame

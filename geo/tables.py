@@ -96,6 +96,20 @@ def read_point_table(
 
     ``crs`` is the coordinate system of the lon/lat columns: "wgs84" (GPS, OSM,
     天地图/CGCS2000), "gcj02" (高德, 腾讯) or "bd09" (百度).
+
+    Parameters
+    ----------
+    path
+        A CSV (UTF-8 or GBK) or XLSX file with lon/lat columns (Chinese headers too).
+    what
+        What the points are, for the messages.
+    crs
+        The coordinate system of the lon/lat columns.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, list of str)
+        The points in WGS-84, and notes on what was done (encoding, conversion, duplicates).
     """
     path = Path(path)
     if crs not in (*SYSTEMS, "cgcs2000"):
