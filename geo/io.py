@@ -7,7 +7,6 @@ or ``InputError`` naming the file, row or column, what is wrong and the fix.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,7 +16,8 @@ import osmnx as ox
 import pandas as pd
 import pyogrio
 
-from geo._validate import POLYGONS, existing, first_bad_row, require_kind, require_unique, unzip_shapefile
+from geo._validate import POLYGONS, existing, first_bad_row, require_kind, require_unique
+from geo._vector import VECTOR_SUFFIXES, read_points, read_vector
 from geo.chinacrs import points_to_wgs84
 from geo.errors import InputError
 from geo.network import StreetNetwork, prepare_network
@@ -44,7 +44,6 @@ SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 #: Review units bundled by name, usable as ``--boundaries NAME`` (see ``data/luoyang/README.md``).
 BUNDLED_BOUNDARIES = {"luoyang": SAMPLE_DIR.parent / "luoyang" / "boundaries.geojson"}
 
-_VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip"}
 #: Inputs larger than this are refused before reading (a city's layers are far smaller).
 MAX_INPUT_MB = 512
 
@@ -139,7 +138,7 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     if tabular:
         gdf, notes = read_point_table(path, what=what, crs=crs)
     else:
-        gdf = _read_points(path, what=what)
+        gdf = read_points(path, what=what)
         if crs in ("gcj02", "bd09"):
             gdf = points_to_wgs84(gdf, crs)
             notes.append(f"converted {len(gdf)} points from {crs.upper()} to WGS-84")
@@ -197,13 +196,13 @@ def read_demand(path: str | Path) -> gpd.GeoDataFrame:
         Mixed geometries, no ``pop`` on points, a ``pop`` that is not a count of residents, a duplicate id.
     """
     path = existing(path, "demand", max_mb=MAX_INPUT_MB)
-    if path.suffix.lower() not in _VECTOR_SUFFIXES:
+    if path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputError(
             f"unsupported demand format '{path.suffix}'",
             file=path.name,
             fix="give a GeoJSON, GeoPackage or Shapefile of points or polygons",
         )
-    gdf = _read_vector(path, what="demand")
+    gdf = read_vector(path, what="demand")
     kinds = set(gdf.geom_type.replace({"MultiPolygon": "Polygon"}))
     if kinds - {"Point", "Polygon"} or len(kinds) > 1:
         raise InputError(
@@ -264,7 +263,7 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
         No level can be told, an unknown level, geometries that are not polygons, a duplicate code.
     """
     path = existing(BUNDLED_BOUNDARIES.get(str(path), path), "boundaries", max_mb=MAX_INPUT_MB)
-    if path.suffix.lower() not in _VECTOR_SUFFIXES:
+    if path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputError(
             f"unsupported boundaries format '{path.suffix}'",
             file=path.name,
@@ -280,9 +279,9 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
         ) from exc
     by_layer = [n for n in names if n in LEVELS]
     if by_layer:
-        frames = {n: _read_vector(path, what=f"boundaries layer '{n}'", layer=n) for n in by_layer}
+        frames = {n: read_vector(path, what=f"boundaries layer '{n}'", layer=n) for n in by_layer}
     else:
-        gdf = _read_vector(path, what="boundaries")
+        gdf = read_vector(path, what="boundaries")
         if "level" not in gdf.columns:
             raise InputError(
                 "no layer named after a level and no 'level' column",
@@ -393,7 +392,7 @@ def read_polygons(path: str | Path, *, what: str = "areas") -> gpd.GeoDataFrame:
         The polygons as read, in the file's CRS.
     """
     path = existing(path, what, max_mb=MAX_INPUT_MB)
-    gdf = _read_vector(path, what=what)
+    gdf = read_vector(path, what=what)
     require_kind(gdf, POLYGONS, path, what=what, fix="give areas as polygons")
     return gdf
 
@@ -411,48 +410,3 @@ def load_sample() -> tuple[StreetNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     facilities = read_facilities(paths["facilities"]).to_crs(network.crs)
     demand = read_demand(paths["demand"]).to_crs(network.crs)
     return network, facilities, demand
-
-
-def _read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
-    if path.suffix.lower() not in _VECTOR_SUFFIXES:
-        raise InputError(
-            f"unsupported {what} format '{path.suffix}'",
-            file=path.name,
-            fix="give a GeoJSON, GeoPackage, (zipped) Shapefile, CSV or XLSX of points",
-        )
-    gdf = _read_vector(path, what=what)
-    require_kind(gdf, ("Point",), path, what=what, fix="convert polygons to points (e.g. their centroids) first")
-    return gdf
-
-
-def _read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Any vector file (one layer; a zipped Shapefile too), checked: rows, a CRS, a geometry on every row."""
-    if path.suffix.lower() == ".zip":
-        with tempfile.TemporaryDirectory() as tmp:
-            inner = unzip_shapefile(path, Path(tmp), what=what)
-            gdf = _read_vector(inner, what=what, layer=layer)
-        return gdf
-    try:
-        gdf = gpd.read_file(path, engine="pyogrio", layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
-        raise InputError(
-            f"cannot read the {what} file ({exc})", file=path.name, fix="check that it is a valid GeoJSON / GeoPackage"
-        ) from exc
-    if gdf.empty:
-        raise InputError(f"the {what} file has no rows", file=path.name, fix="check that the right file was given")
-    if gdf.crs is None:
-        raise InputError(
-            f"the {what} file has no coordinate reference system",
-            file=path.name,
-            fix="save it with a CRS (e.g. EPSG:4326)",
-        )
-    missing = first_bad_row(gdf.geometry.isna() | gdf.geometry.is_empty)
-    if missing:
-        raise InputError(
-            f"{missing.count} rows have no geometry",
-            file=path.name,
-            row=missing.row,
-            column="geometry",
-            fix="give every row a location, or remove the row",
-        )
-    return gdf

@@ -1,0 +1,66 @@
+"""Vector files in, checked: one layer, rows, a CRS, a geometry on every row (a zipped Shapefile unpacked safely).
+
+The readers of ``geo.io`` use these for every GeoJSON, GeoPackage and Shapefile a planner gives.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+
+from geo._validate import first_bad_row, require_kind, unzip_shapefile
+from geo.errors import InputError
+
+__all__ = ["VECTOR_SUFFIXES", "read_points", "read_vector"]
+
+#: File endings read as vector data.
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip"}
+
+
+def read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
+    """A vector file of points (GeoJSON, GeoPackage, zipped Shapefile), checked as ``read_vector`` does."""
+    if path.suffix.lower() not in VECTOR_SUFFIXES:
+        raise InputError(
+            f"unsupported {what} format '{path.suffix}'",
+            file=path.name,
+            fix="give a GeoJSON, GeoPackage, (zipped) Shapefile, CSV or XLSX of points",
+        )
+    gdf = read_vector(path, what=what)
+    require_kind(gdf, ("Point",), path, what=what, fix="convert polygons to points (e.g. their centroids) first")
+    return gdf
+
+
+def read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Any vector file (one layer; a zipped Shapefile too), checked: rows, a CRS, a geometry on every row."""
+    if path.suffix.lower() == ".zip":
+        with tempfile.TemporaryDirectory() as tmp:
+            inner = unzip_shapefile(path, Path(tmp), what=what)
+            gdf = read_vector(inner, what=what, layer=layer)
+        return gdf
+    try:
+        gdf = gpd.read_file(path, engine="pyogrio", layer=layer)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
+        raise InputError(
+            f"cannot read the {what} file ({exc})", file=path.name, fix="check that it is a valid GeoJSON / GeoPackage"
+        ) from exc
+    if gdf.empty:
+        raise InputError(f"the {what} file has no rows", file=path.name, fix="check that the right file was given")
+    if gdf.crs is None:
+        raise InputError(
+            f"the {what} file has no coordinate reference system",
+            file=path.name,
+            fix="save it with a CRS (e.g. EPSG:4326)",
+        )
+    missing = first_bad_row(gdf.geometry.isna() | gdf.geometry.is_empty)
+    if missing:
+        raise InputError(
+            f"{missing.count} rows have no geometry",
+            file=path.name,
+            row=missing.row,
+            column="geometry",
+            fix="give every row a location, or remove the row",
+        )
+    return gdf
