@@ -215,7 +215,25 @@ def unit_map(
 ) -> Figure:
     """One unit's map: streets, boundary, reach, gaps, residents left out, facilities, new sites.
 
-    ``unit`` is an ``analysis.units.UnitLayers``. Returns the figure (see ``figure_png``).
+    Parameters
+    ----------
+    network
+        The street network (drawn inside the unit's frame).
+    unit
+        The unit's layers, an ``analysis.units.UnitLayers``.
+    minutes
+        The threshold (minutes) whose reach is drawn.
+    sites
+        Suggested new sites, or None.
+    title
+        The map's title.
+    lang
+        The legend's language, ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The map, with legend, scale bar and north arrow (``figure_png`` makes it a PNG).
     """
     with drawing(lang):
         fig = Figure(figsize=(8, 7.2))

@@ -90,8 +90,25 @@ def map_data(
 ) -> MapData:
     """The layers of a run: streets, the reach by band, facilities, residents, communities, gaps, sites.
 
-    ``sites`` (and their ``site_reach``) replace the run's one suggested site,
-    e.g. with the answer of a siting model.
+    Parameters
+    ----------
+    result
+        The run (``analysis.pipeline.run_circle``).
+    network
+        The street network the run was made on; above ``CITY_EDGES`` edges its
+        streets become one picture and the shapes are simplified more.
+    lang
+        The layers' and the legend's language, ``"zh"`` or ``"en"``.
+    gap_cell_m
+        The side of the gap grid's cells (metres), as the run used; the legend says it.
+    sites, site_reach
+        Suggested sites and their reach (e.g. a siting model's answer), drawn
+        instead of the run's one suggested site; None for the run's.
+
+    Returns
+    -------
+    MapData
+        The bounds, the layers in drawing order, the legend, and the street picture of a city.
     """
     city = len(network.edges) > CITY_EDGES  # a whole city: lighter drawing, so the page stays near 10 MB
     many = len(result.demand) > MAX_POINTS  # a whole city's points: the hexagons stand for them
@@ -169,7 +186,27 @@ def build_map(
     site_reach: gpd.GeoDataFrame | None = None,
     tianditu_key: str = "",
 ) -> folium.Map:
-    """Draw a run (``map_data`` then ``draw_map``); ``basemap=True`` means OSM tiles.
+    """Draw a run (``map_data`` then ``draw_map``).
+
+    Parameters
+    ----------
+    result, network
+        The run and its street network.
+    lang
+        The labels' language, ``"zh"`` or ``"en"``.
+    basemap
+        ``"none"``, ``"osm"`` or ``"tianditu"``; ``True`` means ``"osm"``, ``False`` ``"none"``.
+    gap_cell_m
+        The side of the gap grid's cells (metres).
+    sites, site_reach
+        Suggested sites and their reach, drawn instead of the run's one suggested site.
+    tianditu_key
+        The 天地图 key, for ``basemap="tianditu"``.
+
+    Returns
+    -------
+    folium.Map
+        The map, working offline (``map_html`` writes it as one page).
 
     Examples
     --------
