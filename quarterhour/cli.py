@@ -260,7 +260,18 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``quarterhour`` console command."""
+    """Entry point of the ``quarterhour`` console command.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the command's name; None for ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 2 bad input (one ``error:`` line), 1 a bug (one line too).
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:

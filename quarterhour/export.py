@@ -89,8 +89,21 @@ def _exists_error(path: Path) -> InputError:
 def atomic_write(path: str | Path, data: bytes, *, force: bool = False) -> Path:
     """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then ``os.replace``.
 
-    Refuses to replace an existing file unless ``force``; nothing is left
-    behind when writing fails.
+    Nothing is left behind when writing fails.
+
+    Parameters
+    ----------
+    path
+        The file to write (its folder is created if missing).
+    data
+        The file's bytes.
+    force
+        Replace an existing file; without it an existing ``path`` is refused (``InputError``).
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     path = Path(path)
     if path.exists() and not force:
@@ -335,7 +348,22 @@ def table_bytes(df: pd.DataFrame | Mapping[str, pd.DataFrame], fmt: str) -> byte
 
 
 def write_table(df: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | Path, *, force: bool = False) -> Path:
-    """Write a table as CSV or XLSX (by the file's suffix), atomically, never over a file unless ``force``."""
+    """Write a table as CSV or XLSX (by the file's suffix), atomically, never over a file unless ``force``.
+
+    Parameters
+    ----------
+    df
+        The table, or (XLSX) sheet name -> table.
+    path
+        The file, ending ``.csv`` or ``.xlsx``.
+    force
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in TABLE_FORMATS:

@@ -73,7 +73,14 @@ COLUMN_LABELS: dict[str, str] = {
 def label(key: str, lang: str, *, capital: bool = False) -> str:
     """A report's label: Chinese with the English in brackets (``zh``), or English (``en``).
 
-    ``capital``: the English starts with a capital letter (headings).
+    Parameters
+    ----------
+    key
+        The label's key in ``quarterhour.i18n``.
+    lang
+        ``"zh"`` or ``"en"``.
+    capital
+        The English starts with a capital letter (headings).
     """
     zh, en = t(key, "zh"), t(key, "en")
     if capital:

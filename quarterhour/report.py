@@ -109,6 +109,13 @@ class PackOptions:
 def safe_name(code: str, name: str, *, max_len: int = 80) -> str:
     """A folder name from a unit's code and name, safe on Windows, macOS and Linux.
 
+    Parameters
+    ----------
+    code, name
+        The unit's code and name.
+    max_len
+        The name's length at most (characters).
+
     Examples
     --------
     >>> safe_name("MC-D1", "西北区 (made-up district)")
@@ -231,7 +238,20 @@ def build_pack(
 
 
 def check_out(out: Path, *, force: bool) -> None:
-    """Refuse a pack folder that already holds files, unless ``force`` (call before the slow work)."""
+    """Refuse a pack folder that already holds files, unless ``force`` (call before the slow work).
+
+    Parameters
+    ----------
+    out
+        The pack's folder.
+    force
+        Accept a folder holding files (they are replaced).
+
+    Raises
+    ------
+    InputError
+        ``out`` is a file, or holds files and ``force`` is not given.
+    """
     if out.exists() and not out.is_dir():
         raise InputError("the output path is a file, not a folder", file=str(out), fix="choose another --out")
     if out.is_dir() and any(out.iterdir()) and not force:

@@ -130,7 +130,17 @@ def drawing(lang: str):
 
 
 def figure_png(fig: Figure, *, dpi: int = 150, lang: str = "zh") -> bytes:
-    """A figure as PNG bytes."""
+    """A figure as PNG bytes.
+
+    Parameters
+    ----------
+    fig
+        The figure.
+    dpi
+        Dots per inch.
+    lang
+        The text's language (``"zh"`` draws with a CJK font).
+    """
     buf = io.BytesIO()
     with drawing(lang):
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": "quarterhour"})
@@ -316,7 +326,19 @@ def unit_map(
 
 
 def overview_map(network: StreetNetwork, table: gpd.GeoDataFrame, *, title: str = "", lang: str = "zh") -> Figure:
-    """The units of one level coloured by coverage rate, over the streets, each labelled with its code."""
+    """The units of one level coloured by coverage rate, over the streets, each labelled with its code.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    table
+        The level's coverage table (``CircleResult.levels[level]``), in the network's CRS.
+    title
+        The map's title.
+    lang
+        The legend's language, ``"zh"`` or ``"en"``.
+    """
     with drawing(lang):
         fig = Figure(figsize=(8, 7.2))
         ax = fig.subplots()

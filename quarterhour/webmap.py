@@ -1,7 +1,8 @@
 """The coverage map: one folium.Map, self-contained, drawn with no host but its own.
 
 ``map_data`` turns a run into plain data (``MapData``: layers of WGS-84
-GeoJSON, a legend), one builder per layer (``quarterhour.maplayers``);
+GeoJSON, a legend from ``quarterhour.legend``), one builder per layer
+(``quarterhour.maplayers``);
 ``draw_map`` draws it with folium on an ``OfflineMap`` (``quarterhour.leaflet``:
 Leaflet inlined, nothing fetched from any host). The default base layer is the
 street network itself; the OSM and 天地图 tile basemaps are opt-in.
@@ -23,6 +24,7 @@ from analysis.pipeline import CircleResult
 from geo.network import StreetNetwork
 from quarterhour.i18n import both, t
 from quarterhour.leaflet import OSM_ATTRIBUTION, MetricScale, OfflineMap, add_basemap
+from quarterhour.legend import legend_html
 from quarterhour.maplayers import (
     Layer,
     catchment_layers,
@@ -31,7 +33,6 @@ from quarterhour.maplayers import (
     facility_layers,
     gap_layers,
     hex_layers,
-    legend_html,
     reach_layers,
     resident_layers,
     site_layers,
@@ -158,7 +159,17 @@ def _add_layer(parent: folium.Map | folium.FeatureGroup, layer: Layer) -> None:
 
 
 def draw_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") -> folium.Map:
-    """The folium map of ``data``; ``basemap`` "none" (the streets are the base), "osm" or "tianditu" (with a key)."""
+    """The folium map of ``data``, working offline.
+
+    Parameters
+    ----------
+    data
+        The layers (``map_data``).
+    basemap
+        ``"none"`` (the streets are the base), ``"osm"`` or ``"tianditu"``.
+    tianditu_key
+        The 天地图 key, for ``basemap="tianditu"``.
+    """
     m = OfflineMap(tiles=None, prefer_canvas=True, zoom_control=True)
     MetricScale().add_to(m)
     m.fit_bounds(data.bounds)
@@ -225,7 +236,19 @@ def build_map(
 def scenario_layer(
     facilities: gpd.GeoDataFrame, closed: gpd.GeoDataFrame, reach: gpd.GeoDataFrame, lang: str = "zh"
 ) -> folium.FeatureGroup:
-    """The planner's changes, drawn over the map: new and moved centres, their reach, closed centres."""
+    """The planner's changes, drawn over the map: new and moved centres, their reach, closed centres.
+
+    Parameters
+    ----------
+    facilities
+        The facilities after the changes, with ``change`` (``add``, ``move`` or empty).
+    closed
+        The centres closed.
+    reach
+        The reach of the new and moved centres.
+    lang
+        The layer's language, ``"zh"`` or ``"en"``.
+    """
     group = folium.FeatureGroup(name=t("scenario", lang))
     if len(reach):
         _add_layer(
