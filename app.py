@@ -26,6 +26,8 @@ from ui.sidebar import basemap_ui, data_ui, params_ui
 from ui.tabs import downloads_ui, gaps_sites_ui, headline_ui, levels_ui, pack_ui, siting_results_ui, siting_ui
 from ui.values import SAMPLE, Inputs, Params
 
+__all__ = ["analyse", "main"]
+
 
 def analyse(inputs: Inputs, units: str, params: Params, lang: str) -> tuple:
     """Read the inputs and run the analysis (cached): (network, facilities, notes, result)."""
@@ -44,6 +46,7 @@ def analyse(inputs: Inputs, units: str, params: Params, lang: str) -> tuple:
 
 
 def main() -> None:
+    """The page: the sidebar, the headline, the map with the scenario panel, and the tabs."""
     st.set_page_config(page_title="一刻钟 quarterhour", page_icon="🗺️", layout="wide")
     started = time.perf_counter()
     with st.sidebar:
@@ -82,7 +85,15 @@ def main() -> None:
     with side, step(lang):
         layer = scenario_ui(inputs, units, params, chosen, lang)
     with map_col, step(lang):
-        map_ui(inputs, units, params, lang, st.session_state.get(S.PLAN), sources.candidates, layer)
+        map_ui(
+            inputs,
+            units,
+            params,
+            lang=lang,
+            plan=st.session_state.get(S.PLAN),
+            candidates=sources.candidates,
+            layer=layer,
+        )
         took = time.perf_counter() - started
         st.caption(t("timing", lang, s=took, scenario=st.session_state.get(S.SCENARIO_S, 0.0)))
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import networkx as nx
 import shapely
 
+__all__ = ["tutorial_isochrones"]
+
 
 def tutorial_isochrones(g: nx.MultiDiGraph, centre_nodes: list, cutoff_s: float, side_m: float) -> list:
-    """The osmnx isochrone tutorial: per facility, ``nx.ego_graph`` by time, buffer the reached
-    nodes and edges, ``unary_union``."""
+    """The osmnx isochrone tutorial, per facility.
+
+    ``nx.ego_graph`` by time, buffer the reached nodes and edges, ``unary_union``.
+    """
     out = []
     for centre in centre_nodes:
         sub = nx.ego_graph(g, centre, radius=cutoff_s, distance="time")

@@ -37,6 +37,8 @@ from analysis.scenario import compare, evaluate
 from geo import load_sample, read_boundaries, sample_paths, snap_points
 from quarterhour.webmap import draw_map, map_data, map_html, scenario_layer
 
+__all__ = ["bench", "grid_boundaries", "main", "st_folium_payload"]
+
 logging.disable(logging.WARNING)
 
 
@@ -61,7 +63,7 @@ def st_folium_payload(m) -> str:
     return _get_html(m) + _get_header(m) + _get_map_string(m)
 
 
-def bench(name, network, facilities, demand, boundaries, repeat: int) -> None:
+def bench(name, network, facilities, demand, boundaries, *, repeat: int) -> None:
     t0 = time.perf_counter()
     small = len(network.nodes) <= 20_000  # as the app does
     kinds = ("facility", "merged", "nearest") if small else ("facility", "merged")
@@ -151,10 +153,10 @@ def main() -> None:
     a = ap.parse_args()
     network, facilities, demand = load_sample()
     bounds = {k: v.to_crs(network.crs) for k, v in read_boundaries(sample_paths()["boundaries"]).items()}
-    bench("sample (Monaco)", network, facilities, demand, bounds, a.repeat)
+    bench("sample (Monaco)", network, facilities, demand, bounds, repeat=a.repeat)
     if not a.skip_city:
         network, facilities, demand = synthetic_city(a.nodes, n_facilities=a.facilities, n_residents=a.residents)
-        bench("synthetic city", network, facilities, demand, grid_boundaries(demand), a.repeat)
+        bench("synthetic city", network, facilities, demand, grid_boundaries(demand), repeat=a.repeat)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ from analysis.isochrones import facility_isochrones, merge_isochrones, nearest_i
 from analysis.traveltime import nearest_times, speed_ms
 from geo import snap_points
 
+__all__ = ["main", "peak_mb", "peak_rss_mb", "timed"]
+
 SIDE_M = 50.0
 
 
@@ -40,7 +42,7 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
 
 
 def peak_mb(fn: Callable[[], object]) -> float:
-    """tracemalloc's peak of Python and NumPy allocations during ``fn`` (not GEOS's own)."""
+    """The peak (``tracemalloc``) of Python and NumPy allocations during ``fn`` (not GEOS's own)."""
     tracemalloc.start()
     fn()
     peak = tracemalloc.get_traced_memory()[1]

@@ -28,6 +28,8 @@ from analysis.gaps import gap_zones
 from analysis.traveltime import od_table
 from geo import snap_points
 
+__all__ = ["grid_units", "main"]
+
 
 def grid_units(bounds: tuple[float, float, float, float], n: int, prefix: str, crs: str) -> gpd.GeoDataFrame:
     x0, y0, x1, y1 = bounds

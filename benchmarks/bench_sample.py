@@ -27,6 +27,8 @@ from analysis.isochrones import facility_isochrones
 from analysis.traveltime import nearest_times, speed_ms
 from geo import load_sample, snap_points
 
+__all__ = ["main", "measure", "pts_xy"]
+
 MINUTES, SPEED_KMH, SIDE_M = 15, 4.5, 50.0
 
 

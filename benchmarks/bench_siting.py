@@ -22,6 +22,8 @@ from analysis.siting_models import greedy_max_coverage, solve_mclp
 from analysis.traveltime import od_table
 from geo import snap_points
 
+__all__ = ["coverage", "main"]
+
 
 def coverage(net, cands, dem, cutoff_s):
     od = od_table(net, snap_points(cands, net), snap_points(dem, net), cutoff_s=cutoff_s)

@@ -1,4 +1,4 @@
-"""The batch face: ``quarterhour run ... --out DIR``.
+"""The batch face: ``quarterhour run|site|report ... --out DIR`` (arguments in ``quarterhour.cli_args``).
 
 Bad input exits with status 2 and one ``error:`` line on stderr; a bug exits
 with status 1 and one line too. Never a traceback.
@@ -14,12 +14,11 @@ from pathlib import Path
 
 import shapely
 
-from analysis.accessibility import DECAYS
 from analysis.coverage import nearest_facility
 from analysis.demand import prepare_demand
 from analysis.gaps import gap_zones
-from analysis.pipeline import ISOCHRONE_KINDS, CircleResult, run_circle
-from analysis.siting import MODELS, candidate_sites, plan_sites
+from analysis.pipeline import CircleResult, run_circle
+from analysis.siting import candidate_sites, plan_sites
 from analysis.traveltime import MODE_SPEEDS_KMH
 from geo import (
     InputError,
@@ -32,179 +31,17 @@ from geo import (
     sample_paths,
     snap_points,
 )
-from geo.chinacrs import SYSTEMS, detect_coordinate_system, points_to_wgs84
+from geo.chinacrs import detect_coordinate_system, points_to_wgs84
 from geo.io import BUNDLED_BOUNDARIES, read_polygons
 from geo.osm import download_walk_network
-from geo.snap import DEFAULT_MAX_SNAP_M
-from geo.vocab import LEVELS, MODES
-from quarterhour import __version__
+from quarterhour.cli_args import build_parser
 from quarterhour.export import provenance, write_layers
 from quarterhour.i18n import t
-from quarterhour.report import check_out, write_pack
+from quarterhour.report import PackOptions, check_out, write_pack
 
 __all__ = ["main"]
 
 log = logging.getLogger("quarterhour")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, not argparse's usage block
-        self.exit(2, f"error: {message} (see 'quarterhour {self.prog.split()[-1]} --help')\n")
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
-    return value
-
-
-def _bands(text: str) -> list[float]:
-    try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a list of minutes like 5,10,15") from None
-    if not values or min(values) <= 0:
-        raise argparse.ArgumentTypeError(f"'{text}': give minutes more than 0, like 5,10,15")
-    return values
-
-
-def _bbox(text: str) -> tuple[float, float, float, float]:
-    try:
-        west, south, east, north = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not west,south,east,north in degrees") from None
-    if not (west < east and south < north):
-        raise argparse.ArgumentTypeError(f"'{text}': west must be less than east and south less than north")
-    return west, south, east, north
-
-
-def _inputs(p: argparse.ArgumentParser) -> None:
-    """The inputs every command shares: what ``quarterhour run`` takes."""
-    p.add_argument("--network", type=Path, help="street network: osmnx .graphml, OSM XML .osm or an .osm.pbf extract")
-    p.add_argument("--place", help="download the walking network of this place from OpenStreetMap (cached)")
-    p.add_argument("--bbox", type=_bbox, help="download the walking network of this box: west,south,east,north")
-    p.add_argument("--clip", action="store_true", help="keep only the streets inside the top-level boundaries")
-    p.add_argument(
-        "--consolidate-m",
-        type=_positive,
-        help="merge the nodes of complex intersections within this many metres (e.g. 10)",
-    )
-    p.add_argument("--facilities", type=Path, help="facility points (GeoJSON/GeoPackage): name, category")
-    p.add_argument(
-        "--facilities-crs",
-        choices=(*SYSTEMS, "auto"),
-        default="wgs84",
-        help="coordinate system of facility and candidate points: wgs84 (GPS, OSM, 天地图), gcj02 (高德, 腾讯), "
-        "bd09 (百度), or auto (judged by how close each reading falls to the streets); converted to WGS-84",
-    )
-    p.add_argument("--demand", type=Path, help="resident points with 'pop', areas with 'pop', or building footprints")
-    p.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
-    p.add_argument(
-        "--mode",
-        choices=MODES,
-        default="walk",
-        help="travel mode; sets the default speed: walk 4.5, bike 15, ebike 20 km/h",
-    )
-    p.add_argument("--speed-kmh", type=_positive, help="speed (default: the mode's, 4.5 km/h for walking)")
-    p.add_argument(
-        "--max-snap-m",
-        type=_positive,
-        default=DEFAULT_MAX_SNAP_M,
-        help="points farther than this from any street are off-network (default 300 m)",
-    )
-    p.add_argument(
-        "--boundaries",
-        help="admin boundaries: GeoPackage with layers city/district/subdistrict/community, or one layer with "
-        "a 'level' column, or 'luoyang' (bundled: the city and its 7 districts); default with the whole "
-        "sample: the sample's",
-    )
-    p.add_argument(
-        "--categories", type=Path, help="CSV: category, minutes (threshold)[, capacity] (default GB 50180-2018)"
-    )
-    p.add_argument("--demand-total", type=_positive, help="scale the residents to this total")
-    p.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="quarterhour", description="一刻钟 quarterhour: 15-minute service-circle planner")
-    parser.add_argument("--version", action="version", version=f"quarterhour {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run = sub.add_parser(
-        "run",
-        help="coverage, isochrones, gaps and a suggested site; writes DIR/coverage.gpkg",
-        description="Walking coverage of facilities. Inputs not given come from the bundled sample.",
-    )
-    _inputs(run)
-    run.add_argument(
-        "--bands",
-        type=_bands,
-        default=[],
-        help="more isochrone thresholds in minutes, e.g. 5,10 (the --minutes one is always drawn)",
-    )
-    run.add_argument(
-        "--isochrones",
-        choices=ISOCHRONE_KINDS,
-        default="facility",
-        help="the isochrones layer: one per facility (default), all merged, or split to the nearest facility",
-    )
-    run.add_argument(
-        "--decay", choices=DECAYS, default="none", help="2SFCA distance decay: none, gaussian, stepped (E2SFCA)"
-    )
-    run.add_argument(
-        "--load-norm",
-        type=_positive,
-        help="flag a facility as overloaded above this many residents per unit of capacity (e.g. per m²)",
-    )
-    site = sub.add_parser(
-        "site",
-        help="where new neighbourhood centres go: set cover, maximal coverage or p-median; writes DIR/sites.gpkg",
-        description="Siting suggestions with the coverage each adds. Inputs not given come from the bundled sample.",
-    )
-    _inputs(site)
-    site.add_argument(
-        "--model",
-        choices=MODELS,
-        required=True,
-        help="lscp: fewest centres for --target; mclp: --k centres covering most; pmedian: --k centres "
-        "minimising the walk",
-    )
-    site.add_argument("--k", type=int, default=1, help="number of new centres (mclp, pmedian; default 1)")
-    site.add_argument(
-        "--target", type=_positive, default=0.95, help="lscp: share of all residents to cover, e.g. 0.95 (default)"
-    )
-    site.add_argument("--candidates", type=Path, help="candidate points (e.g. vacant community rooms, 物业用房)")
-    site.add_argument("--exclude", type=Path, help="polygons no candidate may fall in (water, rail, parks)")
-    site.add_argument("--spacing-m", type=_positive, default=200.0, help="grid candidates: spacing (default 200 m)")
-    site.add_argument("--in-gaps", action="store_true", help="grid candidates only inside the gap zones")
-    site.add_argument("--close", default="", help="facility ids to close, comma-separated: they no longer cover")
-    site.add_argument("--capacity", type=_positive, help="mclp: residents one new centre can serve at most")
-    site.add_argument("--curve", type=int, default=10, help="coverage curve for k = 1 ... N (default 10; 0: none)")
-    site.add_argument("--time-limit", type=_positive, default=60.0, help="solver time limit in seconds (default 60)")
-    report = sub.add_parser(
-        "report",
-        help="review pack: per admin unit a GeoPackage, map, tables, HTML and PDF report; a city summary",
-        description="The review pack for district reviews, one folder per unit of --level, and a city summary. "
-        "Inputs not given come from the bundled sample.",
-    )
-    _inputs(report)
-    report.add_argument(
-        "--level",
-        choices=LEVELS,
-        default="district",
-        help="the review units: one folder per unit of this level (default district)",
-    )
-    report.add_argument("--k", type=int, default=3, help="new sites suggested per unit at most (MCLP; default 3)")
-    report.add_argument("--lang", choices=("zh", "en"), default="zh", help="zh: 中文 (English); en: English")
-    report.add_argument(
-        "--spacing-m", type=_positive, default=100.0, help="candidate sites: network nodes on this grid (default 100 m)"
-    )
-    report.add_argument("--time-limit", type=_positive, default=10.0, help="solver time limit per unit (default 10 s)")
-    return parser
 
 
 def _load(args: argparse.Namespace) -> tuple:
@@ -403,19 +240,15 @@ def _report(args: argparse.Namespace) -> int:
     )
     for line in result.skipped:
         print(f"note: {line}", file=sys.stderr)
-    written = write_pack(
-        result,
-        network,
-        args.out,
+    options = PackOptions(
         level=args.level,
-        provenance=_provenance(args),
         k=args.k,
         lang=args.lang,
-        force=args.force,
         max_snap_m=args.max_snap_m,
         spacing_m=args.spacing_m,
         time_limit_s=args.time_limit,
     )
+    written = write_pack(result, network, options, out=args.out, provenance=_provenance(args), force=args.force)
     s = result.summary
     n_units = len(result.levels[args.level])
     print(
@@ -427,8 +260,19 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``quarterhour`` console command."""
-    args = _parser().parse_args(argv)
+    """Entry point of the ``quarterhour`` console command.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the command's name; None for ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 2 bad input (one ``error:`` line), 1 a bug (one line too).
+    """
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         return {"run": _run, "site": _site, "report": _report}[args.command](args)

@@ -8,7 +8,8 @@
   ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading ``'``.
 - Provenance: ``provenance`` (parameters, input files with their SHA-256,
   software version, date) and ``provenance_metadata`` (the same flattened to
-  the text key/values GeoPackage metadata holds).
+  the text key/values GeoPackage metadata holds), from ``quarterhour.provenance``
+  and named here too.
 
 Examples
 --------
@@ -19,10 +20,7 @@ Examples
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import io
-import json
 import os
 import tempfile
 import zipfile
@@ -36,7 +34,7 @@ import pandas as pd
 import pyogrio
 
 from geo import InputError
-from quarterhour import __version__
+from quarterhour.provenance import file_sha256, provenance, provenance_metadata
 
 __all__ = [
     "FILE_SUFFIX",
@@ -91,8 +89,21 @@ def _exists_error(path: Path) -> InputError:
 def atomic_write(path: str | Path, data: bytes, *, force: bool = False) -> Path:
     """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then ``os.replace``.
 
-    Refuses to replace an existing file unless ``force``; nothing is left
-    behind when writing fails.
+    Nothing is left behind when writing fails.
+
+    Parameters
+    ----------
+    path
+        The file to write (its folder is created if missing).
+    data
+        The file's bytes.
+    force
+        Replace an existing file; without it an existing ``path`` is refused (``InputError``).
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     path = Path(path)
     if path.exists() and not force:
@@ -107,87 +118,6 @@ def atomic_write(path: str | Path, data: bytes, *, force: bool = False) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
-
-
-# --- provenance -------------------------------------------------------------------------------------------------
-
-
-def file_sha256(path: str | Path) -> str:
-    """The SHA-256 of a file, as hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-ready copy: paths as text, numpy scalars as Python numbers."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def provenance(
-    parameters: Mapping[str, Any],
-    inputs: Mapping[str, str | Path | None],
-    *,
-    created: dt.datetime | None = None,
-) -> dict[str, Any]:
-    """What produced a result: parameters, input files with their SHA-256, software version and date.
-
-    ``inputs`` maps a role (``network``, ``facilities`` ...) to a file path;
-    ``None`` roles are left out, and a role whose value is not a file (e.g. an
-    OpenStreetMap download) is kept as given, without a hash.
-
-    Examples
-    --------
-    >>> from geo import sample_paths
-    >>> p = provenance({"minutes": 15}, {"facilities": sample_paths()["facilities"]})
-    >>> p["software"], p["inputs"]["facilities"]["file"], len(p["inputs"]["facilities"]["sha256"])
-    ('quarterhour 0.1.0', 'facilities.geojson', 64)
-    """
-    files: dict[str, dict[str, Any]] = {}
-    for role, path in inputs.items():
-        if path is None:
-            continue
-        p = Path(path)
-        if p.is_file():
-            files[role] = {"file": p.name, "sha256": file_sha256(p), "bytes": p.stat().st_size}
-        else:
-            files[role] = {"source": str(path)}
-    when = created or dt.datetime.now(dt.UTC).astimezone()
-    return {
-        "software": f"quarterhour {__version__}",
-        "created": when.isoformat(timespec="seconds"),
-        "parameters": _plain(dict(parameters)),
-        "inputs": files,
-    }
-
-
-def provenance_metadata(prov: Mapping[str, Any]) -> dict[str, str]:
-    """Provenance flattened to text key/values (GeoPackage / GDAL metadata).
-
-    Keys: ``software``, ``created``, ``parameters`` (JSON), one ``input.<role>``
-    per input (``file sha256:...``), and ``provenance`` (the whole record as JSON).
-    """
-    out = {
-        "software": str(prov.get("software", "")),
-        "created": str(prov.get("created", "")),
-        "parameters": json.dumps(prov.get("parameters", {}), ensure_ascii=False, sort_keys=True),
-    }
-    for role, info in prov.get("inputs", {}).items():
-        out[f"input.{role}"] = (
-            f"{info['file']} sha256:{info['sha256']}" if "sha256" in info else str(info.get("source", ""))
-        )
-    out["provenance"] = json.dumps(_plain(prov), ensure_ascii=False, sort_keys=True)
-    return out
 
 
 # --- layers -----------------------------------------------------------------------------------------------------
@@ -216,9 +146,17 @@ def write_layers(
 ) -> None:
     """Write layers into one GeoPackage atomically: a temporary file in the same folder, then a rename.
 
-    Refuses to replace an existing file unless ``force``. ``provenance`` (see
-    ``quarterhour.export.provenance``) goes into the GeoPackage's dataset
-    metadata: ``pyogrio.read_info(path)["dataset_metadata"]`` reads it back.
+    Parameters
+    ----------
+    layers
+        Layer name -> layer, in the file's order; a plain ``DataFrame`` becomes a table without geometry.
+    path
+        The GeoPackage to write (its folder is created if missing).
+    force
+        Replace an existing file; without it an existing ``path`` is refused (``InputError``).
+    provenance
+        ``quarterhour.export.provenance``'s record, put into the GeoPackage's dataset
+        metadata: ``pyogrio.read_info(path)["dataset_metadata"]`` reads it back.
     """
     path = Path(path)
     if path.exists() and not force:
@@ -238,7 +176,20 @@ def write_layers(
 def gpkg_bytes(
     layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame], *, provenance: Mapping[str, Any] | None = None
 ) -> bytes:
-    """The layers as the bytes of one GeoPackage file (for a download button)."""
+    """The layers as the bytes of one GeoPackage file (for a download button).
+
+    Parameters
+    ----------
+    layers
+        Layer name -> layer, as for ``write_layers``.
+    provenance
+        ``quarterhour.export.provenance``'s record for the dataset metadata, or None.
+
+    Returns
+    -------
+    bytes
+        The GeoPackage file.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "coverage.gpkg"
         write_layers(layers, path, provenance=provenance)
@@ -269,18 +220,31 @@ def _shp_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def layer_bytes(gdf: gpd.GeoDataFrame, name: str, fmt: str, *, provenance: Mapping[str, Any] | None = None) -> bytes:
-    """One layer as the bytes of a file to download.
+    r"""One layer as the bytes of a file to download.
 
-    ``fmt``: ``gpkg`` (GeoPackage, the layer called ``name``, with provenance
-    metadata), ``geojson`` (RFC 7946, WGS-84 longitude/latitude), or ``shp`` (a
-    zip of ``name``.shp/.shx/.dbf/.prj/.cpg, text in UTF-8; column names cut to
-    10 bytes, as the format needs).
+    Parameters
+    ----------
+    gdf
+        The layer, in any CRS (GeoJSON is written in WGS-84).
+    name
+        The layer's name: the GeoPackage layer, or the Shapefile's parts.
+    fmt
+        ``gpkg`` (GeoPackage, with provenance metadata), ``geojson`` (RFC 7946,
+        WGS-84 longitude/latitude), or ``shp`` (a zip of ``name``.shp/.shx/.dbf/.prj/.cpg,
+        text in UTF-8; column names cut to 10 bytes, as the format needs).
+    provenance
+        ``quarterhour.export.provenance``'s record (GeoPackage only), or None.
+
+    Returns
+    -------
+    bytes
+        The file (for ``shp``, the zip).
 
     Examples
     --------
     >>> import geopandas as gpd, shapely
     >>> g = gpd.GeoDataFrame({"name": ["社区"]}, geometry=[shapely.Point(116.4, 39.9)], crs=4326)
-    >>> b'"name": "\\xe7\\xa4\\xbe\\xe5\\x8c\\xba"' in layer_bytes(g, "points", "geojson")
+    >>> b'"name": "\xe7\xa4\xbe\xe5\x8c\xba"' in layer_bytes(g, "points", "geojson")
     True
     """
     if fmt == "gpkg":
@@ -312,12 +276,12 @@ def layer_bytes(gdf: gpd.GeoDataFrame, name: str, fmt: str, *, provenance: Mappi
 
 
 def neutralise(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula, made inert with a leading ``'``; anything else as is.
+    r"""Text a spreadsheet would run as a formula, made inert with a leading ``'``; anything else as is.
 
     Examples
     --------
     >>> neutralise('=HYPERLINK("http://x","y")'), neutralise("-5"), neutralise(-5), neutralise("社区")
-    ('\\'=HYPERLINK("http://x","y")', "'-5", -5, '社区')
+    ('\'=HYPERLINK("http://x","y")', "'-5", -5, '社区')
     """
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
@@ -325,8 +289,11 @@ def neutralise(value: Any) -> Any:
 
 
 def safe_table(df: pd.DataFrame) -> pd.DataFrame:
-    """A plain table for spreadsheets: no geometry (points become ``lon``, ``lat`` in WGS-84), no index, text
-    cells and column names neutralised (``neutralise``)."""
+    """A plain table for spreadsheets: no geometry, no index, formulas made inert.
+
+    Points become ``lon``, ``lat`` in WGS-84; text cells and column names are
+    neutralised (``neutralise``).
+    """
     out = df
     if isinstance(df, gpd.GeoDataFrame):
         geom = df.geometry
@@ -381,7 +348,22 @@ def table_bytes(df: pd.DataFrame | Mapping[str, pd.DataFrame], fmt: str) -> byte
 
 
 def write_table(df: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | Path, *, force: bool = False) -> Path:
-    """Write a table as CSV or XLSX (by the file's suffix), atomically, never over a file unless ``force``."""
+    """Write a table as CSV or XLSX (by the file's suffix), atomically, never over a file unless ``force``.
+
+    Parameters
+    ----------
+    df
+        The table, or (XLSX) sheet name -> table.
+    path
+        The file, ending ``.csv`` or ``.xlsx``.
+    force
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in TABLE_FORMATS:

@@ -317,6 +317,15 @@ _TEXT: dict[str, tuple[str, str]] = {
 def t(key: str, lang: str = "zh", **values: object) -> str:
     """The label ``key`` in ``lang`` ("zh" or "en"), formatted with ``values``.
 
+    Parameters
+    ----------
+    key
+        The label's key.
+    lang
+        ``"zh"`` or ``"en"``.
+    **values
+        The label's placeholders (``str.format``), e.g. ``minutes=15``.
+
     Examples
     --------
     >>> t("reach", "en", minutes=15)
@@ -374,6 +383,11 @@ def level_both(code: str) -> str:
 def category_name(code: str, lang: str = "zh") -> str:
     """A facility category's name in ``lang``; an unknown code is shown as it is.
 
+    Parameters
+    ----------
+    code, lang
+        The category's code (``geo.vocab``), and ``"zh"`` or ``"en"``.
+
     Examples
     --------
     >>> category_name("study_room"), category_name("study_room", "en"), category_name("kiosk")
@@ -385,6 +399,11 @@ def category_name(code: str, lang: str = "zh") -> str:
 
 def level_name(code: str, lang: str = "zh") -> str:
     """An administrative level's name in ``lang`` (``subdistrict`` -> 街道 / sub-district).
+
+    Parameters
+    ----------
+    code, lang
+        The level's code (``geo.vocab.LEVELS``), and ``"zh"`` or ``"en"``.
 
     Examples
     --------

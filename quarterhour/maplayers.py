@@ -8,7 +8,6 @@ calls them in drawing order, bottom first. Colours come from
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -32,7 +31,6 @@ from quarterhour.palette import (
     OUTLINE_COLOR,
     REACH_BAND_COLORS,
     REACH_COLOR,
-    SCENARIO_COLOR,
     SITE_COLOR,
     SITE_EDGE_COLOR,
     STREET_COLOR,
@@ -51,7 +49,6 @@ __all__ = [
     "facility_layers",
     "gap_layers",
     "hex_layers",
-    "legend_html",
     "reach_layers",
     "resident_layers",
     "site_layers",
@@ -85,7 +82,15 @@ def _named(gdf: gpd.GeoDataFrame, result: CircleResult, lang: str) -> gpd.GeoDat
 
 
 def street_layers(network: StreetNetwork, lang: str, *, simplify_m: float) -> list[Layer]:
-    """The walking streets as lines, the offline base of the map."""
+    """The walking streets as lines, the offline base of the map.
+
+    Parameters
+    ----------
+    network, lang
+        The street network, and the layer's language (``"zh"`` or ``"en"``).
+    simplify_m
+        Simplify the lines within this many metres.
+    """
     return [
         Layer(
             t("streets", lang),
@@ -97,7 +102,17 @@ def street_layers(network: StreetNetwork, lang: str, *, simplify_m: float) -> li
 
 
 def reach_layers(result: CircleResult, lang: str, *, simplify_m: float, min_hole_m2: float) -> list[Layer]:
-    """The merged reach, one layer per band, widest first so the nearer bands sit on top (and darker)."""
+    """The merged reach, one layer per band, widest first so the nearer bands sit on top (and darker).
+
+    Parameters
+    ----------
+    result, lang
+        The run, and the layers' language (``"zh"`` or ``"en"``).
+    simplify_m
+        Simplify the shapes within this many metres.
+    min_hole_m2
+        Fill holes smaller than this (square metres); 0 keeps them all.
+    """
     bands = sorted(result.reach[C.BAND_MIN].unique(), reverse=True)
     layers = []
     for i, band in enumerate(bands):
@@ -114,7 +129,15 @@ def reach_layers(result: CircleResult, lang: str, *, simplify_m: float, min_hole
 
 
 def each_reach_layers(result: CircleResult, lang: str, *, simplify_m: float) -> list[Layer]:
-    """Each facility's own reach at the threshold, in its category's colour (hidden; none above ``MAX_EACH_REACH``)."""
+    """Each facility's own reach at the threshold, in its category's colour (hidden; none above ``MAX_EACH_REACH``).
+
+    Parameters
+    ----------
+    result, lang
+        The run, and the layers' language (``"zh"`` or ``"en"``).
+    simplify_m
+        Simplify the shapes within this many metres.
+    """
     minutes = result.summary.minutes
     each = _named(result.isochrones[result.isochrones[C.BAND_MIN] == minutes], result, lang)
     if len(each) > MAX_EACH_REACH:  # hundreds of overlapping polygons say little and weigh much
@@ -203,7 +226,15 @@ def community_layers(result: CircleResult, lang: str) -> list[Layer]:
 
 
 def gap_layers(result: CircleResult, lang: str, *, gap_cell_m: float) -> list[Layer]:
-    """The gap zones, ranked; the biggest ``MAX_GAPS`` only (the tables and files hold all)."""
+    """The gap zones, ranked; the biggest ``MAX_GAPS`` only (the tables and files hold all).
+
+    Parameters
+    ----------
+    result, lang
+        The run, and the layer's language (``"zh"`` or ``"en"``).
+    gap_cell_m
+        The side of the gap grid's cells (metres), as the run used.
+    """
     if not len(result.gaps):
         return []
     top = result.gaps.head(MAX_GAPS)
@@ -229,7 +260,15 @@ def gap_layers(result: CircleResult, lang: str, *, gap_cell_m: float) -> list[La
 
 
 def hex_layers(result: CircleResult, lang: str, *, many: bool) -> list[Layer]:
-    """Residents' coverage per hexagon; shown, and twice as coarse, when ``many`` points stand in for them."""
+    """Residents' coverage per hexagon; shown, and twice as coarse, when ``many`` points stand in for them.
+
+    Parameters
+    ----------
+    result, lang
+        The run, and the layer's language (``"zh"`` or ``"en"``).
+    many
+        Too many resident points to draw (``MAX_POINTS``): the hexagons stand for them.
+    """
     hex_m = 2 * HEX_M if many else HEX_M  # a city's hexagons 1 km across: a few thousand cells
     cells = hex_coverage(result.demand, size_m=hex_m)
     cells = gpd.GeoDataFrame(
@@ -333,47 +372,3 @@ def site_layers(sites: gpd.GeoDataFrame, lang: str) -> list[Layer]:
             tooltip=(("site_id", "ID"), (C.POP_NEW, t("new_covered", lang)), (C.MINUTES, t("walk_minutes", lang))),
         )
     ]
-
-
-_SHAPES = {
-    "circle": "border-radius:50%",
-    "square": "opacity:.6",
-    "ring": f"border-radius:50%;outline:3px solid {SITE_EDGE_COLOR}",
-}
-
-
-def legend_html(lang: str, bands: list[float], gap_cell_m: float, *, points: bool = True) -> str:
-    """The map's legend as HTML: categories, reach bands, residents left out (with ``points``), gaps, new centres.
-
-    Parameters
-    ----------
-    lang
-        ``"zh"`` or ``"en"``.
-    bands
-        The reach bands in minutes, nearest first.
-    gap_cell_m
-        The gap grid's cell size in metres (named in the label).
-    points
-        Whether resident points are on the map.
-    """
-    rows = [(CATEGORY_COLORS[c], "circle", category_name(c, lang)) for c in CATEGORIES]
-    rows += [
-        *(
-            (REACH_BAND_COLORS[min(i, len(REACH_BAND_COLORS) - 1)], "square", t("reach", lang, minutes=b))
-            for i, b in enumerate(bands)
-        ),
-        *([(UNCOVERED_COLOR, "circle", t("residents_uncovered", lang))] if points else []),
-        (GAP_COLOR, "square", t("gaps", lang, cell=gap_cell_m)),
-        (SITE_COLOR, "ring", t("sites", lang)),
-        (SCENARIO_COLOR, "ring", t("scenario", lang)),
-    ]
-    items = "".join(
-        f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
-        f'background:{color};{_SHAPES[kind]}"></span>{html.escape(label)}</div>'
-        for color, kind, label in rows
-    )
-    return (
-        '<div style="position:fixed;bottom:24px;right:12px;z-index:1000;background:rgba(255,255,255,.92);'
-        'padding:8px 10px;border-radius:4px;font:12px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)">'
-        f"<b>{html.escape(t('legend', lang))}</b>{items}</div>"
-    )

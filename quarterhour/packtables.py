@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import columns as C
+from analysis.coverage import Summary
 from analysis.siting import SiteResult
 from analysis.units import UnitLayers
 from quarterhour.documents import fmt
@@ -72,7 +73,14 @@ COLUMN_LABELS: dict[str, str] = {
 def label(key: str, lang: str, *, capital: bool = False) -> str:
     """A report's label: Chinese with the English in brackets (``zh``), or English (``en``).
 
-    ``capital``: the English starts with a capital letter (headings).
+    Parameters
+    ----------
+    key
+        The label's key in ``quarterhour.i18n``.
+    lang
+        ``"zh"`` or ``"en"``.
+    capital
+        The English starts with a capital letter (headings).
     """
     zh, en = t(key, "zh"), t(key, "en")
     if capital:
@@ -88,11 +96,8 @@ def heading(key: str, lang: str) -> str:
 
 
 def headline_rows(
+    coverage: Summary,
     *,
-    pct: float,
-    pop: float,
-    covered: float,
-    uncovered: float,
     n_facilities: int,
     n_gaps: int,
     minutes: float,
@@ -103,20 +108,25 @@ def headline_rows(
 
     Parameters
     ----------
-    pct, pop, covered, uncovered
-        Coverage rate (%), residents, residents covered, residents left out.
+    coverage
+        Coverage rate (%), residents, residents covered and left out (``pop_unreachable`` is not shown).
     n_facilities, n_gaps
         Facilities and gap zones.
     minutes, speed_kmh
-        The threshold and the walking speed.
+        The threshold (minutes) and the walking speed (km/h).
     lang
         ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    list[tuple[str, str]]
+        (label, formatted value) rows, in the report's order.
     """
     return [
-        (label("pack_pct_covered", lang), fmt(float(pct))),
-        (label("residents", lang), fmt(float(pop))),
-        (label("covered_residents", lang), fmt(float(covered))),
-        (label("uncovered", lang), fmt(float(uncovered))),
+        (label("pack_pct_covered", lang), fmt(float(coverage.pct_covered))),
+        (label("residents", lang), fmt(float(coverage.pop_total))),
+        (label("covered_residents", lang), fmt(float(coverage.pop_covered))),
+        (label("uncovered", lang), fmt(float(coverage.pop_uncovered))),
         (label("pack_n_facilities", lang), fmt(int(n_facilities))),
         (label("gap_zones", lang), fmt(int(n_gaps))),
         (label("pack_threshold", lang), f"{float(minutes):g} min, {float(speed_kmh):g} km/h"),

@@ -22,9 +22,12 @@ sites inside the unit, exact MCLP for the unit's residents left out.
 
 For the app (one unit, in memory, no re-run of the analysis) ``build_pack``
 gives a zip of the unit's folder and ``unit_pack`` its files (name -> bytes);
-the CLI's ``write_pack`` writes every unit and the summary. The documents are
-drawn by ``quarterhour.documents``, their tables and key figures made by
-``quarterhour.packtables``.
+the CLI's ``write_pack`` writes every unit and the summary. All three take the
+pack's options (level, k, language, candidate spacing, solver time) as one
+frozen ``PackOptions``. The files are
+built by ``quarterhour.packfiles`` (the documents drawn by
+``quarterhour.documents``, their tables and key figures made by
+``quarterhour.packtables``).
 ``provenance`` comes from ``quarterhour.export.provenance(parameters, inputs)``.
 """
 
@@ -34,10 +37,10 @@ import io
 import re
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -49,32 +52,69 @@ from geo import InputError
 from geo.network import StreetNetwork
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import LEVELS
-from quarterhour.documents import Block, fmt, html_document, pdf_document
-from quarterhour.export import atomic_write, gpkg_bytes, table_bytes
-from quarterhour.i18n import level_name, t
-from quarterhour.packtables import (
-    coverage_table,
-    facility_table,
-    gap_table,
-    heading,
-    headline_rows,
-    label,
-    labelled,
-    provenance_frame,
-    provenance_rows,
-    site_table,
-    unit_layers,
-)
-from quarterhour.staticmap import figure_png, overview_map, text_lang, unit_map
+from quarterhour.export import atomic_write
+from quarterhour.packfiles import summary_files, unit_files
+from quarterhour.staticmap import text_lang
 
-__all__ = ["PACK_FILES", "build_pack", "safe_name", "unit_pack", "write_pack"]
+__all__ = [
+    "PACK_FILES",
+    "SUMMARY_FILES",
+    "PackOptions",
+    "build_pack",
+    "check_out",
+    "safe_name",
+    "unit_pack",
+    "write_pack",
+]
 
 PACK_FILES = ("layers.gpkg", "map.png", "tables.xlsx", "report.html", "report.pdf")
 SUMMARY_FILES = ("summary.html", "summary.pdf", "summary.xlsx", "overview.png")
 
 
+@dataclass(frozen=True)
+class PackOptions:
+    """How a review pack is made: which units, how many new sites each, in which language.
+
+    Frozen and hashable, so the app can cache on it.
+
+    Attributes
+    ----------
+    level
+        The review units' admin level (one of ``geo.vocab.LEVELS``): one folder per unit of it.
+    k
+        New sites suggested per unit at most (exact MCLP); 0 for none.
+    lang
+        ``"zh"`` (Chinese, with the English in brackets) or ``"en"``.
+    max_snap_m
+        Residents farther than this from any street (metres) are off the network when sites are chosen.
+    spacing_m
+        Candidate sites: the network nodes nearest a grid of this spacing (metres) inside the unit.
+    time_limit_s
+        The solver's time limit per unit (seconds).
+
+    Examples
+    --------
+    >>> PackOptions(level="district", k=2, lang="en").k
+    2
+    """
+
+    level: str
+    k: int = 3
+    lang: str = "zh"
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
+    spacing_m: float = 100.0
+    time_limit_s: float = 10.0
+
+
 def safe_name(code: str, name: str, *, max_len: int = 80) -> str:
     """A folder name from a unit's code and name, safe on Windows, macOS and Linux.
+
+    Parameters
+    ----------
+    code, name
+        The unit's code and name.
+    max_len
+        The name's length at most (characters).
 
     Examples
     --------
@@ -91,93 +131,19 @@ def safe_name(code: str, name: str, *, max_len: int = 80) -> str:
 # --- one unit ---------------------------------------------------------------------------------------------------
 
 
-def _unit_files(
-    unit: UnitLayers,
-    network: StreetNetwork,
-    result: CircleResult,
-    sites: SiteResult | None,
-    *,
-    provenance: Mapping[str, Any],
-    k: int,
-    lang: str,
-) -> dict[str, bytes]:
-    minutes = float(result.summary.minutes)
-    row = unit.row
-    level_word = level_name(unit.level, lang)
-    title = f"{unit.name}（{unit.code}）" if lang == "zh" else f"{unit.name} ({unit.code})"
-    site_gdf = sites.sites if sites is not None else gpd.GeoDataFrame(geometry=[], crs=unit.demand.crs)
-    fig = unit_map(network, unit, minutes=minutes, sites=site_gdf, title=f"{level_word} · {title}", lang=lang)
-    png = figure_png(fig, lang=lang)
-
-    pop, covered = float(row[C.POP]), float(row[C.POP_COVERED])
-    gain = float(site_gdf[C.POP_NEW].sum()) if len(site_gdf) else 0.0
-    head = headline_rows(
-        pct=row[C.PCT_COVERED],
-        pop=pop,
-        covered=covered,
-        uncovered=row[C.POP_UNCOVERED],
-        n_facilities=row[C.N_FACILITIES],
-        n_gaps=len(unit.gaps),
-        minutes=minutes,
-        speed_kmh=result.summary.speed_kmh,
-        lang=lang,
-    )
-    head += [
-        (label("pack_sites_new", lang), f"{len(site_gdf)} (k ≤ {k})"),
-        (label("pack_pct_after", lang), fmt(100 * (covered + gain) / pop if pop else float("nan"))),
-    ]
-    gaps_t = gap_table(unit.gaps, lang)
-    sites_t = site_table(site_gdf, covered, pop, lang) if len(site_gdf) else pd.DataFrame()
-    report = t("pack_report", lang)
-    blocks = [
-        Block("h1", f"{report}：{title}" if lang == "zh" else f"{report}: {title}"),
-        Block("p", f"{level_word} · {provenance.get('software', '')} · {provenance.get('created', '')}"),
-        Block("h2", label("pack_headline", lang, capital=True)),
-        Block("kv", rows=head),
-        Block("image", label("pack_map", lang, capital=True), image=png),
-        Block("h2", label("pack_coverage", lang, capital=True)),
-        Block("table", table=coverage_table(unit, lang)),
-        Block("h2", label("gap_table", lang, capital=True)),
-        Block("table", table=gaps_t) if len(gaps_t) else Block("p", label("pack_no_gaps", lang)),
-        Block("p", label("pack_gap_note", lang)),
-        Block("h2", label("pack_sites", lang, capital=True)),
-        Block("table", table=sites_t) if len(sites_t) else Block("p", label("pack_no_sites", lang)),
-        Block("p", label("pack_method", lang)),
-        Block("h2", label("facilities", lang, capital=True)),
-        Block("table", table=facility_table(unit, lang)),
-        Block("h2", label("pack_provenance", lang, capital=True)),
-        Block("kv", rows=provenance_rows(provenance, lang)),
-    ]
-    doc_title = f"{report} · {title}"
-    sheets = {
-        heading("pack_coverage", lang): coverage_table(unit, lang),
-        heading("gap_table", lang)[:31]: gaps_t,
-        heading("pack_sites", lang)[:31]: sites_t,
-        heading("facilities", lang): facility_table(unit, lang),
-        "provenance": provenance_frame(provenance),
-    }
-    return {
-        "layers.gpkg": gpkg_bytes(unit_layers(unit, sites), provenance=provenance),
-        "map.png": png,
-        "tables.xlsx": table_bytes(sheets, "xlsx"),
-        "report.html": html_document(blocks, doc_title, lang).encode("utf-8"),
-        "report.pdf": pdf_document(blocks, doc_title, lang),
-    }
-
-
 def _sites_for(
-    unit: UnitLayers, network: StreetNetwork, result: CircleResult, *, k, max_snap_m, spacing_m, time_limit_s
+    unit: UnitLayers, network: StreetNetwork, result: CircleResult, options: PackOptions
 ) -> SiteResult | None:
     below = {lvl: table[["code", "geometry"]] for lvl, table in result.levels.items() if lvl != "city"}
     return unit_sites(
         network,
         unit,
-        k=k,
+        k=options.k,
         minutes=float(result.summary.minutes),
         speed_kmh=float(result.summary.speed_kmh),
-        spacing_m=spacing_m,
-        max_snap_m=max_snap_m,
-        time_limit_s=time_limit_s,
+        spacing_m=options.spacing_m,
+        max_snap_m=options.max_snap_m,
+        time_limit_s=options.time_limit_s,
         boundaries=below,
     )
 
@@ -185,39 +151,64 @@ def _sites_for(
 def unit_pack(
     result: CircleResult,
     network: StreetNetwork,
+    options: PackOptions,
     *,
-    level: str,
     code: str,
     provenance: Mapping[str, Any],
-    k: int = 3,
-    lang: str = "zh",
-    max_snap_m: float = DEFAULT_MAX_SNAP_M,
-    spacing_m: float = 100.0,
-    time_limit_s: float = 10.0,
 ) -> dict[str, bytes]:
-    """One unit's pack as ``{file name: bytes}`` (see ``PACK_FILES``); the analysis is not run again."""
-    lang = text_lang(lang)
-    unit = split_by_unit(result, level, [code])[code]
-    sites = _sites_for(
-        unit, network, result, k=k, max_snap_m=max_snap_m, spacing_m=spacing_m, time_limit_s=time_limit_s
-    )
-    return _unit_files(unit, network, result, sites, provenance=provenance, k=k, lang=lang)
+    """One unit's pack as ``{file name: bytes}`` (see ``PACK_FILES``); the analysis is not run again.
+
+    Parameters
+    ----------
+    result
+        The run (``analysis.pipeline.run_circle``) with boundaries down to ``options.level``.
+    network
+        The street network the run was made on.
+    options
+        The pack's level, new sites per unit, language, candidate spacing and solver time.
+    code
+        The unit's code in ``result.levels[options.level]``.
+    provenance
+        What produced the run (``quarterhour.export.provenance``), written into every file.
+
+    Returns
+    -------
+    dict[str, bytes]
+        Each file of ``PACK_FILES`` by name.
+    """
+    options = replace(options, lang=text_lang(options.lang))
+    unit = split_by_unit(result, options.level, [code])[code]
+    sites = _sites_for(unit, network, result, options)
+    return unit_files(unit, network, result, sites, provenance=provenance, k=options.k, lang=options.lang)
 
 
 def build_pack(
     result: CircleResult,
     network: StreetNetwork,
+    options: PackOptions,
     *,
-    level: str,
     code: str,
     provenance: Mapping[str, Any],
-    k: int = 3,
-    lang: str = "zh",
-    max_snap_m: float = DEFAULT_MAX_SNAP_M,
-    spacing_m: float = 100.0,
-    time_limit_s: float = 10.0,
 ) -> bytes:
     """One unit's pack as the bytes of a zip holding its folder (for a download button).
+
+    Parameters
+    ----------
+    result
+        The run (``analysis.pipeline.run_circle``) with boundaries down to ``options.level``.
+    network
+        The street network the run was made on.
+    options
+        The pack's level, new sites per unit, language, candidate spacing and solver time.
+    code
+        The unit's code in ``result.levels[options.level]``.
+    provenance
+        What produced the run (``quarterhour.export.provenance``), written into every file.
+
+    Returns
+    -------
+    bytes
+        A zip holding ``<code>_<name>/`` and in it the files of ``PACK_FILES``.
 
     Examples
     --------
@@ -228,23 +219,13 @@ def build_pack(
     >>> net, fac, dem = load_sample()
     >>> units = {k: v.to_crs(net.crs) for k, v in read_boundaries(sample_paths()["boundaries"]).items()}
     >>> r = run_circle(net, fac, dem, boundaries=units, isochrones=("facility",))
-    >>> z = build_pack(r, net, level="district", code="MC-D2", provenance=provenance({}, sample_paths()))
+    >>> opts = PackOptions(level="district")
+    >>> z = build_pack(r, net, opts, code="MC-D2", provenance=provenance({}, sample_paths()))
     >>> sorted(zipfile.ZipFile(io.BytesIO(z)).namelist())[0]
     'MC-D2_东北区_made-up_district/layers.gpkg'
     """
-    files = unit_pack(
-        result,
-        network,
-        level=level,
-        code=code,
-        provenance=provenance,
-        k=k,
-        lang=lang,
-        max_snap_m=max_snap_m,
-        spacing_m=spacing_m,
-        time_limit_s=time_limit_s,
-    )
-    name = result.levels[level].set_index("code").loc[code, "name"]
+    files = unit_pack(result, network, options, code=code, provenance=provenance)
+    name = result.levels[options.level].set_index("code").loc[code, "name"]
     folder = safe_name(code, str(name))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -257,7 +238,20 @@ def build_pack(
 
 
 def check_out(out: Path, *, force: bool) -> None:
-    """Refuse a pack folder that already holds files, unless ``force`` (call before the slow work)."""
+    """Refuse a pack folder that already holds files, unless ``force`` (call before the slow work).
+
+    Parameters
+    ----------
+    out
+        The pack's folder.
+    force
+        Accept a folder holding files (they are replaced).
+
+    Raises
+    ------
+    InputError
+        ``out`` is a file, or holds files and ``force`` is not given.
+    """
     if out.exists() and not out.is_dir():
         raise InputError("the output path is a file, not a folder", file=str(out), fix="choose another --out")
     if out.is_dir() and any(out.iterdir()) and not force:
@@ -271,36 +265,58 @@ def check_out(out: Path, *, force: bool) -> None:
 def write_pack(
     result: CircleResult,
     network: StreetNetwork,
-    out: Path,
+    options: PackOptions,
     *,
-    level: str,
+    out: Path,
     provenance: Mapping[str, Any],
-    k: int = 3,
-    lang: str = "zh",
     force: bool = False,
     codes: list[str] | None = None,
-    max_snap_m: float = DEFAULT_MAX_SNAP_M,
-    spacing_m: float = 100.0,
-    time_limit_s: float = 10.0,
 ) -> list[Path]:
-    """Write every unit's folder of ``level`` and the city summary into ``out``; return the files written.
+    """Write every unit's folder of ``options.level`` and the city summary into ``out``; return the files written.
 
     Each file is written atomically; an ``out`` holding files is refused unless ``force``.
+
+    Parameters
+    ----------
+    result
+        The run (``analysis.pipeline.run_circle``) with boundaries down to ``options.level``.
+    network
+        The street network the run was made on.
+    options
+        The pack's level, new sites per unit, language, candidate spacing and solver time.
+    out
+        The pack's folder (created if missing): one sub-folder per unit, and the ``SUMMARY_FILES``.
+    provenance
+        What produced the run (``quarterhour.export.provenance``), written into every file.
+    force
+        Replace the files of a pack already in ``out``.
+    codes
+        Only these units (codes of ``result.levels[options.level]``); None for all.
+
+    Returns
+    -------
+    list[Path]
+        The files written, the units' first, then the summary's.
+
+    Raises
+    ------
+    InputError
+        ``out`` is a file or already holds files (without ``force``), or the level is unknown.
     """
     out = Path(out)
     check_out(out, force=force)
+    level = options.level
     if level not in LEVELS:
         raise InputError(f"unknown level '{level}'", fix=f"use one of {', '.join(LEVELS)}")
-    lang = text_lang(lang)
+    options = replace(options, lang=text_lang(options.lang))
     units = split_by_unit(result, level, codes)
     written: list[Path] = []
     ranking = []
     for code, unit in units.items():
-        sites = _sites_for(
-            unit, network, result, k=k, max_snap_m=max_snap_m, spacing_m=spacing_m, time_limit_s=time_limit_s
-        )
+        sites = _sites_for(unit, network, result, options)
         folder = out / safe_name(code, unit.name)
-        for fname, data in _unit_files(unit, network, result, sites, provenance=provenance, k=k, lang=lang).items():
+        files = unit_files(unit, network, result, sites, provenance=provenance, k=options.k, lang=options.lang)
+        for fname, data in files.items():
             written.append(atomic_write(folder / fname, data, force=force))
         gain = float(sites.sites[C.POP_NEW].sum()) if sites is not None else 0.0
         pop = float(unit.row[C.POP])
@@ -320,77 +336,9 @@ def write_pack(
                 "folder": folder.name,
             }
         )
-    for fname, data in _summary_files(result, network, level, pd.DataFrame(ranking), provenance, k, lang).items():
+    summary = summary_files(
+        result, network, pd.DataFrame(ranking), level=level, provenance=provenance, k=options.k, lang=options.lang
+    )
+    for fname, data in summary.items():
         written.append(atomic_write(out / fname, data, force=force))
     return written
-
-
-def _summary_files(
-    result: CircleResult,
-    network: StreetNetwork,
-    level: str,
-    ranking: pd.DataFrame,
-    provenance: Mapping[str, Any],
-    k: int,
-    lang: str,
-) -> dict[str, bytes]:
-    ranking = ranking.sort_values([C.POP_UNCOVERED, C.PCT_COVERED, "code"], ascending=[False, True, True])
-    ranking.insert(0, "rank", np.arange(1, len(ranking) + 1))
-    s = result.summary
-    table = result.levels[level]
-    level_word = level_name(level, lang)
-    png = figure_png(
-        overview_map(network, table, title=f"{t('pack_pct_covered', lang)} · {level_word}", lang=lang), lang=lang
-    )
-    head = headline_rows(
-        pct=s.pct_covered,
-        pop=s.pop_total,
-        covered=s.pop_covered,
-        uncovered=s.pop_uncovered,
-        n_facilities=s.n_facilities,
-        n_gaps=len(result.gaps),
-        minutes=s.minutes,
-        speed_kmh=s.speed_kmh,
-        lang=lang,
-    )
-    head += [
-        (label("pack_k", lang), str(k)),
-        (label("pack_sites_new", lang), fmt(int(ranking["sites_new"].sum()) if len(ranking) else 0)),
-        (label("new_covered", lang), fmt(float(ranking[C.POP_NEW].sum()) if len(ranking) else 0.0)),
-    ]
-    cols = [
-        "rank",
-        "code",
-        "name",
-        C.POP,
-        C.POP_UNCOVERED,
-        C.PCT_COVERED,
-        C.N_FACILITIES,
-        "n_gaps",
-        "sites_new",
-        C.POP_NEW,
-        "pct_after",
-    ]
-    shown = labelled(ranking, cols, lang)
-    title = t("pack_summary", lang)
-    blocks = [
-        Block("h1", f"{t('pack_report', lang)} · {title}"),
-        Block("p", f"{level_word} · {provenance.get('software', '')} · {provenance.get('created', '')}"),
-        Block("h2", label("pack_headline", lang, capital=True)),
-        Block("kv", rows=head),
-        Block("image", label("pack_map", lang, capital=True), image=png),
-        Block("h2", label("pack_ranking", lang, capital=True)),
-        Block("table", table=shown),
-        Block("p", label("pack_method", lang)),
-        Block("p", "; ".join(result.skipped)) if result.skipped else Block("p", ""),
-        Block("h2", label("pack_provenance", lang, capital=True)),
-        Block("kv", rows=provenance_rows(provenance, lang)),
-    ]
-    sheets = {heading("pack_ranking", lang)[:31]: labelled(ranking, [*cols, "folder"], lang)}
-    sheets["provenance"] = provenance_frame(provenance)
-    return {
-        "summary.html": html_document(blocks, title, lang).encode("utf-8"),
-        "summary.pdf": pdf_document(blocks, title, lang),
-        "summary.xlsx": table_bytes(sheets, "xlsx"),
-        "overview.png": png,
-    }

@@ -130,7 +130,17 @@ def drawing(lang: str):
 
 
 def figure_png(fig: Figure, *, dpi: int = 150, lang: str = "zh") -> bytes:
-    """A figure as PNG bytes."""
+    """A figure as PNG bytes.
+
+    Parameters
+    ----------
+    fig
+        The figure.
+    dpi
+        Dots per inch.
+    lang
+        The text's language (``"zh"`` draws with a CJK font).
+    """
     buf = io.BytesIO()
     with drawing(lang):
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": "quarterhour"})
@@ -215,7 +225,25 @@ def unit_map(
 ) -> Figure:
     """One unit's map: streets, boundary, reach, gaps, residents left out, facilities, new sites.
 
-    ``unit`` is an ``analysis.units.UnitLayers``. Returns the figure (see ``figure_png``).
+    Parameters
+    ----------
+    network
+        The street network (drawn inside the unit's frame).
+    unit
+        The unit's layers, an ``analysis.units.UnitLayers``.
+    minutes
+        The threshold (minutes) whose reach is drawn.
+    sites
+        Suggested new sites, or None.
+    title
+        The map's title.
+    lang
+        The legend's language, ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The map, with legend, scale bar and north arrow (``figure_png`` makes it a PNG).
     """
     with drawing(lang):
         fig = Figure(figsize=(8, 7.2))
@@ -298,7 +326,19 @@ def unit_map(
 
 
 def overview_map(network: StreetNetwork, table: gpd.GeoDataFrame, *, title: str = "", lang: str = "zh") -> Figure:
-    """The units of one level coloured by coverage rate, over the streets, each labelled with its code."""
+    """The units of one level coloured by coverage rate, over the streets, each labelled with its code.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    table
+        The level's coverage table (``CircleResult.levels[level]``), in the network's CRS.
+    title
+        The map's title.
+    lang
+        The legend's language, ``"zh"`` or ``"en"``.
+    """
     with drawing(lang):
         fig = Figure(figsize=(8, 7.2))
         ax = fig.subplots()

@@ -31,7 +31,16 @@ def to_wgs84(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0, min_hole_m2: flo
     """``gdf`` simplified in metres, then reprojected to lon/lat rounded to about a metre (smaller pages).
 
     Polygons are simplified part by part (GEOS takes minutes on a city's one many-holed reach, seconds on its
-    parts); ``min_hole_m2`` fills the holes smaller than that (a city's block interiors) before.
+    parts).
+
+    Parameters
+    ----------
+    gdf
+        The layer, in a metric CRS.
+    simplify_m
+        Simplify within this many metres; 0 leaves the shapes as they are.
+    min_hole_m2
+        Fill holes smaller than this (square metres; a city's block interiors) before simplifying.
     """
     if simplify_m or min_hole_m2:
         polygonal = gdf.geom_type.isin(["Polygon", "MultiPolygon"])
@@ -84,7 +93,17 @@ def street_lines(network: StreetNetwork) -> gpd.GeoDataFrame:
 def street_picture(network: StreetNetwork, *, max_px: int = 2000) -> tuple[str, list[list[float]]]:
     """The streets drawn once into a transparent PNG in web-Mercator, as Leaflet stretches an image overlay.
 
-    Returns the PNG as a data URI and its bounds in lon/lat.
+    Parameters
+    ----------
+    network
+        The street network.
+    max_px
+        The picture's longer side (pixels).
+
+    Returns
+    -------
+    tuple[str, list[list[float]]]
+        The PNG as a data URI, and its bounds in lon/lat ([[south, west], [north, east]]).
     """
     import matplotlib
 

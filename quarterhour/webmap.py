@@ -1,7 +1,8 @@
 """The coverage map: one folium.Map, self-contained, drawn with no host but its own.
 
 ``map_data`` turns a run into plain data (``MapData``: layers of WGS-84
-GeoJSON, a legend), one builder per layer (``quarterhour.maplayers``);
+GeoJSON, a legend from ``quarterhour.legend``), one builder per layer
+(``quarterhour.maplayers``);
 ``draw_map`` draws it with folium on an ``OfflineMap`` (``quarterhour.leaflet``:
 Leaflet inlined, nothing fetched from any host). The default base layer is the
 street network itself; the OSM and 天地图 tile basemaps are opt-in.
@@ -23,6 +24,7 @@ from analysis.pipeline import CircleResult
 from geo.network import StreetNetwork
 from quarterhour.i18n import both, t
 from quarterhour.leaflet import OSM_ATTRIBUTION, MetricScale, OfflineMap, add_basemap
+from quarterhour.legend import legend_html
 from quarterhour.maplayers import (
     Layer,
     catchment_layers,
@@ -31,7 +33,6 @@ from quarterhour.maplayers import (
     facility_layers,
     gap_layers,
     hex_layers,
-    legend_html,
     reach_layers,
     resident_layers,
     site_layers,
@@ -90,8 +91,25 @@ def map_data(
 ) -> MapData:
     """The layers of a run: streets, the reach by band, facilities, residents, communities, gaps, sites.
 
-    ``sites`` (and their ``site_reach``) replace the run's one suggested site,
-    e.g. with the answer of a siting model.
+    Parameters
+    ----------
+    result
+        The run (``analysis.pipeline.run_circle``).
+    network
+        The street network the run was made on; above ``CITY_EDGES`` edges its
+        streets become one picture and the shapes are simplified more.
+    lang
+        The layers' and the legend's language, ``"zh"`` or ``"en"``.
+    gap_cell_m
+        The side of the gap grid's cells (metres), as the run used; the legend says it.
+    sites, site_reach
+        Suggested sites and their reach (e.g. a siting model's answer), drawn
+        instead of the run's one suggested site; None for the run's.
+
+    Returns
+    -------
+    MapData
+        The bounds, the layers in drawing order, the legend, and the street picture of a city.
     """
     city = len(network.edges) > CITY_EDGES  # a whole city: lighter drawing, so the page stays near 10 MB
     many = len(result.demand) > MAX_POINTS  # a whole city's points: the hexagons stand for them
@@ -141,7 +159,17 @@ def _add_layer(parent: folium.Map | folium.FeatureGroup, layer: Layer) -> None:
 
 
 def draw_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") -> folium.Map:
-    """The folium map of ``data``; ``basemap`` "none" (the streets are the base), "osm" or "tianditu" (with a key)."""
+    """The folium map of ``data``, working offline.
+
+    Parameters
+    ----------
+    data
+        The layers (``map_data``).
+    basemap
+        ``"none"`` (the streets are the base), ``"osm"`` or ``"tianditu"``.
+    tianditu_key
+        The 天地图 key, for ``basemap="tianditu"``.
+    """
     m = OfflineMap(tiles=None, prefer_canvas=True, zoom_control=True)
     MetricScale().add_to(m)
     m.fit_bounds(data.bounds)
@@ -169,7 +197,27 @@ def build_map(
     site_reach: gpd.GeoDataFrame | None = None,
     tianditu_key: str = "",
 ) -> folium.Map:
-    """Draw a run (``map_data`` then ``draw_map``); ``basemap=True`` means OSM tiles.
+    """Draw a run (``map_data`` then ``draw_map``).
+
+    Parameters
+    ----------
+    result, network
+        The run and its street network.
+    lang
+        The labels' language, ``"zh"`` or ``"en"``.
+    basemap
+        ``"none"``, ``"osm"`` or ``"tianditu"``; ``True`` means ``"osm"``, ``False`` ``"none"``.
+    gap_cell_m
+        The side of the gap grid's cells (metres).
+    sites, site_reach
+        Suggested sites and their reach, drawn instead of the run's one suggested site.
+    tianditu_key
+        The 天地图 key, for ``basemap="tianditu"``.
+
+    Returns
+    -------
+    folium.Map
+        The map, working offline (``map_html`` writes it as one page).
 
     Examples
     --------
@@ -188,7 +236,19 @@ def build_map(
 def scenario_layer(
     facilities: gpd.GeoDataFrame, closed: gpd.GeoDataFrame, reach: gpd.GeoDataFrame, lang: str = "zh"
 ) -> folium.FeatureGroup:
-    """The planner's changes, drawn over the map: new and moved centres, their reach, closed centres."""
+    """The planner's changes, drawn over the map: new and moved centres, their reach, closed centres.
+
+    Parameters
+    ----------
+    facilities
+        The facilities after the changes, with ``change`` (``add``, ``move`` or empty).
+    closed
+        The centres closed.
+    reach
+        The reach of the new and moved centres.
+    lang
+        The layer's language, ``"zh"`` or ``"en"``.
+    """
     group = folium.FeatureGroup(name=t("scenario", lang))
     if len(reach):
         _add_layer(

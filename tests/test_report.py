@@ -18,7 +18,7 @@ from analysis.pipeline import run_circle
 from geo import load_sample, read_boundaries, read_facilities, sample_paths
 from quarterhour.cli import main
 from quarterhour.export import provenance
-from quarterhour.report import PACK_FILES, build_pack, safe_name
+from quarterhour.report import PACK_FILES, PackOptions, build_pack, safe_name
 from quarterhour.staticmap import cjk_font
 
 SCRIPT = "<script>alert(1)</script>"
@@ -164,7 +164,7 @@ def test_build_pack_for_the_app_is_one_unit_zip(pack):
     _, result, _ = pack
     net = load_sample()[0]
     prov = provenance({"minutes": 15}, sample_paths())
-    data = build_pack(result, net, level="district", code="MC-D2", provenance=prov, k=2, lang="en")
+    data = build_pack(result, net, PackOptions(level="district", k=2, lang="en"), code="MC-D2", provenance=prov)
     zf = zipfile.ZipFile(io.BytesIO(data))
     folder = "MC-D2_东北区_made-up_district"
     assert sorted(zf.namelist()) == sorted(f"{folder}/{f}" for f in PACK_FILES)
@@ -172,7 +172,7 @@ def test_build_pack_for_the_app_is_one_unit_zip(pack):
     assert "Coverage by unit" in page and "data:image/png;base64," in page
     assert prov["inputs"]["network"]["sha256"] in page
     with pytest.raises(Exception, match="no district with code XX"):
-        build_pack(result, net, level="district", code="XX", provenance=prov)
+        build_pack(result, net, PackOptions(level="district"), code="XX", provenance=prov)
 
 
 def test_level_missing_from_the_boundaries_is_one_error(tmp_path, capsys):

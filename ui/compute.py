@@ -1,4 +1,6 @@
-"""The cached computations and the files they make.
+"""The cached computations: the inputs read, the run, siting, the map's data, the scenario.
+
+The files made of them (downloads, the review pack) are in ``ui.files``.
 
 Every cache is keyed by plain values (file paths named by their content,
 numbers, the frozen values of ``ui.values``), and what it returns is never
@@ -32,24 +34,17 @@ from geo import (
 )
 from geo.osm import download_walk_network
 from geo.scenario import changes_frame
-from quarterhour.export import gpkg_bytes, layer_bytes, provenance, table_bytes
-from quarterhour.report import build_pack
 from quarterhour.webmap import MapData, map_data
 from ui.values import SAMPLE, Change, Inputs, Params, Plan, Points, ScenarioView
 
 __all__ = [
-    "app_provenance",
     "base_map",
     "compute",
-    "layer_file",
     "load_boundaries",
     "load_network",
     "load_points",
-    "review_pack",
     "scenario",
-    "scenario_gpkg",
     "siting",
-    "table_file",
 ]
 
 GAP_CELL_M = CELL_M
@@ -58,7 +53,19 @@ SMALL_NETWORK_NODES = 20_000  # above: no catchment split, no automatic site (ea
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def load_network(source: str) -> StreetNetwork:
-    """``sample``, ``osm:<place>`` (downloaded once, then from the disk cache) or a network file's path."""
+    """The street network of ``source``, prepared for routing (cached for every session).
+
+    Parameters
+    ----------
+    source
+        ``sample``, ``osm:<place>`` (downloaded once, then from the disk cache),
+        ``bbox:<west>,<south>,<east>,<north>`` (degrees) or a network file's path.
+
+    Returns
+    -------
+    StreetNetwork
+        The network in its metric CRS.
+    """
     if source == SAMPLE:
         path = sample_paths()["network"]
         return prepare_network(read_network(path), source=path.name)
@@ -72,7 +79,19 @@ def load_network(source: str) -> StreetNetwork:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def load_points(inputs: Inputs) -> Points:
-    """Facilities, residents (and their places on the streets) in the network's CRS, and what was done."""
+    """Facilities, residents (and their places on the streets) in the network's CRS, and what was done.
+
+    Parameters
+    ----------
+    inputs
+        The network, facilities and residents sources, the facilities' coordinate
+        system and the residents' total.
+
+    Returns
+    -------
+    Points
+        The facilities, the residents, the residents' snaps, and notes for the planner.
+    """
     network = load_network(inputs.network)
     fac_path = sample_paths()["facilities"] if inputs.facilities == SAMPLE else inputs.facilities
     facilities = read_facilities(fac_path, crs=inputs.facilities_crs)
@@ -88,7 +107,20 @@ def load_points(inputs: Inputs) -> Points:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def load_boundaries(network_src: str, source: str) -> dict[str, gpd.GeoDataFrame]:
-    """Review units: the sample's, a bundled set ("luoyang"), or an uploaded file's path."""
+    """Review units by level, in the network's CRS.
+
+    Parameters
+    ----------
+    network_src
+        The network's source (as for ``load_network``).
+    source
+        ``sample`` (the sample's), a bundled set (``luoyang``) or an uploaded file's path.
+
+    Returns
+    -------
+    dict[str, geopandas.GeoDataFrame]
+        Level (``city``, ``district`` ...) -> its units.
+    """
     network = load_network(network_src)
     path = sample_paths()["boundaries"] if source == SAMPLE else source
     return {level: gdf.to_crs(network.crs) for level, gdf in read_boundaries(path).items()}
@@ -101,7 +133,23 @@ def _chosen(inputs: Inputs, params: Params) -> gpd.GeoDataFrame:
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def compute(inputs: Inputs, units: str, params: Params) -> CircleResult:
-    """One analysis run; cached on every input, so only what changed is recomputed."""
+    """One analysis run; cached on every input, so only what changed is recomputed.
+
+    Parameters
+    ----------
+    inputs
+        The sources of the network, facilities and residents.
+    units
+        The review units' source (as for ``load_boundaries``).
+    params
+        The threshold (minutes), speed (km/h), bands, categories shown and their own thresholds.
+
+    Returns
+    -------
+    CircleResult
+        The run; on a network above ``SMALL_NETWORK_NODES`` nodes without the
+        catchment split and the automatic site.
+    """
     network = load_network(inputs.network)
     small = len(network.nodes) <= SMALL_NETWORK_NODES
     return run_circle(
@@ -121,7 +169,22 @@ def compute(inputs: Inputs, units: str, params: Params) -> CircleResult:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def siting(inputs: Inputs, units: str, params: Params, candidates: str | None, plan: Plan) -> SiteResult:
-    """A siting model on the current coverage: the planner's candidates or a 200 m grid, curve to 10."""
+    """A siting model on the current coverage: the planner's candidates or a 200 m grid, curve to 10.
+
+    Parameters
+    ----------
+    inputs, units, params
+        The run's inputs, review units and parameters (as for ``compute``).
+    candidates
+        The planner's candidate points file (its path), or None for network nodes on a 200 m grid.
+    plan
+        The model (``lscp``, ``mclp``, ``pmedian``), ``k`` and the ``target`` share.
+
+    Returns
+    -------
+    SiteResult
+        The sites, their reach, the coverage curve, the solution and its notes (20 s time limit).
+    """
     network = load_network(inputs.network)
     result = compute(inputs, units, params)
     points = read_facilities(candidates, what="candidates").to_crs(network.crs) if candidates else None
@@ -144,9 +207,26 @@ def siting(inputs: Inputs, units: str, params: Params, candidates: str | None, p
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def base_map(
-    inputs: Inputs, units: str, params: Params, lang: str, plan: Plan | None, candidates: str | None
+    inputs: Inputs, units: str, params: Params, *, lang: str, plan: Plan | None, candidates: str | None
 ) -> MapData:
-    """The map's layers as data (drawn afresh on every run in a few milliseconds)."""
+    """The map's layers as data (drawn afresh on every run in a few milliseconds).
+
+    Parameters
+    ----------
+    inputs, units, params
+        The run's inputs, review units (``sample``, a bundled set or a file's path) and parameters.
+    lang
+        The labels' language, ``"zh"`` or ``"en"``.
+    plan
+        The siting model asked for in the siting tab, or None: its sites and their reach are drawn.
+    candidates
+        The planner's candidate points file (its path), or None for a 200 m grid.
+
+    Returns
+    -------
+    MapData
+        ``quarterhour.webmap.map_data`` of the run.
+    """
     network = load_network(inputs.network)
     planned = siting(inputs, units, params, candidates, plan) if plan else None
     return map_data(
@@ -161,7 +241,20 @@ def base_map(
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...]) -> ScenarioView:
-    """Coverage with the planner's changes, what it changes, and the reach of the new and moved centres."""
+    """Coverage with the planner's changes, what it changes, and the reach of the new and moved centres.
+
+    Parameters
+    ----------
+    inputs, units, params
+        The run's inputs, review units and parameters (as for ``compute``).
+    changes
+        The planner's changes (add, move, close), in the order made.
+
+    Returns
+    -------
+    ScenarioView
+        The result after the changes, the figures and tables comparing it with the run, and the reach.
+    """
     network = load_network(inputs.network)
     points = load_points(inputs)
     result = compute(inputs, units, params)
@@ -186,83 +279,3 @@ def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, 
         else gpd.GeoDataFrame(geometry=[], crs=network.crs)
     )
     return ScenarioView(after, figures, tables, reach)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def scenario_gpkg(inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...]) -> bytes:
-    """The scenario's result as a GeoPackage: the changes, facilities, residents, levels and gaps after them."""
-    view = scenario(inputs, units, params, changes)
-    layers = {
-        "changes": changes_frame(changes),
-        "facilities": view.after.facilities,
-        "demand": view.after.demand,
-        **{f"coverage_{level}": table for level, table in view.after.levels.items()},
-        **{f"compare_{level}": table for level, table in view.tables.items()},
-        "gaps": view.after.gaps,
-        "reach": view.reach,
-    }
-    prov = app_provenance(inputs, units, params)
-    prov["parameters"]["scenario_changes"] = len(changes)
-    return gpkg_bytes({name: layer for name, layer in layers.items() if len(layer.columns)}, provenance=prov)
-
-
-def app_provenance(inputs: Inputs, units: str, params: Params) -> dict:
-    """What produced the numbers on screen: the parameters and the input files (with their SHA-256).
-
-    Parameters
-    ----------
-    inputs, units, params
-        The run's inputs, review units and parameters.
-
-    Returns
-    -------
-    dict
-        ``quarterhour.export.provenance`` of them.
-    """
-    paths = sample_paths()
-    files = {
-        "network": paths["network"] if inputs.network == SAMPLE else inputs.network,
-        "facilities": paths["facilities"] if inputs.facilities == SAMPLE else inputs.facilities,
-        "demand": paths["demand"] if inputs.demand == SAMPLE else inputs.demand,
-        "boundaries": paths["boundaries"] if units == SAMPLE else units,
-    }
-    parameters = {
-        "face": "app",
-        "minutes": params.minutes,
-        "speed_kmh": params.speed_kmh,
-        "categories": list(params.categories),
-        "category_minutes": dict(params.category_minutes),
-        "bands": list(params.bands),
-        "facilities_crs": inputs.facilities_crs,
-        "demand_total": inputs.demand_total,
-    }
-    return provenance(parameters, files)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def layer_file(inputs: Inputs, units: str, params: Params, name: str, fmt: str) -> bytes:
-    """One layer (or, for ``all``, every layer in one GeoPackage) as a file, with provenance."""
-    layers = compute(inputs, units, params).layers()
-    prov = app_provenance(inputs, units, params)
-    if name == "all":
-        return gpkg_bytes(layers, provenance=prov)
-    return layer_bytes(layers[name], name, fmt, provenance=prov)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def table_file(inputs: Inputs, units: str, params: Params, name: str, fmt: str) -> bytes:
-    """One table as CSV or XLSX; names that look like formulas are made inert (``export.safe_table``)."""
-    return table_bytes(compute(inputs, units, params).tables()[name], fmt)
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def review_pack(inputs: Inputs, units: str, params: Params, level: str, code: str, lang: str) -> bytes:
-    """One unit's review pack (GeoPackage, map PNG, XLSX, HTML, PDF) as a zip: the run is reused, not redone."""
-    return build_pack(
-        compute(inputs, units, params),
-        load_network(inputs.network),
-        level=level,
-        code=code,
-        provenance=app_provenance(inputs, units, params),
-        lang=lang,
-    )

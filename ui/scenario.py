@@ -19,8 +19,9 @@ from quarterhour.export import MIME
 from quarterhour.i18n import both, category_both, t
 from quarterhour.webmap import draw_map, scenario_layer
 from ui import state as S
-from ui.compute import base_map, scenario, scenario_gpkg
+from ui.compute import base_map, scenario
 from ui.errors import step
+from ui.files import scenario_gpkg
 from ui.sidebar import save_upload
 from ui.values import Change, Inputs, Params, Plan
 
@@ -250,11 +251,11 @@ def compare_ui(figures: dict, tables: dict, lang: str) -> None:
 
 
 def map_ui(
-    inputs: Inputs, units: str, params: Params, lang: str, plan: Plan | None, candidates: str | None, layer
+    inputs: Inputs, units: str, params: Params, *, lang: str, plan: Plan | None, candidates: str | None, layer
 ) -> None:
     """The map: the analysis's layers, the scenario's layer on top, the chosen basemap; clicks come back."""
     basemap, key = st.session_state.get(S.BASEMAP_CHOICE, ("none", ""))
-    md = base_map(inputs, units, params, lang, plan, candidates)
+    md = base_map(inputs, units, params, lang=lang, plan=plan, candidates=candidates)
     m = draw_map(md, basemap=basemap, tianditu_key=key)
     st_folium(
         m,

@@ -12,7 +12,7 @@ from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY, LEVELS
 from quarterhour.export import FILE_SUFFIX, FORMAT_NAMES, LAYER_FORMATS, MIME, TABLE_FORMATS
 from quarterhour.i18n import both, category_name, level_both, level_name, t
 from ui import state as S
-from ui.compute import layer_file, review_pack, table_file
+from ui.files import layer_file, review_pack, table_file
 from ui.scenario import add_centre
 from ui.values import Inputs, Params, Plan
 
@@ -131,7 +131,7 @@ def pack_ui(inputs: Inputs, units: str, params: Params, result: CircleResult, la
         st.session_state[S.PACK] = (level, code)
     if st.session_state.get(S.PACK) == (level, code):
         with st.spinner(t("computing", lang)):
-            data_zip = review_pack(inputs, units, params, level, code, lang)
+            data_zip = review_pack(inputs, units, params, level=level, code=code, lang=lang)
         st.download_button(
             t("pack_download", lang, name=names[code]),
             data=data_zip,

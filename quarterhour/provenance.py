@@ -1,0 +1,112 @@
+"""What produced a result: parameters, input files with their SHA-256, software version and date.
+
+``provenance`` makes the record every export carries; ``provenance_metadata``
+flattens it to the text key/values of GeoPackage metadata. Both are named in
+``quarterhour.export`` too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from quarterhour import __version__
+
+__all__ = ["file_sha256", "provenance", "provenance_metadata"]
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready copy: paths as text, numpy scalars as Python numbers."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def provenance(
+    parameters: Mapping[str, Any],
+    inputs: Mapping[str, str | Path | None],
+    *,
+    created: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """What produced a result: parameters, input files with their SHA-256, software version and date.
+
+    Parameters
+    ----------
+    parameters
+        The options the result was made with (name -> value); paths become text, NumPy scalars numbers.
+    inputs
+        A role (``network``, ``facilities`` ...) -> a file path. ``None`` roles are
+        left out, and a role whose value is not a file (e.g. an OpenStreetMap
+        download) is kept as given, without a hash.
+    created
+        The date to record; now (local time, to the second) if None.
+
+    Returns
+    -------
+    dict
+        ``software``, ``created`` (ISO 8601), ``parameters`` and ``inputs`` (role ->
+        ``file``, ``sha256``, ``bytes``; or ``source``), ready for JSON.
+
+    Examples
+    --------
+    >>> from geo import sample_paths
+    >>> p = provenance({"minutes": 15}, {"facilities": sample_paths()["facilities"]})
+    >>> p["software"], p["inputs"]["facilities"]["file"], len(p["inputs"]["facilities"]["sha256"])
+    ('quarterhour 0.1.0', 'facilities.geojson', 64)
+    """
+    files: dict[str, dict[str, Any]] = {}
+    for role, path in inputs.items():
+        if path is None:
+            continue
+        p = Path(path)
+        if p.is_file():
+            files[role] = {"file": p.name, "sha256": file_sha256(p), "bytes": p.stat().st_size}
+        else:
+            files[role] = {"source": str(path)}
+    when = created or dt.datetime.now(dt.UTC).astimezone()
+    return {
+        "software": f"quarterhour {__version__}",
+        "created": when.isoformat(timespec="seconds"),
+        "parameters": _plain(dict(parameters)),
+        "inputs": files,
+    }
+
+
+def provenance_metadata(prov: Mapping[str, Any]) -> dict[str, str]:
+    """Provenance flattened to text key/values (GeoPackage / GDAL metadata).
+
+    Keys: ``software``, ``created``, ``parameters`` (JSON), one ``input.<role>``
+    per input (``file sha256:...``), and ``provenance`` (the whole record as JSON).
+    """
+    out = {
+        "software": str(prov.get("software", "")),
+        "created": str(prov.get("created", "")),
+        "parameters": json.dumps(prov.get("parameters", {}), ensure_ascii=False, sort_keys=True),
+    }
+    for role, info in prov.get("inputs", {}).items():
+        out[f"input.{role}"] = (
+            f"{info['file']} sha256:{info['sha256']}" if "sha256" in info else str(info.get("source", ""))
+        )
+    out["provenance"] = json.dumps(_plain(prov), ensure_ascii=False, sort_keys=True)
+    return out

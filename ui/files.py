@@ -1,0 +1,153 @@
+"""The files the app offers: layers, tables, the scenario's GeoPackage, a unit's review pack, with provenance.
+
+Cached like ``ui.compute``, on the same plain values; each file is made from
+the cached run, never by running the analysis again.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geo import sample_paths
+from geo.scenario import changes_frame
+from quarterhour.export import gpkg_bytes, layer_bytes, provenance, table_bytes
+from quarterhour.report import PackOptions, build_pack
+from ui.compute import compute, load_network, scenario
+from ui.values import SAMPLE, Change, Inputs, Params
+
+__all__ = ["app_provenance", "layer_file", "review_pack", "scenario_gpkg", "table_file"]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def scenario_gpkg(inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...]) -> bytes:
+    """The scenario's result as a GeoPackage: the changes, facilities, residents, levels and gaps after them.
+
+    Parameters
+    ----------
+    inputs, units, params, changes
+        As for ``scenario``.
+
+    Returns
+    -------
+    bytes
+        The GeoPackage, with the run's provenance and the number of changes.
+    """
+    view = scenario(inputs, units, params, changes)
+    layers = {
+        "changes": changes_frame(changes),
+        "facilities": view.after.facilities,
+        "demand": view.after.demand,
+        **{f"coverage_{level}": table for level, table in view.after.levels.items()},
+        **{f"compare_{level}": table for level, table in view.tables.items()},
+        "gaps": view.after.gaps,
+        "reach": view.reach,
+    }
+    prov = app_provenance(inputs, units, params)
+    prov["parameters"]["scenario_changes"] = len(changes)
+    return gpkg_bytes({name: layer for name, layer in layers.items() if len(layer.columns)}, provenance=prov)
+
+
+def app_provenance(inputs: Inputs, units: str, params: Params) -> dict:
+    """What produced the numbers on screen: the parameters and the input files (with their SHA-256).
+
+    Parameters
+    ----------
+    inputs, units, params
+        The run's inputs, review units and parameters.
+
+    Returns
+    -------
+    dict
+        ``quarterhour.export.provenance`` of them.
+    """
+    paths = sample_paths()
+    files = {
+        "network": paths["network"] if inputs.network == SAMPLE else inputs.network,
+        "facilities": paths["facilities"] if inputs.facilities == SAMPLE else inputs.facilities,
+        "demand": paths["demand"] if inputs.demand == SAMPLE else inputs.demand,
+        "boundaries": paths["boundaries"] if units == SAMPLE else units,
+    }
+    parameters = {
+        "face": "app",
+        "minutes": params.minutes,
+        "speed_kmh": params.speed_kmh,
+        "categories": list(params.categories),
+        "category_minutes": dict(params.category_minutes),
+        "bands": list(params.bands),
+        "facilities_crs": inputs.facilities_crs,
+        "demand_total": inputs.demand_total,
+    }
+    return provenance(parameters, files)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def layer_file(inputs: Inputs, units: str, params: Params, name: str, fmt: str) -> bytes:
+    """One layer (or, for ``all``, every layer in one GeoPackage) as a file, with provenance.
+
+    Parameters
+    ----------
+    inputs, units, params
+        The run's inputs, review units and parameters (as for ``compute``).
+    name
+        A layer of ``CircleResult.layers()``, or ``all``.
+    fmt
+        ``gpkg``, ``geojson`` or ``shp`` (ignored for ``all``: a GeoPackage).
+
+    Returns
+    -------
+    bytes
+        The file (``quarterhour.export.layer_bytes``).
+    """
+    layers = compute(inputs, units, params).layers()
+    prov = app_provenance(inputs, units, params)
+    if name == "all":
+        return gpkg_bytes(layers, provenance=prov)
+    return layer_bytes(layers[name], name, fmt, provenance=prov)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def table_file(inputs: Inputs, units: str, params: Params, name: str, fmt: str) -> bytes:
+    """One table as CSV or XLSX; names that look like formulas are made inert (``export.safe_table``).
+
+    Parameters
+    ----------
+    inputs, units, params
+        The run's inputs, review units and parameters (as for ``compute``).
+    name
+        A table of ``CircleResult.tables()``.
+    fmt
+        ``csv`` or ``xlsx``.
+
+    Returns
+    -------
+    bytes
+        The file (``quarterhour.export.table_bytes``).
+    """
+    return table_bytes(compute(inputs, units, params).tables()[name], fmt)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def review_pack(inputs: Inputs, units: str, params: Params, *, level: str, code: str, lang: str) -> bytes:
+    """One unit's review pack (GeoPackage, map PNG, XLSX, HTML, PDF) as a zip: the run is reused, not redone.
+
+    Parameters
+    ----------
+    inputs, units, params
+        The run's inputs, review units and parameters.
+    level, code
+        The unit: its admin level and its code in the run's table of that level.
+    lang
+        The pack's language, ``"zh"`` (Chinese with English in brackets) or ``"en"``.
+
+    Returns
+    -------
+    bytes
+        ``quarterhour.report.build_pack``'s zip, with the pack's other options at their defaults.
+    """
+    return build_pack(
+        compute(inputs, units, params),
+        load_network(inputs.network),
+        PackOptions(level=level, lang=lang),
+        code=code,
+        provenance=app_provenance(inputs, units, params),
+    )
