@@ -19,11 +19,20 @@ import streamlit as st
 from geo import InputError, sample_paths
 from quarterhour.i18n import LANGS, t
 from ui import state as S
-from ui.compute import compute, load_network, load_points, siting
+from ui.compute import compute, load_boundaries, load_network, load_points, siting
 from ui.errors import step
 from ui.scenario import map_ui, scenario_ui, take_click
 from ui.sidebar import basemap_ui, data_ui, params_ui
-from ui.tabs import downloads_ui, gaps_sites_ui, headline_ui, levels_ui, pack_ui, siting_results_ui, siting_ui
+from ui.tabs import (
+    downloads_ui,
+    gaps_sites_ui,
+    headline_ui,
+    levels_ui,
+    pack_ui,
+    siting_results_ui,
+    siting_ui,
+    units_line,
+)
 from ui.values import SAMPLE, Inputs, Params
 
 __all__ = ["analyse", "main"]
@@ -41,6 +50,7 @@ def analyse(inputs: Inputs, units: str, params: Params, lang: str) -> tuple:
         notes = (
             t("network_read", lang, source=source, nodes=network.n_nodes, edges=len(network.edges), frag=fragments),
             *points.notes,
+            units_line(units, load_boundaries(inputs.network, units), lang),
         )
         return network, points.facilities, notes, compute(inputs, units, params)
 
@@ -56,7 +66,8 @@ def main() -> None:
         st.session_state[S.BASEMAP_CHOICE] = basemap_ui(lang)
         st.caption(t("data_source", lang))
     st.title(t("title", lang))
-    st.caption(t("subtitle", lang))
+    mode = st.session_state.get(S.MODE, "walk")
+    st.caption(t("subtitle" if mode == "walk" else f"subtitle_{mode}", lang))
     inputs, units = sources.inputs, sources.units
     if not params.categories:
         st.info(t("no_facilities", lang))
@@ -77,7 +88,7 @@ def main() -> None:
         network, facilities, notes, result = analyse(inputs, units, params, lang)
     st.session_state[S.LAST_GOOD] = (inputs, units)
 
-    headline_ui(result, notes, lang)
+    headline_ui(result, notes, lang, mode=mode)
     chosen = facilities[facilities["category"].isin(params.categories)]
     take_click(chosen, network.crs, lang)
     map_col, side = st.columns([5, 2])
@@ -110,7 +121,7 @@ def main() -> None:
         plan = siting_ui(lang)
         if plan:
             with step(lang) as tried, st.spinner(t("computing", lang)):
-                siting_results_ui(siting(inputs, units, params, sources.candidates, plan), lang)
+                siting_results_ui(siting(inputs, units, params, sources.candidates, plan), lang, mode=mode)
             if isinstance(tried.error, InputError):  # e.g. a target no candidate set can reach: it says how far
                 st.session_state.pop(S.PLAN, None)
     with downloads_tab, step(lang):

@@ -14,6 +14,7 @@ from analysis import columns as C
 from analysis.traveltime import WALK_KMH, nearest_times
 from geo.crs import require_projected
 from geo.network import StreetNetwork
+from geo.notes import Note, note
 
 __all__ = ["Summary", "assign_units", "category_coverage", "coverage_by_level", "nearest_facility", "summarize"]
 
@@ -204,12 +205,12 @@ def coverage_by_level(
 
     Returns
     -------
-    (dict of str to geopandas.GeoDataFrame, list of str)
+    (dict of str to geopandas.GeoDataFrame, list of geo.notes.Note)
         The tables by level, top down, and the notes.
     """
     boundaries = dict(boundaries or {})
     require_projected(demand.crs, what="demand")
-    notes: list[str] = []
+    notes: list[Note] = []
     if "city" not in boundaries:
         top = next(iter(boundaries.values()), None)
         area = (
@@ -238,8 +239,7 @@ def coverage_by_level(
         outside = code.isna()
         if outside.any():
             notes.append(
-                f"{int(outside.sum())} resident points ({demand.loc[outside, C.POP].sum():,.0f} residents) "
-                f"lie outside every {level} boundary and are not in the {level} table"
+                note("outside_level", n=int(outside.sum()), pop=float(demand.loc[outside, C.POP].sum()), level=level)
             )
         frame = pd.DataFrame({"code": code, C.POP: demand[C.POP], C.POP_COVERED: demand[C.POP] * demand[C.COVERED]})
         for cat in categories:

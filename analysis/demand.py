@@ -24,6 +24,7 @@ from analysis import columns as C
 from geo._validate import first_bad_row
 from geo.crs import require_projected
 from geo.errors import InputError
+from geo.notes import Note, note
 
 __all__ = [
     "PERSONS_PER_M2",
@@ -219,7 +220,7 @@ def _spread_on_grid(areas: gpd.GeoDataFrame, pop: np.ndarray, grid_m: float) -> 
 
 def prepare_demand(
     layer: gpd.GeoDataFrame, *, total: float | None = None, grid_m: float = 100.0
-) -> tuple[gpd.GeoDataFrame, str]:
+) -> tuple[gpd.GeoDataFrame, Note]:
     """Resident points from a demand layer as read by ``geo.read_demand``, and a line saying how.
 
     Points with ``pop`` are used as they are (a population grid or resident
@@ -237,24 +238,26 @@ def prepare_demand(
 
     Returns
     -------
-    (geopandas.GeoDataFrame, str)
-        Resident points with ``pop``, and the line saying how they were made.
+    (geopandas.GeoDataFrame, geo.notes.Note)
+        Resident points with ``pop``, and the note saying how they were made (``str`` of it in English).
     """
     require_projected(layer.crs, what="demand")
     if (layer.geom_type == "Point").all():
-        out, how = layer.copy(), "resident points with 'pop'"
+        out, how = layer.copy(), note("how_points")
         if "source" not in out:
             out["source"] = "points"
     elif C.POP in layer.columns:
         out = demand_from_areas(layer, grid_m=grid_m)
-        how = f"{len(layer)} areas with 'pop', spread over a {grid_m:g} m grid"
+        how = note("how_areas", n=len(layer), grid_m=grid_m)
     else:
         out = demand_from_buildings(layer, total=total)
-        how = f"{len(layer)} building footprints, floor area x levels" + (
-            f", scaled to {total:,.0f} residents" if total is not None else f" x {PERSONS_PER_M2:.4f} persons/m²"
+        how = (
+            note("how_buildings_scaled", n=len(layer), total=total)
+            if total is not None
+            else note("how_buildings", n=len(layer), per_m2=PERSONS_PER_M2)
         )
     if total is not None:
         out = scale_to_total(out, total)
-        if "scaled" not in how:
-            how += f", scaled to {total:,.0f} residents"
+        if how.key != "how_buildings_scaled":
+            how = note("how_scaled", how=how, total=total)
     return out, how

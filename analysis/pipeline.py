@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pyproj import Geod
 
 from analysis import columns as C
 from analysis.accessibility import two_step_fca
@@ -20,6 +21,7 @@ from analysis.traveltime import WALK_KMH, od_table
 from geo.crs import require_projected
 from geo.errors import InputError
 from geo.network import StreetNetwork
+from geo.notes import Note, note
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
 from geo.vocab import CATEGORY_MINUTES
 
@@ -72,7 +74,7 @@ class CircleResult:
     sites: gpd.GeoDataFrame  #: suggested new sites
     levels: dict[str, gpd.GeoDataFrame]  #: coverage table per admin level (city, district, ...)
     summary: CircleSummary  #: headline figures
-    skipped: list[str] = field(default_factory=list)  #: what was left out, and why
+    skipped: list[Note] = field(default_factory=list)  #: what was left out, and why (``str`` gives English)
 
     def layers(self, isochrones: str = "facility") -> dict[str, gpd.GeoDataFrame]:
         """The layers by their export names (the GeoPackage layers of ``quarterhour run``).
@@ -228,7 +230,7 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     cat_minutes = {**CATEGORY_MINUTES, **(category_minutes or {})}
     f_snap = snap_points(facilities, network, max_snap_m=max_snap_m)
     d_snap = snap_points(demand, network, max_snap_m=max_snap_m)
-    skipped = _network_notes(facilities, demand, f_snap, d_snap, max_snap_m)
+    skipped = _network_notes(network, facilities, demand, f_snap, d_snap, max_snap_m)
 
     dem = nearest_facility(network, facilities, demand, f_snap, d_snap, minutes=minutes, speed_kmh=speed_kmh)
     present = [c for c in cat_minutes if (facilities["category"] == c).any()]
@@ -294,33 +296,54 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     )
 
 
-def _network_notes(
+def _network_notes(  # noqa: PLR0917 -- private, one caller
+    network: StreetNetwork,
     facilities: gpd.GeoDataFrame,
     demand: gpd.GeoDataFrame,
     f_snap: pd.DataFrame,
     d_snap: pd.DataFrame,
     max_snap_m: float,
-) -> list[str]:
+) -> list[Note]:
     """What the network leaves out: points too far from any street, points on cut-off fragments."""
     notes = []
     off = ~f_snap["on_network"]
-    if off.any():
-        notes.append(
-            f"{int(off.sum())} facilities more than {max_snap_m:g} m from any street were left out: "
-            + ", ".join(map(str, facilities.index[off][:10]))
-        )
+    if off.all() and len(off):
+        notes.append(_none_on_network(network, facilities, max_snap_m))
+    elif off.any():
+        names = facilities["name"] if "name" in facilities else pd.Series(facilities.index, index=facilities.index)
+        shown = [str(v) for v in names[off][:10]] + (["…"] if off.sum() > 10 else [])
+        notes.append(note("facilities_off", n=int(off.sum()), max_snap_m=max_snap_m, names=shown))
     off_d = ~d_snap["on_network"]
     if off_d.any():
-        notes.append(
-            f"{int(off_d.sum())} resident points ({demand.loc[off_d, C.POP].sum():,.0f} residents) "
-            f"more than {max_snap_m:g} m from any street count as not covered"
-        )
-    for what, snap, weight in (("facilities", f_snap, None), ("resident points", d_snap, demand[C.POP])):
-        frag = snap["component"] > 0
-        if frag.any():
-            who = f" ({weight[frag].sum():,.0f} residents)" if weight is not None else ""
-            notes.append(
-                f"{int(frag.sum())} {what}{who} lie on {snap.loc[frag, 'component'].nunique()} street fragments "
-                f"cut off from the main network: they reach, and are reached from, only their own fragment"
-            )
+        pop = float(demand.loc[off_d, C.POP].sum())
+        notes.append(note("residents_off", n=int(off_d.sum()), pop=pop, max_snap_m=max_snap_m))
+    frag = f_snap["component"] > 0
+    if frag.any():
+        k = f_snap.loc[frag, "component"].nunique()
+        notes.append(note("facilities_fragments", n=int(frag.sum()), k=k))
+    frag = d_snap["component"] > 0
+    if frag.any():
+        pop = float(demand.loc[frag, C.POP].sum())
+        notes.append(note("residents_fragments", n=int(frag.sum()), pop=pop, k=d_snap.loc[frag, "component"].nunique()))
     return notes
+
+
+def _none_on_network(network: StreetNetwork, facilities: gpd.GeoDataFrame, max_snap_m: float) -> Note:
+    """No facility is on the network: where the facilities and the streets are, how far apart, and why that happens."""
+    fac = facilities.geometry.to_crs(4326)
+    streets = network.nodes.geometry.to_crs(4326)
+    fac_lon, fac_lat = float(fac.x.median()), float(fac.y.median())
+    net_lon, net_lat = float(streets.x.median()), float(streets.y.median())
+    km = Geod(ellps="WGS84").inv(fac_lon, fac_lat, net_lon, net_lat)[2] / 1000
+    km = round(km, 1) if km < 10 else round(km)  # a figure to say, not to compute with
+    return note(
+        "none_on_network",
+        n=len(facilities),
+        max_snap_m=max_snap_m,
+        fac_lon=fac_lon,
+        fac_lat=fac_lat,
+        net_lon=net_lon,
+        net_lat=net_lat,
+        km=km,
+        far=note("another_city") if km > 50 else "",
+    )

@@ -21,6 +21,7 @@ from geo._vector import VECTOR_SUFFIXES, read_points, read_vector
 from geo.chinacrs import points_to_wgs84
 from geo.errors import InputError
 from geo.network import StreetNetwork, prepare_network
+from geo.notes import Note, note
 from geo.osm import walk_graph_from_pbf
 from geo.tables import FIRST_ROW, read_point_table, read_table
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, CATEGORY_SYNONYMS, LEVELS, category_code
@@ -132,7 +133,7 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
         Naming the file, row and column: no ``name``, an unknown category, a duplicate ``facility_id``, ...
     """
     path = existing(path, what, max_mb=MAX_INPUT_MB)
-    notes: list[str] = []
+    notes: list[Note] = []
     tabular = path.suffix.lower() in (".csv", ".xlsx", ".xls")
     first_row = FIRST_ROW if tabular else 1  # error rows as the planner's file numbers them
     if tabular:
@@ -141,7 +142,7 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
         gdf = read_points(path, what=what)
         if crs in ("gcj02", "bd09"):
             gdf = points_to_wgs84(gdf, crs)
-            notes.append(f"converted {len(gdf)} points from {crs.upper()} to WGS-84")
+            notes.append(note("converted", n=len(gdf), crs=crs.upper()))
     if "name" not in gdf.columns and what == "candidates":
         gdf["name"] = [f"{what} {i + 1}" for i in range(len(gdf))]
     if "name" not in gdf.columns:

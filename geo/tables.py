@@ -19,6 +19,7 @@ import shapely
 from geo._validate import first_bad_row
 from geo.chinacrs import SYSTEMS, in_china, to_wgs84
 from geo.errors import InputError
+from geo.notes import Note, note
 
 __all__ = ["COLUMN_NAMES", "FIRST_ROW", "read_point_table", "read_table"]
 
@@ -91,7 +92,7 @@ def _find_columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
 
 def read_point_table(
     path: str | Path, *, what: str = "facilities", crs: str = "wgs84"
-) -> tuple[gpd.GeoDataFrame, list[str]]:
+) -> tuple[gpd.GeoDataFrame, list[Note]]:
     """Read a CSV/XLSX of points: (a WGS-84 GeoDataFrame with our column names, notes on what was done).
 
     ``crs`` is the coordinate system of the lon/lat columns: "wgs84" (GPS, OSM,
@@ -158,7 +159,7 @@ def read_point_table(
             column=cols["lon"],
             fix="give WGS-84/GCJ-02/BD-09 decimal degrees",
         )
-    notes = [f"read {len(frame)} rows from {path.name} ({encoding})"]
+    notes = [note("read_rows", n=len(frame), file=path.name, encoding=encoding)]
     if crs in ("gcj02", "bd09"):
         outside = first_bad_row(~in_china(lon, lat), np.column_stack([lon, lat]), first_row=FIRST_ROW)
         if outside:
@@ -170,7 +171,7 @@ def read_point_table(
                 fix="check the coordinate system (--facilities-crs) or the row",
             )
         lon, lat = to_wgs84(lon, lat, crs)
-        notes.append(f"converted {len(lon)} points from {crs.upper()} to WGS-84")
+        notes.append(note("converted", n=len(lon), crs=crs.upper()))
     table = frame.rename(columns={v: k for k, v in cols.items() if k not in ("lon", "lat")})
     if "capacity" in table:
         table["capacity"] = pd.to_numeric(table["capacity"], errors="coerce")
@@ -179,7 +180,7 @@ def read_point_table(
     return gdf, notes
 
 
-def _duplicates(gdf: gpd.GeoDataFrame) -> list[str]:
+def _duplicates(gdf: gpd.GeoDataFrame) -> list[Note]:
     """Same name within 50 m: reported, kept (the planner decides)."""
     if "name" not in gdf:
         return []
@@ -192,5 +193,5 @@ def _duplicates(gdf: gpd.GeoDataFrame) -> list[str]:
         d = shapely.distance(pts[:, None], pts[None, :])
         if (d[np.triu_indices(len(group), 1)] < 50).any():
             rows = ", ".join(str(i + FIRST_ROW) for i in group.index)
-            notes.append(f"possible duplicates: '{group['name'].iloc[0]}' on rows {rows} lie within 50 m")
+            notes.append(note("duplicates", name=str(group["name"].iloc[0]), rows=rows))
     return notes

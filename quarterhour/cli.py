@@ -139,6 +139,7 @@ def _run(args: argparse.Namespace) -> int:
         speed_kmh=args.speed_kmh,
         max_snap_m=args.max_snap_m,
     )
+    _reachable(result)
     for line in result.skipped:
         print(f"note: {line}", file=sys.stderr)
     out = args.out / "coverage.gpkg"
@@ -149,6 +150,14 @@ def _run(args: argparse.Namespace) -> int:
         f"within {s.minutes:g} min {t(f'by_{args.mode}', 'en')} at {s.speed_kmh:g} km/h; wrote {out}"
     )
     return 0
+
+
+def _reachable(result: CircleResult) -> None:
+    """Stop when no facility is on the network: every figure would be 0, a result that looks real and is not."""
+    s = result.summary
+    if s.n_facilities and not s.n_facilities_used:
+        none = next(n for n in result.skipped if getattr(n, "key", "") == "none_on_network")
+        raise InputError(str(none), fix="check --facilities-crs, the lon/lat columns, and the network's place")
 
 
 def _site(args: argparse.Namespace) -> int:
@@ -238,6 +247,7 @@ def _report(args: argparse.Namespace) -> int:
         speed_kmh=args.speed_kmh,
         max_snap_m=args.max_snap_m,
     )
+    _reachable(result)
     for line in result.skipped:
         print(f"note: {line}", file=sys.stderr)
     options = PackOptions(

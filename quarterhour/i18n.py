@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LANGS", "both", "category_both", "category_name", "level_both", "level_name", "t"]
+__all__ = ["LANGS", "both", "category_both", "category_name", "level_both", "level_name", "note_text", "t"]
 
 LANGS = {"zh": "中文", "en": "English"}
 
@@ -154,9 +154,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "The bundled sample is used until you upload your own files; each upload replaces its part.",
     ),
     "network": ("路网", "street network"),
-    "network_sample": ("示例路网", "the sample's"),
+    "network_sample": ("示例路网", "sample"),
     "network_file": ("路网文件（.graphml / .osm / .osm.pbf）", "network file (.graphml / .osm / .osm.pbf)"),
-    "network_osm": ("从 OpenStreetMap 下载", "download from OpenStreetMap"),
+    "network_osm": ("OSM 下载", "from OSM"),
+    "network_upload": ("上传文件", "upload"),
     "network_file_label": ("上传路网文件", "upload a network file"),
     "osm_place": ("地名", "place name"),
     "osm_download": ("下载路网", "download the network"),
@@ -295,6 +296,85 @@ _TEXT: dict[str, tuple[str, str]] = {
     "change_move": ("迁移", "moved"),
     "change_close": ("关闭", "closed"),
     "bug": ("程序出错，这是一个缺陷，请报告：", "Something went wrong. This is a bug; please report it:"),
+    # task-truth (issue 14, items 1, 2, 6, 7): the analysis's notes (keys of geo.notes.NOTES_EN) and the words
+    # that match the choices
+    "note_read_rows": ("从 {file} 读取 {n} 行（{encoding}）", "read {n} rows from {file} ({encoding})"),
+    "note_converted": ("已将 {n} 个点从 {crs} 转换为 WGS-84", "converted {n} points from {crs} to WGS-84"),
+    "note_duplicates": (
+        "可能重复：“{name}”第 {rows} 行相距不到 50 米",
+        "possible duplicates: '{name}' on rows {rows} lie within 50 m",
+    ),
+    "note_facilities_read": ("{file}：{n} 个服务设施", "{file}: {n} facilities"),
+    "note_residents_read": (
+        "{file}：{n:,} 个居民点，{pop:,.0f} 名居民（{how}）",
+        "{file}: {n:,} resident points, {pop:,.0f} residents ({how})",
+    ),
+    "note_how_points": ("带 pop 的居民点", "resident points with 'pop'"),
+    "note_how_areas": (
+        "{n} 个带 pop 的面，分布到 {grid_m:g} 米网格",
+        "{n} areas with 'pop', spread over a {grid_m:g} m grid",
+    ),
+    "note_how_buildings": (
+        "{n} 个建筑轮廓，按建筑面积 × 层数，每平方米 {per_m2:.4f} 人",
+        "{n} building footprints, floor area x levels, x {per_m2:.4f} persons/m²",
+    ),
+    "note_how_buildings_scaled": (
+        "{n} 个建筑轮廓，按建筑面积 × 层数，缩放到 {total:,.0f} 人",
+        "{n} building footprints, floor area x levels, scaled to {total:,.0f} residents",
+    ),
+    "note_how_scaled": ("{how}，缩放到 {total:,.0f} 人", "{how}, scaled to {total:,.0f} residents"),
+    "note_facilities_off": (
+        "{n} 个服务设施距最近道路超过 {max_snap_m:g} 米，未纳入：{names}",
+        "{n} facilities more than {max_snap_m:g} m from any street were left out: {names}",
+    ),
+    "note_none_on_network": (
+        "{n} 个服务设施中没有一个位于道路 {max_snap_m:g} 米以内：设施位于（{fac_lon:.4f}, {fac_lat:.4f}）附近，"
+        "路网位于（{net_lon:.4f}, {net_lat:.4f}）附近，相距约 {km:,g} 千米{far}。常见原因：坐标系选错"
+        "（WGS-84、GCJ-02、BD-09），经度与纬度两列互换，或路网不是这个地方的",
+        "none of the {n} facilities lies within {max_snap_m:g} m of the streets: the facilities lie around "
+        "({fac_lon:.4f}, {fac_lat:.4f}), the network around ({net_lon:.4f}, {net_lat:.4f}), about {km:,g} km "
+        "apart{far}. Usual causes: the wrong coordinate system (WGS-84, GCJ-02, BD-09), longitude and latitude "
+        "swapped, or a network of another place",
+    ),
+    "note_another_city": ("（是另一座城市吗？）", " (another city?)"),
+    "note_residents_off": (
+        "{n} 个居民点（{pop:,.0f} 名居民）距最近道路超过 {max_snap_m:g} 米，计为未覆盖",
+        "{n} resident points ({pop:,.0f} residents) more than {max_snap_m:g} m from any street count as not covered",
+    ),
+    "note_facilities_fragments": (
+        "{n} 个服务设施位于 {k} 个与主路网不连通的道路碎片上：只能到达、也只能被本碎片到达",
+        "{n} facilities lie on {k} street fragments cut off from the main network: "
+        "they reach, and are reached from, only their own fragment",
+    ),
+    "note_residents_fragments": (
+        "{n} 个居民点（{pop:,.0f} 名居民）位于 {k} 个与主路网不连通的道路碎片上：只能到达、也只能被本碎片到达",
+        "{n} resident points ({pop:,.0f} residents) lie on {k} street fragments cut off from "
+        "the main network: they reach, and are reached from, only their own fragment",
+    ),
+    "note_outside_level": (
+        "{n} 个居民点（{pop:,.0f} 名居民）不在任何{level}边界内，未计入{level}表",
+        "{n} resident points ({pop:,.0f} residents) lie outside every {level} boundary and are not "
+        "in the {level} table",
+    ),
+    "units_read": ("{file}：评估单元 {levels}", "{file}: review units {levels}"),
+    "units_level_count": ("{level} {n} 个", "{n} {level}"),
+    "units_bundled": ("内置：{name}", "bundled: {name}"),
+    "none_on_network_title": ("没有服务设施在路网上", "No facility is on the street network"),
+    "covered_headline_bike": ("{minutes:g} 分钟骑行覆盖居民", "residents within {minutes:g} minutes by bike"),
+    "covered_headline_ebike": ("{minutes:g} 分钟电动车覆盖居民", "residents within {minutes:g} minutes by e-bike"),
+    "subtitle_bike": ("骑行可达覆盖分析", "cycling coverage of party-mass service points"),
+    "subtitle_ebike": ("电动车可达覆盖分析", "e-bike coverage of party-mass service points"),
+    "minutes_bike": ("骑行分钟", "minutes by bike"),
+    "minutes_ebike": ("电动车分钟", "minutes by e-bike"),
+    "col_site_id": ("布点编号", "site"),
+    "col_candidate_id": ("候选点编号", "candidate"),
+    "col_order": ("顺序", "order"),
+    "col_pop_covered": ("覆盖居民", "residents covered"),
+    "col_pct_covered": ("覆盖率 %", "coverage %"),
+    "col_code": ("代码", "code"),
+    "col_lon": ("经度", "longitude"),
+    "col_lat": ("纬度", "latitude"),
+    "col_k": ("新增中心数 k", "new centres k"),
     # the app's choices, shown in both languages at once (``both``): Streamlit keys a choice by its label
     "mode_walk": ("步行", "walk"),
     "mode_bike": ("自行车", "bike"),
@@ -412,3 +492,26 @@ def level_name(code: str, lang: str = "zh") -> str:
     """
     key = f"level_{code}"
     return t(key, lang) if key in _TEXT else code
+
+
+def note_text(n: object, lang: str = "zh") -> str:
+    """A note of the analysis (``geo.notes.Note``) in ``lang``; a plain string is shown as it is.
+
+    Lists of names are joined with 、 in Chinese and ", " in English; a note inside a note is said in ``lang`` too.
+
+    Examples
+    --------
+    >>> from geo.notes import note
+    >>> note_text(note("facilities_read", file="党群服务中心.csv", n=2))
+    '党群服务中心.csv：2 个服务设施'
+    >>> note_text(note("facilities_read", file="centres.csv", n=2), "en")
+    'centres.csv: 2 facilities'
+    """
+    from geo.notes import Note, fill  # imported here: the words load without geopandas
+
+    if not isinstance(n, Note):
+        return str(n)
+    if n.key == "outside_level":  # the level's own word, not its code
+        n = Note(n.key, tuple((k, level_name(v, lang) if k == "level" else v) for k, v in n.values))
+    template = _TEXT[f"note_{n.key}"][1 if lang == "en" else 0]
+    return fill(template, n, lambda inner: note_text(inner, lang), ", " if lang == "en" else "、")

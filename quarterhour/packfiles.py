@@ -22,7 +22,7 @@ from analysis.units import UnitLayers
 from geo.network import StreetNetwork
 from quarterhour.documents import Block, fmt, html_document, pdf_document
 from quarterhour.export import gpkg_bytes, table_bytes
-from quarterhour.i18n import level_name, t
+from quarterhour.i18n import level_name, note_text, t
 from quarterhour.packtables import (
     coverage_table,
     facility_table,
@@ -212,7 +212,7 @@ def summary_files(
         Block("h2", label("pack_ranking", lang, capital=True)),
         Block("table", table=shown),
         Block("p", label("pack_method", lang)),
-        Block("p", "; ".join(result.skipped)) if result.skipped else Block("p", ""),
+        Block("p", "; ".join(note_text(n, lang) for n in result.skipped)) if result.skipped else Block("p", ""),
         Block("h2", label("pack_provenance", lang, capital=True)),
         Block("kv", rows=provenance_rows(provenance, lang)),
     ]

@@ -144,7 +144,7 @@ def _styled(static: dict) -> Callable[[dict], dict]:
 def _add_layer(parent: folium.Map | folium.FeatureGroup, layer: Layer) -> None:
     tooltip = (
         folium.GeoJsonTooltip([f for f, _ in layer.tooltip], aliases=[a for _, a in layer.tooltip])
-        if layer.tooltip
+        if layer.tooltip and layer.data.get("features")  # folium refuses a tooltip on an empty layer
         else None
     )
     folium.GeoJson(

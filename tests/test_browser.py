@@ -185,7 +185,7 @@ def test_uploading_a_planners_spreadsheet(app_url, tmp_path):
         facilities = page.locator('[data-testid="stMetric"]').filter(has_text="服务设施")
         sync_api.expect(facilities.locator('[data-testid="stMetricValue"]')).to_have_text("2", timeout=60_000)
         page.get_by_text("读取了什么").click()
-        page.get_by_text("党群服务中心.csv: 2 facilities").wait_for(timeout=30_000)
+        page.get_by_text("党群服务中心.csv：2 个服务设施").wait_for(timeout=30_000)
         uploader.locator('input[type="file"]').set_input_files(str(bad))
         alert = page.locator('[data-testid="stAlert"]').filter(has_text="没有坐标.csv")
         alert.first.wait_for(timeout=60_000)
@@ -199,3 +199,63 @@ def test_uploading_a_planners_spreadsheet(app_url, tmp_path):
         browser.close()
     assert errors == []
     assert "Traceback" not in text and "no longitude column" in text and "经度" in text, text
+
+
+def test_facilities_of_another_city_keep_the_map_and_say_why(app_url, tmp_path):
+    """Two Luoyang centres on the Monaco sample: the map is drawn, and the message says where, how far and why."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    far = tmp_path / "洛阳党群服务中心.csv"
+    far.write_text(
+        "名称,类别,经度,纬度\n洛阳老城党群服务中心,党群服务中心,112.4700,34.6830\n"
+        "西工区城市书房,城市书房,112.4430,34.6650\n",
+        encoding="utf-8",
+    )
+    errors = []
+    with sync_api.sync_playwright() as p:
+        browser = _launch(p)
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+        page.get_by_text("数据", exact=True).click()
+        uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
+        uploader.locator('input[type="file"]').set_input_files(str(far))
+        alert = page.locator('[data-testid="stAlert"]').filter(has_text="没有服务设施在路网上")
+        alert.first.wait_for(timeout=90_000)
+        text = alert.first.text_content()
+        frame = _map_frame(page)
+        frame.wait_for_selector(".leaflet-control-layers", timeout=60_000)
+        assert frame.locator(".leaflet-overlay-pane canvas, .leaflet-overlay-pane svg").count() >= 1
+        time.sleep(1)
+        shot = Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_no_facility_on_network.png"
+        page.screenshot(path=str(shot), full_page=True)
+        bug = page.get_by_text("程序出错").count()
+        browser.close()
+    assert errors == [] and bug == 0
+    assert "2 个服务设施中没有一个位于道路 300 米以内" in text and "相距约 8," in text and "坐标系" in text
+
+
+def test_sites_show_on_the_map_after_one_click(app_url, tmp_path):
+    """'计算选址' once: the siting table and the sites on the map in the same update (looked at in the shot)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = _launch(p)
+        page = browser.new_page(viewport={"width": 1600, "height": 1400})
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+        page.get_by_text("选址模型", exact=True).click()
+        page.get_by_text("计算选址", exact=True).click()
+        page.get_by_text("新增后覆盖居民").wait_for(timeout=90_000)
+        layers = ""
+        for _ in range(30):  # the map's frame is replaced once, with the sites
+            try:
+                layers = _map_frame(page).locator(".leaflet-control-layers").text_content(timeout=5_000)
+            except sync_api.Error:
+                layers = ""
+            if "新增中心等时圈" in layers:
+                break
+            time.sleep(1)
+        shot = Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_sites_one_click.png"
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert "新增中心等时圈" in layers  # the siting model's reach: on the map without a second interaction

@@ -38,8 +38,8 @@ def test_gbk_csv_with_chinese_headers_in_gcj02(tmp_path):
     assert gdf["name"].iloc[0] == "西大街社区党群服务中心"
     assert gdf["capacity"].tolist() == [913, 400, 150]
     assert metres(gdf, WGS).max() < 1.0  # back on WGS-84 within a metre
-    assert any("gb18030" in n for n in gdf.attrs["notes"])
-    assert any("converted 3 points from GCJ02" in n for n in gdf.attrs["notes"])
+    assert any("gb18030" in str(n) for n in gdf.attrs["notes"])
+    assert any("converted 3 points from GCJ02" in str(n) for n in gdf.attrs["notes"])
     raw = read_facilities(path)  # taken as WGS-84, the points sit 300-700 m off
     assert metres(raw, WGS).min() > 300 and metres(raw, WGS).max() < 700
 
@@ -83,7 +83,7 @@ def test_gcj02_outside_china_and_duplicates(tmp_path):
     dup = pd.concat([gcj_rows(), gcj_rows().iloc[[0]]], ignore_index=True)
     dup.to_csv(path, index=False)
     notes = read_facilities(path, crs="gcj02").attrs["notes"]
-    assert any("possible duplicates: '西大街社区党群服务中心' on rows 2, 5" in n for n in notes)
+    assert any("possible duplicates: '西大街社区党群服务中心' on rows 2, 5" in str(n) for n in notes)
 
 
 def test_categories_table_in_gbk_with_chinese_names(tmp_path):

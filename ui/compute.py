@@ -32,6 +32,7 @@ from geo import (
     sample_paths,
     snap_points,
 )
+from geo.notes import note
 from geo.osm import download_walk_network
 from geo.scenario import changes_frame
 from quarterhour.webmap import MapData, map_data
@@ -95,11 +96,11 @@ def load_points(inputs: Inputs) -> Points:
     network = load_network(inputs.network)
     fac_path = sample_paths()["facilities"] if inputs.facilities == SAMPLE else inputs.facilities
     facilities = read_facilities(fac_path, crs=inputs.facilities_crs)
-    notes = [f"{Path(fac_path).name}: {len(facilities)} facilities", *facilities.attrs.get("notes", [])]
+    notes = [note("facilities_read", file=Path(fac_path).name, n=len(facilities)), *facilities.attrs.get("notes", [])]
     dem_path = sample_paths()["demand"] if inputs.demand == SAMPLE else inputs.demand
     demand, how = prepare_demand(read_demand(dem_path).to_crs(network.crs), total=inputs.demand_total)
     notes.append(
-        f"{Path(dem_path).name}: {len(demand):,} resident points, {demand[C.POP].sum():,.0f} residents ({how})"
+        note("residents_read", file=Path(dem_path).name, n=len(demand), pop=float(demand[C.POP].sum()), how=how)
     )
     facilities = facilities.to_crs(network.crs)
     return Points(facilities, demand, snap_points(demand, network), tuple(notes))

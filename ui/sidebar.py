@@ -90,7 +90,7 @@ def data_ui(lang: str) -> Sources:
             t("network", lang),
             ["sample", "file", "osm"],
             key=S.NETWORK_HOW,
-            format_func=lambda c: both(f"network_{c}"),
+            format_func=lambda c: both("network_upload" if c == "file" else f"network_{c}"),
         )
         network = SAMPLE
         if how == "file":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -10,7 +12,7 @@ from analysis.pipeline import CircleResult
 from analysis.siting import MODELS, SiteResult
 from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY, LEVELS
 from quarterhour.export import FILE_SUFFIX, FORMAT_NAMES, LAYER_FORMATS, MIME, TABLE_FORMATS
-from quarterhour.i18n import both, category_name, level_both, level_name, t
+from quarterhour.i18n import both, category_name, level_both, level_name, note_text, t
 from ui import state as S
 from ui.files import layer_file, review_pack, table_file
 from ui.scenario import add_centre
@@ -24,22 +26,55 @@ __all__ = [
     "pack_ui",
     "siting_results_ui",
     "siting_ui",
+    "units_line",
 ]
 
 
-def headline_ui(result: CircleResult, notes: tuple[str, ...], lang: str) -> None:
-    """Residents covered, the rate, those left out, the facilities counted; what was read; what was skipped."""
+def headline_ui(result: CircleResult, notes: tuple, lang: str, *, mode: str = "walk") -> None:
+    """Residents covered, the rate, those left out, the facilities counted; what was read; what was skipped.
+
+    Parameters
+    ----------
+    result
+        The run.
+    notes
+        What was read: notes (``geo.notes.Note``) or text, said in ``lang``.
+    lang
+        ``"zh"`` or ``"en"``.
+    mode
+        The travel mode (``walk``, ``bike``, ``ebike``), named in the headline.
+    """
     s = result.summary
+    if s.n_facilities and not s.n_facilities_used:  # nothing can be reached: say why, first
+        st.error(
+            f"**{t('none_on_network_title', lang)}** — "
+            + "；".join(note_text(n, lang) for n in result.skipped if getattr(n, "key", "") == "none_on_network")
+        )
     a, b, c, d = st.columns([3, 2, 2, 2])
-    a.metric(t("covered_headline", lang, minutes=s.minutes), f"{s.pop_covered:,.0f} / {s.pop_total:,.0f}")
+    headline = "covered_headline" if mode == "walk" else f"covered_headline_{mode}"
+    a.metric(t(headline, lang, minutes=s.minutes), f"{s.pop_covered:,.0f} / {s.pop_total:,.0f}")
     b.metric(t("coverage_rate", lang), f"{s.pct_covered:.1f}%")
     c.metric(t("uncovered", lang), f"{s.pop_uncovered:,.0f}")
     d.metric(t("facilities", lang), f"{s.n_facilities_used:.0f}")
     with st.expander(t("what_was_read", lang)):
         for line in notes:
-            st.caption(line)
+            st.caption(note_text(line, lang))
     for line in result.skipped:
-        st.warning(f"{t('skipped', lang)}: {line}")
+        if getattr(line, "key", "") != "none_on_network":
+            st.warning(f"{t('skipped', lang)}{'：' if lang == 'zh' else ': '}{note_text(line, lang)}")
+
+
+def units_line(source: str, units: dict, lang: str) -> str:
+    """The review units read: the file (or the bundled set), and its levels with their unit counts."""
+    levels = ("、" if lang == "zh" else ", ").join(
+        t("units_level_count", lang, level=level_name(level, lang), n=len(table)) for level, table in units.items()
+    )
+    name = (
+        Path(source).name
+        if source not in ("sample", "luoyang")
+        else t("units_bundled", lang, name=t(f"units_{source}", lang))
+    )
+    return t("units_read", lang, file=name, levels=levels)
 
 
 def gaps_sites_ui(result: CircleResult, lang: str) -> None:
@@ -149,14 +184,20 @@ def siting_ui(lang: str) -> Plan | None:
         t("model", lang), MODELS, index=MODELS.index("mclp"), key=S.MODEL, format_func=lambda m: both(f"model_name_{m}")
     )
     a.caption(t(f"model_{model}", lang))
-    k = b.number_input(t("new_centres", lang), min_value=1, max_value=20, value=3, key=S.K)
-    target = c.slider(t("target", lang), min_value=0.5, max_value=1.0, value=0.95, step=0.01, key=S.TARGET)
-    if st.button(t("run_siting", lang), key=S.RUN_SITING):
-        st.session_state[S.PLAN] = Plan(model, int(k), float(target))
+    b.number_input(t("new_centres", lang), min_value=1, max_value=20, value=3, key=S.K)
+    c.slider(t("target", lang), min_value=0.5, max_value=1.0, value=0.95, step=0.01, key=S.TARGET)
+    # Set in the button's callback, before the page runs again: the map above draws the sites in the same run.
+    st.button(t("run_siting", lang), key=S.RUN_SITING, on_click=_set_plan)
     return st.session_state.get(S.PLAN)
 
 
-def siting_results_ui(result: SiteResult, lang: str) -> None:
+def _set_plan() -> None:
+    st.session_state[S.PLAN] = Plan(
+        st.session_state[S.MODEL], int(st.session_state[S.K]), float(st.session_state[S.TARGET])
+    )
+
+
+def siting_results_ui(result: SiteResult, lang: str, *, mode: str = "walk") -> None:
     """Coverage before and after the new sites, the sites, the coverage curve; the sites can join the scenario."""
     s = result.solution
     a, b, c = st.columns(3)
@@ -168,8 +209,7 @@ def siting_results_ui(result: SiteResult, lang: str) -> None:
     )
     c.metric(t("solver", lang), s.method + (" ✓" if s.optimal else f" gap {s.gap:.1%}"))
     table = pd.DataFrame(result.sites.drop(columns="geometry"))
-    names = {C.POP_NEW: t("new_covered", lang), C.MINUTES: t("walk_minutes", lang)}
-    st.dataframe(table.rename(columns=names).round(1), hide_index=True, width="stretch")
+    st.dataframe(table.rename(columns=site_columns(lang, mode)).round(1), hide_index=True, width="stretch")
     if len(result.curve):
         st.caption(t("curve", lang))
         st.line_chart(result.curve.set_index("k")[["pct_covered"]].rename(columns={"pct_covered": "%"}))
@@ -179,7 +219,25 @@ def siting_results_ui(result: SiteResult, lang: str) -> None:
             add_centre(p.x, p.y, DEFAULT_NEW_CATEGORY, lang)
         st.rerun()
     for line in result.notes:
-        st.info(line)
+        st.info(note_text(line, lang))
+
+
+def site_columns(lang: str, mode: str = "walk") -> dict[str, str]:
+    """The siting tables' column names in ``lang``: ids, the figures, the units by their level's name."""
+    return {
+        "site_id": t("col_site_id", lang),
+        "candidate_id": t("col_candidate_id", lang),
+        "order": t("col_order", lang),
+        "code": t("col_code", lang),
+        "name": t("name", lang),
+        "lon": t("col_lon", lang),
+        "lat": t("col_lat", lang),
+        C.POP_NEW: t("new_covered", lang),
+        C.POP_COVERED: t("col_pop_covered", lang),
+        C.PCT_COVERED: t("col_pct_covered", lang),
+        C.MINUTES: t("walk_minutes" if mode == "walk" else f"minutes_{mode}", lang),
+        **{lv: level_name(lv, lang) for lv in LEVELS},
+    }
 
 
 def downloads_ui(inputs: Inputs, units: str, params: Params, result: CircleResult, lang: str) -> None:

@@ -86,7 +86,7 @@ class Points(NamedTuple):
     facilities: gpd.GeoDataFrame
     demand: gpd.GeoDataFrame
     demand_snap: pd.DataFrame
-    notes: tuple[str, ...]
+    notes: tuple[object, ...]  #: ``geo.notes.Note``s (``quarterhour.i18n.note_text`` says them) or plain text
 
 
 class ScenarioView(NamedTuple):

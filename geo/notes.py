@@ -1,0 +1,80 @@
+"""Notes for the planner as data: a key and its values, put into words by the faces.
+
+The analysis does not know the planner's language. It says what it did or left
+out as a ``Note``; ``str(note)`` is the English text (the CLI's ``note:`` lines
+and the logs), and ``quarterhour.i18n.note_text`` says it in the UI's language.
+A face may still meet a plain ``str`` note (e.g. a solver's own message): it is
+shown as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["NOTES_EN", "Note", "fill", "note"]
+
+#: The English text of every note, by key (``quarterhour.i18n`` has it in Chinese and English).
+NOTES_EN: dict[str, str] = {
+    "read_rows": "read {n} rows from {file} ({encoding})",
+    "converted": "converted {n} points from {crs} to WGS-84",
+    "duplicates": "possible duplicates: '{name}' on rows {rows} lie within 50 m",
+    "facilities_read": "{file}: {n} facilities",
+    "residents_read": "{file}: {n:,} resident points, {pop:,.0f} residents ({how})",
+    "how_points": "resident points with 'pop'",
+    "how_areas": "{n} areas with 'pop', spread over a {grid_m:g} m grid",
+    "how_buildings": "{n} building footprints, floor area x levels, x {per_m2:.4f} persons/m²",
+    "how_buildings_scaled": "{n} building footprints, floor area x levels, scaled to {total:,.0f} residents",
+    "how_scaled": "{how}, scaled to {total:,.0f} residents",
+    "facilities_off": "{n} facilities more than {max_snap_m:g} m from any street were left out: {names}",
+    "none_on_network": (
+        "none of the {n} facilities lies within {max_snap_m:g} m of the streets: the facilities lie around "
+        "({fac_lon:.4f}, {fac_lat:.4f}), the network around ({net_lon:.4f}, {net_lat:.4f}), about {km:,g} km "
+        "apart{far}. Usual causes: the wrong coordinate system (WGS-84, GCJ-02, BD-09), longitude and latitude "
+        "swapped, or a network of another place"
+    ),
+    "another_city": " (another city?)",
+    "residents_off": "{n} resident points ({pop:,.0f} residents) more than {max_snap_m:g} m from any street "
+    "count as not covered",
+    "facilities_fragments": "{n} facilities lie on {k} street fragments cut off from the main network: "
+    "they reach, and are reached from, only their own fragment",
+    "residents_fragments": "{n} resident points ({pop:,.0f} residents) lie on {k} street fragments cut off from "
+    "the main network: they reach, and are reached from, only their own fragment",
+    "outside_level": "{n} resident points ({pop:,.0f} residents) lie outside every {level} boundary and are not "
+    "in the {level} table",
+}
+
+
+@dataclass(frozen=True)
+class Note:
+    """One thing the planner should know: ``key`` (of ``NOTES_EN``) and its ``values`` as (name, value) pairs.
+
+    Values are numbers, strings, tuples of strings (lists of names) or other ``Note`` objects
+    (a part of the sentence that is itself said in the planner's language).
+
+    Examples
+    --------
+    >>> str(note("facilities_read", file="centres.csv", n=2))
+    'centres.csv: 2 facilities'
+    """
+
+    key: str
+    values: tuple[tuple[str, object], ...] = ()
+
+    def __str__(self) -> str:
+        """The note in English."""
+        return fill(NOTES_EN[self.key], self, str, ", ")
+
+
+def note(key: str, **values: object) -> Note:
+    """A ``Note`` of ``key`` with ``values`` (lists become tuples, so the note stays hashable)."""
+    if key not in NOTES_EN:
+        raise KeyError(f"no note '{key}' in geo.notes.NOTES_EN")
+    return Note(key, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in values.items()))
+
+
+def fill(template: str, n: Note, say, sep: str) -> str:
+    """``template`` with the values of ``n``: nested notes said by ``say``, tuples joined by ``sep``."""
+    values = {
+        k: say(v) if isinstance(v, Note) else sep.join(map(str, v)) if isinstance(v, tuple) else v for k, v in n.values
+    }
+    return template.format(**values)
