@@ -13,6 +13,7 @@ import osmnx as ox
 import pandas as pd
 import pytest
 import shapely
+import test_browser
 from pyproj import Transformer
 
 from geo import InputError, read_demand, read_facilities
@@ -22,6 +23,7 @@ from quarterhour.cli_args import build_parser
 from quarterhour.readnotes import coordinate_note
 
 SAMPLE = "data/sample"
+app_url = test_browser.app_url  # the fixture serving the real app (streamlit run), for the browser test
 LUOYANG = (112.4690, 34.6830)  # 老城区: where Monaco's centre is put
 
 
@@ -212,3 +214,46 @@ def test_a_gcj02_residents_table_outside_china_is_refused_with_the_option(tmp_pa
         read_demand(path, crs="gcj02")
     lon, lat = to_wgs84(np.array([7.42]), np.array([43.73]), "gcj02")
     assert (lon[0], lat[0]) == (7.42, 43.73)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(test_browser.CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)")
+def test_app_reads_an_uploaded_residents_csv(app_url, tmp_path):
+    """In the real app (headless chromium): a GBK residents CSV with 常住人口 gives the sample's headline."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    path, dem = _residents_table(tmp_path, "人口.csv", "常住人口", "gbk")
+    errors = []
+    with sync_api.sync_playwright() as p:
+        browser = test_browser._launch(p)
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+        page.get_by_text("数据", exact=True).click()
+        uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="居民")
+        uploader.locator('input[type="file"]').set_input_files(str(path))
+        page.get_by_text("读取了什么").click()
+        page.get_by_text(f"人口.csv: {len(dem):,} resident points").wait_for(timeout=60_000)
+        page.get_by_text("人口.csv：各点均在中国境外，坐标按 WGS-84 读取").wait_for(timeout=30_000)
+        sync_api.expect(page.get_by_text("38,245 / 38,367")).to_be_visible()
+        assert not page.locator('[data-testid="stException"]').count()
+        browser.close()
+    assert errors == []
+
+
+def test_the_app_judges_a_gcj02_spreadsheet_and_says_so(luoyang):
+    """The app's reading (``ui.compute.load_points``, default ``auto``) puts the centres on their streets."""
+    from ui.compute import load_points
+    from ui.values import Inputs
+
+    folder, truth = luoyang
+    inputs = Inputs(
+        str(folder / "streets.graphml"), str(folder / "党群服务中心.xlsx"), demand=str(folder / "demand.geojson")
+    )
+    assert inputs.facilities_crs == "auto" and inputs.demand_crs == "auto"
+    points = load_points(inputs)
+    (fac_name, fac_choice), (dem_name, dem_choice) = points.crs_choices
+    assert fac_choice.system == "gcj02" and fac_choice.how == "judged"
+    assert _metres(points.facilities.to_crs(4326), truth).max() < 2.0
+    assert coordinate_note(fac_name, fac_choice, "zh").startswith("党群服务中心.xlsx：按路网判定坐标为 GCJ-02")
+    assert dem_name == "demand.geojson" and dem_choice.how == "declared" and dem_choice.looks is None
