@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 SYSTEMS = ("wgs84", "gcj02", "bd09")
-_JUDGED_AT_MOST = 5000  # points measured when judging: evenly spread over the file
+_JUDGED_AT_MOST = 2000  # points measured when judging, evenly spread: a stable median, fast on 100k corners
 _A = 6378245.0  # Krasovsky 1940 semi-major axis, as the GCJ-02 formula uses
 _EE = 0.00669342162296594323  # its first eccentricity squared
 _X_PI = np.pi * 3000.0 / 180.0
