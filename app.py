@@ -18,6 +18,7 @@ import streamlit as st
 
 from geo import InputError, sample_paths
 from quarterhour.i18n import LANGS, t
+from quarterhour.readnotes import coordinate_note
 from ui import state as S
 from ui.compute import compute, load_boundaries, load_network, load_points, siting
 from ui.errors import step
@@ -51,6 +52,7 @@ def analyse(inputs: Inputs, units: str, params: Params, lang: str) -> tuple:
             t("network_read", lang, source=source, nodes=network.n_nodes, edges=len(network.edges), frag=fragments),
             *points.notes,
             units_line(units, load_boundaries(inputs.network, units), lang),
+            *(coordinate_note(name, choice, lang) for name, choice in points.crs_choices),
         )
         return network, points.facilities, notes, compute(inputs, units, params)
 

@@ -9,11 +9,21 @@ taken as WGS-84: they differ by centimetres. Outside China no offset applies.
 
 ``points_to_wgs84`` moves a layer of points; ``detect_coordinate_system``
 judges which of the three a facility list is in, by how close each reading
-falls to the streets.
+falls to the streets; ``settle_coordinate_system`` applies the planner's
+choice, or with ``auto`` the judgement, and says what it did (``CrsChoice``).
+
+``auto`` moves only points read from a table's lon/lat columns: a table states
+no coordinate system, and 高德/腾讯/百度 exports are tables. A GeoJSON,
+GeoPackage or Shapefile states its CRS, and is taken at its word (GCJ-02 has no
+EPSG code, so such a file says WGS-84 even when it is not): its points are
+judged too, and when they sit clearly closer to the streets read as GCJ-02 or
+BD-09 the choice says so, for the planner to pick it by hand. Points all
+outside China are WGS-84 without judging: no offset applies there.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -25,17 +35,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SYSTEMS",
+    "CrsChoice",
     "bd09_to_gcj02",
     "detect_coordinate_system",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
+    "geometries_to_wgs84",
     "in_china",
     "points_to_wgs84",
+    "settle_coordinate_system",
     "to_wgs84",
     "wgs84_to_gcj02",
 ]
 
 SYSTEMS = ("wgs84", "gcj02", "bd09")
+_JUDGED_AT_MOST = 2000  # points measured when judging, evenly spread: a stable median, fast on 100k corners
 _A = 6378245.0  # Krasovsky 1940 semi-major axis, as the GCJ-02 formula uses
 _EE = 0.00669342162296594323  # its first eccentricity squared
 _X_PI = np.pi * 3000.0 / 180.0
@@ -186,6 +200,29 @@ def points_to_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
     return ll.set_geometry(shapely.points(lon, lat))
 
 
+def geometries_to_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
+    """Any geometries (points, lines, polygons) whose lon/lat are in ``system`` moved to WGS-84, vertex by vertex.
+
+    Parameters
+    ----------
+    gdf
+        A layer in any CRS; its lon/lat are read as ``system``'s.
+    system
+        One of ``SYSTEMS`` (or "cgcs2000", taken as WGS-84).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The same rows in EPSG:4326.
+    """
+    ll = gdf.to_crs(4326)
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(to_wgs84(xy[:, 0], xy[:, 1], system))
+
+    return ll.set_geometry(shapely.transform(ll.geometry.to_numpy(), move), crs=4326)
+
+
 def detect_coordinate_system(points: gpd.GeoDataFrame, network: StreetNetwork) -> tuple[str, dict[str, float]]:
     """Which system (wgs84, gcj02, bd09) the points' lon/lat are in, judged by how close they fall to the streets.
 
@@ -216,3 +253,58 @@ def detect_coordinate_system(points: gpd.GeoDataFrame, network: StreetNetwork) -
     best, second = ranked[0], ranked[1]
     clear = medians[best] < 0.5 * medians[second]
     return (best if clear else "wgs84"), medians
+
+
+@dataclass(frozen=True)
+class CrsChoice:
+    """How a file's coordinates were read, for the planner: the system applied and why.
+
+    ``how`` is ``given`` (the planner's choice), ``judged`` (``auto``: the clear
+    winner against the streets), ``unclear`` (``auto``, no clear winner: WGS-84),
+    ``outside`` (``auto``, every point outside China: WGS-84) or ``declared``
+    (``auto`` on a file that states its CRS: kept; ``looks`` names the system its
+    points sit closer to, when that is clearly another).
+    """
+
+    system: str  #: the system applied: wgs84, gcj02 or bd09
+    how: str
+    medians: dict[str, float] = field(default_factory=dict)  #: median metres to a street, per reading
+    looks: str | None = None
+
+
+def settle_coordinate_system(
+    points: gpd.GeoDataFrame, network: StreetNetwork, requested: str, *, declared: bool
+) -> tuple[gpd.GeoDataFrame, CrsChoice]:
+    """Apply ``requested`` to points read as WGS-84; with ``auto``, judge the system against the streets first.
+
+    Parameters
+    ----------
+    points
+        As read: a table's lon/lat taken as WGS-84 when ``requested`` is ``auto``,
+        already converted when it is a system.
+    network
+        The prepared street network the points are judged against.
+    requested
+        ``auto`` or one of ``SYSTEMS`` (already applied by the reader).
+    declared
+        True when the file states its own CRS (GeoJSON, GeoPackage, Shapefile): ``auto`` keeps it.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, CrsChoice)
+        The points (moved to WGS-84 when judged GCJ-02 or BD-09), and what was done.
+    """
+    if requested != "auto":
+        return points, CrsChoice(requested, "given")
+    if points.empty or not (points.geom_type == "Point").all():
+        return points, CrsChoice("wgs84", "declared" if declared else "unclear")
+    ll = points.to_crs(4326)
+    if not in_china(ll.geometry.x.to_numpy(), ll.geometry.y.to_numpy()).any():
+        return points, CrsChoice("wgs84", "outside")
+    step = max(1, len(ll) // _JUDGED_AT_MOST)
+    system, medians = detect_coordinate_system(ll.iloc[::step], network)
+    if declared:
+        return points, CrsChoice("wgs84", "declared", medians, looks=None if system == "wgs84" else system)
+    clear = system != "wgs84" or medians["wgs84"] < 0.5 * sorted(medians.values())[1]
+    moved = points_to_wgs84(points, system) if system != "wgs84" else points
+    return moved, CrsChoice(system, "judged" if clear else "unclear", medians)

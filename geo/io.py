@@ -18,12 +18,12 @@ import pyogrio
 
 from geo._validate import POLYGONS, existing, first_bad_row, require_kind, require_unique
 from geo._vector import VECTOR_SUFFIXES, read_points, read_vector
-from geo.chinacrs import points_to_wgs84
+from geo.chinacrs import geometries_to_wgs84, points_to_wgs84
 from geo.errors import InputError
 from geo.network import StreetNetwork, prepare_network
 from geo.notes import Note, note
 from geo.osm import walk_graph_from_pbf
-from geo.tables import FIRST_ROW, read_point_table, read_table
+from geo.tables import DEMAND_COLUMN_NAMES, FIRST_ROW, TABLE_SUFFIXES, read_point_table, read_table
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, CATEGORY_SYNONYMS, LEVELS, category_code
 
 __all__ = [
@@ -134,7 +134,7 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     """
     path = existing(path, what, max_mb=MAX_INPUT_MB)
     notes: list[Note] = []
-    tabular = path.suffix.lower() in (".csv", ".xlsx", ".xls")
+    tabular = path.suffix.lower() in TABLE_SUFFIXES
     first_row = FIRST_ROW if tabular else 1  # error rows as the planner's file numbers them
     if tabular:
         gdf, notes = read_point_table(path, what=what, crs=crs)
@@ -173,23 +173,28 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     return gdf
 
 
-def read_demand(path: str | Path) -> gpd.GeoDataFrame:
+def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
     """Read demand: resident points with a resident count column ``pop`` (numbers, not negative), or polygons.
 
     Polygons are areas with ``pop`` (communities, grid cells) or building
     footprints without it; ``analysis.demand.prepare_demand`` turns them into
-    resident points.
+    resident points. A CSV/XLSX table gives points from its lon/lat columns and
+    residents from a ``pop`` column, Chinese headers recognised (经度/纬度,
+    人口/常住人口/户籍人口; ``geo.tables.DEMAND_COLUMN_NAMES``), UTF-8 or GBK.
 
     Parameters
     ----------
     path
-        A GeoJSON, GeoPackage or (zipped) Shapefile, all points or all polygons.
+        A GeoJSON, GeoPackage or (zipped) Shapefile, all points or all polygons; or a CSV/XLSX table of points.
+    crs
+        The coordinate system of a table's lon/lat (``wgs84``, ``gcj02`` or ``bd09``); converted to WGS-84.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        In the file's CRS. Points and areas get ``pop`` as float residents and a unique
-        ``demand_id`` (also the index); building footprints without ``pop`` come back as read.
+        In the file's CRS (a table: WGS-84). Points and areas get ``pop`` as float residents and a unique
+        ``demand_id`` (also the index); building footprints without ``pop`` come back as read. What was
+        done with a table (encoding, conversion) is in ``gdf.attrs["notes"]``.
 
     Raises
     ------
@@ -197,13 +202,29 @@ def read_demand(path: str | Path) -> gpd.GeoDataFrame:
         Mixed geometries, no ``pop`` on points, a ``pop`` that is not a count of residents, a duplicate id.
     """
     path = existing(path, "demand", max_mb=MAX_INPUT_MB)
-    if path.suffix.lower() not in VECTOR_SUFFIXES:
+    tabular = path.suffix.lower() in TABLE_SUFFIXES
+    if not tabular and path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputError(
             f"unsupported demand format '{path.suffix}'",
             file=path.name,
-            fix="give a GeoJSON, GeoPackage or Shapefile of points or polygons",
+            fix="give a CSV/XLSX table (lon/lat, pop), a GeoJSON, GeoPackage or Shapefile of points or polygons",
         )
+    if tabular:
+        gdf, notes = read_point_table(path, what="residents", crs=crs, columns=DEMAND_COLUMN_NAMES)
+        headers = gdf.attrs.get("headers", {})
+        if "pop" not in gdf.columns:
+            raise InputError(
+                "no column with the residents at each point",
+                file=path.name,
+                column="pop",
+                fix=f"add a column named one of {', '.join(DEMAND_COLUMN_NAMES['pop'])}",
+            )
+        gdf = _checked_demand(gdf, path, first_row=FIRST_ROW, pop_column=headers.get("pop", "pop"))
+        gdf.attrs["notes"] = notes
+        return gdf
     gdf = read_vector(path, what="demand")
+    if crs in ("gcj02", "bd09"):
+        gdf = geometries_to_wgs84(gdf, crs)
     kinds = set(gdf.geom_type.replace({"MultiPolygon": "Polygon"}))
     if kinds - {"Point", "Polygon"} or len(kinds) > 1:
         raise InputError(
@@ -221,21 +242,28 @@ def read_demand(path: str | Path) -> gpd.GeoDataFrame:
             column="pop",
             fix="add a column 'pop' (residents per point), or give building footprints as polygons",
         )
+    return _checked_demand(gdf, path)
+
+
+def _checked_demand(
+    gdf: gpd.GeoDataFrame, path: Path, *, first_row: int = 1, pop_column: str = "pop"
+) -> gpd.GeoDataFrame:
+    """``pop`` as float residents (a non-number or a negative refused with its row), and a unique ``demand_id``."""
     pop = pd.to_numeric(gdf["pop"], errors="coerce")
-    bad = first_bad_row(pop.isna() | (pop < 0), gdf["pop"])
+    bad = first_bad_row(pop.isna() | (pop < 0), gdf["pop"], first_row=first_row)
     if bad:
         raise InputError(
-            f"'pop' must be a number of residents, 0 or more; found '{bad.value}' ({bad.count} rows)",
+            f"'{pop_column}' must be a number of residents, 0 or more; found '{bad.value}' ({bad.count} rows)",
             file=path.name,
             row=bad.row,
-            column="pop",
+            column=pop_column,
             fix="put a resident count in every row",
         )
     gdf["pop"] = pop.astype(float)
     if "demand_id" not in gdf.columns:
         gdf.insert(0, "demand_id", [f"R{i + 1:05d}" for i in range(len(gdf))])
     gdf["demand_id"] = gdf["demand_id"].astype(str)
-    require_unique(gdf, "demand_id", path)
+    require_unique(gdf, "demand_id", path, first_row=first_row)
     return gdf.set_index("demand_id", drop=False).rename_axis(None)
 
 

@@ -21,7 +21,10 @@ from geo.chinacrs import SYSTEMS, in_china, to_wgs84
 from geo.errors import InputError
 from geo.notes import Note, note
 
-__all__ = ["COLUMN_NAMES", "FIRST_ROW", "read_point_table", "read_table"]
+__all__ = ["COLUMN_NAMES", "DEMAND_COLUMN_NAMES", "FIRST_ROW", "TABLE_SUFFIXES", "read_point_table", "read_table"]
+
+#: File name endings read as tables of lon/lat (no CRS of their own).
+TABLE_SUFFIXES = (".csv", ".xlsx", ".xls")
 
 #: Our column -> the header names that mean it (compared without case or spaces).
 COLUMN_NAMES: dict[str, tuple[str, ...]] = {
@@ -31,6 +34,14 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "category": ("category", "type", "类别", "类型", "设施类别", "设施类型"),
     "capacity": ("capacity", "area", "area_m2", "面积", "建筑面积", "使用面积", "面积(㎡)", "面积(m2)"),
     "facility_id": ("facility_id", "id", "编号", "编码"),
+}
+
+#: The same for residents tables: lon/lat and the residents at each point.
+DEMAND_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    "lon": COLUMN_NAMES["lon"],
+    "lat": COLUMN_NAMES["lat"],
+    "pop": ("pop", "population", "人口", "常住人口", "户籍人口", "人口数", "居民人数", "人数"),
+    "demand_id": ("demand_id", "id", "编号", "编码"),
 }
 
 #: Row number of the first data row in a spreadsheet: the header is row 1.
@@ -69,11 +80,11 @@ def read_table(path: Path, what: str) -> tuple[pd.DataFrame, str]:
     )
 
 
-def _find_columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
+def _find_columns(frame: pd.DataFrame, path: Path, names_of: dict[str, tuple[str, ...]]) -> dict[str, str]:
     """Our column name -> the file's header, for every column recognised."""
     found: dict[str, str] = {}
     headers = {_norm(c): c for c in frame.columns}
-    for ours, names in COLUMN_NAMES.items():
+    for ours, names in names_of.items():
         hits = [headers[n] for n in map(_norm, names) if n in headers]
         if ours in ("lon", "lat"):  # x/y only when no lon/lat-named column exists
             named = [h for h in hits if _norm(h) not in ("x", "y")]
@@ -91,7 +102,11 @@ def _find_columns(frame: pd.DataFrame, path: Path) -> dict[str, str]:
 
 
 def read_point_table(
-    path: str | Path, *, what: str = "facilities", crs: str = "wgs84"
+    path: str | Path,
+    *,
+    what: str = "facilities",
+    crs: str = "wgs84",
+    columns: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Note]]:
     """Read a CSV/XLSX of points: (a WGS-84 GeoDataFrame with our column names, notes on what was done).
 
@@ -106,11 +121,15 @@ def read_point_table(
         What the points are, for the messages.
     crs
         The coordinate system of the lon/lat columns.
+    columns
+        Our column -> the headers that mean it (``COLUMN_NAMES`` for facilities,
+        ``DEMAND_COLUMN_NAMES`` for residents); ``lon`` and ``lat`` are needed.
 
     Returns
     -------
     (geopandas.GeoDataFrame, list of str)
         The points in WGS-84, and notes on what was done (encoding, conversion, duplicates).
+        ``gdf.attrs["headers"]`` maps our column names to the file's headers, for messages.
     """
     path = Path(path)
     if crs not in (*SYSTEMS, "cgcs2000"):
@@ -118,14 +137,15 @@ def read_point_table(
     frame, encoding = read_table(path, what)
     if frame.empty:
         raise InputError(f"the {what} table has no rows", file=path.name, fix="check that the right file was given")
-    cols = _find_columns(frame, path)
+    names_of = COLUMN_NAMES if columns is None else columns
+    cols = _find_columns(frame, path, names_of)
     for need in ("lon", "lat"):
         if need not in cols:
             raise InputError(
                 f"no {'longitude' if need == 'lon' else 'latitude'} column",
                 file=path.name,
                 column=need,
-                fix=f"name it one of {', '.join(COLUMN_NAMES[need])}",
+                fix=f"name it one of {', '.join(names_of[need])}",
             )
     values = {}
     for ours in ("lon", "lat"):
@@ -161,6 +181,7 @@ def read_point_table(
         )
     notes = [note("read_rows", n=len(frame), file=path.name, encoding=encoding)]
     if crs in ("gcj02", "bd09"):
+        option = "demand" if what in ("demand", "residents") else "facilities"
         outside = first_bad_row(~in_china(lon, lat), np.column_stack([lon, lat]), first_row=FIRST_ROW)
         if outside:
             raise InputError(
@@ -168,7 +189,7 @@ def read_point_table(
                 file=path.name,
                 row=outside.row,
                 column=cols["lon"],
-                fix="check the coordinate system (--facilities-crs) or the row",
+                fix=f"check the coordinate system (--{option}-crs) or the row",
             )
         lon, lat = to_wgs84(lon, lat, crs)
         notes.append(note("converted", n=len(lon), crs=crs.upper()))
@@ -177,6 +198,7 @@ def read_point_table(
         table["capacity"] = pd.to_numeric(table["capacity"], errors="coerce")
     gdf = gpd.GeoDataFrame(table, geometry=shapely.points(lon, lat), crs="EPSG:4326")
     notes += _duplicates(gdf)
+    gdf.attrs["headers"] = dict(cols)
     return gdf, notes
 
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import geopandas as gpd
 import shapely
 
 from analysis.coverage import nearest_facility
@@ -22,6 +23,7 @@ from analysis.siting import candidate_sites, plan_sites
 from analysis.traveltime import MODE_SPEEDS_KMH
 from geo import (
     InputError,
+    StreetNetwork,
     prepare_network,
     read_boundaries,
     read_categories,
@@ -31,12 +33,14 @@ from geo import (
     sample_paths,
     snap_points,
 )
-from geo.chinacrs import detect_coordinate_system, points_to_wgs84
+from geo.chinacrs import settle_coordinate_system
 from geo.io import BUNDLED_BOUNDARIES, read_polygons
 from geo.osm import download_walk_network
+from geo.tables import TABLE_SUFFIXES
 from quarterhour.cli_args import build_parser
 from quarterhour.export import provenance, write_layers
 from quarterhour.i18n import t
+from quarterhour.readnotes import coordinate_note
 from quarterhour.report import PackOptions, check_out, write_pack
 
 __all__ = ["main"]
@@ -76,25 +80,29 @@ def _load(args: argparse.Namespace) -> tuple:
         clip_to=clip_to,
         consolidate_m=args.consolidate_m,
     )
-    auto = args.facilities_crs == "auto"
-    facilities = read_facilities(args.facilities, crs="wgs84" if auto else args.facilities_crs)
-    for line in facilities.attrs.get("notes", []):
-        print(f"note: {line}", file=sys.stderr)
-    if auto:
-        args.facilities_crs, medians = detect_coordinate_system(facilities, network)
-        told = ", ".join(f"{s} {m:,.0f} m" for s, m in medians.items())
-        print(
-            f"note: facility coordinates read as {args.facilities_crs.upper()} "
-            f"(median distance to the streets: {told})",
-            file=sys.stderr,
-        )
-        facilities = points_to_wgs84(facilities, args.facilities_crs)
+    facilities = _read_points(args, network, "facilities")
+    args.facilities_crs = facilities.attrs["crs_choice"].system  # candidates are read as the facilities were
     facilities = facilities.to_crs(network.crs)
-    demand, how = prepare_demand(read_demand(args.demand).to_crs(network.crs), total=args.demand_total)
+    demand = _read_points(args, network, "demand")
+    demand, how = prepare_demand(demand.to_crs(network.crs), total=args.demand_total)
     print(f"note: residents from {how}", file=sys.stderr)
     boundaries = {level: gdf.to_crs(network.crs) for level, gdf in boundaries_ll.items()} if boundaries_ll else None
     categories = read_categories(args.categories) if args.categories else None
     return network, facilities, demand, boundaries, categories
+
+
+def _read_points(args: argparse.Namespace, network: StreetNetwork, role: str) -> gpd.GeoDataFrame:
+    """Facilities or residents, their coordinates read as ``--<role>-crs`` says (``auto``: judged); notes printed."""
+    path, requested = getattr(args, role), getattr(args, f"{role}_crs")
+    read = read_facilities if role == "facilities" else read_demand
+    gdf = read(path, crs="wgs84" if requested == "auto" else requested)
+    for line in gdf.attrs.get("notes", []):
+        print(f"note: {line}", file=sys.stderr)
+    declared = path.suffix.lower() not in TABLE_SUFFIXES
+    gdf, choice = settle_coordinate_system(gdf, network, requested, declared=declared)
+    print(f"note: {coordinate_note(path.name, choice, 'en')}", file=sys.stderr)
+    gdf.attrs["crs_choice"] = choice
+    return gdf
 
 
 _NOT_PARAMETERS = {"out", "force", "command"}

@@ -70,11 +70,23 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--facilities-crs",
         choices=(*SYSTEMS, "auto"),
-        default="wgs84",
+        default="auto",
         help="coordinate system of facility and candidate points: wgs84 (GPS, OSM, 天地图), gcj02 (高德, 腾讯), "
-        "bd09 (百度), or auto (judged by how close each reading falls to the streets); converted to WGS-84",
+        "bd09 (百度), or auto (default: a table's lon/lat judged by how close each reading falls to the streets; "
+        "a GeoJSON/GeoPackage/Shapefile keeps its own CRS); converted to WGS-84",
     )
-    p.add_argument("--demand", type=Path, help="resident points with 'pop', areas with 'pop', or building footprints")
+    p.add_argument(
+        "--demand",
+        type=Path,
+        help="resident points with 'pop', areas with 'pop', building footprints, or a CSV/XLSX of lon/lat and "
+        "population (人口, 常住人口, 户籍人口)",
+    )
+    p.add_argument(
+        "--demand-crs",
+        choices=(*SYSTEMS, "auto"),
+        default="auto",
+        help="coordinate system of the residents' lon/lat, as --facilities-crs (default auto)",
+    )
     p.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
     p.add_argument(
         "--mode",

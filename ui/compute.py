@@ -32,9 +32,11 @@ from geo import (
     sample_paths,
     snap_points,
 )
+from geo.chinacrs import settle_coordinate_system
 from geo.notes import note
 from geo.osm import download_walk_network
 from geo.scenario import changes_frame
+from geo.tables import TABLE_SUFFIXES
 from quarterhour.webmap import MapData, map_data
 from ui.values import SAMPLE, Change, Inputs, Params, Plan, Points, ScenarioView
 
@@ -95,15 +97,28 @@ def load_points(inputs: Inputs) -> Points:
     """
     network = load_network(inputs.network)
     fac_path = sample_paths()["facilities"] if inputs.facilities == SAMPLE else inputs.facilities
-    facilities = read_facilities(fac_path, crs=inputs.facilities_crs)
+    facilities, fac_choice = _settled(read_facilities, fac_path, inputs.facilities_crs, network)
     notes = [note("facilities_read", file=Path(fac_path).name, n=len(facilities)), *facilities.attrs.get("notes", [])]
     dem_path = sample_paths()["demand"] if inputs.demand == SAMPLE else inputs.demand
-    demand, how = prepare_demand(read_demand(dem_path).to_crs(network.crs), total=inputs.demand_total)
+    demand, dem_choice = _settled(read_demand, dem_path, inputs.demand_crs, network)
+    notes += demand.attrs.get("notes", [])
+    demand, how = prepare_demand(demand.to_crs(network.crs), total=inputs.demand_total)
     notes.append(
         note("residents_read", file=Path(dem_path).name, n=len(demand), pop=float(demand[C.POP].sum()), how=how)
     )
     facilities = facilities.to_crs(network.crs)
-    return Points(facilities, demand, snap_points(demand, network), tuple(notes))
+    choices = ((Path(fac_path).name, fac_choice), (Path(dem_path).name, dem_choice))
+    return Points(facilities, demand, snap_points(demand, network), tuple(notes), choices)
+
+
+def _settled(read: object, path: str | Path, requested: str, network: StreetNetwork) -> tuple:
+    """Points read by ``read`` with their coordinates as ``requested`` (``auto``: judged against the streets)."""
+    gdf = read(path, crs="wgs84" if requested == "auto" else requested)
+    notes = gdf.attrs.get("notes", [])
+    declared = Path(path).suffix.lower() not in TABLE_SUFFIXES
+    gdf, choice = settle_coordinate_system(gdf, network, requested, declared=declared)
+    gdf.attrs["notes"] = notes
+    return gdf, choice
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -188,7 +203,8 @@ def siting(inputs: Inputs, units: str, params: Params, candidates: str | None, p
     """
     network = load_network(inputs.network)
     result = compute(inputs, units, params)
-    points = read_facilities(candidates, what="candidates").to_crs(network.crs) if candidates else None
+    crs = load_points(inputs).crs_choices[0][1].system  # candidates are read as the facilities were
+    points = read_facilities(candidates, crs=crs, what="candidates").to_crs(network.crs) if candidates else None
     return plan_sites(
         network,
         result.demand,

@@ -75,6 +75,7 @@ def app_provenance(inputs: Inputs, units: str, params: Params) -> dict:
         "category_minutes": dict(params.category_minutes),
         "bands": list(params.bands),
         "facilities_crs": inputs.facilities_crs,
+        "demand_crs": inputs.demand_crs,
         "demand_total": inputs.demand_total,
     }
     return provenance(parameters, files)

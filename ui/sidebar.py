@@ -24,6 +24,7 @@ SPEED_RANGES = {"walk": (2.0, 6.0), "bike": (8.0, 25.0), "ebike": (10.0, 30.0)}
 BANDS = (5.0, 10.0, 15.0, 20.0)
 BASEMAPS = ("none", "osm", "tianditu")
 _POINT_TYPES = ["csv", "xlsx", "geojson", "json", "gpkg", "zip"]
+_CRS = ["auto", "wgs84", "gcj02", "bd09"]  # auto first: judged against the streets
 
 
 def save_upload(upload: st.runtime.uploaded_file_manager.UploadedFile, lang: str) -> str | None:
@@ -100,22 +101,24 @@ def data_ui(lang: str) -> Sources:
             network = _osm_ui(lang)
         facilities = source_ui(t("facilities_file", lang), S.FACILITIES_FILE, _POINT_TYPES, lang)
         crs = st.selectbox(
-            t("facilities_crs", lang),
-            ["wgs84", "gcj02", "bd09"],
-            key=S.FACILITIES_CRS,
-            format_func=lambda c: both(f"crs_{c}"),
+            t("facilities_crs", lang), _CRS, key=S.FACILITIES_CRS, format_func=lambda c: both(f"crs_{c}")
         )
         demand = source_ui(t("demand_file", lang), S.DEMAND_FILE, _POINT_TYPES, lang)
+        demand_crs = st.selectbox(t("demand_crs", lang), _CRS, key=S.DEMAND_CRS, format_func=_crs_label)
         total = st.number_input(t("demand_total", lang), min_value=0, value=0, step=1000, key=S.DEMAND_TOTAL)
         candidates = st.file_uploader(t("candidates_file", lang), type=_POINT_TYPES, key=S.CANDIDATES_FILE)
         units = units_ui(lang)
     if network != SAMPLE and SAMPLE in (facilities, demand):
         st.warning(t("own_network_needs_points", lang))
     return Sources(
-        inputs=Inputs(network, facilities, crs, demand, float(total) or None),
+        inputs=Inputs(network, facilities, crs, demand, float(total) or None, demand_crs),
         units=units,
         candidates=(save_upload(candidates, lang) if candidates else None),
     )
+
+
+def _crs_label(code: str) -> str:
+    return both(f"crs_{code}")
 
 
 def units_ui(lang: str) -> str:

@@ -16,6 +16,7 @@ __all__ = [
     "CLICK_DONE",
     "CLICK_MODE",
     "CLICK_NOTE",
+    "DEMAND_CRS",
     "DEMAND_FILE",
     "DEMAND_TOTAL",
     "DL_FMT",
@@ -83,6 +84,7 @@ OSM_BBOX = "osm_bbox"  #: the box drawn on the map (west, south, east, north)
 FACILITIES_FILE = "facilities_file"
 FACILITIES_CRS = "facilities_crs"
 DEMAND_FILE = "demand_file"
+DEMAND_CRS = "demand_crs"
 DEMAND_TOTAL = "demand_total"
 CANDIDATES_FILE = "candidates_file"
 UNITS = "units"

@@ -22,6 +22,7 @@ import geopandas as gpd
 import pandas as pd
 
 from analysis.scenario import ScenarioResult
+from geo.chinacrs import CrsChoice
 
 __all__ = ["SAMPLE", "Change", "Inputs", "Params", "Plan", "Points", "ScenarioView", "Sources"]
 
@@ -35,9 +36,10 @@ class Inputs:
 
     network: str = SAMPLE
     facilities: str = SAMPLE
-    facilities_crs: str = "wgs84"  #: wgs84, gcj02 or bd09
+    facilities_crs: str = "auto"  #: auto (judged against the streets), wgs84, gcj02 or bd09
     demand: str = SAMPLE
     demand_total: float | None = None  #: residents to spread over the points, if the file has no counts
+    demand_crs: str = "auto"  #: as ``facilities_crs``, for a residents table
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class Points(NamedTuple):
     demand: gpd.GeoDataFrame
     demand_snap: pd.DataFrame
     notes: tuple[object, ...]  #: ``geo.notes.Note``s (``quarterhour.i18n.note_text`` says them) or plain text
+    crs_choices: tuple[tuple[str, CrsChoice], ...] = ()  #: (file name, how its coordinates were read)
 
 
 class ScenarioView(NamedTuple):

@@ -1,0 +1,63 @@
+"""What was read, in the planner's language: how a file's coordinates were taken (``geo.chinacrs.CrsChoice``).
+
+Examples
+--------
+>>> from geo.chinacrs import CrsChoice
+>>> choice = CrsChoice("gcj02", "judged", {"wgs84": 180.0, "gcj02": 4.0, "bd09": 420.0})
+>>> print(coordinate_note("f.xlsx", choice, "en"))
+f.xlsx: coordinates judged GCJ-02 (AMap, Tencent) against the streets: median 4 m to a street vs 180 m as WGS-84
+>>> print(coordinate_note("f.xlsx", choice, "zh"))
+f.xlsx：按路网判定坐标为 GCJ-02（高德、腾讯）：到最近街道的中位距离 4 米，按 WGS-84 读为 180 米
+"""
+
+from __future__ import annotations
+
+from geo.chinacrs import CrsChoice
+from quarterhour.i18n import t
+
+__all__ = ["coordinate_note"]
+
+_SHORT = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}
+
+
+def coordinate_note(file: str, choice: CrsChoice, lang: str = "zh") -> str:
+    """One line saying how ``file``'s coordinates were read, and why.
+
+    Parameters
+    ----------
+    file
+        The file's name, as the planner knows it.
+    choice
+        What ``geo.chinacrs.settle_coordinate_system`` did.
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The note.
+    """
+    m = choice.medians
+    if choice.how == "given":
+        return t("crs_given", lang, file=file, system=t(f"crs_{choice.system}", lang))
+    if choice.how == "outside":
+        return t("crs_outside", lang, file=file)
+    if choice.how == "declared":
+        if choice.looks:
+            return t(
+                "crs_declared_looks", lang, file=file, looks=_SHORT[choice.looks], best=m[choice.looks], wgs=m["wgs84"]
+            )
+        return t("crs_declared", lang, file=file)
+    if choice.how == "judged":
+        other = "gcj02" if choice.system == "wgs84" else "wgs84"
+        return t(
+            "crs_judged",
+            lang,
+            file=file,
+            system=t(f"crs_{choice.system}", lang),
+            best=m[choice.system],
+            second=m[other],
+            other=_SHORT[other],
+        )
+    told = ", ".join(f"{_SHORT[s]} {v:,.0f} m" for s, v in m.items())
+    return t("crs_unclear", lang, file=file, told=told or "—")
