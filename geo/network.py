@@ -123,6 +123,7 @@ def prepare_network(
     else:
         node_ids, xy, u_ids, v_ids, geom = _graph_arrays(graph)
         xy, geom, crs = _project(xy, geom, from_crs=graph.graph["crs"], to_crs=crs)
+        u_ids, v_ids, geom = _osmnx_edge_order(u_ids, v_ids, geom)
     order = np.argsort(node_ids, kind="stable")  # nodes in id order, as osmnx's frames sorted
     node_ids, xy = node_ids[order], xy[order]
     u, v = np.searchsorted(node_ids, u_ids), np.searchsorted(node_ids, v_ids)
@@ -155,6 +156,21 @@ def _graph_arrays(graph: nx.MultiDiGraph) -> tuple[np.ndarray, np.ndarray, np.nd
     ends = np.array([(a, b) for a, b in graph.edges()], dtype=np.int64).reshape(-1, 2)
     geom = [d.get("geometry") for _, _, d in graph.edges(data=True)]
     return ids, xy, ends[:, 0], ends[:, 1], geom
+
+
+def _osmnx_edge_order(u_ids: np.ndarray, v_ids: np.ndarray, geom: list) -> tuple[np.ndarray, np.ndarray, list]:
+    """The edges in the order osmnx's projected graph lists them, so the same twin of each segment is kept.
+
+    ``ox.project_graph`` rebuilds the graph edge by edge: its nodes come in the
+    order they first appear as an edge's end, and its edges by their ``u`` node
+    in that order (each node's own edges keep their order).
+    """
+    ends = np.column_stack([u_ids, v_ids]).ravel()
+    ids, first = np.unique(ends, return_index=True)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(ids))
+    order = np.argsort(rank[np.searchsorted(ids, u_ids)], kind="stable")
+    return u_ids[order], v_ids[order], [geom[i] for i in order]
 
 
 def _project(xy: np.ndarray, geom: list, *, from_crs: object, to_crs: object | None) -> tuple:
