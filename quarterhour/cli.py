@@ -72,7 +72,7 @@ def _load(args: argparse.Namespace) -> tuple:
         clip_to = shapely.union_all(top.geometry.values)
     network = store_network(
         downloaded if downloaded is not None else args.network,
-        name=(args.place or "bbox") if downloaded is not None else None,
+        name=(args.place or f"bbox {args.bbox}") if downloaded is not None else None,
         clip_to=clip_to,
         consolidate_m=args.consolidate_m,
         cache_dir=args.cache_dir,
@@ -276,7 +276,7 @@ def _network(args: argparse.Namespace) -> int:
             raise InputError("--clip needs --boundaries", fix="give the boundaries to clip the network to")
         top = next(iter(read_boundaries(args.boundaries).values())).to_crs(4326)
         clip_to = shapely.union_all(top.geometry.values)
-    name = (args.place or "bbox") if (args.place or args.bbox) else None
+    name = (args.place or f"bbox {args.bbox}") if (args.place or args.bbox) else None
     stored = store_network(path, name=name, clip_to=clip_to, consolidate_m=args.consolidate_m, cache_dir=args.cache_dir)
     m = stored.manifest
     west, south, east, north = m["extent_lonlat"]
