@@ -12,15 +12,14 @@ alone, through ``ui.errors.step``.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import streamlit as st
 
-from geo import InputError, sample_paths
+from geo import InputError
 from quarterhour.i18n import LANGS, t
 from quarterhour.readnotes import coordinate_note
 from ui import state as S
-from ui.compute import compute, load_boundaries, load_network, load_points, siting
+from ui.compute import compute, load_boundaries, load_network, load_points, network_name, siting
 from ui.errors import step
 from ui.scenario import map_ui, scenario_ui, take_click
 from ui.sidebar import basemap_ui, data_ui, params_ui
@@ -34,7 +33,7 @@ from ui.tabs import (
     siting_ui,
     units_line,
 )
-from ui.values import SAMPLE, Inputs, Params
+from ui.values import Inputs, Params
 
 __all__ = ["analyse", "main"]
 
@@ -44,9 +43,7 @@ def analyse(inputs: Inputs, units: str, params: Params, lang: str) -> tuple:
     with st.spinner(t("computing", lang)):
         network = load_network(inputs.network)
         points = load_points(inputs)
-        source = (
-            sample_paths()["network"].name if inputs.network == SAMPLE else Path(inputs.network.split(":", 1)[-1]).name
-        )
+        source = network_name(inputs.network)
         fragments = int((network.nodes["component"] > 0).sum())
         notes = (
             t("network_read", lang, source=source, nodes=network.n_nodes, edges=len(network.edges), frag=fragments),

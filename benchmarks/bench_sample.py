@@ -25,7 +25,7 @@ import shapely
 
 from analysis.isochrones import facility_isochrones
 from analysis.traveltime import nearest_times, speed_ms
-from geo import load_sample, snap_points
+from geo import load_sample, read_network, sample_paths, snap_points
 
 __all__ = ["main", "measure", "pts_xy"]
 
@@ -52,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     network, facilities, demand = load_sample()
     speed = speed_ms(SPEED_KMH)
-    g = network.graph
+    g = ox.project_graph(read_network(sample_paths()["network"]), to_crs=network.crs)  # the networkx reference
     for _, _, d in g.edges(data=True):
         d["time"] = d["length"] / speed
     f_snap, d_snap = snap_points(facilities, network), snap_points(demand, network)

@@ -16,7 +16,7 @@ import osmnx as ox
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from scipy.sparse.csgraph import connected_components
 
 from geo.errors import InputError
@@ -113,32 +113,84 @@ def prepare_network(
                 file=source,
                 fix="check that the boundaries and the network cover the same place",
             ) from exc
-    projected = ox.project_graph(graph, to_crs=crs)
-    if consolidate_m:
+    if consolidate_m:  # merging intersections needs osmnx's projected graph
+        projected = ox.project_graph(graph, to_crs=crs)
         projected = ox.consolidate_intersections(
             projected, tolerance=consolidate_m, rebuild_graph=True, dead_ends=True, reconnect_edges=True
         )
-    nodes_gdf, edges_gdf = ox.convert.graph_to_gdfs(projected, fill_edge_geometry=True)
-    nodes_gdf = nodes_gdf.sort_index()
-    position = pd.Series(np.arange(len(nodes_gdf)), index=nodes_gdf.index)
-    edges_gdf = edges_gdf.reset_index()
-    u = position.loc[edges_gdf["u"]].to_numpy()
-    v = position.loc[edges_gdf["v"]].to_numpy()
-    geom = edges_gdf.geometry.to_numpy()
+        node_ids, xy, u_ids, v_ids, geom = _graph_arrays(projected)
+        crs = projected.graph["crs"]
+    else:
+        node_ids, xy, u_ids, v_ids, geom = _graph_arrays(graph)
+        xy, geom, crs = _project(xy, geom, from_crs=graph.graph["crs"], to_crs=crs)
+        u_ids, v_ids, geom = _osmnx_edge_order(u_ids, v_ids, geom)
+    order = np.argsort(node_ids, kind="stable")  # nodes in id order, as osmnx's frames sorted
+    node_ids, xy = node_ids[order], xy[order]
+    u, v = np.searchsorted(node_ids, u_ids), np.searchsorted(node_ids, v_ids)
+    missing = np.isnan(xy[:, 0])
+    if missing.any():
+        raise InputError(
+            f"{int(missing.sum())} nodes have no coordinates", file=source, fix="give a network with x, y on every node"
+        )
+    geom = np.asarray(geom, dtype=object)
+    straight = np.equal(geom, None)
+    if straight.any():  # an edge without geometry runs straight between its nodes (osmnx fill_edge_geometry)
+        geom[straight] = shapely.linestrings(np.stack([xy[u[straight]], xy[v[straight]]], axis=1))
     # Keep each street segment once: a reverse twin (v, u) with the same geometry is dropped.
     lo, hi = np.minimum(u, v), np.maximum(u, v)
     length = np.round(shapely.length(geom), 6)
-    key = pd.DataFrame({"lo": lo, "hi": hi, "length": length})
-    first = ~key.duplicated()
-    u, v, geom, length = u[first.to_numpy()], v[first.to_numpy()], geom[first.to_numpy()], length[first.to_numpy()]
+    first = ~pd.DataFrame({"lo": lo, "hi": hi, "length": length}).duplicated().to_numpy()
+    u, v, geom = u[first], v[first], geom[first]
     # Orient each geometry from u to v.
-    xy = nodes_gdf[["x", "y"]].to_numpy()
     start = shapely.get_coordinates(shapely.get_point(geom, 0))
     flip = np.hypot(*(start - xy[u]).T) > np.hypot(*(start - xy[v]).T)
     geom[flip] = shapely.reverse(geom[flip])
-    return network_from_arrays(
-        xy, u, v, geom, crs=projected.graph["crs"], node_ids=nodes_gdf.index.to_numpy(), graph=projected
-    )
+    return network_from_arrays(xy, u, v, geom, crs=crs, node_ids=node_ids)
+
+
+def _graph_arrays(graph: nx.MultiDiGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list]:
+    """Node ids and coordinates, and each edge's end ids and geometry (None where it runs straight)."""
+    ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
+    xy = np.array([(d.get("x", np.nan), d.get("y", np.nan)) for _, d in graph.nodes(data=True)], dtype=float)
+    xy = xy.reshape(-1, 2)
+    ends = np.array([(a, b) for a, b in graph.edges()], dtype=np.int64).reshape(-1, 2)
+    geom = [d.get("geometry") for _, _, d in graph.edges(data=True)]
+    return ids, xy, ends[:, 0], ends[:, 1], geom
+
+
+def _osmnx_edge_order(u_ids: np.ndarray, v_ids: np.ndarray, geom: list) -> tuple[np.ndarray, np.ndarray, list]:
+    """The edges in the order osmnx's projected graph lists them, so the same twin of each segment is kept.
+
+    ``ox.project_graph`` rebuilds the graph edge by edge: its nodes come in the
+    order they first appear as an edge's end, and its edges by their ``u`` node
+    in that order (each node's own edges keep their order).
+    """
+    ends = np.column_stack([u_ids, v_ids]).ravel()
+    ids, first = np.unique(ends, return_index=True)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(ids))
+    order = np.argsort(rank[np.searchsorted(ids, u_ids)], kind="stable")
+    return u_ids[order], v_ids[order], [geom[i] for i in order]
+
+
+def _project(xy: np.ndarray, geom: list, *, from_crs: object, to_crs: object | None) -> tuple:
+    """Node coordinates and edge geometries projected as arrays (pyproj), to ``to_crs`` or the local UTM zone."""
+    source = CRS.from_user_input(from_crs)
+    if to_crs is None:  # the UTM zone of the nodes' centre, as osmnx chooses it
+        to_crs = gpd.GeoSeries(shapely.points(xy), crs=source).estimate_utm_crs()
+    target = CRS.from_user_input(to_crs)
+    if target == source:
+        return xy, geom, target
+    transformer = Transformer.from_crs(source, target, always_xy=True)
+    x, y = transformer.transform(xy[:, 0], xy[:, 1])
+    curved = np.array([g is not None for g in geom], dtype=bool)
+    geom = np.asarray(geom, dtype=object)
+    if curved.any():
+        lines = geom[curved]
+        coords = shapely.get_coordinates(lines)
+        cx, cy = transformer.transform(coords[:, 0], coords[:, 1])
+        geom[curved] = shapely.set_coordinates(lines.copy(), np.column_stack([cx, cy]))
+    return np.column_stack([x, y]), list(geom), target
 
 
 def network_from_arrays(

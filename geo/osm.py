@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 import tempfile
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ __all__ = [
     "download_walk_network",
     "is_walkable_way",
     "walk_graph_from_pbf",
+    "walk_network_file",
 ]
 
 #: Where downloaded networks are kept (GraphML), so a network is fetched once.
@@ -166,6 +168,33 @@ def download_walk_network(
 ) -> nx.MultiDiGraph:
     """Download the walking network from OpenStreetMap by place name or (west, south, east, north) box.
 
+    As ``walk_network_file``, read as an osmnx graph.
+
+    Parameters
+    ----------
+    place
+        A place name Nominatim knows (e.g. "Luoyang, Henan, China"); give this or ``bbox``.
+    bbox
+        (west, south, east, north) in WGS-84 degrees, at most ``MAX_BOX_KM2`` km².
+    cache_dir
+        The folder of cached GraphML files.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The osmnx walking graph, unprojected.
+    """
+    return ox.load_graphml(walk_network_file(place=place, bbox=bbox, cache_dir=cache_dir))
+
+
+def walk_network_file(
+    *,
+    place: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    cache_dir: str | Path = DEFAULT_CACHE,
+) -> Path:
+    """The walking network of a place or (west, south, east, north) box, downloaded once, as a GraphML file.
+
     Kept in ``cache_dir`` as GraphML, named after the query: the second time it
     is read from disk, online or not. Offline, or where Overpass is blocked, the
     error says so and how to bring a network in instead. A box over
@@ -182,8 +211,8 @@ def download_walk_network(
 
     Returns
     -------
-    networkx.MultiDiGraph
-        The osmnx walking graph, unprojected.
+    Path
+        The cached GraphML file of the osmnx walking graph, unprojected.
 
     Raises
     ------
@@ -200,7 +229,7 @@ def download_walk_network(
     query = f"walk|place={place}" if place is not None else "walk|bbox=" + ",".join(f"{v:.6f}" for v in bbox)
     cached = Path(cache_dir) / f"{hashlib.sha1(query.encode()).hexdigest()[:16]}.graphml"
     if cached.is_file():
-        return ox.load_graphml(cached)
+        return cached
     try:
         # A quick look first: offline, osmnx would wait out its rate-limit pause (60 s) before failing.
         requests.head(ox.settings.overpass_url, timeout=5)
@@ -221,5 +250,7 @@ def download_walk_network(
             fix="check the place name (try the Chinese and the English name) or the box",
         ) from exc
     cached.parent.mkdir(parents=True, exist_ok=True)
-    ox.save_graphml(graph, cached)
-    return graph
+    part = cached.with_suffix(f".{os.getpid()}.part")
+    ox.save_graphml(graph, part)
+    part.replace(cached)  # whole or not at all: the store keys on these bytes
+    return cached

@@ -24,18 +24,17 @@ from analysis.traveltime import MODE_SPEEDS_KMH
 from geo import (
     InputError,
     StreetNetwork,
-    prepare_network,
     read_boundaries,
     read_categories,
     read_demand,
     read_facilities,
-    read_network,
     sample_paths,
     snap_points,
 )
 from geo.chinacrs import settle_coordinate_system
 from geo.io import BUNDLED_BOUNDARIES, read_polygons
-from geo.osm import download_walk_network
+from geo.osm import walk_network_file
+from geo.store import cache_root, store_network
 from geo.tables import TABLE_SUFFIXES
 from quarterhour.cli_args import build_parser
 from quarterhour.export import provenance, write_layers
@@ -55,7 +54,9 @@ def _load(args: argparse.Namespace) -> tuple:
     if args.place or args.bbox:
         if args.network:
             raise InputError("give --network or --place/--bbox, not both", fix="drop one of them")
-        downloaded = download_walk_network(place=args.place, bbox=args.bbox)
+        downloaded = walk_network_file(
+            place=args.place, bbox=args.bbox, cache_dir=cache_root(args.cache_dir) / "networks"
+        )
     all_sample = downloaded is None and all(getattr(args, n) is None for n in ("network", "facilities", "demand"))
     for name in ("network", "facilities", "demand") if downloaded is None else ("facilities", "demand"):
         if getattr(args, name) is None:
@@ -73,13 +74,13 @@ def _load(args: argparse.Namespace) -> tuple:
             raise InputError("--clip needs --boundaries", fix="give the boundaries to clip the network to")
         top = next(iter(boundaries_ll.values())).to_crs(4326)
         clip_to = shapely.union_all(top.geometry.values)
-    graph = downloaded if downloaded is not None else read_network(args.network)
-    network = prepare_network(
-        graph,
-        source=args.place or "network" if downloaded is not None else args.network.name,
+    network = store_network(
+        downloaded if downloaded is not None else args.network,
+        name=(args.place or f"bbox {args.bbox}") if downloaded is not None else None,
         clip_to=clip_to,
         consolidate_m=args.consolidate_m,
-    )
+        cache_dir=args.cache_dir,
+    ).network
     facilities = _read_points(args, network, "facilities")
     args.facilities_crs = facilities.attrs["crs_choice"].system  # candidates are read as the facilities were
     facilities = facilities.to_crs(network.crs)
@@ -277,6 +278,37 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _network(args: argparse.Namespace) -> int:
+    """Prepare a network into the store (or read it back) and say what it holds."""
+    if args.place or args.bbox:
+        if args.file:
+            raise InputError("give a network FILE or --place/--bbox, not both", fix="drop one of them")
+        path = walk_network_file(place=args.place, bbox=args.bbox, cache_dir=cache_root(args.cache_dir) / "networks")
+    elif args.file is None:
+        raise InputError("give a network FILE, --place or --bbox", fix="e.g. quarterhour network city.graphml")
+    else:
+        path = args.file
+    clip_to = None
+    if args.clip:
+        if not args.boundaries:
+            raise InputError("--clip needs --boundaries", fix="give the boundaries to clip the network to")
+        top = next(iter(read_boundaries(args.boundaries).values())).to_crs(4326)
+        clip_to = shapely.union_all(top.geometry.values)
+    name = (args.place or f"bbox {args.bbox}") if (args.place or args.bbox) else None
+    stored = store_network(path, name=name, clip_to=clip_to, consolidate_m=args.consolidate_m, cache_dir=args.cache_dir)
+    m = stored.manifest
+    west, south, east, north = m["extent_lonlat"]
+    print(
+        f"{m['source']['name']}: {m['nodes']:,} nodes, {m['segments']:,} segments ({m['length_km']:,.1f} km), "
+        f"{m['fragments']:,} fragments cut off from the main network ({m['fragment_nodes']:,} nodes); "
+        f"CRS {m['crs']}\n"
+        f"extent (lon/lat): west {west:.6f}, south {south:.6f}, east {east:.6f}, north {north:.6f}\n"
+        f"{'prepared now and stored' if stored.built else 'read from the store'} "
+        f"({m['bytes'] / 1e6:,.1f} MB): {stored.path}"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``quarterhour`` console command.
 
@@ -293,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
-        return {"run": _run, "site": _site, "report": _report}[args.command](args)
+        return {"run": _run, "site": _site, "report": _report, "network": _network}[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -111,12 +111,44 @@ def _inputs(p: argparse.ArgumentParser) -> None:
         "--categories", type=Path, help="CSV: category, minutes (threshold)[, capacity] (default GB 50180-2018)"
     )
     p.add_argument("--demand-total", type=_positive, help="scale the residents to this total")
+    _cache_dir(p)
     p.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     p.add_argument("--force", action="store_true", help="replace existing output files")
 
 
+def _cache_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="folder of prepared networks and downloads (default: $QUARTERHOUR_CACHE, else the user's cache folder)",
+    )
+
+
+def _network(sub: argparse._SubParsersAction) -> None:
+    """``quarterhour network FILE``: prepare a network into the store and say what it holds."""
+    p = sub.add_parser(
+        "network",
+        help="prepare a street network once (kept in the store) and say what it holds",
+        description="Prepare a street network into the store, so later commands and the app read it in about "
+        "a second, and print its nodes, segments, fragments, extent and cache path.",
+    )
+    p.add_argument(
+        "file", nargs="?", type=Path, help="street network: osmnx .graphml, OSM XML .osm or an .osm.pbf extract"
+    )
+    p.add_argument("--place", help="download the walking network of this place from OpenStreetMap (cached)")
+    p.add_argument("--bbox", type=_bbox, help="download the walking network of this box: west,south,east,north")
+    p.add_argument("--clip", action="store_true", help="keep only the streets inside the top-level boundaries")
+    p.add_argument("--boundaries", help="admin boundaries for --clip (a file, or 'luoyang')")
+    p.add_argument(
+        "--consolidate-m",
+        type=_positive,
+        help="merge the nodes of complex intersections within this many metres (e.g. 10)",
+    )
+    _cache_dir(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``quarterhour`` and its three commands (``run``, ``site``, ``report``)."""
+    """The parser of ``quarterhour`` and its commands (``run``, ``site``, ``report``, ``network``)."""
     parser = _Parser(prog="quarterhour", description="一刻钟 quarterhour: 15-minute service-circle planner")
     parser.add_argument("--version", action="version", version=f"quarterhour {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -190,4 +222,5 @@ def build_parser() -> argparse.ArgumentParser:
         "--spacing-m", type=_positive, default=100.0, help="candidate sites: network nodes on this grid (default 100 m)"
     )
     report.add_argument("--time-limit", type=_positive, default=10.0, help="solver time limit per unit (default 10 s)")
+    _network(sub)
     return parser

@@ -401,6 +401,17 @@ _TEXT: dict[str, tuple[str, str]] = {
     "col_lon": ("经度", "longitude"),
     "col_lat": ("纬度", "latitude"),
     "col_k": ("新增中心数 k", "new centres k"),
+    # issue 13 (network store): prepared networks in the store, as a network source
+    "network_store": ("已整理的路网", "a prepared network"),
+    "store_pick": ("选择已整理的路网", "choose a prepared network"),
+    "store_entry": (
+        "{name}（{nodes:,} 个节点，{mb:.1f} MB，经 {west:.3f}–{east:.3f}，纬 {south:.3f}–{north:.3f}）",
+        "{name} ({nodes:,} nodes, {mb:.1f} MB, lon {west:.3f}–{east:.3f}, lat {south:.3f}–{north:.3f})",
+    ),
+    "store_empty": (
+        "存储中还没有整理好的路网。命令 quarterhour network 文件 可整理一个（存于 {folder}）。",
+        "No prepared network in the store yet. The command quarterhour network FILE prepares one (kept in {folder}).",
+    ),
     # the app's choices, shown in both languages at once (``both``): Streamlit keys a choice by its label
     "mode_walk": ("步行", "walk"),
     "mode_bike": ("自行车", "bike"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import geopandas as gpd
 import networkx as nx
 import pytest
@@ -28,6 +30,18 @@ def toy_network(nodes: dict[int, tuple[float, float]], edges: list[tuple[int, in
 def points(xy: list[tuple[float, float]], **columns: list) -> gpd.GeoDataFrame:
     gdf = gpd.GeoDataFrame(columns, geometry=[shapely.Point(p) for p in xy], crs=TOY_CRS)
     return gdf.set_index(gdf.index.map(lambda i: f"P{i}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The network store in a temporary folder, never the user's (the app and subprocesses inherit it)."""
+    before = os.environ.get("QUARTERHOUR_CACHE")
+    os.environ["QUARTERHOUR_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        os.environ.pop("QUARTERHOUR_CACHE", None)
+    else:
+        os.environ["QUARTERHOUR_CACHE"] = before
 
 
 @pytest.fixture(scope="session")

@@ -126,7 +126,7 @@ def test_luoyang_units_with_the_monaco_sample_say_what_is_outside(app):
     app.radio(key="units").set_value("luoyang").run()
     assert not app.exception
     assert app.radio(key="level").options == ["市 city", "区 district"]
-    assert any("outside every city boundary" in w.value for w in app.warning)
+    assert any("不在任何市边界内" in w.value for w in app.warning)  # notes follow the UI language (issue 14)
 
 
 def test_siting_panel_runs_a_model_and_draws_the_curve(app):

@@ -150,6 +150,7 @@ def test_app_words_follow_language_mode_and_the_siting_panel():
     (network_how,) = [r for r in at.radio if r.key == "network_how"]
     assert list(network_how.options) == [
         "示例路网 sample",
+        "已整理的路网 a prepared network",
         "上传文件 upload",
         "OSM 下载 from OSM",
     ]

@@ -10,6 +10,7 @@ other's uploads or scenarios (those live in ``st.session_state``).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,21 +25,20 @@ from analysis.scenario import compare, evaluate
 from analysis.siting import SiteResult, candidate_sites, plan_sites
 from geo import (
     StreetNetwork,
-    prepare_network,
     read_boundaries,
     read_demand,
     read_facilities,
-    read_network,
     sample_paths,
     snap_points,
 )
 from geo.chinacrs import settle_coordinate_system
 from geo.notes import note
-from geo.osm import download_walk_network
+from geo.osm import walk_network_file
 from geo.scenario import changes_frame
+from geo.store import cache_root, load_entry, store_network
 from geo.tables import TABLE_SUFFIXES
 from quarterhour.webmap import MapData, map_data
-from ui.values import SAMPLE, Change, Inputs, Params, Plan, Points, ScenarioView
+from ui.values import SAMPLE, STORE, Change, Inputs, Params, Plan, Points, ScenarioView
 
 __all__ = [
     "base_map",
@@ -46,6 +46,7 @@ __all__ = [
     "load_boundaries",
     "load_network",
     "load_points",
+    "network_name",
     "scenario",
     "siting",
 ]
@@ -62,7 +63,9 @@ def load_network(source: str) -> StreetNetwork:
     ----------
     source
         ``sample``, ``osm:<place>`` (downloaded once, then from the disk cache),
-        ``bbox:<west>,<south>,<east>,<north>`` (degrees) or a network file's path.
+        ``bbox:<west>,<south>,<east>,<north>`` (degrees), ``store:<folder>`` (a prepared
+        network in the store, ``geo.store.list_networks``) or a network file's path.
+        Every one goes through the network store (``geo.store``): prepared once, then read back.
 
     Returns
     -------
@@ -70,14 +73,41 @@ def load_network(source: str) -> StreetNetwork:
         The network in its metric CRS.
     """
     if source == SAMPLE:
-        path = sample_paths()["network"]
-        return prepare_network(read_network(path), source=path.name)
+        return store_network(sample_paths()["network"]).network
+    if source.startswith(STORE):
+        return load_entry(source[len(STORE) :]).network
+    downloads = cache_root() / "networks"
     if source.startswith("osm:"):
-        return prepare_network(download_walk_network(place=source[4:]), source=source[4:])
+        return store_network(walk_network_file(place=source[4:], cache_dir=downloads), name=source[4:]).network
     if source.startswith("bbox:"):
         west, south, east, north = (float(v) for v in source[5:].split(","))
-        return prepare_network(download_walk_network(bbox=(west, south, east, north)), source=source)
-    return prepare_network(read_network(source), source=Path(source).name)
+        path = walk_network_file(bbox=(west, south, east, north), cache_dir=downloads)
+        return store_network(path, name=source).network
+    return store_network(source).network
+
+
+def network_name(source: str) -> str:
+    """What the planner calls a network source: a file's, place's or stored network's name.
+
+    Parameters
+    ----------
+    source
+        As for ``load_network``.
+
+    Returns
+    -------
+    str
+        The name.
+    """
+    if source == SAMPLE:
+        return sample_paths()["network"].name
+    if source.startswith(STORE):
+        manifest = Path(source[len(STORE) :]) / "manifest.json"
+        try:
+            return json.loads(manifest.read_text(encoding="utf-8"))["source"]["name"]
+        except (OSError, ValueError, KeyError):
+            return Path(source[len(STORE) :]).name
+    return Path(source.split(":", 1)[-1]).name
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

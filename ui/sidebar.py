@@ -10,12 +10,13 @@ from pathlib import Path
 import streamlit as st
 
 from analysis.traveltime import MODE_SPEEDS_KMH
+from geo.store import cache_root, list_networks
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, MODES
 from quarterhour.i18n import both, category_both, t
 from ui import state as S
 from ui.compute import load_network
 from ui.errors import step
-from ui.values import SAMPLE, Inputs, Params, Sources
+from ui.values import SAMPLE, STORE, Inputs, Params, Sources
 
 __all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "units_ui"]
 
@@ -83,13 +84,36 @@ def _osm_ui(lang: str) -> str:
     return SAMPLE
 
 
+def _store_ui(lang: str) -> str:
+    """Choose a prepared network from the store (a city too big to upload); returns its source."""
+    entries = list_networks()
+    if not entries:
+        st.caption(t("store_empty", lang, folder=cache_root()))
+        return SAMPLE
+    labels = {
+        STORE + e["path"]: t(
+            "store_entry",
+            lang,
+            name=e["source"]["name"],
+            nodes=e["nodes"],
+            mb=e["bytes"] / 1e6,
+            west=e["extent_lonlat"][0],
+            south=e["extent_lonlat"][1],
+            east=e["extent_lonlat"][2],
+            north=e["extent_lonlat"][3],
+        )
+        for e in entries
+    }
+    return st.selectbox(t("store_pick", lang), list(labels), key=S.NETWORK_STORE, format_func=labels.get)
+
+
 def data_ui(lang: str) -> Sources:
     """Data panel: the sample by default; the planner's own network, facilities, residents, units, candidates."""
     with st.expander(t("data", lang), expanded=False):
         st.caption(t("data_help", lang))
         how = st.radio(
             t("network", lang),
-            ["sample", "file", "osm"],
+            ["sample", "store", "file", "osm"],
             key=S.NETWORK_HOW,
             format_func=lambda c: both("network_upload" if c == "file" else f"network_{c}"),
         )
@@ -99,6 +123,8 @@ def data_ui(lang: str) -> Sources:
             network = (save_upload(upload, lang) or SAMPLE) if upload else SAMPLE
         elif how == "osm":
             network = _osm_ui(lang)
+        elif how == "store":
+            network = _store_ui(lang)
         facilities = source_ui(t("facilities_file", lang), S.FACILITIES_FILE, _POINT_TYPES, lang)
         crs = st.selectbox(
             t("facilities_crs", lang), _CRS, key=S.FACILITIES_CRS, format_func=lambda c: both(f"crs_{c}")

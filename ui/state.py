@@ -75,6 +75,7 @@ __all__ = [
 LANG = "lang"
 NETWORK_HOW = "network_how"
 NETWORK_FILE = "network_file"
+NETWORK_STORE = "network_store"  #: the prepared network chosen from the store
 OSM_PLACE = "osm_place"
 OSM_DOWNLOAD = "osm_download"
 OSM_DOWNLOAD_BOX = "osm_download_box"

@@ -24,15 +24,20 @@ import pandas as pd
 from analysis.scenario import ScenarioResult
 from geo.chinacrs import CrsChoice
 
-__all__ = ["SAMPLE", "Change", "Inputs", "Params", "Plan", "Points", "ScenarioView", "Sources"]
+__all__ = ["SAMPLE", "STORE", "Change", "Inputs", "Params", "Plan", "Points", "ScenarioView", "Sources"]
 
 #: The bundled sample, wherever a source can be a file.
 SAMPLE = "sample"
+#: The prefix of a network source that is a prepared network in the store: ``store:<entry folder>``.
+STORE = "store:"
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """Where the network, facilities and residents come from: ``sample``, ``osm:<place>``, ``bbox:...`` or a path."""
+    """Where the network, facilities and residents come from.
+
+    Each is ``sample`` or a path; the network also ``osm:<place>``, ``bbox:...`` or ``store:<entry folder>``.
+    """
 
     network: str = SAMPLE
     facilities: str = SAMPLE
