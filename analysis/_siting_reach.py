@@ -18,17 +18,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
 
 from analysis import columns as C
-from analysis.traveltime import WALK_KMH, nearest_times, od_table, speed_ms
+from analysis.traveltime import WALK_KMH, _graph, nearest_times, speed_ms
 from geo.network import StreetNetwork
 
 __all__ = ["EPS_S", "LeftOut", "coverage_matrix", "left_out", "nearest_corners", "reaching"]
 
 #: Added to every stored time, so a walk of 0 s stays a stored entry of a sparse matrix.
 EPS_S = 1e-9
-#: Candidates per chunk of the coverage matrix (each chunk: one ``od_table``).
-CHUNK = 2048
 
 
 @dataclass(frozen=True)
@@ -108,9 +107,13 @@ def coverage_matrix(
 ) -> sp.csr_matrix:
     """Seconds from each candidate to each target within ``cutoff_s``, as a sparse candidates x targets matrix.
 
-    Built ``CHUNK`` candidates at a time, each chunk's pairs going straight into
-    its sparse block. A stored entry is the walk plus ``EPS_S`` (so 0 s is kept);
-    an absent entry is out of reach.
+    Exact, as ``od_table`` (through the ends of the target's segment, or along
+    it when a candidate shares it), but local: the candidates go tile by tile
+    (square tiles of twice the reach), and each tile's Dijkstra runs on the
+    streets within the reach of the tile only (no walk is shorter than the
+    straight line, so nothing farther can be reached in time). Each tile's
+    pairs go straight into its sparse block. A stored entry is the walk plus
+    ``EPS_S`` (so 0 s is kept); an absent entry is out of reach.
 
     Parameters
     ----------
@@ -128,20 +131,72 @@ def coverage_matrix(
     scipy.sparse.csr_matrix
         Seconds + ``EPS_S`` where in reach.
     """
-    n_t = len(target_snaps)
-    blocks = []
-    for start in range(0, len(cand_snaps), CHUNK):
-        part = cand_snaps.iloc[start : start + CHUNK]
-        od = od_table(network, part, target_snaps, cutoff_s=cutoff_s, speed_kmh=speed_kmh)
-        blocks.append(
-            sp.csr_matrix(
-                (od["seconds"].to_numpy() + EPS_S, (od["source"].to_numpy(), od["target"].to_numpy())),
-                shape=(len(part), n_t),
-            )
-        )
-    if not blocks:
-        return sp.csr_matrix((0, n_t))
-    return sp.vstack(blocks, format="csr")
+    speed = speed_ms(speed_kmh)
+    reach_m = cutoff_s * speed
+    tile_m = max(2 * reach_m, 500.0)
+    e = network.edges
+    eu, ev, elen = e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy()
+    xy = network.nodes[["x", "y"]].to_numpy()
+    graph = _graph(network, cand_snaps.iloc[:0], speed).tocsr()
+    c_edge = cand_snaps["edge"].to_numpy()
+    on = np.flatnonzero(c_edge >= 0)
+    t_on = np.flatnonzero(target_snaps["edge"].to_numpy() >= 0)
+    # Every walk from a candidate leaves by an end of its segment, and none is shorter than the straight
+    # line: the nodes it reaches lie within the reach of those ends. Tiles go by the candidates' u ends.
+    ends = np.stack([xy[eu[c_edge[on]]], xy[ev[c_edge[on]]]])
+    tile = np.floor(ends[0] / tile_m).astype(np.int64)
+    order = np.lexsort((tile[:, 1], tile[:, 0]))
+    rows, cols, vals = [], [], []
+    bounds = np.flatnonzero(np.any(np.diff(tile[order], axis=0) != 0, axis=1)) + 1
+    for group in np.split(order, bounds) if len(order) else []:
+        lo, hi = ends[:, group].min(axis=(0, 1)) - reach_m, ends[:, group].max(axis=(0, 1)) + reach_m
+        local = np.flatnonzero(np.all((xy >= lo) & (xy <= hi), axis=1))
+        r, c, v = _tile_pairs(graph, local, cand_snaps, on[group], target_snaps, t_on, (eu, ev, elen), speed, cutoff_s)
+        rows.append(r)
+        cols.append(c)
+        vals.append(v)
+    if not rows:
+        return sp.csr_matrix((len(cand_snaps), len(target_snaps)))
+    return sp.csr_matrix(
+        (np.concatenate(vals) + EPS_S, (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(cand_snaps), len(target_snaps)),
+    )
+
+
+def _tile_pairs(graph, local, cands, c_rows, targets, t_rows, edges, speed, cutoff_s):  # noqa: PLR0913, PLR0917
+    """(candidate, target, seconds) within the cutoff for one tile, on the streets near it only."""
+    eu, ev, elen = edges
+    n_l, m = len(local), len(c_rows)
+    where = np.full(graph.shape[0], -1)
+    where[local] = np.arange(n_l)
+    sub = graph[local][:, local].tocoo()
+    ce = cands["edge"].to_numpy()[c_rows]
+    cp, co = cands["pos_m"].to_numpy()[c_rows], cands["offset_m"].to_numpy()[c_rows]
+    lu, lv = where[eu[ce]], where[ev[ce]]
+    lv = np.where(lv == lu, -1, lv)  # a loop: one way onto it (a sparse matrix would add two up)
+    virt = n_l + np.arange(m)
+    src = np.concatenate([virt[lu >= 0], virt[lv >= 0]])
+    dst = np.concatenate([lu[lu >= 0], lv[lv >= 0]])
+    w = np.concatenate([((co + cp) / speed)[lu >= 0], ((co + elen[ce] - cp) / speed)[lv >= 0]])
+    g = sp.csr_matrix(
+        (np.concatenate([sub.data, w]), (np.concatenate([sub.row, src]), np.concatenate([sub.col, dst]))),
+        shape=(n_l + m, n_l + m),
+    )
+    dist = dijkstra(g, indices=virt, limit=cutoff_s)  # (m, n_l + m); parallel entries: csr sums none here
+    dist = np.hstack([dist[:, :n_l], np.full((m, 1), np.inf)])  # column n_l: a segment end outside the tile
+    te_all = targets["edge"].to_numpy()[t_rows]
+    near = (where[eu[te_all]] >= 0) | (where[ev[te_all]] >= 0) | np.isin(te_all, ce)
+    t_rows, te = t_rows[near], te_all[near]
+    tp, to = targets["pos_m"].to_numpy()[t_rows], targets["offset_m"].to_numpy()[t_rows]
+    tu, tv = where[eu[te]], where[ev[te]]
+    tu, tv = np.where(tu >= 0, tu, n_l), np.where(tv >= 0, tv, n_l)
+    secs = np.minimum(dist[:, tu] + tp / speed, dist[:, tv] + (elen[te] - tp) / speed) + to / speed
+    same = ce[:, None] == te[None, :]
+    if same.any():
+        direct = (np.abs(cp[:, None] - tp[None, :]) + co[:, None] + to[None, :]) / speed
+        secs = np.where(same, np.minimum(secs, direct), secs)
+    r, c = np.nonzero(secs <= cutoff_s)
+    return c_rows[r], t_rows[c], secs[r, c]
 
 
 def nearest_corners(network: StreetNetwork, left: LeftOut, missed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

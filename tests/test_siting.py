@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -234,3 +235,22 @@ def test_every_site_has_its_units_and_walk(fifteen_minutes):
     assert len(r.sites)
     assert r.sites[list(boundaries)].notna().all().all()
     assert np.isfinite(r.sites[C.MINUTES].to_numpy(dtype=float)).all()
+
+
+@pytest.mark.parametrize("minutes", [2, 5])
+def test_tiled_coverage_matrix_equals_od_table(sample, minutes):
+    """The tile-local coverage matrix equals the city-wide od_table, for grid nodes and points off the nodes."""
+    from analysis._siting_reach import EPS_S, coverage_matrix
+    from analysis.traveltime import od_table
+
+    network, facilities, demand = sample
+    d = snap_points(demand, network)
+    grid = candidate_sites(network, spacing_m=150)[["geometry"]]
+    # nodes, and facilities standing off the street (some share a segment with residents)
+    cands = snap_points(pd.concat([grid, facilities[["geometry"]].to_crs(grid.crs)]), network)
+    m = coverage_matrix(network, cands, d, cutoff_s=minutes * 60).tocoo()
+    od = od_table(network, cands, d, cutoff_s=minutes * 60)
+    ours = dict(zip(zip(m.row.tolist(), m.col.tolist(), strict=True), (m.data - EPS_S).tolist(), strict=True))
+    theirs = dict(zip(zip(od["source"], od["target"], strict=True), od["seconds"], strict=True))
+    assert ours.keys() == theirs.keys() and len(ours) > 1000
+    assert np.allclose([ours[p] for p in theirs], list(theirs.values()), atol=1e-6)
