@@ -19,6 +19,7 @@ import scipy.sparse as sp
 import shapely
 
 from analysis import columns as C
+from analysis._siting_reach import EPS_S, LeftOut, coverage_matrix, left_out, nearest_corners, reaching
 from analysis.coverage import assign_units
 from analysis.isochrones import facility_isochrones
 from analysis.siting_models import (
@@ -30,7 +31,7 @@ from analysis.siting_models import (
     solve_mclp,
     solve_pmedian,
 )
-from analysis.traveltime import WALK_KMH, od_table
+from analysis.traveltime import WALK_KMH, nearest_times
 from geo.errors import InputError
 from geo.network import StreetNetwork
 from geo.snap import snap_points
@@ -41,8 +42,10 @@ __all__ = [
     "candidate_sites",
     "greedy_max_coverage",
     "grid_candidates",
+    "left_out",
     "plan_sites",
     "suggest_sites",
+    "units_area",
 ]
 
 SPACING_M = 100.0
@@ -79,11 +82,15 @@ def candidate_sites(
     within: gpd.GeoDataFrame | None = None,
     points: gpd.GeoDataFrame | None = None,
     exclude: gpd.GeoDataFrame | None = None,
+    left: LeftOut | None = None,
 ) -> gpd.GeoDataFrame:
     """Candidate sites: the planner's ``points`` if given, else network nodes on a ``spacing_m`` grid.
 
     ``within`` (e.g. the gap zones) keeps grid candidates inside those polygons;
     ``exclude`` (water, rail, parks) drops any candidate inside its polygons.
+    With ``left`` (the residents left out), the grid is completed: a small pocket
+    of residents between the grid's nodes that no grid candidate reaches in time
+    gets the street corner nearest it (source ``near_left``), when one is in reach.
 
     Parameters
     ----------
@@ -97,11 +104,13 @@ def candidate_sites(
         The planner's candidate points (optionally with ``candidate_id``); they replace the grid.
     exclude
         Polygons no candidate may lie in.
+    left
+        The residents left out (``left_out``): every one a street corner can reach gets a candidate that does.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        ``candidate_id`` (also the index), ``source`` ("planner" or "grid") and the point.
+        ``candidate_id`` (also the index), ``source`` ("planner", "grid" or "near_left") and the point.
     """
     if points is not None:
         cands = gpd.GeoDataFrame(
@@ -116,20 +125,58 @@ def candidate_sites(
             geometry=points.geometry.to_numpy(),
             crs=points.crs,
         )
-    else:
-        nodes = grid_candidates(network, spacing_m=spacing_m)
-        cands = gpd.GeoDataFrame(
-            {"candidate_id": [f"N{network.nodes.index[n]}" for n in nodes], "source": "grid"},
-            geometry=network.nodes.geometry.to_numpy()[nodes],
-            crs=network.crs,
-        )
-        if within is not None:
-            area = shapely.union_all(within.to_crs(network.crs).geometry.values)
-            cands = cands[shapely.intersects(area, cands.geometry.values)]
+        return _keep_allowed(cands, None, exclude).set_index("candidate_id", drop=False).rename_axis(None)
+    cands = _keep_allowed(_node_sites(network, grid_candidates(network, spacing_m=spacing_m), "grid"), within, exclude)
+    if left is not None and len(left.rows):
+        grid = snap_points(cands, network)
+        t = nearest_times(network, grid, left.snaps, speed_kmh=left.speed_kmh, limit_s=left.cutoff_s)
+        missed = np.flatnonzero(~(t.point_s <= left.cutoff_s))
+        nodes, _ = nearest_corners(network, left, missed)
+        have = set(cands["candidate_id"])
+        extra = _node_sites(network, nodes, "near_left")
+        extra = _keep_allowed(extra[~extra["candidate_id"].isin(have)], within, exclude)
+        cands = pd.concat([cands, extra], ignore_index=True) if len(extra) else cands
+    return cands.set_index("candidate_id", drop=False).rename_axis(None)
+
+
+def _node_sites(network: StreetNetwork, nodes: np.ndarray, source: str) -> gpd.GeoDataFrame:
+    """Candidate rows for network nodes (positions)."""
+    return gpd.GeoDataFrame(
+        {"candidate_id": [f"N{network.nodes.index[n]}" for n in nodes], "source": source},
+        geometry=network.nodes.geometry.to_numpy()[nodes],
+        crs=network.crs,
+    )
+
+
+def _keep_allowed(
+    cands: gpd.GeoDataFrame, within: gpd.GeoDataFrame | None, exclude: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame:
+    """The candidates inside ``within`` (when given) and outside ``exclude`` (when given)."""
+    if within is not None and len(cands):
+        area = shapely.union_all(within.to_crs(cands.crs).geometry.values)
+        cands = cands[shapely.intersects(area, cands.geometry.values)]
     if exclude is not None and len(cands):
         banned = shapely.union_all(exclude.to_crs(cands.crs).geometry.values)
         cands = cands[~shapely.intersects(banned, cands.geometry.values)]
-    return cands.set_index("candidate_id", drop=False).rename_axis(None)
+    return cands
+
+
+def units_area(boundaries: Mapping[str, gpd.GeoDataFrame] | None) -> gpd.GeoDataFrame | None:
+    """The top level of the admin units (the study area sites must lie in), or ``None`` without units.
+
+    Parameters
+    ----------
+    boundaries
+        Admin units per level, top level first.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or None
+        The top level's polygons.
+    """
+    if not boundaries:
+        return None
+    return next(iter(boundaries.values()))[["geometry"]]
 
 
 @dataclass
@@ -144,6 +191,9 @@ class SiteResult:
     after: float  #: residents covered with the new sites
     total: float  #: all residents
     notes: list[str] = field(default_factory=list)
+    unreached: float = 0.0  #: residents left out that no candidate reaches in time
+    no_corner: float = 0.0  #: of those, residents no street corner reaches (off the network, or too far along it)
+    useful_k: int | None = None  #: sites beyond this many add no one (None: every site asked for adds someone)
 
 
 def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as osmnx's entry points)
@@ -221,35 +271,41 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     """
     if model not in MODELS:
         raise InputError(f"unknown siting model '{model}'", fix=f"use one of {', '.join(MODELS)}")
+    if model == "lscp" and not 0 < target <= 1:
+        raise InputError(f"the target must be a share between 0 and 1, got {target}", fix="e.g. --target 0.95")
+    cutoff_s = minutes * 60
+    left = left_out(demand, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
     if candidates is None:
-        candidates = candidate_sites(network, spacing_m=spacing_m)
+        candidates = candidate_sites(network, spacing_m=spacing_m, within=units_area(boundaries), left=left)
+    candidates, notes = _in_units(candidates, boundaries)
     if candidates.empty:
         raise InfeasibleError("there are no candidate sites", fix="give candidates, or remove exclusions")
-    cutoff_s = minutes * 60
     pop = demand[C.POP].to_numpy(dtype=float)
     total = float(pop.sum())
-    covered = demand[C.COVERED].to_numpy(dtype=bool)
-    before = float(pop[covered].sum())
+    before = float(pop[demand[C.COVERED].to_numpy(dtype=bool)].sum())
     c_snap = snap_points(candidates, network)
-    notes = []
     if (~c_snap["on_network"]).any():
         notes.append(f"{int((~c_snap['on_network']).sum())} candidates far from any street were left out")
-    reach_s = cutoff_s * (3 if model == "pmedian" else 1)
-    od = od_table(network, c_snap, demand_snaps, cutoff_s=reach_s, speed_kmh=speed_kmh)
-    n_c, n_p = len(candidates), len(demand)
-    within = od["seconds"].to_numpy() <= cutoff_s
-    cover = sp.csr_matrix(
-        (np.ones(within.sum(), dtype=bool), (od["source"].to_numpy()[within], od["target"].to_numpy()[within])),
-        shape=(n_c, n_p),
-    )
-    left = np.where(covered, 0.0, pop)  # only residents not yet covered count
+    if model == "pmedian":  # every resident counts, out to three times the threshold
+        reach_s = cutoff_s * 3
+        some = np.flatnonzero(pop > 0)
+        targets = LeftOut(some, demand_snaps.iloc[some], pop[some], reach_s, speed_kmh)
+    else:
+        reach_s, targets = cutoff_s, left
+    kept = np.flatnonzero(reaching(network, c_snap, targets, limit_s=reach_s))  # the rest reach no one: no OD work
+    secs = coverage_matrix(network, c_snap.iloc[kept], targets.snaps, cutoff_s=reach_s, speed_kmh=speed_kmh)
+    # Residents left out, as columns of ``secs``: their weight, and which entries cover them in time.
+    w_left = np.where(demand[C.COVERED].to_numpy(dtype=bool)[targets.rows], 0.0, targets.pop)
+    cover = secs.copy()
+    cover.data = cover.data <= cutoff_s + EPS_S
+    cover.eliminate_zeros()
+    cover = cover.astype(bool)
+    reached = np.diff(cover.tocsc().indptr) > 0
     if model == "mclp":
-        solution = solve_mclp(cover, left, k, capacity=capacity, time_limit_s=time_limit_s)
+        solution = _mclp(cover, w_left, k, capacity=capacity, time_limit_s=time_limit_s)
     elif model == "lscp":
-        if not 0 < target <= 1:
-            raise InputError(f"the target must be a share between 0 and 1, got {target}", fix="e.g. --target 0.95")
         need = target * total - before
-        best = before + float(left[np.diff(cover.tocsc().indptr) > 0].sum())
+        best = before + float(w_left[reached].sum())
         if target * total > best + 1e-9:
             raise InfeasibleError(
                 f"{target:.0%} coverage cannot be reached: now {before / total:.1%}, and with every candidate "
@@ -258,25 +314,31 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
             )
         solution = solve_lscp(
             cover,
-            left,
+            w_left,
             need,
             time_limit_s=time_limit_s,
             what=f"reaching {target:.0%} coverage (now {before / total:.1%})",
         )
     else:
-        cost = sp.csr_matrix(
-            (od["seconds"].to_numpy() + 1e-9, (od["source"].to_numpy(), od["target"].to_numpy())), shape=(n_c, n_p)
+        existing = demand[C.MINUTES].to_numpy(dtype=float)[targets.rows] * 60
+        solution = solve_pmedian(
+            secs, targets.pop, k, existing=np.where(np.isfinite(existing), existing, np.inf), time_limit_s=time_limit_s
         )
-        existing = np.where(
-            np.isfinite(demand[C.MINUTES].to_numpy(dtype=float)), demand[C.MINUTES].to_numpy(dtype=float) * 60, np.inf
-        )
-        solution = solve_pmedian(cost, pop, k, existing=existing, time_limit_s=time_limit_s)
-    notes += solution.notes
-    sites, newly = _explain(candidates, solution.chosen, od, cutoff_s=cutoff_s, left=left, boundaries=boundaries)
-    after = before + float(newly)
+    sites, newly = _explain(candidates.iloc[kept], solution.chosen, secs, cutoff_s=cutoff_s, weight=w_left)
+    for level, units in (boundaries or {}).items():
+        sites[level] = assign_units(sites, units.to_crs(sites.crs)).to_numpy()
+    useful = int((sites[C.POP_NEW] > 0).sum())
+    useful_k = None
+    if useful < len(sites) and model != "pmedian":  # a site that adds no one is never suggested
+        sites, useful_k = sites[sites[C.POP_NEW] > 0], useful
+        notes.append(f"only {useful} new sites add residents: more sites stop helping here")
+    unreached, no_corner = _unreached(network, left, w_left, reached, model)
+    notes += [n for n in solution.notes if n != "nothing left to cover" or not left.pop.sum()]
+    notes += _unreached_notes(unreached, no_corner, minutes)
+    after = before + newly
     curve = (
-        _curve(cover, left, before=before, total=total, k_max=curve_k, time_limit_s=time_limit_s)
-        if curve_k
+        _curve(cover, w_left, before=before, total=total, k_max=curve_k, time_limit_s=time_limit_s)
+        if curve_k and model != "pmedian"
         else pd.DataFrame()
     )
     iso = (
@@ -290,49 +352,105 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
         if len(sites)
         else gpd.GeoDataFrame(columns=["facility_id", C.BAND_MIN, "geometry"], geometry="geometry", crs=network.crs)
     )
-    return SiteResult(sites, curve, iso, solution, before, after, total, notes)
+    return SiteResult(sites, curve, iso, solution, before, after, total, notes, unreached, no_corner, useful_k)
+
+
+def _mclp(cover: sp.csr_matrix, weight: np.ndarray, k: int, **options: object) -> Solution:
+    """MCLP, or no site at all when no candidate reaches anyone (said plainly, not "nothing left")."""
+    if cover.shape[0] == 0 or not cover.nnz:
+        return Solution(np.empty(0, np.int64), 0.0, "greedy", True, 0.0, [])
+    return solve_mclp(cover, weight, k, **options)
+
+
+def _in_units(
+    candidates: gpd.GeoDataFrame, boundaries: Mapping[str, gpd.GeoDataFrame] | None
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Grid candidates outside every admin unit dropped (a site there has no unit to belong to); with a note."""
+    area = units_area(boundaries)
+    if area is None or candidates.empty:
+        return candidates, []
+    area = shapely.union_all(area.to_crs(candidates.crs).geometry.values)
+    inside = shapely.intersects(area, candidates.geometry.values)
+    out = ~inside & (candidates["source"] != "planner").to_numpy()
+    notes = [f"{int(out.sum())} grid candidates outside the admin units were left out"] if out.any() else []
+    return candidates[~out], notes
+
+
+def _unreached(network, left: LeftOut, w_left, reached, model) -> tuple[float, float]:
+    """Residents left out that no candidate reaches; and of them, those no street corner reaches."""
+    if model == "pmedian":
+        return 0.0, 0.0
+    missed = np.flatnonzero(~reached & (w_left > 0))
+    if not len(missed):
+        return 0.0, 0.0
+    _, by_corner = nearest_corners(network, left, missed)
+    return float(left.pop[missed].sum()), float(left.pop[missed[~by_corner]].sum())
+
+
+def _unreached_notes(unreached: float, no_corner: float, minutes: float) -> list[str]:
+    """What the residents no candidate reaches are, and what would help."""
+    notes = []
+    if unreached > no_corner:
+        notes.append(
+            f"{unreached - no_corner:,.0f} residents left out are within {minutes:g} min of a street corner "
+            "but of no candidate: a finer grid (--spacing-m) or your own candidates (--candidates) would reach them"
+        )
+    if no_corner:
+        notes.append(
+            f"{no_corner:,.0f} residents left out are off the street network or more than {minutes:g} min from "
+            "any street corner: no site on the network reaches them (check the residents' positions and the "
+            "network's extent, or give your own candidates next to them)"
+        )
+    return notes
 
 
 def _explain(
     candidates: gpd.GeoDataFrame,
     chosen: np.ndarray,
-    od: pd.DataFrame,
+    secs: sp.csr_matrix,
     *,
     cutoff_s: float,
-    left: np.ndarray,
-    boundaries: Mapping[str, gpd.GeoDataFrame] | None,
+    weight: np.ndarray,
 ) -> tuple[gpd.GeoDataFrame, float]:
     """One row per chosen site, in the solver's order (best first): what it adds to the sites before it.
 
     ``pop_new`` is the residents it newly covers that no earlier site covers,
     so the rows add up to the total gain; ``minutes`` is their mean walk to it.
     """
-    pairs = od[od["source"].isin(chosen) & (od["seconds"] <= cutoff_s)]
-    pairs = pairs[left[pairs["target"].to_numpy()] > 0]
-    rank = pd.Series(np.arange(len(chosen)), index=chosen)
-    first = pairs.assign(rank=rank.reindex(pairs["source"]).to_numpy())
-    first = first.sort_values(["target", "rank"]).drop_duplicates("target")  # each resident to the first site
-    w = left[first["target"].to_numpy()]
-    per_site = pd.DataFrame({"source": first["source"].to_numpy(), "w": w, "ws": w * first["seconds"].to_numpy()})
-    agg = per_site.groupby("source").sum()
+    taken = np.zeros(secs.shape[1], dtype=bool)
+    pop_new, minutes = np.zeros(len(chosen)), np.full(len(chosen), np.nan)
+    for i, row in enumerate(chosen):
+        lo, hi = secs.indptr[row], secs.indptr[row + 1]
+        cols, s = secs.indices[lo:hi], secs.data[lo:hi] - EPS_S
+        new = (s <= cutoff_s) & ~taken[cols] & (weight[cols] > 0)
+        w = weight[cols[new]]
+        pop_new[i] = w.sum()
+        if pop_new[i] > 0:
+            minutes[i] = float((w * s[new]).sum() / pop_new[i] / 60)
+        taken[cols[new]] = True
     rows = candidates.iloc[chosen][["candidate_id", "geometry"]].copy()
-    rows[C.POP_NEW] = agg["w"].reindex(chosen).fillna(0.0).to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rows[C.MINUTES] = (agg["ws"] / agg["w"] / 60).reindex(chosen).to_numpy()
+    rows[C.POP_NEW] = pop_new
+    rows[C.MINUTES] = minutes
     rows.insert(0, "site_id", [f"S{i + 1:02d}" for i in range(len(rows))])
-    for level, units in (boundaries or {}).items():
-        rows[level] = assign_units(rows, units.to_crs(rows.crs)).to_numpy()
     rows = rows.set_index("site_id", drop=False).rename_axis(None)
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=candidates.crs), float(w.sum())
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=candidates.crs), float(pop_new.sum())
 
 
 def _curve(cover, left, *, before, total, k_max, time_limit_s) -> pd.DataFrame:
-    """Residents covered with k = 1 ... k_max new sites: greedy, and exact (MCLP) for each k."""
+    """Residents covered with k = 1 ... k_max new sites: greedy, and exact (MCLP) for each k.
+
+    It stops at the k where every resident the candidates can reach is covered:
+    more sites add no one (the last row says so in ``saturated``).
+    """
+    if cover.shape[0] == 0 or not cover.nnz:
+        return pd.DataFrame()
+    reachable = float(left[np.diff(cover.tocsc().indptr) > 0].sum())
     greedy = greedy_max_coverage(cover, left, k_max)
     rows, got = [], 0.0
     for k in range(1, k_max + 1):
         got += greedy[k - 1][1] if k <= len(greedy) else 0.0
         exact = solve_mclp(cover, left, k, time_limit_s=time_limit_s)
+        full = exact.objective >= reachable - 1e-9
         rows.append(
             {
                 "k": k,
@@ -342,8 +460,11 @@ def _curve(cover, left, *, before, total, k_max, time_limit_s) -> pd.DataFrame:
                 "pop_new_greedy": got,
                 "method": exact.method,
                 "optimal": exact.optimal,
+                "saturated": full,
             }
         )
+        if full:
+            break
     return pd.DataFrame(rows)
 
 

@@ -24,7 +24,7 @@ import shapely
 from analysis import columns as C
 from analysis.coverage import assign_units
 from analysis.pipeline import CircleResult
-from analysis.siting import SPACING_M, SiteResult, candidate_sites, plan_sites
+from analysis.siting import SPACING_M, SiteResult, candidate_sites, left_out, plan_sites
 from analysis.traveltime import WALK_KMH
 from geo.errors import InputError
 from geo.network import StreetNetwork
@@ -226,10 +226,11 @@ def unit_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     if dem.empty or dem[C.COVERED].all() or k < 1:
         return None
     area = gpd.GeoDataFrame(geometry=[unit.geometry], crs=dem.crs)
-    cands = candidate_sites(network, spacing_m=spacing_m, within=area)
+    snaps = snap_points(dem, network, max_snap_m=max_snap_m)
+    left = left_out(dem, snaps, minutes=minutes, speed_kmh=speed_kmh)
+    cands = candidate_sites(network, spacing_m=spacing_m, within=area, left=left)
     if cands.empty:
         return None
-    snaps = snap_points(dem, network, max_snap_m=max_snap_m)
     res = plan_sites(
         network,
         dem,

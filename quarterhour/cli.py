@@ -19,7 +19,7 @@ from analysis.coverage import nearest_facility
 from analysis.demand import prepare_demand
 from analysis.gaps import gap_zones
 from analysis.pipeline import CircleResult, run_circle
-from analysis.siting import candidate_sites, plan_sites
+from analysis.siting import candidate_sites, left_out, plan_sites, units_area
 from analysis.traveltime import MODE_SPEEDS_KMH
 from geo import (
     InputError,
@@ -190,14 +190,17 @@ def _site(args: argparse.Namespace) -> int:
     f_snap = snap_points(staying, network, max_snap_m=args.max_snap_m)
     d_snap = snap_points(demand, network, max_snap_m=args.max_snap_m)
     covered = nearest_facility(network, staying, demand, f_snap, d_snap, minutes=args.minutes, speed_kmh=args.speed_kmh)
-    within = gap_zones(covered) if args.in_gaps else None
+    within = gap_zones(covered) if args.in_gaps else units_area(boundaries)
+    left = left_out(covered, d_snap, minutes=args.minutes, speed_kmh=args.speed_kmh)
     points = (
         read_facilities(args.candidates, crs=args.facilities_crs, what="candidates").to_crs(network.crs)
         if args.candidates
         else None
     )
     exclude = read_polygons(args.exclude, what="exclusion areas").to_crs(network.crs) if args.exclude else None
-    candidates = candidate_sites(network, spacing_m=args.spacing_m, within=within, points=points, exclude=exclude)
+    candidates = candidate_sites(
+        network, spacing_m=args.spacing_m, within=within, points=points, exclude=exclude, left=left
+    )
     result = plan_sites(
         network,
         covered,

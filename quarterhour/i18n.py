@@ -144,6 +144,28 @@ _TEXT: dict[str, tuple[str, str]] = {
         "coverage curve: % covered with k = 1 … 10 new centres",
     ),
     "site_reach": ("新增中心等时圈", "reach of the new centres"),
+    # task-siting: the candidate grid, and what siting cannot reach
+    "spacing_m": ("候选点间距（米）", "candidate spacing (m)"),
+    "spacing_help": (
+        "候选点取每个方格内离中心最近的路口；间距越小，候选越多、越细",
+        "one street corner per grid cell is a candidate; a smaller spacing gives more, finer candidates",
+    ),
+    "sites_stop_helping": (
+        "只有 {n} 个新中心能新增覆盖居民：再多布点也无济于事",
+        "only {n} new centres add residents: more sites stop helping here",
+    ),
+    "unreached_grid": (
+        "{pop:,.0f} 名未覆盖居民在某个路口的可达范围内，但不在任何候选点的范围内：请缩小候选点间距，或上传自己的候选点",
+        "{pop:,.0f} residents left out are within reach of a street corner but of no candidate: "
+        "use a finer candidate spacing, or upload your own candidates",
+    ),
+    "unreached_off_network": (
+        "{pop:,.0f} 名未覆盖居民离路网太远（或离最近路口超出时间阈值）："
+        "路网上的新中心无法覆盖他们，请检查居民点位置与路网范围",
+        "{pop:,.0f} residents left out are off the street network or beyond the threshold from any street corner: "
+        "no site on the network reaches them; check the residents' positions and the network's extent",
+    ),
+    "nothing_left": ("所有居民均已覆盖，无需新增", "every resident is covered: nothing left to cover"),
     "too_big": (
         "文件 {name} 有 {mb:,.0f} MB，超过每个文件 {limit} MB 的上限：请裁剪到所需范围后再上传",
         "{name} is {mb:,.0f} MB, over the {limit} MB limit per file: clip it to the area you need and upload again",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -143,3 +144,113 @@ def test_mclp_objective_equals_spopt(five_minutes):
     cover = sp.csr_matrix((cost <= 300).T)
     ours = solve_mclp(cover, weights, 4)
     assert ours.objective == pytest.approx(theirs.problem.objective.value())
+
+
+# Lean siting (issue 13) and siting that tells the truth (issue 14 item 5).
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_pruning_keeps_the_optimum(five_minutes, k):
+    """Candidates dropped before the OD work reach no one left out; the optimum equals the unpruned model's."""
+    from analysis._siting_reach import left_out, reaching
+    from analysis.traveltime import od_table
+
+    network, covered, d = five_minutes
+    cands = candidate_sites(network, spacing_m=200)
+    c_snap = snap_points(cands, network)
+    left = left_out(covered, d, minutes=5)
+    kept = reaching(network, c_snap, left, limit_s=300)
+    od = od_table(network, c_snap, left.snaps, cutoff_s=300)  # every candidate, no pruning
+    full = sp.csr_matrix(
+        (np.ones(len(od), dtype=bool), (od["source"], od["target"])), shape=(len(cands), len(left.rows))
+    )
+    reaches_someone = np.diff(full.indptr) > 0
+    assert 0 < kept.sum() < len(cands)  # pruning drops some
+    assert np.array_equal(kept, reaches_someone)  # exactly those that reach no one left out
+    unpruned = solve_mclp(full, left.pop, k)
+    r = plan_sites(network, covered, d, k=k, minutes=5, candidates=cands)
+    assert r.after - r.before == pytest.approx(unpruned.objective)
+    if k <= 2:  # and a brute force over every candidate
+        dense = full.toarray()
+        best = max(covered_weight(dense, left.pop, rows) for rows in itertools.combinations(range(len(cands)), k))
+        assert r.after - r.before == pytest.approx(best)
+
+
+@pytest.fixture(scope="module")
+def pocket(five_minutes):
+    """Monaco at 5 minutes: the residents left out whom no candidate of the default 200 m grid reaches."""
+    from analysis.traveltime import nearest_times
+
+    network, covered, d = five_minutes
+    grid = snap_points(candidate_sites(network, spacing_m=200), network)
+    t = nearest_times(network, grid, d, limit_s=300)
+    missed = ~covered[C.COVERED].to_numpy() & ~(t.point_s <= 300)
+    keep = covered[C.COVERED].to_numpy() | missed  # everyone covered, and the pocket between the grid's nodes
+    return network, covered[keep], d[keep], float(covered.loc[missed, C.POP].sum())
+
+
+def test_pocket_between_grid_candidates_is_covered(pocket):
+    network, covered, d, left_pop = pocket
+    assert left_pop > 100  # 14 points, 153 residents: real data, not made up
+    r = plan_sites(network, covered, d, k=10, minutes=5, spacing_m=200, curve_k=10)
+    assert r.after - r.before == pytest.approx(left_pop)  # all of them: a street corner reaches each
+    assert r.unreached == 0 and not any("nothing left" in n for n in r.notes)
+    assert (r.sites[C.POP_NEW] > 0).all() and r.sites[C.MINUTES].le(5).all()
+    assert r.curve["pop_new"].iloc[-1] == pytest.approx(left_pop) and r.curve["saturated"].iloc[-1]
+
+
+def test_unreached_residents_are_named_with_what_helps(pocket, sample):
+    network, covered, d, left_pop = pocket
+    _, facilities, _ = sample
+    far = facilities.iloc[:1][["geometry"]].reset_index(drop=True)  # one candidate of the planner's, nowhere near
+    r = plan_sites(network, covered, d, k=3, minutes=5, candidates=candidate_sites(network, points=far))
+    assert r.after == r.before and r.unreached == pytest.approx(left_pop) and r.no_corner == 0
+    assert not any("nothing left" in n for n in r.notes)
+    assert any("finer grid (--spacing-m) or your own candidates" in n for n in r.notes)
+
+
+@pytest.fixture(scope="module")
+def fifteen_minutes(sample):
+    from geo import read_boundaries, sample_paths
+
+    network, facilities, demand = sample
+    f, d = snap_points(facilities, network), snap_points(demand, network)
+    boundaries = {lv: u.to_crs(network.crs) for lv, u in read_boundaries(sample_paths()["boundaries"]).items()}
+    return network, nearest_facility(network, facilities, demand, f, d, minutes=15), d, boundaries
+
+
+def test_no_site_adds_nobody(fifteen_minutes):
+    network, covered, d, boundaries = fifteen_minutes
+    left = covered.loc[~covered[C.COVERED], C.POP].sum()
+    r = plan_sites(network, covered, d, k=3, minutes=15, spacing_m=200, curve_k=10, boundaries=boundaries)
+    assert (r.sites[C.POP_NEW] > 0).all()
+    assert len(r.sites) == r.useful_k < 3 and r.after - r.before == pytest.approx(left)
+    assert any("stop helping" in n for n in r.notes)
+    assert len(r.curve) == r.useful_k and r.curve["saturated"].iloc[-1]  # the curve stops where sites stop helping
+
+
+def test_every_site_has_its_units_and_walk(fifteen_minutes):
+    network, covered, d, boundaries = fifteen_minutes
+    r = plan_sites(network, covered, d, k=3, minutes=15, spacing_m=200, boundaries=boundaries)
+    assert len(r.sites)
+    assert r.sites[list(boundaries)].notna().all().all()
+    assert np.isfinite(r.sites[C.MINUTES].to_numpy(dtype=float)).all()
+
+
+@pytest.mark.parametrize("minutes", [2, 5])
+def test_tiled_coverage_matrix_equals_od_table(sample, minutes):
+    """The tile-local coverage matrix equals the city-wide od_table, for grid nodes and points off the nodes."""
+    from analysis._siting_reach import EPS_S, coverage_matrix
+    from analysis.traveltime import od_table
+
+    network, facilities, demand = sample
+    d = snap_points(demand, network)
+    grid = candidate_sites(network, spacing_m=150)[["geometry"]]
+    # nodes, and facilities standing off the street (some share a segment with residents)
+    cands = snap_points(pd.concat([grid, facilities[["geometry"]].to_crs(grid.crs)]), network)
+    m = coverage_matrix(network, cands, d, cutoff_s=minutes * 60).tocoo()
+    od = od_table(network, cands, d, cutoff_s=minutes * 60)
+    ours = dict(zip(zip(m.row.tolist(), m.col.tolist(), strict=True), (m.data - EPS_S).tolist(), strict=True))
+    theirs = dict(zip(zip(od["source"], od["target"], strict=True), od["seconds"], strict=True))
+    assert ours.keys() == theirs.keys() and len(ours) > 1000
+    assert np.allclose([ours[p] for p in theirs], list(theirs.values()), atol=1e-6)

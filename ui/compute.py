@@ -245,7 +245,7 @@ def siting(inputs: Inputs, units: str, params: Params, candidates: str | None, p
         minutes=params.minutes,
         speed_kmh=params.speed_kmh,
         candidates=candidate_sites(network, points=points) if points is not None else None,
-        spacing_m=200,
+        spacing_m=plan.spacing_m,
         curve_k=10,
         time_limit_s=20,
         boundaries=load_boundaries(inputs.network, units),

@@ -129,6 +129,7 @@ PACK_DOWNLOAD = "pack_download"
 MODEL = "model"
 K = "k"
 TARGET = "target"
+SPACING = "spacing_m"  #: siting: the candidate grid's spacing (task-siting)
 RUN_SITING = "run_siting"
 PLAN = "plan"  #: the ``ui.values.Plan`` last asked for
 SITES_TO_SCENARIO = "sites_to_scenario"

@@ -179,13 +179,22 @@ def pack_ui(inputs: Inputs, units: str, params: Params, result: CircleResult, la
 def siting_ui(lang: str) -> Plan | None:
     """The siting panel's inputs; the model runs when the planner asks (it can take seconds)."""
     st.subheader(t("siting", lang))
-    a, b, c = st.columns(3)
+    a, b, c, e = st.columns(4)
     model = a.selectbox(
         t("model", lang), MODELS, index=MODELS.index("mclp"), key=S.MODEL, format_func=lambda m: both(f"model_name_{m}")
     )
     a.caption(t(f"model_{model}", lang))
     b.number_input(t("new_centres", lang), min_value=1, max_value=20, value=3, key=S.K)
     c.slider(t("target", lang), min_value=0.5, max_value=1.0, value=0.95, step=0.01, key=S.TARGET)
+    e.number_input(
+        t("spacing_m", lang),
+        min_value=25,
+        max_value=2000,
+        value=200,
+        step=25,
+        key=S.SPACING,
+        help=t("spacing_help", lang),
+    )
     # Set in the button's callback, before the page runs again: the map above draws the sites in the same run.
     st.button(t("run_siting", lang), key=S.RUN_SITING, on_click=_set_plan)
     return st.session_state.get(S.PLAN)
@@ -193,7 +202,10 @@ def siting_ui(lang: str) -> Plan | None:
 
 def _set_plan() -> None:
     st.session_state[S.PLAN] = Plan(
-        st.session_state[S.MODEL], int(st.session_state[S.K]), float(st.session_state[S.TARGET])
+        st.session_state[S.MODEL],
+        int(st.session_state[S.K]),
+        float(st.session_state[S.TARGET]),
+        float(st.session_state[S.SPACING]),
     )
 
 
@@ -218,8 +230,18 @@ def siting_results_ui(result: SiteResult, lang: str, *, mode: str = "walk") -> N
         for p in lonlat:
             add_centre(p.x, p.y, DEFAULT_NEW_CATEGORY, lang)
         st.rerun()
+    if result.useful_k is not None:
+        st.info(t("sites_stop_helping", lang, n=result.useful_k))
+    if result.unreached > result.no_corner:
+        st.warning(t("unreached_grid", lang, pop=result.unreached - result.no_corner))
+    if result.no_corner:
+        st.warning(t("unreached_off_network", lang, pop=result.no_corner))
+    if result.after == result.before and not result.unreached:
+        st.info(t("nothing_left", lang))
+    said = ("stop helping", "of no candidate", "off the street network", "nothing left to cover")
     for line in result.notes:
-        st.info(note_text(line, lang))
+        if not any(s in str(line) for s in said):  # the rest as they come (solver limits, candidates left out)
+            st.info(note_text(line, lang))
 
 
 def site_columns(lang: str, mode: str = "walk") -> dict[str, str]:

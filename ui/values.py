@@ -65,6 +65,7 @@ class Plan:
     model: str  #: one of ``analysis.siting.MODELS``
     k: int
     target: float
+    spacing_m: float = 200.0  #: grid candidates: one street corner per cell of this side
 
 
 @dataclass(frozen=True)
