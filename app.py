@@ -42,7 +42,7 @@ def analyse(inputs: Inputs, units: str, params: Params, lang: str) -> tuple:
             t("network_read", lang, source=source, nodes=network.n_nodes, edges=len(network.edges), frag=fragments),
             *points.notes,
         )
-        return network, points.facilities, notes, compute(inputs, units, params)
+        return network, points.facilities, notes, compute(inputs, units, params, lang)
 
 
 def main() -> None:

@@ -8,7 +8,9 @@ It writes the synthetic city (``synthetic_city.py``) as a planner would have it:
 the network as osmnx GraphML in lon/lat, facilities as GeoJSON, residents as a
 GeoPackage, and 7 district strips plus the city as review units. Then, each as
 its own process (``python -m quarterhour.cli ...``), timed by wall clock with its
-peak RSS from ``os.wait4`` (that child's own rusage):
+peak RSS from ``os.wait4`` (that child's own rusage); each command's stderr, with
+its step lines (``[3/6] travel times … 3.1 s``), is kept in ``WORK/*.log`` and the
+step times of the last warm run are printed:
 
 - ``run`` cold: a fresh, empty network store (``QUARTERHOUR_CACHE`` set to a new
   folder; harmless where the store does not exist yet);
@@ -150,9 +152,8 @@ def _goal(text: str, met: bool) -> None:
 
 def _measure(a: argparse.Namespace, paths: dict[str, Path], work: Path) -> dict[str, tuple[float, float]]:
     py = [sys.executable, "-m", "quarterhour.cli"]
-    inputs = ["--network", str(paths["network"]), "--facilities", str(paths["facilities"]),
-              "--demand", str(paths["demand"]), "--minutes", f"{a.minutes:g}", "--speed-kmh", f"{a.speed_kmh:g}",
-              "--quiet"]  # fmt: skip
+    inputs = [f"--{name}={paths[name]}" for name in ("network", "facilities", "demand")]
+    inputs += [f"--minutes={a.minutes:g}", f"--speed-kmh={a.speed_kmh:g}"]
     store = work / "store"
     env = {**os.environ, "QUARTERHOUR_CACHE": str(store), "PYTHONPATH": str(ROOT)}
     got: dict[str, tuple[float, float]] = {}
@@ -165,6 +166,8 @@ def _measure(a: argparse.Namespace, paths: dict[str, Path], work: Path) -> dict[
         for i in range(a.repeat)
     ]
     got["run warm"] = _row("run, warm", [w for w, _ in warm], [p for _, p in warm])[1:]
+    steps = [ln for ln in (work / f"warm{a.repeat - 1}.log").read_text(encoding="utf-8").splitlines() if ln[:1] == "["]
+    print(f"    steps of the last warm run: {'; '.join(steps)}", flush=True)
     if not a.no_report:
         rep = [
             timed_process(
