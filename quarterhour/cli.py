@@ -35,7 +35,7 @@ from geo import (
 from geo._validate import existing
 from geo.chinacrs import detect_coordinate_system, points_to_wgs84
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
-from geo.osm import download_walk_network
+from geo.osm import MAX_BOX_KM2, box_km2, download_walk_network
 from quarterhour.cli_args import build_parser
 from quarterhour.export import provenance, write_layers
 from quarterhour.i18n import t
@@ -55,6 +55,8 @@ def _defaults(args: argparse.Namespace) -> None:
     downloads = bool(args.place or args.bbox)
     if downloads and args.network:
         raise InputError("give --network or --place/--bbox, not both", fix="drop one of them")
+    if args.bbox and box_km2(args.bbox) > MAX_BOX_KM2:  # the download's own check, before anything is read
+        download_walk_network(bbox=args.bbox)  # raises the box-too-large error, downloading nothing
     all_sample = not downloads and all(getattr(args, n) is None for n in ("network", "facilities", "demand"))
     for name in ("facilities", "demand") if downloads else ("network", "facilities", "demand"):
         if getattr(args, name) is None:
