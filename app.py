@@ -51,7 +51,7 @@ def analyse(inputs: Inputs, units: str, params: Params, lang: str) -> tuple:
             units_line(units, load_boundaries(inputs.network, units), lang),
             *(coordinate_note(name, choice, lang) for name, choice in points.crs_choices),
         )
-        return network, points.facilities, notes, compute(inputs, units, params)
+        return network, points.facilities, notes, compute(inputs, units, params, lang)
 
 
 def main() -> None:

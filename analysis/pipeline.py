@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import geopandas as gpd
@@ -25,11 +25,15 @@ from geo.notes import Note, note
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
 from geo.vocab import CATEGORY_MINUTES
 
-__all__ = ["ISOCHRONE_KINDS", "CircleResult", "CircleSummary", "run_circle"]
+__all__ = ["ISOCHRONE_KINDS", "STEPS", "CircleResult", "CircleSummary", "run_circle"]
 
 #: The three ways to draw the reach: one polygon per facility, all facilities merged,
 #: and the merged reach split to the facility that reaches each place first.
 ISOCHRONE_KINDS = ("facility", "merged", "nearest")
+
+#: The steps of a whole run, in order, as a ``progress`` callback is told them: the faces
+#: read and prepare, ``run_circle`` does travel times to siting, the faces write.
+STEPS = ("reading", "preparing", "travel_times", "isochrones", "coverage", "siting", "writing")
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +153,7 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     gap_cell_m: float = CELL_M,
     n_sites: int = 1,
     site_spacing_m: float = SPACING_M,
+    progress: Callable[[str], None] | None = None,
 ) -> CircleResult:
     """Run the service-circle analysis end to end.
 
@@ -203,6 +208,9 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
         How many new sites to suggest (exact MCLP); 0 suggests none.
     site_spacing_m
         Spacing in metres of the grid of candidate sites on network nodes.
+    progress
+        Told the name of each step as it starts (``travel_times``, ``isochrones``, ``coverage``,
+        and ``siting`` when ``n_sites``; see ``STEPS``); ``None`` tells nobody. Never prints.
 
     Returns
     -------
@@ -228,6 +236,8 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     if unknown:
         raise InputError(f"unknown isochrone kind {sorted(unknown)}", fix=f"use {', '.join(ISOCHRONE_KINDS)}")
     cat_minutes = {**CATEGORY_MINUTES, **(category_minutes or {})}
+    step = progress or _quiet
+    step("travel_times")
     f_snap = snap_points(facilities, network, max_snap_m=max_snap_m)
     d_snap = snap_points(demand, network, max_snap_m=max_snap_m)
     skipped = _network_notes(network, facilities, demand, f_snap, d_snap, max_snap_m)
@@ -255,6 +265,7 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     )
     fac[C.OVERLOADED] = fac[C.LOAD] > load_norm if load_norm is not None else False
 
+    step("isochrones")
     all_bands = sorted({float(minutes), *map(float, bands)})
     opts = {"minutes": all_bands, "speed_kmh": speed_kmh, "street_side_m": street_side_m}
     empty = gpd.GeoDataFrame(columns=[C.FACILITY_ID, C.BAND_MIN, "geometry"], geometry="geometry", crs=network.crs)
@@ -263,8 +274,12 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     )
     reach = merge_isochrones(iso) if "merged" in isochrones else empty.drop(columns=C.FACILITY_ID)
     catchments = nearest_isochrones(network, facilities, f_snap, **opts) if "nearest" in isochrones else empty
+    step("coverage")
+    gaps = gap_zones(dem, cell_m=gap_cell_m, boundaries=boundaries)
     levels, level_notes = coverage_by_level(dem, facilities, boundaries, categories=present)
     skipped += level_notes
+    if n_sites > 0:
+        step("siting")
     sites = (
         suggest_sites(network, dem, d_snap, minutes=minutes, speed_kmh=speed_kmh, k=n_sites, spacing_m=site_spacing_m)
         if n_sites > 0
@@ -288,12 +303,16 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
         isochrones=iso,
         reach=reach,
         catchments=catchments,
-        gaps=gap_zones(dem, cell_m=gap_cell_m, boundaries=boundaries),
+        gaps=gaps,
         sites=sites,
         levels=levels,
         summary=summary,
         skipped=skipped,
     )
+
+
+def _quiet(step: str) -> None:
+    """The progress callback that tells nobody."""
 
 
 def _network_notes(  # noqa: PLR0917 -- private, one caller

@@ -18,7 +18,7 @@ import shapely
 from analysis.coverage import nearest_facility
 from analysis.demand import prepare_demand
 from analysis.gaps import gap_zones
-from analysis.pipeline import CircleResult, run_circle
+from analysis.pipeline import STEPS, CircleResult, run_circle
 from analysis.siting import candidate_sites, left_out, plan_sites, units_area
 from analysis.traveltime import MODE_SPEEDS_KMH
 from geo import (
@@ -31,14 +31,16 @@ from geo import (
     sample_paths,
     snap_points,
 )
-from geo.chinacrs import settle_coordinate_system
-from geo.io import BUNDLED_BOUNDARIES, read_polygons
-from geo.osm import walk_network_file
+from geo._validate import existing
+from geo.chinacrs import points_to_wgs84, settle_coordinate_system
+from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
+from geo.osm import MAX_BOX_KM2, box_km2, download_walk_network, walk_network_file
 from geo.store import cache_root, store_network
 from geo.tables import TABLE_SUFFIXES
 from quarterhour.cli_args import build_parser
 from quarterhour.export import provenance, write_layers
 from quarterhour.i18n import t
+from quarterhour.progress import Steps
 from quarterhour.readnotes import coordinate_note
 from quarterhour.report import PackOptions, check_out, write_pack
 
@@ -46,19 +48,19 @@ __all__ = ["main"]
 
 log = logging.getLogger("quarterhour")
 
+NETWORK_SUFFIXES = (".graphml", ".osm", ".pbf")
 
-def _load(args: argparse.Namespace) -> tuple:
-    """Read and prepare the shared inputs: (network, facilities, demand, boundaries, categories)."""
+
+def _defaults(args: argparse.Namespace) -> None:
+    """Fill in the inputs not given from the bundled sample (and say so), and the mode's speed."""
     sample = sample_paths()
-    downloaded = None
-    if args.place or args.bbox:
-        if args.network:
-            raise InputError("give --network or --place/--bbox, not both", fix="drop one of them")
-        downloaded = walk_network_file(
-            place=args.place, bbox=args.bbox, cache_dir=cache_root(args.cache_dir) / "networks"
-        )
-    all_sample = downloaded is None and all(getattr(args, n) is None for n in ("network", "facilities", "demand"))
-    for name in ("network", "facilities", "demand") if downloaded is None else ("facilities", "demand"):
+    downloads = bool(args.place or args.bbox)
+    if downloads and args.network:
+        raise InputError("give --network or --place/--bbox, not both", fix="drop one of them")
+    if args.bbox and box_km2(args.bbox) > MAX_BOX_KM2:  # the download's own check, before anything is read
+        download_walk_network(bbox=args.bbox)  # raises the box-too-large error, downloading nothing
+    all_sample = not downloads and all(getattr(args, n) is None for n in ("network", "facilities", "demand"))
+    for name in ("facilities", "demand") if downloads else ("network", "facilities", "demand"):
         if getattr(args, name) is None:
             setattr(args, name, sample[name])
             print(f"note: no --{name} given: using the bundled sample ({sample[name].name})", file=sys.stderr)
@@ -67,43 +69,102 @@ def _load(args: argparse.Namespace) -> tuple:
         print(f"note: no --boundaries given: using the sample's ({sample['boundaries'].name})", file=sys.stderr)
     if args.speed_kmh is None:
         args.speed_kmh = MODE_SPEEDS_KMH[args.mode]
-    boundaries_ll = read_boundaries(args.boundaries) if args.boundaries else None
+
+
+def _check_network_file(path: Path) -> None:
+    """The network file exists, is not too large and is of a format read (before the slow read)."""
+    path = existing(path, "network", max_mb=MAX_INPUT_MB)
+    if path.suffix.lower() not in NETWORK_SUFFIXES:
+        raise InputError(
+            f"unsupported network format '{path.suffix}'",
+            file=path.name,
+            fix="give a .graphml (osmnx), .osm or .osm.pbf file",
+        )
+
+
+def _as_read(requested: str) -> str:
+    """The system a reader applies: ``auto`` reads lon/lat as WGS-84 and judges them once the network is there."""
+    return "wgs84" if requested == "auto" else requested
+
+
+def _read_inputs(args: argparse.Namespace) -> dict:
+    """Read and check every input file but the network: fail fast, before the network is read or downloaded.
+
+    Facility, candidate and resident points come back as read (``auto``: lon/lat taken as WGS-84, judged
+    against the streets once the network is there, ``_settle``); boundaries in their files' CRS.
+    """
+    if args.network is not None:
+        _check_network_file(args.network)
+    crs = _as_read(args.facilities_crs)
+    got: dict = {"facilities": read_facilities(args.facilities, crs=crs)}
+    got["demand"] = read_demand(args.demand, crs=_as_read(args.demand_crs))
+    got["boundaries"] = read_boundaries(args.boundaries) if args.boundaries else None
+    if args.clip and not got["boundaries"]:
+        raise InputError("--clip needs --boundaries", fix="give the boundaries to clip the network to")
+    got["categories"] = read_categories(args.categories) if args.categories else None
+    candidates, exclude = getattr(args, "candidates", None), getattr(args, "exclude", None)
+    got["candidates"] = read_facilities(candidates, crs=crs, what="candidates") if candidates else None
+    got["exclude"] = read_polygons(exclude, what="exclusion areas") if exclude else None
+    return got
+
+
+def _read_network(args: argparse.Namespace, boundaries_ll: dict | None, step: Steps) -> StreetNetwork:
+    """The prepared network from the store (read, downloaded and prepared the first time: ``geo.store``)."""
     clip_to = None
     if args.clip:
-        if not boundaries_ll:
-            raise InputError("--clip needs --boundaries", fix="give the boundaries to clip the network to")
         top = next(iter(boundaries_ll.values())).to_crs(4326)
         clip_to = shapely.union_all(top.geometry.values)
-    network = store_network(
+    downloaded = None
+    if args.place or args.bbox:
+        downloaded = walk_network_file(
+            place=args.place, bbox=args.bbox, cache_dir=cache_root(args.cache_dir) / "networks"
+        )
+    step("preparing")
+    return store_network(
         downloaded if downloaded is not None else args.network,
         name=(args.place or f"bbox {args.bbox}") if downloaded is not None else None,
         clip_to=clip_to,
         consolidate_m=args.consolidate_m,
         cache_dir=args.cache_dir,
     ).network
-    facilities = _read_points(args, network, "facilities")
-    args.facilities_crs = facilities.attrs["crs_choice"].system  # candidates are read as the facilities were
-    facilities = facilities.to_crs(network.crs)
-    demand = _read_points(args, network, "demand")
-    demand, how = prepare_demand(demand.to_crs(network.crs), total=args.demand_total)
-    print(f"note: residents from {how}", file=sys.stderr)
-    boundaries = {level: gdf.to_crs(network.crs) for level, gdf in boundaries_ll.items()} if boundaries_ll else None
-    categories = read_categories(args.categories) if args.categories else None
-    return network, facilities, demand, boundaries, categories
 
 
-def _read_points(args: argparse.Namespace, network: StreetNetwork, role: str) -> gpd.GeoDataFrame:
-    """Facilities or residents, their coordinates read as ``--<role>-crs`` says (``auto``: judged); notes printed."""
+def _settle(args: argparse.Namespace, gdf: gpd.GeoDataFrame, network: StreetNetwork, role: str) -> gpd.GeoDataFrame:
+    """Points of ``role`` with their coordinate system applied (``auto``: judged against the streets); said."""
     path, requested = getattr(args, role), getattr(args, f"{role}_crs")
-    read = read_facilities if role == "facilities" else read_demand
-    gdf = read(path, crs="wgs84" if requested == "auto" else requested)
     for line in gdf.attrs.get("notes", []):
         print(f"note: {line}", file=sys.stderr)
-    declared = path.suffix.lower() not in TABLE_SUFFIXES
+    declared = Path(path).suffix.lower() not in TABLE_SUFFIXES
     gdf, choice = settle_coordinate_system(gdf, network, requested, declared=declared)
-    print(f"note: {coordinate_note(path.name, choice, 'en')}", file=sys.stderr)
+    print(f"note: {coordinate_note(Path(path).name, choice, 'en')}", file=sys.stderr)
     gdf.attrs["crs_choice"] = choice
     return gdf
+
+
+def _load(args: argparse.Namespace, step: Steps) -> tuple:
+    """Read and prepare the shared inputs: (network, facilities, demand, boundaries, categories, extra).
+
+    Every input file is read and checked before the network (fail fast); ``extra`` holds the
+    candidates and exclusion areas of ``site``, in the network's CRS.
+    """
+    step("reading")
+    _defaults(args)
+    got = _read_inputs(args)
+    network = _read_network(args, got["boundaries"], step)
+    facilities = _settle(args, got["facilities"], network, "facilities")
+    system = facilities.attrs["crs_choice"].system  # candidates are read as the facilities were
+    candidates = got["candidates"]
+    if candidates is not None and args.facilities_crs == "auto" and system != "wgs84":
+        candidates = points_to_wgs84(candidates, system)
+    args.facilities_crs = system
+    demand = _settle(args, got["demand"], network, "demand")
+    demand, how = prepare_demand(demand.to_crs(network.crs), total=args.demand_total)
+    print(f"note: residents from {how}", file=sys.stderr)
+    boundaries_ll = got["boundaries"]
+    boundaries = {level: gdf.to_crs(network.crs) for level, gdf in boundaries_ll.items()} if boundaries_ll else None
+    exclude = got["exclude"].to_crs(network.crs) if got["exclude"] is not None else None
+    extra = {"candidates": candidates.to_crs(network.crs) if candidates is not None else None, "exclude": exclude}
+    return network, facilities.to_crs(network.crs), demand, boundaries, got["categories"], extra
 
 
 _NOT_PARAMETERS = {"out", "force", "command"}
@@ -131,8 +192,24 @@ def _provenance(args: argparse.Namespace) -> dict:
     return provenance({"command": args.command, **parameters}, inputs)
 
 
+def _steps(args: argparse.Namespace, *skip: str) -> Steps:
+    """The command's progress on stderr: its steps, but those in ``skip``; none with ``--quiet``."""
+    return Steps([s for s in STEPS if s not in skip], quiet=args.quiet)
+
+
 def _run(args: argparse.Namespace) -> int:
-    network, facilities, demand, boundaries, categories = _load(args)
+    with _steps(args, *(() if args.suggest else ("siting",))) as step:
+        result, out = _run_steps(args, step)
+    s = result.summary
+    print(
+        f"covered {s.pop_covered:,.0f} of {s.pop_total:,.0f} residents ({s.pct_covered:.1f}%) "
+        f"within {s.minutes:g} min {t(f'by_{args.mode}', 'en')} at {s.speed_kmh:g} km/h; wrote {out}"
+    )
+    return 0
+
+
+def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Path]:
+    network, facilities, demand, boundaries, categories, _ = _load(args, step)
     result: CircleResult = run_circle(
         network,
         facilities,
@@ -147,18 +224,16 @@ def _run(args: argparse.Namespace) -> int:
         load_norm=args.load_norm,
         speed_kmh=args.speed_kmh,
         max_snap_m=args.max_snap_m,
+        n_sites=args.suggest,  # no siting work unless asked: at city scale it is most of the time and memory
+        progress=step,
     )
     _reachable(result)
     for line in result.skipped:
         print(f"note: {line}", file=sys.stderr)
+    step("writing")
     out = args.out / "coverage.gpkg"
     write_layers(result.layers(args.isochrones), out, force=args.force, provenance=_provenance(args))
-    s = result.summary
-    print(
-        f"covered {s.pop_covered:,.0f} of {s.pop_total:,.0f} residents ({s.pct_covered:.1f}%) "
-        f"within {s.minutes:g} min {t(f'by_{args.mode}', 'en')} at {s.speed_kmh:g} km/h; wrote {out}"
-    )
-    return 0
+    return result, out
 
 
 def _reachable(result: CircleResult) -> None:
@@ -170,14 +245,19 @@ def _reachable(result: CircleResult) -> None:
 
 
 def _site(args: argparse.Namespace) -> int:
-    network, facilities, demand, boundaries, _ = _load(args)
     out = args.out / "sites.gpkg"
-    if out.exists() and not args.force:  # before the solver runs, not after
+    if out.exists() and not args.force:  # before any work, not after the solver
         raise InputError(
             "the output file already exists",
             file=str(out),
             fix="choose another --out folder, or pass --force to replace it",
         )
+    with _steps(args, "isochrones", "coverage") as step:
+        return _site_steps(args, out, step)
+
+
+def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
+    network, facilities, demand, boundaries, _, extra = _load(args, step)
     closing = [c for c in args.close.split(",") if c.strip()]
     unknown = sorted(set(closing) - set(facilities.index))
     if unknown:
@@ -187,19 +267,20 @@ def _site(args: argparse.Namespace) -> int:
             fix="give ids from the facilities file's facility_id column",
         )
     staying = facilities.drop(index=closing)
+    step("travel_times")
     f_snap = snap_points(staying, network, max_snap_m=args.max_snap_m)
     d_snap = snap_points(demand, network, max_snap_m=args.max_snap_m)
     covered = nearest_facility(network, staying, demand, f_snap, d_snap, minutes=args.minutes, speed_kmh=args.speed_kmh)
+    step("siting")
     within = gap_zones(covered) if args.in_gaps else units_area(boundaries)
     left = left_out(covered, d_snap, minutes=args.minutes, speed_kmh=args.speed_kmh)
-    points = (
-        read_facilities(args.candidates, crs=args.facilities_crs, what="candidates").to_crs(network.crs)
-        if args.candidates
-        else None
-    )
-    exclude = read_polygons(args.exclude, what="exclusion areas").to_crs(network.crs) if args.exclude else None
     candidates = candidate_sites(
-        network, spacing_m=args.spacing_m, within=within, points=points, exclude=exclude, left=left
+        network,
+        spacing_m=args.spacing_m,
+        within=within,
+        points=extra["candidates"],
+        exclude=extra["exclude"],
+        left=left,
     )
     result = plan_sites(
         network,
@@ -218,6 +299,7 @@ def _site(args: argparse.Namespace) -> int:
     )
     for line in result.notes:
         print(f"note: {line}", file=sys.stderr)
+    step("writing")
     layers = {"sites": result.sites, "curve": result.curve, "isochrones": result.isochrones}
     write_layers(
         {name: layer for name, layer in layers.items() if len(layer.columns)},
@@ -240,7 +322,12 @@ def _report(args: argparse.Namespace) -> int:
     check_out(args.out, force=args.force)  # before the slow work
     if args.k < 0:
         raise InputError(f"--k must be 0 or more, got {args.k}", fix="e.g. --k 3")
-    network, facilities, demand, boundaries, categories = _load(args)
+    with _steps(args, "siting") as step:  # each unit's sites are chosen as its files are written
+        return _report_steps(args, step)
+
+
+def _report_steps(args: argparse.Namespace, step: Steps) -> int:
+    network, facilities, demand, boundaries, categories, _ = _load(args, step)
     if args.level != "city" and (not boundaries or args.level not in boundaries):
         have = ", ".join(boundaries) if boundaries else "none"
         raise InputError(
@@ -258,6 +345,8 @@ def _report(args: argparse.Namespace) -> int:
         category_capacity=categories["capacity"].dropna().to_dict() if categories is not None else None,
         speed_kmh=args.speed_kmh,
         max_snap_m=args.max_snap_m,
+        n_sites=0,  # the pack's sites are chosen per unit (write_pack), not for the whole city
+        progress=step,
     )
     _reachable(result)
     for line in result.skipped:
@@ -270,6 +359,7 @@ def _report(args: argparse.Namespace) -> int:
         spacing_m=args.spacing_m,
         time_limit_s=args.time_limit,
     )
+    step("writing")
     written = write_pack(result, network, options, out=args.out, provenance=_provenance(args), force=args.force)
     s = result.summary
     n_units = len(result.levels[args.level])

@@ -35,6 +35,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
 def _bands(text: str) -> list[float]:
     try:
         values = [float(part) for part in text.split(",") if part.strip()]
@@ -114,6 +124,7 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     _cache_dir(p)
     p.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.add_argument("--quiet", action="store_true", help="no progress: no step lines (or bar, on a terminal) on stderr")
 
 
 def _cache_dir(p: argparse.ArgumentParser) -> None:
@@ -154,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser(
         "run",
-        help="coverage, isochrones, gaps and a suggested site; writes DIR/coverage.gpkg",
+        help="coverage, isochrones, gaps (and suggested sites with --suggest); writes DIR/coverage.gpkg",
         description="Walking coverage of facilities. Inputs not given come from the bundled sample.",
     )
     _inputs(run)
@@ -177,6 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--load-norm",
         type=_positive,
         help="flag a facility as overloaded above this many residents per unit of capacity (e.g. per m²)",
+    )
+    run.add_argument(
+        "--suggest",
+        type=_count,
+        default=0,
+        metavar="K",
+        help="also suggest K new sites (exact MCLP on a 100 m grid; default 0: no siting work)",
     )
     site = sub.add_parser(
         "site",

@@ -308,6 +308,15 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Below: the last data that worked. Correct the file and upload it again.",
     ),
     "computing": ("计算中……", "computing…"),
+    # issue 13 (task-cli): the steps of a long run, on the command line and in the app
+    "step_reading": ("读取输入", "reading"),
+    "step_preparing": ("准备路网", "preparing the network"),
+    "step_travel_times": ("计算出行时间", "travel times"),
+    "step_isochrones": ("绘制等时圈", "isochrones"),
+    "step_coverage": ("统计覆盖", "coverage"),
+    "step_siting": ("新增布点", "siting"),
+    "step_writing": ("写出结果", "writing"),
+    "step_of": ("第 {i}/{n} 步：{step}", "step {i}/{n}: {step}"),
     "timing": (
         "本次更新用时 {s:.2f} 秒（方案计算 {scenario:.2f} 秒）",
         "this update took {s:.2f} s (scenario {scenario:.2f} s)",

@@ -264,3 +264,14 @@ def test_review_pack_for_the_unit_on_screen(media, tmp_path):
         assert {"layers.gpkg", "map.png", "tables.xlsx", "report.html", "report.pdf"} <= set(names)
         html = zf.read(next(n for n in zf.namelist() if n.endswith("report.html"))).decode()
     assert "西南区" in html and "facilities.geojson  SHA-256 " in html
+
+
+def test_the_run_shows_its_steps_and_a_cached_run_replays_cleanly(app):
+    """issue 13 (task-cli): the run reports its steps to a bar outside the cache; a cache hit must not replay it."""
+    again = AppTest.from_file(str(APP), default_timeout=120).run()  # same inputs: the cached run
+    assert not app.exception and not again.exception
+    assert not again.error, [e.value for e in again.error]
+    assert again.metric[0].value == app.metric[0].value == "38,245 / 38,367"
+    assert not again.get("progress")  # the bar is gone once the run is done
+    again.select_slider(key="minutes").set_value(7).run()  # a new run, told step by step
+    assert not again.exception and not again.error

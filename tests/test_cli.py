@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -302,3 +303,96 @@ def test_network_from_pbf_clipped_to_boundaries(tmp_path, capsys):
     assert "of 38,367 residents" in line
     proc = run_cli("run", "--out", str(tmp_path / "x"), "--place", "Monaco", "--network", "n.graphml")
     assert proc.returncode == 2 and "give --network or --place/--bbox, not both" in proc.stderr
+
+
+# issue 13 (task-cli): --suggest, fail fast, progress
+
+
+def test_run_suggests_sites_only_when_asked(sample_run, tmp_path, capsys):
+    _, out = sample_run
+    sites = gpd.read_file(out / "coverage.gpkg", layer="sites")
+    assert len(sites) == 0 and {"site_id", "pop_new", "minutes"} <= set(sites.columns)
+    assert main(["run", "--out", str(tmp_path), "--minutes", "5", "--suggest", "1", "--quiet"]) == 0
+    suggested = gpd.read_file(tmp_path / "coverage.gpkg", layer="sites")
+    assert len(suggested) == 1 and list(suggested.columns) == list(sites.columns)
+    assert "[" not in capsys.readouterr().err  # --quiet: no step lines
+    proc = run_cli("run", "--out", str(tmp_path / "o"), "--suggest", "-1")
+    assert proc.returncode == 2 and "--suggest: must be 0 or more" in proc.stderr
+
+
+def test_steps_are_told_one_line_each_off_a_terminal(sample_run):
+    proc, _ = sample_run
+    steps = [line for line in proc.stderr.splitlines() if line.startswith("[")]
+    names = [line.split("] ", 1)[1].split(" … ")[0] for line in steps]
+    assert names == ["reading", "preparing the network", "travel times", "isochrones", "coverage", "writing"]
+    assert all(line.startswith(f"[{i}/6] ") and line.endswith(" s") for i, line in enumerate(steps, 1))
+
+
+def test_run_circle_tells_its_steps(sample):
+    from analysis.pipeline import STEPS, run_circle
+
+    told: list[str] = []
+    run_circle(*sample, minutes=5, isochrones=("facility",), n_sites=1, progress=told.append)
+    assert told == ["travel_times", "isochrones", "coverage", "siting"]
+    assert set(told) <= set(STEPS)
+
+
+def test_progress_bar_on_a_terminal():
+    import io
+
+    from quarterhour.progress import Steps
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    with Steps(["reading", "writing"], stream=screen) as step:
+        step("reading")
+        step("writing")
+    shown = screen.getvalue()
+    assert "reading" in shown and "writing" in shown and "1/2" in shown  # tqdm's bar, naming the step under way
+    assert "[1/2]" not in shown  # no plain lines on a terminal
+    quiet = Terminal()
+    with Steps(["reading"], stream=quiet, quiet=True) as step:
+        step("reading")
+    assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    ("option", "content", "message"),
+    [
+        ("--demand", "pop\n1\n", "residents.txt: unsupported demand format '.txt'"),
+        ("--facilities", "", "residents.txt: the facilities file does not exist"),
+        ("--categories", "kind,minutes\nservice_centre,3\n", "no 'category' column"),
+        ("--boundaries", "", "residents.txt: the boundaries"),
+    ],
+)
+def test_inputs_are_checked_before_the_network_is_downloaded(tmp_path, capsys, option, content, message):
+    """With --place, a network download would fail here (no internet) with another error, after it was tried."""
+    bad = tmp_path / "residents.txt"
+    if content:
+        bad.write_text(content, encoding="utf-8")
+    start = time.perf_counter()
+    code = main(["run", "--out", str(tmp_path / "o"), "--place", "洛阳市老城区", option, str(bad)])
+    took = time.perf_counter() - start
+    err = capsys.readouterr().err
+    assert code == 2, err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], err
+    assert "preparing" not in err and took < 3, (took, err)
+
+
+def test_site_inputs_are_checked_before_the_network_is_read(tmp_path, capsys):
+    """The network is the slow read: a bad candidates file is refused first (the network file being unreadable)."""
+    network = tmp_path / "big.graphml"
+    network.write_text("<not graphml", encoding="utf-8")  # read only after every other input
+    candidates = tmp_path / "rooms.docx"
+    candidates.write_text("x", encoding="utf-8")
+    args = ["site", "--model", "mclp", "--out", str(tmp_path / "o"), "--network", str(network)]
+    assert main([*args, "--candidates", str(candidates)]) == 2
+    assert "rooms.docx: unsupported candidates format" in capsys.readouterr().err
+    assert main([*args, "--exclude", str(tmp_path / "nowhere.gpkg")]) == 2
+    assert "nowhere.gpkg: the exclusion areas file does not exist" in capsys.readouterr().err
+    assert main(["run", "--out", str(tmp_path / "o"), "--network", "data/sample/demand.geojson"]) == 2
+    assert "demand.geojson: unsupported network format '.geojson'" in capsys.readouterr().err

@@ -16,10 +16,12 @@ import shapely
 import test_browser
 from pyproj import Transformer
 
+from analysis.pipeline import STEPS
 from geo import InputError, read_demand, read_facilities
 from geo.chinacrs import settle_coordinate_system, to_wgs84, wgs84_to_gcj02
 from quarterhour.cli import _load, main
 from quarterhour.cli_args import build_parser
+from quarterhour.progress import Steps
 from quarterhour.readnotes import coordinate_note
 
 SAMPLE = "data/sample"
@@ -98,7 +100,8 @@ def _loaded(folder, *extra):
     """The CLI's inputs as ``quarterhour run`` reads them (no run): (facilities in WGS-84, demand)."""
     args = build_parser().parse_args(["run", "--network", str(folder / "streets.graphml"), "--demand",
                                       str(folder / "demand.geojson"), "--out", "unused", *extra])  # fmt: skip
-    _, facilities, demand, _, _ = _load(args)
+    with Steps(STEPS, quiet=True) as step:
+        _, facilities, demand, _, _, _ = _load(args, step)
     return facilities.to_crs(4326), demand, args
 
 

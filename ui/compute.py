@@ -11,16 +11,18 @@ other's uploads or scenarios (those live in ``st.session_state``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from analysis import columns as C
 from analysis.demand import prepare_demand
 from analysis.gaps import CELL_M
 from analysis.isochrones import facility_isochrones
-from analysis.pipeline import ISOCHRONE_KINDS, CircleResult, run_circle
+from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, run_circle
 from analysis.scenario import compare, evaluate
 from analysis.siting import SiteResult, candidate_sites, plan_sites
 from geo import (
@@ -37,6 +39,7 @@ from geo.osm import walk_network_file
 from geo.scenario import changes_frame
 from geo.store import cache_root, load_entry, store_network
 from geo.tables import TABLE_SUFFIXES
+from quarterhour.i18n import t
 from quarterhour.webmap import MapData, map_data
 from ui.values import SAMPLE, STORE, Change, Inputs, Params, Plan, Points, ScenarioView
 
@@ -178,7 +181,7 @@ def _chosen(inputs: Inputs, params: Params) -> gpd.GeoDataFrame:
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def compute(inputs: Inputs, units: str, params: Params) -> CircleResult:
+def compute(inputs: Inputs, units: str, params: Params, _lang: str | None = None) -> CircleResult:
     """One analysis run; cached on every input, so only what changed is recomputed.
 
     Parameters
@@ -189,6 +192,9 @@ def compute(inputs: Inputs, units: str, params: Params) -> CircleResult:
         The review units' source (as for ``load_boundaries``).
     params
         The threshold (minutes), speed (km/h), bands, categories shown and their own thresholds.
+    _lang
+        Show the run's steps on a progress bar in this language while it computes (gone when done);
+        not part of the cache key (the leading underscore). ``None``: no bar.
 
     Returns
     -------
@@ -198,7 +204,8 @@ def compute(inputs: Inputs, units: str, params: Params) -> CircleResult:
     """
     network = load_network(inputs.network)
     small = len(network.nodes) <= SMALL_NETWORK_NODES
-    return run_circle(
+    bar = st.empty() if _lang else None  # made in here: a cache hit replays it, and its emptying
+    result = run_circle(
         network,
         _chosen(inputs, params),
         load_points(inputs).demand,
@@ -210,7 +217,21 @@ def compute(inputs: Inputs, units: str, params: Params) -> CircleResult:
         gap_cell_m=GAP_CELL_M,
         isochrones=ISOCHRONE_KINDS if small else ("facility", "merged"),
         n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
+        progress=_steps_bar(bar, _lang) if bar is not None else None,
     )
+    if bar is not None:
+        bar.empty()
+    return result
+
+
+def _steps_bar(bar: DeltaGenerator, lang: str) -> Callable[[str], None]:
+    """``run_circle``'s progress on ``bar``: the step under way, of ``STEPS`` (as the command line shows them)."""
+
+    def told(name: str) -> None:
+        i = STEPS.index(name) + 1
+        bar.progress(i / len(STEPS), text=t("step_of", lang, i=i, n=len(STEPS), step=t(f"step_{name}", lang)))
+
+    return told
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
