@@ -34,6 +34,7 @@ from analysis.siting_models import (
 from analysis.traveltime import WALK_KMH, nearest_times
 from geo.errors import InputError
 from geo.network import StreetNetwork
+from geo.notes import Note, note
 from geo.snap import snap_points
 
 __all__ = [
@@ -285,7 +286,7 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     before = float(pop[demand[C.COVERED].to_numpy(dtype=bool)].sum())
     c_snap = snap_points(candidates, network)
     if (~c_snap["on_network"]).any():
-        notes.append(f"{int((~c_snap['on_network']).sum())} candidates far from any street were left out")
+        notes.append(note("candidates_off", n=int((~c_snap["on_network"]).sum())))
     if model == "pmedian":  # every resident counts, out to three times the threshold
         reach_s = cutoff_s * 3
         some = np.flatnonzero(pop > 0)
@@ -331,9 +332,9 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     useful_k = None
     if useful < len(sites) and model != "pmedian":  # a site that adds no one is never suggested
         sites, useful_k = sites[sites[C.POP_NEW] > 0], useful
-        notes.append(f"only {useful} new sites add residents: more sites stop helping here")
+        notes.append(note("sites_stop_helping", n=useful))
     unreached, no_corner = _unreached(network, left, w_left, reached, model)
-    notes += [n for n in solution.notes if n != "nothing left to cover" or not left.pop.sum()]
+    notes += [n for n in solution.notes if n != note("nothing_left") or not left.pop.sum()]
     notes += _unreached_notes(unreached, no_corner, minutes)
     after = before + newly
     curve = (
@@ -372,7 +373,7 @@ def _in_units(
     area = shapely.union_all(area.to_crs(candidates.crs).geometry.values)
     inside = shapely.intersects(area, candidates.geometry.values)
     out = ~inside & (candidates["source"] != "planner").to_numpy()
-    notes = [f"{int(out.sum())} grid candidates outside the admin units were left out"] if out.any() else []
+    notes = [note("candidates_outside_units", n=int(out.sum()))] if out.any() else []
     return candidates[~out], notes
 
 
@@ -387,20 +388,13 @@ def _unreached(network, left: LeftOut, w_left, reached, model) -> tuple[float, f
     return float(left.pop[missed].sum()), float(left.pop[missed[~by_corner]].sum())
 
 
-def _unreached_notes(unreached: float, no_corner: float, minutes: float) -> list[str]:
+def _unreached_notes(unreached: float, no_corner: float, minutes: float) -> list[Note]:
     """What the residents no candidate reaches are, and what would help."""
     notes = []
     if unreached > no_corner:
-        notes.append(
-            f"{unreached - no_corner:,.0f} residents left out are within {minutes:g} min of a street corner "
-            "but of no candidate: a finer grid (--spacing-m) or your own candidates (--candidates) would reach them"
-        )
+        notes.append(note("unreached_grid", pop=unreached - no_corner, minutes=minutes))
     if no_corner:
-        notes.append(
-            f"{no_corner:,.0f} residents left out are off the street network or more than {minutes:g} min from "
-            "any street corner: no site on the network reaches them (check the residents' positions and the "
-            "network's extent, or give your own candidates next to them)"
-        )
+        notes.append(note("unreached_off_network", pop=no_corner, minutes=minutes))
     return notes
 
 

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from geo.errors import InputError
+from geo.notes import note
 
 __all__ = [
     "InfeasibleError",
@@ -163,7 +164,7 @@ def solve_mclp(
     a, w, _ = _covering_rows(cover, weight)
     n_p = a.shape[0]
     if n_p == 0 or k == 0:
-        return Solution(np.empty(0, np.int64), 0.0, "greedy", True, 0.0, ["nothing left to cover"])
+        return Solution(np.empty(0, np.int64), 0.0, "greedy", True, 0.0, [note("nothing_left")])
     # variables: x (n_c, binary), y (n_p, continuous)
     c = np.concatenate([np.zeros(n_c), -w])
     link = sp.hstack([-a, sp.identity(n_p)]).tocsr()  # y_i - sum_j a_ij x_j <= 0
@@ -186,7 +187,7 @@ def _capacitated_mclp(cover, weight, k, capacity, time_limit_s) -> Solution:
     w = np.asarray(weight, dtype=float)
     n_z = len(cand)
     if n_z == 0:
-        return Solution(np.empty(0, np.int64), 0.0, "greedy", True, 0.0, ["nothing left to cover"])
+        return Solution(np.empty(0, np.int64), 0.0, "greedy", True, 0.0, [note("nothing_left")])
     # variables: x (n_c binary), z (n_z continuous in [0, 1])
     c = np.concatenate([np.zeros(n_c), -w[pt]])
     z_idx = np.arange(n_z)
@@ -218,14 +219,14 @@ def _pick(res, n_c, g_rows, g_obj, *, maximise, cover, weight, notes=None) -> So
             chosen = np.flatnonzero(res.x[:n_c] > 0.5)
             gap = 0.0 if res.status == 0 else (float(res.mip_gap) if res.mip_gap is not None else np.nan)
             if res.status != 0:
-                notes.append(f"time limit: best found, gap {gap:.2%} ({res.message})")
+                notes.append(note("solver_gap", gap=gap, message=res.message))
             return Solution(_order_by_gain(cover, weight, chosen), obj, "milp", res.status == 0, gap, notes)
     bound = float(-res.mip_dual_bound) if maximise and res.mip_dual_bound is not None else np.inf
     if maximise:  # k sites cover at most what the k best ones cover each on its own
         singles = np.sort(np.asarray(sp.csr_matrix(cover, dtype=float) @ np.asarray(weight, dtype=float)))
         bound = min(bound, float(singles[-max(len(g_rows), 1) :].sum()))
     gap = abs(bound - g_obj) / max(abs(bound), 1e-9) if np.isfinite(bound) else np.nan
-    notes.append(f"greedy answer kept: {res.message}")
+    notes.append(note("greedy_kept", message=res.message))
     return Solution(g_rows, g_obj, "greedy", False, gap, notes)
 
 
@@ -300,7 +301,7 @@ def solve_lscp(
         chosen = np.flatnonzero(res.x[:n_c] > 0.5)
         gap = 0.0 if res.status == 0 else (float(res.mip_gap) if res.mip_gap is not None else np.nan)
         return Solution(_order_by_gain(cover, weight, chosen), float(len(chosen)), "milp", res.status == 0, gap)
-    return Solution(g_rows, float(len(g_rows)), "greedy", False, np.nan, [f"greedy answer kept: {res.message}"])
+    return Solution(g_rows, float(len(g_rows)), "greedy", False, np.nan, [note("greedy_kept", message=res.message)])
 
 
 def solve_pmedian(
@@ -357,7 +358,7 @@ def solve_pmedian(
     has_option |= np.isfinite(e)
     notes = []
     if (~has_option & (w > 0)).any():
-        notes.append(f"{int((~has_option & (w > 0)).sum())} points out of reach of every option were left out")
+        notes.append(note("out_of_reach", n=int((~has_option & (w > 0)).sum())))
     keep = np.isin(cost.col, np.flatnonzero(has_option))
     cand, pt, d = cost.row[keep], cost.col[keep], cost.data[keep]
     ex = np.flatnonzero(has_option & np.isfinite(e))

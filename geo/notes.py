@@ -39,6 +39,19 @@ NOTES_EN: dict[str, str] = {
     "they reach, and are reached from, only their own fragment",
     "residents_fragments": "{n} resident points ({pop:,.0f} residents) lie on {k} street fragments cut off from "
     "the main network: they reach, and are reached from, only their own fragment",
+    # siting (analysis/siting.py, analysis/siting_models.py)
+    "candidates_off": "{n} candidates far from any street were left out",
+    "candidates_outside_units": "{n} grid candidates outside the admin units were left out",
+    "sites_stop_helping": "only {n} new sites add residents: more sites stop helping here",
+    "nothing_left": "nothing left to cover",
+    "unreached_grid": "{pop:,.0f} residents left out are within {minutes:g} min of a street corner but of no "
+    "candidate: a finer grid (--spacing-m) or your own candidates (--candidates) would reach them",
+    "unreached_off_network": "{pop:,.0f} residents left out are off the street network or more than {minutes:g} min "
+    "from any street corner: no site on the network reaches them (check the residents' positions and the "
+    "network's extent, or give your own candidates next to them)",
+    "solver_gap": "time limit: best found, gap {gap:.2%} ({message})",
+    "greedy_kept": "greedy answer kept: {message}",
+    "out_of_reach": "{n} points out of reach of every option were left out",
     "outside_level": "{n} resident points ({pop:,.0f} residents) lie outside every {level} boundary and are not "
     "in the {level} table",
 }

@@ -413,6 +413,39 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{n} resident points ({pop:,.0f} residents) lie outside every {level} boundary and are not "
         "in the {level} table",
     ),
+    # siting notes (geo.notes: candidates_off … out_of_reach)
+    "note_candidates_off": ("{n} 个候选点距最近道路太远，未纳入", "{n} candidates far from any street were left out"),
+    "note_candidates_outside_units": (
+        "{n} 个网格候选点不在任何行政单元内，未纳入",
+        "{n} grid candidates outside the admin units were left out",
+    ),
+    "note_sites_stop_helping": (
+        "只有 {n} 个新中心能新增覆盖居民：再多布点也无济于事",
+        "only {n} new sites add residents: more sites stop helping here",
+    ),
+    "note_nothing_left": ("所有居民均已覆盖，无需新增", "nothing left to cover"),
+    "note_unreached_grid": (
+        "{pop:,.0f} 名未覆盖居民在某个路口 {minutes:g} 分钟可达范围内，但不在任何候选点的范围内："
+        "请缩小候选点间距，或给出自己的候选点",
+        "{pop:,.0f} residents left out are within {minutes:g} min of a street corner but of no candidate: "
+        "a finer grid (--spacing-m) or your own candidates (--candidates) would reach them",
+    ),
+    "note_unreached_off_network": (
+        "{pop:,.0f} 名未覆盖居民离路网太远，或离任何路口超过 {minutes:g} 分钟：路网上的新中心无法覆盖他们"
+        "（请检查居民点位置与路网范围，或在他们附近给出自己的候选点）",
+        "{pop:,.0f} residents left out are off the street network or more than {minutes:g} min from any street "
+        "corner: no site on the network reaches them (check the residents' positions and the network's extent, "
+        "or give your own candidates next to them)",
+    ),
+    "note_solver_gap": (
+        "求解达到时间上限：取最优可行解，差距 {gap:.2%}（{message}）",
+        "time limit: best found, gap {gap:.2%} ({message})",
+    ),
+    "note_greedy_kept": ("保留贪心解：{message}", "greedy answer kept: {message}"),
+    "note_out_of_reach": (
+        "{n} 个点不在任何候选点可达范围内，未纳入",
+        "{n} points out of reach of every option were left out",
+    ),
     "units_read": ("{file}：评估单元 {levels}", "{file}: review units {levels}"),
     "units_level_count": ("{level} {n} 个", "{n} {level}"),
     "units_bundled": ("内置：{name}", "bundled: {name}"),

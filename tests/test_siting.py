@@ -194,7 +194,7 @@ def test_pocket_between_grid_candidates_is_covered(pocket):
     assert left_pop > 100  # 14 points, 153 residents: real data, not made up
     r = plan_sites(network, covered, d, k=10, minutes=5, spacing_m=200, curve_k=10)
     assert r.after - r.before == pytest.approx(left_pop)  # all of them: a street corner reaches each
-    assert r.unreached == 0 and not any("nothing left" in n for n in r.notes)
+    assert r.unreached == 0 and not any("nothing left" in str(n) for n in r.notes)
     assert (r.sites[C.POP_NEW] > 0).all() and r.sites[C.MINUTES].le(5).all()
     assert r.curve["pop_new"].iloc[-1] == pytest.approx(left_pop) and r.curve["saturated"].iloc[-1]
 
@@ -205,8 +205,8 @@ def test_unreached_residents_are_named_with_what_helps(pocket, sample):
     far = facilities.iloc[:1][["geometry"]].reset_index(drop=True)  # one candidate of the planner's, nowhere near
     r = plan_sites(network, covered, d, k=3, minutes=5, candidates=candidate_sites(network, points=far))
     assert r.after == r.before and r.unreached == pytest.approx(left_pop) and r.no_corner == 0
-    assert not any("nothing left" in n for n in r.notes)
-    assert any("finer grid (--spacing-m) or your own candidates" in n for n in r.notes)
+    assert not any("nothing left" in str(n) for n in r.notes)
+    assert any("finer grid (--spacing-m) or your own candidates" in str(n) for n in r.notes)
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +225,7 @@ def test_no_site_adds_nobody(fifteen_minutes):
     r = plan_sites(network, covered, d, k=3, minutes=15, spacing_m=200, curve_k=10, boundaries=boundaries)
     assert (r.sites[C.POP_NEW] > 0).all()
     assert len(r.sites) == r.useful_k < 3 and r.after - r.before == pytest.approx(left)
-    assert any("stop helping" in n for n in r.notes)
+    assert any("stop helping" in str(n) for n in r.notes)
     assert len(r.curve) == r.useful_k and r.curve["saturated"].iloc[-1]  # the curve stops where sites stop helping
 
 
