@@ -9,6 +9,7 @@ and explains each site: where, which units, residents newly covered, their walk.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 SPACING_M = 100.0
+#: Seconds the coverage curve spends on exact solves; the k past it keep greedy's value (a lower bound).
+CURVE_BUDGET_S = 8.0
 MODELS = ("lscp", "mclp", "pmedian")
 SITE_COLUMNS = ["site_id", "candidate_id", C.POP_NEW, C.MINUTES, "geometry"]
 
@@ -249,7 +252,8 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     time_limit_s
         The solver's time limit in seconds, per solve; past it the best answer found is kept and noted.
     curve_k
-        Also solve for k = 1 ... ``curve_k`` sites, for the residents-covered curve; 0 skips it.
+        Also the residents-covered curve for k = 1 ... ``curve_k`` sites (exact while ``CURVE_BUDGET_S``
+        lasts, greedy after; each row says which); 0 skips it.
     boundaries
         Admin units per level (polygons with ``code``); each site gets the code of the unit it lies in.
 
@@ -330,7 +334,8 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
         sites[level] = assign_units(sites, units.to_crs(sites.crs)).to_numpy()
     useful = int((sites[C.POP_NEW] > 0).sum())
     useful_k = None
-    if useful < len(sites) and model != "pmedian":  # a site that adds no one is never suggested
+    asked = k if model == "mclp" else len(sites)  # the solver may return fewer: the rest would add no one
+    if useful < max(asked, len(sites)) and model != "pmedian":  # a site that adds no one is never suggested
         sites, useful_k = sites[sites[C.POP_NEW] > 0], useful
         notes.append(note("sites_stop_helping", n=useful))
     unreached, no_corner = _unreached(network, left, w_left, reached, model)
@@ -430,30 +435,40 @@ def _explain(
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=candidates.crs), float(pop_new.sum())
 
 
-def _curve(cover, left, *, before, total, k_max, time_limit_s) -> pd.DataFrame:
-    """Residents covered with k = 1 ... k_max new sites: greedy, and exact (MCLP) for each k.
+def _curve(cover, left, *, before, total, k_max, time_limit_s, budget_s=None) -> pd.DataFrame:
+    """Residents covered with k = 1 ... k_max new sites: exact (MCLP) while the time budget lasts, else greedy.
 
-    It stops at the k where every resident the candidates can reach is covered:
-    more sites add no one (the last row says so in ``saturated``).
+    Each k is solved exactly in turn until ``budget_s`` seconds are spent; the
+    k past that keep the greedy value, a lower bound that is at least
+    1 - 1/e (63%) of the best (Nemhauser, Wolsey and Fisher 1978). Each row says
+    which (``method``, ``optimal``). It stops at the k where every resident the
+    candidates can reach is covered: more sites add no one (``saturated``).
     """
     if cover.shape[0] == 0 or not cover.nnz:
         return pd.DataFrame()
     reachable = float(left[np.diff(cover.tocsc().indptr) > 0].sum())
     greedy = greedy_max_coverage(cover, left, k_max)
+    budget_s = CURVE_BUDGET_S if budget_s is None else budget_s
+    start = time.perf_counter()
     rows, got = [], 0.0
     for k in range(1, k_max + 1):
         got += greedy[k - 1][1] if k <= len(greedy) else 0.0
-        exact = solve_mclp(cover, left, k, time_limit_s=time_limit_s)
-        full = exact.objective >= reachable - 1e-9
+        spare = budget_s - (time.perf_counter() - start)
+        if spare > 0:
+            exact = solve_mclp(cover, left, k, time_limit_s=min(time_limit_s, spare))
+            value, method, optimal = exact.objective, exact.method, exact.optimal
+        else:
+            value, method, optimal = got, "greedy", False
+        full = value >= reachable - 1e-9
         rows.append(
             {
                 "k": k,
-                "pop_covered": before + exact.objective,
-                "pct_covered": 100 * (before + exact.objective) / total if total else np.nan,
-                "pop_new": exact.objective,
+                "pop_covered": before + value,
+                "pct_covered": 100 * (before + value) / total if total else np.nan,
+                "pop_new": value,
                 "pop_new_greedy": got,
-                "method": exact.method,
-                "optimal": exact.optimal,
+                "method": method,
+                "optimal": optimal or full,
                 "saturated": full,
             }
         )

@@ -254,3 +254,77 @@ def test_tiled_coverage_matrix_equals_od_table(sample, minutes):
     theirs = dict(zip(zip(od["source"], od["target"], strict=True), od["seconds"], strict=True))
     assert ours.keys() == theirs.keys() and len(ours) > 1000
     assert np.allclose([ours[p] for p in theirs], list(theirs.values()), atol=1e-6)
+
+
+# Siting at city scale in seconds (issue 13 item 2): merged rows, dominated candidates out, a budgeted curve.
+
+
+def plain_mclp(cover, weight, k):
+    """The textbook MCLP: one row per point, every candidate, HiGHS with its defaults; the reference."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    a = sp.csr_matrix(cover, dtype=float).T.tocsr()
+    n_p, n_c = a.shape
+    link = sp.hstack([-a, sp.identity(n_p)])
+    count = sp.hstack([sp.csr_matrix(np.ones((1, n_c))), sp.csr_matrix((1, n_p))])
+    res = milp(
+        np.concatenate([np.zeros(n_c), -np.asarray(weight, dtype=float)]),
+        integrality=np.concatenate([np.ones(n_c), np.zeros(n_p)]),
+        bounds=Bounds(0, 1),
+        constraints=[LinearConstraint(link, -np.inf, 0), LinearConstraint(count, k, k)],
+    )
+    assert res.status == 0
+    return -res.fun
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_merged_model_equals_plain_model_on_the_sample(five_minutes, k):
+    """Points merged by covering set, dominated candidates dropped: the same optimum as the plain model."""
+    from analysis._siting_reach import coverage_matrix, left_out
+    from analysis.siting_models import _covering_rows, _undominated
+
+    network, covered, d = five_minutes
+    cands = candidate_sites(network, spacing_m=100)
+    left = left_out(covered, d, minutes=5)
+    secs = coverage_matrix(network, snap_points(cands, network), left.snaps, cutoff_s=300)
+    cover = sp.csr_matrix(secs, dtype=bool)
+    a, _, _ = _covering_rows(cover, left.pop)
+    assert a.shape[0] < len(left.rows) and len(_undominated(a)) < len(cands)  # both reductions bite here
+    ours = solve_mclp(cover, left.pop, k)
+    assert ours.optimal and ours.objective == pytest.approx(plain_mclp(cover, left.pop, k))
+    assert covered_weight(cover.toarray(), left.pop, ours.chosen) == pytest.approx(ours.objective)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_merged_model_equals_brute_force_on_random_instances(seed):
+    """Random instances with repeated and nested columns and repeated rows: brute force agrees for k = 1..3."""
+    rng = np.random.default_rng(seed)
+    base = rng.random((6, 12)) < 0.3
+    cover = np.vstack([base, base[:2], base[2:4] & (rng.random((2, 12)) < 0.6)])  # identical and dominated rows
+    cover = np.hstack([cover, cover[:, :4]])  # points sharing a covering set
+    weight = rng.integers(1, 30, cover.shape[1]).astype(float)
+    for k in (1, 2, 3):
+        best = max(covered_weight(cover, weight, rows) for rows in itertools.combinations(range(len(cover)), k))
+        s = solve_mclp(sp.csr_matrix(cover), weight, k)
+        assert s.optimal and s.objective == pytest.approx(best) == pytest.approx(plain_mclp(cover, weight, k))
+        assert covered_weight(cover, weight, s.chosen) == pytest.approx(best)
+
+
+def test_curve_says_which_points_are_exact(five_minutes):
+    """Past the time budget the curve keeps greedy's value, marked as not proven; before it, exact values."""
+    from analysis import siting
+
+    network, covered, d = five_minutes
+    exact = plan_sites(network, covered, d, k=3, minutes=5, curve_k=4).curve
+    assert exact["optimal"].all() and (exact["method"] != "greedy").sum() >= 2
+    budget = siting.CURVE_BUDGET_S
+    try:
+        siting.CURVE_BUDGET_S = 0.0
+        cheap = plan_sites(network, covered, d, k=3, minutes=5, curve_k=4).curve
+    finally:
+        siting.CURVE_BUDGET_S = budget
+    assert (cheap["method"] == "greedy").all()
+    assert not cheap.loc[~cheap["saturated"], "optimal"].any()
+    assert np.allclose(cheap["pop_new"], cheap["pop_new_greedy"])
+    assert (cheap["pop_new"] <= exact["pop_new"][: len(cheap)] + 1e-9).all()
+    assert (cheap["pop_new"] >= (1 - 1 / np.e) * exact["pop_new"][: len(cheap)] - 1e-9).all()
