@@ -46,11 +46,20 @@ __all__ = ["main", "timed_process", "write_city"]
 def timed_process(cmd: list[str], *, env: dict[str, str] | None = None, log: Path | None = None) -> tuple[float, float]:
     """Run ``cmd`` as a child process: (wall-clock seconds, peak RSS in MB of that child).
 
+    The peak comes from GNU time (``/usr/bin/time -f %M``) where it is installed: a child's own
+    ``ru_maxrss`` from ``os.wait4`` would include this script's memory, because Linux carries the
+    high-water mark of the address space a child is forked (or vforked) from over its ``exec``,
+    and this script holds the city it wrote. Without GNU time the figure is an upper bound.
+
     Raises
     ------
     RuntimeError
         The command failed; the message holds the end of its stderr.
     """
+    gnu_time = Path("/usr/bin/time")
+    peak_file = Path(tempfile.mkstemp(suffix=".peak")[1]) if gnu_time.exists() else None
+    if peak_file:
+        cmd = [str(gnu_time), "-f", "%M", "-o", str(peak_file), *cmd]
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 -- closed below, after the child
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -62,7 +71,11 @@ def timed_process(cmd: list[str], *, env: dict[str, str] | None = None, log: Pat
     if code != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log else ""
         raise RuntimeError(f"{' '.join(cmd[:4])} ... exited with {code}:\n{tail}")
-    return wall, usage.ru_maxrss / 1024  # Linux: kilobytes
+    if peak_file:
+        kb = float(peak_file.read_text().split()[-1])
+        peak_file.unlink()
+        return wall, kb / 1024
+    return wall, usage.ru_maxrss / 1024  # Linux: kilobytes (an upper bound: see above)
 
 
 def write_city(folder: Path, *, n_nodes: int, n_facilities: int, n_residents: int) -> dict[str, Path]:
