@@ -12,7 +12,6 @@ from pathlib import Path
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import pyogrio
 
@@ -81,6 +80,8 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
     InputError
         The file is missing, too large, of another format, or cannot be read.
     """
+    import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
+
     path = existing(path, "network", max_mb=MAX_INPUT_MB)
     suffix = path.suffix.lower()
     try:

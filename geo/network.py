@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import scipy.sparse as sp
 import shapely
@@ -100,6 +99,8 @@ def prepare_network(
     >>> net.crs.to_epsg(), net.n_nodes
     (32632, 2564)
     """
+    import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
+
     if graph.number_of_edges() == 0:
         raise InputError("the street network has no edges", file=source, fix="check the area and the network type")
     if crs is None and CRS.from_user_input(graph.graph["crs"]).is_projected:

@@ -17,7 +17,6 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import networkx as nx
-import osmnx as ox
 import requests
 
 from geo.errors import InputError
@@ -93,6 +92,7 @@ def walk_graph_from_pbf(path: str | Path, *, workdir: str | Path | None = None) 
         In WGS-84, unprojected (``geo.prepare_network`` projects it).
     """
     import osmium  # a core dependency; imported here so that reading GraphML does not need it
+    import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
 
     path = Path(path)
     ways: list[tuple[int, list[int], dict[str, str]]] = []
@@ -184,6 +184,8 @@ def download_walk_network(
     networkx.MultiDiGraph
         The osmnx walking graph, unprojected.
     """
+    import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
+
     return ox.load_graphml(walk_network_file(place=place, bbox=bbox, cache_dir=cache_dir))
 
 
@@ -219,6 +221,8 @@ def walk_network_file(
     InputError
         Neither or both of ``place`` and ``bbox``, a box too large, or no network to be had.
     """
+    import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
+
     if (place is None) == (bbox is None):
         raise InputError("give a place name or a bounding box, not both or neither", fix="--place or --bbox")
     if bbox is not None and (km2 := box_km2(bbox)) > MAX_BOX_KM2:
