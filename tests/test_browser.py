@@ -110,11 +110,16 @@ def _watch_requests(page, outside: list) -> None:
 
 
 def _map_frame(page):
+    from playwright.sync_api import Error as PlaywrightError
+
     deadline = time.time() + 120
     while time.time() < deadline:
-        frame = next((f for f in page.frames if f.locator(".leaflet-container").count()), None)
-        if frame is not None:
-            return frame
+        for frame in page.frames:
+            try:
+                if frame.locator(".leaflet-container").count():
+                    return frame
+            except PlaywrightError:  # the frame was replaced while we looked (the app ran again): look again
+                continue
         time.sleep(0.3)
     pytest.fail("no Leaflet map appeared")
 
