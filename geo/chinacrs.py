@@ -195,9 +195,7 @@ def points_to_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
     geopandas.GeoDataFrame
         The same rows in EPSG:4326.
     """
-    ll = gdf.to_crs(4326)
-    lon, lat = to_wgs84(ll.geometry.x.to_numpy(), ll.geometry.y.to_numpy(), system)
-    return ll.set_geometry(shapely.points(lon, lat))
+    return geometries_to_wgs84(gdf, system)  # points are geometries with one vertex
 
 
 def geometries_to_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:

@@ -22,7 +22,7 @@ from geo.errors import InputError
 from geo.network import StreetNetwork, prepare_network
 from geo.notes import Note, note
 from geo.osm import walk_graph_from_pbf
-from geo.tables import DEMAND_COLUMN_NAMES, FIRST_ROW, TABLE_SUFFIXES, read_point_table, read_table
+from geo.tables import DEMAND_COLUMN_NAMES, FIRST_ROW, is_table, read_point_table, read_table
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, CATEGORY_SYNONYMS, LEVELS, category_code
 
 __all__ = [
@@ -135,7 +135,7 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     """
     path = existing(path, what, max_mb=MAX_INPUT_MB)
     notes: list[Note] = []
-    tabular = path.suffix.lower() in TABLE_SUFFIXES
+    tabular = is_table(path)
     first_row = FIRST_ROW if tabular else 1  # error rows as the planner's file numbers them
     if tabular:
         gdf, notes = read_point_table(path, what=what, crs=crs)
@@ -203,7 +203,7 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
         Mixed geometries, no ``pop`` on points, a ``pop`` that is not a count of residents, a duplicate id.
     """
     path = existing(path, "demand", max_mb=MAX_INPUT_MB)
-    tabular = path.suffix.lower() in TABLE_SUFFIXES
+    tabular = is_table(path)
     if not tabular and path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputError(
             f"unsupported demand format '{path.suffix}'",

@@ -21,10 +21,30 @@ from geo.chinacrs import SYSTEMS, in_china, to_wgs84
 from geo.errors import InputError
 from geo.notes import Note, note
 
-__all__ = ["COLUMN_NAMES", "DEMAND_COLUMN_NAMES", "FIRST_ROW", "TABLE_SUFFIXES", "read_point_table", "read_table"]
+__all__ = [
+    "COLUMN_NAMES",
+    "DEMAND_COLUMN_NAMES",
+    "FIRST_ROW",
+    "TABLE_SUFFIXES",
+    "is_table",
+    "read_point_table",
+    "read_table",
+]
 
 #: File name endings read as tables of lon/lat (no CRS of their own).
 TABLE_SUFFIXES = (".csv", ".xlsx", ".xls")
+
+
+def is_table(path: str | Path) -> bool:
+    """Whether ``path`` is read as a table of lon/lat (so its coordinates state no CRS of their own).
+
+    Examples
+    --------
+    >>> is_table("党群服务中心.XLSX"), is_table("centres.geojson")
+    (True, False)
+    """
+    return Path(path).suffix.lower() in TABLE_SUFFIXES
+
 
 #: Our column -> the header names that mean it (compared without case or spaces).
 COLUMN_NAMES: dict[str, tuple[str, ...]] = {

@@ -36,7 +36,7 @@ from geo.chinacrs import points_to_wgs84, settle_coordinate_system
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
 from geo.osm import MAX_BOX_KM2, box_km2, download_walk_network, walk_network_file
 from geo.store import cache_root, store_network
-from geo.tables import TABLE_SUFFIXES
+from geo.tables import is_table
 from quarterhour.cli_args import build_parser
 from quarterhour.export import provenance, write_layers
 from quarterhour.i18n import t
@@ -134,8 +134,7 @@ def _settle(args: argparse.Namespace, gdf: gpd.GeoDataFrame, network: StreetNetw
     path, requested = getattr(args, role), getattr(args, f"{role}_crs")
     for line in gdf.attrs.get("notes", []):
         print(f"note: {line}", file=sys.stderr)
-    declared = Path(path).suffix.lower() not in TABLE_SUFFIXES
-    gdf, choice = settle_coordinate_system(gdf, network, requested, declared=declared)
+    gdf, choice = settle_coordinate_system(gdf, network, requested, declared=not is_table(path))
     print(f"note: {coordinate_note(Path(path).name, choice, 'en')}", file=sys.stderr)
     gdf.attrs["crs_choice"] = choice
     return gdf

@@ -38,7 +38,7 @@ from geo.notes import note
 from geo.osm import walk_network_file
 from geo.scenario import changes_frame
 from geo.store import cache_root, load_entry, store_network
-from geo.tables import TABLE_SUFFIXES
+from geo.tables import is_table
 from quarterhour.i18n import t
 from quarterhour.webmap import MapData, map_data
 from ui.values import SAMPLE, STORE, Change, Inputs, Params, Plan, Points, ScenarioView
@@ -148,8 +148,7 @@ def _settled(read: object, path: str | Path, requested: str, network: StreetNetw
     """Points read by ``read`` with their coordinates as ``requested`` (``auto``: judged against the streets)."""
     gdf = read(path, crs="wgs84" if requested == "auto" else requested)
     notes = gdf.attrs.get("notes", [])
-    declared = Path(path).suffix.lower() not in TABLE_SUFFIXES
-    gdf, choice = settle_coordinate_system(gdf, network, requested, declared=declared)
+    gdf, choice = settle_coordinate_system(gdf, network, requested, declared=not is_table(path))
     gdf.attrs["notes"] = notes
     return gdf, choice
 
