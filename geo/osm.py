@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_CACHE",
     "MAX_BOX_KM2",
     "box_km2",
+    "check_box",
     "download_walk_network",
     "is_walkable_way",
     "walk_graph_from_pbf",
@@ -160,6 +161,21 @@ def box_km2(bbox: tuple[float, float, float, float]) -> float:
     return (east - west) * 111.32 * math.cos(math.radians((south + north) / 2)) * (north - south) * 110.57
 
 
+def check_box(bbox: tuple[float, float, float, float]) -> None:
+    """Refuse a download box over ``MAX_BOX_KM2``, saying its size, the limit and what to do instead.
+
+    Raises
+    ------
+    InputError
+        The box is too large to download (Overpass would time out; a city district is far smaller).
+    """
+    if (km2 := box_km2(bbox)) > MAX_BOX_KM2:
+        raise InputError(
+            f"the box is about {km2:,.0f} km², over the {MAX_BOX_KM2} km² limit for a download",
+            fix="give a smaller box (a district at a time), or download an .osm.pbf extract and give --network FILE",
+        )
+
+
 def download_walk_network(
     *,
     place: str | None = None,
@@ -225,11 +241,8 @@ def walk_network_file(
 
     if (place is None) == (bbox is None):
         raise InputError("give a place name or a bounding box, not both or neither", fix="--place or --bbox")
-    if bbox is not None and (km2 := box_km2(bbox)) > MAX_BOX_KM2:
-        raise InputError(
-            f"the box is about {km2:,.0f} km², over the {MAX_BOX_KM2} km² limit for a download",
-            fix="give a smaller box (a district at a time), or download an .osm.pbf extract and give --network FILE",
-        )
+    if bbox is not None:
+        check_box(bbox)
     query = f"walk|place={place}" if place is not None else "walk|bbox=" + ",".join(f"{v:.6f}" for v in bbox)
     cached = Path(cache_dir) / f"{hashlib.sha1(query.encode()).hexdigest()[:16]}.graphml"
     if cached.is_file():

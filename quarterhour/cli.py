@@ -34,7 +34,7 @@ from geo import (
 from geo._validate import existing
 from geo.chinacrs import points_to_wgs84, settle_coordinate_system
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
-from geo.osm import MAX_BOX_KM2, box_km2, download_walk_network, walk_network_file
+from geo.osm import check_box, walk_network_file
 from geo.store import cache_root, store_network
 from geo.tables import is_table
 from quarterhour.cli_args import build_parser
@@ -57,8 +57,8 @@ def _defaults(args: argparse.Namespace) -> None:
     downloads = bool(args.place or args.bbox)
     if downloads and args.network:
         raise InputError("give --network or --place/--bbox, not both", fix="drop one of them")
-    if args.bbox and box_km2(args.bbox) > MAX_BOX_KM2:  # the download's own check, before anything is read
-        download_walk_network(bbox=args.bbox)  # raises the box-too-large error, downloading nothing
+    if args.bbox:
+        check_box(args.bbox)  # the download's own check, before anything is read
     all_sample = not downloads and all(getattr(args, n) is None for n in ("network", "facilities", "demand"))
     for name in ("facilities", "demand") if downloads else ("network", "facilities", "demand"):
         if getattr(args, name) is None:
