@@ -238,9 +238,14 @@ def siting_results_ui(result: SiteResult, lang: str, *, mode: str = "walk") -> N
         st.warning(t("unreached_off_network", lang, pop=result.no_corner))
     if result.after == result.before and not result.unreached:
         st.info(t("nothing_left", lang))
-    said = ("stop helping", "of no candidate", "off the street network", "nothing left to cover")
+    said = {
+        "sites_stop_helping",
+        "unreached_grid",
+        "unreached_off_network",
+        "nothing_left",
+    }  # said above, in the app's words
     for line in result.notes:
-        if not any(s in str(line) for s in said):  # the rest as they come (solver limits, candidates left out)
+        if getattr(line, "key", None) not in said:  # the rest as they come (solver limits, candidates left out)
             st.info(note_text(line, lang))
 
 
