@@ -7,7 +7,7 @@ to its ``v`` node and a length measured on that geometry in metres.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import networkx as nx
@@ -41,12 +41,16 @@ class StreetNetwork:
         and a LineString from node ``u`` to node ``v``.
     crs
         The metric CRS all analysis runs in.
+    derived
+        What the analysis derives from the segments and reuses (e.g. the routing
+        arrays per speed), filled on first use; the network itself never changes.
     """
 
     graph: nx.MultiDiGraph | None
     nodes: gpd.GeoDataFrame
     edges: gpd.GeoDataFrame
     crs: CRS
+    derived: dict = field(default_factory=dict, repr=False)
 
     @property
     def n_nodes(self) -> int:
