@@ -23,7 +23,7 @@ from analysis.demand import prepare_demand
 from analysis.gaps import CELL_M
 from analysis.isochrones import facility_isochrones
 from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, run_circle
-from analysis.scenario import compare, evaluate
+from analysis.scenario import Baseline, baseline, compare, evaluate
 from analysis.siting import SiteResult, candidate_sites, plan_sites
 from geo import (
     StreetNetwork,
@@ -306,6 +306,21 @@ def base_map(
     )
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def scenario_base(inputs: Inputs, units: str, params: Params) -> Baseline:
+    """The current state every scenario of this run is computed from incrementally (once per run)."""
+    points = load_points(inputs)
+    return baseline(
+        load_network(inputs.network),
+        _chosen(inputs, params),
+        points.demand,
+        points.demand_snap,
+        minutes=params.minutes,
+        speed_kmh=params.speed_kmh,
+        boundaries=load_boundaries(inputs.network, units),
+    )
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...]) -> ScenarioView:
     """Coverage with the planner's changes, what it changes, and the reach of the new and moved centres.
@@ -335,6 +350,7 @@ def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, 
         speed_kmh=params.speed_kmh,
         boundaries=load_boundaries(inputs.network, units),
         gap_cell_m=GAP_CELL_M,
+        base=scenario_base(inputs, units, params),
     )
     figures, tables = compare(result.demand, result.gaps, result.levels, after)
     moved = after.facilities[after.facilities["change"] != ""]
