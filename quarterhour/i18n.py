@@ -361,6 +361,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "可能重复：“{name}”第 {rows} 行相距不到 50 米",
         "possible duplicates: '{name}' on rows {rows} lie within 50 m",
     ),
+    "note_repaired": (
+        "{file}：{n} 个无效（自相交）的面已自动修复（make_valid），第一个在第 {row} 行；请核对",
+        "{file}: {n} invalid polygons (self-intersecting) were repaired (make_valid), the first on row {row}; "
+        "check them",
+    ),
     "note_facilities_read": ("{file}：{n} 个服务设施", "{file}: {n} facilities"),
     "note_residents_read": (
         "{file}：{n:,} 个居民点，{pop:,.0f} 名居民（{how}）",
