@@ -21,19 +21,19 @@ from geo.errors import InputError
 from geo.notes import Note, note
 
 __all__ = [
-    "MAX_UNZIPPED_MB",
-    "MAX_ZIP_MEMBERS",
-    "MAX_ZIP_RATIO",
     "MAX_FACILITY_ROWS",
     "MAX_PROJECTED_M",
     "MAX_ROWS",
+    "MAX_UNZIPPED_MB",
+    "MAX_ZIP_MEMBERS",
+    "MAX_ZIP_RATIO",
     "POLYGONS",
     "BadRow",
     "check_coordinates",
     "check_rows",
-    "max_rows",
     "existing",
     "first_bad_row",
+    "max_rows",
     "repair_polygons",
     "require_kind",
     "require_unique",

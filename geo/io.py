@@ -253,7 +253,7 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
 def _checked_demand(
     gdf: gpd.GeoDataFrame, path: Path, *, first_row: int = 1, pop_column: str = "pop"
 ) -> gpd.GeoDataFrame:
-    """``pop`` as float residents (a non-number, infinity or a negative refused with its row), a unique ``demand_id``."""
+    """``pop`` as float residents (not a finite number 0 or more: refused with its row); a unique ``demand_id``."""
     pop = pd.to_numeric(gdf["pop"], errors="coerce").astype(float)
     bad = first_bad_row(~np.isfinite(pop) | (pop < 0), gdf["pop"], first_row=first_row)
     if bad:
