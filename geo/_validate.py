@@ -366,7 +366,8 @@ def repair_polygons(gdf: gpd.GeoDataFrame, path: Path, *, what: str) -> tuple[gp
             fix="redraw that polygon (or remove the row)",
         )
     first = first_bad_row(broken)
-    notes = [note("repaired", file=path.name, n=first.count, row=first.row)]
+    reason = shapely.is_valid_reason(geoms[first.row - 1])
+    notes = [note("repaired", file=path.name, n=first.count, row=first.row, reason=reason)]
     return gdf.set_geometry(gpd.GeoSeries(fixed, index=gdf.index, crs=gdf.crs)), notes
 
 

@@ -18,8 +18,8 @@ NOTES_EN: dict[str, str] = {
     "read_rows": "read {n} rows from {file} ({encoding})",
     "converted": "converted {n} points from {crs} to WGS-84",
     "duplicates": "possible duplicates: '{name}' on rows {rows} lie within 50 m",
-    "repaired": "{file}: {n} invalid polygons (self-intersecting) were repaired (make_valid), the first on row {row}; "
-    "check them",
+    "repaired": "{file}: polygons repaired (make_valid) as they were invalid: {n}, the first on row {row} "
+    "({reason}); check them",
     "facilities_read": "{file}: {n} facilities",
     "residents_read": "{file}: {n:,} resident points, {pop:,.0f} residents ({how})",
     "how_points": "resident points with 'pop'",

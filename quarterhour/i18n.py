@@ -362,9 +362,9 @@ _TEXT: dict[str, tuple[str, str]] = {
         "possible duplicates: '{name}' on rows {rows} lie within 50 m",
     ),
     "note_repaired": (
-        "{file}：{n} 个无效（自相交）的面已自动修复（make_valid），第一个在第 {row} 行；请核对",
-        "{file}: {n} invalid polygons (self-intersecting) were repaired (make_valid), the first on row {row}; "
-        "check them",
+        "{file}：{n} 个无效的面（如自相交）已自动修复（make_valid），第一个在第 {row} 行（{reason}）；请核对",
+        "{file}: polygons repaired (make_valid) as they were invalid: {n}, the first on row {row} "
+        "({reason}); check them",
     ),
     "note_facilities_read": ("{file}：{n} 个服务设施", "{file}: {n} facilities"),
     "note_residents_read": (
