@@ -366,7 +366,7 @@ def repair_polygons(gdf: gpd.GeoDataFrame, path: Path, *, what: str) -> tuple[gp
             fix="redraw that polygon (or remove the row)",
         )
     first = first_bad_row(broken)
-    reason = shapely.is_valid_reason(geoms[first.row - 1])
+    reason = shapely.is_valid_reason(geoms[first.row - 1]).replace("[", " at (").replace("]", ")")  # GEOS's words
     notes = [note("repaired", file=path.name, n=first.count, row=first.row, reason=reason)]
     return gdf.set_geometry(gpd.GeoSeries(fixed, index=gdf.index, crs=gdf.crs)), notes
 

@@ -362,7 +362,7 @@ _TEXT: dict[str, tuple[str, str]] = {
         "possible duplicates: '{name}' on rows {rows} lie within 50 m",
     ),
     "note_repaired": (
-        "{file}：{n} 个无效的面（如自相交）已自动修复（make_valid），第一个在第 {row} 行（{reason}）；请核对",
+        "{file}：{n} 个无效的面（如自相交）已自动修复，第一个在第 {row} 行（{reason}）；请核对",
         "{file}: polygons repaired (make_valid) as they were invalid: {n}, the first on row {row} "
         "({reason}); check them",
     ),
