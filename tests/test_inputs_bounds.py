@@ -390,3 +390,29 @@ def test_every_resident_off_the_network_degrees_as_3857_is_said_loudly(tmp_path,
     warning = [ln for ln in err.splitlines() if ln.startswith("warning: ")]
     assert len(warning) == 1, err
     assert "the coordinates are degrees but the file declares a CRS in metres (such as EPSG:3857)" in warning[0]
+
+
+def test_report_of_a_unit_with_a_very_long_name(tmp_path):
+    """A 10,000-character name went past 4 GB in the report, and map.png grew 27,221 px wide."""
+    boundaries = gpd.read_file(SAMPLE / "boundaries.geojson")
+    name = "很长的名字" * 2_000
+    boundaries.loc[boundaries["level"] == "district", "name"] = [
+        name,
+        *boundaries["name"][boundaries["level"] == "district"][1:],
+    ]
+    boundaries.to_file(tmp_path / "b.geojson")
+    out = tmp_path / "pack"
+    args = ("report", "--quiet", "--k", "0", "--lang", "zh", "--boundaries", str(tmp_path / "b.geojson"))
+    proc, peak_mb, _ = measured(CLI, *args, "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    maps = list(out.rglob("map.png"))
+    assert maps
+    for png in maps:
+        width, height = struct.unpack(">II", png.read_bytes()[16:24])
+        assert width < 3000 and height < 3000, (png, width, height)
+    html = next(p for p in out.rglob("*.html") if name[:20] in p.read_text(encoding="utf-8"))
+    page = html.read_text(encoding="utf-8")
+    assert name not in page.split("<table")[0]  # cut in the title and headings
+    summary = pd.read_excel(out / "summary.xlsx", sheet_name=None)
+    assert any((sheet == name).any().any() for sheet in summary.values())  # the table keeps it whole
+    assert peak_mb < 1500, peak_mb
