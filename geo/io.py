@@ -224,6 +224,7 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
         gdf.attrs["notes"] = notes
         return gdf
     gdf = read_vector(path, what="demand")
+    notes = gdf.attrs["notes"]
     if crs in ("gcj02", "bd09"):
         gdf = geometries_to_wgs84(gdf, crs)
     kinds = set(gdf.geom_type.replace({"MultiPolygon": "Polygon"}))
@@ -235,6 +236,7 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
             fix="split the file, or give one kind only",
         )
     if kinds == {"Polygon"} and "pop" not in gdf.columns:
+        gdf.attrs["notes"] = notes
         return gdf  # building footprints: residents come from floor area
     if "pop" not in gdf.columns:
         raise InputError(
@@ -243,15 +245,17 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
             column="pop",
             fix="add a column 'pop' (residents per point), or give building footprints as polygons",
         )
-    return _checked_demand(gdf, path)
+    gdf = _checked_demand(gdf, path)
+    gdf.attrs["notes"] = notes
+    return gdf
 
 
 def _checked_demand(
     gdf: gpd.GeoDataFrame, path: Path, *, first_row: int = 1, pop_column: str = "pop"
 ) -> gpd.GeoDataFrame:
-    """``pop`` as float residents (a non-number or a negative refused with its row), and a unique ``demand_id``."""
-    pop = pd.to_numeric(gdf["pop"], errors="coerce")
-    bad = first_bad_row(pop.isna() | (pop < 0), gdf["pop"], first_row=first_row)
+    """``pop`` as float residents (not a finite number 0 or more: refused with its row); a unique ``demand_id``."""
+    pop = pd.to_numeric(gdf["pop"], errors="coerce").astype(float)
+    bad = first_bad_row(~np.isfinite(pop) | (pop < 0), gdf["pop"], first_row=first_row)
     if bad:
         raise InputError(
             f"'{pop_column}' must be a number of residents, 0 or more; found '{bad.value}' ({bad.count} rows)",
@@ -285,7 +289,8 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     -------
     dict of str to geopandas.GeoDataFrame
         Levels from the top down (``geo.vocab.LEVELS`` order), each with a unique
-        ``code``, a ``name`` and valid polygons, in the file's CRS.
+        ``code``, a ``name`` and valid polygons, in the file's CRS. Polygons repaired
+        (``geo._validate.repair_polygons``) are said in the top level's ``attrs["notes"]``.
 
     Raises
     ------
@@ -310,8 +315,10 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     by_layer = [n for n in names if n in LEVELS]
     if by_layer:
         frames = {n: read_vector(path, what=f"boundaries layer '{n}'", layer=n) for n in by_layer}
+        notes = [n for gdf in frames.values() for n in gdf.attrs["notes"]]
     else:
         gdf = read_vector(path, what="boundaries")
+        notes = gdf.attrs["notes"]
         if "level" not in gdf.columns:
             raise InputError(
                 "no layer named after a level and no 'level' column",
@@ -338,8 +345,11 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
         if "name" not in gdf.columns:
             gdf["name"] = gdf["code"]
         require_unique(gdf, "code", path)
-        out[level] = gdf.assign(geometry=gdf.geometry.make_valid())
-    return {lvl: out[lvl] for lvl in LEVELS if lvl in out}
+        out[level] = gdf
+    levels = {lvl: out[lvl] for lvl in LEVELS if lvl in out}
+    for i, gdf in enumerate(levels.values()):
+        gdf.attrs["notes"] = notes if i == 0 else []  # said once, with the top level
+    return levels
 
 
 def read_categories(path: str | Path) -> pd.DataFrame:

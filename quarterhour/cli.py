@@ -157,9 +157,11 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
         candidates = points_to_wgs84(candidates, system)
     args.facilities_crs = system
     demand = _settle(args, got["demand"], network, "demand")
-    demand, how = prepare_demand(demand.to_crs(network.crs), total=args.demand_total)
+    demand, how = prepare_demand(demand.to_crs(network.crs), total=args.demand_total, extent=network.nodes.total_bounds)
     print(f"note: residents from {how}", file=sys.stderr)
     boundaries_ll = got["boundaries"]
+    for line in next(iter(boundaries_ll.values())).attrs.get("notes", []) if boundaries_ll else []:
+        print(f"note: {line}", file=sys.stderr)
     boundaries = {level: gdf.to_crs(network.crs) for level, gdf in boundaries_ll.items()} if boundaries_ll else None
     exclude = got["exclude"].to_crs(network.crs) if got["exclude"] is not None else None
     extra = {"candidates": candidates.to_crs(network.crs) if candidates is not None else None, "exclude": exclude}
@@ -227,8 +229,7 @@ def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Pat
         progress=step,
     )
     _reachable(result)
-    for line in result.skipped:
-        print(f"note: {line}", file=sys.stderr)
+    _say_skipped(result)
     step("writing")
     out = args.out / "coverage.gpkg"
     write_layers(result.layers(args.isochrones), out, force=args.force, provenance=_provenance(args))
@@ -241,6 +242,16 @@ def _reachable(result: CircleResult) -> None:
     if s.n_facilities and not s.n_facilities_used:
         none = next(n for n in result.skipped if getattr(n, "key", "") == "none_on_network")
         raise InputError(str(none), fix="check --facilities-crs, the lon/lat columns, and the network's place")
+
+
+#: Notes said as a warning: the run goes on, but its figures mean little until the input is mended.
+_WARNINGS = {"no_residents_on_network"}
+
+
+def _say_skipped(result: CircleResult) -> None:
+    """What the run left out, one ``note:`` line each; a ``warning:`` line for what makes every figure 0."""
+    for line in result.skipped:
+        print(f"{'warning' if getattr(line, 'key', '') in _WARNINGS else 'note'}: {line}", file=sys.stderr)
 
 
 def _site(args: argparse.Namespace) -> int:
@@ -266,6 +277,11 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
             fix="give ids from the facilities file's facility_id column",
         )
     staying = facilities.drop(index=closing)
+    if staying.empty:
+        raise InputError(
+            f"--close closes all {len(facilities)} facilities: none is left to measure the coverage of",
+            fix="keep at least one facility open",
+        )
     step("travel_times")
     f_snap = snap_points(staying, network, max_snap_m=args.max_snap_m)
     d_snap = snap_points(demand, network, max_snap_m=args.max_snap_m)
@@ -348,8 +364,7 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
         progress=step,
     )
     _reachable(result)
-    for line in result.skipped:
-        print(f"note: {line}", file=sys.stderr)
+    _say_skipped(result)
     options = PackOptions(
         level=args.level,
         k=args.k,

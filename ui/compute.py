@@ -135,7 +135,9 @@ def load_points(inputs: Inputs) -> Points:
     dem_path = sample_paths()["demand"] if inputs.demand == SAMPLE else inputs.demand
     demand, dem_choice = _settled(read_demand, dem_path, inputs.demand_crs, network)
     notes += demand.attrs.get("notes", [])
-    demand, how = prepare_demand(demand.to_crs(network.crs), total=inputs.demand_total)
+    demand, how = prepare_demand(
+        demand.to_crs(network.crs), total=inputs.demand_total, extent=network.nodes.total_bounds
+    )
     notes.append(
         note("residents_read", file=Path(dem_path).name, n=len(demand), pop=float(demand[C.POP].sum()), how=how)
     )
