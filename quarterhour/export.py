@@ -34,7 +34,7 @@ import pandas as pd
 import pyogrio
 
 from geo import InputError
-from quarterhour.outdir import exists_error, settle_mode, temp_beside, write_error
+from quarterhour.outdir import disk_full, exists_error, settle_mode, temp_beside, write_error
 from quarterhour.provenance import file_sha256, provenance, provenance_metadata
 
 __all__ = [
@@ -165,6 +165,10 @@ def write_layers(
         settle_mode(tmp)
         os.replace(tmp, path)
     except OSError as exc:
+        raise write_error(path, exc) from None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        if not disk_full(tmp):  # GDAL's way of saying the disk is full; anything else is a bug
+            raise
         raise write_error(path, exc) from None
     finally:
         for leftover in (tmp, f"{tmp}-journal", f"{tmp}-wal", f"{tmp}-shm"):

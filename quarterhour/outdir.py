@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import os
 import re
 import shutil
@@ -35,10 +36,11 @@ try:
 except ImportError:  # Windows: no flock; the folder is then not locked
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["building", "claim", "exists_error", "settle_mode", "temp_beside", "write_error"]
+__all__ = ["building", "claim", "disk_full", "exists_error", "settle_mode", "temp_beside", "write_error"]
 
 _RANDOM = "[a-z0-9_]{8}"  # tempfile's random part
 _SQLITE_SIDECARS = "(-journal|-wal|-shm)?"  # GDAL writes a GeoPackage through SQLite
+_FULL_BYTES = 1 << 20  # a write failed with less free than this: the disk is full
 
 
 def umask() -> int:
@@ -74,10 +76,24 @@ def exists_error(path: Path) -> InputError:
     )
 
 
-def write_error(path: Path, exc: OSError) -> InputError:
-    """A write that failed (full disk, file size limit, permissions), said without a traceback."""
+def disk_full(path: str | Path) -> bool:
+    """Whether the disk ``path`` is written to has (almost) no room left."""
+    try:
+        return shutil.disk_usage(Path(path).absolute().parent).free < _FULL_BYTES
+    except OSError:
+        return False
+
+
+def write_error(path: Path, exc: Exception) -> InputError:
+    """A write that failed (full disk, file size limit, permissions), said without a traceback.
+
+    Call it while the failed write's temporary file is still there: a disk it filled is named as full.
+    """
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    if disk_full(path):
+        reason = os.strerror(errno.ENOSPC)  # GDAL says "Failed to commit transaction"
     return InputError(
-        f"cannot write the output: {exc.strerror or exc}",
+        f"cannot write the output: {reason}",
         file=str(path),
         fix="free some disk space or choose another --out folder, then run again (nothing there was replaced)",
     )

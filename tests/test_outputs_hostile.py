@@ -222,6 +222,19 @@ def test_full_disk_leaves_the_old_pack_and_a_rerun_works(english_pack, tmp_path)
         assert whole_pack(out, "zh")
 
 
+@pytest.mark.slow
+def test_full_disk_during_run_is_one_error_and_a_rerun_works(tmp_path):
+    with tmpfs(tmp_path / "disk", "size=300k") as disk:  # too small for the sample's coverage.gpkg
+        out = disk / "results"
+        line = error_line(cli("run", "--out", out, "--quiet"))
+        assert "cannot write the output: No space left on device" in line and "Fix:" in line
+        assert list(disk.iterdir()) == []  # no temporary file, no empty folder
+        subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
+        proc = cli("run", "--out", out, "--quiet")  # not refused: nothing of the failed run is there
+        assert proc.returncode == 0, proc.stderr
+        assert sorted(p.name for p in out.iterdir()) == ["coverage.gpkg"]
+
+
 def test_force_does_not_replace_a_folder_holding_other_results(tmp_path):
     out = tmp_path / "results"
     out.mkdir()
