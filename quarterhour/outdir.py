@@ -36,7 +36,7 @@ try:
 except ImportError:  # Windows: no flock; the folder is then not locked
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["building", "claim", "disk_full", "exists_error", "settle_mode", "temp_beside", "write_error"]
+__all__ = ["building", "claim", "disk_full", "exists_error", "settle_mode", "temp_beside", "temp_of", "write_error"]
 
 _RANDOM = "[a-z0-9_]{8}"  # tempfile's random part
 _SQLITE_SIDECARS = "(-journal|-wal|-shm)?"  # GDAL writes a GeoPackage through SQLite
@@ -112,12 +112,24 @@ def temp_beside(path: Path) -> str:
     return tmp
 
 
+def temp_of(name: str, files: Sequence[str]) -> bool:
+    """Whether ``name`` is a temporary file ``temp_beside`` made for one of ``files`` (left by a killed run).
+
+    Examples
+    --------
+    >>> temp_of(".coverage-k1ll3d00.gpkg-journal", ["coverage.gpkg"]), temp_of(".coverage.gpkg.bak", ["coverage.gpkg"])
+    (True, False)
+    """
+    for file in files:
+        p = Path(file)
+        if re.fullmatch(rf"\.{re.escape(p.stem)}-{_RANDOM}{re.escape(p.suffix)}{_SQLITE_SIDECARS}", name):
+            return True
+    return False
+
+
 def _leftovers(folder: Path, files: Sequence[str]) -> Iterator[Path]:
     """Our temporary files for ``files`` in ``folder``, and our temporary pack folders beside ``folder``."""
-    for name in files:
-        p = Path(name)
-        mine = re.compile(rf"\.{re.escape(p.stem)}-{_RANDOM}{re.escape(p.suffix)}{_SQLITE_SIDECARS}")
-        yield from (f for f in folder.iterdir() if mine.fullmatch(f.name))
+    yield from (f for f in folder.iterdir() if temp_of(f.name, files))
     pack = re.compile(rf"\.{re.escape(folder.name)}\.pack-{_RANDOM}")
     yield from (f for f in folder.parent.iterdir() if pack.fullmatch(f.name) and f.is_dir())
 

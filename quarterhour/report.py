@@ -1,7 +1,7 @@
 """The review pack for district reviews: per admin unit, layers, a map, tables and a report; a city summary.
 
 ``quarterhour report --out DIR --level district`` writes one folder per unit
-(``<code>_<name>``, made safe for any file system), each holding
+(``<code>_<name>``, made safe for any file system and unique: ``unit_folders``), each holding
 
 - ``layers.gpkg``: ``facilities``, ``demand``, ``isochrones`` (every facility's
   reach cut to the unit), ``coverage_<level>`` (the unit) and
@@ -54,7 +54,7 @@ from geo import InputError
 from geo.network import StreetNetwork
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import LEVELS
-from quarterhour.outdir import building
+from quarterhour.outdir import building, temp_of
 from quarterhour.packfiles import summary_files, unit_files
 from quarterhour.staticmap import text_lang
 
@@ -289,12 +289,16 @@ def build_pack(
 
 
 def _not_pack(out: Path) -> list[str]:
-    """What ``out`` holds that no review pack writes (a pack is replaced whole: these would be lost)."""
+    """What ``out`` holds that no review pack writes (a pack is replaced whole: these would be lost).
+
+    Temporary files of a pack's files, left by a killed run of an earlier version, are the pack's.
+    """
     foreign = []
     for entry in sorted(out.iterdir()):
         if entry.is_dir() and not entry.is_symlink():
-            foreign += [f"{entry.name}/{f.name}" for f in sorted(entry.iterdir()) if f.name not in PACK_FILES]
-        elif entry.name not in SUMMARY_FILES:
+            inside = (f.name for f in sorted(entry.iterdir()))
+            foreign += [f"{entry.name}/{f}" for f in inside if f not in PACK_FILES and not temp_of(f, PACK_FILES)]
+        elif entry.name not in SUMMARY_FILES and not temp_of(entry.name, SUMMARY_FILES):
             foreign.append(entry.name)
     return foreign
 
