@@ -148,7 +148,17 @@ def _lock(folder: Path) -> int | None:
     if fcntl is None:
         return None
     while True:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except FileNotFoundError:  # removed meanwhile
+            folder.mkdir(parents=True, exist_ok=True)
+            continue
+        except OSError as exc:
+            raise InputError(
+                f"the output folder cannot be opened: {exc.strerror or exc}",
+                file=str(folder),
+                fix="choose a folder you can read and write for --out",
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
