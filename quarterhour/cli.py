@@ -40,6 +40,7 @@ from geo.tables import is_table
 from quarterhour.cli_args import build_parser
 from quarterhour.export import provenance, write_layers
 from quarterhour.i18n import t
+from quarterhour.outdir import claim
 from quarterhour.progress import Steps
 from quarterhour.readnotes import coordinate_note
 from quarterhour.report import PackOptions, check_out, write_pack
@@ -199,7 +200,8 @@ def _steps(args: argparse.Namespace, *skip: str) -> Steps:
 
 
 def _run(args: argparse.Namespace) -> int:
-    with _steps(args, *(() if args.suggest else ("siting",))) as step:
+    skip = () if args.suggest else ("siting",)
+    with claim(args.out, files=("coverage.gpkg",), force=args.force), _steps(args, *skip) as step:
         result, out = _run_steps(args, step)
     s = result.summary
     print(
@@ -255,15 +257,9 @@ def _say_skipped(result: CircleResult) -> None:
 
 
 def _site(args: argparse.Namespace) -> int:
-    out = args.out / "sites.gpkg"
-    if out.exists() and not args.force:  # before any work, not after the solver
-        raise InputError(
-            "the output file already exists",
-            file=str(out),
-            fix="choose another --out folder, or pass --force to replace it",
-        )
-    with _steps(args, "isochrones", "coverage") as step:
-        return _site_steps(args, out, step)
+    # held from before any work to the last file: refused now, not after the solver
+    with claim(args.out, files=("sites.gpkg",), force=args.force), _steps(args, "isochrones", "coverage") as step:
+        return _site_steps(args, args.out / "sites.gpkg", step)
 
 
 def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
@@ -334,11 +330,12 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    check_out(args.out, force=args.force)  # before the slow work
     if args.k < 0:
         raise InputError(f"--k must be 0 or more, got {args.k}", fix="e.g. --k 3")
-    with _steps(args, "siting") as step:  # each unit's sites are chosen as its files are written
-        return _report_steps(args, step)
+    with claim(args.out, force=args.force, pack=True):  # held from before the slow work to the swap
+        check_out(args.out, force=args.force)
+        with _steps(args, "siting") as step:  # each unit's sites are chosen as its files are written
+            return _report_steps(args, step)
 
 
 def _report_steps(args: argparse.Namespace, step: Steps) -> int:
@@ -376,7 +373,7 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
     step("writing")
     written = write_pack(result, network, options, out=args.out, provenance=_provenance(args), force=args.force)
     s = result.summary
-    n_units = len(result.levels[args.level])
+    n_units = len({path.parent for path in written} - {args.out})  # the unit folders written
     print(
         f"covered {s.pop_covered:,.0f} of {s.pop_total:,.0f} residents ({s.pct_covered:.1f}%) "
         f"within {s.minutes:g} min {t(f'by_{args.mode}', 'en')} at {s.speed_kmh:g} km/h; wrote the review pack "
