@@ -23,7 +23,6 @@ from pathlib import Path
 from xml.parsers import expat
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from geo._validate import existing
@@ -329,10 +328,7 @@ class _Reader:
             raise UnusualGraphML("a node is given twice")
         u, v = self._positions(known, position, u_ids), self._positions(known, position, v_ids)
         geometry = np.concatenate(self.geometry) if self.geometry else np.empty(0, dtype=object)
-        keyed = np.array([k is not None for k in self.edge_keys], dtype=bool)
-        if keyed.any() and pd.DataFrame({"u": u, "v": v, "k": self.edge_keys})[keyed].duplicated().any():
-            raise UnusualGraphML("an edge is given twice (same ends and key)")
-        order = _networkx_edge_order(u, v, len(node_ids))
+        order = _networkx_edge_order(u, v, len(node_ids), self.edge_keys)
         xy = np.column_stack([np.frombuffer(self.x), np.frombuffer(self.y)])
         return GraphArrays(node_ids, xy, u_ids[order], v_ids[order], geometry[order], crs)
 
@@ -359,11 +355,19 @@ def _edge_key(key: str | None) -> object:
         return key
 
 
-def _networkx_edge_order(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
+def _networkx_edge_order(u: np.ndarray, v: np.ndarray, n: int, keys: list) -> np.ndarray:
     """The order a networkx MultiDiGraph lists edges read in file order: by ``u`` node, then ``v`` as first met.
 
     ``u``, ``v`` are node positions in the order the nodes were added; the
-    edges of one ``(u, v)`` pair keep their file order.
+    edges of one ``(u, v)`` pair keep their file order. Two edges of one pair
+    with the same key are one edge to networkx (the second updates the first):
+    ``UnusualGraphML``.
     """
-    _, first, pair = np.unique(u * np.int64(n) + v, return_index=True, return_inverse=True)
-    return np.lexsort((np.arange(len(u)), first[pair.ravel()], u))
+    _, first, pair, count = np.unique(u * np.int64(n) + v, return_index=True, return_inverse=True, return_counts=True)
+    pair = pair.ravel()
+    seen = set()
+    for i in np.flatnonzero(count[pair] > 1):  # parallel edges (few): are two the same?
+        if keys[i] is not None and (pair[i], keys[i]) in seen:
+            raise UnusualGraphML("an edge is given twice (same ends and key)")
+        seen.add((pair[i], keys[i]))
+    return np.lexsort((np.arange(len(u)), first[pair], u))
