@@ -3,15 +3,17 @@
 ``osmnx.load_graphml`` builds a networkx graph of Python dicts (at 100k nodes:
 about 20 s and 2 GB); the preparation needs only the node ids and coordinates,
 each edge's two ends and its geometry, and the CRS. ``read_graphml`` reads
-those with ``xml.etree.ElementTree.iterparse`` (expat, C-accelerated), clearing
-each element once read, and gives the edges in the order networkx would list
-them, so ``geo.network.prepare_arrays`` keeps the same twin of each two-way
-segment as ``prepare_network`` on the osmnx graph: the result is identical.
+those with expat (``xml.parsers.expat``, the standard library's C parser),
+keeping only the text of those few values as the file streams by, and gives
+the edges in the order networkx would list them, so
+``geo.network.prepare_arrays`` keeps the same twin of each two-way segment as
+``prepare_network`` on the osmnx graph: the result is identical.
 
-A file that declares a DOCTYPE (where entities are declared) is refused before
-it is parsed; expat's defaults (no external entities) stay. GraphML that is
-valid but unlike what osmnx writes (undirected, several or nested graphs,
-hyperedges, a node or an edge given twice) raises ``UnusualGraphML``;
+A file that declares a DOCTYPE or an entity is refused as soon as the
+declaration starts (a GraphML has none; a hostile file may); expat's defaults
+(no external entities) stay. GraphML that is valid but unlike what osmnx
+writes (undirected, several or nested graphs, hyperedges, a node or an edge
+given twice, keys declared after the graph) raises ``UnusualGraphML``;
 ``prepare_graphml`` then reads it through osmnx as before.
 """
 
@@ -27,7 +29,7 @@ import shapely
 
 from geo._validate import existing
 from geo.errors import InputError
-from geo.network import GraphArrays, StreetNetwork, prepare_arrays
+from geo.network import GraphArrays, StreetNetwork, prepare_arrays, prepare_network
 
 __all__ = ["MAX_GRAPHML_MB", "UnusualGraphML", "prepare_graphml", "read_graphml"]
 
@@ -93,7 +95,6 @@ def prepare_graphml(path: str | Path, *, crs: object | None = None, source: str 
         arrays = read_graphml(path, source=source)
     except UnusualGraphML as exc:
         from geo.io import read_network  # geo.io imports this module
-        from geo.network import prepare_network
 
         log.info("%s: %s; reading it through osmnx", source, exc)
         return prepare_network(read_network(path), crs=crs, source=source)
