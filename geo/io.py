@@ -19,7 +19,8 @@ from geo._validate import POLYGONS, existing, first_bad_row, require_kind, requi
 from geo._vector import VECTOR_SUFFIXES, read_points, read_vector
 from geo.chinacrs import geometries_to_wgs84, points_to_wgs84
 from geo.errors import InputError
-from geo.network import StreetNetwork, prepare_network
+from geo.graphml import prepare_graphml
+from geo.network import StreetNetwork
 from geo.notes import Note, note
 from geo.osm import walk_graph_from_pbf
 from geo.tables import DEMAND_COLUMN_NAMES, FIRST_ROW, is_table, read_point_table, read_table
@@ -446,7 +447,7 @@ def load_sample() -> tuple[StreetNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
         The Monaco sample's network, facilities and resident points, all in the network's UTM zone.
     """
     paths = sample_paths()
-    network = prepare_network(read_network(paths["network"]), source=paths["network"].name)
+    network = prepare_graphml(paths["network"])
     facilities = read_facilities(paths["facilities"]).to_crs(network.crs)
     demand = read_demand(paths["demand"]).to_crs(network.crs)
     return network, facilities, demand

@@ -20,7 +20,33 @@ from scipy.sparse.csgraph import connected_components
 
 from geo.errors import InputError
 
-__all__ = ["StreetNetwork", "network_from_arrays", "prepare_network"]
+__all__ = ["GraphArrays", "StreetNetwork", "network_from_arrays", "prepare_arrays", "prepare_network"]
+
+
+@dataclass(frozen=True, eq=False)
+class GraphArrays:
+    """A street graph as arrays, in the order an osmnx graph lists its nodes and edges (``prepare_arrays``).
+
+    Attributes
+    ----------
+    node_ids
+        The node ids (OSM ids), int64.
+    xy
+        Node coordinates, shape (n, 2), in ``crs``; NaN where a node has none.
+    u_ids, v_ids
+        Each directed edge's start and end node ids.
+    geometry
+        Each edge's LineString from ``u`` to ``v`` in ``crs``, or None where it runs straight.
+    crs
+        The CRS of the coordinates (an osmnx graph's ``crs`` attribute).
+    """
+
+    node_ids: np.ndarray
+    xy: np.ndarray
+    u_ids: np.ndarray
+    v_ids: np.ndarray
+    geometry: np.ndarray | list
+    crs: object
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,10 +131,8 @@ def prepare_network(
     """
     import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
 
-    if graph.number_of_edges() == 0:
-        raise InputError("the street network has no edges", file=source, fix="check the area and the network type")
-    if crs is None and CRS.from_user_input(graph.graph["crs"]).is_projected:
-        crs = graph.graph["crs"]  # already metric: keep it
+    _require_edges(graph.number_of_edges(), source)
+    crs = _target_crs(graph.graph["crs"], crs)
     if clip_to is not None:
         try:
             graph = ox.truncate.truncate_graph_polygon(graph, clip_to, truncate_by_edge=True)
@@ -123,15 +147,60 @@ def prepare_network(
         projected = ox.consolidate_intersections(
             projected, tolerance=consolidate_m, rebuild_graph=True, dead_ends=True, reconnect_edges=True
         )
-        node_ids, xy, u_ids, v_ids, geom = _graph_arrays(projected)
-        crs = projected.graph["crs"]
-    else:
-        node_ids, xy, u_ids, v_ids, geom = _graph_arrays(graph)
-        xy, geom, crs = _project(xy, geom, from_crs=graph.graph["crs"], to_crs=crs)
-        u_ids, v_ids, geom = _osmnx_edge_order(u_ids, v_ids, geom)
+        return _segments(_graph_arrays(projected), source=source)
+    return prepare_arrays(_graph_arrays(graph), crs=crs, source=source)
+
+
+def prepare_arrays(arrays: GraphArrays, *, crs: object | None = None, source: str = "network") -> StreetNetwork:
+    """Project a network given as arrays (as an osmnx graph lists it) and index its segments, with no graph.
+
+    ``prepare_network`` without clipping or consolidation is this on
+    ``GraphArrays`` taken from the graph; ``geo.graphml.read_graphml`` gives
+    them straight from a GraphML file.
+
+    Parameters
+    ----------
+    arrays
+        Nodes and edges in the osmnx graph's order, in ``arrays.crs``.
+    crs
+        The metric CRS to project to; ``None`` keeps a projected network's, else its local UTM zone.
+    source
+        Where the network came from (a file name), for the messages.
+
+    Returns
+    -------
+    StreetNetwork
+        Undirected segments with lengths in metres, nodes numbered by connected part.
+
+    Raises
+    ------
+    InputError
+        The network has no edges, or a node has no coordinates.
+    """
+    _require_edges(len(arrays.u_ids), source)
+    xy, geom, crs = _project(arrays.xy, arrays.geometry, from_crs=arrays.crs, to_crs=_target_crs(arrays.crs, crs))
+    u_ids, v_ids, geom = _osmnx_edge_order(arrays.u_ids, arrays.v_ids, geom)
+    return _segments(GraphArrays(arrays.node_ids, xy, u_ids, v_ids, geom, crs), source=source)
+
+
+def _require_edges(n_edges: int, source: str) -> None:
+    if n_edges == 0:
+        raise InputError("the street network has no edges", file=source, fix="check the area and the network type")
+
+
+def _target_crs(graph_crs: object, crs: object | None) -> object | None:
+    """The CRS to project to: ``crs`` if given, else the graph's own when already metric, else None (its UTM zone)."""
+    if crs is None and CRS.from_user_input(graph_crs).is_projected:
+        return graph_crs  # already metric: keep it
+    return crs
+
+
+def _segments(arrays: GraphArrays, *, source: str) -> StreetNetwork:
+    """The network of projected arrays: nodes in id order, each two-way segment once, oriented from u to v."""
+    node_ids, xy, geom = arrays.node_ids, arrays.xy, arrays.geometry
     order = np.argsort(node_ids, kind="stable")  # nodes in id order, as osmnx's frames sorted
     node_ids, xy = node_ids[order], xy[order]
-    u, v = np.searchsorted(node_ids, u_ids), np.searchsorted(node_ids, v_ids)
+    u, v = np.searchsorted(node_ids, arrays.u_ids), np.searchsorted(node_ids, arrays.v_ids)
     missing = np.isnan(xy[:, 0])
     if missing.any():
         raise InputError(
@@ -150,17 +219,17 @@ def prepare_network(
     start = shapely.get_coordinates(shapely.get_point(geom, 0))
     flip = np.hypot(*(start - xy[u]).T) > np.hypot(*(start - xy[v]).T)
     geom[flip] = shapely.reverse(geom[flip])
-    return network_from_arrays(xy, u, v, geom, crs=crs, node_ids=node_ids)
+    return network_from_arrays(xy, u, v, geom, crs=arrays.crs, node_ids=node_ids)
 
 
-def _graph_arrays(graph: nx.MultiDiGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list]:
+def _graph_arrays(graph: nx.MultiDiGraph) -> GraphArrays:
     """Node ids and coordinates, and each edge's end ids and geometry (None where it runs straight)."""
     ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
     xy = np.array([(d.get("x", np.nan), d.get("y", np.nan)) for _, d in graph.nodes(data=True)], dtype=float)
     xy = xy.reshape(-1, 2)
     ends = np.array([(a, b) for a, b in graph.edges()], dtype=np.int64).reshape(-1, 2)
     geom = [d.get("geometry") for _, _, d in graph.edges(data=True)]
-    return ids, xy, ends[:, 0], ends[:, 1], geom
+    return GraphArrays(ids, xy, ends[:, 0], ends[:, 1], geom, graph.graph["crs"])
 
 
 def _osmnx_edge_order(u_ids: np.ndarray, v_ids: np.ndarray, geom: list) -> tuple[np.ndarray, np.ndarray, list]:

@@ -33,6 +33,7 @@ from geo import (
 )
 from geo._validate import existing
 from geo.chinacrs import points_to_wgs84, settle_coordinate_system
+from geo.graphml import MAX_GRAPHML_MB
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
 from geo.osm import check_box, walk_network_file
 from geo.store import cache_root, store_network
@@ -74,7 +75,8 @@ def _defaults(args: argparse.Namespace) -> None:
 
 def _check_network_file(path: Path) -> None:
     """The network file exists, is not too large and is of a format read (before the slow read)."""
-    path = existing(path, "network", max_mb=MAX_INPUT_MB)
+    graphml = Path(path).suffix.lower() == ".graphml"  # streamed: memory follows the network, not the file
+    path = existing(path, "network", max_mb=MAX_GRAPHML_MB if graphml else MAX_INPUT_MB)
     if path.suffix.lower() not in NETWORK_SUFFIXES:
         raise InputError(
             f"unsupported network format '{path.suffix}'",
