@@ -16,12 +16,11 @@ import pandas as pd
 import pyogrio
 
 from geo._validate import POLYGONS, existing, first_bad_row, require_kind, require_unique
-from geo._vector import VECTOR_SUFFIXES, read_points, read_vector
+from geo._vector import VECTOR_ERRORS, VECTOR_SUFFIXES, read_points, read_vector
 from geo.chinacrs import geometries_to_wgs84, points_to_wgs84
-from geo.errors import InputError
-from geo.network import StreetNetwork, prepare_network
+from geo.errors import InputError, reading
+from geo.network import StreetNetwork, prepare_network, read_graph
 from geo.notes import Note, note
-from geo.osm import walk_graph_from_pbf
 from geo.tables import DEMAND_COLUMN_NAMES, FIRST_ROW, is_table, read_point_table, read_table
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, CATEGORY_SYNONYMS, LEVELS, category_code
 
@@ -80,26 +79,7 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
     InputError
         The file is missing, too large, of another format, or cannot be read.
     """
-    import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
-
-    path = existing(path, "network", max_mb=MAX_INPUT_MB)
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".graphml":
-            return ox.load_graphml(path)
-        if suffix == ".osm":
-            return ox.graph_from_xml(path, bidirectional=True, retain_all=False)
-        if suffix == ".pbf":
-            return walk_graph_from_pbf(path)
-    except (OSError, ValueError, KeyError, nx.NetworkXException) as exc:
-        raise InputError(
-            f"cannot read the street network ({exc})",
-            file=path.name,
-            fix="give an osmnx GraphML file or an OSM XML (.osm) extract",
-        ) from exc
-    raise InputError(
-        f"unsupported network format '{suffix}'", file=path.name, fix="give a .graphml (osmnx), .osm or .osm.pbf file"
-    )
+    return read_graph(existing(path, "network", max_mb=MAX_INPUT_MB))
 
 
 def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facilities") -> gpd.GeoDataFrame:
@@ -299,14 +279,8 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
             file=path.name,
             fix="give a GeoPackage (one layer per level) or a GeoJSON with a 'level' column",
         )
-    try:
-        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
-    except pyogrio.errors.DataSourceError as exc:
-        raise InputError(
-            f"cannot read the boundaries file ({exc})",
-            file=path.name,
-            fix="check that it is a valid GeoPackage / GeoJSON",
-        ) from exc
+    with reading(path, "boundaries file", fix="check that it is a valid GeoPackage / GeoJSON", errors=VECTOR_ERRORS):
+        names = [] if path.suffix.lower() == ".zip" else [str(n) for n in pyogrio.list_layers(path)[:, 0]]
     by_layer = [n for n in names if n in LEVELS]
     if by_layer:
         frames = {n: read_vector(path, what=f"boundaries layer '{n}'", layer=n) for n in by_layer}

@@ -7,7 +7,9 @@ to its ``v`` node and a length measured on that geometry in metres.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
@@ -16,11 +18,22 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 from scipy.sparse.csgraph import connected_components
 
-from geo.errors import InputError
+from geo.errors import InputError, reading
 
-__all__ = ["StreetNetwork", "network_from_arrays", "prepare_network"]
+__all__ = ["NETWORK_SUFFIXES", "StreetNetwork", "check_graph", "network_from_arrays", "prepare_network", "read_graph"]
+
+#: The network files read, by ending (``.osm.pbf`` ends in ``.pbf``).
+NETWORK_SUFFIXES = (".graphml", ".osm", ".pbf")
+_FIX_FILE = "give an osmnx GraphML file (ox.save_graphml), an OSM XML (.osm) or an .osm.pbf extract"
+# What the GraphML / OSM XML parsers raise on a bad file: XML errors (ParseError is a SyntaxError), a value of
+# the wrong type (ValueError, TypeError, a list nested too deep: RecursionError), a bad WKT geometry (shapely).
+_GRAPH_ERRORS = (OSError, ValueError, KeyError, TypeError, SyntaxError, RecursionError, nx.NetworkXException)
+_XML_HEAD = 1 << 20  # a DTD comes before the first element: the head of the file is enough to find it
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +65,151 @@ class StreetNetwork:
     def n_nodes(self) -> int:
         """The number of nodes."""
         return len(self.nodes)
+
+
+def read_graph(path: Path) -> nx.MultiDiGraph:
+    """A network file as an osmnx graph, checked: GraphML (osmnx), OSM XML (``.osm``) or an ``.osm.pbf`` extract.
+
+    A ``.pbf`` is filtered to the walking network (``geo.osm.walk_graph_from_pbf``);
+    OSM XML is read with every way two-way, as walking is. A file with a DTD
+    (entities: XXE, billion laughs) is refused before it is parsed; whatever the
+    parsers find wrong is said once, as an ``InputError``; the graph is then
+    checked as ``check_graph`` does.
+
+    Parameters
+    ----------
+    path
+        An existing ``.graphml``, ``.osm`` or ``.osm.pbf`` file (size already checked: ``geo.io.read_network``).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The osmnx graph, unprojected.
+
+    Raises
+    ------
+    InputError
+        Another format, a file the parsers cannot read, or a graph ``check_graph`` refuses.
+    """
+    import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
+
+    from geo.osm import walk_graph_from_pbf
+
+    suffix = path.suffix.lower()
+    if suffix not in NETWORK_SUFFIXES:
+        raise InputError(
+            f"unsupported network format '{suffix}'",
+            file=path.name,
+            fix="give a .graphml (osmnx), .osm or .osm.pbf file",
+        )
+    if suffix == ".pbf":
+        graph = walk_graph_from_pbf(path)  # its own messages (osmium)
+    else:
+        _refuse_dtd(path)
+        with reading(path, "street network", fix=_FIX_FILE, errors=(*_GRAPH_ERRORS, shapely.errors.ShapelyError)):
+            try:
+                graph = ox.load_graphml(path) if suffix == ".graphml" else ox.graph_from_xml(path, bidirectional=True)
+            except ox._errors.InsufficientResponseError as exc:  # osmnx's words for an OSM file with no ways
+                raise InputError(
+                    "the OSM file holds no ways", file=path.name, fix="check the area and that the file is OSM XML"
+                ) from exc
+    check_graph(graph, path.name)
+    return graph
+
+
+def _refuse_dtd(path: Path) -> None:
+    """Refuse an XML file with a DTD: a network never needs one, and entities are how XXE and billion laughs come."""
+    with path.open("rb") as f:
+        head = f.read(_XML_HEAD)
+    if _DTD.search(head):
+        raise InputError(
+            "the file declares XML entities (<!DOCTYPE …>), which a street network never needs",
+            file=path.name,
+            fix="export the network again (osmnx save_graphml, JOSM or osmium) and give that file",
+        )
+
+
+def check_graph(graph: nx.MultiDiGraph, source: str) -> None:
+    """Refuse a graph ``prepare_network`` cannot use, saying which node or attribute is wrong.
+
+    A graph needs a ``crs`` PROJ knows (a geographic or projected one), integer
+    node ids, and on every node an ``x`` and ``y`` that lie on the Earth in that
+    CRS (a node only an edge names has none).
+
+    Parameters
+    ----------
+    graph
+        An osmnx graph as read.
+    source
+        Where it came from (a file name), for the messages.
+
+    Raises
+    ------
+    InputError
+        No ``crs``, one PROJ does not know, a node id that is not an integer, a node without coordinates,
+        or coordinates off the Earth.
+    """
+    crs = _graph_crs(graph, source)
+    ids = list(graph.nodes)
+    odd = next((n for n in ids if not isinstance(n, int) or not _INT64[0] <= n <= _INT64[1]), None)
+    if odd is not None:
+        raise InputError(f"node id '{odd}' is not a 64-bit integer", file=source, fix="number the nodes 1, 2, 3 …")
+    xy = np.array([(_number(d.get("x")), _number(d.get("y"))) for _, d in graph.nodes(data=True)], dtype=float)
+    xy = xy.reshape(-1, 2)
+    where = np.flatnonzero(np.isnan(xy).any(axis=1))
+    if len(where):
+        raise InputError(
+            f"{len(where)} nodes have no coordinates (x, y), the first is node {ids[where[0]]}: "
+            "an edge leads to a node the file does not give, or the node lacks x or y",
+            file=source,
+            fix="give x, y on every node, and no edge to a node that is not in the file",
+        )
+    lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1], errcheck=False)
+    off = np.flatnonzero(~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lon) > 180) | (np.abs(lat) > 90))
+    if len(off):
+        x, y = xy[off[0]]
+        raise InputError(
+            f"{len(off)} nodes lie off the Earth in the network's CRS ({crs.to_string()}), "
+            f"the first is node {ids[off[0]]} at ({x:g}, {y:g})",
+            file=source,
+            fix="give the coordinates in the CRS the file states (lon/lat for EPSG:4326), or state the right CRS",
+        )
+
+
+def _number(value: object) -> float:
+    """A coordinate as a float; NaN when missing or not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def _graph_crs(graph: nx.MultiDiGraph, source: str) -> CRS:
+    """The graph's ``crs`` attribute as a pyproj CRS: geographic or projected, one PROJ knows."""
+    if graph.graph.get("crs") in (None, ""):
+        raise InputError(
+            "the network states no coordinate reference system (the graph attribute 'crs')",
+            file=source,
+            fix="save it with osmnx (ox.save_graphml writes it), or add <data key=…>epsg:4326</data> to the graph",
+        )
+    stated = str(graph.graph["crs"])
+    shown = stated if len(stated) <= 60 else stated[:59] + "…"
+    try:
+        crs = CRS.from_user_input(graph.graph["crs"])
+    except CRSError as exc:
+        raise InputError(
+            f"the network's coordinate reference system '{shown}' is not one PROJ knows "
+            "(an unknown EPSG code, or WKT that does not parse)",
+            file=source,
+            fix="state it as an EPSG code, e.g. epsg:4326 for lon/lat",
+        ) from exc
+    if not (crs.is_geographic or crs.is_projected):
+        raise InputError(
+            f"the network's coordinate reference system '{shown}' is not a map's (geographic or projected)",
+            file=source,
+            fix="state it as an EPSG code, e.g. epsg:4326 for lon/lat",
+        )
+    return crs
 
 
 def prepare_network(
@@ -103,7 +261,7 @@ def prepare_network(
 
     if graph.number_of_edges() == 0:
         raise InputError("the street network has no edges", file=source, fix="check the area and the network type")
-    if crs is None and CRS.from_user_input(graph.graph["crs"]).is_projected:
+    if crs is None and _is_metric(_graph_crs(graph, source)):
         crs = graph.graph["crs"]  # already metric: keep it
     if clip_to is not None:
         try:
@@ -123,7 +281,7 @@ def prepare_network(
         crs = projected.graph["crs"]
     else:
         node_ids, xy, u_ids, v_ids, geom = _graph_arrays(graph)
-        xy, geom, crs = _project(xy, geom, from_crs=graph.graph["crs"], to_crs=crs)
+        xy, geom, crs = _project(xy, geom, from_crs=graph.graph["crs"], to_crs=crs, source=source)
         u_ids, v_ids, geom = _osmnx_edge_order(u_ids, v_ids, geom)
     order = np.argsort(node_ids, kind="stable")  # nodes in id order, as osmnx's frames sorted
     node_ids, xy = node_ids[order], xy[order]
@@ -174,15 +332,20 @@ def _osmnx_edge_order(u_ids: np.ndarray, v_ids: np.ndarray, geom: list) -> tuple
     return u_ids[order], v_ids[order], [geom[i] for i in order]
 
 
-def _project(xy: np.ndarray, geom: list, *, from_crs: object, to_crs: object | None) -> tuple:
+def _is_metric(crs: CRS) -> bool:
+    """A projected CRS in metres (a projected one in feet is projected again, to UTM)."""
+    return crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter")
+
+
+def _project(xy: np.ndarray, geom: list, *, from_crs: object, to_crs: object | None, source: str = "network") -> tuple:
     """Node coordinates and edge geometries projected as arrays (pyproj), to ``to_crs`` or the local UTM zone."""
-    source = CRS.from_user_input(from_crs)
+    stated = CRS.from_user_input(from_crs)
     if to_crs is None:  # the UTM zone of the nodes' centre, as osmnx chooses it
-        to_crs = gpd.GeoSeries(shapely.points(xy), crs=source).estimate_utm_crs()
+        to_crs = _utm_zone(xy, stated, source)
     target = CRS.from_user_input(to_crs)
-    if target == source:
+    if target == stated:
         return xy, geom, target
-    transformer = Transformer.from_crs(source, target, always_xy=True)
+    transformer = Transformer.from_crs(stated, target, always_xy=True)
     x, y = transformer.transform(xy[:, 0], xy[:, 1])
     curved = np.array([g is not None for g in geom], dtype=bool)
     geom = np.asarray(geom, dtype=object)
@@ -192,6 +355,21 @@ def _project(xy: np.ndarray, geom: list, *, from_crs: object, to_crs: object | N
         cx, cy = transformer.transform(coords[:, 0], coords[:, 1])
         geom[curved] = shapely.set_coordinates(lines.copy(), np.column_stack([cx, cy]))
     return np.column_stack([x, y]), list(geom), target
+
+
+def _utm_zone(xy: np.ndarray, crs: CRS, source: str) -> CRS:
+    """The UTM zone of the nodes' centre; a network where UTM is not defined (near the poles) is refused."""
+    try:
+        return gpd.GeoSeries(shapely.points(xy), crs=crs).estimate_utm_crs()
+    except RuntimeError as exc:  # pyproj: "Unable to determine UTM CRS"
+        west, south, east, north = gpd.GeoSeries(shapely.points(xy), crs=crs).to_crs(4326).total_bounds
+        raise InputError(
+            f"no UTM zone covers the network (lon {west:.4f}…{east:.4f}, lat {south:.4f}…{north:.4f}); "
+            "UTM reaches from 80°S to 84°N",
+            file=source,
+            fix="give the network in a projected CRS in metres (e.g. a polar stereographic one), "
+            "or check that x is the longitude and y the latitude",
+        ) from exc
 
 
 def network_from_arrays(

@@ -9,6 +9,9 @@ non-number, or a GCJ-02/BD-09 point outside China are refused with the row.
 
 from __future__ import annotations
 
+import re
+import zipfile
+import zlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,7 +21,7 @@ import shapely
 
 from geo._validate import first_bad_row
 from geo.chinacrs import SYSTEMS, in_china, to_wgs84
-from geo.errors import InputError
+from geo.errors import InputError, plain_text, reading
 from geo.notes import Note, note
 
 __all__ = [
@@ -76,14 +79,10 @@ def read_table(path: Path, what: str) -> tuple[pd.DataFrame, str]:
     """A CSV (UTF-8 or GBK) or XLSX table as text columns, and the encoding it was read with."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xls"):
-        try:
+        if suffix == ".xlsx":
+            _check_workbook(path, what)
+        with reading(path, f"{what} spreadsheet", fix="save it as .xlsx (Excel 2007 or later)", errors=_XLSX_ERRORS):
             return pd.read_excel(path, dtype=object), "xlsx"
-        except (ValueError, OSError, ImportError) as exc:
-            raise InputError(
-                f"cannot read the {what} spreadsheet ({exc})",
-                file=path.name,
-                fix="save it as .xlsx (Excel 2007 or later)",
-            ) from exc
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return pd.read_csv(path, dtype=object, encoding=encoding), encoding
@@ -98,6 +97,49 @@ def read_table(path: Path, what: str) -> tuple[pd.DataFrame, str]:
         file=path.name,
         fix="save it as CSV in UTF-8 (Excel: 'CSV UTF-8')",
     )
+
+
+# What reading a spreadsheet raises on a bad file (openpyxl and pandas): a missing part (KeyError), bad XML
+# (ParseError is a SyntaxError), a broken zip, a value of the wrong kind.
+_XLSX_ERRORS = (ValueError, OSError, ImportError, KeyError, SyntaxError, zipfile.BadZipFile, TypeError, IndexError)
+_XML_PART_HEAD = 4096  # a DTD comes before the first element: each part's head is enough to find it
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def _check_workbook(path: Path, what: str) -> None:
+    """Refuse an .xlsx that is no workbook (not a zip, or a zip of other files) or declares XML entities."""
+    fix = "open it in Excel or WPS and save it again as .xlsx"
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"the {what} file is not an .xlsx workbook (not a zip)", file=path.name, fix=fix) from exc
+    with archive:
+        names = archive.namelist()
+        if "xl/workbook.xml" not in names:
+            found = ", ".join(names[:3]) + (" …" if len(names) > 3 else "") or "nothing"
+            raise InputError(
+                f"the {what} file is a zip of other files ({found}), not an .xlsx workbook", file=path.name, fix=fix
+            )
+        for name in names:
+            if name.endswith((".xml", ".rels")) and _DTD.search(_part_head(archive, name, path, what)):
+                raise InputError(
+                    f"the {what} spreadsheet declares XML entities (<!DOCTYPE …> in {name}), which Excel never writes",
+                    file=path.name,
+                    fix=fix,
+                )
+
+
+def _part_head(archive: zipfile.ZipFile, name: str, path: Path, what: str) -> bytes:
+    """The first bytes of one part of a workbook (a broken, encrypted or oddly compressed part refused)."""
+    try:
+        with archive.open(name) as part:
+            return part.read(_XML_PART_HEAD)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, zlib.error) as exc:
+        raise InputError(
+            f"the {what} workbook's part {name} cannot be unpacked ({plain_text(exc)})",
+            file=path.name,
+            fix="open it in Excel or WPS and save it again as .xlsx",
+        ) from exc
 
 
 def _find_columns(frame: pd.DataFrame, path: Path, names_of: dict[str, tuple[str, ...]]) -> dict[str, str]:

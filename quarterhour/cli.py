@@ -33,6 +33,7 @@ from geo import (
 )
 from geo._validate import existing
 from geo.chinacrs import points_to_wgs84, settle_coordinate_system
+from geo.errors import plain_text
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
 from geo.osm import check_box, walk_network_file
 from geo.store import cache_root, store_network
@@ -423,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as exc:  # a bug, not bad input: one line, and a way to see more
         log.debug("internal error", exc_info=True)
-        print(f"error: internal error, please report it: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"error: internal error, please report it: {type(exc).__name__}: {plain_text(exc)}", file=sys.stderr)
         return 1
 
 
