@@ -35,6 +35,7 @@ from geo._validate import existing
 from geo.chinacrs import points_to_wgs84, settle_coordinate_system
 from geo.errors import plain_text
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
+from geo.network import NETWORK_SUFFIXES
 from geo.osm import check_box, walk_network_file
 from geo.store import cache_root, store_network
 from geo.tables import is_table
@@ -48,8 +49,6 @@ from quarterhour.report import PackOptions, check_out, write_pack
 __all__ = ["main"]
 
 log = logging.getLogger("quarterhour")
-
-NETWORK_SUFFIXES = (".graphml", ".osm", ".pbf")
 
 
 def _defaults(args: argparse.Namespace) -> None:
