@@ -100,8 +100,11 @@ def read_table(path: Path, what: str) -> tuple[pd.DataFrame, str]:
 
 
 # What reading a spreadsheet raises on a bad file (openpyxl and pandas): a missing part (KeyError), bad XML
-# (ParseError is a SyntaxError), a broken zip, a value of the wrong kind.
-_XLSX_ERRORS = (ValueError, OSError, ImportError, KeyError, SyntaxError, zipfile.BadZipFile, TypeError, IndexError)
+# (ParseError is a SyntaxError), a broken zip, a value of the wrong kind, a number too large (OverflowError).
+_XLSX_ERRORS = (
+    *(ValueError, OSError, ImportError, KeyError, SyntaxError, zipfile.BadZipFile, TypeError, IndexError),
+    *(OverflowError, zlib.error, EOFError, NotImplementedError),
+)
 _XML_PART_HEAD = 4096  # a DTD comes before the first element: each part's head is enough to find it
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 

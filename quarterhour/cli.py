@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -401,6 +402,11 @@ def _network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warning_line(message: Warning | str, *_: object, **__: object) -> None:
+    """A library's warning (GDAL: an unclosed ring; geopandas: a column left as text) as one line, with no path."""
+    print(f"warning: {plain_text(message) if isinstance(message, Warning) else message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``quarterhour`` console command.
 
@@ -417,7 +423,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
-        return {"run": _run, "site": _site, "report": _report, "network": _network}[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line
+            return {"run": _run, "site": _site, "report": _report, "network": _network}[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
