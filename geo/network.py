@@ -159,7 +159,7 @@ def check_graph(graph: nx.MultiDiGraph, source: str) -> None:
     where = np.flatnonzero(np.isnan(xy).any(axis=1))
     if len(where):
         raise InputError(
-            f"{len(where)} nodes have no coordinates (x, y), the first is node {ids[where[0]]}: "
+            f"{_nodes(len(where), 'has', 'have')} no coordinates (x, y), the first is node {ids[where[0]]}: "
             "an edge leads to a node the file does not give, or the node lacks x or y",
             file=source,
             fix="give x, y on every node, and no edge to a node that is not in the file",
@@ -169,11 +169,16 @@ def check_graph(graph: nx.MultiDiGraph, source: str) -> None:
     if len(off):
         x, y = xy[off[0]]
         raise InputError(
-            f"{len(off)} nodes lie off the Earth in the network's CRS ({crs.to_string()}), "
+            f"{_nodes(len(off), 'lies', 'lie')} off the Earth in the network's CRS ({crs.to_string()}), "
             f"the first is node {ids[off[0]]} at ({x:g}, {y:g})",
             file=source,
             fix="give the coordinates in the CRS the file states (lon/lat for EPSG:4326), or state the right CRS",
         )
+
+
+def _nodes(n: int, one: str, more: str) -> str:
+    """A count of nodes and its verb: "1 node has", "2 nodes have"."""
+    return f"1 node {one}" if n == 1 else f"{n:,} nodes {more}"
 
 
 def _number(value: object) -> float:

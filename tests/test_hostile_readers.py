@@ -556,3 +556,114 @@ def test_network_files(workdir, network):
     path.write_bytes(data)
     status, stderr = _cli("network", str(path), "--cache-dir", str(workdir / "cache"))
     _check(f"network {suffix}", status, stderr, may_pass=True)
+
+
+# ---------------------------------------------------------------- the cases issue 15 §4 names, one by one
+
+
+def _graphml(crs: str | None = "epsg:4326", nodes=((1, 7.42, 43.73), (2, 7.43, 43.73)), edges=((1, 2),)) -> str:
+    keys = "".join(
+        f'<key id="{k}" for="{scope}" attr.name="{k}" attr.type="string"/>'
+        for k, scope in (("crs", "graph"), ("x", "node"), ("y", "node"))
+    )
+    body = _data("crs", crs)
+    body += "".join(f'<node id="{n}">{_data("x", x)}{_data("y", y)}</node>' for n, x, y in nodes)
+    body += "".join(f'<edge source="{u}" target="{v}"/>' for u, v in edges)
+    return f'<?xml version="1.0"?><graphml xmlns="http://graphml.graphdrawing.org/xmlns">{keys}<graph>{body}</graph></graphml>'
+
+
+LAUGHS = '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+XXE = '<!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+NETWORK_CASES = {
+    "empty.graphml": ("", "cannot read the street network (no element found: line 1, column 0)"),
+    "cut.osm": ('<?xml version="1.0"?><osm version="0.6"><node id="1" lat="1"', "unclosed token"),
+    "laughs.graphml": (_graphml().replace("?>", "?>" + LAUGHS, 1), "declares XML entities"),
+    "xxe.osm": (f'<?xml version="1.0"?>{XXE}<osm version="0.6">&e;</osm>', "declares XML entities"),
+    "no_x.graphml": (
+        _graphml(nodes=((1, None, 43.7), (2, 7.4, 43.7))),
+        "1 node has no coordinates (x, y), the first is node 1",
+    ),
+    "no_crs.graphml": (_graphml(crs=None), "states no coordinate reference system"),
+    "epsg.graphml": (_graphml(crs="epsg:999999"), "'epsg:999999' is not one PROJ knows"),
+    "wkt.graphml": (_graphml(crs='PROJCS["bad'), "'PROJCS[\"bad' is not one PROJ knows"),
+    "missing_node.graphml": (_graphml(edges=((1, 2), (2, 3))), "the first is node 3: an edge leads to a node"),
+    "off_earth.graphml": (
+        _graphml(nodes=((1, 400, 100), (2, 500, 100))),
+        "2 nodes lie off the Earth in the network's CRS (EPSG:4326), the first is node 1 at (400, 100)",
+    ),
+    "polar.graphml": (_graphml(nodes=((1, 7.4, 89.5), (2, 7.5, 89.6))), "no UTM zone covers the network"),
+    "garbage.osm.pbf": ("garbage", "cannot read the OSM extract (PBF error"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NETWORK_CASES))
+def test_network_files_the_issue_names(tmp_path, name):
+    text, said = NETWORK_CASES[name]
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    status, stderr = _cli("network", str(tmp_path / name), "--cache-dir", str(tmp_path / "cache"))
+    assert status == 2, stderr
+    [error] = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert error.startswith(f"error: {name}: ") and said in error, error
+    assert error.count("Fix: ") == 1 and error.count("cannot read") <= 1, error  # said once, never wrapped twice
+
+
+def _workbook(tmp_path: Path) -> bytes:
+    pd.DataFrame({"name": ["A"], "lon": [7.42], "lat": [43.73]}).to_excel(tmp_path / "good.xlsx", index=False)
+    return (tmp_path / "good.xlsx").read_bytes()
+
+
+def _with_dtd(workbook: bytes, dtd: str, reference: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    row = f'<row r="3"><c r="A3" t="inlineStr"><is><t>{reference}</t></is></c></row>'
+    parts["xl/worksheets/sheet1.xml"] = (dtd + sheet.replace("</sheetData>", row + "</sheetData>")).encode()
+    return _zip(parts)
+
+
+@pytest.mark.parametrize(
+    ("case", "said"),
+    [
+        ("zip of other files", "is a zip of other files (notes.txt), not an .xlsx workbook"),
+        ("xxe", "declares XML entities (<!DOCTYPE …> in xl/worksheets/sheet1.xml), which Excel never writes"),
+        ("billion laughs", "declares XML entities"),
+        ("not a zip", "is not an .xlsx workbook (not a zip)"),
+    ],
+)
+def test_workbooks_the_issue_names(workdir, tmp_path, case, said):
+    good = _workbook(tmp_path)
+    content = {
+        "zip of other files": _zip({"notes.txt": b"hello"}),
+        "xxe": _with_dtd(good, XXE, "&e;"),
+        "billion laughs": _with_dtd(good, LAUGHS, "&b;"),
+        "not a zip": b"name,lon,lat\n",
+    }[case]
+    path = tmp_path / "设施.xlsx"
+    path.write_bytes(content)
+    status, stderr = _run_with(workdir, "facilities", path)
+    assert status == 2, stderr
+    [error] = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert error.startswith("error: 设施.xlsx: the facilities") and said in error, error
+    assert "open it in Excel or WPS and save it again as .xlsx" in error
+
+
+@pytest.mark.parametrize("role", ["facilities", "boundaries", "demand"])
+def test_a_bad_zip_is_refused_alike_for_every_role_with_no_server_path(workdir, tmp_path, role):
+    path = tmp_path / "units.zip"
+    path.write_bytes(_zip({"a.geojson": b'{"type": "Feat'}))
+    status, stderr = _run_with(workdir, role, path)
+    assert status == 2, stderr
+    [error] = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert "'a.geojson' not recognized as being in a supported file format" in error, error
+    assert "/vsizip/" not in error and tempfile.gettempdir() not in error and "It might help" not in error
+
+
+def test_a_projected_network_in_feet_is_projected_to_metres(tmp_path):
+    from geo.io import read_network
+    from geo.network import prepare_network
+
+    feet = _graphml(crs="epsg:2263", nodes=((1, 980000.0, 200000.0), (2, 981000.0, 200000.0)))  # New York, US feet
+    (tmp_path / "ny.graphml").write_text(feet, encoding="utf-8")
+    network = prepare_network(read_network(tmp_path / "ny.graphml"))
+    assert network.crs.to_epsg() == 32618  # UTM 18N, in metres
+    assert network.edges["length_m"].iloc[0] == pytest.approx(1000 * 0.3048006, rel=1e-3)
