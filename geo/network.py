@@ -108,7 +108,10 @@ def read_graph(path: Path) -> nx.MultiDiGraph:
         _refuse_dtd(path)
         with reading(path, "street network", fix=_FIX_FILE, errors=(*_GRAPH_ERRORS, shapely.errors.ShapelyError)):
             try:
-                graph = ox.load_graphml(path) if suffix == ".graphml" else ox.graph_from_xml(path, bidirectional=True)
+                if suffix == ".graphml":
+                    graph = ox.load_graphml(path)
+                else:
+                    graph = ox.graph_from_xml(path, bidirectional=True, retain_all=False)
             except ox._errors.InsufficientResponseError as exc:  # osmnx's words for an OSM file with no ways
                 raise InputError(
                     "the OSM file holds no ways", file=path.name, fix="check the area and that the file is OSM XML"
