@@ -405,6 +405,7 @@ MEMBER_NAMES = st.one_of(
         "a.geojson", "b.geojson", "layer.gpkg", "a.shp", "notes.txt", "dir/", "dir/a.geojson", "../evil.geojson",
         "/abs.geojson", "C:\\x.geojson", "..", "a/../../b.shp",
     ]),
+    # Any other name, but a surrogate or NUL: zipfile cannot write those.
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), min_size=1, max_size=12),
 )  # fmt: skip
 
