@@ -16,7 +16,16 @@ from geo.crs import require_projected
 from geo.network import StreetNetwork
 from geo.notes import Note, note
 
-__all__ = ["Summary", "assign_units", "category_coverage", "coverage_by_level", "nearest_facility", "summarize"]
+__all__ = [
+    "Summary",
+    "assign_units",
+    "category_coverage",
+    "coverage_by_level",
+    "demand_units",
+    "nearest_facility",
+    "summarize",
+    "with_nearest",
+]
 
 
 def nearest_facility(
@@ -56,11 +65,36 @@ def nearest_facility(
         ``nearest_facility`` (its id, None if none) and ``covered`` (bool).
     """
     t = nearest_times(network, facility_snaps, demand_snaps, speed_kmh=speed_kmh)
-    out = demand.copy()
-    mins = t.point_s / 60
-    out[C.MINUTES] = np.where(np.isfinite(mins), mins, np.nan)
     fid = facilities.index.to_numpy()
-    out[C.NEAREST] = np.where(t.point_source >= 0, fid[np.maximum(t.point_source, 0)], None)
+    return with_nearest(
+        demand, t.point_s / 60, np.where(t.point_source >= 0, fid[np.maximum(t.point_source, 0)], None), minutes=minutes
+    )
+
+
+def with_nearest(
+    demand: gpd.GeoDataFrame, mins: np.ndarray, nearest: np.ndarray, *, minutes: float
+) -> gpd.GeoDataFrame:
+    """A copy of ``demand`` with ``minutes`` (NaN where none is reachable), ``nearest_facility`` and ``covered``.
+
+    Parameters
+    ----------
+    demand
+        Resident points.
+    mins
+        Walking minutes to the nearest facility per point; inf or NaN where none is reachable.
+    nearest
+        The nearest facility's id per point (None where none).
+    minutes
+        The walking threshold in minutes that counts as covered.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``demand`` with the three columns.
+    """
+    out = demand.copy()
+    out[C.MINUTES] = np.where(np.isfinite(mins), mins, np.nan)
+    out[C.NEAREST] = np.where(np.isfinite(mins), nearest, None)
     out[C.COVERED] = (out[C.MINUTES] <= minutes).fillna(False).astype(bool)
     return out
 
@@ -181,6 +215,7 @@ def coverage_by_level(
     boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
     *,
     categories: Sequence[str] = (),
+    units_of: Mapping[str, pd.Series] | None = None,
 ) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
     """Coverage tables, one per admin level: residents, covered, percent, facilities, communities.
 
@@ -202,6 +237,9 @@ def coverage_by_level(
         Admin units per level (polygons with ``code`` and ``name``); ``None`` for one city unit.
     categories
         The category codes to give a ``pct_covered_<category>`` column.
+    units_of
+        The unit code of every resident point per level (``demand_units``), when
+        already known (a scenario moves no resident); ``None``: found here.
 
     Returns
     -------
@@ -234,7 +272,7 @@ def coverage_by_level(
             code = pd.Series("ALL", index=demand.index)
             fcode = pd.Series("ALL", index=facilities.index)
         else:
-            code = assign_units(demand, units)
+            code = units_of[level] if units_of and level in units_of else assign_units(demand, units)
             fcode = assign_units(facilities, units)
         outside = code.isna()
         if outside.any():
@@ -283,3 +321,24 @@ def coverage_by_level(
         table.insert(2, "level", level)
         tables[level] = gpd.GeoDataFrame(table, geometry="geometry", crs=demand.crs).reset_index(drop=True)
     return {lvl: tables[lvl] for lvl in ("city", "district", "subdistrict", "community") if lvl in tables}, notes
+
+
+def demand_units(demand: gpd.GeoDataFrame, boundaries: Mapping[str, gpd.GeoDataFrame] | None) -> dict[str, pd.Series]:
+    """The unit code of every resident point, per level of ``boundaries`` (``assign_units``), found once.
+
+    Parameters
+    ----------
+    demand
+        Resident points, in a metric CRS.
+    boundaries
+        Admin units per level (polygons with ``code``), or None.
+
+    Returns
+    -------
+    dict of str to pandas.Series
+        Per level, the code per point (NaN outside every unit), aligned to ``demand.index``.
+    """
+    return {
+        level: assign_units(demand, units.to_crs(demand.crs) if units.crs != demand.crs else units)
+        for level, units in (boundaries or {}).items()
+    }

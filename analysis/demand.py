@@ -15,6 +15,8 @@ Weights add up to the stated total (to float precision).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -27,7 +29,10 @@ from geo.errors import InputError
 from geo.notes import Note, note
 
 __all__ = [
+    "MAX_AREA_TO_NETWORK",
+    "MAX_GRID_CELLS",
     "PERSONS_PER_M2",
+    "check_areas",
     "demand_from_areas",
     "demand_from_buildings",
     "demand_from_grid",
@@ -38,6 +43,10 @@ __all__ = [
 #: Residents per m² of residential floor area when no total is known: China's urban
 #: housing floor area is about 35–40 m² per person (NBS 2020), so 1 / 36.
 PERSONS_PER_M2 = 1 / 36
+#: Areas are spread over at most this many grid cells in all (a 100 m grid over 20,000 km², a large city).
+MAX_GRID_CELLS = 2_000_000
+#: An area whose bounding box is this many times the street network's, or more, is refused (a world-spanning polygon).
+MAX_AREA_TO_NETWORK = 100
 
 
 def _points(polys_or_points: gpd.GeoDataFrame, pop: np.ndarray, source: str, prefix: str) -> gpd.GeoDataFrame:
@@ -218,8 +227,49 @@ def _spread_on_grid(areas: gpd.GeoDataFrame, pop: np.ndarray, grid_m: float) -> 
     )
 
 
+def check_areas(layer: gpd.GeoDataFrame, *, grid_m: float = 100.0, extent: Sequence[float] | None = None) -> None:
+    """Refuse areas too large to spread: far larger than the network's extent, or over too many grid cells.
+
+    A polygon spanning the world (a careless export) would be spread over billions of cells.
+
+    Parameters
+    ----------
+    layer
+        Areas with residents, in a metric CRS.
+    grid_m
+        Side in metres of the grid they are spread over.
+    extent
+        The street network's ``(minx, miny, maxx, maxy)`` in the same CRS; None skips that check.
+    """
+    b = layer.geometry.bounds.to_numpy()
+    box = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    if extent is not None:
+        net = max((extent[2] - extent[0]) * (extent[3] - extent[1]), 1e6)  # a network of at least 1 km²
+        bad = first_bad_row(~(box <= MAX_AREA_TO_NETWORK * net), box)  # NaN and infinity refused too
+        if bad:
+            raise InputError(
+                f"a residents area spans {bad.value / 1e6:,.0f} km², more than {MAX_AREA_TO_NETWORK} times the "
+                f"street network's extent ({net / 1e6:,.0f} km²)",
+                row=bad.row,
+                column="geometry",
+                fix="give areas inside the study area (check the polygon and its CRS), or a network that covers them",
+            )
+    cells = float(np.sum(box)) / grid_m**2
+    if not cells <= MAX_GRID_CELLS:
+        raise InputError(
+            f"the residents areas would be spread over {cells:,.0f} grid cells of {grid_m:g} m, "
+            f"more than the {MAX_GRID_CELLS:,} this tool makes",
+            column="geometry",
+            fix="give smaller areas (communities rather than districts), or resident points",
+        )
+
+
 def prepare_demand(
-    layer: gpd.GeoDataFrame, *, total: float | None = None, grid_m: float = 100.0
+    layer: gpd.GeoDataFrame,
+    *,
+    total: float | None = None,
+    grid_m: float = 100.0,
+    extent: Sequence[float] | None = None,
 ) -> tuple[gpd.GeoDataFrame, Note]:
     """Resident points from a demand layer as read by ``geo.read_demand``, and a line saying how.
 
@@ -235,6 +285,8 @@ def prepare_demand(
         Residents to scale the result to; ``None`` keeps the layer's.
     grid_m
         Side in metres of the grid that areas are spread over.
+    extent
+        The street network's bounds in the layer's CRS: areas far larger are refused (``check_areas``).
 
     Returns
     -------
@@ -247,6 +299,7 @@ def prepare_demand(
         if "source" not in out:
             out["source"] = "points"
     elif C.POP in layer.columns:
+        check_areas(layer, grid_m=grid_m, extent=extent)
         out = demand_from_areas(layer, grid_m=grid_m)
         how = note("how_areas", n=len(layer), grid_m=grid_m)
     else:

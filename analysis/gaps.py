@@ -32,6 +32,7 @@ def gap_zones(
     *,
     cell_m: float = CELL_M,
     boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
+    units_of: Mapping[str, pd.Series] | None = None,
 ) -> gpd.GeoDataFrame:
     """Gap zones, most residents left out first.
 
@@ -43,6 +44,9 @@ def gap_zones(
         Side in metres of the grid cells that zones are built from.
     boundaries
         Admin units per level (polygons with ``code``); each zone lists the units it touches.
+    units_of
+        The unit code of every resident point per level (``analysis.coverage.demand_units``),
+        when already known; ``None``: found here.
 
     Returns
     -------
@@ -89,9 +93,11 @@ def gap_zones(
     )
     gdf = gpd.GeoDataFrame(table, geometry=polys, crs=demand.crs)
     for level in levels:  # the units its residents live in, as counted in the level tables
-        code = assign_units(out, boundaries[level].to_crs(demand.crs)).to_numpy()
-        codes = pd.DataFrame({"zone": zone, "code": code}).dropna().drop_duplicates().sort_values(["zone", "code"])
-        gdf[level] = codes.groupby("zone")["code"].agg(",".join).reindex(gdf.index).fillna("")
+        if units_of and level in units_of:
+            code = units_of[level].reindex(out.index).to_numpy()
+        else:
+            code = assign_units(out, boundaries[level].to_crs(demand.crs)).to_numpy()
+        gdf[level] = _codes_per_zone(zone, code, n_zones)
     gdf = (
         gdf[gdf[C.POP_UNCOVERED] > 0]
         .sort_values(C.POP_UNCOVERED, ascending=False, kind="stable")
@@ -100,6 +106,18 @@ def gap_zones(
     gdf.insert(0, C.RANK, np.arange(1, len(gdf) + 1))
     gdf.insert(0, C.GAP_ID, [f"G{r:03d}" for r in gdf[C.RANK]])
     return gdf[columns]
+
+
+def _codes_per_zone(zone: np.ndarray, code: np.ndarray, n_zones: int) -> list[str]:
+    """Per zone, the distinct unit codes of its points, sorted and joined by commas ("" for none)."""
+    idx, names = pd.factorize(pd.Series(code, dtype=object), sort=True)  # NaN: -1
+    has = idx >= 0
+    pairs = np.unique(zone[has].astype(np.int64) * len(names) + idx[has])  # by zone, then by code
+    out: list[list[str]] = [[] for _ in range(n_zones)]
+    names = names.astype(str).to_numpy()
+    for z, c in zip((pairs // len(names)).tolist(), (pairs % len(names)).tolist(), strict=True):
+        out[z].append(names[c])
+    return [",".join(codes) for codes in out]
 
 
 def _touching(cells: np.ndarray) -> np.ndarray:

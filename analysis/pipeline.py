@@ -333,7 +333,9 @@ def _network_notes(  # noqa: PLR0917 -- private, one caller
         shown = [str(v) for v in names[off][:10]] + (["…"] if off.sum() > 10 else [])
         notes.append(note("facilities_off", n=int(off.sum()), max_snap_m=max_snap_m, names=shown))
     off_d = ~d_snap["on_network"]
-    if off_d.any():
+    if off_d.all() and len(off_d):
+        notes.append(_no_residents_on_network(network, demand, max_snap_m))
+    elif off_d.any():
         pop = float(demand.loc[off_d, C.POP].sum())
         notes.append(note("residents_off", n=int(off_d.sum()), pop=pop, max_snap_m=max_snap_m))
     frag = f_snap["component"] > 0
@@ -347,22 +349,56 @@ def _network_notes(  # noqa: PLR0917 -- private, one caller
     return notes
 
 
+def _apart(network: StreetNetwork, points: gpd.GeoDataFrame) -> dict:
+    """Where ``points`` and the streets lie (median lon/lat) and how far apart, in km rounded to say."""
+    pts = points.geometry.to_crs(4326)
+    streets = network.nodes.geometry.to_crs(4326)
+    lon, lat = float(pts.x.median()), float(pts.y.median())
+    net_lon, net_lat = float(streets.x.median()), float(streets.y.median())
+    km = _km(lon, lat, net_lon, net_lat)
+    return {
+        "lon": lon,
+        "lat": lat,
+        "net_lon": net_lon,
+        "net_lat": net_lat,
+        "km": round(km, 1) if km < 10 else round(km),
+    }
+
+
+def _km(lon: float, lat: float, lon2: float, lat2: float) -> float:
+    return Geod(ellps="WGS84").inv(lon, lat, lon2, lat2)[2] / 1000
+
+
+def _likely_cause(where: dict) -> Note:
+    """Why points lie nowhere near the streets, as far as their place tells.
+
+    Longitude and latitude swapped (swapped back, they are near), degrees read as metres (a file
+    declaring EPSG:3857 over degrees lands by (0°, 0°)), or else the usual causes.
+    """
+    if abs(where["lat"]) <= 90 and _km(where["lat"], where["lon"], where["net_lon"], where["net_lat"]) < 50:
+        return note("cause_swapped")
+    if abs(where["lon"]) < 0.01 and abs(where["lat"]) < 0.01:  # 180° read as 180 m lands within 0.002° of (0, 0)
+        return note("cause_degrees_as_metres")
+    return note("cause_unknown")
+
+
 def _none_on_network(network: StreetNetwork, facilities: gpd.GeoDataFrame, max_snap_m: float) -> Note:
     """No facility is on the network: where the facilities and the streets are, how far apart, and why that happens."""
-    fac = facilities.geometry.to_crs(4326)
-    streets = network.nodes.geometry.to_crs(4326)
-    fac_lon, fac_lat = float(fac.x.median()), float(fac.y.median())
-    net_lon, net_lat = float(streets.x.median()), float(streets.y.median())
-    km = Geod(ellps="WGS84").inv(fac_lon, fac_lat, net_lon, net_lat)[2] / 1000
-    km = round(km, 1) if km < 10 else round(km)  # a figure to say, not to compute with
+    w = _apart(network, facilities)
     return note(
         "none_on_network",
         n=len(facilities),
         max_snap_m=max_snap_m,
-        fac_lon=fac_lon,
-        fac_lat=fac_lat,
-        net_lon=net_lon,
-        net_lat=net_lat,
-        km=km,
-        far=note("another_city") if km > 50 else "",
+        fac_lon=w["lon"],
+        fac_lat=w["lat"],
+        net_lon=w["net_lon"],
+        net_lat=w["net_lat"],
+        km=w["km"],
+        far=note("another_city") if w["km"] > 50 else "",
     )
+
+
+def _no_residents_on_network(network: StreetNetwork, demand: gpd.GeoDataFrame, max_snap_m: float) -> Note:
+    """No resident point is on the network: every figure would be 0 %; where they are, and the likely cause."""
+    w = _apart(network, demand)
+    return note("no_residents_on_network", n=len(demand), max_snap_m=max_snap_m, **w, cause=_likely_cause(w))

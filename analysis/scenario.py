@@ -6,10 +6,16 @@ A scenario is a table of changes (``geo.scenario.CHANGE_COLUMNS``), one row each
 - ``move``: the existing ``facility_id`` now stands at the row's point;
 - ``close``: the existing ``facility_id`` no longer serves (the point is where it stood).
 
-``evaluate_scenario`` recomputes who is covered with the changed set of
-facilities (one multi-source Dijkstra: milliseconds on the sample, about
-0.2 s on a 100k-node city), and ``compare`` says what changed against the
-current state: residents gained and lost, gap zones closed, unit by unit.
+``evaluate`` recomputes who is covered with the changed set of facilities,
+and ``compare`` says what changed against the current state: residents gained
+and lost, gap zones closed, unit by unit.
+
+Given the current state (``Baseline``, computed once), ``evaluate`` works
+incrementally and gives the same answer as a fresh run: a new or moved centre
+can only shorten walks, so residents take the better of their current time and
+the time to the new centres; only the residents a closed (or moved-away) centre
+served are routed again to the centres left. The residents' units and the
+current facilities' snaps are reused.
 """
 
 from __future__ import annotations
@@ -22,16 +28,32 @@ import numpy as np
 import pandas as pd
 
 from analysis import columns as C
-from analysis.coverage import Summary, coverage_by_level, nearest_facility, summarize
+from analysis.coverage import (
+    Summary,
+    coverage_by_level,
+    demand_units,
+    nearest_facility,
+    summarize,
+    with_nearest,
+)
 from analysis.gaps import CELL_M, gap_zones
-from analysis.traveltime import WALK_KMH
+from analysis.traveltime import WALK_KMH, nearest_times
 from geo.errors import InputError
 from geo.network import StreetNetwork
 from geo.scenario import CHANGE_COLUMNS, SCENARIO_ACTIONS
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
 from geo.vocab import DEFAULT_NEW_CATEGORY
 
-__all__ = ["ScenarioResult", "ScenarioSummary", "apply_changes", "compare", "empty_changes", "evaluate"]
+__all__ = [
+    "Baseline",
+    "ScenarioResult",
+    "ScenarioSummary",
+    "apply_changes",
+    "baseline",
+    "compare",
+    "empty_changes",
+    "evaluate",
+]
 
 NEW_PREFIX = "NEW"
 
@@ -121,6 +143,85 @@ class ScenarioResult:
     summary: ScenarioSummary
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """The current state every scenario of it starts from, computed once (``baseline``)."""
+
+    facilities: gpd.GeoDataFrame  #: the current facilities, indexed by ``facility_id``
+    facility_snaps: pd.DataFrame  #: ``geo.snap_points`` of them
+    demand: gpd.GeoDataFrame  #: resident points with ``minutes``, ``nearest_facility``, ``covered``
+    units_of: dict[str, pd.Series]  #: the residents' unit code per level (``analysis.coverage.demand_units``)
+    minutes: float
+    speed_kmh: float
+    max_snap_m: float
+
+
+def baseline(
+    network: StreetNetwork,
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    demand_snaps: pd.DataFrame,
+    *,
+    minutes: float = 15,
+    speed_kmh: float = WALK_KMH,
+    boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+) -> Baseline:
+    """The current state of ``facilities`` and ``demand``, for ``evaluate`` to change incrementally.
+
+    Parameters
+    ----------
+    network, facilities, demand, demand_snaps
+        As for ``evaluate``.
+    minutes, speed_kmh, boundaries, max_snap_m
+        As for ``evaluate`` (a scenario evaluated on this baseline must use the same).
+
+    Returns
+    -------
+    Baseline
+        Facilities' snaps, residents' nearest times and units.
+    """
+    f_snap = snap_points(facilities, network, max_snap_m=max_snap_m)
+    dem = nearest_facility(network, facilities, demand, f_snap, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
+    return Baseline(facilities, f_snap, dem, demand_units(demand, boundaries), minutes, speed_kmh, max_snap_m)
+
+
+def _after_snaps(network: StreetNetwork, base: Baseline, after: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The snaps of the facilities after the changes: the current ones reused, the new and moved ones snapped."""
+    changed = after[after["change"] != ""]
+    kept = base.facility_snaps.loc[after.index[after["change"] == ""]]
+    if not len(changed):
+        return kept
+    return pd.concat([kept, snap_points(changed, network, max_snap_m=base.max_snap_m)]).loc[after.index]
+
+
+def _nearest_after(
+    network: StreetNetwork,
+    base: Baseline,
+    after: gpd.GeoDataFrame,
+    f_snap: pd.DataFrame,
+    demand_snaps: pd.DataFrame,
+) -> gpd.GeoDataFrame:
+    """Residents' nearest facility after the changes, from the current state (see the module's note)."""
+    mins = base.demand[C.MINUTES].to_numpy(dtype=float, na_value=np.nan)
+    mins = np.where(np.isnan(mins), np.inf, mins)
+    near = base.demand[C.NEAREST].to_numpy(dtype=object)
+    gone = base.facilities.index.difference(after.index[after["change"] == ""])  # closed or moved away
+    lost = np.flatnonzero(pd.Index(near).isin(gone))
+    speed = base.speed_kmh
+    if len(lost):  # those it served: routed again to every centre after the changes
+        t = nearest_times(network, f_snap, demand_snaps.iloc[lost], speed_kmh=speed)
+        mins[lost] = t.point_s / 60
+        near[lost] = np.where(t.point_source >= 0, after.index.to_numpy()[np.maximum(t.point_source, 0)], None)
+    new = after.index[after["change"] != ""]
+    if len(new):  # a new centre only shortens walks: the better of the two
+        t = nearest_times(network, f_snap.loc[new], demand_snaps, speed_kmh=speed)
+        better = t.point_s / 60 < mins
+        mins[better] = t.point_s[better] / 60
+        near[better] = new.to_numpy()[t.point_source[better]]
+    return with_nearest(base.demand.drop(columns=[C.MINUTES, C.NEAREST, C.COVERED]), mins, near, minutes=base.minutes)
+
+
 def evaluate(  # noqa: PLR0913 -- keyword-only options, each documented (as osmnx's entry points)
     network: StreetNetwork,
     facilities: gpd.GeoDataFrame,
@@ -133,6 +234,7 @@ def evaluate(  # noqa: PLR0913 -- keyword-only options, each documented (as osmn
     boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     gap_cell_m: float = CELL_M,
+    base: Baseline | None = None,
 ) -> ScenarioResult:
     """Who is covered within ``minutes`` once ``changes`` are made to ``facilities``.
 
@@ -158,6 +260,9 @@ def evaluate(  # noqa: PLR0913 -- keyword-only options, each documented (as osmn
         Facilities more than this many metres from any street are left out.
     gap_cell_m
         Side in metres of the grid cells that gap zones are built from.
+    base
+        The current state (``baseline`` of the same facilities, residents and
+        options): the scenario is then computed incrementally, with the same answer.
 
     Returns
     -------
@@ -165,9 +270,16 @@ def evaluate(  # noqa: PLR0913 -- keyword-only options, each documented (as osmn
         Coverage with the changed facilities; ``compare`` sets it against the current state.
     """
     after = apply_changes(facilities, changes.to_crs(network.crs) if len(changes) else changes)
-    f_snap = snap_points(after, network, max_snap_m=max_snap_m)
-    dem = nearest_facility(network, after, demand, f_snap, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
-    levels, _ = coverage_by_level(dem, after, boundaries)
+    if base is not None:
+        if (base.minutes, base.speed_kmh, base.max_snap_m) != (minutes, speed_kmh, max_snap_m):
+            raise ValueError("the baseline was computed with other minutes, speed or snap distance")
+        f_snap = _after_snaps(network, base, after)
+        dem = _nearest_after(network, base, after, f_snap, demand_snaps)
+    else:
+        f_snap = snap_points(after, network, max_snap_m=max_snap_m)
+        dem = nearest_facility(network, after, demand, f_snap, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
+    units_of = base.units_of if base is not None else None
+    levels, _ = coverage_by_level(dem, after, boundaries, units_of=units_of)
     summary = ScenarioSummary(
         **asdict(summarize(dem)), minutes=float(minutes), n_facilities_used=int(f_snap["on_network"].sum())
     )
@@ -175,7 +287,7 @@ def evaluate(  # noqa: PLR0913 -- keyword-only options, each documented (as osmn
         facilities=after.assign(on_network=f_snap["on_network"]),
         demand=dem,
         levels=levels,
-        gaps=gap_zones(dem, cell_m=gap_cell_m, boundaries=boundaries),
+        gaps=gap_zones(dem, cell_m=gap_cell_m, boundaries=boundaries, units_of=units_of),
         summary=summary,
     )
 

@@ -52,7 +52,7 @@ __all__ = [
 
 SPACING_M = 100.0
 #: Seconds the coverage curve spends on exact solves; the k past it keep greedy's value (a lower bound).
-CURVE_BUDGET_S = 8.0
+CURVE_BUDGET_S = 3.0
 MODELS = ("lscp", "mclp", "pmedian")
 SITE_COLUMNS = ["site_id", "candidate_id", C.POP_NEW, C.MINUTES, "geometry"]
 

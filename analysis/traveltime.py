@@ -56,24 +56,43 @@ class NearestTimes:
     point_source: np.ndarray  #: per target point, position of the nearest source; -1 if none
 
 
-def _graph(network: StreetNetwork, sources: pd.DataFrame, speed: float) -> sp.csr_matrix:
-    """CSR matrix of the network in seconds, with one extra node per source point."""
-    e = network.edges
-    n, m = network.n_nodes, len(sources)
-    u, v, sec = e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy() / speed
-    src = sources[sources["edge"] >= 0]
-    virt = n + np.flatnonzero(sources["edge"].to_numpy() >= 0)
-    se = src["edge"].to_numpy(dtype=np.int64)
-    pos, off, length = src["pos_m"].to_numpy(), src["offset_m"].to_numpy(), e["length_m"].to_numpy()[se]
-    rows = np.concatenate([u, v, virt, virt])
-    cols = np.concatenate([v, u, u[se], v[se]])
-    w = np.concatenate([sec, sec, (off + pos) / speed, (off + length - pos) / speed])
-    # Parallel segments: keep the shortest (a CSR matrix would add them up).
+def _shortest(rows: np.ndarray, cols: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parallel links kept once, the shortest (a CSR matrix would add them up)."""
     order = np.lexsort((w, cols, rows))
     rows, cols, w = rows[order], cols[order], w[order]
     first = np.ones(len(rows), dtype=bool)
     first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    return sp.csr_matrix((w[first], (rows[first], cols[first])), shape=(n + m, n + m))
+    return rows[first], cols[first], w[first]
+
+
+def _street_links(network: StreetNetwork, speed: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both directions of every segment in seconds, parallel ones shortest: once per network and speed."""
+    key = ("street_links", speed)
+    if key not in network.derived:
+        e = network.edges
+        u, v, sec = e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy() / speed
+        network.derived[key] = _shortest(np.concatenate([u, v]), np.concatenate([v, u]), np.concatenate([sec, sec]))
+    return network.derived[key]
+
+
+def _graph(network: StreetNetwork, sources: pd.DataFrame, speed: float) -> sp.csr_matrix:
+    """CSR matrix of the network in seconds, with one extra node per source point."""
+    e = network.edges
+    n, m = network.n_nodes, len(sources)
+    u, v = e["u"].to_numpy(), e["v"].to_numpy()
+    src = sources[sources["edge"] >= 0]
+    virt = n + np.flatnonzero(sources["edge"].to_numpy() >= 0)
+    se = src["edge"].to_numpy(dtype=np.int64)
+    pos, off, length = src["pos_m"].to_numpy(), src["offset_m"].to_numpy(), e["length_m"].to_numpy()[se]
+    vrows, vcols, vw = _shortest(
+        np.concatenate([virt, virt]),
+        np.concatenate([u[se], v[se]]),
+        np.concatenate([(off + pos) / speed, (off + length - pos) / speed]),
+    )
+    rows, cols, w = _street_links(network, speed)
+    return sp.csr_matrix(
+        (np.concatenate([w, vw]), (np.concatenate([rows, vrows]), np.concatenate([cols, vcols]))), shape=(n + m, n + m)
+    )
 
 
 def node_seconds_from(

@@ -5,11 +5,13 @@
 What a click on the map costs the server, part by part, as the app does it
 (the browser adds its own drawing, measured by tests/test_browser.py):
 
-- ``scenario``: coverage with one more centre (``analysis.scenario.evaluate``:
-  snap, nearest facility for every resident, levels, gaps), the comparison with
-  the current state, and the new centre's isochrone;
-- ``map``: the folium map drawn from its cached layers and turned into what
-  ``st_folium`` sends (the same calls ``st_folium`` makes);
+- ``scenario``: coverage with one more centre (``analysis.scenario.evaluate``
+  from the current state, incrementally: the new centre's walks against the
+  current ones, levels, gaps), the comparison, and the new centre's isochrone;
+- ``map``: what the app sends the map component after a click: the base map is
+  rendered once (``ui.mapview.render_base``, cached by the app), a click renders
+  only the scenario's layer (``ui.mapview.component_args``) and the arguments are
+  serialised to JSON as Streamlit sends them;
 - baseline: what a tool without scenarios does after a click, a full
   ``run_circle`` with the centre added (same isochrone kinds as the app).
 
@@ -20,6 +22,7 @@ Also printed: the page size (the map's HTML) and the peak memory of the click
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import statistics
 import time
@@ -33,11 +36,12 @@ from synthetic_city import synthetic_city
 
 from analysis.isochrones import facility_isochrones
 from analysis.pipeline import run_circle
-from analysis.scenario import compare, evaluate
+from analysis.scenario import baseline, compare, evaluate
 from geo import load_sample, read_boundaries, sample_paths, snap_points
 from quarterhour.webmap import draw_map, map_data, map_html, scenario_layer
+from ui.mapview import component_args, render_base
 
-__all__ = ["bench", "grid_boundaries", "main", "st_folium_payload"]
+__all__ = ["bench", "grid_boundaries", "main"]
 
 logging.disable(logging.WARNING)
 
@@ -52,15 +56,6 @@ def grid_boundaries(demand: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
         codes = [f"{level[0].upper()}{k:03d}" for k in range(len(boxes))]
         out[level] = gpd.GeoDataFrame({"code": codes, "name": codes}, geometry=boxes, crs=demand.crs)
     return out
-
-
-def st_folium_payload(m) -> str:
-    """What st_folium computes from the map on every run (render, header, script)."""
-    from streamlit_folium import _get_header, _get_html, _get_map_string
-
-    m.get_root().render()
-    m.render()
-    return _get_html(m) + _get_header(m) + _get_map_string(m)
 
 
 def bench(name, network, facilities, demand, boundaries, *, repeat: int) -> None:
@@ -87,7 +82,13 @@ def bench(name, network, facilities, demand, boundaries, *, repeat: int) -> None
     md = map_data(result, network)
     t_data = time.perf_counter() - t0
     page = map_html(draw_map(md))
+    t0 = time.perf_counter()
+    rendered = render_base(draw_map(md), key="map")
+    t_render = time.perf_counter() - t0
     d_snap = snap_points(demand, network)
+    t0 = time.perf_counter()
+    base_state = baseline(network, facilities, demand, d_snap, minutes=15, boundaries=boundaries)
+    t_base = time.perf_counter() - t0
     rng = np.random.default_rng(1)
     spots = result.demand.loc[~result.demand["covered"]]
     spots = spots if len(spots) >= repeat else result.demand
@@ -101,14 +102,15 @@ def bench(name, network, facilities, demand, boundaries, *, repeat: int) -> None
             crs=network.crs,
         )
         t0 = time.perf_counter()
-        after = evaluate(network, facilities, demand, d_snap, changes, minutes=15, boundaries=boundaries)
+        after = evaluate(
+            network, facilities, demand, d_snap, changes, minutes=15, boundaries=boundaries, base=base_state
+        )
         compare(result.demand, result.gaps, result.levels, after)
         new = after.facilities[after.facilities["change"] != ""]
         reach = facility_isochrones(network, new, snap_points(new, network), minutes=[15])
         t1 = time.perf_counter()
-        m = draw_map(md)
-        scenario_layer(after.facilities, facilities.iloc[:0], reach).add_to(m)
-        st_folium_payload(m)
+        layer = scenario_layer(after.facilities, facilities.iloc[:0], reach)
+        json.dumps(component_args(rendered, layer, height=620, returned=["last_clicked"]))
         return t1 - t0, time.perf_counter() - t1
 
     for point in picks:
@@ -136,7 +138,9 @@ def bench(name, network, facilities, demand, boundaries, *, repeat: int) -> None
     s, d, b = statistics.median(scen), statistics.median(draw), statistics.median(base)
     print(
         f"{name}: {len(network.nodes):,} nodes, {len(facilities)} facilities, {len(demand):,} resident points\n"
-        f"  first run {t_run:.2f} s, map layers {t_data:.2f} s, page {len(page) / 1e6:.2f} MB\n"
+        f"  first run {t_run:.2f} s, map layers {t_data:.2f} s, scenario baseline {t_base:.2f} s, "
+        f"base map rendered {t_render:.2f} s, "
+        f"page {len(page) / 1e6:.2f} MB\n"
         f"  click -> coverage: scenario {s:.3f} s + map {d:.3f} s = {s + d:.3f} s (median of {len(scen)})\n"
         f"  baseline (full run_circle with the centre added): {b:.2f} s -> {b / (s + d):.1f}x faster\n"
         f"  peak traced memory of a click: {peak / 1e6:.0f} MB"

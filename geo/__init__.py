@@ -1,6 +1,7 @@
 """Reading and preparing: files and OSM in, one projected CRS out."""
 
 from geo.errors import InputError
+from geo.graphml import prepare_graphml
 from geo.io import (
     load_sample,
     read_boundaries,
@@ -21,6 +22,7 @@ __all__ = [
     "InputError",
     "StreetNetwork",
     "load_sample",
+    "prepare_graphml",
     "prepare_network",
     "read_boundaries",
     "read_categories",

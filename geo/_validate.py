@@ -8,22 +8,36 @@ planner's file numbers it, the value found there, and how many rows are wrong.
 
 from __future__ import annotations
 
+import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
+import shapely
 
-from geo.errors import InputError
+from geo.errors import InputError, plain_text
+from geo.notes import Note, note
 
 __all__ = [
+    "MAX_FACILITY_ROWS",
+    "MAX_PROJECTED_M",
+    "MAX_ROWS",
     "MAX_UNZIPPED_MB",
     "MAX_ZIP_MEMBERS",
+    "MAX_ZIP_RATIO",
     "POLYGONS",
     "BadRow",
+    "check_coordinates",
+    "check_rows",
+    "declares_entities",
     "existing",
     "first_bad_row",
+    "max_rows",
+    "off_earth",
+    "repair_polygons",
     "require_kind",
     "require_unique",
     "unzip_shapefile",
@@ -31,6 +45,15 @@ __all__ = [
 
 #: A zipped Shapefile may unpack to at most this much, in at most this many files (zip bombs).
 MAX_UNZIPPED_MB, MAX_ZIP_MEMBERS = 2048, 64
+#: ... and to at most this many times its packed size (a Shapefile packs 2-10 times; a bomb, 1000 times).
+MAX_ZIP_RATIO = 100
+#: The most rows read from a layer of facilities (or candidates), and from any other layer: far more than a city
+#: holds (some thousands of facilities, a million resident points or buildings); above them a file is refused
+#: before it is read whole.
+MAX_FACILITY_ROWS, MAX_ROWS = 100_000, 2_000_000
+#: No projected coordinate on Earth is farther than this from its origin, in metres (false eastings included).
+MAX_PROJECTED_M = 1e8
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 #: The geometry kinds of an area layer.
 POLYGONS = ("Polygon", "MultiPolygon")
 
@@ -73,6 +96,22 @@ def first_bad_row(bad: object, values: object = None, *, first_row: int = 1) -> 
     pos = int(np.flatnonzero(mask)[0])
     value = None if values is None else (values.iloc[pos] if hasattr(values, "iloc") else values[pos])
     return BadRow(row=pos + first_row, value=value, count=int(mask.sum()))
+
+
+def max_rows(what: str) -> int:
+    """The most rows read from a layer of ``what`` (``MAX_FACILITY_ROWS`` for facilities and candidates)."""
+    return MAX_FACILITY_ROWS if what in ("facilities", "candidates") else MAX_ROWS
+
+
+def check_rows(n: int, what: str, file: str) -> None:
+    """Refuse a layer of ``what`` with more than ``max_rows(what)`` rows (``n``: rows found, or read so far)."""
+    limit = max_rows(what)
+    if n > limit:
+        raise InputError(
+            f"the {what} file has more than {limit:,} rows, the most this tool reads for {what}",
+            file=file,
+            fix="check that the right file was given, or split the area and run each part",
+        )
 
 
 def existing(path: str | Path, what: str, *, max_mb: float) -> Path:
@@ -124,7 +163,9 @@ def unzip_shapefile(path: Path, into: Path, *, what: str) -> Path:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise InputError(f"not a readable zip ({exc})", file=path.name, fix="zip the Shapefile's files again") from exc
+        raise InputError(
+            f"not a readable zip ({plain_text(exc)})", file=path.name, fix="zip the Shapefile's files again"
+        ) from exc
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         for m in members:
@@ -137,13 +178,7 @@ def unzip_shapefile(path: Path, into: Path, *, what: str) -> Path:
                 )
             if (m.external_attr >> 16) & 0o170000 == 0o120000:
                 raise InputError(f"the zip holds a link '{m.filename}'", file=path.name, fix="zip plain files only")
-        if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_UNZIPPED_MB * 2**20:
-            raise InputError(
-                f"the zip unpacks to {len(members)} files, "
-                f"{sum(m.file_size for m in members) / 2**20:,.0f} MB: more than a Shapefile",
-                file=path.name,
-                fix="zip only the one layer (.shp, .shx, .dbf, .prj, .cpg)",
-            )
+        _refuse_oversized(members, path)
         layers = [m for m in members if Path(m.filename).suffix.lower() in (".shp", ".gpkg", ".geojson")]
         if len(layers) != 1:
             found = ", ".join(m.filename for m in layers) or "none"
@@ -152,10 +187,57 @@ def unzip_shapefile(path: Path, into: Path, *, what: str) -> Path:
                 file=path.name,
                 fix=f"zip one {what} layer per file",
             )
+        budget = [MAX_UNZIPPED_MB * 2**20]  # bytes left to unpack, counted as they come, not as declared
         for m in members:
-            target = into / Path(m.filename).name  # flattened: no folders are created
-            target.write_bytes(archive.read(m))
+            _extract(archive, m, into / Path(m.filename).name, path, budget)  # flattened: no folders are created
         return into / Path(layers[0].filename).name
+
+
+def _refuse_oversized(members: list[zipfile.ZipInfo], path: Path) -> None:
+    """Refuse a zip whose members, as declared, are too many, too large, or packed too tightly (a zip bomb)."""
+    declared = sum(m.file_size for m in members)
+    packed = sum(m.compress_size for m in members)
+    if len(members) > MAX_ZIP_MEMBERS or declared > MAX_UNZIPPED_MB * 2**20:
+        raise InputError(
+            f"the zip unpacks to {len(members)} files, {declared / 2**20:,.0f} MB: more than a Shapefile",
+            file=path.name,
+            fix="zip only the one layer (.shp, .shx, .dbf, .prj, .cpg)",
+        )
+    if declared > MAX_ZIP_RATIO * max(packed, 2**20):
+        raise InputError(
+            f"the zip unpacks to {declared / 2**20:,.0f} MB from {packed / 2**20:,.1f} MB, "
+            f"more than {MAX_ZIP_RATIO} times its size: not a Shapefile as exported",
+            file=path.name,
+            fix="zip the Shapefile's own files again",
+        )
+
+
+def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, path: Path, budget: list[int]) -> None:
+    """Copy one member to ``target`` in chunks, counting the bytes really unpacked (a zip's sizes may lie).
+
+    ``budget`` holds the bytes the whole zip may still unpack to; one member may also unpack to at
+    most ``MAX_ZIP_RATIO`` times its packed size. A bad checksum or a broken member is bad input.
+    """
+    ratio_left = MAX_ZIP_RATIO * max(member.compress_size, 2**20)
+    try:
+        with archive.open(member) as src, target.open("wb") as dst:
+            while data := src.read(2**20):
+                budget[0] -= len(data)
+                ratio_left -= len(data)
+                if budget[0] < 0 or ratio_left < 0:
+                    raise InputError(
+                        f"'{member.filename}' unpacks to more than {MAX_ZIP_RATIO} times its packed size, "
+                        f"or the zip to more than {MAX_UNZIPPED_MB} MB: a zip bomb, or not a Shapefile as exported",
+                        file=path.name,
+                        fix="zip the Shapefile's own files again",
+                    )
+                dst.write(data)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, zlib.error) as exc:
+        raise InputError(
+            f"'{member.filename}' in the zip cannot be unpacked ({plain_text(exc)})",
+            file=path.name,
+            fix="the zip is damaged: zip the Shapefile's files again",
+        ) from exc
 
 
 def require_kind(gdf: gpd.GeoDataFrame, kinds: tuple[str, ...], path: Path, *, what: str, fix: str) -> None:
@@ -205,3 +287,131 @@ def require_unique(gdf: gpd.GeoDataFrame, column: str, path: Path, *, first_row:
             column=column,
             fix=f"make '{column}' unique",
         )
+
+
+def check_coordinates(
+    bounds: np.ndarray, *, geographic: bool, file: str, first_row: int = 1, column: str = "geometry"
+) -> None:
+    """Refuse coordinates that are no place on Earth, naming the first row: the one range rule of every reader.
+
+    Parameters
+    ----------
+    bounds
+        One ``(minx, miny, maxx, maxy)`` per row (``GeoDataFrame.bounds``; a point repeats its x and y).
+    geographic
+        Whether the coordinates are degrees (longitude in [-180, 180], latitude in [-90, 90]);
+        else metres, each within ``MAX_PROJECTED_M``. Infinity and NaN are never a place.
+    file
+        The file's name, for the message.
+    first_row
+        The number the file gives its first data row (see ``first_bad_row``).
+    column
+        The column named in the message.
+
+    Examples
+    --------
+    >>> check_coordinates(np.array([[400.0, 100.0, 400.0, 100.0]]), geographic=True, file="a.geojson")
+    Traceback (most recent call last):
+    ...
+    geo.errors.InputError: a.geojson, row 1, column 'geometry': coordinates (400, 100) are not longitude/latitude \
+degrees (1 rows). Fix: give longitude within -180..180 and latitude within -90..90 (or the file's true CRS)
+    """
+    b = np.asarray(bounds, dtype=float).reshape(-1, 4)
+    bad = first_bad_row(off_earth(b, geographic=geographic), b, first_row=first_row)
+    if bad:
+        x, y = (bad.value[0], bad.value[1]) if np.isfinite(bad.value[:2]).all() else (bad.value[2], bad.value[3])
+        kind = "not longitude/latitude degrees" if geographic else "no place on Earth"
+        raise InputError(
+            f"coordinates ({x:g}, {y:g}) are {kind} ({bad.count} rows)",
+            file=file,
+            row=bad.row,
+            column=column,
+            fix="give longitude within -180..180 and latitude within -90..90 (or the file's true CRS)"
+            if geographic
+            else "check the coordinates and the CRS the file declares",
+        )
+
+
+def declares_entities(head: bytes) -> bool:
+    """Whether the head of an XML file (or of an .xlsx part) declares a DTD or entities (XXE, billion laughs).
+
+    A DTD comes before the first element, so the head of the file is enough to find it. No street
+    network and no workbook Excel writes has one.
+
+    Examples
+    --------
+    >>> declares_entities(b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]><r/>')
+    True
+    >>> declares_entities(b'<?xml version="1.0"?><graphml/>')
+    False
+    """
+    return _DTD.search(head) is not None
+
+
+def off_earth(bounds: np.ndarray, *, geographic: bool) -> np.ndarray:
+    """Which rows of ``(minx, miny, maxx, maxy)`` are no place on Earth: the range rule ``check_coordinates`` says.
+
+    Degrees: longitude outside [-180, 180] or latitude outside [-90, 90]; metres: farther than
+    ``MAX_PROJECTED_M``. Infinity and NaN are never a place. ``geo.network.check_nodes`` applies it
+    to a network's nodes in lon/lat.
+
+    Examples
+    --------
+    >>> off_earth(np.array([[7.4, 43.7, 7.4, 43.7], [400.0, 1.0, 400.0, 1.0], [np.inf, 0, np.inf, 0]]), geographic=True)
+    array([False,  True,  True])
+    """
+    b = np.asarray(bounds, dtype=float).reshape(-1, 4)
+    with np.errstate(invalid="ignore"):
+        if geographic:
+            ok = (b[:, 0] >= -180) & (b[:, 2] <= 180) & (b[:, 1] >= -90) & (b[:, 3] <= 90)
+        else:
+            ok = (np.abs(b) <= MAX_PROJECTED_M).all(axis=1)  # NaN compares false: refused too
+    return ~ok
+
+
+def repair_polygons(gdf: gpd.GeoDataFrame, path: Path, *, what: str) -> tuple[gpd.GeoDataFrame, list[Note]]:
+    """Invalid polygons (self-intersecting, a bow-tie) repaired with ``make_valid``, and a note saying so.
+
+    A polygon whose repair leaves no area (it was a line drawn as a polygon) is refused, naming its row.
+
+    Parameters
+    ----------
+    gdf
+        A layer as read; rows that are not polygons are left as they are.
+    path
+        The file it came from.
+    what
+        What the layer holds, for the note and the message.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, list of Note)
+        The layer with its polygons valid, and a ``repaired`` note (none when nothing was repaired).
+    """
+    geoms = gdf.geometry.to_numpy()
+    broken = np.asarray(gdf.geom_type.isin(POLYGONS)) & ~shapely.is_valid(geoms)
+    if not broken.any():
+        return gdf, []
+    fixed = geoms.copy()
+    fixed[broken] = [_polygonal(g) for g in shapely.make_valid(geoms[broken])]
+    empty = first_bad_row(broken & shapely.is_empty(fixed))
+    if empty:
+        raise InputError(
+            f"a {what} polygon has no area once its self-intersections are undone",
+            file=path.name,
+            row=empty.row,
+            column="geometry",
+            fix="redraw that polygon (or remove the row)",
+        )
+    first = first_bad_row(broken)
+    reason = shapely.is_valid_reason(geoms[first.row - 1]).replace("[", " at (").replace("]", ")")  # GEOS's words
+    notes = [note("repaired", file=path.name, n=first.count, row=first.row, reason=reason)]
+    return gdf.set_geometry(gpd.GeoSeries(fixed, index=gdf.index, crs=gdf.crs)), notes
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygon parts of a repaired geometry (a repair may leave lines or points beside them)."""
+    if geom.geom_type in POLYGONS:
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in POLYGONS]
+    return shapely.union_all(parts) if parts else shapely.Polygon()

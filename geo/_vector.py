@@ -12,7 +12,15 @@ import geopandas as gpd
 import pyogrio
 import shapely
 
-from geo._validate import first_bad_row, require_kind, unzip_shapefile
+from geo._validate import (
+    check_coordinates,
+    check_rows,
+    first_bad_row,
+    max_rows,
+    repair_polygons,
+    require_kind,
+    unzip_shapefile,
+)
 from geo.errors import InputError, reading
 
 __all__ = ["VECTOR_ERRORS", "VECTOR_SUFFIXES", "read_points", "read_vector"]
@@ -37,14 +45,20 @@ def read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
 
 
 def read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Any vector file (one layer; a zipped Shapefile too), checked: rows, a CRS, a geometry on every row."""
+    """Any vector file (one layer; a zipped Shapefile too), checked: rows, a CRS, a geometry on every row.
+
+    Coordinates must be a place on Earth (``check_coordinates``); invalid polygons are repaired, said in
+    ``gdf.attrs["notes"]`` (``repair_polygons``). A layer of more rows than read for ``what`` is refused
+    before it is read whole (``check_rows``).
+    """
     if path.suffix.lower() == ".zip":
         with tempfile.TemporaryDirectory() as tmp:
             inner = unzip_shapefile(path, Path(tmp), what=what)
             gdf = read_vector(inner, what=what, layer=layer)
         return gdf
     with reading(path, f"{what} file", fix="check that it is a valid GeoJSON / GeoPackage", errors=VECTOR_ERRORS):
-        gdf = gpd.read_file(path, engine="pyogrio", layer=layer)
+        gdf = gpd.read_file(path, engine="pyogrio", layer=layer, max_features=max_rows(what) + 1)
+    check_rows(len(gdf), what, path.name)
     if gdf.empty:
         raise InputError(f"the {what} file has no rows", file=path.name, fix="check that the right file was given")
     if gdf.crs is None:
@@ -62,4 +76,7 @@ def read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDa
             column="geometry",
             fix="give every row a location, or remove the row",
         )
+    check_coordinates(gdf.bounds.to_numpy(), geographic=gdf.crs.is_geographic, file=path.name)
+    gdf, notes = repair_polygons(gdf, path, what=what)
+    gdf.attrs["notes"] = notes
     return gdf

@@ -19,7 +19,8 @@ from geo._validate import POLYGONS, existing, first_bad_row, require_kind, requi
 from geo._vector import VECTOR_ERRORS, VECTOR_SUFFIXES, read_points, read_vector
 from geo.chinacrs import geometries_to_wgs84, points_to_wgs84
 from geo.errors import InputError, reading
-from geo.network import StreetNetwork, prepare_network, read_graph
+from geo.graphml import prepare_graphml
+from geo.network import StreetNetwork, read_graph
 from geo.notes import Note, note
 from geo.tables import DEMAND_COLUMN_NAMES, FIRST_ROW, is_table, read_point_table, read_table
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, CATEGORY_SYNONYMS, LEVELS, category_code
@@ -62,7 +63,9 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
 
     A ``.pbf`` is filtered to the walking network (``geo.osm.walk_graph_from_pbf``);
     OSM XML is read with every way two-way, as walking is; filter it to
-    walkable ways first (``geo.osm.is_walkable_way``).
+    walkable ways first (``geo.osm.is_walkable_way``). The store prepares a
+    ``.graphml`` by streaming it instead (``geo.graphml.prepare_graphml``); both
+    refuse a bad network with the same checks and words (``geo.network``).
 
     Parameters
     ----------
@@ -204,6 +207,7 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
         gdf.attrs["notes"] = notes
         return gdf
     gdf = read_vector(path, what="demand")
+    notes = gdf.attrs["notes"]
     if crs in ("gcj02", "bd09"):
         gdf = geometries_to_wgs84(gdf, crs)
     kinds = set(gdf.geom_type.replace({"MultiPolygon": "Polygon"}))
@@ -215,6 +219,7 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
             fix="split the file, or give one kind only",
         )
     if kinds == {"Polygon"} and "pop" not in gdf.columns:
+        gdf.attrs["notes"] = notes
         return gdf  # building footprints: residents come from floor area
     if "pop" not in gdf.columns:
         raise InputError(
@@ -223,15 +228,17 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
             column="pop",
             fix="add a column 'pop' (residents per point), or give building footprints as polygons",
         )
-    return _checked_demand(gdf, path)
+    gdf = _checked_demand(gdf, path)
+    gdf.attrs["notes"] = notes
+    return gdf
 
 
 def _checked_demand(
     gdf: gpd.GeoDataFrame, path: Path, *, first_row: int = 1, pop_column: str = "pop"
 ) -> gpd.GeoDataFrame:
-    """``pop`` as float residents (a non-number or a negative refused with its row), and a unique ``demand_id``."""
-    pop = pd.to_numeric(gdf["pop"], errors="coerce")
-    bad = first_bad_row(pop.isna() | (pop < 0), gdf["pop"], first_row=first_row)
+    """``pop`` as float residents (not a finite number 0 or more: refused with its row); a unique ``demand_id``."""
+    pop = pd.to_numeric(gdf["pop"], errors="coerce").astype(float)
+    bad = first_bad_row(~np.isfinite(pop) | (pop < 0), gdf["pop"], first_row=first_row)
     if bad:
         raise InputError(
             f"'{pop_column}' must be a number of residents, 0 or more; found '{bad.value}' ({bad.count} rows)",
@@ -265,7 +272,8 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     -------
     dict of str to geopandas.GeoDataFrame
         Levels from the top down (``geo.vocab.LEVELS`` order), each with a unique
-        ``code``, a ``name`` and valid polygons, in the file's CRS.
+        ``code``, a ``name`` and valid polygons, in the file's CRS. Polygons repaired
+        (``geo._validate.repair_polygons``) are said in the top level's ``attrs["notes"]``.
 
     Raises
     ------
@@ -284,8 +292,10 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     by_layer = [n for n in names if n in LEVELS]
     if by_layer:
         frames = {n: read_vector(path, what=f"boundaries layer '{n}'", layer=n) for n in by_layer}
+        notes = [n for gdf in frames.values() for n in gdf.attrs["notes"]]
     else:
         gdf = read_vector(path, what="boundaries")
+        notes = gdf.attrs["notes"]
         if "level" not in gdf.columns:
             raise InputError(
                 "no layer named after a level and no 'level' column",
@@ -312,8 +322,11 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
         if "name" not in gdf.columns:
             gdf["name"] = gdf["code"]
         require_unique(gdf, "code", path)
-        out[level] = gdf.assign(geometry=gdf.geometry.make_valid())
-    return {lvl: out[lvl] for lvl in LEVELS if lvl in out}
+        out[level] = gdf
+    levels = {lvl: out[lvl] for lvl in LEVELS if lvl in out}
+    for i, gdf in enumerate(levels.values()):
+        gdf.attrs["notes"] = notes if i == 0 else []  # said once, with the top level
+    return levels
 
 
 def read_categories(path: str | Path) -> pd.DataFrame:
@@ -410,7 +423,7 @@ def load_sample() -> tuple[StreetNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
         The Monaco sample's network, facilities and resident points, all in the network's UTM zone.
     """
     paths = sample_paths()
-    network = prepare_network(read_network(paths["network"]), source=paths["network"].name)
+    network = prepare_graphml(paths["network"])
     facilities = read_facilities(paths["facilities"]).to_crs(network.crs)
     demand = read_demand(paths["demand"]).to_crs(network.crs)
     return network, facilities, demand

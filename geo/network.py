@@ -7,8 +7,7 @@ to its ``v`` node and a length measured on that geometry in metres.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,9 +20,23 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from scipy.sparse.csgraph import connected_components
 
+from geo._validate import declares_entities, off_earth
 from geo.errors import InputError, reading
 
-__all__ = ["NETWORK_SUFFIXES", "StreetNetwork", "check_graph", "network_from_arrays", "prepare_network", "read_graph"]
+__all__ = [
+    "NETWORK_SUFFIXES",
+    "GraphArrays",
+    "StreetNetwork",
+    "check_graph",
+    "check_nodes",
+    "check_xml_file",
+    "entities_refused",
+    "network_from_arrays",
+    "parse_crs",
+    "prepare_arrays",
+    "prepare_network",
+    "read_graph",
+]
 
 #: The network files read, by ending (``.osm.pbf`` ends in ``.pbf``).
 NETWORK_SUFFIXES = (".graphml", ".osm", ".pbf")
@@ -32,8 +45,33 @@ _FIX_FILE = "give an osmnx GraphML file (ox.save_graphml), an OSM XML (.osm) or 
 # the wrong type (ValueError, TypeError, a list nested too deep: RecursionError), a bad WKT geometry (shapely).
 _GRAPH_ERRORS = (OSError, ValueError, KeyError, TypeError, SyntaxError, RecursionError, nx.NetworkXException)
 _XML_HEAD = 1 << 20  # a DTD comes before the first element: the head of the file is enough to find it
-_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _INT64 = (-(2**63), 2**63 - 1)
+
+
+@dataclass(frozen=True, eq=False)
+class GraphArrays:
+    """A street graph as arrays, in the order an osmnx graph lists its nodes and edges (``prepare_arrays``).
+
+    Attributes
+    ----------
+    node_ids
+        The node ids (OSM ids), int64.
+    xy
+        Node coordinates, shape (n, 2), in ``crs``; NaN where a node has none.
+    u_ids, v_ids
+        Each directed edge's start and end node ids.
+    geometry
+        Each edge's LineString from ``u`` to ``v`` in ``crs``, or None where it runs straight.
+    crs
+        The CRS of the coordinates (an osmnx graph's ``crs`` attribute).
+    """
+
+    node_ids: np.ndarray
+    xy: np.ndarray
+    u_ids: np.ndarray
+    v_ids: np.ndarray
+    geometry: np.ndarray | list
+    crs: object
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,12 +92,16 @@ class StreetNetwork:
         and a LineString from node ``u`` to node ``v``.
     crs
         The metric CRS all analysis runs in.
+    derived
+        What the analysis derives from the segments and reuses (e.g. the routing
+        arrays per speed), filled on first use; the network itself never changes.
     """
 
     graph: nx.MultiDiGraph | None
     nodes: gpd.GeoDataFrame
     edges: gpd.GeoDataFrame
     crs: CRS
+    derived: dict = field(default_factory=dict, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -105,7 +147,7 @@ def read_graph(path: Path) -> nx.MultiDiGraph:
     if suffix == ".pbf":
         graph = walk_graph_from_pbf(path)  # its own messages (osmium)
     else:
-        _refuse_dtd(path)
+        check_xml_file(path, path.name)
         with reading(path, "street network", fix=_FIX_FILE, errors=(*_GRAPH_ERRORS, shapely.errors.ShapelyError)):
             try:
                 if suffix == ".graphml":
@@ -120,16 +162,27 @@ def read_graph(path: Path) -> nx.MultiDiGraph:
     return graph
 
 
-def _refuse_dtd(path: Path) -> None:
-    """Refuse an XML file with a DTD: a network never needs one, and entities are how XXE and billion laughs come."""
+def entities_refused(source: str) -> InputError:
+    """The one refusal of a network file with a DTD (entities: XXE, billion laughs), on every path that reads one."""
+    return InputError(
+        "the file declares XML entities (<!DOCTYPE …>), which a street network never needs",
+        file=source,
+        fix="export the network again (osmnx save_graphml, JOSM or osmium) and give that file",
+    )
+
+
+def check_xml_file(path: Path, source: str) -> None:
+    """Refuse an empty network file, or one with a DTD in its head, before any XML parser sees it.
+
+    ``read_graph`` calls it before osmnx parses a file; the streamed GraphML reader
+    (``geo.graphml``) too, and refuses a DTD anywhere as expat meets it.
+    """
     with path.open("rb") as f:
         head = f.read(_XML_HEAD)
-    if _DTD.search(head):
-        raise InputError(
-            "the file declares XML entities (<!DOCTYPE …>), which a street network never needs",
-            file=path.name,
-            fix="export the network again (osmnx save_graphml, JOSM or osmium) and give that file",
-        )
+    if not head.strip():
+        raise InputError("the network file is empty", file=source, fix=_FIX_FILE)
+    if declares_entities(head):
+        raise entities_refused(source)
 
 
 def check_graph(graph: nx.MultiDiGraph, source: str) -> None:
@@ -152,13 +205,35 @@ def check_graph(graph: nx.MultiDiGraph, source: str) -> None:
         No ``crs``, one PROJ does not know, a node id that is not an integer, a node without coordinates,
         or coordinates off the Earth.
     """
-    crs = _graph_crs(graph, source)
+    crs = parse_crs(graph.graph.get("crs"), source)
     ids = list(graph.nodes)
     odd = next((n for n in ids if not isinstance(n, int) or not _INT64[0] <= n <= _INT64[1]), None)
     if odd is not None:
         raise InputError(f"node id '{odd}' is not a 64-bit integer", file=source, fix="number the nodes 1, 2, 3 …")
     xy = np.array([(_number(d.get("x")), _number(d.get("y"))) for _, d in graph.nodes(data=True)], dtype=float)
-    xy = xy.reshape(-1, 2)
+    check_nodes(ids, xy.reshape(-1, 2), crs, source)
+
+
+def check_nodes(ids: object, xy: np.ndarray, crs: CRS, source: str) -> None:
+    """Refuse nodes without coordinates, or off the Earth in ``crs``: the rule of every network path.
+
+    Parameters
+    ----------
+    ids
+        The node ids, in the order of ``xy`` (for the messages).
+    xy
+        Node coordinates, shape (n, 2), in ``crs``; NaN where a node has none.
+    crs
+        The network's CRS (``parse_crs``).
+    source
+        Where the network came from (a file name), for the messages.
+
+    Raises
+    ------
+    InputError
+        A node without x or y (or an edge to a node not given), or one that lies off the Earth
+        (``geo._validate.off_earth``: the range rule of every reader, applied in lon/lat).
+    """
     where = np.flatnonzero(np.isnan(xy).any(axis=1))
     if len(where):
         raise InputError(
@@ -168,7 +243,7 @@ def check_graph(graph: nx.MultiDiGraph, source: str) -> None:
             fix="give x, y on every node, and no edge to a node that is not in the file",
         )
     lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1], errcheck=False)
-    off = np.flatnonzero(~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lon) > 180) | (np.abs(lat) > 90))
+    off = np.flatnonzero(off_earth(np.column_stack([lon, lat, lon, lat]), geographic=True))
     if len(off):
         x, y = xy[off[0]]
         raise InputError(
@@ -192,18 +267,26 @@ def _number(value: object) -> float:
         return np.nan
 
 
-def _graph_crs(graph: nx.MultiDiGraph, source: str) -> CRS:
-    """The graph's ``crs`` attribute as a pyproj CRS: geographic or projected, one PROJ knows."""
-    if graph.graph.get("crs") in (None, ""):
+def parse_crs(stated: object, source: str) -> CRS:
+    """A network's ``crs`` (the graph attribute) as a pyproj CRS: geographic or projected, one PROJ knows.
+
+    Raises
+    ------
+    InputError
+        None stated, one PROJ does not know, or one that is not a map's.
+    """
+    if stated is None or (isinstance(stated, str) and not stated.strip()):
         raise InputError(
             "the network states no coordinate reference system (the graph attribute 'crs')",
             file=source,
             fix="save it with osmnx (ox.save_graphml writes it), or add <data key=…>epsg:4326</data> to the graph",
         )
-    stated = str(graph.graph["crs"])
-    shown = stated if len(stated) <= 60 else stated[:59] + "…"
+    if isinstance(stated, CRS):
+        return stated
+    text = str(stated)
+    shown = text if len(text) <= 60 else text[:59] + "…"
     try:
-        crs = CRS.from_user_input(graph.graph["crs"])
+        crs = CRS.from_user_input(stated)
     except CRSError as exc:
         raise InputError(
             f"the network's coordinate reference system '{shown}' is not one PROJ knows "
@@ -267,10 +350,8 @@ def prepare_network(
     """
     import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
 
-    if graph.number_of_edges() == 0:
-        raise InputError("the street network has no edges", file=source, fix="check the area and the network type")
-    if crs is None and _is_metric(_graph_crs(graph, source)):
-        crs = graph.graph["crs"]  # already metric: keep it
+    _require_edges(graph.number_of_edges(), source)
+    crs = _target_crs(graph.graph.get("crs"), crs, source)
     if clip_to is not None:
         try:
             graph = ox.truncate.truncate_graph_polygon(graph, clip_to, truncate_by_edge=True)
@@ -285,15 +366,67 @@ def prepare_network(
         projected = ox.consolidate_intersections(
             projected, tolerance=consolidate_m, rebuild_graph=True, dead_ends=True, reconnect_edges=True
         )
-        node_ids, xy, u_ids, v_ids, geom = _graph_arrays(projected)
-        crs = projected.graph["crs"]
-    else:
-        node_ids, xy, u_ids, v_ids, geom = _graph_arrays(graph)
-        xy, geom, crs = _project(xy, geom, from_crs=graph.graph["crs"], to_crs=crs, source=source)
-        u_ids, v_ids, geom = _osmnx_edge_order(u_ids, v_ids, geom)
+        return _segments(_graph_arrays(projected), source=source)
+    return prepare_arrays(_graph_arrays(graph), crs=crs, source=source)
+
+
+def prepare_arrays(arrays: GraphArrays, *, crs: object | None = None, source: str = "network") -> StreetNetwork:
+    """Project a network given as arrays (as an osmnx graph lists it) and index its segments, with no graph.
+
+    ``prepare_network`` without clipping or consolidation is this on
+    ``GraphArrays`` taken from the graph; ``geo.graphml.read_graphml`` gives
+    them straight from a GraphML file.
+
+    Parameters
+    ----------
+    arrays
+        Nodes and edges in the osmnx graph's order, in ``arrays.crs``.
+    crs
+        The metric CRS to project to; ``None`` keeps a projected network's, else its local UTM zone.
+    source
+        Where the network came from (a file name), for the messages.
+
+    Returns
+    -------
+    StreetNetwork
+        Undirected segments with lengths in metres, nodes numbered by connected part.
+
+    Raises
+    ------
+    InputError
+        The network has no edges, or a node has no coordinates.
+    """
+    _require_edges(len(arrays.u_ids), source)
+    stated = parse_crs(arrays.crs, source)
+    check_nodes(arrays.node_ids, arrays.xy, stated, source)
+    target = _target_crs(stated, crs, source)
+    xy, geom, crs = _project(arrays.xy, arrays.geometry, from_crs=stated, to_crs=target, source=source)
+    u_ids, v_ids, geom = _osmnx_edge_order(arrays.u_ids, arrays.v_ids, geom)
+    return _segments(GraphArrays(arrays.node_ids, xy, u_ids, v_ids, geom, crs), source=source)
+
+
+def _require_edges(n_edges: int, source: str) -> None:
+    if n_edges == 0:
+        raise InputError("the street network has no edges", file=source, fix="check the area and the network type")
+
+
+def _target_crs(graph_crs: object, crs: object | None, source: str) -> object | None:
+    """The CRS to project to: ``crs`` if given, else the graph's own when metric, else None (its UTM zone).
+
+    A projected CRS in feet is not kept: the network goes to its UTM zone, in metres (``_is_metric``).
+    """
+    stated = parse_crs(graph_crs, source)
+    if crs is None and _is_metric(stated):
+        return graph_crs  # already metric: keep it
+    return crs
+
+
+def _segments(arrays: GraphArrays, *, source: str) -> StreetNetwork:
+    """The network of projected arrays: nodes in id order, each two-way segment once, oriented from u to v."""
+    node_ids, xy, geom = arrays.node_ids, arrays.xy, arrays.geometry
     order = np.argsort(node_ids, kind="stable")  # nodes in id order, as osmnx's frames sorted
     node_ids, xy = node_ids[order], xy[order]
-    u, v = np.searchsorted(node_ids, u_ids), np.searchsorted(node_ids, v_ids)
+    u, v = np.searchsorted(node_ids, arrays.u_ids), np.searchsorted(node_ids, arrays.v_ids)
     missing = np.isnan(xy[:, 0])
     if missing.any():
         raise InputError(
@@ -312,17 +445,17 @@ def prepare_network(
     start = shapely.get_coordinates(shapely.get_point(geom, 0))
     flip = np.hypot(*(start - xy[u]).T) > np.hypot(*(start - xy[v]).T)
     geom[flip] = shapely.reverse(geom[flip])
-    return network_from_arrays(xy, u, v, geom, crs=crs, node_ids=node_ids)
+    return network_from_arrays(xy, u, v, geom, crs=arrays.crs, node_ids=node_ids)
 
 
-def _graph_arrays(graph: nx.MultiDiGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list]:
+def _graph_arrays(graph: nx.MultiDiGraph) -> GraphArrays:
     """Node ids and coordinates, and each edge's end ids and geometry (None where it runs straight)."""
     ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
     xy = np.array([(d.get("x", np.nan), d.get("y", np.nan)) for _, d in graph.nodes(data=True)], dtype=float)
     xy = xy.reshape(-1, 2)
     ends = np.array([(a, b) for a, b in graph.edges()], dtype=np.int64).reshape(-1, 2)
     geom = [d.get("geometry") for _, _, d in graph.edges(data=True)]
-    return ids, xy, ends[:, 0], ends[:, 1], geom
+    return GraphArrays(ids, xy, ends[:, 0], ends[:, 1], geom, graph.graph["crs"])
 
 
 def _osmnx_edge_order(u_ids: np.ndarray, v_ids: np.ndarray, geom: list) -> tuple[np.ndarray, np.ndarray, list]:

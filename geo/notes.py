@@ -18,6 +18,8 @@ NOTES_EN: dict[str, str] = {
     "read_rows": "read {n} rows from {file} ({encoding})",
     "converted": "converted {n} points from {crs} to WGS-84",
     "duplicates": "possible duplicates: '{name}' on rows {rows} lie within 50 m",
+    "repaired": "{file}: polygons repaired (make_valid) as they were invalid: {n}, the first on row {row} "
+    "({reason}); check them",
     "facilities_read": "{file}: {n} facilities",
     "residents_read": "{file}: {n:,} resident points, {pop:,.0f} residents ({how})",
     "how_points": "resident points with 'pop'",
@@ -33,6 +35,20 @@ NOTES_EN: dict[str, str] = {
         "swapped, or a network of another place"
     ),
     "another_city": " (another city?)",
+    "no_residents_on_network": (
+        "none of the {n:,} resident points lies within {max_snap_m:g} m of the streets, so every resident counts as "
+        "not covered: the residents lie around ({lon:.4f}, {lat:.4f}), the network around ({net_lon:.4f}, "
+        "{net_lat:.4f}), about {km:,g} km apart. {cause}"
+    ),
+    "cause_swapped": "Likely cause: longitude and latitude are swapped (swapped back, the points lie by the streets)",
+    "cause_degrees_as_metres": (
+        "Likely cause: the coordinates are degrees but the file declares a CRS in metres (such as EPSG:3857), "
+        "so they land by (0°, 0°); save the file with EPSG:4326"
+    ),
+    "cause_unknown": (
+        "Usual causes: the wrong coordinate system (WGS-84, GCJ-02, BD-09, or the CRS the file declares), "
+        "longitude and latitude swapped, or a network of another place"
+    ),
     "residents_off": "{n} resident points ({pop:,.0f} residents) more than {max_snap_m:g} m from any street "
     "count as not covered",
     "facilities_fragments": "{n} facilities lie on {k} street fragments cut off from the main network: "

@@ -38,6 +38,7 @@ import shapely
 from pyproj import CRS
 
 from geo.errors import InputError
+from geo.graphml import prepare_graphml
 from geo.io import read_network
 from geo.network import StreetNetwork, prepare_network
 
@@ -208,11 +209,20 @@ def store_network(
             return StoredNetwork(network, target, manifest, built=False)
         except _Damaged as exc:
             log.warning("the stored network %s (%s) is unusable: %s; preparing it again", name, target, exc)
-    network = prepare_network(read_network(path), source=name, clip_to=clip_to, consolidate_m=consolidate_m, crs=crs)
+    network = _prepare(path, name=name, clip_to=clip_to, consolidate_m=consolidate_m, crs=crs)
     source = {"name": name, "path": str(path.resolve()), "sha256": source_sha, "bytes": path.stat().st_size}
     options = {"clip": clip_to is not None, "consolidate_m": consolidate_m, "crs": None if crs is None else str(crs)}
     manifest = _write(network, target, key=key, source=source, options=options)
     return StoredNetwork(network, target, manifest, built=True)
+
+
+def _prepare(
+    path: Path, *, name: str, clip_to: shapely.Geometry | None, consolidate_m: float | None, crs: object | None
+) -> StreetNetwork:
+    """Prepare a network file: a GraphML straight into arrays (no networkx graph) unless clipped or consolidated."""
+    if path.suffix.lower() == ".graphml" and clip_to is None and not consolidate_m:
+        return prepare_graphml(path, crs=crs, source=name)
+    return prepare_network(read_network(path), source=name, clip_to=clip_to, consolidate_m=consolidate_m, crs=crs)
 
 
 def load_entry(path: str | Path) -> StoredNetwork:

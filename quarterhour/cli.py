@@ -35,6 +35,7 @@ from geo import (
 from geo._validate import existing
 from geo.chinacrs import points_to_wgs84, settle_coordinate_system
 from geo.errors import plain_text
+from geo.graphml import MAX_GRAPHML_MB
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
 from geo.network import NETWORK_SUFFIXES
 from geo.osm import check_box, walk_network_file
@@ -43,6 +44,7 @@ from geo.tables import is_table
 from quarterhour.cli_args import build_parser
 from quarterhour.export import provenance, write_layers
 from quarterhour.i18n import t
+from quarterhour.outdir import claim
 from quarterhour.progress import Steps
 from quarterhour.readnotes import coordinate_note
 from quarterhour.report import PackOptions, check_out, write_pack
@@ -74,7 +76,8 @@ def _defaults(args: argparse.Namespace) -> None:
 
 def _check_network_file(path: Path) -> None:
     """The network file exists, is not too large and is of a format read (before the slow read)."""
-    path = existing(path, "network", max_mb=MAX_INPUT_MB)
+    graphml = Path(path).suffix.lower() == ".graphml"  # streamed: memory follows the network, not the file
+    path = existing(path, "network", max_mb=MAX_GRAPHML_MB if graphml else MAX_INPUT_MB)
     if path.suffix.lower() not in NETWORK_SUFFIXES:
         raise InputError(
             f"unsupported network format '{path.suffix}'",
@@ -158,9 +161,11 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
         candidates = points_to_wgs84(candidates, system)
     args.facilities_crs = system
     demand = _settle(args, got["demand"], network, "demand")
-    demand, how = prepare_demand(demand.to_crs(network.crs), total=args.demand_total)
+    demand, how = prepare_demand(demand.to_crs(network.crs), total=args.demand_total, extent=network.nodes.total_bounds)
     print(f"note: residents from {how}", file=sys.stderr)
     boundaries_ll = got["boundaries"]
+    for line in next(iter(boundaries_ll.values())).attrs.get("notes", []) if boundaries_ll else []:
+        print(f"note: {line}", file=sys.stderr)
     boundaries = {level: gdf.to_crs(network.crs) for level, gdf in boundaries_ll.items()} if boundaries_ll else None
     exclude = got["exclude"].to_crs(network.crs) if got["exclude"] is not None else None
     extra = {"candidates": candidates.to_crs(network.crs) if candidates is not None else None, "exclude": exclude}
@@ -198,7 +203,8 @@ def _steps(args: argparse.Namespace, *skip: str) -> Steps:
 
 
 def _run(args: argparse.Namespace) -> int:
-    with _steps(args, *(() if args.suggest else ("siting",))) as step:
+    skip = () if args.suggest else ("siting",)
+    with claim(args.out, files=("coverage.gpkg",), force=args.force), _steps(args, *skip) as step:
         result, out = _run_steps(args, step)
     s = result.summary
     print(
@@ -228,8 +234,7 @@ def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Pat
         progress=step,
     )
     _reachable(result)
-    for line in result.skipped:
-        print(f"note: {line}", file=sys.stderr)
+    _say_skipped(result)
     step("writing")
     out = args.out / "coverage.gpkg"
     write_layers(result.layers(args.isochrones), out, force=args.force, provenance=_provenance(args))
@@ -244,16 +249,20 @@ def _reachable(result: CircleResult) -> None:
         raise InputError(str(none), fix="check --facilities-crs, the lon/lat columns, and the network's place")
 
 
+#: Notes said as a warning: the run goes on, but its figures mean little until the input is mended.
+_WARNINGS = {"no_residents_on_network"}
+
+
+def _say_skipped(result: CircleResult) -> None:
+    """What the run left out, one ``note:`` line each; a ``warning:`` line for what makes every figure 0."""
+    for line in result.skipped:
+        print(f"{'warning' if getattr(line, 'key', '') in _WARNINGS else 'note'}: {line}", file=sys.stderr)
+
+
 def _site(args: argparse.Namespace) -> int:
-    out = args.out / "sites.gpkg"
-    if out.exists() and not args.force:  # before any work, not after the solver
-        raise InputError(
-            "the output file already exists",
-            file=str(out),
-            fix="choose another --out folder, or pass --force to replace it",
-        )
-    with _steps(args, "isochrones", "coverage") as step:
-        return _site_steps(args, out, step)
+    # held from before any work to the last file: refused now, not after the solver
+    with claim(args.out, files=("sites.gpkg",), force=args.force), _steps(args, "isochrones", "coverage") as step:
+        return _site_steps(args, args.out / "sites.gpkg", step)
 
 
 def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
@@ -267,6 +276,11 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
             fix="give ids from the facilities file's facility_id column",
         )
     staying = facilities.drop(index=closing)
+    if staying.empty:
+        raise InputError(
+            f"--close closes all {len(facilities)} facilities: none is left to measure the coverage of",
+            fix="keep at least one facility open",
+        )
     step("travel_times")
     f_snap = snap_points(staying, network, max_snap_m=args.max_snap_m)
     d_snap = snap_points(demand, network, max_snap_m=args.max_snap_m)
@@ -319,11 +333,12 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    check_out(args.out, force=args.force)  # before the slow work
     if args.k < 0:
         raise InputError(f"--k must be 0 or more, got {args.k}", fix="e.g. --k 3")
-    with _steps(args, "siting") as step:  # each unit's sites are chosen as its files are written
-        return _report_steps(args, step)
+    with claim(args.out, force=args.force, pack=True):  # held from before the slow work to the swap
+        check_out(args.out, force=args.force)
+        with _steps(args, "siting") as step:  # each unit's sites are chosen as its files are written
+            return _report_steps(args, step)
 
 
 def _report_steps(args: argparse.Namespace, step: Steps) -> int:
@@ -349,8 +364,7 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
         progress=step,
     )
     _reachable(result)
-    for line in result.skipped:
-        print(f"note: {line}", file=sys.stderr)
+    _say_skipped(result)
     options = PackOptions(
         level=args.level,
         k=args.k,
@@ -362,7 +376,7 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
     step("writing")
     written = write_pack(result, network, options, out=args.out, provenance=_provenance(args), force=args.force)
     s = result.summary
-    n_units = len(result.levels[args.level])
+    n_units = len({path.parent for path in written} - {args.out})  # the unit folders written
     print(
         f"covered {s.pop_covered:,.0f} of {s.pop_total:,.0f} residents ({s.pct_covered:.1f}%) "
         f"within {s.minutes:g} min {t(f'by_{args.mode}', 'en')} at {s.speed_kmh:g} km/h; wrote the review pack "

@@ -7,6 +7,7 @@ usage block), as bad input does in ``quarterhour.cli``.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from analysis.accessibility import DECAYS
@@ -25,6 +26,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see 'quarterhour {self.prog.split()[-1]} --help')\n")
 
 
+#: The most isochrone bands drawn (``run --bands``): each is a layer of polygons per facility.
+MAX_BANDS = 10
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -32,6 +37,8 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
     return value
 
 
@@ -50,8 +57,12 @@ def _bands(text: str) -> list[float]:
         values = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a list of minutes like 5,10,15") from None
-    if not values or min(values) <= 0:
+    if not values or not all(0 < v < math.inf for v in values):
         raise argparse.ArgumentTypeError(f"'{text}': give minutes more than 0, like 5,10,15")
+    if len(set(values)) > MAX_BANDS:
+        raise argparse.ArgumentTypeError(
+            f"{len(set(values))} bands; at most {MAX_BANDS} are drawn: give fewer, like 5,10,15"
+        )
     return values
 
 
@@ -209,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="lscp: fewest centres for --target; mclp: --k centres covering most; pmedian: --k centres "
         "minimising the walk",
     )
-    site.add_argument("--k", type=int, default=1, help="number of new centres (mclp, pmedian; default 1)")
+    site.add_argument("--k", type=_count, default=1, help="number of new centres (mclp, pmedian; default 1)")
     site.add_argument(
         "--target", type=_positive, default=0.95, help="lscp: share of all residents to cover, e.g. 0.95 (default)"
     )
@@ -219,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--in-gaps", action="store_true", help="grid candidates only inside the gap zones")
     site.add_argument("--close", default="", help="facility ids to close, comma-separated: they no longer cover")
     site.add_argument("--capacity", type=_positive, help="mclp: residents one new centre can serve at most")
-    site.add_argument("--curve", type=int, default=10, help="coverage curve for k = 1 ... N (default 10; 0: none)")
+    site.add_argument("--curve", type=_count, default=10, help="coverage curve for k = 1 ... N (default 10; 0: none)")
     site.add_argument("--time-limit", type=_positive, default=60.0, help="solver time limit in seconds (default 60)")
     report = sub.add_parser(
         "report",
@@ -234,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="district",
         help="the review units: one folder per unit of this level (default district)",
     )
-    report.add_argument("--k", type=int, default=3, help="new sites suggested per unit at most (MCLP; default 3)")
+    report.add_argument("--k", type=_count, default=3, help="new sites suggested per unit at most (MCLP; default 3)")
     report.add_argument("--lang", choices=("zh", "en"), default="zh", help="zh: 中文 (English); en: English")
     report.add_argument(
         "--spacing-m", type=_positive, default=100.0, help="candidate sites: network nodes on this grid (default 100 m)"

@@ -6,7 +6,9 @@ inlined as a data URI; ``pdf_document`` draws the same blocks on A4 pages with
 matplotlib (fonts embedded as Type 3 subsets, so Chinese text stays text).
 
 Text widths count a CJK character as two columns (``text_cols``): the one rule
-behind wrapping paragraphs, sizing table columns and clipping cells.
+behind wrapping paragraphs, sizing table columns and clipping cells. Titles and
+headings are cut to ``TITLE_COLS`` (a unit's name may be of any length); tables
+keep every name whole.
 
 Examples
 --------
@@ -33,12 +35,11 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from quarterhour.staticmap import drawing
+from quarterhour.staticmap import TITLE_COLS, clip, drawing, text_cols
 
 __all__ = ["A4_INCHES", "Block", "clip", "fmt", "html_document", "pdf_document", "text_cols", "wrap"]
 
 A4_INCHES = (8.27, 11.69)
-_CJK_FROM = 0x2E80  #: code points from here on are drawn two columns wide
 _STYLE = (
     "body{font-family:'Noto Sans CJK SC','Source Han Sans SC','Microsoft YaHei','PingFang SC',sans-serif;"
     "max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
@@ -72,11 +73,6 @@ class Block:
     rows: Sequence[tuple[str, str]] = ()
     image: bytes = b""
     table: pd.DataFrame | None = None
-
-
-def text_cols(text: str) -> int:
-    """The columns ``text`` takes in a fixed-width layout: a CJK character counts two, any other one."""
-    return sum(2 if ord(ch) > _CJK_FROM else 1 for ch in text)
 
 
 def fmt(value: Any) -> str:
@@ -119,17 +115,6 @@ def wrap(text: str, n: int) -> list[str]:
     return [*lines, line] if line or not lines else lines
 
 
-def clip(text: str, n: int) -> str:
-    """``text`` cut to fit ``n`` columns, an ellipsis marking the cut."""
-    out, cols = "", 0
-    for ch in text:
-        cols += text_cols(ch)
-        if cols > n - 1:
-            return out + "…"
-        out += ch
-    return out
-
-
 def html_document(blocks: Sequence[Block], title: str, lang: str) -> str:
     """The blocks as one self-contained HTML page (every text escaped, the image inlined).
 
@@ -145,7 +130,8 @@ def html_document(blocks: Sequence[Block], title: str, lang: str) -> str:
     out = []
     for b in blocks:
         if b.kind in ("h1", "h2", "p"):
-            out.append(f"<{b.kind}>{html.escape(b.text)}</{b.kind}>")
+            text = b.text if b.kind == "p" else clip(b.text, TITLE_COLS)  # headings cut, paragraphs whole
+            out.append(f"<{b.kind}>{html.escape(text)}</{b.kind}>")
         elif b.kind == "kv":
             cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in b.rows)
             out.append(f'<table class="kv">{cells}</table>')
@@ -162,7 +148,7 @@ def html_document(blocks: Sequence[Block], title: str, lang: str) -> str:
     return (
         f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+        f"<title>{html.escape(clip(title, TITLE_COLS))}</title><style>{_STYLE}</style></head>\n<body>\n"
         + "\n".join(out)
         + "\n</body></html>\n"
     )
@@ -174,7 +160,7 @@ class _Pages:
     top, bottom, left, width = 0.95, 0.05, 0.07, 0.86
 
     def __init__(self, pdf: PdfPages, title: str) -> None:
-        self.pdf, self.title = pdf, title
+        self.pdf, self.title = pdf, clip(title, TITLE_COLS)
         self.figures: list[Figure] = []
         self.y = 0.0
 
@@ -210,7 +196,7 @@ def pdf_document(blocks: Sequence[Block], title: str, lang: str) -> bytes:
         ``"zh"`` or ``"en"``.
     """
     buf = io.BytesIO()
-    with drawing(lang), PdfPages(buf, metadata={"Title": title, "Creator": "quarterhour"}) as pdf:
+    with drawing(lang), PdfPages(buf, metadata={"Title": clip(title, TITLE_COLS), "Creator": "quarterhour"}) as pdf:
         pages = _Pages(pdf, title)
         for b in blocks:
             _DRAW.get(b.kind, _skip)(pages, b)
@@ -220,7 +206,8 @@ def pdf_document(blocks: Sequence[Block], title: str, lang: str) -> bytes:
 
 def _heading(pages: _Pages, b: Block) -> None:
     fig = pages.room(0.06)
-    fig.text(pages.left, pages.y, b.text, fontsize=16 if b.kind == "h1" else 12, fontweight="bold", va="top")
+    text = clip(b.text, 64 if b.kind == "h1" else 84)  # one line across the page
+    fig.text(pages.left, pages.y, text, fontsize=16 if b.kind == "h1" else 12, fontweight="bold", va="top")
     pages.y -= 0.035 if b.kind == "h1" else 0.03
 
 

@@ -34,6 +34,7 @@ import pandas as pd
 import pyogrio
 
 from geo import InputError
+from quarterhour.outdir import disk_full, exists_error, settle_mode, temp_beside, write_error
 from quarterhour.provenance import file_sha256, provenance, provenance_metadata
 
 __all__ = [
@@ -78,18 +79,11 @@ FILE_SUFFIX = {"gpkg": "gpkg", "geojson": "geojson", "shp": "zip", "csv": "csv",
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _exists_error(path: Path) -> InputError:
-    return InputError(
-        "the output file already exists",
-        file=str(path),
-        fix="choose another --out folder, or pass --force to replace it",
-    )
-
-
 def atomic_write(path: str | Path, data: bytes, *, force: bool = False) -> Path:
     """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then ``os.replace``.
 
-    Nothing is left behind when writing fails.
+    Nothing is left behind when writing fails (a failed write is an ``InputError``); the file gets
+    the permissions the umask asks for, as a file made by ``open`` would.
 
     Parameters
     ----------
@@ -107,13 +101,15 @@ def atomic_write(path: str | Path, data: bytes, *, force: bool = False) -> Path:
     """
     path = Path(path)
     if path.exists() and not force:
-        raise _exists_error(path)
+        raise exists_error(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    tmp = temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        Path(tmp).write_bytes(data)
+        settle_mode(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise write_error(path, exc) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -160,17 +156,24 @@ def write_layers(
     """
     path = Path(path)
     if path.exists() and not force:
-        raise _exists_error(path)
+        raise exists_error(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".gpkg", dir=path.parent)
-    os.close(fd)
+    tmp = temp_beside(path.with_suffix(".gpkg"))
     os.unlink(tmp)  # GDAL creates the file itself
     try:
         _write_gpkg(layers, tmp, provenance_metadata(provenance) if provenance else None)
+        settle_mode(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        if not disk_full(tmp):  # GDAL's way of saying the disk is full; anything else is a bug
+            raise
+        raise write_error(path, exc) from None
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for leftover in (tmp, f"{tmp}-journal", f"{tmp}-wal", f"{tmp}-shm"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
 
 
 def gpkg_bytes(

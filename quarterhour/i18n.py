@@ -361,6 +361,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "可能重复：“{name}”第 {rows} 行相距不到 50 米",
         "possible duplicates: '{name}' on rows {rows} lie within 50 m",
     ),
+    "note_repaired": (
+        "{file}：{n} 个无效的面（如自相交）已自动修复，第一个在第 {row} 行（{reason}）；请核对",
+        "{file}: polygons repaired (make_valid) as they were invalid: {n}, the first on row {row} "
+        "({reason}); check them",
+    ),
     "note_facilities_read": ("{file}：{n} 个服务设施", "{file}: {n} facilities"),
     "note_residents_read": (
         "{file}：{n:,} 个居民点，{pop:,.0f} 名居民（{how}）",
@@ -394,6 +399,29 @@ _TEXT: dict[str, tuple[str, str]] = {
         "swapped, or a network of another place",
     ),
     "note_another_city": ("（是另一座城市吗？）", " (another city?)"),
+    "note_no_residents_on_network": (
+        "{n:,} 个居民点中没有一个位于道路 {max_snap_m:g} 米以内，所有居民都计为未覆盖："
+        "居民点位于（{lon:.4f}, {lat:.4f}）附近，路网位于（{net_lon:.4f}, {net_lat:.4f}）附近，"
+        "相距约 {km:,g} 千米。{cause}",
+        "none of the {n:,} resident points lies within {max_snap_m:g} m of the streets, so every resident counts as "
+        "not covered: the residents lie around ({lon:.4f}, {lat:.4f}), the network around ({net_lon:.4f}, "
+        "{net_lat:.4f}), about {km:,g} km apart. {cause}",
+    ),
+    "note_cause_swapped": (
+        "可能原因：经度与纬度两列互换（换回后，这些点落在道路旁）",
+        "Likely cause: longitude and latitude are swapped (swapped back, the points lie by the streets)",
+    ),
+    "note_cause_degrees_as_metres": (
+        "可能原因：坐标是经纬度（度），文件却声明了以米为单位的坐标系（如 EPSG:3857），于是落在（0°, 0°）附近；"
+        "请以 EPSG:4326 保存该文件",
+        "Likely cause: the coordinates are degrees but the file declares a CRS in metres (such as EPSG:3857), "
+        "so they land by (0°, 0°); save the file with EPSG:4326",
+    ),
+    "note_cause_unknown": (
+        "常见原因：坐标系选错（WGS-84、GCJ-02、BD-09，或文件声明的坐标系），经度与纬度两列互换，或路网不是这个地方的",
+        "Usual causes: the wrong coordinate system (WGS-84, GCJ-02, BD-09, or the CRS the file declares), "
+        "longitude and latitude swapped, or a network of another place",
+    ),
     "note_residents_off": (
         "{n} 个居民点（{pop:,.0f} 名居民）距最近道路超过 {max_snap_m:g} 米，计为未覆盖",
         "{n} resident points ({pop:,.0f} residents) more than {max_snap_m:g} m from any street count as not covered",

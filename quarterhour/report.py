@@ -1,7 +1,7 @@
 """The review pack for district reviews: per admin unit, layers, a map, tables and a report; a city summary.
 
 ``quarterhour report --out DIR --level district`` writes one folder per unit
-(``<code>_<name>``, made safe for any file system), each holding
+(``<code>_<name>``, made safe for any file system and unique: ``unit_folders``), each holding
 
 - ``layers.gpkg``: ``facilities``, ``demand``, ``isochrones`` (every facility's
   reach cut to the unit), ``coverage_<level>`` (the unit) and
@@ -33,9 +33,11 @@ built by ``quarterhour.packfiles`` (the documents drawn by
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,7 +54,7 @@ from geo import InputError
 from geo.network import StreetNetwork
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import LEVELS
-from quarterhour.export import atomic_write
+from quarterhour.outdir import building, temp_of
 from quarterhour.packfiles import summary_files, unit_files
 from quarterhour.staticmap import text_lang
 
@@ -63,6 +65,7 @@ __all__ = [
     "build_pack",
     "check_out",
     "safe_name",
+    "unit_folders",
     "unit_pack",
     "write_pack",
 ]
@@ -126,6 +129,54 @@ def safe_name(code: str, name: str, *, max_len: int = 80) -> str:
     text = re.sub(r"[^\w\-]+", "_", f"{code}_{name}", flags=re.UNICODE)
     text = re.sub(r"_+", "_", text).strip("_-.")
     return text[:max_len].rstrip("_-.") or "unit"
+
+
+def unit_folders(names: Mapping[str, str], *, max_len: int = 80) -> dict[str, str]:
+    """Each unit's folder in the pack: ``safe_name``, unique even where two units' names clean to one.
+
+    Units whose folder names would be the same (also when they differ only in upper and
+    lower case, as macOS and Windows see them) each get ``-`` and a short hash of their code
+    at the end, so every unit has a folder of its own and the summary's ``folder`` column says which.
+
+    Parameters
+    ----------
+    names
+        Unit code -> unit name.
+    max_len
+        A folder name's length at most (characters), hash included.
+
+    Returns
+    -------
+    dict[str, str]
+        Unit code -> folder name, in ``names``' order.
+
+    Raises
+    ------
+    InputError
+        Two units would still share a folder (a code that is another's folder name with a hash).
+
+    Examples
+    --------
+    >>> unit_folders({"X/1": "same", "X_1": "same", "MC-D1": "西北区"})
+    {'X/1': 'X_1_same-56acec98', 'X_1': 'X_1_same-97e232ca', 'MC-D1': 'MC-D1_西北区'}
+    """
+    plain = {code: safe_name(str(code), str(name), max_len=max_len) for code, name in names.items()}
+    counts = Counter(folder.casefold() for folder in plain.values())
+    folders = {}
+    for code, folder in plain.items():
+        if counts[folder.casefold()] > 1:
+            tag = hashlib.sha256(str(code).encode()).hexdigest()[:8]
+            folder = f"{safe_name(str(code), str(names[code]), max_len=max_len - len(tag) - 1)}-{tag}"
+        folders[code] = folder
+    seen: dict[str, str] = {}
+    for code, folder in folders.items():
+        other = seen.setdefault(folder.casefold(), code)
+        if other != code:
+            raise InputError(
+                f"the units '{other}' and '{code}' would share the pack folder '{folder}'",
+                fix="give the units codes that differ in more than punctuation",
+            )
+    return folders
 
 
 # --- one unit ---------------------------------------------------------------------------------------------------
@@ -237,28 +288,56 @@ def build_pack(
 # --- the whole pack ---------------------------------------------------------------------------------------------
 
 
+def _not_pack(out: Path) -> list[str]:
+    """What ``out`` holds that no review pack writes (a pack is replaced whole: these would be lost).
+
+    Temporary files of a pack's files, left by a killed run of an earlier version, are the pack's.
+    """
+    foreign = []
+    for entry in sorted(out.iterdir()):
+        if entry.is_dir() and not entry.is_symlink():
+            inside = (f.name for f in sorted(entry.iterdir()))
+            foreign += [f"{entry.name}/{f}" for f in inside if f not in PACK_FILES and not temp_of(f, PACK_FILES)]
+        elif entry.name not in SUMMARY_FILES and not temp_of(entry.name, SUMMARY_FILES):
+            foreign.append(entry.name)
+    return foreign
+
+
 def check_out(out: Path, *, force: bool) -> None:
     """Refuse a pack folder that already holds files, unless ``force`` (call before the slow work).
+
+    With ``force`` the folder is replaced whole, so it may hold only a review pack's files.
 
     Parameters
     ----------
     out
         The pack's folder.
     force
-        Accept a folder holding files (they are replaced).
+        Accept a folder holding a pack (it is replaced).
 
     Raises
     ------
     InputError
-        ``out`` is a file, or holds files and ``force`` is not given.
+        ``out`` is a file, holds files and ``force`` is not given, or holds files that are
+        not a pack's.
     """
     if out.exists() and not out.is_dir():
         raise InputError("the output path is a file, not a folder", file=str(out), fix="choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not force:
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not force:
         raise InputError(
             "the pack folder already holds files",
             file=str(out),
-            fix="choose another --out folder, or pass --force to replace the pack's files",
+            fix="choose another --out folder, or pass --force to replace the pack",
+        )
+    foreign = _not_pack(out)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise InputError(
+            f"the pack folder holds files that are not a review pack's ({shown}); --force replaces a pack whole",
+            file=str(out),
+            fix="choose another --out folder for the pack, or move those files out of it",
         )
 
 
@@ -274,7 +353,10 @@ def write_pack(
 ) -> list[Path]:
     """Write every unit's folder of ``options.level`` and the city summary into ``out``; return the files written.
 
-    Each file is written atomically; an ``out`` holding files is refused unless ``force``.
+    The pack is built in a hidden folder beside ``out`` and swapped in whole (``quarterhour.outdir.building``):
+    a failure or a kill leaves the old pack, never a mix. An ``out`` holding files is refused unless
+    ``force``, and then only if it holds a pack (``check_out``). The CLI holds ``out``'s lock meanwhile
+    (``quarterhour.outdir.claim``).
 
     Parameters
     ----------
@@ -310,14 +392,33 @@ def write_pack(
         raise InputError(f"unknown level '{level}'", fix=f"use one of {', '.join(LEVELS)}")
     options = replace(options, lang=text_lang(options.lang))
     units = split_by_unit(result, level, codes)
+    folders = unit_folders({code: unit.name for code, unit in units.items()})
+    with building(out) as tmp:
+        written = _write_units(units, folders, network, result, options, tmp=tmp, provenance=provenance)
+    return [out / path.relative_to(tmp) for path in written]
+
+
+def _write_units(
+    units: Mapping[str, UnitLayers],
+    folders: Mapping[str, str],
+    network: StreetNetwork,
+    result: CircleResult,
+    options: PackOptions,
+    *,
+    tmp: Path,
+    provenance: Mapping[str, Any],
+) -> list[Path]:
+    """Write each unit's folder and the summary into the pack's temporary folder ``tmp``; the files written."""
     written: list[Path] = []
     ranking = []
     for code, unit in units.items():
         sites = _sites_for(unit, network, result, options)
-        folder = out / safe_name(code, unit.name)
+        folder = tmp / folders[code]
+        folder.mkdir()
         files = unit_files(unit, network, result, sites, provenance=provenance, k=options.k, lang=options.lang)
         for fname, data in files.items():
-            written.append(atomic_write(folder / fname, data, force=force))
+            (folder / fname).write_bytes(data)  # in a fresh folder: the umask applies, the swap is the atomic step
+            written.append(folder / fname)
         gain = float(sites.sites[C.POP_NEW].sum()) if sites is not None else 0.0
         pop = float(unit.row[C.POP])
         ranking.append(
@@ -337,8 +438,15 @@ def write_pack(
             }
         )
     summary = summary_files(
-        result, network, pd.DataFrame(ranking), level=level, provenance=provenance, k=options.k, lang=options.lang
+        result,
+        network,
+        pd.DataFrame(ranking),
+        level=options.level,
+        provenance=provenance,
+        k=options.k,
+        lang=options.lang,
     )
     for fname, data in summary.items():
-        written.append(atomic_write(out / fname, data, force=force))
+        (tmp / fname).write_bytes(data)
+        written.append(tmp / fname)
     return written

@@ -56,15 +56,49 @@ from quarterhour.palette import (
 )
 
 __all__ = [
+    "LABEL_COLS",
+    "MAP_TITLE_COLS",
+    "TITLE_COLS",
     "cjk_font",
+    "clip",
     "drawing",
     "figure_png",
     "overview_map",
+    "text_cols",
     "text_lang",
     "unit_map",
 ]
 
 log = logging.getLogger(__name__)
+
+#: Titles are cut to this many columns (a CJK character counts two, ``text_cols``); tables keep names whole.
+TITLE_COLS = 120
+#: ... a map's title to this many (it must not widen the map), a label on a map to this many.
+MAP_TITLE_COLS, LABEL_COLS = 72, 24
+_CJK_FROM = 0x2E80  #: code points from here on are drawn two columns wide
+
+
+def text_cols(text: str) -> int:
+    """The columns ``text`` takes in a fixed-width layout: a CJK character counts two, any other one."""
+    return sum(2 if ord(ch) > _CJK_FROM else 1 for ch in text)
+
+
+def clip(text: str, n: int) -> str:
+    """``text`` cut to fit ``n`` columns, an ellipsis marking the cut.
+
+    Examples
+    --------
+    >>> clip("党群服务中心", 6), clip("Monaco-Ville", 8)
+    ('党群…', 'Monaco-…')
+    """
+    out, cols = "", 0
+    for ch in text:
+        cols += text_cols(ch)
+        if cols > n - 1:
+            return out + "…"
+        out += ch
+    return out
+
 
 #: Preferred families, Simplified Chinese first.
 CJK_FAMILIES = (
@@ -311,7 +345,11 @@ def unit_map(
             )
             for _, s in sites.iterrows():
                 ax.annotate(
-                    s["site_id"], (s.geometry.x, s.geometry.y), xytext=(6, 6), textcoords="offset points", fontsize=9
+                    clip(str(s["site_id"]), LABEL_COLS),
+                    (s.geometry.x, s.geometry.y),
+                    xytext=(6, 6),
+                    textcoords="offset points",
+                    fontsize=9,
                 )
             handles.append(
                 Line2D([], [], marker="*", ls="", ms=13, color=SITE_COLOR, mec=SITE_EDGE_COLOR, label=t("sites", lang))
@@ -319,7 +357,7 @@ def unit_map(
         _decorate(ax, lang)
         _finish(ax)
         ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
-        ax.set_title(title, fontsize=13)
+        ax.set_title(clip(title, MAP_TITLE_COLS), fontsize=13)
         fig.text(0.01, 0.005, t("map_source", lang), fontsize=7, color=TEXT_GREY)
         fig.tight_layout()
     return fig
@@ -360,10 +398,10 @@ def overview_map(network: StreetNetwork, table: gpd.GeoDataFrame, *, title: str 
         )
         for _, row in table.iterrows():
             p = row.geometry.representative_point()
-            ax.text(p.x, p.y, str(row["code"]), fontsize=7, ha="center", zorder=5)
+            ax.text(p.x, p.y, clip(str(row["code"]), LABEL_COLS), fontsize=7, ha="center", zorder=5)
         _decorate(ax, lang)
         _finish(ax)
-        ax.set_title(title, fontsize=13)
+        ax.set_title(clip(title, MAP_TITLE_COLS), fontsize=13)
         fig.text(0.01, 0.005, t("map_source", lang), fontsize=7, color=TEXT_GREY)
         fig.tight_layout()
     return fig

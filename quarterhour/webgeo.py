@@ -104,7 +104,15 @@ def street_picture(network: StreetNetwork, *, max_px: int = 2000) -> tuple[str, 
     -------
     tuple[str, list[list[float]]]
         The PNG as a data URI, and its bounds in lon/lat ([[south, west], [north, east]]).
+        Drawn once per network and size (kept in ``network.derived``): every run on it shows the same streets.
     """
+    key = ("street_picture", max_px)
+    if key not in network.derived:
+        network.derived[key] = _draw_streets(network, max_px)
+    return network.derived[key]
+
+
+def _draw_streets(network: StreetNetwork, max_px: int) -> tuple[str, list[list[float]]]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -127,7 +135,7 @@ def street_picture(network: StreetNetwork, *, max_px: int = 2000) -> tuple[str, 
     fig.savefig(raw, format="png", transparent=True)
     buf = io.BytesIO()
     raw.seek(0)
-    Image.open(raw).convert("LA").save(buf, format="PNG", optimize=True)  # grey and alpha: half of RGBA
+    Image.open(raw).convert("LA").save(buf, format="PNG")  # grey and alpha: half of RGBA ('optimize' took 2 s)
     corners = gpd.GeoSeries(shapely.points([(west, south), (east, north)]), crs=3857).to_crs(4326)
     (lon0, lat0), (lon1, lat1) = shapely.get_coordinates(corners.values)
     uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()

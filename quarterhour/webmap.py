@@ -10,8 +10,9 @@ street network itself; the OSM and 天地图 tile basemaps are opt-in.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import folium
 import geopandas as gpd
@@ -71,6 +72,8 @@ class MapData:
     legend: str  #: HTML
     #: a city's streets drawn as a picture: (PNG data URI, [[south, west], [north, east]]); None: drawn as lines
     street_image: tuple[str, list[list[float]]] | None = None
+    #: names this map's layers for caches of what is drawn from them (``ui.mapview``): new for every ``map_data``
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 def _focus(result: CircleResult) -> list[list[float]]:

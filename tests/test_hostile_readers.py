@@ -12,8 +12,9 @@ How many: the ``ci`` profile (default) tries 200 inputs per reader; set
 The outcomes are counted per reader, shown at the end of the session, and written
 as JSON to ``$QUARTERHOUR_HOSTILE_COUNTS`` when set.
 
-Kept out for now, as other parts of issue 15 mend them (each strategy says where):
-GeoJSON coordinates off the globe (§3: they crash in GEOS), zips with a bad CRC (§2).
+GeoJSON coordinates off the globe, Infinity and NaN among them, and zips with a bad CRC or a
+damaged member are generated too (issue 15 §2 and §3 mended them: ``geo._validate.check_coordinates``,
+stream-extracted zips).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import json
 import os
 import re
 import resource
+import struct
 import tempfile
 import warnings
 import zipfile
@@ -276,9 +278,8 @@ def test_xlsx_tables(workdir, role, data):
 
 # ---------------------------------------------------------------- GeoJSON
 
-# Any finite coordinates (off the globe too: [400, 100], 1e300). Not Infinity or NaN: read_boundaries' make_valid
-# crashes in GEOS on them (exit 1; issue 15 §3, "apply the same range check to every reader", geo/io.py).
-NUMBER = st.floats(allow_nan=False, allow_infinity=False)
+# Any coordinates: off the globe ([400, 100], 1e300), Infinity and NaN (json.dumps writes them; GDAL reads them).
+NUMBER = st.floats(allow_nan=True, allow_infinity=True)
 POSITION = st.one_of(
     st.tuples(st.floats(7.40, 7.45), st.floats(43.72, 43.75)).map(list),
     st.tuples(NUMBER, NUMBER).map(list),
@@ -414,8 +415,7 @@ MEMBER_NAMES = st.one_of(
 def zip_bytes(draw: st.DrawFn) -> bytes:
     """A zip as planners send layers: a Shapefile's parts, GeoJSON, odd names, or not a zip at all.
 
-    Members are written with their true CRC: a bad CRC (``BadZipFile``, exit 1) is issue 15 §2's
-    (stream-extracting zips, geo/_validate.py); add flipped bytes here once that is mended.
+    Now and then one member's packed bytes are flipped: a bad CRC, or a member that does not unpack.
     """
     how = draw(st.sampled_from(["shapefile", "shapefile", "members", "members", "bytes"]))
     if how == "bytes":
@@ -423,7 +423,22 @@ def zip_bytes(draw: st.DrawFn) -> bytes:
     members = draw(shapefile_parts()) if how == "shapefile" else {}
     extra = draw(st.lists(st.tuples(MEMBER_NAMES, st.one_of(geojson_bytes(), st.binary(max_size=64))), max_size=3))
     members.update(dict(extra))
-    return _zip(members)
+    data = _zip(members)
+    return _flip_a_byte(draw, data) if draw(st.integers(0, 3)) == 0 else data
+
+
+def _flip_a_byte(draw: st.DrawFn, data: bytes) -> bytes:
+    """The zip with one byte of one member's packed data flipped (its CRC no longer matches, or it will not unpack)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        packed = [m for m in archive.infolist() if m.compress_size]
+    if not packed:
+        return data
+    member = draw(st.sampled_from(packed))
+    out = bytearray(data)
+    name_len, extra_len = struct.unpack("<HH", out[member.header_offset + 26 : member.header_offset + 30])
+    start = member.header_offset + 30 + name_len + extra_len
+    out[start + draw(st.integers(0, member.compress_size - 1))] ^= draw(st.integers(1, 255))
+    return bytes(out)
 
 
 @PROFILE
@@ -576,7 +591,7 @@ def _graphml(crs: str | None = "epsg:4326", nodes=((1, 7.42, 43.73), (2, 7.43, 4
 LAUGHS = '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
 XXE = '<!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
 NETWORK_CASES = {
-    "empty.graphml": ("", "cannot read the street network (no element found: line 1, column 0)"),
+    "empty.graphml": ("", "the network file is empty"),
     "cut.osm": ('<?xml version="1.0"?><osm version="0.6"><node id="1" lat="1"', "unclosed token"),
     "laughs.graphml": (_graphml().replace("?>", "?>" + LAUGHS, 1), "declares XML entities"),
     "xxe.osm": (f'<?xml version="1.0"?>{XXE}<osm version="0.6">&e;</osm>', "declares XML entities"),

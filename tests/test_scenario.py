@@ -13,7 +13,7 @@ import shapely
 from analysis import columns as C
 from analysis.coverage import coverage_by_level, nearest_facility
 from analysis.gaps import gap_zones
-from analysis.scenario import apply_changes, compare, empty_changes, evaluate
+from analysis.scenario import apply_changes, baseline, compare, empty_changes, evaluate
 from geo import InputError, read_boundaries, sample_paths, snap_points
 from geo.scenario import read_scenario, scenario_geojson
 
@@ -142,3 +142,47 @@ def test_bad_scenario_files_are_named(tmp_path, props, message):
     with pytest.raises(InputError, match=message) as err:
         read_scenario(path)
     assert "bad.geojson" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "what",
+    ["add", "close", "move", "add_close_move", "close_all_but_two", "add_twice_same_place", "close_then_readd"],
+)
+def test_incremental_scenario_equals_a_fresh_run(base, what):
+    """Evaluated from the current state (a Baseline), a scenario gives what a fresh evaluation gives."""
+    network, facilities, demand, d_snap, before, gaps = base
+    sample_boundaries = {k: v.to_crs(network.crs) for k, v in read_boundaries(sample_paths()["boundaries"]).items()}
+    spot = gaps.geometry.iloc[0].representative_point()
+    far = gaps.geometry.iloc[-1].representative_point()
+    f = facilities.geometry
+    rows = {
+        "add": [("add", None, "a", "service_centre", spot)],
+        "close": [("close", "F003", None, None, f["F003"])],
+        "move": [("move", "F004", None, None, far)],
+        "add_close_move": [
+            ("add", None, "a", "liaison_point", spot),
+            ("close", "F001", None, None, f["F001"]),
+            ("move", "F002", None, None, far),
+        ],
+        "close_all_but_two": [("close", i, None, None, f[i]) for i in facilities.index[2:]],
+        "add_twice_same_place": [("add", None, "a", "study_room", spot), ("add", None, "b", "study_room", spot)],
+        "close_then_readd": [
+            ("close", "F005", None, None, f["F005"]),
+            ("add", None, "back", "service_centre", shapely.Point(f["F005"].x + 120, f["F005"].y)),
+        ],
+    }[what]
+    ch = changes(rows, network.crs)
+    options = {"minutes": MINUTES, "boundaries": sample_boundaries}
+    b = baseline(network, facilities, demand, d_snap, **options)
+    quick = evaluate(network, facilities, demand, d_snap, ch, base=b, **options)
+    slow = evaluate(network, facilities, demand, d_snap, ch, **options)
+    assert (slow.demand[C.MINUTES].fillna(-1) != before[C.MINUTES].fillna(-1)).any()  # the change changes walks
+    np.testing.assert_allclose(quick.demand[C.MINUTES], slow.demand[C.MINUTES], rtol=0, atol=1e-9)
+    assert (quick.demand[C.COVERED] == slow.demand[C.COVERED]).all()
+    # The nearest centre is the same wherever it is not a tie (two centres equally near).
+    assert (quick.demand[C.NEAREST] == slow.demand[C.NEAREST]).mean() > 0.99
+    assert quick.summary == slow.summary
+    for level, table in slow.levels.items():
+        pd.testing.assert_frame_equal(quick.levels[level], table)
+    pd.testing.assert_frame_equal(quick.gaps, slow.gaps)
+    pd.testing.assert_frame_equal(quick.facilities.drop(columns="geometry"), slow.facilities.drop(columns="geometry"))

@@ -23,7 +23,7 @@ from analysis.demand import prepare_demand
 from analysis.gaps import CELL_M
 from analysis.isochrones import facility_isochrones
 from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, run_circle
-from analysis.scenario import compare, evaluate
+from analysis.scenario import Baseline, baseline, compare, evaluate
 from analysis.siting import SiteResult, candidate_sites, plan_sites
 from geo import (
     StreetNetwork,
@@ -135,7 +135,9 @@ def load_points(inputs: Inputs) -> Points:
     dem_path = sample_paths()["demand"] if inputs.demand == SAMPLE else inputs.demand
     demand, dem_choice = _settled(read_demand, dem_path, inputs.demand_crs, network)
     notes += demand.attrs.get("notes", [])
-    demand, how = prepare_demand(demand.to_crs(network.crs), total=inputs.demand_total)
+    demand, how = prepare_demand(
+        demand.to_crs(network.crs), total=inputs.demand_total, extent=network.nodes.total_bounds
+    )
     notes.append(
         note("residents_read", file=Path(dem_path).name, n=len(demand), pop=float(demand[C.POP].sum()), how=how)
     )
@@ -306,6 +308,21 @@ def base_map(
     )
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def scenario_base(inputs: Inputs, units: str, params: Params) -> Baseline:
+    """The current state every scenario of this run is computed from incrementally (once per run)."""
+    points = load_points(inputs)
+    return baseline(
+        load_network(inputs.network),
+        _chosen(inputs, params),
+        points.demand,
+        points.demand_snap,
+        minutes=params.minutes,
+        speed_kmh=params.speed_kmh,
+        boundaries=load_boundaries(inputs.network, units),
+    )
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...]) -> ScenarioView:
     """Coverage with the planner's changes, what it changes, and the reach of the new and moved centres.
@@ -335,6 +352,7 @@ def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, 
         speed_kmh=params.speed_kmh,
         boundaries=load_boundaries(inputs.network, units),
         gap_cell_m=GAP_CELL_M,
+        base=scenario_base(inputs, units, params),
     )
     figures, tables = compare(result.demand, result.gaps, result.levels, after)
     moved = after.facilities[after.facilities["change"] != ""]

@@ -9,7 +9,6 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 import streamlit as st
-from streamlit_folium import st_folium
 
 from analysis import columns as C
 from geo.osm import MAX_BOX_KM2, box_km2
@@ -17,11 +16,12 @@ from geo.scenario import changes_frame, read_scenario, scenario_geojson
 from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY
 from quarterhour.export import MIME
 from quarterhour.i18n import both, category_both, t
-from quarterhour.webmap import draw_map, scenario_layer
+from quarterhour.webmap import scenario_layer
 from ui import state as S
 from ui.compute import base_map, scenario
 from ui.errors import step
 from ui.files import scenario_gpkg
+from ui.mapview import show_map
 from ui.sidebar import save_upload
 from ui.values import Change, Inputs, Params, Plan
 
@@ -256,12 +256,4 @@ def map_ui(
     """The map: the analysis's layers, the scenario's layer on top, the chosen basemap; clicks come back."""
     basemap, key = st.session_state.get(S.BASEMAP_CHOICE, ("none", ""))
     md = base_map(inputs, units, params, lang=lang, plan=plan, candidates=candidates)
-    m = draw_map(md, basemap=basemap, tianditu_key=key)
-    st_folium(
-        m,
-        key=S.MAP,
-        height=620,
-        use_container_width=True,
-        returned_objects=["last_clicked"],
-        feature_group_to_add=layer,
-    )
+    show_map(md, layer, key=S.MAP, basemap=basemap, tianditu_key=key, height=620)
