@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -40,6 +39,7 @@ from quarterhour.outdir import disk_full, exists_error, settle_mode, temp_beside
 from quarterhour.provenance import file_sha256, provenance, provenance_metadata
 from quarterhour.qgisstyle import LayerStyle, styles_of
 from quarterhour.qgisxml import layer_styles_table
+from quarterhour.shapefile import fields_readme, shp_ready
 
 __all__ = [
     "FILE_SUFFIX",
@@ -124,7 +124,7 @@ def atomic_write(path: str | Path, data: bytes, *, force: bool = False) -> Path:
 
 
 #: The geometry type an empty layer is declared with, by its style's geometry (GDAL cannot tell from no rows).
-_EMPTY_GEOMETRY = {"point": "Point", "polygon": "MultiPolygon"}
+_EMPTY_GEOMETRY = {"point": "Point", "line": "MultiLineString", "polygon": "MultiPolygon"}
 
 
 def _write_gpkg(
@@ -246,30 +246,14 @@ def gpkg_bytes(
         return path.read_bytes()
 
 
-def _shp_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Shapefile limits: bools as integers, text for other objects, one geometry family (promoted to multi)."""
-    out = gdf.reset_index(drop=True).copy()
-    names: dict[str, str] = {}
-    for col in out.columns:  # the format keeps 10 bytes of a name: cut them here, unique, so GDAL need not
-        if col == out.geometry.name:
-            continue
-        short, n = str(col).encode()[:10].decode(errors="ignore"), 1
-        while short in names.values():
-            tail = f"_{n}"
-            short, n = str(col).encode()[: 10 - len(tail)].decode(errors="ignore") + tail, n + 1
-        names[col] = short
-    out = out.rename(columns=names)
-    for col in out.columns:
-        if col == out.geometry.name:
-            continue
-        if out[col].dtype == bool:
-            out[col] = out[col].astype(int)
-        elif out[col].dtype == object:
-            out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-    return out
-
-
-def layer_bytes(gdf: gpd.GeoDataFrame, name: str, fmt: str, *, provenance: Mapping[str, Any] | None = None) -> bytes:
+def layer_bytes(
+    gdf: gpd.GeoDataFrame,
+    name: str,
+    fmt: str,
+    *,
+    provenance: Mapping[str, Any] | None = None,
+    lang: str = "zh",
+) -> bytes:
     r"""One layer as the bytes of a file to download.
 
     Parameters
@@ -279,11 +263,14 @@ def layer_bytes(gdf: gpd.GeoDataFrame, name: str, fmt: str, *, provenance: Mappi
     name
         The layer's name: the GeoPackage layer, or the Shapefile's parts.
     fmt
-        ``gpkg`` (GeoPackage, with provenance metadata), ``geojson`` (RFC 7946,
-        WGS-84 longitude/latitude), or ``shp`` (a zip of ``name``.shp/.shx/.dbf/.prj/.cpg,
-        text in UTF-8; column names cut to 10 bytes, as the format needs).
+        ``gpkg`` (GeoPackage, with provenance metadata and the layer's style), ``geojson``
+        (RFC 7946, WGS-84 longitude/latitude), or ``shp`` (a zip of ``name``.shp/.shx/.dbf/.prj/.cpg,
+        text in UTF-8; field names shortened to 10 bytes, unique, as the format needs, and a
+        ``README.txt`` listing them long -> short: ``quarterhour.shapefile``).
     provenance
         ``quarterhour.export.provenance``'s record (GeoPackage only), or None.
+    lang
+        The language of the GeoPackage's style and of the Shapefile's README, ``"zh"`` or ``"en"``.
 
     Returns
     -------
@@ -298,7 +285,7 @@ def layer_bytes(gdf: gpd.GeoDataFrame, name: str, fmt: str, *, provenance: Mappi
     True
     """
     if fmt == "gpkg":
-        return gpkg_bytes({name: gdf}, provenance=provenance)
+        return gpkg_bytes({name: gdf}, provenance=provenance, lang=lang)
     if fmt not in LAYER_FORMATS:
         raise InputError(f"unknown layer format '{fmt}'", fix=f"use one of {', '.join(LAYER_FORMATS)}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -309,7 +296,8 @@ def layer_bytes(gdf: gpd.GeoDataFrame, name: str, fmt: str, *, provenance: Mappi
             return path.read_bytes()
         folder = Path(tmp) / "shp"
         folder.mkdir()
-        data = _shp_ready(gdf)
+        data, names = shp_ready(gdf)
+        (folder / "README.txt").write_text(fields_readme(name, names, lang=lang), encoding="utf-8")
         kinds = set(data.geom_type.dropna())
         multi = len(kinds) > 1
         pyogrio.write_dataframe(

@@ -75,6 +75,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "qgis_reach_any": ("等时圈", "reach"),
     "qgis_basemap": ("OpenStreetMap 底图（需联网）", "OpenStreetMap basemap (needs internet)"),
     "qgis_layout": ("评估地图", "review map"),
+    "shp_readme": (
+        "{layer}：Shapefile 字段名最长 {n} 字节，较长的列名已缩短。左为字段名，右为原列名（GeoPackage 中不变）。",
+        "{layer}: a Shapefile keeps {n} bytes of a field name, so longer column names are shortened. "
+        "Left the field, right the column's full name (as in the GeoPackage).",
+    ),
     # travel modes (codes in geo.vocab.MODES) as the end of "within 15 min ...": the CLI's summary line
     "by_walk": ("步行", "walk"),
     "by_bike": ("骑自行车", "by bike"),

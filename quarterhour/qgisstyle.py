@@ -51,6 +51,7 @@ from quarterhour.palette import (
     SCENARIO_EDGE_COLOR,
     SITE_COLOR,
     SITE_EDGE_COLOR,
+    STREET_COLOR,
     UNCOVERED_COLOR,
 )
 
@@ -73,8 +74,11 @@ __all__ = [
     "scenario_style",
     "site_reach_style",
     "site_style",
+    "street_style",
     "styles_of",
 ]
+
+_REACH_OPACITY = 0.35  #: the reach as the PNG draws it: one union, a third opaque
 
 #: The labels' font: Simplified Chinese, in Debian's ``fonts-noto-cjk`` and in Noto's own downloads.
 LABEL_FONT = "Noto Sans CJK SC"
@@ -128,7 +132,7 @@ class LayerStyle:
 
     layer: str
     title: str  #: the layer's name to a reader, in the chosen language
-    geometry: str  #: ``point`` or ``polygon``
+    geometry: str  #: ``point``, ``line`` or ``polygon``
     renderer: str
     classes: tuple[StyleClass, ...]
     field: str | None = None
@@ -136,6 +140,7 @@ class LayerStyle:
     labels: Labels | None = None
     order_by: str | None = None  #: features drawn in this field's order ...
     order_desc: bool = False  #: ... descending (the last drawn lies on top)
+    opacity: float = 1.0  #: the whole layer's, over what lies below (overlapping reach does not darken)
 
 
 # --- one function per kind of symbol ----------------------------------------------------------------------------
@@ -161,12 +166,13 @@ def band_style(layer: str, gdf: gpd.GeoDataFrame, lang: str) -> LayerStyle:
     bands = sorted(float(b) for b in pd.unique(gdf[C.BAND_MIN].dropna())) if C.BAND_MIN in gdf else []
     title = t("reach_each", lang) if gdf.get(C.FACILITY_ID, pd.Series(dtype=object)).notna().any() else None
     if not bands:
-        fill = Symbol("fill", REACH_COLOR, opacity=0.35, edge=REACH_COLOR, edge_mm=0.2)
-        return LayerStyle(layer, title or t("qgis_reach_any", lang), "polygon", "single", (StyleClass("", fill),))
+        fill = Symbol("fill", REACH_COLOR)
+        title = title or t("qgis_reach_any", lang)
+        return LayerStyle(layer, title, "polygon", "single", (StyleClass("", fill),), opacity=_REACH_OPACITY)
     classes = tuple(
         StyleClass(
             t("reach", lang, minutes=b),
-            Symbol("fill", colour, opacity=0.35, edge=colour, edge_mm=0.2),
+            Symbol("fill", colour),
             value=_number(b),
         )
         for b, colour in zip(bands, _band_colors(len(bands)), strict=True)
@@ -180,6 +186,7 @@ def band_style(layer: str, gdf: gpd.GeoDataFrame, lang: str) -> LayerStyle:
         field=C.BAND_MIN,
         order_by=C.BAND_MIN,
         order_desc=True,
+        opacity=_REACH_OPACITY,
     )
 
 
@@ -215,7 +222,7 @@ def resident_style(layer: str, gdf: gpd.GeoDataFrame, lang: str) -> LayerStyle:
         return LayerStyle(layer, t("qgis_residents", lang), "point", "single", (StyleClass("", dot),))
     classes = (
         StyleClass(t("residents_uncovered", lang), Symbol("marker", UNCOVERED_COLOR, size_mm=1.8), value=0),
-        StyleClass(t("residents_covered", lang), Symbol("marker", COVERED_COLOR, size_mm=1.2), value=1),
+        StyleClass(t("residents_covered", lang), Symbol("marker", COVERED_COLOR, opacity=0.6, size_mm=0.9), value=1),
     )
     return LayerStyle(
         layer,
@@ -237,7 +244,7 @@ def coverage_style(layer: str, gdf: gpd.GeoDataFrame, lang: str) -> LayerStyle:
     classes, upper = [], float(stops[0][0])
     for low, colour in stops:
         label = f"{low:g} %" if low == upper else (f"{low:g}–{upper:g} %" if low else f"< {upper:g} %")
-        fill = Symbol("fill", colour, opacity=0.55, edge=BOUNDARY_COLOR, edge_mm=0.4)
+        fill = Symbol("fill", colour, opacity=0.3, edge=BOUNDARY_COLOR, edge_mm=0.5)
         classes.append(StyleClass(label, fill, lower=float(low), upper=upper))
         upper = float(low)
     title = t("qgis_coverage", lang, level=level_name(level, lang)) if level in LEVELS else layer
@@ -293,6 +300,12 @@ def scenario_style(layer: str, gdf: gpd.GeoDataFrame, lang: str) -> LayerStyle:
     return LayerStyle(layer, t("scenario", lang), "point", "single", classes, labels=labels)
 
 
+def street_style(layer: str, gdf: gpd.GeoDataFrame, lang: str) -> LayerStyle:
+    """The walking streets, thin and grey: the offline base, as in the pack's PNG."""
+    line = Symbol("line", STREET_COLOR, opacity=0.8, edge_mm=0.2)
+    return LayerStyle(layer, t("streets", lang), "line", "single", (StyleClass(t("streets", lang), line),))
+
+
 # --- which style a layer gets -----------------------------------------------------------------------------------
 
 _Kind = Callable[[str, gpd.GeoDataFrame, str], LayerStyle]
@@ -308,9 +321,16 @@ STYLE_OF: dict[str, _Kind] = {
     "sites": site_style,
     "site_isochrones": site_reach_style,
     "changes": scenario_style,
+    "streets": street_style,
 }
 #: The ``isochrones`` layer's kinds (``quarterhour run --isochrones``): catchments are coloured by facility.
-KINDS: dict[str, _Kind] = {"facility": band_style, "merged": band_style, "nearest": catchment_style}
+#: ``new_sites``: the reach of suggested sites (``quarterhour site``).
+KINDS: dict[str, _Kind] = {
+    "facility": band_style,
+    "merged": band_style,
+    "nearest": catchment_style,
+    "new_sites": site_reach_style,
+}
 
 
 def layer_style(
@@ -327,7 +347,8 @@ def layer_style(
     lang
         The legend's and titles' language, ``"zh"`` or ``"en"``.
     kind
-        For ``isochrones``: ``facility``, ``merged`` or ``nearest`` (catchments); None reads the name alone.
+        For ``isochrones``: ``facility``, ``merged``, ``nearest`` (catchments) or ``new_sites``; None reads the
+        name alone.
 
     Returns
     -------

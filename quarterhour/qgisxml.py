@@ -221,7 +221,7 @@ def qml(style: LayerStyle) -> str:
     labeling = labeling_element(style)
     if labeling is not None:
         root.append(labeling)
-    for tag, value in (("blendMode", "0"), ("featureBlendMode", "0"), ("layerOpacity", "1")):
+    for tag, value in (("blendMode", "0"), ("featureBlendMode", "0"), ("layerOpacity", f"{style.opacity:g}")):
         ET.SubElement(root, tag).text = value
     ET.indent(root)
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(root, encoding="unicode")
@@ -270,7 +270,8 @@ def _stroke(parent: ET.Element, sym: Symbol) -> None:
         _param(stroke, "stroke-dasharray", "6 3")
 
 
-def _symbolizer(rule: ET.Element, sym: Symbol) -> None:
+def _symbolizer(rule: ET.Element, sym: Symbol, opacity: float) -> None:
+    """The rule's symbolizer; ``opacity`` is the layer's (SLD has none of its own), folded into the fill's."""
     if sym.kind == "marker":
         graphic = _se(_se(rule, "PointSymbolizer"), "Graphic")
         mark = _se(graphic, "Mark")
@@ -279,11 +280,17 @@ def _symbolizer(rule: ET.Element, sym: Symbol) -> None:
         _stroke(mark, sym)
         _se(graphic, "Size", f"{sym.size_mm * _PX_PER_MM:.1f}")
         return
+    if sym.kind == "line":
+        line = _se(_se(rule, "LineSymbolizer"), "Stroke")
+        _param(line, "stroke", sym.color)
+        _param(line, "stroke-width", f"{sym.edge_mm * _PX_PER_MM:.1f}")
+        _param(line, "stroke-opacity", f"{sym.opacity * opacity:g}")
+        return
     poly = _se(rule, "PolygonSymbolizer")
     if sym.filled:
         fill = _se(poly, "Fill")
         _param(fill, "fill", sym.color)
-        _param(fill, "fill-opacity", f"{sym.opacity:g}")
+        _param(fill, "fill-opacity", f"{sym.opacity * opacity:g}")
     _stroke(poly, sym)
 
 
@@ -330,7 +337,7 @@ def sld(style: LayerStyle) -> str:
         _se(rule, "Name", c.label or style.title)
         _se(_se(rule, "Description"), "Title", c.label or style.title)
         _filter(rule, style, c, top=i == 0)
-        _symbolizer(rule, c.symbol)
+        _symbolizer(rule, c.symbol, style.opacity)
     _text_rule(fts, style)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
