@@ -91,7 +91,7 @@ def _crs_element(parent: ET.Element, crs: pyproj.CRS) -> None:
     auth = crs.to_authority() or ("", "")
     for tag, text in (
         ("wkt", crs.to_wkt()),
-        ("proj4", crs.to_proj4() if auth[0] else ""),
+        ("proj4", ""),  # the WKT says it all (a PROJ string loses datum details)
         ("srsid", "0"),
         ("srid", auth[1] if auth[0] == "EPSG" else "0"),
         ("authid", ":".join(auth) if auth[0] else ""),
