@@ -303,3 +303,13 @@ def test_qgis_opens_the_project_with_every_layer_and_renders_the_layout(unit_fol
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 100_000
     SHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(png, SHOTS / "layout.png")
+
+
+def test_a_styled_download_reads_back_as_an_input_without_a_warning(tmp_path):
+    """The styles table sits beside the layer: our readers take the one data layer (warnings are errors here)."""
+    from geo import read_facilities
+
+    path = tmp_path / "facilities.gpkg"
+    path.write_bytes(layer_bytes(gpd.read_file(sample_paths()["facilities"]), "facilities", "gpkg"))
+    assert len(pyogrio.list_layers(path)) == 2
+    assert len(read_facilities(path)) == len(gpd.read_file(sample_paths()["facilities"]))
