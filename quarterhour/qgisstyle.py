@@ -69,7 +69,6 @@ __all__ = [
     "facility_style",
     "gap_style",
     "layer_style",
-    "layer_title",
     "resident_style",
     "scenario_style",
     "site_reach_style",
@@ -362,12 +361,6 @@ def layer_style(
     if make is None and name.startswith(("coverage_", "compare_")) and C.PCT_COVERED in gdf.columns:
         make = coverage_style
     return make(name, gdf, lang) if make is not None else None
-
-
-def layer_title(name: str, gdf: gpd.GeoDataFrame | pd.DataFrame, *, lang: str = "zh", kind: str | None = None) -> str:
-    """The layer's name to a reader (its style's title), or its own name for a layer without a style."""
-    style = layer_style(name, gdf, lang=lang, kind=kind)
-    return style.title if style is not None else name
 
 
 def _band_colors(n: int) -> list[str]:
