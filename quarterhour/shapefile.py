@@ -1,7 +1,8 @@
 """Shapefile field names: the format keeps 10 bytes of a name, so long names are shortened, the same way each time.
 
 ``short_names`` shortens each column name that does not fit, unique within the
-layer: the words after the first become their initials (``pct_covered_service_centre``
+layer: a name of one or two words is cut (``pop_uncovered`` -> ``pop_uncove``); in a
+longer one the words after the first become their initials (``pct_covered_service_centre``
 -> ``pct_csc``, ``minutes_study_room`` -> ``minutes_sr``), then the first word is cut;
 a name still taken gets a number at the end. ``fields_readme`` is the table of
 the names (long -> short) that travels in the zip beside the Shapefile, for
@@ -11,7 +12,7 @@ Examples
 --------
 >>> names = short_names(["name", "pct_covered_service_centre", "minutes_study_room", "catchment_pop"])
 >>> list(names.values())
-['name', 'pct_csc', 'minutes_sr', 'catchmen_p']
+['name', 'pct_csc', 'minutes_sr', 'catchment']
 """
 
 from __future__ import annotations
@@ -34,10 +35,12 @@ def _fit(text: str, n: int = MAX_BYTES) -> str:
 
 
 def _shorten(name: str) -> str:
-    """One name within ``MAX_BYTES``: as it is, else later words as initials, else the first word cut."""
+    """One name within ``MAX_BYTES``: as it is, cut (two words), else later words as initials, else cut."""
     if len(name.encode()) <= MAX_BYTES:
         return name
     words = [w for w in name.split("_") if w]
+    if len(words) <= 2:  # one or two words: the plain cut reads best (pop_uncovered -> pop_uncove)
+        return _fit(name).rstrip("_") or _fit(name)
     for keep in range(len(words) - 1, 0, -1):  # the last words first become initials
         candidate = "_".join([*words[:keep], "".join(w[0] for w in words[keep:])])
         if len(candidate.encode()) <= MAX_BYTES:
