@@ -64,6 +64,7 @@ __all__ = [
     "UNDO",
     "UNITS",
     "UNITS_FILE",
+    "UPLOAD_NAMES",
     "K",
     "category_minutes_key",
     "pack_unit_key",
@@ -90,6 +91,7 @@ DEMAND_TOTAL = "demand_total"
 CANDIDATES_FILE = "candidates_file"
 UNITS = "units"
 UNITS_FILE = "units_file"
+UPLOAD_NAMES = "upload_names"  #: stored upload path -> the planner's file name, for messages
 MODE = "mode"
 MINUTES = "minutes"
 BANDS = "bands"
