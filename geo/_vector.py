@@ -44,6 +44,19 @@ def read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
     return gdf
 
 
+#: Tables a GeoPackage holds beside its data: the layers' styles (written by QGIS, and by us).
+_NOT_DATA = {"layer_styles"}
+
+
+def _data_layer(path: Path) -> str | None:
+    """A GeoPackage's one data layer when it holds styles beside it (so it is read without a warning), else None."""
+    if path.suffix.lower() != ".gpkg":
+        return None
+    names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    data = [n for n in names if n not in _NOT_DATA]
+    return data[0] if len(data) == 1 and len(names) > 1 else None
+
+
 def read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDataFrame:
     """Any vector file (one layer; a zipped Shapefile too), checked: rows, a CRS, a geometry on every row.
 
@@ -57,6 +70,7 @@ def read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDa
             gdf = read_vector(inner, what=what, layer=layer)
         return gdf
     with reading(path, f"{what} file", fix="check that it is a valid GeoJSON / GeoPackage", errors=VECTOR_ERRORS):
+        layer = layer if layer is not None else _data_layer(path)
         gdf = gpd.read_file(path, engine="pyogrio", layer=layer, max_features=max_rows(what) + 1)
     check_rows(len(gdf), what, path.name)
     if gdf.empty:

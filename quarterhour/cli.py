@@ -237,7 +237,8 @@ def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Pat
     _say_skipped(result)
     step("writing")
     out = args.out / "coverage.gpkg"
-    write_layers(result.layers(args.isochrones), out, force=args.force, provenance=_provenance(args))
+    layers, kinds = result.layers(args.isochrones), {"isochrones": args.isochrones}
+    write_layers(layers, out, force=args.force, provenance=_provenance(args), kinds=kinds)
     return result, out
 
 
@@ -320,6 +321,7 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
         out,
         force=args.force,
         provenance=_provenance(args),
+        kinds={"isochrones": "new_sites"},  # the new sites' reach
     )
     sol = result.solution
     how = f"{sol.method}, {'optimal' if sol.optimal else f'gap {sol.gap:.1%}'}"

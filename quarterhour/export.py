@@ -20,8 +20,10 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Mapping
@@ -29,13 +31,15 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyogrio
 
 from geo import InputError
 from quarterhour.outdir import disk_full, exists_error, settle_mode, temp_beside, write_error
 from quarterhour.provenance import file_sha256, provenance, provenance_metadata
+from quarterhour.qgisstyle import LayerStyle, styles_of
+from quarterhour.qgisxml import layer_styles_table
+from quarterhour.shapefile import fields_readme, shp_ready
 
 __all__ = [
     "FILE_SUFFIX",
@@ -119,7 +123,16 @@ def atomic_write(path: str | Path, data: bytes, *, force: bool = False) -> Path:
 # --- layers -----------------------------------------------------------------------------------------------------
 
 
-def _write_gpkg(layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame], tmp: str, meta: dict[str, str] | None) -> None:
+#: The geometry type an empty layer is declared with, by its style's geometry (GDAL cannot tell from no rows).
+_EMPTY_GEOMETRY = {"point": "Point", "line": "MultiLineString", "polygon": "MultiPolygon"}
+
+
+def _write_gpkg(
+    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
+    tmp: str,
+    meta: dict[str, str] | None,
+    styles: Mapping[str, LayerStyle],
+) -> None:
     for i, (name, gdf) in enumerate(layers.items()):
         extra: dict[str, Any] = {}
         if meta and i == 0:
@@ -130,7 +143,21 @@ def _write_gpkg(layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame], tmp: str,
         kinds = set(gdf.geom_type.dropna())
         if len(kinds) > 1 and kinds <= {"Polygon", "MultiPolygon"}:
             extra["promote_to_multi"] = True
+        if not kinds and name in styles:  # an empty layer: declared as its style draws it, so QGIS styles it
+            extra["geometry_type"] = _EMPTY_GEOMETRY[styles[name].geometry]
         gdf.reset_index(drop=True).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **extra)
+    _write_styles(tmp, styles)
+
+
+def _write_styles(tmp: str, styles: Mapping[str, LayerStyle]) -> None:
+    """The ``layer_styles`` table QGIS reads each layer's default style from, in the file being written."""
+    if not styles:
+        return
+    with contextlib.closing(sqlite3.connect(tmp)) as db:
+        geometry_columns = dict(db.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall())
+    table = layer_styles_table(styles, geometry_columns)
+    if len(table):
+        pyogrio.write_dataframe(table, tmp, layer="layer_styles", driver="GPKG")
 
 
 def write_layers(
@@ -139,6 +166,8 @@ def write_layers(
     *,
     force: bool = False,
     provenance: Mapping[str, Any] | None = None,
+    lang: str = "zh",
+    kinds: Mapping[str, str] | None = None,
 ) -> None:
     """Write layers into one GeoPackage atomically: a temporary file in the same folder, then a rename.
 
@@ -153,6 +182,17 @@ def write_layers(
     provenance
         ``quarterhour.export.provenance``'s record, put into the GeoPackage's dataset
         metadata: ``pyogrio.read_info(path)["dataset_metadata"]`` reads it back.
+    lang
+        The language of the layers' styles (legend words, labels): ``"zh"`` or ``"en"``.
+    kinds
+        Layer name -> its kind where the name does not say it, e.g. ``{"isochrones": "nearest"}``
+        (``quarterhour.qgisstyle.layer_style``).
+
+    Notes
+    -----
+    Every layer we know gets its default style in the file's ``layer_styles`` table (QML and
+    SLD, ``quarterhour.qgisstyle``), so QGIS draws it with the maps' colours and legend words
+    when it is added; the table is written into the temporary file, before the rename.
     """
     path = Path(path)
     if path.exists() and not force:
@@ -161,7 +201,8 @@ def write_layers(
     tmp = temp_beside(path.with_suffix(".gpkg"))
     os.unlink(tmp)  # GDAL creates the file itself
     try:
-        _write_gpkg(layers, tmp, provenance_metadata(provenance) if provenance else None)
+        meta = provenance_metadata(provenance) if provenance else None
+        _write_gpkg(layers, tmp, meta, styles_of(layers, lang=lang, kinds=kinds))
         settle_mode(tmp)
         os.replace(tmp, path)
     except OSError as exc:
@@ -177,7 +218,11 @@ def write_layers(
 
 
 def gpkg_bytes(
-    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame], *, provenance: Mapping[str, Any] | None = None
+    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
+    *,
+    provenance: Mapping[str, Any] | None = None,
+    lang: str = "zh",
+    kinds: Mapping[str, str] | None = None,
 ) -> bytes:
     """The layers as the bytes of one GeoPackage file (for a download button).
 
@@ -187,42 +232,28 @@ def gpkg_bytes(
         Layer name -> layer, as for ``write_layers``.
     provenance
         ``quarterhour.export.provenance``'s record for the dataset metadata, or None.
+    lang, kinds
+        The styles' language and the layers' kinds, as for ``write_layers``.
 
     Returns
     -------
     bytes
-        The GeoPackage file.
+        The GeoPackage file, with its layers' styles.
     """
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "coverage.gpkg"
-        write_layers(layers, path, provenance=provenance)
+        write_layers(layers, path, provenance=provenance, lang=lang, kinds=kinds)
         return path.read_bytes()
 
 
-def _shp_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Shapefile limits: bools as integers, text for other objects, one geometry family (promoted to multi)."""
-    out = gdf.reset_index(drop=True).copy()
-    names: dict[str, str] = {}
-    for col in out.columns:  # the format keeps 10 bytes of a name: cut them here, unique, so GDAL need not
-        if col == out.geometry.name:
-            continue
-        short, n = str(col).encode()[:10].decode(errors="ignore"), 1
-        while short in names.values():
-            tail = f"_{n}"
-            short, n = str(col).encode()[: 10 - len(tail)].decode(errors="ignore") + tail, n + 1
-        names[col] = short
-    out = out.rename(columns=names)
-    for col in out.columns:
-        if col == out.geometry.name:
-            continue
-        if out[col].dtype == bool:
-            out[col] = out[col].astype(int)
-        elif out[col].dtype == object:
-            out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-    return out
-
-
-def layer_bytes(gdf: gpd.GeoDataFrame, name: str, fmt: str, *, provenance: Mapping[str, Any] | None = None) -> bytes:
+def layer_bytes(
+    gdf: gpd.GeoDataFrame,
+    name: str,
+    fmt: str,
+    *,
+    provenance: Mapping[str, Any] | None = None,
+    lang: str = "zh",
+) -> bytes:
     r"""One layer as the bytes of a file to download.
 
     Parameters
@@ -232,11 +263,14 @@ def layer_bytes(gdf: gpd.GeoDataFrame, name: str, fmt: str, *, provenance: Mappi
     name
         The layer's name: the GeoPackage layer, or the Shapefile's parts.
     fmt
-        ``gpkg`` (GeoPackage, with provenance metadata), ``geojson`` (RFC 7946,
-        WGS-84 longitude/latitude), or ``shp`` (a zip of ``name``.shp/.shx/.dbf/.prj/.cpg,
-        text in UTF-8; column names cut to 10 bytes, as the format needs).
+        ``gpkg`` (GeoPackage, with provenance metadata and the layer's style), ``geojson``
+        (RFC 7946, WGS-84 longitude/latitude), or ``shp`` (a zip of ``name``.shp/.shx/.dbf/.prj/.cpg,
+        text in UTF-8; field names shortened to 10 bytes, unique, as the format needs, and a
+        ``README.txt`` listing them long -> short: ``quarterhour.shapefile``).
     provenance
         ``quarterhour.export.provenance``'s record (GeoPackage only), or None.
+    lang
+        The language of the GeoPackage's style and of the Shapefile's README, ``"zh"`` or ``"en"``.
 
     Returns
     -------
@@ -251,7 +285,7 @@ def layer_bytes(gdf: gpd.GeoDataFrame, name: str, fmt: str, *, provenance: Mappi
     True
     """
     if fmt == "gpkg":
-        return gpkg_bytes({name: gdf}, provenance=provenance)
+        return gpkg_bytes({name: gdf}, provenance=provenance, lang=lang)
     if fmt not in LAYER_FORMATS:
         raise InputError(f"unknown layer format '{fmt}'", fix=f"use one of {', '.join(LAYER_FORMATS)}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -262,7 +296,8 @@ def layer_bytes(gdf: gpd.GeoDataFrame, name: str, fmt: str, *, provenance: Mappi
             return path.read_bytes()
         folder = Path(tmp) / "shp"
         folder.mkdir()
-        data = _shp_ready(gdf)
+        data, names = shp_ready(gdf)
+        (folder / "README.txt").write_text(fields_readme(name, names, lang=lang), encoding="utf-8")
         kinds = set(data.geom_type.dropna())
         multi = len(kinds) > 1
         pyogrio.write_dataframe(

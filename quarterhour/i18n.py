@@ -70,6 +70,20 @@ _TEXT: dict[str, tuple[str, str]] = {
     "status_none": ("未覆盖", "none"),
     "status_empty": ("无居民", "no residents"),
     "title": ("一刻钟党建服务圈", "15-minute party-service circle"),
+    # the styled layers and the QGIS project of a review pack (qgis_*)
+    "qgis_residents": ("居民点", "resident points"),
+    "qgis_coverage": ("{level}覆盖率", "coverage by {level}"),
+    "qgis_left_out": ("未覆盖 {lo:,.0f}–{hi:,.0f} 人", "{lo:,.0f}–{hi:,.0f} left out"),
+    "qgis_site_reach": ("新增布点 {minutes:g} 分钟等时圈", "{minutes:g}-minute reach of the new sites"),
+    "qgis_site_reach_any": ("新增布点等时圈", "reach of the new sites"),
+    "qgis_reach_any": ("等时圈", "reach"),
+    "qgis_basemap": ("OpenStreetMap 底图（需联网）", "OpenStreetMap basemap (needs internet)"),
+    "qgis_layout": ("评估地图", "review map"),
+    "shp_readme": (
+        "{layer}：Shapefile 字段名最长 {n} 字节，较长的列名已缩短。左为字段名，右为原列名（GeoPackage 中不变）。",
+        "{layer}: a Shapefile keeps {n} bytes of a field name, so longer column names are shortened. "
+        "Left the field, right the column's full name (as in the GeoPackage).",
+    ),
     # travel modes (codes in geo.vocab.MODES) as the end of "within 15 min ...": the CLI's summary line
     "by_walk": ("步行", "walk"),
     "by_bike": ("骑自行车", "by bike"),

@@ -1,7 +1,7 @@
 """The review pack's documents: one unit's files and the city summary's, built from a finished run.
 
 ``quarterhour.report`` chooses the units and their new sites and writes the
-files; this module draws them (map, tables, HTML, PDF, GeoPackage) with
+files; this module draws them (map, tables, HTML, PDF, styled GeoPackage, QGIS project) with
 ``quarterhour.documents``, ``quarterhour.packtables`` and ``quarterhour.staticmap``.
 """
 
@@ -35,7 +35,9 @@ from quarterhour.packtables import (
     provenance_rows,
     site_table,
     unit_layers,
+    unit_streets,
 )
+from quarterhour.qgisproject import pack_layers, project_qgs
 from quarterhour.staticmap import figure_png, overview_map, unit_map
 
 __all__ = ["summary_files", "unit_files"]
@@ -131,8 +133,18 @@ def unit_files(
         heading("facilities", lang): facility_table(unit, lang),
         "provenance": provenance_frame(provenance),
     }
+    layers = {**unit_layers(unit, sites), "streets": unit_streets(network, unit)}
+    project = project_qgs(
+        pack_layers(layers, level=unit.level, lang=lang),
+        crs=unit.demand.crs,
+        bounds=unit.geometry.bounds,
+        title=f"{level_word} · {title}",
+        provenance="\n".join(f"{k}: {v}" for k, v in provenance_rows(provenance, lang)),
+        lang=lang,
+    )
     return {
-        "layers.gpkg": gpkg_bytes(unit_layers(unit, sites), provenance=provenance),
+        "layers.gpkg": gpkg_bytes(layers, provenance=provenance, lang=lang),
+        "project.qgs": project,
         "map.png": png,
         "tables.xlsx": table_bytes(sheets, "xlsx"),
         "report.html": html_document(blocks, doc_title, lang).encode("utf-8"),

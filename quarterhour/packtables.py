@@ -21,11 +21,13 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from analysis import columns as C
 from analysis.coverage import Summary
 from analysis.siting import SiteResult
 from analysis.units import UnitLayers
+from geo.network import StreetNetwork
 from quarterhour.documents import fmt
 from quarterhour.i18n import category_name, t
 
@@ -42,6 +44,7 @@ __all__ = [
     "provenance_rows",
     "site_table",
     "unit_layers",
+    "unit_streets",
 ]
 
 #: Output column -> the i18n key of its heading in the pack's tables.
@@ -217,6 +220,27 @@ def unit_layers(unit: UnitLayers, sites: SiteResult | None) -> dict[str, gpd.Geo
     if sites is not None and len(sites.isochrones):
         layers["site_isochrones"] = sites.isochrones
     return layers
+
+
+def unit_streets(network: StreetNetwork, unit: UnitLayers, *, margin: float = 0.06) -> gpd.GeoDataFrame:
+    """The streets around a unit, each segment once: the offline base of the pack's GeoPackage and project.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    unit
+        The unit (its frame, as the pack's map draws it: the extent and ``margin`` of its size around).
+    margin
+        The frame's margin, a share of the unit's larger side (200 m at least).
+    """
+    x0, y0, x1, y1 = shapely.bounds(unit.geometry)
+    pad = margin * max(x1 - x0, y1 - y0, 200)
+    edges = network.edges
+    near = edges.sindex.query(shapely.box(x0 - pad, y0 - pad, x1 + pad, y1 + pad), predicate="intersects")
+    geoms = shapely.normalize(edges.geometry.to_numpy()[near])  # both directions of a street: one segment
+    lines = shapely.from_wkb(pd.unique(pd.Series(shapely.to_wkb(geoms))))
+    return gpd.GeoDataFrame(geometry=gpd.GeoSeries(lines, crs=network.crs))
 
 
 def _empty_sites(unit: UnitLayers) -> gpd.GeoDataFrame:

@@ -28,6 +28,7 @@ __all__ = [
     "GAP_COLOR",
     "GAP_EDGE_COLOR",
     "GAP_LABEL_COLOR",
+    "GAP_RAMP",
     "NO_DATA_COLOR",
     "OUTLINE_COLOR",
     "RATE_CMAP",
@@ -58,6 +59,8 @@ REACH_COLOR = "#27ae60"
 REACH_BAND_COLORS: tuple[str, ...] = ("#1e8449", "#27ae60", "#82e0aa", "#d5f5e3")
 #: Gap zones (residents left out, grouped): orange fill, darker edge.
 GAP_COLOR, GAP_EDGE_COLOR = "#e67e22", "#a04000"
+#: Gap zones graduated by residents left out (the styled layers): fewest to most, the gap colour in the middle.
+GAP_RAMP: tuple[str, ...] = ("#f5cba7", GAP_COLOR, GAP_EDGE_COLOR)
 #: Resident points.
 UNCOVERED_COLOR, COVERED_COLOR = "#e74c3c", "#95a5a6"
 #: New centres: suggested by a siting model (magenta), and added by the planner in a scenario (yellow).

@@ -6,7 +6,10 @@
 - ``layers.gpkg``: ``facilities``, ``demand``, ``isochrones`` (every facility's
   reach cut to the unit), ``coverage_<level>`` (the unit) and
   ``coverage_<sub-level>`` (the units below it), ``gaps`` (cut to the unit,
-  ranked by its residents left out), ``sites`` and ``site_isochrones``;
+  ranked by its residents left out), ``sites`` and ``site_isochrones``, each with its
+  default style (QGIS draws it as the map does: ``quarterhour.qgisstyle``);
+- ``project.qgs``: a QGIS project of those layers (relative paths), the unit's extent,
+  an OpenStreetMap basemap off by default, and a print layout (``quarterhour.qgisproject``);
 - ``map.png``: streets, boundary, reach, gaps, facilities, new sites, with a
   legend, a scale bar and a north arrow (matplotlib, offline);
 - ``tables.xlsx``: coverage by sub-unit, ranked gaps, suggested sites,
@@ -70,7 +73,7 @@ __all__ = [
     "write_pack",
 ]
 
-PACK_FILES = ("layers.gpkg", "map.png", "tables.xlsx", "report.html", "report.pdf")
+PACK_FILES = ("layers.gpkg", "project.qgs", "map.png", "tables.xlsx", "report.html", "report.pdf")
 SUMMARY_FILES = ("summary.html", "summary.pdf", "summary.xlsx", "overview.png")
 
 

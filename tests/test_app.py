@@ -261,7 +261,7 @@ def test_review_pack_for_the_unit_on_screen(media, tmp_path):
     pack = download(app, "下载“西南区 (made-up district)”评审材料（zip）", media, tmp_path, "pack.zip")
     with zipfile.ZipFile(pack) as zf:
         names = [Path(n).name for n in zf.namelist()]
-        assert {"layers.gpkg", "map.png", "tables.xlsx", "report.html", "report.pdf"} <= set(names)
+        assert {"layers.gpkg", "project.qgs", "map.png", "tables.xlsx", "report.html", "report.pdf"} <= set(names)
         html = zf.read(next(n for n in zf.namelist() if n.endswith("report.html"))).decode()
     assert "西南区" in html and "facilities.geojson  SHA-256 " in html
 

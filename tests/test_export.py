@@ -30,7 +30,8 @@ def test_gpkg_bytes_hold_every_layer_of_the_run(result, tmp_path):
     path = tmp_path / "download.gpkg"
     path.write_bytes(gpkg_bytes(result.layers()))
     names = list(pyogrio.list_layers(path)[:, 0])
-    assert names == ["facilities", "demand", "isochrones", "coverage_city", "gaps", "accessibility", "sites"]
+    layers = ["facilities", "demand", "isochrones", "coverage_city", "gaps", "accessibility", "sites"]
+    assert names == [*layers, "layer_styles"]  # each layer's default style (tests/test_qgis.py)
     for name, gdf in result.layers().items():  # the isochrones layer: one per facility
         back = gpd.read_file(path, layer=name)
         assert len(back) == len(gdf), name
@@ -71,7 +72,7 @@ def test_layer_bytes_in_every_format(result, tmp_path):
             gdf = result.layers()[name]
             path = tmp_path / f"{name}.{fmt}{'.zip' if fmt == 'shp' else ''}"
             path.write_bytes(layer_bytes(gdf, name, fmt))
-            back = gpd.read_file(path)
+            back = gpd.read_file(path, layer=name if fmt == "gpkg" else None)  # a GeoPackage holds its style too
             assert len(back) == len(gdf), (name, fmt)
             if fmt == "geojson":
                 assert back.crs.to_epsg() == 4326

@@ -19,13 +19,17 @@ __all__ = ["app_provenance", "layer_file", "review_pack", "scenario_gpkg", "tabl
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def scenario_gpkg(inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...]) -> bytes:
+def scenario_gpkg(
+    inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...], *, lang: str = "zh"
+) -> bytes:
     """The scenario's result as a GeoPackage: the changes, facilities, residents, levels and gaps after them.
 
     Parameters
     ----------
     inputs, units, params, changes
         As for ``scenario``.
+    lang
+        The layers' styles' language (legend words, labels), ``"zh"`` or ``"en"``.
 
     Returns
     -------
@@ -44,7 +48,8 @@ def scenario_gpkg(inputs: Inputs, units: str, params: Params, changes: tuple[Cha
     }
     prov = app_provenance(inputs, units, params)
     prov["parameters"]["scenario_changes"] = len(changes)
-    return gpkg_bytes({name: layer for name, layer in layers.items() if len(layer.columns)}, provenance=prov)
+    kept = {name: layer for name, layer in layers.items() if len(layer.columns)}
+    return gpkg_bytes(kept, provenance=prov, lang=lang)
 
 
 def app_provenance(inputs: Inputs, units: str, params: Params) -> dict:
@@ -82,7 +87,7 @@ def app_provenance(inputs: Inputs, units: str, params: Params) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def layer_file(inputs: Inputs, units: str, params: Params, name: str, fmt: str) -> bytes:
+def layer_file(inputs: Inputs, units: str, params: Params, name: str, fmt: str, *, lang: str = "zh") -> bytes:
     """One layer (or, for ``all``, every layer in one GeoPackage) as a file, with provenance.
 
     Parameters
@@ -93,6 +98,8 @@ def layer_file(inputs: Inputs, units: str, params: Params, name: str, fmt: str) 
         A layer of ``CircleResult.layers()``, or ``all``.
     fmt
         ``gpkg``, ``geojson`` or ``shp`` (ignored for ``all``: a GeoPackage).
+    lang
+        The GeoPackage's styles' language (legend words, labels), ``"zh"`` or ``"en"``.
 
     Returns
     -------
@@ -102,8 +109,8 @@ def layer_file(inputs: Inputs, units: str, params: Params, name: str, fmt: str) 
     layers = compute(inputs, units, params).layers()
     prov = app_provenance(inputs, units, params)
     if name == "all":
-        return gpkg_bytes(layers, provenance=prov)
-    return layer_bytes(layers[name], name, fmt, provenance=prov)
+        return gpkg_bytes(layers, provenance=prov, lang=lang)
+    return layer_bytes(layers[name], name, fmt, provenance=prov, lang=lang)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -191,7 +191,7 @@ def scenario_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoD
     if st.session_state.get(S.SCENARIO_FILE_FOR) == changes:
         st.download_button(
             t("download_scenario", lang),
-            data=scenario_gpkg(inputs, units, params, changes),
+            data=scenario_gpkg(inputs, units, params, changes, lang=lang),
             file_name="scenario_result.gpkg",
             mime=MIME["gpkg"],
             key=S.DOWNLOAD_SCENARIO,

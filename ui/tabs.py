@@ -273,7 +273,7 @@ def downloads_ui(inputs: Inputs, units: str, params: Params, result: CircleResul
     minutes = params.minutes
     st.download_button(
         t("download_gpkg", lang),
-        data=layer_file(inputs, units, params, "all", "gpkg"),
+        data=layer_file(inputs, units, params, "all", "gpkg", lang=lang),
         file_name=f"coverage_{minutes:g}min.gpkg",
         mime=MIME["gpkg"],
         key=S.DOWNLOAD_ALL,
@@ -285,7 +285,7 @@ def downloads_ui(inputs: Inputs, units: str, params: Params, result: CircleResul
         fmt = st.radio(t("format", lang), LAYER_FORMATS, format_func=FORMAT_NAMES.get, horizontal=True, key=S.DL_FMT)
         st.download_button(
             t("download", lang),
-            data=layer_file(inputs, units, params, name, fmt),
+            data=layer_file(inputs, units, params, name, fmt, lang=lang),
             file_name=f"{name}_{minutes:g}min.{FILE_SUFFIX[fmt]}",
             mime=MIME[fmt],
             key=S.DOWNLOAD_LAYER,
