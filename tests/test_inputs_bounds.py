@@ -416,3 +416,40 @@ def test_report_of_a_unit_with_a_very_long_name(tmp_path):
     summary = pd.read_excel(out / "summary.xlsx", sheet_name=None)
     assert any((sheet == name).any().any() for sheet in summary.values())  # the table keeps it whole
     assert peak_mb < 1500, peak_mb
+
+
+@pytest.mark.slow
+def test_a_city_of_resident_points_runs_within_4_gib(tmp_path):
+    """1.3 million resident points (the probe's 214 MB file went past 8 GB in the siting OD): run stays under 4 GiB."""
+    rng = np.random.default_rng(0)
+    n = 1_300_000
+    table = np.column_stack([rng.uniform(7.409, 7.439, n), rng.uniform(43.725, 43.751, n), rng.integers(1, 5, n)])
+    csv = tmp_path / "residents.csv"
+    with csv.open("w") as f:
+        f.write("lon,lat,pop\n")
+        np.savetxt(f, table, fmt=["%.7f", "%.7f", "%d"], delimiter=",")
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [
+            "/usr/bin/time",
+            "-f",
+            "%M",
+            sys.executable,
+            "-c",
+            CLI,
+            "run",
+            "--quiet",
+            "--demand",
+            csv,
+            "--out",
+            tmp_path / "o",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    peak_mb = int(proc.stderr.strip().splitlines()[-1]) / 1024
+    print(f"1.3M resident points: peak RSS {peak_mb:,.0f} MB, {time.perf_counter() - start:.0f} s")
+    assert proc.returncode == 0, proc.stderr
+    assert "of " in proc.stdout and f"{int(table[:, 2].sum()):,}" in proc.stdout  # every resident counted
+    assert peak_mb < 4096
