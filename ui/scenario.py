@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -24,6 +25,7 @@ from ui.files import scenario_gpkg
 from ui.mapview import show_map
 from ui.sidebar import save_upload
 from ui.values import Change, Inputs, Params, Plan
+from ui.workspace import start_new
 
 __all__ = ["add_centre", "compare_ui", "map_ui", "scenario_ui", "take_click"]
 
@@ -140,6 +142,7 @@ def _load_scenario_ui(lang: str) -> None:
                 for r in frame.itertuples()
             ]
             st.session_state[S.SCENARIO_LOADED] = digest
+            start_new(Path(loaded.name).stem)  # saved as a new scenario in the workspace, named after the file
             st.success(t("scenario_loaded", lang, n=len(changes)))
 
 

@@ -64,6 +64,25 @@ __all__ = [
     "UNDO",
     "UNITS",
     "UNITS_FILE",
+    "WS_BASE",
+    "WS_COMMENT",
+    "WS_NAME",
+    "WS_NEW",
+    "WS_NEW_NAME",
+    "WS_NOTE",
+    "WS_OPEN",
+    "WS_OPEN_VERSION",
+    "WS_OTHER",
+    "WS_PICK",
+    "WS_PROJECT",
+    "WS_RESUMED",
+    "WS_RETURN",
+    "WS_REVIEW",
+    "WS_SAVED",
+    "WS_SCENARIO",
+    "WS_SUBMIT",
+    "WS_UNIT",
+    "WS_VERSION_PICK",
     "K",
     "category_minutes_key",
     "pack_unit_key",
@@ -120,6 +139,27 @@ PREPARE_SCENARIO = "prepare_scenario"
 SCENARIO_FILE_FOR = "scenario_file_for"  #: the changes the result file was asked for
 DOWNLOAD_SCENARIO = "download_scenario"
 LAST_GOOD = "last_good"  #: (inputs, units) of the last analysis that worked
+
+# the workspace (ui/workspace.py)
+WS_PROJECT = "ws_project"  #: the workspace project of (inputs, units): (inputs, units, project id)
+WS_SCENARIO = "ws_scenario"  #: the id of the scenario the session's changes are saved into
+WS_BASE = "ws_base"  #: the version the session's changes are made on
+WS_SAVED = "ws_saved"  #: (changes, parameters) as last saved or opened
+WS_RESUMED = "ws_resumed"  #: the session went on with the planner's last scenario (once)
+WS_NOTE = "ws_note"  #: (kind, text) the workspace says once on the next run
+WS_NEW_NAME = "ws_new_name"  #: the name the next new scenario takes (a loaded file's)
+WS_PICK = "ws_pick"
+WS_OPEN = "ws_open"
+WS_VERSION_PICK = "ws_version_pick"
+WS_OPEN_VERSION = "ws_open_version"
+WS_NAME = "ws_name"
+WS_UNIT = "ws_unit"
+WS_NEW = "ws_new"
+WS_SUBMIT = "ws_submit"
+WS_REVIEW = "ws_review"
+WS_RETURN = "ws_return"
+WS_COMMENT = "ws_comment"
+WS_OTHER = "ws_other"
 
 # the tabs
 LEVEL = "level"
