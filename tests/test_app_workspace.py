@@ -54,3 +54,76 @@ def test_a_change_is_saved_as_made_and_a_new_session_goes_on_with_it(db, gap):
     listed = store.scenarios(1, local_actor())
     assert len(listed) == 1 and listed[0].head == 1
     assert [c.action for c in store.open(listed[0].id, local_actor()).changes] == ["add"]
+
+
+SECOND = "7.4300, 43.7400"  # a second new centre, anywhere on the sample's streets
+
+
+def test_the_parameters_come_back_with_the_scenario(db, gap):
+    first = new_session()
+    first.select_slider(key="minutes").set_value(10).run()
+    add(first, gap)
+    covered, gained = figure(first, "方案"), first.caption
+    again = new_session()
+    assert again.select_slider(key="minutes").value == 10
+    assert figure(again, "方案") == covered
+    assert [c.value for c in again.caption if "新增覆盖" in c.value] == [c.value for c in gained if "新增覆盖" in c.value]
+
+
+def test_any_version_reopens_and_the_next_change_goes_on_top(db, gap):
+    app = add(new_session(), gap)
+    one = figure(app, "方案")
+    add(app, SECOND)
+    two = figure(app, "方案")
+    assert app.selectbox(key="ws_version_pick").options[0].startswith("第 2 版")
+    app.selectbox(key="ws_version_pick").set_value(1).run()
+    app.button(key="ws_open_version").click().run()
+    assert not app.exception
+    assert figure(app, "方案") == one and len(app.session_state["changes"]) == 1
+    assert any("已打开方案" in s.value for s in app.success)
+    add(app, SECOND)
+    assert figure(app, "方案") == two
+    sc = Store(db).scenarios(1, local_actor())[0]
+    assert sc.head == 3 and len(Store(db).open(sc.id, local_actor()).changes) == 2
+
+
+def test_a_save_overtaken_by_another_session_is_refused_and_the_newer_shown(db, gap):
+    add(new_session(), gap)  # version 1
+    one, two = new_session(), new_session()  # two tabs on the same scenario
+    add(one, SECOND)  # version 2
+    add(two, "7.4250, 43.7330")  # made on version 1: refused
+    assert any("你的这次保存未执行" in e.value and "version 2" in e.value for e in two.error)
+    assert [c.lon for c in two.session_state["changes"]] == [c.lon for c in one.session_state["changes"]]
+    assert Store(db).scenarios(1, local_actor())[0].head == 2
+
+
+def test_submitted_and_reviewed_with_a_comment(db, gap):
+    app = add(new_session(), gap)
+    app.button(key="ws_submit").click().run()
+    assert any("已提交审核" in c.value for c in app.caption)
+    app.text_area(key="ws_comment").set_value("同意，请补充联络点")
+    app.button(key="ws_review").click().run()
+    assert not app.exception
+    assert any("已审核" in c.value for c in app.caption)
+    assert any("审核第 1 版：同意，请补充联络点" in c.value for c in app.caption)
+    sc = Store(db).scenarios(1, local_actor())[0]
+    assert (sc.status, sc.review_comment, sc.status_version) == ("reviewed", "同意，请补充联络点", 1)
+
+
+def test_two_scenarios_side_by_side(db, gap):
+    app = add(new_session(), gap)
+    first = figure(app, "方案")
+    app.text_input(key="ws_name").set_value("方案乙")
+    next(b for b in app.button if b.label == "新建方案").click().run()
+    assert not app.session_state["changes"]
+    add(app, SECOND)
+    listed = Store(db).scenarios(1, local_actor())
+    names = [s.name for s in listed]
+    assert names[0] == "方案乙" and len(names) == 2
+    app.selectbox(key="ws_other").set_value(listed[1].id).run()
+    assert not app.exception
+    table = next(df.value for df in app.dataframe if "指标" in df.value.columns)
+    assert list(table.columns) == ["指标", "方案乙", names[1]]
+    assert table.set_index("指标").loc["覆盖居民", names[1]] == first
+    rates = next(df.value for df in app.dataframe if "方案乙 %" in df.value.columns)
+    assert len(rates) == 32  # the sample's communities

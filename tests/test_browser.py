@@ -24,7 +24,12 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def app_url():
+def app_url(tmp_path_factory):
+    yield from _serve(tmp_path_factory.mktemp("browser-workspace") / "workspace.sqlite")
+
+
+def _serve(database: Path):
+    """The app on a free port of 127.0.0.1, saving its scenarios into ``database`` (SQLite); yields its URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -47,6 +52,7 @@ def app_url():
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=ROOT,
+        env={**os.environ, "QUARTERHOUR_DATABASE_URL": f"sqlite:///{database}"},
     )
     try:
         for _ in range(120):
