@@ -67,7 +67,9 @@ def test_the_parameters_come_back_with_the_scenario(db, gap):
     again = new_session()
     assert again.select_slider(key="minutes").value == 10
     assert figure(again, "方案") == covered
-    assert [c.value for c in again.caption if "新增覆盖" in c.value] == [c.value for c in gained if "新增覆盖" in c.value]
+    assert [c.value for c in again.caption if "新增覆盖" in c.value] == [
+        c.value for c in gained if "新增覆盖" in c.value
+    ]
 
 
 def test_any_version_reopens_and_the_next_change_goes_on_top(db, gap):

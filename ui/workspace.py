@@ -14,19 +14,17 @@ to the version's before their widgets are drawn.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from geo import sample_paths
-from geo.io import BUNDLED_BOUNDARIES
+from geo import InputError
 from quarterhour.i18n import t
 from ui import state as S
 from ui.compute import load_boundaries, scenario
-from ui.values import SAMPLE, Change, Inputs, Params
+from ui.values import Change, Inputs, Params
 from workspace import Actor, Opened, ProjectKey, ScenarioInfo, StaleVersion, WorkspaceError, local_actor, open_store
-from workspace.keys import project_key
+from workspace.keys import project_for
 from workspace.store import Store
 
 __all__ = ["actor", "autosave", "params_record", "project_of", "resume", "start_new", "workspace_ui"]
@@ -43,18 +41,14 @@ def actor() -> Actor:
 @st.cache_data(show_spinner=False, max_entries=32)
 def project_of(inputs: Inputs, units: str) -> ProjectKey:
     """The project of the session's data: each input by the SHA-256 of its file and how it is read."""
-    paths = sample_paths()
-
-    def source(value: str, role: str) -> str:
-        return str(paths[role]) if value == SAMPLE else value
-
-    boundaries = str(BUNDLED_BOUNDARIES.get(units, paths["boundaries"] if units == SAMPLE else units))
-    return project_key(
-        network=source(inputs.network, "network"),
-        facilities=(source(inputs.facilities, "facilities"), f"crs={inputs.facilities_crs}"),
-        residents=(source(inputs.demand, "demand"), f"crs={inputs.demand_crs};total={inputs.demand_total}"),
-        units=boundaries,
-        label=" | ".join(Path(v).name for v in (inputs.network, inputs.facilities, inputs.demand, units)),
+    return project_for(
+        inputs.network,
+        inputs.facilities,
+        inputs.demand,
+        units,
+        facilities_crs=inputs.facilities_crs,
+        demand_crs=inputs.demand_crs,
+        demand_total=inputs.demand_total,
     )
 
 
@@ -143,9 +137,13 @@ def start_new(name: str) -> None:
 
 
 def _summary(inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...]) -> dict:
+    """The figures saved with a version; none for a scenario that cannot be computed (the panel says why)."""
     if not changes:
         return {}
-    figures = scenario(inputs, units, params, changes).figures
+    try:
+        figures = scenario(inputs, units, params, changes).figures
+    except InputError:
+        return {}
     return {k: float(figures[k]) for k in _FIGURES if k in figures}
 
 
@@ -158,7 +156,8 @@ def autosave(inputs: Inputs, units: str, params: Params, lang: str) -> None:
     record = params_record(params)
     current = (tuple(tuple(c) for c in changes), record)
     held = st.session_state.get(S.WS_SAVED)
-    if held is not None and (tuple(tuple(r) for r in held[0]), held[1]) == current:
+    if held is not None and tuple(tuple(r) for r in held[0]) == current[0] and held[1] in (record, {}):
+        st.session_state[S.WS_SAVED] = current  # a version saved without parameters (imported) takes these
         return
     scenario_id = st.session_state.get(S.WS_SCENARIO)
     if scenario_id is None and not changes:

@@ -129,13 +129,13 @@ class Store:
         return project.id
 
     # scenarios ------------------------------------------------------------------------------------------------
-    def scenarios(self, project_id: int, who: Actor) -> list[ScenarioInfo]:
-        """The project's scenarios this account may see, newest first."""
+    def scenarios(self, project_id: int | None, who: Actor) -> list[ScenarioInfo]:
+        """The project's scenarios (every project's, for None) this account may see, newest first."""
+        query = sa.select(Scenario).order_by(Scenario.updated_at.desc(), Scenario.id.desc())
+        if project_id is not None:
+            query = query.where(Scenario.project_id == project_id)
         with self._session() as s:
-            rows = s.scalars(
-                sa.select(Scenario).where(Scenario.project_id == project_id).order_by(Scenario.updated_at.desc())
-            )
-            return [_info(sc) for sc in rows if who.may_read(sc.unit)]
+            return [_info(sc) for sc in s.scalars(query) if who.may_read(sc.unit)]
 
     def create(self, project_id: int, name: str, unit: str, who: Actor, **first: object) -> ScenarioInfo:
         """A new scenario in ``unit`` by ``who``, as version 1 (``first``: ``changes``, ``params``, ``summary``)."""
