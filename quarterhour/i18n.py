@@ -336,6 +336,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "方案库不可用，方案只保存在本页面中：{why}",
         "The scenario store is unavailable; the scenario lives in this page only: {why}",
     ),
+    "ws_pack": ("生成本方案的评审材料", "make this scenario's review pack"),
+    "ws_pack_download": (
+        "下载方案评审材料（第 {v} 版，{status}）",
+        "download the scenario's review pack (version {v}, {status})",
+    ),
     "ws_compare": ("与另一方案对比", "compare with another scenario"),
     "ws_compare_with": ("对比方案", "compare with"),
     "ws_figure": ("指标", "figure"),

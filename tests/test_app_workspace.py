@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
+import geopandas as gpd
+import pyogrio
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app import _biggest_gap_lonlat
+from tests.test_app import _biggest_gap_lonlat, media  # noqa: F401 - media is a fixture
 from workspace import Store, local_actor
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -129,3 +133,22 @@ def test_two_scenarios_side_by_side(db, gap):
     assert table.set_index("指标").loc["覆盖居民", names[1]] == first
     rates = next(df.value for df in app.dataframe if "方案乙 %" in df.value.columns)
     assert len(rates) == 32  # the sample's communities
+
+
+def test_the_scenarios_review_pack_names_its_version_and_status(db, gap, tmp_path, media):  # noqa: F811
+    app = add(new_session(), gap)
+    app.button(key="ws_submit").click().run()
+    app.button(key="ws_pack").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    button = next(b for b in app.get("download_button") if b.proto.label.startswith("下载方案评审材料"))
+    assert button.proto.label == "下载方案评审材料（第 1 版，已提交审核）"
+    with zipfile.ZipFile(io.BytesIO(media(button))) as pack:
+        gpkg = next(n for n in pack.namelist() if n.endswith(".gpkg"))
+        html = next(n for n in pack.namelist() if n.endswith(".html"))
+        (tmp_path / "pack.gpkg").write_bytes(pack.read(gpkg))
+        page = pack.read(html).decode()
+    meta = pyogrio.read_info(tmp_path / "pack.gpkg", layer=0)["dataset_metadata"]["parameters"]
+    assert '"scenario_version": 1' in meta and '"scenario_status": "submitted"' in meta
+    assert "submitted" in page and "scenario_version" in page
+    facilities = gpd.read_file(tmp_path / "pack.gpkg", layer="facilities")
+    assert len(facilities) == 21  # the sample's 20 and the scenario's new centre

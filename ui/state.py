@@ -73,6 +73,9 @@ __all__ = [
     "WS_OPEN",
     "WS_OPEN_VERSION",
     "WS_OTHER",
+    "WS_PACK",
+    "WS_PACK_DOWNLOAD",
+    "WS_PACK_FOR",
     "WS_PICK",
     "WS_PROJECT",
     "WS_RESUMED",
@@ -160,6 +163,9 @@ WS_REVIEW = "ws_review"
 WS_RETURN = "ws_return"
 WS_COMMENT = "ws_comment"
 WS_OTHER = "ws_other"
+WS_PACK = "ws_pack"
+WS_PACK_FOR = "ws_pack_for"  #: (scenario id, version) whose review pack was asked for
+WS_PACK_DOWNLOAD = "ws_pack_download"
 
 # the tabs
 LEVEL = "level"

@@ -22,6 +22,7 @@ from geo import InputError
 from quarterhour.i18n import t
 from ui import state as S
 from ui.compute import load_boundaries, scenario
+from ui.files import scenario_pack
 from ui.values import Change, Inputs, Params
 from workspace import Actor, Opened, ProjectKey, ScenarioInfo, StaleVersion, WorkspaceError, local_actor, open_store
 from workspace.keys import project_for
@@ -247,6 +248,7 @@ def workspace_ui(inputs: Inputs, units: str, params: Params, lang: str) -> None:
             st.caption(t("ws_unsaved", lang))
         else:
             _current_ui(store, current, names, lang)
+            _pack_ui(current, inputs, units, params, lang)
         if listed:
             _list_ui(listed, names, lang)
         _new_ui(names, lang)
@@ -285,6 +287,40 @@ def _current_ui(store: Store, sc: ScenarioInfo, names: dict[str, str], lang: str
     }
     pick = st.selectbox(t("ws_versions", lang), list(lines), format_func=lines.get, key=S.WS_VERSION_PICK)
     st.button(t("ws_open_version", lang), key=S.WS_OPEN_VERSION, on_click=_open, args=(sc.id, pick))
+
+
+def _unit_level(inputs: Inputs, units: str, code: str) -> tuple[str, str] | None:
+    """(level, code) of a scenario's unit; the city's for a whole-city scenario; None if the units lack it."""
+    for level, table in load_boundaries(inputs.network, units).items():
+        codes = [str(c) for c in table["code"]]
+        if (code and code in codes) or (not code and level == "city" and codes):
+            return level, code or codes[0]
+    return None
+
+
+def _pack_ui(sc: ScenarioInfo, inputs: Inputs, units: str, params: Params, lang: str) -> None:
+    """The scenario's review pack for its unit: the coverage with its changes, naming its version and status."""
+    where = _unit_level(inputs, units, sc.unit)
+    changes = tuple(st.session_state.get(S.CHANGES) or ())
+    version = st.session_state.get(S.WS_BASE, sc.head)
+    if where is None or not changes:
+        return
+    if st.button(t("ws_pack", lang), key=S.WS_PACK):
+        st.session_state[S.WS_PACK_FOR] = (sc.id, version, sc.status)
+    if st.session_state.get(S.WS_PACK_FOR) != (sc.id, version, sc.status):
+        return
+    level, code = where
+    named = (("scenario", sc.name), ("scenario_version", version), ("scenario_status", sc.status),
+             ("scenario_unit", sc.unit or code), ("scenario_author", sc.author))  # fmt: skip
+    with st.spinner(t("computing", lang)):
+        data = scenario_pack(inputs, units, params, changes, level=level, code=code, lang=lang, named=named)
+    st.download_button(
+        t("ws_pack_download", lang, v=version, status=t(f"ws_status_{sc.status}", lang)),
+        data=data,
+        file_name=f"scenario_{sc.id}_v{version}_{code}.zip",
+        mime="application/zip",
+        key=S.WS_PACK_DOWNLOAD,
+    )
 
 
 def _status_ui(sc: ScenarioInfo, lang: str) -> None:
