@@ -78,3 +78,20 @@ def test_an_imported_file_opens_in_the_app_on_the_same_data(db, scenario_file):
     assert any("已继续上次的方案：西北区方案" in i.value for i in app.info)
     assert [c.action for c in app.session_state["changes"]] == ["add", "close"]
     assert Store(db).scenarios(None, local_actor())[0].head == 1  # opening saved nothing new
+
+
+def test_users_add_list_disable_through_the_command(db, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("西北区-planner-2026\n"))
+    assert main(["users", "add", "wang", "--role", "planner", "--units", "MC-D1", "--password-stdin"]) == 0
+    assert capsys.readouterr().out.strip() == "added planner 'wang' for MC-D1"
+    assert main(["users", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert listed.startswith("wang\tplanner\tMC-D1\tenabled\tlast sign-in never") and "西北区-planner" not in listed
+    assert main(["users", "disable", "wang"]) == 0
+    main(["users", "list"])
+    assert "\tdisabled\t" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["users", "add", "li", "--role", "reviewer", "--password-stdin"]) == 2
+    assert "shorter than 10 characters" in capsys.readouterr().err

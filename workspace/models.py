@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["STATUSES", "Base", "ChangeRow", "Project", "Scenario", "Version"]
+__all__ = ["STATUSES", "Account", "Base", "ChangeRow", "Project", "Scenario", "SignIn", "Version"]
 
 #: A scenario's review status, in the order it moves.
 STATUSES = ("draft", "submitted", "reviewed")
@@ -111,3 +111,31 @@ class ChangeRow(Base):
     made_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     version: Mapped[Version] = relationship(back_populates="changes")
+
+
+class Account(Base):
+    """A planner, reviewer or admin: the argon2 hash of the password, never the password."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    units: Mapped[str] = mapped_column(Text, default="")  #: review unit codes, comma-separated
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed: Mapped[int] = mapped_column(Integer, default=0)  #: failed sign-ins in a row
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_sign_in: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SignIn(Base):
+    """A signed-in session: the SHA-256 of its token (the token itself stays with the browser session)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
