@@ -24,6 +24,7 @@ from ui.compute import compute, load_boundaries, load_network, load_points, netw
 from ui.errors import step
 from ui.scenario import map_ui, scenario_ui, take_click
 from ui.sidebar import basemap_ui, data_ui, params_ui
+from ui.signin import signin_ui
 from ui.tabs import (
     downloads_ui,
     gaps_sites_ui,
@@ -62,6 +63,10 @@ def main() -> None:
     started = time.perf_counter()
     with st.sidebar:
         lang = st.radio(t("language"), list(LANGS), format_func=LANGS.get, horizontal=True, key=S.LANG)
+    st.session_state[S.ACTOR] = who = signin_ui(lang)  # with accounts in the workspace: nothing until signed in
+    if who is None:
+        return
+    with st.sidebar:
         sources = data_ui(lang)
         with step(lang, "the workspace"):  # a new session goes on with the planner's last scenario, parameters too
             resume(sources.inputs, sources.units)

@@ -12,7 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.test_app import _biggest_gap_lonlat, media  # noqa: F401 - media is a fixture
-from workspace import Store, local_actor
+from workspace import Actor, Store, local_actor
+from workspace.keys import project_for
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -152,3 +153,54 @@ def test_the_scenarios_review_pack_names_its_version_and_status(db, gap, tmp_pat
     assert "submitted" in page and "scenario_version" in page
     facilities = gpd.read_file(tmp_path / "pack.gpkg", layer="facilities")
     assert len(facilities) == 21  # the sample's 20 and the scenario's new centre
+
+
+def sign_in(app: AppTest, name: str, password: str) -> AppTest:
+    app.text_input(key="account_name").set_value(name)
+    app.text_input(key="password").set_value(password)
+    next(b for b in app.button if b.label == "登录").click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+@pytest.fixture
+def accounts(db):
+    from workspace.accounts import Accounts
+
+    store = Store(db)
+    a = Accounts(store)
+    a.add("wang", "西北区-planner-2026", role="planner", units=("MC-D1",))
+    a.add("li", "东北区-planner-2026", role="planner", units=("MC-D2",))
+    a.add("zhao", "city-reviewer-2026", role="reviewer")
+    project = store.project(project_for(None, None, None, None))
+    theirs = store.create(project, "东北区方案", "MC-D2", Actor("li", "planner", ("MC-D2",)),
+                          changes=[("add", None, "东北新中心", "study_room", 7.4300, 43.7400)])  # fmt: skip
+    return a, theirs
+
+
+def test_with_accounts_the_app_asks_to_sign_in_and_refuses_wrong_and_disabled(accounts):
+    a, _ = accounts
+    app = new_session()
+    assert not app.metric and app.subheader[0].value == "登录"  # nothing of the data before signing in
+    sign_in(app, "wang", "not-the-password")
+    assert any("wrong name or password" in e.value for e in app.error) and not app.metric
+    a.disable("li")
+    sign_in(app, "li", "东北区-planner-2026")
+    assert any("this account is disabled" in e.value for e in app.error) and not app.metric
+    sign_in(app, "wang", "西北区-planner-2026")
+    assert figure(app, "覆盖率") == "99.7%"
+    assert any("已登录：wang（规划人员）" in c.value for c in app.sidebar.caption)
+
+
+def test_a_planner_sees_and_makes_only_their_units_scenarios(accounts, gap, db):
+    _, theirs = accounts
+    app = sign_in(new_session(), "wang", "西北区-planner-2026")
+    assert not app.session_state["changes"]  # another district's scenario is never reopened for them
+    assert "ws_pick" not in [s.key for s in app.selectbox]  # nor listed
+    assert app.selectbox(key="ws_unit").options == ["MC-D1 西北区 (made-up district)"]
+    add(app, gap)
+    mine = [s for s in Store(db).scenarios(None, Actor("zhao", "reviewer")) if s.author == "wang"]
+    assert len(mine) == 1 and mine[0].unit == "MC-D1"
+    reviewer = sign_in(new_session(), "zhao", "city-reviewer-2026")
+    listed = reviewer.selectbox(key="ws_pick").options  # the city reviewer sees both districts'
+    assert len(listed) == 2 and any(o.startswith(f"{theirs.name} · MC-D2") for o in listed)

@@ -25,6 +25,7 @@ from ui.compute import load_boundaries, scenario
 from ui.files import scenario_pack
 from ui.values import Change, Inputs, Params
 from workspace import Actor, Opened, ProjectKey, ScenarioInfo, StaleVersion, WorkspaceError, local_actor, open_store
+from workspace.access import REVIEWER_ROLES
 from workspace.keys import project_for
 from workspace.store import Store
 
@@ -35,8 +36,8 @@ _FIGURES = ("pop_total", "pop_covered_before", "pop_covered_after", "pop_gained"
 
 
 def actor() -> Actor:
-    """Who the session is: the one local user while the app has no accounts."""
-    return local_actor()
+    """Who the session is: the signed-in account (``ui.signin``), or the one local user without accounts."""
+    return st.session_state.get(S.ACTOR) or local_actor()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -130,11 +131,12 @@ def resume(inputs: Inputs, units: str) -> None:
     st.session_state[S.WS_NOTE] = ("info", ("ws_resumed", {"name": opened.scenario.name, "v": opened.version}))
 
 
-def start_new(name: str) -> None:
+def start_new(name: str, unit: str | None = None) -> None:
     """The session's next save starts a new scenario named ``name`` (e.g. after a scenario file is loaded)."""
     for key in (S.WS_SCENARIO, S.WS_BASE, S.WS_SAVED):
         st.session_state.pop(key, None)
     st.session_state[S.WS_NEW_NAME] = name
+    st.session_state[S.WS_NEW_UNIT] = unit
 
 
 def _summary(inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...]) -> dict:
@@ -168,7 +170,9 @@ def autosave(inputs: Inputs, units: str, params: Params, lang: str) -> None:
     if st.session_state.get(S.WS_SCENARIO) is None:  # the first change of a new scenario
         when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
         name = st.session_state.pop(S.WS_NEW_NAME, None) or t("ws_default_name", lang, when=when)
-        made = store.create(project, name, _default_unit(who), who, changes=changes, params=record, summary=summary)
+        unit = st.session_state.pop(S.WS_NEW_UNIT, None)
+        unit = _default_unit(who) if unit is None else unit
+        made = store.create(project, name, unit, who, changes=changes, params=record, summary=summary)
         st.session_state[S.WS_SCENARIO], st.session_state[S.WS_BASE] = made.id, made.head
     else:
         try:
@@ -219,7 +223,7 @@ def _open(scenario_id: int, version: int | None) -> None:
 
 
 def _new(lang: str) -> None:
-    start_new(st.session_state.get(S.WS_NAME, "").strip())
+    start_new(st.session_state.get(S.WS_NAME, "").strip(), st.session_state.get(S.WS_UNIT))
     st.session_state[S.CHANGES] = []
     st.session_state[S.WS_SAVED] = ((), None)  # nothing to save until the first change
 
@@ -251,7 +255,7 @@ def workspace_ui(inputs: Inputs, units: str, params: Params, lang: str) -> None:
             _pack_ui(current, inputs, units, params, lang)
         if listed:
             _list_ui(listed, names, lang)
-        _new_ui(names, lang)
+        _new_ui({code: name for code, name in names.items() if who.may_write(code)}, lang)
         if current is not None and len(listed) > 1:
             _compare_ui(store, current, listed, inputs=inputs, units=units, params=params, lang=lang)
 
@@ -327,7 +331,7 @@ def _status_ui(sc: ScenarioInfo, lang: str) -> None:
     who = actor()
     if sc.status == "draft" and who.may_write(sc.unit):
         st.button(t("ws_submit", lang), key=S.WS_SUBMIT, on_click=_move, args=(sc.id, "submitted"))
-    if sc.status == "submitted" and who.role in ("reviewer", "admin", "local"):
+    if sc.status == "submitted" and who.role in REVIEWER_ROLES:
         st.text_area(t("ws_comment", lang), key=S.WS_COMMENT, height=68)
         a, b = st.columns(2)
         a.button(t("ws_review", lang), key=S.WS_REVIEW, on_click=_move, args=(sc.id, "reviewed"))
