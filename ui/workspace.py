@@ -113,12 +113,16 @@ def _hold(opened: Opened, *, base: int, params: bool) -> None:
 
 
 def resume(inputs: Inputs, units: str) -> None:
-    """Once per session, before the parameters are drawn: go on with the planner's latest scenario of this data."""
-    if st.session_state.get(S.WS_RESUMED):
+    """Before the parameters are drawn: go on with the planner's latest scenario of this data.
+
+    Once per session and data: on the first page of a session, and when other data is chosen (an upload),
+    unless the session already holds changes made on this data.
+    """
+    if st.session_state.get(S.WS_RESUMED) == (inputs, units):
         return
-    st.session_state[S.WS_RESUMED] = True
+    st.session_state[S.WS_RESUMED] = (inputs, units)
     store = _store()
-    if store is None or st.session_state.get(S.CHANGES):
+    if store is None or (st.session_state.get(S.CHANGES) and st.session_state.get(S.CHANGES_FOR) == inputs):
         return
     who = actor()
     listed = store.scenarios(_project_id(store, inputs, units), who)
