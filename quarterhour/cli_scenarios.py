@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geo.errors import InputError
 from geo.scenario import change_rows, changes_frame, read_scenario, scenario_geojson
 from quarterhour.export import atomic_write, provenance, write_layers
-from workspace import Opened, local_actor, open_store
-from workspace.keys import project_for
-from workspace.models import STATUSES
+from workspace.access import STATUSES, local_actor
+
+if TYPE_CHECKING:
+    from workspace.store import Store
 
 __all__ = ["add_scenarios_parser", "scenarios_command"]
 
@@ -60,13 +62,20 @@ def add_scenarios_parser(sub: argparse._SubParsersAction) -> None:
     status.add_argument("--comment", default="", help="the reviewer's comment")
 
 
+def _store() -> Store:
+    """The workspace, loaded only when a command opens it (SQLAlchemy and Alembic stay out of ``run``)."""
+    from workspace import open_store
+
+    return open_store()
+
+
 def scenarios_command(args: argparse.Namespace) -> int:
     """Run ``quarterhour scenarios ACTION``; the workspace's refusals are ``InputError``s (exit 2)."""
     return {"list": _list, "import": _import, "export": _export, "status": _status}[args.action](args)
 
 
 def _list(_args: argparse.Namespace) -> int:
-    store = open_store()
+    store = _store()
     listed = store.scenarios(None, local_actor())
     if not listed:
         print(f"no scenarios yet in {store.engine.url.render_as_string(hide_password=True)}")
@@ -80,6 +89,8 @@ def _list(_args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     rows = change_rows(read_scenario(args.file))
+    from workspace.keys import project_for
+
     key = project_for(
         args.network,
         args.facilities,
@@ -89,7 +100,7 @@ def _import(args: argparse.Namespace) -> int:
         demand_crs=args.demand_crs,
         demand_total=args.demand_total,
     )
-    store = open_store()
+    store = _store()
     made = store.create(store.project(key), args.name or args.file.stem, args.unit, local_actor(), changes=rows)
     print(f"imported {len(rows)} changes from {args.file.name} as scenario {made.id} '{made.name}' (version 1)")
     return 0
@@ -103,7 +114,7 @@ def _export(args: argparse.Namespace) -> int:
             file=args.out.name,
             fix="end --out with .geojson or .gpkg",
         )
-    opened = open_store().open(args.id, local_actor(), version=args.version)
+    opened = _store().open(args.id, local_actor(), version=args.version)
     frame = changes_frame(opened.rows)
     if suffix == ".gpkg":
         write_layers({"changes": frame}, args.out, force=args.force, provenance=_provenance(opened))
@@ -115,7 +126,7 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _provenance(opened: Opened) -> dict:
+def _provenance(opened: object) -> dict:
     sc = opened.scenario
     return provenance(
         {
@@ -132,6 +143,6 @@ def _provenance(opened: Opened) -> dict:
 
 
 def _status(args: argparse.Namespace) -> int:
-    sc = open_store().set_status(args.id, args.status, local_actor(), comment=args.comment)
+    sc = _store().set_status(args.id, args.status, local_actor(), comment=args.comment)
     print(f"scenario {sc.id} '{sc.name}' is now {sc.status} (version {sc.status_version or sc.head})")
     return 0

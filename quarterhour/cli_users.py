@@ -11,8 +11,7 @@ import getpass
 import sys
 
 from geo.errors import InputError
-from workspace import open_store
-from workspace.accounts import ACCOUNT_ROLES, Accounts
+from workspace.access import ACCOUNT_ROLES
 
 __all__ = ["add_users_parser", "users_command"]
 
@@ -38,6 +37,9 @@ def add_users_parser(sub: argparse._SubParsersAction) -> None:
 
 def users_command(args: argparse.Namespace) -> int:
     """Run ``quarterhour users ACTION``."""
+    from workspace import open_store
+    from workspace.accounts import Accounts
+
     accounts = Accounts(open_store())
     if args.action == "add":
         units = tuple(u for u in args.units.split(",") if u.strip())

@@ -17,9 +17,13 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass
 
-__all__ = ["REVIEWER_ROLES", "ROLES", "Actor", "local_actor"]
+__all__ = ["ACCOUNT_ROLES", "REVIEWER_ROLES", "ROLES", "STATUSES", "Actor", "local_actor"]
 
 ROLES = ("planner", "reviewer", "admin", "local")
+#: The roles an account can have (``local`` is the user of a workspace without accounts).
+ACCOUNT_ROLES = ROLES[:3]
+#: A scenario's review status, in the order it moves.
+STATUSES = ("draft", "submitted", "reviewed")
 #: The roles that set a scenario's status to reviewed.
 REVIEWER_ROLES = ("reviewer", "admin", "local")
 

@@ -33,14 +33,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import sessionmaker
 
-from workspace.access import Actor
+from workspace.access import ACCOUNT_ROLES, Actor
 from workspace.errors import WorkspaceError
 from workspace.models import Account, SignIn
 
 __all__ = ["ACCOUNT_ROLES", "FREE_TRIES", "AccountInfo", "Accounts", "SignInRefused", "session_hours"]
 
-#: The roles an account can have (``local`` is the user of a workspace without accounts).
-ACCOUNT_ROLES = ("planner", "reviewer", "admin")
 #: Wrong passwords in a row before each further try waits.
 FREE_TRIES = 3
 MAX_WAIT_S = 900

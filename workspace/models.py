@@ -21,10 +21,9 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["STATUSES", "Account", "Base", "ChangeRow", "Project", "Scenario", "SignIn", "Version"]
+from workspace.access import STATUSES
 
-#: A scenario's review status, in the order it moves.
-STATUSES = ("draft", "submitted", "reviewed")
+__all__ = ["STATUSES", "Account", "Base", "ChangeRow", "Project", "Scenario", "SignIn", "Version"]
 
 
 class Base(DeclarativeBase):
