@@ -163,8 +163,18 @@ def _boundary_relations(pbf: Path) -> list[dict]:
     out = []
     for rel in rels:
         ring = _close_ring([lines[w] for w in rel["ways"] if w in lines])
-        out.append({"osm_id": rel["osm_id"], "name": rel["name"], "geometry": shapely.Polygon(ring)})
+        out.append({"osm_id": rel["osm_id"], "name": rel["name"], "geometry": _valid(shapely.Polygon(ring))})
     return out
+
+
+def _valid(polygon: shapely.Polygon) -> shapely.Geometry:
+    """A bridged ring may cross itself (Larvotto): repaired as the readers repair it, its polygon parts kept."""
+    if polygon.is_valid:
+        return polygon
+    fixed = shapely.make_valid(polygon)
+    return shapely.union_all(
+        [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in ("Polygon", "MultiPolygon")]
+    )
 
 
 def _close_ring(parts: list[shapely.LineString]) -> list[tuple[float, float]]:

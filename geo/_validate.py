@@ -8,6 +8,7 @@ planner's file numbers it, the value found there, and how many rows are wrong.
 
 from __future__ import annotations
 
+import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -17,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo.errors import InputError
+from geo.errors import InputError, plain_text
 from geo.notes import Note, note
 
 __all__ = [
@@ -31,9 +32,11 @@ __all__ = [
     "BadRow",
     "check_coordinates",
     "check_rows",
+    "declares_entities",
     "existing",
     "first_bad_row",
     "max_rows",
+    "off_earth",
     "repair_polygons",
     "require_kind",
     "require_unique",
@@ -50,6 +53,7 @@ MAX_ZIP_RATIO = 100
 MAX_FACILITY_ROWS, MAX_ROWS = 100_000, 2_000_000
 #: No projected coordinate on Earth is farther than this from its origin, in metres (false eastings included).
 MAX_PROJECTED_M = 1e8
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 #: The geometry kinds of an area layer.
 POLYGONS = ("Polygon", "MultiPolygon")
 
@@ -159,7 +163,9 @@ def unzip_shapefile(path: Path, into: Path, *, what: str) -> Path:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise InputError(f"not a readable zip ({exc})", file=path.name, fix="zip the Shapefile's files again") from exc
+        raise InputError(
+            f"not a readable zip ({plain_text(exc)})", file=path.name, fix="zip the Shapefile's files again"
+        ) from exc
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         for m in members:
@@ -228,7 +234,7 @@ def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, pa
                 dst.write(data)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, zlib.error) as exc:
         raise InputError(
-            f"'{member.filename}' in the zip cannot be unpacked ({exc})",
+            f"'{member.filename}' in the zip cannot be unpacked ({plain_text(exc)})",
             file=path.name,
             fix="the zip is damaged: zip the Shapefile's files again",
         ) from exc
@@ -311,12 +317,7 @@ def check_coordinates(
 degrees (1 rows). Fix: give longitude within -180..180 and latitude within -90..90 (or the file's true CRS)
     """
     b = np.asarray(bounds, dtype=float).reshape(-1, 4)
-    with np.errstate(invalid="ignore"):
-        if geographic:
-            ok = (b[:, 0] >= -180) & (b[:, 2] <= 180) & (b[:, 1] >= -90) & (b[:, 3] <= 90)
-        else:
-            ok = (np.abs(b) <= MAX_PROJECTED_M).all(axis=1)  # NaN compares false: refused too
-    bad = first_bad_row(~ok, b, first_row=first_row)
+    bad = first_bad_row(off_earth(b, geographic=geographic), b, first_row=first_row)
     if bad:
         x, y = (bad.value[0], bad.value[1]) if np.isfinite(bad.value[:2]).all() else (bad.value[2], bad.value[3])
         kind = "not longitude/latitude degrees" if geographic else "no place on Earth"
@@ -329,6 +330,43 @@ degrees (1 rows). Fix: give longitude within -180..180 and latitude within -90..
             if geographic
             else "check the coordinates and the CRS the file declares",
         )
+
+
+def declares_entities(head: bytes) -> bool:
+    """Whether the head of an XML file (or of an .xlsx part) declares a DTD or entities (XXE, billion laughs).
+
+    A DTD comes before the first element, so the head of the file is enough to find it. No street
+    network and no workbook Excel writes has one.
+
+    Examples
+    --------
+    >>> declares_entities(b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]><r/>')
+    True
+    >>> declares_entities(b'<?xml version="1.0"?><graphml/>')
+    False
+    """
+    return _DTD.search(head) is not None
+
+
+def off_earth(bounds: np.ndarray, *, geographic: bool) -> np.ndarray:
+    """Which rows of ``(minx, miny, maxx, maxy)`` are no place on Earth: the range rule ``check_coordinates`` says.
+
+    Degrees: longitude outside [-180, 180] or latitude outside [-90, 90]; metres: farther than
+    ``MAX_PROJECTED_M``. Infinity and NaN are never a place. ``geo.network.check_nodes`` applies it
+    to a network's nodes in lon/lat.
+
+    Examples
+    --------
+    >>> off_earth(np.array([[7.4, 43.7, 7.4, 43.7], [400.0, 1.0, 400.0, 1.0], [np.inf, 0, np.inf, 0]]), geographic=True)
+    array([False,  True,  True])
+    """
+    b = np.asarray(bounds, dtype=float).reshape(-1, 4)
+    with np.errstate(invalid="ignore"):
+        if geographic:
+            ok = (b[:, 0] >= -180) & (b[:, 2] <= 180) & (b[:, 1] >= -90) & (b[:, 3] <= 90)
+        else:
+            ok = (np.abs(b) <= MAX_PROJECTED_M).all(axis=1)  # NaN compares false: refused too
+    return ~ok
 
 
 def repair_polygons(gdf: gpd.GeoDataFrame, path: Path, *, what: str) -> tuple[gpd.GeoDataFrame, list[Note]]:

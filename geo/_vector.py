@@ -10,6 +10,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
+import shapely
 
 from geo._validate import (
     check_coordinates,
@@ -20,12 +21,14 @@ from geo._validate import (
     require_kind,
     unzip_shapefile,
 )
-from geo.errors import InputError
+from geo.errors import InputError, reading
 
-__all__ = ["VECTOR_SUFFIXES", "read_points", "read_vector"]
+__all__ = ["VECTOR_ERRORS", "VECTOR_SUFFIXES", "read_points", "read_vector"]
 
 #: File endings read as vector data.
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip"}
+#: What GDAL (pyogrio) and shapely raise on a bad vector file; its text names the server's path, never shown.
+VECTOR_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, shapely.errors.ShapelyError)
 
 
 def read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
@@ -53,12 +56,8 @@ def read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDa
             inner = unzip_shapefile(path, Path(tmp), what=what)
             gdf = read_vector(inner, what=what, layer=layer)
         return gdf
-    try:
+    with reading(path, f"{what} file", fix="check that it is a valid GeoJSON / GeoPackage", errors=VECTOR_ERRORS):
         gdf = gpd.read_file(path, engine="pyogrio", layer=layer, max_features=max_rows(what) + 1)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
-        raise InputError(
-            f"cannot read the {what} file ({exc})", file=path.name, fix="check that it is a valid GeoJSON / GeoPackage"
-        ) from exc
     check_rows(len(gdf), what, path.name)
     if gdf.empty:
         raise InputError(f"the {what} file has no rows", file=path.name, fix="check that the right file was given")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["InputError"]
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["InputError", "plain_text", "reading"]
 
 
 class InputError(ValueError):
@@ -39,3 +44,78 @@ class InputError(ValueError):
         )
         message = f"{where}: {problem}" if where else problem
         super().__init__(f"{message}. Fix: {fix}" if fix else message)
+
+
+# A file path as libraries write it in their messages: absolute (``/tmp/x/a.shp``, ``C:\\x``), or behind a GDAL
+# virtual prefix (``/vsizip/units.zip``). Not a slash inside a word ("lon/lat", "km/h").
+_PATH = re.compile(r"(?<![\w.])(?:/vsi\w+/)?(?:[A-Za-z]:)?[/\\][^\s'\"<>|;,()\[\]]+")
+_GDAL_HINT = re.compile(r";? ?It might help to specify the correct driver.*$", re.DOTALL)
+_MAX_LIBRARY_TEXT = 300  # characters of a library's message kept: enough for what it found, never a whole file
+
+
+def plain_text(exc: BaseException) -> str:
+    """A library's message about a file, fit for a planner: no server path (each cut to its file name), short.
+
+    Parameters
+    ----------
+    exc
+        The exception a reader (GDAL, XML, openpyxl, PROJ) raised.
+
+    Returns
+    -------
+    str
+        Its text on one line, with every path replaced by its last part and GDAL's driver hint dropped.
+
+    Examples
+    --------
+    >>> plain_text(ValueError("'/tmp/tmpab/a.shp' not recognized as being in a supported file format."))
+    "'a.shp' not recognized as being in a supported file format."
+    >>> plain_text(ValueError("'/vsizip//srv/uploads/3f9a.zip' x; It might help to specify the correct driver"))
+    "'3f9a.zip' x"
+    >>> plain_text(ValueError("lon/lat out of range"))
+    'lon/lat out of range'
+    """
+    text = _GDAL_HINT.sub("", " ".join(str(exc).split()))
+    text = _PATH.sub(lambda m: re.split(r"[/\\]", m.group(0).rstrip("/\\"))[-1], text)
+    text = text or type(exc).__name__
+    return text if len(text) <= _MAX_LIBRARY_TEXT else text[: _MAX_LIBRARY_TEXT - 1] + "…"
+
+
+@contextmanager
+def reading(path: str | Path, what: str, *, fix: str, errors: tuple[type[BaseException], ...]) -> Iterator[None]:
+    """Read a file with a library: what it raises in ``errors`` becomes one ``InputError``, said once.
+
+    An ``InputError`` raised inside passes through as it is (never wrapped a second time);
+    the library's message is kept without server paths (``plain_text``).
+
+    Parameters
+    ----------
+    path
+        The file read (its name is what the message names).
+    what
+        What it holds, as in "cannot read the {what}" ("street network", "facilities spreadsheet").
+    fix
+        How to mend it.
+    errors
+        The exceptions the library raises for a bad file.
+
+    Raises
+    ------
+    InputError
+        For any of ``errors``.
+
+    Examples
+    --------
+    >>> with reading("roads.graphml", "street network", fix="export it again", errors=(SyntaxError,)):
+    ...     raise SyntaxError("no element found: line 1, column 0")
+    Traceback (most recent call last):
+    ...
+    geo.errors.InputError: roads.graphml: cannot read the street network (no element found: line 1, column 0). \
+Fix: export it again
+    """
+    try:
+        yield
+    except InputError:
+        raise
+    except errors as exc:
+        raise InputError(f"cannot read the {what} ({plain_text(exc)})", file=Path(path).name, fix=fix) from exc

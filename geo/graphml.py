@@ -29,7 +29,15 @@ import shapely
 
 from geo._validate import existing
 from geo.errors import InputError
-from geo.network import GraphArrays, StreetNetwork, prepare_arrays, prepare_network
+from geo.network import (
+    GraphArrays,
+    StreetNetwork,
+    check_xml_file,
+    entities_refused,
+    parse_crs,
+    prepare_arrays,
+    prepare_network,
+)
 
 __all__ = ["MAX_GRAPHML_MB", "UnusualGraphML", "prepare_graphml", "read_graphml"]
 
@@ -125,14 +133,15 @@ def read_graphml(path: str | Path, *, source: str | None = None) -> GraphArrays:
     ------
     InputError
         The file is missing, too large, empty, truncated, not GraphML, declares a DOCTYPE or entities,
-        a node lacks x or y, an edge names a node that is not there, a geometry is not a line.
+        states no CRS or one PROJ does not know, a node's x or y is not a number, an edge names a node
+        that is not there, a geometry is not a line. (A node without x or y is read as NaN:
+        ``prepare_arrays`` refuses it, as ``geo.network.check_nodes`` says for every network.)
     UnusualGraphML
         Valid GraphML that osmnx does not write; ``geo.io.read_network`` reads it.
     """
     path = existing(path, "network", max_mb=MAX_GRAPHML_MB)
     source = source or path.name
-    if path.stat().st_size == 0:
-        raise InputError("the network file is empty", file=source, fix=_FIX)
+    check_xml_file(path, source)  # empty, or a DTD in its head: refused as geo.network.read_graph refuses them
     reader = _Reader(source)
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = reader.doctype
@@ -146,8 +155,9 @@ def read_graphml(path: str | Path, *, source: str | None = None) -> GraphArrays:
     except expat.ExpatError as exc:
         cut = exc.code in _CUT
         raise InputError(
-            f"{'the GraphML ends early (a truncated file?)' if cut else 'not well-formed XML'} "
-            f"at line {exc.lineno}, column {exc.offset} ({expat.errors.messages[exc.code]})",
+            f"cannot read the street network ({'the GraphML ends early' if cut else 'not well-formed XML'} "
+            f"at line {exc.lineno}, column {exc.offset}: {expat.errors.messages[exc.code]}"
+            f"{'; a truncated file?' if cut else ''})",
             file=source,
             fix=_FIX,
         ) from None
@@ -181,12 +191,8 @@ class _Reader:
         self.geometry: list[np.ndarray] = []
 
     def doctype(self, *_: object) -> None:
-        """A DOCTYPE or an entity declaration: refused (a GraphML has none; a hostile file may)."""
-        raise InputError(
-            "the file declares a DOCTYPE or entities, which a street network never needs",
-            file=self.source,
-            fix="give the GraphML as osmnx saves it, without a <!DOCTYPE ...> declaration",
-        )
+        """A DOCTYPE or an entity declaration: refused (a GraphML has none; a hostile file may), as everywhere."""
+        raise entities_refused(self.source)
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         """An element opens: note a node or an edge, start collecting a wanted ``<data>``'s text."""
@@ -270,11 +276,10 @@ class _Reader:
         for axis, column in (("x", self.x), ("y", self.y)):
             value = item.get(axis)
             try:
-                column.append(float(value))
-            except (TypeError, ValueError):
-                got = "no" if value is None else f"'{value}' as"
+                column.append(np.nan if value is None else float(value))  # none: geo.network.check_nodes says so
+            except ValueError:
                 raise InputError(
-                    f"node {node} has {got} {axis} (its {'longitude' if axis == 'x' else 'latitude'})",
+                    f"node {node} has '{value}' as {axis} (its {'longitude' if axis == 'x' else 'latitude'})",
                     file=self.source,
                     fix="give every node its coordinates x and y",
                 ) from None
@@ -315,12 +320,7 @@ class _Reader:
         if not self.graphs:
             raise InputError("the GraphML holds no graph", file=self.source, fix=_FIX)
         crs = self.crs
-        if not crs:
-            raise InputError(
-                "the GraphML says nothing of its coordinate system (no graph attribute 'crs')",
-                file=self.source,
-                fix="save it with osmnx (ox.save_graphml), which records the CRS",
-            )
+        parse_crs(crs, self.source)  # stated, and one PROJ knows: as geo.network.check_graph says it
         self._geometries()
         node_ids = np.frombuffer(self.node_ids, dtype=np.int64)
         u_ids, v_ids = np.frombuffer(self.u_ids, dtype=np.int64), np.frombuffer(self.v_ids, dtype=np.int64)
@@ -338,10 +338,12 @@ class _Reader:
         at = np.minimum(np.searchsorted(known, ids), max(len(known) - 1, 0))
         missing = known[at] != ids if len(known) else np.ones(len(ids), dtype=bool)
         if missing.any():
+            n = int(missing.sum())
             raise InputError(
-                f"{int(missing.sum())} edge ends name no node of the file (the first: node {ids[missing][0]})",
+                f"{'1 edge end names' if n == 1 else f'{n:,} edge ends name'} no node of the file, "
+                f"the first is node {ids[missing][0]}: an edge leads to a node the file does not give",
                 file=self.source,
-                fix="give every node an edge joins, with its x and y",
+                fix="give x, y on every node, and no edge to a node that is not in the file",
             )
         return position[at]
 

@@ -16,13 +16,12 @@ import pandas as pd
 import pyogrio
 
 from geo._validate import POLYGONS, existing, first_bad_row, require_kind, require_unique
-from geo._vector import VECTOR_SUFFIXES, read_points, read_vector
+from geo._vector import VECTOR_ERRORS, VECTOR_SUFFIXES, read_points, read_vector
 from geo.chinacrs import geometries_to_wgs84, points_to_wgs84
-from geo.errors import InputError
+from geo.errors import InputError, reading
 from geo.graphml import prepare_graphml
-from geo.network import StreetNetwork
+from geo.network import StreetNetwork, read_graph
 from geo.notes import Note, note
-from geo.osm import walk_graph_from_pbf
 from geo.tables import DEMAND_COLUMN_NAMES, FIRST_ROW, is_table, read_point_table, read_table
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, CATEGORY_SYNONYMS, LEVELS, category_code
 
@@ -64,7 +63,9 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
 
     A ``.pbf`` is filtered to the walking network (``geo.osm.walk_graph_from_pbf``);
     OSM XML is read with every way two-way, as walking is; filter it to
-    walkable ways first (``geo.osm.is_walkable_way``).
+    walkable ways first (``geo.osm.is_walkable_way``). The store prepares a
+    ``.graphml`` by streaming it instead (``geo.graphml.prepare_graphml``); both
+    refuse a bad network with the same checks and words (``geo.network``).
 
     Parameters
     ----------
@@ -81,26 +82,7 @@ def read_network(path: str | Path) -> nx.MultiDiGraph:
     InputError
         The file is missing, too large, of another format, or cannot be read.
     """
-    import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
-
-    path = existing(path, "network", max_mb=MAX_INPUT_MB)
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".graphml":
-            return ox.load_graphml(path)
-        if suffix == ".osm":
-            return ox.graph_from_xml(path, bidirectional=True, retain_all=False)
-        if suffix == ".pbf":
-            return walk_graph_from_pbf(path)
-    except (OSError, ValueError, KeyError, nx.NetworkXException) as exc:
-        raise InputError(
-            f"cannot read the street network ({exc})",
-            file=path.name,
-            fix="give an osmnx GraphML file or an OSM XML (.osm) extract",
-        ) from exc
-    raise InputError(
-        f"unsupported network format '{suffix}'", file=path.name, fix="give a .graphml (osmnx), .osm or .osm.pbf file"
-    )
+    return read_graph(existing(path, "network", max_mb=MAX_INPUT_MB))
 
 
 def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facilities") -> gpd.GeoDataFrame:
@@ -305,14 +287,8 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
             file=path.name,
             fix="give a GeoPackage (one layer per level) or a GeoJSON with a 'level' column",
         )
-    try:
-        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
-    except pyogrio.errors.DataSourceError as exc:
-        raise InputError(
-            f"cannot read the boundaries file ({exc})",
-            file=path.name,
-            fix="check that it is a valid GeoPackage / GeoJSON",
-        ) from exc
+    with reading(path, "boundaries file", fix="check that it is a valid GeoPackage / GeoJSON", errors=VECTOR_ERRORS):
+        names = [] if path.suffix.lower() == ".zip" else [str(n) for n in pyogrio.list_layers(path)[:, 0]]
     by_layer = [n for n in names if n in LEVELS]
     if by_layer:
         frames = {n: read_vector(path, what=f"boundaries layer '{n}'", layer=n) for n in by_layer}

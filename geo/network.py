@@ -8,6 +8,7 @@ to its ``v`` node and a length measured on that geometry in metres.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
@@ -16,11 +17,35 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 from scipy.sparse.csgraph import connected_components
 
-from geo.errors import InputError
+from geo._validate import declares_entities, off_earth
+from geo.errors import InputError, reading
 
-__all__ = ["GraphArrays", "StreetNetwork", "network_from_arrays", "prepare_arrays", "prepare_network"]
+__all__ = [
+    "NETWORK_SUFFIXES",
+    "GraphArrays",
+    "StreetNetwork",
+    "check_graph",
+    "check_nodes",
+    "check_xml_file",
+    "entities_refused",
+    "network_from_arrays",
+    "parse_crs",
+    "prepare_arrays",
+    "prepare_network",
+    "read_graph",
+]
+
+#: The network files read, by ending (``.osm.pbf`` ends in ``.pbf``).
+NETWORK_SUFFIXES = (".graphml", ".osm", ".pbf")
+_FIX_FILE = "give an osmnx GraphML file (ox.save_graphml), an OSM XML (.osm) or an .osm.pbf extract"
+# What the GraphML / OSM XML parsers raise on a bad file: XML errors (ParseError is a SyntaxError), a value of
+# the wrong type (ValueError, TypeError, a list nested too deep: RecursionError), a bad WKT geometry (shapely).
+_GRAPH_ERRORS = (OSError, ValueError, KeyError, TypeError, SyntaxError, RecursionError, nx.NetworkXException)
+_XML_HEAD = 1 << 20  # a DTD comes before the first element: the head of the file is enough to find it
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,6 +109,200 @@ class StreetNetwork:
         return len(self.nodes)
 
 
+def read_graph(path: Path) -> nx.MultiDiGraph:
+    """A network file as an osmnx graph, checked: GraphML (osmnx), OSM XML (``.osm``) or an ``.osm.pbf`` extract.
+
+    A ``.pbf`` is filtered to the walking network (``geo.osm.walk_graph_from_pbf``);
+    OSM XML is read with every way two-way, as walking is. A file with a DTD
+    (entities: XXE, billion laughs) is refused before it is parsed; whatever the
+    parsers find wrong is said once, as an ``InputError``; the graph is then
+    checked as ``check_graph`` does.
+
+    Parameters
+    ----------
+    path
+        An existing ``.graphml``, ``.osm`` or ``.osm.pbf`` file (size already checked: ``geo.io.read_network``).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The osmnx graph, unprojected.
+
+    Raises
+    ------
+    InputError
+        Another format, a file the parsers cannot read, or a graph ``check_graph`` refuses.
+    """
+    import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
+
+    from geo.osm import walk_graph_from_pbf
+
+    suffix = path.suffix.lower()
+    if suffix not in NETWORK_SUFFIXES:
+        raise InputError(
+            f"unsupported network format '{suffix}'",
+            file=path.name,
+            fix="give a .graphml (osmnx), .osm or .osm.pbf file",
+        )
+    if suffix == ".pbf":
+        graph = walk_graph_from_pbf(path)  # its own messages (osmium)
+    else:
+        check_xml_file(path, path.name)
+        with reading(path, "street network", fix=_FIX_FILE, errors=(*_GRAPH_ERRORS, shapely.errors.ShapelyError)):
+            try:
+                if suffix == ".graphml":
+                    graph = ox.load_graphml(path)
+                else:
+                    graph = ox.graph_from_xml(path, bidirectional=True, retain_all=False)
+            except ox._errors.InsufficientResponseError as exc:  # osmnx's words for an OSM file with no ways
+                raise InputError(
+                    "the OSM file holds no ways", file=path.name, fix="check the area and that the file is OSM XML"
+                ) from exc
+    check_graph(graph, path.name)
+    return graph
+
+
+def entities_refused(source: str) -> InputError:
+    """The one refusal of a network file with a DTD (entities: XXE, billion laughs), on every path that reads one."""
+    return InputError(
+        "the file declares XML entities (<!DOCTYPE …>), which a street network never needs",
+        file=source,
+        fix="export the network again (osmnx save_graphml, JOSM or osmium) and give that file",
+    )
+
+
+def check_xml_file(path: Path, source: str) -> None:
+    """Refuse an empty network file, or one with a DTD in its head, before any XML parser sees it.
+
+    ``read_graph`` calls it before osmnx parses a file; the streamed GraphML reader
+    (``geo.graphml``) too, and refuses a DTD anywhere as expat meets it.
+    """
+    with path.open("rb") as f:
+        head = f.read(_XML_HEAD)
+    if not head.strip():
+        raise InputError("the network file is empty", file=source, fix=_FIX_FILE)
+    if declares_entities(head):
+        raise entities_refused(source)
+
+
+def check_graph(graph: nx.MultiDiGraph, source: str) -> None:
+    """Refuse a graph ``prepare_network`` cannot use, saying which node or attribute is wrong.
+
+    A graph needs a ``crs`` PROJ knows (a geographic or projected one), integer
+    node ids, and on every node an ``x`` and ``y`` that lie on the Earth in that
+    CRS (a node only an edge names has none).
+
+    Parameters
+    ----------
+    graph
+        An osmnx graph as read.
+    source
+        Where it came from (a file name), for the messages.
+
+    Raises
+    ------
+    InputError
+        No ``crs``, one PROJ does not know, a node id that is not an integer, a node without coordinates,
+        or coordinates off the Earth.
+    """
+    crs = parse_crs(graph.graph.get("crs"), source)
+    ids = list(graph.nodes)
+    odd = next((n for n in ids if not isinstance(n, int) or not _INT64[0] <= n <= _INT64[1]), None)
+    if odd is not None:
+        raise InputError(f"node id '{odd}' is not a 64-bit integer", file=source, fix="number the nodes 1, 2, 3 …")
+    xy = np.array([(_number(d.get("x")), _number(d.get("y"))) for _, d in graph.nodes(data=True)], dtype=float)
+    check_nodes(ids, xy.reshape(-1, 2), crs, source)
+
+
+def check_nodes(ids: object, xy: np.ndarray, crs: CRS, source: str) -> None:
+    """Refuse nodes without coordinates, or off the Earth in ``crs``: the rule of every network path.
+
+    Parameters
+    ----------
+    ids
+        The node ids, in the order of ``xy`` (for the messages).
+    xy
+        Node coordinates, shape (n, 2), in ``crs``; NaN where a node has none.
+    crs
+        The network's CRS (``parse_crs``).
+    source
+        Where the network came from (a file name), for the messages.
+
+    Raises
+    ------
+    InputError
+        A node without x or y (or an edge to a node not given), or one that lies off the Earth
+        (``geo._validate.off_earth``: the range rule of every reader, applied in lon/lat).
+    """
+    where = np.flatnonzero(np.isnan(xy).any(axis=1))
+    if len(where):
+        raise InputError(
+            f"{_nodes(len(where), 'has', 'have')} no coordinates (x, y), the first is node {ids[where[0]]}: "
+            "an edge leads to a node the file does not give, or the node lacks x or y",
+            file=source,
+            fix="give x, y on every node, and no edge to a node that is not in the file",
+        )
+    lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1], errcheck=False)
+    off = np.flatnonzero(off_earth(np.column_stack([lon, lat, lon, lat]), geographic=True))
+    if len(off):
+        x, y = xy[off[0]]
+        raise InputError(
+            f"{_nodes(len(off), 'lies', 'lie')} off the Earth in the network's CRS ({crs.to_string()}), "
+            f"the first is node {ids[off[0]]} at ({x:g}, {y:g})",
+            file=source,
+            fix="give the coordinates in the CRS the file states (lon/lat for EPSG:4326), or state the right CRS",
+        )
+
+
+def _nodes(n: int, one: str, more: str) -> str:
+    """A count of nodes and its verb: "1 node has", "2 nodes have"."""
+    return f"1 node {one}" if n == 1 else f"{n:,} nodes {more}"
+
+
+def _number(value: object) -> float:
+    """A coordinate as a float; NaN when missing or not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def parse_crs(stated: object, source: str) -> CRS:
+    """A network's ``crs`` (the graph attribute) as a pyproj CRS: geographic or projected, one PROJ knows.
+
+    Raises
+    ------
+    InputError
+        None stated, one PROJ does not know, or one that is not a map's.
+    """
+    if stated is None or (isinstance(stated, str) and not stated.strip()):
+        raise InputError(
+            "the network states no coordinate reference system (the graph attribute 'crs')",
+            file=source,
+            fix="save it with osmnx (ox.save_graphml writes it), or add <data key=…>epsg:4326</data> to the graph",
+        )
+    if isinstance(stated, CRS):
+        return stated
+    text = str(stated)
+    shown = text if len(text) <= 60 else text[:59] + "…"
+    try:
+        crs = CRS.from_user_input(stated)
+    except CRSError as exc:
+        raise InputError(
+            f"the network's coordinate reference system '{shown}' is not one PROJ knows "
+            "(an unknown EPSG code, or WKT that does not parse)",
+            file=source,
+            fix="state it as an EPSG code, e.g. epsg:4326 for lon/lat",
+        ) from exc
+    if not (crs.is_geographic or crs.is_projected):
+        raise InputError(
+            f"the network's coordinate reference system '{shown}' is not a map's (geographic or projected)",
+            file=source,
+            fix="state it as an EPSG code, e.g. epsg:4326 for lon/lat",
+        )
+    return crs
+
+
 def prepare_network(
     graph: nx.MultiDiGraph,
     *,
@@ -132,7 +351,7 @@ def prepare_network(
     import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
 
     _require_edges(graph.number_of_edges(), source)
-    crs = _target_crs(graph.graph["crs"], crs)
+    crs = _target_crs(graph.graph.get("crs"), crs, source)
     if clip_to is not None:
         try:
             graph = ox.truncate.truncate_graph_polygon(graph, clip_to, truncate_by_edge=True)
@@ -178,7 +397,10 @@ def prepare_arrays(arrays: GraphArrays, *, crs: object | None = None, source: st
         The network has no edges, or a node has no coordinates.
     """
     _require_edges(len(arrays.u_ids), source)
-    xy, geom, crs = _project(arrays.xy, arrays.geometry, from_crs=arrays.crs, to_crs=_target_crs(arrays.crs, crs))
+    stated = parse_crs(arrays.crs, source)
+    check_nodes(arrays.node_ids, arrays.xy, stated, source)
+    target = _target_crs(stated, crs, source)
+    xy, geom, crs = _project(arrays.xy, arrays.geometry, from_crs=stated, to_crs=target, source=source)
     u_ids, v_ids, geom = _osmnx_edge_order(arrays.u_ids, arrays.v_ids, geom)
     return _segments(GraphArrays(arrays.node_ids, xy, u_ids, v_ids, geom, crs), source=source)
 
@@ -188,9 +410,13 @@ def _require_edges(n_edges: int, source: str) -> None:
         raise InputError("the street network has no edges", file=source, fix="check the area and the network type")
 
 
-def _target_crs(graph_crs: object, crs: object | None) -> object | None:
-    """The CRS to project to: ``crs`` if given, else the graph's own when already metric, else None (its UTM zone)."""
-    if crs is None and CRS.from_user_input(graph_crs).is_projected:
+def _target_crs(graph_crs: object, crs: object | None, source: str) -> object | None:
+    """The CRS to project to: ``crs`` if given, else the graph's own when metric, else None (its UTM zone).
+
+    A projected CRS in feet is not kept: the network goes to its UTM zone, in metres (``_is_metric``).
+    """
+    stated = parse_crs(graph_crs, source)
+    if crs is None and _is_metric(stated):
         return graph_crs  # already metric: keep it
     return crs
 
@@ -247,15 +473,20 @@ def _osmnx_edge_order(u_ids: np.ndarray, v_ids: np.ndarray, geom: list) -> tuple
     return u_ids[order], v_ids[order], [geom[i] for i in order]
 
 
-def _project(xy: np.ndarray, geom: list, *, from_crs: object, to_crs: object | None) -> tuple:
+def _is_metric(crs: CRS) -> bool:
+    """A projected CRS in metres (a projected one in feet is projected again, to UTM)."""
+    return crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter")
+
+
+def _project(xy: np.ndarray, geom: list, *, from_crs: object, to_crs: object | None, source: str = "network") -> tuple:
     """Node coordinates and edge geometries projected as arrays (pyproj), to ``to_crs`` or the local UTM zone."""
-    source = CRS.from_user_input(from_crs)
+    stated = CRS.from_user_input(from_crs)
     if to_crs is None:  # the UTM zone of the nodes' centre, as osmnx chooses it
-        to_crs = gpd.GeoSeries(shapely.points(xy), crs=source).estimate_utm_crs()
+        to_crs = _utm_zone(xy, stated, source)
     target = CRS.from_user_input(to_crs)
-    if target == source:
+    if target == stated:
         return xy, geom, target
-    transformer = Transformer.from_crs(source, target, always_xy=True)
+    transformer = Transformer.from_crs(stated, target, always_xy=True)
     x, y = transformer.transform(xy[:, 0], xy[:, 1])
     curved = np.array([g is not None for g in geom], dtype=bool)
     geom = np.asarray(geom, dtype=object)
@@ -265,6 +496,21 @@ def _project(xy: np.ndarray, geom: list, *, from_crs: object, to_crs: object | N
         cx, cy = transformer.transform(coords[:, 0], coords[:, 1])
         geom[curved] = shapely.set_coordinates(lines.copy(), np.column_stack([cx, cy]))
     return np.column_stack([x, y]), list(geom), target
+
+
+def _utm_zone(xy: np.ndarray, crs: CRS, source: str) -> CRS:
+    """The UTM zone of the nodes' centre; a network where UTM is not defined (near the poles) is refused."""
+    try:
+        return gpd.GeoSeries(shapely.points(xy), crs=crs).estimate_utm_crs()
+    except RuntimeError as exc:  # pyproj: "Unable to determine UTM CRS"
+        west, south, east, north = gpd.GeoSeries(shapely.points(xy), crs=crs).to_crs(4326).total_bounds
+        raise InputError(
+            f"no UTM zone covers the network (lon {west:.4f}…{east:.4f}, lat {south:.4f}…{north:.4f}); "
+            "UTM reaches from 80°S to 84°N",
+            file=source,
+            fix="give the network in a projected CRS in metres (e.g. a polar stereographic one), "
+            "or check that x is the longitude and y the latitude",
+        ) from exc
 
 
 def network_from_arrays(

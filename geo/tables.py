@@ -9,6 +9,8 @@ non-number, or a GCJ-02/BD-09 point outside China are refused with the row.
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,9 +18,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo._validate import check_coordinates, check_rows, first_bad_row, max_rows
+from geo._validate import check_coordinates, check_rows, declares_entities, first_bad_row, max_rows
 from geo.chinacrs import SYSTEMS, in_china, to_wgs84
-from geo.errors import InputError
+from geo.errors import InputError, plain_text, reading
 from geo.notes import Note, note
 
 __all__ = [
@@ -83,14 +85,10 @@ def read_table(path: Path, what: str) -> tuple[pd.DataFrame, str]:
     suffix = path.suffix.lower()
     limit = max_rows(what) + 1  # one more than read: a longer table is refused, not cut
     if suffix in (".xlsx", ".xls"):
-        try:
+        if suffix == ".xlsx":
+            _check_workbook(path, what)
+        with reading(path, f"{what} spreadsheet", fix="save it as .xlsx (Excel 2007 or later)", errors=_XLSX_ERRORS):
             frame, encoding = pd.read_excel(path, dtype=object, nrows=limit), "xlsx"
-        except (ValueError, OSError, ImportError) as exc:
-            raise InputError(
-                f"cannot read the {what} spreadsheet ({exc})",
-                file=path.name,
-                fix="save it as .xlsx (Excel 2007 or later)",
-            ) from exc
     else:
         frame, encoding = _read_csv(path, what, limit)
     check_rows(len(frame), what, path.name)
@@ -143,6 +141,51 @@ def _mixed_encoding(path: Path, what: str) -> None:
             row=first_bad,
             fix="save the whole table in one encoding (Excel: 'CSV UTF-8'), or retype that row",
         )
+
+
+# What reading a spreadsheet raises on a bad file (openpyxl and pandas): a missing part (KeyError), bad XML
+# (ParseError is a SyntaxError), a broken zip, a value of the wrong kind, a number too large (OverflowError).
+_XLSX_ERRORS = (
+    *(ValueError, OSError, ImportError, KeyError, SyntaxError, zipfile.BadZipFile, TypeError, IndexError),
+    *(OverflowError, zlib.error, EOFError, NotImplementedError),
+)
+_XML_PART_HEAD = 4096  # a DTD comes before the first element: each part's head is enough to find it
+
+
+def _check_workbook(path: Path, what: str) -> None:
+    """Refuse an .xlsx that is no workbook (not a zip, or a zip of other files) or declares XML entities."""
+    fix = "open it in Excel or WPS and save it again as .xlsx"
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"the {what} file is not an .xlsx workbook (not a zip)", file=path.name, fix=fix) from exc
+    with archive:
+        names = archive.namelist()
+        if "xl/workbook.xml" not in names:
+            found = ", ".join(names[:3]) + (" …" if len(names) > 3 else "") or "nothing"
+            raise InputError(
+                f"the {what} file is a zip of other files ({found}), not an .xlsx workbook", file=path.name, fix=fix
+            )
+        for name in names:
+            if name.endswith((".xml", ".rels")) and declares_entities(_part_head(archive, name, path, what)):
+                raise InputError(
+                    f"the {what} spreadsheet declares XML entities (<!DOCTYPE …> in {name}), which Excel never writes",
+                    file=path.name,
+                    fix=fix,
+                )
+
+
+def _part_head(archive: zipfile.ZipFile, name: str, path: Path, what: str) -> bytes:
+    """The first bytes of one part of a workbook (a broken, encrypted or oddly compressed part refused)."""
+    try:
+        with archive.open(name) as part:
+            return part.read(_XML_PART_HEAD)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, zlib.error) as exc:
+        raise InputError(
+            f"the {what} workbook's part {name} cannot be unpacked ({plain_text(exc)})",
+            file=path.name,
+            fix="open it in Excel or WPS and save it again as .xlsx",
+        ) from exc
 
 
 def _find_columns(frame: pd.DataFrame, path: Path, names_of: dict[str, tuple[str, ...]]) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,8 +34,10 @@ from geo import (
 )
 from geo._validate import existing
 from geo.chinacrs import points_to_wgs84, settle_coordinate_system
+from geo.errors import plain_text
 from geo.graphml import MAX_GRAPHML_MB
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
+from geo.network import NETWORK_SUFFIXES
 from geo.osm import check_box, walk_network_file
 from geo.store import cache_root, store_network
 from geo.tables import is_table
@@ -51,8 +54,6 @@ from quarterhour.report import PackOptions, check_out, write_pack
 __all__ = ["main"]
 
 log = logging.getLogger("quarterhour")
-
-NETWORK_SUFFIXES = (".graphml", ".osm", ".pbf")
 
 
 def _defaults(args: argparse.Namespace) -> None:
@@ -417,6 +418,11 @@ def _network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warning_line(message: Warning | str, *_: object, **__: object) -> None:
+    """A library's warning (GDAL: an unclosed ring; geopandas: a column left as text) as one line, with no path."""
+    print(f"warning: {plain_text(message) if isinstance(message, Warning) else message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``quarterhour`` console command.
 
@@ -435,13 +441,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {"run": _run, "site": _site, "report": _report, "network": _network}
         commands |= {"scenarios": scenarios_command, "users": users_command}
-        return commands[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line
+            return commands[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug, not bad input: one line, and a way to see more
         log.debug("internal error", exc_info=True)
-        print(f"error: internal error, please report it: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"error: internal error, please report it: {type(exc).__name__}: {plain_text(exc)}", file=sys.stderr)
         return 1
 
 

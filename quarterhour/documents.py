@@ -35,6 +35,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from quarterhour.i18n import t
 from quarterhour.staticmap import TITLE_COLS, clip, drawing, text_cols
 
 __all__ = ["A4_INCHES", "Block", "clip", "fmt", "html_document", "pdf_document", "text_cols", "wrap"]
@@ -66,6 +67,9 @@ class Block:
         PNG bytes (``image``).
     table
         The table (``table``), its column names as the header.
+    full_in
+        The file beside the document that holds the whole table: the PDF prints the first
+        ``PDF_TABLE_ROWS`` rows of a longer table and says where the rest is (the HTML shows all).
     """
 
     kind: str
@@ -73,6 +77,7 @@ class Block:
     rows: Sequence[tuple[str, str]] = ()
     image: bytes = b""
     table: pd.DataFrame | None = None
+    full_in: str = ""
 
 
 def fmt(value: Any) -> str:
@@ -154,13 +159,17 @@ def html_document(blocks: Sequence[Block], title: str, lang: str) -> str:
     )
 
 
+#: Rows of a table printed in a PDF (a district's thousand gap zones would fill 30 pages; the spreadsheet has all).
+PDF_TABLE_ROWS = 40
+
+
 class _Pages:
     """A4 figures filled top down: ``room(h)`` gives the page with ``h`` of height left, starting one if needed."""
 
     top, bottom, left, width = 0.95, 0.05, 0.07, 0.86
 
-    def __init__(self, pdf: PdfPages, title: str) -> None:
-        self.pdf, self.title = pdf, clip(title, TITLE_COLS)
+    def __init__(self, pdf: PdfPages, title: str, lang: str) -> None:
+        self.pdf, self.title, self.lang = pdf, clip(title, TITLE_COLS), lang
         self.figures: list[Figure] = []
         self.y = 0.0
 
@@ -197,7 +206,7 @@ def pdf_document(blocks: Sequence[Block], title: str, lang: str) -> bytes:
     """
     buf = io.BytesIO()
     with drawing(lang), PdfPages(buf, metadata={"Title": clip(title, TITLE_COLS), "Creator": "quarterhour"}) as pdf:
-        pages = _Pages(pdf, title)
+        pages = _Pages(pdf, title, lang)
         for b in blocks:
             _DRAW.get(b.kind, _skip)(pages, b)
         pages.close()
@@ -248,7 +257,7 @@ def _image(pages: _Pages, b: Block) -> None:
 def _table(pages: _Pages, b: Block) -> None:
     if b.table is None:
         return
-    cells = [[fmt(v) for v in row] for row in b.table.itertuples(index=False)]
+    cells = [[fmt(v) for v in row] for row in b.table.head(PDF_TABLE_ROWS).itertuples(index=False)]
     heads = [str(c) for c in b.table.columns]
     need = [max([min(text_cols(h), 24), *(min(text_cols(r[i]), 40) for r in cells)]) + 2 for i, h in enumerate(heads)]
     total = sum(need)
@@ -273,6 +282,9 @@ def _table(pages: _Pages, b: Block) -> None:
         for x, v, n in zip(xs, r, need, strict=False):
             fig.text(x + 0.003, pages.y - row_h / 2, clip(v, n), fontsize=size, va="center")
         pages.y -= row_h
+    if len(b.table) > PDF_TABLE_ROWS:
+        more = len(b.table) - PDF_TABLE_ROWS
+        _paragraph(pages, Block("p", t("pdf_more_rows", pages.lang, n=more, file=b.full_in or "xlsx")))
     pages.y -= 0.015
 
 

@@ -57,6 +57,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Siting: candidates are network nodes on a 100 m grid inside the unit; exact maximal coverage (MCLP) "
         "of the unit's residents left out.",
     ),
+    "pdf_more_rows": (
+        "……另有 {n:,} 行未印出；完整表格见同一文件夹的 {file}。",
+        "… {n:,} more rows not printed; the whole table is in {file} in the same folder.",
+    ),
     "pack_gap_note": (
         "跨单元的盲区按居民所在单元拆分，各单元只计本单元居民。",
         "Gap zones crossing a border are split: each unit counts its own residents only.",

@@ -227,7 +227,8 @@ def _decorate(ax, lang: str) -> None:
 def _streets(ax, network: StreetNetwork, box: tuple[float, float, float, float]) -> None:
     edges = network.edges
     near = edges.sindex.query(shapely.box(*box), predicate="intersects")
-    segs = [np.asarray(g.coords)[:, :2] for g in edges.geometry.to_numpy()[near]]
+    xy, which = shapely.get_coordinates(edges.geometry.to_numpy()[near], return_index=True)
+    segs = np.split(xy, np.flatnonzero(np.diff(which)) + 1) if len(xy) else []
     ax.add_collection(LineCollection(segs, colors=STREET_COLOR, linewidths=0.4, zorder=1))
 
 

@@ -144,16 +144,19 @@ def test_a_tiny_network_reads(tmp_path):
     ("text", "message"),
     [
         ("", "the network file is empty"),
-        (tiny(TWO, EDGE.format(u=1, v=2))[:-60], "the GraphML ends early (a truncated file?) at line 2"),
+        (tiny(TWO, EDGE.format(u=1, v=2))[:-60], "cannot read the street network (the GraphML ends early at line 2"),
         (
             tiny(
                 NODE.format(id=1, x=7.42, y=43.73) + '<node id="2"><data key="y">43.7</data></node>',
                 EDGE.format(u=1, v=2),
             ),
-            "node 2 has no x (its longitude)",
+            "1 node has no coordinates (x, y), the first is node 2",
         ),
         (tiny(TWO.replace("7.43", "seven"), EDGE.format(u=1, v=2)), "node 2 has 'seven' as x"),
-        (tiny(TWO, EDGE.format(u=1, v=3)), "1 edge ends name no node of the file (the first: node 3)"),
+        (
+            tiny(TWO, EDGE.format(u=1, v=3)),
+            "1 edge end names no node of the file, the first is node 3: an edge leads to a node",
+        ),
         (tiny(TWO, EDGE.format(u=1, v="b")), "an edge from '1' to 'b' does not join two OSM node ids"),
         (tiny(TWO, '<edge source="1" target="2"><data key="g">LINESTRING (7.42 43</data></edge>'), "not valid WKT"),
         (
@@ -164,18 +167,24 @@ def test_a_tiny_network_reads(tmp_path):
             tiny(TWO, '<edge source="1" target="2"><data key="zz">1</data></edge>'),
             'data key="zz"> uses a key that no <key> declares',
         ),
-        (tiny(TWO, EDGE.format(u=1, v=2), crs=""), "no graph attribute 'crs'"),
+        (tiny(TWO, EDGE.format(u=1, v=2), crs=""), "states no coordinate reference system (the graph attribute 'crs')"),
         (tiny(TWO, ""), "the street network has no edges"),
-        (tiny(TWO, EDGE.format(u=1, v=2), prolog=LAUGHS).replace("epsg:4326", "&d;"), "declares a DOCTYPE or entities"),
+        (
+            tiny(TWO, EDGE.format(u=1, v=2), prolog=LAUGHS).replace("epsg:4326", "&d;"),
+            "declares XML entities (<!DOCTYPE …>)",
+        ),
         (
             tiny(TWO, EDGE.format(u=1, v=2), prolog='<!DOCTYPE graphml SYSTEM "file:///etc/passwd">\n'),
-            "declares a DOCTYPE",
+            "declares XML entities (<!DOCTYPE …>)",
         ),
         (
             "<?xml version='1.0'?>\n<osm version='0.6'><node id='1' lat='1' lon='2'/></osm>\n",
             "not a GraphML file (its root element is <osm>)",
         ),
-        ("nodes,edges\n1,2\n", "not well-formed XML at line 1, column 0 (syntax error)"),
+        (
+            "nodes,edges\n1,2\n",
+            "cannot read the street network (not well-formed XML at line 1, column 0: syntax error)",
+        ),
     ],
     ids=[
         "empty",

@@ -180,3 +180,20 @@ def test_level_missing_from_the_boundaries_is_one_error(tmp_path, capsys):
     assert code == 2
     assert "no 'community' level" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
+
+
+def test_a_long_table_prints_its_first_rows_and_says_where_the_rest_is():
+    """A district's thousand gap zones: one PDF page and a pointer to the spreadsheet; the HTML keeps every row."""
+    import re
+
+    import pandas as pd
+
+    from quarterhour.documents import PDF_TABLE_ROWS, Block, html_document, pdf_document
+
+    table = pd.DataFrame({"rank": range(1, 1001), "residents": [1000 - i for i in range(1000)]})
+    block = Block("table", table=table, full_in="tables.xlsx")
+    pdf = pdf_document([block], "gaps", "en")
+    assert re.findall(rb"/Count (\d+)", pdf) == [b"1"]  # one page (the whole table takes 22)
+    page = html_document([block], "gaps", "en")
+    assert page.count("<tr>") >= 1000  # the web page keeps the whole table
+    assert PDF_TABLE_ROWS < 1000

@@ -19,7 +19,7 @@ from quarterhour.export import MIME
 from quarterhour.i18n import both, category_both, t
 from quarterhour.webmap import scenario_layer
 from ui import state as S
-from ui.compute import base_map, scenario
+from ui.compute import base_map, scenario, scenario_base
 from ui.errors import step
 from ui.files import scenario_gpkg
 from ui.mapview import show_map
@@ -163,6 +163,7 @@ def scenario_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoD
         _changes_table_ui(st.session_state[S.CHANGES], lang)
     _load_scenario_ui(lang)
     changes = tuple(st.session_state[S.CHANGES])
+    scenario_base(inputs, units, params)  # ready before the first click (cached): the click then costs only its change
     if not changes:
         return None
     started = time.perf_counter()

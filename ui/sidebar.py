@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
-import uuid
-from pathlib import Path
-
 import streamlit as st
 
 from analysis.traveltime import MODE_SPEEDS_KMH
+from geo.errors import InputError
 from geo.store import cache_root, list_networks
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, MODES
 from quarterhour.i18n import both, category_both, t
 from ui import state as S
 from ui.compute import load_network
 from ui.errors import step
+from ui.uploads import remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs, Params, Sources
 
 __all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "units_ui"]
@@ -29,20 +26,17 @@ _CRS = ["auto", "wgs84", "gcj02", "bd09"]  # auto first: judged against the stre
 
 
 def save_upload(upload: st.runtime.uploaded_file_manager.UploadedFile, lang: str) -> str | None:
-    """Keep an upload on disk, named by its content (so caches key on it and planners never collide)."""
+    """Keep an upload on the server, named by its content (``ui.uploads``); None, said why, if it cannot be kept."""
     data = upload.getvalue()
     if len(data) > UPLOAD_LIMIT_MB * 1024 * 1024:
         st.error(t("too_big", lang, name=upload.name, mb=len(data) / 1024 / 1024, limit=UPLOAD_LIMIT_MB))
         return None
-    # A folder per content, the planner's own file name inside: messages name the file they know.
-    name = Path(upload.name).name.replace("\\", "_") or "upload"
-    folder = Path(tempfile.gettempdir()) / "quarterhour-uploads" / hashlib.sha256(data).hexdigest()[:20]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    if not path.exists():
-        tmp = folder / f".{name}.{uuid.uuid4().hex}.part"  # two sessions may upload the same file at once
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    try:
+        path = store_upload(upload.name, data)
+    except InputError as exc:  # a name with path parts ('..')
+        st.error(str(exc))
+        return None
+    remember_name(path, upload.name)  # messages name the file the planner knows
     return str(path)
 
 

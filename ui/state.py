@@ -70,6 +70,7 @@ __all__ = [
     "UNDO",
     "UNITS",
     "UNITS_FILE",
+    "UPLOAD_NAMES",
     "WS_BASE",
     "WS_COMMENT",
     "WS_NAME",
@@ -119,6 +120,7 @@ DEMAND_TOTAL = "demand_total"
 CANDIDATES_FILE = "candidates_file"
 UNITS = "units"
 UNITS_FILE = "units_file"
+UPLOAD_NAMES = "upload_names"  #: stored upload path -> the planner's file name, for messages
 MODE = "mode"
 MINUTES = "minutes"
 BANDS = "bands"

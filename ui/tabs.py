@@ -16,6 +16,7 @@ from quarterhour.i18n import both, category_name, level_both, level_name, note_t
 from ui import state as S
 from ui.files import layer_file, review_pack, table_file
 from ui.scenario import add_centre
+from ui.uploads import shown
 from ui.values import Inputs, Params, Plan
 
 __all__ = [
@@ -48,7 +49,7 @@ def headline_ui(result: CircleResult, notes: tuple, lang: str, *, mode: str = "w
     if s.n_facilities and not s.n_facilities_used:  # nothing can be reached: say why, first
         st.error(
             f"**{t('none_on_network_title', lang)}** — "
-            + "；".join(note_text(n, lang) for n in result.skipped if getattr(n, "key", "") == "none_on_network")
+            + "；".join(shown(note_text(n, lang)) for n in result.skipped if getattr(n, "key", "") == "none_on_network")
         )
     a, b, c, d = st.columns([3, 2, 2, 2])
     headline = "covered_headline" if mode == "walk" else f"covered_headline_{mode}"
@@ -58,10 +59,10 @@ def headline_ui(result: CircleResult, notes: tuple, lang: str, *, mode: str = "w
     d.metric(t("facilities", lang), f"{s.n_facilities_used:.0f}")
     with st.expander(t("what_was_read", lang)):
         for line in notes:
-            st.caption(note_text(line, lang))
+            st.caption(shown(note_text(line, lang)))
     for line in result.skipped:
         if getattr(line, "key", "") != "none_on_network":
-            st.warning(f"{t('skipped', lang)}{'：' if lang == 'zh' else ': '}{note_text(line, lang)}")
+            st.warning(f"{t('skipped', lang)}{'：' if lang == 'zh' else ': '}{shown(note_text(line, lang))}")
 
 
 def units_line(source: str, units: dict, lang: str) -> str:
