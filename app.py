@@ -3,7 +3,8 @@
 Run with ``streamlit run app.py``; with no upload it opens on the bundled sample.
 
 This page only wires the panels of ``ui/``: the sidebar (``ui.sidebar``), the
-headline and tabs (``ui.tabs``), the map and the scenario (``ui.scenario``). The
+headline and tabs (``ui.tabs``), the map and the scenario (``ui.scenario``), the saved
+scenarios (``ui.workspace``). The
 cached computations are in ``ui.compute``, keyed by the frozen values of
 ``ui.values``; the session's keys are named in ``ui.state``; every panel fails
 alone, through ``ui.errors.step``.
@@ -23,6 +24,7 @@ from ui.compute import compute, load_boundaries, load_network, load_points, netw
 from ui.errors import step
 from ui.scenario import map_ui, scenario_ui, take_click
 from ui.sidebar import basemap_ui, data_ui, params_ui
+from ui.signin import signin_ui
 from ui.tabs import (
     downloads_ui,
     gaps_sites_ui,
@@ -34,6 +36,7 @@ from ui.tabs import (
     units_line,
 )
 from ui.values import Inputs, Params
+from ui.workspace import resume, workspace_ui
 
 __all__ = ["analyse", "main"]
 
@@ -60,7 +63,13 @@ def main() -> None:
     started = time.perf_counter()
     with st.sidebar:
         lang = st.radio(t("language"), list(LANGS), format_func=LANGS.get, horizontal=True, key=S.LANG)
+    st.session_state[S.ACTOR] = who = signin_ui(lang)  # with accounts in the workspace: nothing until signed in
+    if who is None:
+        return
+    with st.sidebar:
         sources = data_ui(lang)
+        with step(lang, "the workspace"):  # a new session goes on with the planner's last scenario, parameters too
+            resume(sources.inputs, sources.units)
         params = params_ui(lang)
         st.session_state[S.BASEMAP_CHOICE] = basemap_ui(lang)
         st.caption(t("data_source", lang))
@@ -94,6 +103,8 @@ def main() -> None:
     layer = None
     with side, step(lang):
         layer = scenario_ui(inputs, units, params, chosen, lang)
+    with side, step(lang, "the workspace"):
+        workspace_ui(inputs, units, params, lang)
     with map_col, step(lang):
         map_ui(
             inputs,

@@ -17,9 +17,9 @@ import pandas as pd
 import pyogrio
 
 from geo.errors import InputError
-from geo.vocab import CATEGORIES
+from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY
 
-__all__ = ["CHANGE_COLUMNS", "SCENARIO_ACTIONS", "changes_frame", "read_scenario", "scenario_geojson"]
+__all__ = ["CHANGE_COLUMNS", "SCENARIO_ACTIONS", "change_rows", "changes_frame", "read_scenario", "scenario_geojson"]
 
 SCENARIO_ACTIONS = ("add", "move", "close")
 #: A change's attributes (besides its point), in the order of a change row
@@ -41,6 +41,33 @@ def changes_frame(rows: Iterable[Sequence]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         frame.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326
     )
+
+
+def change_rows(changes: gpd.GeoDataFrame) -> list[tuple]:
+    """Changes read by ``read_scenario`` as rows ``(action, facility_id, name, category, lon, lat)``.
+
+    An empty cell becomes None (facility id) or empty text; a new centre without a category gets the default one.
+
+    Examples
+    --------
+    >>> change_rows(changes_frame([("add", None, "新中心 1", None, 7.42, 43.73)]))
+    [('add', None, '新中心 1', 'neighbourhood_centre', 7.42, 43.73)]
+    """
+
+    def text(value: object) -> str:
+        return value if isinstance(value, str) else ""
+
+    return [
+        (
+            r.action,
+            text(r.facility_id) or None,
+            text(r.name),
+            text(r.category) or DEFAULT_NEW_CATEGORY,
+            r.geometry.x,
+            r.geometry.y,
+        )
+        for r in changes.itertuples()
+    ]
 
 
 def scenario_geojson(changes: gpd.GeoDataFrame) -> bytes:

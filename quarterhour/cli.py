@@ -42,6 +42,8 @@ from geo.osm import check_box, walk_network_file
 from geo.store import cache_root, store_network
 from geo.tables import is_table
 from quarterhour.cli_args import build_parser
+from quarterhour.cli_scenarios import scenarios_command
+from quarterhour.cli_users import users_command
 from quarterhour.export import provenance, write_layers
 from quarterhour.i18n import t
 from quarterhour.outdir import claim
@@ -439,9 +441,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
+        commands = {"run": _run, "site": _site, "report": _report, "network": _network}
+        commands |= {"scenarios": scenarios_command, "users": users_command}
         with warnings.catch_warnings():
             warnings.showwarning = _warning_line
-            return {"run": _run, "site": _site, "report": _report, "network": _network}[args.command](args)
+            return commands[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import geopandas as gpd
 import networkx as nx
@@ -57,3 +58,51 @@ def diamond() -> StreetNetwork:
     At 3.6 km/h (1 m/s) seconds equal metres, so every time is checked by hand.
     """
     return toy_network({0: (0, 0), 1: (100, 0), 2: (200, 0), 3: (100, 100)}, [(0, 1), (1, 2), (1, 3), (3, 2)])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_workspace(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The planning workspace in a temporary SQLite file, never the user's (the app and subprocesses inherit it)."""
+    before = os.environ.get("QUARTERHOUR_DATABASE_URL")
+    os.environ["QUARTERHOUR_DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('workspace') / 'workspace.sqlite'}"
+    yield
+    if before is None:
+        os.environ.pop("QUARTERHOUR_DATABASE_URL", None)
+    else:
+        os.environ["QUARTERHOUR_DATABASE_URL"] = before
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A throwaway PostgreSQL + PostGIS server on 127.0.0.1 (tests/pgserver.py); skipped only without its binaries.
+
+    In CI (``CI`` set) a missing server is a failure, never a skip: .ci/run installs Debian's postgresql and postgis.
+    """
+    from tests.pgserver import pg_bin, postgres_cluster
+
+    if pg_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL's initdb is missing: .ci/run installs Debian's postgresql and postgis")
+        pytest.skip(
+            "PostgreSQL's server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql postgis"
+        )
+    with postgres_cluster() as url:
+        yield url
+
+
+def new_postgres_database(server: str) -> str:
+    """A fresh database (with PostGIS, from the server's template) on the test server: its URL."""
+    import psycopg
+
+    name = f"t{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE quarterhour")
+    return server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """Each workspace test runs on both databases: a fresh SQLite file, and a fresh database on the PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'workspace.sqlite'}"
+    return new_postgres_database(request.getfixturevalue("postgres_url"))

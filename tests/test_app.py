@@ -16,6 +16,12 @@ from geo.scenario import read_scenario
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
+@pytest.fixture(autouse=True)
+def _own_workspace(tmp_path, monkeypatch):
+    """Each test's sessions save into their own workspace: a scenario of one test never reopens in another."""
+    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", f"sqlite:///{tmp_path / 'workspace.sqlite'}")
+
+
 @pytest.fixture
 def app() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=120)

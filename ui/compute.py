@@ -23,7 +23,7 @@ from analysis.demand import prepare_demand
 from analysis.gaps import CELL_M
 from analysis.isochrones import facility_isochrones
 from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, run_circle
-from analysis.scenario import Baseline, baseline, compare, evaluate
+from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate
 from analysis.siting import SiteResult, candidate_sites, plan_sites
 from geo import (
     StreetNetwork,
@@ -51,6 +51,7 @@ __all__ = [
     "load_points",
     "network_name",
     "scenario",
+    "scenario_run",
     "siting",
 ]
 
@@ -203,12 +204,22 @@ def compute(inputs: Inputs, units: str, params: Params, _lang: str | None = None
         The run; on a network above ``SMALL_NETWORK_NODES`` nodes without the
         catchment split and the automatic site.
     """
+    bar = st.empty() if _lang else None  # made in here: a cache hit replays it, and its emptying
+    result = _run(inputs, units, params, _chosen(inputs, params), progress=_steps_bar(bar, _lang) if bar else None)
+    if bar is not None:
+        bar.empty()
+    return result
+
+
+def _run(
+    inputs: Inputs, units: str, params: Params, facilities: gpd.GeoDataFrame, *, progress: Callable | None = None
+) -> CircleResult:
+    """``run_circle`` on the session's data with these facilities (the current ones, or a scenario's)."""
     network = load_network(inputs.network)
     small = len(network.nodes) <= SMALL_NETWORK_NODES
-    bar = st.empty() if _lang else None  # made in here: a cache hit replays it, and its emptying
-    result = run_circle(
+    return run_circle(
         network,
-        _chosen(inputs, params),
+        facilities,
         load_points(inputs).demand,
         minutes=params.minutes,
         bands=[b for b in params.bands if b != params.minutes],
@@ -218,11 +229,16 @@ def compute(inputs: Inputs, units: str, params: Params, _lang: str | None = None
         gap_cell_m=GAP_CELL_M,
         isochrones=ISOCHRONE_KINDS if small else ("facility", "merged"),
         n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
-        progress=_steps_bar(bar, _lang) if bar is not None else None,
+        progress=progress,
     )
-    if bar is not None:
-        bar.empty()
-    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def scenario_run(inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...]) -> CircleResult:
+    """A whole run with the scenario's facilities (for its review pack): as ``compute``, after the changes."""
+    network = load_network(inputs.network)
+    after = apply_changes(_chosen(inputs, params), changes_frame(changes).to_crs(network.crs))
+    return _run(inputs, units, params, after)
 
 
 def _steps_bar(bar: DeltaGenerator, lang: str) -> Callable[[str], None]:

@@ -12,10 +12,10 @@ from geo import sample_paths
 from geo.scenario import changes_frame
 from quarterhour.export import gpkg_bytes, layer_bytes, provenance, table_bytes
 from quarterhour.report import PackOptions, build_pack
-from ui.compute import compute, load_network, scenario
+from ui.compute import compute, load_network, scenario, scenario_run
 from ui.values import SAMPLE, Change, Inputs, Params
 
-__all__ = ["app_provenance", "layer_file", "review_pack", "scenario_gpkg", "table_file"]
+__all__ = ["app_provenance", "layer_file", "review_pack", "scenario_gpkg", "scenario_pack", "table_file"]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -158,4 +158,44 @@ def review_pack(inputs: Inputs, units: str, params: Params, *, level: str, code:
         PackOptions(level=level, lang=lang),
         code=code,
         provenance=app_provenance(inputs, units, params),
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def scenario_pack(
+    inputs: Inputs,
+    units: str,
+    params: Params,
+    changes: tuple[Change, ...],
+    *,
+    level: str,
+    code: str,
+    lang: str,
+    named: tuple[tuple[str, object], ...],
+) -> bytes:
+    """A scenario's review pack for its unit: the run with the scenario's facilities, and who and what it is.
+
+    Parameters
+    ----------
+    inputs, units, params, changes
+        As for ``scenario``.
+    level, code, lang
+        As for ``review_pack``.
+    named
+        What the pack names in its parameters (``scenario``, ``scenario_version``, ``scenario_status`` ...),
+        shown in the report's provenance table, the GeoPackage metadata and the spreadsheet.
+
+    Returns
+    -------
+    bytes
+        ``quarterhour.report.build_pack``'s zip.
+    """
+    prov = app_provenance(inputs, units, params)
+    prov["parameters"].update({**dict(named), "scenario_changes": len(changes)})
+    return build_pack(
+        scenario_run(inputs, units, params, changes),
+        load_network(inputs.network),
+        PackOptions(level=level, lang=lang),
+        code=code,
+        provenance=prov,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -12,7 +13,7 @@ import streamlit as st
 
 from analysis import columns as C
 from geo.osm import MAX_BOX_KM2, box_km2
-from geo.scenario import changes_frame, read_scenario, scenario_geojson
+from geo.scenario import change_rows, changes_frame, read_scenario, scenario_geojson
 from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY
 from quarterhour.export import MIME
 from quarterhour.i18n import both, category_both, t
@@ -24,6 +25,7 @@ from ui.files import scenario_gpkg
 from ui.mapview import show_map
 from ui.sidebar import save_upload
 from ui.values import Change, Inputs, Params, Plan
+from ui.workspace import start_new
 
 __all__ = ["add_centre", "compare_ui", "map_ui", "scenario_ui", "take_click"]
 
@@ -127,19 +129,9 @@ def _load_scenario_ui(lang: str) -> None:
     with step(lang):
         path = save_upload(loaded, lang)
         if path:
-            frame = read_scenario(path)
-            st.session_state[S.CHANGES] = changes = [
-                Change(
-                    r.action,
-                    r.facility_id if isinstance(r.facility_id, str) and r.facility_id else None,
-                    r.name if isinstance(r.name, str) else "",
-                    r.category if isinstance(r.category, str) else DEFAULT_NEW_CATEGORY,
-                    r.geometry.x,
-                    r.geometry.y,
-                )
-                for r in frame.itertuples()
-            ]
+            st.session_state[S.CHANGES] = changes = [Change(*row) for row in change_rows(read_scenario(path))]
             st.session_state[S.SCENARIO_LOADED] = digest
+            start_new(Path(loaded.name).stem)  # saved as a new scenario in the workspace, named after the file
             st.success(t("scenario_loaded", lang, n=len(changes)))
 
 

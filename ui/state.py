@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 __all__ = [
+    "ACCOUNT_NAME",
+    "ACTOR",
     "ADD_FORM",
     "BANDS",
     "BASEMAP",
@@ -49,6 +51,7 @@ __all__ = [
     "PACK",
     "PACK_DOWNLOAD",
     "PACK_MAKE",
+    "PASSWORD",
     "PICKED",
     "PLAN",
     "PREPARE_SCENARIO",
@@ -58,13 +61,39 @@ __all__ = [
     "SCENARIO_FILE_FOR",
     "SCENARIO_LOADED",
     "SCENARIO_S",
+    "SIGN_IN_FORM",
+    "SIGN_OUT",
     "SITES_TO_SCENARIO",
     "TARGET",
     "TIANDITU_KEY",
+    "TOKEN",
     "UNDO",
     "UNITS",
     "UNITS_FILE",
     "UPLOAD_NAMES",
+    "WS_BASE",
+    "WS_COMMENT",
+    "WS_NAME",
+    "WS_NEW",
+    "WS_NEW_NAME",
+    "WS_NEW_UNIT",
+    "WS_NOTE",
+    "WS_OPEN",
+    "WS_OPEN_VERSION",
+    "WS_OTHER",
+    "WS_PACK",
+    "WS_PACK_DOWNLOAD",
+    "WS_PACK_FOR",
+    "WS_PICK",
+    "WS_PROJECT",
+    "WS_RESUMED",
+    "WS_RETURN",
+    "WS_REVIEW",
+    "WS_SAVED",
+    "WS_SCENARIO",
+    "WS_SUBMIT",
+    "WS_UNIT",
+    "WS_VERSION_PICK",
     "K",
     "category_minutes_key",
     "pack_unit_key",
@@ -122,6 +151,39 @@ PREPARE_SCENARIO = "prepare_scenario"
 SCENARIO_FILE_FOR = "scenario_file_for"  #: the changes the result file was asked for
 DOWNLOAD_SCENARIO = "download_scenario"
 LAST_GOOD = "last_good"  #: (inputs, units) of the last analysis that worked
+
+# signing in (ui/signin.py)
+TOKEN = "token"  #: the signed-in session's token (never the password)
+SIGN_IN_FORM = "sign_in_form"
+ACCOUNT_NAME = "account_name"
+PASSWORD = "password"
+SIGN_OUT = "sign_out"
+ACTOR = "actor"  #: the session's ``workspace.Actor``
+
+# the workspace (ui/workspace.py)
+WS_PROJECT = "ws_project"  #: the workspace project of (inputs, units): (inputs, units, project id)
+WS_SCENARIO = "ws_scenario"  #: the id of the scenario the session's changes are saved into
+WS_BASE = "ws_base"  #: the version the session's changes are made on
+WS_SAVED = "ws_saved"  #: (changes, parameters) as last saved or opened
+WS_RESUMED = "ws_resumed"  #: the session went on with the planner's last scenario (once)
+WS_NOTE = "ws_note"  #: (kind, text) the workspace says once on the next run
+WS_NEW_UNIT = "ws_new_unit"  #: the unit the next new scenario takes (None: the account's first)
+WS_NEW_NAME = "ws_new_name"  #: the name the next new scenario takes (a loaded file's)
+WS_PICK = "ws_pick"
+WS_OPEN = "ws_open"
+WS_VERSION_PICK = "ws_version_pick"
+WS_OPEN_VERSION = "ws_open_version"
+WS_NAME = "ws_name"
+WS_UNIT = "ws_unit"
+WS_NEW = "ws_new"
+WS_SUBMIT = "ws_submit"
+WS_REVIEW = "ws_review"
+WS_RETURN = "ws_return"
+WS_COMMENT = "ws_comment"
+WS_OTHER = "ws_other"
+WS_PACK = "ws_pack"
+WS_PACK_FOR = "ws_pack_for"  #: (scenario id, version) whose review pack was asked for
+WS_PACK_DOWNLOAD = "ws_pack_download"
 
 # the tabs
 LEVEL = "level"

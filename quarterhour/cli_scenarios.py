@@ -1,0 +1,148 @@
+"""``quarterhour scenarios``: the workspace's scenarios from the command line.
+
+- ``list``: the scenarios (id, name, unit, status, newest version, author, last saved);
+- ``import FILE``: a scenario GeoJSON (``geo.scenario``) into the workspace, as a new scenario of the data
+  given (the sample's by default), the same project the app finds for the same files;
+- ``export ID --out FILE``: a version's changes as GeoJSON or GeoPackage (with the scenario's name,
+  version and status in its metadata), written atomically, never over a file without ``--force``;
+- ``status ID STATUS``: submit, review (with ``--comment``) or return a scenario.
+
+The database is the app's: ``QUARTERHOUR_DATABASE_URL``, else the workspace file in the user's data folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from geo.errors import InputError
+from geo.scenario import change_rows, changes_frame, read_scenario, scenario_geojson
+from quarterhour.export import atomic_write, provenance, write_layers
+from workspace.access import STATUSES, local_actor
+
+if TYPE_CHECKING:
+    from workspace.store import Store
+
+__all__ = ["add_scenarios_parser", "scenarios_command"]
+
+
+def add_scenarios_parser(sub: argparse._SubParsersAction) -> None:
+    """``quarterhour scenarios list|import|export|status``."""
+    p = sub.add_parser(
+        "scenarios",
+        help="the saved scenarios of the workspace: list, import a GeoJSON, export, set the review status",
+        description="The planning workspace the app saves into (QUARTERHOUR_DATABASE_URL, else a SQLite file "
+        "in your data folder).",
+    )
+    what = p.add_subparsers(dest="action", required=True, parser_class=type(p))
+    what.add_parser("list", help="the scenarios: id, name, unit, status, version, author, last saved")
+    imp = what.add_parser("import", help="a scenario GeoJSON file as a new scenario")
+    imp.add_argument("file", type=Path, help="a scenario GeoJSON (saved by the app, or points with 'action')")
+    imp.add_argument("--name", help="the scenario's name (default: the file's name)")
+    imp.add_argument("--unit", default="", help="the review unit's code (default: the whole city)")
+    for option, text in (
+        ("--network", "the street network the scenario was made on (default: the sample's)"),
+        ("--facilities", "the facilities it was made on (default: the sample's)"),
+        ("--demand", "the residents (default: the sample's)"),
+        ("--boundaries", "the review units: a file or 'luoyang' (default: the sample's)"),
+    ):
+        imp.add_argument(option, help=text)
+    imp.add_argument("--facilities-crs", default="auto", help="as for run (default auto)")
+    imp.add_argument("--demand-crs", default="auto", help="as for run (default auto)")
+    imp.add_argument("--demand-total", type=float, help="as for run")
+    exp = what.add_parser("export", help="a scenario's changes as GeoJSON (.geojson) or GeoPackage (.gpkg)")
+    exp.add_argument("id", type=int, help="the scenario's id (see list)")
+    exp.add_argument("--version", type=int, help="the version (default: the newest)")
+    exp.add_argument("--out", type=Path, required=True, help="the file to write: .geojson or .gpkg")
+    exp.add_argument("--force", action="store_true", help="replace the file if it exists")
+    status = what.add_parser("status", help="move a scenario: draft -> submitted -> reviewed (or back to draft)")
+    status.add_argument("id", type=int, help="the scenario's id (see list)")
+    status.add_argument("status", choices=STATUSES, help="the new status")
+    status.add_argument("--comment", default="", help="the reviewer's comment")
+
+
+def _store() -> Store:
+    """The workspace, loaded only when a command opens it (SQLAlchemy and Alembic stay out of ``run``)."""
+    from workspace import open_store
+
+    return open_store()
+
+
+def scenarios_command(args: argparse.Namespace) -> int:
+    """Run ``quarterhour scenarios ACTION``; the workspace's refusals are ``InputError``s (exit 2)."""
+    return {"list": _list, "import": _import, "export": _export, "status": _status}[args.action](args)
+
+
+def _list(_args: argparse.Namespace) -> int:
+    store = _store()
+    listed = store.scenarios(None, local_actor())
+    if not listed:
+        print(f"no scenarios yet in {store.engine.url.render_as_string(hide_password=True)}")
+    for s in listed:
+        print(
+            f"{s.id}\t{s.name}\t{s.unit or 'city'}\t{s.status}\tv{s.head}\t{s.author}\t"
+            f"{s.updated_at.astimezone():%Y-%m-%d %H:%M}"
+        )
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    rows = change_rows(read_scenario(args.file))
+    from workspace.keys import project_for
+
+    key = project_for(
+        args.network,
+        args.facilities,
+        args.demand,
+        args.boundaries,
+        facilities_crs=args.facilities_crs,
+        demand_crs=args.demand_crs,
+        demand_total=args.demand_total,
+    )
+    store = _store()
+    made = store.create(store.project(key), args.name or args.file.stem, args.unit, local_actor(), changes=rows)
+    print(f"imported {len(rows)} changes from {args.file.name} as scenario {made.id} '{made.name}' (version 1)")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    suffix = args.out.suffix.lower()
+    if suffix not in (".geojson", ".json", ".gpkg"):
+        raise InputError(
+            f"cannot write a scenario as '{suffix or args.out.name}'",
+            file=args.out.name,
+            fix="end --out with .geojson or .gpkg",
+        )
+    opened = _store().open(args.id, local_actor(), version=args.version)
+    frame = changes_frame(opened.rows)
+    if suffix == ".gpkg":
+        write_layers({"changes": frame}, args.out, force=args.force, provenance=_provenance(opened))
+    else:
+        atomic_write(args.out, scenario_geojson(frame), force=args.force)
+    sc = opened.scenario
+    print(f"wrote scenario {sc.id} '{sc.name}', version {opened.version} ({sc.status}): {len(frame)} changes")
+    print(f"to {args.out}")
+    return 0
+
+
+def _provenance(opened: object) -> dict:
+    sc = opened.scenario
+    return provenance(
+        {
+            "scenario": sc.name,
+            "scenario_id": sc.id,
+            "scenario_version": opened.version,
+            "scenario_status": sc.status,
+            "unit": sc.unit,
+            "author": sc.author,
+            **{f"version_{k}": v for k, v in opened.params.items()},
+        },
+        {},
+    )
+
+
+def _status(args: argparse.Namespace) -> int:
+    sc = _store().set_status(args.id, args.status, local_actor(), comment=args.comment)
+    print(f"scenario {sc.id} '{sc.name}' is now {sc.status} (version {sc.status_version or sc.head})")
+    return 0

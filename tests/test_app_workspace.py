@@ -1,0 +1,206 @@
+"""The workspace in the app (AppTest): changes saved as made, a new session goes on with them, versions, review."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_app import _biggest_gap_lonlat, media  # noqa: F401 - media is a fixture
+from workspace import Actor, Store, local_actor
+from workspace.keys import project_for
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+@pytest.fixture(scope="module")
+def gap(sample) -> str:
+    lon, lat = _biggest_gap_lonlat(sample)
+    return f"{lon:.6f}, {lat:.6f}"
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'workspace.sqlite'}"
+    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", url)
+    return url
+
+
+def new_session() -> AppTest:
+    return AppTest.from_file(str(APP), default_timeout=120).run()
+
+
+def add(app: AppTest, lonlat: str) -> AppTest:
+    app.text_input(key="lonlat").set_value(lonlat)
+    next(b for b in app.button if b.label == "新增").click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+def figure(app: AppTest, label: str) -> str:
+    labels = [m.label for m in app.metric]
+    return app.metric[labels.index(label)].value
+
+
+def test_a_change_is_saved_as_made_and_a_new_session_goes_on_with_it(db, gap):
+    first = add(new_session(), gap)
+    covered = figure(first, "方案")
+    assert covered != "38,245"
+    again = new_session()  # a refresh: a new session on the same server and database
+    assert not again.exception and not again.error, [e.value for e in again.error]
+    assert any("已继续上次的方案" in i.value for i in again.info)
+    assert figure(again, "方案") == covered and figure(again, "现状") == "38,245"
+    store = Store(db)
+    listed = store.scenarios(1, local_actor())
+    assert len(listed) == 1 and listed[0].head == 1
+    assert [c.action for c in store.open(listed[0].id, local_actor()).changes] == ["add"]
+
+
+SECOND = "7.4300, 43.7400"  # a second new centre, anywhere on the sample's streets
+
+
+def test_the_parameters_come_back_with_the_scenario(db, gap):
+    first = new_session()
+    first.select_slider(key="minutes").set_value(10).run()
+    add(first, gap)
+    covered, gained = figure(first, "方案"), first.caption
+    again = new_session()
+    assert again.select_slider(key="minutes").value == 10
+    assert figure(again, "方案") == covered
+    assert [c.value for c in again.caption if "新增覆盖" in c.value] == [
+        c.value for c in gained if "新增覆盖" in c.value
+    ]
+
+
+def test_any_version_reopens_and_the_next_change_goes_on_top(db, gap):
+    app = add(new_session(), gap)
+    one = figure(app, "方案")
+    add(app, SECOND)
+    two = figure(app, "方案")
+    assert app.selectbox(key="ws_version_pick").options[0].startswith("第 2 版")
+    app.selectbox(key="ws_version_pick").set_value(1).run()
+    app.button(key="ws_open_version").click().run()
+    assert not app.exception
+    assert figure(app, "方案") == one and len(app.session_state["changes"]) == 1
+    assert any("已打开方案" in s.value for s in app.success)
+    add(app, SECOND)
+    assert figure(app, "方案") == two
+    sc = Store(db).scenarios(1, local_actor())[0]
+    assert sc.head == 3 and len(Store(db).open(sc.id, local_actor()).changes) == 2
+
+
+def test_a_save_overtaken_by_another_session_is_refused_and_the_newer_shown(db, gap):
+    add(new_session(), gap)  # version 1
+    one, two = new_session(), new_session()  # two tabs on the same scenario
+    add(one, SECOND)  # version 2
+    add(two, "7.4250, 43.7330")  # made on version 1: refused
+    assert any("你的这次保存未执行" in e.value and "version 2" in e.value for e in two.error)
+    assert [c.lon for c in two.session_state["changes"]] == [c.lon for c in one.session_state["changes"]]
+    assert Store(db).scenarios(1, local_actor())[0].head == 2
+
+
+def test_submitted_and_reviewed_with_a_comment(db, gap):
+    app = add(new_session(), gap)
+    app.button(key="ws_submit").click().run()
+    assert any("已提交审核" in c.value for c in app.caption)
+    app.text_area(key="ws_comment").set_value("同意，请补充联络点")
+    app.button(key="ws_review").click().run()
+    assert not app.exception
+    assert any("已审核" in c.value for c in app.caption)
+    assert any("审核第 1 版：同意，请补充联络点" in c.value for c in app.caption)
+    sc = Store(db).scenarios(1, local_actor())[0]
+    assert (sc.status, sc.review_comment, sc.status_version) == ("reviewed", "同意，请补充联络点", 1)
+
+
+def test_two_scenarios_side_by_side(db, gap):
+    app = add(new_session(), gap)
+    first = figure(app, "方案")
+    app.text_input(key="ws_name").set_value("方案乙")
+    next(b for b in app.button if b.label == "新建方案").click().run()
+    assert not app.session_state["changes"]
+    add(app, SECOND)
+    listed = Store(db).scenarios(1, local_actor())
+    names = [s.name for s in listed]
+    assert names[0] == "方案乙" and len(names) == 2
+    app.selectbox(key="ws_other").set_value(listed[1].id).run()
+    assert not app.exception
+    table = next(df.value for df in app.dataframe if "指标" in df.value.columns)
+    assert list(table.columns) == ["指标", "方案乙", names[1]]
+    assert table.set_index("指标").loc["覆盖居民", names[1]] == first
+    rates = next(df.value for df in app.dataframe if "方案乙 %" in df.value.columns)
+    assert len(rates) == 32  # the sample's communities
+
+
+def test_the_scenarios_review_pack_names_its_version_and_status(db, gap, tmp_path, media):  # noqa: F811
+    app = add(new_session(), gap)
+    app.button(key="ws_submit").click().run()
+    app.button(key="ws_pack").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    button = next(b for b in app.get("download_button") if b.proto.label.startswith("下载方案评审材料"))
+    assert button.proto.label == "下载方案评审材料（第 1 版，已提交审核）"
+    with zipfile.ZipFile(io.BytesIO(media(button))) as pack:
+        gpkg = next(n for n in pack.namelist() if n.endswith(".gpkg"))
+        html = next(n for n in pack.namelist() if n.endswith(".html"))
+        (tmp_path / "pack.gpkg").write_bytes(pack.read(gpkg))
+        page = pack.read(html).decode()
+    meta = pyogrio.read_info(tmp_path / "pack.gpkg", layer=0)["dataset_metadata"]["parameters"]
+    assert '"scenario_version": 1' in meta and '"scenario_status": "submitted"' in meta
+    assert "submitted" in page and "scenario_version" in page
+    facilities = gpd.read_file(tmp_path / "pack.gpkg", layer="facilities")
+    assert len(facilities) == 21  # the sample's 20 and the scenario's new centre
+
+
+def sign_in(app: AppTest, name: str, password: str) -> AppTest:
+    app.text_input(key="account_name").set_value(name)
+    app.text_input(key="password").set_value(password)
+    next(b for b in app.button if b.label == "登录").click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+@pytest.fixture
+def accounts(db):
+    from workspace.accounts import Accounts
+
+    store = Store(db)
+    a = Accounts(store)
+    a.add("wang", "西北区-planner-2026", role="planner", units=("MC-D1",))
+    a.add("li", "东北区-planner-2026", role="planner", units=("MC-D2",))
+    a.add("zhao", "city-reviewer-2026", role="reviewer")
+    project = store.project(project_for(None, None, None, None))
+    theirs = store.create(project, "东北区方案", "MC-D2", Actor("li", "planner", ("MC-D2",)),
+                          changes=[("add", None, "东北新中心", "study_room", 7.4300, 43.7400)])  # fmt: skip
+    return a, theirs
+
+
+def test_with_accounts_the_app_asks_to_sign_in_and_refuses_wrong_and_disabled(accounts):
+    a, _ = accounts
+    app = new_session()
+    assert not app.metric and app.subheader[0].value == "登录"  # nothing of the data before signing in
+    sign_in(app, "wang", "not-the-password")
+    assert any("wrong name or password" in e.value for e in app.error) and not app.metric
+    a.disable("li")
+    sign_in(app, "li", "东北区-planner-2026")
+    assert any("this account is disabled" in e.value for e in app.error) and not app.metric
+    sign_in(app, "wang", "西北区-planner-2026")
+    assert figure(app, "覆盖率") == "99.7%"
+    assert any("已登录：wang（规划人员）" in c.value for c in app.sidebar.caption)
+
+
+def test_a_planner_sees_and_makes_only_their_units_scenarios(accounts, gap, db):
+    _, theirs = accounts
+    app = sign_in(new_session(), "wang", "西北区-planner-2026")
+    assert not app.session_state["changes"]  # another district's scenario is never reopened for them
+    assert "ws_pick" not in [s.key for s in app.selectbox]  # nor listed
+    assert app.selectbox(key="ws_unit").options == ["MC-D1 西北区 (made-up district)"]
+    add(app, gap)
+    mine = [s for s in Store(db).scenarios(None, Actor("zhao", "reviewer")) if s.author == "wang"]
+    assert len(mine) == 1 and mine[0].unit == "MC-D1"
+    reviewer = sign_in(new_session(), "zhao", "city-reviewer-2026")
+    listed = reviewer.selectbox(key="ws_pick").options  # the city reviewer sees both districts'
+    assert len(listed) == 2 and any(o.startswith(f"{theirs.name} · MC-D2") for o in listed)

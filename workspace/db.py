@@ -1,0 +1,109 @@
+"""Where the workspace lives and how it is opened: the URL, the engine, the migrations.
+
+With no setting, a SQLite file in the user's data folder (``platformdirs``):
+nothing to install or start. ``QUARTERHOUR_DATABASE_URL`` names another
+database: a ``sqlite:///path`` file, or ``postgresql://user:password@host/db``
+(driven by psycopg 3; the database needs PostGIS, which the first migration
+enables). Opening runs Alembic's ``upgrade head``, so an older workspace is
+brought up to date before it is read.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from platformdirs import user_data_dir
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from workspace.errors import WorkspaceError
+
+__all__ = ["ENV_URL", "database_url", "default_path", "migrate", "open_engine"]
+
+#: The environment variable that names the workspace's database.
+ENV_URL = "QUARTERHOUR_DATABASE_URL"
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_LOCK = threading.Lock()  # one upgrade at a time within a server (Streamlit runs sessions in threads)
+_PG_LOCK_ID = 0x5148_5753  # "QHWS": the advisory lock two servers' upgrades take on PostgreSQL
+
+
+def default_path() -> Path:
+    """The embedded workspace: ``workspace.sqlite`` in the user's data folder."""
+    return Path(user_data_dir("quarterhour", appauthor=False)) / "workspace.sqlite"
+
+
+def database_url(url: str | None = None) -> str:
+    """The database to use: ``url``, else ``QUARTERHOUR_DATABASE_URL``, else the embedded SQLite file.
+
+    ``postgresql://`` and ``postgres://`` URLs are driven by psycopg 3.
+
+    Examples
+    --------
+    >>> database_url("postgresql://planner@db.example/quarterhour")
+    'postgresql+psycopg://planner@db.example/quarterhour'
+    >>> database_url("sqlite:////tmp/ws.sqlite")
+    'sqlite:////tmp/ws.sqlite'
+    """
+    url = url or os.environ.get(ENV_URL, "").strip()
+    if not url:
+        return f"sqlite:///{default_path()}"
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain) :]
+    return url
+
+
+def _refused(url: str, why: object) -> WorkspaceError:
+    shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
+    return WorkspaceError(
+        f"cannot open the workspace database {shown}: {why}",
+        fix=f"check {ENV_URL} (sqlite:///path/to/file.sqlite or postgresql://user:password@host/database), "
+        "or unset it to use the workspace file in your data folder",
+    )
+
+
+def open_engine(url: str) -> Engine:
+    """An engine on ``url``, migrated to the newest schema; a URL that cannot be used is a ``WorkspaceError``."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise _refused(url, exc) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = sa.create_engine(parsed, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:
+        raise _refused(url, exc) from None
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        migrate(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise _refused(url, str(exc.orig).strip().splitlines()[0]) from None
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    """Foreign keys on; wait for a writer rather than fail; readers do not block the writer (WAL)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    """Alembic ``upgrade head`` on the engine's database, in one transaction (two servers never race)."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with _LOCK, engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,26 @@
+"""The workspace's refusals, each an ``InputError``: the app shows it, the CLI prints it and exits 2."""
+
+from __future__ import annotations
+
+from geo.errors import InputError
+
+__all__ = ["NotAllowed", "StaleVersion", "WorkspaceError"]
+
+
+class WorkspaceError(InputError):
+    """The workspace cannot do what was asked: the message says why and what to do."""
+
+
+class NotAllowed(WorkspaceError):
+    """The account may not read or change this scenario (another unit's, or a role that cannot)."""
+
+
+class StaleVersion(WorkspaceError):
+    """A save made on an older version than the scenario's newest: refused, nothing is overwritten.
+
+    ``head`` is the newest version's number, to show the planner.
+    """
+
+    def __init__(self, problem: str, *, head: int, fix: str) -> None:
+        super().__init__(problem, fix=fix)
+        self.head = head
