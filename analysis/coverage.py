@@ -22,6 +22,7 @@ __all__ = [
     "category_coverage",
     "coverage_by_level",
     "demand_units",
+    "known_units",
     "nearest_facility",
     "summarize",
     "with_nearest",
@@ -209,6 +210,28 @@ def assign_units(points: gpd.GeoSeries | gpd.GeoDataFrame, units: gpd.GeoDataFra
     return joined["code"].reindex(points.index)
 
 
+def known_units(points: gpd.GeoDataFrame, units: gpd.GeoDataFrame, known: pd.Series | None) -> pd.Series:
+    """The unit code per point: from ``known`` (codes found before, by point index) when given, else ``assign_units``.
+
+    Parameters
+    ----------
+    points
+        Points.
+    units
+        Polygons with ``code`` (brought to the points' CRS only when the codes are found here).
+    known
+        Codes already found for these points (``demand_units``), or None.
+
+    Returns
+    -------
+    pandas.Series
+        The unit code per point, aligned to ``points.index``.
+    """
+    if known is not None:
+        return known.reindex(points.index)
+    return assign_units(points, units if units.crs == points.crs else units.to_crs(points.crs))
+
+
 def coverage_by_level(
     demand: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
@@ -272,7 +295,7 @@ def coverage_by_level(
             code = pd.Series("ALL", index=demand.index)
             fcode = pd.Series("ALL", index=facilities.index)
         else:
-            code = units_of[level] if units_of and level in units_of else assign_units(demand, units)
+            code = known_units(demand, units, (units_of or {}).get(level))
             fcode = assign_units(facilities, units)
         outside = code.isna()
         if outside.any():

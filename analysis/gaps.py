@@ -19,7 +19,7 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 from analysis import columns as C
-from analysis.coverage import assign_units
+from analysis.coverage import known_units
 from geo.crs import require_projected
 
 __all__ = ["CELL_M", "gap_zones"]
@@ -93,10 +93,7 @@ def gap_zones(
     )
     gdf = gpd.GeoDataFrame(table, geometry=polys, crs=demand.crs)
     for level in levels:  # the units its residents live in, as counted in the level tables
-        if units_of and level in units_of:
-            code = units_of[level].reindex(out.index).to_numpy()
-        else:
-            code = assign_units(out, boundaries[level].to_crs(demand.crs)).to_numpy()
+        code = known_units(out, boundaries[level], (units_of or {}).get(level)).to_numpy()
         gdf[level] = _codes_per_zone(zone, code, n_zones)
     gdf = (
         gdf[gdf[C.POP_UNCOVERED] > 0]
