@@ -23,6 +23,7 @@ from geo.graphml import prepare_graphml
 from geo.network import StreetNetwork, read_graph
 from geo.notes import Note, note
 from geo.tables import DEMAND_COLUMN_NAMES, FIRST_ROW, is_table, read_point_table, read_table
+from geo.unittable import is_unit_table, unit_table
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, CATEGORY_SYNONYMS, LEVELS, category_code
 
 __all__ = [
@@ -157,7 +158,7 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     return gdf
 
 
-def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
+def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame | pd.DataFrame:
     """Read demand: resident points with a resident count column ``pop`` (numbers, not negative), or polygons.
 
     Polygons are areas with ``pop`` (communities, grid cells) or building
@@ -165,18 +166,23 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
     resident points. A CSV/XLSX table gives points from its lon/lat columns and
     residents from a ``pop`` column, Chinese headers recognised (经度/纬度,
     人口/常住人口/户籍人口; ``geo.tables.DEMAND_COLUMN_NAMES``), UTF-8 or GBK.
+    A table with no lon/lat but a unit's code or name (社区, 区划代码) comes back
+    as a plain ``pandas.DataFrame`` (``geo.unittable.unit_table``), to be matched
+    to the review units (``geo.unittable.match_units``). Population rasters are
+    read by ``geo.raster``, around the network.
 
     Parameters
     ----------
     path
         A GeoJSON, GeoPackage or (zipped) Shapefile, all points or all polygons; or a CSV/XLSX table of points.
     crs
-        The coordinate system of a table's lon/lat (``wgs84``, ``gcj02`` or ``bd09``); converted to WGS-84.
+        The coordinate system of a table's lon/lat (``wgs84``, ``gcj02`` or ``bd09``), converted to WGS-84;
+        or ``EPSG:code`` for a table's x/y in that CRS (kept in it).
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        In the file's CRS (a table: WGS-84). Points and areas get ``pop`` as float residents and a unique
+    geopandas.GeoDataFrame or pandas.DataFrame
+        In the file's CRS (a table: WGS-84, or its EPSG). Points and areas get ``pop`` as float residents and a unique
         ``demand_id`` (also the index); building footprints without ``pop`` come back as read. What was
         done with a table (encoding, conversion) is in ``gdf.attrs["notes"]``.
 
@@ -191,10 +197,16 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
         raise InputError(
             f"unsupported demand format '{path.suffix}'",
             file=path.name,
-            fix="give a CSV/XLSX table (lon/lat, pop), a GeoJSON, GeoPackage or Shapefile of points or polygons",
+            fix="give a CSV/XLSX table (lon/lat, pop), a GeoJSON, GeoPackage or Shapefile of points or polygons, "
+            "or a population GeoTIFF (.tif)",
         )
     if tabular:
-        gdf, notes = read_point_table(path, what="residents", crs=crs, columns=DEMAND_COLUMN_NAMES)
+        frame, encoding = read_table(path, "residents")
+        if is_unit_table(frame, path):
+            return unit_table(frame, path, encoding)  # matched to the review units once they are read
+        gdf, notes = read_point_table(
+            path, what="residents", crs=crs, columns=DEMAND_COLUMN_NAMES, table=(frame, encoding)
+        )
         headers = gdf.attrs.get("headers", {})
         if "pop" not in gdf.columns:
             raise InputError(
