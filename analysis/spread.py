@@ -185,7 +185,8 @@ def spread_units(
     (geopandas.GeoDataFrame, Spread)
         Resident points with ``pop`` (0-person points dropped), ``source`` (``areas+buildings``,
         ``areas+streets``, ``areas+point``, ``areas+off``), ``off_network`` (True for the off part) and
-        ``from_area`` (the unit's position in ``units``); and how many residents went where. Every unit's points add up to its ``pop`` exactly.
+        ``from_area`` (the unit's position in ``units``); and how many residents went where. Every unit's
+        points add up to its ``pop`` exactly.
     """
     geoms, edge_geoms = units.geometry.to_numpy(), edges.to_numpy()
     n = len(geoms)

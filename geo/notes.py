@@ -30,6 +30,8 @@ NOTES_EN: dict[str, str] = {
     "raster_window": "{file}: read a window of {cols:,} x {rows:,} of its {width:,} x {height:,} cells around the "
     "streets: {n:,} cells with residents, {pop:,.0f} residents",
     "raster_dropped": "{file}: dropped {nodata:,} nodata cells and {negative:,} negative cells ({negative_pop:,.0f})",
+    "grid_cells": "{file}: the {n:,} points lie on one regular {dx:g} x {dy:g} lattice: read as a population "
+    "grid's cell centres, each cell's residents spread over it",
     "units_matched": "{file}: {n:,} of {rows:,} rows matched to the {level} units by {by}: {pop:,.0f} residents",
     "units_unmatched": "{file}: {n:,} rows match no {level} unit and are left out ({pop:,.0f} residents): {names}",
     "how_buildings": "{n} building footprints, floor area x levels, x {per_m2:.4f} persons/m²",

@@ -37,6 +37,7 @@ from geo._validate import existing
 from geo.chinacrs import points_to_wgs84, settle_coordinate_system
 from geo.errors import plain_text
 from geo.graphml import MAX_GRAPHML_MB
+from geo.gridtable import as_cells
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
 from geo.network import NETWORK_SUFFIXES
 from geo.osm import check_box, walk_network_file
@@ -134,7 +135,7 @@ def _residents(args: argparse.Namespace, got: dict, network: StreetNetwork) -> g
     """The residents layer in the network's CRS: a raster's window around the streets, units matched, or as read."""
     source = got["demand"]
     if isinstance(source, gpd.GeoDataFrame):
-        return _settle(args, source, network, "demand").to_crs(network.crs)
+        return as_cells(_settle(args, source, network, "demand"), source.attrs.get("lattice")).to_crs(network.crs)
     if isinstance(source, RasterHeader):
         layer = read_window(source, tuple(network.nodes.total_bounds), network.crs.to_wkt())
     else:

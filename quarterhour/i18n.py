@@ -475,6 +475,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{file}：舍弃 {nodata:,} 个无数据栅格和 {negative:,} 个负值栅格（{negative_pop:,.0f}）",
         "{file}: dropped {nodata:,} nodata cells and {negative:,} negative cells ({negative_pop:,.0f})",
     ),
+    "note_grid_cells": (
+        "{file}：{n:,} 个点位于同一规则的 {dx:g} × {dy:g} 网格上：按人口网格的格网中心读取，每格人口分布到格内",
+        "{file}: the {n:,} points lie on one regular {dx:g} x {dy:g} lattice: read as a population "
+        "grid's cell centres, each cell's residents spread over it",
+    ),
     "note_units_matched": (
         "{file}：{rows:,} 行中 {n:,} 行按{by}匹配到{level}单元：{pop:,.0f} 人",
         "{file}: {n:,} of {rows:,} rows matched to the {level} units by {by}: {pop:,.0f} residents",

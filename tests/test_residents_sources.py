@@ -107,7 +107,7 @@ def test_quarterhour_run_on_a_geotiff(rasters, tmp_path, capsys):
 
 def test_a_national_raster_is_read_by_its_window_only(sample, tmp_path):
     """A 36,000 x 36,000 WorldPop-like raster (5 GB as float32) covering Western Europe: only the window is read."""
-    network, _, demand = sample
+    _, _, demand = sample
     size = 1 / 1200  # WorldPop's 3 arc-seconds, about 90 m
     path = tmp_path / "europe_ppp.tif"
     width = height = 36_000
@@ -117,14 +117,16 @@ def test_a_national_raster_is_read_by_its_window_only(sample, tmp_path):
                        blockysize=512, compress="deflate", sparse_ok=True) as dst:  # fmt: skip
         grid, t = _grid(demand.to_crs(4326), size)
         col0, row0 = ~transform @ (t.c, t.f)
-        dst.write(grid.astype("float32"), 1, window=rasterio.windows.Window(round(col0), round(row0), *grid.shape[::-1]))
+        window = rasterio.windows.Window(round(col0), round(row0), grid.shape[1], grid.shape[0])
+        dst.write(grid.astype("float32"), 1, window=window)
     assert path.stat().st_size < 50e6 and width * height * 4 > 5e9
     script = (
         "import resource, sys; from geo import load_sample; from geo.raster import open_raster, read_window; "
         "net, _, _ = load_sample(); base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
         f"cells = read_window(open_raster({str(path)!r}), tuple(net.nodes.total_bounds), net.crs.to_wkt()); "
-        "print(cells['pop'].sum(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base, str(cells.attrs['notes'][0]))"
-    )  # fmt: skip
+        "grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base; "
+        "print(cells['pop'].sum(), grew, str(cells.attrs['notes'][0]))"
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=Path.cwd())
     total, grew_kb, window = done.stdout.split(" ", 2)
     assert float(total) == grid.sum()
@@ -233,7 +235,8 @@ def test_a_community_table_is_matched_to_the_units_and_the_unmatched_listed(samp
     assert not isinstance(table, gpd.GeoDataFrame) and len(table) == n + 2
     areas, notes = match_units(table, read_boundaries(SAMPLE / "boundaries.geojson"))
     assert len(areas) == n and areas["pop"].sum() == total
-    assert str(notes[0]) == f"{name}: {n} of {n + 2} rows matched to the community units by name: {total:,.0f} residents"
+    matched = f"{name}: {n} of {n + 2} rows matched to the community units by name: {total:,.0f} residents"
+    assert str(notes[0]) == matched
     assert str(notes[1]) == f"{name}: 2 rows match no community unit and are left out (150 residents): " + (
         f"不存在社区 (row {n + 2}), 别处社区 (row {n + 3})"
     )
@@ -258,7 +261,8 @@ def test_quarterhour_run_on_a_community_table(sample, tmp_path, capsys):
     path, total, n = _community_table(tmp_path, sample, "社区人口.xlsx", None)
     args = ["run", "--demand", str(path), "--out", str(tmp_path / "out"), "--isochrones", "merged"]
     assert main(args) == 2
-    assert "社区人口.xlsx: the residents table has no coordinates, only units' names or codes" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "社区人口.xlsx: the residents table has no coordinates, only units' names or codes" in err
     assert main([*args, "--boundaries", str(SAMPLE / "boundaries.geojson")]) == 0
     got = capsys.readouterr()
     assert f"of {total:,.0f} residents" in got.out
@@ -280,3 +284,25 @@ def test_a_projected_xy_table_reads_with_its_epsg(sample, tmp_path, capsys):
     assert "人口_utm.csv: coordinates read as EPSG:32632, as chosen" in got.err
     assert main(["run", "--demand", str(path), "--demand-crs", "EPSG:99999999", "--out", str(tmp_path / "x")]) == 2
     assert "unknown coordinate system 'EPSG:99999999'" in capsys.readouterr().err
+
+
+def test_a_table_of_grid_centres_is_read_as_cells(sample, tmp_path, capsys):
+    """A heat grid exported as 经度/纬度/人口 at 0.005° cell centres: cells, spread; rounded resident points are not."""
+    _, _, demand = sample
+    grid, t = _grid(demand.to_crs(4326), 0.005)
+    rows, cols = np.nonzero(grid)
+    lon, lat = t @ (cols + 0.5, rows + 0.5)
+    path = tmp_path / "热力网格.csv"
+    pd.DataFrame({"经度": lon.round(6), "纬度": lat.round(6), "人口": grid[rows, cols]}).to_csv(path, index=False)
+    cells = read_demand(path)
+    assert cells.attrs["lattice"] == (0.005, 0.005)
+    told = str(cells.attrs["notes"][-1])
+    assert told.startswith(f"热力网格.csv: the {len(rows)} points lie on one regular 0.005 x 0.005 lattice")
+    assert main(["run", "--demand", str(path), "--out", str(tmp_path / "out"), "--isochrones", "merged"]) == 0
+    got = capsys.readouterr()
+    assert f"note: residents from {len(rows)} areas or cells with {grid.sum():,.0f} residents, spread" in got.err
+    assert gpd.read_file(tmp_path / "out" / "coverage.gpkg", layer="demand")["pop"].sum() == grid.sum()
+    ll = demand.to_crs(4326)  # resident points written to 4 decimals sit on a 0.0001° lattice, sparsely: points
+    rounded = tmp_path / "人口.csv"
+    pd.DataFrame({"经度": ll.geometry.x.round(4), "纬度": ll.geometry.y.round(4), "人口": ll["pop"]}).to_csv(rounded)
+    assert read_demand(rounded).attrs["lattice"] is None
