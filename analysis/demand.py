@@ -6,11 +6,13 @@ which was used:
 - ``buildings``: footprints, residents from footprint x levels x persons per m²,
   or scaled to a known total;
 - ``grid``: a population grid, as points or as cells;
-- ``areas``: community or sub-district polygons with resident counts, spread over
-  the residential buildings inside them (dasymetric) or, where nothing finer
-  exists, over a regular grid clipped to each polygon.
+- ``areas``: community or sub-district polygons, or population cells (a raster's,
+  a heat grid's), with resident counts, spread over the buildings inside them
+  (dasymetric) or, given the street network, along the streets inside them, the
+  part with no street near counted off the network (``analysis.spread``, to the
+  person); with neither, over a regular grid clipped to each polygon.
 
-Weights add up to the stated total (to float precision).
+Weights add up to the stated total (along the streets: exactly; else to float precision).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from geo.notes import Note, note
 from geo.snap import DEFAULT_MAX_SNAP_M
 
 __all__ = [
+    "LEVELS_COLUMNS",
     "MAX_AREA_TO_NETWORK",
     "MAX_GRID_CELLS",
     "PERSONS_PER_M2",
@@ -43,6 +46,8 @@ __all__ = [
     "scale_to_total",
 ]
 
+#: Column names of a building's number of floors, as footprints come (OSM, 高德 exports).
+LEVELS_COLUMNS = ("levels", "building:levels", "floors", "层数", "楼层数", "楼层")
 #: Residents per m² of residential floor area when no total is known: China's urban
 #: housing floor area is about 35–40 m² per person (NBS 2020), so 1 / 36.
 PERSONS_PER_M2 = 1 / 36
@@ -305,6 +310,7 @@ def prepare_demand(
     extent: Sequence[float] | None = None,
     network: StreetNetwork | None = None,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    buildings: gpd.GeoDataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, Note]:
     """Resident points from a demand layer as read by ``geo.read_demand``, and a line saying how.
 
@@ -328,6 +334,9 @@ def prepare_demand(
         The street network, in the layer's CRS: areas and cells are spread along its streets.
     max_snap_m
         The part of an area farther than this from every street counts off the network.
+    buildings
+        Building footprints (same CRS; floors in one of ``LEVELS_COLUMNS``): areas with buildings inside
+        are spread over them by floor area, with ``network``.
 
     Returns
     -------
@@ -343,7 +352,10 @@ def prepare_demand(
             out["source"] = "points"
     elif C.POP in layer.columns and network is not None:
         check_areas(layer, grid_m=grid_m, extent=extent, cells=False)
-        out = demand_from_areas(layer, network=network, max_snap_m=max_snap_m)
+        levels = next((c for c in LEVELS_COLUMNS if buildings is not None and c in buildings), "levels")
+        out = demand_from_areas(
+            layer, network=network, max_snap_m=max_snap_m, buildings=buildings, levels_column=levels
+        )
         how = _spread_note(out.attrs["spread"], total=float(layer[C.POP].sum()), max_snap_m=max_snap_m)
     elif C.POP in layer.columns:
         check_areas(layer, grid_m=grid_m, extent=extent)

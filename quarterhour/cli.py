@@ -121,6 +121,7 @@ def _read_inputs(args: argparse.Namespace) -> dict:
     candidates, exclude = getattr(args, "candidates", None), getattr(args, "exclude", None)
     got["candidates"] = read_facilities(candidates, crs=crs, what="candidates") if candidates else None
     got["exclude"] = read_polygons(exclude, what="exclusion areas") if exclude else None
+    got["buildings"] = read_polygons(args.buildings, what="building footprints") if args.buildings else None
     return got
 
 
@@ -194,8 +195,13 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
     if candidates is not None and args.facilities_crs == "auto" and system != "wgs84":
         candidates = points_to_wgs84(candidates, system)
     args.facilities_crs = system
+    buildings = got["buildings"].to_crs(network.crs) if got["buildings"] is not None else None
     demand, how = prepare_demand(
-        _residents(args, got, network), total=args.demand_total, network=network, max_snap_m=args.max_snap_m
+        _residents(args, got, network),
+        total=args.demand_total,
+        network=network,
+        max_snap_m=args.max_snap_m,
+        buildings=buildings,
     )
     print(f"note: residents from {how}", file=sys.stderr)
     boundaries_ll = got["boundaries"]

@@ -119,6 +119,12 @@ def _inputs(p: argparse.ArgumentParser) -> None:
         help="coordinate system of the residents' lon/lat, as --facilities-crs (default auto), or EPSG:code for a "
         "table's x/y in metres (e.g. EPSG:4547, CGCS2000 Gauss-Kruger)",
     )
+    p.add_argument(
+        "--buildings",
+        type=Path,
+        help="building footprints (e.g. from 高德, with a 'levels'/层数 column): areas, cells and rasters of "
+        "residents are spread over them by floor area, rather than along the streets",
+    )
     p.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
     p.add_argument(
         "--mode",

@@ -306,3 +306,26 @@ def test_a_table_of_grid_centres_is_read_as_cells(sample, tmp_path, capsys):
     rounded = tmp_path / "人口.csv"
     pd.DataFrame({"经度": ll.geometry.x.round(4), "纬度": ll.geometry.y.round(4), "人口": ll["pop"]}).to_csv(rounded)
     assert read_demand(rounded).attrs["lattice"] is None
+
+
+def test_cells_spread_over_the_buildings_given(sample, rasters, tmp_path, capsys):
+    """With footprints (a 层数 column, as 高德 exports them), cells go over them by floor area, each cell exactly."""
+    network, _, demand = sample
+    squares = demand.geometry.buffer(6, cap_style="square").to_numpy()
+    footprints = gpd.GeoDataFrame({"层数": np.arange(len(demand)) % 6 + 1}, geometry=squares, crs=demand.crs)
+    path, grid = rasters["utm"]
+    cells = read_window(open_raster(path), tuple(network.nodes.total_bounds), network.crs.to_wkt())
+    cells = cells.to_crs(network.crs)
+    out, how = prepare_demand(cells, network=network, buildings=footprints.iloc[::2])  # half the buildings
+    assert out[C.POP].sum() == grid.sum() and {"areas+buildings", "areas+streets"} <= set(out["source"])
+    by_cell = out.groupby("from_area")[C.POP].sum().reindex(range(len(cells)), fill_value=0)
+    assert (by_cell.to_numpy() == cells["pop"].to_numpy()).all()
+    within = out[out["source"] == "areas+buildings"]
+    one = within.iloc[0]
+    inside = footprints.iloc[::2][footprints.iloc[::2].contains(one.geometry)]
+    assert len(inside) == 1  # each building point sits in its footprint
+    assert f"{within[C.POP].sum():,.0f} over building footprints" in str(how)
+    footprints.to_file(tmp_path / "buildings.gpkg")
+    assert main(["run", "--demand", str(path), "--buildings", str(tmp_path / "buildings.gpkg"),
+                 "--out", str(tmp_path / "out"), "--isochrones", "merged"]) == 0  # fmt: skip
+    assert "over building footprints" in capsys.readouterr().err
