@@ -99,9 +99,11 @@ def _heaviest(group: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _street_points(units: np.ndarray, edges: np.ndarray, step_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _street_points(
+    units: np.ndarray, edges: np.ndarray, tree: shapely.STRtree, step_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points along the streets inside each unit: (unit, point, length it stands for)."""
-    ui, ei = shapely.STRtree(edges).query(units, predicate="intersects")
+    ui, ei = tree.query(units, predicate="intersects")
     parts, which = shapely.get_parts(shapely.intersection(edges[ei], units[ui]), return_index=True)
     lines = shapely.get_type_id(parts) == 1  # LineStrings: a street touching a unit at a point carries no one
     parts, owner = parts[lines], ui[which[lines]]
@@ -128,11 +130,11 @@ def _lattice(units: np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarra
     return unit[inside], x[inside], y[inside]
 
 
-def _near_and_off(units: np.ndarray, edges: np.ndarray, max_snap_m: float) -> tuple:
+def _near_and_off(units: np.ndarray, tree: shapely.STRtree, max_snap_m: float) -> tuple:
     """Each unit's off-network share, a point of its off part and a point of its near part (None if none)."""
     unit, x, y = _lattice(units, max_snap_m / 5)
     pts = shapely.points(x, y)
-    (hit, _) = shapely.STRtree(edges).query_nearest(pts, max_distance=max_snap_m, all_matches=False)
+    (hit, _) = tree.query_nearest(pts, max_distance=max_snap_m, all_matches=False)
     near = np.zeros(len(pts), dtype=bool)
     near[hit] = True
     n = len(units)
@@ -144,7 +146,7 @@ def _near_and_off(units: np.ndarray, edges: np.ndarray, max_snap_m: float) -> tu
     near_pt[unit[near][::-1]] = pts[near][::-1]
     none = samples == 0  # a sliver no lattice point falls in: judged at its point
     if none.any():
-        d_hit, _ = shapely.STRtree(edges).query_nearest(rep[none], max_distance=max_snap_m, all_matches=False)
+        d_hit, _ = tree.query_nearest(rep[none], max_distance=max_snap_m, all_matches=False)
         is_near = np.zeros(int(none.sum()), dtype=bool)
         is_near[d_hit] = True
         idx = np.flatnonzero(none)
@@ -195,10 +197,11 @@ def spread_units(
     if building_weight is not None:
         b_unit, b_pt, b_w = building_weight
         has_b[b_unit] = True
-    s_unit, s_pt, s_w = _street_points(geoms, edge_geoms, step_m)
+    tree = shapely.STRtree(edge_geoms)
+    s_unit, s_pt, s_w = _street_points(geoms, edge_geoms, tree, step_m)
     keep = ~has_b[s_unit]
     s_unit, s_pt, s_w = s_unit[keep], s_pt[keep], s_w[keep]
-    off_share, off_pt, near_pt = _near_and_off(geoms, edge_geoms, max_snap_m)
+    off_share, off_pt, near_pt = _near_and_off(geoms, tree, max_snap_m)
     street_len = np.bincount(s_unit, weights=s_w, minlength=n)
     on_street = (street_len > 0) & ~has_b
     # Pieces per unit: the unit's buildings or its street points (sharing 1 - off), its off point, its near point.
