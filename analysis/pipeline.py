@@ -76,9 +76,9 @@ class CircleSummary(Summary):
     n_points: int
     n_overloaded: int
     load_unit: str
-    yardstick: Yardstick = Yardstick()
-    cutoff_min: float = 15.0
-    walk_m: float = 1125.0
+    yardstick: Yardstick
+    cutoff_min: float
+    walk_m: float
     groups: tuple[GroupRate, ...] = ()
 
 

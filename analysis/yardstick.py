@@ -8,7 +8,7 @@ Two kinds, one travel-time engine:
 
 A distance is a time at a speed. A distance yardstick runs the engine at 3.6 km/h,
 one metre a second, so every engine second *is* a metre of network walk: a band's
-cutoff in engine minutes is its metres / 60, exactly, and each band (and each
+cutoff in engine minutes is its metres / 60 (exact to a float's rounding, 1e-13 m), and each band (and each
 category's threshold) keeps its own distance, although 300/500/1,000 m are not one
 speed (3.6, 3.0 and 4.0 km/h). Under a distance yardstick the demand's ``minutes``
 are engine minutes (metres / 60); ``walk_m`` gives the metres. The walking speed does
@@ -17,8 +17,8 @@ not matter, for the total and for every population group.
 Examples
 --------
 >>> ys = yardstick("gb50180")
->>> ys.cutoff_min(10) * 60, ys.engine_kmh
-(500.0, 3.6)
+>>> ys.walk_m(10), ys.engine_kmh, round(ys.cutoff_min(10) * 60, 9)
+(500.0, 3.6, 500.0)
 >>> yardstick("minutes", speed_kmh=4.5).walk_m(15)
 1125.0
 >>> yardstick("gb50180-strict").walk_m(15)
