@@ -643,7 +643,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "residents {group}: {covered:,.0f} of {total:,.0f} ({pct:.1f}%) within {walk_m:,.0f} m "
         "(by distance: the speed does not matter)",
     ),
-    "groups_headline": ("分人群覆盖率", "coverage by population group"),
+    "covered_headline_m": ("{walk_m:,.0f} 米步行覆盖居民", "residents within a {walk_m:,.0f} m walk"),
+    "yardstick_speed_unused": (
+        "GB 50180 按路网步行距离判断：速度不影响结果",
+        "GB 50180 judges by network walking distance: the speed does not change the result",
+    ),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.traveltime import MODE_SPEEDS_KMH
+from analysis.yardstick import STANDARDS
 from geo.errors import InputError
 from geo.store import cache_root, list_networks
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, MODES
@@ -20,6 +21,7 @@ __all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "un
 UPLOAD_LIMIT_MB = 100  # per file, as server.maxUploadSize in .streamlit/config.toml
 SPEED_RANGES = {"walk": (2.0, 6.0), "bike": (8.0, 25.0), "ebike": (10.0, 30.0)}
 BANDS = (5.0, 10.0, 15.0, 20.0)
+CIRCLES = (5, 10, 15)  #: the life circles GB 50180 gives a distance (``analysis.yardstick.GB50180_M``)
 BASEMAPS = ("none", "osm", "tianditu")
 _POINT_TYPES = ["csv", "xlsx", "geojson", "json", "gpkg", "zip"]
 _CRS = ["auto", "wgs84", "gcj02", "bd09"]  # auto first: judged against the streets
@@ -137,6 +139,10 @@ def data_ui(lang: str) -> Sources:
     )
 
 
+def _standard_label(code: str) -> str:
+    return both(f"standard_{code}")
+
+
 def _crs_label(code: str) -> str:
     return both(f"crs_{code}")
 
@@ -160,8 +166,19 @@ def params_ui(lang: str) -> Params:
     speed = st.slider(
         t("speed", lang), low, high, MODE_SPEEDS_KMH[mode], 0.1 if mode == "walk" else 0.5, key=S.speed_key(mode)
     )
-    minutes = st.select_slider(t("threshold", lang), options=[5, 10, 15, 20, 30], value=15, key=S.MINUTES)
-    bands = st.multiselect(t("bands", lang), BANDS, default=[5.0, 10.0], key=S.BANDS, format_func=lambda b: f"{b:g}′")
+    standard = st.radio(
+        t("standard", lang), list(STANDARDS), format_func=lambda s: both(f"standard_{s}"), key=S.STANDARD
+    )
+    circles = CIRCLES if standard != "minutes" else (5, 10, 15, 20, 30)  # GB 50180 names three circles
+    if st.session_state.get(S.MINUTES, 15) not in circles:
+        st.session_state[S.MINUTES] = 15
+    minutes = st.select_slider(t("threshold", lang), options=list(circles), value=15, key=S.MINUTES)
+    if standard != "minutes":
+        st.caption(t("yardstick_speed_unused", lang))
+    offered = tuple(b for b in BANDS if b in circles)
+    if any(b not in offered for b in st.session_state.get(S.BANDS, ())):
+        st.session_state[S.BANDS] = [b for b in st.session_state[S.BANDS] if b in offered]
+    bands = st.multiselect(t("bands", lang), offered, default=[5.0, 10.0], key=S.BANDS, format_func=lambda b: f"{b:g}′")
     cats = st.multiselect(
         t("categories_used", lang),
         list(CATEGORIES),
@@ -179,7 +196,7 @@ def params_ui(lang: str) -> Params:
             )
             for c in CATEGORIES
         )
-    return Params(float(minutes), float(speed), tuple(cats), cat_minutes, tuple(sorted(bands)))
+    return Params(float(minutes), float(speed), tuple(cats), cat_minutes, tuple(sorted(bands)), standard)
 
 
 def basemap_ui(lang: str) -> tuple[str, str]:

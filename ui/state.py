@@ -64,6 +64,7 @@ __all__ = [
     "SIGN_IN_FORM",
     "SIGN_OUT",
     "SITES_TO_SCENARIO",
+    "STANDARD",
     "TARGET",
     "TIANDITU_KEY",
     "TOKEN",
@@ -123,6 +124,7 @@ UNITS_FILE = "units_file"
 UPLOAD_NAMES = "upload_names"  #: stored upload path -> the planner's file name, for messages
 MODE = "mode"
 MINUTES = "minutes"
+STANDARD = "standard"  #: the yardstick: minutes at a speed, or GB 50180's walking distances
 BANDS = "bands"
 CATEGORIES = "categories"
 BASEMAP = "basemap"
