@@ -30,8 +30,9 @@ def test_run_on_sample_writes_the_contract(sample_run):
     proc, out = sample_run
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert len(lines) == 1
+    assert len(lines) == 2
     assert lines[0].startswith("covered 38,245 of 38,367 residents (99.7%) within 15 min walk at 4.5 km/h")
+    assert lines[1] == "yardstick: minutes at a speed: 15 min at 4.5 km/h (about 1,125 m)"  # the default, named
     # no temporary file left behind (checked before reading: GDAL may write a .aux.xml sidecar for the metadata)
     assert [p.name for p in out.iterdir()] == ["coverage.gpkg"]
     gpkg = out / "coverage.gpkg"
