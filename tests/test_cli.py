@@ -259,7 +259,7 @@ def test_site_closing_a_centre_and_excluding_areas(tmp_path, capsys):
     assert (
         main([*args, "--close", "F004", "--exclude", str(tmp_path / "no.geojson"), "--out", str(tmp_path / "b")]) == 0
     )
-    out = capsys.readouterr().out.strip().splitlines()
+    out = [line for line in capsys.readouterr().out.splitlines() if line.startswith("residents covered")]
     before_a = int(out[0].split("before ")[1].split(" of")[0].replace(",", ""))
     before_b = int(out[1].split("before ")[1].split(" of")[0].replace(",", ""))
     assert before_a - before_b == 3009  # La Poste (F004) closed: 3,009 residents lose their only centre
