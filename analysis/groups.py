@@ -25,7 +25,7 @@ from analysis import columns as C
 from analysis.yardstick import Yardstick
 from geo.errors import InputError
 
-__all__ = ["OLDER_KMH", "Group", "GroupRate", "find_groups", "group_covered", "group_rates"]
+__all__ = ["OLDER_KMH", "Group", "GroupRate", "find_groups", "group_covered", "group_headers", "group_rates"]
 
 #: A walking speed for older residents (km/h), the preset ``--group COLUMN=older`` gives.
 OLDER_KMH = 3.2
@@ -91,15 +91,21 @@ def find_groups(demand: pd.DataFrame, given: Sequence[Group] = ()) -> tuple[Grou
                 column=column,
                 fix="give --group the header of a column of residents, e.g. --group 60岁以上=3.2",
             )
-    found = [
-        Group(str(c))
-        for c in demand.columns
-        if c not in named and c not in (C.POP, "geometry") and _GROUP_HEADER.search(str(c))
-    ]
-    groups = (*named.values(), *found)
+    groups = (*named.values(), *(Group(c) for c in group_headers(demand.columns) if c not in named))
     for g in groups:
         _check_counts(demand, g.column)
     return groups
+
+
+def group_headers(columns: Sequence[object]) -> list[str]:
+    """The columns whose header names an age group (``60岁以上``, ``0-6岁``, ``65+``, ``老年人口``), in order.
+
+    Examples
+    --------
+    >>> group_headers(["pop", "60岁以上", "0-6岁", "name", "over_65", "儿童"])
+    ['60岁以上', '0-6岁', 'over_65', '儿童']
+    """
+    return [str(c) for c in columns if c not in (C.POP, "geometry") and _GROUP_HEADER.search(str(c))]
 
 
 def _check_counts(demand: pd.DataFrame, column: str) -> None:

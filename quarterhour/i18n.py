@@ -643,6 +643,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "residents {group}: {covered:,.0f} of {total:,.0f} ({pct:.1f}%) within {walk_m:,.0f} m "
         "(by distance: the speed does not matter)",
     ),
+    "group_speeds": ("人群步速", "population groups' speeds"),
+    "group_speeds_help": (
+        "每个人群可设自己的步速（空：与上面相同），例如老年人 {older:g} km/h",
+        "each group may walk at its own speed (empty: the one above), e.g. {older:g} km/h for older residents",
+    ),
     "covered_headline_m": ("{walk_m:,.0f} 米步行覆盖居民", "residents within a {walk_m:,.0f} m walk"),
     "yardstick_speed_unused": (
         "GB 50180 按路网步行距离判断：速度不影响结果",

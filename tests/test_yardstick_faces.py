@@ -123,3 +123,25 @@ def test_the_app_headline_names_the_yardstick(tmp_path, monkeypatch):
     assert any(c.value.startswith("尺度：GB 50180-2018 路网步行距离") for c in at.caption)
     at.radio(key="lang").set_value("en").run()
     assert at.metric[0].label == "residents within a 1,000 m walk"
+
+
+def _headline_page(demand: str) -> None:
+    """The app's headline on residents with an over-60s column walking at 3.2 km/h (an upload's path)."""
+    from geo.vocab import CATEGORIES, CATEGORY_MINUTES
+    from ui.compute import compute
+    from ui.tabs import headline_ui
+    from ui.values import Inputs, Params
+
+    minutes = tuple((c, CATEGORY_MINUTES[c]) for c in CATEGORIES)
+    params = Params(15.0, 4.5, CATEGORIES, minutes, (5.0, 10.0), "minutes", (("60岁以上", 3.2),))
+    headline_ui(compute(Inputs(demand=demand), "sample", params), (), "en")
+
+
+def test_the_app_headline_gives_each_group_at_its_speed(tmp_path, monkeypatch, grouped_demand):
+    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", f"sqlite:///{tmp_path / 'workspace.sqlite'}")
+    at = AppTest.from_function(_headline_page, args=(str(grouped_demand),), default_timeout=180).run()
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.caption]
+    assert "yardstick: minutes at a speed: 15 min at 4.5 km/h (about 1,125 m)" in captions
+    group = next(c for c in captions if c.startswith(f"residents {OLD}: "))
+    assert group.endswith("within 15 minutes at 3.2 km/h")

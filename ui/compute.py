@@ -21,7 +21,7 @@ from streamlit.delta_generator import DeltaGenerator
 from analysis import columns as C
 from analysis.demand import prepare_demand
 from analysis.gaps import CELL_M
-from analysis.groups import find_groups
+from analysis.groups import Group, find_groups, group_headers
 from analysis.isochrones import facility_isochrones
 from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, run_circle
 from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate
@@ -35,6 +35,7 @@ from geo import (
     snap_points,
 )
 from geo.chinacrs import settle_coordinate_system
+from geo.errors import InputError
 from geo.notes import note
 from geo.osm import walk_network_file
 from geo.scenario import changes_frame
@@ -116,6 +117,14 @@ def network_name(source: str) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
+def group_names(inputs: Inputs) -> tuple[str, ...]:
+    """The residents' population groups (their recognised headers); none when they cannot be read (the run says why)."""
+    try:
+        return tuple(group_headers(load_points(inputs).demand.columns))
+    except InputError:
+        return ()
+
+
 def load_points(inputs: Inputs) -> Points:
     """Facilities, residents (and their places on the streets) in the network's CRS, and what was done.
 
@@ -228,7 +237,7 @@ def _run(
         boundaries=load_boundaries(inputs.network, units),
         speed_kmh=params.speed_kmh,
         standard=params.standard,
-        groups=find_groups(load_points(inputs).demand),
+        groups=find_groups(load_points(inputs).demand, [Group(g, v) for g, v in params.group_speeds]),
         gap_cell_m=GAP_CELL_M,
         isochrones=ISOCHRONE_KINDS if small else ("facility", "merged"),
         n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 
+from analysis.groups import OLDER_KMH
 from analysis.traveltime import MODE_SPEEDS_KMH
 from analysis.yardstick import STANDARDS
 from geo.errors import InputError
@@ -158,8 +161,16 @@ def units_ui(lang: str) -> str:
     return (save_upload(upload, lang) or SAMPLE) if upload else SAMPLE
 
 
-def params_ui(lang: str) -> Params:
-    """The analysis parameters: travel mode and speed, threshold, bands, categories and their own thresholds."""
+def params_ui(lang: str, groups: Sequence[str] = ()) -> Params:
+    """The analysis parameters: mode and speed, yardstick, threshold, bands, categories, population groups' speeds.
+
+    Parameters
+    ----------
+    lang
+        ``"zh"`` or ``"en"``.
+    groups
+        The residents' population groups (``ui.compute.group_names``): each may get its own walking speed.
+    """
     st.header(t("settings", lang))
     mode = st.radio(t("mode", lang), list(MODES), format_func=lambda m: both(f"mode_{m}"), horizontal=True, key=S.MODE)
     low, high = SPEED_RANGES[mode]
@@ -196,7 +207,16 @@ def params_ui(lang: str) -> Params:
             )
             for c in CATEGORIES
         )
-    return Params(float(minutes), float(speed), tuple(cats), cat_minutes, tuple(sorted(bands)), standard)
+    speeds = _group_speeds_ui(groups, lang) if groups and standard == "minutes" else ()
+    return Params(float(minutes), float(speed), tuple(cats), cat_minutes, tuple(sorted(bands)), standard, speeds)
+
+
+def _group_speeds_ui(groups: Sequence[str], lang: str) -> tuple[tuple[str, float], ...]:
+    """A walking speed per population group (empty: the run's speed), e.g. 3.2 km/h for residents over 60."""
+    with st.expander(t("group_speeds", lang)):
+        st.caption(t("group_speeds_help", lang, older=OLDER_KMH))
+        chosen = {g: st.number_input(g, 1.0, 6.0, None, 0.1, key=S.group_speed_key(g)) for g in groups}
+    return tuple((g, float(v)) for g, v in chosen.items() if v)
 
 
 def basemap_ui(lang: str) -> tuple[str, str]:

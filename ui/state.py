@@ -97,6 +97,7 @@ __all__ = [
     "WS_VERSION_PICK",
     "K",
     "category_minutes_key",
+    "group_speed_key",
     "pack_unit_key",
     "speed_key",
     "within_key",
@@ -206,6 +207,11 @@ DOWNLOAD_LAYER = "download_layer"
 DL_TABLE = "dl_table"
 DL_TFMT = "dl_tfmt"
 DOWNLOAD_TABLE = "download_table"
+
+
+def group_speed_key(group: str) -> str:
+    """The key of a population group's walking speed in the sidebar."""
+    return f"group_speed_{group}"
 
 
 def speed_key(mode: str) -> str:

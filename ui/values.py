@@ -58,6 +58,7 @@ class Params:
     category_minutes: tuple[tuple[str, float], ...]  #: (category, minutes) pairs
     bands: tuple[float, ...]  #: the reach bands drawn, sorted
     standard: str = "minutes"  #: the yardstick (``analysis.yardstick.STANDARDS``)
+    group_speeds: tuple[tuple[str, float], ...] = ()  #: (population group, its walking speed) where one is set
 
     @property
     def yardstick(self) -> Yardstick:
