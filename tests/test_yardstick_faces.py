@@ -129,12 +129,14 @@ def _headline_page(demand: str) -> None:
     """The app's headline on residents with an over-60s column walking at 3.2 km/h (an upload's path)."""
     from geo.vocab import CATEGORIES, CATEGORY_MINUTES
     from ui.compute import compute
-    from ui.tabs import headline_ui
+    from ui.tabs import headline_ui, levels_ui
     from ui.values import Inputs, Params
 
     minutes = tuple((c, CATEGORY_MINUTES[c]) for c in CATEGORIES)
     params = Params(15.0, 4.5, CATEGORIES, minutes, (5.0, 10.0), "minutes", (("60岁以上", 3.2),))
-    headline_ui(compute(Inputs(demand=demand), "sample", params), (), "en")
+    result = compute(Inputs(demand=demand), "sample", params)
+    headline_ui(result, (), "en")
+    levels_ui(result, "en")
 
 
 def test_the_app_headline_gives_each_group_at_its_speed(tmp_path, monkeypatch, grouped_demand):
@@ -145,3 +147,4 @@ def test_the_app_headline_gives_each_group_at_its_speed(tmp_path, monkeypatch, g
     assert "yardstick: minutes at a speed: 15 min at 4.5 km/h (about 1,125 m)" in captions
     group = next(c for c in captions if c.startswith(f"residents {OLD}: "))
     assert group.endswith("within 15 minutes at 3.2 km/h")
+    assert f"coverage rate % · {OLD} (3.2 km/h)" in at.dataframe[0].value.columns  # the levels table, beside the total

@@ -13,6 +13,7 @@ from analysis.siting import MODELS, SiteResult
 from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY, LEVELS
 from quarterhour.export import FILE_SUFFIX, FORMAT_NAMES, LAYER_FORMATS, MIME, TABLE_FORMATS
 from quarterhour.i18n import both, category_name, group_text, level_both, level_name, note_text, t, yardstick_text
+from quarterhour.packtables import group_columns
 from ui import state as S
 from ui.files import layer_file, review_pack, table_file
 from ui.scenario import add_centre
@@ -150,6 +151,7 @@ def levels_ui(result: CircleResult, lang: str) -> None:
     }
     for code in CATEGORIES:
         names[C.pct_covered_by(code)] = f"{category_name(code, lang)} %"
+    names |= group_columns(result.summary.groups, lang)  # each population group's rate beside the total
     shown = table[[c for c in names if c in table]].rename(columns=names)
     st.dataframe(shown.round(1), hide_index=True, width="stretch")
     if len(table) > 1:
