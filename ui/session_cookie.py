@@ -26,9 +26,10 @@ COOKIE = "quarterhour_session"
 def remembered() -> str | None:
     """The token this browser sent with the page (None without one)."""
     try:
-        return st.context.cookies.get(COOKIE) or None
+        value = st.context.cookies.get(COOKIE)
     except (AttributeError, RuntimeError):  # no browser behind the session (a bare script run)
         return None
+    return value if isinstance(value, str) and value else None
 
 
 def _set(value: str, max_age: int) -> None:
