@@ -83,7 +83,8 @@ def _signed_in_ui(accounts: Accounts, token: str, who: Actor, lang: str) -> Acto
     """Keep the token (in the session and the browser), name the account, and offer to sign out."""
     st.session_state[S.TOKEN] = token
     if st.session_state.get(S.TOKEN_KEPT) != token:
-        remember(token, session_hours())
+        if remembered() != token:  # a new sign-in (a token from the cookie is kept there already, to its expiry)
+            remember(token, session_hours())
         st.session_state[S.TOKEN_KEPT] = token
     st.sidebar.caption(t("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
     if st.sidebar.button(t("sign_out", lang), key=S.SIGN_OUT):
