@@ -4,7 +4,7 @@ Run with ``streamlit run app.py``; with no upload it opens on the bundled sample
 
 This page only wires the panels of ``ui/``: the sidebar (``ui.sidebar``), the
 headline and tabs (``ui.tabs``), the map and the scenario (``ui.scenario``), the saved
-scenarios (``ui.workspace``). The
+scenarios (``ui.workspace``, ``ui.workspace_panel``). The
 cached computations are in ``ui.compute``, keyed by the frozen values of
 ``ui.values``; the session's keys are named in ``ui.state``; every panel fails
 alone, through ``ui.errors.step``.
@@ -36,7 +36,8 @@ from ui.tabs import (
     units_line,
 )
 from ui.values import Inputs, Params
-from ui.workspace import resume, workspace_ui
+from ui.workspace import resume
+from ui.workspace_panel import workspace_ui
 
 __all__ = ["analyse", "main"]
 

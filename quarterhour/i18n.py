@@ -373,6 +373,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "ws_compare": ("与另一方案对比", "compare with another scenario"),
     "sign_in": ("登录", "sign in"),
     "sign_out": ("退出登录", "sign out"),
+    "sign_in_sso": ("使用单位账号登录", "Sign in with your organisation"),
     "account_name": ("账号", "account"),
     "password": ("密码", "password"),
     "signed_in_as": ("已登录：{name}（{role}）", "signed in as {name} ({role})"),

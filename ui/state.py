@@ -29,6 +29,7 @@ __all__ = [
     "DOWNLOAD_LAYER",
     "DOWNLOAD_SCENARIO",
     "DOWNLOAD_TABLE",
+    "DROPPED_TOKEN",
     "FACILITIES_CRS",
     "FACILITIES_FILE",
     "LANG",
@@ -62,12 +63,14 @@ __all__ = [
     "SCENARIO_LOADED",
     "SCENARIO_S",
     "SIGN_IN_FORM",
+    "SIGN_IN_SSO",
     "SIGN_OUT",
     "SITES_TO_SCENARIO",
     "STANDARD",
     "TARGET",
     "TIANDITU_KEY",
     "TOKEN",
+    "TOKEN_KEPT",
     "UNDO",
     "UNITS",
     "UNITS_FILE",
@@ -162,6 +165,9 @@ ACCOUNT_NAME = "account_name"
 PASSWORD = "password"
 SIGN_OUT = "sign_out"
 ACTOR = "actor"  #: the session's ``workspace.Actor``
+TOKEN_KEPT = "token_kept"  #: the token this session has asked the browser to keep (ui/session_cookie.py)
+DROPPED_TOKEN = "dropped_token"  #: a token this session signed out or saw refused: its cookie is not used again
+SIGN_IN_SSO = "sign_in_sso"
 
 # the workspace (ui/workspace.py)
 WS_PROJECT = "ws_project"  #: the workspace project of (inputs, units): (inputs, units, project id)
