@@ -177,9 +177,7 @@ def params_ui(lang: str, groups: Sequence[str] = ()) -> Params:
     speed = st.slider(
         t("speed", lang), low, high, MODE_SPEEDS_KMH[mode], 0.1 if mode == "walk" else 0.5, key=S.speed_key(mode)
     )
-    standard = st.radio(
-        t("standard", lang), list(STANDARDS), format_func=lambda s: both(f"standard_{s}"), key=S.STANDARD
-    )
+    standard = st.radio(t("standard", lang), list(STANDARDS), format_func=_standard_label, key=S.STANDARD)
     circles = CIRCLES if standard != "minutes" else (5, 10, 15, 20, 30)  # GB 50180 names three circles
     if st.session_state.get(S.MINUTES, 15) not in circles:
         st.session_state[S.MINUTES] = 15
