@@ -20,7 +20,7 @@ from geo import InputError
 from quarterhour.i18n import LANGS, t
 from quarterhour.readnotes import coordinate_note
 from ui import state as S
-from ui.compute import compute, load_boundaries, load_network, load_points, network_name, siting
+from ui.compute import compute, group_names, load_boundaries, load_network, load_points, network_name, siting
 from ui.errors import step
 from ui.scenario import map_ui, scenario_ui, take_click
 from ui.sidebar import basemap_ui, data_ui, params_ui
@@ -71,7 +71,7 @@ def main() -> None:
         sources = data_ui(lang)
         with step(lang, "the workspace"):  # a new session goes on with the planner's last scenario, parameters too
             resume(sources.inputs, sources.units)
-        params = params_ui(lang)
+        params = params_ui(lang, group_names(sources.inputs))
         st.session_state[S.BASEMAP_CHOICE] = basemap_ui(lang)
         st.caption(t("data_source", lang))
     st.title(t("title", lang))

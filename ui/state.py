@@ -66,6 +66,7 @@ __all__ = [
     "SIGN_IN_SSO",
     "SIGN_OUT",
     "SITES_TO_SCENARIO",
+    "STANDARD",
     "TARGET",
     "TIANDITU_KEY",
     "TOKEN",
@@ -99,6 +100,7 @@ __all__ = [
     "WS_VERSION_PICK",
     "K",
     "category_minutes_key",
+    "group_speed_key",
     "pack_unit_key",
     "speed_key",
     "within_key",
@@ -126,6 +128,7 @@ UNITS_FILE = "units_file"
 UPLOAD_NAMES = "upload_names"  #: stored upload path -> the planner's file name, for messages
 MODE = "mode"
 MINUTES = "minutes"
+STANDARD = "standard"  #: the yardstick: minutes at a speed, or GB 50180's walking distances
 BANDS = "bands"
 CATEGORIES = "categories"
 BASEMAP = "basemap"
@@ -210,6 +213,11 @@ DOWNLOAD_LAYER = "download_layer"
 DL_TABLE = "dl_table"
 DL_TFMT = "dl_tfmt"
 DOWNLOAD_TABLE = "download_table"
+
+
+def group_speed_key(group: str) -> str:
+    """The key of a population group's walking speed in the sidebar."""
+    return f"group_speed_{group}"
 
 
 def speed_key(mode: str) -> str:

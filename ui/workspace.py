@@ -69,6 +69,7 @@ def params_record(params: Params) -> dict:
         "mode": st.session_state.get(S.MODE, "walk"),
         "minutes": params.minutes,
         "speed_kmh": params.speed_kmh,
+        "standard": params.standard,
         "categories": list(params.categories),
         "category_minutes": [list(pair) for pair in params.category_minutes],
         "bands": list(params.bands),
@@ -82,6 +83,7 @@ def _apply_params(record: dict) -> None:
     mode = record.get("mode", "walk")
     st.session_state[S.MODE] = mode
     st.session_state[S.speed_key(mode)] = float(record["speed_kmh"])
+    st.session_state[S.STANDARD] = record.get("standard", "minutes")
     st.session_state[S.MINUTES] = int(record["minutes"]) if float(record["minutes"]).is_integer() else record["minutes"]
     st.session_state[S.BANDS] = [float(b) for b in record["bands"]]
     st.session_state[S.CATEGORIES] = list(record["categories"])
