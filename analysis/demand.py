@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 
 from analysis import columns as C
+from analysis.groups import group_headers
 from analysis.spread import Spread, spread_units
 from geo._validate import first_bad_row
 from geo.crs import require_projected
@@ -202,8 +203,11 @@ def demand_from_areas(
         )
     if network is not None:
         weight = _buildings_in(areas, buildings, levels_column) if buildings is not None and len(buildings) else None
+        groups = {
+            c: pd.to_numeric(areas[c], errors="coerce").fillna(0).to_numpy() for c in group_headers(areas.columns)
+        }
         out, how = spread_units(areas, pop.to_numpy(dtype=float), network.edges.geometry, max_snap_m=max_snap_m,
-                                building_weight=weight)  # fmt: skip
+                                building_weight=weight, counts=groups)  # fmt: skip
         out["demand_id"] = [f"A{i + 1:06d}" for i in range(len(out))]
         out = out.set_index("demand_id", drop=False).rename_axis(None)
         out.attrs["spread"] = how

@@ -163,6 +163,7 @@ def spread_units(
     max_snap_m: float,
     building_weight: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     step_m: float = STEP_M,
+    counts: dict[str, np.ndarray] | None = None,
 ) -> tuple[gpd.GeoDataFrame, Spread]:
     """Spread each unit's residents over its buildings, else along its streets; the part with none off-network.
 
@@ -181,6 +182,8 @@ def spread_units(
         over them only.
     step_m
         One resident point per this many metres of street.
+    counts
+        Further counts per unit spread the same way (population groups, e.g. ``60岁以上``), each kept exactly.
 
     Returns
     -------
@@ -226,7 +229,11 @@ def spread_units(
         geometry=geometry,
         crs=units.crs,
     )
-    out = out[out[C.POP] > 0].reset_index(drop=True)
+    keep = people > 0
+    for name, values in (counts or {}).items():
+        out[name] = apportion(group, weight, np.asarray(values, dtype=float))
+        keep |= out[name].to_numpy() > 0
+    out = out[keep].reset_index(drop=True)
     by = out.groupby("source")[C.POP].sum()
     how = Spread(
         units=n,

@@ -328,3 +328,21 @@ def test_cells_spread_over_the_buildings_given(sample, rasters, tmp_path, capsys
     assert main(["run", "--demand", str(path), "--buildings", str(tmp_path / "buildings.gpkg"),
                  "--out", str(tmp_path / "out"), "--isochrones", "merged"]) == 0  # fmt: skip
     assert "over building footprints" in capsys.readouterr().err
+
+
+def test_a_cells_population_groups_are_spread_with_it(sample, tmp_path, capsys):
+    """Community polygons with 常住人口 and 60岁以上: both spread to the person; the run reports the group's rate."""
+    network, _, demand = sample
+    communities = read_boundaries(SAMPLE / "boundaries.geojson")["community"].to_crs(network.crs)
+    joined = gpd.sjoin(demand, communities[["code", "geometry"]], predicate="within")
+    pop = np.round(joined.groupby("code")[C.POP].sum())
+    areas = communities.set_index("code").loc[pop.index].reset_index()[["code", "geometry"]]
+    areas = areas.assign(pop=pop.to_numpy(), **{"60岁以上": np.floor(pop.to_numpy() * 0.2)})
+    out, _ = prepare_demand(areas, network=network)
+    assert out[C.POP].sum() == pop.sum() and out["60岁以上"].sum() == areas["60岁以上"].sum()
+    by_area = out.groupby("from_area")["60岁以上"].sum().reindex(range(len(areas)), fill_value=0)
+    assert (by_area.to_numpy() == areas["60岁以上"].to_numpy()).all()
+    path = tmp_path / "communities.gpkg"
+    areas.to_file(path)
+    assert main(["run", "--demand", str(path), "--out", str(tmp_path / "out"), "--isochrones", "merged"]) == 0
+    assert "60岁以上" in capsys.readouterr().out
