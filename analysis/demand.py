@@ -6,11 +6,13 @@ which was used:
 - ``buildings``: footprints, residents from footprint x levels x persons per m²,
   or scaled to a known total;
 - ``grid``: a population grid, as points or as cells;
-- ``areas``: community or sub-district polygons with resident counts, spread over
-  the residential buildings inside them (dasymetric) or, where nothing finer
-  exists, over a regular grid clipped to each polygon.
+- ``areas``: community or sub-district polygons, or population cells (a raster's,
+  a heat grid's), with resident counts, spread over the buildings inside them
+  (dasymetric) or, given the street network, along the streets inside them, the
+  part with no street near counted off the network (``analysis.spread``, to the
+  person); with neither, over a regular grid clipped to each polygon.
 
-Weights add up to the stated total (to float precision).
+Weights add up to the stated total (along the streets: exactly; else to float precision).
 """
 
 from __future__ import annotations
@@ -23,12 +25,17 @@ import pandas as pd
 import shapely
 
 from analysis import columns as C
+from analysis.groups import group_headers
+from analysis.spread import Spread, spread_units
 from geo._validate import first_bad_row
 from geo.crs import require_projected
 from geo.errors import InputError
+from geo.network import StreetNetwork
 from geo.notes import Note, note
+from geo.snap import DEFAULT_MAX_SNAP_M
 
 __all__ = [
+    "LEVELS_COLUMNS",
     "MAX_AREA_TO_NETWORK",
     "MAX_GRID_CELLS",
     "PERSONS_PER_M2",
@@ -40,6 +47,8 @@ __all__ = [
     "scale_to_total",
 ]
 
+#: Column names of a building's number of floors, as footprints come (OSM, 高德 exports).
+LEVELS_COLUMNS = ("levels", "building:levels", "floors", "层数", "楼层数", "楼层")
 #: Residents per m² of residential floor area when no total is known: China's urban
 #: housing floor area is about 35–40 m² per person (NBS 2020), so 1 / 36.
 PERSONS_PER_M2 = 1 / 36
@@ -147,31 +156,40 @@ def demand_from_areas(
     buildings: gpd.GeoDataFrame | None = None,
     grid_m: float = 100.0,
     levels_column: str = "levels",
+    network: StreetNetwork | None = None,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
 ) -> gpd.GeoDataFrame:
     """Spread each area's residents over what lies inside it.
 
     With ``buildings``: over the buildings whose inside point falls in the area,
-    by floor area (dasymetric); an area with no building falls back to the grid.
-    Without: over a ``grid_m`` grid clipped to the area, by cell area. Every
-    area's residents are kept exactly.
+    by floor area (dasymetric). With ``network``, an area without buildings is
+    spread along the streets inside it, and only its part with no street within
+    ``max_snap_m`` is off the network (``analysis.spread``); without, over a
+    ``grid_m`` grid clipped to the area, by cell area. Every area's residents
+    are kept exactly (with a network: to the person).
 
     Parameters
     ----------
     areas
-        Polygons (communities, census areas) with residents in ``pop_column``, in a metric CRS.
+        Polygons (communities, census areas, population cells) with residents in ``pop_column``, in a metric CRS.
     pop_column
         The column with the residents.
     buildings
-        Building footprints to spread over; ``None`` uses the grid.
+        Building footprints to spread over; ``None`` uses the streets (or the grid).
     grid_m
-        Side in metres of the grid cells.
+        Side in metres of the grid cells, when no network is given.
     levels_column
         The buildings' column with their number of floors.
+    network
+        The street network (same CRS): areas are spread along its streets.
+    max_snap_m
+        The part of an area farther than this from every street is off the network.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Resident points with ``pop``.
+        Resident points with ``pop`` and ``source``; ``attrs["spread"]`` (``analysis.spread.Spread``) says how,
+        when spread along the streets.
     """
     require_projected(areas.crs, what="areas")
     pop = pd.to_numeric(areas[pop_column], errors="coerce")
@@ -183,26 +201,46 @@ def demand_from_areas(
             column=pop_column,
             fix="fill in the residents of every area",
         )
+    if network is not None:
+        weight = _buildings_in(areas, buildings, levels_column) if buildings is not None and len(buildings) else None
+        groups = {
+            c: pd.to_numeric(areas[c], errors="coerce").fillna(0).to_numpy() for c in group_headers(areas.columns)
+        }
+        out, how = spread_units(areas, pop.to_numpy(dtype=float), network.edges.geometry, max_snap_m=max_snap_m,
+                                building_weight=weight, counts=groups)  # fmt: skip
+        out["demand_id"] = [f"A{i + 1:06d}" for i in range(len(out))]
+        out = out.set_index("demand_id", drop=False).rename_axis(None)
+        out.attrs["spread"] = how
+        return out
     parts = []
     left = np.ones(len(areas), dtype=bool)
     if buildings is not None and len(buildings):
-        bpts = _points(buildings, np.zeros(len(buildings)), "areas+buildings", "A")
-        lv = pd.to_numeric(buildings.get(levels_column), errors="coerce") if levels_column in buildings else None
-        floor = buildings.geometry.area.to_numpy() * (
-            lv.fillna(lv.median()).fillna(1).to_numpy() if lv is not None else 1
+        b_unit, b_pt, b_floor = _buildings_in(areas, buildings, levels_column)
+        weight = b_floor / np.bincount(b_unit, weights=b_floor, minlength=len(areas))[b_unit]
+        parts.append(
+            gpd.GeoDataFrame(
+                {C.POP: weight * pop.to_numpy()[b_unit], "source": "areas+buildings"}, geometry=b_pt, crs=areas.crs
+            )
         )
-        joined = gpd.sjoin(bpts.assign(floor=floor), areas[["geometry"]].reset_index(drop=True), predicate="within")
-        joined = joined[~joined.index.duplicated()]  # a point on a shared edge counts once
-        weight = joined["floor"] / joined.groupby("index_right")["floor"].transform("sum")
-        joined[C.POP] = weight * pop.to_numpy()[joined["index_right"].to_numpy()]
-        parts.append(joined.drop(columns=["floor", "index_right"]))
-        left[joined["index_right"].unique()] = False
+        left[np.unique(b_unit)] = False
     if left.any():
         parts.append(_spread_on_grid(areas[left], pop.to_numpy()[left], grid_m))
     out = pd.concat(parts, ignore_index=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=areas.crs)
     out["demand_id"] = [f"A{i + 1:06d}" for i in range(len(out))]
     return out.set_index("demand_id", drop=False).rename_axis(None)
+
+
+def _buildings_in(
+    areas: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, levels_column: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The buildings whose inside point falls in an area: (area position, point, floor area); once each."""
+    bpts = _points(buildings, np.zeros(len(buildings)), "areas+buildings", "A")
+    lv = pd.to_numeric(buildings.get(levels_column), errors="coerce") if levels_column in buildings else None
+    floor = buildings.geometry.area.to_numpy() * (lv.fillna(lv.median()).fillna(1).to_numpy() if lv is not None else 1)
+    joined = gpd.sjoin(bpts.assign(floor=floor), areas[["geometry"]].reset_index(drop=True), predicate="within")
+    joined = joined[~joined.index.duplicated()]  # a point on a shared edge counts once
+    return joined["index_right"].to_numpy(), joined.geometry.to_numpy(), joined["floor"].to_numpy(dtype=float)
 
 
 def _spread_on_grid(areas: gpd.GeoDataFrame, pop: np.ndarray, grid_m: float) -> gpd.GeoDataFrame:
@@ -227,7 +265,9 @@ def _spread_on_grid(areas: gpd.GeoDataFrame, pop: np.ndarray, grid_m: float) -> 
     )
 
 
-def check_areas(layer: gpd.GeoDataFrame, *, grid_m: float = 100.0, extent: Sequence[float] | None = None) -> None:
+def check_areas(
+    layer: gpd.GeoDataFrame, *, grid_m: float = 100.0, extent: Sequence[float] | None = None, cells: bool = True
+) -> None:
     """Refuse areas too large to spread: far larger than the network's extent, or over too many grid cells.
 
     A polygon spanning the world (a careless export) would be spread over billions of cells.
@@ -240,6 +280,8 @@ def check_areas(layer: gpd.GeoDataFrame, *, grid_m: float = 100.0, extent: Seque
         Side in metres of the grid they are spread over.
     extent
         The street network's ``(minx, miny, maxx, maxy)`` in the same CRS; None skips that check.
+    cells
+        Whether the areas are spread over a grid (its number of cells checked); not when spread along streets.
     """
     b = layer.geometry.bounds.to_numpy()
     box = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
@@ -254,10 +296,10 @@ def check_areas(layer: gpd.GeoDataFrame, *, grid_m: float = 100.0, extent: Seque
                 column="geometry",
                 fix="give areas inside the study area (check the polygon and its CRS), or a network that covers them",
             )
-    cells = float(np.sum(box)) / grid_m**2
-    if not cells <= MAX_GRID_CELLS:
+    n_cells = float(np.sum(box)) / grid_m**2
+    if cells and not n_cells <= MAX_GRID_CELLS:
         raise InputError(
-            f"the residents areas would be spread over {cells:,.0f} grid cells of {grid_m:g} m, "
+            f"the residents areas would be spread over {n_cells:,.0f} grid cells of {grid_m:g} m, "
             f"more than the {MAX_GRID_CELLS:,} this tool makes",
             column="geometry",
             fix="give smaller areas (communities rather than districts), or resident points",
@@ -270,12 +312,16 @@ def prepare_demand(
     total: float | None = None,
     grid_m: float = 100.0,
     extent: Sequence[float] | None = None,
+    network: StreetNetwork | None = None,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    buildings: gpd.GeoDataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, Note]:
     """Resident points from a demand layer as read by ``geo.read_demand``, and a line saying how.
 
     Points with ``pop`` are used as they are (a population grid or resident
-    points); polygons with ``pop`` are areas spread over a ``grid_m`` grid;
-    polygons without are building footprints. ``total`` scales the result.
+    points); polygons with ``pop`` are areas or cells, spread along the streets
+    inside them when ``network`` is given (``analysis.spread``), else over a
+    ``grid_m`` grid; polygons without are building footprints. ``total`` scales the result.
 
     Parameters
     ----------
@@ -284,9 +330,17 @@ def prepare_demand(
     total
         Residents to scale the result to; ``None`` keeps the layer's.
     grid_m
-        Side in metres of the grid that areas are spread over.
+        Side in metres of the grid that areas are spread over without a network.
     extent
-        The street network's bounds in the layer's CRS: areas far larger are refused (``check_areas``).
+        The street network's bounds in the layer's CRS: areas far larger are refused (``check_areas``);
+        taken from ``network`` when given.
+    network
+        The street network, in the layer's CRS: areas and cells are spread along its streets.
+    max_snap_m
+        The part of an area farther than this from every street counts off the network.
+    buildings
+        Building footprints (same CRS; floors in one of ``LEVELS_COLUMNS``): areas with buildings inside
+        are spread over them by floor area, with ``network``.
 
     Returns
     -------
@@ -294,10 +348,19 @@ def prepare_demand(
         Resident points with ``pop``, and the note saying how they were made (``str`` of it in English).
     """
     require_projected(layer.crs, what="demand")
+    if network is not None and extent is None:
+        extent = network.nodes.total_bounds
     if (layer.geom_type == "Point").all():
         out, how = layer.copy(), note("how_points")
         if "source" not in out:
             out["source"] = "points"
+    elif C.POP in layer.columns and network is not None:
+        check_areas(layer, grid_m=grid_m, extent=extent, cells=False)
+        levels = next((c for c in LEVELS_COLUMNS if buildings is not None and c in buildings), "levels")
+        out = demand_from_areas(
+            layer, network=network, max_snap_m=max_snap_m, buildings=buildings, levels_column=levels
+        )
+        how = _spread_note(out.attrs["spread"], total=float(layer[C.POP].sum()), max_snap_m=max_snap_m)
     elif C.POP in layer.columns:
         check_areas(layer, grid_m=grid_m, extent=extent)
         out = demand_from_areas(layer, grid_m=grid_m)
@@ -314,3 +377,18 @@ def prepare_demand(
         if how.key != "how_buildings_scaled":
             how = note("how_scaled", how=how, total=total)
     return out, how
+
+
+def _spread_note(spread: Spread, *, total: float, max_snap_m: float) -> Note:
+    """The note saying how many residents of how many areas went where."""
+    return note(
+        "how_spread",
+        n=spread.units,
+        pop=total,
+        streets=spread.streets,
+        km=spread.street_km,
+        buildings=spread.buildings,
+        point=spread.point,
+        off=spread.off,
+        max_snap_m=max_snap_m,
+    )

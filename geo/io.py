@@ -20,9 +20,11 @@ from geo._vector import VECTOR_ERRORS, VECTOR_SUFFIXES, read_points, read_vector
 from geo.chinacrs import geometries_to_wgs84, points_to_wgs84
 from geo.errors import InputError, reading
 from geo.graphml import prepare_graphml
+from geo.gridtable import lattice_of
 from geo.network import StreetNetwork, read_graph
 from geo.notes import Note, note
 from geo.tables import DEMAND_COLUMN_NAMES, FIRST_ROW, is_table, read_point_table, read_table
+from geo.unittable import is_unit_table, unit_table
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, CATEGORY_SYNONYMS, LEVELS, category_code
 
 __all__ = [
@@ -157,7 +159,7 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     return gdf
 
 
-def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
+def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame | pd.DataFrame:
     """Read demand: resident points with a resident count column ``pop`` (numbers, not negative), or polygons.
 
     Polygons are areas with ``pop`` (communities, grid cells) or building
@@ -165,18 +167,25 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
     resident points. A CSV/XLSX table gives points from its lon/lat columns and
     residents from a ``pop`` column, Chinese headers recognised (经度/纬度,
     人口/常住人口/户籍人口; ``geo.tables.DEMAND_COLUMN_NAMES``), UTF-8 or GBK.
+    A table whose points all sit on one regular lattice is a population grid's
+    cell centres: ``attrs["lattice"]`` holds its steps (``geo.gridtable``), to be
+    read back as cells. A table with no lon/lat but a unit's code or name (社区, 区划代码) comes back
+    as a plain ``pandas.DataFrame`` (``geo.unittable.unit_table``), to be matched
+    to the review units (``geo.unittable.match_units``). Population rasters are
+    read by ``geo.raster``, around the network.
 
     Parameters
     ----------
     path
         A GeoJSON, GeoPackage or (zipped) Shapefile, all points or all polygons; or a CSV/XLSX table of points.
     crs
-        The coordinate system of a table's lon/lat (``wgs84``, ``gcj02`` or ``bd09``); converted to WGS-84.
+        The coordinate system of a table's lon/lat (``wgs84``, ``gcj02`` or ``bd09``), converted to WGS-84;
+        or ``EPSG:code`` for a table's x/y in that CRS (kept in it).
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        In the file's CRS (a table: WGS-84). Points and areas get ``pop`` as float residents and a unique
+    geopandas.GeoDataFrame or pandas.DataFrame
+        In the file's CRS (a table: WGS-84, or its EPSG). Points and areas get ``pop`` as float residents and a unique
         ``demand_id`` (also the index); building footprints without ``pop`` come back as read. What was
         done with a table (encoding, conversion) is in ``gdf.attrs["notes"]``.
 
@@ -191,10 +200,17 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
         raise InputError(
             f"unsupported demand format '{path.suffix}'",
             file=path.name,
-            fix="give a CSV/XLSX table (lon/lat, pop), a GeoJSON, GeoPackage or Shapefile of points or polygons",
+            fix="give a CSV/XLSX table (lon/lat, pop), a GeoJSON, GeoPackage or Shapefile of points or polygons, "
+            "or a population GeoTIFF (.tif)",
         )
     if tabular:
-        gdf, notes = read_point_table(path, what="residents", crs=crs, columns=DEMAND_COLUMN_NAMES)
+        frame, encoding = read_table(path, "residents")
+        if is_unit_table(frame, path):
+            return unit_table(frame, path, encoding)  # matched to the review units once they are read
+        gdf, notes = read_point_table(
+            path, what="residents", crs=crs, columns=DEMAND_COLUMN_NAMES, table=(frame, encoding)
+        )
+        lattice = _table_lattice(frame, gdf.attrs["headers"], geographic=gdf.crs.is_geographic)
         headers = gdf.attrs.get("headers", {})
         if "pop" not in gdf.columns:
             raise InputError(
@@ -204,7 +220,9 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
                 fix=f"add a column named one of {', '.join(DEMAND_COLUMN_NAMES['pop'])}",
             )
         gdf = _checked_demand(gdf, path, first_row=FIRST_ROW, pop_column=headers.get("pop", "pop"))
-        gdf.attrs["notes"] = notes
+        if lattice is not None:
+            notes.append(note("grid_cells", file=path.name, n=len(gdf), dx=lattice[0], dy=lattice[1]))
+        gdf.attrs["notes"], gdf.attrs["lattice"] = notes, lattice
         return gdf
     gdf = read_vector(path, what="demand")
     notes = gdf.attrs["notes"]
@@ -231,6 +249,12 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
     gdf = _checked_demand(gdf, path)
     gdf.attrs["notes"] = notes
     return gdf
+
+
+def _table_lattice(frame: pd.DataFrame, headers: dict[str, str], *, geographic: bool) -> tuple[float, float] | None:
+    """The lattice a residents table's points sit on as written (a grid's cell centres), or None."""
+    x, y = (pd.to_numeric(frame[headers[c]]).to_numpy(dtype=float) for c in ("lon", "lat"))
+    return lattice_of(x, y, geographic=geographic)
 
 
 def _checked_demand(

@@ -24,6 +24,16 @@ NOTES_EN: dict[str, str] = {
     "residents_read": "{file}: {n:,} resident points, {pop:,.0f} residents ({how})",
     "how_points": "resident points with 'pop'",
     "how_areas": "{n} areas with 'pop', spread over a {grid_m:g} m grid",
+    "how_spread": "{n:,} areas or cells with {pop:,.0f} residents, spread to the person: {streets:,.0f} along "
+    "{km:,.1f} km of streets inside them, {buildings:,.0f} over building footprints, {point:,.0f} at one point "
+    "(no street inside), {off:,.0f} off the network (no street within {max_snap_m:g} m)",
+    "raster_window": "{file}: read a window of {cols:,} x {rows:,} of its {width:,} x {height:,} cells around the "
+    "streets: {n:,} cells with residents, {pop:,.0f} residents",
+    "raster_dropped": "{file}: dropped {nodata:,} nodata cells and {negative:,} negative cells ({negative_pop:,.0f})",
+    "grid_cells": "{file}: the {n:,} points lie on one regular {dx:g} x {dy:g} lattice: read as a population "
+    "grid's cell centres, each cell's residents spread over it",
+    "units_matched": "{file}: {n:,} of {rows:,} rows matched to the {level} units by {by}: {pop:,.0f} residents",
+    "units_unmatched": "{file}: {n:,} rows match no {level} unit and are left out ({pop:,.0f} residents): {names}",
     "how_buildings": "{n} building footprints, floor area x levels, x {per_m2:.4f} persons/m²",
     "how_buildings_scaled": "{n} building footprints, floor area x levels, scaled to {total:,.0f} residents",
     "how_scaled": "{how}, scaled to {total:,.0f} residents",

@@ -22,7 +22,8 @@ def snap_points(
     """Locate each point on its nearest street segment.
 
     One spatial-index query for all points. A point farther than ``max_snap_m``
-    from every street is marked off-network (``edge`` = -1) rather than snapped
+    from every street, or flagged ``off_network`` (the street-less part of a
+    spread population cell, ``analysis.spread``), is marked off-network (``edge`` = -1) rather than snapped
     across a river or a railway.
 
     Parameters
@@ -67,6 +68,9 @@ def snap_points(
     offset = np.full(len(points), np.nan)
     edge[point_idx] = edge_idx
     offset[point_idx] = dist
+    if "off_network" in points:  # the part of a spread cell with no street near: off by construction
+        off = points["off_network"].fillna(False).to_numpy(dtype=bool)
+        edge[off], offset[off] = -1, np.nan
     pos = np.full(len(points), np.nan)
     found = edge >= 0
     pos[found] = shapely.line_locate_point(edge_geoms[edge[found]], geoms[found])

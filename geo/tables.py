@@ -17,6 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from geo._validate import check_coordinates, check_rows, declares_entities, first_bad_row, max_rows
 from geo.chinacrs import SYSTEMS, in_china, to_wgs84
@@ -28,6 +30,8 @@ __all__ = [
     "DEMAND_COLUMN_NAMES",
     "FIRST_ROW",
     "TABLE_SUFFIXES",
+    "epsg_crs",
+    "find_columns",
     "is_table",
     "read_point_table",
     "read_table",
@@ -188,7 +192,7 @@ def _part_head(archive: zipfile.ZipFile, name: str, path: Path, what: str) -> by
         ) from exc
 
 
-def _find_columns(frame: pd.DataFrame, path: Path, names_of: dict[str, tuple[str, ...]]) -> dict[str, str]:
+def find_columns(frame: pd.DataFrame, path: Path, names_of: dict[str, tuple[str, ...]]) -> dict[str, str]:
     """Our column name -> the file's header, for every column recognised."""
     found: dict[str, str] = {}
     headers = {_norm(c): c for c in frame.columns}
@@ -215,11 +219,13 @@ def read_point_table(
     what: str = "facilities",
     crs: str = "wgs84",
     columns: dict[str, tuple[str, ...]] | None = None,
+    table: tuple[pd.DataFrame, str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Note]]:
     """Read a CSV/XLSX of points: (a WGS-84 GeoDataFrame with our column names, notes on what was done).
 
     ``crs`` is the coordinate system of the lon/lat columns: "wgs84" (GPS, OSM,
-    天地图/CGCS2000), "gcj02" (高德, 腾讯) or "bd09" (百度).
+    天地图/CGCS2000), "gcj02" (高德, 腾讯) or "bd09" (百度); or ``EPSG:code`` for
+    x/y in a CRS of its own (e.g. EPSG:4547, CGCS2000 3-degree Gauss-Kruger), kept in that CRS.
 
     Parameters
     ----------
@@ -232,6 +238,8 @@ def read_point_table(
     columns
         Our column -> the headers that mean it (``COLUMN_NAMES`` for facilities,
         ``DEMAND_COLUMN_NAMES`` for residents); ``lon`` and ``lat`` are needed.
+    table
+        The table and its encoding, when already read (``read_table``).
 
     Returns
     -------
@@ -240,13 +248,14 @@ def read_point_table(
         ``gdf.attrs["headers"]`` maps our column names to the file's headers, for messages.
     """
     path = Path(path)
-    if crs not in (*SYSTEMS, "cgcs2000"):
-        raise InputError(f"unknown coordinate system '{crs}'", fix=f"use one of {', '.join(SYSTEMS)}")
-    frame, encoding = read_table(path, what)
+    epsg = epsg_crs(crs)
+    if epsg is None and crs not in (*SYSTEMS, "cgcs2000"):
+        raise InputError(f"unknown coordinate system '{crs}'", fix=f"use one of {', '.join(SYSTEMS)} or EPSG:code")
+    frame, encoding = table if table is not None else read_table(path, what)
     if frame.empty:
         raise InputError(f"the {what} table has no rows", file=path.name, fix="check that the right file was given")
     names_of = COLUMN_NAMES if columns is None else columns
-    cols = _find_columns(frame, path, names_of)
+    cols = find_columns(frame, path, names_of)
     for need in ("lon", "lat"):
         if need not in cols:
             raise InputError(
@@ -269,6 +278,8 @@ def read_point_table(
             )
         values[ours] = number.to_numpy(dtype=float)
     lon, lat = values["lon"], values["lat"]
+    if epsg is not None and not epsg.is_geographic:
+        return _projected_points(frame, cols, path, epsg, xy=(lon, lat), encoding=encoding)
     swapped = first_bad_row((np.abs(lat) > 90) & (np.abs(lon) <= 90), lat, first_row=FIRST_ROW)
     if swapped:
         raise InputError(
@@ -295,13 +306,48 @@ def read_point_table(
             )
         lon, lat = to_wgs84(lon, lat, crs)
         notes.append(note("converted", n=len(lon), crs=crs.upper()))
-    table = frame.rename(columns={v: k for k, v in cols.items() if k not in ("lon", "lat")})
+    table = _renamed(frame, cols)
     if "capacity" in table:
         table["capacity"] = pd.to_numeric(table["capacity"], errors="coerce")
-    gdf = gpd.GeoDataFrame(table, geometry=shapely.points(lon, lat), crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(table, geometry=shapely.points(lon, lat), crs=epsg or "EPSG:4326")
     notes += _duplicates(gdf)
     gdf.attrs["headers"] = dict(cols)
     return gdf, notes
+
+
+def _renamed(frame: pd.DataFrame, cols: dict[str, str]) -> pd.DataFrame:
+    """The table with our column names (the coordinates' columns left as they are)."""
+    return frame.rename(columns={v: k for k, v in cols.items() if k not in ("lon", "lat")})
+
+
+def epsg_crs(text: str) -> CRS | None:
+    """The CRS of ``EPSG:code`` (any case), None for anything else; an unknown code is refused.
+
+    Examples
+    --------
+    >>> epsg_crs("epsg:4547").name, epsg_crs("gcj02")
+    ('CGCS2000 / 3-degree Gauss-Kruger CM 114E', None)
+    """
+    if not str(text).upper().startswith("EPSG:"):
+        return None
+    try:
+        return CRS.from_user_input(str(text).upper())
+    except CRSError as exc:
+        raise InputError(
+            f"unknown coordinate system '{text}'", fix="give a known EPSG code, e.g. EPSG:4547 (CGCS2000 / GK CM 114E)"
+        ) from exc
+
+
+def _projected_points(
+    frame: pd.DataFrame, cols: dict[str, str], path: Path, crs: CRS, *, xy: tuple[np.ndarray, np.ndarray], encoding: str
+) -> tuple[gpd.GeoDataFrame, list[Note]]:
+    """A table's x/y in the projected ``crs`` (metres) as points in that CRS, checked to be on Earth."""
+    x, y = xy
+    check_coordinates(np.column_stack([x, y, x, y]), geographic=False, file=path.name, first_row=FIRST_ROW,
+                      column=cols["lon"])  # fmt: skip
+    gdf = gpd.GeoDataFrame(_renamed(frame, cols), geometry=shapely.points(x, y), crs=crs)
+    gdf.attrs["headers"] = dict(cols)
+    return gdf, [note("read_rows", n=len(frame), file=path.name, encoding=encoding)]
 
 
 def _duplicates(gdf: gpd.GeoDataFrame) -> list[Note]:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 
 from analysis import columns as C
@@ -39,11 +40,14 @@ from geo._validate import existing
 from geo.chinacrs import points_to_wgs84, settle_coordinate_system
 from geo.errors import plain_text
 from geo.graphml import MAX_GRAPHML_MB
+from geo.gridtable import as_cells
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
 from geo.network import NETWORK_SUFFIXES
 from geo.osm import check_box, walk_network_file
+from geo.raster import RasterHeader, is_raster, open_raster, read_window
 from geo.store import cache_root, store_network
 from geo.tables import is_table
+from geo.unittable import match_units
 from quarterhour.cli_args import build_parser
 from quarterhour.cli_scenarios import scenarios_command
 from quarterhour.cli_users import users_command
@@ -107,15 +111,44 @@ def _read_inputs(args: argparse.Namespace) -> dict:
         _check_network_file(args.network)
     crs = _as_read(args.facilities_crs)
     got: dict = {"facilities": read_facilities(args.facilities, crs=crs)}
-    got["demand"] = read_demand(args.demand, crs=_as_read(args.demand_crs))
+    got["demand"] = _read_residents(args)
     got["boundaries"] = read_boundaries(args.boundaries) if args.boundaries else None
+    if not isinstance(got["demand"], gpd.GeoDataFrame | RasterHeader) and not got["boundaries"]:
+        raise InputError(
+            "the residents table has no coordinates, only units' names or codes: they are matched to --boundaries",
+            file=Path(args.demand).name,
+            fix="give --boundaries with those units (e.g. the community layer, or 'luoyang'), or lon/lat columns",
+        )
     if args.clip and not got["boundaries"]:
         raise InputError("--clip needs --boundaries", fix="give the boundaries to clip the network to")
     got["categories"] = read_categories(args.categories) if args.categories else None
     candidates, exclude = getattr(args, "candidates", None), getattr(args, "exclude", None)
     got["candidates"] = read_facilities(candidates, crs=crs, what="candidates") if candidates else None
     got["exclude"] = read_polygons(exclude, what="exclusion areas") if exclude else None
+    got["buildings"] = read_polygons(args.buildings, what="building footprints") if args.buildings else None
     return got
+
+
+def _read_residents(args: argparse.Namespace) -> gpd.GeoDataFrame | pd.DataFrame | RasterHeader:
+    """The residents as read before the network: a layer, a table of units, or a raster's checked header."""
+    if is_raster(args.demand):
+        return open_raster(args.demand)
+    return read_demand(args.demand, crs=_as_read(args.demand_crs))
+
+
+def _residents(args: argparse.Namespace, got: dict, network: StreetNetwork) -> gpd.GeoDataFrame:
+    """The residents layer in the network's CRS: a raster's window around the streets, units matched, or as read."""
+    source = got["demand"]
+    if isinstance(source, gpd.GeoDataFrame):
+        return as_cells(_settle(args, source, network, "demand"), source.attrs.get("lattice")).to_crs(network.crs)
+    if isinstance(source, RasterHeader):
+        layer = read_window(source, tuple(network.nodes.total_bounds), network.crs.to_wkt())
+    else:
+        layer, notes = match_units(source, got["boundaries"])
+        layer.attrs["notes"] = [*source.attrs["notes"], *notes]
+    for line in layer.attrs["notes"]:
+        print(f"note: {line}", file=sys.stderr)
+    return layer.to_crs(network.crs)
 
 
 def _read_network(args: argparse.Namespace, boundaries_ll: dict | None, step: Steps) -> StreetNetwork:
@@ -166,8 +199,14 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
     if candidates is not None and args.facilities_crs == "auto" and system != "wgs84":
         candidates = points_to_wgs84(candidates, system)
     args.facilities_crs = system
-    demand = _settle(args, got["demand"], network, "demand")
-    demand, how = prepare_demand(demand.to_crs(network.crs), total=args.demand_total, extent=network.nodes.total_bounds)
+    buildings = got["buildings"].to_crs(network.crs) if got["buildings"] is not None else None
+    demand, how = prepare_demand(
+        _residents(args, got, network),
+        total=args.demand_total,
+        network=network,
+        max_snap_m=args.max_snap_m,
+        buildings=buildings,
+    )
     print(f"note: residents from {how}", file=sys.stderr)
     boundaries_ll = got["boundaries"]
     for line in next(iter(boundaries_ll.values())).attrs.get("notes", []) if boundaries_ll else []:

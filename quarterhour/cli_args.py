@@ -56,6 +56,13 @@ def _count(text: str) -> int:
     return value
 
 
+def _demand_crs(text: str) -> str:
+    """A residents' coordinate system: one of ``SYSTEMS``, ``auto`` or ``EPSG:code``."""
+    if text in (*SYSTEMS, "auto") or (text.upper().startswith("EPSG:") and text[5:].isdigit()):
+        return text if text in (*SYSTEMS, "auto") else text.upper()
+    raise argparse.ArgumentTypeError(f"invalid choice: '{text}' (choose from {', '.join(SYSTEMS)}, auto or EPSG:code)")
+
+
 def _bands(text: str) -> list[float]:
     try:
         values = [float(part) for part in text.split(",") if part.strip()]
@@ -112,14 +119,22 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--demand",
         type=Path,
-        help="resident points with 'pop', areas with 'pop', building footprints, or a CSV/XLSX of lon/lat and "
-        "population (人口, 常住人口, 户籍人口)",
+        help="resident points with 'pop', areas or cells with 'pop', building footprints, a CSV/XLSX of lon/lat "
+        "and population (人口, 常住人口, 户籍人口), a CSV/XLSX of units (社区 or 区划代码, and 常住人口) matched to "
+        "--boundaries, or a population GeoTIFF (WorldPop, LandScan; read around the streets)",
     )
     p.add_argument(
         "--demand-crs",
-        choices=(*SYSTEMS, "auto"),
+        type=_demand_crs,
         default="auto",
-        help="coordinate system of the residents' lon/lat, as --facilities-crs (default auto)",
+        help="coordinate system of the residents' lon/lat, as --facilities-crs (default auto), or EPSG:code for a "
+        "table's x/y in metres (e.g. EPSG:4547, CGCS2000 Gauss-Kruger)",
+    )
+    p.add_argument(
+        "--buildings",
+        type=Path,
+        help="building footprints (e.g. from 高德, with a 'levels'/层数 column): areas, cells and rasters of "
+        "residents are spread over them by floor area, rather than along the streets",
     )
     p.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
     p.add_argument(

@@ -469,6 +469,37 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{n} 个带 pop 的面，分布到 {grid_m:g} 米网格",
         "{n} areas with 'pop', spread over a {grid_m:g} m grid",
     ),
+    "note_how_spread": (
+        "{n:,} 个带人口的面或网格，{pop:,.0f} 人按人分配：{streets:,.0f} 人沿其中 {km:,.1f} 千米街道，"
+        "{buildings:,.0f} 人按建筑轮廓，{point:,.0f} 人在一点（其中无街道），{off:,.0f} 人不在路网上"
+        "（{max_snap_m:g} 米内无街道）",
+        "{n:,} areas or cells with {pop:,.0f} residents, spread to the person: {streets:,.0f} along "
+        "{km:,.1f} km of streets inside them, {buildings:,.0f} over building footprints, {point:,.0f} at one point "
+        "(no street inside), {off:,.0f} off the network (no street within {max_snap_m:g} m)",
+    ),
+    "note_raster_window": (
+        "{file}：在街道周围读取其 {width:,} × {height:,} 个栅格中的 {cols:,} × {rows:,} 窗口：{n:,} 个有人口的栅格，"
+        "{pop:,.0f} 人",
+        "{file}: read a window of {cols:,} x {rows:,} of its {width:,} x {height:,} cells around the "
+        "streets: {n:,} cells with residents, {pop:,.0f} residents",
+    ),
+    "note_raster_dropped": (
+        "{file}：舍弃 {nodata:,} 个无数据栅格和 {negative:,} 个负值栅格（{negative_pop:,.0f}）",
+        "{file}: dropped {nodata:,} nodata cells and {negative:,} negative cells ({negative_pop:,.0f})",
+    ),
+    "note_grid_cells": (
+        "{file}：{n:,} 个点位于同一规则的 {dx:g} × {dy:g} 网格上：按人口网格的格网中心读取，每格人口分布到格内",
+        "{file}: the {n:,} points lie on one regular {dx:g} x {dy:g} lattice: read as a population "
+        "grid's cell centres, each cell's residents spread over it",
+    ),
+    "note_units_matched": (
+        "{file}：{rows:,} 行中 {n:,} 行按{by}匹配到{level}单元：{pop:,.0f} 人",
+        "{file}: {n:,} of {rows:,} rows matched to the {level} units by {by}: {pop:,.0f} residents",
+    ),
+    "note_units_unmatched": (
+        "{file}：{n:,} 行未匹配到任何{level}单元，未计入（{pop:,.0f} 人）：{names}",
+        "{file}: {n:,} rows match no {level} unit and are left out ({pop:,.0f} residents): {names}",
+    ),
     "note_how_buildings": (
         "{n} 个建筑轮廓，按建筑面积 × 层数，每平方米 {per_m2:.4f} 人",
         "{n} building footprints, floor area x levels, x {per_m2:.4f} persons/m²",
@@ -774,7 +805,7 @@ def note_text(n: object, lang: str = "zh") -> str:
 
     if not isinstance(n, Note):
         return str(n)
-    if n.key == "outside_level":  # the level's own word, not its code
+    if n.key in ("outside_level", "units_matched", "units_unmatched"):  # the level's own word, not its code
         n = Note(n.key, tuple((k, level_name(v, lang) if k == "level" else v) for k, v in n.values))
     template = _TEXT[f"note_{n.key}"][1 if lang == "en" else 0]
     return fill(template, n, lambda inner: note_text(inner, lang), ", " if lang == "en" else "、")

@@ -39,7 +39,8 @@ def coordinate_note(file: str, choice: CrsChoice, lang: str = "zh") -> str:
     """
     m = choice.medians
     if choice.how == "given":
-        return t("crs_given", lang, file=file, system=t(f"crs_{choice.system}", lang))
+        system = choice.system if choice.system.startswith("EPSG:") else t(f"crs_{choice.system}", lang)
+        return t("crs_given", lang, file=file, system=system)
     if choice.how == "outside":
         return t("crs_outside", lang, file=file)
     if choice.how == "declared":

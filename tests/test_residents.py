@@ -260,3 +260,26 @@ def test_the_app_judges_a_gcj02_spreadsheet_and_says_so(luoyang):
     assert _metres(points.facilities.to_crs(4326), truth).max() < 2.0
     assert coordinate_note(fac_name, fac_choice, "zh").startswith("党群服务中心.xlsx：按路网判定坐标为 GCJ-02")
     assert dem_name == "demand.geojson" and dem_choice.how == "declared" and dem_choice.looks is None
+
+
+@pytest.mark.parametrize(("system", "option"), [("bd09", "bd09"), ("gcj02", "gcj02")])
+def test_a_chinese_residents_table_lands_on_its_streets(luoyang, tmp_path, capsys, system, option):
+    """Residents as 百度 (BD-09) or 高德 (GCJ-02) list them, with --demand-crs: the figures of the WGS-84 truth."""
+    from geo.chinacrs import gcj02_to_bd09
+
+    folder, _ = luoyang
+    truth = gpd.read_file(folder / "demand.geojson").to_crs(4326)
+    lon, lat = wgs84_to_gcj02(truth.geometry.x.to_numpy(), truth.geometry.y.to_numpy())
+    if system == "bd09":
+        lon, lat = gcj02_to_bd09(lon, lat)
+    path = tmp_path / f"居民_{system}.xlsx"
+    pd.DataFrame({"经度": lon, "纬度": lat, "常住人口": truth["pop"]}).to_excel(path, index=False)
+    facilities = ["--facilities", str(folder / "facilities.geojson")]
+    assert _run(folder, tmp_path / "truth", *facilities) == 0
+    want = capsys.readouterr().out
+    assert main(["run", "--network", str(folder / "streets.graphml"), *facilities, "--demand", str(path),
+                 "--demand-crs", option, "--out", str(tmp_path / system), "--isochrones", "merged"]) == 0  # fmt: skip
+    got = capsys.readouterr()
+    assert got.out.split("; wrote")[0] == want.split("; wrote")[0], got.err
+    said = "BD-09 (Baidu), as chosen" if option == "bd09" else "GCJ-02 (AMap, Tencent), as chosen"
+    assert f"居民_{system}.xlsx: coordinates read as {said}" in got.err

@@ -36,6 +36,7 @@ from geo import (
 )
 from geo.chinacrs import settle_coordinate_system
 from geo.errors import InputError
+from geo.gridtable import as_cells
 from geo.notes import note
 from geo.osm import walk_network_file
 from geo.scenario import changes_frame
@@ -146,9 +147,8 @@ def load_points(inputs: Inputs) -> Points:
     dem_path = sample_paths()["demand"] if inputs.demand == SAMPLE else inputs.demand
     demand, dem_choice = _settled(read_demand, dem_path, inputs.demand_crs, network)
     notes += demand.attrs.get("notes", [])
-    demand, how = prepare_demand(
-        demand.to_crs(network.crs), total=inputs.demand_total, extent=network.nodes.total_bounds
-    )
+    demand = as_cells(demand, demand.attrs.get("lattice"))  # a grid's cell centres, as cells
+    demand, how = prepare_demand(demand.to_crs(network.crs), total=inputs.demand_total, network=network)
     notes.append(
         note("residents_read", file=Path(dem_path).name, n=len(demand), pop=float(demand[C.POP].sum()), how=how)
     )
@@ -160,9 +160,15 @@ def load_points(inputs: Inputs) -> Points:
 def _settled(read: object, path: str | Path, requested: str, network: StreetNetwork) -> tuple:
     """Points read by ``read`` with their coordinates as ``requested`` (``auto``: judged against the streets)."""
     gdf = read(path, crs="wgs84" if requested == "auto" else requested)
-    notes = gdf.attrs.get("notes", [])
+    if not isinstance(gdf, gpd.GeoDataFrame):  # a table of units' residents, without coordinates
+        raise InputError(
+            "the residents table has no coordinates, only units' names or codes",
+            file=Path(path).name,
+            fix="add lon/lat columns, or match it to the review units with `quarterhour run --boundaries`",
+        )
+    notes, lattice = gdf.attrs.get("notes", []), gdf.attrs.get("lattice")
     gdf, choice = settle_coordinate_system(gdf, network, requested, declared=not is_table(path))
-    gdf.attrs["notes"] = notes
+    gdf.attrs.update(notes=notes, lattice=lattice)
     return gdf, choice
 
 
