@@ -433,8 +433,9 @@ def _segments(arrays: GraphArrays, *, source: str) -> StreetNetwork:
             f"{int(missing.sum())} nodes have no coordinates", file=source, fix="give a network with x, y on every node"
         )
     geom = np.asarray(geom, dtype=object)
-    straight = np.equal(geom, None)
-    if straight.any():  # an edge without geometry runs straight between its nodes (osmnx fill_edge_geometry)
+    # An edge without a line (none, or an empty one) runs straight between its nodes (osmnx fill_edge_geometry).
+    straight = shapely.get_num_points(geom) < 2
+    if straight.any():
         geom[straight] = shapely.linestrings(np.stack([xy[u[straight]], xy[v[straight]]], axis=1))
     # Keep each street segment once: a reverse twin (v, u) with the same geometry is dropped.
     lo, hi = np.minimum(u, v), np.maximum(u, v)

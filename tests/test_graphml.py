@@ -140,6 +140,16 @@ def test_a_tiny_network_reads(tmp_path):
     assert_identical(net, osmnx_way(path))
 
 
+def test_an_edge_with_an_empty_line_runs_straight(tmp_path):
+    """``LINESTRING EMPTY`` on an edge (a hostile-input find): drawn straight between its nodes, as with no geometry."""
+    empty = '<edge source="1" target="2" id="0"><data key="g">LINESTRING EMPTY</data></edge>'
+    (tmp_path / "empty.graphml").write_text(tiny(TWO, empty), encoding="utf-8")
+    (tmp_path / "none.graphml").write_text(tiny(TWO, EDGE.format(u=1, v=2)), encoding="utf-8")
+    got = prepare_graphml(tmp_path / "empty.graphml")
+    assert_identical(got, prepare_graphml(tmp_path / "none.graphml"))
+    assert got.edges["length_m"].iloc[0] > 0
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
