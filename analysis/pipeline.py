@@ -16,6 +16,7 @@ from analysis.accessibility import two_step_fca
 from analysis.coverage import Summary, category_coverage, coverage_by_level, nearest_facility, summarize
 from analysis.gaps import CELL_M, gap_zones
 from analysis.isochrones import STREET_SIDE_M, facility_isochrones, merge_isochrones, nearest_isochrones
+from analysis.reachgrid import reach_grid
 from analysis.siting import SITE_COLUMNS, SPACING_M, suggest_sites
 from analysis.traveltime import WALK_KMH, od_table
 from geo.crs import require_projected
@@ -153,6 +154,7 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     gap_cell_m: float = CELL_M,
     n_sites: int = 1,
     site_spacing_m: float = SPACING_M,
+    reach_cell_m: float | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> CircleResult:
     """Run the service-circle analysis end to end.
@@ -208,6 +210,10 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
         How many new sites to suggest (exact MCLP); 0 suggests none.
     site_spacing_m
         Spacing in metres of the grid of candidate sites on network nodes.
+    reach_cell_m
+        Trace the merged reach from a grid of about this cell (``analysis.reachgrid``: one walk-time
+        pass, its outline within about a cell) instead of uniting every facility's isochrone;
+        ``None`` unites them. Each facility's isochrones are then drawn only if ``facility`` is asked.
     progress
         Told the name of each step as it starts (``travel_times``, ``isochrones``, ``coverage``,
         and ``siting`` when ``n_sites``; see ``STEPS``); ``None`` tells nobody. Never prints.
@@ -269,10 +275,12 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     all_bands = sorted({float(minutes), *map(float, bands)})
     opts = {"minutes": all_bands, "speed_kmh": speed_kmh, "street_side_m": street_side_m}
     empty = gpd.GeoDataFrame(columns=[C.FACILITY_ID, C.BAND_MIN, "geometry"], geometry="geometry", crs=network.crs)
-    iso = (
-        facility_isochrones(network, facilities, f_snap, **opts) if {"facility", "merged"} & set(isochrones) else empty
-    )
-    reach = merge_isochrones(iso) if "merged" in isochrones else empty.drop(columns=C.FACILITY_ID)
+    united = "merged" in isochrones and reach_cell_m is None
+    iso = facility_isochrones(network, facilities, f_snap, **opts) if "facility" in isochrones or united else empty
+    reach = empty.drop(columns=C.FACILITY_ID)
+    if "merged" in isochrones:
+        grid = None if united else reach_grid(network, facilities, f_snap, **opts, cell_m=reach_cell_m)
+        reach = merge_isochrones(iso) if united else grid
     catchments = nearest_isochrones(network, facilities, f_snap, **opts) if "nearest" in isochrones else empty
     step("coverage")
     gaps = gap_zones(dem, cell_m=gap_cell_m, boundaries=boundaries)
