@@ -146,7 +146,7 @@ def candidate_sites(
 def _node_sites(network: StreetNetwork, nodes: np.ndarray, source: str) -> gpd.GeoDataFrame:
     """Candidate rows for network nodes (positions)."""
     return gpd.GeoDataFrame(
-        {"candidate_id": [f"N{network.nodes.index[n]}" for n in nodes], "source": source},
+        {"candidate_id": ("N" + network.nodes.index[nodes].astype(str)).to_numpy(), "source": source},
         geometry=network.nodes.geometry.to_numpy()[nodes],
         crs=network.crs,
     )
