@@ -205,7 +205,8 @@ def compute(inputs: Inputs, units: str, params: Params, _lang: str | None = None
     -------
     CircleResult
         The run; on a network above ``SMALL_NETWORK_NODES`` nodes without the
-        catchment split and the automatic site.
+        catchment split and the automatic site, with the merged reach traced from a grid
+        (``analysis.reachgrid``) and without each facility's isochrones (``compute_files`` adds them).
     """
     bar = st.empty() if _lang else None  # made in here: a cache hit replays it, and its emptying
     result = _run(inputs, units, params, _chosen(inputs, params), progress=_steps_bar(bar, _lang) if bar else None)
