@@ -17,6 +17,7 @@ from analysis.coverage import Summary, category_coverage, coverage_by_level, nea
 from analysis.gaps import CELL_M, gap_zones
 from analysis.groups import Group, GroupRate, group_covered, group_rates
 from analysis.isochrones import STREET_SIDE_M, facility_isochrones, merge_isochrones, nearest_isochrones
+from analysis.reachgrid import reach_grid
 from analysis.siting import SITE_COLUMNS, SPACING_M, suggest_sites
 from analysis.traveltime import WALK_KMH, od_table, speed_ms
 from analysis.yardstick import Yardstick, yardstick
@@ -27,7 +28,7 @@ from geo.notes import Note, note
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
 from geo.vocab import CATEGORY_MINUTES
 
-__all__ = ["ISOCHRONE_KINDS", "STEPS", "CircleResult", "CircleSummary", "run_circle"]
+__all__ = ["ISOCHRONE_KINDS", "STEPS", "CircleResult", "CircleSummary", "circle_isochrones", "run_circle"]
 
 #: The three ways to draw the reach: one polygon per facility, all facilities merged,
 #: and the merged reach split to the facility that reaches each place first.
@@ -172,6 +173,7 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     gap_cell_m: float = CELL_M,
     n_sites: int = 1,
     site_spacing_m: float = SPACING_M,
+    reach_cell_m: float | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> CircleResult:
     """Run the service-circle analysis end to end.
@@ -232,6 +234,10 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
         How many new sites to suggest (exact MCLP); 0 suggests none.
     site_spacing_m
         Spacing in metres of the grid of candidate sites on network nodes.
+    reach_cell_m
+        Trace the merged reach from a grid of about this cell (``analysis.reachgrid``: one walk-time
+        pass, its outline within about a cell) instead of uniting every facility's isochrone;
+        ``None`` unites them. Each facility's isochrones are then drawn only if ``facility`` is asked.
     progress
         Told the name of each step as it starts (``travel_times``, ``isochrones``, ``coverage``,
         and ``siting`` when ``n_sites``; see ``STEPS``); ``None`` tells nobody. Never prints.
@@ -298,12 +304,19 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     named = {ys.cutoff_min(b): b for b in sorted({float(minutes), *map(float, bands)})}
     opts = {"minutes": list(named), "speed_kmh": speed, "street_side_m": street_side_m}
     empty = gpd.GeoDataFrame(columns=[C.FACILITY_ID, C.BAND_MIN, "geometry"], geometry="geometry", crs=network.crs)
+    united = "merged" in isochrones and reach_cell_m is None  # the union of every facility's own reach
     iso = (
-        _named_bands(facility_isochrones(network, facilities, f_snap, **opts), named)
-        if {"facility", "merged"} & set(isochrones)
+        circle_isochrones(network, facilities, f_snap, circles=named.values(), ys=ys, street_side_m=street_side_m)
+        if "facility" in isochrones or united
         else empty
     )
-    reach = merge_isochrones(iso) if "merged" in isochrones else empty.drop(columns=C.FACILITY_ID)
+    reach = empty.drop(columns=C.FACILITY_ID)
+    if "merged" in isochrones:
+        reach = (
+            merge_isochrones(iso)
+            if united
+            else _named_bands(reach_grid(network, facilities, f_snap, **opts, cell_m=reach_cell_m), named)
+        )
     catchments = (
         _named_bands(nearest_isochrones(network, facilities, f_snap, **opts), named)
         if "nearest" in isochrones
@@ -349,6 +362,27 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
         summary=summary,
         skipped=skipped,
     )
+
+
+def circle_isochrones(
+    network: StreetNetwork,
+    facilities: gpd.GeoDataFrame,
+    f_snap: pd.DataFrame,
+    *,
+    circles: Sequence[float],
+    ys: Yardstick,
+    street_side_m: float = STREET_SIDE_M,
+) -> gpd.GeoDataFrame:
+    """Each facility's reach for each life circle in ``circles``, judged by ``ys`` and named by its minutes.
+
+    The isochrones ``run_circle`` draws for ``isochrones=("facility",)``, made on their own: the app makes a
+    city's only when a file asks for them.
+    """
+    named = {ys.cutoff_min(b): b for b in sorted(map(float, circles))}
+    iso = facility_isochrones(
+        network, facilities, f_snap, minutes=list(named), speed_kmh=ys.engine_kmh, street_side_m=street_side_m
+    )
+    return _named_bands(iso, named)
 
 
 def _named_bands(iso: gpd.GeoDataFrame, named: Mapping[float, float]) -> gpd.GeoDataFrame:

@@ -32,7 +32,7 @@ from analysis.siting_models import (
     solve_mclp,
     solve_pmedian,
 )
-from analysis.traveltime import WALK_KMH, nearest_times
+from analysis.traveltime import WALK_KMH, _node_edges, nearest_times
 from geo.errors import InputError
 from geo.network import StreetNetwork
 from geo.notes import Note, note
@@ -46,6 +46,7 @@ __all__ = [
     "grid_candidates",
     "left_out",
     "plan_sites",
+    "snap_candidates",
     "suggest_sites",
     "units_area",
 ]
@@ -143,10 +144,48 @@ def candidate_sites(
     return cands.set_index("candidate_id", drop=False).rename_axis(None)
 
 
+def snap_candidates(candidates: gpd.GeoDataFrame, network: StreetNetwork) -> pd.DataFrame:
+    """The candidates' places on the streets, as ``geo.snap_points`` gives them.
+
+    A grid candidate is a street corner: it sits at the end of a segment of its own, found
+    through the node's segments with no spatial search (at city scale the search of 51k
+    corners took 2 s). Which of its segments is taken changes no walking time: the walk
+    starts at the corner either way. The planner's points are snapped.
+
+    Parameters
+    ----------
+    candidates
+        ``candidate_sites``' rows.
+    network
+        The street network.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As ``geo.snap_points``.
+    """
+    ids = candidates["candidate_id"].astype(str)
+    node = pd.Index(network.nodes.index.astype(str)).get_indexer(ids.str[1:])
+    ptr, seg = _node_edges(network)
+    corner = candidates["source"].isin(["grid", "near_left"]).to_numpy() & ids.str.startswith("N").to_numpy()
+    corner &= node >= 0
+    corner[corner] = ptr[node[corner] + 1] > ptr[node[corner]]  # a corner with a segment
+    out = snap_points(candidates[~corner], network).reindex(candidates.index)
+    at = node[corner]
+    edge = seg[ptr[at]]
+    e = network.edges
+    out.loc[corner, "edge"] = edge
+    out.loc[corner, "pos_m"] = np.where(e["u"].to_numpy()[edge] == at, 0.0, e["length_m"].to_numpy()[edge])
+    out.loc[corner, "offset_m"] = 0.0
+    out.loc[corner, "on_network"] = True
+    out.loc[corner, "component"] = network.nodes["component"].to_numpy()[e["u"].to_numpy()[edge]]
+    return out.astype({"edge": np.int64, "pos_m": float, "offset_m": float, "on_network": bool, "component": np.int64})
+
+
 def _node_sites(network: StreetNetwork, nodes: np.ndarray, source: str) -> gpd.GeoDataFrame:
     """Candidate rows for network nodes (positions)."""
     return gpd.GeoDataFrame(
-        {"candidate_id": [f"N{network.nodes.index[n]}" for n in nodes], "source": source},
+        {"candidate_id": ("N" + network.nodes.index[nodes].astype(str)).to_numpy(), "source": source},
         geometry=network.nodes.geometry.to_numpy()[nodes],
         crs=network.crs,
     )
@@ -288,7 +327,7 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     pop = demand[C.POP].to_numpy(dtype=float)
     total = float(pop.sum())
     before = float(pop[demand[C.COVERED].to_numpy(dtype=bool)].sum())
-    c_snap = snap_points(candidates, network)
+    c_snap = snap_candidates(candidates, network)
     if (~c_snap["on_network"]).any():
         notes.append(note("candidates_off", n=int((~c_snap["on_network"]).sum())))
     if model == "pmedian":  # every resident counts, out to three times the threshold

@@ -113,29 +113,24 @@ def street_picture(network: StreetNetwork, *, max_px: int = 2000) -> tuple[str, 
 
 
 def _draw_streets(network: StreetNetwork, max_px: int) -> tuple[str, list[list[float]]]:
-    import matplotlib
+    """Each street sampled every half pixel; a pixel's opacity grows with the street length in it.
 
-    matplotlib.use("Agg")
-    from matplotlib.collections import LineCollection
-    from matplotlib.figure import Figure
-    from PIL import Image
+    Plain arrays, no plotting library: at 180k segments matplotlib's per-line paths took 4 s.
+    """
+    from PIL import Image, ImageColor
 
     merc = street_lines(network).to_crs(3857).geometry.iloc[0]
     west, south, east, north = merc.bounds
     scale = max_px / max(east - west, north - south)
     width, height = max(int((east - west) * scale), 1), max(int((north - south) * scale), 1)
-    fig = Figure(figsize=(width / 100, height / 100), dpi=100)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(west, east)
-    ax.set_ylim(south, north)
-    ax.axis("off")
-    lines = [np.asarray(part.coords) for part in merc.geoms]
-    ax.add_collection(LineCollection(lines, colors=STREET_COLOR, linewidths=0.35, antialiased=True))
-    raw = io.BytesIO()
-    fig.savefig(raw, format="png", transparent=True)
+    xy = shapely.get_coordinates(shapely.segmentize(merc, 0.5 / scale))
+    col = np.clip(((xy[:, 0] - west) * scale).astype(np.int64), 0, width - 1)
+    row = np.clip(((north - xy[:, 1]) * scale).astype(np.int64), 0, height - 1)
+    samples = np.bincount(row * width + col, minlength=width * height).reshape(height, width)
+    alpha = np.minimum(samples * 0.25 * 255, 255).astype(np.uint8)  # half a pixel's length: about a thin line
+    grey = np.full_like(alpha, ImageColor.getcolor(STREET_COLOR, "L"))
     buf = io.BytesIO()
-    raw.seek(0)
-    Image.open(raw).convert("LA").save(buf, format="PNG")  # grey and alpha: half of RGBA ('optimize' took 2 s)
+    Image.fromarray(np.dstack([grey, alpha]), mode="LA").save(buf, format="PNG")
     corners = gpd.GeoSeries(shapely.points([(west, south), (east, north)]), crs=3857).to_crs(4326)
     (lon0, lat0), (lon1, lat1) = shapely.get_coordinates(corners.values)
     uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()

@@ -11,8 +11,9 @@ import scipy.sparse as sp
 
 from analysis import columns as C
 from analysis.coverage import nearest_facility
-from analysis.siting import candidate_sites, plan_sites
+from analysis.siting import candidate_sites, plan_sites, snap_candidates
 from analysis.siting_models import InfeasibleError, solve_lscp, solve_mclp, solve_pmedian
+from analysis.traveltime import node_seconds_from
 from geo import snap_points
 
 
@@ -328,3 +329,16 @@ def test_curve_says_which_points_are_exact(five_minutes):
     assert np.allclose(cheap["pop_new"], cheap["pop_new_greedy"])
     assert (cheap["pop_new"] <= exact["pop_new"][: len(cheap)] + 1e-9).all()
     assert (cheap["pop_new"] >= (1 - 1 / np.e) * exact["pop_new"][: len(cheap)] - 1e-9).all()
+
+
+def test_grid_candidates_sit_on_their_corners_as_snapping_puts_them(sample):
+    """``snap_candidates`` finds a corner's segment without a spatial search; every walk is the same."""
+    network, facilities, _ = sample
+    cands = candidate_sites(network, spacing_m=150)
+    planner = candidate_sites(network, points=facilities.iloc[:5])
+    both = pd.concat([cands, planner])
+    fast, slow = snap_candidates(both, network), snap_points(both, network)
+    assert list(fast.columns) == list(slow.columns) and (fast.dtypes == slow.dtypes).all()
+    assert fast["on_network"].equals(slow["on_network"]) and fast["component"].equals(slow["component"])
+    assert np.allclose(fast["offset_m"], slow["offset_m"], atol=1e-6)
+    np.testing.assert_allclose(node_seconds_from(network, fast), node_seconds_from(network, slow), atol=1e-6)

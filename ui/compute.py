@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,8 +23,8 @@ from analysis import columns as C
 from analysis.demand import prepare_demand
 from analysis.gaps import CELL_M
 from analysis.groups import Group, find_groups, group_headers
-from analysis.isochrones import facility_isochrones
-from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, run_circle
+from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, circle_isochrones, run_circle
+from analysis.reachgrid import GRID_M
 from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate
 from analysis.siting import SiteResult, candidate_sites, plan_sites
 from geo import (
@@ -49,6 +50,7 @@ from ui.values import SAMPLE, STORE, Change, Inputs, Params, Plan, Points, Scena
 __all__ = [
     "base_map",
     "compute",
+    "compute_files",
     "load_boundaries",
     "load_network",
     "load_points",
@@ -218,7 +220,8 @@ def compute(inputs: Inputs, units: str, params: Params, _lang: str | None = None
     -------
     CircleResult
         The run; on a network above ``SMALL_NETWORK_NODES`` nodes without the
-        catchment split and the automatic site.
+        catchment split and the automatic site, with the merged reach traced from a grid
+        (``analysis.reachgrid``) and without each facility's isochrones (``compute_files`` adds them).
     """
     bar = st.empty() if _lang else None  # made in here: a cache hit replays it, and its emptying
     result = _run(inputs, units, params, _chosen(inputs, params), progress=_steps_bar(bar, _lang) if bar else None)
@@ -245,10 +248,50 @@ def _run(
         standard=params.standard,
         groups=find_groups(load_points(inputs).demand, [Group(g, v) for g, v in params.group_speeds]),
         gap_cell_m=GAP_CELL_M,
-        isochrones=ISOCHRONE_KINDS if small else ("facility", "merged"),
+        # a city's map draws the merged reach, traced from a grid in seconds; each facility's own reach
+        # (hundreds of polygons, not drawn) is made when a file asks for it (compute_files)
+        isochrones=ISOCHRONE_KINDS if small else ("merged",),
+        reach_cell_m=None if small else GRID_M,
         n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
         progress=progress,
     )
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def compute_files(inputs: Inputs, units: str, params: Params) -> CircleResult:
+    """The run as the files hold it (layers, review packs): with each facility's own isochrones.
+
+    At city scale ``compute`` draws only the merged reach; each facility's reach is made here,
+    once, when a file first asks for it.
+
+    Parameters
+    ----------
+    inputs, units, params
+        As for ``compute``.
+
+    Returns
+    -------
+    CircleResult
+        ``compute``'s run, with ``isochrones`` for every facility and band.
+    """
+    return _with_each_reach(compute(inputs, units, params), inputs, params, _chosen(inputs, params))
+
+
+def _with_each_reach(
+    result: CircleResult, inputs: Inputs, params: Params, facilities: gpd.GeoDataFrame
+) -> CircleResult:
+    """``result`` with each facility's isochrones, made now if the run left them out (a city's)."""
+    if len(result.isochrones) or not result.summary.n_facilities_used:
+        return result
+    network = load_network(inputs.network)
+    iso = circle_isochrones(
+        network,
+        facilities,
+        snap_points(facilities, network),
+        circles=[params.minutes, *params.bands],
+        ys=params.yardstick,
+    )
+    return replace(result, isochrones=iso)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -256,7 +299,7 @@ def scenario_run(inputs: Inputs, units: str, params: Params, changes: tuple[Chan
     """A whole run with the scenario's facilities (for its review pack): as ``compute``, after the changes."""
     network = load_network(inputs.network)
     after = apply_changes(_chosen(inputs, params), changes_frame(changes).to_crs(network.crs))
-    return _run(inputs, units, params, after)
+    return _with_each_reach(_run(inputs, units, params, after), inputs, params, after)
 
 
 def _steps_bar(bar: DeltaGenerator, lang: str) -> Callable[[str], None]:
@@ -391,9 +434,7 @@ def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, 
     figures, tables = compare(result.demand, result.gaps, result.levels, after)
     moved = after.facilities[after.facilities["change"] != ""]
     reach = (
-        facility_isochrones(
-            network, moved, snap_points(moved, network), minutes=[params.cutoff_min], speed_kmh=params.engine_kmh
-        ).assign(**{C.BAND_MIN: params.minutes})
+        circle_isochrones(network, moved, snap_points(moved, network), circles=[params.minutes], ys=params.yardstick)
         if len(moved)
         else gpd.GeoDataFrame(geometry=[], crs=network.crs)
     )

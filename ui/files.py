@@ -13,7 +13,7 @@ from geo.scenario import changes_frame
 from quarterhour.export import gpkg_bytes, layer_bytes, provenance, table_bytes
 from quarterhour.provenance import yardstick_record
 from quarterhour.report import PackOptions, build_pack
-from ui.compute import compute, load_network, scenario, scenario_run
+from ui.compute import compute, compute_files, load_network, scenario, scenario_run
 from ui.values import SAMPLE, Change, Inputs, Params
 
 __all__ = ["app_provenance", "layer_file", "review_pack", "scenario_gpkg", "scenario_pack", "table_file"]
@@ -109,7 +109,7 @@ def layer_file(inputs: Inputs, units: str, params: Params, name: str, fmt: str, 
     bytes
         The file (``quarterhour.export.layer_bytes``).
     """
-    layers = compute(inputs, units, params).layers()
+    layers = compute_files(inputs, units, params).layers()
     prov = app_provenance(inputs, units, params)
     if name == "all":
         return gpkg_bytes(layers, provenance=prov, lang=lang)
@@ -156,7 +156,7 @@ def review_pack(inputs: Inputs, units: str, params: Params, *, level: str, code:
         ``quarterhour.report.build_pack``'s zip, with the pack's other options at their defaults.
     """
     return build_pack(
-        compute(inputs, units, params),
+        compute_files(inputs, units, params),
         load_network(inputs.network),
         PackOptions(level=level, lang=lang),
         code=code,
