@@ -1,0 +1,514 @@
+"""Batch runs (``quarterhour batch``): one circle per unit (city, county, district), on Dask.
+
+The client (this process) reads and checks every input before any cluster starts
+(fail fast: ``InputError``), prepares the regional network once (``geo.store``),
+and cuts each unit's share of the facilities and residents (``batchunit.UnitJob``,
+small). The engine is ``dask.distributed``: with no address a ``LocalCluster``
+sized to the machine (one single-threaded worker process per core), with
+``scheduler="tcp://host:8786"`` the planner's cluster (dask-ssh, dask-kubernetes,
+dask-jobqueue). The regional network, the one large input, travels once: it is
+scattered to every worker (``client.scatter(..., broadcast=True)``), so the
+workers need no shared disk and no access to the input files. Each unit is one
+task (``batchunit.run_unit``) submitted with ``retries``; a worker that dies
+takes its units with it and the scheduler runs them again elsewhere.
+
+Workers send back each unit's ``coverage.gpkg`` as bytes; the client alone writes
+files: ``DIR/<code>/coverage.gpkg`` atomically (``quarterhour.export.atomic_write``),
+then the manifest (``batchfiles``), so a unit's output is never half written, nor
+written twice, and a rerun of the same command skips the units whose inputs are
+unchanged and whose output is still the one recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from analysis.coverage import assign_units
+from analysis.demand import prepare_demand
+from geo import InputError, read_boundaries, read_demand, read_facilities
+from geo._validate import POLYGONS, existing, require_kind, require_unique
+from geo._vector import VECTOR_SUFFIXES, read_vector
+from geo.chinacrs import settle_coordinate_system
+from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB
+from geo.network import StreetNetwork
+from geo.store import store_network
+from geo.tables import is_table
+from geo.vocab import LEVELS
+from quarterhour.batchfiles import (
+    SUMMARY_FILES,
+    BatchLog,
+    check_batch_dir,
+    complete,
+    summary_tables,
+    write_manifest,
+    write_summary,
+)
+from quarterhour.batchunit import BatchOptions, UnitJob, UnitOutcome, frame_sha256, reach_m, run_unit
+from quarterhour.export import atomic_write, file_sha256, provenance
+from quarterhour.outdir import claim, temp_of
+from quarterhour.progress import Steps
+
+__all__ = ["BatchInputs", "BatchResult", "PreparedBatch", "open_client", "prepare_batch", "read_units", "run_batch"]
+
+log = logging.getLogger(__name__)
+
+#: A unit's output in ``DIR/<code>/``.
+UNIT_FILE = "coverage.gpkg"
+#: A task that raised (not a unit's bad data: that comes back as a failure) is tried this many times more.
+RETRIES = 2
+
+
+@dataclass(frozen=True)
+class BatchInputs:
+    """What a batch is run on (the command's inputs).
+
+    Attributes
+    ----------
+    units
+        The units: a GeoPackage, GeoJSON or zipped Shapefile with ``code`` and ``name``, or ``luoyang``.
+    network
+        The regional network (``.osm.pbf``, ``.osm`` or ``.graphml``).
+    facilities, demand
+        The facility and resident files of the region.
+    facilities_crs, demand_crs
+        Their coordinate systems (``auto``: judged against the streets, as ``quarterhour run``).
+    options
+        The circle's options.
+    cache_dir
+        The network store's folder (``geo.store``); None for the default.
+    """
+
+    units: str
+    network: Path
+    facilities: Path
+    demand: Path
+    facilities_crs: str = "auto"
+    demand_crs: str = "auto"
+    options: BatchOptions = field(default_factory=BatchOptions)
+    cache_dir: Path | None = None
+
+
+@dataclass
+class PreparedBatch:
+    """Every input read, checked and cut per unit, before any cluster starts."""
+
+    network: StreetNetwork  #: the regional network
+    units: gpd.GeoDataFrame  #: ``code``, ``name``, ``level``, in the network's CRS
+    upper: dict[str, gpd.GeoDataFrame]  #: the levels above the units (for the summary's sums)
+    jobs: list[UnitJob]  #: one per unit, in the units' order
+    provenance: dict[str, Any]  #: the batch's record, put into every unit's GeoPackage
+    units_source: str  #: what names the units (the file's name or the bundled set)
+    notes: list[str]  #: what the reading did, said once
+
+
+@dataclass
+class BatchResult:
+    """How a batch ended."""
+
+    records: dict[str, dict[str, Any]]  #: code -> the manifest's record
+    ran: list[str]  #: the units run now
+    skipped: list[str]  #: the units complete before (inputs unchanged)
+    dashboard: str | None  #: the dashboard's address, if the scheduler serves one
+
+    @property
+    def failed(self) -> list[str]:
+        """The units that failed (on their data, or a bug)."""
+        return [code for code, rec in self.records.items() if rec.get("status") != "done"]
+
+
+# --- reading ----------------------------------------------------------------------------------------------------
+
+
+def read_units(spec: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame]]:
+    """The batch's units (``code``, ``name``, ``level``) and the levels above them, in the file's CRS.
+
+    A file with levels (``geo.io.read_boundaries``: layers named after levels, or a
+    ``level`` column; ``luoyang``) gives its lowest level as the units, the levels above
+    for the summary's sums. A plain file of polygons with ``code`` and ``name`` gives
+    units of level ``unit``.
+
+    Parameters
+    ----------
+    spec
+        A GeoPackage, GeoJSON or zipped Shapefile, or ``luoyang``.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, dict of str to geopandas.GeoDataFrame)
+        The units, and the upper levels by name.
+
+    Examples
+    --------
+    >>> units, upper = read_units("luoyang")
+    >>> len(units), units["level"].iloc[0], list(upper)
+    (7, 'district', ['city'])
+    """
+    path = existing(BUNDLED_BOUNDARIES.get(str(spec).lower(), spec), "units", max_mb=MAX_INPUT_MB)
+    if path.suffix.lower() not in VECTOR_SUFFIXES:
+        raise InputError(
+            f"unsupported units format '{path.suffix}'",
+            file=path.name,
+            fix="give a GeoPackage, GeoJSON or zipped Shapefile of polygons with 'code' and 'name', or 'luoyang'",
+        )
+    layered = path.suffix.lower() == ".gpkg" and any(str(n) in LEVELS for n in pyogrio.list_layers(path)[:, 0])
+    if layered or "level" in (gdf := read_vector(path, what="units")).columns:
+        levels = read_boundaries(path)
+        *above, lowest = levels
+        units = levels[lowest].assign(level=lowest)
+        return units[["code", "name", "level", "geometry"]], {lvl: levels[lvl] for lvl in above}
+    require_kind(gdf, POLYGONS, path, what="units", fix="give the units as polygons")
+    for column in ("code", "name"):
+        if column not in gdf.columns:
+            raise InputError(
+                f"no '{column}' column",
+                file=path.name,
+                column=column,
+                fix="give each unit a 'code' (used as its folder's name) and a 'name'",
+            )
+    gdf["code"] = gdf["code"].astype(str)
+    require_unique(gdf, "code", path)
+    _folder_names(gdf["code"], path.name)
+    return gdf.assign(level="unit")[["code", "name", "level", "geometry"]], {}
+
+
+def _folder_names(codes: pd.Series, file: str) -> None:
+    """Each code becomes a folder's name: refuse one that is not a plain name (``..``, a slash)."""
+    bad = [c for c in codes if not re.fullmatch(r"[\w\-. ]+", c) or c.strip(". ") == ""]
+    if bad:
+        raise InputError(
+            f"the unit code '{bad[0]}' cannot be a folder's name",
+            file=file,
+            column="code",
+            fix="use letters, digits, '-', '_' or '.' in the codes",
+        )
+
+
+def _points(inputs: BatchInputs, network: StreetNetwork, got: dict, notes: list[str]) -> tuple:
+    """Facilities and residents in the network's CRS, their coordinate systems settled as ``quarterhour run``."""
+    out = []
+    for role in ("facilities", "demand"):
+        gdf = got[role]
+        notes.extend(str(n) for n in gdf.attrs.get("notes", []))
+        requested = getattr(inputs, f"{role}_crs")
+        gdf, _ = settle_coordinate_system(gdf, network, requested, declared=not is_table(getattr(inputs, role)))
+        out.append(gdf.to_crs(network.crs))
+    demand, how = prepare_demand(out[1], extent=network.nodes.total_bounds)
+    notes.append(f"residents from {how}")
+    return out[0], demand
+
+
+def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _: None) -> PreparedBatch:
+    """Read and check every input, prepare the regional network once, and cut each unit's inputs.
+
+    Parameters
+    ----------
+    inputs
+        The batch's inputs.
+    say
+        Told each slow step as it starts (the network's preparation).
+
+    Returns
+    -------
+    PreparedBatch
+        The jobs, one per unit.
+
+    Raises
+    ------
+    InputError
+        Any input is missing, unreadable or wrong (before any cluster is started).
+    """
+    units, upper = read_units(inputs.units)
+    as_read = {"auto": "wgs84"}
+    got = {
+        "facilities": read_facilities(inputs.facilities, crs=as_read.get(inputs.facilities_crs, inputs.facilities_crs)),
+        "demand": read_demand(inputs.demand, crs=as_read.get(inputs.demand_crs, inputs.demand_crs)),
+    }
+    say("preparing the regional network (once; kept in the network store)")
+    stored = store_network(inputs.network, cache_dir=inputs.cache_dir)
+    network = stored.network
+    notes: list[str] = []
+    facilities, demand = _points(inputs, network, got, notes)
+    units = units.to_crs(network.crs)
+    parameters = {"command": "batch", "units": str(inputs.units), **asdict(inputs.options)}
+    files = {"network": inputs.network, "facilities": inputs.facilities, "demand": inputs.demand}
+    if str(inputs.units).lower() not in BUNDLED_BOUNDARIES:
+        files["units"] = Path(inputs.units)
+    prov = provenance({**parameters, "reach_m": reach_m(inputs.options)}, files)
+    jobs = _jobs(units, facilities, demand, inputs.options, stored.manifest["source"]["sha256"])
+    source = "luoyang" if str(inputs.units).lower() in BUNDLED_BOUNDARIES else Path(inputs.units).name
+    return PreparedBatch(network, units, upper, jobs, prov, source, notes)
+
+
+def _jobs(
+    units: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    options: BatchOptions,
+    network_sha: str,
+) -> list[UnitJob]:
+    """Each unit's share: its residents (each in one unit), the facilities within a walk, its area; and hashes."""
+    reach = reach_m(options)
+    areas = units.geometry.buffer(reach)
+    home = assign_units(demand, units)
+    near = gpd.sjoin(facilities[["geometry"]], gpd.GeoDataFrame(geometry=areas.values, crs=units.crs), how="inner")
+    jobs = []
+    for i, (code, name, level) in enumerate(zip(units["code"], units["name"], units["level"], strict=True)):
+        unit = units.iloc[[i]].reset_index(drop=True)
+        area_ll = gpd.GeoSeries([areas.iloc[i]], crs=units.crs).to_crs(4326).iloc[0]
+        mine = facilities.loc[sorted(set(near.index[near["index_right"] == i]), key=facilities.index.get_loc)]
+        residents = demand[(home == code).to_numpy()]
+        inputs = {
+            "network": network_sha,
+            "facilities": frame_sha256(mine),
+            "residents": frame_sha256(residents),
+            "unit": frame_sha256(unit),
+            "parameters": options.sha256(),
+        }
+        jobs.append(UnitJob(code, str(name), level, unit, area_ll, mine, residents, inputs))
+    return jobs
+
+
+# --- the engine -------------------------------------------------------------------------------------------------
+
+
+_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+$")
+
+
+def check_address(address: str) -> str:
+    """A scheduler address as Dask takes it, ``tcp://host:port``; refused before any work if it is not one.
+
+    Examples
+    --------
+    >>> check_address("tcp://10.0.0.5:8786")
+    'tcp://10.0.0.5:8786'
+    """
+    if not _ADDRESS.match(address):
+        raise InputError(
+            f"'{address}' is not a scheduler address",
+            fix="give it as Dask prints it, e.g. --scheduler tcp://10.0.0.5:8786",
+        )
+    return address
+
+
+@contextlib.contextmanager
+def open_client(scheduler: str | None = None, *, workers: int | None = None) -> Iterator[Any]:
+    """A Dask client: to the cluster at ``scheduler``, or to a ``LocalCluster`` on this machine.
+
+    Parameters
+    ----------
+    scheduler
+        ``tcp://host:port`` of a running scheduler; None starts a local cluster (closed with the block).
+    workers
+        The local cluster's worker processes (one thread each); None: one per core.
+
+    Yields
+    ------
+    distributed.Client
+        The client.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(check_address(scheduler), timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise InputError(
+                f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__})",
+                fix="check the address and that 'dask scheduler' is running there, or drop --scheduler",
+            ) from None
+        with client:
+            yield client
+        return
+    n = workers or os.cpu_count() or 1
+    with (
+        LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def dashboard_link(client: Any) -> str | None:
+    """The scheduler's dashboard address, or None when it serves none (no bokeh, or ``--no-dashboard``)."""
+    services = client.scheduler_info().get("services", {})
+    return client.dashboard_link if "dashboard" in services else None
+
+
+class UnitProgress(Steps):
+    """Units done out of the total, each with its time or its failure: on stderr (``Steps``) and in the log.
+
+    Parameters
+    ----------
+    total
+        The units to run.
+    log
+        Told every line too (``batchfiles.BatchLog``).
+    quiet
+        Nothing on stderr (the log is still written).
+    """
+
+    def __init__(self, total: int, log: Callable[[str], None], *, quiet: bool = False):
+        super().__init__([f"unit {i + 1}" for i in range(total)], quiet=quiet)
+        self.log = log
+
+    def unit(self, label: str, seconds: float, error: str | None = None) -> None:
+        """One unit ended: ``[3/16] 410302 老城区 … 4.2 s``, or ``failed: …`` with its error."""
+        self.done += 1
+        line = f"[{self.done}/{len(self.steps)}] {label} … {seconds:.1f} s"
+        line += f"; failed: {error}" if error else ""
+        self.log(line)
+        if self.terminal:
+            self.bar.update(1)
+            if error:
+                self.bar.write(line, file=self.stream)
+        elif not self.quiet:
+            print(line, file=self.stream, flush=True)
+
+
+def _outcome(future: Any, job: UnitJob) -> UnitOutcome:
+    """A finished task's outcome; a task that raised even after its retries is a failure said in one line."""
+    try:
+        return future.result()
+    except Exception as exc:  # a bug or a lost worker, after RETRIES: the unit fails, the batch goes on
+        log.debug("unit %s raised", job.code, exc_info=True)
+        from geo.errors import plain_text
+
+        return UnitOutcome(job.code, f"internal error: {type(exc).__name__}: {plain_text(exc)}", None, None, 0.0, "")
+
+
+def _record(out: Path, job: UnitJob, outcome: UnitOutcome) -> dict[str, Any]:
+    """Write a unit's output (atomically; the client only) and the manifest's record of it."""
+    record: dict[str, Any] = {"name": job.name, "inputs": job.inputs, "seconds": round(outcome.seconds, 3)}
+    record["worker"] = outcome.worker
+    if not outcome.ok:
+        return {**record, "status": "failed", "error": outcome.error}
+    path = atomic_write(out / job.code / UNIT_FILE, outcome.gpkg or b"", force=True)
+    output = {"file": f"{job.code}/{UNIT_FILE}", "sha256": file_sha256(path), "bytes": path.stat().st_size}
+    return {**record, "status": "done", "summary": outcome.summary, "output": output}
+
+
+#: The files a batch writes (their temporary files, left by a killed batch, are removed by the next).
+_OURS = (UNIT_FILE, "manifest.json", *SUMMARY_FILES)
+
+
+def _clean(out: Path, codes: Sequence[str]) -> None:
+    """Remove the temporary files a killed batch left (ours only: ``outdir.temp_of``)."""
+    for folder in [out, *(out / c for c in codes)]:
+        if folder.is_dir():
+            for f in folder.iterdir():
+                if temp_of(f.name, _OURS):
+                    f.unlink(missing_ok=True)
+
+
+def _run_jobs(
+    prepared: PreparedBatch,
+    todo: list[UnitJob],
+    out: Path,
+    records: dict[str, dict[str, Any]],
+    engine: Mapping[str, Any],
+) -> str | None:
+    """Run ``todo`` on the cluster, recording each unit as it ends; the dashboard's address."""
+    from distributed import as_completed
+
+    with open_client(engine["scheduler"], workers=engine["workers"]) as client:
+        link = dashboard_link(client)
+        engine["say"](f"dashboard: {link}" if link else "dashboard: none (the scheduler serves none)")
+        engine["log"](f"cluster: {client.scheduler.address}, {len(client.scheduler_info()['workers'])} workers")
+        network = client.scatter(prepared.network, broadcast=True)  # the one large input travels once
+        options, prov = engine["options"], prepared.provenance
+        by_key, futures = {}, []
+        for job in todo:
+            key = f"unit-{job.code}-{time.time_ns()}"
+            by_key[key] = job
+            futures.append(client.submit(run_unit, network, job, options, prov, key=key, retries=RETRIES, pure=False))
+        progress = engine["progress"]
+        for future in as_completed(futures):
+            job = by_key[future.key]
+            outcome = _outcome(future, job)
+            records[job.code] = _record(out, job, outcome)
+            write_manifest(out, prepared.units_source, records)
+            progress.unit(f"{job.code} {job.name}", outcome.seconds, outcome.error)
+            future.release()
+    return link
+
+
+def run_batch(
+    prepared: PreparedBatch,
+    out: Path,
+    *,
+    options: BatchOptions,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    force: bool = False,
+    quiet: bool = False,
+    say: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> BatchResult:
+    """Run every unit not already complete in ``out`` on Dask, record each as it ends, and write the summary.
+
+    Parameters
+    ----------
+    prepared
+        The batch (``prepare_batch``).
+    out
+        The batch folder: locked for the run (``quarterhour.outdir.claim``); a folder holding
+        something else than this batch is refused unless ``force``.
+    options
+        The circle's options (as given to ``prepare_batch``).
+    scheduler
+        ``tcp://host:port`` of the planner's cluster; None for a ``LocalCluster`` here.
+    workers
+        The local cluster's worker processes; None: one per core.
+    force
+        Write into a folder that is not this batch's; every unit runs again.
+    quiet
+        No progress on stderr (``DIR/batch.log`` is written all the same).
+    say
+        Where the dashboard's address and notes go.
+
+    Returns
+    -------
+    BatchResult
+        Every unit's record, and which ran, which were skipped.
+    """
+    out = Path(out)
+    with claim(out, force=force):
+        known = check_batch_dir(out, prepared.units_source, force=force)
+        codes = [job.code for job in prepared.jobs]
+        _clean(out, codes)
+        batch_log = BatchLog(out)
+        records = {code: known[code] for code in codes if code in known}
+        todo = [job for job in prepared.jobs if not complete(known.get(job.code), job.inputs, out)]
+        skipped = [job.code for job in prepared.jobs if job not in todo]
+        batch_log(
+            f"batch of {len(codes)} units from {prepared.units_source}: {len(todo)} to run, {len(skipped)} complete"
+        )
+        for code in skipped:
+            batch_log(f"skipped {code}: complete, inputs unchanged")
+        link = None
+        if todo:
+            engine = {"scheduler": scheduler, "workers": workers, "say": say, "log": batch_log, "options": options}
+            with UnitProgress(len(todo), batch_log, quiet=quiet) as progress:
+                engine["progress"] = progress
+                link = _run_jobs(prepared, todo, out, records, engine)
+        write_manifest(out, prepared.units_source, records)
+        per_unit, per_level = summary_tables(prepared.units, records, prepared.upper)
+        write_summary(out, per_unit, per_level)
+        result = BatchResult(records, [job.code for job in todo], skipped, link)
+        batch_log(
+            f"finished: {len(codes) - len(result.failed)} of {len(codes)} units done, {len(result.failed)} failed"
+        )
+    return result
