@@ -6,9 +6,15 @@ and cuts each unit's share of the facilities and residents (``batchunit.UnitJob`
 small). The engine is ``dask.distributed``: with no address a ``LocalCluster``
 sized to the machine (one single-threaded worker process per core), with
 ``scheduler="tcp://host:8786"`` the planner's cluster (dask-ssh, dask-kubernetes,
-dask-jobqueue). The regional network, the one large input, travels once: it is
-scattered to every worker (``client.scatter(..., broadcast=True)``), so the
-workers need no shared disk and no access to the input files. Each unit is one
+dask-jobqueue). The regional network, the one large input, travels once per
+worker: the client prepares it into the network store (``geo.store``, GeoParquet)
+and every task names the store's folder, which each worker process reads once
+and keeps (``batchunit.shared_network``). A cluster's workers must see that
+folder (``--cache-dir`` on a shared disk); nothing else is read by them: the
+facilities and residents go with each unit's task, cut to the unit. (Scattering
+the network with ``broadcast=True`` was tried: the scheduler's active memory
+manager drops the extra copies, so a killed worker could take the only one.)
+Each unit is one
 task (``batchunit.run_unit``) submitted with ``retries``; a worker that dies
 takes its units with it and the scheduler runs them again elsewhere.
 
@@ -106,6 +112,7 @@ class PreparedBatch:
     """Every input read, checked and cut per unit, before any cluster starts."""
 
     network: StreetNetwork  #: the regional network
+    entry: str  #: its network-store folder, which the workers read it from
     units: gpd.GeoDataFrame  #: ``code``, ``name``, ``level``, in the network's CRS
     upper: dict[str, gpd.GeoDataFrame]  #: the levels above the units (for the summary's sums)
     jobs: list[UnitJob]  #: one per unit, in the units' order
@@ -249,7 +256,7 @@ def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _:
     prov = provenance({**parameters, "reach_m": reach_m(inputs.options)}, files)
     jobs = _jobs(units, facilities, demand, inputs.options, stored.manifest["source"]["sha256"])
     source = "luoyang" if str(inputs.units).lower() in BUNDLED_BOUNDARIES else Path(inputs.units).name
-    return PreparedBatch(network, units, upper, jobs, prov, source, notes)
+    return PreparedBatch(network, str(stored.path.resolve()), units, upper, jobs, prov, source, notes)
 
 
 def _jobs(
@@ -428,13 +435,14 @@ def _run_jobs(
         link = dashboard_link(client)
         engine["say"](f"dashboard: {link}" if link else "dashboard: none (the scheduler serves none)")
         engine["log"](f"cluster: {client.scheduler.address}, {len(client.scheduler_info()['workers'])} workers")
-        network = client.scatter(prepared.network, broadcast=True)  # the one large input travels once
         options, prov = engine["options"], prepared.provenance
         by_key, futures = {}, []
         for job in todo:
             key = f"unit-{job.code}-{time.time_ns()}"
             by_key[key] = job
-            futures.append(client.submit(run_unit, network, job, options, prov, key=key, retries=RETRIES, pure=False))
+            futures.append(
+                client.submit(run_unit, prepared.entry, job, options, prov, key=key, retries=RETRIES, pure=False)
+            )
         progress = engine["progress"]
         for future in as_completed(futures):
             job = by_key[future.key]

@@ -10,7 +10,13 @@ its residents those inside the unit (each resident in exactly one unit:
 ``analysis.coverage.assign_units``). The circle is ``analysis.pipeline.run_circle``,
 the very call ``quarterhour run`` makes.
 
-``run_unit`` is what a Dask worker runs. It never raises on bad data: a unit
+``run_unit`` is what a Dask worker runs. The regional network reaches it as the
+folder of its network-store entry (``geo.store``), prepared once by the client:
+each worker process reads it once and keeps it for the units that follow
+(``shared_network``), so the large input travels once per worker, straight
+from the disk, never through the scheduler. A cluster's workers must therefore
+see the client's store folder at the same path (``--cache-dir`` on a shared disk).
+It never raises on bad data: a unit
 without streets or residents comes back as a failure with the planner's message,
 so the other units go on; only a bug or a dead worker is retried.
 """
@@ -24,6 +30,7 @@ import socket
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -185,7 +192,7 @@ def clip_network(network: StreetNetwork, area_lonlat: shapely.Geometry, *, unit:
     InputError
         No street corner lies inside the area.
     """
-    lonlat = network.nodes.geometry.to_crs(4326).to_numpy()
+    lonlat = _node_lonlat(network)
     shapely.prepare(area_lonlat)
     inside = shapely.intersects(area_lonlat, lonlat)
     u, v = network.edges["u"].to_numpy(), network.edges["v"].to_numpy()
@@ -210,6 +217,50 @@ def clip_network(network: StreetNetwork, area_lonlat: shapely.Geometry, *, unit:
         crs=network.crs,
         node_ids=network.nodes.index.to_numpy()[keep],
     )
+
+
+#: The regional network this worker process read last, by its store folder: read once per worker, not per unit.
+_SHARED: dict[str, StreetNetwork] = {}
+
+
+def shared_network(entry: str) -> StreetNetwork:
+    """The regional network of a store entry, read once per worker process (``geo.store.load_entry``).
+
+    Parameters
+    ----------
+    entry
+        The store entry's folder, as the client prepared it.
+
+    Returns
+    -------
+    StreetNetwork
+        The network, kept for the next unit (only the last one is kept).
+
+    Raises
+    ------
+    InputError
+        The worker cannot read the folder (it is not on a disk the workers share).
+    """
+    if entry not in _SHARED:
+        if not Path(entry).is_dir():
+            raise InputError(
+                f"this worker ({socket.gethostname()}) cannot see the prepared network",
+                file=entry,
+                fix="give --cache-dir a folder every worker mounts at the same path",
+            )
+        from geo.store import load_entry  # geo.store reads networks; the worker needs it only here
+
+        network = load_entry(entry).network
+        _SHARED.clear()
+        _SHARED[entry] = network
+    return _SHARED[entry]
+
+
+def _node_lonlat(network: StreetNetwork) -> np.ndarray:
+    """The nodes in lon/lat (the clip's test, as ``truncate_graph_polygon`` makes it), worked out once."""
+    if "lonlat" not in network.derived:
+        network.derived["lonlat"] = network.nodes.geometry.to_crs(4326).to_numpy()
+    return network.derived["lonlat"]
 
 
 def _worker() -> str:
@@ -255,13 +306,13 @@ def _circle(network: StreetNetwork, job: UnitJob, options: BatchOptions, provena
     return UnitOutcome(job.code, None, summary, data, time.perf_counter() - started, _worker())
 
 
-def run_unit(network: StreetNetwork, job: UnitJob, options: BatchOptions, provenance: Mapping[str, Any]) -> UnitOutcome:
+def run_unit(entry: str, job: UnitJob, options: BatchOptions, provenance: Mapping[str, Any]) -> UnitOutcome:
     """Run one unit's circle (on a worker): its figures and its ``coverage.gpkg`` bytes, or its data's error.
 
     Parameters
     ----------
-    network
-        The regional network (scattered to every worker once).
+    entry
+        The regional network's store folder (``shared_network``: read once per worker).
     job
         The unit's inputs (``UnitJob``).
     options
@@ -276,6 +327,6 @@ def run_unit(network: StreetNetwork, job: UnitJob, options: BatchOptions, proven
     """
     started = time.perf_counter()
     try:
-        return _circle(network, job, options, provenance)
+        return _circle(shared_network(entry), job, options, provenance)
     except InputError as exc:
         return UnitOutcome(job.code, str(exc), None, None, time.perf_counter() - started, _worker())

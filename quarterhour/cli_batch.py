@@ -10,6 +10,7 @@ when some failed (each said with its error), 2 for bad input. The engine is
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -77,6 +78,9 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
 
 def batch_command(args: argparse.Namespace) -> int:
     """Run ``quarterhour batch``: 0 when every unit ran, 1 when some failed."""
+    import distributed  # noqa: F401 -- importing it sets its loggers' levels; ours must come after
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # the cluster's chatter: our lines say the progress
     if args.scheduler:
         check_address(args.scheduler)  # before any reading
     sample = sample_paths()
