@@ -31,6 +31,7 @@ import contextlib
 import logging
 import os
 import re
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -310,6 +311,24 @@ def check_address(address: str) -> str:
     return address
 
 
+def _unreachable(address: str, why: str) -> InputError:
+    return InputError(
+        f"cannot reach the Dask scheduler at {address} ({why})",
+        fix="check the address and that 'dask scheduler' is running there, or drop --scheduler",
+    )
+
+
+def _listening(address: str) -> None:
+    """Refuse at once a TCP address nothing listens on (Dask would retry it until its timeout)."""
+    host, _, port = address.split("://", 1)[1].rpartition(":")
+    if not address.startswith("tcp://") or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except OSError as exc:
+        raise _unreachable(address, exc.strerror or type(exc).__name__) from None
+
+
 @contextlib.contextmanager
 def open_client(scheduler: str | None = None, *, workers: int | None = None) -> Iterator[Any]:
     """A Dask client: to the cluster at ``scheduler``, or to a ``LocalCluster`` on this machine.
@@ -329,13 +348,11 @@ def open_client(scheduler: str | None = None, *, workers: int | None = None) -> 
     from distributed import Client, LocalCluster
 
     if scheduler:
+        _listening(check_address(scheduler))
         try:
-            client = Client(check_address(scheduler), timeout="20s")
+            client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise InputError(
-                f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__})",
-                fix="check the address and that 'dask scheduler' is running there, or drop --scheduler",
-            ) from None
+            raise _unreachable(scheduler, type(exc).__name__) from None
         with client:
             yield client
         return

@@ -98,7 +98,7 @@ def _done_in_log(out: Path) -> list[str]:
     return [line.split("] ", 1)[1].split()[0] for line in _log_lines(out, "] ") if "failed" not in line]
 
 
-def _alone(job, network: Path, folder: Path) -> dict:
+def _alone(job, network: Path, folder: Path, *extra: str) -> Path:
     """``quarterhour run`` on one unit alone: its clipped network (--clip to the same area), facilities, residents."""
     folder.mkdir(parents=True)
     area = gpd.GeoDataFrame(
@@ -109,7 +109,7 @@ def _alone(job, network: Path, folder: Path) -> dict:
     job.demand.to_file(folder / "demand.gpkg")
     argv = ["run", "--network", str(network), "--clip", "--boundaries", str(folder / "area.gpkg")]
     argv += ["--facilities", str(folder / "facilities.gpkg"), "--demand", str(folder / "demand.gpkg")]
-    assert main([*argv, "--out", str(folder / "out"), "--quiet"]) == 0
+    assert main([*argv, *extra, "--out", str(folder / "out"), "--quiet"]) == 0
     return folder / "out" / "coverage.gpkg"
 
 
@@ -158,7 +158,8 @@ def test_local_cluster_units_equal_run_alone_and_a_rerun_resumes(quarters, tmp_p
     sample = sample_paths()
     paths = {"network": sample["network"], "facilities": sample["facilities"], "demand": sample["demand"]}
     out = tmp_path / "batch"
-    assert main(_batch(quarters, paths, out, "--workers", "2")) == 0
+    five = ("--workers", "2", "--minutes", "5")  # 5-minute isochrones: a quicker test, the same clip (15 min: centres)
+    assert main(_batch(quarters, paths, out, *five)) == 0
     err = capsys.readouterr().err
     assert "dashboard: http://" in err and "[4/4]" in err
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -171,16 +172,19 @@ def test_local_cluster_units_equal_run_alone_and_a_rerun_resumes(quarters, tmp_p
     assert set(pd.read_excel(out / "coverage.xlsx", sheet_name=None)) == {"units", "levels"}
 
     # each unit equals `quarterhour run` on that unit alone (same clipped inputs)
-    prepared = prepare_batch(BatchInputs(quarters, paths["network"], paths["facilities"], paths["demand"]))
+    options = BatchOptions(minutes=5)
+    prepared = prepare_batch(
+        BatchInputs(quarters, paths["network"], paths["facilities"], paths["demand"], options=options)
+    )
     for job in prepared.jobs:
-        run_gpkg = _alone(job, paths["network"], tmp_path / "alone" / job.code)
+        run_gpkg = _alone(job, paths["network"], tmp_path / "alone" / job.code, "--minutes", "5")
         _same_result(out / job.code / "coverage.gpkg", run_gpkg)
         covered = manifest["units"][job.code]["summary"]["pop_covered"]
         assert covered == pytest.approx(gpd.read_file(run_gpkg, layer="demand").query("covered")["pop"].sum())
 
     # the same command again: every unit skipped, nothing rewritten
     mtimes = {c: (out / c / "coverage.gpkg").stat().st_mtime_ns for c in manifest["units"]}
-    assert main(_batch(quarters, paths, out, "--workers", "2")) == 0
+    assert main(_batch(quarters, paths, out, *five)) == 0
     assert "0 run now, 4 complete before" in capsys.readouterr().out
     assert len(_log_lines(out, "skipped")) == 4
     assert {c: (out / c / "coverage.gpkg").stat().st_mtime_ns for c in mtimes} == mtimes
@@ -192,7 +196,7 @@ def test_local_cluster_units_equal_run_alone_and_a_rerun_resumes(quarters, tmp_p
     demand.loc[first, "pop"] += 7
     paths["demand"] = tmp_path / "demand-more.geojson"
     demand.to_file(paths["demand"])
-    assert main(_batch(quarters, paths, out, "--workers", "2")) == 0
+    assert main(_batch(quarters, paths, out, *five)) == 0
     assert "1 run now, 3 complete before" in capsys.readouterr().out
     after = {c: (out / c / "coverage.gpkg").stat().st_mtime_ns for c in mtimes}
     assert [c for c in mtimes if after[c] != mtimes[c]] == ["Q3"]
