@@ -68,7 +68,16 @@ from quarterhour.export import atomic_write, file_sha256, provenance
 from quarterhour.outdir import claim, temp_of
 from quarterhour.progress import Steps
 
-__all__ = ["BatchInputs", "BatchResult", "PreparedBatch", "open_client", "prepare_batch", "read_units", "run_batch"]
+__all__ = [
+    "BatchInputs",
+    "BatchResult",
+    "Engine",
+    "PreparedBatch",
+    "open_client",
+    "prepare_batch",
+    "read_units",
+    "run_batch",
+]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +121,7 @@ class BatchInputs:
 class PreparedBatch:
     """Every input read, checked and cut per unit, before any cluster starts."""
 
+    options: BatchOptions  #: the circle's options
     network: StreetNetwork  #: the regional network
     entry: str  #: its network-store folder, which the workers read it from
     units: gpd.GeoDataFrame  #: ``code``, ``name``, ``level``, in the network's CRS
@@ -257,7 +267,7 @@ def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _:
     prov = provenance({**parameters, "reach_m": reach_m(inputs.options)}, files)
     jobs = _jobs(units, facilities, demand, inputs.options, stored.manifest["source"]["sha256"])
     source = "luoyang" if str(inputs.units).lower() in BUNDLED_BOUNDARIES else Path(inputs.units).name
-    return PreparedBatch(network, str(stored.path.resolve()), units, upper, jobs, prov, source, notes)
+    return PreparedBatch(inputs.options, network, str(stored.path.resolve()), units, upper, jobs, prov, source, notes)
 
 
 def _jobs(
@@ -290,6 +300,22 @@ def _jobs(
 
 
 # --- the engine -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where the units run.
+
+    Attributes
+    ----------
+    scheduler
+        ``tcp://host:port`` of the planner's running Dask scheduler; None for a ``LocalCluster`` here.
+    workers
+        The local cluster's worker processes (one thread each); None: one per core.
+    """
+
+    scheduler: str | None = None
+    workers: int | None = None
 
 
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+$")
@@ -442,17 +468,19 @@ def _run_jobs(
     prepared: PreparedBatch,
     todo: list[UnitJob],
     out: Path,
+    *,
     records: dict[str, dict[str, Any]],
-    engine: Mapping[str, Any],
+    engine: Engine,
+    said: Mapping[str, Any],
 ) -> str | None:
     """Run ``todo`` on the cluster, recording each unit as it ends; the dashboard's address."""
     from distributed import as_completed
 
-    with open_client(engine["scheduler"], workers=engine["workers"]) as client:
+    with open_client(engine.scheduler, workers=engine.workers) as client:
         link = dashboard_link(client)
-        engine["say"](f"dashboard: {link}" if link else "dashboard: none (the scheduler serves none)")
-        engine["log"](f"cluster: {client.scheduler.address}, {len(client.scheduler_info()['workers'])} workers")
-        options, prov = engine["options"], prepared.provenance
+        said["say"](f"dashboard: {link}" if link else "dashboard: none (the scheduler serves none)")
+        said["log"](f"cluster: {client.scheduler.address}, {len(client.scheduler_info()['workers'])} workers")
+        options, prov = prepared.options, prepared.provenance
         by_key, futures = {}, []
         for job in todo:
             key = f"unit-{job.code}-{time.time_ns()}"
@@ -460,7 +488,7 @@ def _run_jobs(
             futures.append(
                 client.submit(run_unit, prepared.entry, job, options, prov, key=key, retries=RETRIES, pure=False)
             )
-        progress = engine["progress"]
+        progress = said["progress"]
         for future in as_completed(futures):
             job = by_key[future.key]
             outcome = _outcome(future, job)
@@ -475,11 +503,10 @@ def run_batch(
     prepared: PreparedBatch,
     out: Path,
     *,
-    options: BatchOptions,
-    scheduler: str | None = None,
-    workers: int | None = None,
+    engine: Engine | None = None,
     force: bool = False,
     quiet: bool = False,
+    lang: str = "zh",
     say: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> BatchResult:
     """Run every unit not already complete in ``out`` on Dask, record each as it ends, and write the summary.
@@ -491,16 +518,14 @@ def run_batch(
     out
         The batch folder: locked for the run (``quarterhour.outdir.claim``); a folder holding
         something else than this batch is refused unless ``force``.
-    options
-        The circle's options (as given to ``prepare_batch``).
-    scheduler
-        ``tcp://host:port`` of the planner's cluster; None for a ``LocalCluster`` here.
-    workers
-        The local cluster's worker processes; None: one per core.
+    engine
+        Where the units run; None: a ``LocalCluster`` of one worker per core.
     force
         Write into a folder that is not this batch's; every unit runs again.
     quiet
         No progress on stderr (``DIR/batch.log`` is written all the same).
+    lang
+        The summary tables' language: ``zh`` (Chinese, English in brackets) or ``en``.
     say
         Where the dashboard's address and notes go.
 
@@ -525,13 +550,12 @@ def run_batch(
             batch_log(f"skipped {code}: complete, inputs unchanged")
         link = None
         if todo:
-            engine = {"scheduler": scheduler, "workers": workers, "say": say, "log": batch_log, "options": options}
             with UnitProgress(len(todo), batch_log, quiet=quiet) as progress:
-                engine["progress"] = progress
-                link = _run_jobs(prepared, todo, out, records, engine)
+                said = {"say": say, "log": batch_log, "progress": progress}
+                link = _run_jobs(prepared, todo, out, records=records, engine=engine or Engine(), said=said)
         write_manifest(out, prepared.units_source, records)
         per_unit, per_level = summary_tables(prepared.units, records, prepared.upper)
-        write_summary(out, per_unit, per_level)
+        write_summary(out, per_unit, per_level, lang=lang)
         result = BatchResult(records, [job.code for job in todo], skipped, link)
         batch_log(
             f"finished: {len(codes) - len(result.failed)} of {len(codes)} units done, {len(result.failed)} failed"

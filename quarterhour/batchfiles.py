@@ -27,6 +27,8 @@ from analysis.coverage import assign_units
 from geo.errors import InputError
 from quarterhour import __version__
 from quarterhour.export import atomic_write, file_sha256, write_layers, write_table
+from quarterhour.i18n import level_name, t
+from quarterhour.packtables import COLUMN_LABELS, heading, label
 
 __all__ = [
     "KIND",
@@ -36,6 +38,7 @@ __all__ = [
     "check_batch_dir",
     "complete",
     "read_manifest",
+    "readable",
     "summary_tables",
     "write_manifest",
     "write_summary",
@@ -193,13 +196,48 @@ def _levels(per_unit: gpd.GeoDataFrame, upper: Mapping[str, gpd.GeoDataFrame]) -
     return table
 
 
-def write_summary(out: Path, per_unit: gpd.GeoDataFrame, per_level: pd.DataFrame) -> list[Path]:
-    """Write the summary into ``out`` (each file atomically, replacing the last run's); the files written."""
-    plain = pd.DataFrame(per_unit.drop(columns="geometry"))
+#: A summary column -> the i18n key of its heading (``quarterhour.packtables.COLUMN_LABELS`` for the pack's own).
+_HEADINGS = {
+    **COLUMN_LABELS,
+    "level": "level",
+    POP_TOTAL: "residents",
+    "status": "batch_status",
+    "seconds": "batch_seconds",
+    "error": "batch_error",
+    "units_done": "batch_units_done",
+}
+
+
+def readable(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A summary table for people: headings and levels, statuses in ``lang`` (``zh``: Chinese (English)).
+
+    Examples
+    --------
+    >>> readable(pd.DataFrame({"level": ["unit"], "status": ["done"]}), "en").to_dict("records")
+    [{'level': 'unit', 'run status': 'done'}]
+    """
+    out = table.copy()
+    if "level" in out:
+        words = {"all": "all_units", "unit": "pack_unit"}
+        out["level"] = [t(words[v], lang) if v in words else level_name(v, lang) for v in out["level"]]
+    if "status" in out:
+        out["status"] = [t(f"batch_{v.replace(' ', '_')}", lang) for v in out["status"]]
+    return out.rename(columns={c: label(_HEADINGS[c], lang) for c in out.columns if c in _HEADINGS})
+
+
+def write_summary(out: Path, per_unit: gpd.GeoDataFrame, per_level: pd.DataFrame, *, lang: str = "zh") -> list[Path]:
+    """Write the summary into ``out`` (each file atomically, replacing the last run's); the files written.
+
+    The CSV and XLSX tables have the readers' headings (``readable``); the GeoPackage keeps the
+    field names (``pct_covered`` ...) GIS users filter on, and is styled by coverage rate.
+    """
+    units = readable(pd.DataFrame(per_unit.drop(columns="geometry")), lang)
+    levels = readable(per_level, lang)
+    sheets = {heading("batch_units", lang): units, heading("batch_levels", lang): levels}
     written = [
-        write_table(plain, out / "coverage_units.csv", force=True),
-        write_table(per_level, out / "coverage_levels.csv", force=True),
-        write_table({"units": plain, "levels": per_level}, out / "coverage.xlsx", force=True),
+        write_table(units, out / "coverage_units.csv", force=True),
+        write_table(levels, out / "coverage_levels.csv", force=True),
+        write_table(sheets, out / "coverage.xlsx", force=True),
     ]
-    write_layers({"coverage_units": per_unit}, out / "coverage_units.gpkg", force=True)
+    write_layers({"coverage_units": per_unit}, out / "coverage_units.gpkg", force=True, lang=lang)
     return [*written, out / "coverage_units.gpkg"]

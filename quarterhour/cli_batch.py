@@ -19,7 +19,7 @@ from geo import sample_paths
 from geo.chinacrs import SYSTEMS
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import MODES
-from quarterhour.batch import BatchInputs, BatchResult, check_address, prepare_batch, run_batch
+from quarterhour.batch import BatchInputs, BatchResult, Engine, check_address, prepare_batch, run_batch
 from quarterhour.batchunit import BatchOptions
 
 __all__ = ["add_batch_parser", "batch_command"]
@@ -70,6 +70,7 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
         "default: a local cluster on this machine",
     )
     p.add_argument("--workers", type=_workers, help="the local cluster's worker processes (default: one per core)")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="the summary's headings: zh: 中文 (English)")
     _cache_dir(p)
     p.add_argument("--out", type=Path, required=True, help="the batch folder (created if missing)")
     p.add_argument("--force", action="store_true", help="write into a folder that is not this batch's; rerun all")
@@ -83,6 +84,8 @@ def batch_command(args: argparse.Namespace) -> int:
     logging.getLogger("distributed").setLevel(logging.ERROR)  # the cluster's chatter: our lines say the progress
     if args.scheduler:
         check_address(args.scheduler)  # before any reading
+        if args.workers:
+            print("note: --workers sizes a local cluster; the cluster at --scheduler has its own", file=sys.stderr)
     sample = sample_paths()
     for role in ("facilities", "demand"):
         if getattr(args, role) is None:
@@ -110,11 +113,10 @@ def batch_command(args: argparse.Namespace) -> int:
     result = run_batch(
         prepared,
         args.out,
-        options=options,
-        scheduler=args.scheduler,
-        workers=args.workers,
+        engine=Engine(args.scheduler, args.workers),
         force=args.force,
         quiet=args.quiet,
+        lang=args.lang,
         say=say,
     )
     _report(result, args.out)

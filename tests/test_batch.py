@@ -167,9 +167,12 @@ def test_local_cluster_units_equal_run_alone_and_a_rerun_resumes(quarters, tmp_p
     assert sorted(_done_in_log(out)) == ["Q1", "Q2", "Q3", "Q4"]
     table = pd.read_csv(out / "coverage_units.csv", encoding="utf-8-sig")
     levels = pd.read_csv(out / "coverage_levels.csv", encoding="utf-8-sig")
-    assert levels["pop_total"].iloc[-1] == table["pop_total"].sum() == pytest.approx(38_367)
-    assert pyogrio.list_layers(out / "coverage_units.gpkg")[0][0] == "coverage_units"
-    assert set(pd.read_excel(out / "coverage.xlsx", sheet_name=None)) == {"units", "levels"}
+    assert set(table["运行状态（run status）"]) == {"完成"}
+    assert levels["居民（residents）"].iloc[-1] == table["居民（residents）"].sum() == pytest.approx(38_367)
+    styled = gpd.read_file(out / "coverage_units.gpkg", layer="coverage_units")
+    assert list(styled["code"]) == ["Q1", "Q2", "Q3", "Q4"] and styled["pct_covered"].between(0, 100).all()
+    assert "layer_styles" in pyogrio.list_layers(out / "coverage_units.gpkg")[:, 0]
+    assert set(pd.read_excel(out / "coverage.xlsx", sheet_name=None)) == {"单元", "各层级汇总"}
 
     # each unit equals `quarterhour run` on that unit alone (same clipped inputs)
     options = BatchOptions(minutes=5)
