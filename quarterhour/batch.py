@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import geopandas as gpd
 import pandas as pd
@@ -122,8 +122,7 @@ class PreparedBatch:
     """Every input read, checked and cut per unit, before any cluster starts."""
 
     options: BatchOptions  #: the circle's options
-    network: StreetNetwork  #: the regional network
-    entry: str  #: its network-store folder, which the workers read it from
+    entry: str  #: the regional network's store folder, which the workers read it from (the client keeps no copy)
     units: gpd.GeoDataFrame  #: ``code``, ``name``, ``level``, in the network's CRS
     upper: dict[str, gpd.GeoDataFrame]  #: the levels above the units (for the summary's sums)
     jobs: list[UnitJob]  #: one per unit, in the units' order
@@ -267,7 +266,7 @@ def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _:
     prov = provenance({**parameters, "reach_m": reach_m(inputs.options)}, files)
     jobs = _jobs(units, facilities, demand, inputs.options, stored.manifest["source"]["sha256"])
     source = "luoyang" if str(inputs.units).lower() in BUNDLED_BOUNDARIES else Path(inputs.units).name
-    return PreparedBatch(inputs.options, network, str(stored.path.resolve()), units, upper, jobs, prov, source, notes)
+    return PreparedBatch(inputs.options, str(stored.path.resolve()), units, upper, jobs, prov, source, notes)
 
 
 def _jobs(
@@ -409,10 +408,12 @@ class UnitProgress(Steps):
         Told every line too (``batchfiles.BatchLog``).
     quiet
         Nothing on stderr (the log is still written).
+    stream
+        Where to write (default stderr): a bar on a terminal (and the failures), plain lines otherwise.
     """
 
-    def __init__(self, total: int, log: Callable[[str], None], *, quiet: bool = False):
-        super().__init__([f"unit {i + 1}" for i in range(total)], quiet=quiet)
+    def __init__(self, total: int, log: Callable[[str], None], *, quiet: bool = False, stream: TextIO | None = None):
+        super().__init__([f"unit {i + 1}" for i in range(total)], quiet=quiet, stream=stream)
         self.log = log
 
     def unit(self, label: str, seconds: float, error: str | None = None) -> None:

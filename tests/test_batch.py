@@ -3,6 +3,7 @@ started as processes here; a worker killed mid-run; a resume; each unit equal to
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -20,7 +21,8 @@ import pytest
 import shapely
 
 from geo import sample_paths
-from quarterhour.batch import BatchInputs, prepare_batch, read_units
+from quarterhour.batch import BatchInputs, UnitProgress, prepare_batch, read_units
+from quarterhour.batchfiles import check_batch_dir
 from quarterhour.batchunit import BatchOptions
 from quarterhour.cli import main
 
@@ -147,6 +149,12 @@ def test_bad_input_fails_before_any_cluster(quarters, tmp_path, capsys):
     (tmp_path / "taken" / "notes.txt").write_text("mine")
     assert main(_batch(quarters, paths, tmp_path / "taken")) == 2
     assert "holds other files" in capsys.readouterr().err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "manifest.json").write_text(json.dumps({"kind": "quarterhour batch", "units_source": "x.gpkg"}))
+    assert main(_batch(quarters, paths, other)) == 2
+    assert "holds the batch of other units (x.gpkg)" in capsys.readouterr().err
+    assert check_batch_dir(other, "quarters.geojson", force=True) == {}  # --force: taken, every unit runs again
     port = _free_port()  # nobody listens there
     assert main(_batch(quarters, paths, tmp_path / "b", "--scheduler", f"tcp://127.0.0.1:{port}")) == 2
     err = capsys.readouterr().err
@@ -279,3 +287,25 @@ def test_real_scheduler_and_workers_survive_a_killed_worker(towns, tmp_path):
 
 def test_options_change_every_unit_key():
     assert BatchOptions(minutes=10).sha256() != BatchOptions().sha256()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_and_in_the_log(tmp_path):
+    lines = []
+    bar = _Terminal()
+    with UnitProgress(2, lines.append, stream=bar) as progress:
+        progress.unit("Q1 西南", 1.25)
+        progress.unit("Q2 东南", 0.5, "Q2 东南: no residents live in this unit. Fix: …")
+    assert lines == [
+        "[1/2] Q1 西南 … 1.2 s",
+        "[2/2] Q2 东南 … 0.5 s; failed: Q2 东南: no residents live in this unit. Fix: …",
+    ]
+    assert "failed: Q2" in bar.getvalue() and "Q1 西南 … 1.2 s" not in bar.getvalue()  # a bar, and the failures
+    plain = io.StringIO()
+    with UnitProgress(1, lines.append, stream=plain) as progress:
+        progress.unit("Q3", 2.0)
+    assert plain.getvalue() == "[1/1] Q3 … 2.0 s\n"
