@@ -201,6 +201,33 @@ def read_units(spec: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDat
     return gdf.assign(level="unit")[["code", "name", "level", "geometry"]], {}
 
 
+def units_source(spec: str | Path) -> str:
+    """What names a batch's units in its manifest: the units file's name, or the bundled set's.
+
+    Examples
+    --------
+    >>> units_source("LUOYANG"), units_source("/data/henan/counties.gpkg")
+    ('luoyang', 'counties.gpkg')
+    """
+    return str(spec).lower() if str(spec).lower() in BUNDLED_BOUNDARIES else Path(spec).name
+
+
+def check_out(out: Path, spec: str | Path, *, force: bool) -> None:
+    """Refuse, before any reading, an ``--out`` that is a file or holds something else than this batch.
+
+    ``run_batch`` checks again while it holds the folder's lock.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(
+            "the output path is a file, not a folder",
+            file=str(out),
+            fix="give --out a folder (it is created if missing), not a file",
+        )
+    if out.is_dir():
+        check_batch_dir(out, units_source(spec), force=force)
+
+
 def _folder_names(codes: pd.Series, file: str) -> None:
     """Each code becomes a folder's name: refuse one that is not a plain name (``..``, a slash)."""
     bad = [c for c in codes if not re.fullmatch(r"[\w\-. ]+", c) or c.strip(". ") == ""]
@@ -265,7 +292,7 @@ def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _:
         files["units"] = Path(inputs.units)
     prov = provenance({**parameters, "reach_m": reach_m(inputs.options)}, files)
     jobs = _jobs(units, facilities, demand, inputs.options, stored.manifest["source"]["sha256"])
-    source = "luoyang" if str(inputs.units).lower() in BUNDLED_BOUNDARIES else Path(inputs.units).name
+    source = units_source(inputs.units)
     return PreparedBatch(inputs.options, str(stored.path.resolve()), units, upper, jobs, prov, source, notes)
 
 

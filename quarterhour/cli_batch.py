@@ -19,7 +19,7 @@ from geo import sample_paths
 from geo.chinacrs import SYSTEMS
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import MODES
-from quarterhour.batch import BatchInputs, BatchResult, Engine, check_address, prepare_batch, run_batch
+from quarterhour.batch import BatchInputs, BatchResult, Engine, check_address, check_out, prepare_batch, run_batch
 from quarterhour.batchunit import BatchOptions
 
 __all__ = ["add_batch_parser", "batch_command"]
@@ -86,6 +86,7 @@ def batch_command(args: argparse.Namespace) -> int:
         check_address(args.scheduler)  # before any reading
         if args.workers:
             print("note: --workers sizes a local cluster; the cluster at --scheduler has its own", file=sys.stderr)
+    check_out(args.out, args.units, force=args.force)  # before the slow reading
     sample = sample_paths()
     for role in ("facilities", "demand"):
         if getattr(args, role) is None:

@@ -149,6 +149,9 @@ def test_bad_input_fails_before_any_cluster(quarters, tmp_path, capsys):
     (tmp_path / "taken" / "notes.txt").write_text("mine")
     assert main(_batch(quarters, paths, tmp_path / "taken")) == 2
     assert "holds other files" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("mine")
+    assert main(_batch(quarters, paths, tmp_path / "a-file")) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
     other = tmp_path / "other"
     other.mkdir()
     (other / "manifest.json").write_text(json.dumps({"kind": "quarterhour batch", "units_source": "x.gpkg"}))
