@@ -49,6 +49,7 @@ from geo import InputError, read_boundaries, read_demand, read_facilities
 from geo._validate import POLYGONS, existing, require_kind, require_unique
 from geo._vector import VECTOR_SUFFIXES, read_vector
 from geo.chinacrs import settle_coordinate_system
+from geo.errors import plain_text
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB
 from geo.network import StreetNetwork
 from geo.store import store_network
@@ -459,12 +460,16 @@ class UnitProgress(Steps):
 
 def _outcome(future: Any, job: UnitJob) -> UnitOutcome:
     """A finished task's outcome; a task that raised even after its retries is a failure said in one line."""
+    from distributed import KilledWorker
+
     try:
         return future.result()
-    except Exception as exc:  # a bug or a lost worker, after RETRIES: the unit fails, the batch goes on
+    except KilledWorker:  # the scheduler gave up after the unit's workers died one after another
+        why = "the workers running this unit died each time (out of memory?)"
+        fix = "give the workers more memory (dask worker --memory-limit), or split the unit"
+        return UnitOutcome(job.code, f"{job.code} {job.name}: {why}. Fix: {fix}", None, None, 0.0, "")
+    except Exception as exc:  # a bug, after RETRIES: the unit fails, the batch goes on
         log.debug("unit %s raised", job.code, exc_info=True)
-        from geo.errors import plain_text
-
         return UnitOutcome(job.code, f"internal error: {type(exc).__name__}: {plain_text(exc)}", None, None, 0.0, "")
 
 
