@@ -4,7 +4,7 @@ Run with ``streamlit run app.py``; with no upload it opens on the bundled sample
 
 This page only wires the panels of ``ui/``: the sidebar (``ui.sidebar``), the
 headline and tabs (``ui.tabs``), the map and the scenario (``ui.scenario``), the saved
-scenarios (``ui.workspace``). The
+scenarios (``ui.workspace``, ``ui.workspace_panel``). The
 cached computations are in ``ui.compute``, keyed by the frozen values of
 ``ui.values``; the session's keys are named in ``ui.state``; every panel fails
 alone, through ``ui.errors.step``.
@@ -20,7 +20,7 @@ from geo import InputError
 from quarterhour.i18n import LANGS, t
 from quarterhour.readnotes import coordinate_note
 from ui import state as S
-from ui.compute import compute, load_boundaries, load_network, load_points, network_name, siting
+from ui.compute import compute, group_names, load_boundaries, load_network, load_points, network_name, siting
 from ui.errors import step
 from ui.scenario import map_ui, scenario_ui, take_click
 from ui.sidebar import basemap_ui, data_ui, params_ui
@@ -36,7 +36,8 @@ from ui.tabs import (
     units_line,
 )
 from ui.values import Inputs, Params
-from ui.workspace import resume, workspace_ui
+from ui.workspace import resume
+from ui.workspace_panel import workspace_ui
 
 __all__ = ["analyse", "main"]
 
@@ -70,7 +71,7 @@ def main() -> None:
         sources = data_ui(lang)
         with step(lang, "the workspace"):  # a new session goes on with the planner's last scenario, parameters too
             resume(sources.inputs, sources.units)
-        params = params_ui(lang)
+        params = params_ui(lang, group_names(sources.inputs))
         st.session_state[S.BASEMAP_CHOICE] = basemap_ui(lang)
         st.caption(t("data_source", lang))
     st.title(t("title", lang))

@@ -3,28 +3,35 @@
 Never imports streamlit or folium. The entry points: ``run_circle`` (the whole
 circle in one call), ``plan_sites`` (where the next centres go), ``evaluate``
 and ``compare`` (a what-if scenario against the current state),
-``split_by_unit`` and ``unit_sites`` (one review unit's share).
+``split_by_unit`` and ``unit_sites`` (one review unit's share); ``yardstick``
+(minutes at a speed, or GB 50180's walking distances) and ``find_groups``
+(population groups, each at its own speed).
 """
 
 from analysis.coverage import coverage_by_level, nearest_facility, summarize
 from analysis.gaps import gap_zones
+from analysis.groups import Group, find_groups
 from analysis.isochrones import facility_isochrones, merge_isochrones, nearest_isochrones, reached_lines
 from analysis.pipeline import CircleResult, run_circle
 from analysis.scenario import ScenarioResult, apply_changes, compare, evaluate
 from analysis.siting import SiteResult, greedy_max_coverage, plan_sites, suggest_sites
 from analysis.traveltime import nearest_times, node_seconds_from, od_table, point_seconds
 from analysis.units import UnitLayers, split_by_unit, unit_sites
+from analysis.yardstick import Yardstick, yardstick
 
 __all__ = [
     "CircleResult",
+    "Group",
     "ScenarioResult",
     "SiteResult",
     "UnitLayers",
+    "Yardstick",
     "apply_changes",
     "compare",
     "coverage_by_level",
     "evaluate",
     "facility_isochrones",
+    "find_groups",
     "gap_zones",
     "greedy_max_coverage",
     "merge_isochrones",
@@ -41,4 +48,5 @@ __all__ = [
     "suggest_sites",
     "summarize",
     "unit_sites",
+    "yardstick",
 ]

@@ -20,14 +20,17 @@ __all__ = [
     "POP_UNCOVERED",
     "RANK",
     "STATUS",
+    "WALK_M",
     "covered_by",
     "minutes_of",
     "pct_covered_by",
+    "pop_of",
 ]
 
 POP = "pop"  #: residents at a demand point
 COVERED = "covered"  #: bool, nearest facility within the threshold
 MINUTES = "minutes"  #: walking minutes to the nearest facility, NaN where unreachable
+WALK_M = "walk_m"  #: network walk in metres to the nearest facility, NaN where unreachable
 NEAREST = "nearest_facility"  #: facility_id of the nearest facility
 FACILITY_ID = "facility_id"
 BAND_MIN = "minutes"  #: isochrone threshold in minutes (the band of a 5/10/15-minute life circle)
@@ -51,10 +54,15 @@ def minutes_of(category: str) -> str:
 
 
 def covered_by(category: str) -> str:
-    """Column: within the threshold of ``category``."""
+    """Column: within the threshold of ``category`` (or, of a population group, its residents covered)."""
     return f"covered_{category}"
 
 
 def pct_covered_by(category: str) -> str:
     """Column: percent of residents within the threshold of ``category``."""
     return f"pct_covered_{category}"
+
+
+def pop_of(group: str) -> str:
+    """Column: residents of a population ``group`` (a level table)."""
+    return f"pop_{group}"

@@ -238,6 +238,7 @@ def coverage_by_level(
     boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
     *,
     categories: Sequence[str] = (),
+    groups: Sequence[str] = (),
     units_of: Mapping[str, pd.Series] | None = None,
 ) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
     """Coverage tables, one per admin level: residents, covered, percent, facilities, communities.
@@ -260,6 +261,9 @@ def coverage_by_level(
         Admin units per level (polygons with ``code`` and ``name``); ``None`` for one city unit.
     categories
         The category codes to give a ``pct_covered_<category>`` column.
+    groups
+        Population group columns of ``demand`` (with ``covered_<group>``) to give ``pop_<group>`` and
+        ``pct_covered_<group>`` columns: the group's rate beside the total.
     units_of
         The unit code of every resident point per level (``demand_units``), when
         already known (a scenario moves no resident); ``None``: found here.
@@ -306,11 +310,10 @@ def coverage_by_level(
         for cat in categories:
             if C.covered_by(cat) in demand:
                 frame[cat] = demand[C.POP] * demand[C.covered_by(cat)]
+        frame = frame.join(_group_sums(demand, groups))
         sums = frame.groupby("code").sum()
         table = units[["code", "name", "geometry"]].merge(sums, left_on="code", right_index=True, how="left")
-        table[[C.POP, C.POP_COVERED, *[c for c in categories if c in sums]]] = table[
-            [C.POP, C.POP_COVERED, *[c for c in categories if c in sums]]
-        ].fillna(0.0)
+        table[list(sums.columns)] = table[list(sums.columns)].fillna(0.0)
         table[C.POP_UNCOVERED] = table[C.POP] - table[C.POP_COVERED]
         with np.errstate(invalid="ignore", divide="ignore"):
             table[C.PCT_COVERED] = np.where(table[C.POP] > 0, 100 * table[C.POP_COVERED] / table[C.POP], np.nan)
@@ -319,6 +322,7 @@ def coverage_by_level(
                     table[C.pct_covered_by(cat)] = np.where(
                         table[C.POP] > 0, 100 * table.pop(cat) / table[C.POP], np.nan
                     )
+        _group_pcts(table, groups)
         table[C.N_FACILITIES] = table["code"].map(fcode.value_counts()).fillna(0).astype(int)
         if level == "community":
             table[C.STATUS] = np.select(
@@ -344,6 +348,24 @@ def coverage_by_level(
         table.insert(2, "level", level)
         tables[level] = gpd.GeoDataFrame(table, geometry="geometry", crs=demand.crs).reset_index(drop=True)
     return {lvl: tables[lvl] for lvl in ("city", "district", "subdistrict", "community") if lvl in tables}, notes
+
+
+def _group_sums(demand: gpd.GeoDataFrame, groups: Sequence[str]) -> pd.DataFrame:
+    """Per point, each group's residents (``pop_<group>``) and those covered (``_covered_<group>``, dropped later)."""
+    cols = {}
+    for g in groups:
+        pop = pd.to_numeric(demand[g], errors="coerce").fillna(0.0)
+        cols[C.pop_of(g)] = pop
+        cols[f"_{C.covered_by(g)}"] = pop * demand[C.covered_by(g)]
+    return pd.DataFrame(cols, index=demand.index)
+
+
+def _group_pcts(table: pd.DataFrame, groups: Sequence[str]) -> None:
+    """``pct_covered_<group>`` from the summed group residents, in place (the covered sums dropped)."""
+    for g in groups:
+        covered = table.pop(f"_{C.covered_by(g)}")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table[C.pct_covered_by(g)] = np.where(table[C.pop_of(g)] > 0, 100 * covered / table[C.pop_of(g)], np.nan)
 
 
 def demand_units(demand: gpd.GeoDataFrame, boundaries: Mapping[str, gpd.GeoDataFrame] | None) -> dict[str, pd.Series]:

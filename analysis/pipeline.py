@@ -15,9 +15,11 @@ from analysis import columns as C
 from analysis.accessibility import two_step_fca
 from analysis.coverage import Summary, category_coverage, coverage_by_level, nearest_facility, summarize
 from analysis.gaps import CELL_M, gap_zones
+from analysis.groups import Group, GroupRate, group_covered, group_rates
 from analysis.isochrones import STREET_SIDE_M, facility_isochrones, merge_isochrones, nearest_isochrones
 from analysis.siting import SITE_COLUMNS, SPACING_M, suggest_sites
-from analysis.traveltime import WALK_KMH, od_table
+from analysis.traveltime import WALK_KMH, od_table, speed_ms
+from analysis.yardstick import Yardstick, yardstick
 from geo.crs import require_projected
 from geo.errors import InputError
 from geo.network import StreetNetwork
@@ -44,8 +46,11 @@ class CircleSummary(Summary):
 
     Attributes
     ----------
-    minutes, speed_kmh
-        The threshold (minutes) and the travel speed (km/h).
+    minutes
+        The circle (minutes, the life circle's name under a distance yardstick).
+    speed_kmh
+        The speed the travel times were computed at (km/h): the walking speed, or 3.6 (1 m/s)
+        under a distance yardstick.
     n_facilities, n_facilities_used
         Facilities given, and those on the network (the others reach nobody).
     n_points
@@ -54,6 +59,14 @@ class CircleSummary(Summary):
         Facilities whose load (residents per unit of capacity) is above ``load_norm``.
     load_unit
         What the load is counted per: ``capacity`` (the planner's) or ``facility``.
+    yardstick
+        The yardstick judged by (``analysis.yardstick.Yardstick``): its name, speed and distances.
+    cutoff_min
+        The circle's threshold in minutes at ``speed_kmh`` (``minutes`` itself under the minutes yardstick).
+    walk_m
+        The network walk in metres the circle allows.
+    groups
+        Coverage per population group (``analysis.groups.GroupRate``), each at its own speed.
     """
 
     minutes: float
@@ -63,6 +76,10 @@ class CircleSummary(Summary):
     n_points: int
     n_overloaded: int
     load_unit: str
+    yardstick: Yardstick
+    cutoff_min: float
+    walk_m: float
+    groups: tuple[GroupRate, ...] = ()
 
 
 @dataclass
@@ -148,6 +165,8 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     decay: str = "none",
     load_norm: float | None = None,
     speed_kmh: float = WALK_KMH,
+    standard: str = "minutes",
+    groups: Sequence[Group] = (),
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     street_side_m: float = STREET_SIDE_M,
     gap_cell_m: float = CELL_M,
@@ -197,7 +216,12 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     load_norm
         Residents per unit of capacity above which a facility is flagged ``overloaded``; ``None`` flags none.
     speed_kmh
-        Walking speed in km/h.
+        Walking speed in km/h (of the ``minutes`` yardstick; not used by a distance yardstick).
+    standard
+        The yardstick (``analysis.yardstick.STANDARDS``): ``minutes`` at ``speed_kmh``, or ``gb50180``
+        (``gb50180-strict``): each threshold, band and category judged by its network walking distance.
+    groups
+        Population groups (columns of ``demand``), each covered at its own speed (``analysis.groups``).
     max_snap_m
         Points more than this many metres from any street are left out (facilities) or not covered (residents).
     street_side_m
@@ -236,22 +260,26 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     if unknown:
         raise InputError(f"unknown isochrone kind {sorted(unknown)}", fix=f"use {', '.join(ISOCHRONE_KINDS)}")
     cat_minutes = {**CATEGORY_MINUTES, **(category_minutes or {})}
+    ys = yardstick(standard, speed_kmh=speed_kmh)
+    speed, cutoff = ys.engine_kmh, ys.cutoff_min(minutes)
     step = progress or _quiet
     step("travel_times")
     f_snap = snap_points(facilities, network, max_snap_m=max_snap_m)
     d_snap = snap_points(demand, network, max_snap_m=max_snap_m)
     skipped = _network_notes(network, facilities, demand, f_snap, d_snap, max_snap_m)
 
-    dem = nearest_facility(network, facilities, demand, f_snap, d_snap, minutes=minutes, speed_kmh=speed_kmh)
+    dem = nearest_facility(network, facilities, demand, f_snap, d_snap, minutes=cutoff, speed_kmh=speed)
+    dem[C.WALK_M] = dem[C.MINUTES] * 60 * speed_ms(speed)
     present = [c for c in cat_minutes if (facilities["category"] == c).any()]
-    per_cat = category_coverage(
-        network, facilities, f_snap, d_snap, {c: cat_minutes[c] for c in present}, speed_kmh=speed_kmh
-    )
+    cat_cutoff = ys.cutoffs({c: cat_minutes[c] for c in present})  # each category its own distance
+    per_cat = category_coverage(network, facilities, f_snap, d_snap, cat_cutoff, speed_kmh=speed)
     dem = pd.concat([dem, per_cat], axis=1)
+    for g in groups:
+        dem[C.covered_by(g.column)] = group_covered(dem, g, ys, cutoff_min=cutoff)
 
     # 2SFCA, each facility's catchment being its category's threshold.
-    fac_cutoff_s = facilities["category"].map(cat_minutes).fillna(minutes).to_numpy(dtype=float) * 60
-    od = od_table(network, f_snap, d_snap, cutoff_s=float(fac_cutoff_s.max()), speed_kmh=speed_kmh)
+    fac_cutoff_s = facilities["category"].map(cat_cutoff).fillna(cutoff).to_numpy(dtype=float) * 60
+    od = od_table(network, f_snap, d_snap, cutoff_s=float(fac_cutoff_s.max(initial=0)), speed_kmh=speed)
     od = od[od["seconds"].to_numpy() <= fac_cutoff_s[od["source"].to_numpy()]]
     supply, unit = _supply(facilities, category_capacity or {})
     access, served = two_step_fca(od, supply, dem[C.POP].to_numpy(dtype=float), cutoff_s=fac_cutoff_s, decay=decay)
@@ -266,34 +294,46 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     fac[C.OVERLOADED] = fac[C.LOAD] > load_norm if load_norm is not None else False
 
     step("isochrones")
-    all_bands = sorted({float(minutes), *map(float, bands)})
-    opts = {"minutes": all_bands, "speed_kmh": speed_kmh, "street_side_m": street_side_m}
+    # Each band drawn at its own cutoff, and named by its circle (a distance yardstick's bands are not one speed).
+    named = {ys.cutoff_min(b): b for b in sorted({float(minutes), *map(float, bands)})}
+    opts = {"minutes": list(named), "speed_kmh": speed, "street_side_m": street_side_m}
     empty = gpd.GeoDataFrame(columns=[C.FACILITY_ID, C.BAND_MIN, "geometry"], geometry="geometry", crs=network.crs)
     iso = (
-        facility_isochrones(network, facilities, f_snap, **opts) if {"facility", "merged"} & set(isochrones) else empty
+        _named_bands(facility_isochrones(network, facilities, f_snap, **opts), named)
+        if {"facility", "merged"} & set(isochrones)
+        else empty
     )
     reach = merge_isochrones(iso) if "merged" in isochrones else empty.drop(columns=C.FACILITY_ID)
-    catchments = nearest_isochrones(network, facilities, f_snap, **opts) if "nearest" in isochrones else empty
+    catchments = (
+        _named_bands(nearest_isochrones(network, facilities, f_snap, **opts), named)
+        if "nearest" in isochrones
+        else empty
+    )
     step("coverage")
     gaps = gap_zones(dem, cell_m=gap_cell_m, boundaries=boundaries)
-    levels, level_notes = coverage_by_level(dem, facilities, boundaries, categories=present)
+    group_cols = [g.column for g in groups]
+    levels, level_notes = coverage_by_level(dem, facilities, boundaries, categories=present, groups=group_cols)
     skipped += level_notes
     if n_sites > 0:
         step("siting")
     sites = (
-        suggest_sites(network, dem, d_snap, minutes=minutes, speed_kmh=speed_kmh, k=n_sites, spacing_m=site_spacing_m)
+        suggest_sites(network, dem, d_snap, minutes=cutoff, speed_kmh=speed, k=n_sites, spacing_m=site_spacing_m)
         if n_sites > 0
         else gpd.GeoDataFrame(columns=SITE_COLUMNS, geometry="geometry", crs=network.crs)
     )
     summary = CircleSummary(
         **asdict(summarize(dem)),
         minutes=float(minutes),
-        speed_kmh=float(speed_kmh),
+        speed_kmh=float(speed),
         n_facilities=len(facilities),
         n_facilities_used=int(f_snap["on_network"].sum()),
         n_points=len(demand),
         n_overloaded=int(fac[C.OVERLOADED].sum()),
         load_unit=unit,
+        yardstick=ys,
+        cutoff_min=float(cutoff),
+        walk_m=ys.walk_m(minutes),
+        groups=group_rates(dem, groups, ys),
     )
     for line in skipped:
         log.info(line)
@@ -309,6 +349,11 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
         summary=summary,
         skipped=skipped,
     )
+
+
+def _named_bands(iso: gpd.GeoDataFrame, named: Mapping[float, float]) -> gpd.GeoDataFrame:
+    """Isochrones drawn at engine cutoffs, their ``minutes`` put back to the circles they stand for."""
+    return iso.assign(**{C.BAND_MIN: iso[C.BAND_MIN].map(dict(named)).astype(float)})
 
 
 def _quiet(step: str) -> None:

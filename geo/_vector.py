@@ -5,12 +5,15 @@ The readers of ``geo.io`` use these for every GeoJSON, GeoPackage and Shapefile 
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
 import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from geo._validate import (
     check_coordinates,
@@ -42,6 +45,52 @@ def read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
     gdf = read_vector(path, what=what)
     require_kind(gdf, ("Point",), path, what=what, fix="convert polygons to points (e.g. their centroids) first")
     return gdf
+
+
+#: How much of a GeoJSON is looked at for its (2008-style) ``crs`` member: it comes before the features.
+_CRS_HEAD_BYTES = 1 << 20
+_CRS_MEMBER = re.compile(
+    rb'"crs"\s*:\s*\{\s*"type"\s*:\s*"(?:name|EPSG)"\s*,\s*"properties"\s*:\s*\{\s*"(?:name|code)"\s*:\s*"?([^"}]+?)"?\s*\}'
+)
+
+
+def stated_geojson_crs(path: Path) -> str | None:
+    """The CRS a GeoJSON's top-level ``crs`` member names (e.g. ``urn:ogc:def:crs:EPSG::3857``), or None."""
+    if path.suffix.lower() not in {".geojson", ".json"}:
+        return None
+    with path.open("rb") as f:
+        head = f.read(_CRS_HEAD_BYTES)
+    found = _CRS_MEMBER.search(head)
+    if found is None:
+        return None
+    name = found.group(1).decode("utf-8", "replace").strip()
+    return f"EPSG:{name}" if name.isdigit() else name
+
+
+def _check_stated_crs(path: Path, read: CRS, what: str) -> None:
+    """A GeoJSON's ``crs`` member that PROJ does not know is refused: GDAL would read it as WGS-84 in silence."""
+    stated = stated_geojson_crs(path)
+    if stated is None:
+        return
+    shown = stated if len(stated) <= 60 else stated[:59] + "…"
+    try:
+        crs = CRS.from_user_input(stated)
+    except CRSError:
+        crs = None
+    if crs is None:
+        raise InputError(
+            f"the {what} file states the coordinate reference system '{shown}', which is not one PROJ knows",
+            file=path.name,
+            column="crs",
+            fix='state a known one, e.g. "EPSG:4326" for lon/lat, or remove the crs member (GeoJSON is lon/lat)',
+        )
+    if not crs.equals(read, ignore_axis_order=True):
+        raise InputError(
+            f"the {what} file states the coordinate reference system '{shown}', but it was read as {read.to_string()}",
+            file=path.name,
+            column="crs",
+            fix="save it again as GeoJSON in EPSG:4326 (lon/lat), e.g. with QGIS or ogr2ogr",
+        )
 
 
 #: Tables a GeoPackage holds beside its data: the layers' styles (written by QGIS, and by us).
@@ -81,6 +130,7 @@ def read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDa
             file=path.name,
             fix="save it with a CRS (e.g. EPSG:4326)",
         )
+    _check_stated_crs(path, gdf.crs, what)
     missing = first_bad_row(gdf.geometry.isna() | gdf.geometry.is_empty)
     if missing:
         raise InputError(

@@ -16,12 +16,15 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
+from analysis import columns as C
 from analysis.coverage import nearest_facility
 from analysis.demand import prepare_demand
 from analysis.gaps import gap_zones
+from analysis.groups import find_groups
 from analysis.pipeline import STEPS, CircleResult, run_circle
 from analysis.siting import candidate_sites, left_out, plan_sites, units_area
 from analysis.traveltime import MODE_SPEEDS_KMH
+from analysis.yardstick import yardstick
 from geo import (
     InputError,
     StreetNetwork,
@@ -46,9 +49,10 @@ from quarterhour.cli_batch import batch_command
 from quarterhour.cli_scenarios import scenarios_command
 from quarterhour.cli_users import users_command
 from quarterhour.export import provenance, write_layers
-from quarterhour.i18n import t
+from quarterhour.i18n import group_text, t, yardstick_text
 from quarterhour.outdir import claim
 from quarterhour.progress import Steps
+from quarterhour.provenance import yardstick_record
 from quarterhour.readnotes import coordinate_note
 from quarterhour.report import PackOptions, check_out, write_pack
 
@@ -172,6 +176,7 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
     boundaries = {level: gdf.to_crs(network.crs) for level, gdf in boundaries_ll.items()} if boundaries_ll else None
     exclude = got["exclude"].to_crs(network.crs) if got["exclude"] is not None else None
     extra = {"candidates": candidates.to_crs(network.crs) if candidates is not None else None, "exclude": exclude}
+    extra["groups"] = find_groups(demand, args.group)
     return network, facilities.to_crs(network.crs), demand, boundaries, got["categories"], extra
 
 
@@ -197,6 +202,8 @@ def _provenance(args: argparse.Namespace) -> dict:
         for k, v in sorted(vars(args).items())
         if k not in _NOT_PARAMETERS and not callable(v)
     }
+    parameters["group"] = [f"{g.column}={g.speed_kmh:g}" if g.speed_kmh else g.column for g in args.group]
+    parameters["yardstick"] = yardstick_record(yardstick(args.standard, speed_kmh=args.speed_kmh), args.minutes)
     return provenance({"command": args.command, **parameters}, inputs)
 
 
@@ -209,16 +216,31 @@ def _run(args: argparse.Namespace) -> int:
     skip = () if args.suggest else ("siting",)
     with claim(args.out, files=("coverage.gpkg",), force=args.force), _steps(args, *skip) as step:
         result, out = _run_steps(args, step)
-    s = result.summary
-    print(
-        f"covered {s.pop_covered:,.0f} of {s.pop_total:,.0f} residents ({s.pct_covered:.1f}%) "
-        f"within {s.minutes:g} min {t(f'by_{args.mode}', 'en')} at {s.speed_kmh:g} km/h; wrote {out}"
-    )
+    print(f"{_covered_line(args, result)}; wrote {out}")
+    _say_yardstick(result)
     return 0
 
 
+def _covered_line(args: argparse.Namespace, result: CircleResult) -> str:
+    """Residents covered, of how many, and within what: minutes at a speed, or a walking distance."""
+    s = result.summary
+    within = (
+        f"{s.walk_m:,.0f} m {t(f'by_{args.mode}', 'en')}"
+        if s.yardstick.by_distance
+        else f"{s.minutes:g} min {t(f'by_{args.mode}', 'en')} at {s.speed_kmh:g} km/h"
+    )
+    return f"covered {s.pop_covered:,.0f} of {s.pop_total:,.0f} residents ({s.pct_covered:.1f}%) within {within}"
+
+
+def _say_yardstick(result: CircleResult) -> None:
+    """The yardstick and its numbers, then each population group's rate, one line each."""
+    print(f"yardstick: {yardstick_text(result.summary.yardstick, result.summary.minutes, 'en')}")
+    for rate in result.summary.groups:
+        print(f"group: {group_text(rate, result.summary, 'en')}")
+
+
 def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Path]:
-    network, facilities, demand, boundaries, categories, _ = _load(args, step)
+    network, facilities, demand, boundaries, categories, extra = _load(args, step)
     result: CircleResult = run_circle(
         network,
         facilities,
@@ -232,6 +254,8 @@ def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Pat
         decay=args.decay,
         load_norm=args.load_norm,
         speed_kmh=args.speed_kmh,
+        standard=args.standard,
+        groups=extra["groups"],
         max_snap_m=args.max_snap_m,
         n_sites=args.suggest,  # no siting work unless asked: at city scale it is most of the time and memory
         progress=step,
@@ -286,12 +310,14 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
             fix="keep at least one facility open",
         )
     step("travel_times")
+    ys = yardstick(args.standard, speed_kmh=args.speed_kmh)
+    cutoff, speed = ys.cutoff_min(args.minutes), ys.engine_kmh  # the engine's threshold and pace
     f_snap = snap_points(staying, network, max_snap_m=args.max_snap_m)
     d_snap = snap_points(demand, network, max_snap_m=args.max_snap_m)
-    covered = nearest_facility(network, staying, demand, f_snap, d_snap, minutes=args.minutes, speed_kmh=args.speed_kmh)
+    covered = nearest_facility(network, staying, demand, f_snap, d_snap, minutes=cutoff, speed_kmh=speed)
     step("siting")
     within = gap_zones(covered) if args.in_gaps else units_area(boundaries)
-    left = left_out(covered, d_snap, minutes=args.minutes, speed_kmh=args.speed_kmh)
+    left = left_out(covered, d_snap, minutes=cutoff, speed_kmh=speed)
     candidates = candidate_sites(
         network,
         spacing_m=args.spacing_m,
@@ -307,8 +333,8 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
         model=args.model,
         k=args.k,
         target=args.target,
-        minutes=args.minutes,
-        speed_kmh=args.speed_kmh,
+        minutes=cutoff,
+        speed_kmh=speed,
         candidates=candidates,
         capacity=args.capacity,
         time_limit_s=args.time_limit,
@@ -318,7 +344,10 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     for line in result.notes:
         print(f"note: {line}", file=sys.stderr)
     step("writing")
-    layers = {"sites": result.sites, "curve": result.curve, "isochrones": result.isochrones}
+    reach = result.isochrones
+    if C.BAND_MIN in reach:  # drawn at the engine's cutoff, named by the circle
+        reach = reach.assign(**{C.BAND_MIN: float(args.minutes)})
+    layers = {"sites": result.sites, "curve": result.curve, "isochrones": reach}
     write_layers(
         {name: layer for name, layer in layers.items() if len(layer.columns)},
         out,
@@ -328,12 +357,14 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     )
     sol = result.solution
     how = f"{sol.method}, {'optimal' if sol.optimal else f'gap {sol.gap:.1%}'}"
+    within = f"{ys.walk_m(args.minutes):,.0f} m" if ys.by_distance else f"{args.minutes:g} min"
     print(
-        f"residents covered within {args.minutes:g} min: before {result.before:,.0f} of {result.total:,.0f} "
+        f"residents covered within {within}: before {result.before:,.0f} of {result.total:,.0f} "
         f"({100 * result.before / result.total:.1f}%), after {result.after:,.0f} "
         f"({100 * result.after / result.total:.1f}%) with {len(result.sites)} new centres "
         f"[{args.model}, {len(candidates)} candidates, {how}]; wrote {out}"
     )
+    print(f"yardstick: {yardstick_text(ys, args.minutes, 'en')}")
     return 0
 
 
@@ -347,7 +378,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _report_steps(args: argparse.Namespace, step: Steps) -> int:
-    network, facilities, demand, boundaries, categories, _ = _load(args, step)
+    network, facilities, demand, boundaries, categories, extra = _load(args, step)
     if args.level != "city" and (not boundaries or args.level not in boundaries):
         have = ", ".join(boundaries) if boundaries else "none"
         raise InputError(
@@ -364,6 +395,8 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
         category_minutes=categories["minutes"].to_dict() if categories is not None else None,
         category_capacity=categories["capacity"].dropna().to_dict() if categories is not None else None,
         speed_kmh=args.speed_kmh,
+        standard=args.standard,
+        groups=extra["groups"],
         max_snap_m=args.max_snap_m,
         n_sites=0,  # the pack's sites are chosen per unit (write_pack), not for the whole city
         progress=step,
@@ -380,13 +413,12 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
     )
     step("writing")
     written = write_pack(result, network, options, out=args.out, provenance=_provenance(args), force=args.force)
-    s = result.summary
     n_units = len({path.parent for path in written} - {args.out})  # the unit folders written
     print(
-        f"covered {s.pop_covered:,.0f} of {s.pop_total:,.0f} residents ({s.pct_covered:.1f}%) "
-        f"within {s.minutes:g} min {t(f'by_{args.mode}', 'en')} at {s.speed_kmh:g} km/h; wrote the review pack "
+        f"{_covered_line(args, result)}; wrote the review pack "
         f"for {n_units} {args.level} units ({len(written)} files) to {args.out}"
     )
+    _say_yardstick(result)
     return 0
 
 

@@ -11,8 +11,10 @@ import math
 from pathlib import Path
 
 from analysis.accessibility import DECAYS
+from analysis.groups import OLDER_KMH, Group
 from analysis.pipeline import ISOCHRONE_KINDS
 from analysis.siting import MODELS
+from analysis.yardstick import STANDARDS
 from geo.chinacrs import SYSTEMS
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import LEVELS, MODES
@@ -69,6 +71,15 @@ def _bands(text: str) -> list[float]:
     return values
 
 
+def _group(text: str) -> Group:
+    column, _, speed = text.partition("=")
+    if not column.strip():
+        raise argparse.ArgumentTypeError(f"'{text}': give a column, like 60岁以上 or 60岁以上=3.2")
+    if not speed:
+        return Group(column.strip())
+    return Group(column.strip(), OLDER_KMH if speed.strip().lower() == "older" else _positive(speed))
+
+
 def _bbox(text: str) -> tuple[float, float, float, float]:
     try:
         west, south, east, north = (float(v) for v in text.split(","))
@@ -119,6 +130,23 @@ def _inputs(p: argparse.ArgumentParser) -> None:
         help="travel mode; sets the default speed: walk 4.5, bike 15, ebike 20 km/h",
     )
     p.add_argument("--speed-kmh", type=_positive, help="speed (default: the mode's, 4.5 km/h for walking)")
+    # issue 17 part B: the yardstick and population groups
+    p.add_argument(
+        "--standard",
+        choices=STANDARDS,
+        default="minutes",
+        help="yardstick: minutes (default: --minutes at --speed-kmh), gb50180 (GB 50180-2018 network walking "
+        "distance: 15 min = 1,000 m, 10 min = 500 m, 5 min = 300 m) or gb50180-strict (15 min = 800 m)",
+    )
+    p.add_argument(
+        "--group",
+        type=_group,
+        action="append",
+        default=[],
+        metavar="COLUMN[=SPEED_KMH]",
+        help="a population group: a residents column (e.g. 60岁以上) covered at its own speed, a number or "
+        f"'older' ({OLDER_KMH:g} km/h); repeatable. Age headers (60岁以上, 0-6岁, 65+) are found without it",
+    )
     p.add_argument(
         "--max-snap-m",
         type=_positive,

@@ -101,9 +101,20 @@ def _import(args: argparse.Namespace) -> int:
         demand_total=args.demand_total,
     )
     store = _store()
-    made = store.create(store.project(key), args.name or args.file.stem, args.unit, local_actor(), changes=rows)
+    project = store.project(key)
+    store.set_units(project, _unit_tree(args.boundaries))
+    made = store.create(project, args.name or args.file.stem, args.unit, local_actor(), changes=rows)
     print(f"imported {len(rows)} changes from {args.file.name} as scenario {made.id} '{made.name}' (version 1)")
     return 0
+
+
+def _unit_tree(boundaries: str | None) -> dict[str, str]:
+    """The review units' tree (which unit lies in which), recorded with the project as the app records it."""
+    from analysis.unittree import unit_parents
+    from geo import read_boundaries, sample_paths
+
+    source = sample_paths()["boundaries"] if boundaries in (None, "sample") else boundaries
+    return unit_parents(read_boundaries(source))
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -30,6 +30,12 @@ def add_users_parser(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--role", choices=ACCOUNT_ROLES, required=True, help="planner, reviewer (city) or admin")
     add.add_argument("--units", default="", help="a planner's review unit codes, comma-separated (e.g. MC-D1)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.add_argument(
+        "--oidc",
+        metavar="EMAIL",
+        help="the single sign-on identity (the e-mail the organisation's sign-in gives, or its subject) that signs "
+        "in as this account; without --password-stdin the account has no password and signs in only that way",
+    )
     what.add_parser("list", help="the accounts: name, role, units, enabled, last sign-in")
     off = what.add_parser("disable", help="stop an account signing in; its sessions end now")
     off.add_argument("name", help="the account")
@@ -43,8 +49,13 @@ def users_command(args: argparse.Namespace) -> int:
     accounts = Accounts(open_store())
     if args.action == "add":
         units = tuple(u for u in args.units.split(",") if u.strip())
-        made = accounts.add(args.name, _password(args.password_stdin), role=args.role, units=units)
-        print(f"added {made.role} '{made.name}'" + (f" for {', '.join(made.units)}" if made.units else ""))
+        password = None if args.oidc and not args.password_stdin else _password(args.password_stdin)
+        made = accounts.add(args.name, password, role=args.role, units=units, oidc=args.oidc)
+        print(
+            f"added {made.role} '{made.name}'"
+            + (f" for {', '.join(made.units)}" if made.units else "")
+            + (f", signing in as {args.oidc.strip()} through single sign-on" if args.oidc else "")
+        )
     elif args.action == "disable":
         accounts.disable(args.name)
         print(f"disabled '{args.name}': it can no longer sign in")
@@ -52,7 +63,8 @@ def users_command(args: argparse.Namespace) -> int:
         for a in accounts.list():
             seen = f"{a.last_sign_in.astimezone():%Y-%m-%d %H:%M}" if a.last_sign_in else "never"
             state = "disabled" if a.disabled else "enabled"
-            print(f"{a.name}\t{a.role}\t{','.join(a.units) or '-'}\t{state}\tlast sign-in {seen}")
+            sso = f"\tsingle sign-on {a.oidc}" if a.oidc else ""
+            print(f"{a.name}\t{a.role}\t{','.join(a.units) or '-'}\t{state}\tlast sign-in {seen}{sso}")
     return 0
 
 

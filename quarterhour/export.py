@@ -137,6 +137,8 @@ def _write_gpkg(
         extra: dict[str, Any] = {}
         if meta and i == 0:
             extra["dataset_metadata"] = meta
+        if meta and meta.get("yardstick"):  # each layer's description says the yardstick its figures use
+            extra["layer_options"] = {"DESCRIPTION": meta["yardstick"]}
         if not isinstance(gdf, gpd.GeoDataFrame):  # a plain table (e.g. the coverage curve)
             pyogrio.write_dataframe(gdf.reset_index(drop=True), tmp, layer=name, driver="GPKG", **extra)
             continue

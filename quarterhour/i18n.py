@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-__all__ = ["LANGS", "both", "category_both", "category_name", "level_both", "level_name", "note_text", "t"]
+__all__ = [
+    "LANGS",
+    "both",
+    "category_both",
+    "category_name",
+    "group_text",
+    "level_both",
+    "level_name",
+    "note_text",
+    "t",
+    "yardstick_text",
+]
 
 LANGS = {"zh": "中文", "en": "English"}
 
@@ -362,6 +373,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "ws_compare": ("与另一方案对比", "compare with another scenario"),
     "sign_in": ("登录", "sign in"),
     "sign_out": ("退出登录", "sign out"),
+    "sign_in_sso": ("使用单位账号登录", "Sign in with your organisation"),
     "account_name": ("账号", "account"),
     "password": ("密码", "password"),
     "signed_in_as": ("已登录：{name}（{role}）", "signed in as {name} ({role})"),
@@ -601,6 +613,47 @@ _TEXT: dict[str, tuple[str, str]] = {
     "basemap_osm": ("OpenStreetMap", "OpenStreetMap"),
     "basemap_tianditu": ("天地图", "Tianditu"),
     "all_units": ("全部", "all"),
+    # issue 17: yardsticks (analysis.yardstick) and population groups (analysis.groups)
+    "pack_yardstick": ("尺度", "yardstick"),
+    "standard": ("尺度", "yardstick"),
+    "standard_minutes": ("分钟（按步速）", "minutes at a speed"),
+    "standard_gb50180": ("GB 50180 步行距离（1000 米）", "GB 50180 walking distance (1,000 m)"),
+    "standard_gb50180-strict": ("GB 50180 严格（800 米）", "GB 50180 strict (800 m)"),
+    "yardstick_minutes": (
+        "按分钟：{minutes:g} 分钟，速度 {speed:g} km/h（约 {walk_m:,.0f} 米）",
+        "minutes at a speed: {minutes:g} min at {speed:g} km/h (about {walk_m:,.0f} m)",
+    ),
+    "yardstick_gb50180": (
+        "GB 50180-2018 路网步行距离：{circles} 分钟生活圈 = {metres} 米，本次 {minutes:g} 分钟 = {walk_m:,.0f} 米"
+        "（按距离，与步速无关）",
+        "GB 50180-2018 network walking distance: the {circles}-minute circles = {metres} m; here {minutes:g} min = "
+        "{walk_m:,.0f} m (by distance: the speed does not matter)",
+    ),
+    "yardstick_gb50180-strict": (
+        "GB 50180-2018 路网步行距离（严格）：{circles} 分钟生活圈 = {metres} 米，本次 {minutes:g} 分钟 = "
+        "{walk_m:,.0f} 米（按距离，与步速无关）",
+        "GB 50180-2018 network walking distance, strict: the {circles}-minute circles = {metres} m; here "
+        "{minutes:g} min = {walk_m:,.0f} m (by distance: the speed does not matter)",
+    ),
+    "group_rate": (
+        "{group}：{covered:,.0f} / {total:,.0f} 人（{pct:.1f}%）在 {minutes:g} 分钟内（{speed:g} km/h）",
+        "residents {group}: {covered:,.0f} of {total:,.0f} ({pct:.1f}%) within {minutes:g} minutes at {speed:g} km/h",
+    ),
+    "group_rate_distance": (
+        "{group}：{covered:,.0f} / {total:,.0f} 人（{pct:.1f}%）在 {walk_m:,.0f} 米内（按距离，与步速无关）",
+        "residents {group}: {covered:,.0f} of {total:,.0f} ({pct:.1f}%) within {walk_m:,.0f} m "
+        "(by distance: the speed does not matter)",
+    ),
+    "group_speeds": ("人群步速", "population groups' speeds"),
+    "group_speeds_help": (
+        "每个人群可设自己的步速（空：与上面相同），例如老年人 {older:g} km/h",
+        "each group may walk at its own speed (empty: the one above), e.g. {older:g} km/h for older residents",
+    ),
+    "covered_headline_m": ("{walk_m:,.0f} 米步行覆盖居民", "residents within a {walk_m:,.0f} m walk"),
+    "yardstick_speed_unused": (
+        "GB 50180 按路网步行距离判断：速度不影响结果",
+        "GB 50180 judges by network walking distance: the speed does not change the result",
+    ),
     # quarterhour batch: the summary's tables (coverage_units, coverage_levels)
     "batch_status": ("运行状态", "run status"),
     "batch_done": ("完成", "done"),
@@ -735,3 +788,48 @@ def note_text(n: object, lang: str = "zh") -> str:
         n = Note(n.key, tuple((k, level_name(v, lang) if k == "level" else v) for k, v in n.values))
     template = _TEXT[f"note_{n.key}"][1 if lang == "en" else 0]
     return fill(template, n, lambda inner: note_text(inner, lang), ", " if lang == "en" else "、")
+
+
+def yardstick_text(ys: object, minutes: float, lang: str = "zh") -> str:
+    """Which yardstick a run used, and its numbers, in ``lang``.
+
+    Parameters
+    ----------
+    ys
+        The run's ``analysis.yardstick.Yardstick`` (``CircleSummary.yardstick``).
+    minutes
+        The circle's threshold in minutes.
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Examples
+    --------
+    >>> from analysis.yardstick import yardstick
+    >>> yardstick_text(yardstick("gb50180"), 15, "en")[:64]
+    'GB 50180-2018 network walking distance: the 5/10/15-minute circl'
+    >>> yardstick_text(yardstick("minutes", speed_kmh=4.5), 15)
+    '按分钟：15 分钟，速度 4.5 km/h（约 1,125 米）'
+    """
+    values = {"minutes": minutes, "walk_m": ys.walk_m(minutes), "speed": ys.speed_kmh}
+    if ys.metres:
+        values["circles"] = "/".join(f"{m:g}" for m, _ in ys.metres)
+        values["metres"] = "/".join(f"{d:,.0f}" for _, d in ys.metres)
+    return t(f"yardstick_{ys.name}", lang, **values)
+
+
+def group_text(rate: object, summary: object, lang: str = "zh") -> str:
+    """A population group's coverage, with the speed it was judged at (or that the distance alone counts).
+
+    Parameters
+    ----------
+    rate
+        An ``analysis.groups.GroupRate``.
+    summary
+        The run's ``CircleSummary`` (its circle and distance).
+    lang
+        ``"zh"`` or ``"en"``.
+    """
+    values = {"group": rate.group, "covered": rate.pop_covered, "total": rate.pop, "pct": rate.pct_covered}
+    if rate.speed_kmh is None:
+        return t("group_rate_distance", lang, walk_m=summary.walk_m, **values)
+    return t("group_rate", lang, minutes=summary.minutes, speed=rate.speed_kmh, **values)

@@ -93,8 +93,8 @@ def unit_files(
         coverage,
         n_facilities=row[C.N_FACILITIES],
         n_gaps=len(unit.gaps),
-        minutes=minutes,
-        speed_kmh=result.summary.speed_kmh,
+        run=result.summary,
+        group_pcts={g.group: row[C.pct_covered_by(g.group)] for g in result.summary.groups},
         lang=lang,
     )
     head += [
@@ -111,7 +111,7 @@ def unit_files(
         Block("kv", rows=head),
         Block("image", label("pack_map", lang, capital=True), image=png),
         Block("h2", label("pack_coverage", lang, capital=True)),
-        Block("table", table=coverage_table(unit, lang), full_in="tables.xlsx"),
+        Block("table", table=coverage_table(unit, lang, result.summary.groups), full_in="tables.xlsx"),
         Block("h2", label("gap_table", lang, capital=True)),
         Block("table", table=gaps_t, full_in="tables.xlsx") if len(gaps_t) else Block("p", label("pack_no_gaps", lang)),
         Block("p", label("pack_gap_note", lang)),
@@ -127,7 +127,7 @@ def unit_files(
     ]
     doc_title = f"{report} · {title}"
     sheets = {
-        heading("pack_coverage", lang): coverage_table(unit, lang),
+        heading("pack_coverage", lang): coverage_table(unit, lang, result.summary.groups),
         heading("gap_table", lang)[:31]: gaps_t,
         heading("pack_sites", lang)[:31]: sites_t,
         heading("facilities", lang): facility_table(unit, lang),
@@ -193,8 +193,8 @@ def summary_files(
         s,
         n_facilities=s.n_facilities,
         n_gaps=len(result.gaps),
-        minutes=s.minutes,
-        speed_kmh=s.speed_kmh,
+        run=s,
+        group_pcts={g.group: g.pct_covered for g in s.groups},
         lang=lang,
     )
     head += [

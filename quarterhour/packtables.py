@@ -25,17 +25,20 @@ import shapely
 
 from analysis import columns as C
 from analysis.coverage import Summary
+from analysis.groups import GroupRate
+from analysis.pipeline import CircleSummary
 from analysis.siting import SiteResult
 from analysis.units import UnitLayers
 from geo.network import StreetNetwork
 from quarterhour.documents import fmt
-from quarterhour.i18n import category_name, t
+from quarterhour.i18n import category_name, t, yardstick_text
 
 __all__ = [
     "COLUMN_LABELS",
     "coverage_table",
     "facility_table",
     "gap_table",
+    "group_columns",
     "heading",
     "headline_rows",
     "label",
@@ -103,8 +106,8 @@ def headline_rows(
     *,
     n_facilities: int,
     n_gaps: int,
-    minutes: float,
-    speed_kmh: float,
+    run: CircleSummary,
+    group_pcts: Mapping[str, float],
     lang: str,
 ) -> list[tuple[str, str]]:
     """The key figures a unit's report and the city summary both open with, as (label, value) rows.
@@ -115,8 +118,10 @@ def headline_rows(
         Coverage rate (%), residents, residents covered and left out (``pop_unreachable`` is not shown).
     n_facilities, n_gaps
         Facilities and gap zones.
-    minutes, speed_kmh
-        The threshold (minutes) and the walking speed (km/h).
+    run
+        The run's summary: its yardstick, threshold and speed, and its population groups' speeds.
+    group_pcts
+        Each population group's coverage rate (%) here, by group; shown beside the total.
     lang
         ``"zh"`` or ``"en"``.
 
@@ -132,8 +137,30 @@ def headline_rows(
         (label("uncovered", lang), fmt(float(coverage.pop_uncovered))),
         (label("pack_n_facilities", lang), fmt(int(n_facilities))),
         (label("gap_zones", lang), fmt(int(n_gaps))),
-        (label("pack_threshold", lang), f"{float(minutes):g} min, {float(speed_kmh):g} km/h"),
+        (label("pack_threshold", lang), _threshold(run)),
+        (label("pack_yardstick", lang), yardstick_text(run.yardstick, run.minutes, lang)),
+        *[
+            (f"{label('pack_pct_covered', lang)} · {_group_word(r)}", fmt(float(group_pcts[r.group])))
+            for r in run.groups
+        ],
     ]
+
+
+def _threshold(run: CircleSummary) -> str:
+    """The circle and its yardstick's numbers: minutes at a speed, or minutes as metres of walk."""
+    if run.yardstick.by_distance:
+        return f"{float(run.minutes):g} min = {run.walk_m:,.0f} m"
+    return f"{float(run.minutes):g} min, {float(run.speed_kmh):g} km/h"
+
+
+def _group_word(rate: GroupRate) -> str:
+    """A population group, with its speed when it has one (under GB 50180 the distance alone counts)."""
+    return rate.group if rate.speed_kmh is None else f"{rate.group} ({rate.speed_kmh:g} km/h)"
+
+
+def group_columns(groups: Sequence[GroupRate], lang: str) -> dict[str, str]:
+    """The level tables' ``pct_covered_<group>`` columns, by the readers' words (``覆盖率 % · 60岁以上``)."""
+    return {C.pct_covered_by(r.group): f"{t('pack_pct_covered', lang)} · {_group_word(r)}" for r in groups}
 
 
 def labelled(df: pd.DataFrame, columns: Sequence[str], lang: str) -> pd.DataFrame:
@@ -143,13 +170,18 @@ def labelled(df: pd.DataFrame, columns: Sequence[str], lang: str) -> pd.DataFram
     return out.rename(columns={c: t(COLUMN_LABELS[c], lang) for c in keep if c in COLUMN_LABELS})
 
 
-def coverage_table(unit: UnitLayers, lang: str) -> pd.DataFrame:
-    """Coverage of the units below ``unit`` (or of the unit itself), most residents left out first."""
+def coverage_table(unit: UnitLayers, lang: str, groups: Sequence[GroupRate] = ()) -> pd.DataFrame:
+    """Coverage of the units below ``unit`` (or of the unit itself), most residents left out first.
+
+    Each population group's rate (``groups``) stands beside the total.
+    """
     sub = unit.sub_level
     table = unit.coverage[sub] if sub else unit.coverage[unit.level]
     table = table.sort_values([C.POP_UNCOVERED, "code"], ascending=[False, True])
     cols = ["code", "name", C.POP, C.POP_COVERED, C.POP_UNCOVERED, C.PCT_COVERED, C.N_FACILITIES, C.STATUS]
     out = labelled(table, cols, lang)
+    words = group_columns(groups, lang)
+    out = out.join(table[[c for c in words if c in table]].rename(columns=words))
     if C.STATUS in table:
         out[t("status", lang)] = table[C.STATUS].map(lambda s: t(f"status_{s}", lang)).to_numpy()
     return out

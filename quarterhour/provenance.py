@@ -18,7 +18,7 @@ import numpy as np
 
 from quarterhour import __version__
 
-__all__ = ["file_sha256", "provenance", "provenance_metadata"]
+__all__ = ["file_sha256", "provenance", "provenance_metadata", "yardstick_record"]
 
 
 def file_sha256(path: str | Path) -> str:
@@ -93,17 +93,53 @@ def provenance(
     }
 
 
+def yardstick_record(ys: Any, minutes: float) -> dict[str, Any]:
+    """The yardstick and its numbers, as the provenance's ``yardstick`` parameter: name, words, speed, metres.
+
+    Parameters
+    ----------
+    ys
+        The run's ``analysis.yardstick.Yardstick``.
+    minutes
+        The circle's threshold in minutes.
+
+    Returns
+    -------
+    dict
+        ``name``, ``text`` (Chinese / English), ``speed_kmh`` (None: by distance) and ``circles_m``
+        (minutes -> metres of network walk).
+
+    Examples
+    --------
+    >>> from analysis.yardstick import yardstick
+    >>> yardstick_record(yardstick("gb50180-strict"), 15)["circles_m"]
+    {'5': 300.0, '10': 500.0, '15': 800.0}
+    """
+    from quarterhour.i18n import yardstick_text  # the words load only when a record is made
+
+    return {
+        "name": ys.name,
+        "text": f"{yardstick_text(ys, minutes, 'zh')} / {yardstick_text(ys, minutes, 'en')}",
+        "speed_kmh": None if ys.by_distance else ys.speed_kmh,
+        "circles_m": {f"{m:g}": d for m, d in ys.metres} or {f"{minutes:g}": ys.walk_m(minutes)},
+    }
+
+
 def provenance_metadata(prov: Mapping[str, Any]) -> dict[str, str]:
     """Provenance flattened to text key/values (GeoPackage / GDAL metadata).
 
-    Keys: ``software``, ``created``, ``parameters`` (JSON), one ``input.<role>``
-    per input (``file sha256:...``), and ``provenance`` (the whole record as JSON).
+    Keys: ``software``, ``created``, ``parameters`` (JSON), ``yardstick`` (its words, when the
+    parameters name one), one ``input.<role>`` per input (``file sha256:...``), and ``provenance``
+    (the whole record as JSON).
     """
     out = {
         "software": str(prov.get("software", "")),
         "created": str(prov.get("created", "")),
         "parameters": json.dumps(prov.get("parameters", {}), ensure_ascii=False, sort_keys=True),
     }
+    yard = prov.get("parameters", {}).get("yardstick")
+    if isinstance(yard, Mapping):
+        out["yardstick"] = str(yard.get("text", ""))
     for role, info in prov.get("inputs", {}).items():
         out[f"input.{role}"] = (
             f"{info['file']} sha256:{info['sha256']}" if "sha256" in info else str(info.get("source", ""))

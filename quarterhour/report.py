@@ -193,7 +193,7 @@ def _sites_for(
         network,
         unit,
         k=options.k,
-        minutes=float(result.summary.minutes),
+        minutes=float(result.summary.cutoff_min),  # the engine's threshold (a distance under GB 50180)
         speed_kmh=float(result.summary.speed_kmh),
         spacing_m=options.spacing_m,
         max_snap_m=options.max_snap_m,

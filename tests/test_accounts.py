@@ -113,3 +113,45 @@ def test_a_signed_in_planner_cannot_reach_another_districts_scenarios(store, acc
     ):
         with pytest.raises(NotAllowed):
             attempt()
+
+
+def test_single_sign_on_maps_the_organisations_identity_to_an_enabled_account(accounts):
+    accounts.add("zhou", None, role="planner", units=("410302",), oidc="Zhou@Luoyang.gov.cn")
+    accounts.add("sun", "a-password-too-2026", role="reviewer", oidc="7c1e-sub")
+    who = accounts.sso_actor({"is_logged_in": True, "email": "ZHOU@luoyang.gov.cn", "sub": "x"})
+    assert (who.name, who.role, who.units) == ("zhou", "planner", ("410302",))
+    assert accounts.sso_actor({"email": "sun@elsewhere.org", "sub": "7c1e-sub"}).name == "sun"  # the sub, then
+    assert [a.last_sign_in is not None for a in accounts.list() if a.name == "zhou"] == [True]
+    assert [a.oidc for a in accounts.list() if a.name == "zhou"] == ["zhou@luoyang.gov.cn"]
+    with pytest.raises(SignInRefused, match=r"no workspace account for nobody@example\.org"):
+        accounts.sso_actor({"email": "nobody@example.org"})
+    with pytest.raises(SignInRefused, match="no workspace account"):  # an e-mail the provider has not verified
+        accounts.sso_actor({"email": "zhou@luoyang.gov.cn", "email_verified": False, "sub": "y"})
+    with pytest.raises(SignInRefused, match="no e-mail or subject"):
+        accounts.sso_actor({"is_logged_in": True})
+    with pytest.raises(SignInRefused, match="wrong name or password"):  # no password matches a single sign-on account
+        accounts.sign_in("zhou", "!sso-only")
+    accounts.disable("zhou")
+    with pytest.raises(SignInRefused, match="disabled"):
+        accounts.sso_actor({"email": "zhou@luoyang.gov.cn"})
+    with pytest.raises(Exception, match="already signs in as another account"):
+        accounts.add("zhou2", None, role="reviewer", oidc="zhou@LUOYANG.gov.cn")
+    with pytest.raises(Exception, match="shorter than"):  # without an identity, a password is needed
+        accounts.add("qian", None, role="reviewer")
+
+
+def test_users_add_oidc_through_the_command(database_url, monkeypatch, capsys):
+    from quarterhour.cli import main
+
+    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", database_url)
+    args = ["users", "add", "zhou", "--role", "planner", "--units", "410302", "--oidc", "zhou@luoyang.gov.cn"]
+    assert main(args) == 0  # no password asked: the account signs in only through single sign-on
+    out = capsys.readouterr().out.strip()
+    assert out == "added planner 'zhou' for 410302, signing in as zhou@luoyang.gov.cn through single sign-on"
+    assert main(["users", "list"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("\tsingle sign-on zhou@luoyang.gov.cn")
+    assert main(["users", "add", "zhou-2", *args[3:]]) == 2
+    assert "error: 'zhou@luoyang.gov.cn' already signs in as another account" in capsys.readouterr().err
+    from workspace import open_store
+
+    open_store(database_url).engine.dispose()  # the command's store: its connections closed before the database goes

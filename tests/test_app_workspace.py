@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -204,3 +205,60 @@ def test_a_planner_sees_and_makes_only_their_units_scenarios(accounts, gap, db):
     reviewer = sign_in(new_session(), "zhao", "city-reviewer-2026")
     listed = reviewer.selectbox(key="ws_pick").options  # the city reviewer sees both districts'
     assert len(listed) == 2 and any(o.startswith(f"{theirs.name} · MC-D2") for o in listed)
+
+
+def _cookie_scripts(app: AppTest) -> list[str]:
+    return [h.proto.body for h in app.get("html") if "quarterhour_session" in h.proto.body]
+
+
+def test_the_browser_keeps_the_token_not_the_password_and_forgets_it_on_sign_out(accounts):
+    app = sign_in(new_session(), "wang", "西北区-planner-2026")
+    token = app.session_state["token"]
+    kept = _cookie_scripts(app)
+    assert len(kept) == 1 and f"quarterhour_session={token}; Path=/; Max-Age=28800; SameSite=Strict" in kept[0]
+    assert all("西北区-planner-2026" not in h.proto.body for h in app.get("html"))
+    app.run()  # the next page does not ask again
+    assert _cookie_scripts(app) == []
+    next(b for b in app.sidebar.button if b.label == "退出登录").click().run()
+    assert app.subheader[0].value == "登录" and "token" not in app.session_state
+    from workspace.accounts import Accounts
+
+    assert Accounts(Store(os.environ["QUARTERHOUR_DATABASE_URL"])).actor(token) is None  # ended on the server
+
+
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "x" * 32,
+    "client_id": "qh",
+    "client_secret": "s",
+    "server_metadata_url": "https://sso.example.org/.well-known/openid-configuration",
+}
+
+
+def test_without_single_sign_on_configured_there_is_no_organisation_button(accounts):
+    app = new_session()
+    assert "sign_in_sso" not in [b.key for b in app.button]
+    with_sso = AppTest.from_file(str(APP), default_timeout=120)
+    with_sso.secrets["auth"] = AUTH
+    with_sso.run()
+    assert next(b for b in with_sso.button if b.key == "sign_in_sso").label == "使用单位账号登录"
+
+
+def test_a_person_signed_in_by_the_organisation_acts_as_their_account(accounts):
+    a, _ = accounts
+    a.add("zhou", None, role="planner", units=("MC-D3",), oidc="Zhou@Luoyang.gov.cn")
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.secrets["auth"] = AUTH
+    app.user = {"is_logged_in": True, "email": "zhou@luoyang.gov.cn", "sub": "8f2c"}
+    app.run()
+    assert not app.exception
+    assert any("已登录：zhou（规划人员）" in c.value for c in app.sidebar.caption)
+    assert figure(app, "覆盖率") == "99.7%"
+    units = app.selectbox(key="ws_unit").options  # the district's and those inside it (unit tree)
+    assert units[0].startswith("MC-D3") and any(u.startswith("MC-S01-1") for u in units)
+    stranger = AppTest.from_file(str(APP), default_timeout=120)
+    stranger.secrets["auth"] = AUTH
+    stranger.user = {"is_logged_in": True, "email": "nobody@example.org"}
+    stranger.run()
+    assert any("no workspace account for nobody@example.org" in e.value for e in stranger.error)
+    assert not stranger.metric

@@ -30,8 +30,9 @@ def test_run_on_sample_writes_the_contract(sample_run):
     proc, out = sample_run
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert len(lines) == 1
+    assert len(lines) == 2
     assert lines[0].startswith("covered 38,245 of 38,367 residents (99.7%) within 15 min walk at 4.5 km/h")
+    assert lines[1] == "yardstick: minutes at a speed: 15 min at 4.5 km/h (about 1,125 m)"  # the default, named
     # no temporary file left behind (checked before reading: GDAL may write a .aux.xml sidecar for the metadata)
     assert [p.name for p in out.iterdir()] == ["coverage.gpkg"]
     gpkg = out / "coverage.gpkg"
@@ -258,7 +259,7 @@ def test_site_closing_a_centre_and_excluding_areas(tmp_path, capsys):
     assert (
         main([*args, "--close", "F004", "--exclude", str(tmp_path / "no.geojson"), "--out", str(tmp_path / "b")]) == 0
     )
-    out = capsys.readouterr().out.strip().splitlines()
+    out = [line for line in capsys.readouterr().out.splitlines() if line.startswith("residents covered")]
     before_a = int(out[0].split("before ")[1].split(" of")[0].replace(",", ""))
     before_b = int(out[1].split("before ")[1].split(" of")[0].replace(",", ""))
     assert before_a - before_b == 3009  # La Poste (F004) closed: 3,009 residents lose their only centre

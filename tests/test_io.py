@@ -135,6 +135,31 @@ def test_rows_without_geometry_are_named(tmp_path):
         read_facilities(tmp_path / "f.geojson")
 
 
+def _geojson_stating(crs_member: str, xy: tuple[float, float]) -> str:
+    return (
+        '{"type": "FeatureCollection", "crs": ' + crs_member + ', "features": ['
+        '{"type": "Feature", "properties": {"name": "a"}, '
+        f'"geometry": {{"type": "Point", "coordinates": [{xy[0]}, {xy[1]}]}}}}]}}'
+    )
+
+
+def test_a_geojson_crs_member_is_obeyed_or_refused(tmp_path):
+    """GDAL reads a GeoJSON whose ``crs`` member names an unknown code as WGS-84, in silence: we refuse it."""
+    unknown = tmp_path / "unknown.geojson"
+    unknown.write_text(
+        _geojson_stating('{"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::999999"}}', (7.42, 43.73))
+    )
+    with pytest.raises(
+        InputError,
+        match=r"unknown.geojson, column 'crs': .*'urn:ogc:def:crs:EPSG::999999', which is not one PROJ knows",
+    ):
+        read_facilities(unknown)
+    mercator = tmp_path / "mercator.geojson"
+    mercator.write_text(_geojson_stating('{"type": "name", "properties": {"name": "EPSG:3857"}}', (826000, 5421000)))
+    assert read_facilities(mercator).crs.to_epsg() == 3857  # a known one is used as stated
+    assert read_facilities("data/sample/facilities.geojson").crs.to_epsg() == 4326  # states CRS84: lon/lat
+
+
 def test_snapping_points_in_another_crs_names_both_and_the_fix():
     from geo import load_sample, snap_points
 

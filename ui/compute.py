@@ -21,6 +21,7 @@ from streamlit.delta_generator import DeltaGenerator
 from analysis import columns as C
 from analysis.demand import prepare_demand
 from analysis.gaps import CELL_M
+from analysis.groups import Group, find_groups, group_headers
 from analysis.isochrones import facility_isochrones
 from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, run_circle
 from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate
@@ -34,6 +35,7 @@ from geo import (
     snap_points,
 )
 from geo.chinacrs import settle_coordinate_system
+from geo.errors import InputError
 from geo.notes import note
 from geo.osm import walk_network_file
 from geo.scenario import changes_frame
@@ -115,6 +117,14 @@ def network_name(source: str) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
+def group_names(inputs: Inputs) -> tuple[str, ...]:
+    """The residents' population groups (their recognised headers); none when they cannot be read (the run says why)."""
+    try:
+        return tuple(group_headers(load_points(inputs).demand.columns))
+    except InputError:
+        return ()
+
+
 def load_points(inputs: Inputs) -> Points:
     """Facilities, residents (and their places on the streets) in the network's CRS, and what was done.
 
@@ -226,6 +236,8 @@ def _run(
         category_minutes=dict(params.category_minutes),
         boundaries=load_boundaries(inputs.network, units),
         speed_kmh=params.speed_kmh,
+        standard=params.standard,
+        groups=find_groups(load_points(inputs).demand, [Group(g, v) for g, v in params.group_speeds]),
         gap_cell_m=GAP_CELL_M,
         isochrones=ISOCHRONE_KINDS if small else ("facility", "merged"),
         n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
@@ -280,8 +292,8 @@ def siting(inputs: Inputs, units: str, params: Params, candidates: str | None, p
         model=plan.model,
         k=plan.k,
         target=plan.target,
-        minutes=params.minutes,
-        speed_kmh=params.speed_kmh,
+        minutes=params.cutoff_min,
+        speed_kmh=params.engine_kmh,
         candidates=candidate_sites(network, points=points) if points is not None else None,
         spacing_m=plan.spacing_m,
         curve_k=10,
@@ -333,8 +345,8 @@ def scenario_base(inputs: Inputs, units: str, params: Params) -> Baseline:
         _chosen(inputs, params),
         points.demand,
         points.demand_snap,
-        minutes=params.minutes,
-        speed_kmh=params.speed_kmh,
+        minutes=params.cutoff_min,
+        speed_kmh=params.engine_kmh,
         boundaries=load_boundaries(inputs.network, units),
     )
 
@@ -364,8 +376,8 @@ def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, 
         points.demand,
         points.demand_snap,
         changes_frame(changes),
-        minutes=params.minutes,
-        speed_kmh=params.speed_kmh,
+        minutes=params.cutoff_min,
+        speed_kmh=params.engine_kmh,
         boundaries=load_boundaries(inputs.network, units),
         gap_cell_m=GAP_CELL_M,
         base=scenario_base(inputs, units, params),
@@ -374,8 +386,8 @@ def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, 
     moved = after.facilities[after.facilities["change"] != ""]
     reach = (
         facility_isochrones(
-            network, moved, snap_points(moved, network), minutes=[params.minutes], speed_kmh=params.speed_kmh
-        )
+            network, moved, snap_points(moved, network), minutes=[params.cutoff_min], speed_kmh=params.engine_kmh
+        ).assign(**{C.BAND_MIN: params.minutes})
         if len(moved)
         else gpd.GeoDataFrame(geometry=[], crs=network.crs)
     )

@@ -11,6 +11,7 @@ import streamlit as st
 from geo import sample_paths
 from geo.scenario import changes_frame
 from quarterhour.export import gpkg_bytes, layer_bytes, provenance, table_bytes
+from quarterhour.provenance import yardstick_record
 from quarterhour.report import PackOptions, build_pack
 from ui.compute import compute, load_network, scenario, scenario_run
 from ui.values import SAMPLE, Change, Inputs, Params
@@ -76,6 +77,8 @@ def app_provenance(inputs: Inputs, units: str, params: Params) -> dict:
         "face": "app",
         "minutes": params.minutes,
         "speed_kmh": params.speed_kmh,
+        "standard": params.standard,
+        "yardstick": yardstick_record(params.yardstick, params.minutes),
         "categories": list(params.categories),
         "category_minutes": dict(params.category_minutes),
         "bands": list(params.bands),

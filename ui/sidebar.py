@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 
+from analysis.groups import OLDER_KMH
 from analysis.traveltime import MODE_SPEEDS_KMH
+from analysis.yardstick import STANDARDS
 from geo.errors import InputError
 from geo.store import cache_root, list_networks
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, MODES
@@ -20,6 +24,7 @@ __all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "un
 UPLOAD_LIMIT_MB = 100  # per file, as server.maxUploadSize in .streamlit/config.toml
 SPEED_RANGES = {"walk": (2.0, 6.0), "bike": (8.0, 25.0), "ebike": (10.0, 30.0)}
 BANDS = (5.0, 10.0, 15.0, 20.0)
+CIRCLES = (5, 10, 15)  #: the life circles GB 50180 gives a distance (``analysis.yardstick.GB50180_M``)
 BASEMAPS = ("none", "osm", "tianditu")
 _POINT_TYPES = ["csv", "xlsx", "geojson", "json", "gpkg", "zip"]
 _CRS = ["auto", "wgs84", "gcj02", "bd09"]  # auto first: judged against the streets
@@ -137,6 +142,10 @@ def data_ui(lang: str) -> Sources:
     )
 
 
+def _standard_label(code: str) -> str:
+    return both(f"standard_{code}")
+
+
 def _crs_label(code: str) -> str:
     return both(f"crs_{code}")
 
@@ -152,16 +161,33 @@ def units_ui(lang: str) -> str:
     return (save_upload(upload, lang) or SAMPLE) if upload else SAMPLE
 
 
-def params_ui(lang: str) -> Params:
-    """The analysis parameters: travel mode and speed, threshold, bands, categories and their own thresholds."""
+def params_ui(lang: str, groups: Sequence[str] = ()) -> Params:
+    """The analysis parameters: mode and speed, yardstick, threshold, bands, categories, population groups' speeds.
+
+    Parameters
+    ----------
+    lang
+        ``"zh"`` or ``"en"``.
+    groups
+        The residents' population groups (``ui.compute.group_names``): each may get its own walking speed.
+    """
     st.header(t("settings", lang))
     mode = st.radio(t("mode", lang), list(MODES), format_func=lambda m: both(f"mode_{m}"), horizontal=True, key=S.MODE)
     low, high = SPEED_RANGES[mode]
     speed = st.slider(
         t("speed", lang), low, high, MODE_SPEEDS_KMH[mode], 0.1 if mode == "walk" else 0.5, key=S.speed_key(mode)
     )
-    minutes = st.select_slider(t("threshold", lang), options=[5, 10, 15, 20, 30], value=15, key=S.MINUTES)
-    bands = st.multiselect(t("bands", lang), BANDS, default=[5.0, 10.0], key=S.BANDS, format_func=lambda b: f"{b:g}′")
+    standard = st.radio(t("standard", lang), list(STANDARDS), format_func=_standard_label, key=S.STANDARD)
+    circles = CIRCLES if standard != "minutes" else (5, 10, 15, 20, 30)  # GB 50180 names three circles
+    if st.session_state.get(S.MINUTES, 15) not in circles:
+        st.session_state[S.MINUTES] = 15
+    minutes = st.select_slider(t("threshold", lang), options=list(circles), value=15, key=S.MINUTES)
+    if standard != "minutes":
+        st.caption(t("yardstick_speed_unused", lang))
+    offered = tuple(b for b in BANDS if b in circles)
+    if any(b not in offered for b in st.session_state.get(S.BANDS, ())):
+        st.session_state[S.BANDS] = [b for b in st.session_state[S.BANDS] if b in offered]
+    bands = st.multiselect(t("bands", lang), offered, default=[5.0, 10.0], key=S.BANDS, format_func=lambda b: f"{b:g}′")
     cats = st.multiselect(
         t("categories_used", lang),
         list(CATEGORIES),
@@ -179,7 +205,16 @@ def params_ui(lang: str) -> Params:
             )
             for c in CATEGORIES
         )
-    return Params(float(minutes), float(speed), tuple(cats), cat_minutes, tuple(sorted(bands)))
+    speeds = _group_speeds_ui(groups, lang) if groups and standard == "minutes" else ()
+    return Params(float(minutes), float(speed), tuple(cats), cat_minutes, tuple(sorted(bands)), standard, speeds)
+
+
+def _group_speeds_ui(groups: Sequence[str], lang: str) -> tuple[tuple[str, float], ...]:
+    """A walking speed per population group (empty: the run's speed), e.g. 3.2 km/h for residents over 60."""
+    with st.expander(t("group_speeds", lang)):
+        st.caption(t("group_speeds_help", lang, older=OLDER_KMH))
+        chosen = {g: st.number_input(g, 1.0, 6.0, None, 0.1, key=S.group_speed_key(g)) for g in groups}
+    return tuple((g, float(v)) for g, v in chosen.items() if v)
 
 
 def basemap_ui(lang: str) -> tuple[str, str]:

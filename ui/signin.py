@@ -2,8 +2,18 @@
 
 Without accounts the app runs as before, for one local user. With accounts, the page asks for a name and
 password first, and everything after it acts as that account (``workspace.Actor``): a planner sees and
-changes only the scenarios of their units, the city reviewer sees all and reviews them. The session keeps
-a token, never the password; the store says when it has expired or the account was disabled.
+changes the scenarios of their units (and of the units inside them), the city reviewer sees all and reviews
+them. The session keeps a token, never the password; the store says when it has expired, was signed out or
+the account was disabled.
+
+A reload (a new Streamlit session) stays signed in: the token is kept in a cookie of the app's origin
+(``ui.session_cookie``, which says why a cookie and not the address). Signing out ends the session on the
+server and clears the cookie.
+
+With single sign-on configured (an ``[auth]`` section in ``.streamlit/secrets.toml``), the page also offers
+"sign in with your organisation" (``st.login``); the identity the provider gives (``st.user``) must be the
+``--oidc`` of an enabled account (``workspace.accounts.Accounts.sso_actor``). Streamlit keeps that sign-in in
+its own signed cookie; the account is checked on every page, so disabling it takes effect at once.
 """
 
 from __future__ import annotations
@@ -12,10 +22,28 @@ import streamlit as st
 
 from quarterhour.i18n import t
 from ui import state as S
+from ui.session_cookie import forget, remember, remembered
 from workspace import Actor, WorkspaceError, local_actor, open_store
-from workspace.accounts import Accounts, SignInRefused
+from workspace.accounts import Accounts, SignInRefused, session_hours
 
-__all__ = ["signin_ui"]
+__all__ = ["signin_ui", "sso_configured"]
+
+
+def sso_configured() -> bool:
+    """Whether single sign-on is set up: an ``[auth]`` section in ``.streamlit/secrets.toml``."""
+    try:
+        return "auth" in st.secrets
+    except Exception:
+        return False
+
+
+def _sso_user() -> dict | None:
+    """The provider's claims of a person signed in with ``st.login``, or None."""
+    try:
+        user = st.user.to_dict()
+    except Exception:
+        return None
+    return user if user.get("is_logged_in") is True else None
 
 
 def signin_ui(lang: str) -> Actor | None:
@@ -26,18 +54,69 @@ def signin_ui(lang: str) -> Actor | None:
             return local_actor()
     except WorkspaceError:  # no workspace: the app as before (the scenario panel says the store is unavailable)
         return local_actor()
-    who = accounts.actor(st.session_state.get(S.TOKEN))
+    sso = sso_configured()
+    user = _sso_user() if sso else None
+    if user is not None:
+        return _sso_ui(accounts, user, lang)
+    token = st.session_state.get(S.TOKEN) or _cookie_token()
+    who = accounts.actor(token)
     if who is not None:
-        st.sidebar.caption(t("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
-        if st.sidebar.button(t("sign_out", lang), key=S.SIGN_OUT):
-            accounts.sign_out(st.session_state.pop(S.TOKEN))
-            _forget()
-            st.rerun()
-        return who
-    if st.session_state.pop(S.TOKEN, None):
+        return _signed_in_ui(accounts, token, who, lang)
+    if token:  # expired, signed out elsewhere, or the account disabled
+        st.session_state[S.DROPPED_TOKEN] = token
+        st.session_state.pop(S.TOKEN, None)
         _forget()
         st.info(t("session_ended", lang))
+    if remembered():
+        forget()  # the browser still holds a token the server no longer takes
+    _form_ui(accounts, sso, lang)
+    return None
+
+
+def _cookie_token() -> str | None:
+    """The token this browser kept from an earlier page, unless this session already dropped it."""
+    token = remembered()
+    return None if token == st.session_state.get(S.DROPPED_TOKEN) else token
+
+
+def _signed_in_ui(accounts: Accounts, token: str, who: Actor, lang: str) -> Actor:
+    """Keep the token (in the session and the browser), name the account, and offer to sign out."""
+    st.session_state[S.TOKEN] = token
+    if st.session_state.get(S.TOKEN_KEPT) != token:
+        if remembered() != token:  # a new sign-in (a token from the cookie is kept there already, to its expiry)
+            remember(token, session_hours())
+        st.session_state[S.TOKEN_KEPT] = token
+    st.sidebar.caption(t("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
+    if st.sidebar.button(t("sign_out", lang), key=S.SIGN_OUT):
+        accounts.sign_out(token)
+        st.session_state[S.DROPPED_TOKEN] = token
+        st.session_state.pop(S.TOKEN, None)
+        _forget()
+        st.rerun()
+    return who
+
+
+def _sso_ui(accounts: Accounts, user: dict, lang: str) -> Actor | None:
+    """A person signed in with the organisation: their account, or why not (and a way to sign out)."""
+    try:
+        who = accounts.sso_actor(user)
+    except SignInRefused as exc:
+        st.title(t("title", lang))
+        st.error(str(exc))
+        st.button(t("sign_out", lang), key=S.SIGN_OUT, on_click=st.logout)
+        return None
+    st.sidebar.caption(t("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
+    if st.sidebar.button(t("sign_out", lang), key=S.SIGN_OUT):
+        _forget()
+        st.logout()
+    return who
+
+
+def _form_ui(accounts: Accounts, sso: bool, lang: str) -> None:
+    """The sign-in form (and, with single sign-on configured, the organisation's button)."""
     st.title(t("title", lang))
+    if sso:
+        st.button(t("sign_in_sso", lang), key=S.SIGN_IN_SSO, on_click=st.login, type="primary")
     with st.form(S.SIGN_IN_FORM):
         st.subheader(t("sign_in", lang))
         name = st.text_input(t("account_name", lang), key=S.ACCOUNT_NAME)
@@ -48,8 +127,8 @@ def signin_ui(lang: str) -> Actor | None:
             except SignInRefused as exc:
                 st.error(str(exc))
             else:
+                st.session_state.pop(S.DROPPED_TOKEN, None)
                 st.rerun()
-    return None
 
 
 def _forget() -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "DOWNLOAD_LAYER",
     "DOWNLOAD_SCENARIO",
     "DOWNLOAD_TABLE",
+    "DROPPED_TOKEN",
     "FACILITIES_CRS",
     "FACILITIES_FILE",
     "LANG",
@@ -62,11 +63,14 @@ __all__ = [
     "SCENARIO_LOADED",
     "SCENARIO_S",
     "SIGN_IN_FORM",
+    "SIGN_IN_SSO",
     "SIGN_OUT",
     "SITES_TO_SCENARIO",
+    "STANDARD",
     "TARGET",
     "TIANDITU_KEY",
     "TOKEN",
+    "TOKEN_KEPT",
     "UNDO",
     "UNITS",
     "UNITS_FILE",
@@ -96,6 +100,7 @@ __all__ = [
     "WS_VERSION_PICK",
     "K",
     "category_minutes_key",
+    "group_speed_key",
     "pack_unit_key",
     "speed_key",
     "within_key",
@@ -123,6 +128,7 @@ UNITS_FILE = "units_file"
 UPLOAD_NAMES = "upload_names"  #: stored upload path -> the planner's file name, for messages
 MODE = "mode"
 MINUTES = "minutes"
+STANDARD = "standard"  #: the yardstick: minutes at a speed, or GB 50180's walking distances
 BANDS = "bands"
 CATEGORIES = "categories"
 BASEMAP = "basemap"
@@ -159,6 +165,9 @@ ACCOUNT_NAME = "account_name"
 PASSWORD = "password"
 SIGN_OUT = "sign_out"
 ACTOR = "actor"  #: the session's ``workspace.Actor``
+TOKEN_KEPT = "token_kept"  #: the token this session has asked the browser to keep (ui/session_cookie.py)
+DROPPED_TOKEN = "dropped_token"  #: a token this session signed out or saw refused: its cookie is not used again
+SIGN_IN_SSO = "sign_in_sso"
 
 # the workspace (ui/workspace.py)
 WS_PROJECT = "ws_project"  #: the workspace project of (inputs, units): (inputs, units, project id)
@@ -204,6 +213,11 @@ DOWNLOAD_LAYER = "download_layer"
 DL_TABLE = "dl_table"
 DL_TFMT = "dl_tfmt"
 DOWNLOAD_TABLE = "download_table"
+
+
+def group_speed_key(group: str) -> str:
+    """The key of a population group's walking speed in the sidebar."""
+    return f"group_speed_{group}"
 
 
 def speed_key(mode: str) -> str:

@@ -12,7 +12,8 @@ from analysis.pipeline import CircleResult
 from analysis.siting import MODELS, SiteResult
 from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY, LEVELS
 from quarterhour.export import FILE_SUFFIX, FORMAT_NAMES, LAYER_FORMATS, MIME, TABLE_FORMATS
-from quarterhour.i18n import both, category_name, level_both, level_name, note_text, t
+from quarterhour.i18n import both, category_name, group_text, level_both, level_name, note_text, t, yardstick_text
+from quarterhour.packtables import group_columns
 from ui import state as S
 from ui.files import layer_file, review_pack, table_file
 from ui.scenario import add_centre
@@ -53,10 +54,15 @@ def headline_ui(result: CircleResult, notes: tuple, lang: str, *, mode: str = "w
         )
     a, b, c, d = st.columns([3, 2, 2, 2])
     headline = "covered_headline" if mode == "walk" else f"covered_headline_{mode}"
-    a.metric(t(headline, lang, minutes=s.minutes), f"{s.pop_covered:,.0f} / {s.pop_total:,.0f}")
+    if s.yardstick.by_distance:
+        headline = "covered_headline_m"
+    a.metric(t(headline, lang, minutes=s.minutes, walk_m=s.walk_m), f"{s.pop_covered:,.0f} / {s.pop_total:,.0f}")
     b.metric(t("coverage_rate", lang), f"{s.pct_covered:.1f}%")
     c.metric(t("uncovered", lang), f"{s.pop_uncovered:,.0f}")
     d.metric(t("facilities", lang), f"{s.n_facilities_used:.0f}")
+    st.caption(f"{t('standard', lang)}{'：' if lang == 'zh' else ': '}{yardstick_text(s.yardstick, s.minutes, lang)}")
+    for rate in s.groups:
+        st.caption(group_text(rate, s, lang))
     with st.expander(t("what_was_read", lang)):
         for line in notes:
             st.caption(shown(note_text(line, lang)))
@@ -145,6 +151,7 @@ def levels_ui(result: CircleResult, lang: str) -> None:
     }
     for code in CATEGORIES:
         names[C.pct_covered_by(code)] = f"{category_name(code, lang)} %"
+    names |= group_columns(result.summary.groups, lang)  # each population group's rate beside the total
     shown = table[[c for c in names if c in table]].rename(columns=names)
     st.dataframe(shown.round(1), hide_index=True, width="stretch")
     if len(table) > 1:

@@ -22,6 +22,7 @@ import geopandas as gpd
 import pandas as pd
 
 from analysis.scenario import ScenarioResult
+from analysis.yardstick import Yardstick, yardstick
 from geo.chinacrs import CrsChoice
 
 __all__ = ["SAMPLE", "STORE", "Change", "Inputs", "Params", "Plan", "Points", "ScenarioView", "Sources"]
@@ -56,6 +57,23 @@ class Params:
     categories: tuple[str, ...]  #: the facility categories counted
     category_minutes: tuple[tuple[str, float], ...]  #: (category, minutes) pairs
     bands: tuple[float, ...]  #: the reach bands drawn, sorted
+    standard: str = "minutes"  #: the yardstick (``analysis.yardstick.STANDARDS``)
+    group_speeds: tuple[tuple[str, float], ...] = ()  #: (population group, its walking speed) where one is set
+
+    @property
+    def yardstick(self) -> Yardstick:
+        """The yardstick: minutes at ``speed_kmh``, or GB 50180's walking distances."""
+        return yardstick(self.standard, speed_kmh=self.speed_kmh)
+
+    @property
+    def cutoff_min(self) -> float:
+        """The threshold the travel-time engine is given: ``minutes``, or its distance at 1 m/s."""
+        return self.yardstick.cutoff_min(self.minutes)
+
+    @property
+    def engine_kmh(self) -> float:
+        """The speed the travel-time engine runs at: ``speed_kmh``, or 3.6 km/h (1 m/s) by distance."""
+        return self.yardstick.engine_kmh
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@
   same time as a wrong password and gets the same answer.
 - A sign-in gives a random token; the store keeps only its SHA-256 and an expiry
   (``QUARTERHOUR_SESSION_HOURS``, default 8). Disabling an account ends its sessions.
+- Single sign-on (Streamlit's ``st.login``): the organisation's identity provider says who the person is
+  (``st.user``); ``sso_actor`` finds the account that identity was given to (``users add --oidc``), which
+  must exist and be enabled. An account made for single sign-on only has no password that can match.
 
 Examples
 --------
@@ -26,6 +29,7 @@ import datetime as dt
 import hashlib
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -43,6 +47,8 @@ __all__ = ["ACCOUNT_ROLES", "FREE_TRIES", "AccountInfo", "Accounts", "SignInRefu
 FREE_TRIES = 3
 MAX_WAIT_S = 900
 MIN_PASSWORD = 10
+#: the password hash of an account that signs in only through single sign-on: no password matches it
+NO_PASSWORD = "!sso-only"
 _HASHER = PasswordHasher()
 _DUMMY = _HASHER.hash("an unknown name costs the same as a wrong password")
 
@@ -60,6 +66,7 @@ class AccountInfo:
     units: tuple[str, ...]
     disabled: bool
     last_sign_in: dt.datetime | None
+    oidc: str | None = None  #: the single sign-on identity (e-mail or sub), if any
 
 
 def _now() -> dt.datetime:
@@ -78,6 +85,12 @@ def _units(text: str) -> tuple[str, ...]:
 
 def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sso_identity(value: str) -> str:
+    """An identity as kept: an e-mail in lower case (providers differ in case), any other ``sub`` as given."""
+    value = value.strip()
+    return value.lower() if "@" in value else value
 
 
 def session_hours() -> float:
@@ -99,9 +112,16 @@ class Accounts:
         with self._session() as s:
             return s.scalar(sa.select(sa.func.count(Account.id))) > 0
 
-    def add(self, name: str, password: str, *, role: str, units: tuple[str, ...] = ()) -> Actor:
-        """A new account; a planner needs its units (review unit codes)."""
+    def add(
+        self, name: str, password: str | None, *, role: str, units: tuple[str, ...] = (), oidc: str | None = None
+    ) -> Actor:
+        """A new account; a planner needs its units (review unit codes).
+
+        ``oidc``: the single sign-on identity (the e-mail, or the provider's ``sub``) that signs in as this
+        account; with it, the password may be None (the account signs in only through single sign-on).
+        """
         name = name.strip()
+        oidc = sso_identity(oidc) if oidc and oidc.strip() else None
         units = tuple(u.strip() for u in units if u.strip())
         if not name or len(name) > 100:
             raise WorkspaceError("an account needs a name (at most 100 letters)", fix="give a name")
@@ -109,20 +129,23 @@ class Accounts:
             raise WorkspaceError(f"unknown role '{role}'", fix=f"use one of {', '.join(ACCOUNT_ROLES)}")
         if role == "planner" and not units:
             raise WorkspaceError("a planner needs the units they plan for", fix="give --units, e.g. --units 410302")
-        if len(password) < MIN_PASSWORD:
+        if (password is not None or oidc is None) and len(password or "") < MIN_PASSWORD:
             raise WorkspaceError(f"the password is shorter than {MIN_PASSWORD} characters", fix="choose a longer one")
         with self._session.begin() as s:
             if s.scalar(sa.select(Account.id).where(Account.name == name)) is not None:
                 raise WorkspaceError(f"there is already an account '{name}'", fix="choose another name")
+            if oidc and s.scalar(sa.select(Account.name).where(Account.oidc == oidc)) is not None:
+                raise WorkspaceError(f"'{oidc}' already signs in as another account", fix="give each person one")
             s.add(
                 Account(
                     name=name,
                     role=role,
                     units=",".join(units),
-                    password_hash=_HASHER.hash(password),
+                    password_hash=NO_PASSWORD if password is None else _HASHER.hash(password),
                     disabled=False,
                     failed=0,
                     created_at=_now(),
+                    oidc=oidc,
                 )
             )
         return Actor(name, role, units)
@@ -131,7 +154,7 @@ class Accounts:
         """Every account, by name."""
         with self._session() as s:
             return [
-                AccountInfo(a.name, a.role, _units(a.units), a.disabled, _utc(a.last_sign_in))
+                AccountInfo(a.name, a.role, _units(a.units), a.disabled, _utc(a.last_sign_in), a.oidc)
                 for a in s.scalars(sa.select(Account).order_by(Account.name))
             ]
 
@@ -179,6 +202,31 @@ class Accounts:
             signin, account = found
             if account.disabled or _utc(signin.expires_at) <= now:
                 return None
+            return Actor(account.name, account.role, _units(account.units))
+
+    def sso_actor(self, user: Mapping[str, object], *, now: dt.datetime | None = None) -> Actor:
+        """The account a single sign-on identity signs in as, or ``SignInRefused``.
+
+        ``user`` is what ``st.user`` holds after ``st.login``: the provider's claims. Its ``email`` (when the
+        provider has not said it is unverified), else its ``sub``, must be the ``oidc`` of an enabled account.
+        """
+        email, sub = str(user.get("email") or ""), str(user.get("sub") or "")
+        if user.get("email_verified") is False:
+            email = ""
+        tried = [sso_identity(v) for v in (email, sub) if v.strip()]
+        if not tried:
+            raise SignInRefused("the organisation's sign-in gave no e-mail or subject", fix="ask an admin")
+        with self._session.begin() as s:
+            found = {a.oidc: a for a in s.scalars(sa.select(Account).where(Account.oidc.in_(tried)))}
+            account = next((found[v] for v in tried if v in found), None)  # the e-mail first, then the sub
+            if account is None:
+                raise SignInRefused(
+                    f"no workspace account for {tried[0]}",
+                    fix=f"ask an admin: quarterhour users add NAME --role planner --units CODES --oidc {tried[0]}",
+                )
+            if account.disabled:
+                raise SignInRefused("this account is disabled", fix="ask an admin")
+            account.last_sign_in = now or _now()
             return Actor(account.name, account.role, _units(account.units))
 
     def sign_out(self, token: str) -> None:

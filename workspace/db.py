@@ -98,12 +98,12 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def migrate(engine: Engine) -> None:
-    """Alembic ``upgrade head`` on the engine's database, in one transaction (two servers never race)."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Alembic ``upgrade head`` (or to ``revision``) on the engine's database, in one transaction (no race)."""
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     with _LOCK, engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)

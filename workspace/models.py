@@ -23,7 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from workspace.access import STATUSES
 
-__all__ = ["STATUSES", "Account", "Base", "ChangeRow", "Project", "Scenario", "SignIn", "Version"]
+__all__ = ["STATUSES", "Account", "Base", "ChangeRow", "Project", "Scenario", "SignIn", "UnitRow", "Version"]
 
 
 class Base(DeclarativeBase):
@@ -45,6 +45,16 @@ class Project(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     scenarios: Mapped[list[Scenario]] = relationship(back_populates="project")
+
+
+class UnitRow(Base):
+    """A project's unit tree: each review unit and the unit it lies in (a 社区 in its 街道, a 街道 in its district)."""
+
+    __tablename__ = "units"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    parent: Mapped[str] = mapped_column(String(100))
 
 
 class Scenario(Base):
@@ -127,6 +137,8 @@ class Account(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_sign_in: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: the single sign-on identity (``st.user``'s e-mail, lower case, or its ``sub``) that signs in as this account
+    oidc: Mapped[str | None] = mapped_column(String(320), unique=True, index=True, nullable=True)
 
 
 class SignIn(Base):

@@ -4,7 +4,9 @@ Every call is one transaction: a save that stops half-way leaves nothing.
 Every save names the version it was made on (``base``); when the scenario has
 moved on meanwhile (another planner, another tab), the save is refused with
 ``StaleVersion`` and nothing is overwritten. Each call takes the ``Actor`` who
-asks, and refuses with ``NotAllowed`` what that account may not see or change.
+asks, and refuses with ``NotAllowed`` what that account may not see or change:
+a planner's units include the units inside them, by the project's unit tree
+(``set_units``) and the statistical code rule (``workspace.access.lineage``).
 
 Examples
 --------
@@ -24,7 +26,7 @@ import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from workspace.access import REVIEWER_ROLES, Actor
 from workspace.db import database_url, open_engine
 from workspace.errors import NotAllowed, StaleVersion, WorkspaceError
-from workspace.models import STATUSES, ChangeRow, Project, Scenario, Version
+from workspace.models import STATUSES, ChangeRow, Project, Scenario, UnitRow, Version
 from workspace.records import ChangeRecord, Opened, ProjectKey, ScenarioInfo, VersionInfo
 
 __all__ = ["Actor", "ProjectKey", "Store", "params_sha"]
@@ -128,6 +130,25 @@ class Store:
             s.add(project)
         return project.id
 
+    def set_units(self, project_id: int, parents: Mapping[str, str]) -> None:
+        """Record the project's unit tree: each unit's code → the code of the unit it lies in (replaced whole)."""
+        wanted = {str(code): str(up) for code, up in parents.items() if code and up and code != up}
+        with self._session.begin() as s:
+            if self._tree(s, project_id) == wanted:
+                return
+            s.execute(sa.delete(UnitRow).where(UnitRow.project_id == project_id))
+            s.add_all(UnitRow(project_id=project_id, code=code, parent=up) for code, up in wanted.items())
+
+    def units(self, project_id: int) -> dict[str, str]:
+        """The project's unit tree, as recorded by ``set_units``."""
+        with self._session() as s:
+            return self._tree(s, project_id)
+
+    @staticmethod
+    def _tree(s: Session, project_id: int) -> dict[str, str]:
+        rows = s.execute(sa.select(UnitRow.code, UnitRow.parent).where(UnitRow.project_id == project_id))
+        return dict(rows.all())
+
     # scenarios ------------------------------------------------------------------------------------------------
     def scenarios(self, project_id: int | None, who: Actor) -> list[ScenarioInfo]:
         """The project's scenarios (every project's, for None) this account may see, newest first."""
@@ -135,21 +156,23 @@ class Store:
         if project_id is not None:
             query = query.where(Scenario.project_id == project_id)
         with self._session() as s:
-            return [_info(sc) for sc in s.scalars(query) if who.may_read(sc.unit)]
+            found = list(s.scalars(query))
+            trees = {pid: self._tree(s, pid) for pid in {sc.project_id for sc in found}}
+            return [_info(sc) for sc in found if who.may_read(sc.unit, trees[sc.project_id])]
 
     def create(self, project_id: int, name: str, unit: str, who: Actor, **first: object) -> ScenarioInfo:
         """A new scenario in ``unit`` by ``who``, as version 1 (``first``: ``changes``, ``params``, ``summary``)."""
         name = (name or "").strip()
         if not name:
             raise WorkspaceError("a scenario needs a name", fix="give the scenario a name")
-        if not who.may_write(unit):
-            raise NotAllowed(
-                f"{who.name} may not make scenarios for unit '{unit or 'city'}'",
-                fix=f"choose one of your units: {', '.join(who.units) or 'none'}",
-            )
         with self._session.begin() as s:
             if s.get(Project, project_id) is None:
                 raise WorkspaceError(f"no project {project_id} in the workspace", fix="open the data again")
+            if not who.may_write(unit, self._tree(s, project_id)):
+                raise NotAllowed(
+                    f"{who.name} may not make scenarios for unit '{unit or 'city'}'",
+                    fix=f"choose one of your units or a unit inside them: {', '.join(who.units) or 'none'}",
+                )
             now = _now()
             sc = Scenario(
                 project_id=project_id,
@@ -183,7 +206,7 @@ class Store:
         sc = s.get(Scenario, scenario_id)
         if sc is None:
             raise WorkspaceError(f"no scenario {scenario_id} in the workspace", fix="choose one from the list")
-        if not who.may_read(sc.unit):
+        if not who.may_read(sc.unit, self._tree(s, sc.project_id)):
             raise NotAllowed(
                 f"scenario {scenario_id} belongs to unit '{sc.unit}', which is not one of {who.name}'s",
                 fix="ask the unit's planner or the city reviewer",
@@ -193,7 +216,8 @@ class Store:
     def _writable(self, scenario_id: int, who: Actor) -> Scenario:
         with self._session() as s:
             sc = self._readable(s, scenario_id, who)
-        if not who.may_write(sc.unit):
+            tree = self._tree(s, sc.project_id)
+        if not who.may_write(sc.unit, tree):
             raise NotAllowed(
                 f"{who.name} ({who.role}) may not change scenario {scenario_id} of unit '{sc.unit}'",
                 fix="ask the unit's planner",
@@ -319,7 +343,7 @@ class Store:
             raise WorkspaceError(f"unknown status '{status}'", fix=f"use one of {', '.join(STATUSES)}")
         with self._session.begin() as s:
             sc = self._readable(s, scenario_id, who)
-            _check_move(sc, status, who)
+            _check_move(sc, status, who, self._tree(s, sc.project_id))
             now = _now()
             if status == "submitted":
                 sc.submitted_at, sc.status_version = now, sc.head
@@ -330,11 +354,11 @@ class Store:
         return self.info(scenario_id, who)
 
 
-def _check_move(sc: Scenario, status: str, who: Actor) -> None:
+def _check_move(sc: Scenario, status: str, who: Actor, tree: Mapping[str, str]) -> None:
     allowed = {
-        ("draft", "submitted"): who.may_write(sc.unit),
+        ("draft", "submitted"): who.may_write(sc.unit, tree),
         ("submitted", "reviewed"): who.role in REVIEWER_ROLES,
-        ("submitted", "draft"): who.may_write(sc.unit) or who.role in REVIEWER_ROLES,
+        ("submitted", "draft"): who.may_write(sc.unit, tree) or who.role in REVIEWER_ROLES,
     }
     move = (sc.status, status)
     if move not in allowed:

@@ -1,0 +1,48 @@
+"""The review units' tree: which unit each unit lies in (a 社区 in its 街道, a 街道 in its district).
+
+Found from the polygons, as the coverage tables and the unit packs place a unit below another: a point
+inside the unit (``representative_point``) lies in one unit of the level above (``coverage.assign_units``).
+A level the boundaries lack is skipped, so a community lies in its district where no sub-districts are given.
+The workspace keeps the tree per project, and a planner of a unit then reads and writes the scenarios of the
+units inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import geopandas as gpd
+
+from analysis.coverage import assign_units
+from geo.vocab import LEVELS
+
+__all__ = ["unit_parents"]
+
+
+def unit_parents(levels: Mapping[str, gpd.GeoDataFrame]) -> dict[str, str]:
+    """Each unit's code → the code of the unit it lies in, at the nearest level above that has one.
+
+    Parameters
+    ----------
+    levels
+        Review units by level (``city``, ``district``, ``subdistrict``, ``community``), each with ``code``
+        and polygons, in one CRS (as ``geo.read_boundaries`` gives them).
+
+    Returns
+    -------
+    dict[str, str]
+        Unit code → its parent's code; a unit in no unit above (or of the top level) is left out.
+    """
+    present = [lvl for lvl in LEVELS if lvl in levels and len(levels[lvl])]
+    parents: dict[str, str] = {}
+    for i, level in enumerate(present):
+        units = levels[level]
+        points = gpd.GeoSeries(units.representative_point().values, index=units["code"].astype(str).values)
+        points = points.set_crs(units.crs, allow_override=True)
+        for above in reversed(present[:i]):
+            left = [code for code in points.index if code not in parents]
+            if not left:
+                break
+            found = assign_units(points.loc[left], levels[above].to_crs(units.crs)).dropna()
+            parents.update({code: str(up) for code, up in found.items()})
+    return parents

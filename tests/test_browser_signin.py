@@ -1,0 +1,108 @@
+"""With accounts, in a real browser (Debian chromium): sign in, add a centre, reload, and the planner is still
+signed in with the same scenario and figures; an expired, signed-out or disabled sign-in is not taken again.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.test_browser import CHROMIUM, _launch, _map_frame, _serve
+from workspace import Store
+from workspace.accounts import Accounts
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)"),
+]
+
+PASSWORD = "西南区-planner-2026"
+
+
+def _sign_in(page, name: str, password: str) -> None:
+    page.get_by_label("账号").fill(name)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text(f"已登录：{name}", exact=False).first.wait_for(timeout=60_000)
+
+
+def _cookie(context) -> dict | None:
+    return next((c for c in context.cookies() if c["name"] == "quarterhour_session"), None)
+
+
+def test_a_signed_in_planner_stays_signed_in_across_a_reload(tmp_path, sample):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from analysis.pipeline import run_circle
+
+    network, facilities, demand = sample
+    gap = run_circle(network, facilities, demand).gaps.to_crs(4326).geometry.iloc[0].representative_point()
+    database = tmp_path / "workspace.sqlite"
+    store = Store(f"sqlite:///{database}")
+    accounts = Accounts(store)
+    accounts.add("wang", PASSWORD, role="planner", units=("MC-D3",))
+    shots = Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path))
+    errors = []
+    server = _serve(database)
+    url = next(server)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = _launch(p)
+            context = browser.new_context(viewport={"width": 1600, "height": 1300})
+            page = context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url, wait_until="domcontentloaded")
+            _sign_in(page, "wang", PASSWORD)
+            page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+            page.get_by_label("或按坐标新增（经度, 纬度，WGS-84）").fill(f"{gap.x:.6f}, {gap.y:.6f}")
+            page.get_by_role("button", name="新增", exact=True).click()
+            line = page.get_by_text("新增覆盖", exact=False).first
+            line.wait_for(timeout=60_000)
+            before = line.text_content()
+            page.get_by_text("当前方案：", exact=False).first.wait_for(timeout=30_000)
+            kept = _cookie(context)
+            page.reload(wait_until="domcontentloaded")  # a new session: no password asked
+            page.get_by_text("已登录：wang（规划人员）").first.wait_for(timeout=60_000)
+            page.get_by_text("已继续上次的方案", exact=False).first.wait_for(timeout=60_000)
+            line = page.get_by_text("新增覆盖", exact=False).first
+            line.wait_for(timeout=60_000)
+            after = line.text_content()
+            page.get_by_text("新中心 1").first.wait_for(state="attached", timeout=30_000)
+            _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
+            time.sleep(1)
+            page.screenshot(path=str(shots / "signin_after_reload.png"), full_page=True)
+            page.get_by_text("当前方案：", exact=False).first.scroll_into_view_if_needed()
+            page.screenshot(path=str(shots / "signin_panel_after_reload.png"))
+            asked_again = page.get_by_label("密码").count()
+
+            with store.engine.begin() as c:  # the session expires on the server
+                c.execute(sa.text("UPDATE sessions SET expires_at = '2020-01-01 00:00:00+00:00'"))
+            page.reload(wait_until="domcontentloaded")
+            page.get_by_text("登录已过期或账号已停用", exact=False).first.wait_for(timeout=60_000)
+            expired_cleared = _cookie(context) is None
+
+            _sign_in(page, "wang", PASSWORD)  # again, then sign out: the next page asks for the password
+            page.get_by_role("button", name="退出登录").click()
+            page.get_by_label("密码").wait_for(timeout=60_000)
+            page.reload(wait_until="domcontentloaded")
+            page.get_by_label("密码").wait_for(timeout=60_000)
+            signed_out_asks = page.get_by_text("已登录：wang", exact=False).count() == 0
+
+            _sign_in(page, "wang", PASSWORD)  # and a disabled account's cookie is refused
+            accounts.disable("wang")
+            page.reload(wait_until="domcontentloaded")
+            page.get_by_text("登录已过期或账号已停用", exact=False).first.wait_for(timeout=60_000)
+            page.screenshot(path=str(shots / "signin_disabled_after_reload.png"), full_page=True)
+            browser.close()
+    finally:
+        server.close()
+        store.engine.dispose()
+    assert errors == []
+    assert after == before and not before.startswith("新增覆盖 0 人"), (before, after)
+    assert asked_again == 0
+    assert kept is not None and kept["sameSite"] == "Strict" and PASSWORD not in kept["value"]
+    assert 7.9 * 3600 < kept["expires"] - time.time() <= 8 * 3600
+    assert expired_cleared and signed_out_asks
