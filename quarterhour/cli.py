@@ -49,6 +49,7 @@ from geo.store import cache_root, store_network
 from geo.tables import is_table
 from geo.unittable import match_units
 from quarterhour.cli_args import build_parser
+from quarterhour.cli_batch import batch_command
 from quarterhour.cli_scenarios import scenarios_command
 from quarterhour.cli_users import users_command
 from quarterhour.export import provenance, write_layers
@@ -513,7 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         commands = {"run": _run, "site": _site, "report": _report, "network": _network}
-        commands |= {"scenarios": scenarios_command, "users": users_command}
+        commands |= {"scenarios": scenarios_command, "users": users_command, "batch": batch_command}
         with warnings.catch_warnings():
             warnings.showwarning = _warning_line
             return commands[args.command](args)

@@ -19,6 +19,7 @@ from geo.chinacrs import SYSTEMS
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import LEVELS, MODES
 from quarterhour import __version__
+from quarterhour.cli_batch import add_batch_parser
 from quarterhour.cli_scenarios import add_scenarios_parser
 from quarterhour.cli_users import add_users_parser
 
@@ -215,7 +216,7 @@ def _network(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``quarterhour`` and its commands (run, site, report, network, scenarios, users)."""
+    """The parser of ``quarterhour`` and its commands (run, site, report, network, scenarios, users, batch)."""
     parser = _Parser(prog="quarterhour", description="一刻钟 quarterhour: 15-minute service-circle planner")
     parser.add_argument("--version", action="version", version=f"quarterhour {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -299,4 +300,5 @@ def build_parser() -> argparse.ArgumentParser:
     _network(sub)
     add_scenarios_parser(sub)
     add_users_parser(sub)
+    add_batch_parser(sub)
     return parser

@@ -685,6 +685,16 @@ _TEXT: dict[str, tuple[str, str]] = {
         "GB 50180 按路网步行距离判断：速度不影响结果",
         "GB 50180 judges by network walking distance: the speed does not change the result",
     ),
+    # quarterhour batch: the summary's tables (coverage_units, coverage_levels)
+    "batch_status": ("运行状态", "run status"),
+    "batch_done": ("完成", "done"),
+    "batch_failed": ("失败", "failed"),
+    "batch_not_run": ("未运行", "not run"),
+    "batch_seconds": ("耗时秒数", "seconds"),
+    "batch_error": ("错误", "error"),
+    "batch_units_done": ("已完成单元数", "units done"),
+    "batch_units": ("单元", "units"),
+    "batch_levels": ("各层级汇总", "levels"),
 }
 
 
