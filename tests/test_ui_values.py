@@ -49,3 +49,14 @@ def test_a_change_row_is_the_scenario_files_row():
     assert Change._fields == (*CHANGE_COLUMNS, "lon", "lat")
     frame = changes_frame([Change("close", "F001", "a", "study_room", 7.42, 43.73)])
     assert frame.loc[0, "facility_id"] == "F001" and frame.geometry.iloc[0].x == 7.42
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["load_network", "load_points", "load_boundaries", "compute", "scenario_base", "scenario", "siting", "base_map"],
+)
+def test_the_apps_slow_steps_are_cached(name):
+    """Each step a click reruns is computed once per value (a lost decorator made every click re-read the residents)."""
+    from ui import compute
+
+    assert callable(getattr(getattr(compute, name), "clear", None)), f"ui.compute.{name} is not st.cache_*"

@@ -128,6 +128,7 @@ def group_names(inputs: Inputs) -> tuple[str, ...]:
         return ()
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
 def load_points(inputs: Inputs) -> Points:
     """Facilities, residents (and their places on the streets) in the network's CRS, and what was done.
 
