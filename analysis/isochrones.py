@@ -132,9 +132,20 @@ def _drop_slivers(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def _threads() -> int:
+    """Threads for GEOS work: ``OMP_NUM_THREADS`` when set, else every core.
+
+    A dask worker's nanny sets it to 1: the machine's cores are shared with the other workers (``batch``).
+    """
+    try:
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    except (KeyError, ValueError):
+        return os.cpu_count() or 1
+
+
 def _buffer(lines: np.ndarray, street_side_m: float) -> np.ndarray:
     """Buffer many lines, split over all cores (GEOS releases the GIL)."""
-    workers = os.cpu_count() or 1
+    workers = _threads()
     if workers <= 1 or len(lines) < 10_000:
         return shapely.buffer(lines, street_side_m, quad_segs=QUAD_SEGS)
     with ThreadPoolExecutor(workers) as pool:
@@ -146,7 +157,7 @@ def _buffer(lines: np.ndarray, street_side_m: float) -> np.ndarray:
 
 def _union_each(groups: list[np.ndarray]) -> list[shapely.Geometry]:
     """``union_all`` of each group, on all cores (GEOS releases the GIL)."""
-    workers = min(len(groups), os.cpu_count() or 1)
+    workers = min(len(groups), _threads())
     if workers <= 1:
         return [shapely.union_all(g) for g in groups]
     with ThreadPoolExecutor(workers) as pool:
@@ -156,7 +167,7 @@ def _union_each(groups: list[np.ndarray]) -> list[shapely.Geometry]:
 def _union(geoms: np.ndarray) -> shapely.Geometry:
     """The union of many polygons: spatially sorted chunks united in parallel, then together."""
     geoms = np.asarray(geoms, dtype=object)
-    chunks = os.cpu_count() or 1
+    chunks = _threads()
     if chunks <= 1 or len(geoms) < 4 * chunks:
         return shapely.union_all(geoms)
     order = np.argsort(shapely.get_x(shapely.centroid(geoms)), kind="stable")
