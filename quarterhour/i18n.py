@@ -11,6 +11,7 @@ __all__ = [
     "level_both",
     "level_name",
     "note_text",
+    "reach_name",
     "t",
     "yardstick_text",
 ]
@@ -86,6 +87,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "qgis_coverage": ("{level}覆盖率", "coverage by {level}"),
     "qgis_left_out": ("未覆盖 {lo:,.0f}–{hi:,.0f} 人", "{lo:,.0f}–{hi:,.0f} left out"),
     "qgis_site_reach": ("新增布点 {minutes:g} 分钟等时圈", "{minutes:g}-minute reach of the new sites"),
+    "qgis_site_reach_walk": (
+        "新增布点 {minutes:g} 分钟圈（步行 {metres:,.0f} 米）",
+        "{minutes:g}-minute circle of the new sites ({metres:,.0f} m walk)",
+    ),
     "qgis_site_reach_any": ("新增布点等时圈", "reach of the new sites"),
     "qgis_reach_any": ("等时圈", "reach"),
     "qgis_basemap": ("OpenStreetMap 底图（需联网）", "OpenStreetMap basemap (needs internet)"),
@@ -105,6 +110,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "uncovered": ("未覆盖居民", "residents left out"),
     "facilities": ("服务设施", "facilities"),
     "reach": ("{minutes:g} 分钟等时圈", "{minutes:g}-minute reach"),
+    "reach_walk": ("{minutes:g} 分钟圈（步行 {metres:,.0f} 米）", "{minutes:g}-minute circle ({metres:,.0f} m walk)"),
     "reach_each": ("各设施等时圈", "reach of each facility"),
     "catchments": ("就近服务范围（按最先到达的设施划分）", "catchments (each place to the facility reaching it first)"),
     "streets": ("步行路网", "walking streets"),
@@ -836,6 +842,36 @@ def yardstick_text(ys: object, minutes: float, lang: str = "zh") -> str:
         values["circles"] = "/".join(f"{m:g}" for m, _ in ys.metres)
         values["metres"] = "/".join(f"{d:,.0f}" for _, d in ys.metres)
     return t(f"yardstick_{ys.name}", lang, **values)
+
+
+def reach_name(minutes: float, lang: str = "zh", ys: object = None, *, key: str = "reach") -> str:
+    """A reach band's name on maps and legends, by its yardstick: minutes, or a circle of metres of walk.
+
+    Parameters
+    ----------
+    minutes
+        The band (life circle) in minutes.
+    lang
+        ``"zh"`` or ``"en"``.
+    ys
+        The run's ``analysis.yardstick.Yardstick``; None (or the minutes yardstick) names the minutes alone.
+    key
+        The label: ``reach`` (a band) or ``qgis_site_reach`` (the new sites'); ``<key>_walk`` names the metres.
+
+    Examples
+    --------
+    >>> from analysis.yardstick import yardstick
+    >>> reach_name(15, "en", yardstick("gb50180"))
+    '15-minute circle (1,000 m walk)'
+    >>> reach_name(15, "zh", yardstick("gb50180-strict"))
+    '15 分钟圈（步行 800 米）'
+    >>> reach_name(15, "en", yardstick("minutes"))
+    '15-minute reach'
+    """
+    metres = dict(getattr(ys, "metres", ()) or ()).get(float(minutes))
+    if metres is None:  # minutes at a speed (or a band the distance yardstick does not define)
+        return t(key, lang, minutes=minutes)
+    return t(f"{key}_walk", lang, minutes=minutes, metres=metres)
 
 
 def group_text(rate: object, summary: object, lang: str = "zh") -> str:
