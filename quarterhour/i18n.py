@@ -483,6 +483,14 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{km:,.1f} km of streets inside them, {buildings:,.0f} over building footprints, {point:,.0f} at one point "
         "(no street inside), {off:,.0f} off the network (no street within {max_snap_m:g} m)",
     ),
+    "note_category_speed": (
+        "{category}按其步速判断：{minutes:g} 分钟，{speed:g} km/h，即步行 {walk_m:,.0f} 米",
+        "{category} judged at its own speed: {minutes:g} minutes at {speed:g} km/h, a {walk_m:,.0f} m walk",
+    ),
+    "note_category_speed_unused": (
+        "未使用各类设施的步速：{standard} 按路网步行距离判断",
+        "the categories' own speeds are not used: {standard} judges by network walking distance",
+    ),
     "note_raster_window": (
         "{file}：在街道周围读取其 {width:,} × {height:,} 个栅格中的 {cols:,} × {rows:,} 窗口：{n:,} 个有人口的栅格，"
         "{pop:,.0f} 人",
@@ -813,6 +821,8 @@ def note_text(n: object, lang: str = "zh") -> str:
         return str(n)
     if n.key in ("outside_level", "units_matched", "units_unmatched"):  # the level's own word, not its code
         n = Note(n.key, tuple((k, level_name(v, lang) if k == "level" else v) for k, v in n.values))
+    if n.key == "category_speed":  # the category's own name, not its code
+        n = Note(n.key, tuple((k, category_name(v, lang) if k == "category" else v) for k, v in n.values))
     template = _TEXT[f"note_{n.key}"][1 if lang == "en" else 0]
     return fill(template, n, lambda inner: note_text(inner, lang), ", " if lang == "en" else "、")
 
