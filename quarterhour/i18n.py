@@ -275,8 +275,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     # end task-residents
     "demand_file": (
-        "居民（CSV/XLSX 含经纬度与人口；点或面含 pop；或建筑轮廓）",
-        "residents (CSV/XLSX with lon/lat and population; points or areas with pop; or building footprints)",
+        "居民（CSV/XLSX 含经纬度与人口；点或面含 pop；建筑轮廓；或人口栅格 GeoTIFF，如 WorldPop）",
+        "residents (CSV/XLSX with lon/lat and population; points or areas with pop; building footprints; or a "
+        "population GeoTIFF, e.g. WorldPop)",
     ),
     "demand_total": ("按总人口缩放（0 = 不缩放）", "scale to this many residents (0 = as given)"),
     "candidates_file": ("候选点位（选址用，可选）", "candidate sites (for siting, optional)"),
