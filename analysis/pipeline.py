@@ -162,6 +162,7 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     isochrones: Sequence[str] = ISOCHRONE_KINDS,
     category_minutes: Mapping[str, float] | None = None,
     category_capacity: Mapping[str, float] | None = None,
+    category_speed: Mapping[str, float] | None = None,
     boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
     decay: str = "none",
     load_norm: float | None = None,
@@ -210,6 +211,11 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     category_capacity
         Capacity per category code (e.g. floor area in m²), for facilities with no ``capacity`` of their own;
         with neither, each facility counts as 1.
+    category_speed
+        Walking speed in km/h per category code whose threshold is judged at its own speed (e.g. 3.2 for
+        a centre older residents walk to), over ``speed_kmh``: its cutoff is its minutes x its speed /
+        ``speed_kmh`` in the run's minutes, the same distance (``Yardstick.cutoffs``). Not used by a
+        distance yardstick.
     boundaries
         Admin units per level (``city``, ``district``, ...), polygons with ``code`` and ``name``;
         each level gets a coverage table, and gap zones name the units they touch.
@@ -273,11 +279,13 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     f_snap = snap_points(facilities, network, max_snap_m=max_snap_m)
     d_snap = snap_points(demand, network, max_snap_m=max_snap_m)
     skipped = _network_notes(network, facilities, demand, f_snap, d_snap, max_snap_m)
+    speeds = {c: float(v) for c, v in (category_speed or {}).items() if c in cat_minutes}
+    skipped += _category_speed_notes(ys, cat_minutes, speeds)
 
     dem = nearest_facility(network, facilities, demand, f_snap, d_snap, minutes=cutoff, speed_kmh=speed)
     dem[C.WALK_M] = dem[C.MINUTES] * 60 * speed_ms(speed)
     present = [c for c in cat_minutes if (facilities["category"] == c).any()]
-    cat_cutoff = ys.cutoffs({c: cat_minutes[c] for c in present})  # each category its own distance
+    cat_cutoff = ys.cutoffs({c: cat_minutes[c] for c in present}, speeds)  # each category its own distance
     per_cat = category_coverage(network, facilities, f_snap, d_snap, cat_cutoff, speed_kmh=speed)
     dem = pd.concat([dem, per_cat], axis=1)
     for g in groups:
@@ -392,6 +400,24 @@ def _named_bands(iso: gpd.GeoDataFrame, named: Mapping[float, float]) -> gpd.Geo
 
 def _quiet(step: str) -> None:
     """The progress callback that tells nobody."""
+
+
+def _category_speed_notes(ys: Yardstick, minutes: Mapping[str, float], speeds: Mapping[str, float]) -> list[Note]:
+    """What the categories' own speeds did: each one's threshold as a walk, or nothing under a distance yardstick."""
+    if not speeds:
+        return []
+    if ys.by_distance:
+        return [note("category_speed_unused", standard=ys.name)]
+    return [
+        note(
+            "category_speed",
+            category=c,
+            minutes=minutes[c],
+            speed=speeds[c],
+            walk_m=minutes[c] * 60 * speed_ms(speeds[c]),
+        )
+        for c in speeds
+    ]
 
 
 def _network_notes(  # noqa: PLR0917 -- private, one caller

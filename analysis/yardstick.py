@@ -104,9 +104,25 @@ class Yardstick:
             return self._metres(minutes)
         return float(minutes) * 60 * self.speed_kmh / 3.6
 
-    def cutoffs(self, minutes: Mapping[str, float]) -> dict[str, float]:
-        """``cutoff_min`` of each value (e.g. category -> minutes), keys kept."""
-        return {key: self.cutoff_min(value) for key, value in minutes.items()}
+    def cutoffs(self, minutes: Mapping[str, float], speeds: Mapping[str, float] | None = None) -> dict[str, float]:
+        """``cutoff_min`` of each value (e.g. category -> minutes), keys kept; a key in ``speeds`` at its own speed.
+
+        Under the minutes yardstick, ``m`` minutes at ``speeds[key]`` km/h are ``m * speeds[key] / speed_kmh``
+        engine minutes: the same distance, so the same result as the engine run at that speed (walking times
+        scale with 1 / speed, as ``analysis.groups`` uses). A distance yardstick ignores ``speeds``.
+
+        Examples
+        --------
+        >>> yardstick("minutes", speed_kmh=4.5).cutoffs({"a": 15, "b": 15}, {"b": 3.0})
+        {'a': 15.0, 'b': 10.0}
+        >>> yardstick("gb50180").cutoffs({"b": 15}, {"b": 3.0})
+        {'b': 16.666666666666668}
+        """
+        own = {} if self.by_distance else dict(speeds or {})
+        return {
+            key: self.cutoff_min(value) * (own[key] / self.speed_kmh if key in own else 1.0)
+            for key, value in minutes.items()
+        }
 
     def _metres(self, minutes: float) -> float:
         table = dict(self.metres)

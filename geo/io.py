@@ -354,11 +354,13 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
 
 
 def read_categories(path: str | Path) -> pd.DataFrame:
-    """Read category settings from CSV or XLSX: ``category``, ``minutes`` (threshold) and optional ``capacity``.
+    """Read category settings from CSV or XLSX: ``category``, ``minutes``, optional ``capacity`` and ``speed_kmh``.
 
     ``capacity`` is the default capacity of a facility of that category (floor
-    area in m², or staff) where the facility has none of its own. Categories not
-    listed keep their defaults (``CATEGORY_MINUTES``).
+    area in m², or staff) where the facility has none of its own. ``speed_kmh`` is
+    the walking speed the category's threshold is judged at (e.g. 3.2 for a centre
+    older residents walk to), over the run's; a distance yardstick (GB 50180) does
+    not use it. Categories not listed keep their defaults (``CATEGORY_MINUTES``).
 
     Parameters
     ----------
@@ -368,13 +370,13 @@ def read_categories(path: str | Path) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per category code (index ``category``): ``minutes`` (the threshold, in minutes)
-        and ``capacity`` (NaN where not given).
+        One row per category code (index ``category``): ``minutes`` (the threshold, in minutes),
+        ``capacity`` and ``speed_kmh`` (NaN where not given).
 
     Raises
     ------
     InputError
-        A missing column, an unknown category, minutes or a capacity that is not a positive number.
+        A missing column, an unknown category, minutes, a capacity or a speed that is not a positive number.
     """
     path = existing(path, "categories", max_mb=MAX_INPUT_MB)
     table, _ = read_table(path, "categories")  # CSV in UTF-8 or GBK, or XLSX
@@ -383,7 +385,10 @@ def read_categories(path: str | Path) -> pd.DataFrame:
     for col in ("category", "minutes"):
         if col not in table.columns:
             raise InputError(
-                f"no '{col}' column", file=path.name, column=col, fix="give columns category, minutes[, capacity]"
+                f"no '{col}' column",
+                file=path.name,
+                column=col,
+                fix="give columns category, minutes[, capacity][, speed_kmh]",
             )
     bad = first_bad_row(~table["category"].isin(CATEGORIES), table["category"], first_row=FIRST_ROW)
     if bad:
@@ -394,11 +399,12 @@ def read_categories(path: str | Path) -> pd.DataFrame:
             column="category",
             fix=f"use one of {', '.join(CATEGORIES)}",
         )
-    for col in ("minutes", "capacity"):
+    for col in ("minutes", "capacity", "speed_kmh"):
         if col in table.columns:
             values = pd.to_numeric(table[col], errors="coerce")
+            given = table[col].notna() & (table[col].astype(str).str.strip() != "")  # a blank cell keeps the default
             bad = first_bad_row(
-                values.isna() | (values <= 0) if col == "minutes" else values.notna() & (values <= 0),
+                values.isna() | (values <= 0) if col == "minutes" else given & ~(values > 0),
                 first_row=FIRST_ROW,
             )
             if bad:
@@ -410,10 +416,10 @@ def read_categories(path: str | Path) -> pd.DataFrame:
                     fix=f"put a positive {col} there",
                 )
             table[col] = values
-    merged = pd.DataFrame({"minutes": pd.Series(CATEGORY_MINUTES), "capacity": np.nan})
-    merged.loc[table["category"], "minutes"] = table["minutes"].to_numpy()
-    if "capacity" in table.columns:
-        merged.loc[table["category"], "capacity"] = table["capacity"].to_numpy()
+    merged = pd.DataFrame({"minutes": pd.Series(CATEGORY_MINUTES), "capacity": np.nan, "speed_kmh": np.nan})
+    for col in ("minutes", "capacity", "speed_kmh"):
+        if col in table.columns:
+            merged.loc[table["category"], col] = table[col].to_numpy()
     return merged.rename_axis("category")
 
 

@@ -80,6 +80,9 @@ NOTES_EN: dict[str, str] = {
     "out_of_reach": "{n} points out of reach of every option were left out",
     "outside_level": "{n} resident points ({pop:,.0f} residents) lie outside every {level} boundary and are not "
     "in the {level} table",
+    "category_speed": "{category} judged at its own speed: {minutes:g} minutes at {speed:g} km/h, a {walk_m:,.0f} m "
+    "walk",
+    "category_speed_unused": "the categories' own speeds are not used: {standard} judges by network walking distance",
 }
 
 

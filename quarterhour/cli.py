@@ -278,6 +278,17 @@ def _say_yardstick(result: CircleResult) -> None:
         print(f"group: {group_text(rate, result.summary, 'en')}")
 
 
+def _category_options(categories: pd.DataFrame | None) -> dict:
+    """``run_circle``'s category options from the ``--categories`` table: minutes, capacity, speed."""
+    if categories is None:
+        return {}
+    return {
+        "category_minutes": categories["minutes"].to_dict(),
+        "category_capacity": categories["capacity"].dropna().to_dict(),
+        "category_speed": categories["speed_kmh"].dropna().to_dict(),
+    }
+
+
 def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Path]:
     network, facilities, demand, boundaries, categories, extra = _load(args, step)
     result: CircleResult = run_circle(
@@ -288,8 +299,7 @@ def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Pat
         bands=args.bands,
         isochrones=(args.isochrones,),
         boundaries=boundaries,
-        category_minutes=categories["minutes"].to_dict() if categories is not None else None,
-        category_capacity=categories["capacity"].dropna().to_dict() if categories is not None else None,
+        **_category_options(categories),
         decay=args.decay,
         load_norm=args.load_norm,
         speed_kmh=args.speed_kmh,
@@ -431,8 +441,7 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
         minutes=args.minutes,
         isochrones=("facility",),
         boundaries=boundaries,
-        category_minutes=categories["minutes"].to_dict() if categories is not None else None,
-        category_capacity=categories["capacity"].dropna().to_dict() if categories is not None else None,
+        **_category_options(categories),
         speed_kmh=args.speed_kmh,
         standard=args.standard,
         groups=extra["groups"],

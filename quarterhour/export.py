@@ -36,7 +36,7 @@ import pyogrio
 
 from geo import InputError
 from quarterhour.outdir import disk_full, exists_error, settle_mode, temp_beside, write_error
-from quarterhour.provenance import file_sha256, provenance, provenance_metadata
+from quarterhour.provenance import file_sha256, provenance, provenance_metadata, yardstick_of
 from quarterhour.qgisstyle import LayerStyle, styles_of
 from quarterhour.qgisxml import layer_styles_table
 from quarterhour.shapefile import fields_readme, shp_ready
@@ -194,7 +194,8 @@ def write_layers(
     -----
     Every layer we know gets its default style in the file's ``layer_styles`` table (QML and
     SLD, ``quarterhour.qgisstyle``), so QGIS draws it with the maps' colours and legend words
-    when it is added; the table is written into the temporary file, before the rename.
+    when it is added; the table is written into the temporary file, before the rename. The
+    reach bands are named by the yardstick the provenance names (metres of walk under GB 50180).
     """
     path = Path(path)
     if path.exists() and not force:
@@ -204,7 +205,8 @@ def write_layers(
     os.unlink(tmp)  # GDAL creates the file itself
     try:
         meta = provenance_metadata(provenance) if provenance else None
-        _write_gpkg(layers, tmp, meta, styles_of(layers, lang=lang, kinds=kinds))
+        styles = styles_of(layers, lang=lang, kinds=kinds, ys=yardstick_of(provenance))
+        _write_gpkg(layers, tmp, meta, styles)
         settle_mode(tmp)
         os.replace(tmp, path)
     except OSError as exc:

@@ -11,6 +11,7 @@ __all__ = [
     "level_both",
     "level_name",
     "note_text",
+    "reach_name",
     "t",
     "yardstick_text",
 ]
@@ -86,6 +87,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "qgis_coverage": ("{level}覆盖率", "coverage by {level}"),
     "qgis_left_out": ("未覆盖 {lo:,.0f}–{hi:,.0f} 人", "{lo:,.0f}–{hi:,.0f} left out"),
     "qgis_site_reach": ("新增布点 {minutes:g} 分钟等时圈", "{minutes:g}-minute reach of the new sites"),
+    "qgis_site_reach_walk": (
+        "新增布点 {minutes:g} 分钟圈（步行 {metres:,.0f} 米）",
+        "{minutes:g}-minute circle of the new sites ({metres:,.0f} m walk)",
+    ),
     "qgis_site_reach_any": ("新增布点等时圈", "reach of the new sites"),
     "qgis_reach_any": ("等时圈", "reach"),
     "qgis_basemap": ("OpenStreetMap 底图（需联网）", "OpenStreetMap basemap (needs internet)"),
@@ -105,6 +110,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "uncovered": ("未覆盖居民", "residents left out"),
     "facilities": ("服务设施", "facilities"),
     "reach": ("{minutes:g} 分钟等时圈", "{minutes:g}-minute reach"),
+    "reach_walk": ("{minutes:g} 分钟圈（步行 {metres:,.0f} 米）", "{minutes:g}-minute circle ({metres:,.0f} m walk)"),
     "reach_each": ("各设施等时圈", "reach of each facility"),
     "catchments": ("就近服务范围（按最先到达的设施划分）", "catchments (each place to the facility reaching it first)"),
     "streets": ("步行路网", "walking streets"),
@@ -269,8 +275,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     # end task-residents
     "demand_file": (
-        "居民（CSV/XLSX 含经纬度与人口；点或面含 pop；或建筑轮廓）",
-        "residents (CSV/XLSX with lon/lat and population; points or areas with pop; or building footprints)",
+        "居民（CSV/XLSX 含经纬度与人口；点或面含 pop；建筑轮廓；或人口栅格 GeoTIFF，如 WorldPop）",
+        "residents (CSV/XLSX with lon/lat and population; points or areas with pop; building footprints; or a "
+        "population GeoTIFF, e.g. WorldPop)",
     ),
     "demand_total": ("按总人口缩放（0 = 不缩放）", "scale to this many residents (0 = as given)"),
     "candidates_file": ("候选点位（选址用，可选）", "candidate sites (for siting, optional)"),
@@ -476,6 +483,14 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{n:,} areas or cells with {pop:,.0f} residents, spread to the person: {streets:,.0f} along "
         "{km:,.1f} km of streets inside them, {buildings:,.0f} over building footprints, {point:,.0f} at one point "
         "(no street inside), {off:,.0f} off the network (no street within {max_snap_m:g} m)",
+    ),
+    "note_category_speed": (
+        "{category}按其步速判断：{minutes:g} 分钟，{speed:g} km/h，即步行 {walk_m:,.0f} 米",
+        "{category} judged at its own speed: {minutes:g} minutes at {speed:g} km/h, a {walk_m:,.0f} m walk",
+    ),
+    "note_category_speed_unused": (
+        "未使用各类设施的步速：{standard} 按路网步行距离判断",
+        "the categories' own speeds are not used: {standard} judges by network walking distance",
     ),
     "note_raster_window": (
         "{file}：在街道周围读取其 {width:,} × {height:,} 个栅格中的 {cols:,} × {rows:,} 窗口：{n:,} 个有人口的栅格，"
@@ -817,6 +832,8 @@ def note_text(n: object, lang: str = "zh") -> str:
         return str(n)
     if n.key in ("outside_level", "units_matched", "units_unmatched"):  # the level's own word, not its code
         n = Note(n.key, tuple((k, level_name(v, lang) if k == "level" else v) for k, v in n.values))
+    if n.key == "category_speed":  # the category's own name, not its code
+        n = Note(n.key, tuple((k, category_name(v, lang) if k == "category" else v) for k, v in n.values))
     template = _TEXT[f"note_{n.key}"][1 if lang == "en" else 0]
     return fill(template, n, lambda inner: note_text(inner, lang), ", " if lang == "en" else "、")
 
@@ -846,6 +863,36 @@ def yardstick_text(ys: object, minutes: float, lang: str = "zh") -> str:
         values["circles"] = "/".join(f"{m:g}" for m, _ in ys.metres)
         values["metres"] = "/".join(f"{d:,.0f}" for _, d in ys.metres)
     return t(f"yardstick_{ys.name}", lang, **values)
+
+
+def reach_name(minutes: float, lang: str = "zh", ys: object = None, *, key: str = "reach") -> str:
+    """A reach band's name on maps and legends, by its yardstick: minutes, or a circle of metres of walk.
+
+    Parameters
+    ----------
+    minutes
+        The band (life circle) in minutes.
+    lang
+        ``"zh"`` or ``"en"``.
+    ys
+        The run's ``analysis.yardstick.Yardstick``; None (or the minutes yardstick) names the minutes alone.
+    key
+        The label: ``reach`` (a band) or ``qgis_site_reach`` (the new sites'); ``<key>_walk`` names the metres.
+
+    Examples
+    --------
+    >>> from analysis.yardstick import yardstick
+    >>> reach_name(15, "en", yardstick("gb50180"))
+    '15-minute circle (1,000 m walk)'
+    >>> reach_name(15, "zh", yardstick("gb50180-strict"))
+    '15 分钟圈（步行 800 米）'
+    >>> reach_name(15, "en", yardstick("minutes"))
+    '15-minute reach'
+    """
+    metres = dict(getattr(ys, "metres", ()) or ()).get(float(minutes))
+    if metres is None:  # minutes at a speed (or a band the distance yardstick does not define)
+        return t(key, lang, minutes=minutes)
+    return t(f"{key}_walk", lang, minutes=minutes, metres=metres)
 
 
 def group_text(rate: object, summary: object, lang: str = "zh") -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 
 from geo.vocab import CATEGORIES
-from quarterhour.i18n import category_name, t
+from quarterhour.i18n import category_name, reach_name, t
 from quarterhour.palette import (
     CATEGORY_COLORS,
     GAP_COLOR,
@@ -29,7 +29,7 @@ _SHAPES = {
 }
 
 
-def legend_html(lang: str, bands: list[float], gap_cell_m: float, *, points: bool = True) -> str:
+def legend_html(lang: str, bands: list[float], gap_cell_m: float, *, points: bool = True, ys: object = None) -> str:
     """The map's legend as HTML: categories, reach bands, residents left out (with ``points``), gaps, new centres.
 
     Parameters
@@ -42,11 +42,13 @@ def legend_html(lang: str, bands: list[float], gap_cell_m: float, *, points: boo
         The gap grid's cell size in metres (named in the label).
     points
         Whether resident points are on the map.
+    ys
+        The run's ``analysis.yardstick.Yardstick``: a distance yardstick names each band's metres of walk.
     """
     rows = [(CATEGORY_COLORS[c], "circle", category_name(c, lang)) for c in CATEGORIES]
     rows += [
         *(
-            (REACH_BAND_COLORS[min(i, len(REACH_BAND_COLORS) - 1)], "square", t("reach", lang, minutes=b))
+            (REACH_BAND_COLORS[min(i, len(REACH_BAND_COLORS) - 1)], "square", reach_name(b, lang, ys))
             for i, b in enumerate(bands)
         ),
         *([(UNCOVERED_COLOR, "circle", t("residents_uncovered", lang))] if points else []),

@@ -18,7 +18,7 @@ from analysis.hexgrid import HEX_M, hex_coverage
 from analysis.pipeline import CircleResult
 from geo.network import StreetNetwork
 from geo.vocab import CATEGORIES
-from quarterhour.i18n import category_name, level_name, t
+from quarterhour.i18n import category_name, level_name, reach_name, t
 from quarterhour.leaflet import OSM_ATTRIBUTION
 from quarterhour.palette import (
     BOUNDARY_COLOR,
@@ -120,7 +120,7 @@ def reach_layers(result: CircleResult, lang: str, *, simplify_m: float, min_hole
         reach = result.reach.loc[result.reach[C.BAND_MIN] == band, ["geometry"]]
         layers.append(
             Layer(
-                t("reach", lang, minutes=band),
+                reach_name(band, lang, result.summary.yardstick),
                 geojson(reach, simplify_m=simplify_m, min_hole_m2=min_hole_m2),
                 {"color": color, "weight": 1, "fillColor": color, "fillOpacity": 0.2},
             )

@@ -77,7 +77,15 @@ def unit_files(
     level_word = level_name(unit.level, lang)
     title = f"{unit.name}（{unit.code}）" if lang == "zh" else f"{unit.name} ({unit.code})"
     site_gdf = sites.sites if sites is not None else gpd.GeoDataFrame(geometry=[], crs=unit.demand.crs)
-    fig = unit_map(network, unit, minutes=minutes, sites=site_gdf, title=f"{level_word} · {title}", lang=lang)
+    fig = unit_map(
+        network,
+        unit,
+        minutes=minutes,
+        sites=site_gdf,
+        title=f"{level_word} · {title}",
+        lang=lang,
+        ys=result.summary.yardstick,
+    )
     png = figure_png(fig, lang=lang)
 
     pop, covered = float(row[C.POP]), float(row[C.POP_COVERED])
@@ -135,7 +143,7 @@ def unit_files(
     }
     layers = {**unit_layers(unit, sites), "streets": unit_streets(network, unit)}
     project = project_qgs(
-        pack_layers(layers, level=unit.level, lang=lang),
+        pack_layers(layers, level=unit.level, lang=lang, ys=result.summary.yardstick),
         crs=unit.demand.crs,
         bounds=unit.geometry.bounds,
         title=f"{level_word} · {title}",

@@ -18,7 +18,7 @@ import numpy as np
 
 from quarterhour import __version__
 
-__all__ = ["file_sha256", "provenance", "provenance_metadata", "yardstick_record"]
+__all__ = ["file_sha256", "provenance", "provenance_metadata", "yardstick_of", "yardstick_record"]
 
 
 def file_sha256(path: str | Path) -> str:
@@ -123,6 +123,26 @@ def yardstick_record(ys: Any, minutes: float) -> dict[str, Any]:
         "speed_kmh": None if ys.by_distance else ys.speed_kmh,
         "circles_m": {f"{m:g}": d for m, d in ys.metres} or {f"{minutes:g}": ys.walk_m(minutes)},
     }
+
+
+def yardstick_of(prov: Mapping[str, Any] | None) -> Any:
+    """The ``analysis.yardstick.Yardstick`` a provenance record names (``yardstick_record``), or None.
+
+    Examples
+    --------
+    >>> from analysis.yardstick import yardstick
+    >>> yardstick_of({"parameters": {"yardstick": yardstick_record(yardstick("gb50180"), 15)}}).walk_m(15)
+    1000.0
+    >>> yardstick_of({"parameters": {}}) is None
+    True
+    """
+    from analysis.yardstick import STANDARDS, yardstick
+
+    yard = (prov or {}).get("parameters", {}).get("yardstick")
+    if not isinstance(yard, Mapping) or yard.get("name") not in STANDARDS:
+        return None
+    speed = yard.get("speed_kmh")
+    return yardstick(yard["name"], **({"speed_kmh": float(speed)} if speed else {}))
 
 
 def provenance_metadata(prov: Mapping[str, Any]) -> dict[str, str]:

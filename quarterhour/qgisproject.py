@@ -56,7 +56,7 @@ class ProjectLayer:
 _ORDER = ("sites", "facilities", "demand", "site_isochrones", "gaps", "isochrones", "streets")
 
 
-def pack_layers(layers: Mapping[str, object], *, level: str, lang: str = "zh") -> list[ProjectLayer]:
+def pack_layers(layers: Mapping[str, object], *, level: str, lang: str = "zh", ys: object = None) -> list[ProjectLayer]:
     """A unit's layers in the project, top of the map first; the levels below the unit's start off.
 
     Parameters
@@ -67,8 +67,10 @@ def pack_layers(layers: Mapping[str, object], *, level: str, lang: str = "zh") -
         The unit's level: its ``coverage_<level>`` is shown, the levels below are listed, off.
     lang
         ``"zh"`` or ``"en"``.
+    ys
+        The run's ``analysis.yardstick.Yardstick``, naming the reach bands (``quarterhour.qgisstyle.styles_of``).
     """
-    styles = styles_of(layers, lang=lang)
+    styles = styles_of(layers, lang=lang, ys=ys)
     depth = {f"coverage_{lvl}": i for i, lvl in enumerate(LEVELS)}
     coverage = sorted((n for n in styles if n in depth), key=depth.__getitem__, reverse=True)
     rest = [n for n in styles if n not in _ORDER and n not in depth]

@@ -31,7 +31,7 @@ import pandas as pd
 
 from analysis import columns as C
 from geo.vocab import CATEGORIES, LEVELS
-from quarterhour.i18n import category_name, level_name, t
+from quarterhour.i18n import category_name, level_name, reach_name, t
 from quarterhour.palette import (
     BOUNDARY_COLOR,
     CATCHMENT_COLORS,
@@ -160,8 +160,12 @@ def facility_style(layer: str, gdf: gpd.GeoDataFrame, lang: str) -> LayerStyle:
     return LayerStyle(layer, t("facilities", lang), "point", "categorized", classes, field="category", labels=labels)
 
 
-def band_style(layer: str, gdf: gpd.GeoDataFrame, lang: str) -> LayerStyle:
-    """Reach bands (every facility's, or merged): greens by ``minutes``, the nearest darkest and drawn on top."""
+def band_style(layer: str, gdf: gpd.GeoDataFrame, lang: str, ys: object = None) -> LayerStyle:
+    """Reach bands (every facility's, or merged): greens by ``minutes``, the nearest darkest and drawn on top.
+
+    Each band is named by the run's yardstick ``ys`` (``quarterhour.i18n.reach_name``): its metres of walk
+    under a distance yardstick, its minutes otherwise.
+    """
     bands = sorted(float(b) for b in pd.unique(gdf[C.BAND_MIN].dropna())) if C.BAND_MIN in gdf else []
     title = t("reach_each", lang) if gdf.get(C.FACILITY_ID, pd.Series(dtype=object)).notna().any() else None
     if not bands:
@@ -170,7 +174,7 @@ def band_style(layer: str, gdf: gpd.GeoDataFrame, lang: str) -> LayerStyle:
         return LayerStyle(layer, title, "polygon", "single", (StyleClass("", fill),), opacity=_REACH_OPACITY)
     classes = tuple(
         StyleClass(
-            t("reach", lang, minutes=b),
+            reach_name(b, lang, ys),
             Symbol("fill", colour),
             value=_number(b),
         )
@@ -178,7 +182,7 @@ def band_style(layer: str, gdf: gpd.GeoDataFrame, lang: str) -> LayerStyle:
     )
     return LayerStyle(
         layer,
-        title or t("reach", lang, minutes=bands[-1]),
+        title or reach_name(bands[-1], lang, ys),
         "polygon",
         "categorized",
         classes,
@@ -283,10 +287,10 @@ def site_style(layer: str, gdf: gpd.GeoDataFrame, lang: str) -> LayerStyle:
     return LayerStyle(layer, t("sites", lang), "point", "single", (StyleClass(t("sites", lang), star),), labels=labels)
 
 
-def site_reach_style(layer: str, gdf: gpd.GeoDataFrame, lang: str) -> LayerStyle:
+def site_reach_style(layer: str, gdf: gpd.GeoDataFrame, lang: str, ys: object = None) -> LayerStyle:
     """The new sites' reach: a dashed magenta outline, unfilled, as the web map draws a new centre's reach."""
     bands = sorted(float(b) for b in pd.unique(gdf[C.BAND_MIN].dropna())) if C.BAND_MIN in gdf else []
-    title = t("qgis_site_reach", lang, minutes=bands[-1]) if bands else t("qgis_site_reach_any", lang)
+    title = reach_name(bands[-1], lang, ys, key="qgis_site_reach") if bands else t("qgis_site_reach_any", lang)
     ring = Symbol("fill", SITE_COLOR, edge=SITE_COLOR, edge_mm=0.5, dashed=True, filled=False)
     return LayerStyle(layer, title, "polygon", "single", (StyleClass(title, ring),))
 
@@ -322,6 +326,8 @@ STYLE_OF: dict[str, _Kind] = {
     "changes": scenario_style,
     "streets": street_style,
 }
+#: The kinds of style that name a band by the run's yardstick (they take it as a fourth argument).
+_BY_YARDSTICK = (band_style, site_reach_style)
 #: The ``isochrones`` layer's kinds (``quarterhour run --isochrones``): catchments are coloured by facility.
 #: ``new_sites``: the reach of suggested sites (``quarterhour site``).
 KINDS: dict[str, _Kind] = {
@@ -333,7 +339,12 @@ KINDS: dict[str, _Kind] = {
 
 
 def layer_style(
-    name: str, gdf: gpd.GeoDataFrame | pd.DataFrame, *, lang: str = "zh", kind: str | None = None
+    name: str,
+    gdf: gpd.GeoDataFrame | pd.DataFrame,
+    *,
+    lang: str = "zh",
+    kind: str | None = None,
+    ys: object = None,
 ) -> LayerStyle | None:
     """The style of the layer ``name``, or None for a layer we do not style (a table, an unknown name).
 
@@ -348,6 +359,9 @@ def layer_style(
     kind
         For ``isochrones``: ``facility``, ``merged``, ``nearest`` (catchments) or ``new_sites``; None reads the
         name alone.
+    ys
+        The run's ``analysis.yardstick.Yardstick``, naming the reach bands (metres of walk under GB 50180);
+        None names their minutes.
 
     Returns
     -------
@@ -360,6 +374,8 @@ def layer_style(
     make = make or STYLE_OF.get(name)
     if make is None and name.startswith(("coverage_", "compare_")) and C.PCT_COVERED in gdf.columns:
         make = coverage_style
+    if make in _BY_YARDSTICK:
+        return make(name, gdf, lang, ys)
     return make(name, gdf, lang) if make is not None else None
 
 
@@ -374,7 +390,11 @@ def _number(value: float) -> int | float:
 
 
 def styles_of(
-    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame], *, lang: str = "zh", kinds: Mapping[str, str] | None = None
+    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
+    *,
+    lang: str = "zh",
+    kinds: Mapping[str, str] | None = None,
+    ys: object = None,
 ) -> dict[str, LayerStyle]:
     """The style of every layer that gets one, by layer name, in the layers' order.
 
@@ -386,11 +406,13 @@ def styles_of(
         ``"zh"`` or ``"en"``.
     kinds
         Layer name -> kind, where the name alone does not say it (``{"isochrones": "nearest"}``).
+    ys
+        The run's ``analysis.yardstick.Yardstick`` (``layer_style``); None names the bands' minutes.
     """
     kinds = kinds or {}
     out = {}
     for name, gdf in layers.items():
-        style = layer_style(name, gdf, lang=lang, kind=kinds.get(name))
+        style = layer_style(name, gdf, lang=lang, kind=kinds.get(name), ys=ys)
         if style is not None:
             out[name] = style
     return out

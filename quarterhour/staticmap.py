@@ -36,7 +36,7 @@ from matplotlib.patches import Patch, Rectangle
 from analysis import columns as C
 from geo.network import StreetNetwork
 from geo.vocab import CATEGORIES
-from quarterhour.i18n import category_name, t
+from quarterhour.i18n import category_name, reach_name, t
 from quarterhour.palette import (
     BOUNDARY_COLOR,
     CATEGORY_COLORS,
@@ -258,6 +258,7 @@ def unit_map(
     sites: gpd.GeoDataFrame | None = None,
     title: str = "",
     lang: str = "zh",
+    ys: object = None,
 ) -> Figure:
     """One unit's map: streets, boundary, reach, gaps, residents left out, facilities, new sites.
 
@@ -275,6 +276,8 @@ def unit_map(
         The map's title.
     lang
         The legend's language, ``"zh"`` or ``"en"``.
+    ys
+        The run's ``analysis.yardstick.Yardstick``: a distance yardstick names the reach's metres of walk.
 
     Returns
     -------
@@ -292,7 +295,7 @@ def unit_map(
             gpd.GeoSeries([shapely.union_all(reach.geometry.values)], crs=reach.crs).plot(
                 ax=ax, color=REACH_COLOR, alpha=0.35, zorder=2, linewidth=0
             )
-            handles.append(Patch(facecolor=REACH_COLOR, alpha=0.35, label=t("reach", lang, minutes=minutes)))
+            handles.append(Patch(facecolor=REACH_COLOR, alpha=0.35, label=reach_name(minutes, lang, ys)))
         if len(unit.gaps):
             unit.gaps.plot(ax=ax, facecolor=GAP_COLOR, alpha=0.45, edgecolor=GAP_EDGE_COLOR, linewidth=0.6, zorder=3)
             for _, g in unit.gaps.head(5).iterrows():

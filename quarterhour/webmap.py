@@ -135,7 +135,9 @@ def map_data(
     return MapData(
         bounds=_focus(result),
         layers=layers,
-        legend=legend_html(lang, sorted(result.reach[C.BAND_MIN].unique()), gap_cell_m, points=not many),
+        legend=legend_html(
+            lang, sorted(result.reach[C.BAND_MIN].unique()), gap_cell_m, points=not many, ys=result.summary.yardstick
+        ),
         street_image=street_picture(network) if city else None,
     )
 

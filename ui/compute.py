@@ -35,11 +35,12 @@ from geo import (
     sample_paths,
     snap_points,
 )
-from geo.chinacrs import settle_coordinate_system
+from geo.chinacrs import CrsChoice, settle_coordinate_system
 from geo.errors import InputError
 from geo.gridtable import as_cells
 from geo.notes import note
 from geo.osm import walk_network_file
+from geo.raster import is_raster, open_raster, read_window
 from geo.scenario import changes_frame
 from geo.store import cache_root, load_entry, store_network
 from geo.tables import is_table
@@ -148,7 +149,7 @@ def load_points(inputs: Inputs) -> Points:
     facilities, fac_choice = _settled(read_facilities, fac_path, inputs.facilities_crs, network)
     notes = [note("facilities_read", file=Path(fac_path).name, n=len(facilities)), *facilities.attrs.get("notes", [])]
     dem_path = sample_paths()["demand"] if inputs.demand == SAMPLE else inputs.demand
-    demand, dem_choice = _settled(read_demand, dem_path, inputs.demand_crs, network)
+    demand, dem_choice = _residents(dem_path, inputs.demand_crs, network)
     notes += demand.attrs.get("notes", [])
     demand = as_cells(demand, demand.attrs.get("lattice"))  # a grid's cell centres, as cells
     demand, how = prepare_demand(demand.to_crs(network.crs), total=inputs.demand_total, network=network)
@@ -158,6 +159,18 @@ def load_points(inputs: Inputs) -> Points:
     facilities = facilities.to_crs(network.crs)
     choices = ((Path(fac_path).name, fac_choice), (Path(dem_path).name, dem_choice))
     return Points(facilities, demand, snap_points(demand, network), tuple(notes), choices)
+
+
+def _residents(path: str | Path, requested: str, network: StreetNetwork) -> tuple:
+    """The residents as read: a GeoTIFF's window around the streets (in its own CRS, as the CLI reads it), or points.
+
+    A raster keeps the CRS it states (``declared``); the limits are the CLI's (``geo.raster``: the window around
+    the streets only, at most ``MAX_WINDOW_CELLS`` cells; nodata and negative cells dropped, said in the notes).
+    """
+    if not is_raster(path):
+        return _settled(read_demand, path, requested, network)
+    cells = read_window(open_raster(path), tuple(network.nodes.total_bounds), network.crs.to_wkt())
+    return cells, CrsChoice("wgs84", "declared")
 
 
 def _settled(read: object, path: str | Path, requested: str, network: StreetNetwork) -> tuple:

@@ -27,6 +27,7 @@ BANDS = (5.0, 10.0, 15.0, 20.0)
 CIRCLES = (5, 10, 15)  #: the life circles GB 50180 gives a distance (``analysis.yardstick.GB50180_M``)
 BASEMAPS = ("none", "osm", "tianditu")
 _POINT_TYPES = ["csv", "xlsx", "geojson", "json", "gpkg", "zip"]
+_RASTER_TYPES = ["tif", "tiff"]  # a population GeoTIFF (WorldPop, LandScan), read around the streets (geo.raster)
 _CRS = ["auto", "wgs84", "gcj02", "bd09"]  # auto first: judged against the streets
 
 
@@ -128,7 +129,7 @@ def data_ui(lang: str) -> Sources:
         crs = st.selectbox(
             t("facilities_crs", lang), _CRS, key=S.FACILITIES_CRS, format_func=lambda c: both(f"crs_{c}")
         )
-        demand = source_ui(t("demand_file", lang), S.DEMAND_FILE, _POINT_TYPES, lang)
+        demand = source_ui(t("demand_file", lang), S.DEMAND_FILE, [*_POINT_TYPES, *_RASTER_TYPES], lang)
         demand_crs = st.selectbox(t("demand_crs", lang), _CRS, key=S.DEMAND_CRS, format_func=_crs_label)
         total = st.number_input(t("demand_total", lang), min_value=0, value=0, step=1000, key=S.DEMAND_TOTAL)
         candidates = st.file_uploader(t("candidates_file", lang), type=_POINT_TYPES, key=S.CANDIDATES_FILE)
