@@ -272,13 +272,45 @@ def test_sites_show_on_the_map_after_one_click(app_url, tmp_path):
     assert "新增中心等时圈" in layers  # the siting model's reach: on the map without a second interaction
 
 
-def test_a_scenario_outlives_a_reload(tmp_path, sample):
-    """Add a centre, reload the page: the scenario is still there with the same figures (issue 16)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+def biggest_gap(sample):
+    """A point (lon/lat) in the sample's biggest coverage gap, where a new centre adds residents."""
     from analysis.pipeline import run_circle
 
     network, facilities, demand = sample
-    gap = run_circle(network, facilities, demand).gaps.to_crs(4326).geometry.iloc[0].representative_point()
+    return run_circle(network, facilities, demand).gaps.to_crs(4326).geometry.iloc[0].representative_point()
+
+
+def add_centre(page, gap) -> str:
+    """On the sample's page: add a centre at ``gap`` by its coordinates; the comparison's gains line, once saved."""
+    page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+    page.get_by_label("或按坐标新增（经度, 纬度，WGS-84）").fill(f"{gap.x:.6f}, {gap.y:.6f}")
+    page.get_by_role("button", name="新增", exact=True).click()
+    line = page.get_by_text("新增覆盖", exact=False).first
+    line.wait_for(timeout=60_000)
+    before = line.text_content()
+    page.get_by_text("当前方案：", exact=False).first.wait_for(timeout=30_000)
+    return before
+
+
+def resumed_scenario(page, shots: Path, prefix: str) -> str:
+    """After a reload: the scenario resumed with its centre on the map; screenshots; the gains line."""
+    page.get_by_text("已继续上次的方案", exact=False).first.wait_for(timeout=60_000)
+    line = page.get_by_text("新增覆盖", exact=False).first
+    line.wait_for(timeout=60_000)
+    after = line.text_content()
+    page.get_by_text("新中心 1").first.wait_for(state="attached", timeout=30_000)
+    _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
+    time.sleep(1)
+    page.screenshot(path=str(shots / f"{prefix}_after_reload.png"), full_page=True)
+    page.get_by_text("当前方案：", exact=False).first.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / f"{prefix}_panel_after_reload.png"))
+    return after
+
+
+def test_a_scenario_outlives_a_reload(tmp_path, sample):
+    """Add a centre, reload the page: the scenario is still there with the same figures (issue 16)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    gap = biggest_gap(sample)
     shots = Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path))
     errors = []
     server = _serve(tmp_path / "workspace.sqlite")
@@ -289,25 +321,10 @@ def test_a_scenario_outlives_a_reload(tmp_path, sample):
             page = browser.new_page(viewport={"width": 1600, "height": 1300})
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(url, wait_until="domcontentloaded")
-            page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
-            page.get_by_label("或按坐标新增（经度, 纬度，WGS-84）").fill(f"{gap.x:.6f}, {gap.y:.6f}")
-            page.get_by_role("button", name="新增", exact=True).click()
-            line = page.get_by_text("新增覆盖", exact=False).first
-            line.wait_for(timeout=60_000)
-            before = line.text_content()
-            page.get_by_text("当前方案：", exact=False).first.wait_for(timeout=30_000)
+            before = add_centre(page, gap)
             page.screenshot(path=str(shots / "workspace_before_reload.png"), full_page=True)
             page.reload(wait_until="domcontentloaded")
-            page.get_by_text("已继续上次的方案", exact=False).first.wait_for(timeout=60_000)
-            line = page.get_by_text("新增覆盖", exact=False).first
-            line.wait_for(timeout=60_000)
-            after = line.text_content()
-            page.get_by_text("新中心 1").first.wait_for(state="attached", timeout=30_000)
-            _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
-            time.sleep(1)
-            page.screenshot(path=str(shots / "workspace_after_reload.png"), full_page=True)
-            page.get_by_text("当前方案：", exact=False).first.scroll_into_view_if_needed()
-            page.screenshot(path=str(shots / "workspace_panel_after_reload.png"))
+            after = resumed_scenario(page, shots, "workspace")
             browser.close()
     finally:
         server.close()

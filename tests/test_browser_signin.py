@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.test_browser import CHROMIUM, _launch, _map_frame, _serve
+from tests.test_browser import CHROMIUM, _launch, _serve, add_centre, biggest_gap, resumed_scenario
 from workspace import Store
 from workspace.accounts import Accounts
 
@@ -36,10 +36,7 @@ def _cookie(context) -> dict | None:
 
 def test_a_signed_in_planner_stays_signed_in_across_a_reload(tmp_path, sample):
     sync_api = pytest.importorskip("playwright.sync_api")
-    from analysis.pipeline import run_circle
-
-    network, facilities, demand = sample
-    gap = run_circle(network, facilities, demand).gaps.to_crs(4326).geometry.iloc[0].representative_point()
+    gap = biggest_gap(sample)
     database = tmp_path / "workspace.sqlite"
     store = Store(f"sqlite:///{database}")
     accounts = Accounts(store)
@@ -56,26 +53,11 @@ def test_a_signed_in_planner_stays_signed_in_across_a_reload(tmp_path, sample):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(url, wait_until="domcontentloaded")
             _sign_in(page, "wang", PASSWORD)
-            page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
-            page.get_by_label("或按坐标新增（经度, 纬度，WGS-84）").fill(f"{gap.x:.6f}, {gap.y:.6f}")
-            page.get_by_role("button", name="新增", exact=True).click()
-            line = page.get_by_text("新增覆盖", exact=False).first
-            line.wait_for(timeout=60_000)
-            before = line.text_content()
-            page.get_by_text("当前方案：", exact=False).first.wait_for(timeout=30_000)
+            before = add_centre(page, gap)
             kept = _cookie(context)
             page.reload(wait_until="domcontentloaded")  # a new session: no password asked
             page.get_by_text("已登录：wang（规划人员）").first.wait_for(timeout=60_000)
-            page.get_by_text("已继续上次的方案", exact=False).first.wait_for(timeout=60_000)
-            line = page.get_by_text("新增覆盖", exact=False).first
-            line.wait_for(timeout=60_000)
-            after = line.text_content()
-            page.get_by_text("新中心 1").first.wait_for(state="attached", timeout=30_000)
-            _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
-            time.sleep(1)
-            page.screenshot(path=str(shots / "signin_after_reload.png"), full_page=True)
-            page.get_by_text("当前方案：", exact=False).first.scroll_into_view_if_needed()
-            page.screenshot(path=str(shots / "signin_panel_after_reload.png"))
+            after = resumed_scenario(page, shots, "signin")
             asked_again = page.get_by_label("密码").count()
 
             with store.engine.begin() as c:  # the session expires on the server
