@@ -47,14 +47,19 @@ def _positive(text: str) -> float:
     return value
 
 
-def _count(text: str) -> int:
+def whole_number(text: str, *, least: int) -> int:
+    """An option's whole number, ``least`` or more (argparse's message otherwise)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be {least} or more, got {text}")
     return value
+
+
+def _count(text: str) -> int:
+    return whole_number(text, least=0)
 
 
 def _demand_crs(text: str) -> str:

@@ -26,13 +26,9 @@ __all__ = ["add_batch_parser", "batch_command"]
 
 
 def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
-    return value
+    from quarterhour.cli_args import whole_number  # here: cli_args registers this parser
+
+    return whole_number(text, least=1)
 
 
 def add_batch_parser(sub: argparse._SubParsersAction) -> None:
