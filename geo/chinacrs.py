@@ -8,9 +8,12 @@ iterated until it is within ``tol_m`` (1 m by default). CGCS2000 (天地图) is
 taken as WGS-84: they differ by centimetres. Outside China no offset applies.
 
 ``points_to_wgs84`` moves a layer of points; ``detect_coordinate_system``
-judges which of the three a facility list is in, by how close each reading
-falls to the streets; ``settle_coordinate_system`` applies the planner's
-choice, or with ``auto`` the judgement, and says what it did (``CrsChoice``).
+judges which of the three a list of points is in, by how close each reading
+falls to the streets (the distance nine points in ten lie within: a wrong
+reading leaves a long tail of points between streets); ``settle_coordinate_system``
+applies the planner's choice, or with ``auto`` the judgement, and says what it
+did (``CrsChoice``). A table no reading clearly fits is refused with the option
+to choose by hand: read as WGS-84 by default, a GCJ-02 list would be 500 m off.
 
 ``auto`` moves only points read from a table's lon/lat columns: a table states
 no coordinate system, and 高德/腾讯/百度 exports are tables. A GeoJSON,
@@ -29,6 +32,8 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import numpy as np
 import shapely
+
+from geo.errors import InputError
 
 if TYPE_CHECKING:
     from geo.network import StreetNetwork
@@ -49,7 +54,14 @@ __all__ = [
 ]
 
 SYSTEMS = ("wgs84", "gcj02", "bd09")
-_JUDGED_AT_MOST = 2000  # points measured when judging, evenly spread: a stable median, fast on 100k corners
+_SHORT = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}
+_JUDGED_AT_MOST = 2000  # points measured when judging, evenly spread: a stable quantile, fast on 100k corners
+NEAR_SHARE = 0.9  # each reading is measured by the distance within which this share of its points lie from a street
+CLEAR_RATIO = 0.5  # a reading is clearly best when its distance is under this share of the runner-up's
+_OPTIONS = {  # how a planner chooses each role's system by hand: the CLI's option, the app's label
+    "facilities": ("--facilities-crs", "facility coordinates"),
+    "demand": ("--demand-crs", "resident coordinates"),
+}
 _A = 6378245.0  # Krasovsky 1940 semi-major axis, as the GCJ-02 formula uses
 _EE = 0.00669342162296594323  # its first eccentricity squared
 _X_PI = np.pi * 3000.0 / 180.0
@@ -221,12 +233,16 @@ def geometries_to_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
     return ll.set_geometry(shapely.transform(ll.geometry.to_numpy(), move), crs=4326)
 
 
-def detect_coordinate_system(points: gpd.GeoDataFrame, network: StreetNetwork) -> tuple[str, dict[str, float]]:
+def detect_coordinate_system(points: gpd.GeoDataFrame, network: StreetNetwork) -> tuple[str | None, dict[str, float]]:
     """Which system (wgs84, gcj02, bd09) the points' lon/lat are in, judged by how close they fall to the streets.
 
-    Each reading is moved to WGS-84 and measured: the median distance to the
-    nearest street. The clear winner (under half the runner-up's median) is
-    returned; when none is clear, "wgs84", and the medians say why.
+    Each reading is moved to WGS-84 and measured: the distance from a street
+    within which nine points in ten lie (``NEAR_SHARE``). A wrong reading moves
+    every point 300-1,000 m, so its points fall anywhere between streets or off
+    the network, and its far tail is long; the true one keeps nearly every point
+    close. The median cannot tell them apart in dense streets: half of any
+    shifted pattern still lands near some street by chance. The winner must be
+    under half the runner-up's distance (``CLEAR_RATIO``); otherwise None.
 
     Parameters
     ----------
@@ -237,20 +253,19 @@ def detect_coordinate_system(points: gpd.GeoDataFrame, network: StreetNetwork) -
 
     Returns
     -------
-    tuple of (str, dict)
-        The system, and the median distance in metres for each system.
+    tuple of (str or None, dict)
+        The system (None when no reading is clearly best), and for each system the metres
+        from a street within which nine points in ten lie.
     """
-    medians = {}
+    metres = {}
     edges = network.edges.geometry.to_numpy()
     tree = shapely.STRtree(edges)
     for system in SYSTEMS:
         moved = points_to_wgs84(points, system).to_crs(network.crs).geometry.to_numpy()
         _, dist = tree.query_nearest(moved, return_distance=True, all_matches=False)
-        medians[system] = float(np.median(dist))
-    ranked = sorted(medians, key=medians.get)
-    best, second = ranked[0], ranked[1]
-    clear = medians[best] < 0.5 * medians[second]
-    return (best if clear else "wgs84"), medians
+        metres[system] = float(np.quantile(dist, NEAR_SHARE))
+    best, second = sorted(metres, key=metres.get)[:2]
+    return (best if metres[best] < CLEAR_RATIO * metres[second] else None), metres
 
 
 @dataclass(frozen=True)
@@ -258,20 +273,21 @@ class CrsChoice:
     """How a file's coordinates were read, for the planner: the system applied and why.
 
     ``how`` is ``given`` (the planner's choice), ``judged`` (``auto``: the clear
-    winner against the streets), ``unclear`` (``auto``, no clear winner: WGS-84),
-    ``outside`` (``auto``, every point outside China: WGS-84) or ``declared``
-    (``auto`` on a file that states its CRS: kept; ``looks`` names the system its
-    points sit closer to, when that is clearly another).
+    winner against the streets), ``outside`` (``auto``, every point outside China:
+    WGS-84) or ``declared`` (``auto`` on a file that states its CRS: kept; ``looks``
+    names the system its points sit closer to, when that is clearly another).
+    A table whose system the streets do not tell is refused, never read as WGS-84
+    by default (``settle_coordinate_system``).
     """
 
     system: str  #: the system applied: wgs84, gcj02 or bd09
     how: str
-    medians: dict[str, float] = field(default_factory=dict)  #: median metres to a street, per reading
+    metres: dict[str, float] = field(default_factory=dict)  #: per reading: nine points in ten lie this near a street
     looks: str | None = None
 
 
 def settle_coordinate_system(
-    points: gpd.GeoDataFrame, network: StreetNetwork, requested: str, *, declared: bool
+    points: gpd.GeoDataFrame, network: StreetNetwork, requested: str, *, declared: bool, file: str, role: str
 ) -> tuple[gpd.GeoDataFrame, CrsChoice]:
     """Apply ``requested`` to points read as WGS-84; with ``auto``, judge the system against the streets first.
 
@@ -286,23 +302,46 @@ def settle_coordinate_system(
         ``auto`` or one of ``SYSTEMS`` (already applied by the reader).
     declared
         True when the file states its own CRS (GeoJSON, GeoPackage, Shapefile): ``auto`` keeps it.
+    file
+        The file's name, as the planner knows it (for the refusal).
+    role
+        ``facilities`` or ``demand`` (the residents): which option the refusal names.
 
     Returns
     -------
     (geopandas.GeoDataFrame, CrsChoice)
         The points (moved to WGS-84 when judged GCJ-02 or BD-09), and what was done.
+
+    Raises
+    ------
+    InputError
+        ``auto`` on a table in China whose system the streets do not clearly tell.
     """
     if requested != "auto":
         return points, CrsChoice(requested, "given")
     if points.empty or not (points.geom_type == "Point").all():
-        return points, CrsChoice("wgs84", "declared" if declared else "unclear")
+        return points, CrsChoice("wgs84", "declared")
     ll = points.to_crs(4326)
     if not in_china(ll.geometry.x.to_numpy(), ll.geometry.y.to_numpy()).any():
         return points, CrsChoice("wgs84", "outside")
     step = max(1, len(ll) // _JUDGED_AT_MOST)
-    system, medians = detect_coordinate_system(ll.iloc[::step], network)
+    system, metres = detect_coordinate_system(ll.iloc[::step], network)
     if declared:
-        return points, CrsChoice("wgs84", "declared", medians, looks=None if system == "wgs84" else system)
-    clear = system != "wgs84" or medians["wgs84"] < 0.5 * sorted(medians.values())[1]
+        return points, CrsChoice("wgs84", "declared", metres, looks=None if system in (None, "wgs84") else system)
+    if system is None:
+        raise _unclear(metres, file, role)
     moved = points_to_wgs84(points, system) if system != "wgs84" else points
-    return moved, CrsChoice(system, "judged" if clear else "unclear", medians)
+    return moved, CrsChoice(system, "judged", metres)
+
+
+def _unclear(metres: dict[str, float], file: str, role: str) -> InputError:
+    """The refusal of a table whose coordinate system the streets do not tell: the distances, and the option."""
+    option, label = _OPTIONS[role]
+    told = ", ".join(f"{v:,.0f} m as {_SHORT[s]}" for s, v in metres.items())
+    return InputError(
+        f"the streets do not tell which coordinate system its lon/lat are in: 90% of the points lie within {told} "
+        "of a street, and no reading is clearly closest",
+        file=file,
+        fix=f"choose it: {option} gcj02 (AMap, Tencent), wgs84 (GPS, Tianditu, OSM) or bd09 (Baidu); "
+        f"in the app, '{label}'",
+    )

@@ -248,7 +248,10 @@ def _points(inputs: BatchInputs, network: StreetNetwork, got: dict, notes: list[
         gdf = got[role]
         notes.extend(str(n) for n in gdf.attrs.get("notes", []))
         requested = getattr(inputs, f"{role}_crs")
-        gdf, _ = settle_coordinate_system(gdf, network, requested, declared=not is_table(getattr(inputs, role)))
+        path = getattr(inputs, role)
+        gdf, _ = settle_coordinate_system(
+            gdf, network, requested, declared=not is_table(path), file=Path(path).name, role=role
+        )
         out.append(gdf.to_crs(network.crs))
     demand, how = prepare_demand(out[1], extent=network.nodes.total_bounds)
     notes.append(f"residents from {how}")

@@ -178,7 +178,9 @@ def _settle(args: argparse.Namespace, gdf: gpd.GeoDataFrame, network: StreetNetw
     path, requested = getattr(args, role), getattr(args, f"{role}_crs")
     for line in gdf.attrs.get("notes", []):
         print(f"note: {line}", file=sys.stderr)
-    gdf, choice = settle_coordinate_system(gdf, network, requested, declared=not is_table(path))
+    gdf, choice = settle_coordinate_system(
+        gdf, network, requested, declared=not is_table(path), file=Path(path).name, role=role
+    )
     print(f"note: {coordinate_note(Path(path).name, choice, 'en')}", file=sys.stderr)
     gdf.attrs["crs_choice"] = choice
     return gdf

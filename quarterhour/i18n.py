@@ -252,14 +252,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     "crs_auto": ("自动（按路网判定）", "auto (judged against the streets)"),
     "demand_crs": ("居民坐标系", "resident coordinates"),
     "crs_judged": (
-        "{file}：按路网判定坐标为 {system}：到最近街道的中位距离 {best:,.0f} 米，按 {other} 读为 {second:,.0f} 米",
-        "{file}: coordinates judged {system} against the streets: median {best:,.0f} m to a street "
+        "{file}：按路网判定坐标为 {system}：九成点位距街道 {best:,.0f} 米以内，按 {other} 读为 {second:,.0f} 米",
+        "{file}: coordinates judged {system} against the streets: 90% within {best:,.0f} m of a street "
         "vs {second:,.0f} m as {other}",
-    ),
-    "crs_unclear": (
-        "{file}：无法按路网判定坐标系（到最近街道的中位距离：{told}），按 WGS-84 读取；如已知，请手动选择",
-        "{file}: the streets do not tell the coordinate system (median to a street: {told}): read as WGS-84; "
-        "choose it by hand if you know it",
     ),
     "crs_outside": (
         "{file}：各点均在中国境外，坐标按 WGS-84 读取",
@@ -269,8 +264,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "crs_declared": ("{file}：坐标按文件自带的坐标系读取", "{file}: coordinates read in the file's own CRS"),
     "crs_declared_looks": (
         "{file}：文件声明为 WGS-84，但按 {looks} 读时离街道更近"
-        "（中位距离 {best:,.0f} 米，按 WGS-84 为 {wgs:,.0f} 米）：如数据来自高德、腾讯或百度，请手动选择 {looks}",
-        "{file}: the file says WGS-84, but its points lie closer to the streets read as {looks} (median "
+        "（九成点位在 {best:,.0f} 米以内，按 WGS-84 为 {wgs:,.0f} 米）：如数据来自高德、腾讯或百度，请手动选择 {looks}",
+        "{file}: the file says WGS-84, but its points lie closer to the streets read as {looks} (90% within "
         "{best:,.0f} m vs {wgs:,.0f} m as WGS-84): if it came from AMap, Tencent or Baidu, choose {looks} by hand",
     ),
     # end task-residents

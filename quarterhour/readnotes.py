@@ -5,9 +5,9 @@ Examples
 >>> from geo.chinacrs import CrsChoice
 >>> choice = CrsChoice("gcj02", "judged", {"wgs84": 180.0, "gcj02": 4.0, "bd09": 420.0})
 >>> print(coordinate_note("f.xlsx", choice, "en"))
-f.xlsx: coordinates judged GCJ-02 (AMap, Tencent) against the streets: median 4 m to a street vs 180 m as WGS-84
+f.xlsx: coordinates judged GCJ-02 (AMap, Tencent) against the streets: 90% within 4 m of a street vs 180 m as WGS-84
 >>> print(coordinate_note("f.xlsx", choice, "zh"))
-f.xlsx：按路网判定坐标为 GCJ-02（高德、腾讯）：到最近街道的中位距离 4 米，按 WGS-84 读为 180 米
+f.xlsx：按路网判定坐标为 GCJ-02（高德、腾讯）：九成点位距街道 4 米以内，按 WGS-84 读为 180 米
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def coordinate_note(file: str, choice: CrsChoice, lang: str = "zh") -> str:
     str
         The note.
     """
-    m = choice.medians
+    m = choice.metres
     if choice.how == "given":
         system = choice.system if choice.system.startswith("EPSG:") else t(f"crs_{choice.system}", lang)
         return t("crs_given", lang, file=file, system=system)
@@ -49,16 +49,13 @@ def coordinate_note(file: str, choice: CrsChoice, lang: str = "zh") -> str:
                 "crs_declared_looks", lang, file=file, looks=_SHORT[choice.looks], best=m[choice.looks], wgs=m["wgs84"]
             )
         return t("crs_declared", lang, file=file)
-    if choice.how == "judged":
-        other = "gcj02" if choice.system == "wgs84" else "wgs84"
-        return t(
-            "crs_judged",
-            lang,
-            file=file,
-            system=t(f"crs_{choice.system}", lang),
-            best=m[choice.system],
-            second=m[other],
-            other=_SHORT[other],
-        )
-    told = ", ".join(f"{_SHORT[s]} {v:,.0f} m" for s, v in m.items())
-    return t("crs_unclear", lang, file=file, told=told or "—")
+    other = min((s for s in m if s != choice.system), key=m.get)  # judged: against the runner-up
+    return t(
+        "crs_judged",
+        lang,
+        file=file,
+        system=t(f"crs_{choice.system}", lang),
+        best=m[choice.system],
+        second=m[other],
+        other=_SHORT[other],
+    )

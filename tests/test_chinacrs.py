@@ -83,8 +83,8 @@ def test_system_detected_against_the_streets():
     for system, move in (("gcj02", wgs84_to_gcj02), ("bd09", lambda x, y: gcj02_to_bd09(*wgs84_to_gcj02(x, y)))):
         lon, lat = move(on_street[:, 0], on_street[:, 1])
         pts = gpd.GeoDataFrame(geometry=shapely.points(lon, lat), crs=4326)
-        found, medians = detect_coordinate_system(pts, net)
-        assert found == system, medians
-        assert medians[system] < 1.0 and medians["wgs84"] > 10  # (a 200 m grid caps any miss at 100 m)
+        found, metres = detect_coordinate_system(pts, net)
+        assert found == system, metres
+        assert metres[system] < 1.0 and metres["wgs84"] > 10  # (a 200 m grid caps any miss at 100 m)
     exact = gpd.GeoDataFrame(geometry=shapely.points(on_street[:, 0], on_street[:, 1]), crs=4326)
     assert detect_coordinate_system(exact, net)[0] == "wgs84"

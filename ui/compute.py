@@ -146,7 +146,7 @@ def load_points(inputs: Inputs) -> Points:
     """
     network = load_network(inputs.network)
     fac_path = sample_paths()["facilities"] if inputs.facilities == SAMPLE else inputs.facilities
-    facilities, fac_choice = _settled(read_facilities, fac_path, inputs.facilities_crs, network)
+    facilities, fac_choice = _settled(read_facilities, fac_path, inputs.facilities_crs, network, role="facilities")
     notes = [note("facilities_read", file=Path(fac_path).name, n=len(facilities)), *facilities.attrs.get("notes", [])]
     dem_path = sample_paths()["demand"] if inputs.demand == SAMPLE else inputs.demand
     demand, dem_choice = _residents(dem_path, inputs.demand_crs, network)
@@ -168,12 +168,12 @@ def _residents(path: str | Path, requested: str, network: StreetNetwork) -> tupl
     the streets only, at most ``MAX_WINDOW_CELLS`` cells; nodata and negative cells dropped, said in the notes).
     """
     if not is_raster(path):
-        return _settled(read_demand, path, requested, network)
+        return _settled(read_demand, path, requested, network, role="demand")
     cells = read_window(open_raster(path), tuple(network.nodes.total_bounds), network.crs.to_wkt())
     return cells, CrsChoice("wgs84", "declared")
 
 
-def _settled(read: object, path: str | Path, requested: str, network: StreetNetwork) -> tuple:
+def _settled(read: object, path: str | Path, requested: str, network: StreetNetwork, *, role: str) -> tuple:
     """Points read by ``read`` with their coordinates as ``requested`` (``auto``: judged against the streets)."""
     gdf = read(path, crs="wgs84" if requested == "auto" else requested)
     if not isinstance(gdf, gpd.GeoDataFrame):  # a table of units' residents, without coordinates
@@ -183,7 +183,9 @@ def _settled(read: object, path: str | Path, requested: str, network: StreetNetw
             fix="add lon/lat columns, or match it to the review units with `quarterhour run --boundaries`",
         )
     notes, lattice = gdf.attrs.get("notes", []), gdf.attrs.get("lattice")
-    gdf, choice = settle_coordinate_system(gdf, network, requested, declared=not is_table(path))
+    gdf, choice = settle_coordinate_system(
+        gdf, network, requested, declared=not is_table(path), file=Path(path).name, role=role
+    )
     gdf.attrs.update(notes=notes, lattice=lattice)
     return gdf, choice
 
