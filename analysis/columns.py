@@ -10,13 +10,16 @@ __all__ = [
     "GAP_ID",
     "LOAD",
     "MINUTES",
+    "MINUTES_SAVED",
     "NEAREST",
     "N_FACILITIES",
     "OVERLOADED",
     "PCT_COVERED",
     "POP",
     "POP_COVERED",
+    "POP_MINUTES_SAVED",
     "POP_NEW",
+    "POP_SERVED",
     "POP_UNCOVERED",
     "RANK",
     "STATUS",
@@ -37,6 +40,9 @@ BAND_MIN = "minutes"  #: isochrone threshold in minutes (the band of a 5/10/15-m
 GAP_ID = "gap_id"
 POP_UNCOVERED = "pop_uncovered"  #: residents left out
 POP_NEW = "pop_new"  #: residents a new site would newly cover
+POP_SERVED = "pop_served"  #: residents whose nearest centre, once the new sites open, is this site
+MINUTES_SAVED = "minutes_saved"  #: mean minutes a site saves each resident it serves (of those who had a walk)
+POP_MINUTES_SAVED = "pop_minutes_saved"  #: resident-minutes a site saves (residents x minutes; adds up over sites)
 RANK = "rank"
 
 PCT_COVERED = "pct_covered"  #: percent of residents covered

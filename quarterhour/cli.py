@@ -59,6 +59,7 @@ from quarterhour.progress import Steps
 from quarterhour.provenance import yardstick_record
 from quarterhour.readnotes import coordinate_note
 from quarterhour.report import PackOptions, check_out, write_pack
+from quarterhour.sitelines import site_lines
 
 __all__ = ["main"]
 
@@ -415,6 +416,8 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
         f"({100 * result.after / result.total:.1f}%) with {len(result.sites)} new centres "
         f"[{args.model}, {len(candidates)} candidates, {how}]; wrote {out}"
     )
+    for line in site_lines(result.sites, "en"):
+        print(f"  {line}")
     print(f"yardstick: {yardstick_text(ys, args.minutes, 'en')}")
     return 0
 

@@ -125,6 +125,18 @@ _TEXT: dict[str, tuple[str, str]] = {
     "category": ("类别", "category"),
     "new_covered": ("新增覆盖居民", "residents newly covered"),
     "walk_minutes": ("步行分钟", "walking minutes"),
+    # truth: each new site's residents once every site is open (analysis.siting._served)
+    "site_served": ("服务居民（开放后以其为最近）", "residents served (nearest once open)"),
+    "site_walk": ("服务居民平均步行分钟", "their mean walk (minutes)"),
+    "site_saved_each": ("人均节省步行分钟", "minutes saved each"),
+    "site_saved_total": ("共节省步行（人·分钟）", "walk saved (resident-minutes)"),
+    "site_line": (
+        "{site}：服务居民 {served:,.0f} 人（新增覆盖 {new:,.0f} 人），平均步行 {walk} 分钟，"
+        "人均节省 {each} 分钟（共 {total:,.0f} 人·分钟）",
+        "{site}: serves {served:,.0f} residents ({new:,.0f} newly covered), mean walk {walk} min, "
+        "saves {each} min each ({total:,.0f} resident-minutes)",
+    ),
+    # end truth
     "nearest": ("最近设施", "nearest facility"),
     "legend": ("图例", "legend"),
     "settings": ("参数", "settings"),

@@ -360,7 +360,11 @@ def site_layers(sites: gpd.GeoDataFrame, lang: str) -> list[Layer]:
     if not len(sites):
         return []
     shown = gpd.GeoDataFrame(
-        {"site_id": sites["site_id"], C.POP_NEW: sites[C.POP_NEW].round(0), C.MINUTES: sites[C.MINUTES].round(1)},
+        {
+            "site_id": sites["site_id"],
+            **{c: sites[c].round(0) for c in (C.POP_SERVED, C.POP_NEW) if c in sites},
+            **{c: sites[c].round(1) for c in (C.MINUTES, C.MINUTES_SAVED) if c in sites},
+        },
         geometry=sites.geometry,
     )
     marker = {"radius": 11, "weight": 4, "color": SITE_EDGE_COLOR, "fill": True}
@@ -369,6 +373,16 @@ def site_layers(sites: gpd.GeoDataFrame, lang: str) -> list[Layer]:
             t("sites", lang),
             geojson(shown),
             marker={**marker, "fill_color": SITE_COLOR, "fill_opacity": 1.0},
-            tooltip=(("site_id", "ID"), (C.POP_NEW, t("new_covered", lang)), (C.MINUTES, t("walk_minutes", lang))),
+            tooltip=tuple(
+                (c, "ID" if c == "site_id" else t(key, lang))
+                for c, key in (
+                    ("site_id", ""),
+                    (C.POP_SERVED, "site_served"),
+                    (C.POP_NEW, "new_covered"),
+                    (C.MINUTES, "site_walk"),
+                    (C.MINUTES_SAVED, "site_saved_each"),
+                )
+                if c in shown
+            ),
         )
     ]

@@ -27,7 +27,7 @@ from analysis import columns as C
 from analysis.coverage import Summary
 from analysis.groups import GroupRate
 from analysis.pipeline import CircleSummary
-from analysis.siting import SiteResult
+from analysis.siting import SITE_COLUMNS, SiteResult
 from analysis.units import UnitLayers
 from geo.network import StreetNetwork
 from quarterhour.documents import fmt
@@ -65,6 +65,9 @@ COLUMN_LABELS: dict[str, str] = {
     C.GAP_ID: "pack_gap_id",
     C.MINUTES: "walk_minutes",
     C.POP_NEW: "new_covered",
+    C.POP_SERVED: "site_served",
+    C.MINUTES_SAVED: "site_saved_each",
+    C.POP_MINUTES_SAVED: "site_saved_total",
     "pop_uncovered_zone": "pack_pop_uncovered_zone",
     "n_points": "n_points",
     "rank_city": "pack_rank_city",
@@ -204,8 +207,12 @@ def gap_table(gaps: gpd.GeoDataFrame, lang: str) -> pd.DataFrame:
 
 
 def site_table(sites: gpd.GeoDataFrame, before: float, total: float, lang: str) -> pd.DataFrame:
-    """Suggested sites, with the coverage rate (%) once each and those before it are built."""
-    out = labelled(sites, ["site_id", C.POP_NEW, C.MINUTES], lang)
+    """Suggested sites: whom each serves and newly covers, their walk, the walk it saves, and the coverage rate.
+
+    The rate (%) is the coverage once the site and those before it are built.
+    """
+    cols = ["site_id", C.POP_SERVED, C.POP_NEW, C.MINUTES, C.MINUTES_SAVED, C.POP_MINUTES_SAVED]
+    out = labelled(sites, cols, lang).rename(columns={t("walk_minutes", lang): t("site_walk", lang)})
     after = before + sites[C.POP_NEW].cumsum().to_numpy()
     out[t("pack_pct_after", lang)] = 100 * after / total if total else np.nan
     return out
@@ -277,6 +284,6 @@ def unit_streets(network: StreetNetwork, unit: UnitLayers, *, margin: float = 0.
 
 def _empty_sites(unit: UnitLayers) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"site_id": pd.Series(dtype=str), C.POP_NEW: pd.Series(dtype=float), C.MINUTES: pd.Series(dtype=float)},
+        {"site_id": pd.Series(dtype=str), **{c: pd.Series(dtype=float) for c in SITE_COLUMNS[2:-1]}},
         geometry=gpd.GeoSeries([], crs=unit.demand.crs),
     )

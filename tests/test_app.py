@@ -166,6 +166,13 @@ def test_siting_panel_offers_the_spacing_and_never_suggests_a_site_adding_no_one
     assert sites and len(sites[-1]) == 2 and (sites[-1]["新增覆盖居民"] > 0).all()
     assert any("只有 2 个新中心能新增覆盖居民" in i.value for i in app.info)
     assert not any("nothing left" in i.value for i in app.info)
+    # p-median: a site chosen for shorter walks of residents already covered says whom it serves and what it saves
+    app.selectbox(key="model").set_value("pmedian").run()
+    app.button(key="run_siting").click().run()
+    assert not app.exception
+    table = [df.value for df in app.dataframe if "服务居民（开放后以其为最近）" in df.value.columns][-1]
+    shown = ["服务居民（开放后以其为最近）", "新增覆盖居民", "步行分钟", "人均节省步行分钟", "共节省步行（人·分钟）"]
+    assert len(table) == 3 and table[shown].notna().all().all() and (table["新增覆盖居民"] == 0).any()
 
 
 def _biggest_gap_lonlat(sample, minutes=15):

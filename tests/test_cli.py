@@ -236,6 +236,9 @@ def test_site_command_writes_sites_and_curve(tmp_path):
     assert len(sites) == 2 and list(curve["k"]) == [1, 2, 3]
     after = 21_502 + sites["pop_new"].sum()
     assert f"after {after:,.0f}" in line
+    for row in sites.itertuples():  # each site in a line: whom it serves, covers anew, and the walk it saves
+        assert f"  {row.site_id}: serves {row.pop_served:,.0f} residents ({row.pop_new:,.0f} newly covered), " in line
+    assert sites[["pop_served", "minutes", "minutes_saved", "pop_minutes_saved"]].notna().all().all()
     assert curve.loc[1, "pop_covered"] == pytest.approx(after)
     assert {"community", "subdistrict", "district"} <= set(sites.columns)
     assert len(gpd.read_file(tmp_path / "sites.gpkg", layer="isochrones")) == 2

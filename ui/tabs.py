@@ -105,7 +105,7 @@ def gaps_sites_ui(result: CircleResult, lang: str) -> None:
         st.subheader(t("site_table", lang))
         sites = pd.DataFrame(result.sites.drop(columns="geometry"))
         st.dataframe(
-            sites.rename(columns={C.POP_NEW: t("new_covered", lang), C.MINUTES: t("walk_minutes", lang)}),
+            sites.rename(columns=site_columns(lang)).round(1),
             hide_index=True,
             width="stretch",
         )
@@ -268,6 +268,9 @@ def site_columns(lang: str, mode: str = "walk") -> dict[str, str]:
         "lon": t("col_lon", lang),
         "lat": t("col_lat", lang),
         C.POP_NEW: t("new_covered", lang),
+        C.POP_SERVED: t("site_served", lang),
+        C.MINUTES_SAVED: t("site_saved_each", lang),
+        C.POP_MINUTES_SAVED: t("site_saved_total", lang),
         C.POP_COVERED: t("col_pop_covered", lang),
         C.PCT_COVERED: t("col_pct_covered", lang),
         C.MINUTES: t("walk_minutes" if mode == "walk" else f"minutes_{mode}", lang),
