@@ -58,6 +58,9 @@ _SHORT = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}
 _JUDGED_AT_MOST = 2000  # points measured when judging, evenly spread: a stable quantile, fast on 100k corners
 NEAR_SHARE = 0.9  # each reading is measured by the distance within which this share of its points lie from a street
 CLEAR_RATIO = 0.5  # a reading is clearly best when its distance is under this share of the runner-up's
+#: The three systems differ by at most about 1 km: points no reading brings this near the streets (nine in ten)
+#: lie elsewhere (another city, lon/lat swapped), which no coordinate system explains; the readers say that.
+FAR_M = 3_000.0
 _OPTIONS = {  # how a planner chooses each role's system by hand: the CLI's option, the app's label
     "facilities": ("--facilities-crs", "facility coordinates"),
     "demand": ("--demand-crs", "resident coordinates"),
@@ -274,8 +277,10 @@ class CrsChoice:
 
     ``how`` is ``given`` (the planner's choice), ``judged`` (``auto``: the clear
     winner against the streets), ``outside`` (``auto``, every point outside China:
-    WGS-84) or ``declared`` (``auto`` on a file that states its CRS: kept; ``looks``
-    names the system its points sit closer to, when that is clearly another).
+    WGS-84), ``far`` (``auto``, no reading brings the points near the streets: WGS-84,
+    for the reader's own check to say where they are) or ``declared`` (``auto`` on a
+    file that states its CRS: kept; ``looks`` names the system its points sit closer
+    to, when that is clearly another).
     A table whose system the streets do not tell is refused, never read as WGS-84
     by default (``settle_coordinate_system``).
     """
@@ -328,6 +333,8 @@ def settle_coordinate_system(
     system, metres = detect_coordinate_system(ll.iloc[::step], network)
     if declared:
         return points, CrsChoice("wgs84", "declared", metres, looks=None if system in (None, "wgs84") else system)
+    if system is None and min(metres.values()) > FAR_M:
+        return points, CrsChoice("wgs84", "far", metres)
     if system is None:
         raise _unclear(metres, file, role)
     moved = points_to_wgs84(points, system) if system != "wgs84" else points

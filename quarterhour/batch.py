@@ -45,6 +45,7 @@ import pyogrio
 
 from analysis.coverage import assign_units
 from analysis.demand import prepare_demand
+from analysis.groups import find_groups
 from geo import InputError, read_boundaries, read_demand, read_facilities
 from geo._validate import POLYGONS, existing, require_kind, require_unique
 from geo._vector import VECTOR_SUFFIXES, read_vector
@@ -66,8 +67,10 @@ from quarterhour.batchfiles import (
 )
 from quarterhour.batchunit import BatchOptions, UnitJob, UnitOutcome, frame_sha256, reach_m, run_unit
 from quarterhour.export import atomic_write, file_sha256, provenance
+from quarterhour.i18n import yardstick_text
 from quarterhour.outdir import claim, temp_of
 from quarterhour.progress import Steps
+from quarterhour.provenance import yardstick_record
 
 __all__ = [
     "BatchInputs",
@@ -278,6 +281,7 @@ def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _:
     InputError
         Any input is missing, unreadable or wrong (before any cluster is started).
     """
+    reach = reach_m(inputs.options)  # the yardstick's thresholds checked before the slow work
     units, upper = read_units(inputs.units)
     as_read = {"auto": "wgs84"}
     got = {
@@ -289,12 +293,14 @@ def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _:
     network = stored.network
     notes: list[str] = []
     facilities, demand = _points(inputs, network, got, notes)
+    find_groups(demand, inputs.options.groups)  # a group's column missing: said before any cluster starts
     units = units.to_crs(network.crs)
     parameters = {"command": "batch", "units": str(inputs.units), **asdict(inputs.options)}
+    parameters["yardstick"] = yardstick_record(inputs.options.yardstick, inputs.options.minutes)
     files = {"network": inputs.network, "facilities": inputs.facilities, "demand": inputs.demand}
     if str(inputs.units).lower() not in BUNDLED_BOUNDARIES:
         files["units"] = Path(inputs.units)
-    prov = provenance({**parameters, "reach_m": reach_m(inputs.options)}, files)
+    prov = provenance({**parameters, "reach_m": reach}, files)
     jobs = _jobs(units, facilities, demand, inputs.options, stored.manifest["source"]["sha256"])
     source = units_source(inputs.units)
     return PreparedBatch(inputs.options, str(stored.path.resolve()), units, upper, jobs, prov, source, notes)
@@ -591,7 +597,8 @@ def run_batch(
                 link = _run_jobs(prepared, todo, out, records=records, engine=engine or Engine(), said=said)
         write_manifest(out, prepared.units_source, records)
         per_unit, per_level = summary_tables(prepared.units, records, prepared.upper)
-        write_summary(out, per_unit, per_level, lang=lang)
+        measured = yardstick_text(prepared.options.yardstick, prepared.options.minutes, lang)
+        write_summary(out, per_unit, per_level, lang=lang, yardstick=measured)
         result = BatchResult(records, [job.code for job in todo], skipped, link)
         batch_log(
             f"finished: {len(codes) - len(result.failed)} of {len(codes)} units done, {len(result.failed)} failed"

@@ -225,14 +225,19 @@ def readable(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out.rename(columns={c: label(_HEADINGS[c], lang) for c in out.columns if c in _HEADINGS})
 
 
-def write_summary(out: Path, per_unit: gpd.GeoDataFrame, per_level: pd.DataFrame, *, lang: str = "zh") -> list[Path]:
+def write_summary(
+    out: Path, per_unit: gpd.GeoDataFrame, per_level: pd.DataFrame, *, lang: str = "zh", yardstick: str = ""
+) -> list[Path]:
     """Write the summary into ``out`` (each file atomically, replacing the last run's); the files written.
 
-    The CSV and XLSX tables have the readers' headings (``readable``); the GeoPackage keeps the
-    field names (``pct_covered`` ...) GIS users filter on, and is styled by coverage rate.
+    The CSV and XLSX tables have the readers' headings (``readable``), and say the ``yardstick`` the
+    coverage is measured by (``quarterhour.i18n.yardstick_text``) in a last column; the GeoPackage keeps
+    the field names (``pct_covered`` ...) GIS users filter on, and is styled by coverage rate.
     """
     units = readable(pd.DataFrame(per_unit.drop(columns="geometry")), lang)
     levels = readable(per_level, lang)
+    if yardstick:
+        units[label("pack_yardstick", lang)] = levels[label("pack_yardstick", lang)] = yardstick
     sheets = {heading("batch_units", lang): units, heading("batch_levels", lang): levels}
     written = [
         write_table(units, out / "coverage_units.csv", force=True),

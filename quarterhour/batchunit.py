@@ -38,15 +38,26 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from analysis.groups import Group, find_groups
 from analysis.pipeline import run_circle
 from analysis.traveltime import WALK_KMH
+from analysis.yardstick import Yardstick, yardstick
 from geo.errors import InputError
 from geo.network import StreetNetwork, network_from_arrays
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import CATEGORY_MINUTES
 from quarterhour.export import gpkg_bytes
 
-__all__ = ["BatchOptions", "UnitJob", "UnitOutcome", "clip_network", "frame_sha256", "reach_m", "run_unit"]
+__all__ = [
+    "BatchOptions",
+    "UnitJob",
+    "UnitOutcome",
+    "clip_network",
+    "frame_sha256",
+    "frozen_categories",
+    "reach_m",
+    "run_unit",
+]
 
 
 @dataclass(frozen=True)
@@ -61,27 +72,76 @@ class BatchOptions:
         Walking speed in km/h.
     max_snap_m
         Points farther than this from any street are off the network.
+    standard
+        The yardstick (``analysis.yardstick.STANDARDS``), as ``run --standard``.
+    groups
+        The population groups the planner named (``run --group``); recognised age headers are found as ``run``
+        finds them.
+    categories
+        ``run --categories``' table as ``run_circle``'s options (``quarterhour.cli_args.category_options``),
+        frozen: ((option, ((category, value), ...)), ...) (``frozen_categories``).
     """
 
     minutes: float = 15.0
     speed_kmh: float = WALK_KMH
     max_snap_m: float = DEFAULT_MAX_SNAP_M
+    standard: str = "minutes"
+    groups: tuple[Group, ...] = ()
+    categories: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
 
     def sha256(self) -> str:
         """A hash of the options: a unit run with other options is run again."""
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
 
+    @property
+    def category_options(self) -> dict[str, dict[str, float]]:
+        """The categories as ``run_circle``'s options (``category_minutes`` ...)."""
+        return {option: dict(values) for option, values in self.categories}
+
+    @property
+    def yardstick(self) -> Yardstick:
+        """The yardstick the units are measured by."""
+        return yardstick(self.standard, speed_kmh=self.speed_kmh)
+
+
+def frozen_categories(
+    options: Mapping[str, Mapping[str, float]],
+) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    """``run_circle``'s category options (``quarterhour.cli_args.category_options``) as ``BatchOptions`` keeps them.
+
+    Examples
+    --------
+    >>> frozen_categories({"category_minutes": {"b": 10, "a": 5}})
+    (('category_minutes', (('a', 5.0), ('b', 10.0))),)
+    """
+    return tuple(
+        (option, tuple(sorted((str(k), float(v)) for k, v in values.items()))) for option, values in options.items()
+    )
+
 
 def reach_m(options: BatchOptions) -> float:
-    """How far the unit is grown: the longest threshold (the circle's or a category's) walked at the speed.
+    """How far the unit is grown: the longest walk any threshold allows (the circle's, a category's, a group's).
+
+    Each threshold as the yardstick measures it (GB 50180: its metres), a category at its own speed, and a
+    population group faster than the run at its speed.
+
+    Raises
+    ------
+    InputError
+        The yardstick does not define one of the thresholds (GB 50180: 5, 10 and 15 minutes only).
 
     Examples
     --------
     >>> reach_m(BatchOptions(minutes=15, speed_kmh=4.8))
     1200.0
+    >>> reach_m(BatchOptions(minutes=5, standard="gb50180"))  # the 15-minute categories: 1,000 m
+    1000.0
     """
-    minutes = max(options.minutes, *CATEGORY_MINUTES.values())
-    return round(minutes * 60 * options.speed_kmh / 3.6, 6)
+    ys, cats = options.yardstick, options.category_options
+    minutes = {**CATEGORY_MINUTES, **cats.get("category_minutes", {})}
+    engine_min = max(ys.cutoff_min(options.minutes), *ys.cutoffs(minutes, cats.get("category_speed")).values())
+    faster = max([g.speed_kmh / ys.speed_kmh for g in options.groups if g.speed_kmh and not ys.by_distance] + [1.0])
+    return round(engine_min * faster * 60 * ys.engine_kmh / 3.6, 6)
 
 
 @dataclass(frozen=True)
@@ -289,7 +349,10 @@ def _circle(network: StreetNetwork, job: UnitJob, options: BatchOptions, provena
         minutes=options.minutes,
         isochrones=("facility",),
         boundaries={job.level: job.unit},
+        **options.category_options,
         speed_kmh=options.speed_kmh,
+        standard=options.standard,
+        groups=find_groups(job.demand, options.groups),
         max_snap_m=options.max_snap_m,
         n_sites=0,
     )

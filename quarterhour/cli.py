@@ -48,7 +48,7 @@ from geo.raster import RasterHeader, is_raster, open_raster, read_window
 from geo.store import cache_root, store_network
 from geo.tables import is_table
 from geo.unittable import match_units
-from quarterhour.cli_args import build_parser
+from quarterhour.cli_args import build_parser, category_options
 from quarterhour.cli_batch import batch_command
 from quarterhour.cli_scenarios import scenarios_command
 from quarterhour.cli_users import users_command
@@ -281,17 +281,6 @@ def _say_yardstick(result: CircleResult) -> None:
         print(f"group: {group_text(rate, result.summary, 'en')}")
 
 
-def _category_options(categories: pd.DataFrame | None) -> dict:
-    """``run_circle``'s category options from the ``--categories`` table: minutes, capacity, speed."""
-    if categories is None:
-        return {}
-    return {
-        "category_minutes": categories["minutes"].to_dict(),
-        "category_capacity": categories["capacity"].dropna().to_dict(),
-        "category_speed": categories["speed_kmh"].dropna().to_dict(),
-    }
-
-
 def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Path]:
     network, facilities, demand, boundaries, categories, extra = _load(args, step)
     result: CircleResult = run_circle(
@@ -302,7 +291,7 @@ def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Pat
         bands=args.bands,
         isochrones=(args.isochrones,),
         boundaries=boundaries,
-        **_category_options(categories),
+        **category_options(categories),
         decay=args.decay,
         load_norm=args.load_norm,
         speed_kmh=args.speed_kmh,
@@ -446,7 +435,7 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
         minutes=args.minutes,
         isochrones=("facility",),
         boundaries=boundaries,
-        **_category_options(categories),
+        **category_options(categories),
         speed_kmh=args.speed_kmh,
         standard=args.standard,
         groups=extra["groups"],

@@ -10,6 +10,8 @@ import argparse
 import math
 from pathlib import Path
 
+import pandas as pd
+
 from analysis.accessibility import DECAYS
 from analysis.groups import OLDER_KMH, Group
 from analysis.pipeline import ISOCHRONE_KINDS
@@ -23,7 +25,7 @@ from quarterhour.cli_batch import add_batch_parser
 from quarterhour.cli_scenarios import add_scenarios_parser
 from quarterhour.cli_users import add_users_parser
 
-__all__ = ["build_parser"]
+__all__ = ["build_parser", "category_options", "measures"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -150,6 +152,34 @@ def _inputs(p: argparse.ArgumentParser) -> None:
         help="travel mode; sets the default speed: walk 4.5, bike 15, ebike 20 km/h",
     )
     p.add_argument("--speed-kmh", type=_positive, help="speed (default: the mode's, 4.5 km/h for walking)")
+    measures(p)
+    p.add_argument(
+        "--max-snap-m",
+        type=_positive,
+        default=DEFAULT_MAX_SNAP_M,
+        help="points farther than this from any street are off-network (default 300 m)",
+    )
+    p.add_argument(
+        "--boundaries",
+        help="admin boundaries: GeoPackage with layers city/district/subdistrict/community, or one layer with "
+        "a 'level' column, or 'luoyang' (bundled: the city and its 7 districts); default with the whole "
+        "sample: the sample's",
+    )
+    p.add_argument("--demand-total", type=_positive, help="scale the residents to this total")
+    _cache_dir(p)
+    p.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.add_argument("--quiet", action="store_true", help="no progress: no step lines (or bar, on a terminal) on stderr")
+
+
+def measures(p: argparse.ArgumentParser) -> None:
+    """What a circle is measured by, as ``run`` and ``batch`` take it: the yardstick, population groups, categories.
+
+    Parameters
+    ----------
+    p
+        The command's parser.
+    """
     # issue 17 part B: the yardstick and population groups
     p.add_argument(
         "--standard",
@@ -168,25 +198,30 @@ def _inputs(p: argparse.ArgumentParser) -> None:
         f"'older' ({OLDER_KMH:g} km/h); repeatable. Age headers (60岁以上, 0-6岁, 65+) are found without it",
     )
     p.add_argument(
-        "--max-snap-m",
-        type=_positive,
-        default=DEFAULT_MAX_SNAP_M,
-        help="points farther than this from any street are off-network (default 300 m)",
-    )
-    p.add_argument(
-        "--boundaries",
-        help="admin boundaries: GeoPackage with layers city/district/subdistrict/community, or one layer with "
-        "a 'level' column, or 'luoyang' (bundled: the city and its 7 districts); default with the whole "
-        "sample: the sample's",
-    )
-    p.add_argument(
         "--categories", type=Path, help="CSV: category, minutes (threshold)[, capacity] (default GB 50180-2018)"
     )
-    p.add_argument("--demand-total", type=_positive, help="scale the residents to this total")
-    _cache_dir(p)
-    p.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
-    p.add_argument("--quiet", action="store_true", help="no progress: no step lines (or bar, on a terminal) on stderr")
+
+
+def category_options(categories: pd.DataFrame | None) -> dict[str, dict[str, float]]:
+    """``run_circle``'s category options from the ``--categories`` table (``geo.read_categories``).
+
+    Parameters
+    ----------
+    categories
+        The table (index: category; ``minutes``, ``capacity``, ``speed_kmh``), or None.
+
+    Returns
+    -------
+    dict
+        ``category_minutes``, ``category_capacity`` and ``category_speed`` (those given); empty for None.
+    """
+    if categories is None:
+        return {}
+    return {
+        "category_minutes": categories["minutes"].to_dict(),
+        "category_capacity": categories["capacity"].dropna().to_dict(),
+        "category_speed": categories["speed_kmh"].dropna().to_dict(),
+    }
 
 
 def _cache_dir(p: argparse.ArgumentParser) -> None:

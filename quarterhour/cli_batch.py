@@ -15,12 +15,13 @@ import sys
 from pathlib import Path
 
 from analysis.traveltime import MODE_SPEEDS_KMH
-from geo import sample_paths
+from geo import read_categories, sample_paths
 from geo.chinacrs import SYSTEMS
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import MODES
 from quarterhour.batch import BatchInputs, BatchResult, Engine, check_address, check_out, prepare_batch, run_batch
-from quarterhour.batchunit import BatchOptions
+from quarterhour.batchunit import BatchOptions, frozen_categories
+from quarterhour.i18n import yardstick_text
 
 __all__ = ["add_batch_parser", "batch_command"]
 
@@ -33,7 +34,7 @@ def _workers(text: str) -> int:
 
 def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     """``quarterhour batch --units UNITS --network REGION --out DIR [--scheduler ADDRESS] [--workers N]``."""
-    from quarterhour.cli_args import _cache_dir, _positive  # here: cli_args registers this parser
+    from quarterhour.cli_args import _cache_dir, _positive, measures  # here: cli_args registers this parser
 
     p = sub.add_parser(
         "batch",
@@ -57,6 +58,7 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
     p.add_argument("--mode", choices=MODES, default="walk", help="travel mode; sets the default speed")
     p.add_argument("--speed-kmh", type=_positive, help="speed (default: the mode's, 4.5 km/h for walking)")
+    measures(p)  # --standard, --group, --categories: as for 'run'
     p.add_argument(
         "--max-snap-m", type=_positive, default=DEFAULT_MAX_SNAP_M, help="off-network beyond this (default 300 m)"
     )
@@ -88,11 +90,7 @@ def batch_command(args: argparse.Namespace) -> int:
         if getattr(args, role) is None:
             setattr(args, role, sample[role])
             print(f"note: no --{role} given: using the bundled sample ({sample[role].name})", file=sys.stderr)
-    options = BatchOptions(
-        minutes=args.minutes,
-        speed_kmh=args.speed_kmh or MODE_SPEEDS_KMH[args.mode],
-        max_snap_m=args.max_snap_m,
-    )
+    options = _options(args)
     inputs = BatchInputs(
         units=args.units,
         network=args.network,
@@ -116,11 +114,26 @@ def batch_command(args: argparse.Namespace) -> int:
         lang=args.lang,
         say=say,
     )
-    _report(result, args.out)
+    _report(result, args.out, options)
     return 1 if result.failed else 0
 
 
-def _report(result: BatchResult, out: Path) -> None:
+def _options(args: argparse.Namespace) -> BatchOptions:
+    """The circle's options, read as ``run`` reads them (the categories' table checked before any cluster)."""
+    from quarterhour.cli_args import category_options  # here: cli_args registers this parser
+
+    categories = read_categories(args.categories) if args.categories else None
+    return BatchOptions(
+        minutes=args.minutes,
+        speed_kmh=args.speed_kmh or MODE_SPEEDS_KMH[args.mode],
+        max_snap_m=args.max_snap_m,
+        standard=args.standard,
+        groups=tuple(args.group),
+        categories=frozen_categories(category_options(categories)),
+    )
+
+
+def _report(result: BatchResult, out: Path, options: BatchOptions) -> None:
     """The batch's last lines: each failure with its error, then the totals."""
     for code in result.failed:
         print(f"failed: {code}: {result.records[code].get('error')}", file=sys.stderr)
@@ -133,3 +146,4 @@ def _report(result: BatchResult, out: Path) -> None:
         f"complete before, {len(result.failed)} failed); covered {covered:,.0f} of {total:,.0f} residents{pct}; "
         f"wrote {out}"
     )
+    print(f"yardstick: {yardstick_text(options.yardstick, options.minutes, 'en')}")

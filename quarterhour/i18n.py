@@ -268,6 +268,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{file}: coordinates judged {system} against the streets: 90% within {best:,.0f} m of a street "
         "vs {second:,.0f} m as {other}",
     ),
+    "crs_far": (
+        "{file}：无论按哪种坐标系读，九成点位都距街道 {best:,.0f} 米以上：不是坐标系的问题，按 WGS-84 读取",
+        "{file}: read in any coordinate system, 90% of its points lie beyond {best:,.0f} m of a street: not a "
+        "question of the coordinate system; read as WGS-84",
+    ),
     "crs_outside": (
         "{file}：各点均在中国境外，坐标按 WGS-84 读取",
         "{file}: every point lies outside China: read as WGS-84",

@@ -43,6 +43,8 @@ def coordinate_note(file: str, choice: CrsChoice, lang: str = "zh") -> str:
         return t("crs_given", lang, file=file, system=system)
     if choice.how == "outside":
         return t("crs_outside", lang, file=file)
+    if choice.how == "far":
+        return t("crs_far", lang, file=file, best=min(m.values()))
     if choice.how == "declared":
         if choice.looks:
             return t(

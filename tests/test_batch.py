@@ -158,6 +158,14 @@ def test_bad_input_fails_before_any_cluster(quarters, tmp_path, capsys):
     assert main(_batch(quarters, paths, other)) == 2
     assert "holds the batch of other units (x.gpkg)" in capsys.readouterr().err
     assert check_batch_dir(other, "quarters.geojson", force=True) == {}  # --force: taken, every unit runs again
+    # --standard, --group and --categories as `run` reads them, checked before any cluster starts
+    assert main(_batch(quarters, paths, tmp_path / "c", "--standard", "gb50180", "--minutes", "7")) == 2
+    assert "defines the 5, 10, 15-minute circles only, not 7 minutes" in capsys.readouterr().err
+    assert main(_batch(quarters, paths, tmp_path / "c", "--group", "80岁以上")) == 2
+    assert "80岁以上" in capsys.readouterr().err
+    (tmp_path / "categories.csv").write_text("category,minutes\nservice_centre,soon\n", encoding="utf-8")
+    assert main(_batch(quarters, paths, tmp_path / "c", "--categories", str(tmp_path / "categories.csv"))) == 2
+    assert "categories.csv" in capsys.readouterr().err and not (tmp_path / "c").exists()
     port = _free_port()  # nobody listens there
     assert main(_batch(quarters, paths, tmp_path / "b", "--scheduler", f"tcp://127.0.0.1:{port}")) == 2
     err = capsys.readouterr().err
@@ -169,10 +177,13 @@ def test_local_cluster_units_equal_run_alone_and_a_rerun_resumes(quarters, tmp_p
     sample = sample_paths()
     paths = {"network": sample["network"], "facilities": sample["facilities"], "demand": sample["demand"]}
     out = tmp_path / "batch"
-    five = ("--workers", "2", "--minutes", "5")  # 5-minute isochrones: a quicker test, the same clip (15 min: centres)
+    # 5-minute isochrones: a quicker test; under GB 50180 (300 m), each unit as `run --standard gb50180` measures it
+    yardstick = ("--minutes", "5", "--standard", "gb50180")
+    five = ("--workers", "2", *yardstick)
     assert main(_batch(quarters, paths, out, *five)) == 0
-    err = capsys.readouterr().err
-    assert "dashboard: http://" in err and "[4/4]" in err
+    said = capsys.readouterr()
+    assert "dashboard: http://" in said.err and "[4/4]" in said.err
+    assert "yardstick: GB 50180-2018 network walking distance" in said.out and "here 5 min = 300 m" in said.out
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert {c: u["status"] for c, u in manifest["units"].items()} == dict.fromkeys(["Q1", "Q2", "Q3", "Q4"], "done")
     assert sorted(_done_in_log(out)) == ["Q1", "Q2", "Q3", "Q4"]
@@ -184,14 +195,15 @@ def test_local_cluster_units_equal_run_alone_and_a_rerun_resumes(quarters, tmp_p
     assert list(styled["code"]) == ["Q1", "Q2", "Q3", "Q4"] and styled["pct_covered"].between(0, 100).all()
     assert "layer_styles" in pyogrio.list_layers(out / "coverage_units.gpkg")[:, 0]
     assert set(pd.read_excel(out / "coverage.xlsx", sheet_name=None)) == {"单元", "各层级汇总"}
+    assert table["尺度（yardstick）"].str.contains("本次 5 分钟 = 300 米").all()
 
     # each unit equals `quarterhour run` on that unit alone (same clipped inputs)
-    options = BatchOptions(minutes=5)
+    options = BatchOptions(minutes=5, standard="gb50180")
     prepared = prepare_batch(
         BatchInputs(quarters, paths["network"], paths["facilities"], paths["demand"], options=options)
     )
     for job in prepared.jobs:
-        run_gpkg = _alone(job, paths["network"], tmp_path / "alone" / job.code, "--minutes", "5")
+        run_gpkg = _alone(job, paths["network"], tmp_path / "alone" / job.code, *yardstick)
         _same_result(out / job.code / "coverage.gpkg", run_gpkg)
         covered = manifest["units"][job.code]["summary"]["pop_covered"]
         assert covered == pytest.approx(gpd.read_file(run_gpkg, layer="demand").query("covered")["pop"].sum())
@@ -289,7 +301,18 @@ def test_real_scheduler_and_workers_survive_a_killed_worker(towns, tmp_path):
 
 
 def test_options_change_every_unit_key():
-    assert BatchOptions(minutes=10).sha256() != BatchOptions().sha256()
+    from analysis.groups import Group
+    from quarterhour.batchunit import frozen_categories
+
+    keys = {
+        BatchOptions().sha256(),
+        BatchOptions(minutes=10).sha256(),
+        BatchOptions(standard="gb50180").sha256(),
+        BatchOptions(groups=(Group("60岁以上", 3.2),)).sha256(),
+        BatchOptions(groups=(Group("60岁以上", 3.0),)).sha256(),
+        BatchOptions(categories=frozen_categories({"category_minutes": {"service_centre": 10}})).sha256(),
+    }
+    assert len(keys) == 6  # each option its own key: changing any runs every unit again
 
 
 class _Terminal(io.StringIO):

@@ -303,10 +303,10 @@ def test_a_chinese_residents_table_lands_on_its_streets(luoyang, tmp_path, capsy
 
 
 def test_residents_the_streets_cannot_place_are_refused_with_the_option(luoyang, tmp_path, capsys):
-    """No reading clearly fits (points scattered over 6 km around the streets): refused, never read as WGS-84."""
+    """No reading clearly fits (points scattered over 2 km around the streets): refused, never read as WGS-84."""
     folder, _ = luoyang
     rng = np.random.default_rng(1)
-    lon, lat = rng.uniform(112.44, 112.50, 400), rng.uniform(34.65, 34.71, 400)
+    lon, lat = rng.uniform(112.46, 112.48, 400), rng.uniform(34.67, 34.69, 400)
     path = tmp_path / "居民.csv"
     pd.DataFrame({"经度": lon, "纬度": lat, "常住人口": 10}).to_csv(path, index=False)
     network = ["--network", str(folder / "streets.graphml")]

@@ -83,6 +83,8 @@ def test_cli_stops_with_the_same_message(tmp_path, far_csv):
     errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "none of the 2 facilities lies within 300 m" in errors[0]
     assert "another city?" in errors[0] and "Traceback" not in run.stderr
+    assert "洛阳党群服务中心.csv: read in any coordinate system, 90% of its points lie beyond" in run.stderr
+    assert "not a question of the coordinate system" in run.stderr  # not refused as an unclear system: elsewhere
     assert not (tmp_path / "out" / "coverage.gpkg").exists()
 
 
