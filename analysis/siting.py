@@ -505,14 +505,13 @@ def _served(
     before = demand[C.MINUTES].to_numpy(dtype=float) * 60
     before = np.where(np.isfinite(before), before, np.inf)
     t = nearest_times(network, site_snaps, demand_snaps, speed_kmh=speed_kmh)
-    served = (t.point_source >= 0) & (t.point_s < before) & (pop > 0)
-    site = t.point_source[served]
-    n = len(sites)
-    pop_served = np.bincount(site, weights=pop[served], minlength=n)
-    walk = np.bincount(site, weights=(pop * t.point_s)[served], minlength=n)
-    had = np.isfinite(before[served])
-    saved = np.bincount(site[had], weights=(pop * (before - t.point_s))[served][had], minlength=n)
-    pop_had = np.bincount(site[had], weights=pop[served][had], minlength=n)
+    served = np.flatnonzero((t.point_source >= 0) & (t.point_s < before) & (pop > 0))
+    site, w, now, then = t.point_source[served], pop[served], t.point_s[served], before[served]
+    n, had = len(sites), np.isfinite(then)
+    pop_served = np.bincount(site, weights=w, minlength=n)
+    walk = np.bincount(site, weights=w * now, minlength=n)
+    saved = np.bincount(site[had], weights=(w * (then - now))[had], minlength=n)
+    pop_had = np.bincount(site[had], weights=w[had], minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         minutes, each = walk / pop_served / 60, saved / pop_had / 60
     out = sites.copy()
