@@ -28,6 +28,7 @@ from analysis.siting_models import (
     InfeasibleError,
     Solution,
     greedy_max_coverage,
+    mclp_model,
     solve_lscp,
     solve_mclp,
     solve_pmedian,
@@ -489,12 +490,13 @@ def _curve(cover, left, *, before, total, k_max, time_limit_s, budget_s=None) ->
     greedy = greedy_max_coverage(cover, left, k_max)
     budget_s = CURVE_BUDGET_S if budget_s is None else budget_s
     start = time.perf_counter()
+    model = mclp_model(cover, left) if budget_s > 0 else None  # one model for every k
     rows, got = [], 0.0
     for k in range(1, k_max + 1):
         got += greedy[k - 1][1] if k <= len(greedy) else 0.0
         spare = budget_s - (time.perf_counter() - start)
         if spare > 0:
-            exact = solve_mclp(cover, left, k, time_limit_s=min(time_limit_s, spare))
+            exact = solve_mclp(cover, left, k, time_limit_s=min(time_limit_s, spare), model=model)
             value, method, optimal = exact.objective, exact.method, exact.optimal
         else:
             value, method, optimal = got, "greedy", False
