@@ -346,8 +346,10 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     cover.eliminate_zeros()
     cover = cover.astype(bool)
     reached = np.diff(cover.tocsc().indptr) > 0
+    wants_model = (model == "mclp" and capacity is None) or (curve_k and model != "pmedian")
+    reduced = mclp_model(cover, w_left) if wants_model else None  # one reduced MCLP for the answer and the curve
     if model == "mclp":
-        solution = _mclp(cover, w_left, k, capacity=capacity, time_limit_s=time_limit_s)
+        solution = _mclp(cover, w_left, k, capacity=capacity, time_limit_s=time_limit_s, model=reduced)
     elif model == "lscp":
         need = target * total - before
         best = before + float(w_left[reached].sum())
@@ -383,7 +385,7 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     notes += _unreached_notes(unreached, no_corner, minutes)
     after = before + newly
     curve = (
-        _curve(cover, w_left, before=before, total=total, k_max=curve_k, time_limit_s=time_limit_s)
+        _curve(cover, w_left, before=before, total=total, k_max=curve_k, time_limit_s=time_limit_s, model=reduced)
         if curve_k and model != "pmedian"
         else pd.DataFrame()
     )
@@ -475,7 +477,7 @@ def _explain(
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=candidates.crs), float(pop_new.sum())
 
 
-def _curve(cover, left, *, before, total, k_max, time_limit_s, budget_s=None) -> pd.DataFrame:
+def _curve(cover, left, *, before, total, k_max, time_limit_s, budget_s=None, model=None) -> pd.DataFrame:
     """Residents covered with k = 1 ... k_max new sites: exact (MCLP) while the time budget lasts, else greedy.
 
     Each k is solved exactly in turn until ``budget_s`` seconds are spent; the
@@ -490,7 +492,8 @@ def _curve(cover, left, *, before, total, k_max, time_limit_s, budget_s=None) ->
     greedy = greedy_max_coverage(cover, left, k_max)
     budget_s = CURVE_BUDGET_S if budget_s is None else budget_s
     start = time.perf_counter()
-    model = mclp_model(cover, left) if budget_s > 0 else None  # one model for every k
+    if model is None and budget_s > 0:
+        model = mclp_model(cover, left)  # one model for every k
     rows, got = [], 0.0
     for k in range(1, k_max + 1):
         got += greedy[k - 1][1] if k <= len(greedy) else 0.0
