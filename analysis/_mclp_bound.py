@@ -23,6 +23,7 @@ between the k-th best and (A^T lambda)_j. Only the others enter the MILP.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,8 @@ ADD_PER_ROUND = 200
 ROUNDS = 40
 #: Candidates of each greedy round that seed the restricted LP.
 SEEDS_PER_ROUND = 20
+#: Rounds in a row that may pass without lowering the bound (degenerate duals: "tailing off") before it stops.
+STALL_ROUNDS = 4
 
 
 @dataclass(frozen=True)
@@ -111,13 +114,21 @@ def _restricted_lp(by_point_csc: sp.csc_matrix, weight: np.ndarray, cols: np.nda
 
 
 def lp_bound(
-    by_point: sp.csr_matrix, weight: np.ndarray, k: int, incumbent: float, seeds: np.ndarray, *, rel_gap: float
+    by_point: sp.csr_matrix,
+    weight: np.ndarray,
+    k: int,
+    incumbent: float,
+    seeds: np.ndarray,
+    *,
+    rel_gap: float,
+    deadline: float = np.inf,
 ) -> Bound | None:
     """The linear relaxation's bound on ``k`` sites' coverage, by column generation from ``seeds``.
 
     Stops as soon as the bound is within ``rel_gap`` of ``incumbent`` (the incumbent
     is then proven optimal), or when no candidate outside would raise the restricted
-    LP (the bound is the relaxation's own), or after ``ROUNDS`` rounds.
+    LP (the bound is the relaxation's own), or when the bound has not come down for
+    ``STALL_ROUNDS`` rounds, or after ``ROUNDS`` rounds, or past ``deadline``.
 
     Parameters
     ----------
@@ -133,6 +144,8 @@ def lp_bound(
         Candidates the restricted LP starts from (``greedy_seeds``).
     rel_gap
         The relative gap at which the incumbent counts as optimal.
+    deadline
+        ``time.perf_counter()`` past which no new round starts.
 
     Returns
     -------
@@ -143,15 +156,19 @@ def lp_bound(
     w = np.asarray(weight, dtype=float)
     by_cand, by_point_csc = by_point.T.tocsr(), by_point.tocsc()
     n = by_point.shape[1]
-    cols, best = np.unique(seeds), None
+    cols, best, stalled = np.unique(seeds), None, 0
     for _ in range(ROUNDS):
         lp = _restricted_lp(by_point_csc, w, cols, k)
         if lp is None:
             return best
         value, lam, mu = lp
         bound = _lagrangian(by_cand, w, lam, k)
+        lower = best is None or bound.upper < best.upper - rel_gap * abs(best.upper)
+        stalled = 0 if lower else stalled + 1
         best = bound if best is None or bound.upper < best.upper else best
         if best.upper - incumbent <= rel_gap * abs(best.upper) or bound.upper - value <= rel_gap * abs(bound.upper):
+            return best
+        if stalled >= STALL_ROUNDS or time.perf_counter() > deadline:
             return best
         out = np.setdiff1d(np.arange(n), cols, assume_unique=True)
         better = out[bound.score[out] > mu * (1 + 1e-12) + 1e-9]  # positive reduced cost: would raise the LP

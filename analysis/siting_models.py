@@ -12,6 +12,7 @@ alone (``analysis._mclp_bound``), with no MILP at all.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +38,8 @@ __all__ = [
 TIME_LIMIT_S = 60.0
 #: The relative optimality gap at which an answer counts as optimal (HiGHS's ``mip_rel_gap`` too).
 REL_GAP = 1e-6
+#: The share of an MCLP's time limit the LP bound may take; the MILP has the rest.
+BOUND_SHARE = 0.25
 
 
 class InfeasibleError(InputError):
@@ -201,7 +204,8 @@ def solve_mclp(
         return Solution(np.empty(0, np.int64), 0.0, "greedy", True, 0.0, [note("nothing_left")])
     k_m = min(k, len(model.keep))
     seeds = greedy_seeds(model.a.T, model.w, k_m)
-    bound = lp_bound(model.a, model.w, k_m, g_obj, seeds, rel_gap=REL_GAP)
+    start = time.perf_counter()
+    bound = lp_bound(model.a, model.w, k_m, g_obj, seeds, rel_gap=REL_GAP, deadline=start + BOUND_SHARE * time_limit_s)
     if bound is not None and bound.upper - g_obj <= REL_GAP * abs(bound.upper):
         return Solution(g_rows, g_obj, "greedy", True, 0.0)  # proven by the bound
     alive = np.ones(len(model.keep), bool) if bound is None else could_beat(bound, g_obj, rel_gap=REL_GAP)
@@ -209,7 +213,7 @@ def solve_mclp(
         return Solution(g_rows, g_obj, "greedy", True, 0.0)
     cols = np.flatnonzero(alive)
     a, w, _ = _covering_rows(sp.csr_matrix(model.a[:, cols].T), model.w)
-    res = _solve_mclp_milp(a, w, k_m, time_limit_s=time_limit_s)
+    res = _solve_mclp_milp(a, w, k_m, time_limit_s=max(time_limit_s - (time.perf_counter() - start), 0.1))
     upper = np.inf if bound is None else bound.upper
     return _pick(res, model.keep[cols], g_rows, g_obj, upper=upper, cover=cover, weight=weight)
 
