@@ -134,7 +134,7 @@ def candidate_sites(
         return _keep_allowed(cands, None, exclude).set_index("candidate_id", drop=False).rename_axis(None)
     cands = _keep_allowed(_node_sites(network, grid_candidates(network, spacing_m=spacing_m), "grid"), within, exclude)
     if left is not None and len(left.rows):
-        grid = snap_points(cands, network)
+        grid = snap_candidates(cands, network)  # each grid candidate on its own corner: no spatial search
         t = nearest_times(network, grid, left.snaps, speed_kmh=left.speed_kmh, limit_s=left.cutoff_s)
         missed = np.flatnonzero(~(t.point_s <= left.cutoff_s))
         nodes, _ = nearest_corners(network, left, missed)
