@@ -311,8 +311,8 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     >>> f, d = snap_points(fac, net), snap_points(dem, net)
     >>> covered = nearest_facility(net, fac, dem, f, d, minutes=5)
     >>> r = plan_sites(net, covered, d, k=2, minutes=5)
-    >>> r.after > r.before, r.solution.method, len(r.sites)
-    (True, 'milp', 2)
+    >>> r.after > r.before, r.solution.optimal, len(r.sites)
+    (True, True, 2)
     """
     if model not in MODELS:
         raise InputError(f"unknown siting model '{model}'", fix=f"use one of {', '.join(MODELS)}")
