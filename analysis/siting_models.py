@@ -312,8 +312,8 @@ def _pick(res, rows, g_rows, g_obj, *, upper, cover, weight) -> Solution:
         return Solution(_order_by_gain(cover, weight, chosen), obj, "milp", res.status == 0, gap, notes)
     if res.status == 0:  # nothing among the candidates left beats greedy
         return Solution(g_rows, g_obj, "greedy", True, 0.0)
-    if res.mip_dual_bound is not None:  # the candidates left out cannot beat greedy's answer
-        upper = min(upper, max(float(-res.mip_dual_bound), g_obj))
+    if res.mip_dual_bound is not None and np.isfinite(res.mip_dual_bound):  # those left out cannot beat greedy
+        upper = min(upper, max(float(-res.mip_dual_bound), g_obj + REL_GAP * abs(upper)))
     singles = np.sort(np.asarray(sp.csr_matrix(cover, dtype=float) @ np.asarray(weight, dtype=float)))
     upper = min(upper, float(singles[-max(len(g_rows), 1) :].sum()))  # k sites cover at most the k best alone
     gap = abs(upper - g_obj) / max(abs(upper), 1e-9) if np.isfinite(upper) else np.nan
