@@ -28,6 +28,7 @@ from analysis.siting_models import (
     InfeasibleError,
     Solution,
     greedy_max_coverage,
+    mclp_model,
     solve_lscp,
     solve_mclp,
     solve_pmedian,
@@ -142,7 +143,7 @@ def candidate_sites(
         return _keep_allowed(cands, None, exclude).set_index("candidate_id", drop=False).rename_axis(None)
     cands = _keep_allowed(_node_sites(network, grid_candidates(network, spacing_m=spacing_m), "grid"), within, exclude)
     if left is not None and len(left.rows):
-        grid = snap_points(cands, network)
+        grid = snap_candidates(cands, network)  # each grid candidate on its own corner: no spatial search
         t = nearest_times(network, grid, left.snaps, speed_kmh=left.speed_kmh, limit_s=left.cutoff_s)
         missed = np.flatnonzero(~(t.point_s <= left.cutoff_s))
         nodes, _ = nearest_corners(network, left, missed)
@@ -319,8 +320,8 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     >>> f, d = snap_points(fac, net), snap_points(dem, net)
     >>> covered = nearest_facility(net, fac, dem, f, d, minutes=5)
     >>> r = plan_sites(net, covered, d, k=2, minutes=5)
-    >>> r.after > r.before, r.solution.method, len(r.sites)
-    (True, 'milp', 2)
+    >>> r.after > r.before, r.solution.optimal, len(r.sites)
+    (True, True, 2)
     """
     if model not in MODELS:
         raise InputError(f"unknown siting model '{model}'", fix=f"use one of {', '.join(MODELS)}")
@@ -354,8 +355,10 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     cover.eliminate_zeros()
     cover = cover.astype(bool)
     reached = np.diff(cover.tocsc().indptr) > 0
+    wants_model = (model == "mclp" and capacity is None) or (curve_k and model != "pmedian")
+    reduced = mclp_model(cover, w_left) if wants_model else None  # one reduced MCLP for the answer and the curve
     if model == "mclp":
-        solution = _mclp(cover, w_left, k, capacity=capacity, time_limit_s=time_limit_s)
+        solution = _mclp(cover, w_left, k, capacity=capacity, time_limit_s=time_limit_s, model=reduced)
     elif model == "lscp":
         need = target * total - before
         best = before + float(w_left[reached].sum())
@@ -392,7 +395,7 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     notes += _unreached_notes(unreached, no_corner, minutes)
     after = before + newly
     curve = (
-        _curve(cover, w_left, before=before, total=total, k_max=curve_k, time_limit_s=time_limit_s)
+        _curve(cover, w_left, before=before, total=total, k_max=curve_k, time_limit_s=time_limit_s, model=reduced)
         if curve_k and model != "pmedian"
         else pd.DataFrame()
     )
@@ -522,7 +525,7 @@ def _served(
     return out
 
 
-def _curve(cover, left, *, before, total, k_max, time_limit_s, budget_s=None) -> pd.DataFrame:
+def _curve(cover, left, *, before, total, k_max, time_limit_s, budget_s=None, model=None) -> pd.DataFrame:
     """Residents covered with k = 1 ... k_max new sites: exact (MCLP) while the time budget lasts, else greedy.
 
     Each k is solved exactly in turn until ``budget_s`` seconds are spent; the
@@ -537,12 +540,14 @@ def _curve(cover, left, *, before, total, k_max, time_limit_s, budget_s=None) ->
     greedy = greedy_max_coverage(cover, left, k_max)
     budget_s = CURVE_BUDGET_S if budget_s is None else budget_s
     start = time.perf_counter()
+    if model is None and budget_s > 0:
+        model = mclp_model(cover, left)  # one model for every k
     rows, got = [], 0.0
     for k in range(1, k_max + 1):
         got += greedy[k - 1][1] if k <= len(greedy) else 0.0
         spare = budget_s - (time.perf_counter() - start)
         if spare > 0:
-            exact = solve_mclp(cover, left, k, time_limit_s=min(time_limit_s, spare))
+            exact = solve_mclp(cover, left, k, time_limit_s=min(time_limit_s, spare), model=model)
             value, method, optimal = exact.objective, exact.method, exact.optimal
         else:
             value, method, optimal = got, "greedy", False

@@ -5,11 +5,14 @@ the facilities that stay). Every solver returns a ``Solution`` that says which
 method answered (``milp`` or ``greedy``), whether it is proven optimal, and the
 optimality gap. ``scipy.optimize.milp`` takes no starting solution, so the greedy
 answer is computed first and kept as the answer whenever the solver does not
-beat it (time limit hit with a worse incumbent, or no solution at all).
+beat it (time limit hit with a worse incumbent, or no solution at all). For the
+MCLP, greedy's answer is often proven optimal by the linear relaxation's bound
+alone (``analysis._mclp_bound``), with no MILP at all.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,19 +20,26 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from analysis._mclp_bound import could_beat, greedy_seeds, lp_bound
 from geo.errors import InputError
 from geo.notes import note
 
 __all__ = [
     "InfeasibleError",
+    "MclpModel",
     "Solution",
     "greedy_max_coverage",
+    "mclp_model",
     "solve_lscp",
     "solve_mclp",
     "solve_pmedian",
 ]
 
 TIME_LIMIT_S = 60.0
+#: The relative optimality gap at which an answer counts as optimal (HiGHS's ``mip_rel_gap`` too).
+REL_GAP = 1e-6
+#: The share of an MCLP's time limit the LP bound may take; the MILP has the rest.
+BOUND_SHARE = 0.25
 
 
 class InfeasibleError(InputError):
@@ -119,7 +129,7 @@ def _order_by_gain(cover: sp.csr_matrix, weight: np.ndarray, rows: np.ndarray) -
     return np.array(order + [r for r in rows if r not in order], dtype=np.int64)
 
 
-def _solve(c, integrality, bounds, constraints, *, time_limit_s, rel_gap=1e-6, presolve=True):
+def _solve(c, integrality, bounds, constraints, *, time_limit_s, rel_gap=REL_GAP, presolve=True):
     return milp(
         c=c,
         integrality=integrality,
@@ -136,11 +146,17 @@ def solve_mclp(
     *,
     capacity: float | None = None,
     time_limit_s: float = TIME_LIMIT_S,
+    model: MclpModel | None = None,
 ) -> Solution:
     """Maximal covering location problem: ``k`` sites that cover the most weight.
 
     maximise sum_i w_i y_i subject to y_i <= sum_j a_ij x_j, sum_j x_j = k,
     x_j in {0, 1}, 0 <= y_i <= 1 (Church and ReVelle 1974).
+
+    Greedy's answer is tried first: when the linear relaxation's bound
+    (``analysis._mclp_bound``) meets it within ``REL_GAP``, it is proven optimal
+    and no MILP is solved. Otherwise HiGHS solves the MILP over the candidates
+    that bound leaves able to beat greedy's answer.
 
     With ``capacity``, each site serves at most that much weight: assignment
     shares z_ij in [0, 1] on covering pairs, sum_j z_ij <= 1,
@@ -158,6 +174,8 @@ def solve_mclp(
         The most weight one site serves; ``None`` for no cap.
     time_limit_s
         The solver's time limit in seconds; past it the best answer found (or greedy's) is kept.
+    model
+        ``mclp_model(cover, weight)`` when already built (a curve solves many k on one model).
 
     Returns
     -------
@@ -168,41 +186,83 @@ def solve_mclp(
     --------
     >>> cover = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool))
     >>> s = solve_mclp(cover, np.array([3.0, 1.0, 1.0, 3.0]), 2)
-    >>> sorted(s.chosen.tolist()), s.objective, s.method, s.optimal
-    ([0, 2], 8.0, 'milp', True)
+    >>> sorted(s.chosen.tolist()), s.objective, s.optimal
+    ([0, 2], 8.0, True)
     """
     cover = sp.csr_matrix(cover, dtype=bool)
     n_c = cover.shape[0]
     k = min(int(k), n_c)
+    if capacity is not None:
+        return _capacitated_mclp(cover, weight, k, capacity, time_limit_s)
     greedy = greedy_max_coverage(cover, weight, k)
     g_rows = np.array([r for r, _ in greedy], dtype=np.int64)
     g_obj = float(sum(g for _, g in greedy))
-    if capacity is not None:
-        return _capacitated_mclp(cover, weight, k, capacity, time_limit_s)
     if k == 1 and greedy:  # the best single candidate is the optimum: no solver needed (a city's HiGHS run is not)
         return Solution(g_rows, g_obj, "greedy", True, 0.0, ["one site: the best single candidate is optimal"])
-    a, w, _ = _covering_rows(cover, weight)
-    n_p = a.shape[0]
-    if n_p == 0 or k == 0:
+    model = mclp_model(cover, weight) if model is None else model
+    if model.a.shape[0] == 0 or k == 0:
         return Solution(np.empty(0, np.int64), 0.0, "greedy", True, 0.0, [note("nothing_left")])
-    # Only candidates no other one outdoes enter the model; the points are then merged again on them.
-    keep = _undominated(a)
+    k_m = min(k, len(model.keep))
+    seeds = greedy_seeds(model.a.T, model.w, k_m)
+    start = time.perf_counter()
+    bound = lp_bound(model.a, model.w, k_m, g_obj, seeds, rel_gap=REL_GAP, deadline=start + BOUND_SHARE * time_limit_s)
+    if bound is not None and bound.upper - g_obj <= REL_GAP * abs(bound.upper):
+        return Solution(g_rows, g_obj, "greedy", True, 0.0)  # proven by the bound
+    alive = np.ones(len(model.keep), bool) if bound is None else could_beat(bound, g_obj, rel_gap=REL_GAP)
+    if alive.sum() < k_m:  # every choice of k_m sites holds one that cannot beat greedy's
+        return Solution(g_rows, g_obj, "greedy", True, 0.0)
+    cols = np.flatnonzero(alive)
+    a, w, _ = _covering_rows(sp.csr_matrix(model.a[:, cols].T), model.w)
+    res = _solve_mclp_milp(a, w, k_m, time_limit_s=max(time_limit_s - (time.perf_counter() - start), 0.1))
+    upper = np.inf if bound is None else bound.upper
+    return _pick(res, model.keep[cols], g_rows, g_obj, upper=upper, cover=cover, weight=weight)
+
+
+@dataclass(frozen=True)
+class MclpModel:
+    """The MCLP as the solvers see it: points merged by covering set, dominated candidates left out."""
+
+    a: sp.csr_matrix  #: points x model candidates, 1 where the candidate covers the point
+    w: np.ndarray  #: weight per model point
+    keep: np.ndarray  #: the model's candidates, as rows of the cover they came from
+
+
+def mclp_model(cover: sp.csr_matrix, weight: np.ndarray) -> MclpModel:
+    """The reduced MCLP of a coverage: the same optimum, much smaller where residents cluster.
+
+    Parameters
+    ----------
+    cover
+        Boolean candidates x points.
+    weight
+        Residents per point.
+
+    Returns
+    -------
+    MclpModel
+        Points merged by covering set and undominated candidates only (``_covering_rows``, ``_undominated``).
+    """
+    a, w, _ = _covering_rows(cover, weight)
+    if a.shape[0] == 0:
+        return MclpModel(a, w, np.empty(0, np.int64))
+    keep = _undominated(a)  # only candidates no other one outdoes; the points are then merged again on them
     a, w, _ = _covering_rows(sp.csr_matrix(a[:, keep].T), w)
-    n_m, n_p = len(keep), a.shape[0]
-    k_m = min(k, n_m)
-    # variables: x (n_m, binary), y (n_p, continuous)
-    c = np.concatenate([np.zeros(n_m), -w])
+    return MclpModel(a, w, keep)
+
+
+def _solve_mclp_milp(a: sp.csr_matrix, w: np.ndarray, k: int, *, time_limit_s: float):
+    """HiGHS on the MCLP of points x candidates ``a``: x (candidates, binary), y (points, continuous)."""
+    n_m, n_p = a.shape[1], a.shape[0]
     link = sp.hstack([-a, sp.identity(n_p)]).tocsr()  # y_i - sum_j a_ij x_j <= 0
     count = sp.hstack([sp.csr_matrix(np.ones((1, n_m))), sp.csr_matrix((1, n_p))])
-    res = _solve(
-        c,
+    return _solve(
+        np.concatenate([np.zeros(n_m), -w]),
         np.concatenate([np.ones(n_m), np.zeros(n_p)]),
         Bounds(0, 1),
-        [LinearConstraint(link, -np.inf, 0), LinearConstraint(count, k_m, k_m)],
+        [LinearConstraint(link, -np.inf, 0), LinearConstraint(count, k, k)],
         time_limit_s=time_limit_s,
         presolve=False,  # HiGHS's presolve takes most of the time on a city's coverage (25 s of 31 at 100k)
     )
-    return _pick(res, keep, g_rows, g_obj, maximise=True, cover=cover, weight=weight)
 
 
 def _capacitated_mclp(cover, weight, k, capacity, time_limit_s) -> Solution:
@@ -235,26 +295,28 @@ def _capacitated_mclp(cover, weight, k, capacity, time_limit_s) -> Solution:
     return Solution(_order_by_gain(cover, weight, chosen), float(-res.fun), "milp", res.status == 0, gap)
 
 
-def _pick(res, rows, g_rows, g_obj, *, maximise, cover, weight, notes=None) -> Solution:
-    """The solver's answer when it is at least as good as greedy, else greedy; with an honest gap.
+def _pick(res, rows, g_rows, g_obj, *, upper, cover, weight) -> Solution:
+    """The MILP's answer when it is at least as good as greedy, else greedy; with an honest gap.
 
-    ``rows`` maps the model's candidate variables (the first ``len(rows)``) back to rows of ``cover``.
+    ``rows`` maps the MILP's candidate variables (the first ``len(rows)``) back to
+    rows of ``cover``; the MILP holds only candidates that may beat greedy, so a
+    proven optimum below greedy's proves greedy's. ``upper`` bounds every choice.
     """
-    notes = list(notes or [])
-    if res.x is not None:
-        obj = float(-res.fun) if maximise else float(res.fun)
-        better = obj >= g_obj - 1e-9 if maximise else obj <= g_obj + 1e-9
-        if better:
-            chosen = rows[np.flatnonzero(res.x[: len(rows)] > 0.5)]
-            gap = 0.0 if res.status == 0 else (float(res.mip_gap) if res.mip_gap is not None else np.nan)
-            if res.status != 0:
-                notes.append(note("solver_gap", gap=gap, message=res.message))
-            return Solution(_order_by_gain(cover, weight, chosen), obj, "milp", res.status == 0, gap, notes)
-    bound = float(-res.mip_dual_bound) if maximise and res.mip_dual_bound is not None else np.inf
-    if maximise:  # k sites cover at most what the k best ones cover each on its own
-        singles = np.sort(np.asarray(sp.csr_matrix(cover, dtype=float) @ np.asarray(weight, dtype=float)))
-        bound = min(bound, float(singles[-max(len(g_rows), 1) :].sum()))
-    gap = abs(bound - g_obj) / max(abs(bound), 1e-9) if np.isfinite(bound) else np.nan
+    notes = []
+    obj = float(-res.fun) if res.x is not None else -np.inf
+    if res.x is not None and obj >= g_obj - 1e-9:
+        chosen = rows[np.flatnonzero(res.x[: len(rows)] > 0.5)]
+        gap = 0.0 if res.status == 0 else (float(res.mip_gap) if res.mip_gap is not None else np.nan)
+        if res.status != 0:
+            notes.append(note("solver_gap", gap=gap, message=res.message))
+        return Solution(_order_by_gain(cover, weight, chosen), obj, "milp", res.status == 0, gap, notes)
+    if res.status == 0:  # nothing among the candidates left beats greedy
+        return Solution(g_rows, g_obj, "greedy", True, 0.0)
+    if res.mip_dual_bound is not None and np.isfinite(res.mip_dual_bound):  # those left out cannot beat greedy
+        upper = min(upper, max(float(-res.mip_dual_bound), g_obj + REL_GAP * abs(upper)))
+    singles = np.sort(np.asarray(sp.csr_matrix(cover, dtype=float) @ np.asarray(weight, dtype=float)))
+    upper = min(upper, float(singles[-max(len(g_rows), 1) :].sum()))  # k sites cover at most the k best alone
+    gap = abs(upper - g_obj) / max(abs(upper), 1e-9) if np.isfinite(upper) else np.nan
     notes.append(note("greedy_kept", message=res.message))
     return Solution(g_rows, g_obj, "greedy", False, gap, notes)
 
