@@ -146,7 +146,7 @@ def _each_once(network: StreetNetwork) -> np.ndarray:
 
 
 def _every(xy: np.ndarray, line: np.ndarray, step: float) -> np.ndarray:
-    """Points at most ``step`` apart along lines given as vertices (``line``: each vertex's line), as segmentize puts them.
+    """Points at most ``step`` apart along lines given as vertices (``line``: each one's line), as segmentize puts them.
 
     Each piece of a line is cut in ``ceil(length / step)`` equal parts; the lines' last vertices are kept.
     """

@@ -59,8 +59,9 @@ def test_the_cached_base_sends_what_st_folium_sends(monkeypatch):
         assert len(base.map._children) == len(draw_map(md)._children)  # the layer is taken off the shared map
     assert component_args(base, None, height=620, returned=["last_clicked"])["feature_group"] is None
     asked = ["last_clicked", "bounds"]  # the extent walks every coordinate: made only when asked, as st_folium's
-    assert component_args(base, None, height=620, returned=asked)["default"] == (
-        _st_folium_args(draw_map(md), None, monkeypatch, returned=asked)["default"]
+    assert (
+        component_args(base, None, height=620, returned=asked)["default"]
+        == (_st_folium_args(draw_map(md), None, monkeypatch, returned=asked)["default"])
     )
 
 

@@ -250,23 +250,25 @@ def _run(
     """``run_circle`` on the session's data with these facilities (the current ones, or a scenario's)."""
     network = load_network(inputs.network)
     small = len(network.nodes) <= SMALL_NETWORK_NODES
+    points = load_points(inputs)
     return run_circle(
         network,
         facilities,
-        load_points(inputs).demand,
+        points.demand,
         minutes=params.minutes,
         bands=[b for b in params.bands if b != params.minutes],
         category_minutes=dict(params.category_minutes),
         boundaries=load_boundaries(inputs.network, units),
         speed_kmh=params.speed_kmh,
         standard=params.standard,
-        groups=find_groups(load_points(inputs).demand, [Group(g, v) for g, v in params.group_speeds]),
+        groups=find_groups(points.demand, [Group(g, v) for g, v in params.group_speeds]),
         gap_cell_m=GAP_CELL_M,
         # a city's map draws the merged reach, traced from a grid in seconds; each facility's own reach
         # (hundreds of polygons, not drawn) is made when a file asks for it (compute_files)
         isochrones=ISOCHRONE_KINDS if small else ("merged",),
         reach_cell_m=None if small else GRID_M,
         n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
+        demand_snap=points.demand_snap,  # snapped once, with the residents
         progress=progress,
     )
 
