@@ -13,6 +13,7 @@ import base64
 import html
 import io
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
@@ -23,9 +24,19 @@ from pyproj import Transformer
 from geo.network import StreetNetwork
 from quarterhour.palette import STREET_COLOR
 
-__all__ = ["PRECISION_DEG", "feature_collection", "fill_holes", "geojson", "street_lines", "street_picture", "to_wgs84"]
+__all__ = [
+    "PRECISION_DEG",
+    "draw_streets_ahead",
+    "feature_collection",
+    "fill_holes",
+    "geojson",
+    "street_lines",
+    "street_picture",
+    "to_wgs84",
+]
 
 PRECISION_DEG = 1e-5  #: coordinates on the page are rounded to about a metre
+_AHEAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="street-picture")  #: draws pictures ahead
 
 
 def to_wgs84(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0, min_hole_m2: float = 0.0) -> gpd.GeoDataFrame:
@@ -134,7 +145,26 @@ def street_picture(network: StreetNetwork, *, max_px: int = 2000) -> tuple[str, 
     key = ("street_picture", max_px)
     if key not in network.derived:
         network.derived[key] = _draw_streets(network, max_px)
+    if isinstance(network.derived[key], Future):  # begun by draw_streets_ahead
+        network.derived[key] = network.derived[key].result()
     return network.derived[key]
+
+
+def draw_streets_ahead(network: StreetNetwork, *, max_px: int = 2000) -> None:
+    """Start drawing the street picture in the background (the app, once a city's network is chosen).
+
+    The planner is still choosing files then; ``street_picture`` waits for it when the map asks.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    max_px
+        The picture's longer side (pixels), as for ``street_picture``.
+    """
+    key = ("street_picture", max_px)
+    if key not in network.derived:
+        network.derived[key] = _AHEAD.submit(_draw_streets, network, max_px)
 
 
 def _each_once(network: StreetNetwork) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
@@ -15,7 +16,7 @@ from PIL import Image
 
 from analysis.pipeline import run_circle
 from geo import read_boundaries, sample_paths, snap_points
-from quarterhour.webgeo import feature_collection, fill_holes, street_picture, to_wgs84
+from quarterhour.webgeo import draw_streets_ahead, feature_collection, fill_holes, street_picture, to_wgs84
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +77,13 @@ def test_the_street_picture_lights_the_streets(sample):
     near = np.any([lit[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w] for dr in (-1, 0, 1) for dc in (-1, 0, 1)], axis=0)
     assert near[row, col].mean() > 0.99  # within a pixel (the picture's side is a whole number of pixels)
     assert 0.01 < (alpha > 0).mean() < 0.5
+
+
+def test_the_picture_drawn_ahead_is_the_picture(sample):
+    network = sample[0]
+    ahead = replace(network, derived={})
+    draw_streets_ahead(ahead, max_px=300)
+    assert street_picture(ahead, max_px=300) == street_picture(replace(network, derived={}), max_px=300)
 
 
 def test_the_residents_snapped_once_give_the_same_run(sample):

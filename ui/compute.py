@@ -45,7 +45,8 @@ from geo.scenario import changes_frame
 from geo.store import cache_root, load_entry, store_network
 from geo.tables import is_table
 from quarterhour.i18n import t
-from quarterhour.webmap import MapData, map_data
+from quarterhour.webgeo import draw_streets_ahead
+from quarterhour.webmap import CITY_EDGES, MapData, map_data
 from ui.values import SAMPLE, STORE, Change, Inputs, Params, Plan, Points, ScenarioView
 
 __all__ = [
@@ -80,8 +81,17 @@ def load_network(source: str) -> StreetNetwork:
     Returns
     -------
     StreetNetwork
-        The network in its metric CRS.
+        The network in its metric CRS; a city's street picture (``quarterhour.webgeo.street_picture``)
+        is begun in the background, so the first map finds it drawn.
     """
+    network = _network(source)
+    if len(network.edges) > CITY_EDGES:  # a city's streets are drawn as a picture: begun while the planner picks files
+        draw_streets_ahead(network)
+    return network
+
+
+def _network(source: str) -> StreetNetwork:
+    """``load_network``'s network, read through the store."""
     if source == SAMPLE:
         return store_network(sample_paths()["network"]).network
     if source.startswith(STORE):
