@@ -68,9 +68,10 @@ def to_wgs84(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0, min_hole_m2: flo
         elif simplify_m:
             gdf = gdf.set_geometry(gdf.geometry.simplify(simplify_m))
     out = gdf.to_crs(4326)
-    # Tooltips put property values into the page as HTML: names from planners' files are escaped first.
+    # Tooltips put property values into the page as HTML: names from planners' files are escaped first,
+    # braces too (folium renders each layer's script as a Jinja template again: '{{ }}' in a name ran on the server).
     for col in out.drop(columns=out.geometry.name).select_dtypes(include=["object", "string"]).columns:
-        out[col] = out[col].map(lambda v: html.escape(v) if isinstance(v, str) else v)
+        out[col] = out[col].map(lambda v: _inert(v) if isinstance(v, str) else v)
     geoms = shapely.set_precision(out.geometry.values, PRECISION_DEG)
     # Rounding may collapse a sliver to a line or to nothing: keep what keeps the input's kind.
     geoms = np.array([_same_kind(g, kind) for g, kind in zip(geoms, out.geom_type, strict=True)], dtype=object)
@@ -104,6 +105,11 @@ def fill_holes(polygons: np.ndarray, min_area: float) -> np.ndarray:
     if len(rings):
         out[np.unique(idx)] = shapely.polygons(rings[keep], indices=np.unique(idx[keep], return_inverse=True)[1])
     return out
+
+
+def _inert(text: str) -> str:
+    """``text`` as HTML that neither the browser nor Jinja acts on (``{`` and ``}`` as character references)."""
+    return html.escape(text).replace("{", "&#123;").replace("}", "&#125;")
 
 
 def _same_kind(geom: shapely.Geometry | None, kind: str | None) -> shapely.Geometry | None:
