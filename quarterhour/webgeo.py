@@ -13,25 +13,38 @@ import base64
 import html
 import io
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 
 from geo.network import StreetNetwork
 from quarterhour.palette import STREET_COLOR
 
-__all__ = ["PRECISION_DEG", "geojson", "street_lines", "street_picture", "to_wgs84"]
+__all__ = [
+    "PRECISION_DEG",
+    "draw_streets_ahead",
+    "feature_collection",
+    "fill_holes",
+    "geojson",
+    "street_lines",
+    "street_picture",
+    "to_wgs84",
+]
 
 PRECISION_DEG = 1e-5  #: coordinates on the page are rounded to about a metre
+_AHEAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="street-picture")  #: draws pictures ahead
 
 
 def to_wgs84(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0, min_hole_m2: float = 0.0) -> gpd.GeoDataFrame:
     """``gdf`` simplified in metres, then reprojected to lon/lat rounded to about a metre (smaller pages).
 
-    Polygons are simplified part by part (GEOS takes minutes on a city's one many-holed reach, seconds on its
-    parts).
+    Polygons are simplified part by part, all parts in one vectorised call (Douglas-Peucker; GEOS
+    mends what it crosses, so every outline stays within ``simplify_m`` of its own and valid). The
+    topology-preserving simplifier took seconds on a city's reach of half a million points.
 
     Parameters
     ----------
@@ -48,19 +61,55 @@ def to_wgs84(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0, min_hole_m2: flo
             gdf = gdf.explode(index_parts=False)
             geoms = gdf.geometry.to_numpy()
             if min_hole_m2:
-                geoms = np.array([_fill_holes(p, min_hole_m2) for p in geoms], dtype=object)
-            gdf = gdf.set_geometry(shapely.simplify(geoms, simplify_m) if simplify_m else geoms, crs=gdf.crs)
+                geoms = fill_holes(geoms, min_hole_m2)
+            if simplify_m:
+                geoms = shapely.simplify(geoms, simplify_m, preserve_topology=False)
+            gdf = gdf.set_geometry(geoms, crs=gdf.crs)
         elif simplify_m:
             gdf = gdf.set_geometry(gdf.geometry.simplify(simplify_m))
     out = gdf.to_crs(4326)
-    # Tooltips put property values into the page as HTML: names from planners' files are escaped first.
+    # Tooltips put property values into the page as HTML: names from planners' files are escaped first,
+    # braces too (folium renders each layer's script as a Jinja template again: '{{ }}' in a name ran on the server).
     for col in out.drop(columns=out.geometry.name).select_dtypes(include=["object", "string"]).columns:
-        out[col] = out[col].map(lambda v: html.escape(v) if isinstance(v, str) else v)
+        out[col] = out[col].map(lambda v: _inert(v) if isinstance(v, str) else v)
     geoms = shapely.set_precision(out.geometry.values, PRECISION_DEG)
     # Rounding may collapse a sliver to a line or to nothing: keep what keeps the input's kind.
     geoms = np.array([_same_kind(g, kind) for g, kind in zip(geoms, out.geom_type, strict=True)], dtype=object)
     keep = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
     return out.set_geometry(geoms, crs=out.crs)[keep]
+
+
+def fill_holes(polygons: np.ndarray, min_area: float) -> np.ndarray:
+    """Each polygon with its holes under ``min_area`` (square metres) filled, in one vectorised pass.
+
+    Parameters
+    ----------
+    polygons
+        Polygons (not multi-polygons), as a shapely array.
+    min_area
+        Holes of less area than this are filled.
+
+    Returns
+    -------
+    numpy.ndarray
+        The polygons, in the same order.
+    """
+    polygons = np.asarray(polygons, dtype=object)
+    if not len(polygons):
+        return polygons
+    rings, idx = shapely.get_rings(polygons, return_index=True)
+    shell = np.append(True, idx[1:] != idx[:-1])
+    keep = shell.copy()
+    keep[~shell] = shapely.area(shapely.polygons(rings[~shell])) >= min_area
+    out = np.array([shapely.Polygon()] * len(polygons), dtype=object)
+    if len(rings):
+        out[np.unique(idx)] = shapely.polygons(rings[keep], indices=np.unique(idx[keep], return_inverse=True)[1])
+    return out
+
+
+def _inert(text: str) -> str:
+    """``text`` as HTML that neither the browser nor Jinja acts on (``{`` and ``}`` as character references)."""
+    return html.escape(text).replace("{", "&#123;").replace("}", "&#125;")
 
 
 def _same_kind(geom: shapely.Geometry | None, kind: str | None) -> shapely.Geometry | None:
@@ -69,13 +118,6 @@ def _same_kind(geom: shapely.Geometry | None, kind: str | None) -> shapely.Geome
     family = kind.replace("Multi", "")
     parts = [p for p in shapely.get_parts(geom) if p.geom_type.replace("Multi", "") == family]
     return shapely.union_all(parts) if parts else None
-
-
-def _fill_holes(polygon: shapely.Polygon, min_area: float) -> shapely.Polygon:
-    if not polygon.interiors:
-        return polygon
-    keep = [ring for ring in polygon.interiors if shapely.Polygon(ring).area >= min_area]
-    return shapely.Polygon(polygon.exterior, keep)
 
 
 def street_lines(network: StreetNetwork) -> gpd.GeoDataFrame:
@@ -109,21 +151,64 @@ def street_picture(network: StreetNetwork, *, max_px: int = 2000) -> tuple[str, 
     key = ("street_picture", max_px)
     if key not in network.derived:
         network.derived[key] = _draw_streets(network, max_px)
+    if isinstance(network.derived[key], Future):  # begun by draw_streets_ahead
+        network.derived[key] = network.derived[key].result()
     return network.derived[key]
+
+
+def draw_streets_ahead(network: StreetNetwork, *, max_px: int = 2000) -> None:
+    """Start drawing the street picture in the background (the app, once a city's network is chosen).
+
+    The planner is still choosing files then; ``street_picture`` waits for it when the map asks.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    max_px
+        The picture's longer side (pixels), as for ``street_picture``.
+    """
+    key = ("street_picture", max_px)
+    if key not in network.derived:
+        network.derived[key] = _AHEAD.submit(_draw_streets, network, max_px)
+
+
+def _each_once(network: StreetNetwork) -> np.ndarray:
+    """The streets' lines, each segment once: the network holds most both ways (same ends, same length)."""
+    e = network.edges
+    u, v = e["u"].to_numpy(), e["v"].to_numpy()
+    ends = pd.DataFrame({"a": np.minimum(u, v), "b": np.maximum(u, v), "m": np.round(e["length_m"].to_numpy(), 2)})
+    return e.geometry.to_numpy()[~ends.duplicated().to_numpy()]
+
+
+def _every(xy: np.ndarray, line: np.ndarray, step: float) -> np.ndarray:
+    """Points at most ``step`` apart along lines given as vertices (``line``: each one's line), as segmentize puts them.
+
+    Each piece of a line is cut in ``ceil(length / step)`` equal parts; the lines' last vertices are kept.
+    """
+    same = line[1:] == line[:-1]
+    a, b = xy[:-1][same], xy[1:][same]
+    parts = np.maximum(np.ceil(np.hypot(*(b - a).T) / step), 1).astype(np.int64)
+    piece = np.repeat(np.arange(len(a)), parts)
+    k = np.arange(len(piece)) - np.repeat(np.cumsum(parts) - parts, parts)
+    inner = a[piece] + (b - a)[piece] * (k / parts[piece])[:, None]
+    return np.concatenate([inner, xy[np.append(~same, True)]])
 
 
 def _draw_streets(network: StreetNetwork, max_px: int) -> tuple[str, list[list[float]]]:
     """Each street sampled every half pixel; a pixel's opacity grows with the street length in it.
 
-    Plain arrays, no plotting library: at 180k segments matplotlib's per-line paths took 4 s.
+    Plain arrays, no plotting library: at 180k segments matplotlib's per-line paths took 4 s. The vertices
+    are projected as arrays (pyproj), each segment once (``_each_once``).
     """
     from PIL import Image, ImageColor
 
-    merc = street_lines(network).to_crs(3857).geometry.iloc[0]
-    west, south, east, north = merc.bounds
+    xy, line = shapely.get_coordinates(_each_once(network), return_index=True)
+    x, y = Transformer.from_crs(network.crs, 3857, always_xy=True).transform(xy[:, 0], xy[:, 1])
+    west, south, east, north = x.min(), y.min(), x.max(), y.max()
     scale = max_px / max(east - west, north - south)
     width, height = max(int((east - west) * scale), 1), max(int((north - south) * scale), 1)
-    xy = shapely.get_coordinates(shapely.segmentize(merc, 0.5 / scale))
+    xy = _every(np.column_stack([x, y]), line, 0.5 / scale)
     col = np.clip(((xy[:, 0] - west) * scale).astype(np.int64), 0, width - 1)
     row = np.clip(((north - xy[:, 1]) * scale).astype(np.int64), 0, height - 1)
     samples = np.bincount(row * width + col, minlength=width * height).reshape(height, width)
@@ -155,4 +240,27 @@ def geojson(
         gdf = gdf.assign(_s=style)
     out = to_wgs84(gdf, simplify_m=simplify_m, min_hole_m2=min_hole_m2)
     # Ids of our own (0, 1, ...): folium would otherwise write them into the data, and MapData is shared read-only.
-    return json.loads(out.reset_index(drop=True).to_json())
+    return feature_collection(out.reset_index(drop=True))
+
+
+def feature_collection(gdf: gpd.GeoDataFrame) -> dict:
+    """``json.loads(gdf.to_json())``, the geometries written by GEOS (geopandas walks every coordinate in Python).
+
+    Parameters
+    ----------
+    gdf
+        The features, in lon/lat.
+
+    Returns
+    -------
+    dict
+        The GeoJSON FeatureCollection, the same as geopandas writes it.
+    """
+    geoms = gdf.geometry.to_numpy()
+    plain = gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=[None] * len(gdf), crs=gdf.crs)
+    out = json.loads(plain.to_json())
+    written = shapely.to_geojson(geoms[~shapely.is_missing(geoms)])
+    shapes = iter(json.loads("[" + ",".join(written) + "]"))
+    for feature, missing in zip(out["features"], shapely.is_missing(geoms), strict=True):
+        feature["geometry"] = None if missing else next(shapes)
+    return out

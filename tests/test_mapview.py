@@ -26,7 +26,7 @@ def _layer(network):
     return scenario_layer(new, new.iloc[:0], gpd.GeoDataFrame(geometry=[], crs=network.crs))
 
 
-def _st_folium_args(m, layer, monkeypatch) -> dict:
+def _st_folium_args(m, layer, monkeypatch, returned=("last_clicked",)) -> dict:
     """What st_folium itself hands to streamlit-folium's component for this map and layer."""
     sent = {}
     monkeypatch.setattr(sf, "_component_func", lambda **kw: sent.update(kw))
@@ -35,7 +35,7 @@ def _st_folium_args(m, layer, monkeypatch) -> dict:
         key="map",
         height=620,
         use_container_width=True,
-        returned_objects=["last_clicked"],
+        returned_objects=list(returned),
         feature_group_to_add=layer,
     )
     sent.pop("on_change")
@@ -58,6 +58,11 @@ def test_the_cached_base_sends_what_st_folium_sends(monkeypatch):
         assert "map_div.addLayer(feature_group_feature_group_0)" in got["feature_group"]
         assert len(base.map._children) == len(draw_map(md)._children)  # the layer is taken off the shared map
     assert component_args(base, None, height=620, returned=["last_clicked"])["feature_group"] is None
+    asked = ["last_clicked", "bounds"]  # the extent walks every coordinate: made only when asked, as st_folium's
+    assert (
+        component_args(base, None, height=620, returned=asked)["default"]
+        == (_st_folium_args(draw_map(md), None, monkeypatch, returned=asked)["default"])
+    )
 
 
 def test_a_new_map_data_has_a_new_token():

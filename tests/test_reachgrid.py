@@ -8,7 +8,7 @@ import shapely
 
 from analysis.isochrones import _own_pieces, facility_isochrones, merge_isochrones, reached_lines
 from analysis.pipeline import run_circle
-from analysis.reachgrid import GRID_M, reach_grid
+from analysis.reachgrid import GRID_M, TRACE_CELLS, reach_grid
 from analysis.traveltime import nearest_times, speed_ms
 from geo import snap_points
 
@@ -50,12 +50,14 @@ def _streets_reach(sample, band: float, side_m: float) -> shapely.Geometry:
     return shapely.union_all(shapely.buffer(np.concatenate([lines, own]), side_m, quad_segs=8))
 
 
-@pytest.mark.parametrize("cell_m", [GRID_M, 20.0])
-def test_the_grid_traces_the_union_within_two_cells(sample, united, cell_m):
+@pytest.mark.parametrize(("cell_m", "trace_cells"), [(GRID_M, 1), (GRID_M, TRACE_CELLS), (20.0, TRACE_CELLS)])
+def test_the_grid_traces_the_union_within_two_cells(sample, united, cell_m, trace_cells):
     """The traced reach holds every place within 50 m less two cells of a street reached in the band,
-    and nothing beyond 50 m and a cell and a half; its area is within 5 % of the exact union's (10 m cells)."""
+    and nothing beyond 50 m and a cell and a half; its area is within 5 % of the exact union's (10 m cells).
+    Traced on blocks of 2 x 2 cells (the default) or on the cells' own staircase alike."""
     network, facilities, _ = sample
-    grid = reach_grid(network, facilities, snap_points(facilities, network), minutes=BANDS, cell_m=cell_m)
+    snaps = snap_points(facilities, network)
+    grid = reach_grid(network, facilities, snaps, minutes=BANDS, cell_m=cell_m, trace_cells=trace_cells)
     assert grid["minutes"].tolist() == list(BANDS)
     prev = None
     for band, geom in zip(grid["minutes"], grid.geometry, strict=True):

@@ -60,8 +60,10 @@ def test_names_are_inert_in_the_page(sample):
     evil = facilities.copy()
     evil.loc[evil.index[0], "name"] = "<script>alert(1)</script>"
     evil.loc[evil.index[1], "name"] = '<img src=x onerror="alert(2)">'
+    evil.loc[evil.index[2], "name"] = "X{{ 7*7 }}Y{% if true %}Z{% endif %}"  # folium renders scripts with Jinja
     page = map_html(build_map(run_circle(network, evil, demand), network))
     assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "X49Y" not in page and "X&#123;&#123; 7*7 &#125;&#125;Y" in page.replace("\\u0026", "&")
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     assert shows(page, escaped) or escaped.replace("&", "\\u0026") in page  # folium writes & as \u0026
 

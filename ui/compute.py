@@ -45,7 +45,8 @@ from geo.scenario import changes_frame
 from geo.store import cache_root, load_entry, store_network
 from geo.tables import is_table
 from quarterhour.i18n import t
-from quarterhour.webmap import MapData, map_data
+from quarterhour.webgeo import draw_streets_ahead
+from quarterhour.webmap import CITY_EDGES, MapData, map_data
 from ui.values import SAMPLE, STORE, Change, Inputs, Params, Plan, Points, ScenarioView
 
 __all__ = [
@@ -80,8 +81,17 @@ def load_network(source: str) -> StreetNetwork:
     Returns
     -------
     StreetNetwork
-        The network in its metric CRS.
+        The network in its metric CRS; a city's street picture (``quarterhour.webgeo.street_picture``)
+        is begun in the background, so the first map finds it drawn.
     """
+    network = _network(source)
+    if len(network.edges) > CITY_EDGES:  # a city's streets are drawn as a picture: begun while the planner picks files
+        draw_streets_ahead(network)
+    return network
+
+
+def _network(source: str) -> StreetNetwork:
+    """``load_network``'s network, read through the store."""
     if source == SAMPLE:
         return store_network(sample_paths()["network"]).network
     if source.startswith(STORE):
@@ -252,23 +262,25 @@ def _run(
     """``run_circle`` on the session's data with these facilities (the current ones, or a scenario's)."""
     network = load_network(inputs.network)
     small = len(network.nodes) <= SMALL_NETWORK_NODES
+    points = load_points(inputs)
     return run_circle(
         network,
         facilities,
-        load_points(inputs).demand,
+        points.demand,
         minutes=params.minutes,
         bands=[b for b in params.bands if b != params.minutes],
         category_minutes=dict(params.category_minutes),
         boundaries=load_boundaries(inputs.network, units),
         speed_kmh=params.speed_kmh,
         standard=params.standard,
-        groups=find_groups(load_points(inputs).demand, [Group(g, v) for g, v in params.group_speeds]),
+        groups=find_groups(points.demand, [Group(g, v) for g, v in params.group_speeds]),
         gap_cell_m=GAP_CELL_M,
         # a city's map draws the merged reach, traced from a grid in seconds; each facility's own reach
         # (hundreds of polygons, not drawn) is made when a file asks for it (compute_files)
         isochrones=ISOCHRONE_KINDS if small else ("merged",),
         reach_cell_m=None if small else GRID_M,
         n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
+        demand_snap=points.demand_snap,  # snapped once, with the residents
         progress=progress,
     )
 

@@ -40,7 +40,6 @@ class BaseMap:
     header: str
     html: str
     map_id: str
-    bounds: dict
     zoom: object
     css_links: list[str]
     js_links: list[str]
@@ -76,14 +75,12 @@ def render_base(m: folium.Map, *, key: str) -> BaseMap:
     Returns
     -------
     BaseMap
-        The script, header, HTML, id, bounds and links the component needs.
+        The script, header, HTML, id and links the component needs (the bounds only when asked for).
     """
     m.get_root().render()
     m.render()
     html, header = sf._get_html(m), sf._get_header(m)  # before the script: making it alters the map
     script = sf._get_map_string(m)
-    (south, west), (north, east) = m.get_bounds()
-    bounds = {"_southWest": {"lat": south, "lng": west}, "_northEast": {"lat": north, "lng": east}}
     css, js = _links(m)
     return BaseMap(
         map=m,
@@ -91,7 +88,6 @@ def render_base(m: folium.Map, *, key: str) -> BaseMap:
         header=header,
         html=html,
         map_id=sf.get_full_id(m),
-        bounds=bounds,
         zoom=m.options.get("zoom"),
         css_links=css,
         js_links=js,
@@ -123,7 +119,9 @@ def component_args(base: BaseMap, layer: folium.FeatureGroup | None, *, height: 
         with base.lock:  # the feature group is rendered as a child of the shared map, then taken off it again
             group = sf._get_feature_group_string(layer, map=base.map, idx=0)
             base.map._children.pop(layer.get_name(), None)
-    defaults = {"last_clicked": None, "bounds": base.bounds, "zoom": base.zoom}
+    defaults = {"last_clicked": None, "zoom": base.zoom}
+    if "bounds" in returned:  # folium walks every coordinate of every layer for it: only when asked
+        defaults["bounds"] = _bounds(base.map)
     return {
         "script": base.script,
         "header": base.header,
@@ -144,6 +142,12 @@ def component_args(base: BaseMap, layer: folium.FeatureGroup | None, *, height: 
         "js_links": base.js_links,
         "wrap_longitude": False,
     }
+
+
+def _bounds(m: folium.Map) -> dict:
+    """The extent of everything on ``m``, as the component reports it."""
+    (south, west), (north, east) = m.get_bounds()
+    return {"_southWest": {"lat": south, "lng": west}, "_northEast": {"lat": north, "lng": east}}
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
