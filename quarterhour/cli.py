@@ -23,7 +23,6 @@ from analysis.demand import prepare_demand
 from analysis.gaps import gap_zones
 from analysis.groups import find_groups
 from analysis.pipeline import STEPS, CircleResult, run_circle
-from analysis.siting import candidate_sites, left_out, plan_sites, units_area
 from analysis.traveltime import MODE_SPEEDS_KMH
 from analysis.yardstick import yardstick
 from geo import (
@@ -58,7 +57,6 @@ from quarterhour.outdir import claim
 from quarterhour.progress import Steps
 from quarterhour.provenance import yardstick_record
 from quarterhour.readnotes import coordinate_note
-from quarterhour.report import PackOptions, check_out, write_pack
 
 __all__ = ["main"]
 
@@ -343,6 +341,8 @@ def _site(args: argparse.Namespace) -> int:
 
 
 def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
+    from analysis.siting import candidate_sites, left_out, plan_sites, units_area  # only ``site`` chooses sites
+
     network, facilities, demand, boundaries, _, extra = _load(args, step)
     closing = [c for c in args.close.split(",") if c.strip()]
     unknown = sorted(set(closing) - set(facilities.index))
@@ -418,6 +418,8 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from quarterhour.report import check_out  # the pack's modules (matplotlib, the PDF) load only for ``report``
+
     if args.k < 0:
         raise InputError(f"--k must be 0 or more, got {args.k}", fix="e.g. --k 3")
     with claim(args.out, force=args.force, pack=True):  # held from before the slow work to the swap
@@ -427,6 +429,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _report_steps(args: argparse.Namespace, step: Steps) -> int:
+    from quarterhour.report import PackOptions, write_pack
+
     network, facilities, demand, boundaries, categories, extra = _load(args, step)
     if args.level != "city" and (not boundaries or args.level not in boundaries):
         have = ", ".join(boundaries) if boundaries else "none"

@@ -13,14 +13,16 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analysis.traveltime import MODE_SPEEDS_KMH
 from geo import sample_paths
 from geo.chinacrs import SYSTEMS
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import MODES
-from quarterhour.batch import BatchInputs, BatchResult, Engine, check_address, check_out, prepare_batch, run_batch
-from quarterhour.batchunit import BatchOptions
+
+if TYPE_CHECKING:
+    from quarterhour.batch import BatchResult
 
 __all__ = ["add_batch_parser", "batch_command"]
 
@@ -76,6 +78,10 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
 def batch_command(args: argparse.Namespace) -> int:
     """Run ``quarterhour batch``: 0 when every unit ran, 1 when some failed."""
     import distributed  # noqa: F401 -- importing it sets its loggers' levels; ours must come after
+
+    # here, not at the top: the batch machinery (Dask, the pack's PDF) is not imported by the other commands
+    from quarterhour.batch import BatchInputs, Engine, check_address, check_out, prepare_batch, run_batch
+    from quarterhour.batchunit import BatchOptions
 
     logging.getLogger("distributed").setLevel(logging.ERROR)  # the cluster's chatter: our lines say the progress
     if args.scheduler:
