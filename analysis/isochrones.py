@@ -25,7 +25,7 @@ import shapely
 
 from analysis import columns as C
 from analysis.streetbuffer import street_buffer
-from analysis.traveltime import WALK_KMH, nearest_times, reach_table, reached_segments, speed_ms
+from analysis.traveltime import WALK_KMH, nearest_times, reached_pairs, reached_segments, speed_ms
 from geo.network import StreetNetwork
 
 __all__ = ["facility_isochrones", "merge_isochrones", "nearest_isochrones", "reached_lines", "substrings"]
@@ -265,8 +265,7 @@ def facility_isochrones(
     """
     speed = speed_ms(speed_kmh)
     bands = sorted(float(m) for m in minutes)
-    reach = reach_table(network, snaps, cutoff_s=bands[-1] * 60, speed_kmh=speed_kmh)
-    pairs = reached_segments(network, reach)
+    pairs = reached_pairs(network, snaps, cutoff_s=bands[-1] * 60, speed_kmh=speed_kmh)
     points = facilities.geometry.to_numpy()
     on = np.flatnonzero(snaps["edge"].to_numpy() >= 0)
     frames, prev = [], None
