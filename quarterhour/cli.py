@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -540,5 +541,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+#: Commands that leave nothing running when ``main`` returns (no Dask cluster, no database): ``console`` ends
+#: their process at once.
+_ENDED_AT_ONCE = {"run", "site", "report", "network"}
+
+
+def console() -> None:
+    """The ``quarterhour`` command (and ``python -m quarterhour.cli``): ``main``, then the process's exit status.
+
+    After ``run``, ``site``, ``report`` or ``network`` the process ends at once, its output flushed: the
+    interpreter's teardown would free a city's half a million geometries one by one (about a second).
+    """
+    status = main()
+    if sys.argv[1:2] and sys.argv[1] in _ENDED_AT_ONCE:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()
