@@ -7,14 +7,15 @@ a street-side distance and dissolved. Land that no street reaches in time
 
 Everything runs on arrays for all facilities at once: the reach table
 (facility, node, seconds) is joined to the segments at the reached nodes, the
-partial segments are cut in one vectorized pass, all pieces are buffered in one
-call, and each facility's buffers are dissolved.
+partial segments are cut in one vectorized pass, and each facility's pieces
+become one polygon (``analysis.streetbuffer``: the blocks they enclose, less
+their unreached cores, and the buffer of the loose ends).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
@@ -23,7 +24,8 @@ import pandas as pd
 import shapely
 
 from analysis import columns as C
-from analysis.traveltime import WALK_KMH, nearest_times, reach_table, reached_segments, speed_ms
+from analysis.streetbuffer import street_buffer
+from analysis.traveltime import WALK_KMH, nearest_times, reached_pairs, reached_segments, speed_ms
 from geo.network import StreetNetwork
 
 __all__ = ["facility_isochrones", "merge_isochrones", "nearest_isochrones", "reached_lines", "substrings"]
@@ -116,13 +118,9 @@ def _own_pieces(
 def _drop_slivers(geoms: np.ndarray) -> np.ndarray:
     """Remove holes smaller than MIN_HOLE_M2; real holes (unreached blocks, water) stay."""
     out = np.asarray(geoms, dtype=object).copy()
-    holed = np.flatnonzero(shapely.get_num_interior_rings(out) > 0) if len(out) else []
-    multi = np.flatnonzero(shapely.get_type_id(out) == 6) if len(out) else []
-    for i in sorted({*holed, *multi}):
+    for i in _with_slivers(out):
         g = out[i]
         polys = list(getattr(g, "geoms", [g]))
-        if not any(len(p.interiors) for p in polys if isinstance(p, shapely.Polygon)):
-            continue
         kept = [
             shapely.Polygon(p.exterior, [h for h in p.interiors if shapely.Polygon(h).area >= MIN_HOLE_M2])
             for p in polys
@@ -130,6 +128,22 @@ def _drop_slivers(geoms: np.ndarray) -> np.ndarray:
         ]
         out[i] = shapely.MultiPolygon(kept) if len(kept) > 1 else kept[0]
     return out
+
+
+def _with_slivers(geoms: np.ndarray) -> np.ndarray:
+    """Indices of the geometries with a hole smaller than MIN_HOLE_M2 (found on arrays, no Python loop)."""
+    if len(geoms) == 0:
+        return np.empty(0, dtype=np.int64)
+    parts, of_geom = shapely.get_parts(geoms, return_index=True)
+    n_holes = shapely.get_num_interior_rings(parts)
+    holed = np.flatnonzero(n_holes > 0)
+    if len(holed) == 0:
+        return np.empty(0, dtype=np.int64)
+    part_of = np.repeat(holed, n_holes[holed])
+    nth = np.arange(len(part_of)) - np.repeat(np.cumsum(n_holes[holed]) - n_holes[holed], n_holes[holed])
+    rings = shapely.get_interior_ring(parts[part_of], nth)
+    small = shapely.area(shapely.polygons(rings)) < MIN_HOLE_M2
+    return np.unique(of_geom[part_of[small]])
 
 
 def _threads() -> int:
@@ -155,13 +169,13 @@ def _buffer(lines: np.ndarray, street_side_m: float) -> np.ndarray:
         return np.concatenate(list(parts))
 
 
-def _union_each(groups: list[np.ndarray]) -> list[shapely.Geometry]:
-    """``union_all`` of each group, on all cores (GEOS releases the GIL)."""
+def _each(work: Callable[[np.ndarray], shapely.Geometry], groups: list[np.ndarray]) -> list[shapely.Geometry]:
+    """``work`` on each group, on all cores (GEOS releases the GIL)."""
     workers = min(len(groups), _threads())
     if workers <= 1:
-        return [shapely.union_all(g) for g in groups]
+        return [work(g) for g in groups]
     with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(shapely.union_all, groups))
+        return list(pool.map(work, groups))
 
 
 def _union(geoms: np.ndarray) -> shapely.Geometry:
@@ -171,22 +185,18 @@ def _union(geoms: np.ndarray) -> shapely.Geometry:
     if chunks <= 1 or len(geoms) < 4 * chunks:
         return shapely.union_all(geoms)
     order = np.argsort(shapely.get_x(shapely.centroid(geoms)), kind="stable")
-    return shapely.union_all(np.asarray(_union_each(np.array_split(geoms[order], chunks)), dtype=object))
+    return shapely.union_all(np.asarray(_each(shapely.union_all, np.array_split(geoms[order], chunks)), dtype=object))
 
 
 def _buffer_by_source(pieces: np.ndarray, source: np.ndarray, n_sources: int, street_side_m: float) -> np.ndarray:
-    """One polygon per source: each piece buffered (one vectorized call), then dissolved per source.
-
-    Buffering pieces one by one and uniting the buffers is about 20x faster in
-    GEOS than buffering one MultiLineString of the same pieces.
-    """
+    """One polygon per source: the land within ``street_side_m`` of its pieces (``street_buffer``)."""
     out = np.array([shapely.Polygon()] * n_sources, dtype=object)
     if len(pieces) == 0:
         return out
     order = np.argsort(source, kind="stable")
-    buffers = _buffer(pieces[order], street_side_m)
     present, first = np.unique(source[order], return_index=True)
-    out[present] = _union_each(np.split(buffers, first[1:]))
+    groups = np.split(pieces[order], first[1:])
+    out[present] = _each(lambda lines: street_buffer(lines, street_side_m, quad_segs=QUAD_SEGS), groups)
     return _drop_slivers(out)
 
 
@@ -255,8 +265,7 @@ def facility_isochrones(
     """
     speed = speed_ms(speed_kmh)
     bands = sorted(float(m) for m in minutes)
-    reach = reach_table(network, snaps, cutoff_s=bands[-1] * 60, speed_kmh=speed_kmh)
-    pairs = reached_segments(network, reach)
+    pairs = reached_pairs(network, snaps, cutoff_s=bands[-1] * 60, speed_kmh=speed_kmh)
     points = facilities.geometry.to_numpy()
     on = np.flatnonzero(snaps["edge"].to_numpy() >= 0)
     frames, prev = [], None

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
 
+# scipy.optimize is imported in the solvers below: it is slow to import (0.1-0.3 s) and only siting needs it
 from analysis._mclp_bound import could_beat, greedy_seeds, lp_bound
 from geo.errors import InputError
 from geo.notes import note
@@ -130,6 +130,8 @@ def _order_by_gain(cover: sp.csr_matrix, weight: np.ndarray, rows: np.ndarray) -
 
 
 def _solve(c, integrality, bounds, constraints, *, time_limit_s, rel_gap=REL_GAP, presolve=True):
+    from scipy.optimize import milp
+
     return milp(
         c=c,
         integrality=integrality,
@@ -189,6 +191,8 @@ def solve_mclp(
     >>> sorted(s.chosen.tolist()), s.objective, s.optimal
     ([0, 2], 8.0, True)
     """
+    from scipy.optimize import Bounds, LinearConstraint
+
     cover = sp.csr_matrix(cover, dtype=bool)
     n_c = cover.shape[0]
     k = min(int(k), n_c)
@@ -266,6 +270,8 @@ def _solve_mclp_milp(a: sp.csr_matrix, w: np.ndarray, k: int, *, time_limit_s: f
 
 
 def _capacitated_mclp(cover, weight, k, capacity, time_limit_s) -> Solution:
+    from scipy.optimize import Bounds, LinearConstraint
+
     n_c = cover.shape[0]
     pairs = sp.coo_matrix(cover)
     keep = np.asarray(weight)[pairs.col] > 0
@@ -359,6 +365,8 @@ def solve_lscp(
     >>> solve_lscp(cover, np.ones(4), 4).chosen.tolist()
     [0, 2]
     """
+    from scipy.optimize import Bounds, LinearConstraint
+
     cover = sp.csr_matrix(cover, dtype=bool)
     n_c = cover.shape[0]
     a, w, _ = _covering_rows(cover, weight)
@@ -440,6 +448,8 @@ def solve_pmedian(
     >>> s.chosen.tolist(), s.objective
     ([0], 8.0)
     """
+    from scipy.optimize import Bounds, LinearConstraint
+
     cost = sp.coo_matrix(cost)
     n_c, n_pts = cost.shape
     w = np.asarray(weight, dtype=float)

@@ -10,6 +10,9 @@ their segment, or straight along it when a source shares the segment.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +31,7 @@ __all__ = [
     "od_table",
     "point_seconds",
     "reach_table",
+    "reached_pairs",
     "reached_segments",
     "speed_ms",
 ]
@@ -371,6 +375,51 @@ def reached_segments(network: StreetNetwork, reach: pd.DataFrame) -> pd.DataFram
     )
 
 
+#: The last ``reached_pairs`` answer: (the network, weakly; the question; the pairs). ``run`` asks it twice.
+_LAST_PAIRS: tuple = (None, None, None)
+_LAST_LOCK = threading.Lock()
+
+
+def reached_pairs(
+    network: StreetNetwork, sources: pd.DataFrame, *, cutoff_s: float, speed_kmh: float = WALK_KMH
+) -> pd.DataFrame:
+    """``reached_segments`` of ``reach_table``: the segments each source reaches, with the seconds at both ends.
+
+    The last answer is kept: a run's OD table (``od_table``) and its isochrones
+    (``analysis.isochrones.facility_isochrones``) ask the same question of the
+    same facilities, and the walks from 800 of them over a city cost a second.
+    The question is known by the network object and the snap table's content.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    sources
+        A snap table (``geo.snap_points``).
+    cutoff_s
+        The longest walk in seconds.
+    speed_kmh
+        Walking speed in km/h.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source``, ``edge``, ``tu``, ``tv`` (see ``reached_segments``); shared with the next caller
+        asking the same (pandas copies on write, so a caller's changes stay its own).
+    """
+    global _LAST_PAIRS
+    snap = sources[["edge", "pos_m", "offset_m"]].to_numpy(dtype=float)
+    question = (float(cutoff_s), float(speed_kmh), snap.shape, hashlib.blake2b(snap.tobytes()).hexdigest())
+    with _LAST_LOCK:
+        ref, asked, pairs = _LAST_PAIRS
+        if ref is not None and ref() is network and asked == question:
+            return pairs
+    pairs = reached_segments(network, reach_table(network, sources, cutoff_s=cutoff_s, speed_kmh=speed_kmh))
+    with _LAST_LOCK:
+        _LAST_PAIRS = (weakref.ref(network), question, pairs)
+    return pairs
+
+
 def od_table(
     network: StreetNetwork,
     sources: pd.DataFrame,
@@ -412,7 +461,7 @@ def od_table(
     (['source', 'target', 'seconds'], True)
     """
     speed = speed_ms(speed_kmh)
-    pairs = reached_segments(network, reach_table(network, sources, cutoff_s=cutoff_s, speed_kmh=speed_kmh))
+    pairs = reached_pairs(network, sources, cutoff_s=cutoff_s, speed_kmh=speed_kmh)
     t_edge = targets["edge"].to_numpy()
     t_on = np.flatnonzero(t_edge >= 0)
     by_edge = pd.DataFrame(

@@ -8,9 +8,9 @@ or ``InputError`` naming the file, row or column, what is wrong and the fix.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -26,6 +26,9 @@ from geo.notes import Note, note
 from geo.tables import DEMAND_COLUMN_NAMES, FIRST_ROW, is_table, read_point_table, read_table
 from geo.unittable import is_unit_table, unit_table
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, CATEGORY_SYNONYMS, LEVELS, category_code
+
+if TYPE_CHECKING:  # networkx is imported where a graph is read, not by every command
+    import networkx as nx
 
 __all__ = [
     "BUNDLED_BOUNDARIES",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -22,6 +22,9 @@ from scipy.sparse.csgraph import connected_components
 
 from geo._validate import declares_entities, off_earth
 from geo.errors import InputError, reading
+
+if TYPE_CHECKING:  # networkx is imported where a graph is read or built, not by every command
+    import networkx as nx
 
 __all__ = [
     "NETWORK_SUFFIXES",
@@ -43,7 +46,7 @@ NETWORK_SUFFIXES = (".graphml", ".osm", ".pbf")
 _FIX_FILE = "give an osmnx GraphML file (ox.save_graphml), an OSM XML (.osm) or an .osm.pbf extract"
 # What the GraphML / OSM XML parsers raise on a bad file: XML errors (ParseError is a SyntaxError), a value of
 # the wrong type (ValueError, TypeError, a list nested too deep: RecursionError), a bad WKT geometry (shapely).
-_GRAPH_ERRORS = (OSError, ValueError, KeyError, TypeError, SyntaxError, RecursionError, nx.NetworkXException)
+_GRAPH_ERRORS = (OSError, ValueError, KeyError, TypeError, SyntaxError, RecursionError)  # and networkx's (read_graph)
 _XML_HEAD = 1 << 20  # a DTD comes before the first element: the head of the file is enough to find it
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -133,6 +136,7 @@ def read_graph(path: Path) -> nx.MultiDiGraph:
     InputError
         Another format, a file the parsers cannot read, or a graph ``check_graph`` refuses.
     """
+    import networkx as nx
     import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
 
     from geo.osm import walk_graph_from_pbf
@@ -148,7 +152,8 @@ def read_graph(path: Path) -> nx.MultiDiGraph:
         graph = walk_graph_from_pbf(path)  # its own messages (osmium)
     else:
         check_xml_file(path, path.name)
-        with reading(path, "street network", fix=_FIX_FILE, errors=(*_GRAPH_ERRORS, shapely.errors.ShapelyError)):
+        errors = (*_GRAPH_ERRORS, nx.NetworkXException, shapely.errors.ShapelyError)
+        with reading(path, "street network", fix=_FIX_FILE, errors=errors):
             try:
                 if suffix == ".graphml":
                     graph = ox.load_graphml(path)

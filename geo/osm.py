@@ -14,12 +14,15 @@ import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
-import networkx as nx
 import requests
 
 from geo.errors import InputError
+
+if TYPE_CHECKING:  # networkx is imported where a graph is read, not by every command
+    import networkx as nx
 
 __all__ = [
     "DEFAULT_CACHE",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -23,7 +24,6 @@ from analysis.demand import prepare_demand
 from analysis.gaps import gap_zones
 from analysis.groups import find_groups
 from analysis.pipeline import STEPS, CircleResult, run_circle
-from analysis.siting import candidate_sites, left_out, plan_sites, units_area
 from analysis.traveltime import MODE_SPEEDS_KMH
 from analysis.yardstick import yardstick
 from geo import (
@@ -58,7 +58,6 @@ from quarterhour.outdir import claim
 from quarterhour.progress import Steps
 from quarterhour.provenance import yardstick_record
 from quarterhour.readnotes import coordinate_note
-from quarterhour.report import PackOptions, check_out, write_pack
 from quarterhour.sitelines import site_lines
 
 __all__ = ["main"]
@@ -335,6 +334,8 @@ def _site(args: argparse.Namespace) -> int:
 
 
 def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
+    from analysis.siting import candidate_sites, left_out, plan_sites, units_area  # only ``site`` chooses sites
+
     network, facilities, demand, boundaries, _, extra = _load(args, step)
     closing = [c for c in args.close.split(",") if c.strip()]
     unknown = sorted(set(closing) - set(facilities.index))
@@ -412,6 +413,8 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from quarterhour.report import check_out  # the pack's modules (matplotlib, the PDF) load only for ``report``
+
     if args.k < 0:
         raise InputError(f"--k must be 0 or more, got {args.k}", fix="e.g. --k 3")
     with claim(args.out, force=args.force, pack=True):  # held from before the slow work to the swap
@@ -421,6 +424,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _report_steps(args: argparse.Namespace, step: Steps) -> int:
+    from quarterhour.report import PackOptions, write_pack
+
     network, facilities, demand, boundaries, categories, extra = _load(args, step)
     if args.level != "city" and (not boundaries or args.level not in boundaries):
         have = ", ".join(boundaries) if boundaries else "none"
@@ -530,5 +535,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+#: Commands that leave nothing running when ``main`` returns (no Dask cluster, no database): ``console`` ends
+#: their process at once.
+_ENDED_AT_ONCE = {"run", "site", "report", "network"}
+
+
+def console() -> None:
+    """The ``quarterhour`` command (and ``python -m quarterhour.cli``): ``main``, then the process's exit status.
+
+    After ``run``, ``site``, ``report`` or ``network`` the process ends at once, its output flushed: the
+    interpreter's teardown would free a city's half a million geometries one by one (about a second).
+    """
+    status = main()
+    if sys.argv[1:2] and sys.argv[1] in _ENDED_AT_ONCE:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -13,15 +13,18 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analysis.traveltime import MODE_SPEEDS_KMH
 from geo import read_categories, sample_paths
 from geo.chinacrs import SYSTEMS
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import MODES
-from quarterhour.batch import BatchInputs, BatchResult, Engine, check_address, check_out, prepare_batch, run_batch
-from quarterhour.batchunit import BatchOptions, frozen_categories
 from quarterhour.i18n import yardstick_text
+
+if TYPE_CHECKING:
+    from quarterhour.batch import BatchResult
+    from quarterhour.batchunit import BatchOptions
 
 __all__ = ["add_batch_parser", "batch_command"]
 
@@ -79,6 +82,10 @@ def batch_command(args: argparse.Namespace) -> int:
     """Run ``quarterhour batch``: 0 when every unit ran, 1 when some failed."""
     import distributed  # noqa: F401 -- importing it sets its loggers' levels; ours must come after
 
+    # here, not at the top: the batch machinery (Dask, the pack's PDF) is not imported by the other commands
+    from quarterhour.batch import BatchInputs, Engine, check_address, check_out, prepare_batch, run_batch
+    from quarterhour.batchunit import BatchOptions
+
     logging.getLogger("distributed").setLevel(logging.ERROR)  # the cluster's chatter: our lines say the progress
     if args.scheduler:
         check_address(args.scheduler)  # before any reading
@@ -120,6 +127,7 @@ def batch_command(args: argparse.Namespace) -> int:
 
 def _options(args: argparse.Namespace) -> BatchOptions:
     """The circle's options, read as ``run`` reads them (the categories' table checked before any cluster)."""
+    from quarterhour.batchunit import BatchOptions, frozen_categories
     from quarterhour.cli_args import category_options  # here: cli_args registers this parser
 
     categories = read_categories(args.categories) if args.categories else None

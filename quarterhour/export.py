@@ -26,7 +26,7 @@ import os
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,31 @@ def atomic_write(path: str | Path, data: bytes, *, force: bool = False) -> Path:
 _EMPTY_GEOMETRY = {"point": "Point", "line": "MultiLineString", "polygon": "MultiPolygon"}
 
 
+@contextlib.contextmanager
+def _unsynced() -> Iterator[None]:
+    """SQLite without a disk flush at each of GDAL's commits, while a temporary file is written (``_sync`` once).
+
+    A flush per layer and per batch of rows was half the writing of a city's run; the file is not
+    renamed into place until it is whole and flushed, so a crash still leaves the old file or the new one.
+    """
+    key = "OGR_SQLITE_SYNCHRONOUS"
+    before = pyogrio.get_gdal_config_option(key)
+    pyogrio.set_gdal_config_options({key: "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({key: before})
+
+
+def _sync(path: str) -> None:
+    """Flush a written file to the disk (before it is renamed into place)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_gpkg(
     layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
     tmp: str,
@@ -206,7 +231,9 @@ def write_layers(
     try:
         meta = provenance_metadata(provenance) if provenance else None
         styles = styles_of(layers, lang=lang, kinds=kinds, ys=yardstick_of(provenance))
-        _write_gpkg(layers, tmp, meta, styles)
+        with _unsynced():
+            _write_gpkg(layers, tmp, meta, styles)
+        _sync(tmp)
         settle_mode(tmp)
         os.replace(tmp, path)
     except OSError as exc:

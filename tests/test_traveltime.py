@@ -11,7 +11,15 @@ import pytest
 import shapely
 
 from analysis.isochrones import reached_lines
-from analysis.traveltime import nearest_times, node_seconds_from, od_table, reach_table, speed_ms
+from analysis.traveltime import (
+    nearest_times,
+    node_seconds_from,
+    od_table,
+    reach_table,
+    reached_pairs,
+    reached_segments,
+    speed_ms,
+)
 from geo import snap_points
 from tests.conftest import points
 
@@ -124,3 +132,16 @@ def test_od_table_equals_dense_times(sample):
     got[od["source"], od["target"]] = od["seconds"]
     np.testing.assert_allclose(got, np.where(dense <= 600, dense, np.inf), rtol=0, atol=1e-9)
     assert not od.duplicated(["source", "target"]).any()
+
+
+def test_reached_pairs_are_kept_for_the_same_question_only(sample):
+    """A run's OD table and isochrones share one set of walks (issue 13); another question is walked afresh."""
+    network, facilities, _ = sample
+    snaps = snap_points(facilities, network)
+    first = reached_pairs(network, snaps, cutoff_s=600)
+    pd.testing.assert_frame_equal(first, reached_segments(network, reach_table(network, snaps, cutoff_s=600)))
+    assert reached_pairs(network, snaps.copy(), cutoff_s=600) is first  # the same content, another frame
+    assert reached_pairs(network, snaps, cutoff_s=300) is not first
+    assert reached_pairs(network, snaps.iloc[1:], cutoff_s=300)["source"].max() < len(snaps) - 1
+    moved = snaps.assign(pos_m=snaps["pos_m"] + 1.0)
+    assert not reached_pairs(network, moved, cutoff_s=300).equals(reached_pairs(network, snaps, cutoff_s=300))
