@@ -89,8 +89,9 @@ def _lagrangian(by_cand: sp.csr_matrix, weight: np.ndarray, lam: np.ndarray, k: 
 
 
 def _restricted_lp(by_point_csc: sp.csc_matrix, weight: np.ndarray, cols: np.ndarray, k: int):
-    from scipy.optimize import linprog  # here: slow to import, and only siting needs it
     """The linear relaxation over candidates ``cols``: its value, the points' duals and the count's dual."""
+    from scipy.optimize import linprog  # here: slow to import, and only siting needs it
+
     sub = sp.csr_matrix(by_point_csc[:, cols])
     rows = np.flatnonzero(np.diff(sub.indptr) > 0)
     sub = sub[rows]

@@ -191,8 +191,6 @@ def solve_mclp(
     >>> sorted(s.chosen.tolist()), s.objective, s.optimal
     ([0, 2], 8.0, True)
     """
-    from scipy.optimize import Bounds, LinearConstraint
-
     cover = sp.csr_matrix(cover, dtype=bool)
     n_c = cover.shape[0]
     k = min(int(k), n_c)
@@ -256,6 +254,8 @@ def mclp_model(cover: sp.csr_matrix, weight: np.ndarray) -> MclpModel:
 
 def _solve_mclp_milp(a: sp.csr_matrix, w: np.ndarray, k: int, *, time_limit_s: float):
     """HiGHS on the MCLP of points x candidates ``a``: x (candidates, binary), y (points, continuous)."""
+    from scipy.optimize import Bounds, LinearConstraint
+
     n_m, n_p = a.shape[1], a.shape[0]
     link = sp.hstack([-a, sp.identity(n_p)]).tocsr()  # y_i - sum_j a_ij x_j <= 0
     count = sp.hstack([sp.csr_matrix(np.ones((1, n_m))), sp.csr_matrix((1, n_p))])

@@ -84,7 +84,6 @@ def batch_command(args: argparse.Namespace) -> int:
 
     # here, not at the top: the batch machinery (Dask, the pack's PDF) is not imported by the other commands
     from quarterhour.batch import BatchInputs, Engine, check_address, check_out, prepare_batch, run_batch
-    from quarterhour.batchunit import BatchOptions
 
     logging.getLogger("distributed").setLevel(logging.ERROR)  # the cluster's chatter: our lines say the progress
     if args.scheduler:
