@@ -29,9 +29,10 @@ import matplotlib
 import numpy as np
 import shapely
 from matplotlib import font_manager
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure  # figures without pyplot: no global state, no GUI backend
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.path import Path as MplPath
 
 from analysis import columns as C
@@ -234,13 +235,14 @@ def _streets(ax, network: StreetNetwork, box: tuple[float, float, float, float])
     ax.plot(xy[:, 0], xy[:, 1], color=STREET_COLOR, linewidth=0.4, zorder=1, solid_capstyle="butt")
 
 
-def _one_path(polygons: np.ndarray, **style) -> PathPatch:
-    """Polygons as one filled path: where they overlap it is filled once, as their union would be.
+def _one_path(polygons: np.ndarray) -> MplPath:
+    """Polygons as one path to fill: where they overlap it is filled once, as their union would be.
 
     Every outer ring turns one way and every hole the other (``shapely.orient_polygons``), so
     matplotlib's non-zero fill paints a place when it lies inside any of the polygons, holes
     included only where no other polygon covers them. At a city's scale this draws a unit's
-    reach with no union of its hundred overlapping isochrones (1.5 s a unit).
+    reach with no union of its hundred overlapping isochrones (1.5 s a unit); drawn as a collection,
+    the map's limits (already set) are not worked out again from its million points.
     """
     parts = shapely.get_parts(shapely.orient_polygons(polygons, exterior_cw=False))
     rings = shapely.get_rings(parts)
@@ -250,7 +252,7 @@ def _one_path(polygons: np.ndarray, **style) -> PathPatch:
         first = np.r_[0, np.flatnonzero(np.diff(ring)) + 1]
         codes[first] = MplPath.MOVETO
         codes[np.r_[first[1:] - 1, len(xy) - 1]] = MplPath.CLOSEPOLY  # a ring's last point repeats its first
-    return PathPatch(MplPath(xy, codes), **style)
+    return MplPath(xy, codes)
 
 
 def _frame(ax, geom: shapely.Geometry, margin: float = 0.06) -> tuple[float, float, float, float]:
@@ -312,7 +314,10 @@ def unit_map(
         handles = [Line2D([], [], color=STREET_COLOR, lw=1, label=t("streets", lang))]
         reach = unit.isochrones[np.isclose(unit.isochrones[C.BAND_MIN].astype(float), minutes)]
         if len(reach):
-            ax.add_patch(_one_path(reach.geometry.to_numpy(), facecolor=REACH_COLOR, alpha=0.35, lw=0, zorder=2))
+            reach_path = _one_path(reach.geometry.to_numpy())
+            ax.add_collection(
+                PathCollection([reach_path], facecolors=REACH_COLOR, alpha=0.35, linewidths=0, zorder=2), autolim=False
+            )
             handles.append(Patch(facecolor=REACH_COLOR, alpha=0.35, label=reach_name(minutes, lang, ys)))
         if len(unit.gaps):
             unit.gaps.plot(ax=ax, facecolor=GAP_COLOR, alpha=0.45, edgecolor=GAP_EDGE_COLOR, linewidth=0.6, zorder=3)
