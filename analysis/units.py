@@ -190,7 +190,6 @@ def unit_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     time_limit_s: float = 10,
     boundaries: dict[str, gpd.GeoDataFrame] | None = None,
-    snaps: pd.DataFrame | None = None,
 ) -> SiteResult | None:
     """Up to ``k`` new sites inside the unit covering the most of its residents left out (exact MCLP).
 
@@ -217,10 +216,6 @@ def unit_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
         The solver's time limit in seconds.
     boundaries
         Admin units per level; each site gets the code of the unit it lies in at each level.
-    snaps
-        The residents' places on the streets (``geo.snap_points`` of the run's residents with
-        ``max_snap_m``), when already made for the whole city: rows are taken for the unit's
-        residents, as snapping them again would give them. ``None`` snaps them here.
 
     Returns
     -------
@@ -231,7 +226,7 @@ def unit_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     if dem.empty or dem[C.COVERED].all() or k < 1:
         return None
     area = gpd.GeoDataFrame(geometry=[unit.geometry], crs=dem.crs)
-    snaps = snap_points(dem, network, max_snap_m=max_snap_m) if snaps is None else snaps.loc[dem.index]
+    snaps = snap_points(dem, network, max_snap_m=max_snap_m)
     left = left_out(dem, snaps, minutes=minutes, speed_kmh=speed_kmh)
     cands = candidate_sites(network, spacing_m=spacing_m, within=area, left=left)
     if cands.empty:

@@ -2,9 +2,9 @@
 
 Each unit's work (its new sites, then its files: ``quarterhour.packfiles.unit_files``) needs only the run,
 the network and the unit, and gives bytes; the units are independent. ``unit_outputs`` makes them in
-``workers`` processes forked from this one, so the run, the network and the residents' places on the
-streets are shared copy-on-write rather than sent to each worker; each worker sends back only its unit's
-files and its row of the summary. The parent writes the files, as the serial path does, and the pack is
+``workers`` processes forked from this one, so the run and the network (with the spatial index of its
+segments the run built) are shared copy-on-write rather than sent to each worker; each worker sends back
+only its unit's files and its row of the summary. The parent writes the files, as the serial path does, and the pack is
 the same either way (a test compares them). Where ``fork`` is not there (Windows, macOS), or for one
 unit, the units are made here in turn.
 """
@@ -21,14 +21,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from analysis import columns as C
 from analysis.pipeline import CircleResult
 from analysis.siting import SiteResult
 from analysis.units import UnitLayers, unit_sites
 from geo.network import StreetNetwork
-from geo.snap import snap_points
 from quarterhour.packfiles import unit_files
 
 if TYPE_CHECKING:
@@ -58,7 +56,6 @@ class _Job:
     result: CircleResult
     options: PackOptions
     provenance: Mapping[str, Any]
-    snaps: pd.DataFrame | None
 
 
 _JOB: _Job | None = None
@@ -69,8 +66,6 @@ def sites_for(
     network: StreetNetwork,
     result: CircleResult,
     options: PackOptions,
-    *,
-    snaps: pd.DataFrame | None = None,
 ) -> SiteResult | None:
     """The unit's new sites (``analysis.units.unit_sites``) under the pack's options and the run's threshold.
 
@@ -84,9 +79,6 @@ def sites_for(
         The run: its threshold, speed and the levels below the unit's (each site gets their codes).
     options
         The pack's new sites per unit, candidate spacing, snapping distance and solver time.
-    snaps
-        The run's residents snapped once for the whole city (``geo.snap_points``), or None to snap
-        the unit's here.
     """
     below = {lvl: table[["code", "geometry"]] for lvl, table in result.levels.items() if lvl != "city"}
     return unit_sites(
@@ -99,7 +91,6 @@ def sites_for(
         max_snap_m=options.max_snap_m,
         time_limit_s=options.time_limit_s,
         boundaries=below,
-        snaps=snaps,
     )
 
 
@@ -126,7 +117,7 @@ def _make_unit(code: str) -> UnitOutput:
     job = _JOB
     assert job is not None, "unit_outputs sets the job first"
     unit = job.units[code]
-    sites = sites_for(unit, job.network, job.result, job.options, snaps=job.snaps)
+    sites = sites_for(unit, job.network, job.result, job.options)
     files = unit_files(
         unit,
         job.network,
@@ -176,8 +167,6 @@ def unit_outputs(
 ) -> Iterator[UnitOutput]:
     """Each unit's files and summary row, in ``units``' order, made in ``pack_workers`` processes.
 
-    The residents are snapped to the streets once for the city, not once per unit (the same places).
-
     Parameters
     ----------
     units
@@ -199,10 +188,7 @@ def unit_outputs(
         One per unit, in order.
     """
     global _JOB  # the one hand-over to forked workers: inherited, never pickled
-    snaps = None
-    if options.k >= 1 and len(units) > 1:
-        snaps = snap_points(result.demand, network, max_snap_m=options.max_snap_m)
-    _JOB = _Job(units=units, network=network, result=result, options=options, provenance=provenance, snaps=snaps)
+    _JOB = _Job(units=units, network=network, result=result, options=options, provenance=provenance)
     try:
         n = pack_workers(len(units), workers)
         if n <= 1:
