@@ -11,9 +11,12 @@ unit, the units are made here in turn.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import multiprocessing as mp
 import os
+import signal
 import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
     from quarterhour.report import PackOptions
 
 __all__ = ["MAX_WORKERS", "UnitOutput", "pack_workers", "sites_for", "unit_outputs"]
+
+_PR_SET_PDEATHSIG = 1  #: Linux prctl(2): the signal a process gets when its parent dies
 
 #: Worker processes at most, whatever the cores: each holds its unit's drawing and solver memory.
 MAX_WORKERS = 2
@@ -200,15 +205,35 @@ def unit_outputs(
         _JOB = None
 
 
+def _die_with_parent(parent: int) -> None:
+    """A worker's start: it is killed when the command is (``kill -9`` included), never left running.
+
+    A worker left behind would hold the pack folder's lock (``quarterhour.outdir.claim``: an inherited
+    ``flock``), and the next command into that folder would be refused.
+    """
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the command died before the line above
+        os._exit(1)
+
+
+def _trim() -> None:
+    """Give the memory the run freed back to the system (glibc's ``malloc_trim``); nothing elsewhere."""
+    with contextlib.suppress(OSError, AttributeError):  # another C library (musl): its freed memory stays
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _forked(codes: list[str], n: int) -> Iterator[UnitOutput]:
     """The units made by ``n`` forked workers, the biggest first (fewer idle cores at the end); in order."""
     job = _JOB
     assert job is not None
     size = {code: len(job.units[code].demand) + len(job.units[code].isochrones) for code in codes}
     gc.collect()
+    _trim()  # freed memory goes back to the system first, or each worker would count it as its own
     gc.freeze()  # the collector leaves the shared objects' pages alone in the workers
     try:
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork"))
+        pool = ProcessPoolExecutor(
+            max_workers=n, mp_context=mp.get_context("fork"), initializer=_die_with_parent, initargs=(os.getpid(),)
+        )
         try:
             futures = {code: pool.submit(_make_unit, code) for code in sorted(codes, key=lambda c: -size[c])}
             for code in codes:

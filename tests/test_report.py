@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import re
+import signal
+import subprocess
 import sys
+import time
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -262,3 +267,42 @@ def test_reach_drawn_as_one_path_looks_as_its_union(pack):
     assert parts.shape == united.shape
     differ = np.abs(parts - united).max(axis=2) > 0
     assert differ.mean() < 5e-4  # the same picture: a few edge pixels (0.013 % on the sample) of 1.2 million
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        kids += [int(k) for k in task.read_text().split()]
+    return kids
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the units are made in forked workers on Linux")
+def test_a_killed_report_leaves_no_worker_behind(tmp_path):
+    """``kill -9`` of the command ends its workers too: none is left holding the pack folder's lock."""
+    args = ["report", "--out", str(tmp_path / "pack"), "--level", "district", "--k", "1", "--quiet"]
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "quarterhour.cli", *args], cwd=root, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    try:
+        end = time.monotonic() + 120
+        while len(workers := _children(proc.pid)) < 2:  # the units are being made
+            assert proc.poll() is None and time.monotonic() < end, "the command ended before its workers started"
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        end = time.monotonic() + 10
+        while any(_running(w) for w in workers) and time.monotonic() < end:
+            time.sleep(0.05)
+        assert not [w for w in workers if _running(w)], "a worker outlived the command"
+    finally:
+        proc.kill()
+        for w in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(w, signal.SIGKILL)
