@@ -127,34 +127,7 @@ def atomic_write(path: str | Path, data: bytes, *, force: bool = False) -> Path:
 _EMPTY_GEOMETRY = {"point": "Point", "line": "MultiLineString", "polygon": "MultiPolygon"}
 
 
-@contextlib.contextmanager
-def _unsynced():
-    """GDAL's SQLite writes without waiting for the disk (``OGR_SQLITE_SYNCHRONOUS=OFF``) meanwhile.
-
-    A GeoPackage is written into a temporary file and renamed into place (or read back as bytes),
-    so a sync per layer (half the time of a review pack unit's ``layers.gpkg`` on a busy disk)
-    protects nothing: a crash leaves only the temporary file, which is removed.
-    """
-    before = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
-    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": before})
-
-
 def _write_gpkg(
-    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
-    tmp: str,
-    meta: dict[str, str] | None,
-    styles: Mapping[str, LayerStyle],
-) -> None:
-    with _unsynced():
-        _write_layers_into(layers, tmp, meta, styles)
-        _write_styles(tmp, styles)
-
-
-def _write_layers_into(
     layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
     tmp: str,
     meta: dict[str, str] | None,
@@ -175,6 +148,7 @@ def _write_layers_into(
         if not kinds and name in styles:  # an empty layer: declared as its style draws it, so QGIS styles it
             extra["geometry_type"] = _EMPTY_GEOMETRY[styles[name].geometry]
         gdf.reset_index(drop=True).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **extra)
+    _write_styles(tmp, styles)
 
 
 def _write_styles(tmp: str, styles: Mapping[str, LayerStyle]) -> None:
