@@ -46,19 +46,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from analysis import columns as C
 from analysis.pipeline import CircleResult
-from analysis.siting import SiteResult
-from analysis.units import UnitLayers, split_by_unit, unit_sites
+from analysis.units import UnitLayers, split_by_unit
 from geo import InputError
 from geo.network import StreetNetwork
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import LEVELS
 from quarterhour.outdir import building, temp_of
 from quarterhour.packfiles import summary_files, unit_files
+from quarterhour.packunits import sites_for, unit_outputs
 from quarterhour.staticmap import text_lang
 
 __all__ = [
@@ -185,23 +183,6 @@ def unit_folders(names: Mapping[str, str], *, max_len: int = 80) -> dict[str, st
 # --- one unit ---------------------------------------------------------------------------------------------------
 
 
-def _sites_for(
-    unit: UnitLayers, network: StreetNetwork, result: CircleResult, options: PackOptions
-) -> SiteResult | None:
-    below = {lvl: table[["code", "geometry"]] for lvl, table in result.levels.items() if lvl != "city"}
-    return unit_sites(
-        network,
-        unit,
-        k=options.k,
-        minutes=float(result.summary.cutoff_min),  # the engine's threshold (a distance under GB 50180)
-        speed_kmh=float(result.summary.speed_kmh),
-        spacing_m=options.spacing_m,
-        max_snap_m=options.max_snap_m,
-        time_limit_s=options.time_limit_s,
-        boundaries=below,
-    )
-
-
 def unit_pack(
     result: CircleResult,
     network: StreetNetwork,
@@ -232,7 +213,7 @@ def unit_pack(
     """
     options = replace(options, lang=text_lang(options.lang))
     unit = split_by_unit(result, options.level, [code])[code]
-    sites = _sites_for(unit, network, result, options)
+    sites = sites_for(unit, network, result, options)
     return unit_files(unit, network, result, sites, provenance=provenance, k=options.k, lang=options.lang)
 
 
@@ -353,6 +334,7 @@ def write_pack(
     provenance: Mapping[str, Any],
     force: bool = False,
     codes: list[str] | None = None,
+    workers: int | None = None,
 ) -> list[Path]:
     """Write every unit's folder of ``options.level`` and the city summary into ``out``; return the files written.
 
@@ -377,6 +359,9 @@ def write_pack(
         Replace the files of a pack already in ``out``.
     codes
         Only these units (codes of ``result.levels[options.level]``); None for all.
+    workers
+        Processes making the units (``quarterhour.packunits.pack_workers``): None, one per core up to
+        two; 1 makes them here in turn. The pack is the same either way.
 
     Returns
     -------
@@ -397,7 +382,9 @@ def write_pack(
     units = split_by_unit(result, level, codes)
     folders = unit_folders({code: unit.name for code, unit in units.items()})
     with building(out) as tmp:
-        written = _write_units(units, folders, network, result, options, tmp=tmp, provenance=provenance)
+        written = _write_units(
+            units, folders, network, result, options, tmp=tmp, provenance=provenance, workers=workers
+        )
     return [out / path.relative_to(tmp) for path in written]
 
 
@@ -410,36 +397,21 @@ def _write_units(
     *,
     tmp: Path,
     provenance: Mapping[str, Any],
+    workers: int | None = None,
 ) -> list[Path]:
-    """Write each unit's folder and the summary into the pack's temporary folder ``tmp``; the files written."""
+    """Write each unit's folder and the summary into the pack's temporary folder ``tmp``; the files written.
+
+    The units are made in ``workers`` processes (``quarterhour.packunits``) and written here, in order.
+    """
     written: list[Path] = []
     ranking = []
-    for code, unit in units.items():
-        sites = _sites_for(unit, network, result, options)
-        folder = tmp / folders[code]
+    for made in unit_outputs(units, network, result, options, provenance=provenance, workers=workers):
+        folder = tmp / folders[made.code]
         folder.mkdir()
-        files = unit_files(unit, network, result, sites, provenance=provenance, k=options.k, lang=options.lang)
-        for fname, data in files.items():
+        for fname, data in made.files.items():
             (folder / fname).write_bytes(data)  # in a fresh folder: the umask applies, the swap is the atomic step
             written.append(folder / fname)
-        gain = float(sites.sites[C.POP_NEW].sum()) if sites is not None else 0.0
-        pop = float(unit.row[C.POP])
-        ranking.append(
-            {
-                "code": code,
-                "name": unit.name,
-                C.POP: pop,
-                C.POP_COVERED: float(unit.row[C.POP_COVERED]),
-                C.POP_UNCOVERED: float(unit.row[C.POP_UNCOVERED]),
-                C.PCT_COVERED: float(unit.row[C.PCT_COVERED]),
-                C.N_FACILITIES: int(unit.row[C.N_FACILITIES]),
-                "n_gaps": len(unit.gaps),
-                "sites_new": 0 if sites is None else len(sites.sites),
-                C.POP_NEW: gain,
-                "pct_after": 100 * (float(unit.row[C.POP_COVERED]) + gain) / pop if pop else np.nan,
-                "folder": folder.name,
-            }
-        )
+        ranking.append({**made.row, "folder": folder.name})
     summary = summary_files(
         result,
         network,

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import openpyxl
+import pandas as pd
 import pyogrio
 import pytest
+from PIL import Image
 
+from analysis import columns as C
 from analysis.coverage import assign_units
 from analysis.pipeline import run_circle
+from analysis.units import UnitLayers, split_by_unit
 from geo import load_sample, read_boundaries, read_facilities, sample_paths
 from quarterhour.cli import main
 from quarterhour.export import provenance
-from quarterhour.report import PACK_FILES, PackOptions, build_pack, safe_name
-from quarterhour.staticmap import cjk_font
+from quarterhour.packunits import pack_workers
+from quarterhour.report import PACK_FILES, PackOptions, build_pack, safe_name, write_pack
+from quarterhour.staticmap import cjk_font, figure_png, unit_map
 
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://x","y")'
@@ -197,3 +210,99 @@ def test_a_long_table_prints_its_first_rows_and_says_where_the_rest_is():
     page = html_document([block], "gaps", "en")
     assert page.count("<tr>") >= 1000  # the web page keeps the whole table
     assert PDF_TABLE_ROWS < 1000
+
+
+def _same_file(a: Path, b: Path) -> None:
+    """Two packs' files hold the same: bytes, but a PDF's creation time, a spreadsheet's cells, a GeoPackage's rows.
+
+    (The times a file was made are left out: its PDF creation date, the styles' ``update_time``.)
+    """
+    if a.suffix == ".pdf":
+        stamp = re.compile(rb"/CreationDate \(D:[^)]*\)")
+        assert stamp.sub(b"", a.read_bytes()) == stamp.sub(b"", b.read_bytes()), a.name
+    elif a.suffix == ".xlsx":
+        wa, wb = openpyxl.load_workbook(a), openpyxl.load_workbook(b)
+        assert wa.sheetnames == wb.sheetnames
+        for sa, sb in zip(wa.worksheets, wb.worksheets, strict=True):
+            assert list(sa.iter_rows(values_only=True)) == list(sb.iter_rows(values_only=True)), a.name
+    elif a.suffix == ".gpkg":
+        names = pyogrio.list_layers(a)[:, 0].tolist()
+        assert names == pyogrio.list_layers(b)[:, 0].tolist()
+        for layer in names:
+            read = [pyogrio.read_dataframe(p, layer=layer).drop(columns="update_time", errors="ignore") for p in (a, b)]
+            pd.testing.assert_frame_equal(*read)
+        assert pyogrio.read_info(a, layer=0)["dataset_metadata"] == pyogrio.read_info(b, layer=0)["dataset_metadata"]
+    else:
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_units_made_in_worker_processes_give_the_serial_pack(pack, tmp_path):
+    _, result, _ = pack
+    net, _, _ = load_sample()
+    prov = provenance({"level": "district"}, sample_paths())
+    opts = PackOptions(level="district", k=2, lang="en")
+    codes = ["MC-D1", "MC-D3"]  # two units on two workers, the biggest first; written in order
+    serial = write_pack(result, net, opts, out=tmp_path / "serial", provenance=prov, codes=codes, workers=1)
+    forked = write_pack(result, net, opts, out=tmp_path / "forked", provenance=prov, codes=codes, workers=2)
+    assert [p.relative_to(tmp_path / "serial") for p in serial] == [p.relative_to(tmp_path / "forked") for p in forked]
+    for a, b in zip(serial, forked, strict=True):
+        _same_file(a, b)
+    if sys.platform == "linux":  # the second pack's units were made in two other processes
+        assert pack_workers(len(codes), 2) == 2
+
+
+def test_reach_drawn_as_one_path_looks_as_its_union(pack):
+    """A unit map's reach is its isochrones drawn as one path (no union of them): the map is the union's map."""
+    _, result, _ = pack
+    net, _, _ = load_sample()
+    unit = split_by_unit(result, "district", ["MC-D1"])["MC-D1"]
+    assert len(unit.isochrones) > 5  # overlapping isochrones, some with holes
+    union = unit.isochrones.dissolve(C.BAND_MIN, as_index=False)  # what the map drew before, one polygon a band
+
+    def pixels(u: UnitLayers) -> np.ndarray:
+        png = figure_png(unit_map(net, u, minutes=15, lang="en"), lang="en")
+        return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+
+    parts, united = pixels(unit), pixels(replace(unit, isochrones=union))
+    assert parts.shape == united.shape
+    differ = np.abs(parts - united).max(axis=2) > 0
+    assert differ.mean() < 5e-4  # the same picture: a few edge pixels (0.013 % on the sample) of 1.2 million
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        kids += [int(k) for k in task.read_text().split()]
+    return kids
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the units are made in forked workers on Linux")
+def test_a_killed_report_leaves_no_worker_behind(tmp_path):
+    """``kill -9`` of the command ends its workers too: none is left holding the pack folder's lock."""
+    args = ["report", "--out", str(tmp_path / "pack"), "--level", "district", "--k", "1", "--quiet"]
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "quarterhour.cli", *args], cwd=root, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    try:
+        end = time.monotonic() + 120
+        while len(workers := _children(proc.pid)) < 2:  # the units are being made
+            assert proc.poll() is None and time.monotonic() < end, "the command ended before its workers started"
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        end = time.monotonic() + 10
+        while any(_running(w) for w in workers) and time.monotonic() < end:
+            time.sleep(0.05)
+        assert not [w for w in workers if _running(w)], "a worker outlived the command"
+    finally:
+        proc.kill()
+        for w in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(w, signal.SIGKILL)
