@@ -123,7 +123,12 @@ def main() -> None:
             time.sleep(3)  # the facilities are read (the page warns that residents are missing)
             started = time.perf_counter()
             up.filter(has_text="居民").locator('input[type="file"]').set_input_files(str(a.city / "demand.gpkg"))
-            page.get_by_text("7,473,495", exact=False).first.wait_for(timeout=600_000)
+            try:
+                page.get_by_text("7,473,495", exact=False).first.wait_for(timeout=300_000)
+            except Exception:  # say what the page shows instead
+                page.screenshot(path=str(a.city / "app_city_stuck.png"), full_page=True)
+                print(page.locator("section.main").inner_text()[:3000], file=sys.stderr)
+                raise
             frame = _map_frame(page)
             frame.wait_for_selector(".leaflet-control-layers", timeout=600_000)
             first_map = time.perf_counter() - started

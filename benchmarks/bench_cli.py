@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -43,8 +44,39 @@ GIB_MB = 1024.0
 __all__ = ["main", "timed_process", "write_city"]
 
 
+def _tree_pss_mb(pid: int) -> float:
+    """The proportional set size (MB) of ``pid`` and every process below it: pages shared after a fork count once."""
+    total_kb, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            total_kb += next(int(ln.split()[1]) for ln in rollup.splitlines() if ln.startswith("Pss:"))
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue  # the process ended meanwhile
+    return total_kb / 1024
+
+
+class _TreePeak(threading.Thread):
+    """Samples the whole process tree's PSS every 0.1 s (a command that forks workers has several processes)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_mb, self.done = pid, 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.1):
+            self.peak_mb = max(self.peak_mb, _tree_pss_mb(self.pid))
+
+
 def timed_process(cmd: list[str], *, env: dict[str, str] | None = None, log: Path | None = None) -> tuple[float, float]:
-    """Run ``cmd`` as a child process: (wall-clock seconds, peak RSS in MB of that child).
+    """Run ``cmd`` as a child process: (wall-clock seconds, peak memory in MB of that child and its workers).
+
+    The peak is the larger of the biggest single process's peak RSS and the whole
+    process tree's PSS, sampled every 0.1 s (``report`` forks workers that share the
+    run's pages: their RSS counted in full would count those pages twice).
 
     The peak comes from GNU time (``/usr/bin/time -f %M``) where it is installed: a child's own
     ``ru_maxrss`` from ``os.wait4`` would include this script's memory, because Linux carries the
@@ -63,8 +95,12 @@ def timed_process(cmd: list[str], *, env: dict[str, str] | None = None, log: Pat
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 -- closed below, after the child
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    tree = _TreePeak(proc.pid)
+    tree.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    tree.done.set()
+    tree.join()
     if log:
         out.close()
     code = os.waitstatus_to_exitcode(status)
@@ -74,8 +110,8 @@ def timed_process(cmd: list[str], *, env: dict[str, str] | None = None, log: Pat
     if peak_file:
         kb = float(peak_file.read_text().split()[-1])
         peak_file.unlink()
-        return wall, kb / 1024
-    return wall, usage.ru_maxrss / 1024  # Linux: kilobytes (an upper bound: see above)
+        return wall, max(kb / 1024, tree.peak_mb)
+    return wall, max(usage.ru_maxrss / 1024, tree.peak_mb)  # Linux: kilobytes (an upper bound: see above)
 
 
 def write_city(folder: Path, *, n_nodes: int, n_facilities: int, n_residents: int) -> dict[str, Path]:
