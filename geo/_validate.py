@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo.errors import InputError, plain_text
@@ -262,6 +263,25 @@ def require_kind(gdf: gpd.GeoDataFrame, kinds: tuple[str, ...], path: Path, *, w
         raise InputError(
             f"{what} must be {plural}; found {bad.value}", file=path.name, row=bad.row, column="geometry", fix=fix
         )
+
+
+def require_columns(table: pd.DataFrame, columns: tuple[str, ...], path: Path, *, fix: str) -> None:
+    """Refuse a table without one of ``columns``, naming the first one missing.
+
+    Parameters
+    ----------
+    table
+        The table or layer as read.
+    columns
+        The columns it must have.
+    path
+        The file it came from.
+    fix
+        How to mend it.
+    """
+    for column in columns:
+        if column not in table.columns:
+            raise InputError(f"no '{column}' column", file=path.name, column=column, fix=fix)
 
 
 def require_unique(gdf: gpd.GeoDataFrame, column: str, path: Path, *, first_row: int = 1) -> None:

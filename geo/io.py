@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from geo._validate import POLYGONS, existing, first_bad_row, require_kind, require_unique
+from geo._validate import POLYGONS, existing, first_bad_row, require_columns, require_kind, require_unique
 from geo._vector import VECTOR_ERRORS, VECTOR_SUFFIXES, read_points, read_vector
 from geo.chinacrs import geometries_to_wgs84, points_to_wgs84
 from geo.errors import InputError, reading
@@ -385,14 +385,7 @@ def read_categories(path: str | Path) -> pd.DataFrame:
     table, _ = read_table(path, "categories")  # CSV in UTF-8 or GBK, or XLSX
     if "category" in table:
         table["category"] = [category_code(c) or str(c).strip() for c in table["category"]]
-    for col in ("category", "minutes"):
-        if col not in table.columns:
-            raise InputError(
-                f"no '{col}' column",
-                file=path.name,
-                column=col,
-                fix="give columns category, minutes[, capacity][, speed_kmh]",
-            )
+    require_columns(table, ("category", "minutes"), path, fix="give columns category, minutes[, capacity][, speed_kmh]")
     bad = first_bad_row(~table["category"].isin(CATEGORIES), table["category"], first_row=FIRST_ROW)
     if bad:
         raise InputError(

@@ -47,7 +47,7 @@ from analysis.coverage import assign_units
 from analysis.demand import prepare_demand
 from analysis.groups import find_groups
 from geo import InputError, read_boundaries, read_demand, read_facilities
-from geo._validate import POLYGONS, existing, require_kind, require_unique
+from geo._validate import POLYGONS, existing, require_columns, require_kind, require_unique
 from geo._vector import VECTOR_SUFFIXES, read_vector
 from geo.chinacrs import settle_coordinate_system
 from geo.errors import plain_text
@@ -191,14 +191,7 @@ def read_units(spec: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDat
         units = levels[lowest].assign(level=lowest)
         return units[["code", "name", "level", "geometry"]], {lvl: levels[lvl] for lvl in above}
     require_kind(gdf, POLYGONS, path, what="units", fix="give the units as polygons")
-    for column in ("code", "name"):
-        if column not in gdf.columns:
-            raise InputError(
-                f"no '{column}' column",
-                file=path.name,
-                column=column,
-                fix="give each unit a 'code' (used as its folder's name) and a 'name'",
-            )
+    require_columns(gdf, ("code", "name"), path, fix="give each unit a 'code' (used as its folder's name) and a 'name'")
     gdf["code"] = gdf["code"].astype(str)
     require_unique(gdf, "code", path)
     _folder_names(gdf["code"], path.name)
