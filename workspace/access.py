@@ -19,10 +19,22 @@ Examples
 from __future__ import annotations
 
 import getpass
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["ACCOUNT_ROLES", "REVIEWER_ROLES", "ROLES", "STATUSES", "Actor", "code_parent", "lineage", "local_actor"]
+__all__ = [
+    "ACCOUNT_ROLES",
+    "REVIEWER_ROLES",
+    "ROLES",
+    "STATUSES",
+    "Actor",
+    "code_parent",
+    "lineage",
+    "local_actor",
+    "operator_actor",
+    "os_user",
+]
 
 ROLES = ("planner", "reviewer", "admin", "local")
 #: The roles an account can have (``local`` is the user of a workspace without accounts).
@@ -79,19 +91,36 @@ class Actor:
         """Whether ``unit`` is one of this account's units or lies inside one (``lineage``)."""
         return bool(self.units) and any(u in self.units for u in lineage(unit, parents))
 
-    def may_read(self, unit: str, parents: Mapping[str, str] | None = None) -> bool:
-        """Whether this account may see the scenarios of ``unit`` (``parents``: the project's unit tree)."""
-        return self.role != "planner" or self.in_scope(unit, parents)
+    def may_read(self, unit: str, parents: Mapping[str, str] | None = None, *, author: str | None = None) -> bool:
+        """Whether this account may see the scenarios of ``unit`` (``parents``: the project's unit tree).
+
+        A planner sees their units' scenarios and their own (``author``), nobody else's.
+        """
+        return self.role != "planner" or self.in_scope(unit, parents) or (author is not None and author == self.name)
 
     def may_write(self, unit: str, parents: Mapping[str, str] | None = None) -> bool:
         """Whether this account may make or change scenarios of ``unit`` (a reviewer only reviews)."""
         return self.role in ("admin", "local") or (self.role == "planner" and self.in_scope(unit, parents))
 
 
-def local_actor() -> Actor:
-    """The one user of a workspace without accounts: the operating system's user name."""
+def os_user() -> str:
+    """The operating system's account running this process, by its uid (never ``$USER``, which anyone can set)."""
     try:
-        name = getpass.getuser()
-    except (KeyError, OSError):  # no user name in a container: still one local user
-        name = "local"
-    return Actor(name or "local", "local")
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name or "local"
+    except (ImportError, KeyError, OSError):  # no passwd entry in a container; Windows: the login name
+        try:
+            return getpass.getuser() if os.name == "nt" else "local"
+        except (KeyError, OSError):
+            return "local"
+
+
+def local_actor() -> Actor:
+    """The one user of a workspace without accounts: the operating system's user (by uid, not ``$USER``)."""
+    return Actor(os_user(), "local")
+
+
+def operator_actor() -> Actor:
+    """The server's operator (``quarterhour ... --admin``): an admin named ``operator:<OS user>``, audited."""
+    return Actor(f"operator:{os_user()}"[:100], "admin")

@@ -8,7 +8,21 @@ __all__ = ["NotAllowed", "StaleVersion", "WorkspaceError"]
 
 
 class WorkspaceError(InputError):
-    """The workspace cannot do what was asked: the message says why and what to do."""
+    """The workspace cannot do what was asked: the message says why and what to do.
+
+    ``key`` and ``values``, when set (``said``), name the message in ``quarterhour.i18n`` (``err_`` + key), so
+    a face shows it in the planner's language; ``str()`` is the English.
+    """
+
+    key: str | None = None
+    values: dict = {}  # noqa: RUF012 (replaced per instance by said)
+
+    @classmethod
+    def said(cls, key: str, problem: str, *, fix: str, **values: object) -> WorkspaceError:
+        """An error whose words are ``err_<key>`` in ``quarterhour.i18n`` (``problem``/``fix``: the English)."""
+        exc = cls(problem, fix=fix)
+        exc.key, exc.values = key, values
+        return exc
 
 
 class NotAllowed(WorkspaceError):

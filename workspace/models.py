@@ -23,7 +23,20 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from workspace.access import STATUSES
 
-__all__ = ["STATUSES", "Account", "Base", "ChangeRow", "Project", "Scenario", "SignIn", "UnitRow", "Version"]
+__all__ = [
+    "STATUSES",
+    "Account",
+    "AuditRow",
+    "Base",
+    "ChangeRow",
+    "Project",
+    "Scenario",
+    "SignIn",
+    "SignInThrottle",
+    "UnitRow",
+    "UnitShape",
+    "Version",
+]
 
 
 class Base(DeclarativeBase):
@@ -150,3 +163,45 @@ class SignIn(Base):
     token_sha: Mapped[str] = mapped_column(String(64), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- issue 28: i28-accounts ---
+class AuditRow(Base):
+    """One action in the audit log: who (account and role), what, when, on which scenario and version."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(100))  #: the account's name ("" for a sign-in refused of no account)
+    role: Mapped[str] = mapped_column(String(20), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    scenario_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per name (known or not, so the lockout says nothing about which names exist), and ``*``.
+
+    ``failed`` counts the tries in a row that were not a success (a try is counted before its password is
+    checked, so parallel tries cannot pass the count); ``locked_until`` is when the next try is checked. The
+    row ``*`` counts every name's failures in the window that began at ``window_start`` (the global limit).
+    """
+
+    __tablename__ = "signin_throttle"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    window_start: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class UnitShape(Base):
+    """A project's review unit's polygon (WGS-84 WKT): a planner's changes must lie inside their units."""
+
+    __tablename__ = "unit_shapes"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    wkt: Mapped[str] = mapped_column(Text)
