@@ -59,7 +59,7 @@ def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(accounts):
     token, _ = accounts.sign_in("li", "东北区-planner-2026")
     accounts.disable("li")
     assert accounts.actor(token) is None
-    with pytest.raises(SignInRefused, match="disabled"):
+    with pytest.raises(SignInRefused, match="wrong name or password"):  # the same answer as a wrong password
         accounts.sign_in("li", "东北区-planner-2026")
     assert [a.disabled for a in accounts.list() if a.name == "li"] == [True]
 
@@ -101,6 +101,7 @@ def test_accounts_refuse_what_they_cannot_be(accounts):
 
 def test_a_signed_in_planner_cannot_reach_another_districts_scenarios(store, accounts):
     project = store.project(ProjectKey("n", "f", "r", "u"))
+    store.set_units(project, {}, {"MC-D2": "POLYGON ((7.41 43.72, 7.44 43.72, 7.44 43.75, 7.41 43.75, 7.41 43.72))"})
     _, li = accounts.sign_in("li", "东北区-planner-2026")
     _, wang = accounts.sign_in("wang", PASSWORD)
     theirs = store.create(project, "东北区方案", "MC-D2", li, changes=[("add", None, "x", "study_room", 7.42, 43.73)])
@@ -118,22 +119,30 @@ def test_a_signed_in_planner_cannot_reach_another_districts_scenarios(store, acc
 def test_single_sign_on_maps_the_organisations_identity_to_an_enabled_account(accounts):
     accounts.add("zhou", None, role="planner", units=("410302",), oidc="Zhou@Luoyang.gov.cn")
     accounts.add("sun", "a-password-too-2026", role="reviewer", oidc="7c1e-sub")
-    who = accounts.sso_actor({"is_logged_in": True, "email": "ZHOU@luoyang.gov.cn", "sub": "x"})
+    verified = {"is_logged_in": True, "email_verified": True}
+    who = accounts.sso_actor({**verified, "email": "ZHOU@luoyang.gov.cn", "sub": "x"})
     assert (who.name, who.role, who.units) == ("zhou", "planner", ("410302",))
-    assert accounts.sso_actor({"email": "sun@elsewhere.org", "sub": "7c1e-sub"}).name == "sun"  # the sub, then
+    assert accounts.sso_actor({**verified, "email": "sun@elsewhere.org", "sub": "7c1e-sub"}).name == "sun"  # the sub
     assert [a.last_sign_in is not None for a in accounts.list() if a.name == "zhou"] == [True]
     assert [a.oidc for a in accounts.list() if a.name == "zhou"] == ["zhou@luoyang.gov.cn"]
     with pytest.raises(SignInRefused, match=r"no workspace account for nobody@example\.org"):
-        accounts.sso_actor({"email": "nobody@example.org"})
-    with pytest.raises(SignInRefused, match="no workspace account"):  # an e-mail the provider has not verified
-        accounts.sso_actor({"email": "zhou@luoyang.gov.cn", "email_verified": False, "sub": "y"})
-    with pytest.raises(SignInRefused, match="no e-mail or subject"):
-        accounts.sso_actor({"is_logged_in": True})
+        accounts.sso_actor({**verified, "email": "nobody@example.org"})
+    # only the boolean true says an e-mail is verified: "false", 0, "true", missing do not count
+    for unverified in (False, "false", 0, "0", "true", None):
+        with pytest.raises(SignInRefused, match="no workspace account for y"):
+            accounts.sso_actor({"email": "zhou@luoyang.gov.cn", "email_verified": unverified, "sub": "y"})
+    # a subject that contains @ is a subject, never the account of that e-mail
+    with pytest.raises(SignInRefused, match=r"no workspace account for zhou@luoyang\.gov\.cn"):
+        accounts.sso_actor({"sub": "zhou@luoyang.gov.cn"})
+    with pytest.raises(SignInRefused, match="no workspace account"):  # the subject exactly, not in another case
+        accounts.sso_actor({"sub": "7C1E-SUB"})
+    with pytest.raises(SignInRefused, match="no verified e-mail or subject"):
+        accounts.sso_actor({"is_logged_in": True, "email": "zhou@luoyang.gov.cn"})
     with pytest.raises(SignInRefused, match="wrong name or password"):  # no password matches a single sign-on account
         accounts.sign_in("zhou", "!sso-only")
     accounts.disable("zhou")
     with pytest.raises(SignInRefused, match="disabled"):
-        accounts.sso_actor({"email": "zhou@luoyang.gov.cn"})
+        accounts.sso_actor({**verified, "email": "zhou@luoyang.gov.cn"})
     with pytest.raises(Exception, match="already signs in as another account"):
         accounts.add("zhou2", None, role="reviewer", oidc="zhou@LUOYANG.gov.cn")
     with pytest.raises(Exception, match="shorter than"):  # without an identity, a password is needed

@@ -13,6 +13,7 @@ Examples
 >>> store = Store("sqlite://")  # in memory; the app's default is a file in the user's data folder
 >>> me = Actor("wang", "planner", ("MC-D1",))
 >>> project = store.project(ProjectKey("n", "f", "r", "u", label="sample"))
+>>> store.set_units(project, {}, {"MC-D1": "POLYGON ((7.40 43.72, 7.44 43.72, 7.44 43.75, 7.40 43.75, 7.40 43.72))"})
 >>> sc = store.create(project, "两个新中心", "MC-D1", me)
 >>> store.save(sc.id, [("add", None, "新中心 1", "study_room", 7.42, 43.73)], base=sc.head, who=me)
 2
@@ -32,9 +33,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from workspace.access import REVIEWER_ROLES, Actor
+from workspace.audit import log
 from workspace.db import database_url, open_engine
 from workspace.errors import NotAllowed, StaleVersion, WorkspaceError
-from workspace.models import STATUSES, ChangeRow, Project, Scenario, UnitRow, Version
+from workspace.models import STATUSES, ChangeRow, Project, Scenario, UnitRow, UnitShape, Version
 from workspace.records import ChangeRecord, Opened, ProjectKey, ScenarioInfo, VersionInfo
 
 __all__ = ["Actor", "ProjectKey", "Store", "params_sha"]
@@ -80,13 +82,36 @@ def _record(row: ChangeRow) -> ChangeRecord:
     )
 
 
-def _plain_row(row: Sequence) -> tuple:
+#: The longest text each field holds, the same on SQLite and PostgreSQL (checked before the database is asked).
+LIMITS = {"scenario": 200, "unit": 100, "facility_id": 200, "name": 400, "category": 60}
+
+
+def _fits(what: str, text: str, *, row: int | None = None) -> str:
+    """``text`` if it fits its column (``LIMITS``), else a ``WorkspaceError`` naming the field and the change."""
+    if len(text) > LIMITS[what]:
+        where = f"change {row}: " if row is not None else ""
+        raise WorkspaceError.said(
+            "too_long",
+            f"{where}the {what.replace('_', ' ')} is {len(text)} characters long, more than the {LIMITS[what]} kept",
+            fix=f"shorten it to at most {LIMITS[what]} characters",
+            what=what,
+            n=len(text),
+            limit=LIMITS[what],
+            row="" if row is None else row,
+        )
+    return text
+
+
+def _plain_row(row: Sequence, i: int = 1) -> tuple:
     """A change row checked and made plain: action, facility id or None, name, category, lon, lat."""
     action, facility_id, name, category, lon, lat = row
     if action not in ("add", "move", "close"):
         raise WorkspaceError(f"unknown change '{action}'", fix="use add, move or close")
     if not (math.isfinite(float(lon)) and math.isfinite(float(lat))):
         raise WorkspaceError(f"({lon}, {lat}) is not a place", fix="give each change a longitude and latitude")
+    _fits("facility_id", str(facility_id or ""), row=i)
+    _fits("name", str(name or ""), row=i)
+    _fits("category", str(category or ""), row=i)
     return (
         str(action),
         str(facility_id) if facility_id else None,
@@ -130,14 +155,72 @@ class Store:
             s.add(project)
         return project.id
 
-    def set_units(self, project_id: int, parents: Mapping[str, str]) -> None:
-        """Record the project's unit tree: each unit's code → the code of the unit it lies in (replaced whole)."""
+    def set_units(
+        self, project_id: int, parents: Mapping[str, str], shapes: Mapping[str, object] | None = None
+    ) -> None:
+        """Record the project's unit tree: each unit's code → the code of the unit it lies in (replaced whole).
+
+        ``shapes``: each unit's polygon in WGS-84 (a shapely geometry or WKT), kept so that a planner's
+        changes can be checked to lie inside their units (replaced whole when given).
+        """
         wanted = {str(code): str(up) for code, up in parents.items() if code and up and code != up}
+        wkts = None if shapes is None else {str(c): _wkt(g) for c, g in shapes.items() if c and g is not None}
         with self._session.begin() as s:
-            if self._tree(s, project_id) == wanted:
-                return
-            s.execute(sa.delete(UnitRow).where(UnitRow.project_id == project_id))
-            s.add_all(UnitRow(project_id=project_id, code=code, parent=up) for code, up in wanted.items())
+            if self._tree(s, project_id) != wanted:
+                s.execute(sa.delete(UnitRow).where(UnitRow.project_id == project_id))
+                s.add_all(UnitRow(project_id=project_id, code=code, parent=up) for code, up in wanted.items())
+            if wkts is not None and dict(self._shapes(s, project_id)) != wkts:
+                s.execute(sa.delete(UnitShape).where(UnitShape.project_id == project_id))
+                s.add_all(UnitShape(project_id=project_id, code=c, wkt=w) for c, w in wkts.items())
+
+    @staticmethod
+    def _shapes(s: Session, project_id: int) -> list[tuple[str, str]]:
+        rows = s.execute(sa.select(UnitShape.code, UnitShape.wkt).where(UnitShape.project_id == project_id))
+        return [tuple(r) for r in rows.all()]
+
+    def known_units(self) -> set[str]:
+        """Every unit code the workspace knows: each project's units, the units they lie in, and their shapes."""
+        with self._session() as s:
+            found = set(s.scalars(sa.select(UnitRow.code))) | set(s.scalars(sa.select(UnitRow.parent)))
+            return found | set(s.scalars(sa.select(UnitShape.code)))
+
+    def _check_places(self, s: Session, project_id: int, rows: Sequence[tuple], who: Actor) -> None:
+        """A planner's changes must lie inside their units (the units' polygons as recorded), else ``NotAllowed``.
+
+        Strictly inside (the border counts as inside): a centre across the border serves the neighbouring
+        unit's residents, and is that unit's planner's to propose. Other roles are not limited.
+        """
+        if who.role != "planner" or not rows:
+            return
+        from shapely import wkt as shapely_wkt
+        from shapely.geometry import Point
+        from shapely.ops import unary_union
+
+        tree = self._tree(s, project_id)
+        mine = [w for code, w in self._shapes(s, project_id) if who.in_scope(code, tree)]
+        if not mine:
+            raise NotAllowed.said(
+                "no_unit_shapes",
+                f"the boundaries of {who.name}'s units ({', '.join(who.units)}) are not recorded for this data, "
+                "so the changes cannot be checked",
+                fix="open the data with its review units in the app, or import with --boundaries",
+                units=", ".join(who.units),
+            )
+        area = unary_union([shapely_wkt.loads(w) for w in mine])
+        for i, (action, _fid, name, _cat, lon, lat) in enumerate(rows, start=1):
+            if not area.covers(Point(lon, lat)):
+                raise NotAllowed.said(
+                    "outside_units",
+                    f"change {i} ({action} '{name}') at {lon:.5f}, {lat:.5f} lies outside {who.name}'s units "
+                    f"({', '.join(who.units)})",
+                    fix="a planner changes centres inside their own units only; ask the neighbouring unit's planner",
+                    row=i,
+                    action=action,
+                    name=name,
+                    lon=f"{lon:.5f}",
+                    lat=f"{lat:.5f}",
+                    units=", ".join(who.units),
+                )
 
     def units(self, project_id: int) -> dict[str, str]:
         """The project's unit tree, as recorded by ``set_units``."""
@@ -158,44 +241,95 @@ class Store:
         with self._session() as s:
             found = list(s.scalars(query))
             trees = {pid: self._tree(s, pid) for pid in {sc.project_id for sc in found}}
-            return [_info(sc) for sc in found if who.may_read(sc.unit, trees[sc.project_id])]
+            return [_info(sc) for sc in found if who.may_read(sc.unit, trees[sc.project_id], author=sc.author)]
 
     def create(self, project_id: int, name: str, unit: str, who: Actor, **first: object) -> ScenarioInfo:
-        """A new scenario in ``unit`` by ``who``, as version 1 (``first``: ``changes``, ``params``, ``summary``)."""
-        name = (name or "").strip()
+        """A new scenario in ``unit`` by ``who``, as version 1 (``first``: ``changes``, ``params``, ``summary``).
+
+        One transaction: the scenario and its first version are made together, or neither is.
+        """
+        name = _fits("scenario", (name or "").strip())
+        unit = _fits("unit", (unit or "").strip())
         if not name:
             raise WorkspaceError("a scenario needs a name", fix="give the scenario a name")
+        rows = [_plain_row(r, i) for i, r in enumerate(first.get("changes", ()), start=1)]
         with self._session.begin() as s:
             if s.get(Project, project_id) is None:
                 raise WorkspaceError(f"no project {project_id} in the workspace", fix="open the data again")
             if not who.may_write(unit, self._tree(s, project_id)):
-                raise NotAllowed(
+                raise NotAllowed.said(
+                    "unit_not_yours",
                     f"{who.name} may not make scenarios for unit '{unit or 'city'}'",
                     fix=f"choose one of your units or a unit inside them: {', '.join(who.units) or 'none'}",
+                    unit=unit or "city",
+                    units=", ".join(who.units) or "-",
                 )
+            self._check_places(s, project_id, rows, who)
             now = _now()
             sc = Scenario(
                 project_id=project_id,
-                name=name[:200],
+                name=name,
                 unit=unit,
                 author=who.name,
                 status="draft",
-                head=0,
+                head=1,
                 created_at=now,
                 updated_at=now,
             )
             s.add(sc)
             s.flush()
             scenario_id = sc.id
-        self.save(
-            scenario_id,
-            first.get("changes", ()),
-            base=0,
-            who=who,
-            params=first.get("params"),
-            summary=first.get("summary"),
-        )
+            s.add(
+                self._version(
+                    scenario_id,
+                    1,
+                    rows,
+                    before=[],
+                    who=who,
+                    now=now,
+                    params=first.get("params"),
+                    summary=first.get("summary"),
+                )
+            )
+            log(s, who, "create", scenario_id=scenario_id, version=1, detail=f"{name} ({unit or 'city'})")
         return self.info(scenario_id, who)
+
+    @staticmethod
+    def _version(
+        scenario_id: int,
+        number: int,
+        rows: list[tuple],
+        *,
+        before: list[ChangeRecord],
+        who: Actor,
+        now: dt.datetime,
+        params: object,
+        summary: object,
+    ) -> Version:
+        kept = [(b.author, b.made_at) if b and b.row == r else (who.name, now) for r, b in _paired(rows, before)]
+        return Version(
+            scenario_id=scenario_id,
+            number=number,
+            author=who.name,
+            saved_at=now,
+            params_sha=params_sha(params or {}),
+            params=json.dumps(params or {}, ensure_ascii=False, sort_keys=True),
+            summary=json.dumps(summary or {}, ensure_ascii=False, sort_keys=True),
+            changes=[
+                ChangeRow(
+                    seq=i,
+                    action=r[0],
+                    facility_id=r[1],
+                    name=r[2],
+                    category=r[3],
+                    lon=r[4],
+                    lat=r[5],
+                    author=author,
+                    made_at=made,
+                )
+                for i, (r, (author, made)) in enumerate(zip(rows, kept, strict=True))
+            ],
+        )
 
     def info(self, scenario_id: int, who: Actor) -> ScenarioInfo:
         """One scenario as listed, if this account may see it."""
@@ -206,7 +340,7 @@ class Store:
         sc = s.get(Scenario, scenario_id)
         if sc is None:
             raise WorkspaceError(f"no scenario {scenario_id} in the workspace", fix="choose one from the list")
-        if not who.may_read(sc.unit, self._tree(s, sc.project_id)):
+        if not who.may_read(sc.unit, self._tree(s, sc.project_id), author=sc.author):
             raise NotAllowed(
                 f"scenario {scenario_id} belongs to unit '{sc.unit}', which is not one of {who.name}'s",
                 fix="ask the unit's planner or the city reviewer",
@@ -241,7 +375,7 @@ class Store:
         the one at its place in ``base`` keeps its author and time; the others are ``who``'s, now. A save
         of a submitted or reviewed scenario makes it a draft again (the review names its version).
         """
-        rows = [_plain_row(r) for r in changes]
+        rows = [_plain_row(r, i) for i, r in enumerate(changes, start=1)]
         sc = self._writable(scenario_id, who)
         now = _now()
         with self._session.begin() as s:
@@ -254,42 +388,27 @@ class Store:
             )
             if moved.rowcount != 1:
                 raise self._stale(s, sc, base)
+            self._check_places(s, sc.project_id, rows, who)
             before = self._changes(s, scenario_id, base)
-            kept = [(b.author, b.made_at) if b and b.row == r else (who.name, now) for r, b in _paired(rows, before)]
             s.add(
-                Version(
-                    scenario_id=scenario_id,
-                    number=base + 1,
-                    author=who.name,
-                    saved_at=now,
-                    params_sha=params_sha(params or {}),
-                    params=json.dumps(params or {}, ensure_ascii=False, sort_keys=True),
-                    summary=json.dumps(summary or {}, ensure_ascii=False, sort_keys=True),
-                    changes=[
-                        ChangeRow(
-                            seq=i,
-                            action=r[0],
-                            facility_id=r[1],
-                            name=r[2],
-                            category=r[3],
-                            lon=r[4],
-                            lat=r[5],
-                            author=author,
-                            made_at=made,
-                        )
-                        for i, (r, (author, made)) in enumerate(zip(rows, kept, strict=True))
-                    ],
+                self._version(
+                    scenario_id, base + 1, rows, before=before, who=who, now=now, params=params, summary=summary
                 )
             )
+            log(s, who, "change", scenario_id=scenario_id, version=base + 1, detail=f"{len(rows)} changes")
         return base + 1
 
-    def _stale(self, s: Session, sc: Scenario, base: int) -> StaleVersion:
+    def _stale(self, s: Session, sc: Scenario, base: int, *, status: bool = False) -> StaleVersion:
         head = s.execute(sa.select(Scenario.head).where(Scenario.id == sc.id)).scalar_one()
         last = s.scalar(sa.select(Version).where(Version.scenario_id == sc.id, Version.number == head))
         by = f" by {last.author} at {_utc(last.saved_at):%Y-%m-%d %H:%M} UTC" if last else ""
         return StaleVersion(
-            f"scenario '{sc.name}' was saved as version {head}{by} after the version {base} you changed; "
-            "your save was not made, so nothing was overwritten",
+            f"scenario '{sc.name}' was saved as version {head}{by} after the version {base} you "
+            + (
+                "looked at; its status was not changed"
+                if status
+                else "changed; your save was not made, so nothing was overwritten"
+            ),
             head=head,
             fix=f"open version {head}, look at what changed, and make your change again",
         )
@@ -333,25 +452,65 @@ class Store:
             ]
 
     # review ---------------------------------------------------------------------------------------------------
-    def set_status(self, scenario_id: int, status: str, who: Actor, *, comment: str = "") -> ScenarioInfo:
+    def set_status(
+        self, scenario_id: int, status: str, who: Actor, *, comment: str = "", version: int | None = None
+    ) -> ScenarioInfo:
         """Move a scenario's status: its planner submits (or takes it back), a reviewer reviews or returns it.
 
         ``draft`` → ``submitted`` (a planner of the unit); ``submitted`` → ``reviewed`` (a reviewer, with the
         comment and time); ``submitted`` → ``draft`` (returned by a reviewer with a comment, or taken back).
+        A reviewer does not review a scenario they made or changed (self-approval is refused).
+
+        ``version``: the version the person looked at (the app passes the one it shows); the move is a
+        compare-and-set on the scenario's newest version and status, so a save made meanwhile (by another
+        planner, another tab) makes it fail with ``StaleVersion`` rather than mark an unseen version reviewed.
         """
         if status not in STATUSES:
             raise WorkspaceError(f"unknown status '{status}'", fix=f"use one of {', '.join(STATUSES)}")
         with self._session.begin() as s:
             sc = self._readable(s, scenario_id, who)
-            _check_move(sc, status, who, self._tree(s, sc.project_id))
-            now = _now()
+            seen_head, seen_status = sc.head, sc.status
+            if version is not None and int(version) != seen_head:
+                raise self._stale(s, sc, int(version), status=True)
+            tree = self._tree(s, sc.project_id)
+            _check_move(sc, status, who, tree)
+            if status == "reviewed" or (status == "draft" and who.role in REVIEWER_ROLES and comment.strip()):
+                self._not_own(s, sc, who)
             if status == "submitted":
-                sc.submitted_at, sc.status_version = now, sc.head
+                self._check_places(s, sc.project_id, [c.row for c in self._changes(s, sc.id, seen_head)], who)
+            now = _now()
+            values: dict = {"status": status, "updated_at": now}
+            if status == "submitted":
+                values |= {"submitted_at": now, "status_version": seen_head}
             elif who.role in REVIEWER_ROLES and (status == "reviewed" or comment):
-                sc.reviewer, sc.review_comment, sc.reviewed_at = who.name, comment.strip(), now
-                sc.status_version = sc.head
-            sc.status, sc.updated_at = status, now
+                values |= {"reviewer": who.name, "review_comment": comment.strip(), "reviewed_at": now}
+                values["status_version"] = seen_head
+            moved = s.execute(
+                sa.update(Scenario)
+                .where(Scenario.id == scenario_id, Scenario.head == seen_head, Scenario.status == seen_status)
+                .values(**values)
+            )
+            if moved.rowcount != 1:
+                raise self._stale(s, sc, seen_head, status=True)
+            action = {"submitted": "submit", "reviewed": "review"}.get(status)
+            action = action or ("return" if who.role in REVIEWER_ROLES and comment.strip() else "withdraw")
+            log(s, who, action, scenario_id=scenario_id, version=seen_head, detail=comment.strip()[:500])
         return self.info(scenario_id, who)
+
+    def _not_own(self, s: Session, sc: Scenario, who: Actor) -> None:
+        """Refuse a review by the scenario's author or by anyone who saved or changed its newest version."""
+        if who.role == "local":  # a workspace without accounts has one user, who reviews their own work
+            return
+        authors = {sc.author}
+        authors |= set(s.scalars(sa.select(Version.author).where(Version.scenario_id == sc.id)))
+        if who.name in authors:
+            raise NotAllowed.said(
+                "self_review",
+                f"{who.name} made or changed scenario '{sc.name}' and so cannot review it",
+                fix="another reviewer reviews it",
+                name=who.name,
+                scenario=sc.name,
+            )
 
 
 def _check_move(sc: Scenario, status: str, who: Actor, tree: Mapping[str, str]) -> None:
@@ -371,6 +530,15 @@ def _check_move(sc: Scenario, status: str, who: Actor, tree: Mapping[str, str]) 
             f"{who.name} ({who.role}) may not move scenario '{sc.name}' from {sc.status} to {status}",
             fix="the unit's planner submits; the city reviewer reviews",
         )
+
+
+def _wkt(shape: object) -> str:
+    """A polygon as WKT (WGS-84, to 1e-7 degrees, about a centimetre)."""
+    if isinstance(shape, str):
+        return shape
+    from shapely import wkt as shapely_wkt
+
+    return shapely_wkt.dumps(shape, rounding_precision=7)
 
 
 def _paired(rows: list[tuple], before: list[ChangeRecord]) -> Iterable[tuple[tuple, ChangeRecord | None]]:
