@@ -20,6 +20,7 @@ from geo import InputError
 from quarterhour.i18n import LANGS, t
 from quarterhour.readnotes import coordinate_note
 from ui import state as S
+from ui.audit_panel import audit_ui
 from ui.compute import compute, group_names, load_boundaries, load_network, load_points, network_name, siting
 from ui.errors import step
 from ui.scenario import map_ui, scenario_ui, take_click
@@ -106,6 +107,8 @@ def main() -> None:
         layer = scenario_ui(inputs, units, params, chosen, lang)
     with side, step(lang, "the workspace"):
         workspace_ui(inputs, units, params, lang)
+    with side, step(lang, "the audit log"):
+        audit_ui(who, lang)  # city administrators only
     with map_col, step(lang):
         map_ui(
             inputs,

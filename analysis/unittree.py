@@ -16,7 +16,7 @@ import geopandas as gpd
 from analysis.coverage import assign_units
 from geo.vocab import LEVELS
 
-__all__ = ["unit_parents"]
+__all__ = ["unit_parents", "unit_shapes"]
 
 
 def unit_parents(levels: Mapping[str, gpd.GeoDataFrame]) -> dict[str, str]:
@@ -46,3 +46,22 @@ def unit_parents(levels: Mapping[str, gpd.GeoDataFrame]) -> dict[str, str]:
             found = assign_units(points.loc[left], levels[above].to_crs(units.crs)).dropna()
             parents.update({code: str(up) for code, up in found.items()})
     return parents
+
+
+# --- issue 28: i28-accounts ---
+def unit_shapes(levels: Mapping[str, gpd.GeoDataFrame]) -> dict[str, object]:
+    """Each unit's code → its polygon in WGS-84 (every level; a code given twice: its polygons joined).
+
+    The workspace keeps them with the project, so that a planner's changes are checked to lie in their units.
+    """
+    shapes: dict[str, object] = {}
+    for level in LEVELS:
+        units = levels.get(level)
+        if units is None or not len(units) or units.crs is None:
+            continue
+        wgs = units.to_crs(4326)
+        for code, shape in zip(wgs["code"].astype(str), wgs.geometry, strict=True):
+            if shape is None or shape.is_empty:
+                continue
+            shapes[code] = shape if code not in shapes else shapes[code].union(shape)
+    return shapes

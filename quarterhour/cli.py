@@ -49,6 +49,7 @@ from geo.store import cache_root, store_network
 from geo.tables import is_table
 from geo.unittable import match_units
 from quarterhour.cli_args import build_parser, category_options
+from quarterhour.cli_auth import audit_command, cli_lang, login_command, logout_command, said
 from quarterhour.cli_batch import batch_command
 from quarterhour.cli_scenarios import scenarios_command
 from quarterhour.cli_users import users_command
@@ -523,11 +524,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {"run": _run, "site": _site, "report": _report, "network": _network}
         commands |= {"scenarios": scenarios_command, "users": users_command, "batch": batch_command}
+        commands |= {"login": login_command, "logout": logout_command, "audit": audit_command}
         with warnings.catch_warnings():
             warnings.showwarning = _warning_line
             return commands[args.command](args)
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {said(exc, cli_lang())}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug, not bad input: one line, and a way to see more
         log.debug("internal error", exc_info=True)

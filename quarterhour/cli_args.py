@@ -21,6 +21,7 @@ from geo.chinacrs import SYSTEMS
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import LEVELS, MODES
 from quarterhour import __version__
+from quarterhour.cli_auth import add_audit_parser, add_login_parsers
 from quarterhour.cli_batch import add_batch_parser
 from quarterhour.cli_scenarios import add_scenarios_parser
 from quarterhour.cli_users import add_users_parser
@@ -341,4 +342,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_scenarios_parser(sub)
     add_users_parser(sub)
     add_batch_parser(sub)
+    add_login_parsers(sub)
+    add_audit_parser(sub)
     return parser

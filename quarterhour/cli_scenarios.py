@@ -8,6 +8,9 @@
 - ``status ID STATUS``: submit, review (with ``--comment``) or return a scenario.
 
 The database is the app's: ``QUARTERHOUR_DATABASE_URL``, else the workspace file in the user's data folder.
+Each command acts as an account (``quarterhour login``, ``--user NAME`` or the operator's ``--admin``, see
+``quarterhour.cli_auth``) under the app's rules: a planner lists, imports into and exports their units'
+scenarios only, with changes inside their units; a reviewer does not review their own.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from typing import TYPE_CHECKING
 
 from geo.errors import InputError
 from geo.scenario import change_rows, changes_frame, read_scenario, scenario_geojson
+from quarterhour.cli_auth import acting, auth_options
 from quarterhour.export import atomic_write, provenance, write_layers
-from workspace.access import STATUSES, local_actor
+from workspace.access import STATUSES
 
 if TYPE_CHECKING:
     from workspace.store import Store
@@ -36,7 +40,8 @@ def add_scenarios_parser(sub: argparse._SubParsersAction) -> None:
         "in your data folder).",
     )
     what = p.add_subparsers(dest="action", required=True, parser_class=type(p))
-    what.add_parser("list", help="the scenarios: id, name, unit, status, version, author, last saved")
+    listing = what.add_parser("list", help="the scenarios: id, name, unit, status, version, author, last saved")
+    auth_options(listing)
     imp = what.add_parser("import", help="a scenario GeoJSON file as a new scenario")
     imp.add_argument("file", type=Path, help="a scenario GeoJSON (saved by the app, or points with 'action')")
     imp.add_argument("--name", help="the scenario's name (default: the file's name)")
@@ -51,15 +56,21 @@ def add_scenarios_parser(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--facilities-crs", default="auto", help="as for run (default auto)")
     imp.add_argument("--demand-crs", default="auto", help="as for run (default auto)")
     imp.add_argument("--demand-total", type=float, help="as for run")
+    auth_options(imp)
     exp = what.add_parser("export", help="a scenario's changes as GeoJSON (.geojson) or GeoPackage (.gpkg)")
     exp.add_argument("id", type=int, help="the scenario's id (see list)")
     exp.add_argument("--version", type=int, help="the version (default: the newest)")
     exp.add_argument("--out", type=Path, required=True, help="the file to write: .geojson or .gpkg")
     exp.add_argument("--force", action="store_true", help="replace the file if it exists")
+    auth_options(exp)
     status = what.add_parser("status", help="move a scenario: draft -> submitted -> reviewed (or back to draft)")
     status.add_argument("id", type=int, help="the scenario's id (see list)")
     status.add_argument("status", choices=STATUSES, help="the new status")
     status.add_argument("--comment", default="", help="the reviewer's comment")
+    status.add_argument(
+        "--version", type=int, help="the version you looked at (refused if the scenario was saved since)"
+    )
+    auth_options(status)
 
 
 def _store() -> Store:
@@ -74,9 +85,9 @@ def scenarios_command(args: argparse.Namespace) -> int:
     return {"list": _list, "import": _import, "export": _export, "status": _status}[args.action](args)
 
 
-def _list(_args: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace) -> int:
     store = _store()
-    listed = store.scenarios(None, local_actor())
+    listed = store.scenarios(None, acting(args, store, "scenarios list"))
     if not listed:
         print(f"no scenarios yet in {store.engine.url.render_as_string(hide_password=True)}")
     for s in listed:
@@ -89,6 +100,8 @@ def _list(_args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     rows = change_rows(read_scenario(args.file))
+    store = _store()
+    who = acting(args, store, f"scenarios import {args.file.name}")
     from workspace.keys import project_for
 
     key = project_for(
@@ -100,21 +113,21 @@ def _import(args: argparse.Namespace) -> int:
         demand_crs=args.demand_crs,
         demand_total=args.demand_total,
     )
-    store = _store()
     project = store.project(key)
-    store.set_units(project, _unit_tree(args.boundaries))
-    made = store.create(project, args.name or args.file.stem, args.unit, local_actor(), changes=rows)
+    store.set_units(project, *_unit_tree(args.boundaries))
+    made = store.create(project, args.name or args.file.stem, args.unit, who, changes=rows)
     print(f"imported {len(rows)} changes from {args.file.name} as scenario {made.id} '{made.name}' (version 1)")
     return 0
 
 
-def _unit_tree(boundaries: str | None) -> dict[str, str]:
-    """The review units' tree (which unit lies in which), recorded with the project as the app records it."""
-    from analysis.unittree import unit_parents
+def _unit_tree(boundaries: str | None) -> tuple[dict[str, str], dict[str, object]]:
+    """The review units' tree (which unit lies in which) and polygons, recorded with the project as the app does."""
+    from analysis.unittree import unit_parents, unit_shapes
     from geo import read_boundaries, sample_paths
 
     source = sample_paths()["boundaries"] if boundaries in (None, "sample") else boundaries
-    return unit_parents(read_boundaries(source))
+    levels = read_boundaries(source)
+    return unit_parents(levels), unit_shapes(levels)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -125,13 +138,18 @@ def _export(args: argparse.Namespace) -> int:
             file=args.out.name,
             fix="end --out with .geojson or .gpkg",
         )
-    opened = _store().open(args.id, local_actor(), version=args.version)
+    store = _store()
+    who = acting(args, store, f"scenarios export {args.id}")
+    opened = store.open(args.id, who, version=args.version)
     frame = changes_frame(opened.rows)
     if suffix == ".gpkg":
         write_layers({"changes": frame}, args.out, force=args.force, provenance=_provenance(opened))
     else:
         atomic_write(args.out, scenario_geojson(frame), force=args.force)
     sc = opened.scenario
+    from workspace.audit import record
+
+    record(store, who, "export", scenario_id=sc.id, version=opened.version, detail=args.out.name)
     print(f"wrote scenario {sc.id} '{sc.name}', version {opened.version} ({sc.status}): {len(frame)} changes")
     print(f"to {args.out}")
     return 0
@@ -154,6 +172,8 @@ def _provenance(opened: object) -> dict:
 
 
 def _status(args: argparse.Namespace) -> int:
-    sc = _store().set_status(args.id, args.status, local_actor(), comment=args.comment)
+    store = _store()
+    who = acting(args, store, f"scenarios status {args.id} {args.status}")
+    sc = store.set_status(args.id, args.status, who, comment=args.comment, version=args.version)
     print(f"scenario {sc.id} '{sc.name}' is now {sc.status} (version {sc.status_version or sc.head})")
     return 0

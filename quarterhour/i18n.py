@@ -722,6 +722,103 @@ _TEXT: dict[str, tuple[str, str]] = {
     "batch_units_done": ("已完成单元数", "units done"),
     "batch_units": ("单元", "units"),
     "batch_levels": ("各层级汇总", "levels"),
+    # --- issue 28: i28-accounts ---
+    "err_signin_wrong": (
+        "账号或密码不正确。办法：请核对后重试；多次失败请联系管理员",
+        "wrong name or password. Fix: check both and try again; if it keeps failing, ask an admin",
+    ),
+    "err_signin_locked": (
+        "此账号名尝试次数过多：{seconds} 秒后才会检查下一次登录。办法：稍候再试，或联系管理员",
+        "too many tries for this name: the next try is checked in {seconds} s. Fix: wait, then try again; "
+        "an admin can help",
+    ),
+    "err_signin_busy": (
+        "本服务器登录失败次数过多：{seconds} 秒后才会检查下一次登录。办法：稍候再试，并告知管理员（可能有人在猜密码）",
+        "too many failed sign-ins on this server: the next try is checked in {seconds} s. Fix: wait, then try "
+        "again; tell an admin, someone may be guessing passwords",
+    ),
+    "err_name_lookalike": (
+        "账号名“{name}”与已有账号“{other}”外观相似。办法：换一个不会被误认的名称",
+        "'{name}' looks like the existing account '{other}'. Fix: choose a name that cannot be mistaken for another",
+    ),
+    "err_sso_none": (
+        "单位统一登录未提供已验证的邮箱或用户标识。办法：请联系管理员",
+        "the organisation's sign-in gave no verified e-mail or subject. Fix: ask an admin",
+    ),
+    "err_sso_unknown": (
+        "工作空间中没有与 {who} 对应的账号。办法：请管理员为您添加账号",
+        "no workspace account for {who}. Fix: ask an admin to add one",
+    ),
+    "err_sso_disabled": ("此账号已停用。办法：请联系管理员", "this account is disabled. Fix: ask an admin"),
+    "err_too_long": (
+        "{what}长 {n} 个字符，超过可保存的 {limit} 个。办法：缩短到 {limit} 个字符以内",
+        "the {what_en} is {n} characters long, more than the {limit} kept. Fix: shorten it to at most {limit} "
+        "characters",
+    ),
+    "err_too_long_row": (
+        "第 {row} 项改动：{what}长 {n} 个字符，超过可保存的 {limit} 个。办法：缩短到 {limit} 个字符以内",
+        "change {row}: the {what_en} is {n} characters long, more than the {limit} kept. Fix: shorten it to at "
+        "most {limit} characters",
+    ),
+    "err_no_unit_shapes": (
+        "工作空间未记录您所负责单元（{units}）的边界，无法核对改动位置。"
+        "办法：在应用中连同评估单元打开数据，或导入时给出 --boundaries",
+        "the boundaries of your units ({units}) are not recorded for this data, so the changes cannot be checked. "
+        "Fix: open the data with its review units in the app, or import with --boundaries",
+    ),
+    "err_outside_units": (
+        "第 {row} 项改动（{action}“{name}”，{lon}, {lat}）位于您负责的单元（{units}）之外，未保存。"
+        "办法：规划人员只能调整本辖区内的设施；辖区外的请联系相邻单元的规划人员",
+        "change {row} ({action} '{name}') at {lon}, {lat} lies outside your units ({units}); nothing was saved. "
+        "Fix: a planner changes centres inside their own units only; ask the neighbouring unit's planner",
+    ),
+    "err_unit_not_yours": (
+        "您不能为单元“{unit}”建立方案。办法：选择您负责的单元或其下级单元：{units}",
+        "you may not make scenarios for unit '{unit}'. Fix: choose one of your units or a unit inside them: {units}",
+    ),
+    "err_self_review": (
+        "{name} 编制或修改过方案“{scenario}”，不能审核自己的方案。办法：请另一位审核人员审核",
+        "{name} made or changed scenario '{scenario}' and so cannot review it. Fix: another reviewer reviews it",
+    ),
+    "err_audit_not_allowed": (
+        "{name} 无权查看审计日志。办法：请市级管理员查看",
+        "{name} may not read the audit log. Fix: ask a city administrator",
+    ),
+    "err_cli_session_ended": (
+        "您的工作空间登录已失效（过期、已退出或账号已变更）。办法：重新登录：quarterhour login",
+        "your workspace session has ended (expired, signed out, or the account changed). Fix: sign in again: "
+        "quarterhour login",
+    ),
+    "err_cli_sign_in": (
+        "此工作空间设有账号：命令须以某个账号执行。"
+        "办法：先用 quarterhour login（或 --user 账号）登录；服务器运维人员可用 --admin",
+        "this workspace has accounts: a command acts as one. Fix: sign in with quarterhour login (or --user NAME); "
+        "the server's operator may use --admin",
+    ),
+    "err_users_not_allowed": (
+        "{name} 无权管理账号。办法：由管理员执行（quarterhour login 管理员账号，或服务器运维人员加 --admin）",
+        "{name} may not manage accounts. Fix: an admin does: quarterhour login ADMIN, or the server's operator "
+        "with --admin",
+    ),
+    "err_unknown_unit": (
+        "单元树中没有评估单元“{code}”。办法：核对代码（如西工区为 410302）；相近的代码：{near}",
+        "no review unit '{code}' in the unit tree. Fix: check the code (e.g. 410302 for 西工区); codes alike: {near}",
+    ),
+    "audit_title": ("审计日志", "Audit log"),
+    "audit_help": (
+        "谁在何时对哪个方案、哪个版本做了什么（登录、登录被拒、新建、修改、提交、审核、导出、账号变更）",
+        "who did what, when, to which scenario and version (sign-in, sign-in refused, create, change, submit, "
+        "review, export, account changes)",
+    ),
+    "audit_filter_actor": ("账号", "account"),
+    "audit_filter_action": ("操作", "action"),
+    "audit_all": ("全部", "all"),
+    "audit_at": ("时间", "time"),
+    "audit_role": ("角色", "role"),
+    "audit_scenario": ("方案", "scenario"),
+    "audit_version": ("版本", "version"),
+    "audit_detail": ("说明", "detail"),
+    "audit_empty": ("审计日志中还没有记录。", "The audit log is empty."),
 }
 
 

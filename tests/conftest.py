@@ -106,3 +106,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'workspace.sqlite'}"
     return new_postgres_database(request.getfixturevalue("postgres_url"))
+
+
+# --- issue 28: i28-accounts ---
+@pytest.fixture(autouse=True)
+def _own_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``quarterhour login`` keeps its tokens in a temporary config folder, never the user's."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))

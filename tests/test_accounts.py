@@ -157,9 +157,9 @@ def test_users_add_oidc_through_the_command(database_url, monkeypatch, capsys):
     assert main(args) == 0  # no password asked: the account signs in only through single sign-on
     out = capsys.readouterr().out.strip()
     assert out == "added planner 'zhou' for 410302, signing in as zhou@luoyang.gov.cn through single sign-on"
-    assert main(["users", "list"]) == 0
+    assert main(["users", "list", "--admin"]) == 0
     assert capsys.readouterr().out.rstrip().endswith("\tsingle sign-on zhou@luoyang.gov.cn")
-    assert main(["users", "add", "zhou-2", *args[3:]]) == 2
+    assert main(["users", "add", "zhou-2", *args[3:], "--admin"]) == 2
     assert "error: 'zhou@luoyang.gov.cn' already signs in as another account" in capsys.readouterr().err
     from workspace import open_store
 

@@ -86,12 +86,14 @@ def test_users_add_list_disable_through_the_command(db, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("西北区-planner-2026\n"))
     assert main(["users", "add", "wang", "--role", "planner", "--units", "MC-D1", "--password-stdin"]) == 0
     assert capsys.readouterr().out.strip() == "added planner 'wang' for MC-D1"
-    assert main(["users", "list"]) == 0
+    assert main(["users", "list"]) == 2  # the workspace has an account now: a command acts as one
+    assert "quarterhour login" in capsys.readouterr().err
+    assert main(["users", "list", "--admin"]) == 0  # the server's operator
     listed = capsys.readouterr().out
     assert listed.startswith("wang\tplanner\tMC-D1\tenabled\tlast sign-in never") and "西北区-planner" not in listed
-    assert main(["users", "disable", "wang"]) == 0
-    main(["users", "list"])
+    assert main(["users", "disable", "wang", "--admin"]) == 0
+    main(["users", "list", "--admin"])
     assert "\tdisabled\t" in capsys.readouterr().out
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    assert main(["users", "add", "li", "--role", "reviewer", "--password-stdin"]) == 2
+    assert main(["users", "add", "li", "--role", "reviewer", "--password-stdin", "--admin"]) == 2
     assert "shorter than 10 characters" in capsys.readouterr().err

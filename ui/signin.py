@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from quarterhour.cli_auth import said
 from quarterhour.i18n import t
 from ui import state as S
 from ui.session_cookie import forget, remember, remembered
@@ -102,7 +103,7 @@ def _sso_ui(accounts: Accounts, user: dict, lang: str) -> Actor | None:
         who = accounts.sso_actor(user)
     except SignInRefused as exc:
         st.title(t("title", lang))
-        st.error(str(exc))
+        st.error(said(exc, lang))
         st.button(t("sign_out", lang), key=S.SIGN_OUT, on_click=st.logout)
         return None
     st.sidebar.caption(t("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
@@ -125,7 +126,7 @@ def _form_ui(accounts: Accounts, sso: bool, lang: str) -> None:
             try:
                 st.session_state[S.TOKEN], _ = accounts.sign_in(name, password)
             except SignInRefused as exc:
-                st.error(str(exc))
+                st.error(said(exc, lang))
             else:
                 st.session_state.pop(S.DROPPED_TOKEN, None)
                 st.rerun()

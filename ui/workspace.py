@@ -18,13 +18,13 @@ import datetime as dt
 
 import streamlit as st
 
-from analysis.unittree import unit_parents
+from analysis.unittree import unit_parents, unit_shapes
 from geo import InputError
 from quarterhour.i18n import t
 from ui import state as S
 from ui.compute import load_boundaries, scenario
 from ui.values import Change, Inputs, Params
-from workspace import Actor, Opened, ProjectKey, StaleVersion, WorkspaceError, local_actor, open_store
+from workspace import Actor, NotAllowed, Opened, ProjectKey, StaleVersion, WorkspaceError, local_actor, open_store
 from workspace.keys import project_for
 from workspace.store import Store
 
@@ -35,6 +35,7 @@ __all__ = [
     "params_record",
     "project_id",
     "project_of",
+    "refusal_note",
     "resume",
     "start_new",
     "workspace_store",
@@ -111,7 +112,8 @@ def project_id(store: Store, inputs: Inputs, units: str) -> int:
         return held[2]
     project = store.project(project_of(inputs, units))
     with contextlib.suppress(InputError):  # units that cannot be read: the analysis says why
-        store.set_units(project, unit_parents(load_boundaries(inputs.network, units)))
+        levels = load_boundaries(inputs.network, units)
+        store.set_units(project, unit_parents(levels), unit_shapes(levels))
     st.session_state[S.WS_PROJECT] = (inputs, units, project)
     for key in (S.WS_SCENARIO, S.WS_BASE, S.WS_SAVED):
         st.session_state.pop(key, None)
@@ -192,7 +194,10 @@ def autosave(inputs: Inputs, units: str, params: Params, lang: str) -> None:
         name = st.session_state.pop(S.WS_NEW_NAME, None) or t("ws_default_name", lang, when=when)
         unit = st.session_state.pop(S.WS_NEW_UNIT, None)
         unit = _default_unit(who) if unit is None else unit
-        made = store.create(project, name, unit, who, changes=changes, params=record, summary=summary)
+        try:
+            made = store.create(project, name, unit, who, changes=changes, params=record, summary=summary)
+        except WorkspaceError as exc:  # e.g. a change outside the planner's units: nothing kept that was not saved
+            _refused(exc, (), name, unit)
         st.session_state[S.WS_SCENARIO], st.session_state[S.WS_BASE] = made.id, made.head
     else:
         try:
@@ -204,7 +209,29 @@ def autosave(inputs: Inputs, units: str, params: Params, lang: str) -> None:
             hold(newer, base=newer.version, params=False)
             st.session_state[S.WS_NOTE] = ("error", ("ws_stale", {"v": newer.version, "why": str(exc)}))
             st.rerun()
+        except (NotAllowed, WorkspaceError) as exc:  # refused: the session goes back to the version saved
+            _refused(exc, held[0] if held else ())
     st.session_state[S.WS_SAVED] = current
+
+
+def refusal_note(exc: WorkspaceError) -> tuple[str, tuple[str, dict]]:
+    """A refusal as the panel's note: in the planner's language where the workspace names its words."""
+    if exc.key:
+        return "error", (f"err_{exc.key}", dict(exc.values))
+    return "error", ("ws_unavailable", {"why": str(exc)})
+
+
+def _refused(exc: WorkspaceError, saved: tuple, name: str | None = None, unit: str | None = None) -> None:
+    """A save refused: the session's changes go back to what is saved, the reason is said, the page runs again.
+
+    The figures then show the saved scenario, never one that was not saved. A new scenario keeps its name
+    and unit for the next try.
+    """
+    st.session_state[S.CHANGES] = [Change(*row) for row in saved]
+    if name is not None:
+        st.session_state[S.WS_NEW_NAME], st.session_state[S.WS_NEW_UNIT] = name, unit
+    st.session_state[S.WS_NOTE] = refusal_note(exc)
+    st.rerun()
 
 
 def _default_unit(who: Actor) -> str:

@@ -16,7 +16,7 @@ from ui import state as S
 from ui.compute import load_boundaries
 from ui.files import scenario_pack
 from ui.values import Inputs, Params
-from ui.workspace import actor, autosave, hold, project_id, start_new, workspace_store
+from ui.workspace import actor, autosave, hold, project_id, refusal_note, start_new, workspace_store
 from ui.workspace_compare import compare_ui
 from workspace import ScenarioInfo, WorkspaceError, open_store
 from workspace.access import REVIEWER_ROLES
@@ -62,11 +62,13 @@ def _new(lang: str) -> None:
     st.session_state[S.WS_SAVED] = ((), None)  # nothing to save until the first change
 
 
-def _move(scenario_id: int, status: str) -> None:
+def _move(scenario_id: int, status: str, version: int | None = None) -> None:
+    """Move the status of the version the page showed (refused if the scenario was saved since)."""
     try:
-        open_store().set_status(scenario_id, status, actor(), comment=st.session_state.get(S.WS_COMMENT, ""))
+        comment = st.session_state.get(S.WS_COMMENT, "")
+        open_store().set_status(scenario_id, status, actor(), comment=comment, version=version)
     except WorkspaceError as exc:
-        st.session_state[S.WS_NOTE] = ("error", ("ws_unavailable", {"why": str(exc)}))
+        st.session_state[S.WS_NOTE] = refusal_note(exc)
 
 
 # the panel -------------------------------------------------------------------------------------------------------
@@ -165,12 +167,12 @@ def _pack_ui(sc: ScenarioInfo, inputs: Inputs, units: str, params: Params, lang:
 def _status_ui(sc: ScenarioInfo, tree: dict[str, str], lang: str) -> None:
     who = actor()
     if sc.status == "draft" and who.may_write(sc.unit, tree):
-        st.button(t("ws_submit", lang), key=S.WS_SUBMIT, on_click=_move, args=(sc.id, "submitted"))
+        st.button(t("ws_submit", lang), key=S.WS_SUBMIT, on_click=_move, args=(sc.id, "submitted", sc.head))
     if sc.status == "submitted" and who.role in REVIEWER_ROLES:
         st.text_area(t("ws_comment", lang), key=S.WS_COMMENT, height=68)
         a, b = st.columns(2)
-        a.button(t("ws_review", lang), key=S.WS_REVIEW, on_click=_move, args=(sc.id, "reviewed"))
-        b.button(t("ws_return", lang), key=S.WS_RETURN, on_click=_move, args=(sc.id, "draft"))
+        a.button(t("ws_review", lang), key=S.WS_REVIEW, on_click=_move, args=(sc.id, "reviewed", sc.head))
+        b.button(t("ws_return", lang), key=S.WS_RETURN, on_click=_move, args=(sc.id, "draft", sc.head))
 
 
 def _list_ui(listed: list[ScenarioInfo], names: dict[str, str], lang: str) -> None:
