@@ -12,6 +12,7 @@ import pyogrio
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from quarterhour.cli_scenarios import _unit_tree
 from tests.test_app import _biggest_gap_lonlat, media  # noqa: F401 - media is a fixture
 from workspace import Actor, Store, local_actor
 from workspace.keys import project_for
@@ -174,6 +175,7 @@ def accounts(db):
     a.add("li", "东北区-planner-2026", role="planner", units=("MC-D2",))
     a.add("zhao", "city-reviewer-2026", role="reviewer")
     project = store.project(project_for(None, None, None, None))
+    store.set_units(project, *_unit_tree(None))  # the sample's unit tree and polygons, as the app records them
     theirs = store.create(project, "东北区方案", "MC-D2", Actor("li", "planner", ("MC-D2",)),
                           changes=[("add", None, "东北新中心", "study_room", 7.4300, 43.7400)])  # fmt: skip
     return a, theirs
@@ -184,10 +186,10 @@ def test_with_accounts_the_app_asks_to_sign_in_and_refuses_wrong_and_disabled(ac
     app = new_session()
     assert not app.metric and app.subheader[0].value == "登录"  # nothing of the data before signing in
     sign_in(app, "wang", "not-the-password")
-    assert any("wrong name or password" in e.value for e in app.error) and not app.metric
+    assert any("账号或密码不正确" in e.value for e in app.error) and not app.metric
     a.disable("li")
-    sign_in(app, "li", "东北区-planner-2026")
-    assert any("this account is disabled" in e.value for e in app.error) and not app.metric
+    sign_in(app, "li", "东北区-planner-2026")  # a disabled account: the same answer as a wrong password
+    assert any("账号或密码不正确" in e.value for e in app.error) and not app.metric
     sign_in(app, "wang", "西北区-planner-2026")
     assert figure(app, "覆盖率") == "99.7%"
     assert any("已登录：wang（规划人员）" in c.value for c in app.sidebar.caption)
@@ -199,7 +201,11 @@ def test_a_planner_sees_and_makes_only_their_units_scenarios(accounts, gap, db):
     assert not app.session_state["changes"]  # another district's scenario is never reopened for them
     assert "ws_pick" not in [s.key for s in app.selectbox]  # nor listed
     assert app.selectbox(key="ws_unit").options == ["MC-D1 西北区 (made-up district)"]
-    add(app, gap)
+    add(app, gap)  # the sample's biggest gap lies outside 西北区 (MC-D1): refused, in the planner's language
+    assert any("位于您负责的单元（MC-D1）之外" in e.value for e in app.error), [e.value for e in app.error]
+    assert not app.session_state["changes"]  # the page shows what is saved, not the refused change
+    assert Store(db).scenarios(None, Actor("zhao", "reviewer"))[0].author == "li"  # nothing of wang's saved
+    add(app, "7.422796, 43.740172")  # a point inside MC-D1
     mine = [s for s in Store(db).scenarios(None, Actor("zhao", "reviewer")) if s.author == "wang"]
     assert len(mine) == 1 and mine[0].unit == "MC-D1"
     reviewer = sign_in(new_session(), "zhao", "city-reviewer-2026")
@@ -249,7 +255,7 @@ def test_a_person_signed_in_by_the_organisation_acts_as_their_account(accounts):
     a.add("zhou", None, role="planner", units=("MC-D3",), oidc="Zhou@Luoyang.gov.cn")
     app = AppTest.from_file(str(APP), default_timeout=120)
     app.secrets["auth"] = AUTH
-    app.user = {"is_logged_in": True, "email": "zhou@luoyang.gov.cn", "sub": "8f2c"}
+    app.user = {"is_logged_in": True, "email": "zhou@luoyang.gov.cn", "email_verified": True, "sub": "8f2c"}
     app.run()
     assert not app.exception
     assert any("已登录：zhou（规划人员）" in c.value for c in app.sidebar.caption)
@@ -258,7 +264,7 @@ def test_a_person_signed_in_by_the_organisation_acts_as_their_account(accounts):
     assert units[0].startswith("MC-D3") and any(u.startswith("MC-S01-1") for u in units)
     stranger = AppTest.from_file(str(APP), default_timeout=120)
     stranger.secrets["auth"] = AUTH
-    stranger.user = {"is_logged_in": True, "email": "nobody@example.org"}
+    stranger.user = {"is_logged_in": True, "email": "nobody@example.org", "email_verified": True}
     stranger.run()
-    assert any("no workspace account for nobody@example.org" in e.value for e in stranger.error)
+    assert any("没有与 nobody@example.org 对应的账号" in e.value for e in stranger.error)
     assert not stranger.metric

@@ -51,4 +51,4 @@ def audit_ui(who: Actor, lang: str) -> None:
                 t("audit_detail", lang): [e.detail for e in lines],
             }
         )
-        st.dataframe(table, hide_index=True, use_container_width=True)
+        st.dataframe(table, hide_index=True, width="stretch")
