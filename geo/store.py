@@ -11,6 +11,17 @@ entry is never found.
 On load, the manifest's format version and key, and each file's size and
 SHA-256, are checked: an entry that is truncated, tampered with or written by
 another format is prepared again from its source and replaced, never used.
+
+The manifest is keyed (HMAC-SHA-256) with a secret kept outside the cache
+folder (``store_secret``: ``$QUARTERHOUR_STORE_KEY``, else a file made once,
+readable by its owner only, in the user's config folder): someone who can
+write into a shared cache folder but does not hold the secret cannot make an
+entry that is used, even if they update the manifest's hashes. And the
+prepared arrays are checked against what preparing promises (``_check_arrays``:
+each segment's length is its line's length, each line runs between its two
+nodes), so shortened lengths are refused whoever wrote them. A batch's
+workers, which may hold no secret, take the digest of the manifest the client
+verified (``load_entry(..., expect=)``).
 An entry is written into a temporary folder beside its place and renamed into
 it, so two processes preparing the same network at once leave one whole entry.
 
@@ -22,9 +33,11 @@ The store lives in the user's cache folder (``platformdirs``); the
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import os
+import secrets
 import shutil
 import time
 import uuid
@@ -50,7 +63,9 @@ __all__ = [
     "file_sha256",
     "list_networks",
     "load_entry",
+    "manifest_digest",
     "store_network",
+    "store_secret",
 ]
 
 log = logging.getLogger(__name__)
@@ -60,6 +75,8 @@ FORMAT_VERSION = 1
 _FILES = ("nodes.parquet", "edges.parquet")
 _MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
+_SECRET_ENV = "QUARTERHOUR_STORE_KEY"
+_SECRET_FILE = "store.key"
 
 
 @dataclass(frozen=True)
@@ -164,6 +181,109 @@ def _prepared_dir(cache_dir: str | Path | None) -> Path:
     return cache_root(cache_dir) / "prepared"
 
 
+def _writable_prepared_dir(cache_dir: str | Path | None) -> Path:
+    """The store's folder, made if need be; ``InputError`` if the cache folder is a file or cannot be written."""
+    folder = _prepared_dir(cache_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe.{uuid.uuid4().hex}"
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise InputError(
+            f"the cache folder '{cache_root(cache_dir).name}' is not a folder that can be written "
+            f"({exc.strerror or type(exc).__name__})",
+            fix="give --cache-dir (or QUARTERHOUR_CACHE) a folder on a disk you can write to",
+        ) from exc
+    return folder
+
+
+def store_secret(cache_dir: str | Path | None = None) -> bytes:
+    """The secret that keys the store's manifests: ``$QUARTERHOUR_STORE_KEY``, else the user's ``store.key``.
+
+    The file is in the user's config folder (``platformdirs``), never in the cache folder; it is made
+    once with 64 random hex digits, readable and writable by its owner only (0600).
+
+    Parameters
+    ----------
+    cache_dir
+        The cache folder in use; the secret must not be inside it.
+
+    Returns
+    -------
+    bytes
+        The secret.
+
+    Raises
+    ------
+    InputError
+        The secret cannot be read or made, is inside the cache folder, or others may read it.
+    """
+    given = os.environ.get(_SECRET_ENV)
+    if given:
+        return given.encode("utf-8", "surrogateescape")
+    path = Path(platformdirs.user_config_dir("quarterhour", appauthor=False)) / _SECRET_FILE
+    fix = f"set {_SECRET_ENV} to a long random text (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+    if path.resolve().is_relative_to(cache_root(cache_dir).resolve()):
+        raise InputError(
+            "the network store's key would be inside the cache folder, where whoever shares the folder could read it",
+            fix=f"give --cache-dir a folder apart from the user's config folder, or {fix}",
+        )
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = path.with_name(f".{_SECRET_FILE}.{uuid.uuid4().hex}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(secrets.token_hex(32))
+            try:
+                os.link(tmp, path)  # atomic, and never over a key another process made meanwhile
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            raise InputError(
+                "the network store's key file may be read or changed by others",
+                file=f"~/{path.relative_to(Path.home())}" if path.is_relative_to(Path.home()) else path.name,
+                fix="make it its owner's only: chmod 600 on that file",
+            )
+        secret = path.read_bytes().strip()
+    except OSError as exc:
+        raise InputError(
+            f"cannot read or make the network store's key in the user's config folder ({exc.strerror})", fix=fix
+        ) from exc
+    if not secret:
+        raise InputError("the network store's key file is empty", file=_SECRET_FILE, fix=f"delete it, or {fix}")
+    return secret
+
+
+def _canonical(manifest: dict) -> bytes:
+    return json.dumps(manifest, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _mac(manifest: dict, secret: bytes) -> str:
+    """The HMAC-SHA-256 of a manifest without its ``mac``."""
+    body = {k: v for k, v in manifest.items() if k != "mac"}
+    return hmac.new(secret, _canonical(body), hashlib.sha256).hexdigest()
+
+
+def manifest_digest(manifest: dict) -> str:
+    """The SHA-256 of a manifest as written (with its ``mac``): what a batch's client hands its workers.
+
+    Parameters
+    ----------
+    manifest
+        A manifest as ``store_network`` gives it back.
+
+    Returns
+    -------
+    str
+        The hex digest.
+    """
+    return hashlib.sha256(_canonical(manifest)).hexdigest()
+
+
 def store_network(
     path: str | Path,
     *,
@@ -201,18 +321,19 @@ def store_network(
         read_network(path)  # its own message: missing, or a folder
     source_sha = file_sha256(path)
     key = entry_key(source_sha, clip_to=clip_to, consolidate_m=consolidate_m, crs=crs)
-    target = _prepared_dir(cache_dir) / key
+    target = _writable_prepared_dir(cache_dir) / key
+    secret = store_secret(cache_dir)
     name = name or path.name
     if target.exists():
         try:
-            network, manifest = _read(target, key=key)
+            network, manifest = _read(target, key=key, secret=secret)
             return StoredNetwork(network, target, manifest, built=False)
         except _Damaged as exc:
             log.warning("the stored network %s (%s) is unusable: %s; preparing it again", name, target, exc)
     network = _prepare(path, name=name, clip_to=clip_to, consolidate_m=consolidate_m, crs=crs)
     source = {"name": name, "path": str(path.resolve()), "sha256": source_sha, "bytes": path.stat().st_size}
     options = {"clip": clip_to is not None, "consolidate_m": consolidate_m, "crs": None if crs is None else str(crs)}
-    manifest = _write(network, target, key=key, source=source, options=options)
+    manifest = _write(network, target, key=key, source=source, options=options, secret=secret)
     return StoredNetwork(network, target, manifest, built=True)
 
 
@@ -225,13 +346,16 @@ def _prepare(
     return prepare_network(read_network(path), source=name, clip_to=clip_to, consolidate_m=consolidate_m, crs=crs)
 
 
-def load_entry(path: str | Path) -> StoredNetwork:
+def load_entry(path: str | Path, *, expect: str | None = None) -> StoredNetwork:
     """A store entry read back by its folder (as ``list_networks`` gives it); a damaged one is prepared again.
 
     Parameters
     ----------
     path
         The entry's folder.
+    expect
+        The ``manifest_digest`` of the entry as a process holding the secret verified it (a batch's
+        client); ``None``: the manifest's key is checked with this process's ``store_secret``.
 
     Returns
     -------
@@ -241,12 +365,20 @@ def load_entry(path: str | Path) -> StoredNetwork:
     Raises
     ------
     InputError
-        The entry is damaged and its source file is gone or changed, so it cannot be prepared again.
+        The entry is damaged and its source file is gone or changed, so it cannot be prepared again;
+        or its manifest is not the one promised (not keyed with this computer's secret, or not ``expect``).
     """
     path = Path(path)
+    secret = None if expect is not None else store_secret(path.parent.parent)
     try:
-        network, manifest = _read(path, key=path.name)
+        network, manifest = _read(path, key=path.name, secret=secret, expect=expect)
         return StoredNetwork(network, path, manifest, built=False)
+    except _Untrusted as exc:  # its manifest, source path included, is not ours: follow nothing in it
+        raise InputError(
+            f"the stored network '{path.name}' is refused: {exc}",
+            fix="prepare it again from its file (quarterhour network FILE); "
+            "let only people you trust write into a shared cache folder",
+        ) from exc
     except _Damaged as exc:
         problem = str(exc)
     manifest = _manifest(path) or {}
@@ -270,8 +402,9 @@ def load_entry(path: str | Path) -> StoredNetwork:
 def list_networks(cache_dir: str | Path | None = None) -> list[dict]:
     """The prepared networks in the store, newest first: each one's manifest, with ``path`` (its folder).
 
-    Entries are not verified here (that is done when one is loaded); folders
-    without a readable manifest of this format are left out.
+    Entries' files are not verified here (that is done when one is loaded); folders
+    without a readable manifest of this format, keyed with this computer's secret
+    (``store_secret``), are left out.
 
     Parameters
     ----------
@@ -286,16 +419,26 @@ def list_networks(cache_dir: str | Path | None = None) -> list[dict]:
     folder = _prepared_dir(cache_dir)
     if not folder.is_dir():
         return []
+    secret = store_secret(cache_dir)
     found = []
     for entry in folder.iterdir():
         manifest = _manifest(entry)
-        if manifest and manifest.get("format") == FORMAT_VERSION and not entry.name.startswith("."):
+        if (
+            isinstance(manifest, dict)
+            and manifest.get("format") == FORMAT_VERSION
+            and not entry.name.startswith(".")
+            and hmac.compare_digest(str(manifest.get("mac", "")), _mac(manifest, secret))
+        ):
             found.append({**manifest, "path": str(entry)})
     return sorted(found, key=lambda m: m.get("created", 0), reverse=True)
 
 
 class _Damaged(Exception):
     """A store entry that must not be used (stale, truncated, tampered or unreadable)."""
+
+
+class _Untrusted(_Damaged):
+    """A store entry whose manifest is not keyed with this secret, or not the one the caller was promised."""
 
 
 def _manifest(entry: Path) -> dict | None:
@@ -305,11 +448,19 @@ def _manifest(entry: Path) -> dict | None:
         return None
 
 
-def _read(entry: Path, *, key: str) -> tuple[StreetNetwork, dict]:
-    """Check an entry's manifest, sizes and hashes, then read it; ``_Damaged`` if anything is off."""
+def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = None) -> tuple[StreetNetwork, dict]:
+    """Check an entry's manifest (its key, or ``expect``), sizes and hashes, then read and check its arrays.
+
+    ``_Untrusted`` if the manifest is not the one promised, ``_Damaged`` if anything else is off.
+    """
     manifest = _manifest(entry)
-    if manifest is None:
+    if not isinstance(manifest, dict):
         raise _Damaged("no readable manifest")
+    if expect is not None:
+        if not hmac.compare_digest(manifest_digest(manifest), expect):
+            raise _Untrusted("its manifest is not the one the batch's client checked (changed meanwhile)")
+    elif secret is None or not hmac.compare_digest(str(manifest.get("mac", "")), _mac(manifest, secret)):
+        raise _Untrusted("its manifest is not keyed with this computer's store key (written elsewhere or changed)")
     if manifest.get("format") != FORMAT_VERSION or manifest.get("key") != key:
         raise _Damaged(f"written by store format {manifest.get('format')}, this is {FORMAT_VERSION}")
     files = manifest.get("files", {})
@@ -327,7 +478,39 @@ def _read(entry: Path, *, key: str) -> tuple[StreetNetwork, dict]:
         raise _Damaged(f"cannot be read ({exc})") from exc
     if len(nodes) != manifest.get("nodes") or len(edges) != manifest.get("segments") or nodes.crs is None:
         raise _Damaged("counts differ from the manifest")
+    _check_arrays(nodes, edges)
     return StreetNetwork(graph=None, nodes=nodes, edges=edges, crs=CRS.from_user_input(nodes.crs)), manifest
+
+
+def _check_arrays(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> None:
+    """What preparing promises of every segment: its length is its line's, its line runs between its nodes.
+
+    A vectorised check of all segments (a city's half million in well under a second); ``_Damaged`` if not.
+    """
+    try:
+        xy = nodes[["x", "y"]].to_numpy(dtype=float)
+        u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+        length = edges["length_m"].to_numpy(dtype=float)
+        geom = edges.geometry.to_numpy()
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _Damaged(f"its tables lack a column or hold text ({exc})") from exc
+    if len(edges) == 0:
+        return
+    if not (np.issubdtype(u.dtype, np.integer) and np.issubdtype(v.dtype, np.integer)):
+        raise _Damaged("segment ends are not node numbers")
+    if u.min() < 0 or v.min() < 0 or max(u.max(), v.max()) >= len(nodes):
+        raise _Damaged("a segment ends at a node that is not there")
+    if not np.allclose(length, shapely.length(geom), rtol=1e-9, atol=1e-6):
+        bad = int(np.sum(~np.isclose(length, shapely.length(geom), rtol=1e-9, atol=1e-6)))
+        raise _Damaged(f"{bad:,} segment lengths differ from their lines' lengths")
+    start = shapely.get_coordinates(shapely.get_point(geom, 0))
+    end = shapely.get_coordinates(shapely.get_point(geom, -1))
+    if len(start) != len(edges) or len(end) != len(edges):
+        raise _Damaged("a segment has no line")
+    along = np.hypot(*(start - xy[u]).T) + np.hypot(*(end - xy[v]).T)
+    against = np.hypot(*(start - xy[v]).T) + np.hypot(*(end - xy[u]).T)
+    if not (np.minimum(along, against) < 1e-3).all():
+        raise _Damaged("a segment's line does not run between its two nodes")
 
 
 def _summary(network: StreetNetwork) -> dict:
@@ -345,7 +528,7 @@ def _summary(network: StreetNetwork) -> dict:
     }
 
 
-def _write(network: StreetNetwork, target: Path, *, key: str, source: dict, options: dict) -> dict:
+def _write(network: StreetNetwork, target: Path, *, key: str, source: dict, options: dict, secret: bytes) -> dict:
     """Write an entry beside ``target`` and rename it into place; if another process was first, keep theirs."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{key}.{uuid.uuid4().hex}.tmp"
@@ -364,6 +547,7 @@ def _write(network: StreetNetwork, target: Path, *, key: str, source: dict, opti
             "bytes": sum(f["bytes"] for f in files.values()),
             "created": time.time(),
         }
+        manifest["mac"] = _mac(manifest, secret)
         (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
         if target.exists():  # a damaged entry: move it aside first (another process may do so too)
             aside = target.parent / f".{key}.{uuid.uuid4().hex}.old"

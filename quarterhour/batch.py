@@ -53,7 +53,7 @@ from geo.chinacrs import settle_coordinate_system
 from geo.errors import plain_text
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB
 from geo.network import StreetNetwork
-from geo.store import store_network
+from geo.store import manifest_digest, store_network
 from geo.tables import is_table
 from geo.vocab import LEVELS
 from quarterhour.batchfiles import (
@@ -133,6 +133,7 @@ class PreparedBatch:
     provenance: dict[str, Any]  #: the batch's record, put into every unit's GeoPackage
     units_source: str  #: what names the units (the file's name or the bundled set)
     notes: list[str]  #: what the reading did, said once
+    digest: str | None = None  #: the store entry's manifest as the client verified it (``geo.store.manifest_digest``)
 
 
 @dataclass
@@ -296,7 +297,9 @@ def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _:
     prov = provenance({**parameters, "reach_m": reach}, files)
     jobs = _jobs(units, facilities, demand, inputs.options, stored.manifest["source"]["sha256"])
     source = units_source(inputs.units)
-    return PreparedBatch(inputs.options, str(stored.path.resolve()), units, upper, jobs, prov, source, notes)
+    entry = str(stored.path.resolve())
+    digest = manifest_digest(stored.manifest)
+    return PreparedBatch(inputs.options, entry, units, upper, jobs, prov, source, notes, digest=digest)
 
 
 def _jobs(
@@ -521,7 +524,17 @@ def _run_jobs(
             key = f"unit-{job.code}-{time.time_ns()}"
             by_key[key] = job
             futures.append(
-                client.submit(run_unit, prepared.entry, job, options, prov, key=key, retries=RETRIES, pure=False)
+                client.submit(
+                    run_unit,
+                    prepared.entry,
+                    job,
+                    options,
+                    prov,
+                    digest=prepared.digest,
+                    key=key,
+                    retries=RETRIES,
+                    pure=False,
+                )
             )
         progress = said["progress"]
         for future in as_completed(futures):

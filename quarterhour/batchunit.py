@@ -280,16 +280,19 @@ def clip_network(network: StreetNetwork, area_lonlat: shapely.Geometry, *, unit:
 
 
 #: The regional network this worker process read last, by its store folder: read once per worker, not per unit.
-_SHARED: dict[str, StreetNetwork] = {}
+_SHARED: dict[tuple[str, str | None], StreetNetwork] = {}
 
 
-def shared_network(entry: str) -> StreetNetwork:
+def shared_network(entry: str, digest: str | None = None) -> StreetNetwork:
     """The regional network of a store entry, read once per worker process (``geo.store.load_entry``).
 
     Parameters
     ----------
     entry
         The store entry's folder, as the client prepared it.
+    digest
+        Its manifest's digest as the client verified it (a worker needs no store key); ``None``: this
+        process's store key checks it.
 
     Returns
     -------
@@ -301,7 +304,7 @@ def shared_network(entry: str) -> StreetNetwork:
     InputError
         The worker cannot read the folder (it is not on a disk the workers share).
     """
-    if entry not in _SHARED:
+    if (entry, digest) not in _SHARED:
         if not Path(entry).is_dir():
             raise InputError(
                 f"this worker ({socket.gethostname()}) cannot see the prepared network",
@@ -310,10 +313,10 @@ def shared_network(entry: str) -> StreetNetwork:
             )
         from geo.store import load_entry  # geo.store reads networks; the worker needs it only here
 
-        network = load_entry(entry).network
+        network = load_entry(entry, expect=digest).network
         _SHARED.clear()
-        _SHARED[entry] = network
-    return _SHARED[entry]
+        _SHARED[entry, digest] = network
+    return _SHARED[entry, digest]
 
 
 def _node_lonlat(network: StreetNetwork) -> np.ndarray:
@@ -369,7 +372,9 @@ def _circle(network: StreetNetwork, job: UnitJob, options: BatchOptions, provena
     return UnitOutcome(job.code, None, summary, data, time.perf_counter() - started, _worker())
 
 
-def run_unit(entry: str, job: UnitJob, options: BatchOptions, provenance: Mapping[str, Any]) -> UnitOutcome:
+def run_unit(
+    entry: str, job: UnitJob, options: BatchOptions, provenance: Mapping[str, Any], digest: str | None = None
+) -> UnitOutcome:
     """Run one unit's circle (on a worker): its figures and its ``coverage.gpkg`` bytes, or its data's error.
 
     Parameters
@@ -382,6 +387,8 @@ def run_unit(entry: str, job: UnitJob, options: BatchOptions, provenance: Mappin
         The circle's options.
     provenance
         The batch's provenance record (``quarterhour.export.provenance``); the unit's code and input hashes are added.
+    digest
+        The store entry's manifest digest as the client verified it (``shared_network``).
 
     Returns
     -------
@@ -390,6 +397,6 @@ def run_unit(entry: str, job: UnitJob, options: BatchOptions, provenance: Mappin
     """
     started = time.perf_counter()
     try:
-        return _circle(shared_network(entry), job, options, provenance)
+        return _circle(shared_network(entry, digest), job, options, provenance)
     except InputError as exc:
         return UnitOutcome(job.code, str(exc), None, None, time.perf_counter() - started, _worker())

@@ -45,6 +45,18 @@ def _own_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
         os.environ["QUARTERHOUR_CACHE"] = before
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_store_key() -> None:
+    """The network store's key from the environment, never the user's key file (subprocesses inherit it)."""
+    before = os.environ.get("QUARTERHOUR_STORE_KEY")
+    os.environ["QUARTERHOUR_STORE_KEY"] = uuid.uuid4().hex
+    yield
+    if before is None:
+        os.environ.pop("QUARTERHOUR_STORE_KEY", None)
+    else:
+        os.environ["QUARTERHOUR_STORE_KEY"] = before
+
+
 @pytest.fixture(scope="session")
 def sample():
     """(network, facilities, demand) of the bundled Monaco sample, projected."""
