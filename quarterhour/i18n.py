@@ -722,6 +722,17 @@ _TEXT: dict[str, tuple[str, str]] = {
     "batch_units_done": ("已完成单元数", "units done"),
     "batch_units": ("单元", "units"),
     "batch_levels": ("各层级汇总", "levels"),
+    # --- issue 26: i26-data ---
+    "crs_decided": (
+        "；判定依据为距街道 {km:g} 千米以内的 {n:,} 个点位",
+        "; judged on the {n:,} points within {km:g} km of the streets",
+    ),
+    "crs_beyond": (
+        "；另有 {n:,} 个点位在路网范围之外（距任何街道超过 {km:g} 千米：在研究区以外，"
+        "不作为判定坐标系的依据）：{names}",
+        "; {n:,} points lie beyond the network's area (more than {km:g} km from every street: outside the study "
+        "area, not evidence about the coordinate system): {names}",
+    ),
 }
 
 
