@@ -723,6 +723,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "batch_units": ("单元", "units"),
     "batch_levels": ("各层级汇总", "levels"),
     # --- issue 26: i26-data ---
+    "facilities_off": ("未纳入的设施（离路网）", "facilities left out (off the network)"),
     "crs_decided": (
         "；判定依据为距街道 {km:g} 千米以内的 {n:,} 个点位",
         "; judged on the {n:,} points within {km:g} km of the streets",

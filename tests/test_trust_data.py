@@ -69,3 +69,85 @@ def test_the_cli_says_how_many_points_decided_and_how_many_lie_beyond(prefecture
     assert f"judged on the {len(truth)} points within 3 km" in line and f"{N_FAR} points lie beyond" in line
     on = facilities[~facilities["name"].str.startswith("县城书房")].set_index("name").loc[truth["name"]]
     assert _metres(on.reset_index(), truth).max() < 2.0
+
+
+# --- item 3: facility counts of what the analysis used, the left-out ones apart --------------------------------
+
+OFF_SNAP_M = 60.0  # the run's snapping distance: the sample's 20 centres all lie nearer their streets
+
+
+@pytest.fixture(scope="module")
+def with_left_out():
+    """The sample's run with four centres more, placed (seeded) over 80 m from any street inside districts."""
+    import geopandas as gpd
+    import shapely
+
+    from analysis.pipeline import run_circle
+    from geo import load_sample, read_boundaries, sample_paths
+
+    network, facilities, demand = load_sample()
+    units = {k: v.to_crs(network.crs) for k, v in read_boundaries(sample_paths()["boundaries"]).items()}
+    tree, rng, extra = shapely.STRtree(network.edges.geometry.to_numpy()), np.random.default_rng(3), []
+    for code, n in (("MC-D2", 2), ("MC-D3", 1), ("MC-D4", 1)):
+        poly = units["district"].set_index("code").geometry[code]
+        x0, y0, x1, y1 = poly.bounds
+        p = shapely.points(rng.uniform(x0, x1, 4000), rng.uniform(y0, y1, 4000))
+        p = p[shapely.contains(poly, p)]
+        extra += list(p[tree.query_nearest(p, return_distance=True, all_matches=False)[1] > 80][:n])
+    off = gpd.GeoDataFrame(
+        {"name": [f"off {i}" for i in range(len(extra))], "category": facilities["category"].iloc[0]},
+        geometry=extra,
+        crs=network.crs,
+        index=pd.Index([f"X{i}" for i in range(len(extra))], name=facilities.index.name),
+    )
+    both = pd.concat([facilities, off])
+    result = run_circle(network, both, demand, boundaries=units, max_snap_m=OFF_SNAP_M, isochrones=("facility",))
+    return network, both, units, result
+
+
+def test_levels_count_the_facilities_used_and_the_left_out_apart(with_left_out):
+    import shapely
+
+    from analysis import columns as C
+
+    network, both, units, result = with_left_out
+    s = result.summary
+    assert (s.n_facilities, s.n_facilities_used) == (24, 20)
+    # The independent count: nearest street by an STRtree over the edges, unit by polygon containment.
+    _, dist = shapely.STRtree(network.edges.geometry.to_numpy()).query_nearest(
+        both.geometry.to_numpy(), return_distance=True, all_matches=False
+    )
+    used = dist <= OFF_SNAP_M
+    for level, table in result.levels.items():
+        polys = units[level].set_index("code").geometry
+        for _, row in table.iterrows():
+            inside = shapely.contains(polys[row["code"]], both.geometry.to_numpy())
+            assert (row[C.N_FACILITIES], row[C.N_FACILITIES_OFF]) == ((inside & used).sum(), (inside & ~used).sum())
+    city = result.levels["city"].iloc[0]
+    assert (city[C.N_FACILITIES], city[C.N_FACILITIES_OFF]) == (s.n_facilities_used, 4)  # as the headline says
+    district = result.levels["district"].set_index("code")
+    assert district.loc["MC-D2", C.N_FACILITIES_OFF] == 2
+
+
+def test_the_packs_tables_show_the_left_out_in_their_own_column(with_left_out):
+    from analysis import columns as C
+    from analysis.units import split_by_unit
+    from quarterhour.packtables import coverage_table, headline_rows
+    from quarterhour.packunits import _summary_row
+
+    _, _, _, result = with_left_out
+    (city,) = split_by_unit(result, "city").values()
+    table = coverage_table(city, "en").set_index("code")  # the district table of the city's pack
+    district = result.levels["district"].set_index("code")
+    assert table["facilities"].to_dict() == district[C.N_FACILITIES].to_dict()
+    assert table["facilities left out (off the network)"].to_dict() == district[C.N_FACILITIES_OFF].to_dict()
+    assert table["facilities"].sum() == result.summary.n_facilities_used == 20
+    for code, unit in split_by_unit(result, "district").items():
+        row = _summary_row(unit, None)
+        assert (row[C.N_FACILITIES], row[C.N_FACILITIES_OFF]) == tuple(
+            district.loc[code, [C.N_FACILITIES, C.N_FACILITIES_OFF]]
+        )
+    s = result.summary
+    rows = dict(headline_rows(s, n_facilities=s.n_facilities_used, n_gaps=0, run=s, group_pcts={}, lang="en",
+                              n_facilities_off=s.n_facilities - s.n_facilities_used))  # fmt: skip
+    assert rows["facilities"] == "20" and rows["facilities left out (off the network)"] == "4"
