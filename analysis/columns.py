@@ -13,6 +13,7 @@ __all__ = [
     "MINUTES_SAVED",
     "NEAREST",
     "N_FACILITIES",
+    "N_FACILITIES_OFF",
     "OVERLOADED",
     "PCT_COVERED",
     "POP",
@@ -47,7 +48,8 @@ RANK = "rank"
 
 PCT_COVERED = "pct_covered"  #: percent of residents covered
 POP_COVERED = "pop_covered"
-N_FACILITIES = "n_facilities"
+N_FACILITIES = "n_facilities"  #: facilities the analysis used (on the network)
+N_FACILITIES_OFF = "n_facilities_off"  #: facilities left out: more than max_snap_m from any street
 STATUS = "status"  #: a community: "full", "partly", "none" or "empty" (no residents)
 ACCESS = "supply_per_1000"  #: 2SFCA: facility capacity reachable per 1,000 residents
 LOAD = "load"  #: 2SFCA: residents in a facility's catchment per unit of capacity

@@ -240,12 +240,14 @@ def coverage_by_level(
     categories: Sequence[str] = (),
     groups: Sequence[str] = (),
     units_of: Mapping[str, pd.Series] | None = None,
+    used: pd.Series | None = None,
 ) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
     """Coverage tables, one per admin level: residents, covered, percent, facilities, communities.
 
     Returns ``({level: table}, notes)``. Each table has ``code``, ``name``,
     ``pop``, ``pop_covered``, ``pop_uncovered``, ``pct_covered``,
-    ``pct_covered_<category>`` for each category, ``n_facilities``; levels
+    ``pct_covered_<category>`` for each category, ``n_facilities`` (those the
+    analysis used) and ``n_facilities_off`` (those left out, off the network); levels
     above the community level count ``communities_full/partly/none``; the
     community table has ``status``. Without boundaries (or without a ``city``
     level) the whole area is one city unit. ``notes`` says what fell outside
@@ -267,6 +269,10 @@ def coverage_by_level(
     units_of
         The unit code of every resident point per level (``demand_units``), when
         already known (a scenario moves no resident); ``None``: found here.
+    used
+        True for each facility the analysis used (``on_network`` of ``geo.snap_points``), aligned
+        to ``facilities``; ``None`` takes the facilities' ``on_network`` column, or all of them.
+        Only these count in ``n_facilities``; the others in ``n_facilities_off``.
 
     Returns
     -------
@@ -275,6 +281,9 @@ def coverage_by_level(
     """
     boundaries = dict(boundaries or {})
     require_projected(demand.crs, what="demand")
+    if used is None:
+        used = facilities["on_network"] if "on_network" in facilities else pd.Series(True, index=facilities.index)
+    used = used.reindex(facilities.index).fillna(False).astype(bool)
     notes: list[Note] = []
     if "city" not in boundaries:
         top = next(iter(boundaries.values()), None)
@@ -323,7 +332,8 @@ def coverage_by_level(
                         table[C.POP] > 0, 100 * table.pop(cat) / table[C.POP], np.nan
                     )
         _group_pcts(table, groups)
-        table[C.N_FACILITIES] = table["code"].map(fcode.value_counts()).fillna(0).astype(int)
+        table[C.N_FACILITIES] = table["code"].map(fcode[used].value_counts()).fillna(0).astype(int)
+        table[C.N_FACILITIES_OFF] = table["code"].map(fcode[~used].value_counts()).fillna(0).astype(int)
         if level == "community":
             table[C.STATUS] = np.select(
                 [table[C.POP] <= 0, table[C.POP_UNCOVERED] <= 1e-9, table[C.POP_COVERED] <= 1e-9],

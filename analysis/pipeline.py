@@ -337,7 +337,9 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     step("coverage")
     gaps = gap_zones(dem, cell_m=gap_cell_m, boundaries=boundaries)
     group_cols = [g.column for g in groups]
-    levels, level_notes = coverage_by_level(dem, facilities, boundaries, categories=present, groups=group_cols)
+    levels, level_notes = coverage_by_level(
+        dem, facilities, boundaries, categories=present, groups=group_cols, used=f_snap["on_network"]
+    )
     skipped += level_notes
     if n_sites > 0:
         step("siting")

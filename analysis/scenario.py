@@ -279,7 +279,7 @@ def evaluate(  # noqa: PLR0913 -- keyword-only options, each documented (as osmn
         f_snap = snap_points(after, network, max_snap_m=max_snap_m)
         dem = nearest_facility(network, after, demand, f_snap, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
     units_of = base.units_of if base is not None else None
-    levels, _ = coverage_by_level(dem, after, boundaries, units_of=units_of)
+    levels, _ = coverage_by_level(dem, after, boundaries, units_of=units_of, used=f_snap["on_network"])
     summary = ScenarioSummary(
         **asdict(summarize(dem)), minutes=float(minutes), n_facilities_used=int(f_snap["on_network"].sum())
     )

@@ -43,7 +43,7 @@ class UnitLayers:
     name: str
     row: pd.Series  #: the unit's row of the level's coverage table
     geometry: shapely.Geometry
-    facilities: gpd.GeoDataFrame  #: facilities inside the unit
+    facilities: gpd.GeoDataFrame  #: facilities inside the unit (``on_network`` False: left out of the analysis)
     demand: gpd.GeoDataFrame  #: resident points inside the unit
     isochrones: gpd.GeoDataFrame  #: every facility's reach, cut to the unit (neighbours' reach counts too)
     coverage: dict[str, gpd.GeoDataFrame]  #: the unit's own row and the rows of the levels below it
@@ -91,7 +91,8 @@ def split_by_unit(result: CircleResult, level: str, codes: list[str] | None = No
     >>> units = {k: v.to_crs(net.crs) for k, v in read_boundaries(sample_paths()["boundaries"]).items()}
     >>> r = run_circle(net, fac, dem, boundaries=units, isochrones=("facility",))
     >>> parts = split_by_unit(r, "district")
-    >>> bool(sum(len(p.facilities) for p in parts.values()) == r.levels["district"]["n_facilities"].sum())
+    >>> used = sum(int(p.facilities["on_network"].sum()) for p in parts.values())
+    >>> bool(used == r.levels["district"]["n_facilities"].sum())
     True
     """
     table = _require_level(result, level)

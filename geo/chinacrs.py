@@ -10,7 +10,10 @@ taken as WGS-84: they differ by centimetres. Outside China no offset applies.
 ``points_to_wgs84`` moves a layer of points; ``detect_coordinate_system``
 judges which of the three a list of points is in, by how close each reading
 falls to the streets (the distance nine points in ten lie within: a wrong
-reading leaves a long tail of points between streets); ``settle_coordinate_system``
+reading leaves a long tail of points between streets), on the points some
+reading brings within a few km of the streets (those beyond the network's area,
+a prefecture's county towns against one city's streets, are counted and named
+apart: they say nothing about the system); ``settle_coordinate_system``
 applies the planner's choice, or with ``auto`` the judgement, and says what it
 did (``CrsChoice``). A table no reading clearly fits is refused with the option
 to choose by hand: read as WGS-84 by default, a GCJ-02 list would be 500 m off.
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import numpy as np
 import shapely
+from scipy.spatial import cKDTree
 
 from geo.errors import InputError
 
@@ -58,9 +62,11 @@ _SHORT = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}
 _JUDGED_AT_MOST = 2000  # points measured when judging, evenly spread: a stable quantile, fast on 100k corners
 NEAR_SHARE = 0.9  # each reading is measured by the distance within which this share of its points lie from a street
 CLEAR_RATIO = 0.5  # a reading is clearly best when its distance is under this share of the runner-up's
-#: The three systems differ by at most about 1 km: points no reading brings this near the streets (nine in ten)
-#: lie elsewhere (another city, lon/lat swapped), which no coordinate system explains; the readers say that.
+#: The three systems differ by at most about 1 km: a point no reading brings this near a street lies beyond the
+#: network's area (a county town on a prefecture's list, another city, lon/lat swapped), which no coordinate system
+#: explains. Such points are counted and named apart, and the system is judged on the others.
 FAR_M = 3_000.0
+_MOST_APART_M = 2_000.0  # the readings of one point lie within this of each other (GCJ-02 ≤ 717 m, BD-09 ≤ 1,526 m)
 _OPTIONS = {  # how a planner chooses each role's system by hand: the CLI's option, the app's label
     "facilities": ("--facilities-crs", "facility coordinates"),
     "demand": ("--demand-crs", "resident coordinates"),
@@ -236,6 +242,46 @@ def geometries_to_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
     return ll.set_geometry(shapely.transform(ll.geometry.to_numpy(), move), crs=4326)
 
 
+def _reading_metres(points: gpd.GeoDataFrame, network: StreetNetwork, systems=SYSTEMS) -> dict[str, np.ndarray]:
+    """Per reading (``SYSTEMS``), each point's distance in metres from the nearest street once moved to WGS-84."""
+    tree = shapely.STRtree(network.edges.geometry.to_numpy())
+    metres = {}
+    for system in systems:
+        moved = points_to_wgs84(points, system).to_crs(network.crs).geometry.to_numpy()
+        _, dist = tree.query_nearest(moved, return_distance=True, all_matches=False)
+        metres[system] = np.asarray(dist, dtype=float)
+    return metres
+
+
+def _within_reach(points: gpd.GeoDataFrame, network: StreetNetwork) -> np.ndarray:
+    """True for each point some reading brings within ``FAR_M`` of a street: the points on the network's area.
+
+    A point within ``FAR_M`` of a street corner as read is within reach (a street is no farther than its
+    corners: one KD-tree query, fast on 100k points); the others are measured to the streets as read, and
+    those whose distance leaves the answer open (within ``_MOST_APART_M`` beyond ``FAR_M``) in the other
+    readings too.
+    """
+    xy = shapely.get_coordinates(points.to_crs(network.crs).geometry.to_numpy())
+    corners = shapely.get_coordinates(network.nodes.geometry.to_numpy())
+    reach = cKDTree(corners).query(xy, distance_upper_bound=FAR_M)[0] <= FAR_M
+    rest = np.flatnonzero(~reach)
+    if len(rest):
+        (as_read,) = _reading_metres(points.iloc[rest], network, ("wgs84",)).values()
+        reach[rest] = as_read <= FAR_M
+        rest = rest[(as_read > FAR_M) & (as_read <= FAR_M + _MOST_APART_M)]
+    if len(rest):
+        others = _reading_metres(points.iloc[rest], network, ("gcj02", "bd09"))
+        reach[rest] = np.min(np.vstack(list(others.values())), axis=0) <= FAR_M
+    return reach
+
+
+def _judge(metres: dict[str, np.ndarray]) -> tuple[str | None, dict[str, float]]:
+    """The clearly best reading (or None), and per reading the metres nine points in ten lie within."""
+    near = {s: float(np.quantile(d, NEAR_SHARE)) if len(d) else float("inf") for s, d in metres.items()}
+    best, second = sorted(near, key=near.get)[:2]
+    return (best if near[best] < CLEAR_RATIO * near[second] else None), near
+
+
 def detect_coordinate_system(points: gpd.GeoDataFrame, network: StreetNetwork) -> tuple[str | None, dict[str, float]]:
     """Which system (wgs84, gcj02, bd09) the points' lon/lat are in, judged by how close they fall to the streets.
 
@@ -246,6 +292,12 @@ def detect_coordinate_system(points: gpd.GeoDataFrame, network: StreetNetwork) -
     close. The median cannot tell them apart in dense streets: half of any
     shifted pattern still lands near some street by chance. The winner must be
     under half the runner-up's distance (``CLEAR_RATIO``); otherwise None.
+
+    Only the points some reading brings within ``FAR_M`` of a street are judged: a
+    prefecture's list against one city's streets holds county towns 25-60 km away,
+    which lie beyond the network's area in every reading and say nothing about the
+    system (``settle_coordinate_system`` counts and names them). When no point is
+    that near, every point is measured (and no reading is clearly best as a rule).
 
     Parameters
     ----------
@@ -258,17 +310,10 @@ def detect_coordinate_system(points: gpd.GeoDataFrame, network: StreetNetwork) -
     -------
     tuple of (str or None, dict)
         The system (None when no reading is clearly best), and for each system the metres
-        from a street within which nine points in ten lie.
+        from a street within which nine points in ten (of those judged) lie.
     """
-    metres = {}
-    edges = network.edges.geometry.to_numpy()
-    tree = shapely.STRtree(edges)
-    for system in SYSTEMS:
-        moved = points_to_wgs84(points, system).to_crs(network.crs).geometry.to_numpy()
-        _, dist = tree.query_nearest(moved, return_distance=True, all_matches=False)
-        metres[system] = float(np.quantile(dist, NEAR_SHARE))
-    best, second = sorted(metres, key=metres.get)[:2]
-    return (best if metres[best] < CLEAR_RATIO * metres[second] else None), metres
+    reach = _within_reach(points, network)
+    return _judge(_reading_metres(points[reach] if reach.any() else points, network))
 
 
 @dataclass(frozen=True)
@@ -277,10 +322,14 @@ class CrsChoice:
 
     ``how`` is ``given`` (the planner's choice), ``judged`` (``auto``: the clear
     winner against the streets), ``outside`` (``auto``, every point outside China:
-    WGS-84), ``far`` (``auto``, no reading brings the points near the streets: WGS-84,
+    WGS-84), ``far`` (``auto``, no reading brings any point near the streets: WGS-84,
     for the reader's own check to say where they are) or ``declared`` (``auto`` on a
     file that states its CRS: kept; ``looks`` names the system its points sit closer
     to, when that is clearly another).
+    ``decided`` counts the points the judgement rested on (those some reading brings
+    within ``FAR_M`` of a street); ``beyond`` counts the points no reading brings that
+    near (beyond the network's area: outside the study area, no evidence about the
+    system), and ``beyond_names`` names the first of them.
     A table whose system the streets do not tell is refused, never read as WGS-84
     by default (``settle_coordinate_system``).
     """
@@ -289,12 +338,33 @@ class CrsChoice:
     how: str
     metres: dict[str, float] = field(default_factory=dict)  #: per reading: nine points in ten lie this near a street
     looks: str | None = None
+    decided: int = 0  #: points within FAR_M of a street in some reading: the ones judged
+    beyond: int = 0  #: points beyond FAR_M of every street in every reading
+    beyond_names: tuple[str, ...] = ()  #: the first BEYOND_NAMED of them, by name (or row)
+
+
+BEYOND_NAMED = 10  #: how many of the points beyond the network's area a choice names
+
+
+def _labels(points: gpd.GeoDataFrame, mask: np.ndarray) -> tuple[str, ...]:
+    """The first ``BEYOND_NAMED`` points under ``mask``, by their ``name`` (else their row in the file)."""
+    picked = points[mask].head(BEYOND_NAMED)
+    if "name" in picked:
+        names = picked["name"].astype("string").fillna("")
+        return tuple(n if n.strip() else f"#{i}" for i, n in zip(picked.index, names, strict=True))
+    return tuple(f"#{i}" for i in picked.index)
 
 
 def settle_coordinate_system(
     points: gpd.GeoDataFrame, network: StreetNetwork, requested: str, *, declared: bool, file: str, role: str
 ) -> tuple[gpd.GeoDataFrame, CrsChoice]:
     """Apply ``requested`` to points read as WGS-84; with ``auto``, judge the system against the streets first.
+
+    The judgement rests on the points some reading brings within ``FAR_M`` of a
+    street; the others lie beyond the network's area (a prefecture-wide list
+    against one city's streets) and are counted and named apart, never taken as
+    evidence about the system. Only when the points on the network do not decide
+    is the table refused.
 
     Parameters
     ----------
@@ -329,25 +399,38 @@ def settle_coordinate_system(
     ll = points.to_crs(4326)
     if not in_china(ll.geometry.x.to_numpy(), ll.geometry.y.to_numpy()).any():
         return points, CrsChoice("wgs84", "outside")
-    step = max(1, len(ll) // _JUDGED_AT_MOST)
-    system, metres = detect_coordinate_system(ll.iloc[::step], network)
+    reach = _within_reach(ll, network)
+    counts = {"decided": int(reach.sum()), "beyond": int((~reach).sum()), "beyond_names": _labels(points, ~reach)}
+    near = np.flatnonzero(reach) if reach.any() else np.arange(len(ll))  # none near: measured, to say how far
+    judged = near[:: max(1, len(near) // _JUDGED_AT_MOST)]  # evenly spread: a stable quantile, fast on 100k corners
+    system, metres = _judge(_reading_metres(ll.iloc[judged], network))
+    if not reach.any():
+        return points, CrsChoice("wgs84", "far", metres, **counts)
     if declared:
-        return points, CrsChoice("wgs84", "declared", metres, looks=None if system in (None, "wgs84") else system)
-    if system is None and min(metres.values()) > FAR_M:
-        return points, CrsChoice("wgs84", "far", metres)
+        looks = None if system in (None, "wgs84") else system
+        return points, CrsChoice("wgs84", "declared", metres, looks=looks, **counts)
     if system is None:
-        raise _unclear(metres, file, role)
+        raise _unclear(metres, file, role, **counts)
     moved = points_to_wgs84(points, system) if system != "wgs84" else points
-    return moved, CrsChoice(system, "judged", metres)
+    return moved, CrsChoice(system, "judged", metres, **counts)
 
 
-def _unclear(metres: dict[str, float], file: str, role: str) -> InputError:
+def _unclear(
+    metres: dict[str, float], file: str, role: str, *, decided: int, beyond: int, beyond_names: tuple[str, ...]
+) -> InputError:
     """The refusal of a table whose coordinate system the streets do not tell: the distances, and the option."""
     option, label = _OPTIONS[role]
     told = ", ".join(f"{v:,.0f} m as {_SHORT[s]}" for s, v in metres.items())
+    apart = (
+        f"; {beyond:,} more lie beyond {FAR_M / 1000:g} km of every street, outside the network's area, and were "
+        f"not judged: {', '.join(beyond_names)}{', …' if beyond > len(beyond_names) else ''}"
+        if beyond
+        else ""
+    )
     return InputError(
         f"the streets do not tell which coordinate system its lon/lat are in: 90% of the points lie within {told} "
-        "of a street, and no reading is clearly closest",
+        f"of a street, and no reading is clearly closest (judged on the {decided:,} points within "
+        f"{FAR_M / 1000:g} km of the streets{apart})",
         file=file,
         fix=f"choose it: {option} gcj02 (AMap, Tencent), wgs84 (GPS, Tianditu, OSM) or bd09 (Baidu); "
         f"in the app, '{label}'",

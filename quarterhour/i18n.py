@@ -819,6 +819,18 @@ _TEXT: dict[str, tuple[str, str]] = {
     "audit_version": ("版本", "version"),
     "audit_detail": ("说明", "detail"),
     "audit_empty": ("审计日志中还没有记录。", "The audit log is empty."),
+    # --- issue 26: i26-data ---
+    "facilities_off": ("未纳入的设施（离路网）", "facilities left out (off the network)"),
+    "crs_decided": (
+        "；判定依据为距街道 {km:g} 千米以内的 {n:,} 个点位",
+        "; judged on the {n:,} points within {km:g} km of the streets",
+    ),
+    "crs_beyond": (
+        "；另有 {n:,} 个点位在路网范围之外（距任何街道超过 {km:g} 千米：在研究区以外，"
+        "不作为判定坐标系的依据）：{names}",
+        "; {n:,} points lie beyond the network's area (more than {km:g} km from every street: outside the study "
+        "area, not evidence about the coordinate system): {names}",
+    ),
 }
 
 

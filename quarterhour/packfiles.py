@@ -101,6 +101,7 @@ def unit_files(
         coverage,
         n_facilities=row[C.N_FACILITIES],
         n_gaps=len(unit.gaps),
+        n_facilities_off=int(row.get(C.N_FACILITIES_OFF, 0)),
         run=result.summary,
         group_pcts={g.group: row[C.pct_covered_by(g.group)] for g in result.summary.groups},
         lang=lang,
@@ -199,8 +200,9 @@ def summary_files(
     )
     head = headline_rows(
         s,
-        n_facilities=s.n_facilities,
+        n_facilities=s.n_facilities_used,  # those the analysis used; the left-out ones on a row of their own
         n_gaps=len(result.gaps),
+        n_facilities_off=s.n_facilities - s.n_facilities_used,
         run=s,
         group_pcts={g.group: g.pct_covered for g in s.groups},
         lang=lang,
@@ -218,6 +220,7 @@ def summary_files(
         C.POP_UNCOVERED,
         C.PCT_COVERED,
         C.N_FACILITIES,
+        C.N_FACILITIES_OFF,
         "n_gaps",
         "sites_new",
         C.POP_NEW,

@@ -60,6 +60,7 @@ COLUMN_LABELS: dict[str, str] = {
     C.POP_UNCOVERED: "uncovered",
     C.PCT_COVERED: "pack_pct_covered",
     C.N_FACILITIES: "pack_n_facilities",
+    C.N_FACILITIES_OFF: "facilities_off",
     C.STATUS: "status",
     C.RANK: "rank",
     C.GAP_ID: "pack_gap_id",
@@ -109,6 +110,7 @@ def headline_rows(
     *,
     n_facilities: int,
     n_gaps: int,
+    n_facilities_off: int = 0,
     run: CircleSummary,
     group_pcts: Mapping[str, float],
     lang: str,
@@ -120,7 +122,9 @@ def headline_rows(
     coverage
         Coverage rate (%), residents, residents covered and left out (``pop_unreachable`` is not shown).
     n_facilities, n_gaps
-        Facilities and gap zones.
+        Facilities the analysis used (on the network) and gap zones.
+    n_facilities_off
+        Facilities left out (off the network): a row of their own when there are any.
     run
         The run's summary: its yardstick, threshold and speed, and its population groups' speeds.
     group_pcts
@@ -139,6 +143,7 @@ def headline_rows(
         (label("covered_residents", lang), fmt(float(coverage.pop_covered))),
         (label("uncovered", lang), fmt(float(coverage.pop_uncovered))),
         (label("pack_n_facilities", lang), fmt(int(n_facilities))),
+        *([(label("facilities_off", lang), fmt(int(n_facilities_off)))] if n_facilities_off else []),
         (label("gap_zones", lang), fmt(int(n_gaps))),
         (label("pack_threshold", lang), _threshold(run)),
         (label("pack_yardstick", lang), yardstick_text(run.yardstick, run.minutes, lang)),
@@ -181,7 +186,17 @@ def coverage_table(unit: UnitLayers, lang: str, groups: Sequence[GroupRate] = ()
     sub = unit.sub_level
     table = unit.coverage[sub] if sub else unit.coverage[unit.level]
     table = table.sort_values([C.POP_UNCOVERED, "code"], ascending=[False, True])
-    cols = ["code", "name", C.POP, C.POP_COVERED, C.POP_UNCOVERED, C.PCT_COVERED, C.N_FACILITIES, C.STATUS]
+    cols = [
+        "code",
+        "name",
+        C.POP,
+        C.POP_COVERED,
+        C.POP_UNCOVERED,
+        C.PCT_COVERED,
+        C.N_FACILITIES,
+        C.N_FACILITIES_OFF,
+        C.STATUS,
+    ]
     out = labelled(table, cols, lang)
     words = group_columns(groups, lang)
     out = out.join(table[[c for c in words if c in table]].rename(columns=words))

@@ -110,6 +110,7 @@ def _summary_row(unit: UnitLayers, sites: SiteResult | None) -> dict[str, Any]:
         C.POP_UNCOVERED: float(unit.row[C.POP_UNCOVERED]),
         C.PCT_COVERED: float(unit.row[C.PCT_COVERED]),
         C.N_FACILITIES: int(unit.row[C.N_FACILITIES]),
+        C.N_FACILITIES_OFF: int(unit.row.get(C.N_FACILITIES_OFF, 0)),
         "n_gaps": len(unit.gaps),
         "sites_new": 0 if sites is None else len(sites.sites),
         C.POP_NEW: gain,

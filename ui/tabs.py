@@ -144,6 +144,7 @@ def levels_ui(result: CircleResult, lang: str) -> None:
         C.POP_UNCOVERED: t("uncovered", lang),
         C.PCT_COVERED: t("coverage_rate", lang) + " %",
         C.N_FACILITIES: t("facilities", lang),
+        C.N_FACILITIES_OFF: t("facilities_off", lang),
         C.STATUS: t("status", lang),
         "communities_full": t("communities_full", lang),
         "communities_partly": t("communities_partly", lang),
