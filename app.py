@@ -21,7 +21,8 @@ from quarterhour.i18n import LANGS, t
 from quarterhour.readnotes import coordinate_note
 from ui import state as S
 from ui.compute import compute, group_names, load_boundaries, load_network, load_points, network_name, siting
-from ui.errors import step
+from ui.errors import page_edge, step
+from ui.preload import warm_imports
 from ui.scenario import map_ui, scenario_ui, take_click
 from ui.sidebar import basemap_ui, data_ui, params_ui
 from ui.signin import signin_ui
@@ -62,6 +63,7 @@ def main() -> None:
     """The page: the sidebar, the headline, the map with the scenario panel, and the tabs."""
     st.set_page_config(page_title="一刻钟 quarterhour", page_icon="🗺️", layout="wide")
     started = time.perf_counter()
+    warm_imports()  # the readers' lazy imports, once, under a lock: two sessions' threads never import at once
     with st.sidebar:
         lang = st.radio(t("language"), list(LANGS), format_func=LANGS.get, horizontal=True, key=S.LANG)
     st.session_state[S.ACTOR] = who = signin_ui(lang)  # with accounts in the workspace: nothing until signed in
@@ -140,4 +142,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with page_edge(S.LANG):  # a bug no part caught: our own message, never Streamlit's traceback page
+        main()

@@ -722,6 +722,16 @@ _TEXT: dict[str, tuple[str, str]] = {
     "batch_units_done": ("已完成单元数", "units done"),
     "batch_units": ("单元", "units"),
     "batch_levels": ("各层级汇总", "levels"),
+    # --- issue 26: i26-app ---
+    "store_entry_both": (
+        "{name}（{nodes:,} 个节点 nodes，{mb:.1f} MB，经 lon {west:.3f}–{east:.3f}，纬 lat {south:.3f}–{north:.3f}）",
+        "{name}（{nodes:,} 个节点 nodes，{mb:.1f} MB，经 lon {west:.3f}–{east:.3f}，纬 lat {south:.3f}–{north:.3f}）",
+    ),
+    "page_bug": (
+        "程序出错了：这是本工具的缺陷，不是您的数据的问题。请把编号 {ref} 报告给维护者；刷新页面可继续工作。",
+        "Something went wrong: this is a bug of the tool, not a problem with your data. "
+        "Please report the number {ref} to the maintainers; reload the page to go on.",
+    ),
 }
 
 

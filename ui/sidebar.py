@@ -90,9 +90,9 @@ def _store_ui(lang: str) -> str:
     if not entries:
         st.caption(t("store_empty", lang, folder=cache_root()))
         return SAMPLE
-    labels = {
+    labels = {  # the same words in both languages: a label that changed with the language would lose the choice
         STORE + e["path"]: t(
-            "store_entry",
+            "store_entry_both",
             lang,
             name=e["source"]["name"],
             nodes=e["nodes"],
