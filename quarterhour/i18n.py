@@ -732,6 +732,16 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Something went wrong: this is a bug of the tool, not a problem with your data. "
         "Please report the number {ref} to the maintainers; reload the page to go on.",
     ),
+    "network_auto_holds": (
+        "路网：已选用已整理的路网「{name}」——上传的 {n:,} 个点中有 {inside:,} 个在它的范围内。可在“数据”中改选。",
+        "Network: the prepared network '{name}' is used: {inside:,} of the {n:,} uploaded points lie within it. "
+        "Choose another under 'data'.",
+    ),
+    "network_auto_newest": (
+        "路网：上传的 {n:,} 个点不在任何已整理路网的范围内；已选用最近整理的路网「{name}」。可在“数据”中改选。",
+        "Network: none of the prepared networks holds the {n:,} uploaded points; the most recently prepared one, "
+        "'{name}', is used. Choose another under 'data'.",
+    ),
 }
 
 

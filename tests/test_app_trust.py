@@ -25,9 +25,28 @@ APP = ROOT / "app.py"
 CHOICES = ("selectbox", "radio", "multiselect", "select_slider")
 
 
+def _toy_city(path: Path, lon0: float = 112.45, lat0: float = 34.62) -> Path:
+    """A 5 × 5 street grid (about 100 m blocks) in Luoyang, as GraphML: a prepared network far from Monaco."""
+    import networkx as nx
+    import osmnx as ox
+
+    g = nx.MultiDiGraph(crs="EPSG:4326")
+    for i in range(5):
+        for j in range(5):
+            g.add_node(i * 5 + j, x=lon0 + i * 0.001, y=lat0 + j * 0.001)
+    for i in range(5):
+        for j in range(5):
+            for a, b in ((i + 1, j), (i, j + 1)):
+                if a < 5 and b < 5:
+                    g.add_edge(i * 5 + j, a * 5 + b, length=100.0)
+                    g.add_edge(a * 5 + b, i * 5 + j, length=100.0)
+    ox.save_graphml(g, path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    """A store of two prepared networks: the sample's west half (older) and the whole sample (newer, listed first)."""
+    """A store of three prepared networks, oldest first: the sample's west half, the whole sample, a Luoyang grid."""
     folder = tmp_path_factory.mktemp("trust")
     before = os.environ.get("QUARTERHOUR_CACHE")
     os.environ["QUARTERHOUR_CACHE"] = str(folder / "cache")
@@ -38,7 +57,9 @@ def store(tmp_path_factory):
     older = store_network(west, clip_to=shapely.box(w, s, (w + e) / 2, n))
     time.sleep(0.01)
     newer = store_network(city)
-    yield {"west": f"store:{older.path}", "city": f"store:{newer.path}"}
+    time.sleep(0.01)
+    newest = store_network(_toy_city(folder / "luoyang-toy.graphml"))
+    yield {"west": f"store:{older.path}", "city": f"store:{newer.path}", "luoyang": f"store:{newest.path}"}
     if before is None:
         os.environ.pop("QUARTERHOUR_CACHE", None)
     else:
@@ -72,7 +93,7 @@ def choices(app: AppTest) -> dict[str, list[str]]:
 def test_switching_the_language_keeps_the_prepared_network_and_the_headline(store):
     app = _app()
     app.radio(key="network_how").set_value("store").run()
-    assert app.selectbox(key="network_store").value == store["city"]  # the newest is listed first
+    assert app.selectbox(key="network_store").value == store["luoyang"]  # the newest is listed first
     app.selectbox(key="network_store").set_value(store["west"]).run()
     assert not app.exception and not app.error, [e.value for e in app.error]
     chosen = headline(app)
@@ -165,3 +186,33 @@ def test_a_bug_at_the_page_edge_is_said_in_the_planners_words(lang, words):
     (said,) = [e.value for e in app.error]
     assert words in said and "/srv" not in said and "Traceback" not in said and "KeyError" not in said
     assert app.title[0].value == "quarterhour"  # what was drawn before the bug stays
+
+
+def _upload_facilities(app: AppTest, tmp_path: Path, rows: list[tuple[str, float, float]]) -> AppTest:
+    lines = ["名称,类别,经度,纬度", *(f"{name},党群服务中心,{lon},{lat}" for name, lon, lat in rows)]
+    data = "\n".join(lines).encode("utf-8")
+    return app.file_uploader(key="facilities_file").set_value(("我的设施.csv", data, "text/csv")).run()
+
+
+def test_uploaded_points_choose_the_prepared_network_that_holds_them(store, tmp_path):
+    """Monaco's points go to a Monaco network, not to the newest (a Luoyang grid), nor to the bundled sample."""
+    app = _upload_facilities(_app(), tmp_path, [("港口中心", 7.4245, 43.7360), ("城堡中心", 7.4206, 43.7315)])
+    assert app.radio(key="network_how").value == "store"
+    assert app.selectbox(key="network_store").value == store["city"]  # both Monaco cuts hold them: the newer
+    said = [i.value for i in app.sidebar.info]
+    assert any("monaco-city.graphml" in s and "2 个点中有 2 个" in s for s in said), said
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    app.radio(key="lang").set_value("en").run()
+    assert any("'monaco-city.graphml' is used: 2 of the 2" in i.value for i in app.sidebar.info)
+    app.selectbox(key="network_store").set_value(store["west"]).run()  # the planner's own word stands
+    assert app.selectbox(key="network_store").value == store["west"]
+    assert not any("monaco-city.graphml" in i.value for i in app.sidebar.info)
+
+
+def test_points_beyond_every_prepared_network_take_the_newest_and_say_so(store, tmp_path):
+    app = _upload_facilities(_app(), tmp_path, [("天安门", 116.3975, 39.9087)])
+    assert app.radio(key="network_how").value == "store"
+    assert app.selectbox(key="network_store").value == store["luoyang"]
+    said = " ".join(i.value for i in app.sidebar.info)
+    assert "不在任何已整理路网的范围内" in said and "luoyang-toy.graphml" in said, said
+    assert not app.exception
