@@ -73,7 +73,9 @@ def main() -> None:
         sources = data_ui(lang)
         with step(lang, "the workspace"):  # a new session goes on with the planner's last scenario, parameters too
             resume(sources.inputs, sources.units)
-        params = params_ui(lang, group_names(sources.inputs))
+        with st.spinner(t("reading_points", lang)):  # a city's residents take tens of seconds to read and place
+            groups = group_names(sources.inputs)
+        params = params_ui(lang, groups)
         st.session_state[S.BASEMAP_CHOICE] = basemap_ui(lang)
         st.caption(t("data_source", lang))
     st.title(t("title", lang))

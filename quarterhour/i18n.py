@@ -742,6 +742,21 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Network: none of the prepared networks holds the {n:,} uploaded points; the most recently prepared one, "
         "'{name}', is used. Choose another under 'data'.",
     ),
+    "choose_one": ("请选择", "choose"),
+    "choose_some": ("请选择（可多选）", "choose one or more"),
+    "solver_method_milp": ("整数规划（HiGHS）", "integer programming (HiGHS)"),
+    "solver_method_greedy": ("贪心法", "greedy"),
+    "solver_optimal": ("{method}：已证最优", "{method}: proven optimal"),
+    "solver_gap": ("{method}：与最优相差至多 {gap:.1%}", "{method}: within {gap:.1%} of the optimum"),
+    "solver_unproven": ("{method}：未证明最优", "{method}: not proven optimal"),
+    "streets_credit": ("路网：{name}", "streets: {name}"),
+    "reading_points": (
+        "正在读取居民与设施，并把居民落到路网上……",
+        "reading the residents and facilities, placing the residents on the streets…",
+    ),
+    "upload_button": ("上传", "Upload"),
+    "upload_drop": ("把文件拖到这里", "Drag and drop a file here"),
+    "upload_limit": ("每个文件不超过 {mb} MB", "up to {mb} MB per file"),
 }
 
 

@@ -5,6 +5,7 @@ Real app (AppTest), real store of prepared networks (two cuts of the bundled sam
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -216,3 +217,40 @@ def test_points_beyond_every_prepared_network_take_the_newest_and_say_so(store, 
     said = " ".join(i.value for i in app.sidebar.info)
     assert "不在任何已整理路网的范围内" in said and "luoyang-toy.graphml" in said, said
     assert not app.exception
+
+
+def test_the_map_credits_the_networks_source(store, sample):
+    """OpenStreetMap is credited for OSM streets only; a city's own network is credited by its name."""
+    from analysis.pipeline import run_circle
+    from quarterhour.leaflet import OSM_ATTRIBUTION
+    from quarterhour.webmap import draw_map, map_data
+    from ui.compute import streets_credit
+
+    assert streets_credit("sample", "zh") == OSM_ATTRIBUTION
+    assert streets_credit(store["city"], "zh") == OSM_ATTRIBUTION  # a GraphML whose segments carry OSM ids
+    assert streets_credit(store["luoyang"], "zh") == "路网：luoyang-toy.graphml"
+    assert streets_credit(store["luoyang"], "en") == "streets: luoyang-toy.graphml"
+    network, facilities, demand = sample
+    result = run_circle(network, facilities, demand)
+    own = draw_map(map_data(result, network, streets_credit="路网：某市规划局")).get_root().render()
+    osm = draw_map(map_data(result, network)).get_root().render()
+    assert json.dumps("路网：某市规划局")[1:-1] in own and "openstreetmap" not in own  # in the layer's options
+    assert "openstreetmap" in osm
+
+
+def test_the_chinese_page_has_no_english_choice_words_and_a_local_example(store):
+    app = _app()
+    assert app.multiselect(key="categories").proto.placeholder == "请选择（可多选）"
+    assert app.multiselect(key="bands").proto.placeholder == "请选择（可多选）"
+    sample_example = app.text_input(key="lonlat").placeholder
+    lon, lat = (float(v) for v in sample_example.split(","))
+    assert 7.40 < lon < 7.45 and 43.72 < lat < 43.76  # the middle of the sample's streets
+    app.radio(key="network_how").set_value("store").run()
+    app.selectbox(key="network_store").set_value(store["west"]).run()
+    assert app.selectbox(key="network_store").proto.placeholder == "请选择"
+    west = app.text_input(key="lonlat").placeholder
+    lon, lat = (float(v) for v in west.split(","))
+    assert west != sample_example and lon < 7.426  # the middle of the west half, not Monaco's old example
+    app.button(key="run_siting").click().run()
+    solver = next(m for m in app.metric if m.label == "求解")
+    assert "✓" not in solver.value and any(w in solver.value for w in ("整数规划", "贪心法")), solver.value

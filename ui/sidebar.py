@@ -107,7 +107,13 @@ def _store_ui(lang: str) -> str:
         )
         for e in entries
     }
-    return st.selectbox(t("store_pick", lang), list(labels), key=S.NETWORK_STORE, format_func=labels.get)
+    return st.selectbox(
+        t("store_pick", lang),
+        list(labels),
+        key=S.NETWORK_STORE,
+        format_func=labels.get,
+        placeholder=t("choose_one", lang),
+    )
 
 
 def _uploaded_lonlat(lang: str) -> list[tuple[float, float]]:
@@ -265,13 +271,21 @@ def params_ui(lang: str, groups: Sequence[str] = ()) -> Params:
     offered = tuple(b for b in BANDS if b in circles)
     if any(b not in offered for b in st.session_state.get(S.BANDS, ())):
         st.session_state[S.BANDS] = [b for b in st.session_state[S.BANDS] if b in offered]
-    bands = st.multiselect(t("bands", lang), offered, default=[5.0, 10.0], key=S.BANDS, format_func=lambda b: f"{b:g}′")
+    bands = st.multiselect(
+        t("bands", lang),
+        offered,
+        default=[5.0, 10.0],
+        key=S.BANDS,
+        format_func=lambda b: f"{b:g}′",
+        placeholder=t("choose_some", lang),
+    )
     cats = st.multiselect(
         t("categories_used", lang),
         list(CATEGORIES),
         default=list(CATEGORIES),
         format_func=category_both,  # the same in both languages
         key=S.CATEGORIES,
+        placeholder=t("choose_some", lang),
     )
     with st.expander(t("category_minutes", lang)):
         cat_minutes = tuple(
