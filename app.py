@@ -24,7 +24,7 @@ from ui.compute import compute, group_names, load_boundaries, load_network, load
 from ui.errors import page_edge, step
 from ui.preload import warm_imports
 from ui.scenario import map_ui, scenario_ui, take_click
-from ui.sidebar import basemap_ui, data_ui, params_ui
+from ui.sidebar import basemap_ui, data_ui, params_ui, uploader_words_ui
 from ui.signin import signin_ui
 from ui.tabs import (
     downloads_ui,
@@ -66,6 +66,7 @@ def main() -> None:
     warm_imports()  # the readers' lazy imports, once, under a lock: two sessions' threads never import at once
     with st.sidebar:
         lang = st.radio(t("language"), list(LANGS), format_func=LANGS.get, horizontal=True, key=S.LANG)
+    uploader_words_ui(lang)
     st.session_state[S.ACTOR] = who = signin_ui(lang)  # with accounts in the workspace: nothing until signed in
     if who is None:
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -22,7 +23,7 @@ from ui.errors import step
 from ui.uploads import remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs, Params, Sources
 
-__all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "units_ui"]
+__all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "units_ui", "uploader_words_ui"]
 
 UPLOAD_LIMIT_MB = 100  # per file, as server.maxUploadSize in .streamlit/config.toml
 SPEED_RANGES = {"walk": (2.0, 6.0), "bike": (8.0, 25.0), "ebike": (10.0, 30.0)}
@@ -32,6 +33,30 @@ BASEMAPS = ("none", "osm", "tianditu")
 _POINT_TYPES = ["csv", "xlsx", "geojson", "json", "gpkg", "zip"]
 _RASTER_TYPES = ["tif", "tiff"]  # a population GeoTIFF (WorldPop, LandScan), read around the streets (geo.raster)
 _CRS = ["auto", "wgs84", "gcj02", "bd09"]  # auto first: judged against the streets
+
+
+def uploader_words_ui(lang: str) -> None:
+    """The file uploaders' own words ("Upload", "100MB per file", "Drag and drop") in the planner's language.
+
+    Streamlit offers no parameter for them: the page's style hides its words and shows ours in their place.
+    """
+    words = {
+        "button": t("upload_button", lang),
+        "drop": t("upload_drop", lang),
+        "limit": t("upload_limit", lang, mb=UPLOAD_LIMIT_MB),
+    }
+    css = {k: json.dumps(v, ensure_ascii=False).replace("<", "\\3c ") for k, v in words.items()}  # CSS strings
+    zone = '[data-testid="stFileUploaderDropzone"]'
+    says = f'{zone} [data-testid="stFileUploaderDropzoneInstructions"] > div > span'
+    st.html(
+        "<style>"
+        f'{zone} button [data-testid="stMarkdownContainer"] p {{font-size: 0}}'
+        f'{zone} button [data-testid="stMarkdownContainer"] p::after {{content: {css["button"]}; font-size: 0.875rem}}'
+        f"{says} {{font-size: 0}}"
+        f"{says}:last-child::after {{content: {css['limit']}; font-size: 0.75rem}}"
+        f"{says}:first-child:not(:last-child)::after {{content: {css['drop']}; font-size: 0.875rem}}"
+        "</style>"
+    )
 
 
 def save_upload(upload: st.runtime.uploaded_file_manager.UploadedFile, lang: str) -> str | None:
