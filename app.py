@@ -22,9 +22,10 @@ from quarterhour.readnotes import coordinate_note
 from ui import state as S
 from ui.audit_panel import audit_ui
 from ui.compute import compute, group_names, load_boundaries, load_network, load_points, network_name, siting
-from ui.errors import step
+from ui.errors import page_edge, step
+from ui.preload import warm_imports
 from ui.scenario import map_ui, scenario_ui, take_click
-from ui.sidebar import basemap_ui, data_ui, params_ui
+from ui.sidebar import basemap_ui, data_ui, params_ui, uploader_words_ui
 from ui.signin import signin_ui
 from ui.tabs import (
     downloads_ui,
@@ -63,8 +64,10 @@ def main() -> None:
     """The page: the sidebar, the headline, the map with the scenario panel, and the tabs."""
     st.set_page_config(page_title="一刻钟 quarterhour", page_icon="🗺️", layout="wide")
     started = time.perf_counter()
+    warm_imports()  # the readers' lazy imports, once, under a lock: two sessions' threads never import at once
     with st.sidebar:
         lang = st.radio(t("language"), list(LANGS), format_func=LANGS.get, horizontal=True, key=S.LANG)
+    uploader_words_ui(lang)
     st.session_state[S.ACTOR] = who = signin_ui(lang)  # with accounts in the workspace: nothing until signed in
     if who is None:
         return
@@ -72,7 +75,9 @@ def main() -> None:
         sources = data_ui(lang)
         with step(lang, "the workspace"):  # a new session goes on with the planner's last scenario, parameters too
             resume(sources.inputs, sources.units)
-        params = params_ui(lang, group_names(sources.inputs))
+        with st.spinner(t("reading_points", lang)):  # a city's residents take tens of seconds to read and place
+            groups = group_names(sources.inputs)
+        params = params_ui(lang, groups)
         st.session_state[S.BASEMAP_CHOICE] = basemap_ui(lang)
         st.caption(t("data_source", lang))
     st.title(t("title", lang))
@@ -143,4 +148,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with page_edge(S.LANG):  # a bug no part caught: our own message, never Streamlit's traceback page
+        main()

@@ -831,6 +831,41 @@ _TEXT: dict[str, tuple[str, str]] = {
         "; {n:,} points lie beyond the network's area (more than {km:g} km from every street: outside the study "
         "area, not evidence about the coordinate system): {names}",
     ),
+    # --- issue 26: i26-app ---
+    "store_entry_both": (
+        "{name}（{nodes:,} 个节点 nodes，{mb:.1f} MB，经 lon {west:.3f}–{east:.3f}，纬 lat {south:.3f}–{north:.3f}）",
+        "{name}（{nodes:,} 个节点 nodes，{mb:.1f} MB，经 lon {west:.3f}–{east:.3f}，纬 lat {south:.3f}–{north:.3f}）",
+    ),
+    "page_bug": (
+        "程序出错了：这是本工具的缺陷，不是您的数据的问题。请把编号 {ref} 报告给维护者；刷新页面可继续工作。",
+        "Something went wrong: this is a bug of the tool, not a problem with your data. "
+        "Please report the number {ref} to the maintainers; reload the page to go on.",
+    ),
+    "network_auto_holds": (
+        "路网：已选用已整理的路网「{name}」——上传的 {n:,} 个点中有 {inside:,} 个在它的范围内。可在“数据”中改选。",
+        "Network: the prepared network '{name}' is used: {inside:,} of the {n:,} uploaded points lie within it. "
+        "Choose another under 'data'.",
+    ),
+    "network_auto_newest": (
+        "路网：上传的 {n:,} 个点不在任何已整理路网的范围内；已选用最近整理的路网「{name}」。可在“数据”中改选。",
+        "Network: none of the prepared networks holds the {n:,} uploaded points; the most recently prepared one, "
+        "'{name}', is used. Choose another under 'data'.",
+    ),
+    "choose_one": ("请选择", "choose"),
+    "choose_some": ("请选择（可多选）", "choose one or more"),
+    "solver_method_milp": ("整数规划（HiGHS）", "integer programming (HiGHS)"),
+    "solver_method_greedy": ("贪心法", "greedy"),
+    "solver_optimal": ("{method}：已证最优", "{method}: proven optimal"),
+    "solver_gap": ("{method}：与最优相差至多 {gap:.1%}", "{method}: within {gap:.1%} of the optimum"),
+    "solver_unproven": ("{method}：未证明最优", "{method}: not proven optimal"),
+    "streets_credit": ("路网：{name}", "streets: {name}"),
+    "reading_points": (
+        "正在读取居民与设施，并把居民落到路网上……",
+        "reading the residents and facilities, placing the residents on the streets…",
+    ),
+    "upload_button": ("上传", "Upload"),
+    "upload_drop": ("把文件拖到这里", "Drag and drop a file here"),
+    "upload_limit": ("每个文件不超过 {mb} MB", "up to {mb} MB per file"),
 }
 
 

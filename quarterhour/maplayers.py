@@ -81,7 +81,9 @@ def _named(gdf: gpd.GeoDataFrame, result: CircleResult, lang: str) -> gpd.GeoDat
     return out
 
 
-def street_layers(network: StreetNetwork, lang: str, *, simplify_m: float) -> list[Layer]:
+def street_layers(
+    network: StreetNetwork, lang: str, *, simplify_m: float, attribution: str = OSM_ATTRIBUTION
+) -> list[Layer]:
     """The walking streets as lines, the offline base of the map.
 
     Parameters
@@ -90,13 +92,15 @@ def street_layers(network: StreetNetwork, lang: str, *, simplify_m: float) -> li
         The street network, and the layer's language (``"zh"`` or ``"en"``).
     simplify_m
         Simplify the lines within this many metres.
+    attribution
+        The credit of the streets' source (HTML): OpenStreetMap's unless the network came from elsewhere.
     """
     return [
         Layer(
             t("streets", lang),
             geojson(street_lines(network), simplify_m=simplify_m),
             {"color": STREET_COLOR, "weight": 1, "opacity": 0.7},
-            attribution=OSM_ATTRIBUTION,
+            attribution=attribution,
         )
     ]
 

@@ -74,6 +74,8 @@ class MapData:
     street_image: tuple[str, list[list[float]]] | None = None
     #: names this map's layers for caches of what is drawn from them (``ui.mapview``): new for every ``map_data``
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: the credit of the streets' source (HTML): OpenStreetMap's unless the network came from elsewhere
+    streets_credit: str = OSM_ATTRIBUTION
 
 
 def _focus(result: CircleResult) -> list[list[float]]:
@@ -91,6 +93,7 @@ def map_data(
     gap_cell_m: float = CELL_M,
     sites: gpd.GeoDataFrame | None = None,
     site_reach: gpd.GeoDataFrame | None = None,
+    streets_credit: str = OSM_ATTRIBUTION,
 ) -> MapData:
     """The layers of a run: streets, the reach by band, facilities, residents, communities, gaps, sites.
 
@@ -108,6 +111,8 @@ def map_data(
     sites, site_reach
         Suggested sites and their reach (e.g. a siting model's answer), drawn
         instead of the run's one suggested site; None for the run's.
+    streets_credit
+        The credit of the streets' source (HTML), shown on the map: OpenStreetMap's by default.
 
     Returns
     -------
@@ -119,7 +124,7 @@ def map_data(
     simplify_m = CITY_SIMPLIFY_M if city else 2.0
     layers = [
         # a city's streets as one picture (offline too, see street_image): its lines would weigh tens of MB
-        *([] if city else street_layers(network, lang, simplify_m=simplify_m)),
+        *([] if city else street_layers(network, lang, simplify_m=simplify_m, attribution=streets_credit)),
         *reach_layers(result, lang, simplify_m=simplify_m, min_hole_m2=CITY_MIN_HOLE_M2 if city else 0.0),
         *each_reach_layers(result, lang, simplify_m=simplify_m),
         *catchment_layers(result, lang),
@@ -139,6 +144,7 @@ def map_data(
             lang, sorted(result.reach[C.BAND_MIN].unique()), gap_cell_m, points=not many, ys=result.summary.yardstick
         ),
         street_image=street_picture(network) if city else None,
+        streets_credit=streets_credit,
     )
 
 
@@ -182,7 +188,7 @@ def draw_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
     if data.street_image is not None:
         uri, bounds = data.street_image
         folium.raster_layers.ImageOverlay(
-            uri, bounds=bounds, name=STREETS_NAME, opacity=0.8, attr=OSM_ATTRIBUTION, zindex=1
+            uri, bounds=bounds, name=STREETS_NAME, opacity=0.8, attr=data.streets_credit, zindex=1
         ).add_to(m)
     for layer in data.layers:
         _add_layer(m, layer)

@@ -199,7 +199,9 @@ def test_the_app_opens_a_stored_network(tmp_path, monkeypatch):
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     app.radio(key="network_how").set_value("store").run()
     choice = app.selectbox(key="network_store")
-    assert choice.options == ["monaco-city.graphml（2,564 个节点，0.4 MB，经 7.408–7.443，纬 43.723–43.752）"]
+    assert choice.options == [  # the same words in both languages (issue 26)
+        "monaco-city.graphml（2,564 个节点 nodes，0.4 MB，经 lon 7.408–7.443，纬 lat 43.723–43.752）"
+    ]
     assert choice.value == f"store:{entry}"
     assert not app.exception and not app.error, [e.value for e in app.error]
     assert app.metric[0].value == "38,245 / 38,367"  # the sample's facilities and residents on the stored network

@@ -10,6 +10,7 @@ other's uploads or scenarios (those live in ``st.session_state``).
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -45,6 +46,7 @@ from geo.scenario import changes_frame
 from geo.store import cache_root, load_entry, store_network
 from geo.tables import is_table
 from quarterhour.i18n import t
+from quarterhour.leaflet import OSM_ATTRIBUTION
 from quarterhour.webgeo import draw_streets_ahead
 from quarterhour.webmap import CITY_EDGES, MapData, map_data
 from ui.values import SAMPLE, STORE, Change, Inputs, Params, Plan, Points, ScenarioView
@@ -60,6 +62,7 @@ __all__ = [
     "scenario",
     "scenario_run",
     "siting",
+    "streets_credit",
 ]
 
 GAP_CELL_M = CELL_M
@@ -410,7 +413,54 @@ def base_map(
         gap_cell_m=GAP_CELL_M,
         sites=planned.sites if planned else None,
         site_reach=planned.isochrones if planned else None,
+        streets_credit=streets_credit(inputs.network, lang),
     )
+
+
+def from_osm(source: str) -> bool:
+    """Whether a network source's streets are OpenStreetMap's.
+
+    The sample, a download, an OSM file, or a GraphML whose segments carry OSM ids (as osmnx writes them from
+    OSM) are; a file that cannot be told is not credited to OSM.
+
+    Parameters
+    ----------
+    source
+        As for ``load_network``.
+    """
+    if source == SAMPLE or source.startswith(("osm:", "bbox:")):
+        return True
+    path = Path(source.split(":", 1)[1] if source.startswith(STORE) else source)
+    if source.startswith(STORE):
+        try:
+            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+            path = Path(manifest["source"].get("path") or manifest["source"]["name"])
+        except (OSError, ValueError, KeyError, AttributeError):
+            return False
+    name = path.name.lower()
+    if name.endswith((".osm", ".pbf", ".osm.xml")):
+        return True
+    try:
+        with path.open("rb") as f:
+            head = f.read(200_000)
+    except OSError:
+        return False
+    return b'attr.name="osmid"' in head
+
+
+def streets_credit(source: str, lang: str) -> str:
+    """The map's credit of the streets (HTML): OpenStreetMap's, or the network's own name.
+
+    Parameters
+    ----------
+    source
+        As for ``load_network``.
+    lang
+        ``"zh"`` or ``"en"``.
+    """
+    if from_osm(source):
+        return OSM_ATTRIBUTION
+    return html.escape(t("streets_credit", lang, name=network_name(source)))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from quarterhour.cli_auth import said
 from quarterhour.i18n import t
 from ui.uploads import shown
 
-__all__ = ["Outcome", "step"]
+__all__ = ["Outcome", "page_edge", "step"]
 
 log = logging.getLogger("quarterhour.app")
 
@@ -53,3 +54,25 @@ def step(lang: str, what: str = "a step of the app") -> Iterator[Outcome]:
         outcome.error = exc
         log.exception("%s failed", what)
         st.error(f"{t('bug', lang)} {type(exc).__name__}: {shown(plain_text(exc))}")
+
+
+@contextmanager
+def page_edge(lang_key: str = "lang") -> Iterator[None]:
+    """The whole page: a bug that no part caught is said in the planner's words, never as Streamlit's traceback.
+
+    The server log keeps the traceback under a short number that the page shows, so a report can be matched
+    to it; the page shows no exception text, no file or server path. Streamlit's own stop and rerun signals
+    (``BaseException``) pass through.
+
+    Parameters
+    ----------
+    lang_key
+        The session key of the planner's language (``ui.state.LANG``); Chinese until one is chosen.
+    """
+    try:
+        yield
+    except Exception:
+        ref = secrets.token_hex(4)
+        log.exception("the page failed (report number %s)", ref)
+        lang = st.session_state.get(lang_key, "zh")
+        st.error(t("page_bug", lang if lang in ("zh", "en") else "zh", ref=ref))

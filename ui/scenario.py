@@ -19,7 +19,7 @@ from quarterhour.export import MIME
 from quarterhour.i18n import both, category_both, t
 from quarterhour.webmap import scenario_layer
 from ui import state as S
-from ui.compute import base_map, scenario, scenario_base
+from ui.compute import base_map, load_network, scenario, scenario_base
 from ui.errors import step
 from ui.files import scenario_gpkg
 from ui.mapview import show_map
@@ -89,9 +89,18 @@ def add_centre(lon: float, lat: float, category: str, lang: str) -> None:
     changes.append(Change("add", None, t("new_centre_name", lang, n=n), category, lon, lat))
 
 
-def _add_by_coordinates_ui(lang: str) -> None:
+def network_centre(source: str) -> tuple[float, float]:
+    """The (lon, lat) of the middle of a network's extent: an example of coordinates on the planner's own streets."""
+    network = load_network(source)
+    west, south, east, north = network.nodes.total_bounds
+    middle = gpd.GeoSeries([shapely.Point((west + east) / 2, (south + north) / 2)], crs=network.crs).to_crs(4326)
+    return float(middle.x.iloc[0]), float(middle.y.iloc[0])
+
+
+def _add_by_coordinates_ui(lang: str, centre: tuple[float, float]) -> None:
     with st.form(S.ADD_FORM, border=False):
-        text = st.text_input(t("add_lonlat", lang), key=S.LONLAT, placeholder="7.4206, 43.7372")
+        example = f"{centre[0]:.4f}, {centre[1]:.4f}"  # on the network in use, not Monaco's
+        text = st.text_input(t("add_lonlat", lang), key=S.LONLAT, placeholder=example)
         if st.form_submit_button(t("add", lang)):
             try:
                 lon, lat = (float(v) for v in text.replace("，", ",").split(","))
@@ -158,7 +167,7 @@ def scenario_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoD
     st.caption(t(f"click_help_{st.session_state.get(S.CLICK_MODE, 'browse')}", lang))
     if note := st.session_state.pop(S.CLICK_NOTE, None):
         st.info(note)
-    _add_by_coordinates_ui(lang)
+    _add_by_coordinates_ui(lang, network_centre(inputs.network))
     if st.session_state[S.CHANGES]:
         _changes_table_ui(st.session_state[S.CHANGES], lang)
     _load_scenario_ui(lang)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
+import geopandas as gpd
 import streamlit as st
 
 from analysis.groups import OLDER_KMH
 from analysis.traveltime import MODE_SPEEDS_KMH
 from analysis.yardstick import STANDARDS
+from geo import read_demand, read_facilities, sample_paths
 from geo.errors import InputError
+from geo.raster import is_raster
 from geo.store import cache_root, list_networks
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, MODES
 from quarterhour.i18n import both, category_both, t
@@ -19,7 +23,7 @@ from ui.errors import step
 from ui.uploads import remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs, Params, Sources
 
-__all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "units_ui"]
+__all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "units_ui", "uploader_words_ui"]
 
 UPLOAD_LIMIT_MB = 100  # per file, as server.maxUploadSize in .streamlit/config.toml
 SPEED_RANGES = {"walk": (2.0, 6.0), "bike": (8.0, 25.0), "ebike": (10.0, 30.0)}
@@ -29,6 +33,30 @@ BASEMAPS = ("none", "osm", "tianditu")
 _POINT_TYPES = ["csv", "xlsx", "geojson", "json", "gpkg", "zip"]
 _RASTER_TYPES = ["tif", "tiff"]  # a population GeoTIFF (WorldPop, LandScan), read around the streets (geo.raster)
 _CRS = ["auto", "wgs84", "gcj02", "bd09"]  # auto first: judged against the streets
+
+
+def uploader_words_ui(lang: str) -> None:
+    """The file uploaders' own words ("Upload", "100MB per file", "Drag and drop") in the planner's language.
+
+    Streamlit offers no parameter for them: the page's style hides its words and shows ours in their place.
+    """
+    words = {
+        "button": t("upload_button", lang),
+        "drop": t("upload_drop", lang),
+        "limit": t("upload_limit", lang, mb=UPLOAD_LIMIT_MB),
+    }
+    css = {k: json.dumps(v, ensure_ascii=False).replace("<", "\\3c ") for k, v in words.items()}  # CSS strings
+    zone = '[data-testid="stFileUploaderDropzone"]'
+    says = f'{zone} [data-testid="stFileUploaderDropzoneInstructions"] > div > span'
+    st.html(
+        "<style>"
+        f'{zone} button [data-testid="stMarkdownContainer"] p {{font-size: 0}}'
+        f'{zone} button [data-testid="stMarkdownContainer"] p::after {{content: {css["button"]}; font-size: 0.875rem}}'
+        f"{says} {{font-size: 0}}"
+        f"{says}:last-child::after {{content: {css['limit']}; font-size: 0.75rem}}"
+        f"{says}:first-child:not(:last-child)::after {{content: {css['drop']}; font-size: 0.875rem}}"
+        "</style>"
+    )
 
 
 def save_upload(upload: st.runtime.uploaded_file_manager.UploadedFile, lang: str) -> str | None:
@@ -90,9 +118,9 @@ def _store_ui(lang: str) -> str:
     if not entries:
         st.caption(t("store_empty", lang, folder=cache_root()))
         return SAMPLE
-    labels = {
+    labels = {  # the same words in both languages: a label that changed with the language would lose the choice
         STORE + e["path"]: t(
-            "store_entry",
+            "store_entry_both",
             lang,
             name=e["source"]["name"],
             nodes=e["nodes"],
@@ -104,11 +132,90 @@ def _store_ui(lang: str) -> str:
         )
         for e in entries
     }
-    return st.selectbox(t("store_pick", lang), list(labels), key=S.NETWORK_STORE, format_func=labels.get)
+    return st.selectbox(
+        t("store_pick", lang),
+        list(labels),
+        key=S.NETWORK_STORE,
+        format_func=labels.get,
+        placeholder=t("choose_one", lang),
+    )
+
+
+def _uploaded_lonlat(lang: str) -> list[tuple[float, float]]:
+    """The lon/lat of the uploaded facilities (else residents points), as read.
+
+    The coordinates are read as WGS-84 whatever was chosen: a GCJ-02 or BD-09 offset (some hundred metres)
+    does not move a point out of a city's extent. A file that cannot be read gives no points (the run says why).
+    """
+    uploads = [st.session_state.get(k) for k in (S.FACILITIES_FILE, S.DEMAND_FILE)]
+    for upload, read in zip(uploads, (read_facilities, read_demand), strict=True):
+        if upload is None:
+            continue
+        path = save_upload(upload, lang)
+        if path is None or is_raster(path):
+            continue
+        try:
+            points = read(path, crs="wgs84")
+        except InputError:
+            continue
+        if isinstance(points, gpd.GeoDataFrame) and len(points):
+            lonlat = points.to_crs(4326).geometry
+            return list(zip(lonlat.x, lonlat.y, strict=True))
+    return []
+
+
+def _choose_network_for_uploads(lang: str) -> None:
+    """With newly uploaded points, choose the prepared network whose extent holds most of them (else the newest).
+
+    Done once for each new set of uploads, before the network choice is drawn, and only while the network is
+    still the sample or a prepared one (a network file or an OpenStreetMap download is the planner's own word).
+    What was chosen and why is said in the sidebar while the choice stands (``network_note_ui``).
+    """
+    if not any(st.session_state.get(k) is not None for k in (S.FACILITIES_FILE, S.DEMAND_FILE)):
+        st.session_state.pop(S.NETWORK_AUTO_FOR, None)
+        return
+    how = st.session_state.get(S.NETWORK_HOW, "sample")
+    ids = tuple(
+        getattr(st.session_state.get(k), "file_id", "")
+        for k in (S.FACILITIES_FILE, S.DEMAND_FILE)
+        if st.session_state.get(k) is not None
+    )
+    if how not in ("sample", "store") or st.session_state.get(S.NETWORK_AUTO_FOR) == ids:
+        return
+    st.session_state[S.NETWORK_AUTO_FOR] = ids
+    sample = str(sample_paths()["network"].resolve())
+    entries = [e for e in list_networks() if e.get("source", {}).get("path") != sample]  # the planner's networks
+    if not entries:
+        return
+    lonlat = _uploaded_lonlat(lang)
+    if not lonlat:
+        return
+    margin = 0.02  # degrees (about 2 km): a point just beyond the last street still belongs to the city
+
+    def inside(entry: dict) -> int:
+        west, south, east, north = entry["extent_lonlat"]
+        return sum(west - margin <= x <= east + margin and south - margin <= y <= north + margin for x, y in lonlat)
+
+    counts = [inside(e) for e in entries]
+    best = max(range(len(entries)), key=lambda i: (counts[i], -i))  # most points; on a tie the newest
+    key = "network_auto_holds" if counts[best] else "network_auto_newest"
+    chosen = STORE + entries[best]["path"]
+    st.session_state[S.NETWORK_HOW] = "store"
+    st.session_state[S.NETWORK_STORE] = chosen
+    values = {"name": entries[best]["source"]["name"], "n": len(lonlat), "inside": counts[best]}
+    st.session_state[S.NETWORK_AUTO_NOTE] = (key, values, chosen)
+
+
+def network_note_ui(network: str, lang: str) -> None:
+    """Say which prepared network was chosen for the uploads, and why, while it is the one in use."""
+    said = st.session_state.get(S.NETWORK_AUTO_NOTE)
+    if said and said[2] == network:
+        st.info(t(said[0], lang, **said[1]))
 
 
 def data_ui(lang: str) -> Sources:
     """Data panel: the sample by default; the planner's own network, facilities, residents, units, candidates."""
+    _choose_network_for_uploads(lang)
     with st.expander(t("data", lang), expanded=False):
         st.caption(t("data_help", lang))
         how = st.radio(
@@ -134,6 +241,7 @@ def data_ui(lang: str) -> Sources:
         total = st.number_input(t("demand_total", lang), min_value=0, value=0, step=1000, key=S.DEMAND_TOTAL)
         candidates = st.file_uploader(t("candidates_file", lang), type=_POINT_TYPES, key=S.CANDIDATES_FILE)
         units = units_ui(lang)
+    network_note_ui(network, lang)
     if network != SAMPLE and SAMPLE in (facilities, demand):
         st.warning(t("own_network_needs_points", lang))
     return Sources(
@@ -188,13 +296,21 @@ def params_ui(lang: str, groups: Sequence[str] = ()) -> Params:
     offered = tuple(b for b in BANDS if b in circles)
     if any(b not in offered for b in st.session_state.get(S.BANDS, ())):
         st.session_state[S.BANDS] = [b for b in st.session_state[S.BANDS] if b in offered]
-    bands = st.multiselect(t("bands", lang), offered, default=[5.0, 10.0], key=S.BANDS, format_func=lambda b: f"{b:g}′")
+    bands = st.multiselect(
+        t("bands", lang),
+        offered,
+        default=[5.0, 10.0],
+        key=S.BANDS,
+        format_func=lambda b: f"{b:g}′",
+        placeholder=t("choose_some", lang),
+    )
     cats = st.multiselect(
         t("categories_used", lang),
         list(CATEGORIES),
         default=list(CATEGORIES),
         format_func=category_both,  # the same in both languages
         key=S.CATEGORIES,
+        placeholder=t("choose_some", lang),
     )
     with st.expander(t("category_minutes", lang)):
         cat_minutes = tuple(

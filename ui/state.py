@@ -238,3 +238,9 @@ def within_key(level: str) -> str:
 def pack_unit_key(level: str) -> str:
     """The key of the review pack's unit choice on a level."""
     return f"pack_{level}"
+
+
+# --- issue 26: i26-app ---
+NETWORK_AUTO_FOR = "network_auto_for"  #: the uploads the prepared network was last chosen for
+NETWORK_AUTO_NOTE = "network_auto_note"  #: (i18n key, values, store source) of that choice, said while it stands
+__all__ += ["NETWORK_AUTO_FOR", "NETWORK_AUTO_NOTE"]

@@ -132,6 +132,7 @@ def levels_ui(result: CircleResult, lang: str) -> None:
             ["*", *parents["code"]],
             format_func=lambda c: both("all_units") if c == "*" else f"{c} {parents.set_index('code').loc[c, 'name']}",
             key=S.within_key(level),
+            placeholder=t("choose_one", lang),
         )
         if choice != "*":
             parent = parents.set_index("code").loc[choice, "geometry"]
@@ -168,7 +169,11 @@ def pack_ui(inputs: Inputs, units: str, params: Params, result: CircleResult, la
     table = result.levels[level]
     names = dict(zip(table["code"], table["name"], strict=True))
     code = st.selectbox(
-        t("pack_unit", lang), list(names), format_func=lambda c: f"{c} {names[c]}", key=S.pack_unit_key(level)
+        t("pack_unit", lang),
+        list(names),
+        format_func=lambda c: f"{c} {names[c]}",
+        key=S.pack_unit_key(level),
+        placeholder=t("choose_one", lang),
     )
     st.caption(t("pack_help", lang))
     if st.button(t("pack_make", lang), key=S.PACK_MAKE):
@@ -228,7 +233,7 @@ def siting_results_ui(result: SiteResult, lang: str, *, mode: str = "walk") -> N
         f"{result.after:,.0f} ({100 * result.after / result.total:.1f}%)",
         f"+{result.after - result.before:,.0f}",
     )
-    c.metric(t("solver", lang), s.method + (" ✓" if s.optimal else f" gap {s.gap:.1%}"))
+    c.metric(t("solver", lang), solver_text(s.method, s.optimal, s.gap, lang))
     table = pd.DataFrame(result.sites.drop(columns="geometry"))
     st.dataframe(table.rename(columns=site_columns(lang, mode)).round(1), hide_index=True, width="stretch")
     if len(result.curve):
@@ -256,6 +261,22 @@ def siting_results_ui(result: SiteResult, lang: str, *, mode: str = "walk") -> N
     for line in result.notes:
         if getattr(line, "key", None) not in said:  # the rest as they come (solver limits, candidates left out)
             st.info(note_text(line, lang))
+
+
+def solver_text(method: str, optimal: bool, gap: float, lang: str) -> str:
+    """How the siting answer was found, in the planner's words (not "greedy ✓").
+
+    Examples
+    --------
+    >>> solver_text("milp", True, 0.0, "zh"), solver_text("greedy", False, 0.012, "en")
+    ('整数规划（HiGHS）：已证最优', 'greedy: within 1.2% of the optimum')
+    """
+    name = t(f"solver_method_{method}", lang) if method in ("milp", "greedy") else method
+    if optimal:
+        return t("solver_optimal", lang, method=name)
+    if gap == gap:  # known (NaN: unknown)
+        return t("solver_gap", lang, method=name, gap=gap)
+    return t("solver_unproven", lang, method=name)
 
 
 def site_columns(lang: str, mode: str = "walk") -> dict[str, str]:
@@ -292,7 +313,7 @@ def downloads_ui(inputs: Inputs, units: str, params: Params, result: CircleResul
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{t('one_layer', lang)}**")
-        name = st.selectbox(t("layer", lang), list(result.layers()), key=S.DL_LAYER)
+        name = st.selectbox(t("layer", lang), list(result.layers()), key=S.DL_LAYER, placeholder=t("choose_one", lang))
         fmt = st.radio(t("format", lang), LAYER_FORMATS, format_func=FORMAT_NAMES.get, horizontal=True, key=S.DL_FMT)
         st.download_button(
             t("download", lang),
@@ -303,7 +324,7 @@ def downloads_ui(inputs: Inputs, units: str, params: Params, result: CircleResul
         )
     with right:
         st.markdown(f"**{t('one_table', lang)}**")
-        name = st.selectbox(t("table", lang), list(result.tables()), key=S.DL_TABLE)
+        name = st.selectbox(t("table", lang), list(result.tables()), key=S.DL_TABLE, placeholder=t("choose_one", lang))
         fmt = st.radio(t("format", lang), TABLE_FORMATS, format_func=FORMAT_NAMES.get, horizontal=True, key=S.DL_TFMT)
         st.download_button(
             t("download", lang),

@@ -28,7 +28,14 @@ def compare_ui(
 ) -> None:
     """Two scenarios side by side, on the parameters on screen: residents, gains, losses, gaps, unit rates."""
     others = {s.id: s.name for s in listed if s.id != current.id}
-    other = st.selectbox(t("ws_compare_with", lang), list(others), format_func=others.get, index=None, key=S.WS_OTHER)
+    other = st.selectbox(
+        t("ws_compare_with", lang),
+        list(others),
+        format_func=others.get,
+        index=None,
+        key=S.WS_OTHER,
+        placeholder=t("choose_one", lang),
+    )
     if other is None:
         return
     st.markdown(f"**{t('ws_compare', lang)}**")

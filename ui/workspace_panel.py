@@ -11,7 +11,7 @@ import datetime as dt
 
 import streamlit as st
 
-from quarterhour.i18n import t
+from quarterhour.i18n import both, t
 from ui import state as S
 from ui.compute import load_boundaries
 from ui.files import scenario_pack
@@ -188,5 +188,10 @@ def _list_ui(listed: list[ScenarioInfo], names: dict[str, str], lang: str) -> No
 def _new_ui(names: dict[str, str], lang: str) -> None:
     with st.form(S.WS_NEW, border=False):
         st.text_input(t("ws_name", lang), key=S.WS_NAME)
-        st.selectbox(t("ws_unit", lang), list(names), format_func=names.get, key=S.WS_UNIT)
+        st.selectbox(  # the words of a choice do not change with the language, or the browser loses the choice
+            t("ws_unit", lang),
+            list(names),
+            format_func=lambda c: both("ws_city") if c == "" else names[c],
+            key=S.WS_UNIT,
+        )
         st.form_submit_button(t("ws_new", lang), on_click=_new, args=(lang,))
