@@ -22,6 +22,7 @@ from quarterhour.readnotes import coordinate_note
 from ui import state as S
 from ui.compute import compute, group_names, load_boundaries, load_network, load_points, network_name, siting
 from ui.errors import step
+from ui.project import note_candidates, restore_page
 from ui.scenario import map_ui, scenario_ui, take_click
 from ui.sidebar import basemap_ui, data_ui, params_ui
 from ui.signin import signin_ui
@@ -68,7 +69,10 @@ def main() -> None:
     if who is None:
         return
     with st.sidebar:
+        with step(lang, "the workspace"):  # a signed-in account's page comes back whole: inputs, scenario, version
+            restore_page(lang)
         sources = data_ui(lang)
+        note_candidates(sources.candidates)
         with step(lang, "the workspace"):  # a new session goes on with the planner's last scenario, parameters too
             resume(sources.inputs, sources.units)
         params = params_ui(lang, group_names(sources.inputs))

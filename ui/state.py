@@ -238,3 +238,12 @@ def within_key(level: str) -> str:
 def pack_unit_key(level: str) -> str:
     """The key of the review pack's unit choice on a level."""
     return f"pack_{level}"
+
+
+# --- issue 28: i28-projects: the page comes back whole (ui/project.py) ---
+WS_SHOWN = "ws_shown"  #: the version whose changes the page shows (an older one opened, or the newest)
+WS_PAGE_OPEN = "ws_page_open"  #: the restored page's (project, scenario, version, base), for ``resume``
+WS_KEPT = "ws_kept"  #: the kept files put back on this page: the uploader's key -> the stored path
+WS_PAGE_RESTORED = "ws_page_restored"  #: the session has looked for the account's last page (once)
+WS_PAGE = "ws_page"  #: the page as last remembered in the workspace
+WS_CANDIDATES = "ws_candidates"  #: the page's candidates file (a stored upload), or None

@@ -15,8 +15,9 @@ from quarterhour.i18n import t
 from ui import state as S
 from ui.compute import load_boundaries
 from ui.files import scenario_pack
+from ui.project import remember_page
 from ui.values import Inputs, Params
-from ui.workspace import actor, autosave, hold, project_id, start_new, workspace_store
+from ui.workspace import actor, autosave, hold, params_record, project_id, read_only, start_new, workspace_store
 from ui.workspace_compare import compare_ui
 from workspace import ScenarioInfo, WorkspaceError, open_store
 from workspace.access import REVIEWER_ROLES
@@ -79,6 +80,7 @@ def workspace_ui(inputs: Inputs, units: str, params: Params, lang: str) -> None:
         return
     who = actor()
     project = project_id(store, inputs, units)
+    remember_page(project, inputs, units, params_record(params))  # a reload reopens this page (ui.project)
     listed, tree = store.scenarios(project, who), store.units(project)
     names = _unit_names(inputs, units, lang)
     with st.expander(t("ws_title", lang), expanded=bool(listed)):
@@ -90,7 +92,8 @@ def workspace_ui(inputs: Inputs, units: str, params: Params, lang: str) -> None:
             _pack_ui(current, inputs, units, params, lang)
         if listed:
             _list_ui(listed, names, lang)
-        _new_ui({code: name for code, name in names.items() if who.may_write(code, tree)}, lang)
+        if not read_only():
+            _new_ui({code: name for code, name in names.items() if who.may_write(code, tree)}, lang)
         if current is not None and len(listed) > 1:
             compare_ui(store, current, listed, inputs=inputs, units=units, params=params, lang=lang)
 

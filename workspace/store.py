@@ -35,6 +35,7 @@ from workspace.access import REVIEWER_ROLES, Actor
 from workspace.db import database_url, open_engine
 from workspace.errors import NotAllowed, StaleVersion, WorkspaceError
 from workspace.models import STATUSES, ChangeRow, Project, Scenario, UnitRow, Version
+from workspace.projects import pinned
 from workspace.records import ChangeRecord, Opened, ProjectKey, ScenarioInfo, VersionInfo
 
 __all__ = ["Actor", "ProjectKey", "Store", "params_sha"]
@@ -265,6 +266,7 @@ class Store:
                     params_sha=params_sha(params or {}),
                     params=json.dumps(params or {}, ensure_ascii=False, sort_keys=True),
                     summary=json.dumps(summary or {}, ensure_ascii=False, sort_keys=True),
+                    inputs=pinned(s, sc.project_id),  # the inputs the figures were computed on (issue 28)
                     changes=[
                         ChangeRow(
                             seq=i,
