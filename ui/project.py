@@ -29,7 +29,7 @@ from ui import state as S
 from ui.uploads import remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs
 from ui.workspace import actor, apply_params, workspace_store
-from workspace.projects import KeptInput, Projects
+from workspace.projects import ROLES, KeptInput, Projects
 
 __all__ = ["forget_kept", "keep_project", "kept_source", "note_candidates", "remember_page", "restore_page"]
 
@@ -62,12 +62,16 @@ def _network(kept: Projects, source: str) -> KeptInput:
 
 
 def keep_project(project: int, inputs: Inputs, units: str) -> None:
-    """Keep the project's inputs in the workspace (a signed-in account's; once per project and session)."""
+    """Keep the project's inputs in the workspace (a signed-in account's; once per project and session).
+
+    Called before the session's scenario is saved, so that every version of the project pins them.
+    """
     store = workspace_store()
-    if store is None or not _signed_in():
+    if store is None or not _signed_in() or st.session_state.get(S.WS_KEPT_FOR) == project:
         return
     kept = Projects(store)
-    if set(kept.inputs(project)) >= {"network", "facilities", "demand", "units"}:
+    if set(kept.inputs(project)) >= set(ROLES):
+        st.session_state[S.WS_KEPT_FOR] = project
         return
     facilities = {"crs": inputs.facilities_crs}
     demand = {"crs": inputs.demand_crs, "total": inputs.demand_total}
@@ -82,15 +86,14 @@ def keep_project(project: int, inputs: Inputs, units: str) -> None:
         "units": KeptInput("units", "text", units) if units in ("sample", "luoyang") else _file(kept, "units", units),
     }
     kept.keep_inputs(project, records)
+    st.session_state[S.WS_KEPT_FOR] = project
 
 
-def remember_page(project: int, inputs: Inputs, units: str, params_now: dict) -> None:
-    """Keep the project's inputs, and remember the account's page (scenario, version, parameters, candidates)."""
+def remember_page(project: int, params_now: dict) -> None:
+    """Remember the account's page on ``project`` (scenario, version, parameters, candidates) when it changed."""
     store = workspace_store()
     if store is None or not _signed_in():
         return
-    if (st.session_state.get(S.WS_PAGE) or (None,))[0] != project:
-        keep_project(project, inputs, units)
     scenario = st.session_state.get(S.WS_SCENARIO)
     base = st.session_state.get(S.WS_BASE) if scenario else None
     version = st.session_state.get(S.WS_SHOWN, base) if scenario else None
@@ -153,7 +156,7 @@ def restore_page(lang: str) -> None:
     if page is None:
         return
     inputs = kept.inputs(page.project_id)
-    if not {"network", "facilities", "demand", "units"} <= set(inputs):
+    if not set(ROLES) <= set(inputs):
         return
     state, files = {}, {}  # all read and checked first: a damaged file leaves the page as it is
     network = inputs["network"]

@@ -247,3 +247,4 @@ WS_KEPT = "ws_kept"  #: the kept files put back on this page: the uploader's key
 WS_PAGE_RESTORED = "ws_page_restored"  #: the session has looked for the account's last page (once)
 WS_PAGE = "ws_page"  #: the page as last remembered in the workspace
 WS_CANDIDATES = "ws_candidates"  #: the page's candidates file (a stored upload), or None
+WS_KEPT_FOR = "ws_kept_for"  #: the project whose inputs this session has kept in the workspace

@@ -15,7 +15,7 @@ from quarterhour.i18n import t
 from ui import state as S
 from ui.compute import load_boundaries
 from ui.files import scenario_pack
-from ui.project import remember_page
+from ui.project import keep_project, remember_page
 from ui.values import Inputs, Params
 from ui.workspace import actor, autosave, hold, params_record, project_id, read_only, start_new, workspace_store
 from ui.workspace_compare import compare_ui
@@ -73,14 +73,16 @@ def _move(scenario_id: int, status: str) -> None:
 # the panel -------------------------------------------------------------------------------------------------------
 def workspace_ui(inputs: Inputs, units: str, params: Params, lang: str) -> None:
     """Save the session's scenario, then the panel: the open scenario, the list, versions, review, comparison."""
+    store = workspace_store()
+    if store is not None:  # before the save: the version pins the inputs it is computed on (ui.project)
+        keep_project(project_id(store, inputs, units), inputs, units)
     autosave(inputs, units, params, lang)
     _say_note(lang)
-    store = workspace_store()
     if store is None:
         return
     who = actor()
     project = project_id(store, inputs, units)
-    remember_page(project, inputs, units, params_record(params))  # a reload reopens this page (ui.project)
+    remember_page(project, params_record(params))  # a reload, another machine, a restart reopen this page
     listed, tree = store.scenarios(project, who), store.units(project)
     names = _unit_names(inputs, units, lang)
     with st.expander(t("ws_title", lang), expanded=bool(listed)):
