@@ -738,6 +738,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "重新预处理该路网（quarterhour prepare），或在“数据”中选择其他路网",
         "prepare the network again (quarterhour prepare), or choose another network under Data",
     ),
+    "kept_damaged": (
+        "项目中保存的输入文件“{name}”已损坏或缺失，未能恢复上次的页面",
+        "the project's kept input file '{name}' is damaged or missing; the last page was not restored",
+    ),
+    "kept_damaged_fix": ("请在“数据”中重新上传该文件", "upload the file again under Data"),
     "read_only_view": (
         "审核视图：只读。方案按保存的样子显示，不能在此修改或撤销。",
         "Review view: read-only. The scenario is shown as saved; it cannot be changed or undone here.",

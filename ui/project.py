@@ -18,6 +18,7 @@ Without accounts (one local user) the page is not restored: the scenario of the 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import streamlit as st
@@ -29,6 +30,7 @@ from ui import state as S
 from ui.uploads import remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs
 from ui.workspace import actor, apply_params, workspace_store
+from workspace import WorkspaceError
 from workspace.projects import ROLES, KeptInput, Projects
 
 __all__ = ["forget_kept", "keep_project", "kept_source", "note_candidates", "remember_page", "restore_page"]
@@ -136,8 +138,12 @@ def forget_kept(key: str) -> None:
     st.session_state.get(S.WS_KEPT, {}).pop(key, None)
 
 
-def _put_back(kept: Projects, record: KeptInput) -> str:
-    data = kept.read_file(record.sha256)
+def _put_back(kept: Projects, record: KeptInput, lang: str) -> str:
+    try:
+        data = kept.read_file(record.sha256)
+    except WorkspaceError as exc:  # changed, truncated or missing: said in the planner's words, details logged
+        logging.getLogger("quarterhour.app").warning("a kept input was not restored: %s", exc)
+        raise InputError(t("kept_damaged", lang, name=record.name), fix=t("kept_damaged_fix", lang)) from None
     path = str(store_upload(record.name or "input", data))
     remember_name(Path(path), record.name or Path(path).name)
     return path
@@ -163,7 +169,7 @@ def restore_page(lang: str) -> None:
     if network.kind == "sample":
         state[S.NETWORK_HOW] = "sample"
     elif network.kind == "file":
-        state[S.NETWORK_HOW], files[S.NETWORK_FILE] = "file", _put_back(kept, network)
+        state[S.NETWORK_HOW], files[S.NETWORK_FILE] = "file", _put_back(kept, network, lang)
     elif network.source.startswith(STORE):
         entry = next((e for e in list_networks() if Path(e["path"]).name == network.source[len(STORE) :]), None)
         if entry is None:
@@ -182,17 +188,17 @@ def restore_page(lang: str) -> None:
     ):
         record = inputs[role]
         if record.kind == "file":
-            files[key] = _put_back(kept, record)
+            files[key] = _put_back(kept, record, lang)
         state[crs_key] = record.options.get("crs", "auto")
     total = inputs["demand"].options.get("total")
     state[S.DEMAND_TOTAL] = int(total) if total else 0
     units = inputs["units"]
     if units.kind == "file":
-        state[S.UNITS], files[S.UNITS_FILE] = "upload", _put_back(kept, units)
+        state[S.UNITS], files[S.UNITS_FILE] = "upload", _put_back(kept, units, lang)
     else:
         state[S.UNITS] = units.source
     if page.extra.get("candidates"):
-        files[S.CANDIDATES_FILE] = _put_back(kept, KeptInput("candidates", **page.extra["candidates"]))
+        files[S.CANDIDATES_FILE] = _put_back(kept, KeptInput("candidates", **page.extra["candidates"]), lang)
     st.session_state.update(state)
     st.session_state[S.WS_KEPT] = files
     apply_params(page.params)
