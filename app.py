@@ -24,6 +24,7 @@ from ui.audit_panel import audit_ui
 from ui.compute import compute, group_names, load_boundaries, load_network, load_points, network_name, siting
 from ui.errors import page_edge, step
 from ui.preload import warm_imports
+from ui.project import note_candidates, restore_page
 from ui.scenario import map_ui, scenario_ui, take_click
 from ui.sidebar import basemap_ui, data_ui, params_ui, uploader_words_ui
 from ui.signin import signin_ui
@@ -72,7 +73,10 @@ def main() -> None:
     if who is None:
         return
     with st.sidebar:
+        with step(lang, "the workspace"):  # a signed-in account's page comes back whole: inputs, scenario, version
+            restore_page(lang)
         sources = data_ui(lang)
+        note_candidates(sources.candidates)
         with step(lang, "the workspace"):  # a new session goes on with the planner's last scenario, parameters too
             resume(sources.inputs, sources.units)
         with st.spinner(t("reading_points", lang)):  # a city's residents take tens of seconds to read and place

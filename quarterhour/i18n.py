@@ -866,6 +866,36 @@ _TEXT: dict[str, tuple[str, str]] = {
     "upload_button": ("上传", "Upload"),
     "upload_drop": ("把文件拖到这里", "Drag and drop a file here"),
     "upload_limit": ("每个文件不超过 {mb} MB", "up to {mb} MB per file"),
+    # --- issue 28: i28-projects ---
+    "ws_closed": (
+        "工作区暂时无法打开（可能正被占用或无法读取），因此不显示任何数据。请稍后重新加载页面；如仍无法打开，请联系服务器管理员。",
+        "The workspace cannot be opened just now (it may be locked or unreadable), so no data is shown. "
+        "Reload the page in a moment; if it still cannot be opened, ask the server's operator.",
+    ),
+    "kept_file": ("已从项目恢复：{name}", "restored from the project: {name}"),
+    "kept_drop": ("不用此文件", "don't use it"),
+    "kept_store_missing": (
+        "项目所用的预处理路网“{name}”已不在路网库中，未能恢复上次的页面",
+        "the project's prepared network '{name}' is no longer in the network store; the last page was not restored",
+    ),
+    "kept_store_missing_fix": (
+        "重新预处理该路网（quarterhour prepare），或在“数据”中选择其他路网",
+        "prepare the network again (quarterhour prepare), or choose another network under Data",
+    ),
+    "kept_damaged": (
+        "项目中保存的输入文件“{name}”已损坏或缺失，未能恢复上次的页面",
+        "the project's kept input file '{name}' is damaged or missing; the last page was not restored",
+    ),
+    "kept_damaged_fix": ("请在“数据”中重新上传该文件", "upload the file again under Data"),
+    "read_only_view": (
+        "审核视图：只读。方案按保存的样子显示，不能在此修改或撤销。",
+        "Review view: read-only. The scenario is shown as saved; it cannot be changed or undone here.",
+    ),
+    "ws_inputs_differ": (
+        "注意：两个方案的计算依据不同（{roles}），对比结果以当前页面的数据和参数计算。",
+        "Note: the two scenarios were computed on different inputs ({roles}); "
+        "the comparison uses this page's data and parameters.",
+    ),
 }
 
 

@@ -25,7 +25,7 @@ from ui.files import scenario_gpkg
 from ui.mapview import show_map
 from ui.sidebar import save_upload
 from ui.values import Change, Inputs, Params, Plan
-from ui.workspace import start_new
+from ui.workspace import read_only, start_new
 
 __all__ = ["add_centre", "compare_ui", "map_ui", "scenario_ui", "take_click"]
 
@@ -57,6 +57,8 @@ def take_click(facilities: gpd.GeoDataFrame, crs: object, lang: str) -> None:
         return
     st.session_state[S.CLICK_DONE] = clicked
     mode = st.session_state.get(S.CLICK_MODE, "browse")
+    if read_only() and mode != "box":  # the reviewer's view changes nothing
+        return
     lon, lat = float(clicked["lng"]), float(clicked["lat"])
     changes: list[Change] = st.session_state[S.CHANGES]
     if mode == "box":
@@ -150,6 +152,8 @@ def scenario_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoD
     Returns the scenario's map layer (new, moved and closed centres and their reach), or None without changes.
     """
     st.subheader(t("scenario", lang))
+    if read_only():  # the reviewer's view: the saved scenario, no edit or undo controls
+        return _read_only_ui(inputs, units, params, facilities, lang)
     st.radio(
         t("click_mode", lang),
         list(CLICK_MODES),
@@ -197,6 +201,27 @@ def scenario_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoD
             mime=MIME["gpkg"],
             key=S.DOWNLOAD_SCENARIO,
         )
+    closed_ids = [c.facility_id for c in changes if c.action == "close"]
+    closed = facilities.loc[[i for i in closed_ids if i in facilities.index]]
+    return scenario_layer(view.after.facilities, closed, view.reach, lang)
+
+
+def _read_only_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoDataFrame, lang: str):
+    """The scenario as saved, for an account that reviews: its changes and figures, nothing to edit."""
+    st.caption(t("read_only_view", lang))
+    changes = tuple(st.session_state[S.CHANGES])
+    if not changes:
+        return None
+    st.dataframe(
+        pd.DataFrame(
+            [(t(f"change_{c.action}", lang), c.facility_id or "", c.name, c.lon, c.lat) for c in changes],
+            columns=[t("change", lang), "ID", t("name", lang), "lon", "lat"],
+        ).round(5),
+        hide_index=True,
+        width="stretch",
+    )
+    view = scenario(inputs, units, params, changes)
+    compare_ui(view.figures, view.tables, lang)
     closed_ids = [c.facility_id for c in changes if c.action == "close"]
     closed = facilities.loc[[i for i in closed_ids if i in facilities.index]]
     return scenario_layer(view.after.facilities, closed, view.reach, lang)

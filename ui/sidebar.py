@@ -20,6 +20,7 @@ from quarterhour.i18n import both, category_both, t
 from ui import state as S
 from ui.compute import load_network
 from ui.errors import step
+from ui.project import forget_kept, kept_source
 from ui.uploads import remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs, Params, Sources
 
@@ -78,7 +79,8 @@ def source_ui(label: str, key: str, types: list[str], lang: str) -> str:
     """Sample or upload for one input; returns ``sample`` or the saved file's path."""
     upload = st.file_uploader(label, type=types, key=key)
     if upload is None:
-        return SAMPLE
+        return kept_source(key, lang) or SAMPLE  # the project's file, kept in the workspace (ui.project)
+    forget_kept(key)
     return save_upload(upload, lang) or SAMPLE
 
 
@@ -226,8 +228,7 @@ def data_ui(lang: str) -> Sources:
         )
         network = SAMPLE
         if how == "file":
-            upload = st.file_uploader(t("network_file", lang), type=["graphml", "osm", "pbf"], key=S.NETWORK_FILE)
-            network = (save_upload(upload, lang) or SAMPLE) if upload else SAMPLE
+            network = source_ui(t("network_file", lang), S.NETWORK_FILE, ["graphml", "osm", "pbf"], lang)
         elif how == "osm":
             network = _osm_ui(lang)
         elif how == "store":
@@ -239,7 +240,7 @@ def data_ui(lang: str) -> Sources:
         demand = source_ui(t("demand_file", lang), S.DEMAND_FILE, [*_POINT_TYPES, *_RASTER_TYPES], lang)
         demand_crs = st.selectbox(t("demand_crs", lang), _CRS, key=S.DEMAND_CRS, format_func=_crs_label)
         total = st.number_input(t("demand_total", lang), min_value=0, value=0, step=1000, key=S.DEMAND_TOTAL)
-        candidates = st.file_uploader(t("candidates_file", lang), type=_POINT_TYPES, key=S.CANDIDATES_FILE)
+        candidates = source_ui(t("candidates_file", lang), S.CANDIDATES_FILE, _POINT_TYPES, lang)
         units = units_ui(lang)
     network_note_ui(network, lang)
     if network != SAMPLE and SAMPLE in (facilities, demand):
@@ -247,7 +248,7 @@ def data_ui(lang: str) -> Sources:
     return Sources(
         inputs=Inputs(network, facilities, crs, demand, float(total) or None, demand_crs),
         units=units,
-        candidates=(save_upload(candidates, lang) if candidates else None),
+        candidates=None if candidates == SAMPLE else candidates,
     )
 
 
@@ -266,8 +267,7 @@ def units_ui(lang: str) -> str:
     )
     if choice != "upload":
         return choice
-    upload = st.file_uploader(t("units_file", lang), type=["geojson", "gpkg", "zip"], key=S.UNITS_FILE)
-    return (save_upload(upload, lang) or SAMPLE) if upload else SAMPLE
+    return source_ui(t("units_file", lang), S.UNITS_FILE, ["geojson", "gpkg", "zip"], lang)
 
 
 def params_ui(lang: str, groups: Sequence[str] = ()) -> Params:

@@ -18,7 +18,10 @@ its own signed cookie; the account is checked on every page, so disabling it tak
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
+from sqlalchemy.exc import DBAPIError
 
 from quarterhour.cli_auth import said
 from quarterhour.i18n import t
@@ -28,6 +31,8 @@ from workspace import Actor, WorkspaceError, local_actor, open_store
 from workspace.accounts import Accounts, SignInRefused, session_hours
 
 __all__ = ["signin_ui", "sso_configured"]
+
+log = logging.getLogger("quarterhour.app")
 
 
 def sso_configured() -> bool:
@@ -53,8 +58,12 @@ def signin_ui(lang: str) -> Actor | None:
         accounts = Accounts(open_store())
         if not accounts.any():
             return local_actor()
-    except WorkspaceError:  # no workspace: the app as before (the scenario panel says the store is unavailable)
-        return local_actor()
+    except (WorkspaceError, DBAPIError):  # fail closed: no data, no local user's page, no database path
+        log.warning("the workspace cannot be opened: the sign-in page says so", exc_info=True)
+        st.title(t("title", lang))
+        st.subheader(t("sign_in", lang))
+        st.error(t("ws_closed", lang))
+        return None
     sso = sso_configured()
     user = _sso_user() if sso else None
     if user is not None:

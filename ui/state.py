@@ -244,3 +244,12 @@ def pack_unit_key(level: str) -> str:
 NETWORK_AUTO_FOR = "network_auto_for"  #: the uploads the prepared network was last chosen for
 NETWORK_AUTO_NOTE = "network_auto_note"  #: (i18n key, values, store source) of that choice, said while it stands
 __all__ += ["NETWORK_AUTO_FOR", "NETWORK_AUTO_NOTE"]
+
+# --- issue 28: i28-projects: the page comes back whole (ui/project.py) ---
+WS_SHOWN = "ws_shown"  #: the version whose changes the page shows (an older one opened, or the newest)
+WS_PAGE_OPEN = "ws_page_open"  #: the restored page's (project, scenario, version, base), for ``resume``
+WS_KEPT = "ws_kept"  #: the kept files put back on this page: the uploader's key -> the stored path
+WS_PAGE_RESTORED = "ws_page_restored"  #: the session has looked for the account's last page (once)
+WS_PAGE = "ws_page"  #: the page as last remembered in the workspace
+WS_CANDIDATES = "ws_candidates"  #: the page's candidates file (a stored upload), or None
+WS_KEPT_FOR = "ws_kept_for"  #: the project whose inputs this session has kept in the workspace

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 
 import streamlit as st
 
@@ -30,11 +31,13 @@ from workspace.store import Store
 
 __all__ = [
     "actor",
+    "apply_params",
     "autosave",
     "hold",
     "params_record",
     "project_id",
     "project_of",
+    "read_only",
     "refusal_note",
     "resume",
     "start_new",
@@ -48,6 +51,11 @@ _FIGURES = ("pop_total", "pop_covered_before", "pop_covered_after", "pop_gained"
 def actor() -> Actor:
     """Who the session is: the signed-in account (``ui.signin``), or the one local user without accounts."""
     return st.session_state.get(S.ACTOR) or local_actor()
+
+
+def read_only() -> bool:
+    """Whether the session's account only reads scenarios (the city reviewer): no edit or undo controls, no save."""
+    return actor().role not in ("planner", "admin", "local")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -77,7 +85,7 @@ def params_record(params: Params) -> dict:
     }
 
 
-def _apply_params(record: dict) -> None:
+def apply_params(record: dict) -> None:
     """Set the sidebar's widgets to a version's parameters (before they are drawn: in a callback, or first)."""
     if not record:
         return
@@ -96,9 +104,10 @@ def workspace_store() -> Store | None:
     """The server's store, or None (said once) when its database cannot be opened: the app still works."""
     try:
         return open_store()
-    except WorkspaceError as exc:
+    except WorkspaceError:  # its message names the database: the server's log has it, the page does not
+        logging.getLogger("quarterhour.app").warning("the workspace cannot be opened", exc_info=True)
         if not st.session_state.get(S.WS_NOTE):
-            st.session_state[S.WS_NOTE] = ("warning", ("ws_unavailable", {"why": str(exc)}))
+            st.session_state[S.WS_NOTE] = ("warning", ("ws_closed", {}))
         return None
 
 
@@ -126,8 +135,9 @@ def hold(opened: Opened, *, base: int, params: bool) -> None:
     st.session_state[S.WS_SCENARIO] = opened.scenario.id
     st.session_state[S.WS_BASE] = base
     st.session_state[S.WS_SAVED] = (opened.rows, opened.params)
+    st.session_state[S.WS_SHOWN] = opened.version
     if params:
-        _apply_params(opened.params)
+        apply_params(opened.params)
 
 
 def resume(inputs: Inputs, units: str) -> None:
@@ -143,7 +153,16 @@ def resume(inputs: Inputs, units: str) -> None:
     if store is None or (st.session_state.get(S.CHANGES) and st.session_state.get(S.CHANGES_FOR) == inputs):
         return
     who = actor()
-    listed = store.scenarios(project_id(store, inputs, units), who)
+    project = project_id(store, inputs, units)
+    page = st.session_state.pop(S.WS_PAGE_OPEN, None)
+    if page and page[0] == project and page[1] is not None:  # the account's last page (ui.project): as it was left
+        with contextlib.suppress(WorkspaceError):  # removed or no longer theirs meanwhile: their latest, as below
+            opened = store.open(page[1], who, version=page[2])
+            hold(opened, base=page[3] or opened.scenario.head, params=False)
+            st.session_state[S.CHANGES_FOR] = inputs
+            st.session_state[S.WS_NOTE] = ("info", ("ws_resumed", {"name": opened.scenario.name, "v": opened.version}))
+            return
+    listed = store.scenarios(project, who)
     mine = [s for s in listed if s.author == who.name] or listed
     if not mine:
         return
@@ -177,6 +196,10 @@ def autosave(inputs: Inputs, units: str, params: Params, lang: str) -> None:
     store = workspace_store()
     if store is None:
         return
+    if read_only():  # the reviewer's view: what is saved, nothing else (no unsaved state is shown)
+        held = st.session_state.get(S.WS_SAVED)
+        st.session_state[S.CHANGES] = [Change(*row) for row in held[0]] if held else []
+        return
     changes = tuple(st.session_state.get(S.CHANGES) or ())
     record = params_record(params)
     current = (tuple(tuple(c) for c in changes), record)
@@ -199,9 +222,10 @@ def autosave(inputs: Inputs, units: str, params: Params, lang: str) -> None:
         except WorkspaceError as exc:  # e.g. a change outside the planner's units: nothing kept that was not saved
             _refused(exc, (), name, unit)
         st.session_state[S.WS_SCENARIO], st.session_state[S.WS_BASE] = made.id, made.head
+        st.session_state[S.WS_SHOWN] = made.head
     else:
         try:
-            st.session_state[S.WS_BASE] = store.save(
+            st.session_state[S.WS_BASE] = st.session_state[S.WS_SHOWN] = store.save(
                 scenario_id, changes, base=st.session_state[S.WS_BASE], who=who, params=record, summary=summary
             )
         except StaleVersion as exc:

@@ -11,6 +11,7 @@ from ui.compute import scenario
 from ui.values import Change, Inputs, Params
 from ui.workspace import actor
 from workspace import ScenarioInfo
+from workspace.projects import Projects, differing
 from workspace.store import Store
 
 __all__ = ["compare_table", "compare_ui", "unit_rates"]
@@ -39,6 +40,7 @@ def compare_ui(
     if other is None:
         return
     st.markdown(f"**{t('ws_compare', lang)}**")
+    _inputs_note(store, (current.id, st.session_state.get(S.WS_SHOWN) or current.head), other, lang)
     mine = tuple(st.session_state.get(S.CHANGES) or ())
     theirs = tuple(Change(*row) for row in store.open(other, actor()).rows)
     views = {
@@ -47,6 +49,15 @@ def compare_ui(
     }
     st.dataframe(compare_table(views, lang), hide_index=True, width="stretch")
     st.dataframe(unit_rates(views, lang), hide_index=True, width="stretch")
+
+
+def _inputs_note(store: Store, mine: tuple[int, int], other: int, lang: str) -> None:
+    """Say when the two scenarios' versions were computed on different inputs (each version pins its own)."""
+    kept, who = Projects(store), actor()
+    a, b = kept.version_inputs(*mine, who), kept.version_inputs(other, store.info(other, who).head, who)
+    roles = differing(a, b) if a and b else []  # a version saved before its inputs were kept pins none
+    if roles:
+        st.warning(t("ws_inputs_differ", lang, roles=", ".join(roles)))
 
 
 def compare_table(views: dict, lang: str) -> pd.DataFrame:

@@ -15,8 +15,19 @@ from quarterhour.i18n import both, t
 from ui import state as S
 from ui.compute import load_boundaries
 from ui.files import scenario_pack
+from ui.project import keep_project, remember_page
 from ui.values import Inputs, Params
-from ui.workspace import actor, autosave, hold, project_id, refusal_note, start_new, workspace_store
+from ui.workspace import (
+    actor,
+    autosave,
+    hold,
+    params_record,
+    project_id,
+    read_only,
+    refusal_note,
+    start_new,
+    workspace_store,
+)
 from ui.workspace_compare import compare_ui
 from workspace import ScenarioInfo, WorkspaceError, open_store
 from workspace.access import REVIEWER_ROLES
@@ -74,13 +85,16 @@ def _move(scenario_id: int, status: str, version: int | None = None) -> None:
 # the panel -------------------------------------------------------------------------------------------------------
 def workspace_ui(inputs: Inputs, units: str, params: Params, lang: str) -> None:
     """Save the session's scenario, then the panel: the open scenario, the list, versions, review, comparison."""
+    store = workspace_store()
+    if store is not None:  # before the save: the version pins the inputs it is computed on (ui.project)
+        keep_project(project_id(store, inputs, units), inputs, units)
     autosave(inputs, units, params, lang)
     _say_note(lang)
-    store = workspace_store()
     if store is None:
         return
     who = actor()
     project = project_id(store, inputs, units)
+    remember_page(project, params_record(params))  # a reload, another machine, a restart reopen this page
     listed, tree = store.scenarios(project, who), store.units(project)
     names = _unit_names(inputs, units, lang)
     with st.expander(t("ws_title", lang), expanded=bool(listed)):
@@ -92,7 +106,8 @@ def workspace_ui(inputs: Inputs, units: str, params: Params, lang: str) -> None:
             _pack_ui(current, inputs, units, params, lang)
         if listed:
             _list_ui(listed, names, lang)
-        _new_ui({code: name for code, name in names.items() if who.may_write(code, tree)}, lang)
+        if not read_only():
+            _new_ui({code: name for code, name in names.items() if who.may_write(code, tree)}, lang)
         if current is not None and len(listed) > 1:
             compare_ui(store, current, listed, inputs=inputs, units=units, params=params, lang=lang)
 

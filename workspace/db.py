@@ -74,7 +74,10 @@ def open_engine(url: str) -> Engine:
     except ArgumentError as exc:
         raise _refused(url, exc) from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            _private_file(Path(parsed.database))
+        except OSError as exc:
+            raise _refused(url, exc.strerror or exc) from None
     try:
         engine = sa.create_engine(parsed, pool_pre_ping=True)
     except (ArgumentError, ImportError) as exc:
@@ -87,6 +90,26 @@ def open_engine(url: str) -> Engine:
         engine.dispose()
         raise _refused(url, str(exc.orig).strip().splitlines()[0]) from None
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """The SQLite workspace file made 0600 before SQLite opens it (its -wal and -shm files take its mode).
+
+    Whatever the umask, a new file and a new data folder are the server user's only (0600, 0700); a file
+    of this user left readable by others (an older workspace) is closed to them.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        info = path.stat()
+        if info.st_mode & 0o077 and (not hasattr(os, "getuid") or info.st_uid == os.getuid()):
+            path.chmod(0o600)
+    for side in ("-wal", "-shm", "-journal"):
+        other = path.with_name(path.name + side)
+        if other.exists() and other.stat().st_mode & 0o077 and other.stat().st_uid == os.getuid():
+            other.chmod(0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -18,7 +18,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from workspace.access import STATUSES
@@ -29,7 +39,10 @@ __all__ = [
     "AuditRow",
     "Base",
     "ChangeRow",
+    "InputFile",
+    "Page",
     "Project",
+    "ProjectInput",
     "Scenario",
     "SignIn",
     "SignInThrottle",
@@ -108,6 +121,8 @@ class Version(Base):
     params_sha: Mapped[str] = mapped_column(String(64), default="")
     params: Mapped[str] = mapped_column(Text, default="{}")  #: JSON: the parameters the figures were computed with
     summary: Mapped[str] = mapped_column(Text, default="{}")  #: JSON: the result figures (residents covered, ...)
+    #: JSON: the inputs the figures were computed on (``workspace.inputs``: role -> kind, source, sha, name)
+    inputs: Mapped[str] = mapped_column(Text, default="{}")
 
     scenario: Mapped[Scenario] = relationship(back_populates="versions")
     changes: Mapped[list[ChangeRow]] = relationship(
@@ -205,3 +220,53 @@ class UnitShape(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(String(100), primary_key=True)
     wkt: Mapped[str] = mapped_column(Text)
+
+
+# --- issue 28: i28-projects: projects that hold their inputs (migration 0004_project_inputs) ---
+class InputFile(Base):
+    """An input file's content, kept once by its SHA-256: in the row (PostgreSQL) or in the store's file area."""
+
+    __tablename__ = "input_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  #: None: in the file area (SQLite)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProjectInput(Base):
+    """One input a project stands on: ``network``, ``facilities``, ``demand``, ``units`` or ``candidates``.
+
+    ``kind`` is ``sample`` (the bundled file), ``file`` (kept in ``input_files`` by ``sha256``), or ``text``
+    (an OpenStreetMap place or box, a prepared network's store key, a bundled unit set); ``name`` is the
+    planner's name of it (the uploaded file's, the network's source name); ``options`` how it is read (JSON:
+    the coordinate and column choices).
+    """
+
+    __tablename__ = "project_inputs"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(Text, default="")
+    sha256: Mapped[str | None] = mapped_column(ForeignKey("input_files.sha256"), nullable=True)
+    name: Mapped[str] = mapped_column(String(400), default="")
+    options: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class Page(Base):
+    """An account's page on a project as last left: the scenario and version open, the parameters, candidates.
+
+    The account's newest page is the one a new session (a reload, another machine, a server restart) reopens.
+    """
+
+    __tablename__ = "pages"
+
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    scenario_id: Mapped[int | None] = mapped_column(ForeignKey("scenarios.id", ondelete="SET NULL"), nullable=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)  #: the version shown
+    base: Mapped[int | None] = mapped_column(Integer, nullable=True)  #: the version the next change goes on
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    extra: Mapped[str] = mapped_column(Text, default="{}")  #: JSON: other inputs of the page (a candidates file)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -37,6 +37,7 @@ from workspace.audit import log
 from workspace.db import database_url, open_engine
 from workspace.errors import NotAllowed, StaleVersion, WorkspaceError
 from workspace.models import STATUSES, ChangeRow, Project, Scenario, UnitRow, UnitShape, Version
+from workspace.projects import pinned
 from workspace.records import ChangeRecord, Opened, ProjectKey, ScenarioInfo, VersionInfo
 
 __all__ = ["Actor", "ProjectKey", "Store", "params_sha"]
@@ -293,6 +294,7 @@ class Store:
                     now=now,
                     params=first.get("params"),
                     summary=first.get("summary"),
+                    inputs=pinned(s, project_id),  # the inputs the figures were computed on (issue 28)
                 )
             )
             log(s, who, "create", scenario_id=scenario_id, version=1, detail=f"{name} ({unit or 'city'})")
@@ -309,6 +311,7 @@ class Store:
         now: dt.datetime,
         params: object,
         summary: object,
+        **pins: str,
     ) -> Version:
         kept = [(b.author, b.made_at) if b and b.row == r else (who.name, now) for r, b in _paired(rows, before)]
         return Version(
@@ -319,6 +322,7 @@ class Store:
             params_sha=params_sha(params or {}),
             params=json.dumps(params or {}, ensure_ascii=False, sort_keys=True),
             summary=json.dumps(summary or {}, ensure_ascii=False, sort_keys=True),
+            **pins,  # inputs=: the JSON of the inputs the figures were computed on
             changes=[
                 ChangeRow(
                     seq=i,
@@ -396,7 +400,15 @@ class Store:
             before = self._changes(s, scenario_id, base)
             s.add(
                 self._version(
-                    scenario_id, base + 1, rows, before=before, who=who, now=now, params=params, summary=summary
+                    scenario_id,
+                    base + 1,
+                    rows,
+                    before=before,
+                    who=who,
+                    now=now,
+                    params=params,
+                    summary=summary,
+                    inputs=pinned(s, sc.project_id),  # the inputs the figures were computed on (issue 28)
                 )
             )
             log(s, who, "change", scenario_id=scenario_id, version=base + 1, detail=f"{len(rows)} changes")
