@@ -25,6 +25,7 @@ from geo.notes import Note, note
 __all__ = [
     "MAX_FACILITY_ROWS",
     "MAX_PROJECTED_M",
+    "MAX_RESIDENTS",
     "MAX_ROWS",
     "MAX_UNZIPPED_MB",
     "MAX_ZIP_MEMBERS",
@@ -48,6 +49,9 @@ __all__ = [
 MAX_UNZIPPED_MB, MAX_ZIP_MEMBERS = 2048, 64
 #: ... and to at most this many times its packed size (a Shapefile packs 2-10 times; a bomb, 1000 times).
 MAX_ZIP_RATIO = 100
+#: The most residents an input may hold, in one row or in all (about the world's population): more is not a count
+#: of residents (a raster's densities, a spreadsheet's overflow, 1.7e308 summing to infinity).
+MAX_RESIDENTS = 1e10
 #: The most rows read from a layer of facilities (or candidates), and from any other layer: far more than a city
 #: holds (some thousands of facilities, a million resident points or buildings); above them a file is refused
 #: before it is read whole.

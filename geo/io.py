@@ -7,6 +7,7 @@ or ``InputError`` naming the file, row or column, what is wrong and the fix.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,15 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from geo._validate import POLYGONS, existing, first_bad_row, require_columns, require_kind, require_unique
+from geo._validate import (
+    MAX_RESIDENTS,
+    POLYGONS,
+    existing,
+    first_bad_row,
+    require_columns,
+    require_kind,
+    require_unique,
+)
 from geo._vector import VECTOR_ERRORS, VECTOR_SUFFIXES, read_points, read_vector
 from geo.chinacrs import geometries_to_wgs84, points_to_wgs84
 from geo.errors import InputError, reading
@@ -273,6 +282,17 @@ def _checked_demand(
             row=bad.row,
             column=pop_column,
             fix="put a resident count in every row",
+        )
+    bad = first_bad_row(pop > MAX_RESIDENTS, gdf["pop"], first_row=first_row)
+    if bad or math.fsum(pop) > MAX_RESIDENTS:
+        where = {"row": bad.row} if bad else {}
+        raise InputError(
+            f"'{pop_column}' holds {bad.value if bad else f'{math.fsum(pop):.3g}'} residents"
+            f"{'' if bad else ' in all'}, more than {MAX_RESIDENTS:,.0f} (the world's population)",
+            file=path.name,
+            column=pop_column,
+            fix="put the residents of each point or area in the column (a count, not a density or a code)",
+            **where,
         )
     gdf["pop"] = pop.astype(float)
     if "demand_id" not in gdf.columns:

@@ -9,10 +9,20 @@ a polygon with ``pop`` in the raster's CRS, spread over the streets inside it
 later (``analysis.demand``). Refused with the fix: a raster with no CRS, a
 rotated or sheared grid, a window of more than ``MAX_WINDOW_CELLS`` cells, a
 window that misses the streets.
+
+Memory is bounded by what the window holds, not by what the file declares (issue 27 §4): the
+window is read in blocks of at most ``BLOCK_CELLS`` cells with GDAL's block cache held to
+``GDAL_CACHE_MB``, and only the cells with residents are kept; a window with more of them than
+``MAX_POPULATED_CELLS`` (what ``MEMORY_BUDGET_MB`` allows, at ``CELL_BYTES`` each through the
+analysis) is refused as soon as the count passes it, so a deflate bomb (a 69 kB file of 11 million
+populated cells) is refused in a few MB. A window with no residents (all nodata or 0), or whose
+cells sum to less than one resident or to more than ``geo._validate.MAX_RESIDENTS``, is refused
+too; so is a raster in a local (engineering) CRS, which cannot be placed on the earth.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +34,17 @@ from rasterio.errors import RasterioError
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
-from geo._validate import existing
+from geo._validate import MAX_RESIDENTS, existing
 from geo.errors import InputError, reading
 from geo.notes import note
 
 __all__ = [
+    "BLOCK_CELLS",
+    "CELL_BYTES",
+    "MAX_POPULATED_CELLS",
     "MAX_RASTER_MB",
     "MAX_WINDOW_CELLS",
+    "MEMORY_BUDGET_MB",
     "RASTER_SUFFIXES",
     "RasterHeader",
     "is_raster",
@@ -45,6 +59,19 @@ RASTER_SUFFIXES = (".tif", ".tiff")
 MAX_WINDOW_CELLS = 16_000_000
 #: A raster file may be this large (a national WorldPop GeoTIFF is a few GB): only a window is ever read.
 MAX_RASTER_MB = 64_000
+
+#: The memory the cells with residents may take through reading and spreading them over the streets.
+MEMORY_BUDGET_MB = 1024
+#: What one cell with residents costs on the way (its polygon, its pieces on the streets): measured, about 1.3 kB
+#: (a run on the sample with 490,000 populated cells peaked 530 MB above one with 90,000).
+CELL_BYTES = 1500
+#: The most cells with residents a window may hold: what ``MEMORY_BUDGET_MB`` allows (about 715,000; a city
+#: region of 7,000 km² fully built up at WorldPop's 100 m).
+MAX_POPULATED_CELLS = MEMORY_BUDGET_MB * 2**20 // CELL_BYTES
+#: A window is read this many cells at a time (whole rows; 8 MB as float64).
+BLOCK_CELLS = 1_000_000
+#: GDAL's cache of decoded blocks while reading (its default is 5 % of the machine's memory).
+GDAL_CACHE_MB = 64
 
 _ERRORS = (RasterioError, OSError, ValueError)
 
@@ -95,6 +122,15 @@ def open_raster(path: str | Path) -> RasterHeader:
         rasterio.open(path) as src,
     ):
         crs, transform, width, height = src.crs, src.transform, src.width, src.height
+        placed = crs is not None and (crs.is_geographic or crs.is_projected)
+    if crs is not None and not placed:
+        raise InputError(
+            "the residents raster's coordinate system is a local (engineering) one, which cannot be placed on the "
+            "earth",
+            file=path.name,
+            fix="warp it to a geographic or projected CRS with the transform from its control points: "
+            "gdalwarp -t_srs EPSG:4326 FILE out.tif (or set the right one: gdal_edit.py -a_srs EPSG:code FILE)",
+        )
     if crs is None:
         raise InputError(
             "the residents raster states no coordinate system",
@@ -140,21 +176,19 @@ def read_window(
     path = header.path
     with (
         reading(path, "residents raster", fix="give a GeoTIFF (WorldPop, LandScan)", errors=_ERRORS),
+        rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB),
         rasterio.open(path) as src,
     ):
         window = _window(src, header, bounds, bounds_crs)
-        values = src.read(band, window=window, masked=True)
+        rows, cols, pop, dropped = _populated(src, band, window, header)
         transform = src.window_transform(window)
-    data = np.ma.filled(values.astype(float), np.nan)
-    nodata = ~np.isfinite(data)
-    negative = np.isfinite(data) & (data < 0)
-    keep = np.isfinite(data) & (data > 0)
-    rows, cols = np.nonzero(keep)
+    total = math.fsum(pop)
+    _check_total(total, len(pop), int(window.width) * int(window.height), dropped, path)
     x0, y0 = transform @ (cols, rows)
     x1, y1 = transform @ (cols + 1, rows + 1)
     cells = gpd.GeoDataFrame(
         {
-            "pop": data[rows, cols],
+            "pop": pop,
             "row": rows + int(window.row_off),
             "col": cols + int(window.col_off),
         },
@@ -170,14 +204,87 @@ def read_window(
             width=header.width,
             height=header.height,
             n=len(cells),
-            pop=float(cells["pop"].sum()),
+            pop=total,
         )
     ]
-    if nodata.any() or negative.any():
-        dropped = {"nodata": int(nodata.sum()), "negative": int(negative.sum())}
-        notes.append(note("raster_dropped", file=path.name, **dropped, negative_pop=float(-data[negative].sum())))
+    if dropped["nodata"] or dropped["negative"]:
+        notes.append(note("raster_dropped", file=path.name, **dropped))
     cells.attrs["notes"] = notes
     return cells
+
+
+def _populated(src: object, band: int, window: Window, header: RasterHeader) -> tuple:
+    """The window's cells with residents, read ``BLOCK_CELLS`` at a time: rows, cols (in the window), pop, drops.
+
+    Refused as soon as more than ``MAX_POPULATED_CELLS`` have residents: the file is never held whole.
+    """
+    width, height = int(window.width), int(window.height)
+    step = max(1, BLOCK_CELLS // width)
+    rows, cols, pops = [], [], []
+    nodata = negative = kept = 0
+    negative_pop = 0.0
+    for top in range(0, height, step):
+        part = Window(window.col_off, window.row_off + top, width, min(step, height - top))
+        values = src.read(band, window=part, masked=True)
+        data = np.ma.filled(values.astype(float), np.nan)
+        finite = np.isfinite(data)
+        nodata += int((~finite).sum())
+        below = finite & (data < 0)
+        negative += int(below.sum())
+        negative_pop -= math.fsum(data[below])
+        r, c = np.nonzero(finite & (data > 0))
+        kept += len(r)
+        if kept > MAX_POPULATED_CELLS:
+            raise InputError(
+                f"the residents raster holds more than {MAX_POPULATED_CELLS:,} cells with residents around the "
+                f"streets (found by row {top + int(part.height):,} of the window's {height:,}; the file is "
+                f"{_size(header.path)}): more than this tool's memory budget of {MEMORY_BUDGET_MB:,} MB allows",
+                file=header.path.name,
+                fix="give a coarser raster (gdalwarp -tr with cells 10 times as large, -r sum), or a network of a "
+                "smaller area",
+            )
+        rows.append(r + top)
+        cols.append(c)
+        pops.append(data[r, c])
+    joined = (np.concatenate(a) if a else np.zeros(0) for a in (rows, cols, pops))
+    rows_a, cols_a, pop = joined
+    dropped = {"nodata": nodata, "negative": negative, "negative_pop": negative_pop}
+    return rows_a.astype(np.int64), cols_a.astype(np.int64), pop.astype(float), dropped
+
+
+def _size(path: Path) -> str:
+    """A file's size for a message: ``69 kB``, ``3.2 GB``."""
+    size = path.stat().st_size
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit in ("B", "kB") else f"{size:,.1f} {unit}"
+        size /= 1000
+    return ""
+
+
+def _check_total(total: float, n: int, cells: int, dropped: dict, path: Path) -> None:
+    """Refuse a window whose residents are none, less than one person, or not a plausible number."""
+    if n == 0:
+        raise InputError(
+            f"the residents raster has no cell with residents around the streets (of {cells:,} cells: "
+            f"{dropped['nodata']:,} nodata, {dropped['negative']:,} negative, the rest 0)",
+            file=path.name,
+            fix="check the raster's nodata value (gdalinfo FILE) and that it covers the study area's residents",
+        )
+    if total < 1:
+        raise InputError(
+            f"the residents raster's {n:,} cells with residents around the streets hold {total:.3g} residents in "
+            "all, less than one person",
+            file=path.name,
+            fix="give a raster of residents per cell (WorldPop's 'ppp', LandScan), not of densities or shares",
+        )
+    if not math.isfinite(total) or total > MAX_RESIDENTS:
+        raise InputError(
+            f"the residents raster's cells around the streets hold {total:.3g} residents in all, more than "
+            f"{MAX_RESIDENTS:,.0f} (the world's population)",
+            file=path.name,
+            fix="give a raster of residents per cell (WorldPop's 'ppp', LandScan); check its nodata value",
+        )
 
 
 def _window(src: object, header: RasterHeader, bounds: tuple, bounds_crs: object) -> Window:

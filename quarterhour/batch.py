@@ -68,7 +68,7 @@ from quarterhour.batchfiles import (
 from quarterhour.batchunit import BatchOptions, UnitJob, UnitOutcome, frame_sha256, reach_m, run_unit
 from quarterhour.export import atomic_write, file_sha256, provenance
 from quarterhour.i18n import yardstick_text
-from quarterhour.outdir import claim, temp_of
+from quarterhour.outdir import MAX_NAME_BYTES, claim, inside, safe_part, temp_of
 from quarterhour.progress import Steps
 from quarterhour.provenance import yardstick_record
 
@@ -190,6 +190,8 @@ def read_units(spec: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDat
         levels = read_boundaries(path)
         *above, lowest = levels
         units = levels[lowest].assign(level=lowest)
+        units["code"] = units["code"].astype(str)
+        _folder_names(units["code"], path.name)  # a level's codes become folders as well
         return units[["code", "name", "level", "geometry"]], {lvl: levels[lvl] for lvl in above}
     require_kind(gdf, POLYGONS, path, what="units", fix="give the units as polygons")
     require_columns(gdf, ("code", "name"), path, fix="give each unit a 'code' (used as its folder's name) and a 'name'")
@@ -227,14 +229,21 @@ def check_out(out: Path, spec: str | Path, *, force: bool) -> None:
 
 
 def _folder_names(codes: pd.Series, file: str) -> None:
-    """Each code becomes a folder's name: refuse one that is not a plain name (``..``, a slash)."""
-    bad = [c for c in codes if not re.fullmatch(r"[\w\-. ]+", c) or c.strip(". ") == ""]
+    """Each code becomes a folder's name: refuse one that is not a plain name (``..``, a slash, too long).
+
+    The check is ``outdir.safe_part``'s, the one function every name from data goes through.
+    """
+    bad = [c for c in codes if safe_part(c, fallback="") != c]
     if bad:
+        shown = safe_part(bad[0], max_bytes=60)
+        long = len(bad[0].encode("utf-8")) > MAX_NAME_BYTES
         raise InputError(
-            f"the unit code '{bad[0]}' cannot be a folder's name",
+            f"the unit code '{shown}{'...' if long else ''}' cannot be a folder's name"
+            + (f" (longer than {MAX_NAME_BYTES} bytes)" if long else ""),
             file=file,
             column="code",
-            fix="use letters, digits, '-', '_' or '.' in the codes",
+            fix="use letters, digits, '-', '_' or '.' in the codes (not '..', a slash or a space), "
+            f"at most {MAX_NAME_BYTES} bytes",
         )
 
 
@@ -484,7 +493,7 @@ def _record(out: Path, job: UnitJob, outcome: UnitOutcome) -> dict[str, Any]:
     record["worker"] = outcome.worker
     if not outcome.ok:
         return {**record, "status": "failed", "error": outcome.error}
-    path = atomic_write(out / job.code / UNIT_FILE, outcome.gpkg or b"", force=True)
+    path = atomic_write(inside(out, job.code) / UNIT_FILE, outcome.gpkg or b"", force=True)
     output = {"file": f"{job.code}/{UNIT_FILE}", "sha256": file_sha256(path), "bytes": path.stat().st_size}
     return {**record, "status": "done", "summary": outcome.summary, "output": output}
 
@@ -495,7 +504,7 @@ _OURS = (UNIT_FILE, "manifest.json", *SUMMARY_FILES)
 
 def _clean(out: Path, codes: Sequence[str]) -> None:
     """Remove the temporary files a killed batch left (ours only: ``outdir.temp_of``)."""
-    for folder in [out, *(out / c for c in codes)]:
+    for folder in [out, *(inside(out, c) for c in codes)]:
         if folder.is_dir():
             for f in folder.iterdir():
                 if temp_of(f.name, _OURS):

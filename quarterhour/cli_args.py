@@ -25,6 +25,7 @@ from quarterhour.cli_auth import add_audit_parser, add_login_parsers
 from quarterhour.cli_batch import add_batch_parser
 from quarterhour.cli_scenarios import add_scenarios_parser
 from quarterhour.cli_users import add_users_parser
+from quarterhour.outdir import out_path
 
 __all__ = ["build_parser", "category_options", "measures"]
 
@@ -168,7 +169,7 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--demand-total", type=_positive, help="scale the residents to this total")
     _cache_dir(p)
-    p.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
+    p.add_argument("--out", type=out_path, required=True, help="output folder (created if missing)")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true", help="no progress: no step lines (or bar, on a terminal) on stderr")
 

@@ -21,6 +21,7 @@ from geo.chinacrs import SYSTEMS
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import MODES
 from quarterhour.i18n import yardstick_text
+from quarterhour.outdir import out_path
 
 if TYPE_CHECKING:
     from quarterhour.batch import BatchResult
@@ -73,7 +74,7 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=_workers, help="the local cluster's worker processes (default: one per core)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="the summary's headings: zh: 中文 (English)")
     _cache_dir(p)
-    p.add_argument("--out", type=Path, required=True, help="the batch folder (created if missing)")
+    p.add_argument("--out", type=out_path, required=True, help="the batch folder (created if missing)")
     p.add_argument("--force", action="store_true", help="write into a folder that is not this batch's; rerun all")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr (DIR/batch.log is still written)")
 

@@ -23,6 +23,7 @@ from geo.errors import InputError
 from geo.scenario import change_rows, changes_frame, read_scenario, scenario_geojson
 from quarterhour.cli_auth import acting, auth_options
 from quarterhour.export import atomic_write, provenance, write_layers
+from quarterhour.outdir import out_path
 from workspace.access import STATUSES
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def add_scenarios_parser(sub: argparse._SubParsersAction) -> None:
     exp = what.add_parser("export", help="a scenario's changes as GeoJSON (.geojson) or GeoPackage (.gpkg)")
     exp.add_argument("id", type=int, help="the scenario's id (see list)")
     exp.add_argument("--version", type=int, help="the version (default: the newest)")
-    exp.add_argument("--out", type=Path, required=True, help="the file to write: .geojson or .gpkg")
+    exp.add_argument("--out", type=out_path, required=True, help="the file to write: .geojson or .gpkg")
     exp.add_argument("--force", action="store_true", help="replace the file if it exists")
     auth_options(exp)
     status = what.add_parser("status", help="move a scenario: draft -> submitted -> reviewed (or back to draft)")

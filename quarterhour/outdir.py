@@ -13,6 +13,10 @@
   or failed build leaves the old folder as it was.
 - ``settle_mode`` gives a file the permissions the umask asks for (``mkstemp`` and
   ``mkdtemp`` make them private).
+- ``safe_part`` is the one way a file or folder name is made from data (a unit's code and name, a
+  pack's, a batch unit's, a download's): one plain name that cannot leave its parent, short enough
+  for any file system; ``inside`` joins a name from data to its parent folder and refuses any other.
+- ``out_path`` is the type of every ``--out``: an empty one is refused.
 """
 
 from __future__ import annotations
@@ -36,11 +40,107 @@ try:
 except ImportError:  # Windows: no flock; the folder is then not locked
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["building", "claim", "disk_full", "exists_error", "settle_mode", "temp_beside", "temp_of", "write_error"]
+__all__ = [
+    "MAX_NAME_BYTES",
+    "building",
+    "claim",
+    "disk_full",
+    "exists_error",
+    "inside",
+    "out_path",
+    "safe_part",
+    "settle_mode",
+    "temp_beside",
+    "temp_of",
+    "write_error",
+]
 
 _RANDOM = "[a-z0-9_]{8}"  # tempfile's random part
 _SQLITE_SIDECARS = "(-journal|-wal|-shm)?"  # GDAL writes a GeoPackage through SQLite
 _FULL_BYTES = 1 << 20  # a write failed with less free than this: the disk is full
+
+
+#: A name made from data is at most this many bytes of UTF-8: file systems allow 255, and the temporary
+#: files written beside it add a prefix and a suffix (``temp_beside``).
+MAX_NAME_BYTES = 160
+
+
+def out_path(text: str) -> Path:
+    """The ``--out`` argument: a path, never an empty one (it would write into the current folder).
+
+    Examples
+    --------
+    >>> out_path("results")
+    PosixPath('results')
+    """
+    if not text.strip():
+        import argparse
+
+        raise argparse.ArgumentTypeError("is empty: give a folder, e.g. --out results (it is created if missing)")
+    return Path(text)
+
+
+def safe_part(text: object, *, fallback: str = "unit", max_bytes: int = MAX_NAME_BYTES) -> str:
+    r"""One file or folder name from data: never a path, never hidden or empty, at most ``max_bytes`` of UTF-8.
+
+    Everything but letters, digits, ``-``, ``_`` and ``.`` becomes ``_`` (slashes, control characters,
+    ``<>:"|?*``, spaces), runs of ``_`` become one, and leading or trailing ``_-.`` go, so ``..`` and
+    an absolute path become plain names. A name too long for a file system (a 4-byte character is four
+    bytes) is cut at a character's end.
+
+    Parameters
+    ----------
+    text
+        A code, a name, or both joined.
+    fallback
+        The name when nothing is left.
+    max_bytes
+        The name's length at most, in bytes of UTF-8.
+
+    Examples
+    --------
+    >>> safe_part("../../victim"), safe_part("/etc/passwd"), safe_part("a\x01b"), safe_part("..")
+    ('victim', 'etc_passwd', 'a_b', 'unit')
+    >>> len(safe_part("𝔘" * 300).encode())
+    160
+    """
+    name = re.sub(r"[^\w\-.]+|_+", "_", str(text), flags=re.UNICODE).strip("_-.")
+    name = re.sub(r"\.{2,}", ".", name)
+    while len(name.encode("utf-8")) > max_bytes:
+        name = name[:-1]
+    return name.rstrip("_-.") or fallback
+
+
+def inside(parent: str | Path, name: str) -> Path:
+    """``parent / name`` for a name made from data, refused unless it is one plain name (``safe_part``'s).
+
+    Parameters
+    ----------
+    parent
+        The folder it is written in.
+    name
+        A file or folder name from data.
+
+    Raises
+    ------
+    InputError
+        ``name`` is not what ``safe_part`` makes of it: a path, ``..``, a control character, too long.
+
+    Examples
+    --------
+    >>> inside("out", "MC-D1")
+    PosixPath('out/MC-D1')
+    """
+    if not name or safe_part(name, fallback="") != name:
+        raise InputError(
+            f"'{safe_part(name, max_bytes=60)}' (from the data) cannot be a file or folder name: "
+            f"it holds a path, a control character or is longer than {MAX_NAME_BYTES} bytes",
+            file=str(parent),
+            fix="use letters, digits, '-', '_' or '.' in codes and names, at most 40 Chinese characters",
+        )
+    path = Path(parent) / name
+    assert path.parent == Path(parent), path  # one name: it cannot leave its parent
+    return path
 
 
 def umask() -> int:
@@ -90,6 +190,13 @@ def write_error(path: Path, exc: Exception) -> InputError:
     Call it while the failed write's temporary file is still there: a disk it filled is named as full.
     """
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        return InputError(
+            f"cannot write the output: {reason}",
+            file=str(path)[-120:],
+            fix=f"shorten the codes and names the file names are made of (at most {MAX_NAME_BYTES} bytes), "
+            "or choose a shorter --out folder",
+        )
     if disk_full(path):
         reason = os.strerror(errno.ENOSPC)  # GDAL says "Failed to commit transaction"
     return InputError(

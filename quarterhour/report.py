@@ -54,7 +54,7 @@ from geo import InputError
 from geo.network import StreetNetwork
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import LEVELS
-from quarterhour.outdir import building, temp_of
+from quarterhour.outdir import building, inside, safe_part, temp_of
 from quarterhour.packfiles import summary_files, unit_files
 from quarterhour.packunits import sites_for, unit_outputs
 from quarterhour.staticmap import text_lang
@@ -128,8 +128,7 @@ def safe_name(code: str, name: str, *, max_len: int = 80) -> str:
     'x_a_b_c'
     """
     text = re.sub(r"[^\w\-]+", "_", f"{code}_{name}", flags=re.UNICODE)
-    text = re.sub(r"_+", "_", text).strip("_-.")
-    return text[:max_len].rstrip("_-.") or "unit"
+    return safe_part(text.strip("_-.")[:max_len])  # the one name-from-data function: short enough in bytes too
 
 
 def unit_folders(names: Mapping[str, str], *, max_len: int = 80) -> dict[str, str]:
@@ -406,7 +405,7 @@ def _write_units(
     written: list[Path] = []
     ranking = []
     for made in unit_outputs(units, network, result, options, provenance=provenance, workers=workers):
-        folder = tmp / folders[made.code]
+        folder = inside(tmp, folders[made.code])
         folder.mkdir()
         for fname, data in made.files.items():
             (folder / fname).write_bytes(data)  # in a fresh folder: the umask applies, the swap is the atomic step

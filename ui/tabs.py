@@ -13,6 +13,7 @@ from analysis.siting import MODELS, SiteResult
 from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY, LEVELS
 from quarterhour.export import FILE_SUFFIX, FORMAT_NAMES, LAYER_FORMATS, MIME, TABLE_FORMATS
 from quarterhour.i18n import both, category_name, group_text, level_both, level_name, note_text, t, yardstick_text
+from quarterhour.outdir import safe_part
 from quarterhour.packtables import group_columns
 from ui import state as S
 from ui.files import layer_file, review_pack, table_file
@@ -184,7 +185,7 @@ def pack_ui(inputs: Inputs, units: str, params: Params, result: CircleResult, la
         st.download_button(
             t("pack_download", lang, name=names[code]),
             data=data_zip,
-            file_name=f"review_{level}_{code}.zip",
+            file_name=safe_part(f"review_{level}_{code}", fallback="review") + ".zip",
             mime="application/zip",
             key=S.PACK_DOWNLOAD,
         )

@@ -12,6 +12,7 @@ import datetime as dt
 import streamlit as st
 
 from quarterhour.i18n import both, t
+from quarterhour.outdir import safe_part
 from ui import state as S
 from ui.compute import load_boundaries
 from ui.files import scenario_pack
@@ -173,7 +174,7 @@ def _pack_ui(sc: ScenarioInfo, inputs: Inputs, units: str, params: Params, lang:
     st.download_button(
         t("ws_pack_download", lang, v=version, status=t(f"ws_status_{sc.status}", lang)),
         data=data,
-        file_name=f"scenario_{sc.id}_v{version}_{code}.zip",
+        file_name=safe_part(f"scenario_{sc.id}_v{version}_{code}", fallback="scenario") + ".zip",
         mime="application/zip",
         key=S.WS_PACK_DOWNLOAD,
     )

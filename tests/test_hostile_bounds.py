@@ -1,0 +1,215 @@
+"""Hostile inputs, third round (issue 27, items 1-6): names that become paths, raster bombs, big scenario files.
+
+Each test is one finding of the probe, made in ``tmp_path``, run through the real command or reader.
+Memory is the peak RSS of a fresh child process (``/usr/bin/time -f %M``, as in ``test_inputs_bounds``).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from rasterio.crs import CRS
+from rasterio.transform import from_origin
+
+from geo import InputError, load_sample, read_demand, sample_paths
+from geo._validate import MAX_RESIDENTS
+from geo.raster import MAX_POPULATED_CELLS, open_raster, read_window
+from quarterhour.batch import read_units
+from quarterhour.cli import main
+from quarterhour.outdir import MAX_NAME_BYTES, inside, safe_part
+from quarterhour.report import safe_name, unit_folders
+
+LON, LAT = 7.4200, 43.7350
+CLI = "import sys; from quarterhour.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def measured(code: str, *args: str) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """Run ``python -c code args`` in a fresh child: (the process, its peak RSS in MB, seconds taken)."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300
+    )
+    seconds = time.perf_counter() - start
+    peak_mb = int(proc.stderr.strip().splitlines()[-1]) / 1024
+    print(f"peak RSS {peak_mb:,.0f} MB, {seconds:.1f} s")  # the figure, with pytest -s
+    return proc, peak_mb, seconds
+
+
+def error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+    assert lines and "Traceback" not in proc.stderr, proc.stderr
+    return lines[-1]
+
+
+def _units(path: Path, codes: list[str], *, level: str | None = "district", names: list[str] | None = None) -> Path:
+    boxes = [shapely.box(LON + i * 1e-3, LAT, LON + (i + 1) * 1e-3, LAT + 1e-3) for i in range(len(codes))]
+    cols = {"code": codes, "name": names or [f"n{i}" for i in range(len(codes))]}
+    if level:
+        cols["level"] = [level] * len(codes)
+    gpd.GeoDataFrame(cols, geometry=boxes, crs=4326).to_file(path)
+    return path
+
+
+# 1. Names from data never leave their folder -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["../victim", "/tmp/abs", "../../x", "..", "a/b", "a\x01b", "Q" * 300])
+@pytest.mark.parametrize("level", ["district", None])
+def test_batch_unit_codes_that_are_not_plain_names_are_refused(tmp_path, code, level):
+    path = _units(tmp_path / "u.geojson", ["Q1", code], level=level)
+    with pytest.raises(InputError, match="cannot be a folder's name") as info:
+        read_units(path)
+    assert "Fix:" in str(info.value) or "fix" in str(info.value).lower()
+    assert len(str(info.value)) < 600  # a 300-character code is cut in the message
+
+
+def test_batch_with_an_escaping_level_code_writes_nothing_outside(tmp_path, capsys):
+    sample = sample_paths()
+    units = _units(tmp_path / "levels.geojson", ["D1", "../victim"])
+    (tmp_path / "victim").mkdir()
+    out = tmp_path / "batch" / "out"
+    args = ["batch", "--units", str(units), "--network", str(sample["network"]), "--facilities"]
+    args += [str(sample["facilities"]), "--demand", str(sample["demand"]), "--out", str(out), "--quiet"]
+    assert main(args) == 2
+    assert "cannot be a folder's name" in capsys.readouterr().err
+    assert not any((tmp_path / "victim").iterdir()) and not out.exists()
+
+
+def test_every_name_from_data_is_one_plain_name_of_bounded_bytes():
+    for text in ["../victim", "/etc/passwd", "../../x", "..", ".", "", "a\x00b\x01c", "𝔘" * 300, "C:\\x", "~/x"]:
+        name = safe_part(text)
+        assert name and "/" not in name and "\\" not in name and not name.startswith(".")
+        assert len(name.encode("utf-8")) <= MAX_NAME_BYTES
+        assert inside("parent", name).parent == Path("parent")
+    for bad in ["../x", "/abs", "a/b", "..", "", "x" * (MAX_NAME_BYTES + 1)]:
+        with pytest.raises(InputError, match="cannot be a file or folder name"):
+            inside("parent", bad)
+    # the pack's unit folders go through the same function: 4-byte characters are cut by bytes, not characters
+    assert len(safe_name("C1", "𝔘" * 200).encode("utf-8")) <= MAX_NAME_BYTES
+    folders = unit_folders({"../a": "𝔘" * 200, "/a": "𝔘" * 200})
+    assert len(set(folders.values())) == 2
+    assert all(len(f.encode("utf-8")) <= MAX_NAME_BYTES + 9 and "/" not in f for f in folders.values())
+
+
+# 2. An empty --out ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["run"], ["report", "--level", "district"], ["batch", "--units", "luoyang"]])
+def test_empty_out_is_refused(tmp_path, monkeypatch, capsys, command):
+    monkeypatch.chdir(tmp_path)
+    sample = sample_paths()
+    args = [*command, "--network", str(sample["network"]), "--facilities", str(sample["facilities"])]
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--demand", str(sample["demand"]), "--out", "", "--quiet"])
+    assert info.value.code == 2
+    assert "argument --out: is empty" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+# 4. Rasters: memory bounded by the budget, residents that are a count -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_sample()
+
+
+def _raster(path: Path, network, side: int, value: float, *, crs: object = None, nodata: float = -1.0) -> Path:
+    """A deflated, tiled GeoTIFF of ``side`` x ``side`` cells of ``value`` over the sample's streets."""
+    b = network.nodes.total_bounds
+    sx, sy = (b[2] - b[0] + 20) / side, (b[3] - b[1] + 20) / side
+    with rasterio.open(path, "w", driver="GTiff", width=side, height=side, count=1, dtype="float32",
+                       crs=crs or network.crs, transform=from_origin(b[0] - 10, b[3] + 10, sx, sy),
+                       compress="deflate", tiled=True, nodata=nodata) as dst:  # fmt: skip
+        dst.write(np.full((1, side, side), value, dtype="float32"))
+    return path
+
+
+def _run_args(demand: Path, out: Path) -> list[str]:
+    sample = sample_paths()
+    return ["run", "--network", str(sample["network"]), "--facilities", str(sample["facilities"]),
+            "--demand", str(demand), "--out", str(out), "--quiet"]  # fmt: skip
+
+
+def test_raster_deflate_bomb_is_refused_in_little_memory(sample, tmp_path):
+    network, _, _ = sample
+    bomb = _raster(tmp_path / "bomb.tif", network, 3500, 1.0)  # 12 million populated cells in under 100 kB
+    assert bomb.stat().st_size < 100_000
+    proc, peak_mb, seconds = measured(CLI, *_run_args(bomb, tmp_path / "o"))
+    assert proc.returncode == 2
+    line = error_line(proc)
+    assert f"more than {MAX_POPULATED_CELLS:,} cells with residents" in line and "memory budget" in line
+    assert "coarser raster" in line
+    assert peak_mb < 600 and seconds < 60, (peak_mb, seconds)
+    assert not (tmp_path / "o").exists()
+
+
+def test_raster_within_the_budget_is_read_by_blocks_and_summed_right(sample, tmp_path, monkeypatch):
+    """Blocks of a few rows give the cells one read gives (cross-checked with rasterio's whole read)."""
+    import geo.raster
+
+    network, _, _ = sample
+    path = _raster(tmp_path / "ok.tif", network, 200, 2.5)
+    with rasterio.open(path, "r+") as dst:  # some nodata and a negative cell
+        dst.write(np.full((1, 5, 7), -1.0, dtype="float32"), window=rasterio.windows.Window(3, 4, 7, 5))
+        dst.write(np.full((1, 1, 1), -3.0, dtype="float32"), window=rasterio.windows.Window(100, 100, 1, 1))
+    monkeypatch.setattr(geo.raster, "BLOCK_CELLS", 1000)  # 5 rows a block
+    cells = read_window(open_raster(path), tuple(network.nodes.total_bounds), network.crs.to_wkt())
+    with rasterio.open(path) as src:
+        whole = src.read(1, masked=True).filled(np.nan)
+    keep = np.isfinite(whole) & (whole > 0)
+    assert len(cells) == keep.sum() and cells["pop"].sum() == pytest.approx(whole[keep].sum())
+    assert sorted(zip(cells["row"], cells["col"], strict=True)) == sorted(zip(*np.nonzero(keep), strict=True))
+    assert "dropped 35 nodata cells and 1 negative cells" in " ".join(map(str, cells.attrs["notes"]))
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (-1.0, "no cell with residents around the streets"),  # all nodata
+        (0.0, "no cell with residents around the streets"),  # all 0
+        (1e-30, "less than one person"),
+        (3e38, "more than 10,000,000,000"),
+    ],
+)
+def test_raster_without_a_count_of_residents_is_refused(sample, tmp_path, capsys, value, said):
+    network, _, _ = sample
+    path = _raster(tmp_path / "odd.tif", network, 50, value)  # nodata -1
+    assert main(_run_args(path, tmp_path / "o")) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Fix:" in err and "nan%" not in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_raster_in_a_local_engineering_crs_is_refused_with_a_fix(sample, tmp_path, capsys):
+    network, _, _ = sample
+    local = CRS.from_wkt('LOCAL_CS["site grid",LOCAL_DATUM["x",0],UNIT["metre",1],AXIS["X",EAST],AXIS["Y",NORTH]]')
+    path = _raster(tmp_path / "site.tif", network, 20, 5.0, crs=local)
+    assert main(_run_args(path, tmp_path / "o")) == 2
+    err = capsys.readouterr().err
+    assert "site.tif: the residents raster's coordinate system is a local (engineering) one" in err
+    assert "gdalwarp -t_srs EPSG:4326" in err and "internal error" not in err
+
+
+def test_residents_of_implausible_size_are_refused(tmp_path):
+    two = [
+        {"type": "Feature", "properties": {"pop": 1.7e308}, "geometry": {"type": "Point", "coordinates": [LON, LAT]}}
+    ]
+    path = tmp_path / "huge.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": two * 2}), encoding="utf-8")
+    with pytest.raises(InputError, match=r"huge.geojson.*row 1.*more than 10,000,000,000"):
+        read_demand(path)
+    half = MAX_RESIDENTS * 0.6  # each plausible, their sum not
+    features = [{**two[0], "properties": {"pop": half}}] * 2
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    with pytest.raises(InputError, match=r"in all, more than 10,000,000,000"):
+        read_demand(path)
