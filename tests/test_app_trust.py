@@ -254,3 +254,137 @@ def test_the_chinese_page_has_no_english_choice_words_and_a_local_example(store)
     app.button(key="run_siting").click().run()
     solver = next(m for m in app.metric if m.label == "求解")
     assert "✓" not in solver.value and any(w in solver.value for w in ("整数规划", "贪心法")), solver.value
+
+
+# --- the page is a function of the inputs shown: a property over sequences of clicks -------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as hs  # noqa: E402
+
+#: Widgets that only change the view: the headline, the tables' figures and the files for a given view stay.
+VIEWS = {
+    "level": ("radio", ("city", "district", "subdistrict", "community")),
+    "dl_table": ("selectbox", None),  # options are the values (no words)
+    "dl_tfmt": ("radio", ("csv", "xlsx")),
+    "dl_layer": ("selectbox", None),
+    "basemap": ("radio", ("none", "osm")),
+    "click_mode": ("radio", ("browse", "add", "close")),
+    "new_category": ("selectbox", ("service_centre", "neighbourhood_centre", "liaison_point", "study_room")),
+}
+#: The inputs: changing one changes the page as a fresh session with the same inputs shows it.
+INPUTS = {"minutes": ("select_slider", (5, 10, 15)), "categories": ("multiselect", None)}
+
+ACTIONS = hs.one_of(
+    hs.tuples(hs.just("lang"), hs.sampled_from(["zh", "en"])),
+    hs.tuples(hs.just("rerun"), hs.just(0)),
+    hs.tuples(hs.sampled_from(sorted(VIEWS)), hs.integers(0, 5)),
+    hs.tuples(hs.sampled_from(sorted(INPUTS)), hs.integers(0, 5)),
+    hs.tuples(hs.just("network"), hs.sampled_from(["sample", "west"])),
+)
+
+
+def _widget(app: AppTest, key: str, kind: str):
+    return next((w for w in app.get(kind) if w.key == key), None)
+
+
+def _apply(app: AppTest, action: tuple, store: dict) -> tuple[str, object] | None:
+    """Do one click; returns (key, value) set, or None when the widget is not on the page."""
+    key, n = action
+    if key == "rerun":
+        app.run()
+        return None
+    if key == "lang":
+        app.radio(key="lang").set_value(n).run()
+        return ("lang", n)
+    if key == "network":
+        if n == "sample":
+            app.radio(key="network_how").set_value("sample").run()
+        else:
+            app.radio(key="network_how").set_value("store").run()
+            app.selectbox(key="network_store").set_value(store[n]).run()
+        return ("network", n)
+    kind, allowed = {**VIEWS, **INPUTS}[key]
+    widget = _widget(app, key, kind)
+    if widget is None:
+        return None
+    if kind == "multiselect":  # a non-empty subset of the categories, chosen by n's bits
+        from geo.vocab import CATEGORIES
+
+        cats = list(CATEGORIES)
+        value = [c for i, c in enumerate(cats) if (n + 1) >> i & 1] or cats[:1]
+    else:
+        options = list(allowed or widget.options)
+        value = options[n % len(options)]
+    widget.set_value(value).run()
+    return (key, value)
+
+
+def fingerprint(app: AppTest, media) -> dict:
+    """What the page says that must follow from the inputs: the headline, the tables' figures, the files."""
+    tables = []
+    for frame in app.dataframe:
+        numbers = frame.value.select_dtypes("number")
+        tables.append(tuple(map(tuple, numbers.round(6).to_numpy().tolist())))
+    files = {}
+    for button in app.get("download_button"):
+        name = button.proto.url.rsplit("/", 1)[-1]
+        if button.proto.url:
+            files[button.proto.label.split("（")[0], name.rsplit(".", 1)[-1]] = hash(media(button))
+    return {"headline": headline(app), "tables": tables, "files": files}
+
+
+@pytest.fixture
+def media(monkeypatch):
+    """The files AppTest's download buttons hold (as tests/test_app.py reads them)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test
+
+    stores = []
+
+    class Kept(MemoryMediaFileStorage):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Kept)
+    return lambda button: stores[-1].get_file(button.proto.url.rsplit("/", 1)[-1].split(".")[0]).content
+
+
+@settings(
+    max_examples=int(os.environ.get("QUARTERHOUR_UI_EXAMPLES", "2")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(actions=hs.lists(ACTIONS, min_size=1, max_size=4))
+def test_the_page_follows_the_inputs_shown_whatever_is_clicked(store, media, actions):
+    app = _app()
+    said: dict[str, object] = {}
+    before = fingerprint(app, media)
+    assert before["headline"] and before["tables"] and len(before["files"]) == 3  # the page has what is compared
+    for action in actions:
+        done = _apply(app, action, store)
+        assert not app.exception
+        after = fingerprint(app, media)
+        if done is None or done[0] in VIEWS or done[0] == "lang":  # not an input: the headline stays
+            assert after["headline"] == before["headline"], (action, actions)
+        if done is not None:
+            said[done[0]] = done[1]
+        before = after
+    # A fresh session given the same inputs and views at once shows the same page.
+    fresh = _app()
+    for key in ("network", "lang", *INPUTS, *VIEWS):
+        if key in said:
+            _set(fresh, key, said[key], store)
+    assert fingerprint(fresh, media) == before, (actions, said)
+
+
+def _set(app: AppTest, key: str, value: object, store: dict) -> None:
+    if key == "network":
+        _apply(app, ("network", value), store)
+    elif key == "lang":
+        app.radio(key="lang").set_value(value).run()
+    else:
+        kind, _ = {**VIEWS, **INPUTS}[key]
+        widget = _widget(app, key, kind)
+        if widget is not None:
+            widget.set_value(value).run()
