@@ -722,6 +722,31 @@ _TEXT: dict[str, tuple[str, str]] = {
     "batch_units_done": ("已完成单元数", "units done"),
     "batch_units": ("单元", "units"),
     "batch_levels": ("各层级汇总", "levels"),
+    # --- issue 31: i31-hours ---
+    "note_hours_unreadable": (
+        "{file}：{n} 个设施的开放时间无法识别，按“开放时间未知”处理（既不算开放也不算关闭；可在类别表中"
+        "给出该类设施的默认开放时间）；名称（行号：原文）：{rows}",
+        "{file}: the opening hours of {n} facilities cannot be read and count as hours unknown "
+        "(neither open nor closed; a category's hours in --categories fill them); name (row: text): {rows}",
+    ),
+    "note_hours_blank": (
+        "{file}：{n} 个设施未填开放时间（除非给出其类别的默认时间，否则按未知处理）",
+        "{file}: {n} facilities give no opening hours (hours unknown unless their category's are given)",
+    ),
+    "note_hours_filled": (
+        "{n} 个设施采用其类别的默认开放时间：{names}",
+        "{n} facilities take their category's opening hours: {names}",
+    ),
+    "note_hours_unknown": (
+        "{n} 个设施开放时间未知：既不算开放也不算关闭（若在{at}开放，最多可再覆盖 {pop:,.0f} 名居民）",
+        "{n} facilities' opening hours are unknown: they count neither as open nor as closed "
+        "(up to {pop:,.0f} more residents would be covered at {at} if they were open)",
+    ),
+    "note_hours_at": (
+        "{at}的覆盖：{n} 个设施中 {n_open} 个开放，{n_unknown} 个开放时间未知",
+        "coverage at {at}: {n_open} of {n} facilities open, {n_unknown} with hours unknown",
+    ),
+    "note_hours_notes": ("{name}：{text}", "{name}: {text}"),
 }
 
 
