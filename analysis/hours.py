@@ -168,6 +168,21 @@ class WeekCoverage:
         table = units[["code", "name"]].set_index("code").join(sums[[C.POP]]).join(pct.add_prefix("pct_"))
         return table.reset_index().fillna({C.POP: 0.0})
 
+    def windows_table(
+        self, demand: gpd.GeoDataFrame, boundaries: Mapping[str, gpd.GeoDataFrame] | None = None
+    ) -> pd.DataFrame:
+        """The whole area, then every unit of every level: % covered at any time, in each window, of the week."""
+        frame = pd.DataFrame({C.POP: self.pop, "any_time": self.pop * self.any_time})
+        for name in WINDOWS:
+            frame[name] = self.pop * self.in_window(name)
+        frame["share_of_week"] = self.pop * self.share
+        total = frame.sum()
+        pct = (total.drop(C.POP) / total[C.POP] * 100) if total[C.POP] else total.drop(C.POP) * np.nan
+        rows = [pd.DataFrame([{"level": "all", "code": "", "name": "", C.POP: total[C.POP], **pct.add_prefix("pct_")}])]
+        for level, units in (boundaries or {}).items():
+            rows.append(self.unit_table(demand, units).assign(level=level))
+        return pd.concat(rows, ignore_index=True)[["level", "code", "name", C.POP, *(f"pct_{c}" for c in pct.index)]]
+
 
 def _pct(part: float, total: float) -> float:
     return 100 * float(part) / total if total else float("nan")
@@ -283,7 +298,7 @@ def run_open(
         With ``facilities`` carrying ``hours`` and ``open_now``, and ``hours`` the week's coverage (``WeekCoverage``).
     """
     weeks, notes = facility_hours(facilities, category_hours)
-    texts = [w.text if w.known else "" for w in weeks]
+    texts = [w.text for w in weeks]  # as the file gave them, unreadable ones too
     if at is None and window is None:
         result = run_circle(network, facilities, demand, boundaries=boundaries, **options)
         result.facilities[HOURS] = texts
@@ -380,5 +395,5 @@ def _all_facilities(
     out = pd.concat([used, facilities.loc[facilities.index.difference(used.index)]]).reindex(facilities.index)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=facilities.crs)
     out[HOURS] = list(texts)
-    out[OPEN_NOW] = [None if s == -1 else bool(s) for s in states]
+    out[OPEN_NOW] = pd.array([None if s == -1 else bool(s) for s in states], dtype="boolean")
     return out

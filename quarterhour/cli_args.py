@@ -22,6 +22,7 @@ from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import LEVELS, MODES
 from quarterhour import __version__
 from quarterhour.cli_batch import add_batch_parser
+from quarterhour.cli_hours import add_hours_options
 from quarterhour.cli_scenarios import add_scenarios_parser
 from quarterhour.cli_users import add_users_parser
 
@@ -293,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="also suggest K new sites (exact MCLP on a 100 m grid; default 0: no siting work)",
     )
+    add_hours_options(run)  # issue 31: --at, --when
     site = sub.add_parser(
         "site",
         help="where new neighbourhood centres go: set cover, maximal coverage or p-median; writes DIR/sites.gpkg",

@@ -747,6 +747,14 @@ _TEXT: dict[str, tuple[str, str]] = {
         "coverage at {at}: {n_open} of {n} facilities open, {n_unknown} with hours unknown",
     ),
     "note_hours_notes": ("{name}：{text}", "{name}: {text}"),
+    "window_weekday-evening": ("工作日晚间（周一至周五 18:00-21:00）", "weekday evenings (Mo-Fr 18:00-21:00)"),
+    "window_weekday-daytime": ("工作日白天（周一至周五 8:00-18:00）", "weekday daytime (Mo-Fr 08:00-18:00)"),
+    "window_office-hours": ("办公时间（周一至周五 9:00-17:00）", "office hours (Mo-Fr 09:00-17:00)"),
+    "window_weekend": ("周末白天（周六、周日 9:00-18:00）", "weekend daytime (Sa-Su 09:00-18:00)"),
+    "window_weekend-evening": ("周末晚间（周六、周日 18:00-21:00）", "weekend evenings (Sa-Su 18:00-21:00)"),
+    "window_night": ("夜间（每天 0:00-6:00）", "night (daily 00:00-06:00)"),
+    "window_any_time": ("任意时间（有设施开放时）", "at any time (when some facility is open)"),
+    "window_share_of_week": ("一周中被覆盖的时间占比", "share of the week covered"),
 }
 
 

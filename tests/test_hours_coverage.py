@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis import columns as C
@@ -34,7 +35,8 @@ def test_coverage_at_a_time_is_a_run_on_only_the_facilities_open_then(hours_samp
     assert result.summary.pop_covered == alone.summary.pop_covered
     # the week table, computed once per distinct set of open facilities, gives the same hour
     assert (week.covered[minute // 60] == alone.demand[C.COVERED].to_numpy()).all()
-    assert result.facilities["open_now"].tolist() == [None if s == -1 else bool(s) for s in open_states(weeks, minute)]
+    said = [None if v is pd.NA else bool(v) for v in result.facilities["open_now"]]
+    assert said == [None if s == -1 else bool(s) for s in open_states(weeks, minute)]
     assert len(result.facilities) == len(facilities)
 
 
@@ -78,3 +80,47 @@ def test_category_hours_fill_the_unknown(hours_sample):
     filled, notes = facility_hours(facilities, {"study_room": "10:00-18:00"})
     assert all(filled[i].known for i in unknown) and notes[0].key == "hours_filled"
     assert np.array_equal(open_states(filled, parse_at("周三 11:00"))[unknown], np.ones(len(unknown)))
+
+
+def test_cli_at_a_time_writes_the_week_and_says_the_time(hours_sample, tmp_path, capsys):
+    import json
+
+    import geopandas as gpd
+    import pyogrio
+
+    from quarterhour.cli import main
+
+    *_, week = hours_sample
+    path = sample_paths()["facilities"].with_name("facilities_hours.csv")
+    assert main(["run", "--facilities", str(path), "--at", "周三 19:00", "--quiet", "--out", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    pct = 100 * week.pop[week.covered[2 * 24 + 19]].sum() / week.pop.sum()
+    assert f"({pct:.1f}%)" in out and "at We 19:00 (6 of 20 facilities open)" in out
+    assert "Espace Léo Ferré (21: 请电话预约)" in err
+    layer = gpd.read_file(tmp_path / "coverage.gpkg", layer="facilities")
+    assert layer["open_now"].sum() == 6 and layer["hours"].iloc[15] == "9:00-21:00（周一闭馆）"
+    meta = pyogrio.read_info(tmp_path / "coverage.gpkg", layer="facilities")
+    assert dict(zip(meta["fields"], meta["dtypes"], strict=True))["open_now"] == "bool"
+    hourly = pd.read_csv(tmp_path / "coverage_by_hour.csv")
+    assert len(hourly) == 168 and hourly.loc[2 * 24 + 19, "pct_covered"] == pytest.approx(pct)
+    windows = pd.read_csv(tmp_path / "coverage_windows.csv")
+    assert windows.loc[0, "pct_weekday-evening"] == pytest.approx(
+        100 * week.pop[week.in_window("weekday-evening")].sum() / week.pop.sum()
+    )
+    meta = pyogrio.read_info(tmp_path / "coverage.gpkg", layer="facilities")["dataset_metadata"]
+    assert json.loads(meta["parameters"])["at"] == "周三 19:00 / We 19:00"  # the time asked, as the planner reads it
+
+
+def test_cli_refuses_a_time_it_cannot_read(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "quarterhour.cli", "run", "--at", "周八 19:00", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: argument --at: '周八 19:00' is not a day and a time")
+    assert "Traceback" not in done.stderr
