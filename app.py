@@ -22,6 +22,7 @@ from quarterhour.readnotes import coordinate_note
 from ui import state as S
 from ui.compute import compute, group_names, load_boundaries, load_network, load_points, network_name, siting
 from ui.errors import step
+from ui.hours import hours_headline_ui
 from ui.scenario import map_ui, scenario_ui, take_click
 from ui.sidebar import basemap_ui, data_ui, params_ui
 from ui.signin import signin_ui
@@ -97,6 +98,7 @@ def main() -> None:
         network, facilities, notes, result = analyse(inputs, units, params, lang)
     st.session_state[S.LAST_GOOD] = (inputs, units)
 
+    hours_headline_ui(result, params.at, lang)  # issue 31: "周三 19:00 开放设施覆盖"
     headline_ui(result, notes, lang, mode=mode)
     chosen = facilities[facilities["category"].isin(params.categories)]
     take_click(chosen, network.crs, lang)

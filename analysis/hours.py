@@ -27,7 +27,7 @@ import pandas as pd
 from analysis import columns as C
 from analysis.coverage import assign_units, coverage_by_level, nearest_facility, summarize
 from analysis.gaps import gap_zones
-from analysis.pipeline import CircleResult, run_circle
+from analysis.pipeline import CircleResult, circle_isochrones, run_circle
 from analysis.siting import suggest_sites
 from analysis.yardstick import yardstick
 from geo.hours import ALWAYS, WINDOWS, WeekHours, at_label, parse_hours, window_hours
@@ -111,6 +111,7 @@ class WeekCoverage:
     pop: np.ndarray
     n_open: np.ndarray
     n_unknown: np.ndarray
+    closed_reach: gpd.GeoDataFrame | None = None  #: the reach the facilities closed at the time asked would have
 
     @property
     def share(self) -> np.ndarray:
@@ -338,10 +339,25 @@ def run_open(
         hour = (at // 60) % 168
         more = float(week.pop[week.covered_maybe[hour] & ~week.covered[hour]].sum())
         result.skipped.append(note("hours_unknown", n=int((states == -1).sum()), pop=more, at=label))
+    if at is not None and 0 < (states == 0).sum() <= MAX_CLOSED_REACH:
+        week.closed_reach = _closed_reach(network, facilities[states == 0], result.summary, max_snap_m)
     result.demand["share_of_week"] = week.share
     result.demand["covered_any_time"] = week.any_time
     result.hours = week
     return result
+
+
+#: More facilities closed than this: their reach is not drawn (a city's would be hundreds of polygons).
+MAX_CLOSED_REACH = 200
+
+
+def _closed_reach(
+    network: StreetNetwork, closed: gpd.GeoDataFrame, summary: object, max_snap_m: float
+) -> gpd.GeoDataFrame:
+    """The reach the closed facilities would have at the circle's threshold, merged into one polygon."""
+    snap = snap_points(closed, network, max_snap_m=max_snap_m)
+    iso = circle_isochrones(network, closed, snap, circles=[summary.minutes], ys=summary.yardstick)
+    return iso.dissolve()[["geometry"]] if len(iso) else iso[["geometry"]]
 
 
 def _window_states(weeks: Sequence[WeekHours], window: str | None) -> np.ndarray:

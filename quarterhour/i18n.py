@@ -755,6 +755,20 @@ _TEXT: dict[str, tuple[str, str]] = {
     "window_night": ("夜间（每天 0:00-6:00）", "night (daily 00:00-06:00)"),
     "window_any_time": ("任意时间（有设施开放时）", "at any time (when some facility is open)"),
     "window_share_of_week": ("一周中被覆盖的时间占比", "share of the week covered"),
+    "hours_closed_reach": ("此时关闭设施的服务范围（不计入）", "reach of the facilities closed then (not counted)"),
+    "hours_closed_facilities": ("此时未开放的设施", "facilities not open then"),
+    "hours_unknown_label": ("开放时间未知", "hours unknown"),
+    "hours_label": ("开放时间", "opening hours"),
+    "hours_any_time": ("不限时间（全部设施）", "any time (all facilities)"),
+    "hours_time": ("开放时间：查看某一时刻", "Opening hours: coverage at a time"),
+    "hours_time_help": (
+        "只计当时开放的设施（按设施表的“开放时间”列）；无该列的设施视为全天开放",
+        "only the facilities open then count (by the facilities' opening-hours column); without one, always open",
+    ),
+    "hours_headline": (
+        "{at} 开放设施覆盖：{pct:.1f}%（{n} 个设施中 {n_open} 个开放）",
+        "Covered by the facilities open at {at}: {pct:.1f}% ({n_open} of {n} facilities open)",
+    ),
 }
 
 

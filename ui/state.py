@@ -238,3 +238,8 @@ def within_key(level: str) -> str:
 def pack_unit_key(level: str) -> str:
     """The key of the review pack's unit choice on a level."""
     return f"pack_{level}"
+
+
+# --- issue 31: i31-hours ---
+HOURS_AT = "hours_at"  #: the time-of-week control (None: any time)
+__all__ += ["HOURS_AT"]
