@@ -23,6 +23,7 @@ from ui import state as S
 from ui.audit_panel import audit_ui
 from ui.compute import compute, group_names, load_boundaries, load_network, load_points, network_name, siting
 from ui.errors import page_edge, step
+from ui.hours import hours_headline_ui
 from ui.preload import warm_imports
 from ui.project import note_candidates, restore_page
 from ui.scenario import map_ui, scenario_ui, take_click
@@ -107,6 +108,7 @@ def main() -> None:
         network, facilities, notes, result = analyse(inputs, units, params, lang)
     st.session_state[S.LAST_GOOD] = (inputs, units)
 
+    hours_headline_ui(result, params.at, lang)  # issue 31: "周三 19:00 开放设施覆盖"
     headline_ui(result, notes, lang, mode=mode)
     chosen = facilities[facilities["category"].isin(params.categories)]
     take_click(chosen, network.crs, lang)

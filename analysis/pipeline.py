@@ -97,6 +97,7 @@ class CircleResult:
     levels: dict[str, gpd.GeoDataFrame]  #: coverage table per admin level (city, district, ...)
     summary: CircleSummary  #: headline figures
     skipped: list[Note] = field(default_factory=list)  #: what was left out, and why (``str`` gives English)
+    hours: object = None  #: the week's coverage by the hour (``analysis.hours.WeekCoverage``) when hours were asked
 
     def layers(self, isochrones: str = "facility") -> dict[str, gpd.GeoDataFrame]:
         """The layers by their export names (the GeoPackage layers of ``quarterhour run``).

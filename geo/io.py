@@ -30,11 +30,12 @@ from geo.chinacrs import geometries_to_wgs84, points_to_wgs84
 from geo.errors import InputError, reading
 from geo.graphml import prepare_graphml
 from geo.gridtable import lattice_of
+from geo.hours import category_hours, hours_notes
 from geo.network import StreetNetwork, read_graph
 from geo.notes import Note, note
-from geo.tables import DEMAND_COLUMN_NAMES, FIRST_ROW, is_table, read_point_table, read_table
+from geo.tables import DEMAND_COLUMN_NAMES, FIRST_ROW, find_columns, is_table, read_point_table, read_table
 from geo.unittable import is_unit_table, unit_table
-from geo.vocab import CATEGORIES, CATEGORY_MINUTES, CATEGORY_SYNONYMS, LEVELS, category_code
+from geo.vocab import CATEGORIES, CATEGORY_MINUTES, CATEGORY_SYNONYMS, HOURS_COLUMN_NAMES, LEVELS, category_code
 
 if TYPE_CHECKING:  # networkx is imported where a graph is read, not by every command
     import networkx as nx
@@ -150,6 +151,11 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
             column="name",
             fix="add a column 'name' (名称) with each facility's name",
         )
+    if "hours" not in gdf.columns:  # a vector file's own header for the opening hours (开放时间, opening_hours)
+        found = find_columns(gdf, path, {"hours": HOURS_COLUMN_NAMES})
+        gdf = gdf.rename(columns={found["hours"]: "hours"}) if found else gdf
+    if "hours" in gdf.columns:
+        notes += hours_notes(gdf, path.name, first_row=first_row)
     if "category" not in gdf.columns:
         gdf["category"] = "service_centre"
     gdf["category"] = [category_code(c) or c for c in gdf["category"]]
@@ -405,7 +411,9 @@ def read_categories(path: str | Path) -> pd.DataFrame:
     table, _ = read_table(path, "categories")  # CSV in UTF-8 or GBK, or XLSX
     if "category" in table:
         table["category"] = [category_code(c) or str(c).strip() for c in table["category"]]
-    require_columns(table, ("category", "minutes"), path, fix="give columns category, minutes[, capacity][, speed_kmh]")
+    require_columns(
+        table, ("category", "minutes"), path, fix="give columns category, minutes[, capacity][, speed_kmh][, hours]"
+    )
     bad = first_bad_row(~table["category"].isin(CATEGORIES), table["category"], first_row=FIRST_ROW)
     if bad:
         raise InputError(
@@ -436,6 +444,7 @@ def read_categories(path: str | Path) -> pd.DataFrame:
     for col in ("minutes", "capacity", "speed_kmh"):
         if col in table.columns:
             merged.loc[table["category"], col] = table[col].to_numpy()
+    merged["hours"] = category_hours(table, path)
     return merged.rename_axis("category")
 
 

@@ -83,6 +83,15 @@ NOTES_EN: dict[str, str] = {
     "category_speed": "{category} judged at its own speed: {minutes:g} minutes at {speed:g} km/h, a {walk_m:,.0f} m "
     "walk",
     "category_speed_unused": "the categories' own speeds are not used: {standard} judges by network walking distance",
+    # --- issue 31: i31-hours ---
+    "hours_unreadable": "{file}: the opening hours of {n} facilities cannot be read and count as hours unknown "
+    "(neither open nor closed; a category's hours in --categories fill them); name (row: text): {rows}",
+    "hours_blank": "{file}: {n} facilities give no opening hours (hours unknown unless their category's are given)",
+    "hours_filled": "{n} facilities take their category's opening hours: {names}",
+    "hours_unknown": "{n} facilities' opening hours are unknown: they count neither as open nor as closed "
+    "(up to {pop:,.0f} more residents would be covered at {at} if they were open)",
+    "hours_at": "coverage at {at}: {n_open} of {n} facilities open, {n_unknown} with hours unknown",
+    "hours_notes": "{name}: {text}",
 }
 
 

@@ -24,6 +24,7 @@ from geo._validate import check_coordinates, check_rows, declares_entities, firs
 from geo.chinacrs import SYSTEMS, in_china, to_wgs84
 from geo.errors import InputError, plain_text, reading
 from geo.notes import Note, note
+from geo.vocab import HOURS_COLUMN_NAMES
 
 __all__ = [
     "COLUMN_NAMES",
@@ -60,6 +61,7 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "category": ("category", "type", "类别", "类型", "设施类别", "设施类型"),
     "capacity": ("capacity", "area", "area_m2", "面积", "建筑面积", "使用面积", "面积(㎡)", "面积(m2)"),
     "facility_id": ("facility_id", "id", "编号", "编码"),
+    "hours": HOURS_COLUMN_NAMES,
 }
 
 #: The same for residents tables: lon/lat and the residents at each point.

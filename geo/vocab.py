@@ -24,6 +24,7 @@ __all__ = [
     "CATEGORY_MINUTES",
     "CATEGORY_SYNONYMS",
     "DEFAULT_NEW_CATEGORY",
+    "HOURS_COLUMN_NAMES",
     "LEVELS",
     "LEVEL_SYNONYMS",
     "MODES",
@@ -86,6 +87,18 @@ LEVEL_SYNONYMS: dict[str, str] = {
     "村": "community",
     "居委会": "community",
 }
+
+#: The header names a facility list gives its opening hours under (compared without case or spaces).
+HOURS_COLUMN_NAMES: tuple[str, ...] = (
+    "hours",
+    "opening_hours",
+    "opening hours",
+    "开放时间",
+    "营业时间",
+    "服务时间",
+    "办公时间",
+    "开放时段",
+)
 
 #: Travel modes (their default speeds are ``analysis.traveltime.MODE_SPEEDS_KMH``).
 MODES: tuple[str, ...] = ("walk", "bike", "ebike")

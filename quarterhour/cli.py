@@ -51,6 +51,7 @@ from geo.unittable import match_units
 from quarterhour.cli_args import build_parser, category_options
 from quarterhour.cli_auth import audit_command, cli_lang, login_command, logout_command, said
 from quarterhour.cli_batch import batch_command
+from quarterhour.cli_hours import HOURS_FILES, hours_asked, hours_line, hours_record, run_hours, write_hours_tables
 from quarterhour.cli_scenarios import scenarios_command
 from quarterhour.cli_users import users_command
 from quarterhour.export import provenance, write_layers
@@ -246,6 +247,7 @@ def _provenance(args: argparse.Namespace) -> dict:
     }
     parameters["group"] = [f"{g.column}={g.speed_kmh:g}" if g.speed_kmh else g.column for g in args.group]
     parameters["yardstick"] = yardstick_record(yardstick(args.standard, speed_kmh=args.speed_kmh), args.minutes)
+    parameters.update(hours_record(args))  # issue 31: the time asked, as the planner reads it
     return provenance({"command": args.command, **parameters}, inputs)
 
 
@@ -256,7 +258,8 @@ def _steps(args: argparse.Namespace, *skip: str) -> Steps:
 
 def _run(args: argparse.Namespace) -> int:
     skip = () if args.suggest else ("siting",)
-    with claim(args.out, files=("coverage.gpkg",), force=args.force), _steps(args, *skip) as step:
+    files = ("coverage.gpkg", *(HOURS_FILES if hours_asked(args) else ()))
+    with claim(args.out, files=files, force=args.force), _steps(args, *skip) as step:
         result, out = _run_steps(args, step)
     print(f"{_covered_line(args, result)}; wrote {out}")
     _say_yardstick(result)
@@ -271,7 +274,10 @@ def _covered_line(args: argparse.Namespace, result: CircleResult) -> str:
         if s.yardstick.by_distance
         else f"{s.minutes:g} min {t(f'by_{args.mode}', 'en')} at {s.speed_kmh:g} km/h"
     )
-    return f"covered {s.pop_covered:,.0f} of {s.pop_total:,.0f} residents ({s.pct_covered:.1f}%) within {within}"
+    return (
+        f"covered {s.pop_covered:,.0f} of {s.pop_total:,.0f} residents ({s.pct_covered:.1f}%) within {within}"
+        f"{hours_line(args, result)}"
+    )
 
 
 def _say_yardstick(result: CircleResult) -> None:
@@ -283,10 +289,12 @@ def _say_yardstick(result: CircleResult) -> None:
 
 def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Path]:
     network, facilities, demand, boundaries, categories, extra = _load(args, step)
-    result: CircleResult = run_circle(
+    result: CircleResult = run_hours(  # run_circle, or with --at/--when the facilities open then (issue 31)
         network,
         facilities,
         demand,
+        args,
+        categories,
         minutes=args.minutes,
         bands=args.bands,
         isochrones=(args.isochrones,),
@@ -307,6 +315,7 @@ def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Pat
     out = args.out / "coverage.gpkg"
     layers, kinds = result.layers(args.isochrones), {"isochrones": args.isochrones}
     write_layers(layers, out, force=args.force, provenance=_provenance(args), kinds=kinds)
+    write_hours_tables(args, result, boundaries)
     return result, out
 
 

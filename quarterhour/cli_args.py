@@ -23,6 +23,7 @@ from geo.vocab import LEVELS, MODES
 from quarterhour import __version__
 from quarterhour.cli_auth import add_audit_parser, add_login_parsers
 from quarterhour.cli_batch import add_batch_parser
+from quarterhour.cli_hours import add_hours_options
 from quarterhour.cli_scenarios import add_scenarios_parser
 from quarterhour.cli_users import add_users_parser
 from quarterhour.outdir import out_path
@@ -295,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="also suggest K new sites (exact MCLP on a 100 m grid; default 0: no siting work)",
     )
+    add_hours_options(run)  # issue 31: --at, --when
     site = sub.add_parser(
         "site",
         help="where new neighbourhood centres go: set cover, maximal coverage or p-median; writes DIR/sites.gpkg",

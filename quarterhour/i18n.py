@@ -896,6 +896,53 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Note: the two scenarios were computed on different inputs ({roles}); "
         "the comparison uses this page's data and parameters.",
     ),
+    # --- issue 31: i31-hours ---
+    "note_hours_unreadable": (
+        "{file}：{n} 个设施的开放时间无法识别，按“开放时间未知”处理（既不算开放也不算关闭；可在类别表中"
+        "给出该类设施的默认开放时间）；名称（行号：原文）：{rows}",
+        "{file}: the opening hours of {n} facilities cannot be read and count as hours unknown "
+        "(neither open nor closed; a category's hours in --categories fill them); name (row: text): {rows}",
+    ),
+    "note_hours_blank": (
+        "{file}：{n} 个设施未填开放时间（除非给出其类别的默认时间，否则按未知处理）",
+        "{file}: {n} facilities give no opening hours (hours unknown unless their category's are given)",
+    ),
+    "note_hours_filled": (
+        "{n} 个设施采用其类别的默认开放时间：{names}",
+        "{n} facilities take their category's opening hours: {names}",
+    ),
+    "note_hours_unknown": (
+        "{n} 个设施开放时间未知：既不算开放也不算关闭（若在{at}开放，最多可再覆盖 {pop:,.0f} 名居民）",
+        "{n} facilities' opening hours are unknown: they count neither as open nor as closed "
+        "(up to {pop:,.0f} more residents would be covered at {at} if they were open)",
+    ),
+    "note_hours_at": (
+        "{at}的覆盖：{n} 个设施中 {n_open} 个开放，{n_unknown} 个开放时间未知",
+        "coverage at {at}: {n_open} of {n} facilities open, {n_unknown} with hours unknown",
+    ),
+    "note_hours_notes": ("{name}：{text}", "{name}: {text}"),
+    "window_weekday-evening": ("工作日晚间（周一至周五 18:00-21:00）", "weekday evenings (Mo-Fr 18:00-21:00)"),
+    "window_weekday-daytime": ("工作日白天（周一至周五 8:00-18:00）", "weekday daytime (Mo-Fr 08:00-18:00)"),
+    "window_office-hours": ("办公时间（周一至周五 9:00-17:00）", "office hours (Mo-Fr 09:00-17:00)"),
+    "window_weekend": ("周末白天（周六、周日 9:00-18:00）", "weekend daytime (Sa-Su 09:00-18:00)"),
+    "window_weekend-evening": ("周末晚间（周六、周日 18:00-21:00）", "weekend evenings (Sa-Su 18:00-21:00)"),
+    "window_night": ("夜间（每天 0:00-6:00）", "night (daily 00:00-06:00)"),
+    "window_any_time": ("任意时间（有设施开放时）", "at any time (when some facility is open)"),
+    "window_share_of_week": ("一周中被覆盖的时间占比", "share of the week covered"),
+    "hours_closed_reach": ("此时关闭设施的服务范围（不计入）", "reach of the facilities closed then (not counted)"),
+    "hours_closed_facilities": ("此时未开放的设施", "facilities not open then"),
+    "hours_unknown_label": ("开放时间未知", "hours unknown"),
+    "hours_label": ("开放时间", "opening hours"),
+    "hours_any_time": ("不限时间（全部设施）", "any time (all facilities)"),
+    "hours_time": ("开放时间：查看某一时刻", "Opening hours: coverage at a time"),
+    "hours_time_help": (
+        "只计当时开放的设施（按设施表的“开放时间”列）；无该列的设施视为全天开放",
+        "only the facilities open then count (by the facilities' opening-hours column); without one, always open",
+    ),
+    "hours_headline": (
+        "{at} 开放设施覆盖：{pct:.1f}%（{n} 个设施中 {n_open} 个开放）",
+        "Covered by the facilities open at {at}: {pct:.1f}% ({n_open} of {n} facilities open)",
+    ),
 }
 
 

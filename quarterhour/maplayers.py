@@ -329,7 +329,10 @@ def facility_layers(result: CircleResult, lang: str) -> list[Layer]:
     """The facilities, one layer per category in its colour."""
     fac = result.facilities
     fac = fac.assign(category_label=[category_name(c, lang) for c in fac["category"]])
-    layers = []
+    from quarterhour.hourlayers import closed_layers, not_open  # issue 31 (it imports this module)
+
+    fac = fac[~not_open(result)]  # at a time of the week: those closed then are drawn grey (closed_layers)
+    layers = closed_layers(result, lang)
     for code in CATEGORIES:
         sub = fac[fac["category"] == code]
         if sub.empty:

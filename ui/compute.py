@@ -14,6 +14,7 @@ import html
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,6 +25,7 @@ from analysis import columns as C
 from analysis.demand import prepare_demand
 from analysis.gaps import CELL_M
 from analysis.groups import Group, find_groups, group_headers
+from analysis.hours import run_open
 from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, circle_isochrones, run_circle
 from analysis.reachgrid import GRID_M
 from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate
@@ -266,7 +268,8 @@ def _run(
     network = load_network(inputs.network)
     small = len(network.nodes) <= SMALL_NETWORK_NODES
     points = load_points(inputs)
-    return run_circle(
+    run = run_circle if params.at is None else partial(run_open, at=params.at)  # issue 31: the facilities open then
+    return run(
         network,
         facilities,
         points.demand,

@@ -20,6 +20,7 @@ from quarterhour.i18n import both, category_both, t
 from ui import state as S
 from ui.compute import load_network
 from ui.errors import step
+from ui.hours import time_ui
 from ui.project import forget_kept, kept_source
 from ui.uploads import remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs, Params, Sources
@@ -323,7 +324,8 @@ def params_ui(lang: str, groups: Sequence[str] = ()) -> Params:
             for c in CATEGORIES
         )
     speeds = _group_speeds_ui(groups, lang) if groups and standard == "minutes" else ()
-    return Params(float(minutes), float(speed), tuple(cats), cat_minutes, tuple(sorted(bands)), standard, speeds)
+    at = time_ui(lang)  # issue 31: only the facilities open at this time of the week count
+    return Params(float(minutes), float(speed), tuple(cats), cat_minutes, tuple(sorted(bands)), standard, speeds, at=at)
 
 
 def _group_speeds_ui(groups: Sequence[str], lang: str) -> tuple[tuple[str, float], ...]:

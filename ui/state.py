@@ -253,3 +253,7 @@ WS_PAGE_RESTORED = "ws_page_restored"  #: the session has looked for the account
 WS_PAGE = "ws_page"  #: the page as last remembered in the workspace
 WS_CANDIDATES = "ws_candidates"  #: the page's candidates file (a stored upload), or None
 WS_KEPT_FOR = "ws_kept_for"  #: the project whose inputs this session has kept in the workspace
+
+# --- issue 31: i31-hours ---
+HOURS_AT = "hours_at"  #: the time-of-week control (None: any time)
+__all__ += ["HOURS_AT"]

@@ -59,6 +59,7 @@ class Params:
     bands: tuple[float, ...]  #: the reach bands drawn, sorted
     standard: str = "minutes"  #: the yardstick (``analysis.yardstick.STANDARDS``)
     group_speeds: tuple[tuple[str, float], ...] = ()  #: (population group, its walking speed) where one is set
+    at: int | None = None  #: a minute of the week: only the facilities open then count (issue 31); None: all
 
     @property
     def yardstick(self) -> Yardstick:

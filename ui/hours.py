@@ -1,0 +1,46 @@
+"""The time of the week the planner looks at (issue 31): the control, and the headline that says the time."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis.pipeline import CircleResult
+from geo.hours import at_label
+from quarterhour.i18n import t
+from ui import state as S
+
+__all__ = ["hours_headline_ui", "time_ui"]
+
+#: The control's stops: any time (every facility counts), then each hour of the week, Monday 00:00 first.
+_STOPS: tuple[int | None, ...] = (None, *(h * 60 for h in range(168)))
+
+
+def time_ui(lang: str) -> int | None:
+    """A slider over the week's hours; returns the minute of the week chosen, or None for any time."""
+    return st.select_slider(
+        t("hours_time", lang),
+        options=list(_STOPS),
+        value=None,
+        format_func=lambda m: t("hours_any_time", lang) if m is None else at_label(m, lang),
+        help=t("hours_time_help", lang),
+        key=S.HOURS_AT,
+    )
+
+
+def hours_headline_ui(result: CircleResult, at: int | None, lang: str) -> None:
+    """The headline at a time ("周三 19:00 开放设施覆盖：69.7%"), above the figures; nothing at any time."""
+    if at is None:
+        return
+    said = next((n for n in result.skipped if getattr(n, "key", "") == "hours_at"), None)
+    values = dict(said.values) if said is not None else {}
+    n = values.get("n", result.summary.n_facilities)
+    st.subheader(
+        t(
+            "hours_headline",
+            lang,
+            at=at_label(at, lang),
+            pct=result.summary.pct_covered,
+            n=n,
+            n_open=values.get("n_open", n),
+        )
+    )
