@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from geo import sample_paths
+from quarterhour.cli_scenarios import _unit_tree
 from tests.test_app import _biggest_gap_lonlat
 from workspace import Actor, Store, WorkspaceError
 from workspace.db import migrate
@@ -41,6 +42,7 @@ def _project(store: Store, kept: Projects, facilities: bytes, name: str) -> int:
             "units": KeptInput("units", "text", "sample"),
         },
     )
+    store.set_units(project, *_unit_tree(None))  # the sample's units, whose polygons bound a planner's changes
     return project
 
 
@@ -80,7 +82,7 @@ def test_each_version_pins_its_inputs_and_a_comparison_says_which_differ(databas
     fewer["features"] = fewer["features"][:-1]
     one = _project(store, kept, data, "设施.geojson")
     two = _project(store, kept, json.dumps(fewer).encode(), "设施（改）.geojson")
-    change = [("add", None, "新中心 1", "study_room", 7.42, 43.73)]
+    change = [("add", None, "新中心 1", "study_room", 7.422796, 43.740172)]  # inside MC-D1, wang's unit
     a = store.create(one, "甲", "MC-D1", WANG, changes=change)
     b = store.create(two, "乙", "MC-D1", WANG, changes=change)
     pinned = kept.version_inputs(a.id, 1, WANG)
