@@ -16,6 +16,7 @@ from quarterhour.i18n import both, category_both, t
 from ui import state as S
 from ui.compute import load_network
 from ui.errors import step
+from ui.scope import visible_networks
 from ui.uploads import remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs, Params, Sources
 
@@ -86,7 +87,7 @@ def _osm_ui(lang: str) -> str:
 
 def _store_ui(lang: str) -> str:
     """Choose a prepared network from the store (a city too big to upload); returns its source."""
-    entries = list_networks()
+    entries = visible_networks(list_networks(), st.session_state.get(S.ACTOR))  # a planner: their units' only
     if not entries:
         st.caption(t("store_empty", lang, folder=cache_root()))
         return SAMPLE
