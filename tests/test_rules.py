@@ -338,3 +338,32 @@ def test_long_names_fail_cleanly_before_the_database_is_asked(people, store, pro
     assert main(["scenarios", "import", _scenario_file(tmp_path, IN_D1, "长" * 401), "--unit", "MC-D1", "--admin"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: 第 1 项改动：名称长 401 个字符") and len(err.strip().splitlines()) == 1
+
+
+def test_a_planner_is_shown_only_their_units_networks(people, store, project):
+    from ui.scope import visible_networks
+
+    monaco = {"source": {"name": "monaco.graphml"}, "extent_lonlat": [7.40, 43.72, 7.44, 43.76]}
+    beijing = {"source": {"name": "beijing.osm.pbf"}, "extent_lonlat": [116.2, 39.8, 116.6, 40.0]}
+    east = {"source": {"name": "d2-only.graphml"}, "extent_lonlat": [7.436, 43.748, 7.439, 43.750]}
+    entries = [monaco, beijing, east]
+    assert visible_networks(entries, _as("wang")) == [monaco]
+    assert visible_networks(entries, _as("li")) == [monaco, east]
+    assert visible_networks(entries, _as("zhao")) == entries
+    assert visible_networks(entries, Actor("nobody", "planner", ("410302",))) == []  # no polygons recorded
+
+
+def test_the_app_shows_the_audit_log_to_a_city_administrator_only(tmp_path, monkeypatch):
+    from tests.test_app_workspace import new_session, sign_in
+
+    url = f"sqlite:///{tmp_path / 'workspace.sqlite'}"
+    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", url)
+    people = Accounts(Store(url))
+    people.add("root", PASSWORDS["root"], role="admin")
+    people.add("wang", PASSWORDS["wang"], role="planner", units=("MC-D1",), by=ADMIN)
+    planner = sign_in(new_session(), "wang", PASSWORDS["wang"])
+    assert "审计日志" not in [e.label for e in planner.expander]
+    admin = sign_in(new_session(), "root", PASSWORDS["root"])
+    assert "审计日志" in [e.label for e in admin.expander]
+    table = next(df.value for df in admin.dataframe if "操作" in df.value.columns)
+    assert {"sign_in", "account_add"} <= set(table["操作"]) and "wang" in set(table["账号"])

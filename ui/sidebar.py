@@ -22,6 +22,7 @@ from ui.compute import load_network
 from ui.errors import step
 from ui.hours import time_ui
 from ui.project import forget_kept, kept_source
+from ui.scope import visible_networks
 from ui.uploads import remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs, Params, Sources
 
@@ -117,7 +118,7 @@ def _osm_ui(lang: str) -> str:
 
 def _store_ui(lang: str) -> str:
     """Choose a prepared network from the store (a city too big to upload); returns its source."""
-    entries = list_networks()
+    entries = visible_networks(list_networks(), st.session_state.get(S.ACTOR))  # a planner: their units' only
     if not entries:
         st.caption(t("store_empty", lang, folder=cache_root()))
         return SAMPLE

@@ -189,6 +189,18 @@ class Store:
             found = set(s.scalars(sa.select(UnitRow.code))) | set(s.scalars(sa.select(UnitRow.parent)))
             return found | set(s.scalars(sa.select(UnitShape.code)))
 
+    def area(self, who: Actor) -> object | None:
+        """The union of a planner's units' polygons (WGS-84) over every project, or None when none is recorded."""
+        from shapely import wkt as shapely_wkt
+        from shapely.ops import unary_union
+
+        with self._session() as s:
+            shapes = []
+            for (project_id,) in s.execute(sa.select(UnitShape.project_id).distinct()):
+                tree = self._tree(s, project_id)
+                shapes += [shapely_wkt.loads(w) for c, w in self._shapes(s, project_id) if who.in_scope(c, tree)]
+        return unary_union(shapes) if shapes else None
+
     def _check_places(self, s: Session, project_id: int, rows: Sequence[tuple], who: Actor) -> None:
         """A planner's changes must lie inside their units (the units' polygons as recorded), else ``NotAllowed``.
 
