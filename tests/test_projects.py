@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from geo import sample_paths
 from tests.test_app import _biggest_gap_lonlat
-from workspace import Actor, Store, WorkspaceError
+from workspace import Actor, Store, WorkspaceError, open_store
 from workspace.db import migrate
 from workspace.keys import project_for
 from workspace.projects import KeptInput, Projects, file_area
@@ -175,6 +175,22 @@ def db(tmp_path, monkeypatch) -> str:
 
 
 @pytest.fixture
+def any_db(database_url, monkeypatch) -> str:
+    """The app's workspace on SQLite, then on PostgreSQL (where the kept files are in the database's rows)."""
+    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", database_url)
+    return database_url
+
+
+def _accounts(url: str):
+    from workspace.accounts import Accounts
+
+    a = Accounts(open_store(url))  # the server's store, as the app opens it (kept open, as by a server)
+    a.add("wang", "西北区-planner-2026", role="planner", units=("MC-D1",))
+    a.add("zhao", "city-reviewer-2026", role="reviewer")
+    return a
+
+
+@pytest.fixture
 def accounts(db):
     from workspace.accounts import Accounts
 
@@ -211,7 +227,10 @@ def figure(app: AppTest, label: str) -> str:
     return app.metric[labels.index(label)].value
 
 
-def test_a_planners_page_comes_back_whole_with_the_version_that_was_open(accounts, gap, db):
+def test_a_planners_page_comes_back_whole_with_the_version_that_was_open(any_db, gap):
+    db = any_db
+    _accounts(db)
+    store = open_store(db)
     first = sign_in("wang", "西北区-planner-2026")
     first.select_slider(key="minutes").set_value(10).run()
     first.selectbox(key="demand_crs").set_value("wgs84").run()
@@ -229,14 +248,15 @@ def test_a_planners_page_comes_back_whole_with_the_version_that_was_open(account
     assert len(again.session_state["changes"]) == 1 and figure(again, "方案") == covered_v1
     assert again.session_state["ws_shown"] == 1 and again.session_state["ws_base"] == 2
     assert any("已继续上次的方案" in i.value and "第 1 版" in i.value for i in again.info)
-    store = Store(db)
     assert store.scenarios(None, WANG)[0].head == 2  # reopening saved nothing
     page = Projects(store).last_page("wang")
     assert (page.version, page.base, page.params["minutes"]) == (1, 2, 10)
 
 
-def test_a_kept_upload_comes_back_by_the_planners_name(accounts, db, sample, tmp_path):
-    store = Store(db)
+def test_a_kept_upload_comes_back_by_the_planners_name(any_db, sample):
+    db = any_db
+    _accounts(db)
+    store = open_store(db)
     kept = Projects(store)
     data = json.loads(sample_paths()["facilities"].read_bytes())
     data["features"] = data["features"][:3]  # three centres: fewer residents covered
@@ -250,8 +270,15 @@ def test_a_kept_upload_comes_back_by_the_planners_name(accounts, db, sample, tmp
     assert Path(stored).name.startswith(hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest())
     assert figure(app, "覆盖率") != "99.7%"  # the three computed, not the sample
     assert name in " ".join(c.value for c in app.caption)  # the notes say the planner's file name
-    kept_copy = file_area(store.url) / Path(stored).name.split(".")[0]
-    kept_copy.write_bytes(kept_copy.read_bytes().replace(b"Feature", b"feature", 1))  # the kept copy changed
+    sha = Path(stored).name.split(".")[0]
+    if file_area(store.url) is not None:  # the kept copy changed: in the file area (SQLite), in its row (PostgreSQL)
+        kept_copy = file_area(store.url) / sha
+        kept_copy.write_bytes(kept_copy.read_bytes().replace(b"Feature", b"feature", 1))
+    else:
+        with store.engine.begin() as c:
+            row = c.execute(sa.text("SELECT data FROM input_files WHERE sha256 = :s"), {"s": sha}).scalar_one()
+            changed = bytes(row).replace(b"Feature", b"feature", 1)
+            c.execute(sa.text("UPDATE input_files SET data = :d WHERE sha256 = :s"), {"d": changed, "s": sha})
     Path(stored).unlink()
     damaged = sign_in("wang", "西北区-planner-2026")
     assert any(f"项目中保存的输入文件“{name}”已损坏或缺失" in e.value for e in damaged.error)
