@@ -194,7 +194,7 @@ def _accounts(url: str):
 def accounts(db):
     from workspace.accounts import Accounts
 
-    a = Accounts(Store(db))
+    a = Accounts(open_store(db))
     a.add("wang", "西北区-planner-2026", role="planner", units=("MC-D1",))
     a.add("zhao", "city-reviewer-2026", role="reviewer")
     return a
@@ -321,6 +321,27 @@ def test_a_locked_workspace_fails_closed(tmp_path, monkeypatch):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_a_workspace_locked_in_the_middle_of_a_session_fails_closed(accounts, db):
+    import sqlite3
+
+    app = sign_in("wang", "西北区-planner-2026")
+    assert app.metric
+    database = db.removeprefix("sqlite:///")
+    open_store(db).engine.dispose()  # the server's idle connections closed: the holder can take the file whole
+    holder = sqlite3.connect(database, isolation_level=None, timeout=10)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")  # even WAL's readers wait (a backup tool, an operator's shell)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO units SELECT * FROM units WHERE 0")
+    try:
+        app.run()
+        _closed(app, database)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    app.run()  # the lock is gone: the planner's page again, still signed in
+    assert app.metric and not app.error
 
 
 def _closed(app: AppTest, path: str) -> None:
