@@ -270,6 +270,9 @@ def test_a_kept_upload_comes_back_by_the_planners_name(any_db, sample):
     assert Path(stored).name.startswith(hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest())
     assert figure(app, "覆盖率") != "99.7%"  # the three computed, not the sample
     assert name in " ".join(c.value for c in app.caption)  # the notes say the planner's file name
+    Path(stored).unlink()  # the uploads folder pruned it (unused for a day): put back from the workspace
+    app.run()
+    assert Path(stored).is_file() and any(f"已从项目恢复：{name}" in c.value for c in app.sidebar.caption)
     sha = Path(stored).name.split(".")[0]
     if file_area(store.url) is not None:  # the kept copy changed: in the file area (SQLite), in its row (PostgreSQL)
         kept_copy = file_area(store.url) / sha

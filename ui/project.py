@@ -129,9 +129,11 @@ def kept_source(key: str, lang: str) -> str | None:
     path = st.session_state.get(S.WS_KEPT, {}).get(key)
     if not path:
         return None
-    if not Path(path).is_file():  # removed from the uploads meanwhile: the page is restored again next session
-        st.session_state[S.WS_KEPT].pop(key, None)
-        return None
+    store = workspace_store()
+    if not Path(path).is_file() and store is not None:  # pruned from the uploads meanwhile: put back again
+        sha, name = Path(path).name.split(".")[0], _name_of(path)
+        path = _put_back(Projects(store), KeptInput(key, "file", sha256=sha, name=name), lang)
+        st.session_state[S.WS_KEPT][key] = path
     a, b = st.columns([3, 1])
     a.caption(t("kept_file", lang, name=_name_of(path)))
     if b.button(t("kept_drop", lang), key=f"kept_drop_{key}"):
