@@ -887,6 +887,12 @@ _TEXT: dict[str, tuple[str, str]] = {
         "the project's kept input file '{name}' is damaged or missing; the last page was not restored",
     ),
     "kept_damaged_fix": ("请在“数据”中重新上传该文件", "upload the file again under Data"),
+    "kept_not_kept": (
+        "本项目的输入文件未能保存到工作区（文件超过 100 MB 或已不在服务器上）："
+        "方案照常保存，但重新加载后需重新上传数据",
+        "The project's input files could not be kept in the workspace (over 100 MB, or no longer on the server): "
+        "scenarios are still saved, but after a reload the data must be uploaded again",
+    ),
     "read_only_view": (
         "审核视图：只读。方案按保存的样子显示，不能在此修改或撤销。",
         "Review view: read-only. The scenario is shown as saved; it cannot be changed or undone here.",

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from geo import sample_paths
 from quarterhour.cli_scenarios import _unit_tree
 from tests.test_app import _biggest_gap_lonlat
-from workspace import Actor, Store, WorkspaceError
+from workspace import Actor, Store, WorkspaceError, open_store
 from workspace.db import migrate
 from workspace.keys import project_for
 from workspace.projects import KeptInput, Projects, file_area
@@ -185,10 +185,26 @@ def db(tmp_path, monkeypatch) -> str:
 
 
 @pytest.fixture
+def any_db(database_url, monkeypatch) -> str:
+    """The app's workspace on SQLite, then on PostgreSQL (where the kept files are in the database's rows)."""
+    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", database_url)
+    return database_url
+
+
+def _accounts(url: str):
+    from workspace.accounts import Accounts
+
+    a = Accounts(open_store(url))  # the server's store, as the app opens it (kept open, as by a server)
+    a.add("wang", "西北区-planner-2026", role="planner", units=("MC-D1",))
+    a.add("zhao", "city-reviewer-2026", role="reviewer")
+    return a
+
+
+@pytest.fixture
 def accounts(db):
     from workspace.accounts import Accounts
 
-    a = Accounts(Store(db))
+    a = Accounts(open_store(db))
     a.add("wang", "西北区-planner-2026", role="planner", units=("MC-D1",))
     a.add("zhao", "city-reviewer-2026", role="reviewer")
     return a
@@ -221,7 +237,10 @@ def figure(app: AppTest, label: str) -> str:
     return app.metric[labels.index(label)].value
 
 
-def test_a_planners_page_comes_back_whole_with_the_version_that_was_open(accounts, gap, db):
+def test_a_planners_page_comes_back_whole_with_the_version_that_was_open(any_db, gap):
+    db = any_db
+    _accounts(db)
+    store = open_store(db)
     first = sign_in("wang", "西北区-planner-2026")
     first.select_slider(key="minutes").set_value(10).run()
     first.selectbox(key="demand_crs").set_value("wgs84").run()
@@ -239,14 +258,15 @@ def test_a_planners_page_comes_back_whole_with_the_version_that_was_open(account
     assert len(again.session_state["changes"]) == 1 and figure(again, "方案") == covered_v1
     assert again.session_state["ws_shown"] == 1 and again.session_state["ws_base"] == 2
     assert any("已继续上次的方案" in i.value and "第 1 版" in i.value for i in again.info)
-    store = Store(db)
     assert store.scenarios(None, WANG)[0].head == 2  # reopening saved nothing
     page = Projects(store).last_page("wang")
     assert (page.version, page.base, page.params["minutes"]) == (1, 2, 10)
 
 
-def test_a_kept_upload_comes_back_by_the_planners_name(accounts, db, sample, tmp_path):
-    store = Store(db)
+def test_a_kept_upload_comes_back_by_the_planners_name(any_db, sample):
+    db = any_db
+    _accounts(db)
+    store = open_store(db)
     kept = Projects(store)
     data = json.loads(sample_paths()["facilities"].read_bytes())
     data["features"] = data["features"][:3]  # three centres: fewer residents covered
@@ -260,8 +280,18 @@ def test_a_kept_upload_comes_back_by_the_planners_name(accounts, db, sample, tmp
     assert Path(stored).name.startswith(hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest())
     assert figure(app, "覆盖率") != "99.7%"  # the three computed, not the sample
     assert name in " ".join(c.value for c in app.caption)  # the notes say the planner's file name
-    kept_copy = file_area(store.url) / Path(stored).name.split(".")[0]
-    kept_copy.write_bytes(kept_copy.read_bytes().replace(b"Feature", b"feature", 1))  # the kept copy changed
+    Path(stored).unlink()  # the uploads folder pruned it (unused for a day): put back from the workspace
+    app.run()
+    assert Path(stored).is_file() and any(f"已从项目恢复：{name}" in c.value for c in app.sidebar.caption)
+    sha = Path(stored).name.split(".")[0]
+    if file_area(store.url) is not None:  # the kept copy changed: in the file area (SQLite), in its row (PostgreSQL)
+        kept_copy = file_area(store.url) / sha
+        kept_copy.write_bytes(kept_copy.read_bytes().replace(b"Feature", b"feature", 1))
+    else:
+        with store.engine.begin() as c:
+            row = c.execute(sa.text("SELECT data FROM input_files WHERE sha256 = :s"), {"s": sha}).scalar_one()
+            changed = bytes(row).replace(b"Feature", b"feature", 1)
+            c.execute(sa.text("UPDATE input_files SET data = :d WHERE sha256 = :s"), {"d": changed, "s": sha})
     Path(stored).unlink()
     damaged = sign_in("wang", "西北区-planner-2026")
     assert any(f"项目中保存的输入文件“{name}”已损坏或缺失" in e.value for e in damaged.error)
@@ -304,6 +334,27 @@ def test_a_locked_workspace_fails_closed(tmp_path, monkeypatch):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_a_workspace_locked_in_the_middle_of_a_session_fails_closed(accounts, db):
+    import sqlite3
+
+    app = sign_in("wang", "西北区-planner-2026")
+    assert app.metric
+    database = db.removeprefix("sqlite:///")
+    open_store(db).engine.dispose()  # the server's idle connections closed: the holder can take the file whole
+    holder = sqlite3.connect(database, isolation_level=None, timeout=10)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")  # even WAL's readers wait (a backup tool, an operator's shell)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO units SELECT * FROM units WHERE 0")
+    try:
+        app.run()
+        _closed(app, database)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    app.run()  # the lock is gone: the planner's page again, still signed in
+    assert app.metric and not app.error
 
 
 def _closed(app: AppTest, path: str) -> None:

@@ -63,7 +63,7 @@ def _network(kept: Projects, source: str) -> KeptInput:
     return _file(kept, "network", source)
 
 
-def keep_project(project: int, inputs: Inputs, units: str) -> None:
+def keep_project(project: int, inputs: Inputs, units: str, lang: str) -> None:
     """Keep the project's inputs in the workspace (a signed-in account's; once per project and session).
 
     Called before the session's scenario is saved, so that every version of the project pins them.
@@ -75,20 +75,27 @@ def keep_project(project: int, inputs: Inputs, units: str) -> None:
     if set(kept.inputs(project)) >= set(ROLES):
         st.session_state[S.WS_KEPT_FOR] = project
         return
+    st.session_state[S.WS_KEPT_FOR] = project  # tried once: a file too big is said once, and the scenario saved
     facilities = {"crs": inputs.facilities_crs}
     demand = {"crs": inputs.demand_crs, "total": inputs.demand_total}
-    records = {
-        "network": _network(kept, inputs.network),
-        "facilities": KeptInput("facilities", "sample", SAMPLE, options=facilities)
-        if inputs.facilities == SAMPLE
-        else _file(kept, "facilities", inputs.facilities, facilities),
-        "demand": KeptInput("demand", "sample", SAMPLE, options=demand)
-        if inputs.demand == SAMPLE
-        else _file(kept, "demand", inputs.demand, demand),
-        "units": KeptInput("units", "text", units) if units in ("sample", "luoyang") else _file(kept, "units", units),
-    }
+    try:
+        records = {
+            "network": _network(kept, inputs.network),
+            "facilities": KeptInput("facilities", "sample", SAMPLE, options=facilities)
+            if inputs.facilities == SAMPLE
+            else _file(kept, "facilities", inputs.facilities, facilities),
+            "demand": KeptInput("demand", "sample", SAMPLE, options=demand)
+            if inputs.demand == SAMPLE
+            else _file(kept, "demand", inputs.demand, demand),
+            "units": KeptInput("units", "text", units)
+            if units in ("sample", "luoyang")
+            else _file(kept, "units", units),
+        }
+    except (WorkspaceError, OSError) as exc:  # too big to keep, or the upload gone: the work goes on, said once
+        logging.getLogger("quarterhour.app").warning("the project's inputs were not kept: %s", exc)
+        st.warning(t("kept_not_kept", lang))
+        return
     kept.keep_inputs(project, records)
-    st.session_state[S.WS_KEPT_FOR] = project
 
 
 def remember_page(project: int, params_now: dict) -> None:
@@ -122,9 +129,11 @@ def kept_source(key: str, lang: str) -> str | None:
     path = st.session_state.get(S.WS_KEPT, {}).get(key)
     if not path:
         return None
-    if not Path(path).is_file():  # removed from the uploads meanwhile: the page is restored again next session
-        st.session_state[S.WS_KEPT].pop(key, None)
-        return None
+    store = workspace_store()
+    if not Path(path).is_file() and store is not None:  # pruned from the uploads meanwhile: put back again
+        sha, name = Path(path).name.split(".")[0], _name_of(path)
+        path = _put_back(Projects(store), KeptInput(key, "file", sha256=sha, name=name), lang)
+        st.session_state[S.WS_KEPT][key] = path
     a, b = st.columns([3, 1])
     a.caption(t("kept_file", lang, name=_name_of(path)))
     if b.button(t("kept_drop", lang), key=f"kept_drop_{key}"):

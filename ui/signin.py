@@ -53,17 +53,25 @@ def _sso_user() -> dict | None:
 
 
 def signin_ui(lang: str) -> Actor | None:
-    """The session's account: the local user without accounts, the signed-in one, or None (the form is shown)."""
+    """The session's account: the local user without accounts, the signed-in one, or None (the form is shown).
+
+    Fails closed: a workspace that cannot be opened or is locked (now, or in the middle of a session) gives
+    the sign-in page with a message and no data, never the local user's page, never the database's path.
+    """
     try:
-        accounts = Accounts(open_store())
-        if not accounts.any():
-            return local_actor()
-    except (WorkspaceError, DBAPIError):  # fail closed: no data, no local user's page, no database path
+        return _signin_ui(lang)
+    except (WorkspaceError, DBAPIError):
         log.warning("the workspace cannot be opened: the sign-in page says so", exc_info=True)
         st.title(t("title", lang))
         st.subheader(t("sign_in", lang))
         st.error(t("ws_closed", lang))
         return None
+
+
+def _signin_ui(lang: str) -> Actor | None:
+    accounts = Accounts(open_store())
+    if not accounts.any():
+        return local_actor()
     sso = sso_configured()
     user = _sso_user() if sso else None
     if user is not None:

@@ -88,7 +88,7 @@ def workspace_ui(inputs: Inputs, units: str, params: Params, lang: str) -> None:
     """Save the session's scenario, then the panel: the open scenario, the list, versions, review, comparison."""
     store = workspace_store()
     if store is not None:  # before the save: the version pins the inputs it is computed on (ui.project)
-        keep_project(project_id(store, inputs, units), inputs, units)
+        keep_project(project_id(store, inputs, units), inputs, units, lang)
     autosave(inputs, units, params, lang)
     _say_note(lang)
     if store is None:
