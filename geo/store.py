@@ -50,7 +50,7 @@ import platformdirs
 import shapely
 from pyproj import CRS
 
-from geo.errors import InputError
+from geo.errors import InputError, plain_text
 from geo.graphml import prepare_graphml
 from geo.io import read_network
 from geo.network import StreetNetwork, prepare_network
@@ -475,7 +475,7 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
         nodes = gpd.read_parquet(entry / "nodes.parquet")
         edges = gpd.read_parquet(entry / "edges.parquet")
     except (OSError, ValueError) as exc:
-        raise _Damaged(f"cannot be read ({exc})") from exc
+        raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
     if len(nodes) != manifest.get("nodes") or len(edges) != manifest.get("segments") or nodes.crs is None:
         raise _Damaged("counts differ from the manifest")
     _check_arrays(nodes, edges)
@@ -493,7 +493,7 @@ def _check_arrays(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> None:
         length = edges["length_m"].to_numpy(dtype=float)
         geom = edges.geometry.to_numpy()
     except (KeyError, TypeError, ValueError) as exc:
-        raise _Damaged(f"its tables lack a column or hold text ({exc})") from exc
+        raise _Damaged(f"its tables lack a column or hold text ({plain_text(exc)})") from exc
     if len(edges) == 0:
         return
     if not (np.issubdtype(u.dtype, np.integer) and np.issubdtype(v.dtype, np.integer)):

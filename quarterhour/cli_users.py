@@ -42,7 +42,14 @@ def add_users_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def users_command(args: argparse.Namespace) -> int:
-    """Run ``quarterhour users ACTION``."""
+    """Run ``quarterhour users ACTION`` (a database failing in use: ``workspace.db.database_problems``)."""
+    from workspace.db import database_problems
+
+    with database_problems():
+        return _users_command(args)
+
+
+def _users_command(args: argparse.Namespace) -> int:
     from workspace import open_store
     from workspace.accounts import Accounts
 

@@ -12,6 +12,7 @@ import streamlit as st
 from geo import InputError
 from geo.errors import plain_text
 from quarterhour.i18n import t
+from ui.plain import plain
 from ui.uploads import shown
 
 __all__ = ["Outcome", "step"]
@@ -47,8 +48,8 @@ def step(lang: str, what: str = "a step of the app") -> Iterator[Outcome]:
         yield outcome
     except InputError as exc:
         outcome.error = exc
-        st.error(shown(str(exc)))
+        st.error(plain(shown(str(exc))))
     except Exception as exc:  # a bug: say so plainly, keep the traceback in the server log
         outcome.error = exc
         log.exception("%s failed", what)
-        st.error(f"{t('bug', lang)} {type(exc).__name__}: {shown(plain_text(exc))}")
+        st.error(f"{t('bug', lang)} {type(exc).__name__}: {plain(shown(plain_text(exc)))}")

@@ -10,12 +10,13 @@ from analysis.groups import OLDER_KMH
 from analysis.traveltime import MODE_SPEEDS_KMH
 from analysis.yardstick import STANDARDS
 from geo.errors import InputError
-from geo.store import cache_root, list_networks
+from geo.store import list_networks
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, MODES
 from quarterhour.i18n import both, category_both, t
 from ui import state as S
 from ui.compute import load_network
 from ui.errors import step
+from ui.plain import plain, said
 from ui.uploads import remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs, Params, Sources
 
@@ -35,12 +36,12 @@ def save_upload(upload: st.runtime.uploaded_file_manager.UploadedFile, lang: str
     """Keep an upload on the server, named by its content (``ui.uploads``); None, said why, if it cannot be kept."""
     data = upload.getvalue()
     if len(data) > UPLOAD_LIMIT_MB * 1024 * 1024:
-        st.error(t("too_big", lang, name=upload.name, mb=len(data) / 1024 / 1024, limit=UPLOAD_LIMIT_MB))
+        st.error(said("too_big", lang, name=upload.name, mb=len(data) / 1024 / 1024, limit=UPLOAD_LIMIT_MB))
         return None
     try:
         path = store_upload(upload.name, data)
     except InputError as exc:  # a name with path parts ('..')
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return None
     remember_name(path, upload.name)  # messages name the file the planner knows
     return str(path)
@@ -88,7 +89,7 @@ def _store_ui(lang: str) -> str:
     """Choose a prepared network from the store (a city too big to upload); returns its source."""
     entries = list_networks()
     if not entries:
-        st.caption(t("store_empty", lang, folder=cache_root()))
+        st.caption(t("store_empty", lang))
         return SAMPLE
     labels = {
         STORE + e["path"]: t(

@@ -22,6 +22,7 @@ import streamlit as st
 
 from quarterhour.i18n import t
 from ui import state as S
+from ui.plain import plain, said
 from ui.session_cookie import forget, remember, remembered
 from workspace import Actor, WorkspaceError, local_actor, open_store
 from workspace.accounts import Accounts, SignInRefused, session_hours
@@ -86,7 +87,7 @@ def _signed_in_ui(accounts: Accounts, token: str, who: Actor, lang: str) -> Acto
         if remembered() != token:  # a new sign-in (a token from the cookie is kept there already, to its expiry)
             remember(token, session_hours())
         st.session_state[S.TOKEN_KEPT] = token
-    st.sidebar.caption(t("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
+    st.sidebar.caption(said("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
     if st.sidebar.button(t("sign_out", lang), key=S.SIGN_OUT):
         accounts.sign_out(token)
         st.session_state[S.DROPPED_TOKEN] = token
@@ -102,10 +103,10 @@ def _sso_ui(accounts: Accounts, user: dict, lang: str) -> Actor | None:
         who = accounts.sso_actor(user)
     except SignInRefused as exc:
         st.title(t("title", lang))
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         st.button(t("sign_out", lang), key=S.SIGN_OUT, on_click=st.logout)
         return None
-    st.sidebar.caption(t("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
+    st.sidebar.caption(said("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
     if st.sidebar.button(t("sign_out", lang), key=S.SIGN_OUT):
         _forget()
         st.logout()
@@ -125,7 +126,7 @@ def _form_ui(accounts: Accounts, sso: bool, lang: str) -> None:
             try:
                 st.session_state[S.TOKEN], _ = accounts.sign_in(name, password)
             except SignInRefused as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
             else:
                 st.session_state.pop(S.DROPPED_TOKEN, None)
                 st.rerun()

@@ -15,6 +15,7 @@ from quarterhour.i18n import t
 from ui import state as S
 from ui.compute import load_boundaries
 from ui.files import scenario_pack
+from ui.plain import said
 from ui.values import Inputs, Params
 from ui.workspace import actor, autosave, hold, project_id, start_new, workspace_store
 from ui.workspace_compare import compare_ui
@@ -41,7 +42,7 @@ def _say_note(lang: str) -> None:
     note = st.session_state.pop(S.WS_NOTE, None)
     if note:
         kind, (key, values) = note
-        getattr(st, kind)(t(key, lang, **values))
+        getattr(st, kind)(said(key, lang, **values))
 
 
 # callbacks: they run before the page, so the parameters' widgets can be set ---------------------------------------
@@ -97,7 +98,7 @@ def workspace_ui(inputs: Inputs, units: str, params: Params, lang: str) -> None:
 
 def _current_ui(store: Store, sc: ScenarioInfo, names: dict[str, str], tree: dict[str, str], lang: str) -> None:
     st.caption(
-        t(
+        said(
             "ws_current",
             lang,
             name=sc.name,
@@ -109,7 +110,7 @@ def _current_ui(store: Store, sc: ScenarioInfo, names: dict[str, str], tree: dic
     )
     if sc.reviewer:
         st.caption(
-            t(
+            said(
                 "ws_review_line",
                 lang,
                 reviewer=sc.reviewer,
