@@ -51,7 +51,9 @@ def users_command(args: argparse.Namespace) -> int:
 
 def _users_command(args: argparse.Namespace) -> int:
     from workspace import open_store
-    from workspace.accounts import Accounts
+    from workspace.accounts import Accounts, session_hours
+
+    session_hours()  # a setting every sign-in would trip on is refused now, with the fix
 
     accounts = Accounts(open_store())
     if args.action == "add":

@@ -87,7 +87,11 @@ def _osm_ui(lang: str) -> str:
 
 def _store_ui(lang: str) -> str:
     """Choose a prepared network from the store (a city too big to upload); returns its source."""
-    entries = list_networks()
+    try:
+        entries = list_networks()
+    except InputError as exc:  # the store's key cannot be read or made (geo.store.store_secret)
+        st.error(plain(str(exc)))
+        return SAMPLE
     if not entries:
         st.caption(t("store_empty", lang))
         return SAMPLE

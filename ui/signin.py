@@ -55,6 +55,12 @@ def signin_ui(lang: str) -> Actor | None:
             return local_actor()
     except WorkspaceError:  # no workspace: the app as before (the scenario panel says the store is unavailable)
         return local_actor()
+    try:
+        session_hours()  # with accounts, a setting every sign-in would trip on: said, and no one is let in
+    except WorkspaceError as exc:
+        st.title(t("title", lang))
+        st.error(plain(str(exc)))
+        return None
     sso = sso_configured()
     user = _sso_user() if sso else None
     if user is not None:
