@@ -191,3 +191,11 @@ def test_the_app_with_accounts_refuses_to_start_on_such_a_length(tmp_path, monke
         "Fix: set it to how long a sign-in lasts, e.g. 8 (a working day), or unset it for 8"
     ]
     assert not app.metric and not app.text_input  # no figures, and no form that would let anyone in
+
+
+def test_a_workspace_damaged_at_its_first_page_names_no_server_folder(workspace_copy):
+    data = bytearray(workspace_copy.read_bytes())
+    data[100:4096] = b"\xa5" * (4096 - 100)  # the schema: the database cannot even be opened
+    workspace_copy.write_bytes(bytes(data))
+    line = _one_error_line(_cli("scenarios", "list", database=workspace_copy), str(workspace_copy.parent))
+    assert "cannot open the workspace database sqlite:///…/ws.sqlite: database disk image is malformed" in line

@@ -64,7 +64,10 @@ def database_url(url: str | None = None) -> str:
 
 def _refused(url: str, why: object) -> WorkspaceError:
     try:
-        shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
+        parsed = make_url(url) if "://" in url else None
+        shown = parsed.render_as_string(hide_password=True) if parsed is not None else url
+        if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database:
+            shown = f"sqlite:///…/{Path(parsed.database).name}"  # its file, not the server's folders
     except (ArgumentError, ValueError):  # a URL that does not parse: its scheme only (it may hold a password)
         shown = url.split("://", 1)[0] + "://…"
     return WorkspaceError(
