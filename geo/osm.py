@@ -19,7 +19,7 @@ from xml.sax.saxutils import quoteattr
 
 import requests
 
-from geo.errors import InputError
+from geo.errors import InputError, plain_text
 
 if TYPE_CHECKING:  # networkx is imported where a graph is read, not by every command
     import networkx as nx
@@ -113,7 +113,7 @@ def walk_graph_from_pbf(path: str | Path, *, workdir: str | Path | None = None) 
         }
     except RuntimeError as exc:
         raise InputError(
-            f"cannot read the OSM extract ({exc})",
+            f"cannot read the OSM extract ({plain_text(exc)})",
             file=path.name,
             fix="give a valid .osm.pbf file (e.g. from download.geofabrik.de)",
         ) from exc
@@ -266,7 +266,7 @@ def walk_network_file(
         ) from exc
     except (ValueError, TypeError, ox._errors.InsufficientResponseError) as exc:
         raise InputError(
-            f"OpenStreetMap returned no walking network for {query.split('|')[1]} ({exc})",
+            f"OpenStreetMap returned no walking network for {query.split('|')[1]} ({plain_text(exc)})",
             fix="check the place name (try the Chinese and the English name) or the box",
         ) from exc
     cached.parent.mkdir(parents=True, exist_ok=True)

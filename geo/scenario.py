@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from geo.errors import InputError
+from geo.errors import InputError, plain_text
 from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY
 
 __all__ = ["CHANGE_COLUMNS", "SCENARIO_ACTIONS", "change_rows", "changes_frame", "read_scenario", "scenario_geojson"]
@@ -92,7 +92,7 @@ def read_scenario(path: str | Path) -> gpd.GeoDataFrame:
         gdf = pyogrio.read_dataframe(path)
     except Exception as exc:  # GDAL says why: not JSON, truncated, ...
         raise InputError(
-            f"cannot read the scenario: {exc}",
+            f"cannot read the scenario: {plain_text(exc).rstrip('.')}",
             file=path.name,
             fix="choose a scenario file saved by quarterhour (GeoJSON)",
         ) from None

@@ -50,7 +50,7 @@ import platformdirs
 import shapely
 from pyproj import CRS
 
-from geo.errors import InputError
+from geo.errors import InputError, plain_text
 from geo.graphml import prepare_graphml
 from geo.io import read_network
 from geo.network import StreetNetwork, prepare_network
@@ -244,8 +244,8 @@ def store_secret(cache_dir: str | Path | None = None) -> bytes:
                 tmp.unlink()
         if os.name == "posix" and path.stat().st_mode & 0o077:
             raise InputError(
-                "the network store's key file may be read or changed by others",
-                file=f"~/{path.relative_to(Path.home())}" if path.is_relative_to(Path.home()) else path.name,
+                "the network store's key file in the user's config folder may be read or changed by others",
+                file=_SECRET_FILE,
                 fix="make it its owner's only: chmod 600 on that file",
             )
         secret = path.read_bytes().strip()
@@ -475,17 +475,18 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
         nodes = gpd.read_parquet(entry / "nodes.parquet")
         edges = gpd.read_parquet(entry / "edges.parquet")
     except (OSError, ValueError) as exc:
-        raise _Damaged(f"cannot be read ({exc})") from exc
+        raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
     if len(nodes) != manifest.get("nodes") or len(edges) != manifest.get("segments") or nodes.crs is None:
         raise _Damaged("counts differ from the manifest")
-    _check_arrays(nodes, edges)
+    _check_arrays(nodes, edges, ends=not (manifest.get("options") or {}).get("consolidate_m"))
     return StreetNetwork(graph=None, nodes=nodes, edges=edges, crs=CRS.from_user_input(nodes.crs)), manifest
 
 
-def _check_arrays(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> None:
+def _check_arrays(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, *, ends: bool = True) -> None:
     """What preparing promises of every segment: its length is its line's, its line runs between its nodes.
 
     A vectorised check of all segments (a city's half million in well under a second); ``_Damaged`` if not.
+    ``ends``: check the lines' ends too (not after ``consolidate_m``, which moves merged corners off them).
     """
     try:
         xy = nodes[["x", "y"]].to_numpy(dtype=float)
@@ -493,7 +494,7 @@ def _check_arrays(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> None:
         length = edges["length_m"].to_numpy(dtype=float)
         geom = edges.geometry.to_numpy()
     except (KeyError, TypeError, ValueError) as exc:
-        raise _Damaged(f"its tables lack a column or hold text ({exc})") from exc
+        raise _Damaged(f"its tables lack a column or hold text ({plain_text(exc)})") from exc
     if len(edges) == 0:
         return
     if not (np.issubdtype(u.dtype, np.integer) and np.issubdtype(v.dtype, np.integer)):
@@ -503,14 +504,19 @@ def _check_arrays(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> None:
     if not np.allclose(length, shapely.length(geom), rtol=1e-9, atol=1e-6):
         bad = int(np.sum(~np.isclose(length, shapely.length(geom), rtol=1e-9, atol=1e-6)))
         raise _Damaged(f"{bad:,} segment lengths differ from their lines' lengths")
-    start = shapely.get_coordinates(shapely.get_point(geom, 0))
-    end = shapely.get_coordinates(shapely.get_point(geom, -1))
-    if len(start) != len(edges) or len(end) != len(edges):
+    if not ends:
+        return
+    counts = shapely.get_num_coordinates(geom)
+    if (counts < 2).any():
         raise _Damaged("a segment has no line")
-    along = np.hypot(*(start - xy[u]).T) + np.hypot(*(end - xy[v]).T)
-    against = np.hypot(*(start - xy[v]).T) + np.hypot(*(end - xy[u]).T)
-    if not (np.minimum(along, against) < 1e-3).all():
-        raise _Damaged("a segment's line does not run between its two nodes")
+    coords = shapely.get_coordinates(geom)  # all lines' vertices in a row: each line's first and last by offsets
+    last = np.cumsum(counts) - 1
+    start, end = coords[last - counts + 1], coords[last]
+    off = (np.abs(start - xy[u]) + np.abs(end - xy[v])).max(axis=1) >= 1e-3  # drawn from u to v, as prepared
+    if off.any():  # ... or from v to u
+        back = np.abs(start[off] - xy[v[off]]) + np.abs(end[off] - xy[u[off]])
+        if (back.max(axis=1) >= 1e-3).any():
+            raise _Damaged("a segment's line does not run between its two nodes")
 
 
 def _summary(network: StreetNetwork) -> dict:

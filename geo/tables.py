@@ -112,7 +112,9 @@ def _read_csv(path: Path, what: str, nrows: int) -> tuple[pd.DataFrame, str]:
             continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise InputError(
-                f"cannot read the {what} table ({exc})", file=path.name, fix="save it as CSV with one header row"
+                f"cannot read the {what} table ({plain_text(exc)})",
+                file=path.name,
+                fix="save it as CSV with one header row",
             ) from exc
     raise InputError(
         f"the {what} table is neither UTF-8 nor GBK text",

@@ -94,7 +94,35 @@ def check_batch_dir(out: Path, units_source: str, *, force: bool) -> dict[str, A
             file=str(out),
             fix="choose another --out folder, or pass --force to run these units into it",
         )
-    return dict(manifest.get("units", {})) if manifest else {}
+    return _recorded_units(manifest) if manifest else {}
+
+
+#: What each part of a unit's record must be, if it is there (a rerun reads them).
+_RECORD_PARTS = {"status": str, "inputs": dict, "output": dict, "summary": dict, "error": str, "seconds": (int, float)}
+
+
+def _recorded_units(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest's ``units``, checked to be a table of records as ``write_manifest`` writes them.
+
+    A manifest edited by hand (``units`` a list, a record a string, ``summary`` a list) is refused with the fix,
+    not followed into a bug halfway through the rerun.
+    """
+    units = manifest.get("units", {})
+    fix = "pass --force to run every unit again (the manifest is then written anew), or put back the batch's own file"
+    if not isinstance(units, dict):
+        raise InputError(f"'units' is a {type(units).__name__}, not a table of units by code", file=MANIFEST, fix=fix)
+    for code, record in units.items():
+        if not isinstance(record, dict):
+            raise InputError(
+                f"the record of unit '{code}' is a {type(record).__name__}, not a table", file=MANIFEST, fix=fix
+            )
+        for part, kind in _RECORD_PARTS.items():
+            value = record.get(part)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise InputError(
+                    f"the record of unit '{code}' has '{part}' as a {type(value).__name__}", file=MANIFEST, fix=fix
+                )
+    return dict(units)
 
 
 def complete(record: Mapping[str, Any] | None, inputs: Mapping[str, str], out: Path) -> bool:

@@ -515,6 +515,28 @@ def _warning_line(message: Warning | str, *_: object, **__: object) -> None:
     print(f"warning: {plain_text(message) if isinstance(message, Warning) else message}", file=sys.stderr)
 
 
+def _text_arguments(args: argparse.Namespace) -> None:
+    """Refuse a text option (a name, a comment) that is not UTF-8: a GBK terminal's bytes, which no database keeps.
+
+    File paths are left alone: a file named in another encoding is still opened by its bytes.
+    """
+    for option, value in vars(args).items():
+        if not isinstance(value, str) or os.path.exists(value):  # a file given as text (--units) is opened as is
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = value.encode("utf-8", "surrogateescape")
+            try:
+                guess = f": as GBK it reads '{raw.decode('gbk')}'"
+            except UnicodeDecodeError:
+                guess = ""
+            raise InputError(
+                f"--{option.replace('_', '-')} is not UTF-8 text{guess}",
+                fix="set the terminal to UTF-8 (e.g. export LANG=zh_CN.UTF-8) and type it again",
+            ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``quarterhour`` console command.
 
@@ -534,6 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands = {"run": _run, "site": _site, "report": _report, "network": _network}
         commands |= {"scenarios": scenarios_command, "users": users_command, "batch": batch_command}
         commands |= {"login": login_command, "logout": logout_command, "audit": audit_command}
+        _text_arguments(args)
         with warnings.catch_warnings():
             warnings.showwarning = _warning_line
             return commands[args.command](args)

@@ -83,7 +83,10 @@ def _store() -> Store:
 
 def scenarios_command(args: argparse.Namespace) -> int:
     """Run ``quarterhour scenarios ACTION``; the workspace's refusals are ``InputError``s (exit 2)."""
-    return {"list": _list, "import": _import, "export": _export, "status": _status}[args.action](args)
+    from workspace.db import database_problems
+
+    with database_problems():
+        return {"list": _list, "import": _import, "export": _export, "status": _status}[args.action](args)
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -69,10 +69,19 @@ def add_users_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def users_command(args: argparse.Namespace) -> int:
-    """Run ``quarterhour users ACTION`` (as an admin)."""
+    """Run ``quarterhour users ACTION`` (as an admin; a database failing in use: ``workspace.db.database_problems``)."""
+    from workspace.db import database_problems
+
+    with database_problems():
+        return _users_command(args)
+
+
+def _users_command(args: argparse.Namespace) -> int:
     from workspace import open_store
-    from workspace.accounts import Accounts
+    from workspace.accounts import Accounts, session_hours
     from workspace.errors import NotAllowed
+
+    session_hours()  # a setting every sign-in would trip on is refused now, with the fix
 
     store = open_store()
     who = acting(args, store, f"users {args.action}")

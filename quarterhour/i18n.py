@@ -652,8 +652,9 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{name} ({nodes:,} nodes, {mb:.1f} MB, lon {west:.3f}–{east:.3f}, lat {south:.3f}–{north:.3f})",
     ),
     "store_empty": (
-        "存储中还没有整理好的路网。命令 quarterhour network 文件 可整理一个（存于 {folder}）。",
-        "No prepared network in the store yet. The command quarterhour network FILE prepares one (kept in {folder}).",
+        "存储中还没有整理好的路网。命令 quarterhour network 文件 可整理一个（存于服务器的缓存文件夹）。",
+        "No prepared network in the store yet. The command quarterhour network FILE prepares one (kept in the "
+        "server's cache folder).",
     ),
     # the app's choices, shown in both languages at once (``both``): Streamlit keys a choice by its label
     "mode_walk": ("步行", "walk"),

@@ -14,6 +14,7 @@ from geo import InputError
 from geo.errors import plain_text
 from quarterhour.cli_auth import said
 from quarterhour.i18n import t
+from ui.plain import plain
 from ui.uploads import shown
 
 __all__ = ["Outcome", "page_edge", "step"]
@@ -49,11 +50,11 @@ def step(lang: str, what: str = "a step of the app") -> Iterator[Outcome]:
         yield outcome
     except InputError as exc:
         outcome.error = exc
-        st.error(shown(said(exc, lang)))  # a workspace refusal in the planner's language
+        st.error(plain(shown(said(exc, lang))))  # a workspace refusal in the planner's language
     except Exception as exc:  # a bug: say so plainly, keep the traceback in the server log
         outcome.error = exc
         log.exception("%s failed", what)
-        st.error(f"{t('bug', lang)} {type(exc).__name__}: {shown(plain_text(exc))}")
+        st.error(f"{t('bug', lang)} {type(exc).__name__}: {plain(shown(plain_text(exc)))}")
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from ui.compute import base_map, load_network, scenario, scenario_base
 from ui.errors import step
 from ui.files import scenario_gpkg
 from ui.mapview import show_map
+from ui.plain import said
 from ui.sidebar import save_upload
 from ui.values import Change, Inputs, Params, Plan
 from ui.workspace import read_only, start_new
@@ -81,7 +82,7 @@ def take_click(facilities: gpd.GeoDataFrame, crs: object, lang: str) -> None:
             changes.append(Change("close", fid, facilities.loc[fid, "name"], facilities.loc[fid, "category"], lon, lat))
         else:
             st.session_state[S.PICKED] = fid
-            st.session_state[S.CLICK_NOTE] = t("now_click_target", lang, name=facilities.loc[fid, "name"])
+            st.session_state[S.CLICK_NOTE] = said("now_click_target", lang, name=str(facilities.loc[fid, "name"]))
 
 
 def add_centre(lon: float, lat: float, category: str, lang: str) -> None:
@@ -109,7 +110,7 @@ def _add_by_coordinates_ui(lang: str, centre: tuple[float, float]) -> None:
                 if not (-180 <= lon <= 180 and -90 <= lat <= 90):
                     raise ValueError
             except ValueError:
-                st.error(t("bad_lonlat", lang, text=text))
+                st.error(said("bad_lonlat", lang, text=text))
             else:
                 add_centre(lon, lat, st.session_state.get(S.NEW_CATEGORY, DEFAULT_NEW_CATEGORY), lang)
 

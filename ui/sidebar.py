@@ -14,13 +14,14 @@ from analysis.yardstick import STANDARDS
 from geo import read_demand, read_facilities, sample_paths
 from geo.errors import InputError
 from geo.raster import is_raster
-from geo.store import cache_root, list_networks
+from geo.store import list_networks
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, MODES
 from quarterhour.i18n import both, category_both, t
 from ui import state as S
 from ui.compute import load_network
 from ui.errors import step
 from ui.hours import time_ui
+from ui.plain import plain, said
 from ui.project import forget_kept, kept_source
 from ui.scope import visible_networks
 from ui.uploads import remember_name, store_upload
@@ -66,12 +67,12 @@ def save_upload(upload: st.runtime.uploaded_file_manager.UploadedFile, lang: str
     """Keep an upload on the server, named by its content (``ui.uploads``); None, said why, if it cannot be kept."""
     data = upload.getvalue()
     if len(data) > UPLOAD_LIMIT_MB * 1024 * 1024:
-        st.error(t("too_big", lang, name=upload.name, mb=len(data) / 1024 / 1024, limit=UPLOAD_LIMIT_MB))
+        st.error(said("too_big", lang, name=upload.name, mb=len(data) / 1024 / 1024, limit=UPLOAD_LIMIT_MB))
         return None
     try:
         path = store_upload(upload.name, data)
     except InputError as exc:  # a name with path parts ('..')
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return None
     remember_name(path, upload.name)  # messages name the file the planner knows
     return str(path)
@@ -118,9 +119,13 @@ def _osm_ui(lang: str) -> str:
 
 def _store_ui(lang: str) -> str:
     """Choose a prepared network from the store (a city too big to upload); returns its source."""
-    entries = visible_networks(list_networks(), st.session_state.get(S.ACTOR))  # a planner: their units' only
+    try:
+        entries = visible_networks(list_networks(), st.session_state.get(S.ACTOR))  # a planner: their units' only
+    except InputError as exc:  # the store's key cannot be read or made (geo.store.store_secret)
+        st.error(plain(str(exc)))
+        return SAMPLE
     if not entries:
-        st.caption(t("store_empty", lang, folder=cache_root()))
+        st.caption(t("store_empty", lang))
         return SAMPLE
     labels = {  # the same words in both languages: a label that changed with the language would lose the choice
         STORE + e["path"]: t(

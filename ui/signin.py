@@ -23,9 +23,10 @@ import logging
 import streamlit as st
 from sqlalchemy.exc import DBAPIError
 
-from quarterhour.cli_auth import said
+from quarterhour.cli_auth import said as said_error
 from quarterhour.i18n import t
 from ui import state as S
+from ui.plain import plain, said
 from ui.session_cookie import forget, remember, remembered
 from workspace import Actor, WorkspaceError, local_actor, open_store
 from workspace.accounts import Accounts, SignInRefused, session_hours
@@ -72,6 +73,12 @@ def _signin_ui(lang: str) -> Actor | None:
     accounts = Accounts(open_store())
     if not accounts.any():
         return local_actor()
+    try:
+        session_hours()  # with accounts, a setting every sign-in would trip on: said, and no one is let in
+    except WorkspaceError as exc:
+        st.title(t("title", lang))
+        st.error(plain(str(exc)))
+        return None
     sso = sso_configured()
     user = _sso_user() if sso else None
     if user is not None:
@@ -104,7 +111,7 @@ def _signed_in_ui(accounts: Accounts, token: str, who: Actor, lang: str) -> Acto
         if remembered() != token:  # a new sign-in (a token from the cookie is kept there already, to its expiry)
             remember(token, session_hours())
         st.session_state[S.TOKEN_KEPT] = token
-    st.sidebar.caption(t("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
+    st.sidebar.caption(said("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
     if st.sidebar.button(t("sign_out", lang), key=S.SIGN_OUT):
         accounts.sign_out(token)
         st.session_state[S.DROPPED_TOKEN] = token
@@ -120,10 +127,10 @@ def _sso_ui(accounts: Accounts, user: dict, lang: str) -> Actor | None:
         who = accounts.sso_actor(user)
     except SignInRefused as exc:
         st.title(t("title", lang))
-        st.error(said(exc, lang))
+        st.error(plain(said_error(exc, lang)))
         st.button(t("sign_out", lang), key=S.SIGN_OUT, on_click=st.logout)
         return None
-    st.sidebar.caption(t("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
+    st.sidebar.caption(said("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
     if st.sidebar.button(t("sign_out", lang), key=S.SIGN_OUT):
         _forget()
         st.logout()
@@ -143,7 +150,7 @@ def _form_ui(accounts: Accounts, sso: bool, lang: str) -> None:
             try:
                 st.session_state[S.TOKEN], _ = accounts.sign_in(name, password)
             except SignInRefused as exc:
-                st.error(said(exc, lang))
+                st.error(plain(said_error(exc, lang)))
             else:
                 st.session_state.pop(S.DROPPED_TOKEN, None)
                 st.rerun()

@@ -17,6 +17,7 @@ from quarterhour.outdir import safe_part
 from quarterhour.packtables import group_columns
 from ui import state as S
 from ui.files import layer_file, review_pack, table_file
+from ui.plain import plain
 from ui.scenario import add_centre
 from ui.uploads import shown
 from ui.values import Inputs, Params, Plan
@@ -63,13 +64,13 @@ def headline_ui(result: CircleResult, notes: tuple, lang: str, *, mode: str = "w
     d.metric(t("facilities", lang), f"{s.n_facilities_used:.0f}")
     st.caption(f"{t('standard', lang)}{'：' if lang == 'zh' else ': '}{yardstick_text(s.yardstick, s.minutes, lang)}")
     for rate in s.groups:
-        st.caption(group_text(rate, s, lang))
+        st.caption(plain(group_text(rate, s, lang)))
     with st.expander(t("what_was_read", lang)):
         for line in notes:
-            st.caption(shown(note_text(line, lang)))
+            st.caption(plain(shown(note_text(line, lang))))
     for line in result.skipped:
         if getattr(line, "key", "") != "none_on_network":
-            st.warning(f"{t('skipped', lang)}{'：' if lang == 'zh' else ': '}{shown(note_text(line, lang))}")
+            st.warning(f"{t('skipped', lang)}{'：' if lang == 'zh' else ': '}{plain(shown(note_text(line, lang)))}")
 
 
 def units_line(source: str, units: dict, lang: str) -> str:
@@ -183,7 +184,7 @@ def pack_ui(inputs: Inputs, units: str, params: Params, result: CircleResult, la
         with st.spinner(t("computing", lang)):
             data_zip = review_pack(inputs, units, params, level=level, code=code, lang=lang)
         st.download_button(
-            t("pack_download", lang, name=names[code]),
+            t("pack_download", lang, name=plain(names[code])),
             data=data_zip,
             file_name=safe_part(f"review_{level}_{code}", fallback="review") + ".zip",
             mime="application/zip",
@@ -261,7 +262,7 @@ def siting_results_ui(result: SiteResult, lang: str, *, mode: str = "walk") -> N
     }  # said above, in the app's words
     for line in result.notes:
         if getattr(line, "key", None) not in said:  # the rest as they come (solver limits, candidates left out)
-            st.info(note_text(line, lang))
+            st.info(plain(note_text(line, lang)))
 
 
 def solver_text(method: str, optimal: bool, gap: float, lang: str) -> str:

@@ -16,6 +16,7 @@ from quarterhour.outdir import safe_part
 from ui import state as S
 from ui.compute import load_boundaries
 from ui.files import scenario_pack
+from ui.plain import said
 from ui.project import keep_project, remember_page
 from ui.values import Inputs, Params
 from ui.workspace import (
@@ -53,7 +54,7 @@ def _say_note(lang: str) -> None:
     note = st.session_state.pop(S.WS_NOTE, None)
     if note:
         kind, (key, values) = note
-        getattr(st, kind)(t(key, lang, **values))
+        getattr(st, kind)(said(key, lang, **values))
 
 
 # callbacks: they run before the page, so the parameters' widgets can be set ---------------------------------------
@@ -115,7 +116,7 @@ def workspace_ui(inputs: Inputs, units: str, params: Params, lang: str) -> None:
 
 def _current_ui(store: Store, sc: ScenarioInfo, names: dict[str, str], tree: dict[str, str], lang: str) -> None:
     st.caption(
-        t(
+        said(
             "ws_current",
             lang,
             name=sc.name,
@@ -127,7 +128,7 @@ def _current_ui(store: Store, sc: ScenarioInfo, names: dict[str, str], tree: dic
     )
     if sc.reviewer:
         st.caption(
-            t(
+            said(
                 "ws_review_line",
                 lang,
                 reviewer=sc.reviewer,

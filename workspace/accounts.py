@@ -57,6 +57,7 @@ from workspace.models import Account, SignIn, SignInThrottle
 __all__ = [
     "ACCOUNT_ROLES",
     "FREE_TRIES",
+    "MAX_SESSION_HOURS",
     "AccountInfo",
     "Accounts",
     "SignInRefused",
@@ -226,12 +227,31 @@ def global_limit() -> int:
         return 120
 
 
+#: The longest a sign-in may last, in hours (a quarter year): more is a typo, and past year 9999 a crash.
+MAX_SESSION_HOURS = 24 * 92
+
+
 def session_hours() -> float:
-    """How long a sign-in lasts: ``QUARTERHOUR_SESSION_HOURS`` (default 8)."""
-    try:
-        return max(float(os.environ.get("QUARTERHOUR_SESSION_HOURS", "8")), 0.01)
-    except ValueError:
+    """How long a sign-in lasts: ``QUARTERHOUR_SESSION_HOURS`` (default 8), from 0.01 to ``MAX_SESSION_HOURS``.
+
+    Raises
+    ------
+    WorkspaceError
+        The setting is not a number of hours in that range (``nan``, ``inf``, ``1e9``, ``abc``, ``0``).
+    """
+    raw = os.environ.get("QUARTERHOUR_SESSION_HOURS", "").strip()
+    if not raw:
         return 8.0
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = float("nan")
+    if not 0.01 <= hours <= MAX_SESSION_HOURS:  # nan is in no range
+        raise WorkspaceError(
+            f"QUARTERHOUR_SESSION_HOURS is '{raw[:40]}', not a number of hours from 0.01 to {MAX_SESSION_HOURS:,}",
+            fix="set it to how long a sign-in lasts, e.g. 8 (a working day), or unset it for 8",
+        )
+    return hours
 
 
 class Accounts:

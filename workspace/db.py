@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from platformdirs import user_data_dir
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from geo.errors import plain_text
 from workspace.errors import WorkspaceError
 
-__all__ = ["ENV_URL", "database_url", "default_path", "migrate", "open_engine"]
+__all__ = ["ENV_URL", "database_problems", "database_url", "default_path", "migrate", "open_engine"]
 
 #: The environment variable that names the workspace's database.
 ENV_URL = "QUARTERHOUR_DATABASE_URL"
@@ -59,7 +63,13 @@ def database_url(url: str | None = None) -> str:
 
 
 def _refused(url: str, why: object) -> WorkspaceError:
-    shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
+    try:
+        parsed = make_url(url) if "://" in url else None
+        shown = parsed.render_as_string(hide_password=True) if parsed is not None else url
+        if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database:
+            shown = f"sqlite:///…/{Path(parsed.database).name}"  # its file, not the server's folders
+    except (ArgumentError, ValueError):  # a URL that does not parse: its scheme only (it may hold a password)
+        shown = url.split("://", 1)[0] + "://…"
     return WorkspaceError(
         f"cannot open the workspace database {shown}: {why}",
         fix=f"check {ENV_URL} (sqlite:///path/to/file.sqlite or postgresql://user:password@host/database), "
@@ -71,8 +81,8 @@ def open_engine(url: str) -> Engine:
     """An engine on ``url``, migrated to the newest schema; a URL that cannot be used is a ``WorkspaceError``."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise _refused(url, exc) from None
+    except (ArgumentError, ValueError) as exc:
+        raise _refused(url, _why(exc)) from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         try:
             _private_file(Path(parsed.database))
@@ -80,8 +90,8 @@ def open_engine(url: str) -> Engine:
             raise _refused(url, exc.strerror or exc) from None
     try:
         engine = sa.create_engine(parsed, pool_pre_ping=True)
-    except (ArgumentError, ImportError) as exc:
-        raise _refused(url, exc) from None
+    except (ArgumentError, ImportError, ValueError) as exc:
+        raise _refused(url, _why(exc)) from None
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     try:
@@ -89,6 +99,15 @@ def open_engine(url: str) -> Engine:
     except DBAPIError as exc:
         engine.dispose()
         raise _refused(url, str(exc.orig).strip().splitlines()[0]) from None
+    except ValueError as exc:  # a host or option the driver cannot even encode (psycopg: UnicodeError)
+        engine.dispose()
+        raise _refused(url, _why(exc)) from None
+    except CommandError as exc:  # Alembic: a revision this version does not know, i.e. a newer quarterhour's
+        engine.dispose()
+        raise WorkspaceError(
+            f"the workspace database was brought to a newer schema than this quarterhour knows ({_why(exc)})",
+            fix="update quarterhour on this computer to the version that wrote it, or use another database",
+        ) from None
     return engine
 
 
@@ -112,6 +131,12 @@ def _private_file(path: Path) -> None:
             other.chmod(0o600)
 
 
+def _why(exc: BaseException) -> str:
+    """A library's reason, on one line, without a server path (its first line, paths cut to their last part)."""
+    text = plain_text(exc)
+    return text.replace("Can't locate revision identified by", "unknown revision")
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     """Foreign keys on; wait for a writer rather than fail; readers do not block the writer (WAL)."""
     cursor = dbapi_connection.cursor()
@@ -130,3 +155,25 @@ def migrate(engine: Engine, revision: str = "head") -> None:
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+@contextmanager
+def database_problems() -> Iterator[None]:
+    """A database that fails while in use (locked past the wait, damaged, gone) as a ``WorkspaceError``.
+
+    The driver's first line is said (``database is locked``, ``database disk image is malformed``), never the
+    SQL, its parameters or a server path; the commands run their work inside this.
+    """
+    try:
+        yield
+    except DBAPIError as exc:
+        why = _why(exc.orig) if exc.orig is not None else type(exc).__name__
+        if "locked" in why or "busy" in why:
+            raise WorkspaceError(
+                f"the workspace database is busy: another program holds it ({why})",
+                fix="try again once the other program (the app saving, a database browser) is done",
+            ) from None
+        raise WorkspaceError(
+            f"the workspace database cannot be read or written ({why})",
+            fix="restore the workspace file from a backup, or move it aside to start an empty workspace",
+        ) from None
