@@ -213,3 +213,78 @@ def test_residents_of_implausible_size_are_refused(tmp_path):
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
     with pytest.raises(InputError, match=r"in all, more than 10,000,000,000"):
         read_demand(path)
+
+
+# 5. Scenario files: rows limited, many additions evaluated at once ----------------------------------------------
+
+
+def _scenario(path: Path, n: int, *, seed: int = 5) -> Path:
+    """``n`` new centres scattered over the sample's streets, as a scenario GeoJSON."""
+    rng = np.random.default_rng(seed)
+    lon, lat = 7.41 + 0.02 * rng.random(n), 43.725 + 0.02 * rng.random(n)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"action": "add", "facility_id": None, "name": f"新中心 {i}", "category": "study_room"},
+            "geometry": {"type": "Point", "coordinates": [float(x), float(y)]},
+        }
+        for i, (x, y) in enumerate(zip(lon, lat, strict=True))
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), "utf-8")
+    return path
+
+
+def test_scenario_file_with_too_many_changes_is_refused_before_reading(tmp_path):
+    from geo.scenario import MAX_CHANGES, read_scenario
+
+    assert len(read_scenario(_scenario(tmp_path / "ok.geojson", 50))) == 50
+    big = _scenario(tmp_path / "big.geojson", 20_000)
+    proc, peak_mb, seconds = measured(CLI, "scenarios", "import", str(big))
+    line = error_line(proc)
+    assert proc.returncode == 2
+    assert f"big.geojson: the scenario holds 20,000 changes, more than the {MAX_CHANGES:,}" in line
+    assert "split it into scenarios" in line
+    assert peak_mb < 500 and seconds < 30, (peak_mb, seconds)
+
+
+def test_many_new_centres_reach_in_one_pass_as_their_own_reaches_would(sample):
+    """The merged reach (one multi-source pass) against the union of each centre's own isochrone."""
+    from analysis.pipeline import changed_reach
+    from analysis.yardstick import yardstick
+    from geo import snap_points
+
+    network, _, _ = sample
+    rng = np.random.default_rng(27)
+    nodes = network.nodes.sample(25, random_state=27).geometry
+    centres = gpd.GeoDataFrame(
+        {"facility_id": [f"N{i}" for i in range(25)], "name": "n", "category": "study_room"},
+        geometry=shapely.points(nodes.x + rng.normal(0, 5, 25), nodes.y + rng.normal(0, 5, 25)),
+        crs=network.crs,
+    ).set_index("facility_id", drop=False)
+    snaps = snap_points(centres, network)
+    ys = yardstick("minutes")
+    each = changed_reach(network, centres, snaps, circle=5.0, ys=ys, each_max=len(centres))
+    merged = changed_reach(network, centres, snaps, circle=5.0, ys=ys, each_max=len(centres) - 1)
+    assert len(each) == 25 and len(merged) == 1 and set(merged["minutes"]) == set(each["minutes"]) == {5.0}
+    union = shapely.union_all(each.geometry.to_numpy())
+    assert merged.geometry.iloc[0].area == pytest.approx(union.area, rel=0.05)
+    assert shapely.symmetric_difference(merged.geometry.iloc[0], union).area < 0.05 * union.area
+
+
+def test_two_thousand_new_centres_in_seconds_and_bounded_memory(tmp_path):
+    """The app's scenario step (``ui.compute.scenario``'s body) on 2,000 added centres, in a fresh child."""
+    path = _scenario(tmp_path / "two_thousand.geojson", 2000)
+    code = (
+        "import sys; from geo import load_sample, snap_points; from geo.scenario import read_scenario; "
+        "from analysis.scenario import baseline, evaluate; from analysis.pipeline import changed_reach; "
+        "from analysis.yardstick import yardstick; net, fac, dem = load_sample(); ds = snap_points(dem, net); "
+        "r = evaluate(net, fac, dem, ds, read_scenario(sys.argv[1]), base=baseline(net, fac, dem, ds)); "
+        "moved = r.facilities[r.facilities['change'] != '']; "
+        "reach = changed_reach(net, moved, snap_points(moved, net), circle=15.0, ys=yardstick('minutes')); "
+        "print(len(moved), len(reach), r.summary.pop_covered, r.summary.pop_total)"
+    )
+    proc, peak_mb, seconds = measured(code, str(path))
+    assert proc.returncode == 0, proc.stderr
+    moved, polygons, covered, total = proc.stdout.split()
+    assert (int(moved), int(polygons)) == (2000, 1) and 0 < float(covered) <= float(total)
+    assert seconds < 60 and peak_mb < 800, (seconds, peak_mb)
