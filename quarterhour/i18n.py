@@ -722,6 +722,14 @@ _TEXT: dict[str, tuple[str, str]] = {
     "batch_units_done": ("已完成单元数", "units done"),
     "batch_units": ("单元", "units"),
     "batch_levels": ("各层级汇总", "levels"),
+    # --- issue 27: i27-bounds ---
+    "upload_quota": (
+        "文件 {name} 未保存：本次会话已上传 {n} 个文件、共 {mb:,.1f} MB，每次会话最多 {files} 个文件、{limit} MB"
+        "（上传的文件在服务器上保留 {hours:g} 小时）。请重新使用已上传的文件，或稍后开启新的会话",
+        "{name} was not kept: this session has uploaded {n} files, {mb:,.1f} MB in all; a session may upload "
+        "at most {files} files and {limit} MB (uploads are kept on the server for {hours:g} hours). Use the files "
+        "already uploaded, or start a new session later",
+    ),
 }
 
 

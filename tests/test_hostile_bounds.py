@@ -288,3 +288,43 @@ def test_two_thousand_new_centres_in_seconds_and_bounded_memory(tmp_path):
     moved, polygons, covered, total = proc.stdout.split()
     assert (int(moved), int(polygons)) == (2000, 1) and 0 < float(covered) <= float(total)
     assert seconds < 60 and peak_mb < 800, (seconds, peak_mb)
+
+
+# 6. A session's uploads have a quota ----------------------------------------------------------------------------
+
+
+def _uploads_page(sizes: list[int], lang: str) -> None:
+    """A page that keeps uploads of these sizes as the sidebar does (the first one twice); what was kept."""
+    import streamlit as st
+    from streamlit.proto.Common_pb2 import FileURLs
+    from streamlit.runtime.uploaded_file_manager import UploadedFile, UploadedFileRec
+
+    from ui.sidebar import save_upload
+
+    kept = []
+    for i, size in enumerate([sizes[0], *sizes]):
+        data = (b"%d," % (i and i - 1)).ljust(size, b"x")  # the first two are the same bytes
+        upload = UploadedFile(UploadedFileRec(f"id{i}", f"设施{i}.csv", "text/csv", data), FileURLs())
+        kept.append(save_upload(upload, lang))
+    st.session_state["kept"] = kept
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("zh", "每次会话最多 30 个文件、300 MB"), ("en", "at most 30 files and 300 MB")]
+)
+def test_a_session_uploads_within_its_quota(tmp_path, monkeypatch, lang, said):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.uploads import SESSION_FILES, SESSION_MB
+
+    monkeypatch.setenv("QUARTERHOUR_CACHE", str(tmp_path / "cache"))
+    at = AppTest.from_function(_uploads_page, args=([10] * (SESSION_FILES + 1), lang), default_timeout=60).run()
+    assert not at.exception
+    kept = at.session_state["kept"]
+    assert kept[0] == kept[1] and all(kept[:-1]) and kept[-1] is None  # the same bytes again are not counted
+    assert len(list((tmp_path / "cache" / "uploads").iterdir())) == SESSION_FILES
+    assert len(at.error) == 1 and said in at.error[0].value and f"设施{SESSION_FILES + 1}.csv" in at.error[0].value
+    mb = 2**20
+    at = AppTest.from_function(_uploads_page, args=([90 * mb] * 4, lang), default_timeout=60).run()
+    assert [p is not None for p in at.session_state["kept"]] == [True, True, True, True, False]  # 270 MB, then 360
+    assert 3 * 90 <= SESSION_MB < 4 * 90

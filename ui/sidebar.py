@@ -16,7 +16,7 @@ from quarterhour.i18n import both, category_both, t
 from ui import state as S
 from ui.compute import load_network
 from ui.errors import step
-from ui.uploads import remember_name, store_upload
+from ui.uploads import charge_session, remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs, Params, Sources
 
 __all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "units_ui"]
@@ -38,6 +38,9 @@ def save_upload(upload: st.runtime.uploaded_file_manager.UploadedFile, lang: str
         st.error(t("too_big", lang, name=upload.name, mb=len(data) / 1024 / 1024, limit=UPLOAD_LIMIT_MB))
         return None
     try:
+        if refused := charge_session(upload.name, data, lang):  # the session's quota of uploads
+            st.error(refused)
+            return None
         path = store_upload(upload.name, data)
     except InputError as exc:  # a name with path parts ('..')
         st.error(str(exc))
