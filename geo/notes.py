@@ -83,6 +83,9 @@ NOTES_EN: dict[str, str] = {
     "category_speed": "{category} judged at its own speed: {minutes:g} minutes at {speed:g} km/h, a {walk_m:,.0f} m "
     "walk",
     "category_speed_unused": "the categories' own speeds are not used: {standard} judges by network walking distance",
+    # --- issue 27: i27-bounds ---
+    "names_cleaned": "{file}: removed {n:,} control characters (or bytes not in its encoding) from the text in "
+    "column {columns}, the first on row {row}",
 }
 
 

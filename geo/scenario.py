@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from geo._validate import existing
+from geo._validate import clean_columns, existing
 from geo.errors import InputError
 from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY
 
@@ -130,6 +130,7 @@ def read_scenario(path: str | Path) -> gpd.GeoDataFrame:
     for col in _COLUMNS:
         if col not in gdf.columns:
             gdf[col] = None
+    clean_columns(gdf, path.name)  # names cleaned once, at reading (control characters, stray bytes)
     gdf["action"] = gdf["action"].astype(str).str.strip().str.lower()
     for i, row in enumerate(gdf.itertuples(), start=1):
         if row.action not in SCENARIO_ACTIONS:

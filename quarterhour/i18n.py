@@ -723,6 +723,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "batch_units": ("单元", "units"),
     "batch_levels": ("各层级汇总", "levels"),
     # --- issue 27: i27-bounds ---
+    "note_names_cleaned": (
+        "{file}：已从 {columns} 列的文字中删除 {n:,} 个控制字符（或不属于其编码的字节），第一个在第 {row} 行",
+        "{file}: removed {n:,} control characters (or bytes not in its encoding) from the text in column "
+        "{columns}, the first on row {row}",
+    ),
     "upload_quota": (
         "文件 {name} 未保存：本次会话已上传 {n} 个文件、共 {mb:,.1f} MB，每次会话最多 {files} 个文件、{limit} MB"
         "（上传的文件在服务器上保留 {hours:g} 小时）。请重新使用已上传的文件，或稍后开启新的会话",

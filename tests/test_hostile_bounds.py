@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -62,7 +63,7 @@ def _units(path: Path, codes: list[str], *, level: str | None = "district", name
 # 1. Names from data never leave their folder -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", ["../victim", "/tmp/abs", "../../x", "..", "a/b", "a\x01b", "Q" * 300])
+@pytest.mark.parametrize("code", ["../victim", "/tmp/abs", "../../x", "..", "a/b", "a\\b", "Q" * 300])
 @pytest.mark.parametrize("level", ["district", None])
 def test_batch_unit_codes_that_are_not_plain_names_are_refused(tmp_path, code, level):
     path = _units(tmp_path / "u.geojson", ["Q1", code], level=level)
@@ -70,6 +71,11 @@ def test_batch_unit_codes_that_are_not_plain_names_are_refused(tmp_path, code, l
         read_units(path)
     assert "Fix:" in str(info.value) or "fix" in str(info.value).lower()
     assert len(str(info.value)) < 600  # a 300-character code is cut in the message
+
+
+def test_batch_unit_code_with_a_control_character_is_cleaned_at_reading(tmp_path):
+    units, _ = read_units(_units(tmp_path / "u.geojson", ["Q1", "Q\x012"]))
+    assert units["code"].tolist() == ["Q1", "Q2"]
 
 
 def test_batch_with_an_escaping_level_code_writes_nothing_outside(tmp_path, capsys):
@@ -328,3 +334,93 @@ def test_a_session_uploads_within_its_quota(tmp_path, monkeypatch, lang, said):
     at = AppTest.from_function(_uploads_page, args=([90 * mb] * 4, lang), default_timeout=60).run()
     assert [p is not None for p in at.session_state["kept"]] == [True, True, True, True, False]  # 270 MB, then 360
     assert 3 * 90 <= SESSION_MB < 4 * 90
+
+
+# 3. Control characters and over-long names, cleaned once at reading ---------------------------------------------
+
+CONTROL = "\x01\x1b[31m\x7f\x9b"
+
+
+def _dirty_inputs(folder: Path) -> dict[str, Path]:
+    """The sample with control characters in a facility's name and in a file's name, and a unit named in 4-byte
+    characters longer than a file system's name."""
+    sample = sample_paths()
+    fac = json.loads(Path(sample["facilities"]).read_text(encoding="utf-8"))
+    fac["features"][0]["properties"]["name"] = f"bad{CONTROL}name\ttab"
+    facilities = folder / f"fac{CONTROL[:2]}ilities.geojson"
+    facilities.write_text(json.dumps(fac), encoding="utf-8")
+    units = gpd.read_file(sample["boundaries"])
+    district = units.index[units["level"] == "district"]
+    units.loc[district[0], "name"] = "𝔘" * 120  # 480 bytes of UTF-8
+    units.loc[district[1], "name"] = f"东北{CONTROL}区"
+    boundaries = folder / "units.geojson"
+    units.to_file(boundaries)
+    return {
+        "network": sample["network"],
+        "facilities": facilities,
+        "demand": sample["demand"],
+        "boundaries": boundaries,
+    }
+
+
+def test_names_are_cleaned_at_reading_and_said(tmp_path):
+    from geo import read_boundaries, read_facilities
+    from geo.scenario import read_scenario
+
+    paths = _dirty_inputs(tmp_path)
+    fac = read_facilities(paths["facilities"])
+    assert fac["name"].iloc[0] == "bad[31mname tab"
+    assert all(s.isprintable() for s in fac["name"])
+    said = [str(n) for n in fac.attrs["notes"]]
+    assert any("removed 4 control characters" in s and "column name" in s and "row 1" in s for s in said), said
+    units = read_boundaries(paths["boundaries"])["district"]
+    assert "东北[31m区" in set(units["name"]) and all(s.isprintable() for s in units["name"])
+    scenario = tmp_path / "s.geojson"
+    scenario.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"action": "add", "name": "新\x02中心\x01"},
+         "geometry": {"type": "Point", "coordinates": [LON, LAT]}}]}), encoding="utf-8")  # fmt: skip
+    assert read_scenario(scenario)["name"].tolist() == ["新中心"]
+
+
+def test_report_with_control_characters_and_long_names_writes_a_clean_pack(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+
+    paths = _dirty_inputs(tmp_path)
+    out = tmp_path / "pack"
+    args = ["report", "--level", "district", "--quiet"]
+    for role, path in paths.items():
+        args += [f"--{role}", str(path)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as a planner's command runs: a glyph missing from the fonts is said
+        assert main([*args, "--out", str(out)]) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "removed 4 control characters" in err and "Traceback" not in err
+    folders = [p for p in out.iterdir() if p.is_dir()]
+    assert len(folders) == 4
+    assert all(len(p.name.encode("utf-8")) <= MAX_NAME_BYTES and p.name.isprintable() for p in folders)
+    for project in out.glob("*/project.qgs"):
+        ET.parse(project)  # well-formed XML
+        assert not any(c in project.read_text(encoding="utf-8") for c in "\x01\x1b\x7f")
+    import openpyxl
+
+    book = openpyxl.load_workbook(out / "summary.xlsx", read_only=True)
+    cells = [str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v is not None]
+    assert any("ilities.geojson" in c for c in cells) and all(c.isprintable() or "\n" in c for c in cells)
+
+
+def test_batch_units_are_cleaned_at_reading(tmp_path):
+    path = _units(tmp_path / "u.geojson", ["A1", "A2"], level=None, names=[f"北{CONTROL}", "𝔘" * 120])
+    units, _ = read_units(path)
+    assert units["name"].tolist()[0] == "北[31m" and all(s.isprintable() for s in units["name"])
+
+
+def test_write_error_of_a_name_too_long_says_so_not_disk_space(tmp_path):
+    from quarterhour.outdir import write_error
+
+    try:
+        (tmp_path / ("𝔘" * 100)).write_bytes(b"x")
+    except OSError as exc:
+        message = str(write_error(tmp_path / ("𝔘" * 100), exc))
+    else:
+        pytest.skip("this file system takes 400-byte names")
+    assert "shorten the codes and names" in message and "free some disk space" not in message
