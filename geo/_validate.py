@@ -8,6 +8,7 @@ planner's file numbers it, the value found there, and how many rows are wrong.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import zipfile
 import zlib
@@ -452,16 +453,19 @@ _SPACES = re.compile("[\t\n\r]+")
 
 
 def clean_text(text: str) -> str:
-    r"""``text`` with tabs and line breaks as one space, control characters removed, stray bytes as U+FFFD.
+    r"""``text`` with tabs and line breaks as one space, control characters removed, stray bytes as GBK or U+FFFD.
 
     Examples
     --------
-    >>> clean_text("党群\x01服务\t中心\udcb5"), clean_text("plain")
-    ('党群服务 中心�', 'plain')
+    >>> clean_text("党群\x01服务\t中心\udcb5"), clean_text("plain"), clean_text("\udcd6\udcd0\udcce\udcc4")
+    ('党群服务 中心�', 'plain', '中文')
     """
     if not isinstance(text, str) or text.isprintable():
         return text
     text = _SPACES.sub(" ", text)
+    if re.search("[\udc80-\udcff]", text):  # bytes that were not UTF-8 (a GBK argument or file name): read as GBK
+        with contextlib.suppress(UnicodeError):
+            text = text.encode("utf-8", "surrogateescape").decode("gb18030")
     text = re.sub("[\ud800-\udfff]", "\ufffd", text)
     return _UNPRINTABLE.sub("", text)
 
