@@ -8,6 +8,7 @@ planner's file numbers it, the value found there, and how many rows are wrong.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import zipfile
 import zlib
@@ -34,6 +35,8 @@ __all__ = [
     "BadRow",
     "check_coordinates",
     "check_rows",
+    "clean_columns",
+    "clean_text",
     "declares_entities",
     "existing",
     "first_bad_row",
@@ -439,3 +442,57 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
         return geom
     parts = [p for p in shapely.get_parts(geom) if p.geom_type in POLYGONS]
     return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+# --- text: names cleaned once, at reading (issue 27 §3) ---------------------------------------------------------
+
+#: Control characters (C0, DEL, C1) and lone surrogates (bytes a file name or argument held that were not UTF-8):
+#: they break spreadsheets (openpyxl refuses them), XML (a QGIS project) and terminals.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_SPACES = re.compile("[\t\n\r]+")
+
+
+def clean_text(text: str) -> str:
+    r"""``text`` with tabs and line breaks as one space, control characters removed, stray bytes as GBK or U+FFFD.
+
+    Examples
+    --------
+    >>> clean_text("党群\x01服务\t中心\udcb5"), clean_text("plain"), clean_text("\udcd6\udcd0\udcce\udcc4")
+    ('党群服务 中心�', 'plain', '中文')
+    """
+    if not isinstance(text, str) or text.isprintable():
+        return text
+    text = _SPACES.sub(" ", text)
+    if re.search("[\udc80-\udcff]", text):  # bytes that were not UTF-8 (a GBK argument or file name): read as GBK
+        with contextlib.suppress(UnicodeError):
+            text = text.encode("utf-8", "surrogateescape").decode("gb18030")
+    text = re.sub("[\ud800-\udfff]", "\ufffd", text)
+    return _UNPRINTABLE.sub("", text)
+
+
+def clean_columns(frame: pd.DataFrame, file: str, *, first_row: int = 1) -> list[Note]:
+    """Clean every text cell of ``frame`` in place (``clean_text``); a note of what was removed, if anything.
+
+    The names (of units, facilities, categories) are cleaned once, here at reading: everything
+    downstream (tables, spreadsheets, QGIS projects, folder names, the map) meets plain text.
+    """
+    removed, columns, first = 0, [], None
+    for column in frame.columns:
+        kind = frame[column].dtype
+        text = pd.api.types.is_object_dtype(kind) or pd.api.types.is_string_dtype(kind)
+        if isinstance(frame[column], gpd.GeoSeries) or not text:
+            continue
+        values = frame[column]
+        dirty = values.map(lambda v: isinstance(v, str) and not v.isprintable() and clean_text(v) != v)
+        if not dirty.any():
+            continue
+        before = values[dirty]
+        after = before.map(clean_text)
+        removed += int(sum(len(a) - len(b) for a, b in zip(before, after, strict=True))) or int(dirty.sum())
+        frame.loc[dirty, column] = after
+        columns.append(str(column))
+        row = int(np.flatnonzero(dirty.to_numpy())[0]) + first_row
+        first = row if first is None else min(first, row)
+    if not columns:
+        return []
+    return [note("names_cleaned", file=clean_text(file), n=removed, columns=", ".join(columns), row=first)]

@@ -18,6 +18,7 @@ from pyproj.exceptions import CRSError
 from geo._validate import (
     check_coordinates,
     check_rows,
+    clean_columns,
     first_bad_row,
     max_rows,
     repair_polygons,
@@ -122,6 +123,7 @@ def read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDa
         layer = layer if layer is not None else _data_layer(path)
         gdf = gpd.read_file(path, engine="pyogrio", layer=layer, max_features=max_rows(what) + 1)
     check_rows(len(gdf), what, path.name)
+    cleaned = clean_columns(gdf, path.name)  # names cleaned once, here: control characters never go further
     if gdf.empty:
         raise InputError(f"the {what} file has no rows", file=path.name, fix="check that the right file was given")
     if gdf.crs is None:
@@ -142,5 +144,5 @@ def read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDa
         )
     check_coordinates(gdf.bounds.to_numpy(), geographic=gdf.crs.is_geographic, file=path.name)
     gdf, notes = repair_polygons(gdf, path, what=what)
-    gdf.attrs["notes"] = notes
+    gdf.attrs["notes"] = [*cleaned, *notes]
     return gdf

@@ -139,6 +139,7 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
         gdf, notes = read_point_table(path, what=what, crs=crs)
     else:
         gdf = read_points(path, what=what)
+        notes = list(gdf.attrs.get("notes", []))  # names cleaned at reading (control characters), said
         if crs in ("gcj02", "bd09"):
             gdf = points_to_wgs84(gdf, crs)
             notes.append(note("converted", n=len(gdf), crs=crs.upper()))

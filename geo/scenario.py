@@ -16,16 +16,30 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from geo._validate import clean_columns, existing
 from geo.errors import InputError, plain_text
 from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY
 
-__all__ = ["CHANGE_COLUMNS", "SCENARIO_ACTIONS", "change_rows", "changes_frame", "read_scenario", "scenario_geojson"]
+__all__ = [
+    "CHANGE_COLUMNS",
+    "MAX_CHANGES",
+    "SCENARIO_ACTIONS",
+    "change_rows",
+    "changes_frame",
+    "read_scenario",
+    "scenario_geojson",
+]
 
 SCENARIO_ACTIONS = ("add", "move", "close")
 #: A change's attributes (besides its point), in the order of a change row
 #: ``(action, facility_id, name, category, lon, lat)``: the one definition the app, the analysis and the files share.
 CHANGE_COLUMNS = ("action", "facility_id", "name", "category")
 _COLUMNS = list(CHANGE_COLUMNS)
+#: The most changes a scenario file may hold: a city's plan changes some dozens of centres, a bold one some
+#: hundreds; 20,000 rows (2 MB) are a mistake or an attack. Counted before the rows are read.
+MAX_CHANGES = 5_000
+#: A scenario file may be this large (5,000 changes with long names take about 1.5 MB).
+MAX_SCENARIO_MB = 16
 
 
 def changes_frame(rows: Iterable[Sequence]) -> gpd.GeoDataFrame:
@@ -87,9 +101,18 @@ def scenario_geojson(changes: gpd.GeoDataFrame) -> bytes:
 
 def read_scenario(path: str | Path) -> gpd.GeoDataFrame:
     """Read a scenario file written by ``scenario_geojson`` (or by hand in a GIS): changes in WGS-84."""
-    path = Path(path)
+    path = existing(path, "scenario", max_mb=MAX_SCENARIO_MB)
     try:
+        n = pyogrio.read_info(path)["features"]
+        if n > MAX_CHANGES:
+            raise InputError(
+                f"the scenario holds {n:,} changes, more than the {MAX_CHANGES:,} a scenario may hold",
+                file=path.name,
+                fix="split it into scenarios of fewer changes, or keep the changes that matter to the plan",
+            )
         gdf = pyogrio.read_dataframe(path)
+    except InputError:
+        raise
     except Exception as exc:  # GDAL says why: not JSON, truncated, ...
         raise InputError(
             f"cannot read the scenario: {plain_text(exc).rstrip('.')}",
@@ -107,6 +130,7 @@ def read_scenario(path: str | Path) -> gpd.GeoDataFrame:
     for col in _COLUMNS:
         if col not in gdf.columns:
             gdf[col] = None
+    clean_columns(gdf, path.name)  # names cleaned once, at reading (control characters, stray bytes)
     gdf["action"] = gdf["action"].astype(str).str.strip().str.lower()
     for i, row in enumerate(gdf.itertuples(), start=1):
         if row.action not in SCENARIO_ACTIONS:

@@ -20,7 +20,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from geo._validate import check_coordinates, check_rows, declares_entities, first_bad_row, max_rows
+from geo._validate import check_coordinates, check_rows, clean_columns, declares_entities, first_bad_row, max_rows
 from geo.chinacrs import SYSTEMS, in_china, to_wgs84
 from geo.errors import InputError, plain_text, reading
 from geo.notes import Note, note
@@ -98,6 +98,7 @@ def read_table(path: Path, what: str) -> tuple[pd.DataFrame, str]:
     else:
         frame, encoding = _read_csv(path, what, limit)
     check_rows(len(frame), what, path.name)
+    frame.attrs["cleaned"] = clean_columns(frame, path.name, first_row=FIRST_ROW)  # names cleaned once, here
     return frame, encoding
 
 
@@ -296,7 +297,7 @@ def read_point_table(
     check_coordinates(
         np.column_stack([lon, lat, lon, lat]), geographic=True, file=path.name, first_row=FIRST_ROW, column=cols["lon"]
     )
-    notes = [note("read_rows", n=len(frame), file=path.name, encoding=encoding)]
+    notes = [note("read_rows", n=len(frame), file=path.name, encoding=encoding), *frame.attrs.get("cleaned", [])]
     if crs in ("gcj02", "bd09"):
         option = "demand" if what in ("demand", "residents") else "facilities"
         outside = first_bad_row(~in_china(lon, lat), np.column_stack([lon, lat]), first_row=FIRST_ROW)

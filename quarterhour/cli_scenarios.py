@@ -19,6 +19,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from geo._validate import clean_text
 from geo.errors import InputError
 from geo.scenario import change_rows, changes_frame, read_scenario, scenario_geojson
 from quarterhour.cli_auth import acting, auth_options
@@ -119,7 +120,8 @@ def _import(args: argparse.Namespace) -> int:
     )
     project = store.project(key)
     store.set_units(project, *_unit_tree(args.boundaries))
-    made = store.create(project, args.name or args.file.stem, args.unit, who, changes=rows)
+    name = clean_text(args.name or args.file.stem)  # an argument in another encoding (GBK) or with control chars
+    made = store.create(project, name, clean_text(args.unit), who, changes=rows)
     print(f"imported {len(rows)} changes from {args.file.name} as scenario {made.id} '{made.name}' (version 1)")
     return 0
 

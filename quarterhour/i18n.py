@@ -950,6 +950,19 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{at} 开放设施覆盖：{pct:.1f}%（{n} 个设施中 {n_open} 个开放）",
         "Covered by the facilities open at {at}: {pct:.1f}% ({n_open} of {n} facilities open)",
     ),
+    # --- issue 27: i27-bounds ---
+    "note_names_cleaned": (
+        "{file}：已从 {columns} 列的文字中删除 {n:,} 个控制字符（或不属于其编码的字节），第一个在第 {row} 行",
+        "{file}: removed {n:,} control characters (or bytes not in its encoding) from the text in column "
+        "{columns}, the first on row {row}",
+    ),
+    "upload_quota": (
+        "文件 {name} 未保存：本次会话已上传 {n} 个文件、共 {mb:,.1f} MB，每次会话最多 {files} 个文件、{limit} MB"
+        "（上传的文件在服务器上保留 {hours:g} 小时）。请重新使用已上传的文件，或稍后开启新的会话",
+        "{name} was not kept: this session has uploaded {n} files, {mb:,.1f} MB in all; a session may upload "
+        "at most {files} files and {limit} MB (uploads are kept on the server for {hours:g} hours). Use the files "
+        "already uploaded, or start a new session later",
+    ),
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from geo._validate import clean_text
 from quarterhour import __version__
 
 __all__ = ["file_sha256", "provenance", "provenance_metadata", "yardstick_of", "yardstick_record"]
@@ -31,13 +32,13 @@ def file_sha256(path: str | Path) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-ready copy: paths as text, numpy scalars as Python numbers."""
+    """A JSON-ready copy: paths as text (cleaned of control characters, ``clean_text``), numpy scalars as numbers."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {clean_text(str(k)): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
+    if isinstance(value, Path | str):
+        return clean_text(str(value))
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -81,9 +82,9 @@ def provenance(
             continue
         p = Path(path)
         if p.is_file():
-            files[role] = {"file": p.name, "sha256": file_sha256(p), "bytes": p.stat().st_size}
-        else:
-            files[role] = {"source": str(path)}
+            files[role] = {"file": clean_text(p.name), "sha256": file_sha256(p), "bytes": p.stat().st_size}
+        else:  # a file's name is text the outputs show: cleaned of control characters and stray bytes
+            files[role] = {"source": clean_text(str(path))}
     when = created or dt.datetime.now(dt.UTC).astimezone()
     return {
         "software": f"quarterhour {__version__}",

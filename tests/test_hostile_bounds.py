@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -62,7 +63,7 @@ def _units(path: Path, codes: list[str], *, level: str | None = "district", name
 # 1. Names from data never leave their folder -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", ["../victim", "/tmp/abs", "../../x", "..", "a/b", "a\x01b", "Q" * 300])
+@pytest.mark.parametrize("code", ["../victim", "/tmp/abs", "../../x", "..", "a/b", "a\\b", "Q" * 300])
 @pytest.mark.parametrize("level", ["district", None])
 def test_batch_unit_codes_that_are_not_plain_names_are_refused(tmp_path, code, level):
     path = _units(tmp_path / "u.geojson", ["Q1", code], level=level)
@@ -70,6 +71,11 @@ def test_batch_unit_codes_that_are_not_plain_names_are_refused(tmp_path, code, l
         read_units(path)
     assert "Fix:" in str(info.value) or "fix" in str(info.value).lower()
     assert len(str(info.value)) < 600  # a 300-character code is cut in the message
+
+
+def test_batch_unit_code_with_a_control_character_is_cleaned_at_reading(tmp_path):
+    units, _ = read_units(_units(tmp_path / "u.geojson", ["Q1", "Q\x012"]))
+    assert units["code"].tolist() == ["Q1", "Q2"]
 
 
 def test_batch_with_an_escaping_level_code_writes_nothing_outside(tmp_path, capsys):
@@ -213,3 +219,216 @@ def test_residents_of_implausible_size_are_refused(tmp_path):
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
     with pytest.raises(InputError, match=r"in all, more than 10,000,000,000"):
         read_demand(path)
+
+
+# 5. Scenario files: rows limited, many additions evaluated at once ----------------------------------------------
+
+
+def _scenario(path: Path, n: int, *, seed: int = 5) -> Path:
+    """``n`` new centres scattered over the sample's streets, as a scenario GeoJSON."""
+    rng = np.random.default_rng(seed)
+    lon, lat = 7.41 + 0.02 * rng.random(n), 43.725 + 0.02 * rng.random(n)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"action": "add", "facility_id": None, "name": f"新中心 {i}", "category": "study_room"},
+            "geometry": {"type": "Point", "coordinates": [float(x), float(y)]},
+        }
+        for i, (x, y) in enumerate(zip(lon, lat, strict=True))
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), "utf-8")
+    return path
+
+
+def test_scenario_file_with_too_many_changes_is_refused_before_reading(tmp_path):
+    from geo.scenario import MAX_CHANGES, read_scenario
+
+    assert len(read_scenario(_scenario(tmp_path / "ok.geojson", 50))) == 50
+    big = _scenario(tmp_path / "big.geojson", 20_000)
+    proc, peak_mb, seconds = measured(CLI, "scenarios", "import", str(big))
+    line = error_line(proc)
+    assert proc.returncode == 2
+    assert f"big.geojson: the scenario holds 20,000 changes, more than the {MAX_CHANGES:,}" in line
+    assert "split it into scenarios" in line
+    assert peak_mb < 500 and seconds < 30, (peak_mb, seconds)
+
+
+def test_many_new_centres_reach_in_one_pass_as_their_own_reaches_would(sample):
+    """The merged reach (one multi-source pass) against the union of each centre's own isochrone."""
+    from analysis.pipeline import changed_reach
+    from analysis.yardstick import yardstick
+    from geo import snap_points
+
+    network, _, _ = sample
+    rng = np.random.default_rng(27)
+    nodes = network.nodes.sample(25, random_state=27).geometry
+    centres = gpd.GeoDataFrame(
+        {"facility_id": [f"N{i}" for i in range(25)], "name": "n", "category": "study_room"},
+        geometry=shapely.points(nodes.x + rng.normal(0, 5, 25), nodes.y + rng.normal(0, 5, 25)),
+        crs=network.crs,
+    ).set_index("facility_id", drop=False)
+    snaps = snap_points(centres, network)
+    ys = yardstick("minutes")
+    each = changed_reach(network, centres, snaps, circle=5.0, ys=ys, each_max=len(centres))
+    merged = changed_reach(network, centres, snaps, circle=5.0, ys=ys, each_max=len(centres) - 1)
+    assert len(each) == 25 and len(merged) == 1 and set(merged["minutes"]) == set(each["minutes"]) == {5.0}
+    union = shapely.union_all(each.geometry.to_numpy())
+    assert merged.geometry.iloc[0].area == pytest.approx(union.area, rel=0.05)
+    assert shapely.symmetric_difference(merged.geometry.iloc[0], union).area < 0.05 * union.area
+
+
+def test_two_thousand_new_centres_in_seconds_and_bounded_memory(tmp_path):
+    """The app's scenario step (``ui.compute.scenario``'s body) on 2,000 added centres, in a fresh child."""
+    path = _scenario(tmp_path / "two_thousand.geojson", 2000)
+    code = (
+        "import sys; from geo import load_sample, snap_points; from geo.scenario import read_scenario; "
+        "from analysis.scenario import baseline, evaluate; from analysis.pipeline import changed_reach; "
+        "from analysis.yardstick import yardstick; net, fac, dem = load_sample(); ds = snap_points(dem, net); "
+        "r = evaluate(net, fac, dem, ds, read_scenario(sys.argv[1]), base=baseline(net, fac, dem, ds)); "
+        "moved = r.facilities[r.facilities['change'] != '']; "
+        "reach = changed_reach(net, moved, snap_points(moved, net), circle=15.0, ys=yardstick('minutes')); "
+        "print(len(moved), len(reach), r.summary.pop_covered, r.summary.pop_total)"
+    )
+    proc, peak_mb, seconds = measured(code, str(path))
+    assert proc.returncode == 0, proc.stderr
+    moved, polygons, covered, total = proc.stdout.split()
+    assert (int(moved), int(polygons)) == (2000, 1) and 0 < float(covered) <= float(total)
+    assert seconds < 60 and peak_mb < 800, (seconds, peak_mb)
+
+
+# 6. A session's uploads have a quota ----------------------------------------------------------------------------
+
+
+def _uploads_page(sizes: list[int], lang: str) -> None:
+    """A page that keeps uploads of these sizes as the sidebar does (the first one twice); what was kept."""
+    import streamlit as st
+    from streamlit.proto.Common_pb2 import FileURLs
+    from streamlit.runtime.uploaded_file_manager import UploadedFile, UploadedFileRec
+
+    from ui.sidebar import save_upload
+
+    kept = []
+    for i, size in enumerate([sizes[0], *sizes]):
+        data = (b"%d," % (i and i - 1)).ljust(size, b"x")  # the first two are the same bytes
+        upload = UploadedFile(UploadedFileRec(f"id{i}", f"设施{i}.csv", "text/csv", data), FileURLs())
+        kept.append(save_upload(upload, lang))
+    st.session_state["kept"] = kept
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("zh", "每次会话最多 30 个文件、300 MB"), ("en", "at most 30 files and 300 MB")]
+)
+def test_a_session_uploads_within_its_quota(tmp_path, monkeypatch, lang, said):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.uploads import SESSION_FILES, SESSION_MB
+
+    monkeypatch.setenv("QUARTERHOUR_CACHE", str(tmp_path / "cache"))
+    at = AppTest.from_function(_uploads_page, args=([10] * (SESSION_FILES + 1), lang), default_timeout=60).run()
+    assert not at.exception
+    kept = at.session_state["kept"]
+    assert kept[0] == kept[1] and all(kept[:-1]) and kept[-1] is None  # the same bytes again are not counted
+    assert len(list((tmp_path / "cache" / "uploads").iterdir())) == SESSION_FILES
+    assert len(at.error) == 1 and said in at.error[0].value and f"设施{SESSION_FILES + 1}.csv" in at.error[0].value
+    mb = 2**20
+    at = AppTest.from_function(_uploads_page, args=([90 * mb] * 4, lang), default_timeout=60).run()
+    assert [p is not None for p in at.session_state["kept"]] == [True, True, True, True, False]  # 270 MB, then 360
+    assert 3 * 90 <= SESSION_MB < 4 * 90
+
+
+# 3. Control characters and over-long names, cleaned once at reading ---------------------------------------------
+
+CONTROL = "\x01\x1b[31m\x7f\x9b"
+
+
+def _dirty_inputs(folder: Path) -> dict[str, Path]:
+    """The sample with control characters in a facility's name and in a file's name, and a unit named in 4-byte
+    characters longer than a file system's name."""
+    sample = sample_paths()
+    fac = json.loads(Path(sample["facilities"]).read_text(encoding="utf-8"))
+    fac["features"][0]["properties"]["name"] = f"bad{CONTROL}name\ttab"
+    facilities = folder / f"fac{CONTROL[:2]}ilities.geojson"
+    facilities.write_text(json.dumps(fac), encoding="utf-8")
+    units = gpd.read_file(sample["boundaries"])
+    district = units.index[units["level"] == "district"]
+    units.loc[district[0], "name"] = "𝔘" * 120  # 480 bytes of UTF-8
+    units.loc[district[1], "name"] = f"东北{CONTROL}区"
+    boundaries = folder / "units.geojson"
+    units.to_file(boundaries)
+    return {
+        "network": sample["network"],
+        "facilities": facilities,
+        "demand": sample["demand"],
+        "boundaries": boundaries,
+    }
+
+
+def test_names_are_cleaned_at_reading_and_said(tmp_path):
+    from geo import read_boundaries, read_facilities
+    from geo.scenario import read_scenario
+
+    paths = _dirty_inputs(tmp_path)
+    fac = read_facilities(paths["facilities"])
+    assert fac["name"].iloc[0] == "bad[31mname tab"
+    assert all(s.isprintable() for s in fac["name"])
+    said = [str(n) for n in fac.attrs["notes"]]
+    assert any("removed 4 control characters" in s and "column name" in s and "row 1" in s for s in said), said
+    units = read_boundaries(paths["boundaries"])["district"]
+    assert "东北[31m区" in set(units["name"]) and all(s.isprintable() for s in units["name"])
+    scenario = tmp_path / "s.geojson"
+    scenario.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"action": "add", "name": "新\x02中心\x01"},
+         "geometry": {"type": "Point", "coordinates": [LON, LAT]}}]}), encoding="utf-8")  # fmt: skip
+    assert read_scenario(scenario)["name"].tolist() == ["新中心"]
+
+
+def test_report_with_control_characters_and_long_names_writes_a_clean_pack(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+
+    paths = _dirty_inputs(tmp_path)
+    out = tmp_path / "pack"
+    args = ["report", "--level", "district", "--quiet"]
+    for role, path in paths.items():
+        args += [f"--{role}", str(path)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as a planner's command runs: a glyph missing from the fonts is said
+        assert main([*args, "--out", str(out)]) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "removed 4 control characters" in err and "Traceback" not in err
+    folders = [p for p in out.iterdir() if p.is_dir()]
+    assert len(folders) == 4
+    assert all(len(p.name.encode("utf-8")) <= MAX_NAME_BYTES and p.name.isprintable() for p in folders)
+    for project in out.glob("*/project.qgs"):
+        ET.parse(project)  # well-formed XML
+        assert not any(c in project.read_text(encoding="utf-8") for c in "\x01\x1b\x7f")
+    import openpyxl
+
+    book = openpyxl.load_workbook(out / "summary.xlsx", read_only=True)
+    cells = [str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v is not None]
+    assert any("ilities.geojson" in c for c in cells) and all(c.isprintable() or "\n" in c for c in cells)
+
+
+def test_batch_units_are_cleaned_at_reading(tmp_path):
+    path = _units(tmp_path / "u.geojson", ["A1", "A2"], level=None, names=[f"北{CONTROL}", "𝔘" * 120])
+    units, _ = read_units(path)
+    assert units["name"].tolist()[0] == "北[31m" and all(s.isprintable() for s in units["name"])
+
+
+def test_write_error_of_a_name_too_long_says_so_not_disk_space(tmp_path):
+    from quarterhour.outdir import write_error
+
+    try:
+        (tmp_path / ("𝔘" * 100)).write_bytes(b"x")
+    except OSError as exc:
+        message = str(write_error(tmp_path / ("𝔘" * 100), exc))
+    else:
+        pytest.skip("this file system takes 400-byte names")
+    assert "shorten the codes and names" in message and "free some disk space" not in message
+
+
+def test_a_gbk_encoded_scenario_name_is_read_as_gbk(tmp_path, monkeypatch, capsys):
+    """``--name`` typed in a GBK terminal reaches Python as stray bytes (surrogates): read as GBK, not exit 1."""
+    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", f"sqlite:///{tmp_path / 'ws.db'}")
+    gbk = "中文\x01".encode("gbk").decode("utf-8", "surrogateescape")
+    assert main(["scenarios", "import", str(_scenario(tmp_path / "s.geojson", 3)), "--name", gbk]) == 0
+    assert "as scenario 1 '中文' (version 1)" in capsys.readouterr().out

@@ -26,7 +26,7 @@ from analysis.demand import prepare_demand
 from analysis.gaps import CELL_M
 from analysis.groups import Group, find_groups, group_headers
 from analysis.hours import run_open
-from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, circle_isochrones, run_circle
+from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, changed_reach, circle_isochrones, run_circle
 from analysis.reachgrid import GRID_M
 from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate
 from analysis.siting import SiteResult, candidate_sites, plan_sites
@@ -514,8 +514,8 @@ def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, 
     )
     figures, tables = compare(result.demand, result.gaps, result.levels, after)
     moved = after.facilities[after.facilities["change"] != ""]
-    reach = (
-        circle_isochrones(network, moved, snap_points(moved, network), circles=[params.minutes], ys=params.yardstick)
+    reach = (  # many new centres (a loaded file): one merged reach in one pass, not one isochrone each
+        changed_reach(network, moved, snap_points(moved, network), circle=params.minutes, ys=params.yardstick)
         if len(moved)
         else gpd.GeoDataFrame(geometry=[], crs=network.crs)
     )

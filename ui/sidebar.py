@@ -24,7 +24,7 @@ from ui.hours import time_ui
 from ui.plain import plain, said
 from ui.project import forget_kept, kept_source
 from ui.scope import visible_networks
-from ui.uploads import remember_name, store_upload
+from ui.uploads import charge_session, remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs, Params, Sources
 
 __all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "units_ui", "uploader_words_ui"]
@@ -70,6 +70,9 @@ def save_upload(upload: st.runtime.uploaded_file_manager.UploadedFile, lang: str
         st.error(said("too_big", lang, name=upload.name, mb=len(data) / 1024 / 1024, limit=UPLOAD_LIMIT_MB))
         return None
     try:
+        if refused := charge_session(upload.name, data, lang):  # the session's quota of uploads
+            st.error(refused)
+            return None
         path = store_upload(upload.name, data)
     except InputError as exc:  # a name with path parts ('..')
         st.error(plain(str(exc)))

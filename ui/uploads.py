@@ -8,6 +8,10 @@ use touches the file; files unused for ``KEEP_HOURS`` are removed at the next
 upload. A name with path parts (``..``, ``a/b``) is refused: the planner's name
 is only ever shown, never used as a path.
 
+Each session may keep at most ``SESSION_FILES`` uploads and ``SESSION_MB`` MB (``charge_session``,
+issue 27 §6): uploading the same bytes again is not counted twice; more is refused with a message
+that says the quota, so one visitor cannot fill the server's disk for ``KEEP_HOURS``.
+
 Messages and notes name the file the planner knows: ``planner_text`` puts the
 planner's name back where a reader named the stored file.
 
@@ -40,10 +44,26 @@ from geo.errors import InputError
 from geo.store import cache_root
 from ui import state as S
 
-__all__ = ["KEEP_HOURS", "planner_text", "prune_uploads", "remember_name", "shown", "store_upload", "upload_folder"]
+__all__ = [
+    "KEEP_HOURS",
+    "SESSION_FILES",
+    "SESSION_MB",
+    "charge_session",
+    "planner_text",
+    "prune_uploads",
+    "remember_name",
+    "shown",
+    "store_upload",
+    "upload_folder",
+]
 
 #: An upload not used for this long is removed (at the next upload of any planner).
 KEEP_HOURS = 24.0
+#: A session may keep this many different uploads on the server (a planner's inputs, corrected a few times each).
+SESSION_FILES = 30
+#: ... and this many MB in all (three times the largest file, ``ui.sidebar.UPLOAD_LIMIT_MB``).
+SESSION_MB = 300
+_USED = "upload_quota_used"  #: session state: stored name -> bytes, the uploads this session has kept
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,10}")  # kept on the stored file: the readers choose by it
 
 
@@ -86,6 +106,45 @@ def _stored_name(name: str, data: bytes) -> str:
         )
     suffix = Path(name).suffix.lower()
     return hashlib.sha256(data).hexdigest() + (suffix if _SUFFIX.fullmatch(suffix) else "")
+
+
+def charge_session(name: str, data: bytes, lang: str) -> str | None:
+    """Count an upload against this session's quota: None if it may be kept (counted now), else the message.
+
+    Parameters
+    ----------
+    name
+        The planner's file name.
+    data
+        The file's bytes (the same bytes uploaded again are not counted twice).
+    lang
+        The message's language.
+
+    Raises
+    ------
+    InputError
+        ``name`` is not a plain file name.
+    """
+    from quarterhour.i18n import t
+
+    used = st.session_state.setdefault(_USED, {})
+    stored = _stored_name(name, data)
+    if stored in used:
+        return None
+    n, total = len(used) + 1, sum(used.values()) + len(data)
+    if n > SESSION_FILES or total > SESSION_MB * 2**20:
+        return t(
+            "upload_quota",
+            lang,
+            name=Path(name).name,
+            n=len(used),
+            mb=sum(used.values()) / 2**20,
+            files=SESSION_FILES,
+            limit=SESSION_MB,
+            hours=KEEP_HOURS,
+        )
+    used[stored] = len(data)
+    return None
 
 
 def store_upload(name: str, data: bytes, *, folder: Path | None = None, keep_hours: float = KEEP_HOURS) -> Path:
