@@ -26,9 +26,11 @@ __all__ = [
     "STATUS",
     "WALK_M",
     "covered_by",
+    "is_persons",
     "minutes_of",
     "pct_covered_by",
     "pop_of",
+    "whole_persons_shown",
 ]
 
 POP = "pop"  #: residents at a demand point
@@ -54,6 +56,29 @@ STATUS = "status"  #: a community: "full", "partly", "none" or "empty" (no resid
 ACCESS = "supply_per_1000"  #: 2SFCA: facility capacity reachable per 1,000 residents
 LOAD = "load"  #: 2SFCA: residents in a facility's catchment per unit of capacity
 OVERLOADED = "overloaded"
+
+
+def is_persons(column: str) -> bool:
+    """Whether ``column`` counts residents (``pop``, ``pop_*``, ``catchment_pop``): shown in whole persons."""
+    return column == POP or column.startswith("pop_") or column == "catchment_pop"
+
+
+def whole_persons_shown(df):  # a pandas DataFrame, in and out (no pandas import here)
+    """A copy of ``df`` with its person counts (``is_persons``) rounded to whole persons, for the readers.
+
+    The analysis keeps its sums exact; a table shown to a planner never says "870.2 residents".
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> whole_persons_shown(pd.DataFrame({"pop": [870.2, 3.5], "pct_covered": [99.68, 0.5]})).to_dict("list")
+    {'pop': [870, 4], 'pct_covered': [99.68, 0.5]}
+    """
+    out = df.copy()
+    for c in out.columns:
+        if is_persons(str(c)) and out[c].dtype.kind in "fiu":
+            out[c] = ((out[c].astype(float) + 0.5) // 1).astype("Int64")  # half up: 3.5 residents shown as 4
+    return out
 
 
 def minutes_of(category: str) -> str:

@@ -26,7 +26,7 @@ import shapely
 
 from analysis import columns as C
 from analysis.groups import group_headers
-from analysis.spread import Spread, spread_units
+from analysis.spread import Spread, spread_units, whole_persons
 from geo._validate import first_bad_row
 from geo.crs import require_projected
 from geo.errors import InputError
@@ -70,13 +70,13 @@ def _points(polys_or_points: gpd.GeoDataFrame, pop: np.ndarray, source: str, pre
 
 
 def scale_to_total(demand: gpd.GeoDataFrame, total: float) -> gpd.GeoDataFrame:
-    """Scale ``pop`` so that it adds up to ``total`` residents."""
+    """Scale ``pop`` so that it adds up to ``total`` residents, in whole persons (``analysis.spread.whole_persons``)."""
     current = float(demand[C.POP].sum())
     if not total > 0:
         raise InputError(f"the resident total must be more than 0, got {total}", fix="give --demand-total N > 0")
     if current <= 0:
         raise InputError("the demand has no residents to scale", column=C.POP, fix="check the 'pop' column")
-    return demand.assign(**{C.POP: demand[C.POP] * (total / current)})
+    return demand.assign(**{C.POP: whole_persons(demand[C.POP].to_numpy(dtype=float) * (total / current))})
 
 
 def demand_from_buildings(

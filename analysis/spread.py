@@ -14,13 +14,16 @@ wrong walking time. So every cell or area (polygon with ``pop``) is spread:
   so that snapping counts it off-network (``geo.snap_points``); a unit with no
   street inside but near one keeps the rest at a point of its near part.
 
-Residents are apportioned to whole persons (largest remainder) and a unit's
-fraction of a person, if any, goes to its heaviest point: the residents of every
-unit, and so of all, are kept exactly (sums equal, not approximately).
+Residents are apportioned to whole persons (largest remainder), twice: the units'
+counts to whole persons adding up to the rounded total (a WorldPop cell's 870.2
+residents become 870 or 871), then each unit's over its points. Every point holds
+whole persons, each unit keeps its count within one person, and the total is
+the count's total rounded to a person.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -29,7 +32,7 @@ import shapely
 
 from analysis import columns as C
 
-__all__ = ["LATTICE_MAX", "STEP_M", "Spread", "apportion", "spread_units"]
+__all__ = ["LATTICE_MAX", "STEP_M", "Spread", "apportion", "spread_units", "whole_persons"]
 
 #: Along a street inside a unit, one resident point per this many metres (a block's side: one per segment in a city).
 STEP_M = 100.0
@@ -49,8 +52,24 @@ class Spread:
     street_km: float
 
 
+def whole_persons(pop: np.ndarray) -> np.ndarray:
+    """Counts in whole persons adding up to the total rounded to a person: largest remainder, ties to the first.
+
+    Examples
+    --------
+    >>> whole_persons(np.array([870.2, 10.5, 3.4, 5.0])).tolist()
+    [870.0, 11.0, 3.0, 5.0]
+    """
+    pop = np.asarray(pop, dtype=float)
+    base = np.floor(pop)
+    short = int(np.floor(math.fsum(pop) + 0.5) - base.sum())
+    if short > 0:
+        base[np.argsort(-(pop - base), kind="stable")[:short]] += 1
+    return base
+
+
 def apportion(group: np.ndarray, weight: np.ndarray, pop: np.ndarray) -> np.ndarray:
-    """Split each group's ``pop`` over its pieces by ``weight``, in whole persons; the fraction to the heaviest.
+    """Split each group's ``pop`` over its pieces by ``weight``, in whole persons (largest remainder).
 
     Parameters
     ----------
@@ -64,16 +83,16 @@ def apportion(group: np.ndarray, weight: np.ndarray, pop: np.ndarray) -> np.ndar
     Returns
     -------
     numpy.ndarray
-        Each piece's residents: whole persons, but for the group's fraction on its heaviest piece; each
-        group's pieces add up to its ``pop`` exactly.
+        Each piece's residents, in whole persons: each group's pieces add up to its ``pop`` made whole
+        (``whole_persons``: within one person of it; all groups together, the total rounded to a person).
 
     Examples
     --------
-    >>> apportion(np.array([0, 0, 0]), np.array([1.0, 1.0, 1.0]), np.array([10.5])).tolist()
-    [4.5, 3.0, 3.0]
+    >>> apportion(np.array([0, 0, 0, 1]), np.array([1.0, 1.0, 1.0, 1.0]), np.array([10.4, 2.3])).tolist()
+    [4.0, 4.0, 3.0, 2.0]
     """
     n = len(pop)
-    whole = np.floor(pop)
+    whole = whole_persons(pop)
     total_w = np.bincount(group, weights=weight, minlength=n)
     share = np.divide(weight, total_w[group], out=np.zeros(len(weight)), where=total_w[group] > 0)
     quota = whole[group] * share
@@ -83,20 +102,7 @@ def apportion(group: np.ndarray, weight: np.ndarray, pop: np.ndarray) -> np.ndar
     start = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=n))[:-1]])
     rank = np.empty(len(group), dtype=np.int64)
     rank[order] = np.arange(len(group)) - start[group[order]]
-    out = base + (rank < short[group])
-    heaviest = _heaviest(group, weight, n)
-    out[heaviest] += pop - np.bincount(group, weights=out, minlength=n)  # the fraction, and any float slip
-    return out
-
-
-def _heaviest(group: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
-    """The position of each group's heaviest piece."""
-    order = np.lexsort((-weight, group))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = group[order][1:] != group[order][:-1]
-    out = np.empty(n, dtype=np.int64)
-    out[group[order][first]] = order[first]
-    return out
+    return base + (rank < short[group])
 
 
 def _street_points(

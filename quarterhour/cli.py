@@ -223,8 +223,8 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
     return network, facilities.to_crs(network.crs), demand, boundaries, got["categories"], extra
 
 
-_NOT_PARAMETERS = {"out", "force", "command"}
-_INPUT_FILES = ("network", "facilities", "demand", "boundaries", "categories", "candidates", "exclude")
+_NOT_PARAMETERS = {"out", "force", "command", "cache_dir", "quiet"}  # where and how, not what: no server path
+_INPUT_FILES = ("network", "facilities", "demand", "boundaries", "categories", "candidates", "exclude", "buildings")
 
 
 def _provenance(args: argparse.Namespace) -> dict:

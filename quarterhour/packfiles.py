@@ -210,7 +210,7 @@ def summary_files(
     head += [
         (label("pack_k", lang), str(k)),
         (label("pack_sites_new", lang), fmt(int(ranking["sites_new"].sum()) if len(ranking) else 0)),
-        (label("new_covered", lang), fmt(float(ranking[C.POP_NEW].sum()) if len(ranking) else 0.0)),
+        (label("new_covered", lang), fmt(round(float(ranking[C.POP_NEW].sum())) if len(ranking) else 0)),
     ]
     cols = [
         "rank",

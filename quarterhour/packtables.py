@@ -139,9 +139,9 @@ def headline_rows(
     """
     return [
         (label("pack_pct_covered", lang), fmt(float(coverage.pct_covered))),
-        (label("residents", lang), fmt(float(coverage.pop_total))),
-        (label("covered_residents", lang), fmt(float(coverage.pop_covered))),
-        (label("uncovered", lang), fmt(float(coverage.pop_uncovered))),
+        (label("residents", lang), fmt(_whole(coverage.pop_total))),
+        (label("covered_residents", lang), fmt(_whole(coverage.pop_covered))),
+        (label("uncovered", lang), fmt(_whole(coverage.pop_uncovered))),
         (label("pack_n_facilities", lang), fmt(int(n_facilities))),
         *([(label("facilities_off", lang), fmt(int(n_facilities_off)))] if n_facilities_off else []),
         (label("gap_zones", lang), fmt(int(n_gaps))),
@@ -152,6 +152,11 @@ def headline_rows(
             for r in run.groups
         ],
     ]
+
+
+def _whole(persons: float) -> int:
+    """A count of residents in whole persons (half up), as every figure shown gives it."""
+    return int(np.floor(float(persons) + 0.5))
 
 
 def _threshold(run: CircleSummary) -> str:
@@ -174,7 +179,7 @@ def group_columns(groups: Sequence[GroupRate], lang: str) -> dict[str, str]:
 def labelled(df: pd.DataFrame, columns: Sequence[str], lang: str) -> pd.DataFrame:
     """The chosen columns of ``df`` (those present), renamed to the readers' words (``COLUMN_LABELS``)."""
     keep = [c for c in columns if c in df.columns]
-    out = pd.DataFrame(df[keep]).copy()
+    out = C.whole_persons_shown(pd.DataFrame(df[keep]))  # residents in whole persons, never "870.2"
     return out.rename(columns={c: t(COLUMN_LABELS[c], lang) for c in keep if c in COLUMN_LABELS})
 
 
@@ -233,15 +238,126 @@ def site_table(sites: gpd.GeoDataFrame, before: float, total: float, lang: str) 
     return out
 
 
+#: A provenance parameter -> the i18n key of its words (others are shown by their own name).
+PARAMETER_LABELS: dict[str, str] = {
+    "face": "param_face",
+    "minutes": "param_minutes",
+    "speed_kmh": "speed",
+    "mode": "mode",
+    "standard": "standard",
+    "yardstick": "pack_yardstick",
+    "bands": "bands",
+    "categories": "param_categories",
+    "category_minutes": "category_minutes",
+    "facilities_crs": "facilities_crs",
+    "demand_crs": "demand_crs",
+    "demand_total": "param_demand_total",
+    "max_snap_m": "param_max_snap_m",
+    "isochrones": "param_isochrones",
+    "decay": "param_decay",
+    "load_norm": "param_load_norm",
+    "group": "param_group",
+    "suggest": "param_suggest",
+    "level": "level",
+    "k": "pack_k",
+    "lang": "param_lang",
+    "spacing_m": "spacing_m",
+    "time_limit": "param_time_limit",
+    "model": "model",
+    "place": "param_place",
+    "bbox": "param_bbox",
+    "clip": "param_clip",
+    "consolidate_m": "param_consolidate_m",
+}
+#: Parameters that name an input file: the inputs' rows name them already, with their SHA-256.
+_INPUT_ROLES = {"network", "facilities", "demand", "boundaries", "categories", "candidates", "exclude", "buildings"}
+_CHOICE_WORDS = {"mode": "mode_", "standard": "standard_", "facilities_crs": "crs_", "demand_crs": "crs_"}
+
+
+def _parameter_text(key: str, value: Any, prov: Mapping[str, Any], lang: str) -> str:
+    """A parameter's value in the readers' words: choices by name, categories by name, lists joined, no dicts."""
+    sep = "、" if lang == "zh" else ", "
+    if key == "yardstick" and isinstance(value, Mapping):
+        from quarterhour.provenance import yardstick_of
+
+        ys = yardstick_of(prov)
+        minutes = prov.get("parameters", {}).get("minutes")
+        if ys is not None and isinstance(minutes, int | float):
+            return yardstick_text(ys, float(minutes), lang)
+        return str(value.get("name", ""))
+    if key == "standard" and isinstance(value, str):  # its words, and the name --standard takes
+        return f"{_word(f'standard_{value}', lang, value)} · {value}"
+    if key in _CHOICE_WORDS and isinstance(value, str):
+        return _word(f"{_CHOICE_WORDS[key]}{value}", lang, value)
+    if key == "categories" and isinstance(value, list | tuple):
+        return sep.join(category_name(str(c), lang) for c in value)
+    if isinstance(value, Mapping):
+        named = category_name if key == "category_minutes" else (lambda c, _lang: c)
+        return sep.join(f"{named(str(k), lang)}: {_plain_value(v, lang)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return sep.join(_plain_value(v, lang) for v in value)
+    return _plain_value(value, lang)
+
+
+def _word(key: str, lang: str, otherwise: str) -> str:
+    """The words of ``key`` in ``lang``; ``otherwise`` when there are none (a value no label was made for)."""
+    try:
+        return t(key, lang)
+    except KeyError:
+        return otherwise
+
+
+def _plain_value(value: Any, lang: str) -> str:
+    """One value as text: yes for True, numbers without trailing zeros, thousands separated."""
+    if isinstance(value, bool | np.bool_):
+        return t("param_yes", lang) if value else t("param_no", lang)
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):,.6g}"
+    return str(value)
+
+
 def provenance_rows(prov: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
-    """The provenance as (label, value) rows: software, date, each input with its SHA-256, each parameter set."""
+    """The provenance as (label, value) rows in the readers' words: software, date, inputs, parameters.
+
+    Each input is named by the planner's file name with its SHA-256 (``quarterhour.provenance``); each
+    parameter set is one row, its name and value in ``lang`` (a choice by its words, categories by
+    name, lists joined): never a Python dict or list. Parameters naming an input file are left to
+    the inputs' rows.
+
+    Examples
+    --------
+    >>> prov = {"software": "quarterhour 0.1.0", "created": "2026-12-07T15:00:00+00:00",
+    ...         "inputs": {"facilities": {"file": "城市书房.xlsx", "sha256": "ab" * 32, "bytes": 10}},
+    ...         "parameters": {"minutes": 15, "facilities_crs": "gcj02", "category_minutes": {"service_centre": 15},
+    ...                        "facilities": "城市书房.xlsx", "bands": [5, 10]}}
+    >>> for row in provenance_rows(prov, "zh")[2:]:
+    ...     print(*row, sep=" | ")
+    输入文件：服务设施 | 城市书房.xlsx（SHA-256 abababababababababababababababababababababababababababababababab）
+    参数：时间阈值（分钟） | 15
+    参数：设施坐标系 | GCJ-02（高德、腾讯）
+    参数：各类设施的时间阈值（分钟） | 党群服务中心: 15
+    参数：同时绘制的等时圈（分钟） | 5、10
+    """
+    colon = "：" if lang == "zh" else ": "
     rows = [(t("pack_software", lang), str(prov.get("software", ""))), (t("pack_created", lang), prov.get("created"))]
     for role, info in prov.get("inputs", {}).items():
-        value = f"{info['file']}  SHA-256 {info['sha256']}" if "sha256" in info else str(info.get("source", ""))
-        rows.append((f"{t('pack_input', lang)}: {role}", value))
+        if "sha256" in info:
+            value = (
+                f"{info['file']}（SHA-256 {info['sha256']}）"
+                if lang == "zh"
+                else f"{info['file']} (SHA-256 {info['sha256']})"
+            )
+        else:
+            value = str(info.get("source", ""))
+        word = _word(f"role_{role}", lang, role)
+        rows.append((f"{t('pack_input', lang)}{colon}{word}", value))
     for key, value in prov.get("parameters", {}).items():
-        if value is not None and value != [] and value is not False:
-            rows.append((f"{t('pack_parameter', lang)}: {key}", str(value)))
+        if value is None or value == [] or value == {} or value is False or key in _INPUT_ROLES:
+            continue
+        word = t(PARAMETER_LABELS[key], lang) if key in PARAMETER_LABELS else key
+        rows.append((f"{t('pack_parameter', lang)}{colon}{word}", _parameter_text(key, value, prov, lang)))
     return [(k, str(v)) for k, v in rows]
 
 

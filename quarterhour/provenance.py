@@ -3,6 +3,11 @@
 ``provenance`` makes the record every export carries; ``provenance_metadata``
 flattens it to the text key/values of GeoPackage metadata. Both are named in
 ``quarterhour.export`` too.
+
+Inputs are named as the planner knows them, never by a server path: a file by
+its name (or, for an upload kept under a hashed name, the planner's name given
+in ``names``), a prepared network of the store by its source file's name and
+SHA-256 (from the store's manifest), an OpenStreetMap download by its place.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,10 +50,42 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: A name the server gave an upload: the SHA-256 of its bytes and the planner's ending (``ui.uploads``).
+_HASHED = re.compile(r"^[0-9a-f]{64}(\.[\w.]+)?$")
+_STORE = "store:"  #: a prepared network of the store, by its entry's folder (``ui.values.STORE``)
+
+
+def _shown_name(name: str, given: str | None) -> str:
+    """The name a record gives a file: the planner's (``given``), else its own unless the server hashed it."""
+    if given:
+        return Path(given).name
+    name = Path(name).name
+    return f"upload{m.group(1) or ''}" if (m := _HASHED.match(name)) else name
+
+
+def _input_record(value: str | Path, given: str | None) -> dict[str, Any]:
+    """One input's record: ``file``, ``sha256``, ``bytes``; or ``source`` for what is not a file (no server path)."""
+    text = str(value)
+    if text.startswith(_STORE):
+        try:
+            source = json.loads((Path(text[len(_STORE) :]) / "manifest.json").read_text(encoding="utf-8"))["source"]
+            name = _shown_name(source.get("name") or Path(source.get("path", "")).name, given)
+            return {"file": name, "sha256": source["sha256"], "bytes": source.get("bytes"), "prepared": True}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {"source": given or "prepared network"}
+    if text.startswith(("osm:", "bbox:")):
+        return {"source": f"OpenStreetMap download: {text.split(':', 1)[1]}"}
+    p = Path(value)
+    if p.is_file():
+        return {"file": _shown_name(p.name, given), "sha256": file_sha256(p), "bytes": p.stat().st_size}
+    return {"source": given or (p.name if ("/" in text or "\\" in text) else text)}
+
+
 def provenance(
     parameters: Mapping[str, Any],
     inputs: Mapping[str, str | Path | None],
     *,
+    names: Mapping[str, str] | None = None,
     created: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """What produced a result: parameters, input files with their SHA-256, software version and date.
@@ -57,9 +95,13 @@ def provenance(
     parameters
         The options the result was made with (name -> value); paths become text, NumPy scalars numbers.
     inputs
-        A role (``network``, ``facilities`` ...) -> a file path. ``None`` roles are
-        left out, and a role whose value is not a file (e.g. an OpenStreetMap
-        download) is kept as given, without a hash.
+        A role (``network``, ``facilities`` ...) -> a file path, or ``store:<entry folder>``
+        (a prepared network: named by its source file, with that file's SHA-256). ``None``
+        roles are left out; a role whose value is not a file (e.g. an OpenStreetMap
+        download) is kept as given without a hash, and never as a server path.
+    names
+        A role -> the planner's file name, where the file is kept under another
+        name (an upload stored by its hash, ``ui.uploads``): the record names it so.
     created
         The date to record; now (local time, to the second) if None.
 
@@ -76,15 +118,11 @@ def provenance(
     >>> p["software"], p["inputs"]["facilities"]["file"], len(p["inputs"]["facilities"]["sha256"])
     ('quarterhour 0.1.0', 'facilities.geojson', 64)
     """
-    files: dict[str, dict[str, Any]] = {}
-    for role, path in inputs.items():
-        if path is None:
-            continue
-        p = Path(path)
-        if p.is_file():
-            files[role] = {"file": clean_text(p.name), "sha256": file_sha256(p), "bytes": p.stat().st_size}
-        else:  # a file's name is text the outputs show: cleaned of control characters and stray bytes
-            files[role] = {"source": clean_text(str(path))}
+    files = {role: _input_record(path, (names or {}).get(role)) for role, path in inputs.items() if path is not None}
+    for record in files.values():  # a file's name is text the outputs show: cleaned of control characters
+        for field in ("file", "source"):
+            if field in record:
+                record[field] = clean_text(str(record[field]))
     when = created or dt.datetime.now(dt.UTC).astimezone()
     return {
         "software": f"quarterhour {__version__}",

@@ -123,6 +123,8 @@ def test_level_tables(app):
     assert app.radio(key="level").value == "district"
     table = app.dataframe[2].value
     assert len(table) == 4 and table["居民"].sum() == 38_367
+    assert str(table["居民"].dtype) == "Int64" and table["未纳入的设施（离路网）"].sum() == 0  # issue 26: whole persons
+    assert table["服务设施"].sum() == 20  # the facilities the analysis used, the left-out ones in their own column
     app.radio(key="level").set_value("community").run()
     assert not app.exception
     assert len(app.dataframe[2].value) == 32

@@ -151,3 +151,121 @@ def test_the_packs_tables_show_the_left_out_in_their_own_column(with_left_out):
     rows = dict(headline_rows(s, n_facilities=s.n_facilities_used, n_gaps=0, run=s, group_pcts={}, lang="en",
                               n_facilities_off=s.n_facilities - s.n_facilities_used))  # fmt: skip
     assert rows["facilities"] == "20" and rows["facilities left out (off the network)"] == "4"
+
+
+# --- item 6: provenance by the planner's file names, parameters as readable rows --------------------------------
+
+
+def test_provenance_names_the_planners_files_and_the_networks_source_never_a_server_path(tmp_path):
+    import hashlib
+    import json
+
+    from geo import sample_paths
+    from geo.store import store_network
+    from quarterhour.cli import _defaults, _provenance
+    from quarterhour.cli_args import build_parser
+    from quarterhour.packtables import provenance_rows
+    from quarterhour.provenance import provenance
+    from ui.uploads import store_upload
+
+    data = sample_paths()["facilities"].read_bytes()
+    (tmp_path / "uploads").mkdir()
+    stored = store_upload("城市书房.geojson", data, folder=tmp_path / "uploads")  # kept under its hash on the server
+    entry = store_network(sample_paths()["network"], cache_dir=tmp_path / "cache").path
+    inputs = {"facilities": stored, "network": f"store:{entry}"}
+    prov = provenance({"minutes": 15}, inputs, names={"facilities": "城市书房.geojson"})
+    fac, net = prov["inputs"]["facilities"], prov["inputs"]["network"]
+    assert fac["file"] == "城市书房.geojson" and fac["sha256"] == hashlib.sha256(data).hexdigest()
+    network_bytes = sample_paths()["network"].read_bytes()
+    assert net["file"] == "network.graphml" and net["sha256"] == hashlib.sha256(network_bytes).hexdigest()
+    text = json.dumps(prov, ensure_ascii=False)
+    assert str(tmp_path) not in text and stored.name not in text and entry.name not in text
+    # Without the planner's name an upload is still never named by its hash.
+    assert provenance({}, {"facilities": stored})["inputs"]["facilities"]["file"] == "upload.geojson"
+
+    # The CLI's record, as the pack shows it: readable rows in the planner's language, no dict, no server path.
+    args = build_parser().parse_args(["run", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    _defaults(args)
+    rows = provenance_rows(_provenance(args), "zh")
+    shown = "\n".join(f"{k} | {v}" for k, v in rows)
+    assert "参数：时间阈值（分钟） | 15" in shown and "参数：出行方式 | 步行" in shown, shown
+    assert "输入文件：服务设施 | facilities.geojson（SHA-256 " in shown
+    assert "{" not in shown and "[" not in shown and "'" not in shown, shown
+    assert str(tmp_path) not in shown and "/work" not in shown and "cache_dir" not in shown
+    en = dict(provenance_rows(_provenance(args), "en"))
+    assert en["parameter: threshold (minutes)"] == "15" and en["parameter: travel mode"] == "walk"
+
+
+# --- item 7: residents in whole persons ------------------------------------------------------------------------
+
+CELL_POP = [870.2, 1234.56, 10.5, 99.9, 3.0]  # a population grid's cells, as WorldPop gives them
+
+
+@pytest.fixture(scope="module")
+def fractional_cells(sample):
+    """Five 500 m cells over Monaco's streets with fractional residents, spread to points as the app and CLI do."""
+    import geopandas as gpd
+    import shapely
+
+    from analysis.demand import prepare_demand
+
+    network = sample[0]
+    x0, y0, _, _ = network.nodes.total_bounds
+    cells = [shapely.box(x0 + 500 * i, y0 + 500 * i, x0 + 500 * (i + 1), y0 + 500 * (i + 1)) for i in range(5)]
+    layer = gpd.GeoDataFrame({"pop": CELL_POP}, geometry=cells, crs=network.crs)
+    demand, _ = prepare_demand(layer, network=network)
+    return layer, demand
+
+
+def test_spread_cells_keep_whole_persons(fractional_cells):
+    import math
+
+    layer, demand = fractional_cells
+    pop = demand["pop"].to_numpy()
+    assert (pop == np.round(pop)).all() and (pop >= 0).all()  # every point whole persons: no "870.2"
+    assert pop.sum() == math.floor(math.fsum(CELL_POP) + 0.5)  # the total, to the person
+    # Each cell keeps its residents within one person: summed back by the cell each point lies in (independent
+    # of the spreading's own bookkeeping: a spatial join of the points to the cells).
+    import geopandas as gpd
+
+    joined = gpd.sjoin(demand[["pop", "geometry"]], layer[["geometry"]], predicate="intersects", how="left")
+    joined = joined[~joined.index.duplicated()]
+    per_cell = joined.groupby("index_right")["pop"].sum().reindex(range(len(CELL_POP)), fill_value=0)
+    assert (np.abs(per_cell.to_numpy() - np.array(CELL_POP)) < 1).all(), per_cell.tolist()
+
+
+def test_scaled_residents_are_whole_persons(sample):
+    from analysis.demand import scale_to_total
+
+    _, _, demand = sample
+    scaled = scale_to_total(demand, 12_345.0)
+    assert scaled["pop"].sum() == 12_345 and (scaled["pop"] == np.round(scaled["pop"])).all()
+
+
+def test_every_person_count_shown_is_whole(sample):
+    """Points with fractional residents (as a planner's table may give them): every table shown says whole persons."""
+    from analysis import columns as C
+    from analysis.pipeline import run_circle
+    from analysis.units import split_by_unit
+    from geo import read_boundaries, sample_paths
+    from quarterhour.packtables import coverage_table, facility_table, gap_table, headline_rows
+
+    network, facilities, demand = sample
+    odd = demand.assign(pop=demand["pop"] + 0.37)  # 870.37 residents at a point
+    units = {k: v.to_crs(network.crs) for k, v in read_boundaries(sample_paths()["boundaries"]).items()}
+    result = run_circle(network, facilities, odd, boundaries=units, isochrones=("facility",))
+    assert not (result.levels["district"][C.POP] == np.round(result.levels["district"][C.POP])).all()  # fractions
+    (city,) = split_by_unit(result, "city").values()
+    district = result.levels["district"].set_index("code")
+    for table in (coverage_table(city, "en"), facility_table(city, "en"), gap_table(city.gaps, "en")):
+        words = ("residents", "residents covered", "residents left out", "left out in the whole zone")
+        persons = [c for c in (*words, "catchment residents") if c in table]
+        assert persons and all(str(table[c].dtype) == "Int64" for c in persons), table.dtypes
+    shown = coverage_table(city, "en").set_index("code")["residents"]
+    assert (shown - district[C.POP].reindex(shown.index)).abs().max() <= 0.5  # rounded, not cut
+    s = result.summary
+    rows = dict(headline_rows(s, n_facilities=s.n_facilities_used, n_gaps=0, run=s, group_pcts={}, lang="en"))
+    for key in ("residents", "residents covered"):
+        assert "." not in rows[key] and int(rows[key].replace(",", "")) == round(
+            getattr(s, {"residents": "pop_total", "residents covered": "pop_covered"}[key])
+        )

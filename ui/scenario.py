@@ -262,18 +262,14 @@ def compare_ui(figures: dict, tables: dict, lang: str) -> None:
     )
     level = next((lv for lv in ("community", "subdistrict", "district") if lv in tables), None)
     if level:
-        table = (
-            tables[level]
-            .head(8)
-            .rename(
-                columns={
-                    "name": t("name", lang),
-                    C.POP: t("residents", lang),
-                    "pct_before": t("now", lang) + " %",
-                    "pct_after": t("with_scenario", lang) + " %",
-                    "pct_change": "Δ %",
-                }
-            )
+        table = C.whole_persons_shown(tables[level].head(8)).rename(  # residents in whole persons
+            columns={
+                "name": t("name", lang),
+                C.POP: t("residents", lang),
+                "pct_before": t("now", lang) + " %",
+                "pct_after": t("with_scenario", lang) + " %",
+                "pct_change": "Δ %",
+            }
         )
         st.dataframe(table.drop(columns="code").round(1), hide_index=True, width="stretch")
 

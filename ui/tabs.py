@@ -100,14 +100,14 @@ def gaps_sites_ui(result: CircleResult, lang: str) -> None:
             "n_cells": t("n_cells", lang),
             **{lv: level_name(lv, lang) for lv in LEVELS},
         }
-        st.dataframe(gaps.rename(columns=names).round(1), hide_index=True, width="stretch")
+        st.dataframe(C.whole_persons_shown(gaps).rename(columns=names).round(1), hide_index=True, width="stretch")
         if len(result.gaps):
             st.bar_chart(result.gaps.head(10).set_index(C.GAP_ID)[C.POP_UNCOVERED].rename(t("uncovered", lang)))
     with right:
         st.subheader(t("site_table", lang))
         sites = pd.DataFrame(result.sites.drop(columns="geometry"))
         st.dataframe(
-            sites.rename(columns=site_columns(lang)).round(1),
+            C.whole_persons_shown(sites).rename(columns=site_columns(lang)).round(1),
             hide_index=True,
             width="stretch",
         )
@@ -156,7 +156,7 @@ def levels_ui(result: CircleResult, lang: str) -> None:
     for code in CATEGORIES:
         names[C.pct_covered_by(code)] = f"{category_name(code, lang)} %"
     names |= group_columns(result.summary.groups, lang)  # each population group's rate beside the total
-    shown = table[[c for c in names if c in table]].rename(columns=names)
+    shown = C.whole_persons_shown(table[[c for c in names if c in table]]).rename(columns=names)
     st.dataframe(shown.round(1), hide_index=True, width="stretch")
     if len(table) > 1:
         st.bar_chart(table.set_index("name")[C.PCT_COVERED].rename(t("coverage_rate", lang) + " %"), horizontal=True)
@@ -236,7 +236,7 @@ def siting_results_ui(result: SiteResult, lang: str, *, mode: str = "walk") -> N
         f"+{result.after - result.before:,.0f}",
     )
     c.metric(t("solver", lang), solver_text(s.method, s.optimal, s.gap, lang))
-    table = pd.DataFrame(result.sites.drop(columns="geometry"))
+    table = C.whole_persons_shown(pd.DataFrame(result.sites.drop(columns="geometry")))
     st.dataframe(table.rename(columns=site_columns(lang, mode)).round(1), hide_index=True, width="stretch")
     if len(result.curve):
         st.caption(t("curve", lang))
