@@ -111,7 +111,7 @@ def main() -> None:
         layer = scenario_ui(inputs, units, params, chosen, lang)
     with side, step(lang, "the workspace"):
         workspace_ui(inputs, units, params, lang)
-    with map_col, step(lang):
+    with map_col, step(lang), st.spinner(t("drawing_map", lang)):  # a city's map takes seconds the first time
         map_ui(
             inputs,
             units,
@@ -140,7 +140,7 @@ def main() -> None:
                 siting_results_ui(siting(inputs, units, params, sources.candidates, plan), lang, mode=mode)
             if isinstance(tried.error, InputError):  # e.g. a target no candidate set can reach: it says how far
                 st.session_state.pop(S.PLAN, None)
-    with downloads_tab, step(lang):
+    with downloads_tab, step(lang), st.spinner(t("preparing_files", lang)):
         downloads_ui(inputs, units, params, result, lang)
 
 

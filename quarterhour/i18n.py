@@ -757,6 +757,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "upload_button": ("上传", "Upload"),
     "upload_drop": ("把文件拖到这里", "Drag and drop a file here"),
     "upload_limit": ("每个文件不超过 {mb} MB", "up to {mb} MB per file"),
+    "drawing_map": ("正在绘制地图……", "drawing the map…"),
+    "preparing_files": ("正在准备下载文件……", "preparing the files to download…"),
 }
 
 
