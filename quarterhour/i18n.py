@@ -759,6 +759,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "upload_limit": ("每个文件不超过 {mb} MB", "up to {mb} MB per file"),
     "drawing_map": ("正在绘制地图……", "drawing the map…"),
     "preparing_files": ("正在准备下载文件……", "preparing the files to download…"),
+    "ws_version_line_both": (
+        "第 {v} 版 version {v} · {author} · {when} · {n} 项变化 changes",
+        "第 {v} 版 version {v} · {author} · {when} · {n} 项变化 changes",
+    ),
 }
 
 
