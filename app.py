@@ -120,7 +120,7 @@ def main() -> None:
         workspace_ui(inputs, units, params, lang)
     with side, step(lang, "the audit log"):
         audit_ui(who, lang)  # city administrators only
-    with map_col, step(lang):
+    with map_col, step(lang), st.spinner(t("drawing_map", lang)):  # a city's map takes seconds the first time
         map_ui(
             inputs,
             units,
@@ -149,7 +149,7 @@ def main() -> None:
                 siting_results_ui(siting(inputs, units, params, sources.candidates, plan), lang, mode=mode)
             if isinstance(tried.error, InputError):  # e.g. a target no candidate set can reach: it says how far
                 st.session_state.pop(S.PLAN, None)
-    with downloads_tab, step(lang):
+    with downloads_tab, step(lang), st.spinner(t("preparing_files", lang)):
         downloads_ui(inputs, units, params, result, lang)
 
 

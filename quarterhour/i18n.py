@@ -988,6 +988,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{name} was not kept: this session has uploaded {n} files, {mb:,.1f} MB in all; a session may upload "
         "at most {files} files and {limit} MB (uploads are kept on the server for {hours:g} hours). Use the files "
         "already uploaded, or start a new session later",
+    "drawing_map": ("正在绘制地图……", "drawing the map…"),
+    "preparing_files": ("正在准备下载文件……", "preparing the files to download…"),
+    "ws_version_line_both": (
+        "第 {v} 版 version {v} · {author} · {when} · {n} 项变化 changes",
+        "第 {v} 版 version {v} · {author} · {when} · {n} 项变化 changes",
     ),
 }
 

@@ -324,7 +324,8 @@ def fingerprint(app: AppTest, media) -> dict:
     tables = []
     for frame in app.dataframe:
         numbers = frame.value.select_dtypes("number")
-        tables.append(tuple(map(tuple, numbers.round(6).to_numpy().tolist())))
+        rows = numbers.round(6).to_numpy().tolist()
+        tables.append(tuple(tuple(None if v != v else v for v in row) for row in rows))  # NaN: no rate (no one)
     files = {}
     for button in app.get("download_button"):
         name = button.proto.url.rsplit("/", 1)[-1]

@@ -185,6 +185,7 @@ def _choose_network_for_uploads(lang: str) -> None:
     """
     if not any(st.session_state.get(k) is not None for k in (S.FACILITIES_FILE, S.DEMAND_FILE)):
         st.session_state.pop(S.NETWORK_AUTO_FOR, None)
+        st.session_state.pop(S.NETWORK_AUTO_NOTE, None)  # said of uploads no longer there
         return
     how = st.session_state.get(S.NETWORK_HOW, "sample")
     ids = tuple(

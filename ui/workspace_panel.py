@@ -140,7 +140,7 @@ def _current_ui(store: Store, sc: ScenarioInfo, names: dict[str, str], tree: dic
     _status_ui(sc, tree, lang)
     versions = store.versions(sc.id, actor())
     lines = {
-        v.number: t("ws_version_line", lang, v=v.number, author=v.author, when=_when(v.saved_at), n=v.n_changes)
+        v.number: t("ws_version_line_both", lang, v=v.number, author=v.author, when=_when(v.saved_at), n=v.n_changes)
         for v in versions
     }
     pick = st.selectbox(t("ws_versions", lang), list(lines), format_func=lines.get, key=S.WS_VERSION_PICK)
@@ -193,9 +193,9 @@ def _status_ui(sc: ScenarioInfo, tree: dict[str, str], lang: str) -> None:
 
 
 def _list_ui(listed: list[ScenarioInfo], names: dict[str, str], lang: str) -> None:
-    lines = {
-        s.id: f"{s.name} · {names.get(s.unit, s.unit)} · {t(f'ws_status_{s.status}', lang)} · v{s.head} · "
-        f"{s.author} · {_when(s.updated_at)}"
+    lines = {  # the same words in both languages: a choice's words that changed with the language would lose it
+        s.id: f"{s.name} · {both('ws_city') if s.unit == '' else names.get(s.unit, s.unit)} · "
+        f"{both(f'ws_status_{s.status}')} · v{s.head} · {s.author} · {_when(s.updated_at)}"
         for s in listed
     }
     pick = st.selectbox(t("ws_pick", lang), list(lines), format_func=lines.get, key=S.WS_PICK)
