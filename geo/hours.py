@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,7 @@ __all__ = [
     "minute_of_week",
     "parse_at",
     "parse_hours",
+    "typical_hours",
     "window_hours",
 ]
 
@@ -507,3 +509,22 @@ def category_hours(table: pd.DataFrame, path: object) -> pd.Series:
             )
         out[code] = str(value).strip()
     return out
+
+
+def typical_hours(facilities: pd.DataFrame, category: str, given: Mapping[str, str] | None = None) -> str | None:
+    """The hours a new centre of ``category`` keeps: the category's given hours, else the commonest of its list.
+
+    None when the list gives no readable hours for the category (the centre then counts as always open, as
+    every facility does in a list without hours).
+
+    >>> fac = pd.DataFrame({"category": ["study_room"] * 3, "hours": ["8:30-20:30", "8:30-20:30", "24小时"]})
+    >>> typical_hours(fac, "study_room"), typical_hours(fac, "study_room", {"study_room": "9:00-21:00"})
+    ('8:30-20:30', '9:00-21:00')
+    """
+    if given and isinstance(given.get(category), str) and given[category].strip():
+        return given[category].strip()
+    if "hours" not in facilities:
+        return None
+    own = facilities.loc[facilities["category"] == category, "hours"]
+    readable = [str(h).strip() for h in own if not _blank(h) and parse_hours(h).known]
+    return pd.Series(readable).mode().iloc[0] if readable else None

@@ -23,7 +23,7 @@ from analysis.coverage import nearest_facility
 from analysis.demand import prepare_demand
 from analysis.gaps import gap_zones
 from analysis.groups import find_groups
-from analysis.pipeline import STEPS, CircleResult, run_circle
+from analysis.pipeline import STEPS, CircleResult
 from analysis.traveltime import MODE_SPEEDS_KMH
 from analysis.yardstick import yardstick
 from geo import (
@@ -442,10 +442,12 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
             f"the boundaries have no '{args.level}' level (they have: {have})",
             fix="give --boundaries with that level, or choose another --level",
         )
-    result = run_circle(
+    result = run_hours(  # run_circle, or with --at/--when the facilities open then (issue 31)
         network,
         facilities,
         demand,
+        args,
+        categories,
         minutes=args.minutes,
         isochrones=("facility",),
         boundaries=boundaries,

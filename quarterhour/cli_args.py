@@ -335,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--k", type=_count, default=3, help="new sites suggested per unit at most (MCLP; default 3)")
     report.add_argument("--lang", choices=("zh", "en"), default="zh", help="zh: 中文 (English); en: English")
+    add_hours_options(report)  # issue 31: --at, --when
     report.add_argument(
         "--spacing-m", type=_positive, default=100.0, help="candidate sites: network nodes on this grid (default 100 m)"
     )

@@ -24,7 +24,7 @@ from analysis import columns as C
 from analysis.demand import prepare_demand
 from analysis.gaps import CELL_M
 from analysis.groups import Group, find_groups, group_headers
-from analysis.hours import run_open
+from analysis.hours import facility_hours, open_states, run_open
 from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, circle_isochrones, run_circle
 from analysis.reachgrid import GRID_M
 from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate
@@ -228,6 +228,11 @@ def _chosen(inputs: Inputs, params: Params) -> gpd.GeoDataFrame:
     return facilities[facilities["category"].isin(params.categories)]
 
 
+def _open_then(facilities: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
+    """Issue 31: the facilities open at the time asked (all at any time): the scenario counts only those."""
+    return facilities if params.at is None else facilities[open_states(facility_hours(facilities)[0], params.at) == 1]
+
+
 @st.cache_resource(show_spinner=False, max_entries=32)
 def compute(inputs: Inputs, units: str, params: Params, _lang: str | None = None) -> CircleResult:
     """One analysis run; cached on every input, so only what changed is recomputed.
@@ -422,7 +427,7 @@ def scenario_base(inputs: Inputs, units: str, params: Params) -> Baseline:
     points = load_points(inputs)
     return baseline(
         load_network(inputs.network),
-        _chosen(inputs, params),
+        _open_then(_chosen(inputs, params), params),
         points.demand,
         points.demand_snap,
         minutes=params.cutoff_min,
@@ -452,7 +457,7 @@ def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, 
     result = compute(inputs, units, params)
     after = evaluate(
         network,
-        _chosen(inputs, params),
+        _open_then(_chosen(inputs, params), params),
         points.demand,
         points.demand_snap,
         changes_frame(changes),
