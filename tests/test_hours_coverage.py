@@ -194,3 +194,20 @@ def test_a_new_centre_takes_its_categorys_hours(hours_sample):
     result = run_open(network, after, demand, at=at, n_sites=0)
     weeks, _ = facility_hours(after)
     assert result.facilities.loc[new.index, "open_now"].tolist() == [bool(s) for s in open_states(weeks, at)[-2:]]
+
+
+def test_map_greys_the_facilities_closed_then_and_their_reach(hours_sample):
+    from quarterhour.hourlayers import not_open
+    from quarterhour.palette import CLOSED_COLOR
+    from quarterhour.webmap import map_data
+
+    network, facilities, demand, weeks, _ = hours_sample
+    at = parse_at("周三 19:00")
+    result = run_open(network, facilities, demand, at=at, n_sites=0)
+    layers = {layer.name: layer for layer in map_data(result, network, lang="zh").layers}
+    grey = layers["此时未开放的设施"]
+    assert grey.marker["fill_color"] == CLOSED_COLOR
+    assert len(grey.data["features"]) == int((open_states(weeks, at) != 1).sum()) == int(not_open(result).sum())
+    assert layers["此时关闭设施的服务范围（不计入）"].style["color"] == CLOSED_COLOR
+    coloured = sum(len(v.data["features"]) for k, v in layers.items() if k.startswith("服务设施:"))
+    assert coloured == int((open_states(weeks, at) == 1).sum())
