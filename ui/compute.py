@@ -40,12 +40,14 @@ from geo import (
 from geo.chinacrs import CrsChoice, settle_coordinate_system
 from geo.errors import InputError
 from geo.gridtable import as_cells
+from geo.hours import parse_hours, typical_hours
 from geo.notes import note
 from geo.osm import walk_network_file
 from geo.raster import is_raster, open_raster, read_window
 from geo.scenario import changes_frame
 from geo.store import cache_root, load_entry, store_network
 from geo.tables import is_table
+from geo.vocab import DEFAULT_NEW_CATEGORY
 from quarterhour.i18n import t
 from quarterhour.webgeo import draw_streets_ahead
 from quarterhour.webmap import CITY_EDGES, MapData, map_data
@@ -226,6 +228,20 @@ def load_boundaries(network_src: str, source: str) -> dict[str, gpd.GeoDataFrame
 def _chosen(inputs: Inputs, params: Params) -> gpd.GeoDataFrame:
     facilities = load_points(inputs).facilities
     return facilities[facilities["category"].isin(params.categories)]
+
+
+def _open_changes(changes: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
+    """Issue 31: at a time asked, a new centre serves only if its category's hours have it open then."""
+    if params.at is None or not len(changes):
+        return changes
+    hours = [
+        typical_hours(facilities, c if isinstance(c, str) and c else DEFAULT_NEW_CATEGORY) for c in changes["category"]
+    ]
+    shut = [
+        a == "add" and h is not None and not parse_hours(h).is_open(params.at)
+        for a, h in zip(changes["action"], hours, strict=True)
+    ]
+    return changes[[not s for s in shut]]
 
 
 def _open_then(facilities: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
@@ -460,7 +476,7 @@ def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, 
         _open_then(_chosen(inputs, params), params),
         points.demand,
         points.demand_snap,
-        changes_frame(changes),
+        _open_changes(changes_frame(changes), _chosen(inputs, params), params),
         minutes=params.cutoff_min,
         speed_kmh=params.engine_kmh,
         boundaries=load_boundaries(inputs.network, units),
