@@ -211,3 +211,35 @@ def test_map_greys_the_facilities_closed_then_and_their_reach(hours_sample):
     assert layers["此时关闭设施的服务范围（不计入）"].style["color"] == CLOSED_COLOR
     coloured = sum(len(v.data["features"]) for k, v in layers.items() if k.startswith("服务设施:"))
     assert coloured == int((open_states(weeks, at) == 1).sum())
+
+
+def test_qgis_greys_the_facilities_not_open(hours_sample, tmp_path):
+    import json
+    import subprocess
+    from pathlib import Path
+
+    from test_qgis import SYSTEM_PYTHON, _qgis_env, qgis_missing
+
+    from quarterhour.cli import main
+    from quarterhour.palette import CATEGORY_COLORS, CLOSED_COLOR
+
+    reason = qgis_missing()
+    if reason:
+        pytest.skip(reason)
+    _, facilities, _, weeks, _ = hours_sample
+    path = sample_paths()["facilities"].with_name("facilities_hours.csv")
+    assert main(["run", "--facilities", str(path), "--at", "周三 19:00", "--quiet", "--out", str(tmp_path)]) == 0
+    script = Path(__file__).parent / "qgis" / "hours_style.py"
+    proc = subprocess.run(
+        [SYSTEM_PYTHON, str(script), str(tmp_path / "coverage.gpkg")],
+        capture_output=True,
+        text=True,
+        env=_qgis_env(),
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    colors = json.loads(proc.stdout.strip().splitlines()[-1])
+    states = open_states(weeks, parse_at("周三 19:00"))
+    for fid, category, state in zip(facilities.index, facilities["category"], states, strict=True):
+        assert colors[fid] == (CATEGORY_COLORS[category] if state == 1 else CLOSED_COLOR).lower(), fid
