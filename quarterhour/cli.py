@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -50,7 +51,17 @@ from geo.tables import is_table
 from geo.unittable import match_units
 from quarterhour.cli_args import build_parser, category_options
 from quarterhour.cli_batch import batch_command
-from quarterhour.cli_hours import HOURS_FILES, hours_asked, hours_line, hours_record, run_hours, write_hours_tables
+from quarterhour.cli_hours import (
+    HOURS_FILES,
+    covered_then,
+    hours_asked,
+    hours_line,
+    hours_record,
+    run_hours,
+    site_hours,
+    site_hours_line,
+    write_hours_tables,
+)
 from quarterhour.cli_scenarios import scenarios_command
 from quarterhour.cli_users import users_command
 from quarterhour.export import provenance, write_layers
@@ -366,6 +377,7 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     f_snap = snap_points(staying, network, max_snap_m=args.max_snap_m)
     d_snap = snap_points(demand, network, max_snap_m=args.max_snap_m)
     covered = nearest_facility(network, staying, demand, f_snap, d_snap, minutes=cutoff, speed_kmh=speed)
+    covered = covered_then(args, network, staying, covered, d_snap, cutoff_min=cutoff, speed_kmh=speed)  # issue 31
     step("siting")
     within = gap_zones(covered) if args.in_gaps else units_area(boundaries)
     left = left_out(covered, d_snap, minutes=cutoff, speed_kmh=speed)
@@ -394,6 +406,7 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     )
     for line in result.notes:
         print(f"note: {line}", file=sys.stderr)
+    result = replace(result, sites=site_hours(args, result.sites))  # issue 31: the hours each site assumes
     step("writing")
     reach = result.isochrones
     if C.BAND_MIN in reach:  # drawn at the engine's cutoff, named by the circle
@@ -417,6 +430,8 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     )
     for line in site_lines(result.sites, "en"):
         print(f"  {line}")
+    if hours_asked(args):  # issue 31
+        print(site_hours_line(args))
     print(f"yardstick: {yardstick_text(ys, args.minutes, 'en')}")
     return 0
 

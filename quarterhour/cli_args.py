@@ -309,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
         "minimising the walk",
     )
     site.add_argument("--k", type=_count, default=1, help="number of new centres (mclp, pmedian; default 1)")
+    add_hours_options(site)  # issue 31: the residents left out at a time, or in a window
     site.add_argument(
         "--target", type=_positive, default=0.95, help="lscp: share of all residents to cover, e.g. 0.95 (default)"
     )

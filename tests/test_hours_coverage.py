@@ -243,3 +243,20 @@ def test_qgis_greys_the_facilities_not_open(hours_sample, tmp_path):
     states = open_states(weeks, parse_at("周三 19:00"))
     for fid, category, state in zip(facilities.index, facilities["category"], states, strict=True):
         assert colors[fid] == (CATEGORY_COLORS[category] if state == 1 else CLOSED_COLOR).lower(), fid
+
+
+def test_site_for_weekday_evenings_states_the_hours_it_assumes(hours_sample, tmp_path, capsys):
+    import geopandas as gpd
+
+    from quarterhour.cli import main
+
+    *_, week = hours_sample
+    path = sample_paths()["facilities"].with_name("facilities_hours.csv")
+    args = ["site", "--facilities", str(path), "--model", "mclp", "--k", "1", "--when", "weekday-evening"]
+    assert main([*args, "--quiet", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    before = float(week.pop[week.in_window("weekday-evening")].sum())
+    assert f"before {before:,.0f} of" in out
+    assert "each new site assumed open Mo-Fr 18:00-21:00" in out
+    sites = gpd.read_file(tmp_path / "sites.gpkg", layer="sites")
+    assert sites["hours"].tolist() == ["Mo-Fr 18:00-21:00"]
