@@ -2,7 +2,8 @@
 
 Two syntaxes are read. OpenStreetMap's ``opening_hours`` ("Mo-Fr 08:30-17:30; Sa 09:00-12:00",
 "24/7") goes to the ``opening-hours-py`` parser, a maintained implementation of the OSM
-specification, evaluated over one ordinary week. The forms Chinese facility lists use
+specification, evaluated over one ordinary week (3–9 March 2025, holding no public holiday).
+The forms Chinese facility lists use
 ("8:30-20:30", "9:00-21:00（周一闭馆）", "周一至周五 上午8:30-12:00 下午14:30-17:30", "24小时",
 "全天") are read by a table-driven scanner here: each token kind is a regular expression in
 ``_TOKENS``, and the tokens are paired in order (days, then the times that follow them; a

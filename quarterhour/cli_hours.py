@@ -57,7 +57,7 @@ def add_hours_options(p: argparse.ArgumentParser) -> None:
         type=_at,
         metavar="'DAY HH:MM'",
         help="count only the facilities open then, by their opening hours (开放时间/opening_hours column, or "
-        "--categories' hours): e.g. '周三 19:00', 'Sa 10:00'; also writes coverage_by_hour.csv and "
+        "--categories' hours): e.g. '周三 19:00', 'Sa 10:00'; run also writes coverage_by_hour.csv and "
         "coverage_windows.csv",
     )
     when.add_argument(
@@ -111,7 +111,8 @@ def hours_line(args: argparse.Namespace, result: CircleResult) -> str:
     said = next((n for n in result.skipped if getattr(n, "key", "") == "hours_at"), None)
     values = dict(said.values) if said is not None else {}
     when = f"at {at_label(args.at, 'en')}" if args.at is not None else f"throughout {args.when}"
-    return f" {when} ({values.get('n_open', '?')} of {values.get('n', '?')} facilities open)"
+    some = "" if args.at is not None else " at some hour of it"
+    return f" {when} ({values.get('n_open', '?')} of {values.get('n', '?')} facilities open{some})"
 
 
 def hours_record(args: argparse.Namespace) -> dict[str, str]:
