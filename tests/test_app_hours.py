@@ -27,6 +27,9 @@ def test_the_time_control_puts_the_time_in_the_headline():
     # the sample's facilities give no hours: each counts as always open, so all 20 are open then
     assert said == ["周三 19:00 开放设施覆盖：99.7%（20 个设施中 20 个开放）"], said
     assert app.metric[0].value == "38,245 / 38,367"
+    any_time = "任意时间（有设施开放时）"
+    weeks = [d.value for d in app.dataframe if d.value.shape[1] == 3 and d.value.iloc[0, 0] == any_time]
+    assert len(weeks) == 1 and weeks[0].iloc[0, 2] == 99.7  # the week's windows under the headline
 
 
 def test_a_new_centre_closed_at_the_time_asked_does_not_serve_then():

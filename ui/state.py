@@ -242,4 +242,5 @@ def pack_unit_key(level: str) -> str:
 
 # --- issue 31: i31-hours ---
 HOURS_AT = "hours_at"  #: the time-of-week control (None: any time)
-__all__ += ["HOURS_AT"]
+HOURS_WEEK = "hours_week"  #: the week's table under the headline
+__all__ += ["HOURS_AT", "HOURS_WEEK"]
