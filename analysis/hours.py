@@ -43,6 +43,7 @@ __all__ = [
     "open_states",
     "run_open",
     "week_coverage",
+    "window_text",
 ]
 
 HOURS = "hours"  #: a facility's opening hours as read (its own, or its category's)
@@ -390,11 +391,11 @@ def _recount(
         sites = suggest_sites(
             network, dem, d_snap, minutes=result.summary.cutoff_min, speed_kmh=ys.engine_kmh, k=n_sites
         )
-        sites[HOURS] = new_hours or _window_text(window)
+        sites[HOURS] = new_hours or window_text(window)
     return replace(result, demand=dem, levels=levels, summary=summary, gaps=gaps, sites=sites)
 
 
-def _window_text(window: str | None) -> str:
+def window_text(window: str | None) -> str:
     """A window as OSM hours ("Mo-Fr 18:00-21:00"): the hours a site suggested for it is assumed to keep."""
     if window is None:
         return "24/7"

@@ -39,6 +39,7 @@ from analysis.coverage import (
 from analysis.gaps import CELL_M, gap_zones
 from analysis.traveltime import WALK_KMH, nearest_times
 from geo.errors import InputError
+from geo.hours import typical_hours
 from geo.network import StreetNetwork
 from geo.scenario import CHANGE_COLUMNS, SCENARIO_ACTIONS
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
@@ -120,6 +121,8 @@ def apply_changes(facilities: gpd.GeoDataFrame, changes: gpd.GeoDataFrame) -> gp
             crs=facilities.crs,
             index=pd.Index(ids, name=facilities.index.name),
         )
+        if "hours" in facilities:  # issue 31: a new centre keeps its category's hours (the list's commonest)
+            new["hours"] = [typical_hours(facilities, c) for c in new["category"]]
         out = pd.concat([out, new])
     return out
 

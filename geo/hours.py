@@ -2,7 +2,8 @@
 
 Two syntaxes are read. OpenStreetMap's ``opening_hours`` ("Mo-Fr 08:30-17:30; Sa 09:00-12:00",
 "24/7") goes to the ``opening-hours-py`` parser, a maintained implementation of the OSM
-specification, evaluated over one ordinary week. The forms Chinese facility lists use
+specification, evaluated over one ordinary week (3–9 March 2025, holding no public holiday).
+The forms Chinese facility lists use
 ("8:30-20:30", "9:00-21:00（周一闭馆）", "周一至周五 上午8:30-12:00 下午14:30-17:30", "24小时",
 "全天") are read by a table-driven scanner here: each token kind is a regular expression in
 ``_TOKENS``, and the tokens are paired in order (days, then the times that follow them; a
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +50,7 @@ __all__ = [
     "minute_of_week",
     "parse_at",
     "parse_hours",
+    "typical_hours",
     "window_hours",
 ]
 
@@ -507,3 +510,22 @@ def category_hours(table: pd.DataFrame, path: object) -> pd.Series:
             )
         out[code] = str(value).strip()
     return out
+
+
+def typical_hours(facilities: pd.DataFrame, category: str, given: Mapping[str, str] | None = None) -> str | None:
+    """The hours a new centre of ``category`` keeps: the category's given hours, else the commonest of its list.
+
+    None when the list gives no readable hours for the category (the centre then counts as always open, as
+    every facility does in a list without hours).
+
+    >>> fac = pd.DataFrame({"category": ["study_room"] * 3, "hours": ["8:30-20:30", "8:30-20:30", "24小时"]})
+    >>> typical_hours(fac, "study_room"), typical_hours(fac, "study_room", {"study_room": "9:00-21:00"})
+    ('8:30-20:30', '9:00-21:00')
+    """
+    if given and isinstance(given.get(category), str) and given[category].strip():
+        return given[category].strip()
+    if "hours" not in facilities:
+        return None
+    own = facilities.loc[facilities["category"] == category, "hours"]
+    readable = [str(h).strip() for h in own if not _blank(h) and parse_hours(h).known]
+    return pd.Series(readable).mode().iloc[0] if readable else None

@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,7 +24,7 @@ from analysis.coverage import nearest_facility
 from analysis.demand import prepare_demand
 from analysis.gaps import gap_zones
 from analysis.groups import find_groups
-from analysis.pipeline import STEPS, CircleResult, run_circle
+from analysis.pipeline import STEPS, CircleResult
 from analysis.traveltime import MODE_SPEEDS_KMH
 from analysis.yardstick import yardstick
 from geo import (
@@ -51,7 +52,17 @@ from geo.unittable import match_units
 from quarterhour.cli_args import build_parser, category_options
 from quarterhour.cli_auth import audit_command, cli_lang, login_command, logout_command, said
 from quarterhour.cli_batch import batch_command
-from quarterhour.cli_hours import HOURS_FILES, hours_asked, hours_line, hours_record, run_hours, write_hours_tables
+from quarterhour.cli_hours import (
+    HOURS_FILES,
+    covered_then,
+    hours_asked,
+    hours_line,
+    hours_record,
+    run_hours,
+    site_hours,
+    site_hours_line,
+    write_hours_tables,
+)
 from quarterhour.cli_scenarios import scenarios_command
 from quarterhour.cli_users import users_command
 from quarterhour.export import provenance, write_layers
@@ -367,6 +378,7 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     f_snap = snap_points(staying, network, max_snap_m=args.max_snap_m)
     d_snap = snap_points(demand, network, max_snap_m=args.max_snap_m)
     covered = nearest_facility(network, staying, demand, f_snap, d_snap, minutes=cutoff, speed_kmh=speed)
+    covered = covered_then(args, network, staying, covered, d_snap, cutoff_min=cutoff, speed_kmh=speed)  # issue 31
     step("siting")
     within = gap_zones(covered) if args.in_gaps else units_area(boundaries)
     left = left_out(covered, d_snap, minutes=cutoff, speed_kmh=speed)
@@ -395,6 +407,7 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     )
     for line in result.notes:
         print(f"note: {line}", file=sys.stderr)
+    result = replace(result, sites=site_hours(args, result.sites))  # issue 31: the hours each site assumes
     step("writing")
     reach = result.isochrones
     if C.BAND_MIN in reach:  # drawn at the engine's cutoff, named by the circle
@@ -418,6 +431,8 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     )
     for line in site_lines(result.sites, "en"):
         print(f"  {line}")
+    if hours_asked(args):  # issue 31
+        print(site_hours_line(args))
     print(f"yardstick: {yardstick_text(ys, args.minutes, 'en')}")
     return 0
 
@@ -443,10 +458,12 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
             f"the boundaries have no '{args.level}' level (they have: {have})",
             fix="give --boundaries with that level, or choose another --level",
         )
-    result = run_circle(
+    result = run_hours(  # run_circle, or with --at/--when the facilities open then (issue 31)
         network,
         facilities,
         demand,
+        args,
+        categories,
         minutes=args.minutes,
         isochrones=("facility",),
         boundaries=boundaries,

@@ -311,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
         "minimising the walk",
     )
     site.add_argument("--k", type=_count, default=1, help="number of new centres (mclp, pmedian; default 1)")
+    add_hours_options(site)  # issue 31: the residents left out at a time, or in a window
     site.add_argument(
         "--target", type=_positive, default=0.95, help="lscp: share of all residents to cover, e.g. 0.95 (default)"
     )
@@ -337,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--k", type=_count, default=3, help="new sites suggested per unit at most (MCLP; default 3)")
     report.add_argument("--lang", choices=("zh", "en"), default="zh", help="zh: 中文 (English); en: English")
+    add_hours_options(report)  # issue 31: --at, --when
     report.add_argument(
         "--spacing-m", type=_positive, default=100.0, help="candidate sites: network nodes on this grid (default 100 m)"
     )

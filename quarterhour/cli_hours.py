@@ -12,22 +12,29 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from analysis.hours import run_open
+from analysis import columns as C
+from analysis.coverage import nearest_facility
+from analysis.hours import facility_hours, open_states, run_open, week_coverage, window_text
 from analysis.pipeline import CircleResult, run_circle
 from geo.hours import WINDOWS, at_label, parse_at
 from geo.network import StreetNetwork
+from geo.snap import snap_points
 from quarterhour.export import write_table
 from quarterhour.i18n import t
 
 __all__ = [
     "HOURS_FILES",
     "add_hours_options",
+    "covered_then",
     "hours_asked",
     "hours_line",
     "hours_record",
     "run_hours",
+    "site_hours",
+    "site_hours_line",
     "write_hours_tables",
 ]
 
@@ -50,7 +57,7 @@ def add_hours_options(p: argparse.ArgumentParser) -> None:
         type=_at,
         metavar="'DAY HH:MM'",
         help="count only the facilities open then, by their opening hours (开放时间/opening_hours column, or "
-        "--categories' hours): e.g. '周三 19:00', 'Sa 10:00'; also writes coverage_by_hour.csv and "
+        "--categories' hours): e.g. '周三 19:00', 'Sa 10:00'; run also writes coverage_by_hour.csv and "
         "coverage_windows.csv",
     )
     when.add_argument(
@@ -104,7 +111,8 @@ def hours_line(args: argparse.Namespace, result: CircleResult) -> str:
     said = next((n for n in result.skipped if getattr(n, "key", "") == "hours_at"), None)
     values = dict(said.values) if said is not None else {}
     when = f"at {at_label(args.at, 'en')}" if args.at is not None else f"throughout {args.when}"
-    return f" {when} ({values.get('n_open', '?')} of {values.get('n', '?')} facilities open)"
+    some = "" if args.at is not None else " at some hour of it"
+    return f" {when} ({values.get('n_open', '?')} of {values.get('n', '?')} facilities open{some})"
 
 
 def hours_record(args: argparse.Namespace) -> dict[str, str]:
@@ -114,3 +122,58 @@ def hours_record(args: argparse.Namespace) -> dict[str, str]:
     if getattr(args, "when", None) is not None:
         return {"when": f"{t(f'window_{args.when}')} / {args.when}"}
     return {}
+
+
+def covered_then(
+    args: argparse.Namespace,
+    network: StreetNetwork,
+    facilities: gpd.GeoDataFrame,
+    covered: gpd.GeoDataFrame,
+    d_snap: pd.DataFrame,
+    *,
+    cutoff_min: float,
+    speed_kmh: float,
+) -> gpd.GeoDataFrame:
+    """``site``'s residents with ``covered`` as at ``--at`` (the facilities open then) or throughout ``--when``."""
+    if not hours_asked(args):
+        return covered
+    weeks, _ = facility_hours(facilities)
+    if args.at is not None:
+        is_open = open_states(weeks, args.at) == 1
+        f_snap = snap_points(facilities[is_open], network, max_snap_m=args.max_snap_m)
+        then = (
+            nearest_facility(
+                network, facilities[is_open], covered, f_snap, d_snap, minutes=cutoff_min, speed_kmh=speed_kmh
+            )
+            if is_open.any()
+            else covered.assign(**{C.COVERED: False, C.MINUTES: np.nan})
+        )
+        return then
+    week = week_coverage(
+        network,
+        facilities,
+        covered,
+        weeks,
+        minutes=args.minutes,
+        speed_kmh=args.speed_kmh,
+        standard=args.standard,
+        max_snap_m=args.max_snap_m,
+        d_snap=d_snap,
+    )
+    return covered.assign(**{C.COVERED: week.in_window(args.when)})
+
+
+def site_hours(args: argparse.Namespace, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The sites with the hours each is assumed to keep: open at ``--at`` (24/7) or throughout ``--when``."""
+    if not hours_asked(args) or not len(sites):
+        return sites
+    return sites.assign(hours=window_text(args.when) if args.when else "24/7")
+
+
+def site_hours_line(args: argparse.Namespace) -> str | None:
+    """What ``site``'s figures are judged at, and the hours its sites assume; None when no time was asked."""
+    if not hours_asked(args):
+        return None
+    if args.at is not None:
+        return f"hours: residents left out at {at_label(args.at, 'en')} (only the facilities open then count)"
+    return f"hours: residents left out at some hour of {args.when}; each new site assumed open {window_text(args.when)}"

@@ -988,11 +988,30 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{name} was not kept: this session has uploaded {n} files, {mb:,.1f} MB in all; a session may upload "
         "at most {files} files and {limit} MB (uploads are kept on the server for {hours:g} hours). Use the files "
         "already uploaded, or start a new session later",
+    ),
     "drawing_map": ("正在绘制地图……", "drawing the map…"),
     "preparing_files": ("正在准备下载文件……", "preparing the files to download…"),
     "ws_version_line_both": (
         "第 {v} 版 version {v} · {author} · {when} · {n} 项变化 changes",
         "第 {v} 版 version {v} · {author} · {when} · {n} 项变化 changes",
+    ),
+    "pack_hours_title": ("各时段开放设施覆盖率（一周）", "Coverage by the facilities open, hour by hour (one week)"),
+    "pack_hours_shaded": ("阴影：工作日晚间 18:00-21:00", "shaded: weekday evenings 18:00-21:00"),
+    "pack_hours_time": ("时刻", "time"),
+    "pack_hours_open": ("开放设施数", "facilities open"),
+    "pack_hours_unknown": ("开放时间未知的设施数", "facilities of unknown hours"),
+    "pack_hours_covered": ("覆盖居民", "residents covered"),
+    "pack_hours_pct": ("覆盖率（%）", "covered (%)"),
+    "pack_hours_maybe": ("若未知者开放可覆盖", "covered if those of unknown hours were open"),
+    "pack_hours_window": ("时段", "window"),
+    "pack_hours_sheet": ("逐时覆盖", "coverage by hour"),
+    "pack_hours_windows": ("时段覆盖", "coverage by window"),
+    "pack_hours_method": (
+        "每个整点只计当时开放的设施（按各设施的开放时间；无法识别者按未知处理，不计为开放）；"
+        "时段内覆盖指该时段每个整点都被覆盖；下表摘录每天 10:00 与 19:00，全部 168 个整点见 summary.xlsx",
+        "At each hour only the facilities open then count (by each facility's opening hours; unreadable ones are "
+        "unknown, not counted as open); covered in a window means covered at every hour of it; below, 10:00 and "
+        "19:00 of each day; all 168 hours in summary.xlsx",
     ),
 }
 

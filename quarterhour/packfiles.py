@@ -23,6 +23,7 @@ from geo.network import StreetNetwork
 from quarterhour.documents import Block, fmt, html_document, pdf_document
 from quarterhour.export import gpkg_bytes, table_bytes
 from quarterhour.i18n import level_name, note_text, t
+from quarterhour.packhours import hours_pack
 from quarterhour.packtables import (
     coverage_table,
     facility_table,
@@ -242,10 +243,14 @@ def summary_files(
         Block("kv", rows=provenance_rows(provenance, lang)),
     ]
     sheets = {heading("pack_ranking", lang)[:31]: labelled(ranking, [*cols, "folder"], lang)}
+    hours_blocks, hours_sheets, hours_files = hours_pack(result, lang)  # issue 31: the week, when a time was asked
+    blocks[-2:-2] = hours_blocks
+    sheets |= hours_sheets
     sheets["provenance"] = provenance_frame(provenance)
     return {
         "summary.html": html_document(blocks, title, lang).encode("utf-8"),
         "summary.pdf": pdf_document(blocks, title, lang),
         "summary.xlsx": table_bytes(sheets, "xlsx"),
         "overview.png": png,
+        **hours_files,
     }

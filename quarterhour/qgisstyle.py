@@ -36,6 +36,7 @@ from quarterhour.palette import (
     BOUNDARY_COLOR,
     CATCHMENT_COLORS,
     CATEGORY_COLORS,
+    CLOSED_COLOR,
     COVERED_COLOR,
     FACILITY_EDGE_COLOR,
     GAP_COLOR,
@@ -157,6 +158,13 @@ def facility_style(layer: str, gdf: gpd.GeoDataFrame, lang: str) -> LayerStyle:
         for c in cats
     )
     labels = Labels("name") if "name" in gdf.columns else None
+    if "open_now" in gdf.columns:  # issue 31: a run at a time of the week; those not open then in grey
+        closed = Symbol("marker", CLOSED_COLOR, edge=FACILITY_EDGE_COLOR, edge_mm=0.4, size_mm=3.4)
+        classes = (*classes, StyleClass(t("hours_closed_facilities", lang), closed, value="not_open"))
+        expression = """if("open_now" IS NULL OR NOT "open_now", 'not_open', "category")"""
+        return LayerStyle(
+            layer, t("facilities", lang), "point", "categorized", classes, "category", expression, labels=labels
+        )
     return LayerStyle(layer, t("facilities", lang), "point", "categorized", classes, field="category", labels=labels)
 
 

@@ -25,7 +25,7 @@ from analysis import columns as C
 from analysis.demand import prepare_demand
 from analysis.gaps import CELL_M
 from analysis.groups import Group, find_groups, group_headers
-from analysis.hours import run_open
+from analysis.hours import facility_hours, open_states, run_open
 from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, changed_reach, circle_isochrones, run_circle
 from analysis.reachgrid import GRID_M
 from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate
@@ -41,12 +41,14 @@ from geo import (
 from geo.chinacrs import CrsChoice, settle_coordinate_system
 from geo.errors import InputError
 from geo.gridtable import as_cells
+from geo.hours import parse_hours, typical_hours
 from geo.notes import note
 from geo.osm import walk_network_file
 from geo.raster import is_raster, open_raster, read_window
 from geo.scenario import changes_frame
 from geo.store import cache_root, load_entry, store_network
 from geo.tables import is_table
+from geo.vocab import DEFAULT_NEW_CATEGORY
 from quarterhour.i18n import t
 from quarterhour.leaflet import OSM_ATTRIBUTION
 from quarterhour.webgeo import draw_streets_ahead
@@ -229,6 +231,25 @@ def load_boundaries(network_src: str, source: str) -> dict[str, gpd.GeoDataFrame
 def _chosen(inputs: Inputs, params: Params) -> gpd.GeoDataFrame:
     facilities = load_points(inputs).facilities
     return facilities[facilities["category"].isin(params.categories)]
+
+
+def _open_changes(changes: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
+    """Issue 31: at a time asked, a new centre serves only if its category's hours have it open then."""
+    if params.at is None or not len(changes):
+        return changes
+    hours = [
+        typical_hours(facilities, c if isinstance(c, str) and c else DEFAULT_NEW_CATEGORY) for c in changes["category"]
+    ]
+    shut = [
+        a == "add" and h is not None and not parse_hours(h).is_open(params.at)
+        for a, h in zip(changes["action"], hours, strict=True)
+    ]
+    return changes[[not s for s in shut]]
+
+
+def _open_then(facilities: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
+    """Issue 31: the facilities open at the time asked (all at any time): the scenario counts only those."""
+    return facilities if params.at is None else facilities[open_states(facility_hours(facilities)[0], params.at) == 1]
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -472,7 +493,7 @@ def scenario_base(inputs: Inputs, units: str, params: Params) -> Baseline:
     points = load_points(inputs)
     return baseline(
         load_network(inputs.network),
-        _chosen(inputs, params),
+        _open_then(_chosen(inputs, params), params),
         points.demand,
         points.demand_snap,
         minutes=params.cutoff_min,
@@ -502,10 +523,10 @@ def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, 
     result = compute(inputs, units, params)
     after = evaluate(
         network,
-        _chosen(inputs, params),
+        _open_then(_chosen(inputs, params), params),
         points.demand,
         points.demand_snap,
-        changes_frame(changes),
+        _open_changes(changes_frame(changes), _chosen(inputs, params), params),
         minutes=params.cutoff_min,
         speed_kmh=params.engine_kmh,
         boundaries=load_boundaries(inputs.network, units),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from geo import sample_paths
+from geo.hours import at_label
 from geo.scenario import changes_frame
 from quarterhour.export import gpkg_bytes, layer_bytes, provenance, table_bytes
 from quarterhour.provenance import yardstick_record
@@ -86,6 +87,8 @@ def app_provenance(inputs: Inputs, units: str, params: Params) -> dict:
         "demand_crs": inputs.demand_crs,
         "demand_total": inputs.demand_total,
     }
+    if params.at is not None:  # issue 31: the time asked, as the planner reads it
+        parameters["at"] = f"{at_label(params.at)} / {at_label(params.at, 'en')}"
     return provenance(parameters, files)
 
 

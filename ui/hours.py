@@ -7,9 +7,10 @@ import streamlit as st
 from analysis.pipeline import CircleResult
 from geo.hours import at_label
 from quarterhour.i18n import t
+from quarterhour.packhours import hours_tables
 from ui import state as S
 
-__all__ = ["hours_headline_ui", "time_ui"]
+__all__ = ["hours_headline_ui", "time_ui", "week_ui"]
 
 #: The control's stops: any time (every facility counts), then each hour of the week, Monday 00:00 first.
 _STOPS: tuple[int | None, ...] = (None, *(h * 60 for h in range(168)))
@@ -44,3 +45,13 @@ def hours_headline_ui(result: CircleResult, at: int | None, lang: str) -> None:
             n_open=values.get("n_open", n),
         )
     )
+    if getattr(result, "hours", None) is not None:
+        week_ui(result, lang)
+
+
+def week_ui(result: CircleResult, lang: str) -> None:
+    """The week at a glance: coverage at each hour (a chart) and in each named window (a table)."""
+    hourly, windows = hours_tables(result, lang).values()
+    with st.expander(t("pack_hours_title", lang)):
+        st.line_chart(hourly.set_index(t("pack_hours_time", lang))[t("pack_hours_pct", lang)], height=220)
+        st.dataframe(windows, hide_index=True, key=S.HOURS_WEEK)

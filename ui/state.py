@@ -256,4 +256,5 @@ WS_KEPT_FOR = "ws_kept_for"  #: the project whose inputs this session has kept i
 
 # --- issue 31: i31-hours ---
 HOURS_AT = "hours_at"  #: the time-of-week control (None: any time)
-__all__ += ["HOURS_AT"]
+HOURS_WEEK = "hours_week"  #: the week's table under the headline
+__all__ += ["HOURS_AT", "HOURS_WEEK"]
