@@ -196,6 +196,27 @@ def test_provenance_names_the_planners_files_and_the_networks_source_never_a_ser
     assert en["parameter: threshold (minutes)"] == "15" and en["parameter: travel mode"] == "walk"
 
 
+def test_the_apps_downloads_name_the_planners_upload_not_its_stored_copy(tmp_path):
+    """The app's provenance (every download's) names an upload as the planner named it, with its SHA-256."""
+    import hashlib
+    import json
+
+    from geo import sample_paths
+    from ui.files import app_provenance
+    from ui.uploads import store_upload
+    from ui.values import SAMPLE, Inputs, Params
+
+    data = sample_paths()["facilities"].read_bytes()
+    stored = store_upload("党群服务中心.geojson", data, folder=tmp_path)
+    params = Params(15.0, 4.5, ("service_centre",), (), (5.0,))
+    named = app_provenance(
+        Inputs(facilities=str(stored), names=(("facilities", "党群服务中心.geojson"),)), SAMPLE, params
+    )
+    record = named["inputs"]["facilities"]
+    assert record["file"] == "党群服务中心.geojson" and record["sha256"] == hashlib.sha256(data).hexdigest()
+    assert stored.name not in json.dumps(named, ensure_ascii=False) and str(tmp_path) not in json.dumps(named)
+
+
 # --- item 7: residents in whole persons ------------------------------------------------------------------------
 
 CELL_POP = [870.2, 1234.56, 10.5, 99.9, 3.0]  # a population grid's cells, as WorldPop gives them

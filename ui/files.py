@@ -89,7 +89,7 @@ def app_provenance(inputs: Inputs, units: str, params: Params) -> dict:
     }
     if params.at is not None:  # issue 31: the time asked, as the planner reads it
         parameters["at"] = f"{at_label(params.at)} / {at_label(params.at, 'en')}"
-    return provenance(parameters, files)
+    return provenance(parameters, files, names=dict(inputs.names))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

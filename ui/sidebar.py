@@ -24,7 +24,7 @@ from ui.hours import time_ui
 from ui.plain import plain, said
 from ui.project import forget_kept, kept_source
 from ui.scope import visible_networks
-from ui.uploads import charge_session, remember_name, store_upload
+from ui.uploads import charge_session, planner_names, remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs, Params, Sources
 
 __all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "units_ui", "uploader_words_ui"]
@@ -257,7 +257,15 @@ def data_ui(lang: str) -> Sources:
     if network != SAMPLE and SAMPLE in (facilities, demand):
         st.warning(t("own_network_needs_points", lang))
     return Sources(
-        inputs=Inputs(network, facilities, crs, demand, float(total) or None, demand_crs),
+        inputs=Inputs(
+            network,
+            facilities,
+            crs,
+            demand,
+            float(total) or None,
+            demand_crs,
+            names=planner_names(network=network, facilities=facilities, demand=demand, boundaries=units),
+        ),
         units=units,
         candidates=None if candidates == SAMPLE else candidates,
     )

@@ -49,6 +49,7 @@ __all__ = [
     "SESSION_FILES",
     "SESSION_MB",
     "charge_session",
+    "planner_names",
     "planner_text",
     "prune_uploads",
     "remember_name",
@@ -254,6 +255,12 @@ def planner_text(text: str, names: Mapping[str, str]) -> str:
 def remember_name(stored: Path, name: str) -> None:
     """Note, for this session, that ``stored`` is the planner's ``name`` (``shown`` says it so)."""
     st.session_state.setdefault(S.UPLOAD_NAMES, {})[str(stored)] = Path(name).name
+
+
+def planner_names(**paths: object) -> tuple[tuple[str, str], ...]:
+    """(role, the planner's file name) for each of ``paths`` that is an upload of this session, for provenance."""
+    known = st.session_state.get(S.UPLOAD_NAMES, {})
+    return tuple((role, known[str(path)]) for role, path in paths.items() if str(path) in known)
 
 
 def shown(text: str) -> str:

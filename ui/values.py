@@ -46,6 +46,9 @@ class Inputs:
     demand: str = SAMPLE
     demand_total: float | None = None  #: residents to spread over the points, if the file has no counts
     demand_crs: str = "auto"  #: as ``facilities_crs``, for a residents table
+    #: (role, the planner's file name) of each uploaded input: provenance names the planner's files, not the
+    #: server's hash-named copies (``ui.uploads.planner_names``)
+    names: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
