@@ -10,6 +10,7 @@ refused; a long name fails cleanly before the database is asked.
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import statistics
@@ -17,6 +18,7 @@ import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from quarterhour.cli import main
 from quarterhour.cli_scenarios import _unit_tree
@@ -241,16 +243,11 @@ def test_sixteen_parallel_wrong_sign_ins_are_held_to_the_stated_rate(people):
         t.join()
     assert not errors, errors
     elapsed = max(checked + held) - began
-    bound = FREE_TRIES + int(__import__("math").log2(elapsed + 1))
+    bound = FREE_TRIES + int(math.log2(elapsed + 1))
     assert 1 <= len(checked) <= bound, (len(checked), bound, elapsed)
     assert len(held) > len(checked)  # the other tries were answered "wait" without a password being checked
-    row = (
-        people._session()
-        .execute(  # the count was not lost: every checked try is in it
-            __import__("sqlalchemy").text("SELECT failed FROM signin_throttle WHERE name = 'wang'")
-        )
-        .scalar_one()
-    )
+    with people._session() as session:  # the count was not lost: every checked try is in it
+        row = session.execute(sa.text("SELECT failed FROM signin_throttle WHERE name = 'wang'")).scalar_one()
     assert row == len(checked)
 
 
