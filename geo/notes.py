@@ -91,7 +91,6 @@ NOTES_EN: dict[str, str] = {
     "hours_unknown": "{n} facilities' opening hours are unknown: they count neither as open nor as closed "
     "(up to {pop:,.0f} more residents would be covered at {at} if they were open)",
     "hours_at": "coverage at {at}: {n_open} of {n} facilities open, {n_unknown} with hours unknown",
-    "hours_notes": "{name}: {text}",
     # --- issue 27: i27-bounds ---
     "names_cleaned": "{file}: removed {n:,} control characters (or bytes not in its encoding) from the text in "
     "column {columns}, the first on row {row}",

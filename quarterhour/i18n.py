@@ -953,7 +953,6 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{at}的覆盖：{n} 个设施中 {n_open} 个开放，{n_unknown} 个开放时间未知",
         "coverage at {at}: {n_open} of {n} facilities open, {n_unknown} with hours unknown",
     ),
-    "note_hours_notes": ("{name}：{text}", "{name}: {text}"),
     "window_weekday-evening": ("工作日晚间（周一至周五 18:00-21:00）", "weekday evenings (Mo-Fr 18:00-21:00)"),
     "window_weekday-daytime": ("工作日白天（周一至周五 8:00-18:00）", "weekday daytime (Mo-Fr 08:00-18:00)"),
     "window_office-hours": ("办公时间（周一至周五 9:00-17:00）", "office hours (Mo-Fr 09:00-17:00)"),
