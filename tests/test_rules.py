@@ -100,8 +100,15 @@ def test_the_command_line_without_a_sign_in_is_refused_and_ignores_user(people, 
     assert store.info(1, ADMIN).status == "draft"
 
 
-def test_login_keeps_a_0600_token_and_the_units_rule(people, store, project, tmp_path, monkeypatch, capsys):  # noqa: PLR0917
-    os.umask(0o022)
+@pytest.fixture
+def umask_022():
+    """The usual umask, under which a plain file would be 0644; the one before is put back."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+def test_login_keeps_a_0600_token_and_the_units_rule(people, store, project, tmp_path, monkeypatch, capsys, umask_022):  # noqa: PLR0917
     theirs = store.create(project, "东北区方案", "MC-D2", _as("li"), changes=[_add(IN_D2)])
     monkeypatch.setenv("QUARTERHOUR_PASSWORD", PASSWORDS["wang"])
     assert main(["login", "wang"]) == 0
