@@ -371,3 +371,22 @@ def test_the_app_shows_the_audit_log_to_a_city_administrator_only(tmp_path, monk
     assert "审计日志" in [e.label for e in admin.expander]
     table = next(df.value for df in admin.dataframe if "操作" in df.value.columns)
     assert {"sign_in", "account_add"} <= set(table["操作"]) and "wang" in set(table["账号"])
+
+
+def test_a_real_command_process_ignores_user_and_obeys_the_account(people, store, project, database_url):
+    import subprocess
+    import sys
+
+    store.create(project, "东北区方案", "MC-D2", _as("li"), changes=[_add(IN_D2)])
+    env = {**os.environ, "QUARTERHOUR_DATABASE_URL": database_url, "USER": "zhao", "LOGNAME": "zhao"}
+    env.pop("QUARTERHOUR_PASSWORD", None)
+    argv = [sys.executable, "-m", "quarterhour.cli", "scenarios", "status", "1", "submitted"]
+    run = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 2 and run.stderr.startswith("error: 此工作空间设有账号"), run.stderr
+    env["QUARTERHOUR_PASSWORD"] = PASSWORDS["wang"]  # wang, not li: not wang's to submit
+    run = subprocess.run([*argv, "--user", "wang"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 2 and "MC-D2" in run.stderr and "Traceback" not in run.stderr, run.stderr
+    env["QUARTERHOUR_PASSWORD"] = PASSWORDS["li"]
+    run = subprocess.run([*argv, "--user", "li"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0 and "is now submitted (version 1)" in run.stdout, run.stderr
+    assert store.info(1, ADMIN).status == "submitted"
