@@ -100,8 +100,15 @@ def test_the_command_line_without_a_sign_in_is_refused_and_ignores_user(people, 
     assert store.info(1, ADMIN).status == "draft"
 
 
-def test_login_keeps_a_0600_token_and_the_units_rule(people, store, project, tmp_path, monkeypatch, capsys):  # noqa: PLR0917
-    os.umask(0o022)
+@pytest.fixture
+def umask_022():
+    """The usual umask, under which a plain file would be 0644; the one before is put back."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+def test_login_keeps_a_0600_token_and_the_units_rule(people, store, project, tmp_path, monkeypatch, capsys, umask_022):  # noqa: PLR0917
     theirs = store.create(project, "东北区方案", "MC-D2", _as("li"), changes=[_add(IN_D2)])
     monkeypatch.setenv("QUARTERHOUR_PASSWORD", PASSWORDS["wang"])
     assert main(["login", "wang"]) == 0
@@ -364,3 +371,22 @@ def test_the_app_shows_the_audit_log_to_a_city_administrator_only(tmp_path, monk
     assert "审计日志" in [e.label for e in admin.expander]
     table = next(df.value for df in admin.dataframe if "操作" in df.value.columns)
     assert {"sign_in", "account_add"} <= set(table["操作"]) and "wang" in set(table["账号"])
+
+
+def test_a_real_command_process_ignores_user_and_obeys_the_account(people, store, project, database_url):
+    import subprocess
+    import sys
+
+    store.create(project, "东北区方案", "MC-D2", _as("li"), changes=[_add(IN_D2)])
+    env = {**os.environ, "QUARTERHOUR_DATABASE_URL": database_url, "USER": "zhao", "LOGNAME": "zhao"}
+    env.pop("QUARTERHOUR_PASSWORD", None)
+    argv = [sys.executable, "-m", "quarterhour.cli", "scenarios", "status", "1", "submitted"]
+    run = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 2 and run.stderr.startswith("error: 此工作空间设有账号"), run.stderr
+    env["QUARTERHOUR_PASSWORD"] = PASSWORDS["wang"]  # wang, not li: not wang's to submit
+    run = subprocess.run([*argv, "--user", "wang"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 2 and "MC-D2" in run.stderr and "Traceback" not in run.stderr, run.stderr
+    env["QUARTERHOUR_PASSWORD"] = PASSWORDS["li"]
+    run = subprocess.run([*argv, "--user", "li"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0 and "is now submitted (version 1)" in run.stdout, run.stderr
+    assert store.info(1, ADMIN).status == "submitted"
