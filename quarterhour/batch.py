@@ -233,7 +233,7 @@ def _folder_names(codes: pd.Series, file: str) -> None:
 
     The check is ``outdir.safe_part``'s, the one function every name from data goes through.
     """
-    bad = [c for c in codes if safe_part(c, fallback="") != c]
+    bad = [c for c in codes if not c or safe_part(c, fallback="") != c]  # empty: a code of control characters
     if bad:
         shown = safe_part(bad[0], max_bytes=60)
         long = len(bad[0].encode("utf-8")) > MAX_NAME_BYTES
@@ -242,8 +242,8 @@ def _folder_names(codes: pd.Series, file: str) -> None:
             + (f" (longer than {MAX_NAME_BYTES} bytes)" if long else ""),
             file=file,
             column="code",
-            fix="use letters, digits, '-', '_' or '.' in the codes (not '..', a slash or a space), "
-            f"at most {MAX_NAME_BYTES} bytes",
+            fix="use letters, digits, '-', '_' or '.' in the codes (not '..', a slash or a space), beginning and "
+            f"ending with a letter or digit, at most {MAX_NAME_BYTES} bytes",
         )
 
 

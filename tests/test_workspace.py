@@ -7,6 +7,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from quarterhour.cli_scenarios import _unit_tree
 from tests.conftest import new_postgres_database
 from workspace import Actor, NotAllowed, ProjectKey, StaleVersion, Store, WorkspaceError
 from workspace.models import ChangeRow
@@ -14,7 +15,7 @@ from workspace.models import ChangeRow
 ADD = ("add", None, "新中心 1", "study_room", 7.4206, 43.7372)
 CLOSE = ("close", "F3", "Stade Louis II", "service_centre", 7.4155, 43.7277)
 MOVE = ("move", "F5", "Condamine", "neighbourhood_centre", 7.4201234567891, 43.7351234567891)
-WANG = Actor("wang", "planner", ("MC-D1",))
+WANG = Actor("wang", "planner", ("MC-D3",))  # the district that holds ADD, CLOSE and MOVE
 LI = Actor("li", "planner", ("MC-D2",))
 CITY = Actor("zhao", "reviewer")
 
@@ -28,7 +29,9 @@ def store(database_url) -> Store:
 
 @pytest.fixture
 def project(store) -> int:
-    return store.project(ProjectKey("net", "fac", "res", "units", label="sample"))
+    project = store.project(ProjectKey("net", "fac", "res", "units", label="sample"))
+    store.set_units(project, *_unit_tree(None))  # the sample's units: a planner's changes lie inside theirs
+    return project
 
 
 def test_a_project_is_found_again_by_its_content(store, project):
@@ -37,7 +40,7 @@ def test_a_project_is_found_again_by_its_content(store, project):
 
 
 def test_changes_come_back_exactly_with_author_and_time(store, project):
-    sc = store.create(project, "两个新中心", "MC-D1", WANG)
+    sc = store.create(project, "两个新中心", "MC-D3", WANG)
     assert (sc.head, sc.status, sc.author) == (1, "draft", "wang")
     v2 = store.save(sc.id, [ADD, MOVE], base=1, who=WANG, params={"minutes": 15.0}, summary={"pop_gained": 12.0})
     opened = store.open(sc.id, WANG)
@@ -53,7 +56,7 @@ def test_changes_come_back_exactly_with_author_and_time(store, project):
 
 
 def test_every_version_can_be_reopened(store, project):
-    sc = store.create(project, "历史", "MC-D1", WANG)
+    sc = store.create(project, "历史", "MC-D3", WANG)
     store.save(sc.id, [ADD], base=1, who=WANG)
     store.save(sc.id, [ADD, CLOSE], base=2, who=WANG)
     store.save(sc.id, [CLOSE], base=3, who=WANG)  # undo of the first, in effect
@@ -66,16 +69,16 @@ def test_every_version_can_be_reopened(store, project):
 
 
 def test_a_save_on_an_old_version_is_refused_and_names_the_newer(store, project):
-    sc = store.create(project, "并发", "MC-D1", WANG)
+    sc = store.create(project, "并发", "MC-D3", WANG)
     store.save(sc.id, [ADD], base=1, who=WANG)
     with pytest.raises(StaleVersion, match="was saved as version 2 by wang") as refused:
-        store.save(sc.id, [CLOSE], base=1, who=Actor("wang2", "planner", ("MC-D1",)))
+        store.save(sc.id, [CLOSE], base=1, who=Actor("wang2", "planner", ("MC-D3",)))
     assert refused.value.head == 2
     assert store.open(sc.id, WANG).rows == (ADD,)  # nothing overwritten
 
 
 def test_two_saves_of_one_version_at_once_one_is_refused(store, project):
-    sc = store.create(project, "同时保存", "MC-D1", WANG)
+    sc = store.create(project, "同时保存", "MC-D3", WANG)
     barrier, outcomes = threading.Barrier(2), []
 
     def save(rows):
@@ -95,7 +98,7 @@ def test_two_saves_of_one_version_at_once_one_is_refused(store, project):
 
 
 def test_a_failed_save_leaves_nothing(store, project):
-    sc = store.create(project, "事务", "MC-D1", WANG)
+    sc = store.create(project, "事务", "MC-D3", WANG)
     with pytest.raises(WorkspaceError, match="unknown change"):
         store.save(sc.id, [ADD, ("demolish", None, "", "", 0, 0)], base=1, who=WANG)
     with pytest.raises(WorkspaceError, match="not a place"):
@@ -116,10 +119,10 @@ def test_a_failed_save_leaves_nothing(store, project):
 
 
 def test_a_planner_sees_and_changes_only_their_units(store, project):
-    mine = store.create(project, "西北区方案", "MC-D1", WANG)
+    mine = store.create(project, "西南区方案", "MC-D3", WANG)
     theirs = store.create(project, "东北区方案", "MC-D2", LI)
-    assert [s.name for s in store.scenarios(project, WANG)] == ["西北区方案"]
-    assert {s.name for s in store.scenarios(project, CITY)} == {"西北区方案", "东北区方案"}
+    assert [s.name for s in store.scenarios(project, WANG)] == ["西南区方案"]
+    assert {s.name for s in store.scenarios(project, CITY)} == {"西南区方案", "东北区方案"}
     with pytest.raises(NotAllowed, match="not one of wang's"):
         store.open(theirs.id, WANG)
     with pytest.raises(NotAllowed):
@@ -135,7 +138,7 @@ def test_a_planner_sees_and_changes_only_their_units(store, project):
 
 
 def test_status_moves_draft_submitted_reviewed_with_the_comment(store, project):
-    sc = store.create(project, "送审", "MC-D1", WANG)
+    sc = store.create(project, "送审", "MC-D3", WANG)
     store.save(sc.id, [ADD], base=1, who=WANG)
     with pytest.raises(WorkspaceError, match="is draft: it cannot become reviewed"):
         store.set_status(sc.id, "reviewed", CITY)
@@ -163,7 +166,8 @@ def test_a_bad_database_url_is_one_clear_error(tmp_path):
 def test_postgis_holds_each_change_as_a_point(postgres_url):
     store = Store(new_postgres_database(postgres_url))
     project = store.project(ProjectKey("n", "f", "r", "u"))
-    sc = store.create(project, "点", "MC-D1", WANG, changes=[ADD])
+    store.set_units(project, *_unit_tree(None))
+    sc = store.create(project, "点", "MC-D3", WANG, changes=[ADD])
     with store.engine.connect() as conn:
         x, y, srid = conn.execute(sa.text("SELECT ST_X(geom), ST_Y(geom), ST_SRID(geom) FROM changes")).one()
     assert (x, y, srid) == (ADD[4], ADD[5], 4326)
