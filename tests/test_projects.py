@@ -195,7 +195,7 @@ def _accounts(url: str):
     from workspace.accounts import Accounts
 
     a = Accounts(open_store(url))  # the server's store, as the app opens it (kept open, as by a server)
-    a.add("wang", "西北区-planner-2026", role="planner", units=("MC-D1",))
+    a.add("wang", "西北区-planner-2026", role="planner", units=("MC-D3",))  # the district of the biggest gap
     a.add("zhao", "city-reviewer-2026", role="reviewer")
     return a
 
@@ -205,7 +205,7 @@ def accounts(db):
     from workspace.accounts import Accounts
 
     a = Accounts(open_store(db))
-    a.add("wang", "西北区-planner-2026", role="planner", units=("MC-D1",))
+    a.add("wang", "西北区-planner-2026", role="planner", units=("MC-D3",))  # the district of the biggest gap
     a.add("zhao", "city-reviewer-2026", role="reviewer")
     return a
 
@@ -245,7 +245,7 @@ def test_a_planners_page_comes_back_whole_with_the_version_that_was_open(any_db,
     first.select_slider(key="minutes").set_value(10).run()
     first.selectbox(key="demand_crs").set_value("wgs84").run()
     add(first, gap)
-    add(first, "7.4300, 43.7400")
+    add(first, "7.4206, 43.7372")  # also in MC-D3
     assert len(first.session_state["changes"]) == 2
     first.selectbox(key="ws_version_pick").set_value(1).run()
     next(b for b in first.button if b.key == "ws_open_version").click().run()

@@ -19,7 +19,8 @@ from workspace.access import code_parent, lineage
 from workspace.db import _sqlite_pragmas, migrate
 
 DIVISIONS = Path(__file__).resolve().parent.parent / "data" / "luoyang" / "divisions.csv"
-ADD = ("add", None, "新中心 1", "study_room", 7.4206, 43.7372)
+ADD = ("add", None, "新中心 1", "study_room", 7.4206, 43.7372)  # in MC-D3 (sub-district MC-S06)
+IN_S01 = ("add", None, "新中心 2", "study_room", 7.4155, 43.7277)  # in MC-S01 (MC-D3)
 
 
 @pytest.fixture
@@ -43,8 +44,8 @@ def test_a_district_planner_works_on_its_sub_districts_and_communities(store):
     sub = Actor("chen", "planner", ("MC-S01",))
     other = Actor("li", "planner", ("MC-D2",))
     own = store.create(project, "区级方案", "MC-D3", district, changes=[ADD])
-    street = store.create(project, "街道方案", "MC-S01", district, changes=[ADD])
-    community = store.create(project, "社区方案", "MC-S01-1", sub, changes=[ADD])
+    street = store.create(project, "街道方案", "MC-S01", district, changes=[IN_S01])
+    community = store.create(project, "社区方案", "MC-S01-1", sub)
     assert {s.name for s in store.scenarios(project, district)} == {"区级方案", "街道方案", "社区方案"}
     assert {s.name for s in store.scenarios(project, sub)} == {"街道方案", "社区方案"}
     assert store.scenarios(project, other) == []
