@@ -278,7 +278,7 @@ def test_review_pack_for_the_unit_on_screen(media, tmp_path):
         names = [Path(n).name for n in zf.namelist()]
         assert {"layers.gpkg", "project.qgs", "map.png", "tables.xlsx", "report.html", "report.pdf"} <= set(names)
         html = zf.read(next(n for n in zf.namelist() if n.endswith("report.html"))).decode()
-    assert "西南区" in html and "facilities.geojson  SHA-256 " in html
+    assert "西南区" in html and "facilities.geojson（SHA-256 " in html  # the input by its name, with its hash
 
 
 def test_the_run_shows_its_steps_and_a_cached_run_replays_cleanly(app):

@@ -6,7 +6,7 @@ import streamlit as st
 
 from analysis.pipeline import CircleResult
 from geo.hours import at_label
-from quarterhour.i18n import t
+from quarterhour.i18n import both, t
 from quarterhour.packhours import hours_tables
 from ui import state as S
 
@@ -22,10 +22,21 @@ def time_ui(lang: str) -> int | None:
         t("hours_time", lang),
         options=list(_STOPS),
         value=None,
-        format_func=lambda m: t("hours_any_time", lang) if m is None else at_label(m, lang),
+        format_func=_stop_words,
         help=t("hours_time_help", lang),
         key=S.HOURS_AT,
     )
+
+
+def _stop_words(minute: int | None) -> str:
+    """A stop's words, the same in both languages ("周三 We 19:00").
+
+    A choice whose words changed with the language would be lost when the planner switches it (Streamlit
+    matches a choice by its words).
+    """
+    if minute is None:
+        return both("hours_any_time")
+    return f"{at_label(minute, 'zh').split()[0]} {at_label(minute, 'en')}"
 
 
 def hours_headline_ui(result: CircleResult, at: int | None, lang: str) -> None:
