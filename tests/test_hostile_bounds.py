@@ -424,11 +424,3 @@ def test_write_error_of_a_name_too_long_says_so_not_disk_space(tmp_path):
     else:
         pytest.skip("this file system takes 400-byte names")
     assert "shorten the codes and names" in message and "free some disk space" not in message
-
-
-def test_a_gbk_encoded_scenario_name_is_read_as_gbk(tmp_path, monkeypatch, capsys):
-    """``--name`` typed in a GBK terminal reaches Python as stray bytes (surrogates): read as GBK, not exit 1."""
-    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", f"sqlite:///{tmp_path / 'ws.db'}")
-    gbk = "中文\x01".encode("gbk").decode("utf-8", "surrogateescape")
-    assert main(["scenarios", "import", str(_scenario(tmp_path / "s.geojson", 3)), "--name", gbk]) == 0
-    assert "as scenario 1 '中文' (version 1)" in capsys.readouterr().out
