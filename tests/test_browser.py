@@ -52,7 +52,12 @@ def _serve(database: Path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=ROOT,
-        env={**os.environ, "QUARTERHOUR_DATABASE_URL": f"sqlite:///{database}"},
+        # its own cache: networks other tests prepared would be chosen for the uploads (ui.sidebar, issue 26)
+        env={
+            **os.environ,
+            "QUARTERHOUR_DATABASE_URL": f"sqlite:///{database}",
+            "QUARTERHOUR_CACHE": str(database.parent / "cache"),
+        },
     )
     try:
         for _ in range(120):
