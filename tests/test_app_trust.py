@@ -196,8 +196,15 @@ def _upload_facilities(app: AppTest, tmp_path: Path, rows: list[tuple[str, float
 
 
 def test_uploaded_points_choose_the_prepared_network_that_holds_them(store, tmp_path):
-    """Monaco's points go to a Monaco network, not to the newest (a Luoyang grid), nor to the bundled sample."""
-    app = _upload_facilities(_app(), tmp_path, [("港口中心", 7.4245, 43.7360), ("城堡中心", 7.4206, 43.7315)])
+    """Monaco's points go to a Monaco network, not to the newest (a Luoyang grid); the network in use stays
+    when it holds them (the bundled sample, here)."""
+    monaco = [("港口中心", 7.4245, 43.7360), ("城堡中心", 7.4206, 43.7315)]
+    stays = _upload_facilities(_app(), tmp_path, monaco)
+    assert stays.radio(key="network_how").value == "sample" and not stays.sidebar.info
+    app = _app()
+    app.radio(key="network_how").set_value("store").run()  # the newest prepared network: the Luoyang grid
+    assert app.selectbox(key="network_store").value == store["luoyang"]
+    app = _upload_facilities(app, tmp_path, monaco)
     assert app.radio(key="network_how").value == "store"
     assert app.selectbox(key="network_store").value == store["city"]  # both Monaco cuts hold them: the newer
     said = [i.value for i in app.sidebar.info]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 
@@ -209,6 +210,9 @@ def _choose_network_for_uploads(lang: str) -> None:
         west, south, east, north = entry["extent_lonlat"]
         return sum(west - margin <= x <= east + margin and south - margin <= y <= north + margin for x, y in lonlat)
 
+    current = _sample_extent() if how == "sample" else _entry_extent(entries, st.session_state.get(S.NETWORK_STORE))
+    if current is not None and 2 * inside({"extent_lonlat": current}) > len(lonlat):
+        return  # the network in use holds most of the points: it stays (the planner's or the default's word)
     counts = [inside(e) for e in entries]
     best = max(range(len(entries)), key=lambda i: (counts[i], -i))  # most points; on a tie the newest
     key = "network_auto_holds" if counts[best] else "network_auto_newest"
@@ -217,6 +221,17 @@ def _choose_network_for_uploads(lang: str) -> None:
     st.session_state[S.NETWORK_STORE] = chosen
     values = {"name": entries[best]["source"]["name"], "n": len(lonlat), "inside": counts[best]}
     st.session_state[S.NETWORK_AUTO_NOTE] = (key, values, chosen)
+
+
+@functools.cache
+def _sample_extent() -> tuple[float, float, float, float]:
+    """The bundled sample's extent (west, south, east, north; WGS-84): its review units' bounds."""
+    return tuple(float(v) for v in gpd.read_file(sample_paths()["boundaries"]).to_crs(4326).total_bounds)
+
+
+def _entry_extent(entries: list[dict], chosen: str | None) -> list[float] | None:
+    """The extent of the prepared network in use (``chosen``, a ``store:`` source), if it is listed."""
+    return next((e["extent_lonlat"] for e in entries if chosen == STORE + e["path"]), None)
 
 
 def network_note_ui(network: str, lang: str) -> None:
