@@ -63,6 +63,21 @@ def test_a_change_is_saved_as_made_and_a_new_session_goes_on_with_it(db, gap):
     assert [c.action for c in store.open(listed[0].id, local_actor()).changes] == ["add"]
 
 
+def test_the_time_asked_comes_back_with_the_scenario(db, gap):
+    """A scenario looked at on weekday evenings reopens at that time (its figures were computed then)."""
+    from geo.hours import parse_at
+
+    evening = parse_at("周三 19:00")
+    first = new_session()
+    first.select_slider(key="hours_at").set_value(evening).run()
+    add(first, gap)
+    covered = figure(first, "方案")
+    again = new_session()
+    assert not again.exception and not again.error, [e.value for e in again.error]
+    assert again.select_slider(key="hours_at").value == evening
+    assert figure(again, "方案") == covered
+
+
 SECOND = "7.4300, 43.7400"  # a second new centre, anywhere on the sample's streets
 
 

@@ -74,7 +74,7 @@ def project_of(inputs: Inputs, units: str) -> ProjectKey:
 
 def params_record(params: Params) -> dict:
     """The parameters a version is saved with (and the travel mode, which the speed belongs to)."""
-    return {
+    record = {
         "mode": st.session_state.get(S.MODE, "walk"),
         "minutes": params.minutes,
         "speed_kmh": params.speed_kmh,
@@ -83,6 +83,9 @@ def params_record(params: Params) -> dict:
         "category_minutes": [list(pair) for pair in params.category_minutes],
         "bands": list(params.bands),
     }
+    if params.at is not None:  # the time of the week asked (issue 31); absent: any time, as versions saved before
+        record["at"] = params.at
+    return record
 
 
 def apply_params(record: dict) -> None:
@@ -98,6 +101,7 @@ def apply_params(record: dict) -> None:
     st.session_state[S.CATEGORIES] = list(record["categories"])
     for category, minutes in record["category_minutes"]:
         st.session_state[S.category_minutes_key(category)] = int(minutes)
+    st.session_state[S.HOURS_AT] = record.get("at")  # the figures were computed at that time (None: any time)
 
 
 def workspace_store() -> Store | None:
