@@ -26,11 +26,11 @@ import getpass
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from geo.errors import InputError
+from geo.private import write_private
 
 if TYPE_CHECKING:
     from workspace import Actor, Store
@@ -131,16 +131,7 @@ def _keep_tokens(tokens: dict[str, str]) -> None:
     """Write the tokens atomically, readable by this user only (0600, its folder 0700)."""
     path = token_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".sessions-", dir=path.parent)  # mkstemp makes it 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(tokens, out)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_private(path, json.dumps(tokens).encode("utf-8"))
 
 
 def _password(prompt: str, from_stdin: bool = False) -> str:

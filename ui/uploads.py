@@ -33,7 +33,6 @@ import hashlib
 import os
 import re
 import stat
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,6 +40,7 @@ from pathlib import Path
 import streamlit as st
 
 from geo.errors import InputError
+from geo.private import write_private
 from geo.store import cache_root
 from ui import state as S
 
@@ -183,15 +183,7 @@ def store_upload(name: str, data: bytes, *, folder: Path | None = None, keep_hou
     if _holds(target, data):
         os.utime(target)  # used now: kept another KEEP_HOURS
         return target
-    fd, part = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")  # 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(part, target)
-    except BaseException:
-        Path(part).unlink(missing_ok=True)
-        raise
-    return target
+    return write_private(target, data)
 
 
 def _holds(target: Path, data: bytes) -> bool:

@@ -38,7 +38,6 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from geo.private import write_private
 from workspace.access import Actor
 from workspace.errors import WorkspaceError
 from workspace.models import InputFile, Page, ProjectInput, Version
@@ -198,15 +198,7 @@ class Projects:
         return path.is_file() and path.stat().st_size == size
 
     def _write(self, sha: str, data: bytes) -> None:
-        folder = _private_folder(self._area)
-        fd, part = tempfile.mkstemp(dir=folder, prefix=".input-", suffix=".part")  # 0600
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(part, folder / sha)
-        except BaseException:
-            Path(part).unlink(missing_ok=True)
-            raise
+        write_private(_private_folder(self._area) / sha, data)
 
     def read_file(self, sha: str) -> bytes:
         """A kept file's content, checked for its size and SHA-256."""
