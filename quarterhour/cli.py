@@ -50,7 +50,7 @@ from geo.store import cache_root, store_network
 from geo.tables import is_table
 from geo.unittable import match_units
 from quarterhour.cli_args import build_parser, category_options
-from quarterhour.cli_auth import audit_command, cli_lang, login_command, logout_command, said
+from quarterhour.cli_auth import audit_command, cli_lang, login_command, logout_command
 from quarterhour.cli_batch import batch_command
 from quarterhour.cli_hours import (
     HOURS_FILES,
@@ -66,7 +66,7 @@ from quarterhour.cli_hours import (
 from quarterhour.cli_scenarios import scenarios_command
 from quarterhour.cli_users import users_command
 from quarterhour.export import provenance, write_layers
-from quarterhour.i18n import group_text, t, yardstick_text
+from quarterhour.i18n import error_words, group_text, t, yardstick_text
 from quarterhour.outdir import claim
 from quarterhour.progress import Steps
 from quarterhour.provenance import yardstick_record
@@ -578,7 +578,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = _warning_line
             return commands[args.command](args)
     except InputError as exc:
-        print(f"error: {said(exc, cli_lang())}", file=sys.stderr)
+        print(f"error: {error_words(exc, cli_lang())}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug, not bad input: one line, and a way to see more
         log.debug("internal error", exc_info=True)

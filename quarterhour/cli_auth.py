@@ -21,7 +21,6 @@ Messages the workspace gives in words of ``quarterhour.i18n`` (``err_*``) are pr
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import json
 import os
@@ -44,7 +43,6 @@ __all__ = [
     "cli_lang",
     "login_command",
     "logout_command",
-    "said",
     "token_file",
 ]
 
@@ -52,17 +50,6 @@ __all__ = [
 def cli_lang() -> str:
     """The language of the command's messages: ``QUARTERHOUR_LANG`` (``zh`` by default, or ``en``)."""
     return "en" if os.environ.get("QUARTERHOUR_LANG", "zh").strip().lower().startswith("en") else "zh"
-
-
-def said(exc: BaseException, lang: str) -> str:
-    """An error in the planner's language: its ``err_<key>`` words where it has them, else its own text."""
-    from quarterhour.i18n import t
-
-    key = getattr(exc, "key", None)
-    if key:
-        with contextlib.suppress(KeyError, IndexError, ValueError):
-            return t(f"err_{key}", lang, **getattr(exc, "values", {}))
-    return str(exc)
 
 
 def auth_options(parser: argparse.ArgumentParser) -> None:

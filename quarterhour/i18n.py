@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 __all__ = [
     "LANGS",
     "both",
     "category_both",
     "category_name",
+    "error_words",
     "group_text",
     "level_both",
     "level_name",
@@ -1213,3 +1216,18 @@ def group_text(rate: object, summary: object, lang: str = "zh") -> str:
     if rate.speed_kmh is None:
         return t("group_rate_distance", lang, walk_m=summary.walk_m, **values)
     return t("group_rate", lang, minutes=summary.minutes, speed=rate.speed_kmh, **values)
+
+
+def error_words(exc: BaseException, lang: str) -> str:
+    """An error in the planner's language: its ``err_<key>`` words where it has them, else its own text.
+
+    Examples
+    --------
+    >>> error_words(ValueError("no key: said as it is"), "zh")
+    'no key: said as it is'
+    """
+    key = getattr(exc, "key", None)
+    if key:
+        with contextlib.suppress(KeyError, IndexError, ValueError):
+            return t(f"err_{key}", lang, **getattr(exc, "values", {}))
+    return str(exc)

@@ -12,8 +12,7 @@ import streamlit as st
 
 from geo import InputError
 from geo.errors import plain_text
-from quarterhour.cli_auth import said
-from quarterhour.i18n import t
+from quarterhour.i18n import error_words, t
 from ui.plain import plain
 from ui.uploads import shown
 
@@ -50,7 +49,7 @@ def step(lang: str, what: str = "a step of the app") -> Iterator[Outcome]:
         yield outcome
     except InputError as exc:
         outcome.error = exc
-        st.error(plain(shown(said(exc, lang))))  # a workspace refusal in the planner's language
+        st.error(plain(shown(error_words(exc, lang))))  # a workspace refusal in the planner's language
     except Exception as exc:  # a bug: say so plainly, keep the traceback in the server log
         outcome.error = exc
         log.exception("%s failed", what)

@@ -23,8 +23,7 @@ import logging
 import streamlit as st
 from sqlalchemy.exc import DBAPIError
 
-from quarterhour.cli_auth import said as said_error
-from quarterhour.i18n import t
+from quarterhour.i18n import error_words, t
 from ui import state as S
 from ui.plain import plain, said
 from ui.session_cookie import forget, remember, remembered
@@ -127,7 +126,7 @@ def _sso_ui(accounts: Accounts, user: dict, lang: str) -> Actor | None:
         who = accounts.sso_actor(user)
     except SignInRefused as exc:
         st.title(t("title", lang))
-        st.error(plain(said_error(exc, lang)))
+        st.error(plain(error_words(exc, lang)))
         st.button(t("sign_out", lang), key=S.SIGN_OUT, on_click=st.logout)
         return None
     st.sidebar.caption(said("signed_in_as", lang, name=who.name, role=t(f"role_{who.role}", lang)))
@@ -150,7 +149,7 @@ def _form_ui(accounts: Accounts, sso: bool, lang: str) -> None:
             try:
                 st.session_state[S.TOKEN], _ = accounts.sign_in(name, password)
             except SignInRefused as exc:
-                st.error(plain(said_error(exc, lang)))
+                st.error(plain(error_words(exc, lang)))
             else:
                 st.session_state.pop(S.DROPPED_TOKEN, None)
                 st.rerun()
