@@ -650,10 +650,6 @@ _TEXT: dict[str, tuple[str, str]] = {
     # issue 13 (network store): prepared networks in the store, as a network source
     "network_store": ("已整理的路网", "a prepared network"),
     "store_pick": ("选择已整理的路网", "choose a prepared network"),
-    "store_entry": (
-        "{name}（{nodes:,} 个节点，{mb:.1f} MB，经 {west:.3f}–{east:.3f}，纬 {south:.3f}–{north:.3f}）",
-        "{name} ({nodes:,} nodes, {mb:.1f} MB, lon {west:.3f}–{east:.3f}, lat {south:.3f}–{north:.3f})",
-    ),
     "store_empty": (
         "存储中还没有整理好的路网。命令 quarterhour network 文件 可整理一个（存于服务器的缓存文件夹）。",
         "No prepared network in the store yet. The command quarterhour network FILE prepares one (kept in the "
