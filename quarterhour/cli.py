@@ -71,6 +71,7 @@ from quarterhour.outdir import claim
 from quarterhour.progress import Steps
 from quarterhour.provenance import yardstick_record
 from quarterhour.readnotes import coordinate_note
+from quarterhour.serve import serve_command  # issue 29
 from quarterhour.sitelines import site_lines
 
 __all__ = ["main"]
@@ -573,6 +574,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands = {"run": _run, "site": _site, "report": _report, "network": _network}
         commands |= {"scenarios": scenarios_command, "users": users_command, "batch": batch_command}
         commands |= {"login": login_command, "logout": logout_command, "audit": audit_command}
+        commands["serve"] = serve_command  # issue 29
         _text_arguments(args)
         with warnings.catch_warnings():
             warnings.showwarning = _warning_line

@@ -27,6 +27,7 @@ from quarterhour.cli_hours import add_hours_options
 from quarterhour.cli_scenarios import add_scenarios_parser
 from quarterhour.cli_users import add_users_parser
 from quarterhour.outdir import out_path
+from quarterhour.serve import add_serve_parser  # issue 29
 
 __all__ = ["build_parser", "category_options", "measures"]
 
@@ -349,4 +350,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_batch_parser(sub)
     add_login_parsers(sub)
     add_audit_parser(sub)
+    add_serve_parser(sub)  # issue 29: the app on N processes behind nginx
     return parser
