@@ -35,19 +35,7 @@ def _free_port() -> int:
 @pytest.mark.parametrize("tls", [False, True])
 def test_nginx_accepts_the_written_config(tmp_path, tls):
     """The config ``serve`` writes passes ``nginx -t`` (the real binary, as the calling user), with and without TLS."""
-    cert = key = None
-    if tls:
-        if shutil.which("openssl") is None:
-            pytest.skip("openssl is not installed")
-        cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-        subprocess.run(
-            [
-                *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"),
-                *("-keyout", str(key), "-out", str(cert)),
-            ],
-            check=True,
-            capture_output=True,
-        )
+    cert, key = _certificate(tmp_path) if tls else (None, None)
     options = ServeOptions(
         workers=3, port=_free_port(), run_dir=tmp_path, worker_ports=(9101, 9102, 9103), tls_cert=cert, tls_key=key
     )
@@ -64,6 +52,52 @@ def test_nginx_accepts_the_written_config(tmp_path, tls):
     text = (tmp_path / "nginx.conf").read_text(encoding="utf-8")
     assert text.count("server 127.0.0.1:9102") == 4  # in the pool, its own upstream, the two others' backup
     assert ("ssl_certificate" in text) is tls
+
+
+def _certificate(tmp_path: Path) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@needs_nginx
+def test_the_deploy_site_file_passes_nginx_t(tmp_path):
+    """deploy/nginx-quarterhour.conf, as the Debian package's nginx includes it (inside http {}), with its
+    certificate paths pointed at a fresh self-signed pair."""
+    cert, key = _certificate(tmp_path)
+    site = (ROOT / "deploy" / "nginx-quarterhour.conf").read_text(encoding="utf-8")
+    site = site.replace("/etc/ssl/certs/quarterhour.pem", str(cert)).replace(
+        "/etc/ssl/private/quarterhour.key", str(key)
+    )
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{_free_port()};")
+    site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{_free_port()} ssl;")
+    temps = "".join(
+        f"    {kind}_temp_path {tmp_path}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{\n{temps}    access_log off;\n{site}\n}}\n", encoding="utf-8"
+    )
+    done = subprocess.run(
+        [NGINX, "-t", "-e", str(tmp_path / "error.log"), "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    services = [
+        (ROOT / "deploy" / n).read_text(encoding="utf-8") for n in ("quarterhour@.service", "quarterhour-serve.service")
+    ]
+    ports = set(re.findall(r"~127\\\.0\\\.0\\\.1:(\d+)\$", site))  # the cookie's map
+    assert ports == set(re.findall(r"server 127\.0\.0\.1:(\d+);", site)) == {"8601", "8602"}  # one list of ports
+    assert all("EnvironmentFile=/etc/quarterhour/env" in text for text in services)
 
 
 def test_a_busy_port_is_refused_before_anything_starts(tmp_path):
@@ -143,7 +177,8 @@ def test_two_planners_through_nginx_stay_on_their_own_processes(tmp_path, sample
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 page.on("websocket", lambda ws, i=i: sockets[i].append(ws.url))
                 processes.append(page.goto(url, wait_until="domcontentloaded").headers["x-quarterhour-process"])
-                page.wait_for_event("websocket", timeout=30_000) if not sockets[i] else None
+                while not sockets[i]:  # its websocket is open: B goes to the other process
+                    page.wait_for_timeout(100)
                 pages.append(page)
             for i, page in enumerate(pages):  # the two processes draw their first maps at once
                 page.get_by_text("38,245 / 38,367").wait_for(timeout=90_000)
