@@ -205,6 +205,7 @@ def _check(options: ServeOptions) -> None:
         if path is not None and not path.is_file():
             raise InputError("file not found", file=path.name, fix="give the certificate and key files' paths")
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as nginx binds: a just-closed port is free
         try:
             s.bind((options.host, options.port))
         except OSError as exc:
@@ -237,6 +238,7 @@ class _Farm:
     def __init__(self, options: ServeOptions, env: dict[str, str]) -> None:
         self.options, self.env = options, env
         self.workers: dict[int, subprocess.Popen] = {}
+        self.started: dict[int, float] = {}
         self.nginx: subprocess.Popen | None = None
 
     def start_worker(self, port: int) -> None:
@@ -254,6 +256,7 @@ class _Farm:
             start_new_session=True,  # a Ctrl-C reaches serve, which stops them in order
         )
         log.close()
+        self.started[port] = time.monotonic()
 
     def wait_ready(self, timeout_s: float = 180.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -299,9 +302,9 @@ class _Farm:
         raise InputError("nginx did not listen within 15 s", file="error.log", fix=f"read it in {run}")
 
     def watch(self) -> None:
-        """Start again a worker that died (said on stderr); nginx dying ends the serve."""
+        """Start again a worker that died (said on stderr; not within 10 s of its last start); nginx dying ends all."""
         for port, proc in list(self.workers.items()):
-            if proc.poll() is not None:
+            if proc.poll() is not None and time.monotonic() - self.started[port] > 10:
                 print(
                     f"note: the app's process on port {port} stopped ({proc.returncode}); starting it again",
                     file=sys.stderr,

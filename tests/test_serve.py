@@ -15,9 +15,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from quarterhour.serve import ServeOptions, nginx_config
+from tests.conftest import new_postgres_database
 from tests.test_browser import CHROMIUM, _launch, add_centre, biggest_gap
+from workspace.db import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
@@ -117,13 +120,13 @@ def test_a_busy_port_is_refused_before_anything_starts(tmp_path):
     assert not (tmp_path / "r").exists()  # nothing written, nothing started
 
 
-def _start_serve(tmp_path: Path, port: int) -> tuple[subprocess.Popen, Path, list[str]]:
-    """``quarterhour serve --workers 2`` on ``port``; returns once it says it is serving."""
+def _start_serve(tmp_path: Path, port: int, db: str) -> tuple[subprocess.Popen, Path, list[str]]:
+    """``quarterhour serve --workers 2`` on ``port`` and the workspace ``db``; returns once it says it is serving."""
     run = tmp_path / "run"
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "quarterhour.cli", "serve", "--workers", "2", "--port", str(port)),
-            *("--db", f"sqlite:///{tmp_path / 'workspace.sqlite'}", "--store", str(tmp_path / "store")),
+            *("--db", db, "--store", str(tmp_path / "store")),
             *("--run-dir", str(run)),
         ],
         stdout=subprocess.PIPE,
@@ -157,14 +160,16 @@ def _stream_lines(run: Path) -> list[tuple[str, str]]:
 @pytest.mark.browser
 @needs_nginx
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)")
-def test_two_planners_through_nginx_stay_on_their_own_processes(tmp_path, sample):
-    """Two browsers through nginx land on the two processes; an nginx reload drops both websockets, and each
-    reconnects to its own process and session: A's centre and language, B's untouched page."""
+def test_two_planners_through_nginx_stay_on_their_own_processes(tmp_path, sample, postgres_url):
+    """Two browsers through nginx land on the two processes, which share one PostgreSQL workspace; an nginx reload
+    drops both websockets, and each reconnects to its own process and session: A's centre and language, B's
+    untouched page."""
     sync_api = pytest.importorskip("playwright.sync_api")
     gap = biggest_gap(sample)
     port = _free_port()
     t0 = time.monotonic()
-    proc, run, said = _start_serve(tmp_path, port)
+    db = new_postgres_database(postgres_url)
+    proc, run, said = _start_serve(tmp_path, port, db)
     print(f"serving after {time.monotonic() - t0:.1f} s")
     url = f"http://127.0.0.1:{port}/"
     errors: list[str] = []
@@ -227,3 +232,8 @@ def test_two_planners_through_nginx_stay_on_their_own_processes(tmp_path, sample
     assert all(len(ups) == 1 for ups in by_cookie.values()), streams  # and reached that process, each time
     assert by_cookie["1"] != by_cookie["2"]
     assert len(streams) >= 4  # two per planner at least: before and after the reload
+    engine = sqlalchemy.create_engine(database_url(db))
+    with engine.connect() as conn:  # A's centre, saved by process 1 into the workspace every process shares
+        saved = conn.execute(sqlalchemy.text("SELECT count(*) FROM changes")).scalar_one()
+    engine.dispose()
+    assert saved >= 1
