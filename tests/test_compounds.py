@@ -1,0 +1,150 @@
+"""Issue 30 part 2: gated compounds (封闭小区) and their gates, checked against networkx."""
+
+from __future__ import annotations
+
+import itertools
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+
+from analysis.traveltime import nearest_times, od_table
+from geo.compounds import read_compounds, read_gates, wall_network
+from geo.io import load_sample
+from geo.network import network_from_arrays
+from geo.snap import snap_points
+
+CRS = "EPSG:32631"
+ONE_MS = 3.6  # km/h: one metre a second, so seconds are metres
+
+
+def _grid(n: int = 5, step: float = 100.0):
+    xy = np.array([(i * step, j * step) for j in range(n) for i in range(n)])
+    u, v = [], []
+    for j in range(n):
+        for i in range(n):
+            if i + 1 < n:
+                u.append(j * n + i), v.append(j * n + i + 1)
+            if j + 1 < n:
+                u.append(j * n + i), v.append((j + 1) * n + i)
+    return xy, np.array(u), np.array(v)
+
+
+def _points(xy: list[tuple[float, float]], **cols) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(cols, geometry=shapely.points(np.array(xy, dtype=float)), crs=CRS)
+
+
+def _nx_reference(xy, u, v, keep) -> nx.Graph:
+    g = nx.Graph()
+    for a, b in zip(u[keep], v[keep], strict=True):
+        g.add_edge(int(a), int(b), weight=float(np.hypot(*(xy[a] - xy[b]))))
+    return g
+
+
+def test_toy_compound_one_gate_far_side():
+    """A 5x5 grid; the compound holds the 4 middle nodes; its one gate is on the east side.
+
+    A resident inside walks out through the gate and round the compound to a facility west of it.
+    """
+    xy, u, v = _grid()
+    net = network_from_arrays(xy, u, v, crs=CRS)
+    box = shapely.box(150, 150, 350, 350)
+    walled = wall_network(net, _points([(0, 0)], name=["A"]).set_geometry([box]), _points([(352, 300)]))
+    # Independent: segments with one end inside the box and one outside are walls, but the one through the gate.
+    inside = (xy[:, 0] > 150) & (xy[:, 0] < 350) & (xy[:, 1] > 150) & (xy[:, 1] < 350)
+    gate = (u == 18) & (v == 19)  # (300, 300) - (400, 300)
+    keep = (inside[u] == inside[v]) | gate
+    ref = _nx_reference(xy, u, v, keep)
+    assert len(walled.edges) == keep.sum()
+    # The resident at (210, 205): 5 m to the street (200,200)-(300,200), 10 m from its west end.
+    # The facility at (100, 195): on (100,100)-(100,200), 95 m from its south end.
+    res = _points([(210, 205), (120, 205)], pop=[1, 1])
+    fac = _points([(100, 195)], name=["f"])
+    t = nearest_times(walled, snap_points(fac, walled), snap_points(res, walled), speed_kmh=ONE_MS).point_s
+    # The two points join the reference graph at the ends of their streets: "F" (5 m south of node 11 at
+    # (100, 200)) and "R" (5 m off the street, 10 m east of node 12 at (200, 200)).
+    ref.add_edge("F", 6, weight=95), ref.add_edge("F", 11, weight=5)
+    ref.add_edge("R", 12, weight=5 + 10), ref.add_edge("R", 13, weight=5 + 90)
+    path = nx.shortest_path(ref, "R", "F", weight="weight")
+    assert t[0] == pytest.approx(nx.path_weight(ref, path, weight="weight"))
+    assert (18, 19) in itertools.pairwise(path)  # out through the gate
+    # Through the gate: it goes out at the east side, so the walk is far longer than straight west.
+    open_t = nearest_times(net, snap_points(fac, net), snap_points(res, net), speed_kmh=ONE_MS).point_s
+    assert open_t[0] == pytest.approx(5 + 10 + 100 + 5)
+    assert t[0] > 3 * open_t[0]
+    assert t[1] == pytest.approx(open_t[1])  # outside, untouched: on (100,200)-(200,200) 20 m from it
+
+
+def test_toy_no_gate_is_open_and_compound_only():
+    xy, u, v = _grid()
+    net = network_from_arrays(xy, u, v, crs=CRS)
+    box = gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(150, 150, 350, 350)], crs=CRS)
+    assert wall_network(net, box, _points([(0, 0)])) is net  # its gate is not on its edge: open
+    walled = wall_network(net, box, _points([(352, 300)]))
+    res = _points([(210, 205), (120, 205)], pop=[1, 1])
+    fac = _points([(290, 295)], name=["liaison"], compound_only=["yes"])
+    fs, ds = snap_points(fac, walled), snap_points(res, walled)
+    assert list(ds["compound"]) == [0, -1] and list(fs["only"]) == [0]
+    t = nearest_times(walled, fs, ds, speed_kmh=ONE_MS)
+    assert t.point_s[0] == pytest.approx(5 + 10 + 100 + 90 + 5)  # its own resident, inside (either way round)
+    assert np.isinf(t.point_s[1])  # the outside resident is not served
+    od = od_table(walled, fs, ds, cutoff_s=10_000, speed_kmh=ONE_MS)
+    assert list(od["target"]) == [0]
+    served = nearest_times(walled, fs.assign(only=-1), ds, speed_kmh=ONE_MS).point_s
+    assert np.isfinite(served[1]) and served[1] > 400  # without the flag: served, through the gate
+
+
+@pytest.fixture(scope="module")
+def monaco():
+    net, _, _ = load_sample()
+    x, y = net.nodes.loc[6458624521, ["x", "y"]]
+    box = shapely.box(x - 70, y - 70, x + 70, y + 70)  # over a real block of Monaco
+    gates = net.nodes.loc[[4940692947, 1079045459], ["geometry"]]  # two real nodes just outside its edge
+    compound = gpd.GeoDataFrame({"name": ["block"]}, geometry=[box], crs=net.crs)
+    walled = wall_network(net, compound, gpd.GeoDataFrame(gates, geometry="geometry", crs=net.crs))
+    return net, walled, box, gates.geometry.to_numpy()
+
+
+def test_monaco_walks_match_networkx_with_walls(monaco):
+    net, walled, box, gates = monaco
+    e = net.edges
+    pts = net.nodes.geometry.to_numpy()
+    strictly = shapely.contains_properly(box, pts)
+    g = nx.Graph()
+    cut = 0
+    for a, b, geom, length in zip(e["u"], e["v"], e.geometry, e["length_m"], strict=True):
+        crossing = strictly[a] != strictly[b] or (
+            not strictly[a] and not strictly[b] and geom.intersects(box) and not geom.within(box)
+        )
+        crossing = crossing and geom.crosses(box)
+        if crossing:
+            where = geom.intersection(box.boundary)
+            if not all(min(p.distance(q) for q in gates) <= 20 for p in shapely.get_parts(where)):
+                cut += 1
+                continue
+        if g.has_edge(a, b):
+            length = min(length, g[a][b]["weight"])
+        g.add_edge(a, b, weight=length)
+    assert cut > 5 and len(net.edges) - len(walled.edges) == cut
+    # Residents at real nodes inside the block and outside it; the facility at a real node outside.
+    inside = [n for n in np.flatnonzero(strictly) if n in g and g.degree(n) > 0][:4]
+    outside = [int(net.nodes.index.get_loc(i)) for i in (1784106917, 25177167)]
+    facility = int(net.nodes.index.get_loc(6482464711))
+    who = inside + outside
+    res = gpd.GeoDataFrame({"pop": np.ones(len(who))}, geometry=pts[who], crs=net.crs)
+    fac = gpd.GeoDataFrame({"name": ["f"]}, geometry=[pts[facility]], crs=net.crs)
+    t = nearest_times(walled, snap_points(fac, walled), snap_points(res, walled), speed_kmh=ONE_MS).point_s
+    ref = nx.single_source_dijkstra_path_length(g, facility, weight="weight")
+    np.testing.assert_allclose(t, [ref[n] for n in who], rtol=1e-9)
+    before = nearest_times(net, snap_points(fac, net), snap_points(res, net), speed_kmh=ONE_MS).point_s
+    assert (t[: len(inside)] > before[: len(inside)] + 1).any()  # the walls lengthen some walks from inside
+
+
+def test_osm_source_gates_and_compounds():
+    """An OSM source gives its gate / entrance nodes and its walled areas by themselves."""
+    gates = read_gates("data/source/monaco.osm.pbf")
+    assert len(gates) > 50 and gates.crs.to_epsg() == 4326
+    walled = read_compounds("data/source/monaco.osm.pbf")
+    assert len(walled) >= 1 and walled.geom_type.isin(["Polygon", "MultiPolygon"]).all()
