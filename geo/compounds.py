@@ -67,6 +67,8 @@ class Compounds:
         Per gate: the public segment it opens on (``edge``, ``pos_m``, ``offset_m``; ``edge`` -1 if none near).
     report
         What was read and what it did: counts for the notes.
+    open_network
+        The same network with every compound open (what the gates' toll is measured against).
     """
 
     polygons: gpd.GeoSeries
@@ -74,6 +76,7 @@ class Compounds:
     gates: gpd.GeoDataFrame
     gate_snap: pd.DataFrame
     report: dict = field(default_factory=dict)
+    open_network: StreetNetwork | None = None
 
 
 def _is_osm(path: Path) -> bool:
@@ -346,5 +349,6 @@ def wall_network(
         gates=gate_tab,
         gate_snap=snap,
         report=report,
+        open_network=network,
     )
     return walled
