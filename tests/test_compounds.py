@@ -148,3 +148,49 @@ def test_osm_source_gates_and_compounds():
     assert len(gates) > 50 and gates.crs.to_epsg() == 4326
     walled = read_compounds("data/source/monaco.osm.pbf")
     assert len(walled) >= 1 and walled.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+
+
+def _write_monaco_inputs(monaco, folder):
+    net, _, box, gates = monaco
+    compounds = folder / "compounds.geojson"
+    gpd.GeoDataFrame({"name": ["示例小区"]}, geometry=[box], crs=net.crs).to_crs(4326).to_file(compounds)
+    gates_file = folder / "gates.geojson"
+    gpd.GeoDataFrame(geometry=list(gates), crs=net.crs).to_crs(4326).to_file(gates_file)
+    return compounds, gates_file
+
+
+@pytest.mark.slow  # a whole run of the sample: about 6 s on a loaded machine
+def test_cli_run_with_compounds(monaco, tmp_path, capsys):
+    from quarterhour.cli import main
+
+    net, walled, box, _ = monaco
+    compounds, gates_file = _write_monaco_inputs(monaco, tmp_path)
+    args = ["run", "--minutes", "5", "--compounds", str(compounds), "--gates", str(gates_file)]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "1 gated compounds walled (2 gates on their edges" in err and "90th percentile" in err
+    got = gpd.read_file(tmp_path / "out" / "coverage.gpkg", layer="demand").to_crs(net.crs)
+    _, fac, dem = load_sample()
+    t = nearest_times(walled, snap_points(fac, walled), snap_points(dem, walled)).point_s / 60
+    t[np.isinf(t)] = np.nan  # a part of the block no gate opens: written as no walk
+    inside = shapely.contains_properly(box, got.geometry.to_numpy())
+    assert inside.sum() >= 5
+    np.testing.assert_allclose(got["minutes"].to_numpy()[inside], t[inside], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--gates", "GATES"], "--gates needs --compounds"),
+        (["--compounds", "GATES"], "compounds"),
+        (["--compounds", "COMPOUNDS", "--compound-only", "NOPE"], "--compound-only: no facility with id NOPE"),
+    ],
+)
+def test_cli_compounds_refused(monaco, tmp_path, capsys, extra, message):
+    from quarterhour.cli import main
+
+    compounds, gates_file = _write_monaco_inputs(monaco, tmp_path)
+    extra = [str(gates_file) if a == "GATES" else str(compounds) if a == "COMPOUNDS" else a for a in extra]
+    assert main(["run", *extra, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
