@@ -240,7 +240,7 @@ def nearest_times(
     >>> bool((t.point_s < 15 * 60).mean() > 0.5)
     True
     """
-    if "only" in sources and (sources["only"].to_numpy() >= 0).any():  # issue 30: compound-only facilities
+    if "only" in sources and (sources["only"].fillna(-1).to_numpy() >= 0).any():  # issue 30: compound-only
         return _nearest_with_compound_only(network, sources, targets, speed_kmh=speed_kmh, limit_s=limit_s)
     speed = speed_ms(speed_kmh)
     n = network.n_nodes
@@ -280,7 +280,7 @@ def _nearest_with_compound_only(
     The others run as usual; each such compound's own sources then run once more for the targets in it,
     and the nearer wins. Node times (isochrones, reach) are the others' only.
     """
-    only = sources["only"].to_numpy()
+    only = sources["only"].fillna(-1).to_numpy()
     general = sources.assign(edge=np.where(only >= 0, -1, sources["edge"].to_numpy()))
     best = nearest_times(network, general.drop(columns="only"), targets, speed_kmh=speed_kmh, limit_s=limit_s)
     point_s, point_source = best.point_s.copy(), best.point_source.copy()
@@ -509,7 +509,7 @@ def od_table(
     od = pd.concat(parts, ignore_index=True)
     od = od[od["seconds"] <= cutoff_s]
     if "only" in sources:  # issue 30: a compound-only facility serves its own compound's residents only
-        only = sources["only"].to_numpy()[od["source"].to_numpy()]
+        only = sources["only"].fillna(-1).to_numpy()[od["source"].to_numpy()]  # NaN: a corner candidate
         home = targets["compound"].to_numpy()[od["target"].to_numpy()] if "compound" in targets else -1
         od = od[(only < 0) | (only == home)]
     od = od.sort_values(["source", "target", "seconds"]).drop_duplicates(["source", "target"])

@@ -1024,6 +1024,14 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{n} 个小区边界上没有出入口，按开放小区计算（不设围墙）：{names}",
         "{n} compounds have no gate on their edge and are taken as open (no wall): {names}",
     ),
+    "compounds_file": (
+        "封闭小区边界（面，或 OSM 文件；可选）",
+        "gated compounds (polygons, or an OSM file; optional)",
+    ),
+    "gates_file": (
+        "小区出入口（点，或 OSM 文件；缺省时从 OSM 小区文件读取；无出入口的小区按开放计算）",
+        "compound gates (points, or an OSM file; default: from an OSM compounds file; a compound with no gate is open)",
+    ),
     "note_gates_off": (
         "{n} 个出入口不在任何小区边界上，未起作用",
         "{n} gates lie on no compound's edge and open nothing",

@@ -194,3 +194,28 @@ def test_cli_compounds_refused(monaco, tmp_path, capsys, extra, message):
     assert main(["run", *extra, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.slow  # the app's whole run of the sample: about 15 s on a loaded machine
+def test_app_run_with_compounds(monaco, tmp_path):
+    """The app's run (``ui.compute``) with compounds and gates uploaded: walled walks, the notes say the toll."""
+    from quarterhour.i18n import note_text
+    from ui.compute import compute, network_of
+    from ui.files import app_provenance
+    from ui.values import SAMPLE, Inputs, Params
+
+    net, walled, box, _ = monaco
+    compounds, gates_file = _write_monaco_inputs(monaco, tmp_path)
+    inputs = Inputs(compounds=str(compounds), gates=str(gates_file))
+    assert len(network_of(inputs).edges) == len(walled.edges) < len(network_of(Inputs()).edges)
+    params = Params(15.0, 4.5, ("service_centre", "neighbourhood_centre", "liaison_point", "study_room"), (), (15.0,))
+    result = compute(inputs, SAMPLE, params)
+    said = [note_text(n, "zh") for n in result.skipped]
+    assert any(s.startswith("1 个封闭小区按围墙计算（边界上 2 个出入口") for s in said)
+    dem = result.demand.to_crs(net.crs)
+    inside = shapely.contains_properly(box, dem.geometry.to_numpy())
+    _, fac, sample_dem = load_sample()
+    t = nearest_times(walled, snap_points(fac, walled), snap_points(sample_dem, walled)).point_s / 60
+    got = dem["minutes"].to_numpy()[inside]
+    np.testing.assert_allclose(np.nan_to_num(got, nan=np.inf), t[inside], rtol=1e-6)
+    assert {"compounds", "gates"} <= set(app_provenance(inputs, SAMPLE, params)["inputs"])
