@@ -27,8 +27,11 @@ def _positive_m(text: str) -> float:
     return value
 
 
-def add_compound_options(p: argparse.ArgumentParser) -> None:
-    """The options of gated compounds, for every command that reads inputs (run, site, report)."""
+def add_compound_options(p: argparse.ArgumentParser, *, only: bool = True) -> None:
+    """The options of gated compounds, for every command that reads inputs (run, site, report; batch: not ``only``).
+
+    ``only``: also ``--compound-only`` (facility ids); batch reads the facilities' ``compound_only`` column only.
+    """
     p.add_argument(
         "--compounds",
         type=Path,
@@ -48,6 +51,8 @@ def add_compound_options(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_GATE_M,
         help=f"how far a gate may lie from where a street crosses the compound's edge (default {DEFAULT_GATE_M:g} m)",
     )
+    if not only:
+        return
     p.add_argument(
         "--compound-only",
         default="",

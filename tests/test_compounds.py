@@ -219,3 +219,39 @@ def test_app_run_with_compounds(monaco, tmp_path):
     got = dem["minutes"].to_numpy()[inside]
     np.testing.assert_allclose(np.nan_to_num(got, nan=np.inf), t[inside], rtol=1e-6)
     assert {"compounds", "gates"} <= set(app_provenance(inputs, SAMPLE, params)["inputs"])
+
+
+
+@pytest.mark.slow  # a batch unit's whole run, in this process: about 20 s on a loaded machine
+def test_batch_unit_honours_the_compounds(monaco, tmp_path):
+    """A batch unit (run in this process, as a worker runs it) is walled as ``quarterhour run`` is."""
+    from geo import sample_paths
+    from quarterhour.batch import BatchInputs, prepare_batch
+    from quarterhour.batchunit import BatchOptions, run_unit
+
+    net, _, box, _ = monaco
+    compounds, gates_file = _write_monaco_inputs(monaco, tmp_path)
+    paths = sample_paths()
+    x0, y0, x1, y1 = gpd.GeoSeries([box], crs=net.crs).to_crs(4326).total_bounds
+    units = tmp_path / "units.geojson"
+    unit = shapely.box(x0 - 0.002, y0 - 0.002, x1 + 0.002, y1 + 0.002)  # the block and its streets around
+    gpd.GeoDataFrame({"code": ["B1"], "name": ["街区"]}, geometry=[unit], crs=4326).to_file(units)
+    options = BatchOptions(minutes=15)
+    inputs = BatchInputs(
+        units, paths["network"], paths["facilities"], paths["demand"], options=options, compounds=compounds
+    )
+    prepared = prepare_batch(BatchInputs(**{**inputs.__dict__, "gates": gates_file}))
+    (job,) = prepared.jobs
+    assert job.walls is not None and len(job.walls[0]) == 1 and len(job.walls[1]) == 2
+    assert {"compounds", "gates"} <= set(job.inputs)  # a rerun knows when the walls change
+    outcome = run_unit(prepared.entry, job, options, prepared.provenance, prepared.digest)
+    assert outcome.ok
+    (tmp_path / "unit.gpkg").write_bytes(outcome.gpkg)
+    got = gpd.read_file(tmp_path / "unit.gpkg", layer="demand").to_crs(net.crs)
+    inside = shapely.contains_properly(box, got.geometry.to_numpy())
+    assert inside.sum() >= 5
+    # Open, on the whole network, the inside residents walk no farther; walled, some walk farther.
+    fac = job.facilities
+    open_t = nearest_times(net, snap_points(fac, net), snap_points(got, net)).point_s[inside] / 60
+    a = np.nan_to_num(got["minutes"].to_numpy()[inside], nan=np.inf)
+    assert (a >= open_t - 1e-6).all() and (a > open_t + 0.01).any()
