@@ -221,7 +221,6 @@ def test_app_run_with_compounds(monaco, tmp_path):
     assert {"compounds", "gates"} <= set(app_provenance(inputs, SAMPLE, params)["inputs"])
 
 
-
 @pytest.mark.slow  # a batch unit's whole run, in this process: about 20 s on a loaded machine
 def test_batch_unit_honours_the_compounds(monaco, tmp_path):
     """A batch unit (run in this process, as a worker runs it) is walled as ``quarterhour run`` is."""
