@@ -21,6 +21,10 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> flo
     return float(v[np.searchsorted(cum, q * cum[-1])])
 
 
+def _shown(names: list[str]) -> list[str]:
+    return [*names[:5], "…"] if len(names) > 5 else names
+
+
 def gate_toll(
     network: StreetNetwork,
     facilities: gpd.GeoDataFrame,
@@ -70,12 +74,12 @@ def compound_notes(
     """The notes on gated compounds: residents in them, the gates' toll (median, p90), the compounds left open."""
     walls = network.derived.get("compounds")
     if walls is None:
-        return []
+        r = network.derived.get("compounds_open")
+        return [note("compounds_open", n=len(r["open"]), names=_shown(r["open"]))] if r and r["open"] else []
     r = walls.report
     notes: list[Note] = []
     if r["open"]:
-        shown = [*r["open"][:5], "…"] if len(r["open"]) > 5 else r["open"]
-        notes.append(note("compounds_open", n=len(r["open"]), names=shown))
+        notes.append(note("compounds_open", n=len(r["open"]), names=_shown(r["open"])))
     toll = gate_toll(network, facilities, demand, d_snap, speed_kmh=speed_kmh, max_snap_m=max_snap_m)
     inside = d_snap["compound"].to_numpy() >= 0 if "compound" in d_snap else np.zeros(len(demand), bool)
     pop = demand["pop"].to_numpy(dtype=float) if "pop" in demand else np.ones(len(demand))

@@ -254,7 +254,8 @@ def wall_network(
     StreetNetwork
         The same nodes, the segments that are kept, with ``compound`` (the compound a segment belongs to,
         -1 for public streets) and ``gate`` (a kept boundary-crossing segment); ``derived["compounds"]``
-        holds the ``Compounds`` (``geo.snap_points`` reads it). The unchanged network when no compound is gated.
+        holds the ``Compounds`` (``geo.snap_points`` reads it). When no compound is gated: the same segments, with
+        only ``derived["compounds_open"]`` (the report) for the notes.
     """
     polys, names = _polygons(compounds, network.crs)
     if gates is None:
@@ -279,8 +280,9 @@ def wall_network(
         "cut": 0,
         "gate_segments": 0,
     }
-    if not gated.any():
-        return network
+    if not gated.any():  # the same streets (sharing what was derived from them), with the report for the notes
+        derived = {**network.derived, "compounds_open": report}
+        return StreetNetwork(network.graph, network.nodes, network.edges, network.crs, derived)
     e = network.edges
     geoms = e.geometry.to_numpy()
     u, v = e["u"].to_numpy(), e["v"].to_numpy()

@@ -81,7 +81,9 @@ def test_toy_no_gate_is_open_and_compound_only():
     xy, u, v = _grid()
     net = network_from_arrays(xy, u, v, crs=CRS)
     box = gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(150, 150, 350, 350)], crs=CRS)
-    assert wall_network(net, box, _points([(0, 0)])) is net  # its gate is not on its edge: open
+    unwalled = wall_network(net, box, _points([(0, 0)]))  # its gate is not on its edge: open
+    assert unwalled.edges is net.edges and unwalled.derived["compounds_open"]["open"] == ["A"]
+    assert "compound" not in snap_points(_points([(210, 205)]), unwalled)
     walled = wall_network(net, box, _points([(352, 300)]))
     res = _points([(210, 205), (120, 205)], pop=[1, 1])
     fac = _points([(290, 295)], name=["liaison"], compound_only=["yes"])
@@ -254,3 +256,30 @@ def test_batch_unit_honours_the_compounds(monaco, tmp_path):
     open_t = nearest_times(net, snap_points(fac, net), snap_points(got, net)).point_s[inside] / 60
     a = np.nan_to_num(got["minutes"].to_numpy()[inside], nan=np.inf)
     assert (a >= open_t - 1e-6).all() and (a > open_t + 0.01).any()
+
+
+def test_scenario_on_the_walled_network(monaco):
+    """A centre added inside the compound (the scenario): quick (from the baseline) equals a fresh run, walls hold."""
+    import pandas as pd
+
+    from analysis.scenario import baseline, evaluate
+
+    net, walled, box, _ = monaco
+    _, fac, dem = load_sample()
+    spot = box.centroid
+    ch = gpd.GeoDataFrame(
+        pd.DataFrame(
+            [("add", None, "联络点", "liaison_point", spot)],
+            columns=["action", "facility_id", "name", "category", "geometry"],
+        ),
+        crs=net.crs,
+    )
+    d_snap = snap_points(dem, walled)
+    b = baseline(walled, fac, dem, d_snap, minutes=5)
+    quick = evaluate(walled, fac, dem, d_snap, ch, base=b, minutes=5)
+    slow = evaluate(walled, fac, dem, d_snap, ch, minutes=5)
+    np.testing.assert_allclose(quick.demand["minutes"], slow.demand["minutes"], rtol=0, atol=1e-9)
+    assert snap_points(ch, walled)["compound"].tolist() == [0]  # the new centre stands inside: on its streets
+    inside = shapely.contains_properly(box, dem.geometry.to_numpy())
+    walled_min = slow.demand["minutes"].fillna(np.inf).to_numpy()
+    assert (walled_min[inside] < b.demand["minutes"].fillna(np.inf).to_numpy()[inside]).any()  # served inside
