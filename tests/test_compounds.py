@@ -283,3 +283,27 @@ def test_scenario_on_the_walled_network(monaco):
     inside = shapely.contains_properly(box, dem.geometry.to_numpy())
     walled_min = slow.demand["minutes"].fillna(np.inf).to_numpy()
     assert (walled_min[inside] < b.demand["minutes"].fillna(np.inf).to_numpy()[inside]).any()  # served inside
+
+
+def test_toy_wall_through_street_corners():
+    """A compound drawn along the street centre lines: its wall runs through corners, so inside segments end on it.
+
+    The 5x5 grid's box (100,100)-(300,300) holds one corner strictly, (200,200); its four segments end on the wall
+    at corners that lead outside, so all are cut but the one to the gate at (300,200). The streets along the
+    wall stay public.
+    """
+    xy, u, v = _grid()
+    net = network_from_arrays(xy, u, v, crs=CRS)
+    box = gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(100, 100, 300, 300)], crs=CRS)
+    walled = wall_network(net, box, _points([(300, 200)]))
+    centre, gate_end = 12, 13  # (200, 200), (300, 200)
+    at_centre = (u == centre) | (v == centre)
+    keep = ~at_centre | ((u == centre) & (v == gate_end))
+    assert len(walled.edges) == keep.sum() and walled.derived["compounds"].report["cut"] == 3
+    ref = _nx_reference(xy, u, v, keep)
+    # The resident at (205, 210) joins the one segment left at the centre: 10 m off it, 5 m along it.
+    ref.add_edge("R", centre, weight=10 + 5), ref.add_edge("R", gate_end, weight=10 + 95)
+    res, fac = _points([(205, 210)], pop=[1]), _points([(0, 200)], name=["f"])
+    t = nearest_times(walled, snap_points(fac, walled), snap_points(res, walled), speed_kmh=ONE_MS).point_s
+    assert t[0] == pytest.approx(nx.shortest_path_length(ref, "R", 10, weight="weight"))  # node 10 is (0, 200)
+    assert t[0] == pytest.approx(605)
