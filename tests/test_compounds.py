@@ -307,3 +307,17 @@ def test_toy_wall_through_street_corners():
     t = nearest_times(walled, snap_points(fac, walled), snap_points(res, walled), speed_kmh=ONE_MS).point_s
     assert t[0] == pytest.approx(nx.shortest_path_length(ref, "R", 10, weight="weight"))  # node 10 is (0, 200)
     assert t[0] == pytest.approx(605)
+
+
+@pytest.mark.slow  # opens the whole app: about 30 s on a loaded machine
+def test_app_offers_the_compounds_upload(tmp_path, monkeypatch):
+    """The data panel offers the compounds (the gates' upload follows once compounds are given)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", f"sqlite:///{tmp_path / 'workspace.sqlite'}")
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180).run()
+    labels = [u.proto.label for u in app.get("file_uploader")]
+    assert "封闭小区边界（面，或 OSM 文件；可选）" in labels
+    assert not app.exception
