@@ -434,16 +434,32 @@ def reached_pairs(
         asking the same (pandas copies on write, so a caller's changes stay its own).
     """
     global _LAST_PAIRS
-    snap = sources[["edge", "pos_m", "offset_m"]].to_numpy(dtype=float)
+    cols = ["edge", "pos_m", "offset_m", *(["only"] if "only" in sources else [])]  # issue 30: compound-only
+    snap = sources[cols].to_numpy(dtype=float)
     question = (float(cutoff_s), float(speed_kmh), snap.shape, hashlib.blake2b(snap.tobytes()).hexdigest())
     with _LAST_LOCK:
         ref, asked, pairs = _LAST_PAIRS
         if ref is not None and ref() is network and asked == question:
             return pairs
     pairs = reached_segments(network, reach_table(network, sources, cutoff_s=cutoff_s, speed_kmh=speed_kmh))
+    if "only" in sources and "compounds" in network.derived:  # issue 30: a compound-only facility reaches its own
+        pairs = _own_compound(network, sources, pairs)
     with _LAST_LOCK:
         _LAST_PAIRS = (weakref.ref(network), question, pairs)
     return pairs
+
+
+def _own_compound(network: StreetNetwork, sources: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """``pairs`` of compound-only sources kept on their compound's segments and the streets its gates open on."""
+    walls = network.derived["compounds"]
+    only = sources["only"].fillna(-1).to_numpy()[pairs["source"].to_numpy()]
+    edge = pairs["edge"].to_numpy()
+    own = network.edges["compound"].to_numpy()[edge] == only
+    gate_edges = walls.gate_snap["edge"].to_numpy()
+    for c in np.unique(only[only >= 0]):  # a compound with no street inside is reached through its gates
+        streets = gate_edges[(walls.gates["compound"].to_numpy() == c) & (gate_edges >= 0)]
+        own |= (only == c) & np.isin(edge, streets)
+    return pairs[(only < 0) | own].reset_index(drop=True)
 
 
 def od_table(

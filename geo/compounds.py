@@ -313,7 +313,9 @@ def wall_network(
                 where[k] = shapely.multipoints([node_pts[n] for n in leads_out])
         mine = gate_geoms[g_idx[c_idx == c]]
         opened = shapely.buffer(shapely.multipoints(shapely.get_coordinates(mine)), gate_m)
-        through_gate = np.array([shapely.covered_by(w, opened) if w is not None else False for w in where])
+        through_gate = np.array(
+            [bool(shapely.covered_by(w, opened)) if w is not None else False for w in where], dtype=bool
+        )
         in_edges = cand[inside & ~crossing]
         compound[in_edges] = new_number[c]
         gate_here = cand[crossing & through_gate]

@@ -94,6 +94,12 @@ def test_toy_no_gate_is_open_and_compound_only():
     assert np.isinf(t.point_s[1])  # the outside resident is not served
     od = od_table(walled, fs, ds, cutoff_s=10_000, speed_kmh=ONE_MS)
     assert list(od["target"]) == [0]
+    assert od["seconds"].iloc[0] == pytest.approx(t.point_s[0])
+    # Its reach (isochrones) stays on its compound's streets.
+    from analysis.traveltime import reached_pairs
+
+    reached = reached_pairs(walled, fs, cutoff_s=10_000, speed_kmh=ONE_MS)["edge"]
+    assert set(walled.edges["compound"].to_numpy()[reached]) == {0} and len(reached) == 5
     served = nearest_times(walled, fs.assign(only=-1), ds, speed_kmh=ONE_MS).point_s
     assert np.isfinite(served[1]) and served[1] > 400  # without the flag: served, through the gate
 
@@ -321,3 +327,22 @@ def test_app_offers_the_compounds_upload(tmp_path, monkeypatch):
     labels = [u.proto.label for u in app.get("file_uploader")]
     assert "封闭小区边界（面，或 OSM 文件；可选）" in labels
     assert not app.exception
+
+
+def test_toy_compound_with_no_street_inside():
+    """A compound in one block, no street inside (as OSM often has it): its people walk straight to the gate."""
+    xy, u, v = _grid()
+    net = network_from_arrays(xy, u, v, crs=CRS)
+    box = gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(120, 120, 180, 180)], crs=CRS)
+    walled = wall_network(net, box, _points([(150, 118)]))  # 2 m from its wall, 18 m from the street south
+    assert len(walled.edges) == len(net.edges)  # no street crosses its wall: nothing is cut
+    res = _points([(150, 160), (150, 90)], pop=[1, 1])
+    fac = _points([(140, 150)], name=["liaison"], compound_only=["是"])
+    fs, ds = snap_points(fac, walled), snap_points(res, walled)
+    to_gate_r, to_gate_f = 42 + 18, np.hypot(10, 32) + 18
+    assert ds["offset_m"].iloc[0] == pytest.approx(to_gate_r) and ds["pos_m"].iloc[0] == pytest.approx(50)
+    assert fs["offset_m"].iloc[0] == pytest.approx(to_gate_f)
+    t = nearest_times(walled, fs, ds, speed_kmh=ONE_MS).point_s
+    assert t[0] == pytest.approx(to_gate_r + to_gate_f) and np.isinf(t[1])  # its own resident only
+    od = od_table(walled, fs, ds, cutoff_s=10_000, speed_kmh=ONE_MS)
+    assert list(od["target"]) == [0] and od["seconds"].iloc[0] == pytest.approx(t[0])
