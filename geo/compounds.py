@@ -30,6 +30,7 @@ from geo._validate import POLYGONS, existing, require_kind
 from geo._vector import VECTOR_SUFFIXES, read_vector
 from geo.errors import InputError, plain_text
 from geo.network import StreetNetwork, network_from_arrays
+from geo.tables import COLUMN_NAMES, is_table, read_point_table
 
 __all__ = [
     "COMPOUND_ONLY_COLUMNS",
@@ -164,22 +165,31 @@ def read_compounds(path: str | Path) -> gpd.GeoDataFrame:
     return gdf
 
 
-def read_gates(path: str | Path) -> gpd.GeoDataFrame:
-    """Compound gates as points: a GeoJSON, GeoPackage, (zipped) Shapefile, or an OSM source (gate/entrance nodes).
+def read_gates(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
+    """Compound gates as points: GeoJSON, GeoPackage, Shapefile, a CSV/XLSX of lon/lat, or an OSM source.
+
+    A table's columns are 经度/纬度 (or lon/lat) and a name; an OSM source gives its gate and entrance nodes.
+
+    ``crs`` is the system of a table's lon/lat (wgs84, gcj02 for 高德, bd09 for 百度), as for facilities.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        The points, in the file's CRS.
+        The points, in the file's CRS (a table's: WGS-84).
     """
     path = existing(path, "gates", max_mb=_MAX_MB)
     if _is_osm(path):
         return _osm_gates(path)
+    if is_table(path):
+        lonlat = {k: COLUMN_NAMES[k] for k in ("lon", "lat", "name") if k in COLUMN_NAMES}
+        gdf, _ = read_point_table(path, what="gates", crs=crs, columns=lonlat)
+        return gdf
     if path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputError(
             f"unsupported gates format '{path.suffix}'",
             file=path.name,
-            fix="give the gates as GeoJSON, GeoPackage, (zipped) Shapefile points, or an .osm / .osm.pbf",
+            fix="give the gates as GeoJSON, GeoPackage, (zipped) Shapefile points, a CSV/XLSX of lon/lat, or an .osm "
+            "/ .osm.pbf",
         )
     gdf = read_vector(path, what="gates")
     require_kind(gdf, ("Point",), path, what="gates", fix="give each gate as a point on the compound's edge")

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from geo.chinacrs import geometries_to_wgs84, points_to_wgs84
 from geo.compounds import DEFAULT_GATE_M, compound_of, compound_only_flags, read_compounds, read_gates, wall_network
 from geo.errors import InputError
 from geo.network import StreetNetwork
+from geo.tables import is_table
 
 __all__ = ["add_compound_options", "read_compound_inputs", "walled"]
 
@@ -46,6 +48,13 @@ def add_compound_options(p: argparse.ArgumentParser, *, only: bool = True) -> No
         "read from --compounds, or from --network, when it is an OSM file",
     )
     p.add_argument(
+        "--compounds-crs",
+        choices=("wgs84", "gcj02", "bd09"),
+        default="wgs84",
+        help="the system of the compounds' and gates' lon/lat: wgs84 (default; OSM, 天地图), gcj02 (高德 AOIs and "
+        "entrances), bd09 (百度); converted to WGS-84",
+    )
+    p.add_argument(
         "--gate-m",
         type=_positive_m,
         default=DEFAULT_GATE_M,
@@ -68,7 +77,10 @@ def read_compound_inputs(args: argparse.Namespace) -> dict | None:
         if getattr(args, "gates", None) is not None:
             raise InputError("--gates needs --compounds", fix="give the compounds the gates open (--compounds)")
         return None
+    system = getattr(args, "compounds_crs", "wgs84")
     compounds = read_compounds(path)
+    if system != "wgs84":  # e.g. 高德 AOIs: GCJ-02 lon/lat, converted vertex by vertex
+        compounds = geometries_to_wgs84(compounds, system)
     gates_from = args.gates
     if gates_from is None:
         network = getattr(args, "network", None)
@@ -76,7 +88,9 @@ def read_compound_inputs(args: argparse.Namespace) -> dict | None:
             if source is not None and source.suffix.lower() in _OSM:
                 gates_from = source
                 break
-    gates = read_gates(gates_from) if gates_from is not None else None
+    gates = read_gates(gates_from, crs=system) if gates_from is not None else None
+    if gates is not None and system != "wgs84" and not is_table(gates_from):  # a table's are converted as read
+        gates = points_to_wgs84(gates, system)
     return {"compounds": compounds, "gates": gates, "gates_from": Path(gates_from).name if gates_from else None}
 
 

@@ -346,3 +346,25 @@ def test_toy_compound_with_no_street_inside():
     assert t[0] == pytest.approx(to_gate_r + to_gate_f) and np.isinf(t[1])  # its own resident only
     od = od_table(walled, fs, ds, cutoff_s=10_000, speed_kmh=ONE_MS)
     assert list(od["target"]) == [0] and od["seconds"].iloc[0] == pytest.approx(t[0])
+
+
+def test_gates_from_a_table_of_lon_lat(monaco, tmp_path):
+    """Gates listed as a spreadsheet (名称, 经度, 纬度) are the same gates as the GeoJSON's points."""
+    import argparse
+
+    import pandas as pd
+
+    from quarterhour.cli_compounds import read_compound_inputs
+
+    compounds, gates_file = _write_monaco_inputs(monaco, tmp_path)
+    points = gpd.read_file(gates_file)
+    table = tmp_path / "出入口.csv"
+    pd.DataFrame({"名称": ["东门", "北门"], "经度": points.geometry.x, "纬度": points.geometry.y}).to_csv(
+        table, index=False, encoding="gbk"
+    )
+    args = argparse.Namespace(compounds=compounds, gates=table, network=None, compounds_crs="wgs84")
+    got = read_compound_inputs(args)
+    np.testing.assert_allclose(shapely.get_coordinates(got["gates"].geometry), shapely.get_coordinates(points.geometry))
+    net, walled, _, _ = monaco
+    again = wall_network(net, got["compounds"], got["gates"])
+    assert len(again.edges) == len(walled.edges)
