@@ -121,6 +121,7 @@ class BatchInputs:
     compounds: Path | None = None  #: issue 30: gated compounds (``quarterhour run --compounds``)
     gates: Path | None = None  #: issue 30: their gates (default: from an OSM compounds or network file)
     gate_m: float = 20.0  #: issue 30: how far a gate may be from where a street crosses the compound's edge
+    compounds_crs: str = "wgs84"  #: issue 30: the system of their lon/lat (gcj02: 高德, bd09: 百度)
     cache_dir: Path | None = None
 
 
@@ -333,11 +334,15 @@ def _read_walls(inputs: BatchInputs) -> dict | None:
         gates_from = next(
             (p for p in (inputs.compounds, inputs.network) if Path(p).suffix.lower() in (".osm", ".pbf")), None
         )
-    return {
-        "compounds": read_compounds(inputs.compounds),
-        "gates": read_gates(gates_from) if gates_from is not None else None,
-        "gates_from": gates_from,
-    }
+    from geo.chinacrs import geometries_to_wgs84, points_to_wgs84
+
+    system = inputs.compounds_crs
+    compounds = read_compounds(inputs.compounds)
+    gates = read_gates(gates_from, crs=system) if gates_from is not None else None
+    if system != "wgs84":  # as ``quarterhour run --compounds-crs``
+        compounds = geometries_to_wgs84(compounds, system)
+        gates = points_to_wgs84(gates, system) if gates is not None and not is_table(gates_from) else gates
+    return {"compounds": compounds, "gates": gates, "gates_from": gates_from}
 
 
 def _walled_jobs(jobs: list[UnitJob], walls: dict, network: StreetNetwork, gate_m: float) -> list[UnitJob]:

@@ -112,6 +112,7 @@ def batch_command(args: argparse.Namespace) -> int:
         compounds=args.compounds,  # issue 30
         gates=args.gates,
         gate_m=args.gate_m,
+        compounds_crs=args.compounds_crs,
     )
     say = (lambda _: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     prepared = prepare_batch(inputs, say=lambda line: say(f"note: {line}"))
