@@ -21,7 +21,7 @@ from quarterhour.i18n import LANGS, t
 from quarterhour.readnotes import coordinate_note
 from ui import state as S
 from ui.audit_panel import audit_ui
-from ui.compute import compute, group_names, load_boundaries, load_network, load_points, network_name, siting
+from ui.compute import compute, group_names, load_boundaries, load_points, network_name, network_of, siting
 from ui.errors import page_edge, step
 from ui.hours import hours_headline_ui
 from ui.preload import warm_imports
@@ -49,7 +49,7 @@ __all__ = ["analyse", "main"]
 def analyse(inputs: Inputs, units: str, params: Params, lang: str) -> tuple:
     """Read the inputs and run the analysis (cached): (network, facilities, notes, result)."""
     with st.spinner(t("computing", lang)):
-        network = load_network(inputs.network)
+        network = network_of(inputs)  # issue 30: with the compounds' walls
         points = load_points(inputs)
         source = network_name(inputs.network)
         fragments = int((network.nodes["component"] > 0).sum())

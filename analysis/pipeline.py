@@ -13,6 +13,7 @@ from pyproj import Geod
 
 from analysis import columns as C
 from analysis.accessibility import two_step_fca
+from analysis.compounds import compound_notes
 from analysis.coverage import Summary, category_coverage, coverage_by_level, nearest_facility, summarize
 from analysis.gaps import CELL_M, gap_zones
 from analysis.groups import Group, GroupRate, group_covered, group_rates
@@ -298,6 +299,7 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
 
     dem = nearest_facility(network, facilities, demand, f_snap, d_snap, minutes=cutoff, speed_kmh=speed)
     dem[C.WALK_M] = dem[C.MINUTES] * 60 * speed_ms(speed)
+    skipped += compound_notes(network, facilities, demand, d_snap, speed_kmh=speed, max_snap_m=max_snap_m)  # issue 30
     present = [c for c in cat_minutes if (facilities["category"] == c).any()]
     cat_cutoff = ys.cutoffs({c: cat_minutes[c] for c in present}, speeds)  # each category its own distance
     per_cat = category_coverage(network, facilities, f_snap, d_snap, cat_cutoff, speed_kmh=speed)

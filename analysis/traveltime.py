@@ -240,6 +240,8 @@ def nearest_times(
     >>> bool((t.point_s < 15 * 60).mean() > 0.5)
     True
     """
+    if "only" in sources and (sources["only"].fillna(-1).to_numpy() >= 0).any():  # issue 30: compound-only
+        return _nearest_with_compound_only(network, sources, targets, speed_kmh=speed_kmh, limit_s=limit_s)
     speed = speed_ms(speed_kmh)
     n = network.n_nodes
     graph = _graph(network, sources, speed)
@@ -268,6 +270,30 @@ def nearest_times(
         point_source[tgt[better]] = pairs["source"].to_numpy()[better]
     point_source[~np.isfinite(point_s)] = -1
     return NearestTimes(node_s=node_s, node_source=node_source, point_s=point_s, point_source=point_source)
+
+
+def _nearest_with_compound_only(
+    network: StreetNetwork, sources: pd.DataFrame, targets: pd.DataFrame, *, speed_kmh: float, limit_s: float
+) -> NearestTimes:
+    """``nearest_times`` where some sources serve their own compound's residents only (``only`` >= 0).
+
+    The others run as usual; each such compound's own sources then run once more for the targets in it,
+    and the nearer wins. Node times (isochrones, reach) are the others' only.
+    """
+    only = sources["only"].fillna(-1).to_numpy()
+    general = sources.assign(edge=np.where(only >= 0, -1, sources["edge"].to_numpy()))
+    best = nearest_times(network, general.drop(columns="only"), targets, speed_kmh=speed_kmh, limit_s=limit_s)
+    point_s, point_source = best.point_s.copy(), best.point_source.copy()
+    t_compound = targets["compound"].to_numpy() if "compound" in targets else np.full(len(targets), -1)
+    for c in np.unique(only[only >= 0]):
+        mine = np.flatnonzero(t_compound == c)
+        if not len(mine):
+            continue
+        own = sources.assign(edge=np.where(only == c, sources["edge"].to_numpy(), -1)).drop(columns="only")
+        t = nearest_times(network, own, targets.iloc[mine], speed_kmh=speed_kmh, limit_s=limit_s)
+        better = t.point_s < point_s[mine]
+        point_s[mine[better]], point_source[mine[better]] = t.point_s[better], t.point_source[better]
+    return NearestTimes(node_s=best.node_s, node_source=best.node_source, point_s=point_s, point_source=point_source)
 
 
 def reach_table(
@@ -408,16 +434,32 @@ def reached_pairs(
         asking the same (pandas copies on write, so a caller's changes stay its own).
     """
     global _LAST_PAIRS
-    snap = sources[["edge", "pos_m", "offset_m"]].to_numpy(dtype=float)
+    cols = ["edge", "pos_m", "offset_m", *(["only"] if "only" in sources else [])]  # issue 30: compound-only
+    snap = sources[cols].to_numpy(dtype=float)
     question = (float(cutoff_s), float(speed_kmh), snap.shape, hashlib.blake2b(snap.tobytes()).hexdigest())
     with _LAST_LOCK:
         ref, asked, pairs = _LAST_PAIRS
         if ref is not None and ref() is network and asked == question:
             return pairs
     pairs = reached_segments(network, reach_table(network, sources, cutoff_s=cutoff_s, speed_kmh=speed_kmh))
+    if "only" in sources and "compounds" in network.derived:  # issue 30: a compound-only facility reaches its own
+        pairs = _own_compound(network, sources, pairs)
     with _LAST_LOCK:
         _LAST_PAIRS = (weakref.ref(network), question, pairs)
     return pairs
+
+
+def _own_compound(network: StreetNetwork, sources: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """``pairs`` of compound-only sources kept on their compound's segments and the streets its gates open on."""
+    walls = network.derived["compounds"]
+    only = sources["only"].fillna(-1).to_numpy()[pairs["source"].to_numpy()]
+    edge = pairs["edge"].to_numpy()
+    own = network.edges["compound"].to_numpy()[edge] == only
+    gate_edges = walls.gate_snap["edge"].to_numpy()
+    for c in np.unique(only[only >= 0]):  # a compound with no street inside is reached through its gates
+        streets = gate_edges[(walls.gates["compound"].to_numpy() == c) & (gate_edges >= 0)]
+        own |= (only == c) & np.isin(edge, streets)
+    return pairs[(only < 0) | own].reset_index(drop=True)
 
 
 def od_table(
@@ -482,5 +524,9 @@ def od_table(
         parts.append(same)
     od = pd.concat(parts, ignore_index=True)
     od = od[od["seconds"] <= cutoff_s]
+    if "only" in sources:  # issue 30: a compound-only facility serves its own compound's residents only
+        only = sources["only"].fillna(-1).to_numpy()[od["source"].to_numpy()]  # NaN: a corner candidate
+        home = targets["compound"].to_numpy()[od["target"].to_numpy()] if "compound" in targets else -1
+        od = od[(only < 0) | (only == home)]
     od = od.sort_values(["source", "target", "seconds"]).drop_duplicates(["source", "target"])
     return od.reset_index(drop=True)

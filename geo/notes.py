@@ -94,6 +94,12 @@ NOTES_EN: dict[str, str] = {
     # --- issue 27: i27-bounds ---
     "names_cleaned": "{file}: removed {n:,} control characters (or bytes not in its encoding) from the text in "
     "column {columns}, the first on row {row}",
+    # --- issue 30: i30-compounds ---
+    "compounds_walled": "{n} gated compounds walled ({gates} gates on their edges; {cut} street segments across "
+    "their walls cut): {points:,} resident points, {pop:,.0f} residents, live in them; the gates add "
+    "{median:.1f} min to their walk to the nearest facility at the median, {p90:.1f} min at the 90th percentile",
+    "compounds_open": "{n} compounds have no gate on their edge and are taken as open (no wall): {names}",
+    "gates_off": "{n} gates lie on no compound's edge and open nothing",
 }
 
 

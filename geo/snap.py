@@ -60,25 +60,79 @@ def snap_points(
         )
     geoms = points.geometry.to_numpy()
     edge_geoms = network.edges.geometry.to_numpy()
-    tree = network.derived.get("edge_tree")
-    if tree is None:  # built once per network: 0.3 s at 100k nodes, and every unit of a pack snaps
-        tree = network.derived["edge_tree"] = shapely.STRtree(edge_geoms)
-    (point_idx, edge_idx), dist = tree.query_nearest(
-        geoms, max_distance=max_snap_m, return_distance=True, all_matches=False
-    )
-    edge = np.full(len(points), -1, dtype=np.int64)
-    offset = np.full(len(points), np.nan)
-    edge[point_idx] = edge_idx
-    offset[point_idx] = dist
+    walls = network.derived.get("compounds")  # issue 30: gated compounds (geo.compounds.wall_network)
+    if walls is not None:
+        edge, offset, pos_at, inside = _snap_walled(geoms, network, walls, max_snap_m)
+    else:
+        tree = network.derived.get("edge_tree")
+        if tree is None:  # built once per network: 0.3 s at 100k nodes, and every unit of a pack snaps
+            tree = network.derived["edge_tree"] = shapely.STRtree(edge_geoms)
+        (point_idx, edge_idx), dist = tree.query_nearest(
+            geoms, max_distance=max_snap_m, return_distance=True, all_matches=False
+        )
+        edge = np.full(len(points), -1, dtype=np.int64)
+        offset = np.full(len(points), np.nan)
+        edge[point_idx] = edge_idx
+        offset[point_idx] = dist
     if "off_network" in points:  # the part of a spread cell with no street near: off by construction
         off = points["off_network"].fillna(False).to_numpy(dtype=bool)
         edge[off], offset[off] = -1, np.nan
     pos = np.full(len(points), np.nan)
     found = edge >= 0
     pos[found] = shapely.line_locate_point(edge_geoms[edge[found]], geoms[found])
+    if walls is not None:  # through a gate: the foot of the gate on its street, not of the point
+        via_gate = found & np.isfinite(pos_at)
+        pos[via_gate] = pos_at[via_gate]
     component = np.full(len(points), -1, dtype=np.int64)
     component[found] = network.nodes["component"].to_numpy()[network.edges["u"].to_numpy()[edge[found]]]
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {"edge": edge, "pos_m": pos, "offset_m": offset, "on_network": found, "component": component},
         index=points.index,
     )
+    if walls is not None:
+        from geo.compounds import compound_only_flags
+
+        out["compound"] = inside
+        out["only"] = np.where(compound_only_flags(points) & (inside >= 0), inside, -1)
+    return out
+
+
+def _snap_walled(
+    geoms: np.ndarray, network: StreetNetwork, walls: object, max_snap_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Snap with gated compounds: a point inside one reaches its own segments or its gates; one outside, public ones.
+
+    Returns per point the segment, the walk to it, the position along it where the walk came through a gate
+    (NaN where the point's own foot is used) and the compound holding the point (-1: none).
+    """
+    from geo.compounds import compound_of
+
+    n = len(geoms)
+    edge, offset, pos_at = np.full(n, -1, dtype=np.int64), np.full(n, np.nan), np.full(n, np.nan)
+    inside = compound_of(geoms, walls.polygons)
+    e_compound, e_gate = network.edges["compound"].to_numpy(), network.edges["gate"].to_numpy()
+    edge_geoms = network.edges.geometry.to_numpy()
+    for c in np.unique(inside):
+        pts = np.flatnonzero(inside == c)
+        key = ("compound_tree", int(c))
+        if key not in network.derived:
+            allowed = np.flatnonzero(e_compound == c) if c >= 0 else np.flatnonzero((e_compound < 0) | e_gate)
+            network.derived[key] = (allowed, shapely.STRtree(edge_geoms[allowed]))
+        allowed, tree = network.derived[key]
+        if len(allowed):
+            (pi, ei), dist = tree.query_nearest(
+                geoms[pts], max_distance=max_snap_m, return_distance=True, all_matches=False
+            )
+            edge[pts[pi]], offset[pts[pi]] = allowed[ei], dist
+        if c < 0:
+            continue
+        # Or straight to a gate, and from it to the street it opens on.
+        gates = walls.gates.geometry.to_numpy()
+        snap = walls.gate_snap
+        mine = np.flatnonzero((walls.gates["compound"].to_numpy() == c) & (snap["edge"].to_numpy() >= 0))
+        for g in mine:
+            walk = shapely.distance(geoms[pts], gates[g]) + snap["offset_m"].iloc[g]
+            better = (walk <= max_snap_m) & ~(walk >= offset[pts])  # NaN offset (none yet): better
+            at = pts[better]
+            edge[at], offset[at], pos_at[at] = snap["edge"].iloc[g], walk[better], snap["pos_m"].iloc[g]
+    return edge, offset, pos_at, inside

@@ -162,6 +162,9 @@ class UnitJob:
         The resident points inside the unit.
     inputs
         SHA-256 per input (network, facilities, residents, unit, parameters): the manifest's record.
+    walls
+        Issue 30: the gated compounds and their gates within the area, and the gates' reach in metres
+        (``geo.compounds.wall_network``); None: no compounds.
     """
 
     code: str
@@ -172,6 +175,7 @@ class UnitJob:
     facilities: gpd.GeoDataFrame
     demand: gpd.GeoDataFrame
     inputs: dict[str, str] = field(default_factory=dict)
+    walls: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -345,6 +349,11 @@ def _circle(network: StreetNetwork, job: UnitJob, options: BatchOptions, provena
             fix="add the unit's facilities to --facilities, or leave the unit out of --units",
         )
     clipped = clip_network(network, job.area_lonlat, unit=f"{job.code} {job.name}")
+    if job.walls is not None:  # issue 30: the gated compounds' walls, on the unit's streets
+        from geo.compounds import wall_network
+
+        compounds, gates, gate_m = job.walls
+        clipped = wall_network(clipped, compounds, gates, gate_m=gate_m)
     result = run_circle(
         clipped,
         job.facilities,

@@ -52,6 +52,7 @@ from geo.unittable import match_units
 from quarterhour.cli_args import build_parser, category_options
 from quarterhour.cli_auth import audit_command, cli_lang, login_command, logout_command
 from quarterhour.cli_batch import batch_command
+from quarterhour.cli_compounds import read_compound_inputs, walled
 from quarterhour.cli_hours import (
     HOURS_FILES,
     covered_then,
@@ -141,6 +142,7 @@ def _read_inputs(args: argparse.Namespace) -> dict:
     got["candidates"] = read_facilities(candidates, crs=crs, what="candidates") if candidates else None
     got["exclude"] = read_polygons(exclude, what="exclusion areas") if exclude else None
     got["buildings"] = read_polygons(args.buildings, what="building footprints") if args.buildings else None
+    got["compounds"] = read_compound_inputs(args)  # issue 30: gated compounds and their gates
     return got
 
 
@@ -232,11 +234,13 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
     exclude = got["exclude"].to_crs(network.crs) if got["exclude"] is not None else None
     extra = {"candidates": candidates.to_crs(network.crs) if candidates is not None else None, "exclude": exclude}
     extra["groups"] = find_groups(demand, args.group)
+    network, facilities = walled(args, network, got["compounds"], facilities)  # issue 30: the compounds' walls
     return network, facilities.to_crs(network.crs), demand, boundaries, got["categories"], extra
 
 
 _NOT_PARAMETERS = {"out", "force", "command", "cache_dir", "quiet"}  # where and how, not what: no server path
 _INPUT_FILES = ("network", "facilities", "demand", "boundaries", "categories", "candidates", "exclude", "buildings")
+_INPUT_FILES += ("compounds", "gates")  # issue 30
 
 
 def _provenance(args: argparse.Namespace) -> dict:

@@ -23,6 +23,7 @@ from geo.vocab import LEVELS, MODES
 from quarterhour import __version__
 from quarterhour.cli_auth import add_audit_parser, add_login_parsers
 from quarterhour.cli_batch import add_batch_parser
+from quarterhour.cli_compounds import add_compound_options
 from quarterhour.cli_hours import add_hours_options
 from quarterhour.cli_scenarios import add_scenarios_parser
 from quarterhour.cli_users import add_users_parser
@@ -170,6 +171,7 @@ def _inputs(p: argparse.ArgumentParser) -> None:
         "sample: the sample's",
     )
     p.add_argument("--demand-total", type=_positive, help="scale the residents to this total")
+    add_compound_options(p)  # issue 30: gated compounds
     _cache_dir(p)
     p.add_argument("--out", type=out_path, required=True, help="output folder (created if missing)")
     p.add_argument("--force", action="store_true", help="replace existing output files")

@@ -39,6 +39,7 @@ def _workers(text: str) -> int:
 def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     """``quarterhour batch --units UNITS --network REGION --out DIR [--scheduler ADDRESS] [--workers N]``."""
     from quarterhour.cli_args import _cache_dir, _positive, measures  # here: cli_args registers this parser
+    from quarterhour.cli_compounds import add_compound_options
 
     p = sub.add_parser(
         "batch",
@@ -73,6 +74,7 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--workers", type=_workers, help="the local cluster's worker processes (default: one per core)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="the summary's headings: zh: 中文 (English)")
+    add_compound_options(p, only=False)  # issue 30: --compounds, --gates, --gate-m
     _cache_dir(p)
     p.add_argument("--out", type=out_path, required=True, help="the batch folder (created if missing)")
     p.add_argument("--force", action="store_true", help="write into a folder that is not this batch's; rerun all")
@@ -107,6 +109,10 @@ def batch_command(args: argparse.Namespace) -> int:
         demand_crs=args.demand_crs,
         options=options,
         cache_dir=args.cache_dir,
+        compounds=args.compounds,  # issue 30
+        gates=args.gates,
+        gate_m=args.gate_m,
+        compounds_crs=args.compounds_crs,
     )
     say = (lambda _: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     prepared = prepare_batch(inputs, say=lambda line: say(f"note: {line}"))

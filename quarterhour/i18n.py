@@ -1011,6 +1011,31 @@ _TEXT: dict[str, tuple[str, str]] = {
         "unknown, not counted as open); covered in a window means covered at every hour of it; below, 10:00 and "
         "19:00 of each day; all 168 hours in summary.xlsx",
     ),
+    # --- issue 30: i30-compounds ---
+    "note_compounds_walled": (
+        "{n} 个封闭小区按围墙计算（边界上 {gates} 个出入口；{cut} 段穿墙道路被截断）：{points:,} 个居民点、"
+        "{pop:,.0f} 名居民住在其中；出入口使其到最近设施的步行中位数增加 {median:.1f} 分钟，"
+        "九成分位数增加 {p90:.1f} 分钟",
+        "{n} gated compounds walled ({gates} gates on their edges; {cut} street segments across their walls cut): "
+        "{points:,} resident points, {pop:,.0f} residents, live in them; the gates add {median:.1f} min to their "
+        "walk to the nearest facility at the median, {p90:.1f} min at the 90th percentile",
+    ),
+    "note_compounds_open": (
+        "{n} 个小区边界上没有出入口，按开放小区计算（不设围墙）：{names}",
+        "{n} compounds have no gate on their edge and are taken as open (no wall): {names}",
+    ),
+    "compounds_file": (
+        "封闭小区边界（面，或 OSM 文件；可选）",
+        "gated compounds (polygons, or an OSM file; optional)",
+    ),
+    "gates_file": (
+        "小区出入口（点，或 OSM 文件；缺省时从 OSM 小区文件读取；无出入口的小区按开放计算）",
+        "compound gates (points, or an OSM file; default: from an OSM compounds file; a compound with no gate is open)",
+    ),
+    "note_gates_off": (
+        "{n} 个出入口不在任何小区边界上，未起作用",
+        "{n} gates lie on no compound's edge and open nothing",
+    ),
 }
 
 

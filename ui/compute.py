@@ -63,6 +63,7 @@ __all__ = [
     "load_network",
     "load_points",
     "network_name",
+    "network_of",
     "scenario",
     "scenario_run",
     "siting",
@@ -113,6 +114,27 @@ def _network(source: str) -> StreetNetwork:
     return store_network(source).network
 
 
+# --- issue 30: i30-compounds ---
+def network_of(inputs: Inputs) -> StreetNetwork:
+    """The network of ``inputs``: ``load_network``'s, walled by the inputs' gated compounds if any (issue 30)."""
+    if not inputs.compounds:
+        return load_network(inputs.network)
+    return _walled(inputs.network, inputs.compounds, inputs.gates)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _walled(source: str, compounds: str, gates: str | None) -> StreetNetwork:
+    """The network of ``source`` with the gated compounds' walls (``geo.compounds.wall_network``), cached."""
+    from geo.compounds import read_compounds, read_gates, wall_network
+
+    gates_from = gates
+    if gates_from is None:  # an OSM compounds file (or network file) names its gates itself
+        gates_from = next((p for p in (compounds, source) if Path(p).suffix.lower() in (".osm", ".pbf")), None)
+    gate_points = read_gates(gates_from) if gates_from else None
+    return wall_network(load_network(source), read_compounds(compounds), gate_points)
+
+
+# --- end of issue 30 ---
 def network_name(source: str) -> str:
     """What the planner calls a network source: a file's, place's or stored network's name.
 
@@ -161,7 +183,7 @@ def load_points(inputs: Inputs) -> Points:
     Points
         The facilities, the residents, the residents' snaps, and notes for the planner.
     """
-    network = load_network(inputs.network)
+    network = network_of(inputs)  # issue 30: with the compounds' walls
     fac_path = sample_paths()["facilities"] if inputs.facilities == SAMPLE else inputs.facilities
     facilities, fac_choice = _settled(read_facilities, fac_path, inputs.facilities_crs, network, role="facilities")
     notes = [note("facilities_read", file=Path(fac_path).name, n=len(facilities)), *facilities.attrs.get("notes", [])]
@@ -286,7 +308,7 @@ def _run(
     inputs: Inputs, units: str, params: Params, facilities: gpd.GeoDataFrame, *, progress: Callable | None = None
 ) -> CircleResult:
     """``run_circle`` on the session's data with these facilities (the current ones, or a scenario's)."""
-    network = load_network(inputs.network)
+    network = network_of(inputs)  # issue 30: with the compounds' walls
     small = len(network.nodes) <= SMALL_NETWORK_NODES
     points = load_points(inputs)
     run = run_circle if params.at is None else partial(run_open, at=params.at)  # issue 31: the facilities open then
@@ -338,7 +360,7 @@ def _with_each_reach(
     """``result`` with each facility's isochrones, made now if the run left them out (a city's)."""
     if len(result.isochrones) or not result.summary.n_facilities_used:
         return result
-    network = load_network(inputs.network)
+    network = network_of(inputs)  # issue 30: with the compounds' walls
     iso = circle_isochrones(
         network,
         facilities,
@@ -352,7 +374,7 @@ def _with_each_reach(
 @st.cache_data(show_spinner=False, max_entries=4)
 def scenario_run(inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...]) -> CircleResult:
     """A whole run with the scenario's facilities (for its review pack): as ``compute``, after the changes."""
-    network = load_network(inputs.network)
+    network = network_of(inputs)  # issue 30: with the compounds' walls
     after = apply_changes(_chosen(inputs, params), changes_frame(changes).to_crs(network.crs))
     return _with_each_reach(_run(inputs, units, params, after), inputs, params, after)
 
@@ -385,7 +407,7 @@ def siting(inputs: Inputs, units: str, params: Params, candidates: str | None, p
     SiteResult
         The sites, their reach, the coverage curve, the solution and its notes (20 s time limit).
     """
-    network = load_network(inputs.network)
+    network = network_of(inputs)  # issue 30: with the compounds' walls
     result = compute(inputs, units, params)
     crs = load_points(inputs).crs_choices[0][1].system  # candidates are read as the facilities were
     points = read_facilities(candidates, crs=crs, what="candidates").to_crs(network.crs) if candidates else None
@@ -428,7 +450,7 @@ def base_map(
     MapData
         ``quarterhour.webmap.map_data`` of the run.
     """
-    network = load_network(inputs.network)
+    network = network_of(inputs)  # issue 30: with the compounds' walls
     planned = siting(inputs, units, params, candidates, plan) if plan else None
     return map_data(
         compute(inputs, units, params),
@@ -492,7 +514,7 @@ def scenario_base(inputs: Inputs, units: str, params: Params) -> Baseline:
     """The current state every scenario of this run is computed from incrementally (once per run)."""
     points = load_points(inputs)
     return baseline(
-        load_network(inputs.network),
+        network_of(inputs),  # issue 30
         _open_then(_chosen(inputs, params), params),
         points.demand,
         points.demand_snap,
@@ -518,7 +540,7 @@ def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, 
     ScenarioView
         The result after the changes, the figures and tables comparing it with the run, and the reach.
     """
-    network = load_network(inputs.network)
+    network = network_of(inputs)  # issue 30: with the compounds' walls
     points = load_points(inputs)
     result = compute(inputs, units, params)
     after = evaluate(

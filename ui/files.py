@@ -14,7 +14,7 @@ from geo.scenario import changes_frame
 from quarterhour.export import gpkg_bytes, layer_bytes, provenance, table_bytes
 from quarterhour.provenance import yardstick_record
 from quarterhour.report import PackOptions, build_pack
-from ui.compute import compute, compute_files, load_network, scenario, scenario_run
+from ui.compute import compute, compute_files, network_of, scenario, scenario_run
 from ui.values import SAMPLE, Change, Inputs, Params
 
 __all__ = ["app_provenance", "layer_file", "review_pack", "scenario_gpkg", "scenario_pack", "table_file"]
@@ -74,6 +74,7 @@ def app_provenance(inputs: Inputs, units: str, params: Params) -> dict:
         "demand": paths["demand"] if inputs.demand == SAMPLE else inputs.demand,
         "boundaries": paths["boundaries"] if units == SAMPLE else units,
     }
+    files.update({k: v for k, v in (("compounds", inputs.compounds), ("gates", inputs.gates)) if v})  # issue 30
     parameters = {
         "face": "app",
         "minutes": params.minutes,
@@ -160,7 +161,7 @@ def review_pack(inputs: Inputs, units: str, params: Params, *, level: str, code:
     """
     return build_pack(
         compute_files(inputs, units, params),
-        load_network(inputs.network),
+        network_of(inputs),  # issue 30
         PackOptions(level=level, lang=lang),
         code=code,
         provenance=app_provenance(inputs, units, params),
@@ -200,7 +201,7 @@ def scenario_pack(
     prov["parameters"].update({**dict(named), "scenario_changes": len(changes)})
     return build_pack(
         scenario_run(inputs, units, params, changes),
-        load_network(inputs.network),
+        network_of(inputs),  # issue 30
         PackOptions(level=level, lang=lang),
         code=code,
         provenance=prov,

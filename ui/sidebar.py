@@ -36,6 +36,7 @@ BANDS = (5.0, 10.0, 15.0, 20.0)
 CIRCLES = (5, 10, 15)  #: the life circles GB 50180 gives a distance (``analysis.yardstick.GB50180_M``)
 BASEMAPS = ("none", "osm", "tianditu")
 _POINT_TYPES = ["csv", "xlsx", "geojson", "json", "gpkg", "zip"]
+_WALL_TYPES = ["geojson", "json", "gpkg", "zip", "osm", "pbf"]  # issue 30: compounds and gates
 _RASTER_TYPES = ["tif", "tiff"]  # a population GeoTIFF (WorldPop, LandScan), read around the streets (geo.raster)
 _CRS = ["auto", "wgs84", "gcj02", "bd09"]  # auto first: judged against the streets
 
@@ -267,6 +268,9 @@ def data_ui(lang: str) -> Sources:
         demand_crs = st.selectbox(t("demand_crs", lang), _CRS, key=S.DEMAND_CRS, format_func=_crs_label)
         total = st.number_input(t("demand_total", lang), min_value=0, value=0, step=1000, key=S.DEMAND_TOTAL)
         candidates = source_ui(t("candidates_file", lang), S.CANDIDATES_FILE, _POINT_TYPES, lang)
+        walls = _WALL_TYPES  # issue 30: gated compounds and their gates
+        compounds = source_ui(t("compounds_file", lang), "compounds_file", walls, lang)
+        gates = source_ui(t("gates_file", lang), "gates_file", walls, lang) if compounds != SAMPLE else SAMPLE
         units = units_ui(lang)
     network_note_ui(network, lang)
     if network != SAMPLE and SAMPLE in (facilities, demand):
@@ -279,7 +283,16 @@ def data_ui(lang: str) -> Sources:
             demand,
             float(total) or None,
             demand_crs,
-            names=planner_names(network=network, facilities=facilities, demand=demand, boundaries=units),
+            names=planner_names(
+                network=network,
+                facilities=facilities,
+                demand=demand,
+                boundaries=units,
+                compounds=compounds,
+                gates=gates,
+            ),
+            compounds=None if compounds == SAMPLE else compounds,  # issue 30
+            gates=None if gates == SAMPLE else gates,
         ),
         units=units,
         candidates=None if candidates == SAMPLE else candidates,

@@ -49,6 +49,8 @@ class Inputs:
     #: (role, the planner's file name) of each uploaded input: provenance names the planner's files, not the
     #: server's hash-named copies (``ui.uploads.planner_names``)
     names: tuple[tuple[str, str], ...] = ()
+    compounds: str | None = None  #: issue 30: gated compounds (polygons or an OSM file); None: none
+    gates: str | None = None  #: issue 30: their gates (points or an OSM file); None: from an OSM compounds file
 
 
 @dataclass(frozen=True)
