@@ -94,6 +94,13 @@ NOTES_EN: dict[str, str] = {
     # --- issue 27: i27-bounds ---
     "names_cleaned": "{file}: removed {n:,} control characters (or bytes not in its encoding) from the text in "
     "column {columns}, the first on row {row}",
+    # --- issue 30: i30-grid ---
+    "grids_no_community": "{file}: {n} grids (网格) but no community boundaries: each grid lies in the unit of the "
+    "nearest level above that holds its inside point; give the community layer to see the grids per community",
+    "grids_outside_community": "{file}: the inside point of {n} grids (网格) lies in no community; they lie in the "
+    "nearest level above that holds it: {names}",
+    "grids_straddle": "{file}: {n} grids (网格) reach more than {pct:g}% of their area out of their community; each "
+    "belongs to the community holding its inside point, and counts the residents inside its own polygon: {names}",
 }
 
 
