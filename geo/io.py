@@ -66,7 +66,10 @@ __all__ = [
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 #: Review units bundled by name, usable as ``--boundaries NAME`` (see ``data/luoyang/README.md``).
-BUNDLED_BOUNDARIES = {"luoyang": SAMPLE_DIR.parent / "luoyang" / "boundaries.geojson"}
+BUNDLED_BOUNDARIES = {
+    "luoyang": SAMPLE_DIR.parent / "luoyang" / "boundaries.geojson",
+    "sample_grid": SAMPLE_DIR / "boundaries_grid.geojson",  # issue 30: the sample's levels and made-up grids (网格)
+}
 
 #: Inputs larger than this are refused before reading (a city's layers are far smaller).
 MAX_INPUT_MB = 512

@@ -1016,6 +1016,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     # --- issue 30: i30-grid ---
     "level_grid": ("网格", "grid"),
+    "units_sample_grid": ("示例：摩纳哥，含网格（虚构）", "sample: Monaco, with grids (made up)"),
     "grids_full": ("全覆盖网格", "grids fully covered"),
     "grids_partly": ("部分覆盖网格", "grids partly covered"),
     "grids_none": ("未覆盖网格", "grids not covered"),

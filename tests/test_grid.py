@@ -250,3 +250,29 @@ def test_layers_named_in_chinese_and_two_layers_for_one_level(tmp_path):
     grids.to_file(gpkg, layer="grid")
     with pytest.raises(InputError, match="layers '网格' and 'grid' both name the grid level"):
         read_boundaries(gpkg)
+
+
+@pytest.mark.slow  # the real app on the sample with grids, drilled down in two runs of the page
+def test_the_app_drills_down_to_the_grids_of_a_community(levels, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", f"sqlite:///{tmp_path / 'workspace.sqlite'}")
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180)
+    app.session_state["units"] = "sample_grid"  # the bundled sample with grids, chosen before the first run
+    app.session_state["level"] = "grid"
+    app.session_state["within_grid"] = "MC-S01-1"
+    app.run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert app.radio(key="units").value == "sample_grid"
+    level = app.radio(key="level")
+    assert level.options == ["市 city", "区 district", "街道 sub-district", "社区 community", "网格 grid"]
+    assert level.value == "grid" and app.selectbox(key="within_grid").value == "MC-S01-1"
+    table = next(d.value for d in app.dataframe if "全覆盖网格" not in d.value and "覆盖状态" in d.value)
+    grids = levels["grid"]
+    want = sorted(n for c, n in zip(grids["code"], grids["name"], strict=True) if community_of(c) == "MC-S01-1")
+    assert sorted(table["名称"]) == want and len(want) > 1
+    app.radio(key="level").set_value("community").run()
+    assert not app.exception
+    communities = next(d.value for d in app.dataframe if "全覆盖网格" in d.value)
+    counts = communities[["全覆盖网格", "部分覆盖网格", "未覆盖网格"]].to_numpy()
+    assert len(communities) == 32 and 0 < counts.sum() <= 98  # a grid with no residents is "empty", not counted

@@ -80,7 +80,7 @@ def units_line(source: str, units: dict, lang: str) -> str:
     )
     name = (
         Path(source).name
-        if source not in ("sample", "luoyang")
+        if source not in ("sample", "luoyang", "sample_grid")
         else t("units_bundled", lang, name=t(f"units_{source}", lang))
     )
     return t("units_read", lang, file=name, levels=levels)
