@@ -142,6 +142,15 @@ def test_each_community_page_has_its_grid_table(run, sample, tmp_path):
         assert {"coverage_community", "coverage_grid"} <= set(layers)
 
 
+@pytest.mark.slow  # uses the module's run (above)
+def test_the_app_map_outlines_the_grids_hidden(run):
+    from quarterhour.maplayers import unit_layers
+
+    (grid,) = [layer for layer in unit_layers(run, "zh") if layer.name == "网格边界"]
+    assert not grid.show  # drawn on demand (a multi-part grid may come as several features)
+    assert {f["properties"]["name"] for f in grid.data["features"]} == set(run.levels["grid"]["name"])
+
+
 def test_a_planner_of_a_community_plans_its_grids_and_a_grid_planner_only_the_grid(levels):
     parents = unit_parents(levels)
     grid, sibling, other = "MC-S01-1-G1", "MC-S01-1-G2", "MC-S05-2-G1"
