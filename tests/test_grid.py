@@ -165,6 +165,29 @@ def test_a_planner_of_a_community_plans_its_grids_and_a_grid_planner_only_the_gr
     assert shapes[grid].area > 0 and shapes["MC-S01-1"].buffer(1e-7).covers(shapes[grid])
 
 
+def test_the_store_keeps_a_grid_planner_to_the_grid(tmp_path):
+    from quarterhour.cli_scenarios import _unit_tree
+    from workspace import NotAllowed, ProjectKey, Store
+
+    store = Store(f"sqlite:///{tmp_path / 'workspace.sqlite'}")
+    project = store.project(ProjectKey("net", "fac", "res", "sample-grid"))
+    parents, shapes = _unit_tree("sample_grid")  # as `quarterhour scenarios import --boundaries sample_grid` does
+    store.set_units(project, parents, shapes)
+    inside = {c: shapes[c].representative_point() for c in ("MC-S01-1-G1", "MC-S01-1-G2")}
+    add = {c: ("add", None, f"新中心 {c}", "liaison_point", p.x, p.y) for c, p in inside.items()}
+    gridder = Actor("zhao", "planner", ("MC-S01-1-G1",))
+    community = Actor("li", "planner", ("MC-S01-1",))
+    store.create(project, "网格方案", "MC-S01-1-G1", gridder, changes=[add["MC-S01-1-G1"]])
+    with pytest.raises(NotAllowed, match="outside zhao's units"):  # the sibling grid's ground is not the planner's
+        store.create(project, "邻网格", "MC-S01-1-G1", gridder, changes=[add["MC-S01-1-G2"]])
+    with pytest.raises(NotAllowed):
+        store.create(project, "社区方案", "MC-S01-1", gridder)
+    store.create(project, "社区的网格方案", "MC-S01-1-G2", community, changes=[add["MC-S01-1-G2"]])
+    assert {s.name for s in store.scenarios(project, community)} == {"网格方案", "社区的网格方案"}
+    assert {s.name for s in store.scenarios(project, gridder)} == {"网格方案"}
+    store.engine.dispose()
+
+
 def _toy(tmp_path: Path, rows: list[tuple[str, str, shapely.Geometry]], name: str = "b.geojson") -> Path:
     gdf = gpd.GeoDataFrame(
         {"level": [r[0] for r in rows], "code": [r[1] for r in rows], "name": [r[1] for r in rows]},
