@@ -136,7 +136,7 @@ def test_each_community_page_has_its_grid_table(run, sample, tmp_path):
         grids = sorted(g for g in run.levels["grid"]["code"] if community_of(g) == code)
         assert sorted(coverage["code"]) == grids
         html = files["report.html"].decode()
-        assert all(g in html for g in grids)
+        assert all(g in html for g in grids) and "Coverage by unit · grid" in html  # the table names its level
         (tmp_path / f"{code}.gpkg").write_bytes(files["layers.gpkg"])
         layers = gpd.list_layers(tmp_path / f"{code}.gpkg")["name"].tolist()
         assert {"coverage_community", "coverage_grid"} <= set(layers)
