@@ -53,6 +53,7 @@ __all__ = [
     "BUNDLED_BOUNDARIES",
     "MAX_INPUT_MB",
     "SAMPLE_DIR",
+    "grid_notes",
     "load_sample",
     "points_to_wgs84",
     "read_boundaries",
@@ -440,7 +441,7 @@ def grid_notes(levels: dict[str, gpd.GeoDataFrame], file: str) -> list[Note]:
     community = levels.get("community")
     if community is None or not len(community):
         return [note("grids_no_community", file=file, n=len(grids))]
-    community = community.to_crs(grids.crs) if community.crs != grids.crs else community
+    community = (community.to_crs(grids.crs) if community.crs != grids.crs else community).reset_index(drop=True)
     inside = gpd.GeoDataFrame(geometry=grids.representative_point().values, crs=grids.crs)
     hit = gpd.sjoin(inside, community[["geometry"]], predicate="intersects", how="left")
     hit = hit[~hit.index.duplicated(keep="first")]["index_right"].reindex(inside.index)
@@ -454,7 +455,7 @@ def grid_notes(levels: dict[str, gpd.GeoDataFrame], file: str) -> list[Note]:
         own = community.geometry.to_numpy()[hit.to_numpy()[placed].astype(int)]
         shapes = grids.geometry.to_numpy()[placed]
         metric = grids.crs is None or grids.crs.is_projected
-        if not metric:  # areas in square metres: an equal-area view of the grids' place
+        if not metric:  # areas in square metres, in the grids' UTM zone
             lonlat = gpd.GeoSeries(shapes, crs=grids.crs)
             to = lonlat.estimate_utm_crs()
             shapes, own = lonlat.to_crs(to).to_numpy(), gpd.GeoSeries(own, crs=grids.crs).to_crs(to).to_numpy()
