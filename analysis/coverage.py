@@ -249,9 +249,10 @@ def coverage_by_level(
     ``pct_covered_<category>`` for each category, ``n_facilities`` (those the
     analysis used) and ``n_facilities_off`` (those left out, off the network); levels
     above the community level count ``communities_full/partly/none``; the
-    community table has ``status``. Without boundaries (or without a ``city``
-    level) the whole area is one city unit. ``notes`` says what fell outside
-    every unit.
+    community and grid (网格) tables have ``status``, and the community table counts its
+    grids as ``grids_full/partly/none`` (a grid in the community holding its inside
+    point). Without boundaries (or without a ``city`` level) the whole area is one
+    city unit. ``notes`` says what fell outside every unit.
 
     Parameters
     ----------
@@ -297,10 +298,9 @@ def coverage_by_level(
         boundaries = {
             "city": gpd.GeoDataFrame({"code": ["ALL"], "name": ["全域 whole area"]}, geometry=[area], crs=demand.crs)
         } | boundaries
-    community = boundaries.get("community")
-    community_status = None
+    statuses: dict[str, pd.Series] = {}  # the community's and (issue 30) the grid's status, by code
     tables = {}
-    for level in ("community", "subdistrict", "district", "city"):
+    for level in ("grid", "community", "subdistrict", "district", "city"):
         if level not in boundaries:
             continue
         units = boundaries[level].to_crs(demand.crs) if boundaries[level].crs != demand.crs else boundaries[level]
@@ -334,30 +334,43 @@ def coverage_by_level(
         _group_pcts(table, groups)
         table[C.N_FACILITIES] = table["code"].map(fcode[used].value_counts()).fillna(0).astype(int)
         table[C.N_FACILITIES_OFF] = table["code"].map(fcode[~used].value_counts()).fillna(0).astype(int)
-        if level == "community":
+        if level in ("community", "grid"):  # issue 30: a grid has a status as a community has
             table[C.STATUS] = np.select(
                 [table[C.POP] <= 0, table[C.POP_UNCOVERED] <= 1e-9, table[C.POP_COVERED] <= 1e-9],
                 ["empty", "full", "none"],
                 "partly",
             )
-            community_status = table.set_index("code")[C.STATUS]
-        elif community is not None and community_status is not None:
-            parent = assign_units(
-                gpd.GeoSeries(
-                    community.to_crs(demand.crs).representative_point().values,
-                    index=community["code"].values,
-                    crs=demand.crs,
-                ),
-                units,
-            )
-            counts = pd.crosstab(parent, community_status.reindex(parent.index))
-            for status in ("full", "partly", "none"):
-                col = f"communities_{status}"
-                table[col] = table["code"].map(counts[status] if status in counts else pd.Series(dtype=int))
-                table[col] = table[col].fillna(0).astype(int)
+            statuses[level] = table.set_index("code")[C.STATUS]
+        below = {"grid": None, "community": "grid"}.get(level, "community")  # the level counted in each unit
+        if below in statuses:
+            _count_status(table, boundaries[below], statuses[below], units, word=_STATUS_WORDS[below])
         table.insert(2, "level", level)
         tables[level] = gpd.GeoDataFrame(table, geometry="geometry", crs=demand.crs).reset_index(drop=True)
-    return {lvl: tables[lvl] for lvl in ("city", "district", "subdistrict", "community") if lvl in tables}, notes
+    return {
+        lvl: tables[lvl] for lvl in ("city", "district", "subdistrict", "community", "grid") if lvl in tables
+    }, notes
+
+
+_STATUS_WORDS = {"community": "communities", "grid": "grids"}
+
+
+def _count_status(
+    table: pd.DataFrame, below: gpd.GeoDataFrame, status: pd.Series, units: gpd.GeoDataFrame, *, word: str
+) -> None:
+    """``<word>_full/partly/none``: the units of a level below (``below``) in each row's unit, by their status.
+
+    A unit below counts in the unit holding its inside point (``representative_point``), in place.
+    """
+    crs = units.crs
+    parent = assign_units(
+        gpd.GeoSeries(below.to_crs(crs).representative_point().values, index=below["code"].values, crs=crs),
+        units,
+    )
+    counts = pd.crosstab(parent, status.reindex(parent.index))
+    for s in ("full", "partly", "none"):
+        col = f"{word}_{s}"
+        table[col] = table["code"].map(counts[s] if s in counts else pd.Series(dtype=int))
+        table[col] = table[col].fillna(0).astype(int)
 
 
 def _group_sums(demand: gpd.GeoDataFrame, groups: Sequence[str]) -> pd.DataFrame:

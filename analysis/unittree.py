@@ -3,6 +3,9 @@
 Found from the polygons, as the coverage tables and the unit packs place a unit below another: a point
 inside the unit (``representative_point``) lies in one unit of the level above (``coverage.assign_units``).
 A level the boundaries lack is skipped, so a community lies in its district where no sub-districts are given.
+A grid (网格, issue 30) lies in the community holding its inside point: a grid straddling two communities
+belongs to one, the one holding that point; a grid in no community (or given without communities) lies in
+the nearest level above that holds it (``geo.io.grid_notes`` tells the planner of both).
 The workspace keeps the tree per project, and a planner of a unit then reads and writes the scenarios of the
 units inside it.
 """
@@ -25,7 +28,7 @@ def unit_parents(levels: Mapping[str, gpd.GeoDataFrame]) -> dict[str, str]:
     Parameters
     ----------
     levels
-        Review units by level (``city``, ``district``, ``subdistrict``, ``community``), each with ``code``
+        Review units by level (``city``, ``district``, ``subdistrict``, ``community``, ``grid``), each with ``code``
         and polygons, in one CRS (as ``geo.read_boundaries`` gives them).
 
     Returns

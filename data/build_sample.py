@@ -35,6 +35,9 @@ from shapely import wkb
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
+sys.path.insert(0, str(ROOT))
+import build_grids  # noqa: E402
+
 from geo.osm import walk_graph_from_pbf  # noqa: E402
 
 SAMPLE = ROOT / "sample"
@@ -386,6 +389,7 @@ def build(pbf: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     buildings, facility_areas = _areas(pbf)
     monaco = build_boundaries(pbf, out)
+    build_grids.build(out)  # issue 30: the made-up grids (网格) below the communities, from the file just written
     build_network(pbf, out)
     build_facilities(pbf, facility_areas, monaco, out)
     build_demand(buildings, monaco, out)

@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from geo._validate import (
     MAX_RESIDENTS,
@@ -35,7 +36,15 @@ from geo.network import StreetNetwork, read_graph
 from geo.notes import Note, note
 from geo.tables import DEMAND_COLUMN_NAMES, FIRST_ROW, find_columns, is_table, read_point_table, read_table
 from geo.unittable import is_unit_table, unit_table
-from geo.vocab import CATEGORIES, CATEGORY_MINUTES, CATEGORY_SYNONYMS, HOURS_COLUMN_NAMES, LEVELS, category_code
+from geo.vocab import (
+    CATEGORIES,
+    CATEGORY_MINUTES,
+    CATEGORY_SYNONYMS,
+    HOURS_COLUMN_NAMES,
+    LEVELS,
+    category_code,
+    level_code,
+)
 
 if TYPE_CHECKING:  # networkx is imported where a graph is read, not by every command
     import networkx as nx
@@ -44,6 +53,7 @@ __all__ = [
     "BUNDLED_BOUNDARIES",
     "MAX_INPUT_MB",
     "SAMPLE_DIR",
+    "grid_notes",
     "load_sample",
     "points_to_wgs84",
     "read_boundaries",
@@ -57,7 +67,10 @@ __all__ = [
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 #: Review units bundled by name, usable as ``--boundaries NAME`` (see ``data/luoyang/README.md``).
-BUNDLED_BOUNDARIES = {"luoyang": SAMPLE_DIR.parent / "luoyang" / "boundaries.geojson"}
+BUNDLED_BOUNDARIES = {
+    "luoyang": SAMPLE_DIR.parent / "luoyang" / "boundaries.geojson",
+    "sample_grid": SAMPLE_DIR / "boundaries_grid.geojson",  # issue 30: the sample's levels and made-up grids (网格)
+}
 
 #: Inputs larger than this are refused before reading (a city's layers are far smaller).
 MAX_INPUT_MB = 512
@@ -343,9 +356,9 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
         )
     with reading(path, "boundaries file", fix="check that it is a valid GeoPackage / GeoJSON", errors=VECTOR_ERRORS):
         names = [] if path.suffix.lower() == ".zip" else [str(n) for n in pyogrio.list_layers(path)[:, 0]]
-    by_layer = [n for n in names if n in LEVELS]
+    by_layer = _level_layers(names, path)  # issue 30: a layer's name may be a level's word (网格, 社区)
     if by_layer:
-        frames = {n: read_vector(path, what=f"boundaries layer '{n}'", layer=n) for n in by_layer}
+        frames = {lvl: read_vector(path, what=f"boundaries layer '{n}'", layer=n) for lvl, n in by_layer.items()}
         notes = [n for gdf in frames.values() for n in gdf.attrs["notes"]]
     else:
         gdf = read_vector(path, what="boundaries")
@@ -357,6 +370,7 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
                 column="level",
                 fix=f"name the layers {', '.join(LEVELS)}, or add a column 'level' with one of them",
             )
+        gdf["level"] = [level_code(v) or v for v in gdf["level"]]  # issue 30: the level's words (网格, grid)
         bad = first_bad_row(~gdf["level"].isin(LEVELS), gdf["level"])
         if bad:
             raise InputError(
@@ -378,9 +392,82 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
         require_unique(gdf, "code", path)
         out[level] = gdf
     levels = {lvl: out[lvl] for lvl in LEVELS if lvl in out}
+    notes = [*notes, *grid_notes(levels, path.name)]  # issue 30
     for i, gdf in enumerate(levels.values()):
         gdf.attrs["notes"] = notes if i == 0 else []  # said once, with the top level
     return levels
+
+
+# --- issue 30: i30-grid ---
+#: A grid reaching more than this share of its area (percent) out of its community is said in a note.
+GRID_STRADDLE_PCT = 10.0
+
+
+def _level_layers(names: list[str], path: Path) -> dict[str, str]:
+    """Level code -> the layer read for it: layers named after a level, by its code or a word for it (网格, 社区)."""
+    found: dict[str, str] = {}
+    for name in names:
+        level = level_code(name)
+        if level is None:
+            continue
+        if level in found:
+            raise InputError(
+                f"layers '{found[level]}' and '{name}' both name the {level} level",
+                file=path.name,
+                fix=f"keep one layer per level (rename or drop '{name}')",
+            )
+        found[level] = name
+    return {lvl: found[lvl] for lvl in LEVELS if lvl in found}
+
+
+def grid_notes(levels: dict[str, gpd.GeoDataFrame], file: str) -> list[Note]:
+    """What the planner should know of the grids (网格): no community level, grids in none, grids straddling two.
+
+    A grid belongs to the community holding its inside point (``representative_point``), as every unit
+    belongs to the unit above it (``analysis.unittree``); a grid in no community, or given without
+    communities, belongs to the nearest level above that holds that point.
+
+    Examples
+    --------
+    >>> from geo import read_boundaries
+    >>> from geo.io import SAMPLE_DIR
+    >>> grid_notes(read_boundaries(SAMPLE_DIR / "boundaries_grid.geojson"), "boundaries_grid.geojson")
+    []
+    """
+    grids = levels.get("grid")
+    if grids is None or not len(grids):
+        return []
+    names = [f"{c} {n}" for c, n in zip(grids["code"], grids["name"], strict=True)]
+    community = levels.get("community")
+    if community is None or not len(community):
+        return [note("grids_no_community", file=file, n=len(grids))]
+    community = (community.to_crs(grids.crs) if community.crs != grids.crs else community).reset_index(drop=True)
+    inside = gpd.GeoDataFrame(geometry=grids.representative_point().values, crs=grids.crs)
+    hit = gpd.sjoin(inside, community[["geometry"]], predicate="intersects", how="left")
+    hit = hit[~hit.index.duplicated(keep="first")]["index_right"].reindex(inside.index)
+    out = []
+    lost = hit.isna().to_numpy()
+    if lost.any():
+        shown = [names[i] for i in np.flatnonzero(lost)[:10]]
+        out.append(note("grids_outside_community", file=file, n=int(lost.sum()), names=shown))
+    placed = np.flatnonzero(~lost)
+    if len(placed):
+        own = community.geometry.to_numpy()[hit.to_numpy()[placed].astype(int)]
+        shapes = grids.geometry.to_numpy()[placed]
+        metric = grids.crs is None or grids.crs.is_projected
+        if not metric:  # areas in square metres, in the grids' UTM zone
+            lonlat = gpd.GeoSeries(shapes, crs=grids.crs)
+            to = lonlat.estimate_utm_crs()
+            shapes, own = lonlat.to_crs(to).to_numpy(), gpd.GeoSeries(own, crs=grids.crs).to_crs(to).to_numpy()
+        area = shapely.area(shapes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out_pct = 100 * (area - shapely.area(shapely.intersection(shapes, own))) / area
+        far = placed[np.nan_to_num(out_pct) > GRID_STRADDLE_PCT]
+        if len(far):
+            out.append(
+                note("grids_straddle", file=file, n=len(far), pct=GRID_STRADDLE_PCT, names=[names[i] for i in far[:10]])
+            )
+    return out
 
 
 def read_categories(path: str | Path) -> pd.DataFrame:

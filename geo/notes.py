@@ -100,6 +100,13 @@ NOTES_EN: dict[str, str] = {
     "{median:.1f} min to their walk to the nearest facility at the median, {p90:.1f} min at the 90th percentile",
     "compounds_open": "{n} compounds have no gate on their edge and are taken as open (no wall): {names}",
     "gates_off": "{n} gates lie on no compound's edge and open nothing",
+    # --- issue 30: i30-grid ---
+    "grids_no_community": "{file}: {n} grids (网格) but no community boundaries: each grid lies in the unit of the "
+    "nearest level above that holds its inside point; give the community layer to see the grids per community",
+    "grids_outside_community": "{file}: the inside point of {n} grids (网格) lies in no community; they lie in the "
+    "nearest level above that holds it: {names}",
+    "grids_straddle": "{file}: {n} grids (网格) reach more than {pct:g}% of their area out of their community; each "
+    "belongs to the community holding its inside point, and counts the residents inside its own polygon: {names}",
 }
 
 

@@ -31,6 +31,7 @@ __all__ = ["NAME_COLUMNS", "is_unit_table", "match_units", "unit_table"]
 #: Header names of the unit's name, from the most specific: a table with 区, 街道 and 社区 is matched by 社区.
 NAME_COLUMNS: tuple[tuple[str, ...], ...] = (
     ("name", "名称", "名字", "单位名称"),
+    ("网格", "网格名称", "网格名", "grid"),  # issue 30: a table per 网格
     ("社区", "社区名称", "社区名", "居委会", "村居", "community"),
     ("街道", "街道名称", "乡镇街道", "subdistrict"),
     ("区县", "区", "县区", "district"),

@@ -69,8 +69,9 @@ CATEGORY_SYNONYMS: dict[str, str] = {
     "study room": "study_room",
 }
 
-#: Administrative levels, top down (四级: 市, 区, 街道, 社区).
-LEVELS: tuple[str, ...] = ("city", "district", "subdistrict", "community")
+#: Administrative levels, top down (四级: 市, 区, 街道, 社区), and the grid (网格) below the community: the area of a
+#: grid party branch (网格党支部), the finest unit of 网格化管理 (issue 30).
+LEVELS: tuple[str, ...] = ("city", "district", "subdistrict", "community", "grid")
 
 #: Level words boundary files use -> our level codes.
 LEVEL_SYNONYMS: dict[str, str] = {
@@ -86,6 +87,11 @@ LEVEL_SYNONYMS: dict[str, str] = {
     "社区": "community",
     "村": "community",
     "居委会": "community",
+    # --- issue 30: i30-grid ---
+    "网格": "grid",
+    "网格党支部": "grid",
+    "网格党小组": "grid",
+    "社区网格": "grid",
 }
 
 #: The header names a facility list gives its opening hours under (compared without case or spaces).
@@ -145,6 +151,6 @@ def levels_below(level: str) -> tuple[str, ...]:
     Examples
     --------
     >>> levels_below("district")
-    ('subdistrict', 'community')
+    ('subdistrict', 'community', 'grid')
     """
     return LEVELS[LEVELS.index(level) + 1 :]

@@ -55,7 +55,7 @@ from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB
 from geo.network import StreetNetwork
 from geo.store import manifest_digest, store_network
 from geo.tables import is_table
-from geo.vocab import LEVELS
+from geo.vocab import LEVELS, level_code
 from quarterhour.batchfiles import (
     SUMMARY_FILES,
     BatchLog,
@@ -189,7 +189,10 @@ def read_units(spec: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDat
             file=path.name,
             fix="give a GeoPackage, GeoJSON or zipped Shapefile of polygons with 'code' and 'name', or 'luoyang'",
         )
-    layered = path.suffix.lower() == ".gpkg" and any(str(n) in LEVELS for n in pyogrio.list_layers(path)[:, 0])
+    layered = path.suffix.lower() == ".gpkg" and any(
+        level_code(n) in LEVELS
+        for n in pyogrio.list_layers(path)[:, 0]  # issue 30: a level's words too (网格)
+    )
     if layered or "level" in (gdf := read_vector(path, what="units")).columns:
         levels = read_boundaries(path)
         *above, lowest = levels

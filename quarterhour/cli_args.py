@@ -166,7 +166,7 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--boundaries",
-        help="admin boundaries: GeoPackage with layers city/district/subdistrict/community, or one layer with "
+        help="admin boundaries: GeoPackage with layers city/district/subdistrict/community/grid, or one layer with "
         "a 'level' column, or 'luoyang' (bundled: the city and its 7 districts); default with the whole "
         "sample: the sample's",
     )

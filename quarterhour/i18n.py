@@ -159,7 +159,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "download_gpkg": ("下载全部图层（GeoPackage）", "download all layers (GeoPackage)"),
     "n_points": ("居民点数", "resident points"),
     "n_cells": ("网格数（100 米）", "cells (100 m)"),
-    "by_level": ("分级覆盖（市 → 区 → 街道 → 社区）", "coverage by level (city → district → sub-district → community)"),
+    "by_level": (
+        "分级覆盖（市 → 区 → 街道 → 社区 → 网格）",
+        "coverage by level (city → district → sub-district → community → grid)",
+    ),
     "level": ("层级", "level"),
     "covered_residents": ("已覆盖居民", "residents covered"),
     "status": ("覆盖状态", "status"),
@@ -1035,6 +1038,27 @@ _TEXT: dict[str, tuple[str, str]] = {
     "note_gates_off": (
         "{n} 个出入口不在任何小区边界上，未起作用",
         "{n} gates lie on no compound's edge and open nothing",
+    # --- issue 30: i30-grid ---
+    "level_grid": ("网格", "grid"),
+    "units_sample_grid": ("示例：摩纳哥，含网格（虚构）", "sample: Monaco, with grids (made up)"),
+    "grids_full": ("全覆盖网格", "grids fully covered"),
+    "grids_partly": ("部分覆盖网格", "grids partly covered"),
+    "grids_none": ("未覆盖网格", "grids not covered"),
+    "note_grids_no_community": (
+        "{file}：有 {n} 个网格，但没有社区边界：每个网格归入其内点所在的上一级单元；请提供社区图层，以便按社区查看网格",
+        "{file}: {n} grids (网格) but no community boundaries: each grid lies in the unit of the nearest level above "
+        "that holds its inside point; give the community layer to see the grids per community",
+    ),
+    "note_grids_outside_community": (
+        "{file}：{n} 个网格的内点不在任何社区内，归入其所在的上一级单元：{names}",
+        "{file}: the inside point of {n} grids (网格) lies in no community; they lie in the nearest level above "
+        "that holds it: {names}",
+    ),
+    "note_grids_straddle": (
+        "{file}：{n} 个网格有超过 {pct:g}% 的面积在所属社区之外；网格归属其内点所在的社区，"
+        "网格表按网格自身边界统计居民：{names}",
+        "{file}: {n} grids (网格) reach more than {pct:g}% of their area out of their community; each belongs to "
+        "the community holding its inside point, and counts the residents inside its own polygon: {names}",
     ),
 }
 

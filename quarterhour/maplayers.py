@@ -183,9 +183,9 @@ def catchment_layers(result: CircleResult, lang: str) -> list[Layer]:
 
 
 def unit_layers(result: CircleResult, lang: str) -> list[Layer]:
-    """District (shown) and sub-district (hidden, dashed) outlines, with their coverage rate."""
+    """District (shown) and sub-district and grid (hidden, dashed) outlines, with their coverage rate."""
     layers = []
-    for level, weight in (("district", 3.0), ("subdistrict", 1.5)):
+    for level, weight in (("district", 3.0), ("subdistrict", 1.5), ("grid", 0.8)):  # issue 30: the grids (网格)
         if level not in result.levels:
             continue
         units = result.levels[level]

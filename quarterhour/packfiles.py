@@ -120,7 +120,7 @@ def unit_files(
         Block("h2", label("pack_headline", lang, capital=True)),
         Block("kv", rows=head),
         Block("image", label("pack_map", lang, capital=True), image=png),
-        Block("h2", label("pack_coverage", lang, capital=True)),
+        Block("h2", f"{label('pack_coverage', lang, capital=True)} · {level_name(unit.sub_level or unit.level, lang)}"),
         Block("table", table=coverage_table(unit, lang, result.summary.groups), full_in="tables.xlsx"),
         Block("h2", label("gap_table", lang, capital=True)),
         Block("table", table=gaps_t, full_in="tables.xlsx") if len(gaps_t) else Block("p", label("pack_no_gaps", lang)),

@@ -38,7 +38,13 @@ def test_rebuild_is_byte_identical(tmp_path):
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
-    for name in ("network.graphml", "facilities.geojson", "demand.geojson", "boundaries.geojson"):
+    for name in (
+        "network.graphml",
+        "facilities.geojson",
+        "demand.geojson",
+        "boundaries.geojson",
+        "boundaries_grid.geojson",
+    ):
         built = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
         bundled = hashlib.sha256((DATA / "sample" / name).read_bytes()).hexdigest()
         assert built == bundled, name

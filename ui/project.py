@@ -88,7 +88,7 @@ def keep_project(project: int, inputs: Inputs, units: str, lang: str) -> None:
             if inputs.demand == SAMPLE
             else _file(kept, "demand", inputs.demand, demand),
             "units": KeptInput("units", "text", units)
-            if units in ("sample", "luoyang")
+            if units in ("sample", "luoyang", "sample_grid")
             else _file(kept, "units", units),
         }
     except (WorkspaceError, OSError) as exc:  # too big to keep, or the upload gone: the work goes on, said once

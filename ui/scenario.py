@@ -260,7 +260,7 @@ def compare_ui(figures: dict, tables: dict, lang: str) -> None:
             closed=figures["gaps_closed"],
         )
     )
-    level = next((lv for lv in ("community", "subdistrict", "district") if lv in tables), None)
+    level = next((lv for lv in ("grid", "community", "subdistrict", "district") if lv in tables), None)
     if level:
         table = C.whole_persons_shown(tables[level].head(8)).rename(  # residents in whole persons
             columns={

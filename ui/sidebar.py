@@ -310,7 +310,10 @@ def _crs_label(code: str) -> str:
 def units_ui(lang: str) -> str:
     """Which review units: the sample's, Luoyang's bundled city and districts, or the planner's own file."""
     choice = st.radio(
-        t("units", lang), ["sample", "luoyang", "upload"], key=S.UNITS, format_func=lambda c: both(f"units_{c}")
+        t("units", lang),
+        ["sample", "luoyang", "sample_grid", "upload"],  # issue 30: sample_grid, the sample with grids (网格)
+        key=S.UNITS,
+        format_func=lambda c: both(f"units_{c}"),
     )
     if choice != "upload":
         return choice

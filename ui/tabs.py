@@ -80,7 +80,7 @@ def units_line(source: str, units: dict, lang: str) -> str:
     )
     name = (
         Path(source).name
-        if source not in ("sample", "luoyang")
+        if source not in ("sample", "luoyang", "sample_grid")
         else t("units_bundled", lang, name=t(f"units_{source}", lang))
     )
     return t("units_read", lang, file=name, levels=levels)
@@ -114,7 +114,7 @@ def gaps_sites_ui(result: CircleResult, lang: str) -> None:
 
 
 def levels_ui(result: CircleResult, lang: str) -> None:
-    """Drill down 市 → 区 → 街道 → 社区: pick a unit, see the units inside it, least covered first."""
+    """Drill down 市 → 区 → 街道 → 社区 → 网格: pick a unit, see the units inside it, least covered first."""
     st.subheader(t("by_level", lang))
     levels = list(result.levels)
     level = st.radio(
@@ -152,6 +152,7 @@ def levels_ui(result: CircleResult, lang: str) -> None:
         "communities_full": t("communities_full", lang),
         "communities_partly": t("communities_partly", lang),
         "communities_none": t("communities_none", lang),
+        **{f"grids_{s}": t(f"grids_{s}", lang) for s in ("full", "partly", "none")},  # issue 30: a community's grids
     }
     for code in CATEGORIES:
         names[C.pct_covered_by(code)] = f"{category_name(code, lang)} %"

@@ -73,7 +73,7 @@ def compare_table(views: dict, lang: str) -> pd.DataFrame:
 def unit_rates(views: dict, lang: str) -> pd.DataFrame:
     """Each unit's coverage rate now and with each scenario, at the finest level both have."""
     first = next(iter(views.values()))
-    level = next((lv for lv in ("community", "subdistrict", "district") if lv in first.tables), None)
+    level = next((lv for lv in ("grid", "community", "subdistrict", "district") if lv in first.tables), None)
     if level is None:
         return pd.DataFrame()
     base = first.tables[level].set_index("code")

@@ -1,8 +1,9 @@
 """Who is asking: an account's name, role and units, and what each role may do.
 
 - ``planner``: reads and writes the scenarios of its own units (``units``: review unit codes) and of the
-  units inside them: a district's planner those of its 街道 and 社区, a sub-district's planner not the
-  district's (``lineage``);
+  units inside them: a district's planner those of its 街道, 社区 and 网格, a sub-district's planner not the
+  district's (``lineage``); a grid (网格) has no statistical code: it lies in the community of the
+  project's unit tree (``analysis.unittree``);
 - ``reviewer``: the city reviewer reads every scenario and sets the review status;
 - ``admin``: manages accounts, and reads and writes everything;
 - ``local``: the one user of a workspace with no accounts (the app as it runs out of the box).
