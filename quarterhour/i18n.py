@@ -1038,6 +1038,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "note_gates_off": (
         "{n} 个出入口不在任何小区边界上，未起作用",
         "{n} gates lie on no compound's edge and open nothing",
+    ),
     # --- issue 30: i30-grid ---
     "level_grid": ("网格", "grid"),
     "units_sample_grid": ("示例：摩纳哥，含网格（虚构）", "sample: Monaco, with grids (made up)"),
