@@ -38,7 +38,14 @@ def _workers(text: str) -> int:
 
 def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     """``quarterhour batch --units UNITS --network REGION --out DIR [--scheduler ADDRESS] [--workers N]``."""
-    from quarterhour.cli_args import _cache_dir, _positive, measures  # here: cli_args registers this parser
+    from quarterhour.cli_args import (  # here: cli_args registers this parser
+        CIRCLE_MIN,
+        MINUTES_HELP,
+        SPEED_HELP,
+        _cache_dir,
+        _positive,
+        measures,
+    )
 
     p = sub.add_parser(
         "batch",
@@ -59,9 +66,9 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--facilities-crs", choices=(*SYSTEMS, "auto"), default="auto", help="as for 'run' (auto)")
     p.add_argument("--demand", type=Path, help="residents of the region, as for 'run' (default: the sample's)")
     p.add_argument("--demand-crs", choices=(*SYSTEMS, "auto"), default="auto", help="as for 'run' (auto)")
-    p.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
+    p.add_argument("--minutes", type=_positive, default=CIRCLE_MIN, help=MINUTES_HELP)
     p.add_argument("--mode", choices=MODES, default="walk", help="travel mode; sets the default speed")
-    p.add_argument("--speed-kmh", type=_positive, help="speed (default: the mode's, 4.5 km/h for walking)")
+    p.add_argument("--speed-kmh", type=_positive, help=SPEED_HELP)
     measures(p)  # --standard, --group, --categories: as for 'run'
     p.add_argument(
         "--max-snap-m", type=_positive, default=DEFAULT_MAX_SNAP_M, help="off-network beyond this (default 300 m)"

@@ -49,6 +49,9 @@ class Inputs:
     #: (role, the planner's file name) of each uploaded input: provenance names the planner's files, not the
     #: server's hash-named copies (``ui.uploads.planner_names``)
     names: tuple[tuple[str, str], ...] = ()
+    #: the review units (``sample``, ``luoyang`` or a file), when the residents are a table that may name units
+    #: instead of places (issue 25: matched to them, as ``quarterhour run --boundaries`` does); None: not asked
+    units: str | None = None
 
 
 @dataclass(frozen=True)
