@@ -12,7 +12,7 @@ import quarterhour
 
 project = "quarterhour 一刻钟"
 author = "quarterhour"
-copyright = "quarterhour authors"  # noqa: A001 -- Sphinx's own name for it
+copyright = "quarterhour authors"
 version = release = quarterhour.__version__
 language = "en"
 

@@ -81,7 +81,9 @@ def test_the_stages_compose_to_run_circle(sample):
     assert sorted(reach.reach["minutes"]) == [5.0, 10.0] and len(whole.reach) == 2
     assert len(sites) == len(whole.sites) == 1
     # the old keywords give the same run as the options value
-    old = qh.run_circle(network, facilities, demand, minutes=10, bands=[5], n_sites=1, isochrones=("facility", "merged"))
+    old = qh.run_circle(
+        network, facilities, demand, minutes=10, bands=[5], n_sites=1, isochrones=("facility", "merged")
+    )
     assert old.summary == whole.summary
     # independent check of the times stage: covered residents are those within 10 minutes at 4.5 km/h
     assert ((times["minutes"] <= 10) == times["covered"]).all()
