@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.traveltime import MODE_SPEEDS_KMH
 from geo import read_categories, sample_paths
 from geo.chinacrs import SYSTEMS
 from geo.snap import DEFAULT_MAX_SNAP_M
@@ -134,18 +133,11 @@ def batch_command(args: argparse.Namespace) -> int:
 
 def _options(args: argparse.Namespace) -> BatchOptions:
     """The circle's options, read as ``run`` reads them (the categories' table checked before any cluster)."""
-    from quarterhour.batchunit import BatchOptions, frozen_categories
-    from quarterhour.cli_args import category_options  # here: cli_args registers this parser
+    from quarterhour.batchunit import BatchOptions
+    from quarterhour.cli_args import circle_options  # here: cli_args registers this parser
 
     categories = read_categories(args.categories) if args.categories else None
-    return BatchOptions(
-        minutes=args.minutes,
-        speed_kmh=args.speed_kmh or MODE_SPEEDS_KMH[args.mode],
-        max_snap_m=args.max_snap_m,
-        standard=args.standard,
-        groups=tuple(args.group),
-        categories=frozen_categories(category_options(categories)),
-    )
+    return BatchOptions.of(circle_options(args, categories))  # issue 25: as ``run`` builds them
 
 
 def _report(result: BatchResult, out: Path, options: BatchOptions) -> None:

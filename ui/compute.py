@@ -23,7 +23,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from analysis import columns as C
 from analysis.gaps import CELL_M
-from analysis.groups import Group, find_groups, group_headers
+from analysis.groups import find_groups, group_headers
 from analysis.hours import facility_hours, open_states, run_open
 from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, changed_reach, circle_isochrones, run_circle
 from analysis.reachgrid import GRID_M
@@ -260,23 +260,23 @@ def _run(
     small = len(network.nodes) <= SMALL_NETWORK_NODES
     points = load_points(inputs)
     run = run_circle if params.at is None else partial(run_open, at=params.at)  # issue 31: the facilities open then
-    return run(
-        network,
-        facilities,
-        points.demand,
-        minutes=params.minutes,
-        bands=[b for b in params.bands if b != params.minutes],
-        category_minutes=dict(params.category_minutes),
-        boundaries=load_boundaries(inputs.network, units),
-        speed_kmh=params.speed_kmh,
-        standard=params.standard,
-        groups=find_groups(points.demand, [Group(g, v) for g, v in params.group_speeds]),
+    panel = params.options()  # issue 25: the panel's choices as one options value
+    options = panel.replace(
+        categories=None,  # the facilities are chosen already (``_chosen``; a scenario's too)
+        groups=find_groups(points.demand, panel.groups),
         gap_cell_m=GAP_CELL_M,
         # a city's map draws the merged reach, traced from a grid in seconds; each facility's own reach
         # (hundreds of polygons, not drawn) is made when a file asks for it (compute_files)
         isochrones=ISOCHRONE_KINDS if small else ("merged",),
         reach_cell_m=None if small else GRID_M,
         n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
+    )
+    return run(
+        network,
+        facilities,
+        points.demand,
+        options=options,
+        boundaries=load_boundaries(inputs.network, units),
         demand_snap=points.demand_snap,  # snapped once, with the residents
         progress=progress,
     )

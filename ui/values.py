@@ -21,6 +21,8 @@ from typing import NamedTuple
 import geopandas as gpd
 import pandas as pd
 
+from analysis.groups import Group
+from analysis.options import CircleOptions
 from analysis.scenario import ScenarioResult
 from analysis.yardstick import Yardstick, yardstick
 from geo.chinacrs import CrsChoice
@@ -66,6 +68,27 @@ class Params:
     standard: str = "minutes"  #: the yardstick (``analysis.yardstick.STANDARDS``)
     group_speeds: tuple[tuple[str, float], ...] = ()  #: (population group, its walking speed) where one is set
     at: int | None = None  #: a minute of the week: only the facilities open then count (issue 31); None: all
+
+    def options(self, mode: str = "walk") -> CircleOptions:
+        """The panel's choices as the circle's options (issue 25: ``analysis.options.CircleOptions``).
+
+        The categories counted are chosen before a run (the facilities shown); ``categories`` says which.
+
+        Examples
+        --------
+        >>> Params(10.0, 4.0, ("study_room",), (("study_room", 12.0),), (5.0,)).options().category_minutes
+        (('study_room', 12.0),)
+        """
+        return CircleOptions(
+            minutes=self.minutes,
+            mode=mode,
+            speed_kmh=self.speed_kmh,
+            standard=self.standard,
+            bands=self.bands,
+            categories=self.categories,
+            category_minutes=self.category_minutes,
+            groups=tuple(Group(g, v) for g, v in self.group_speeds),
+        )
 
     @property
     def yardstick(self) -> Yardstick:
