@@ -35,7 +35,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -66,7 +66,7 @@ from quarterhour.export import atomic_write, file_sha256, provenance
 from quarterhour.i18n import yardstick_text
 from quarterhour.outdir import MAX_NAME_BYTES, claim, inside, safe_part, temp_of
 from quarterhour.progress import Steps
-from quarterhour.provenance import yardstick_record
+from quarterhour.provenance import options_record
 from quarterhour.study import CoordinateNote, StudySpec, load_study
 
 __all__ = [
@@ -82,6 +82,18 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: The options a batch records (``BatchOptions``' own, as the manifest's parameters).
+_OPTIONS = (
+    "minutes",
+    "speed_kmh",
+    "max_snap_m",
+    "standard",
+    "yardstick",
+    "groups",
+    "category_minutes",
+    "category_capacity",
+    "category_speed",
+)
 #: A unit's output in ``DIR/<code>/``.
 UNIT_FILE = "coverage.gpkg"
 #: A task that raised (not a unit's bad data: that comes back as a failure) is tried this many times more.
@@ -284,8 +296,8 @@ def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _:
     notes = [str(n) for n in study.notes if not isinstance(n, CoordinateNote)] + [f"residents from {study.how}"]
     facilities, demand = study.facilities, study.demand
     units = units.to_crs(network.crs)
-    parameters = {"command": "batch", "units": str(inputs.units), **asdict(inputs.options)}
-    parameters["yardstick"] = yardstick_record(inputs.options.yardstick, inputs.options.minutes)
+    # issue 25: the options' record (``quarterhour.provenance.options_record``), as the app's provenance writes it
+    parameters = {"command": "batch", "units": str(inputs.units), **options_record(inputs.options.options(), _OPTIONS)}
     files = {"network": inputs.network, "facilities": inputs.facilities, "demand": inputs.demand}
     if str(inputs.units).lower() not in BUNDLED_BOUNDARIES:
         files["units"] = Path(inputs.units)

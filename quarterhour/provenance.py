@@ -164,7 +164,7 @@ def yardstick_record(ys: Any, minutes: float) -> dict[str, Any]:
     }
 
 
-def options_record(options: Any) -> dict[str, Any]:
+def options_record(options: Any, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
     """A run's options as its provenance and the workspace record them: every option, and the yardstick's words.
 
     The one place a record of the options is written (issue 25): the app's provenance, batch's, the workspace's
@@ -174,11 +174,13 @@ def options_record(options: Any) -> dict[str, Any]:
     ----------
     options
         The run's ``analysis.options.CircleOptions``.
+    keys
+        The options a face records (each face has its own; a pack's table labels them); None: every one.
 
     Returns
     -------
     dict
-        ``CircleOptions.record()`` and ``yardstick`` (``yardstick_record``).
+        ``CircleOptions.record()`` and ``yardstick`` (``yardstick_record``), of ``keys``.
 
     Examples
     --------
@@ -187,7 +189,8 @@ def options_record(options: Any) -> dict[str, Any]:
     >>> r["minutes"], r["speed_kmh"], r["yardstick"]["circles_m"]
     (10.0, 4.5, {'10': 750.0})
     """
-    return {**options.record(), "yardstick": yardstick_record(options.yardstick, options.minutes)}
+    record = {**options.record(), "yardstick": yardstick_record(options.yardstick, options.minutes)}
+    return record if keys is None else {key: record[key] for key in keys}
 
 
 def yardstick_of(prov: Mapping[str, Any] | None) -> Any:

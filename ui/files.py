@@ -54,6 +54,10 @@ def scenario_gpkg(
     return gpkg_bytes(kept, provenance=prov, lang=lang)
 
 
+#: The options the app's provenance records (the panel's; the rest are the app's fixed choices).
+_APP_OPTIONS = ("minutes", "speed_kmh", "standard", "yardstick", "categories", "category_minutes", "bands")
+
+
 def app_provenance(inputs: Inputs, units: str, params: Params) -> dict:
     """What produced the numbers on screen: the parameters and the input files (with their SHA-256).
 
@@ -76,7 +80,7 @@ def app_provenance(inputs: Inputs, units: str, params: Params) -> dict:
     }
     parameters = {
         "face": "app",
-        **options_record(params.options()),  # issue 25: the options' record, written in one place
+        **options_record(params.options(), _APP_OPTIONS),  # issue 25: the options' record, written in one place
         "facilities_crs": inputs.facilities_crs,
         "demand_crs": inputs.demand_crs,
         "demand_total": inputs.demand_total,
