@@ -128,3 +128,44 @@ def test_the_docs_build_with_warnings_as_errors(tmp_path):
     for name in ("load_study", "CircleOptions", "run_circle", "circle_times", "plan_sites", "write_pack"):
         assert f'id="quarterhour.{name}"' in api
     assert "统一入口" in (tmp_path / "guide.zh.html").read_text(encoding="utf-8")
+
+
+def _raster(path: Path, network) -> tuple[Path, float]:
+    """A 100 m population GeoTIFF in the network's UTM zone, inside its streets' bounds: 10 residents a cell."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    west, south, east, north = network.nodes.total_bounds
+    grid = np.full((int((north - south) // 100) - 1, int((east - west) // 100) - 1), 10.0, dtype="float32")
+    shape = {"width": grid.shape[1], "height": grid.shape[0], "count": 1, "dtype": "float32"}
+    where = {"crs": network.crs.to_wkt(), "transform": from_origin(west + 50, north - 50, 100, 100)}
+    with rasterio.open(path, "w", driver="GTiff", **shape, **where) as dst:
+        dst.write(grid, 1)
+    return path, float(grid.sum())
+
+
+def test_a_unit_table_in_the_app_and_a_raster_in_batch(tmp_path, sample):
+    """Every source in every face: the app reads a table of units' residents, batch a population raster."""
+    from quarterhour.batch import BatchInputs, prepare_batch
+    from ui.compute import load_points
+    from ui.values import Inputs
+
+    network, _, _ = sample
+    units = load_study(StudySpec(boundaries="sample")).boundaries["district"]
+    table = tmp_path / "districts.csv"
+    table.write_text("区划代码,常住人口\n" + "".join(f"{c},{500 * (i + 1)}\n" for i, c in enumerate(units["code"])))
+    points = load_points(Inputs(demand=str(table), units="sample"))
+    assert float(points.demand["pop"].sum()) == pytest.approx(sum(500 * (i + 1) for i in range(len(units))))
+    assert len(points.demand_snap) == len(points.demand)
+
+    tif, total = _raster(tmp_path / "pop.tif", network)
+    prepared = prepare_batch(
+        BatchInputs(
+            units=str(ROOT / "data/sample/boundaries.geojson"),
+            network=ROOT / "data/sample/network.graphml",
+            facilities=ROOT / "data/sample/facilities.geojson",
+            demand=tif,
+        )
+    )
+    shared = sum(float(job.demand["pop"].sum()) for job in prepared.jobs)
+    assert 0 < shared <= total + 1e-6 and any("residents from" in n for n in prepared.notes)
