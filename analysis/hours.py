@@ -27,8 +27,10 @@ import pandas as pd
 from analysis import columns as C
 from analysis.coverage import assign_units, coverage_by_level, nearest_facility, summarize
 from analysis.gaps import gap_zones
+from analysis.options import CircleOptions
 from analysis.pipeline import CircleResult, circle_isochrones, run_circle
 from analysis.siting import suggest_sites
+from analysis.traveltime import WALK_KMH
 from analysis.yardstick import yardstick
 from geo.hours import ALWAYS, WINDOWS, WeekHours, at_label, parse_hours, window_hours
 from geo.network import StreetNetwork
@@ -197,7 +199,7 @@ def week_coverage(  # noqa: PLR0913 -- keyword-only options, as run_circle's
     weeks: Sequence[WeekHours],
     *,
     minutes: float = 15,
-    speed_kmh: float = 4.5,
+    speed_kmh: float = WALK_KMH,
     standard: str = "minutes",
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     f_snap: pd.DataFrame | None = None,
@@ -292,7 +294,7 @@ def run_open(
     boundaries
         As ``run_circle``'s.
     **options
-        ``run_circle``'s other options (``minutes``, ``speed_kmh``, ``standard``, ``n_sites``, ...).
+        ``run_circle``'s ``options`` (``CircleOptions``) or its keywords (``minutes``, ``speed_kmh``, ``n_sites``, ...).
 
     Returns
     -------
@@ -301,28 +303,31 @@ def run_open(
     """
     weeks, notes = facility_hours(facilities, category_hours)
     texts = [w.text for w in weeks]  # as the file gave them, unreadable ones too
+    # issue 25: the circle's options as one value (``CircleOptions``), from ``options=`` and the old keywords
+    passed = {k: options.pop(k) for k in ("demand_snap", "progress") if k in options}
+    circle = CircleOptions.of(options.pop("options", None), **options)
+    options = {**passed, "options": circle}
     if at is None and window is None:
         result = run_circle(network, facilities, demand, boundaries=boundaries, **options)
         result.facilities[HOURS] = texts
         result.facilities[OPEN_NOW] = None
         result.skipped += notes
         return result
-    max_snap_m = float(options.get("max_snap_m", DEFAULT_MAX_SNAP_M))
+    max_snap_m = circle.max_snap_m
     states = open_states(weeks, at) if at is not None else _window_states(weeks, window)
     counted = states == 1
-    n_sites = int(options.pop("n_sites", 1))
+    n_sites = circle.n_sites
     subset = facilities[counted] if counted.any() else facilities  # none open: measured on all, then none counts
-    result = run_circle(
-        network, subset, demand, boundaries=boundaries, n_sites=n_sites if at is not None else 0, **options
-    )
+    options["options"] = circle.replace(n_sites=n_sites if at is not None else 0)
+    result = run_circle(network, subset, demand, boundaries=boundaries, **options)
     week = week_coverage(
         network,
         facilities,
         demand,
         weeks,
-        minutes=float(options.get("minutes", 15)),
-        speed_kmh=float(options.get("speed_kmh", 4.5)),
-        standard=str(options.get("standard", "minutes")),
+        minutes=circle.minutes,
+        speed_kmh=circle.speed_kmh,
+        standard=circle.standard,
         max_snap_m=max_snap_m,
     )
     if window is not None or not counted.any():

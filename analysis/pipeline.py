@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -12,22 +13,15 @@ import pandas as pd
 from pyproj import Geod
 
 from analysis import columns as C
-from analysis.accessibility import two_step_fca
-from analysis.compounds import compound_notes
-from analysis.coverage import Summary, category_coverage, coverage_by_level, nearest_facility, summarize
-from analysis.gaps import CELL_M, gap_zones
-from analysis.groups import Group, GroupRate, group_covered, group_rates
-from analysis.isochrones import STREET_SIDE_M, facility_isochrones, merge_isochrones, nearest_isochrones
+from analysis.coverage import Summary, summarize
+from analysis.groups import GroupRate, group_rates
+from analysis.isochrones import STREET_SIDE_M, facility_isochrones
+from analysis.options import ISOCHRONE_KINDS, CircleOptions
 from analysis.reachgrid import reach_grid
-from analysis.siting import SITE_COLUMNS, SPACING_M, suggest_sites
-from analysis.traveltime import WALK_KMH, od_table, speed_ms
-from analysis.yardstick import Yardstick, yardstick
-from geo.crs import require_projected
-from geo.errors import InputError
+from analysis.traveltime import speed_ms
+from analysis.yardstick import Yardstick
 from geo.network import StreetNetwork
 from geo.notes import Note, note
-from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
-from geo.vocab import CATEGORY_MINUTES
 
 __all__ = [
     "EACH_REACH_MAX",
@@ -37,12 +31,9 @@ __all__ = [
     "CircleSummary",
     "changed_reach",
     "circle_isochrones",
+    "circle_summary",
     "run_circle",
 ]
-
-#: The three ways to draw the reach: one polygon per facility, all facilities merged,
-#: and the merged reach split to the facility that reaches each place first.
-ISOCHRONE_KINDS = ("facility", "merged", "nearest")
 
 #: The steps of a whole run, in order, as a ``progress`` callback is told them: the faces
 #: read and prepare, ``run_circle`` does travel times to siting, the faces write.
@@ -163,31 +154,16 @@ def _supply(facilities: gpd.GeoDataFrame, category_capacity: Mapping[str, float]
     return np.where(np.isfinite(supply) & (supply > 0), supply, 1.0), unit
 
 
-def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as osmnx's entry points)
-    network: StreetNetwork,
-    facilities: gpd.GeoDataFrame,
-    demand: gpd.GeoDataFrame,
+def run_circle(
+    network: StreetNetwork | Any,
+    facilities: gpd.GeoDataFrame | CircleOptions | None = None,
+    demand: gpd.GeoDataFrame | None = None,
+    options: CircleOptions | None = None,
     *,
-    minutes: float = 15,
-    bands: Sequence[float] = (),
-    isochrones: Sequence[str] = ISOCHRONE_KINDS,
-    category_minutes: Mapping[str, float] | None = None,
-    category_capacity: Mapping[str, float] | None = None,
-    category_speed: Mapping[str, float] | None = None,
     boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
-    decay: str = "none",
-    load_norm: float | None = None,
-    speed_kmh: float = WALK_KMH,
-    standard: str = "minutes",
-    groups: Sequence[Group] = (),
-    max_snap_m: float = DEFAULT_MAX_SNAP_M,
-    street_side_m: float = STREET_SIDE_M,
-    gap_cell_m: float = CELL_M,
-    n_sites: int = 1,
-    site_spacing_m: float = SPACING_M,
-    reach_cell_m: float | None = None,
     demand_snap: pd.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
+    **keywords: Any,
 ) -> CircleResult:
     """Run the service-circle analysis end to end.
 
@@ -203,14 +179,23 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     ``decay`` none, gaussian or stepped; a facility whose load (residents per
     unit of capacity) exceeds ``load_norm`` is flagged ``overloaded``.
 
+    The run is the stages of ``analysis.stages`` one after another (snap → times → access →
+    reach → coverage → sites), each of which can be called on its own.
+
     Parameters
     ----------
     network
-        The street network (``geo.prepare_network``); its metric CRS is the run's CRS.
+        The street network (``geo.prepare_network``); its metric CRS is the run's CRS. Or a study
+        (``quarterhour.load_study``): anything with ``network``, ``facilities``, ``demand``, ``boundaries``
+        and ``demand_snap``, the options then second: ``run_circle(study, options)``.
     facilities
         Facility points with ``category`` (and optionally ``capacity``), in ``network.crs``.
     demand
         Resident points with ``pop`` (residents), in ``network.crs``.
+    options
+        The run's options (``analysis.options.CircleOptions``); ``None``: the defaults.
+    **keywords
+        Any field of ``CircleOptions`` by name, over ``options`` (as before issue 25). Those below:
     minutes
         The circle's threshold in minutes: a resident is ``covered`` within it of any facility.
     bands
@@ -275,118 +260,76 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     >>> r.summary.pop_total
     38367.0
     """
-    require_projected(network.crs, what="the street network")
-    for what, gdf in (("facilities", facilities), ("demand", demand)):
-        require_projected(gdf.crs, what=what)
-        if gdf.crs != network.crs:
-            raise InputError(
-                f"{what} are in {gdf.crs.to_string()}, the network in {network.crs.to_string()}",
-                fix="reproject them first: gdf.to_crs(network.crs)",
-            )
-    unknown = set(isochrones) - set(ISOCHRONE_KINDS)
-    if unknown:
-        raise InputError(f"unknown isochrone kind {sorted(unknown)}", fix=f"use {', '.join(ISOCHRONE_KINDS)}")
-    cat_minutes = {**CATEGORY_MINUTES, **(category_minutes or {})}
-    ys = yardstick(standard, speed_kmh=speed_kmh)
-    speed, cutoff = ys.engine_kmh, ys.cutoff_min(minutes)
+    from analysis import stages  # here: the stages import this module's helpers
+
+    if not isinstance(network, StreetNetwork) and hasattr(network, "network"):  # a study
+        study = network
+        options = facilities if isinstance(facilities, CircleOptions) else options
+        network, facilities, demand = study.network, study.facilities, study.demand
+        boundaries = boundaries if boundaries is not None else getattr(study, "boundaries", None)
+        demand_snap = demand_snap if demand_snap is not None else getattr(study, "demand_snap", None)
+    options = CircleOptions.of(options, **keywords)
     step = progress or _quiet
     step("travel_times")
-    f_snap = snap_points(facilities, network, max_snap_m=max_snap_m)
-    d_snap = snap_points(demand, network, max_snap_m=max_snap_m) if demand_snap is None else demand_snap
-    skipped = _network_notes(network, facilities, demand, f_snap, d_snap, max_snap_m)
-    speeds = {c: float(v) for c, v in (category_speed or {}).items() if c in cat_minutes}
-    skipped += _category_speed_notes(ys, cat_minutes, speeds)
-
-    dem = nearest_facility(network, facilities, demand, f_snap, d_snap, minutes=cutoff, speed_kmh=speed)
-    dem[C.WALK_M] = dem[C.MINUTES] * 60 * speed_ms(speed)
-    skipped += compound_notes(network, facilities, demand, d_snap, speed_kmh=speed, max_snap_m=max_snap_m)  # issue 30
-    present = [c for c in cat_minutes if (facilities["category"] == c).any()]
-    cat_cutoff = ys.cutoffs({c: cat_minutes[c] for c in present}, speeds)  # each category its own distance
-    per_cat = category_coverage(network, facilities, f_snap, d_snap, cat_cutoff, speed_kmh=speed)
-    dem = pd.concat([dem, per_cat], axis=1)
-    for g in groups:
-        dem[C.covered_by(g.column)] = group_covered(dem, g, ys, cutoff_min=cutoff)
-
-    # 2SFCA, each facility's catchment being its category's threshold.
-    fac_cutoff_s = facilities["category"].map(cat_cutoff).fillna(cutoff).to_numpy(dtype=float) * 60
-    od = od_table(network, f_snap, d_snap, cutoff_s=float(fac_cutoff_s.max(initial=0)), speed_kmh=speed)
-    od = od[od["seconds"].to_numpy() <= fac_cutoff_s[od["source"].to_numpy()]]
-    supply, unit = _supply(facilities, category_capacity or {})
-    access, served = two_step_fca(od, supply, dem[C.POP].to_numpy(dtype=float), cutoff_s=fac_cutoff_s, decay=decay)
-    dem[C.ACCESS] = access * 1000
-    fac = facilities.assign(
-        on_network=f_snap["on_network"],
-        snap_m=f_snap["offset_m"].round(1),
-        supply=supply,
-        catchment_pop=served,
-        **{C.LOAD: served / supply},
-    )
-    fac[C.OVERLOADED] = fac[C.LOAD] > load_norm if load_norm is not None else False
-
+    snapped = stages.snap_circle(network, facilities, demand, options, demand_snap=demand_snap)
+    skipped = [*snapped.notes, *stages.category_speed_notes(options)]
+    access = stages.circle_access(snapped, stages.circle_times(snapped, options), options)
     step("isochrones")
-    # Each band drawn at its own cutoff, and named by its circle (a distance yardstick's bands are not one speed).
-    named = {ys.cutoff_min(b): b for b in sorted({float(minutes), *map(float, bands)})}
-    opts = {"minutes": list(named), "speed_kmh": speed, "street_side_m": street_side_m}
-    empty = gpd.GeoDataFrame(columns=[C.FACILITY_ID, C.BAND_MIN, "geometry"], geometry="geometry", crs=network.crs)
-    united = "merged" in isochrones and reach_cell_m is None  # the union of every facility's own reach
-    iso = (
-        circle_isochrones(network, facilities, f_snap, circles=named.values(), ys=ys, street_side_m=street_side_m)
-        if "facility" in isochrones or united
-        else empty
-    )
-    reach = empty.drop(columns=C.FACILITY_ID)
-    if "merged" in isochrones:
-        reach = (
-            merge_isochrones(iso)
-            if united
-            else _named_bands(reach_grid(network, facilities, f_snap, **opts, cell_m=reach_cell_m), named)
-        )
-    catchments = (
-        _named_bands(nearest_isochrones(network, facilities, f_snap, **opts), named)
-        if "nearest" in isochrones
-        else empty
-    )
+    reach = stages.circle_reach(snapped, options)
     step("coverage")
-    gaps = gap_zones(dem, cell_m=gap_cell_m, boundaries=boundaries)
-    group_cols = [g.column for g in groups]
-    levels, level_notes = coverage_by_level(
-        dem, facilities, boundaries, categories=present, groups=group_cols, used=f_snap["on_network"]
-    )
-    skipped += level_notes
-    if n_sites > 0:
+    coverage = stages.circle_coverage(snapped, access.demand, options, boundaries)
+    skipped += coverage.notes
+    if options.n_sites > 0:
         step("siting")
-    sites = (
-        suggest_sites(network, dem, d_snap, minutes=cutoff, speed_kmh=speed, k=n_sites, spacing_m=site_spacing_m)
-        if n_sites > 0
-        else gpd.GeoDataFrame(columns=SITE_COLUMNS, geometry="geometry", crs=network.crs)
-    )
-    summary = CircleSummary(
-        **asdict(summarize(dem)),
-        minutes=float(minutes),
-        speed_kmh=float(speed),
-        n_facilities=len(facilities),
-        n_facilities_used=int(f_snap["on_network"].sum()),
-        n_points=len(demand),
-        n_overloaded=int(fac[C.OVERLOADED].sum()),
-        load_unit=unit,
-        yardstick=ys,
-        cutoff_min=float(cutoff),
-        walk_m=ys.walk_m(minutes),
-        groups=group_rates(dem, groups, ys),
-    )
+    sites = stages.circle_sites(snapped, access.demand, options)
+    summary = circle_summary(snapped, access, options)
     for line in skipped:
         log.info(line)
     return CircleResult(
-        facilities=fac,
-        demand=dem,
-        isochrones=iso,
-        reach=reach,
-        catchments=catchments,
-        gaps=gaps,
+        facilities=access.facilities,
+        demand=access.demand,
+        isochrones=reach.isochrones,
+        reach=reach.reach,
+        catchments=reach.catchments,
+        gaps=coverage.gaps,
         sites=sites,
-        levels=levels,
+        levels=coverage.levels,
         summary=summary,
         skipped=skipped,
+    )
+
+
+def circle_summary(snapped: Any, access: Any, options: CircleOptions) -> CircleSummary:
+    """A run's headline figures from its stages (``analysis.stages``): coverage, and what produced it.
+
+    Parameters
+    ----------
+    snapped
+        ``analysis.stages.snap_circle``'s result.
+    access
+        ``analysis.stages.circle_access``' result.
+    options
+        The run's options.
+
+    Returns
+    -------
+    CircleSummary
+        The figures.
+    """
+    ys, dem = options.yardstick, access.demand
+    return CircleSummary(
+        **asdict(summarize(dem)),
+        minutes=options.minutes,
+        speed_kmh=float(ys.engine_kmh),
+        n_facilities=len(snapped.facilities),
+        n_facilities_used=int(snapped.f_snap["on_network"].sum()),
+        n_points=len(snapped.demand),
+        n_overloaded=int(access.facilities[C.OVERLOADED].sum()),
+        load_unit=access.load_unit,
+        yardstick=ys,
+        cutoff_min=float(options.cutoff_min),
+        walk_m=ys.walk_m(options.minutes),
+        groups=group_rates(dem, options.groups, ys),
     )
 
 

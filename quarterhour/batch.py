@@ -35,7 +35,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -44,16 +44,13 @@ import pandas as pd
 import pyogrio
 
 from analysis.coverage import assign_units
-from analysis.demand import prepare_demand
-from analysis.groups import find_groups
-from geo import InputError, read_boundaries, read_demand, read_facilities
+from geo import InputError, read_boundaries
 from geo._validate import POLYGONS, existing, require_columns, require_kind, require_unique
 from geo._vector import VECTOR_SUFFIXES, read_vector
-from geo.chinacrs import settle_coordinate_system
 from geo.errors import plain_text
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB
 from geo.network import StreetNetwork
-from geo.store import manifest_digest, store_network
+from geo.store import manifest_digest
 from geo.tables import is_table
 from geo.vocab import LEVELS, level_code
 from quarterhour.batchfiles import (
@@ -70,7 +67,8 @@ from quarterhour.export import atomic_write, file_sha256, provenance
 from quarterhour.i18n import yardstick_text
 from quarterhour.outdir import MAX_NAME_BYTES, claim, inside, safe_part, temp_of
 from quarterhour.progress import Steps
-from quarterhour.provenance import yardstick_record
+from quarterhour.provenance import options_record
+from quarterhour.study import CoordinateNote, StudySpec, load_study
 
 __all__ = [
     "BatchInputs",
@@ -85,6 +83,18 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: The options a batch records (``BatchOptions``' own, as the manifest's parameters).
+_OPTIONS = (
+    "minutes",
+    "speed_kmh",
+    "max_snap_m",
+    "standard",
+    "yardstick",
+    "groups",
+    "category_minutes",
+    "category_capacity",
+    "category_speed",
+)
 #: A unit's output in ``DIR/<code>/``.
 UNIT_FILE = "coverage.gpkg"
 #: A task that raised (not a unit's bad data: that comes back as a failure) is tried this many times more.
@@ -254,23 +264,6 @@ def _folder_names(codes: pd.Series, file: str) -> None:
         )
 
 
-def _points(inputs: BatchInputs, network: StreetNetwork, got: dict, notes: list[str]) -> tuple:
-    """Facilities and residents in the network's CRS, their coordinate systems settled as ``quarterhour run``."""
-    out = []
-    for role in ("facilities", "demand"):
-        gdf = got[role]
-        notes.extend(str(n) for n in gdf.attrs.get("notes", []))
-        requested = getattr(inputs, f"{role}_crs")
-        path = getattr(inputs, role)
-        gdf, _ = settle_coordinate_system(
-            gdf, network, requested, declared=not is_table(path), file=Path(path).name, role=role
-        )
-        out.append(gdf.to_crs(network.crs))
-    demand, how = prepare_demand(out[1], extent=network.nodes.total_bounds)
-    notes.append(f"residents from {how}")
-    return out[0], demand
-
-
 def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _: None) -> PreparedBatch:
     """Read and check every input, prepare the regional network once, and cut each unit's inputs.
 
@@ -293,21 +286,27 @@ def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _:
     """
     reach = reach_m(inputs.options)  # the yardstick's thresholds checked before the slow work
     units, upper = read_units(inputs.units)
-    as_read = {"auto": "wgs84"}
-    got = {
-        "facilities": read_facilities(inputs.facilities, crs=as_read.get(inputs.facilities_crs, inputs.facilities_crs)),
-        "demand": read_demand(inputs.demand, crs=as_read.get(inputs.demand_crs, inputs.demand_crs)),
-    }
     walls = _read_walls(inputs)  # issue 30: read before the slow work
-    say("preparing the regional network (once; kept in the network store)")
-    stored = store_network(inputs.network, cache_dir=inputs.cache_dir)
-    network = stored.network
-    notes: list[str] = []
-    facilities, demand = _points(inputs, network, got, notes)
-    find_groups(demand, inputs.options.groups)  # a group's column missing: said before any cluster starts
+    spec = StudySpec(  # issue 25: the one way in, as ``quarterhour run`` reads (a raster, a lattice table too)
+        network=inputs.network,
+        facilities=inputs.facilities,
+        demand=inputs.demand,
+        boundaries=inputs.units if is_table(inputs.demand) else None,  # a table of units' residents: matched to them
+        facilities_crs=inputs.facilities_crs,
+        demand_crs=inputs.demand_crs,
+        groups=inputs.options.groups,  # a group's column missing: said before any cluster starts
+        max_snap_m=inputs.options.max_snap_m,
+        cache_dir=inputs.cache_dir,
+        spread="grid",  # a region's areas over a grid: spreading them along a region's streets is the units' work
+    )
+    started = {"preparing": "preparing the regional network (once; kept in the network store)"}
+    study = load_study(spec, progress=lambda name: name in started and say(started[name]))
+    stored, network = study.stored, study.network
+    notes = [str(n) for n in study.notes if not isinstance(n, CoordinateNote)] + [f"residents from {study.how}"]
+    facilities, demand = study.facilities, study.demand
     units = units.to_crs(network.crs)
-    parameters = {"command": "batch", "units": str(inputs.units), **asdict(inputs.options)}
-    parameters["yardstick"] = yardstick_record(inputs.options.yardstick, inputs.options.minutes)
+    # issue 25: the options' record (``quarterhour.provenance.options_record``), as the app's provenance writes it
+    parameters = {"command": "batch", "units": str(inputs.units), **options_record(inputs.options.options(), _OPTIONS)}
     files = {"network": inputs.network, "facilities": inputs.facilities, "demand": inputs.demand}
     if str(inputs.units).lower() not in BUNDLED_BOUNDARIES:
         files["units"] = Path(inputs.units)

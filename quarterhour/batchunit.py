@@ -39,6 +39,7 @@ import pandas as pd
 import shapely
 
 from analysis.groups import Group, find_groups
+from analysis.options import CircleOptions
 from analysis.pipeline import run_circle
 from analysis.traveltime import WALK_KMH
 from analysis.yardstick import Yardstick, yardstick
@@ -102,6 +103,46 @@ class BatchOptions:
     def yardstick(self) -> Yardstick:
         """The yardstick the units are measured by."""
         return yardstick(self.standard, speed_kmh=self.speed_kmh)
+
+    # issue 25: batch's options are the circle's (``analysis.options.CircleOptions``), kept in this frozen shape
+    # (its fields are the manifest's parameters and hash: a batch run before keeps its units complete)
+
+    def options(self) -> CircleOptions:
+        """The circle's options every unit runs with (each unit's groups found in its residents, ``run_unit``).
+
+        Examples
+        --------
+        >>> BatchOptions(minutes=10).options().replace(n_sites=0).minutes
+        10.0
+        """
+        return CircleOptions(
+            minutes=self.minutes,
+            speed_kmh=self.speed_kmh,
+            max_snap_m=self.max_snap_m,
+            standard=self.standard,
+            groups=self.groups,
+            isochrones=("facility",),
+            n_sites=0,
+            **self.category_options,
+        )
+
+    @classmethod
+    def of(cls, options: CircleOptions) -> BatchOptions:
+        """Batch's options from the circle's (``quarterhour.cli_args.circle_options``).
+
+        Examples
+        --------
+        >>> BatchOptions.of(CircleOptions(mode="bike")).speed_kmh
+        15.0
+        """
+        return cls(
+            minutes=options.minutes,
+            speed_kmh=options.speed_kmh,
+            max_snap_m=options.max_snap_m,
+            standard=options.standard,
+            groups=options.groups,
+            categories=frozen_categories(options.category_options()),
+        )
 
 
 def frozen_categories(
@@ -358,15 +399,8 @@ def _circle(network: StreetNetwork, job: UnitJob, options: BatchOptions, provena
         clipped,
         job.facilities,
         job.demand,
-        minutes=options.minutes,
-        isochrones=("facility",),
+        options.options().replace(groups=find_groups(job.demand, options.groups)),  # issue 25: one options value
         boundaries={job.level: job.unit},
-        **options.category_options,
-        speed_kmh=options.speed_kmh,
-        standard=options.standard,
-        groups=find_groups(job.demand, options.groups),
-        max_snap_m=options.max_snap_m,
-        n_sites=0,
     )
     s = result.summary
     if s.n_facilities and not s.n_facilities_used:

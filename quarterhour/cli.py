@@ -15,41 +15,25 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
 import shapely
 
 from analysis import columns as C
 from analysis.coverage import nearest_facility
-from analysis.demand import prepare_demand
 from analysis.gaps import gap_zones
-from analysis.groups import find_groups
 from analysis.pipeline import STEPS, CircleResult
 from analysis.traveltime import MODE_SPEEDS_KMH
 from analysis.yardstick import yardstick
 from geo import (
     InputError,
-    StreetNetwork,
     read_boundaries,
-    read_categories,
-    read_demand,
-    read_facilities,
     sample_paths,
     snap_points,
 )
-from geo._validate import existing
-from geo.chinacrs import points_to_wgs84, settle_coordinate_system
 from geo.errors import plain_text
-from geo.graphml import MAX_GRAPHML_MB
-from geo.gridtable import as_cells
-from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
-from geo.network import NETWORK_SUFFIXES
+from geo.io import BUNDLED_BOUNDARIES
 from geo.osm import check_box, walk_network_file
-from geo.raster import RasterHeader, is_raster, open_raster, read_window
 from geo.store import cache_root, store_network
-from geo.tables import is_table
-from geo.unittable import match_units
-from quarterhour.cli_args import build_parser, category_options
+from quarterhour.cli_args import build_parser, circle_options
 from quarterhour.cli_auth import audit_command, cli_lang, login_command, logout_command
 from quarterhour.cli_batch import batch_command
 from quarterhour.cli_compounds import read_compound_inputs, walled
@@ -71,9 +55,9 @@ from quarterhour.i18n import error_words, group_text, t, yardstick_text
 from quarterhour.outdir import claim
 from quarterhour.progress import Steps
 from quarterhour.provenance import yardstick_record
-from quarterhour.readnotes import coordinate_note
 from quarterhour.serve import serve_command  # issue 29
 from quarterhour.sitelines import site_lines
+from quarterhour.study import StudySpec, load_study
 
 __all__ = ["main"]
 
@@ -100,142 +84,50 @@ def _defaults(args: argparse.Namespace) -> None:
         args.speed_kmh = MODE_SPEEDS_KMH[args.mode]
 
 
-def _check_network_file(path: Path) -> None:
-    """The network file exists, is not too large and is of a format read (before the slow read)."""
-    graphml = Path(path).suffix.lower() == ".graphml"  # streamed: memory follows the network, not the file
-    path = existing(path, "network", max_mb=MAX_GRAPHML_MB if graphml else MAX_INPUT_MB)
-    if path.suffix.lower() not in NETWORK_SUFFIXES:
-        raise InputError(
-            f"unsupported network format '{path.suffix}'",
-            file=path.name,
-            fix="give a .graphml (osmnx), .osm or .osm.pbf file",
-        )
-
-
-def _as_read(requested: str) -> str:
-    """The system a reader applies: ``auto`` reads lon/lat as WGS-84 and judges them once the network is there."""
-    return "wgs84" if requested == "auto" else requested
-
-
-def _read_inputs(args: argparse.Namespace) -> dict:
-    """Read and check every input file but the network: fail fast, before the network is read or downloaded.
-
-    Facility, candidate and resident points come back as read (``auto``: lon/lat taken as WGS-84, judged
-    against the streets once the network is there, ``_settle``); boundaries in their files' CRS.
-    """
-    if args.network is not None:
-        _check_network_file(args.network)
-    crs = _as_read(args.facilities_crs)
-    got: dict = {"facilities": read_facilities(args.facilities, crs=crs)}
-    got["demand"] = _read_residents(args)
-    got["boundaries"] = read_boundaries(args.boundaries) if args.boundaries else None
-    if not isinstance(got["demand"], gpd.GeoDataFrame | RasterHeader) and not got["boundaries"]:
-        raise InputError(
-            "the residents table has no coordinates, only units' names or codes: they are matched to --boundaries",
-            file=Path(args.demand).name,
-            fix="give --boundaries with those units (e.g. the community layer, or 'luoyang'), or lon/lat columns",
-        )
-    if args.clip and not got["boundaries"]:
-        raise InputError("--clip needs --boundaries", fix="give the boundaries to clip the network to")
-    got["categories"] = read_categories(args.categories) if args.categories else None
-    candidates, exclude = getattr(args, "candidates", None), getattr(args, "exclude", None)
-    got["candidates"] = read_facilities(candidates, crs=crs, what="candidates") if candidates else None
-    got["exclude"] = read_polygons(exclude, what="exclusion areas") if exclude else None
-    got["buildings"] = read_polygons(args.buildings, what="building footprints") if args.buildings else None
-    got["compounds"] = read_compound_inputs(args)  # issue 30: gated compounds and their gates
-    return got
-
-
-def _read_residents(args: argparse.Namespace) -> gpd.GeoDataFrame | pd.DataFrame | RasterHeader:
-    """The residents as read before the network: a layer, a table of units, or a raster's checked header."""
-    if is_raster(args.demand):
-        return open_raster(args.demand)
-    return read_demand(args.demand, crs=_as_read(args.demand_crs))
-
-
-def _residents(args: argparse.Namespace, got: dict, network: StreetNetwork) -> gpd.GeoDataFrame:
-    """The residents layer in the network's CRS: a raster's window around the streets, units matched, or as read."""
-    source = got["demand"]
-    if isinstance(source, gpd.GeoDataFrame):
-        return as_cells(_settle(args, source, network, "demand"), source.attrs.get("lattice")).to_crs(network.crs)
-    if isinstance(source, RasterHeader):
-        layer = read_window(source, tuple(network.nodes.total_bounds), network.crs.to_wkt())
-    else:
-        layer, notes = match_units(source, got["boundaries"])
-        layer.attrs["notes"] = [*source.attrs["notes"], *notes]
-    for line in layer.attrs["notes"]:
-        print(f"note: {line}", file=sys.stderr)
-    return layer.to_crs(network.crs)
-
-
-def _read_network(args: argparse.Namespace, boundaries_ll: dict | None, step: Steps) -> StreetNetwork:
-    """The prepared network from the store (read, downloaded and prepared the first time: ``geo.store``)."""
-    clip_to = None
-    if args.clip:
-        top = next(iter(boundaries_ll.values())).to_crs(4326)
-        clip_to = shapely.union_all(top.geometry.values)
-    downloaded = None
+def _spec(args: argparse.Namespace) -> StudySpec:
+    """What ``quarterhour.study.load_study`` reads for this command (issue 25: one way in for every face)."""
+    network = args.network
     if args.place or args.bbox:
-        downloaded = walk_network_file(
-            place=args.place, bbox=args.bbox, cache_dir=cache_root(args.cache_dir) / "networks"
-        )
-    step("preparing")
-    return store_network(
-        downloaded if downloaded is not None else args.network,
-        name=(args.place or f"bbox {args.bbox}") if downloaded is not None else None,
-        clip_to=clip_to,
+        network = f"osm:{args.place}" if args.place else "bbox:" + ",".join(str(v) for v in args.bbox)
+    return StudySpec(
+        network=network,
+        facilities=args.facilities,
+        demand=args.demand,
+        boundaries=args.boundaries,
+        categories=args.categories,
+        candidates=getattr(args, "candidates", None),
+        exclude=getattr(args, "exclude", None),
+        buildings=args.buildings,
+        facilities_crs=args.facilities_crs,
+        demand_crs=args.demand_crs,
+        demand_total=args.demand_total,
+        groups=tuple(args.group),
+        max_snap_m=args.max_snap_m,
+        clip=args.clip,
         consolidate_m=args.consolidate_m,
         cache_dir=args.cache_dir,
-    ).network
-
-
-def _settle(args: argparse.Namespace, gdf: gpd.GeoDataFrame, network: StreetNetwork, role: str) -> gpd.GeoDataFrame:
-    """Points of ``role`` with their coordinate system applied (``auto``: judged against the streets); said."""
-    path, requested = getattr(args, role), getattr(args, f"{role}_crs")
-    for line in gdf.attrs.get("notes", []):
-        print(f"note: {line}", file=sys.stderr)
-    gdf, choice = settle_coordinate_system(
-        gdf, network, requested, declared=not is_table(path), file=Path(path).name, role=role
     )
-    print(f"note: {coordinate_note(Path(path).name, choice, 'en')}", file=sys.stderr)
-    gdf.attrs["crs_choice"] = choice
-    return gdf
 
 
 def _load(args: argparse.Namespace, step: Steps) -> tuple:
     """Read and prepare the shared inputs: (network, facilities, demand, boundaries, categories, extra).
 
-    Every input file is read and checked before the network (fail fast); ``extra`` holds the
-    candidates and exclusion areas of ``site``, in the network's CRS.
+    Every input file is read and checked before the network (fail fast: ``quarterhour.study.load_study``);
+    ``extra`` holds the candidates and exclusion areas of ``site``, in the network's CRS, the population
+    groups, and the study itself.
     """
-    step("reading")
     _defaults(args)
-    got = _read_inputs(args)
-    network = _read_network(args, got["boundaries"], step)
-    facilities = _settle(args, got["facilities"], network, "facilities")
-    system = facilities.attrs["crs_choice"].system  # candidates are read as the facilities were
-    candidates = got["candidates"]
-    if candidates is not None and args.facilities_crs == "auto" and system != "wgs84":
-        candidates = points_to_wgs84(candidates, system)
-    args.facilities_crs = system
-    buildings = got["buildings"].to_crs(network.crs) if got["buildings"] is not None else None
-    demand, how = prepare_demand(
-        _residents(args, got, network),
-        total=args.demand_total,
-        network=network,
-        max_snap_m=args.max_snap_m,
-        buildings=buildings,
-    )
-    print(f"note: residents from {how}", file=sys.stderr)
-    boundaries_ll = got["boundaries"]
-    for line in next(iter(boundaries_ll.values())).attrs.get("notes", []) if boundaries_ll else []:
+    compounds = read_compound_inputs(args)  # issue 30: gated compounds and their gates, read before the network
+    study = load_study(_spec(args), progress=step)
+    args.facilities_crs = study.choices[0][1].system  # provenance records the system the facilities were read in
+    for line in study.notes:
         print(f"note: {line}", file=sys.stderr)
-    boundaries = {level: gdf.to_crs(network.crs) for level, gdf in boundaries_ll.items()} if boundaries_ll else None
-    exclude = got["exclude"].to_crs(network.crs) if got["exclude"] is not None else None
-    extra = {"candidates": candidates.to_crs(network.crs) if candidates is not None else None, "exclude": exclude}
-    extra["groups"] = find_groups(demand, args.group)
-    network, facilities = walled(args, network, got["compounds"], facilities)  # issue 30: the compounds' walls
-    return network, facilities.to_crs(network.crs), demand, boundaries, got["categories"], extra
+    print(f"note: residents from {study.how}", file=sys.stderr)
+    for line in study.boundary_notes:
+        print(f"note: {line}", file=sys.stderr)
+    extra = {"candidates": study.candidates, "exclude": study.exclude, "groups": study.groups, "study": study}
+    network, facilities = walled(args, study.network, compounds, study.facilities)  # issue 30: the compounds' walls
+    return network, facilities, study.demand, study.boundaries, study.categories, extra
 
 
 _NOT_PARAMETERS = {"out", "force", "command", "cache_dir", "quiet"}  # where and how, not what: no server path
@@ -311,18 +203,8 @@ def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Pat
         demand,
         args,
         categories,
-        minutes=args.minutes,
-        bands=args.bands,
-        isochrones=(args.isochrones,),
+        options=circle_options(args, categories, extra["groups"]),  # issue 25: the options as one value
         boundaries=boundaries,
-        **category_options(categories),
-        decay=args.decay,
-        load_norm=args.load_norm,
-        speed_kmh=args.speed_kmh,
-        standard=args.standard,
-        groups=extra["groups"],
-        max_snap_m=args.max_snap_m,
-        n_sites=args.suggest,  # no siting work unless asked: at city scale it is most of the time and memory
         progress=step,
     )
     _reachable(result)
@@ -469,15 +351,9 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
         demand,
         args,
         categories,
-        minutes=args.minutes,
-        isochrones=("facility",),
+        # issue 25: the options as one value; the pack's sites are chosen per unit (write_pack), not for the city
+        options=circle_options(args, categories, extra["groups"]).replace(isochrones=("facility",), n_sites=0),
         boundaries=boundaries,
-        **category_options(categories),
-        speed_kmh=args.speed_kmh,
-        standard=args.standard,
-        groups=extra["groups"],
-        max_snap_m=args.max_snap_m,
-        n_sites=0,  # the pack's sites are chosen per unit (write_pack), not for the whole city
         progress=step,
     )
     _reachable(result)

@@ -14,8 +14,10 @@ import pandas as pd
 
 from analysis.accessibility import DECAYS
 from analysis.groups import OLDER_KMH, Group
+from analysis.options import CIRCLE_MIN, CircleOptions
 from analysis.pipeline import ISOCHRONE_KINDS
 from analysis.siting import MODELS
+from analysis.traveltime import MODE_SPEEDS_KMH, WALK_KMH
 from analysis.yardstick import STANDARDS
 from geo.chinacrs import SYSTEMS
 from geo.snap import DEFAULT_MAX_SNAP_M
@@ -30,7 +32,17 @@ from quarterhour.cli_users import add_users_parser
 from quarterhour.outdir import out_path
 from quarterhour.serve import add_serve_parser  # issue 29
 
-__all__ = ["build_parser", "category_options", "measures"]
+__all__ = ["build_parser", "category_options", "circle_options", "measures"]
+
+# issue 25: the defaults' help, from the one place they are defined (``analysis.options``, ``analysis.traveltime``)
+#: ``--minutes``' help.
+MINUTES_HELP = f"walking threshold in minutes (default {CIRCLE_MIN:g})"
+#: ``--mode``'s help: each mode's default speed.
+MODE_HELP = (
+    "travel mode; sets the default speed: " + ", ".join(f"{m} {v:g}" for m, v in MODE_SPEEDS_KMH.items()) + " km/h"
+)
+#: ``--speed-kmh``' help.
+SPEED_HELP = f"speed (default: the mode's, {WALK_KMH:g} km/h for walking)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,14 +161,14 @@ def _inputs(p: argparse.ArgumentParser) -> None:
         help="building footprints (e.g. from 高德, with a 'levels'/层数 column): areas, cells and rasters of "
         "residents are spread over them by floor area, rather than along the streets",
     )
-    p.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
+    p.add_argument("--minutes", type=_positive, default=CIRCLE_MIN, help=MINUTES_HELP)
     p.add_argument(
         "--mode",
         choices=MODES,
         default="walk",
-        help="travel mode; sets the default speed: walk 4.5, bike 15, ebike 20 km/h",
+        help=MODE_HELP,
     )
-    p.add_argument("--speed-kmh", type=_positive, help="speed (default: the mode's, 4.5 km/h for walking)")
+    p.add_argument("--speed-kmh", type=_positive, help=SPEED_HELP)
     measures(p)
     p.add_argument(
         "--max-snap-m",
@@ -354,3 +366,47 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_parser(sub)
     add_serve_parser(sub)  # issue 29: the app on N processes behind nginx
     return parser
+
+
+def circle_options(
+    args: argparse.Namespace, categories: pd.DataFrame | None = None, groups: tuple[Group, ...] | None = None
+) -> CircleOptions:
+    """The circle's options as a command's arguments give them (issue 25: one value, ``CircleOptions``).
+
+    Parameters
+    ----------
+    args
+        The parsed arguments of ``run``, ``site``, ``report`` or ``batch`` (what a command lacks keeps its default).
+    categories
+        The ``--categories`` table (``geo.read_categories``), or None.
+    groups
+        The population groups found in the residents (``analysis.groups.find_groups``); None: those named.
+
+    Returns
+    -------
+    CircleOptions
+        The options.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["run", "--out", "x", "--mode", "bike", "--minutes", "10"])
+    >>> o = circle_options(args)
+    >>> o.speed_kmh, o.minutes, o.n_sites
+    (15.0, 10.0, 0)
+    """
+    given = {
+        "minutes": args.minutes,
+        "mode": args.mode,
+        "speed_kmh": args.speed_kmh,
+        "standard": args.standard,
+        "bands": getattr(args, "bands", None) or (),
+        "decay": getattr(args, "decay", "none"),
+        "load_norm": getattr(args, "load_norm", None),
+        "max_snap_m": args.max_snap_m,
+        "groups": tuple(args.group) if groups is None else groups,
+        "n_sites": getattr(args, "suggest", 0) or 0,
+        **category_options(categories),
+    }
+    if isinstance(getattr(args, "isochrones", None), str):
+        given["isochrones"] = (args.isochrones,)
+    return CircleOptions(**given)

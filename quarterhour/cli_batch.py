@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.traveltime import MODE_SPEEDS_KMH
 from geo import read_categories, sample_paths
 from geo.chinacrs import SYSTEMS
 from geo.snap import DEFAULT_MAX_SNAP_M
@@ -38,7 +37,14 @@ def _workers(text: str) -> int:
 
 def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     """``quarterhour batch --units UNITS --network REGION --out DIR [--scheduler ADDRESS] [--workers N]``."""
-    from quarterhour.cli_args import _cache_dir, _positive, measures  # here: cli_args registers this parser
+    from quarterhour.cli_args import (  # here: cli_args registers this parser
+        CIRCLE_MIN,
+        MINUTES_HELP,
+        SPEED_HELP,
+        _cache_dir,
+        _positive,
+        measures,
+    )
     from quarterhour.cli_compounds import add_compound_options
 
     p = sub.add_parser(
@@ -60,9 +66,9 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--facilities-crs", choices=(*SYSTEMS, "auto"), default="auto", help="as for 'run' (auto)")
     p.add_argument("--demand", type=Path, help="residents of the region, as for 'run' (default: the sample's)")
     p.add_argument("--demand-crs", choices=(*SYSTEMS, "auto"), default="auto", help="as for 'run' (auto)")
-    p.add_argument("--minutes", type=_positive, default=15.0, help="walking threshold in minutes (default 15)")
+    p.add_argument("--minutes", type=_positive, default=CIRCLE_MIN, help=MINUTES_HELP)
     p.add_argument("--mode", choices=MODES, default="walk", help="travel mode; sets the default speed")
-    p.add_argument("--speed-kmh", type=_positive, help="speed (default: the mode's, 4.5 km/h for walking)")
+    p.add_argument("--speed-kmh", type=_positive, help=SPEED_HELP)
     measures(p)  # --standard, --group, --categories: as for 'run'
     p.add_argument(
         "--max-snap-m", type=_positive, default=DEFAULT_MAX_SNAP_M, help="off-network beyond this (default 300 m)"
@@ -133,18 +139,11 @@ def batch_command(args: argparse.Namespace) -> int:
 
 def _options(args: argparse.Namespace) -> BatchOptions:
     """The circle's options, read as ``run`` reads them (the categories' table checked before any cluster)."""
-    from quarterhour.batchunit import BatchOptions, frozen_categories
-    from quarterhour.cli_args import category_options  # here: cli_args registers this parser
+    from quarterhour.batchunit import BatchOptions
+    from quarterhour.cli_args import circle_options  # here: cli_args registers this parser
 
     categories = read_categories(args.categories) if args.categories else None
-    return BatchOptions(
-        minutes=args.minutes,
-        speed_kmh=args.speed_kmh or MODE_SPEEDS_KMH[args.mode],
-        max_snap_m=args.max_snap_m,
-        standard=args.standard,
-        groups=tuple(args.group),
-        categories=frozen_categories(category_options(categories)),
-    )
+    return BatchOptions.of(circle_options(args, categories))  # issue 25: as ``run`` builds them
 
 
 def _report(result: BatchResult, out: Path, options: BatchOptions) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 from geo._validate import clean_text
 from quarterhour import __version__
 
-__all__ = ["file_sha256", "provenance", "provenance_metadata", "yardstick_of", "yardstick_record"]
+__all__ = ["file_sha256", "options_record", "provenance", "provenance_metadata", "yardstick_of", "yardstick_record"]
 
 
 def file_sha256(path: str | Path) -> str:
@@ -162,6 +162,35 @@ def yardstick_record(ys: Any, minutes: float) -> dict[str, Any]:
         "speed_kmh": None if ys.by_distance else ys.speed_kmh,
         "circles_m": {f"{m:g}": d for m, d in ys.metres} or {f"{minutes:g}": ys.walk_m(minutes)},
     }
+
+
+def options_record(options: Any, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """A run's options as its provenance and the workspace record them: every option, and the yardstick's words.
+
+    The one place a record of the options is written (issue 25): the app's provenance, batch's, the workspace's
+    saved parameters take theirs from it.
+
+    Parameters
+    ----------
+    options
+        The run's ``analysis.options.CircleOptions``.
+    keys
+        The options a face records (each face has its own; a pack's table labels them); None: every one.
+
+    Returns
+    -------
+    dict
+        ``CircleOptions.record()`` and ``yardstick`` (``yardstick_record``), of ``keys``.
+
+    Examples
+    --------
+    >>> from analysis.options import CircleOptions
+    >>> r = options_record(CircleOptions(minutes=10))
+    >>> r["minutes"], r["speed_kmh"], r["yardstick"]["circles_m"]
+    (10.0, 4.5, {'10': 750.0})
+    """
+    record = {**options.record(), "yardstick": yardstick_record(options.yardstick, options.minutes)}
+    return record if keys is None else {key: record[key] for key in keys}
 
 
 def yardstick_of(prov: Mapping[str, Any] | None) -> Any:

@@ -22,9 +22,8 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from analysis import columns as C
-from analysis.demand import prepare_demand
 from analysis.gaps import CELL_M
-from analysis.groups import Group, find_groups, group_headers
+from analysis.groups import find_groups, group_headers
 from analysis.hours import facility_hours, open_states, run_open
 from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, changed_reach, circle_isochrones, run_circle
 from analysis.reachgrid import GRID_M
@@ -33,24 +32,20 @@ from analysis.siting import SiteResult, candidate_sites, plan_sites
 from geo import (
     StreetNetwork,
     read_boundaries,
-    read_demand,
     read_facilities,
     sample_paths,
     snap_points,
 )
-from geo.chinacrs import CrsChoice, settle_coordinate_system
 from geo.errors import InputError
-from geo.gridtable import as_cells
 from geo.hours import parse_hours, typical_hours
 from geo.notes import note
 from geo.osm import walk_network_file
-from geo.raster import is_raster, open_raster, read_window
 from geo.scenario import changes_frame
 from geo.store import cache_root, load_entry, store_network
-from geo.tables import is_table
 from geo.vocab import DEFAULT_NEW_CATEGORY
 from quarterhour.i18n import t
 from quarterhour.leaflet import OSM_ATTRIBUTION
+from quarterhour.study import CoordinateNote, StudySpec, load_study
 from quarterhour.webgeo import draw_streets_ahead
 from quarterhour.webmap import CITY_EDGES, MapData, map_data
 from ui.values import SAMPLE, STORE, Change, Inputs, Params, Plan, Points, ScenarioView
@@ -184,49 +179,24 @@ def load_points(inputs: Inputs) -> Points:
         The facilities, the residents, the residents' snaps, and notes for the planner.
     """
     network = network_of(inputs)  # issue 30: with the compounds' walls
-    fac_path = sample_paths()["facilities"] if inputs.facilities == SAMPLE else inputs.facilities
-    facilities, fac_choice = _settled(read_facilities, fac_path, inputs.facilities_crs, network, role="facilities")
-    notes = [note("facilities_read", file=Path(fac_path).name, n=len(facilities)), *facilities.attrs.get("notes", [])]
-    dem_path = sample_paths()["demand"] if inputs.demand == SAMPLE else inputs.demand
-    demand, dem_choice = _residents(dem_path, inputs.demand_crs, network)
-    notes += demand.attrs.get("notes", [])
-    demand = as_cells(demand, demand.attrs.get("lattice"))  # a grid's cell centres, as cells
-    demand, how = prepare_demand(demand.to_crs(network.crs), total=inputs.demand_total, network=network)
-    notes.append(
-        note("residents_read", file=Path(dem_path).name, n=len(demand), pop=float(demand[C.POP].sum()), how=how)
+    spec = StudySpec(  # issue 25: the one way in, as the command line and batch read (a raster, a units table)
+        network=network,
+        facilities=inputs.facilities,
+        demand=inputs.demand,
+        boundaries=inputs.units,
+        facilities_crs=inputs.facilities_crs,
+        demand_crs=inputs.demand_crs,
+        demand_total=inputs.demand_total,
+        snap=True,
     )
-    facilities = facilities.to_crs(network.crs)
-    choices = ((Path(fac_path).name, fac_choice), (Path(dem_path).name, dem_choice))
-    return Points(facilities, demand, snap_points(demand, network), tuple(notes), choices)
-
-
-def _residents(path: str | Path, requested: str, network: StreetNetwork) -> tuple:
-    """The residents as read: a GeoTIFF's window around the streets (in its own CRS, as the CLI reads it), or points.
-
-    A raster keeps the CRS it states (``declared``); the limits are the CLI's (``geo.raster``: the window around
-    the streets only, at most ``MAX_WINDOW_CELLS`` cells; nodata and negative cells dropped, said in the notes).
-    """
-    if not is_raster(path):
-        return _settled(read_demand, path, requested, network, role="demand")
-    cells = read_window(open_raster(path), tuple(network.nodes.total_bounds), network.crs.to_wkt())
-    return cells, CrsChoice("wgs84", "declared")
-
-
-def _settled(read: object, path: str | Path, requested: str, network: StreetNetwork, *, role: str) -> tuple:
-    """Points read by ``read`` with their coordinates as ``requested`` (``auto``: judged against the streets)."""
-    gdf = read(path, crs="wgs84" if requested == "auto" else requested)
-    if not isinstance(gdf, gpd.GeoDataFrame):  # a table of units' residents, without coordinates
-        raise InputError(
-            "the residents table has no coordinates, only units' names or codes",
-            file=Path(path).name,
-            fix="add lon/lat columns, or match it to the review units with `quarterhour run --boundaries`",
-        )
-    notes, lattice = gdf.attrs.get("notes", []), gdf.attrs.get("lattice")
-    gdf, choice = settle_coordinate_system(
-        gdf, network, requested, declared=not is_table(path), file=Path(path).name, role=role
-    )
-    gdf.attrs.update(notes=notes, lattice=lattice)
-    return gdf, choice
+    study = load_study(spec)
+    fac_name, dem_name = (name for name, _ in study.choices)
+    notes = [
+        note("facilities_read", file=fac_name, n=len(study.facilities)),
+        *(n for n in study.notes if not isinstance(n, CoordinateNote)),  # the coordinates: said from crs_choices
+        note("residents_read", file=dem_name, n=len(study.demand), pop=float(study.demand[C.POP].sum()), how=study.how),
+    ]
+    return Points(study.facilities, study.demand, study.demand_snap, tuple(notes), study.choices)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -312,23 +282,23 @@ def _run(
     small = len(network.nodes) <= SMALL_NETWORK_NODES
     points = load_points(inputs)
     run = run_circle if params.at is None else partial(run_open, at=params.at)  # issue 31: the facilities open then
-    return run(
-        network,
-        facilities,
-        points.demand,
-        minutes=params.minutes,
-        bands=[b for b in params.bands if b != params.minutes],
-        category_minutes=dict(params.category_minutes),
-        boundaries=load_boundaries(inputs.network, units),
-        speed_kmh=params.speed_kmh,
-        standard=params.standard,
-        groups=find_groups(points.demand, [Group(g, v) for g, v in params.group_speeds]),
+    panel = params.options()  # issue 25: the panel's choices as one options value
+    options = panel.replace(
+        categories=None,  # the facilities are chosen already (``_chosen``; a scenario's too)
+        groups=find_groups(points.demand, panel.groups),
         gap_cell_m=GAP_CELL_M,
         # a city's map draws the merged reach, traced from a grid in seconds; each facility's own reach
         # (hundreds of polygons, not drawn) is made when a file asks for it (compute_files)
         isochrones=ISOCHRONE_KINDS if small else ("merged",),
         reach_cell_m=None if small else GRID_M,
         n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
+    )
+    return run(
+        network,
+        facilities,
+        points.demand,
+        options=options,
+        boundaries=load_boundaries(inputs.network, units),
         demand_snap=points.demand_snap,  # snapped once, with the residents
         progress=progress,
     )

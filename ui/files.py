@@ -12,7 +12,7 @@ from geo import sample_paths
 from geo.hours import at_label
 from geo.scenario import changes_frame
 from quarterhour.export import gpkg_bytes, layer_bytes, provenance, table_bytes
-from quarterhour.provenance import yardstick_record
+from quarterhour.provenance import options_record
 from quarterhour.report import PackOptions, build_pack
 from ui.compute import compute, compute_files, network_of, scenario, scenario_run
 from ui.values import SAMPLE, Change, Inputs, Params
@@ -54,6 +54,10 @@ def scenario_gpkg(
     return gpkg_bytes(kept, provenance=prov, lang=lang)
 
 
+#: The options the app's provenance records (the panel's; the rest are the app's fixed choices).
+_APP_OPTIONS = ("minutes", "speed_kmh", "standard", "yardstick", "categories", "category_minutes", "bands")
+
+
 def app_provenance(inputs: Inputs, units: str, params: Params) -> dict:
     """What produced the numbers on screen: the parameters and the input files (with their SHA-256).
 
@@ -77,13 +81,7 @@ def app_provenance(inputs: Inputs, units: str, params: Params) -> dict:
     files.update({k: v for k, v in (("compounds", inputs.compounds), ("gates", inputs.gates)) if v})  # issue 30
     parameters = {
         "face": "app",
-        "minutes": params.minutes,
-        "speed_kmh": params.speed_kmh,
-        "standard": params.standard,
-        "yardstick": yardstick_record(params.yardstick, params.minutes),
-        "categories": list(params.categories),
-        "category_minutes": dict(params.category_minutes),
-        "bands": list(params.bands),
+        **options_record(params.options(), _APP_OPTIONS),  # issue 25: the options' record, written in one place
         "facilities_crs": inputs.facilities_crs,
         "demand_crs": inputs.demand_crs,
         "demand_total": inputs.demand_total,

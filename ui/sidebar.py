@@ -16,6 +16,7 @@ from geo import read_demand, read_facilities, sample_paths
 from geo.errors import InputError
 from geo.raster import is_raster
 from geo.store import list_networks
+from geo.tables import is_table
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, MODES
 from quarterhour.i18n import both, category_both, t
 from ui import state as S
@@ -293,6 +294,7 @@ def data_ui(lang: str) -> Sources:
             ),
             compounds=None if compounds == SAMPLE else compounds,  # issue 30
             gates=None if gates == SAMPLE else gates,
+            units=units if demand != SAMPLE and is_table(demand) else None,  # issue 25: a table of units' residents
         ),
         units=units,
         candidates=None if candidates == SAMPLE else candidates,

@@ -21,6 +21,8 @@ from typing import NamedTuple
 import geopandas as gpd
 import pandas as pd
 
+from analysis.groups import Group
+from analysis.options import CircleOptions
 from analysis.scenario import ScenarioResult
 from analysis.yardstick import Yardstick, yardstick
 from geo.chinacrs import CrsChoice
@@ -51,6 +53,9 @@ class Inputs:
     names: tuple[tuple[str, str], ...] = ()
     compounds: str | None = None  #: issue 30: gated compounds (polygons or an OSM file); None: none
     gates: str | None = None  #: issue 30: their gates (points or an OSM file); None: from an OSM compounds file
+    #: the review units (``sample``, ``luoyang`` or a file), when the residents are a table that may name units
+    #: instead of places (issue 25: matched to them, as ``quarterhour run --boundaries`` does); None: not asked
+    units: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,27 @@ class Params:
     standard: str = "minutes"  #: the yardstick (``analysis.yardstick.STANDARDS``)
     group_speeds: tuple[tuple[str, float], ...] = ()  #: (population group, its walking speed) where one is set
     at: int | None = None  #: a minute of the week: only the facilities open then count (issue 31); None: all
+
+    def options(self, mode: str = "walk") -> CircleOptions:
+        """The panel's choices as the circle's options (issue 25: ``analysis.options.CircleOptions``).
+
+        The categories counted are chosen before a run (the facilities shown); ``categories`` says which.
+
+        Examples
+        --------
+        >>> Params(10.0, 4.0, ("study_room",), (("study_room", 12.0),), (5.0,)).options().category_minutes
+        (('study_room', 12.0),)
+        """
+        return CircleOptions(
+            minutes=self.minutes,
+            mode=mode,
+            speed_kmh=self.speed_kmh,
+            standard=self.standard,
+            bands=self.bands,
+            categories=self.categories,
+            category_minutes=self.category_minutes,
+            groups=tuple(Group(g, v) for g, v in self.group_speeds),
+        )
 
     @property
     def yardstick(self) -> Yardstick:

@@ -22,6 +22,7 @@ import streamlit as st
 from analysis.unittree import unit_parents, unit_shapes
 from geo import InputError
 from quarterhour.i18n import t
+from quarterhour.provenance import options_record
 from ui import state as S
 from ui.compute import load_boundaries, scenario
 from ui.values import Change, Inputs, Params
@@ -74,15 +75,9 @@ def project_of(inputs: Inputs, units: str) -> ProjectKey:
 
 def params_record(params: Params) -> dict:
     """The parameters a version is saved with (and the travel mode, which the speed belongs to)."""
-    record = {
-        "mode": st.session_state.get(S.MODE, "walk"),
-        "minutes": params.minutes,
-        "speed_kmh": params.speed_kmh,
-        "standard": params.standard,
-        "categories": list(params.categories),
-        "category_minutes": [list(pair) for pair in params.category_minutes],
-        "bands": list(params.bands),
-    }
+    options = options_record(params.options(st.session_state.get(S.MODE, "walk")))  # issue 25: one record
+    record = {name: options[name] for name in ("mode", "minutes", "speed_kmh", "standard", "categories", "bands")}
+    record["category_minutes"] = [list(pair) for pair in params.category_minutes]  # as versions were saved
     if params.at is not None:  # the time of the week asked (issue 31); absent: any time, as versions saved before
         record["at"] = params.at
     return record
