@@ -1011,6 +1011,26 @@ _TEXT: dict[str, tuple[str, str]] = {
         "unknown, not counted as open); covered in a window means covered at every hour of it; below, 10:00 and "
         "19:00 of each day; all 168 hours in summary.xlsx",
     ),
+    # --- issue 30: i30-roads ---
+    "note_roads_read": (
+        "{file}：道路图层 {n:,} 条要素，构建为 {nodes:,} 个节点、{segments:,} 段、{km:,.1f} 公里的路网（{crs}）",
+        "{file}: a road layer of {n:,} features, read as a network of {nodes:,} nodes and {segments:,} segments, "
+        "{km:,.1f} km, in {crs}",
+    ),
+    "note_roads_not_walkable": (
+        "{n:,} 条道路不可步行，已剔除（按“{column}”列：快速路、高速公路及其匝道，或 walk = 否；可用 --walkable 修改）",
+        "{n:,} roads are not walked and were left out (by column '{column}': expressways and their ramps, or "
+        "walk = no; --walkable changes it)",
+    ),
+    "note_roads_topology": (
+        "路网检查：连接端点 {joined:,} 处，交叉处打断 {noded:,} 处、不打断 {not_noded:,} 处（上下穿越：{levels}），"
+        "删除零长度路段 {zero:,} 段、重复路段 {duplicates:,} 段；断头路 {dangles:,} 处，孤立碎片 {fragments:,} 个，"
+        "最大连通部分占总长度 {share:.1f}%（见图层 network_issues）",
+        "network check: {joined:,} end points joined, {noded:,} crossings noded, {not_noded:,} not noded (they pass "
+        "over each other: {levels}), segments dropped: {zero:,} of zero length and {duplicates:,} duplicates; "
+        "{dangles:,} dead ends, {fragments:,} fragments cut off, the largest part holds {share:.1f}% of the length "
+        "(see the layer network_issues)",
+    ),
 }
 
 
