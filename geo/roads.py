@@ -49,6 +49,7 @@ from geo._validate import existing
 from geo._vector import VECTOR_SUFFIXES, read_vector
 from geo.chinacrs import geometries_to_wgs84
 from geo.errors import InputError
+from geo.io import MAX_INPUT_MB
 from geo.network import StreetNetwork, _is_metric, _utm_zone, network_from_arrays
 from geo.notes import Note, note
 
@@ -61,6 +62,7 @@ __all__ = [
     "ROAD_SUFFIXES",
     "TUNNEL_COLUMNS",
     "WALK_COLUMNS",
+    "RoadOptions",
     "RoadReport",
     "is_road_layer",
     "parse_network_crs",
@@ -109,6 +111,45 @@ _FIX_LINES = "give the road centre lines as LineString or MultiLineString featur
 
 
 @dataclass(frozen=True)
+class RoadOptions:
+    """How a road layer is read (``--network-crs``, ``--join-ends-m``, ``--walkable``): part of its store key.
+
+    Attributes
+    ----------
+    network_crs
+        ``parse_network_crs``'s answer: gcj02, bd09, wgs84, a CRS, or None (the file's own).
+    join_m
+        Line ends closer than this many metres are joined.
+    walkable
+        Road class -> walkable pairs over the defaults (``read_walkable``), sorted.
+    """
+
+    network_crs: str | None = None
+    join_m: float = DEFAULT_JOIN_M
+    walkable: tuple[tuple[str, bool], ...] = ()
+
+    @classmethod
+    def of(cls, network_crs: str | None = None, join_m: float | None = None, walkable: object = None) -> RoadOptions:
+        """Options as the faces give them: a CRS text, a tolerance (None: the default), a mapping file or dict."""
+        mapping = walkable if isinstance(walkable, dict) else read_walkable(walkable)
+        return cls(
+            parse_network_crs(network_crs),
+            DEFAULT_JOIN_M if join_m is None else float(join_m),
+            tuple(sorted(mapping.items())),
+        )
+
+    def record(self) -> dict:
+        """The options as JSON (the store's key and manifest)."""
+        return {"network_crs": self.network_crs, "join_m": self.join_m, "walkable": [list(p) for p in self.walkable]}
+
+    @classmethod
+    def from_record(cls, record: dict) -> RoadOptions:
+        """Options back from ``record``."""
+        pairs = tuple((str(c), bool(w)) for c, w in record.get("walkable", []))
+        return cls(record.get("network_crs"), float(record.get("join_m", DEFAULT_JOIN_M)), pairs)
+
+
+@dataclass(frozen=True)
 class RoadReport:
     """What building a network from a road layer found, as a network dataset build reports it.
 
@@ -127,6 +168,18 @@ class RoadReport:
 
     counts: dict
     issues: gpd.GeoDataFrame = field(repr=False)
+
+
+def said(key: str, problem: str, **values: object) -> InputError:
+    """An ``InputError`` with its words in both languages (``quarterhour.i18n``'s ``err_roads_<key>``).
+
+    ``file``, ``row``, ``column`` and ``fix`` make the English message as ever; every value is there for the
+    Chinese words, and ``en`` holds the English message itself.
+    """
+    where = {k: values.get(k) for k in ("file", "row", "column", "fix")}
+    exc = InputError(problem, **where)
+    exc.key, exc.values = f"roads_{key}", {**values, "en": str(exc)}
+    return exc
 
 
 def is_road_layer(path: str | Path) -> bool:
@@ -150,10 +203,12 @@ def parse_network_crs(text: str | None) -> str | None:
     try:
         crs = CRS.from_user_input(value)
     except CRSError:
-        raise InputError(
+        raise said(
+            "bad_crs",
             f"the network's coordinate system '{value[:60]}' is not one PROJ knows",
             column="--network-crs",
             fix="give gcj02 (高德/腾讯), bd09 (百度), wgs84, or an EPSG code such as EPSG:4547 (CGCS2000 3° GK 114°E)",
+            value=value[:60],
         ) from None
     return crs.to_string()
 
@@ -189,11 +244,13 @@ def read_walkable(path: str | Path | None) -> dict[str, bool]:
         if not any(cells):
             continue
         if len(cells) < 2:
-            raise InputError(
+            raise said(
+                "walkable_value",
                 "a row gives no walkable yes/no after its class",
                 file=path.name,
                 row=number,
                 fix="write each row as: class,yes  or  class,no (e.g. motorway,no / 步行道,yes)",
+                value="",
             )
         answer = cells[1].lower()
         if answer in _YES or answer in _NO - {""}:
@@ -201,12 +258,13 @@ def read_walkable(path: str | Path | None) -> dict[str, bool]:
         elif number == 1:
             continue  # a header row
         else:
-            raise InputError(
+            raise said(
+                "walkable_value",
                 f"'{cells[1]}' is not yes or no",
                 file=path.name,
                 row=number,
-                column="walkable",
-                fix="write yes (是) or no (否) after each class",
+                fix="write each row as: class,yes  or  class,no (e.g. motorway,no / 步行道,yes)",
+                value=cells[1],
             )
     if not mapping:
         raise InputError(
@@ -223,6 +281,7 @@ def prepare_roads(
     join_m: float = DEFAULT_JOIN_M,
     walkable: dict[str, bool] | None = None,
     source: str | None = None,
+    clip_to: shapely.Geometry | None = None,
 ) -> StreetNetwork:
     """The prepared network of a road layer, noded; its ``RoadReport`` in ``network.derived["road_report"]``.
 
@@ -241,6 +300,8 @@ def prepare_roads(
         Road class -> walkable, over the defaults (``read_walkable``).
     source
         What the planner calls the network, for the messages; ``None``: the file's name.
+    clip_to
+        A polygon in lon/lat: only the roads reaching into it are kept; ``None`` keeps all.
 
     Returns
     -------
@@ -253,17 +314,27 @@ def prepare_roads(
         The file cannot be read, holds other geometries than lines, states no CRS and none is given,
         or no walkable road is left.
     """
-    path = Path(path)
+    path = existing(path, "network", max_mb=MAX_INPUT_MB)
     source = source or path.name
     if not np.isfinite(join_m) or join_m < 0:
         raise InputError(f"the end-point tolerance {join_m:g} m is not a distance", fix="give 0 or more metres")
     layer = _read_layer(path, network_crs, source)
+    if clip_to is not None:
+        area = gpd.GeoSeries([clip_to], crs=4326).to_crs(layer.crs).iloc[0]
+        layer = layer[layer.intersects(area)].reset_index(drop=True)
+        if layer.empty:
+            raise InputError(
+                "no road of the layer lies inside the clipping area",
+                file=source,
+                fix="check that the boundaries and the road layer cover the same place (and --network-crs)",
+            )
     counts: dict = {"features": len(layer)}
     keep, walk_counts = _walkable(layer, walkable or {}, source)
     counts.update(walk_counts)
     layer = layer[keep]
     if layer.empty:
-        raise InputError(
+        raise said(
+            "none_walkable",
             "no walkable road is left in the road layer",
             file=source,
             column=walk_counts.get("class_column") or None,
@@ -321,25 +392,41 @@ def _read_layer(path: Path, network_crs: str | None, source: str) -> gpd.GeoData
     """The layer's line features in a stated CRS (GCJ-02 / BD-09 lon/lat moved to WGS-84)."""
     system = parse_network_crs(network_crs)
     assume = "EPSG:4326" if system in ("gcj02", "bd09", "wgs84") else system
-    layer = read_vector(path, what="roads", assume_crs=assume)
+    try:
+        layer = read_vector(path, what="roads", assume_crs=assume)
+    except InputError as exc:
+        if "has no coordinate reference system" not in exc.problem:
+            raise
+        raise said(
+            "no_crs",
+            "the road layer does not say its coordinate reference system",
+            file=source,
+            fix="save it with a CRS (e.g. EPSG:4326), or say it with --network-crs (e.g. EPSG:4547, gcj02)",
+        ) from None
     kinds = layer.geom_type.to_numpy()
     bad = np.flatnonzero(~np.isin(kinds, ("LineString", "MultiLineString")))
     if len(bad):
-        raise InputError(
+        raise said(
+            "not_lines",
             f"the road layer must be lines; found {kinds[bad[0]]} ({len(bad)} rows)",
             file=source,
             row=int(bad[0]) + 1,
             column="geometry",
             fix=_FIX_LINES,
+            kind=kinds[bad[0]],
+            n=len(bad),
         )
     if system is not None and system not in ("gcj02", "bd09", "wgs84") and not layer.crs.equals(CRS(system)):
         layer = layer.set_crs(system, allow_override=True)  # the planner says the file's CRS is wrong
     if system in ("gcj02", "bd09"):
         if not layer.crs.is_geographic:
-            raise InputError(
+            raise said(
+                "gcj_projected",
                 f"--network-crs {system} is for lon/lat, but the file is in {layer.crs.to_string()}",
                 file=source,
                 fix=f"give a lon/lat layer for {system}, or drop --network-crs",
+                system=system,
+                crs=layer.crs.to_string(),
             )
         layer = geometries_to_wgs84(layer, system)
     layer.attrs["system"] = system
@@ -376,12 +463,15 @@ def _walkable(layer: gpd.GeoDataFrame, mapping: dict[str, bool], source: str) ->
         odd = np.flatnonzero((said < 0) & layer[walk_column].notna().to_numpy())
         odd = [i for i in odd if str(layer[walk_column].iloc[i]).strip()]
         if odd:
-            raise InputError(
+            raise said(
+                "walk_value",
                 f"'{layer[walk_column].iloc[odd[0]]}' is not yes or no ({len(odd)} rows)",
                 file=source,
                 row=int(odd[0]) + 1,
                 column=walk_column,
                 fix="write yes (是) or no (否), or leave the cell blank to go by the road class",
+                value=str(layer[walk_column].iloc[odd[0]])[:60],
+                n=len(odd),
             )
         keep = np.where(said >= 0, said == 1, keep)
     counts = {

@@ -46,6 +46,7 @@ from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
 from geo.network import NETWORK_SUFFIXES
 from geo.osm import check_box, walk_network_file
 from geo.raster import RasterHeader, is_raster, open_raster, read_window
+from geo.roads import ROAD_SUFFIXES
 from geo.store import cache_root, store_network
 from geo.tables import is_table
 from geo.unittable import match_units
@@ -71,6 +72,7 @@ from quarterhour.outdir import claim
 from quarterhour.progress import Steps
 from quarterhour.provenance import yardstick_record
 from quarterhour.readnotes import coordinate_note
+from quarterhour.roadlayer import issues_layer, road_options, road_text
 from quarterhour.sitelines import site_lines
 
 __all__ = ["main"]
@@ -102,11 +104,11 @@ def _check_network_file(path: Path) -> None:
     """The network file exists, is not too large and is of a format read (before the slow read)."""
     graphml = Path(path).suffix.lower() == ".graphml"  # streamed: memory follows the network, not the file
     path = existing(path, "network", max_mb=MAX_GRAPHML_MB if graphml else MAX_INPUT_MB)
-    if path.suffix.lower() not in NETWORK_SUFFIXES:
+    if path.suffix.lower() not in (*NETWORK_SUFFIXES, *ROAD_SUFFIXES):  # issue 30: or a road layer
         raise InputError(
             f"unsupported network format '{path.suffix}'",
             file=path.name,
-            fix="give a .graphml (osmnx), .osm or .osm.pbf file",
+            fix="give a .graphml (osmnx), .osm or .osm.pbf file, or a road layer (.shp, .zip, .gpkg, .geojson)",
         )
 
 
@@ -123,6 +125,7 @@ def _read_inputs(args: argparse.Namespace) -> dict:
     """
     if args.network is not None:
         _check_network_file(args.network)
+    road_options(args)  # issue 30: --network-crs, --walkable checked before the slow read
     crs = _as_read(args.facilities_crs)
     got: dict = {"facilities": read_facilities(args.facilities, crs=crs)}
     got["demand"] = _read_residents(args)
@@ -177,13 +180,17 @@ def _read_network(args: argparse.Namespace, boundaries_ll: dict | None, step: St
             place=args.place, bbox=args.bbox, cache_dir=cache_root(args.cache_dir) / "networks"
         )
     step("preparing")
-    return store_network(
+    network = store_network(
         downloaded if downloaded is not None else args.network,
         name=(args.place or f"bbox {args.bbox}") if downloaded is not None else None,
         clip_to=clip_to,
         consolidate_m=args.consolidate_m,
         cache_dir=args.cache_dir,
+        roads=road_options(args),
     ).network
+    for line in road_text(network, Path(str(args.network)).name, "en"):  # issue 30: a road layer's check
+        print(f"note: {line}", file=sys.stderr)
+    return network
 
 
 def _settle(args: argparse.Namespace, gdf: gpd.GeoDataFrame, network: StreetNetwork, role: str) -> gpd.GeoDataFrame:
@@ -235,7 +242,17 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
 
 
 _NOT_PARAMETERS = {"out", "force", "command", "cache_dir", "quiet"}  # where and how, not what: no server path
-_INPUT_FILES = ("network", "facilities", "demand", "boundaries", "categories", "candidates", "exclude", "buildings")
+_INPUT_FILES = (
+    "network",
+    "facilities",
+    "demand",
+    "boundaries",
+    "categories",
+    "candidates",
+    "exclude",
+    "buildings",
+    "walkable",  # issue 30
+)
 
 
 def _provenance(args: argparse.Namespace) -> dict:
@@ -325,6 +342,7 @@ def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Pat
     step("writing")
     out = args.out / "coverage.gpkg"
     layers, kinds = result.layers(args.isochrones), {"isochrones": args.isochrones}
+    layers = {**layers, **issues_layer(network)}  # issue 30: a road layer's network_issues
     write_layers(layers, out, force=args.force, provenance=_provenance(args), kinds=kinds)
     write_hours_tables(args, result, boundaries)
     return result, out
@@ -513,7 +531,16 @@ def _network(args: argparse.Namespace) -> int:
         top = next(iter(read_boundaries(args.boundaries).values())).to_crs(4326)
         clip_to = shapely.union_all(top.geometry.values)
     name = (args.place or f"bbox {args.bbox}") if (args.place or args.bbox) else None
-    stored = store_network(path, name=name, clip_to=clip_to, consolidate_m=args.consolidate_m, cache_dir=args.cache_dir)
+    stored = store_network(
+        path,
+        name=name,
+        clip_to=clip_to,
+        consolidate_m=args.consolidate_m,
+        cache_dir=args.cache_dir,
+        roads=road_options(args),
+    )
+    for line in road_text(stored.network, Path(path).name, "en"):  # issue 30: a road layer's check
+        print(f"note: {line}", file=sys.stderr)
     m = stored.manifest
     west, south, east, north = m["extent_lonlat"]
     print(

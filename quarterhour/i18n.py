@@ -1031,6 +1031,46 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{dangles:,} dead ends, {fragments:,} fragments cut off, the largest part holds {share:.1f}% of the length "
         "(see the layer network_issues)",
     ),
+    "road_issue_dangle": ("断头路端点", "dead end"),
+    "road_issue_joined": ("已连接的端点（容差内）", "end points joined (within the tolerance)"),
+    "road_issue_crossing_noded": ("交叉处已打断（路口）", "crossing noded (a junction)"),
+    "road_issue_crossing_not_noded": ("交叉不打断（桥梁/隧道/分层）", "crossing not noded (bridge, tunnel or level)"),
+    "road_issue_zero_length": ("零长度路段（已删除）", "zero-length segment (dropped)"),
+    "road_issue_duplicate": ("重复路段（已删除）", "duplicate segment (dropped)"),
+    "road_issue_fragment": ("孤立碎片路段", "segment of a fragment cut off"),
+    "err_roads_not_lines": (
+        "{file}，第 {row} 行，“geometry”列：道路图层须为线要素，发现 {kind}（共 {n} 行）。"
+        "办法：以 LineString 或 MultiLineString 要素提供道路中心线",
+        "{en}",
+    ),
+    "err_roads_no_crs": (
+        "{file}：道路图层未说明坐标系。"
+        "办法：保存时带上坐标系（如 EPSG:4326），或用 --network-crs 指定（如 EPSG:4547、gcj02）",
+        "{en}",
+    ),
+    "err_roads_bad_crs": (
+        "--network-crs：“{value}”不是 PROJ 认识的坐标系。"
+        "办法：填写 gcj02（高德、腾讯）、bd09（百度）、wgs84，或 EPSG 代码，如 EPSG:4547（CGCS2000 3 度带 114°E）",
+        "{en}",
+    ),
+    "err_roads_none_walkable": (
+        "{file}：道路图层中没有可步行的道路。办法：检查道路等级列与 --walkable（默认快速路、高速公路及其匝道不可步行）",
+        "{en}",
+    ),
+    "err_roads_walk_value": (
+        "{file}，第 {row} 行，“{column}”列：“{value}”不是“是”或“否”（共 {n} 行）。"
+        "办法：填写 是（yes）或 否（no），或留空按道路等级判断",
+        "{en}",
+    ),
+    "err_roads_walkable_value": (
+        "{file}，第 {row} 行：“{value}”不是“是”或“否”。办法：每行写作 道路等级,是 或 道路等级,否（如 motorway,no）",
+        "{en}",
+    ),
+    "err_roads_gcj_projected": (
+        "{file}：--network-crs {system} 用于经纬度坐标，但该文件的坐标系为 {crs}。"
+        "办法：提供经纬度图层，或去掉 --network-crs",
+        "{en}",
+    ),
 }
 
 
