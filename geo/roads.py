@@ -459,8 +459,8 @@ def _walkable(layer: gpd.GeoDataFrame, mapping: dict[str, bool], source: str) ->
         rule = {**default, **mapping}
         keep = classes.map(lambda c: rule.get(c, True)).to_numpy(dtype=bool)
     if walk_column is not None:
-        said = _answers(layer[walk_column])
-        odd = np.flatnonzero((said < 0) & layer[walk_column].notna().to_numpy())
+        answer = _answers(layer[walk_column])
+        odd = np.flatnonzero((answer < 0) & layer[walk_column].notna().to_numpy())
         odd = [i for i in odd if str(layer[walk_column].iloc[i]).strip()]
         if odd:
             raise said(
@@ -473,7 +473,7 @@ def _walkable(layer: gpd.GeoDataFrame, mapping: dict[str, bool], source: str) ->
                 value=str(layer[walk_column].iloc[odd[0]])[:60],
                 n=len(odd),
             )
-        keep = np.where(said >= 0, said == 1, keep)
+        keep = np.where(answer >= 0, answer == 1, keep)
     counts = {
         "class_column": class_column or "",
         "walk_column": walk_column or "",
@@ -495,9 +495,9 @@ def _levels(layer: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
     for column, sign in ((bridge, 1.0), (tunnel, -1.0)):
         if column is None:
             continue
-        said = _answers(layer[column])
+        answer = _answers(layer[column])
         text = layer[column].astype(object).where(layer[column].notna(), "").map(lambda x: str(x).strip())
-        on = (said == 1) | ((said < 0) & (text != "")).to_numpy()  # any value but no: viaduct, building_passage …
+        on = (answer == 1) | ((answer < 0) & (text != "")).to_numpy()  # any value but no: viaduct, building_passage …
         flagged |= on
         level = np.where(on, sign, level)
         used.append(column)
