@@ -53,6 +53,7 @@ from geo.chinacrs import settle_coordinate_system
 from geo.errors import plain_text
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB
 from geo.network import StreetNetwork
+from geo.roads import RoadOptions
 from geo.store import manifest_digest, store_network
 from geo.tables import is_table
 from geo.vocab import LEVELS
@@ -71,6 +72,7 @@ from quarterhour.i18n import yardstick_text
 from quarterhour.outdir import MAX_NAME_BYTES, claim, inside, safe_part, temp_of
 from quarterhour.progress import Steps
 from quarterhour.provenance import yardstick_record
+from quarterhour.roadlayer import road_text
 
 __all__ = [
     "BatchInputs",
@@ -109,6 +111,8 @@ class BatchInputs:
         The circle's options.
     cache_dir
         The network store's folder (``geo.store``); None for the default.
+    roads
+        How a road layer given as ``network`` is read (``geo.roads.RoadOptions``); None: the defaults.
     """
 
     units: str
@@ -119,6 +123,7 @@ class BatchInputs:
     demand_crs: str = "auto"
     options: BatchOptions = field(default_factory=BatchOptions)
     cache_dir: Path | None = None
+    roads: RoadOptions | None = None  #: issue 30: how a road layer given as the network is read
 
 
 @dataclass
@@ -292,9 +297,9 @@ def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _:
         "demand": read_demand(inputs.demand, crs=as_read.get(inputs.demand_crs, inputs.demand_crs)),
     }
     say("preparing the regional network (once; kept in the network store)")
-    stored = store_network(inputs.network, cache_dir=inputs.cache_dir)
+    stored = store_network(inputs.network, cache_dir=inputs.cache_dir, roads=inputs.roads)
     network = stored.network
-    notes: list[str] = []
+    notes: list[str] = road_text(network, Path(inputs.network).name, "en")  # issue 30: a road layer's check
     facilities, demand = _points(inputs, network, got, notes)
     find_groups(demand, inputs.options.groups)  # a group's column missing: said before any cluster starts
     units = units.to_crs(network.crs)

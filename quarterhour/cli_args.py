@@ -107,7 +107,7 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     return west, south, east, north
 
 
-def _road_options(p: argparse.ArgumentParser) -> None:
+def road_args(p: argparse.ArgumentParser) -> None:
     """Issue 30: how a road layer given as the network is read."""
     p.add_argument(
         "--network-crs",
@@ -144,7 +144,7 @@ def _inputs(p: argparse.ArgumentParser) -> None:
         help="street network: osmnx .graphml, OSM XML .osm, an .osm.pbf extract, or a road layer of lines "
         "(.shp, .zip, .gpkg, .geojson; noded here: see --network-crs, --join-ends-m, --walkable)",
     )
-    _road_options(p)
+    road_args(p)
     p.add_argument("--place", help="download the walking network of this place from OpenStreetMap (cached)")
     p.add_argument("--bbox", type=_bbox, help="download the walking network of this box: west,south,east,north")
     p.add_argument("--clip", action="store_true", help="keep only the streets inside the top-level boundaries")
@@ -284,7 +284,7 @@ def _network(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help="street network: osmnx .graphml, OSM XML .osm, an .osm.pbf extract, or a road layer of lines",
     )
-    _road_options(p)
+    road_args(p)
     p.add_argument("--place", help="download the walking network of this place from OpenStreetMap (cached)")
     p.add_argument("--bbox", type=_bbox, help="download the walking network of this box: west,south,east,north")
     p.add_argument("--clip", action="store_true", help="keep only the streets inside the top-level boundaries")

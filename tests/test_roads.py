@@ -411,3 +411,19 @@ def test_bad_road_layers_exit_2_with_a_clear_message(tmp_path, capsys, monkeypat
         err = capsys.readouterr().err.strip()
         assert code == 2 and err.startswith("error:") and len(err.splitlines()) == 1, err
         assert word in err and "Traceback" not in err and str(tmp_path) not in err
+
+
+def test_batch_prepares_a_road_layer_once_with_its_check(monaco):
+    """``batch --network roads.gpkg``: the regional network is the road layer's, its check among the batch's notes."""
+    from quarterhour.batch import BatchInputs, prepare_batch
+
+    paths = sample_paths()
+    inputs = BatchInputs(
+        str(paths["boundaries"]), monaco["path"], paths["facilities"], paths["demand"], roads=RoadOptions(join_m=0.0)
+    )
+    prepared = prepare_batch(inputs)
+    assert any("monaco_roads.gpkg: a road layer of" in n for n in prepared.notes)
+    assert any("not noded (they pass over each other: bridge, tunnel)" in n for n in prepared.notes)
+    stored = store_network(monaco["path"], roads=RoadOptions(join_m=0.0))
+    assert str(stored.path.resolve()) == prepared.entry and not stored.built
+    assert sum(len(job.demand) for job in prepared.jobs) >= len(monaco["demand"])
