@@ -67,6 +67,7 @@ __all__ = [
     "is_road_layer",
     "parse_network_crs",
     "prepare_roads",
+    "read_road_layer",
     "read_walkable",
     "road_notes",
 ]
@@ -386,6 +387,18 @@ def prepare_roads(
     network.derived["road_report"] = report
     log.info("%s: %s", source, counts)
     return network
+
+
+def read_road_layer(path: str | Path, network_crs: str | None = None, source: str | None = None) -> gpd.GeoDataFrame:
+    """A road layer's line features as read, in a stated CRS (GCJ-02 / BD-09 lon/lat moved to WGS-84), not noded.
+
+    Raises
+    ------
+    InputError
+        As ``prepare_roads`` says of the file: unreadable, not lines, no CRS and none given.
+    """
+    path = existing(path, "network", max_mb=MAX_INPUT_MB)
+    return _read_layer(path, network_crs, source or path.name)
 
 
 def _read_layer(path: Path, network_crs: str | None, source: str) -> gpd.GeoDataFrame:

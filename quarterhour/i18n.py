@@ -1066,6 +1066,16 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{file}，第 {row} 行：“{value}”不是“是”或“否”。办法：每行写作 道路等级,是 或 道路等级,否（如 motorway,no）",
         "{en}",
     ),
+    "network_file_roads": (
+        "路网文件（.graphml / .osm / .osm.pbf，或道路中心线图层 .zip / .gpkg / .geojson）",
+        "network file (.graphml / .osm / .osm.pbf, or road centre lines .zip / .gpkg / .geojson)",
+    ),
+    "road_crs": ("道路图层坐标系", "road layer's coordinate system"),
+    "road_crs_file": ("按文件所述", "as the file says"),
+    "road_crs_gcj02": ("GCJ-02（高德、腾讯）", "GCJ-02 (AMap, Tencent)"),
+    "road_crs_bd09": ("BD-09（百度）", "BD-09 (Baidu)"),
+    "road_crs_epsg": ("EPSG 代码（文件未说明时）", "an EPSG code (the file does not say)"),
+    "road_crs_epsg_code": ("EPSG 代码，如 EPSG:4547", "EPSG code, e.g. EPSG:4547"),
     "err_roads_gcj_projected": (
         "{file}：--network-crs {system} 用于经纬度坐标，但该文件的坐标系为 {crs}。"
         "办法：提供经纬度图层，或去掉 --network-crs",

@@ -427,3 +427,22 @@ def test_batch_prepares_a_road_layer_once_with_its_check(monaco):
     stored = store_network(monaco["path"], roads=RoadOptions(join_m=0.0))
     assert str(stored.path.resolve()) == prepared.entry and not stored.built
     assert sum(len(job.demand) for job in prepared.jobs) >= len(monaco["demand"])
+
+
+@pytest.mark.slow
+def test_the_app_reads_an_uploaded_road_layer(monaco, tmp_path, monkeypatch):
+    """The network uploader takes the line layer: the sample's headline, and the network check in what was read."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", f"sqlite:///{tmp_path / 'workspace.sqlite'}")
+    monkeypatch.setenv("QUARTERHOUR_CACHE", str(tmp_path / "cache"))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180).run()
+    graphml = at.metric[0].value
+    at.radio(key="network_how").set_value("file").run()
+    uploader = at.file_uploader(key="network_file")
+    assert {"zip", "gpkg", "geojson"} <= {t.lstrip(".") for t in uploader.allowed_type}
+    uploader.set_value(("道路中心线.gpkg", monaco["path"].read_bytes(), "application/geopackage+sqlite3")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.metric[0].value == graphml  # the same residents covered as on the GraphML
+    said = " ".join(str(e.value) for e in at.caption)
+    assert "道路中心线.gpkg：道路图层 2,201 条要素" in said and "交叉处打断" in said, said[:3000]

@@ -45,6 +45,7 @@ from geo.hours import parse_hours, typical_hours
 from geo.notes import note
 from geo.osm import walk_network_file
 from geo.raster import is_raster, open_raster, read_window
+from geo.roads import road_notes
 from geo.scenario import changes_frame
 from geo.store import cache_root, load_entry, store_network
 from geo.tables import is_table
@@ -165,6 +166,8 @@ def load_points(inputs: Inputs) -> Points:
     fac_path = sample_paths()["facilities"] if inputs.facilities == SAMPLE else inputs.facilities
     facilities, fac_choice = _settled(read_facilities, fac_path, inputs.facilities_crs, network, role="facilities")
     notes = [note("facilities_read", file=Path(fac_path).name, n=len(facilities)), *facilities.attrs.get("notes", [])]
+    if report := network.derived.get("road_report"):  # issue 30: what was read of a road layer, first
+        notes = [*road_notes(report, network_name(inputs.network)), *notes]
     dem_path = sample_paths()["demand"] if inputs.demand == SAMPLE else inputs.demand
     demand, dem_choice = _residents(dem_path, inputs.demand_crs, network)
     notes += demand.attrs.get("notes", [])
