@@ -365,10 +365,11 @@ def prepare_roads(
     split_line = np.concatenate([splits[0], cross_splits[0]])
     split_xy = np.concatenate([splits[1], cross_splits[1]])
     pieces = _cut(lines, split_line, split_xy)
-    xy, u, v, pieces = _nodes(pieces)
+    cluster_m = max(join_m, _NODE_TOL)  # a cluster tolerance: junctions within join_m are one, as ends are
+    xy, u, v, pieces = _nodes(pieces, cluster_m)
     # duplicates (the same two nodes, the same length) and pieces shorter than a node's tolerance dropped
     length = shapely.length(pieces)
-    tiny = length < _NODE_TOL
+    tiny = (length < _NODE_TOL) | ((u == v) & (length < 2 * cluster_m))  # and a piece the joining closed up
     lo, hi = np.minimum(u, v), np.maximum(u, v)
     frame = pd.DataFrame({"lo": lo, "hi": hi, "len": np.round(length, 2)})
     twin = frame.duplicated().to_numpy() & ~tiny
@@ -682,11 +683,11 @@ def _cut(lines: np.ndarray, split_line: np.ndarray, split_xy: np.ndarray) -> np.
     return shapely.linestrings(all_xy, indices=all_piece)
 
 
-def _nodes(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _nodes(pieces: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Node coordinates and each piece's two nodes (ends within a node's tolerance are one), ends set to them."""
     ends = _ends(pieces).reshape(-1, 2)
     unique, inverse = np.unique(ends, axis=0, return_inverse=True)
-    label = _clusters(unique, _NODE_TOL)
+    label = _clusters(unique, tolerance)
     keep, node_of = np.unique(label, return_inverse=True)
     xy = unique[keep]
     node = node_of.ravel()[inverse.ravel()].reshape(-1, 2)

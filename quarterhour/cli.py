@@ -430,7 +430,7 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     reach = result.isochrones
     if C.BAND_MIN in reach:  # drawn at the engine's cutoff, named by the circle
         reach = reach.assign(**{C.BAND_MIN: float(args.minutes)})
-    layers = {"sites": result.sites, "curve": result.curve, "isochrones": reach}
+    layers = {"sites": result.sites, "curve": result.curve, "isochrones": reach, **issues_layer(network)}  # issue 30
     write_layers(
         {name: layer for name, layer in layers.items() if len(layer.columns)},
         out,
