@@ -21,6 +21,8 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analysis.coverage import nearest_facility
 from geo import read_network, sample_paths, snap_points
@@ -446,3 +448,32 @@ def test_the_app_reads_an_uploaded_road_layer(monaco, tmp_path, monkeypatch):
     assert at.metric[0].value == graphml  # the same residents covered as on the GraphML
     said = " ".join(str(e.value) for e in at.caption)
     assert "道路中心线.gpkg：道路图层 2,201 条要素" in said and "交叉处打断" in said, said[:3000]
+
+
+# --- any layer: noding agrees with GEOS's own (shapely.union_all), and the network is whole ----------------
+
+
+@st.composite
+def segment_layers(draw: st.DrawFn) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Straight two-point lines on a small lattice: crossings, T-junctions, shared ends, overlaps, duplicates."""
+    point = st.tuples(st.integers(0, 6), st.integers(0, 6))
+    lines = draw(st.lists(st.tuples(point, point).filter(lambda ab: ab[0] != ab[1]), min_size=1, max_size=12))
+    return lines
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=segment_layers())
+def test_noding_agrees_with_geos_union(tmp_path, lines):
+    """At grade, joined only where ends coincide: the segments and junctions GEOS's union makes, the length kept."""
+    rows = [{"xy": [(10 * a[0], 10 * a[1]), (10 * b[0], 10 * b[1])], "highway": "footway"} for a, b in lines]
+    path = toy(tmp_path, rows, name=f"lattice{abs(hash(tuple(lines)))}.gpkg")
+    net = prepare_roads(path, join_m=0)
+    union = shapely.get_parts(shapely.union_all([_line(r["xy"]) for r in rows]))
+    ends = np.unique(np.round(shapely.get_coordinates(shapely.boundary(union)), 6), axis=0)
+    assert net.edges["length_m"].sum() == pytest.approx(shapely.length(union).sum(), rel=1e-9)
+    assert len(net.edges) == len(union)
+    assert net.n_nodes == len(np.unique(np.round(net.nodes[["x", "y"]].to_numpy(), 6), axis=0)) == len(ends)
+    xy = net.nodes[["x", "y"]].to_numpy()
+    start = shapely.get_coordinates(shapely.get_point(net.edges.geometry.to_numpy(), 0))
+    end = shapely.get_coordinates(shapely.get_point(net.edges.geometry.to_numpy(), -1))
+    assert np.allclose(start, xy[net.edges["u"]]) and np.allclose(end, xy[net.edges["v"]])
