@@ -127,8 +127,10 @@ def read_vector(path: Path, *, what: str, layer: str | None = None, assume_crs: 
     cleaned = clean_columns(gdf, path.name)  # names cleaned once, here: control characters never go further
     if gdf.empty:
         raise InputError(f"the {what} file has no rows", file=path.name, fix="check that the right file was given")
-    if gdf.crs is None and assume_crs is not None:
-        gdf = gdf.set_crs(assume_crs)
+    geojson = path.suffix.lower() in {".geojson", ".json"}  # GDAL reads one with no crs member as WGS-84
+    if assume_crs is not None and (gdf.crs is None or (geojson and stated_geojson_crs(path) is None)):
+        gdf = gdf.set_crs(assume_crs, allow_override=True)
+        gdf.attrs["crs_assumed"] = True
     if gdf.crs is None:
         raise InputError(
             f"the {what} file has no coordinate reference system",

@@ -430,8 +430,19 @@ def _read_layer(path: Path, network_crs: str | None, source: str) -> gpd.GeoData
             kind=kinds[bad[0]],
             n=len(bad),
         )
-    if system is not None and system not in ("gcj02", "bd09", "wgs84") and not layer.crs.equals(CRS(system)):
-        layer = layer.set_crs(system, allow_override=True)  # the planner says the file's CRS is wrong
+    if (
+        system not in (None, "gcj02", "bd09", "wgs84")
+        and not layer.attrs.get("crs_assumed")
+        and _differ(layer.crs, system)
+    ):
+        raise said(
+            "crs_differs",
+            f"the file says its coordinate reference system is {layer.crs.to_string()}, --network-crs says {system}",
+            file=source,
+            fix="drop --network-crs (it is for a file that does not say), or save the file with the right CRS",
+            stated=layer.crs.to_string(),
+            system=system,
+        )
     if system in ("gcj02", "bd09"):
         if not layer.crs.is_geographic:
             raise said(
@@ -445,6 +456,15 @@ def _read_layer(path: Path, network_crs: str | None, source: str) -> gpd.GeoData
         layer = geometries_to_wgs84(layer, system)
     layer.attrs["system"] = system
     return layer.reset_index(drop=True)
+
+
+def _differ(stated: CRS, said_crs: str) -> bool:
+    """Whether a file's CRS is another than the one the planner said (an ESRI .prj of the same one is not)."""
+    other = CRS(said_crs)
+    if stated.equals(other, ignore_axis_order=True):
+        return False
+    code = other.to_epsg()
+    return code is None or stated.to_epsg(min_confidence=70) != code
 
 
 def _norm(text: object) -> str:

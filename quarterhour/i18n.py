@@ -1076,6 +1076,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "road_crs_bd09": ("BD-09（百度）", "BD-09 (Baidu)"),
     "road_crs_epsg": ("EPSG 代码（文件未说明时）", "an EPSG code (the file does not say)"),
     "road_crs_epsg_code": ("EPSG 代码，如 EPSG:4547", "EPSG code, e.g. EPSG:4547"),
+    "err_roads_crs_differs": (
+        "{file}：文件所述坐标系为 {stated}，而 --network-crs 为 {system}。"
+        "办法：去掉 --network-crs（它用于未说明坐标系的文件），或以正确的坐标系重新保存文件",
+        "{en}",
+    ),
     "err_roads_gcj_projected": (
         "{file}：--network-crs {system} 用于经纬度坐标，但该文件的坐标系为 {crs}。"
         "办法：提供经纬度图层，或去掉 --network-crs",

@@ -10,6 +10,7 @@ against networkx on the graph built.
 
 from __future__ import annotations
 
+import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -185,6 +186,12 @@ def test_gcj02_export_gives_the_same(luoyang, tmp_path):
     )
     assert offset > 100  # GCJ-02 is hundreds of metres off: unconverted, every walk would be wrong
     roads = prepare_roads(tmp_path / "amap.geojson", network_crs="gcj02", join_m=0)
+    lines.to_crs(CGCS2000_GK_114).to_file(tmp_path / "gk.geojson")  # metres in a GeoJSON without a crs member
+    text = (tmp_path / "gk.geojson").read_text(encoding="utf-8")
+    (tmp_path / "gk.geojson").write_text(re.sub(r'"crs": \{.*?\} \},', "", text), encoding="utf-8")
+    assert '"crs"' not in (tmp_path / "gk.geojson").read_text(encoding="utf-8")
+    gk = prepare_roads(tmp_path / "gk.geojson", network_crs=CGCS2000_GK_114, join_m=0)
+    assert gk.crs.to_epsg() == 4547 and gk.edges["length_m"].sum() > 0.99 * roads.edges["length_m"].sum()
     reference = prepare_arrays(luoyang["arrays"])
     assert roads.crs == reference.crs  # both in the local UTM zone
     want = minutes(reference, luoyang["facilities"], luoyang["demand"])
@@ -386,6 +393,7 @@ def test_cli_run_writes_network_issues(tmp_path, capsys):
         ("lines", ["--network-crs", "EPSG:999999"], ("不是 PROJ 认识的坐标系", "EPSG:999999")),
         ("bad_walk", [], ("不是“是”或“否”", "'maybe' is not yes or no")),
         ("all_motorway", [], ("没有可步行的道路", "no walkable road")),
+        ("lines", ["--network-crs", "EPSG:4326"], ("文件所述坐标系为 EPSG:4547", "--network-crs says EPSG:4326")),
         ("lines", ["--walkable", "MAPPING"], ("道路等级,是", "'perhaps' is not yes or no")),
     ],
 )
