@@ -349,19 +349,18 @@ def prepare_roads(
     lines, part_of = shapely.get_parts(layer.geometry.to_numpy(), return_index=True)
     lines = shapely.force_2d(lines)
     level, flagged, z_level = level[part_of], flagged[part_of], z_level[part_of]
-    issues: list[tuple[str, object]] = []
+    issues: list[tuple[str, np.ndarray]] = []  # (kind, its points or lines), as arrays
     # zero-length lines (and parts with fewer than 2 distinct points) dropped
     short = shapely.length(lines) < _NODE_TOL
     counts["zero_length"] = int(short.sum())
-    issues += [("zero_length", g) for g in shapely.get_point(lines[short], 0)]
+    issues.append(("zero_length", shapely.get_point(lines[short], 0)))
     lines, level, flagged, z_level = lines[~short], level[~short], flagged[~short], z_level[~short]
     lines, splits, joined = _join_ends(lines, level, join_m)
     counts["joined"] = len(joined)
-    issues += [("joined", shapely.Point(p)) for p in joined]
+    issues.append(("joined", _points(joined)))
     cross_splits, noded, not_noded = _crossings(lines, level, flagged, z_level)
     counts["crossings_noded"], counts["crossings_not_noded"] = len(noded), len(not_noded)
-    issues += [("crossing_noded", shapely.Point(p)) for p in noded]
-    issues += [("crossing_not_noded", shapely.Point(p)) for p in not_noded]
+    issues += [("crossing_noded", _points(noded)), ("crossing_not_noded", _points(not_noded))]
     split_line = np.concatenate([splits[0], cross_splits[0]])
     split_xy = np.concatenate([splits[1], cross_splits[1]])
     pieces = _cut(lines, split_line, split_xy)
@@ -374,7 +373,7 @@ def prepare_roads(
     frame = pd.DataFrame({"lo": lo, "hi": hi, "len": np.round(length, 2)})
     twin = frame.duplicated().to_numpy() & ~tiny
     counts["duplicates"] = int(twin.sum())
-    issues += [("duplicate", g) for g in pieces[twin]]
+    issues.append(("duplicate", pieces[twin]))
     keep = ~tiny & ~twin
     u, v, pieces = u[keep], v[keep], pieces[keep]
     used = np.unique(np.concatenate([u, v]))
@@ -573,7 +572,7 @@ def _clusters(xy: np.ndarray, tolerance: float) -> np.ndarray:
     return first[label]
 
 
-def _join_ends(lines: np.ndarray, level: np.ndarray, join_m: float) -> tuple[np.ndarray, tuple, list]:
+def _join_ends(lines: np.ndarray, level: np.ndarray, join_m: float) -> tuple[np.ndarray, tuple, np.ndarray]:
     """End points within ``join_m`` made one; a dangling end within ``join_m`` of a line on its level moved onto it.
 
     Returns the lines, the splits that puts on other lines (line, xy) and the places where ends were joined.
@@ -581,11 +580,11 @@ def _join_ends(lines: np.ndarray, level: np.ndarray, join_m: float) -> tuple[np.
     ends = _ends(lines).reshape(-1, 2)
     unique, inverse = np.unique(ends, axis=0, return_inverse=True)
     inverse = inverse.ravel()
-    joined: list = []
+    joined = [np.empty((0, 2))]
     if join_m > 0 and len(unique) > 1:
         label = _clusters(unique, join_m)
         moved = np.flatnonzero(label != np.arange(len(unique)))
-        joined += [tuple(unique[i]) for i in np.unique(label[moved])]
+        joined.append(unique[np.unique(label[moved])])
         unique = unique[label]
     ends = unique[inverse]
     # dangling ends: one line end at that place (it may still touch another line: then it is left)
@@ -611,14 +610,14 @@ def _join_ends(lines: np.ndarray, level: np.ndarray, join_m: float) -> tuple[np.
             onto_xy = shapely.get_coordinates(onto)
             ends[which[pi]] = onto_xy
             split_line, split_xy = li.astype(np.int64), onto_xy
-            joined += [tuple(q) for q in onto_xy]
+            joined.append(onto_xy)
     lines = _set_ends(lines, ends.reshape(-1, 2, 2))
-    return lines, (split_line, split_xy), joined
+    return lines, (split_line, split_xy), np.concatenate(joined)
 
 
 def _crossings(
     lines: np.ndarray, level: np.ndarray, flagged: np.ndarray, z_level: np.ndarray
-) -> tuple[tuple, list, list]:
+) -> tuple[tuple, np.ndarray, np.ndarray]:
     """Where lines meet: (splits (line, xy) to make, crossings noded, crossings passed over).
 
     A meeting at either line's end is a junction; so is a vertex both lines share, unless their z-levels
@@ -630,7 +629,7 @@ def _crossings(
     pair = a < b
     a, b = a[pair], b[pair]
     if not len(a):
-        return (np.empty(0, dtype=np.int64), np.empty((0, 2))), [], []
+        return (np.empty(0, dtype=np.int64), np.empty((0, 2))), np.empty((0, 2)), np.empty((0, 2))
     meet = shapely.intersection(lines[a], lines[b])
     coords, which = shapely.get_coordinates(meet, return_index=True)  # crossing points; an overlap's vertices
     a, b = a[which], b[which]
@@ -659,12 +658,12 @@ def _is_vertex(lines: np.ndarray, line: np.ndarray, xy: np.ndarray) -> np.ndarra
     return pd.MultiIndex.from_arrays([line, xy[:, 0], xy[:, 1]]).isin(vertices)
 
 
-def _distinct(xy: np.ndarray) -> list:
+def _distinct(xy: np.ndarray) -> np.ndarray:
     """Places, one per cluster of points within a node's tolerance."""
     if not len(xy):
-        return []
+        return np.empty((0, 2))
     label = _clusters(xy, _NODE_TOL)
-    return [tuple(p) for p in xy[np.unique(label)]]
+    return xy[np.unique(label)]
 
 
 def _cut(lines: np.ndarray, split_line: np.ndarray, split_xy: np.ndarray) -> np.ndarray:
@@ -720,13 +719,13 @@ def _topology(network: StreetNetwork, issues: list) -> dict:
     u, v = network.edges["u"].to_numpy(), network.edges["v"].to_numpy()
     degree = np.bincount(np.concatenate([u, v]), minlength=network.n_nodes)
     dangles = np.flatnonzero(degree == 1)
-    issues += [("dangle", g) for g in network.nodes.geometry.to_numpy()[dangles]]
+    issues.append(("dangle", network.nodes.geometry.to_numpy()[dangles]))
     component = network.nodes["component"].to_numpy()[u]
     length = network.edges["length_m"].to_numpy()
     total = float(length.sum())
     main = float(length[component == 0].sum())
     off = component > 0
-    issues += [("fragment", g) for g in network.edges.geometry.to_numpy()[off]]
+    issues.append(("fragment", network.edges.geometry.to_numpy()[off]))
     return {
         "dangles": len(dangles),
         "fragments": int(network.nodes["component"].max()),
@@ -740,8 +739,14 @@ def _topology(network: StreetNetwork, issues: list) -> dict:
 
 def _issues_frame(issues: list, crs: CRS) -> gpd.GeoDataFrame:
     """The issues as one layer: ``kind`` and a point or a line."""
-    kinds = [k for k, _ in issues]
-    return gpd.GeoDataFrame({"kind": pd.Series(kinds, dtype=object)}, geometry=[g for _, g in issues], crs=crs)
+    kinds = np.concatenate([np.full(len(g), k, dtype=object) for k, g in issues])
+    geometry = np.concatenate([np.asarray(g, dtype=object) for _, g in issues])
+    return gpd.GeoDataFrame({"kind": pd.Series(kinds, dtype=object)}, geometry=geometry, crs=crs)
+
+
+def _points(xy: list) -> np.ndarray:
+    """Points of (x, y) pairs, at once."""
+    return shapely.points(np.asarray(xy, dtype=float).reshape(-1, 2))
 
 
 def road_notes(report: RoadReport, source: str) -> list[Note]:
