@@ -355,6 +355,14 @@ def prepare_roads(
     counts["zero_length"] = int(short.sum())
     issues.append(("zero_length", shapely.get_point(lines[short], 0)))
     lines, level, flagged, z_level = lines[~short], level[~short], flagged[~short], z_level[~short]
+    if not len(lines):
+        raise said(
+            "all_zero",
+            f"every road line of the layer has zero length ({counts['zero_length']:,} in all)",
+            file=source,
+            fix="check the layer's units and coordinates (lines must run between two different points)",
+            n=counts["zero_length"],
+        )
     lines, splits, joined = _join_ends(lines, level, join_m)
     counts["joined"] = len(joined)
     issues.append(("joined", _points(joined)))

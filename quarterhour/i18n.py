@@ -1081,6 +1081,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "办法：去掉 --network-crs（它用于未说明坐标系的文件），或以正确的坐标系重新保存文件",
         "{en}",
     ),
+    "err_roads_all_zero": (
+        "{file}：道路图层的每条线长度都为零（{n:,} 条）。办法：检查图层的单位与坐标（每条线须连接两个不同的点）",
+        "{en}",
+    ),
     "err_roads_gcj_projected": (
         "{file}：--network-crs {system} 用于经纬度坐标，但该文件的坐标系为 {crs}。"
         "办法：提供经纬度图层，或去掉 --network-crs",

@@ -393,6 +393,7 @@ def test_cli_run_writes_network_issues(tmp_path, capsys):
         ("lines", ["--network-crs", "EPSG:999999"], ("不是 PROJ 认识的坐标系", "EPSG:999999")),
         ("bad_walk", [], ("不是“是”或“否”", "'maybe' is not yes or no")),
         ("all_motorway", [], ("没有可步行的道路", "no walkable road")),
+        ("zero", [], ("长度都为零", "has zero length (1 in all)")),
         ("lines", ["--network-crs", "EPSG:4326"], ("文件所述坐标系为 EPSG:4547", "--network-crs says EPSG:4326")),
         ("lines", ["--walkable", "MAPPING"], ("道路等级,是", "'perhaps' is not yes or no")),
     ],
@@ -407,6 +408,7 @@ def test_bad_road_layers_exit_2_with_a_clear_message(tmp_path, capsys, monkeypat
         "lines": gpd.GeoDataFrame({"highway": ["residential"]}, geometry=[line], crs=4547),
         "bad_walk": gpd.GeoDataFrame({"walk": ["yes", "maybe"]}, geometry=[line, line], crs=4547),
         "all_motorway": gpd.GeoDataFrame({"fclass": ["motorway"]}, geometry=[line], crs=4547),
+        "zero": gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.LineString([(X0, Y0), (X0, Y0)])], crs=4547),
     }
     path = tmp_path / "roads.shp"
     with warnings.catch_warnings():
