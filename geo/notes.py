@@ -98,11 +98,11 @@ NOTES_EN: dict[str, str] = {
     "roads_read": "{file}: a road layer of {n:,} features, read as a network of {nodes:,} nodes and {segments:,} "
     "segments, {km:,.1f} km, in {crs}",
     "roads_not_walkable": "{n:,} roads are not walked and were left out (by column '{column}': expressways and "
-    "their ramps, or walk = no; --walkable changes it)",
+    "their ramps, or walk = no; {option} changes it)",
     "roads_topology": "network check: {joined:,} end points joined, {noded:,} crossings noded, {not_noded:,} not "
     "noded (they pass over each other: {levels}), segments dropped: {zero:,} of zero length and {duplicates:,} "
     "duplicates; {dangles:,} dead ends, {fragments:,} fragments cut off, the largest part holds {share:.1f}% of the "
-    "length (see the layer network_issues)",
+    "length (see the layer {layer})",
 }
 
 

@@ -772,7 +772,8 @@ def road_notes(report: RoadReport, source: str) -> list[Note]:
         )
     ]
     if c.get("not_walkable"):
-        notes.append(note("roads_not_walkable", n=c["not_walkable"], column=c.get("class_column") or c["walk_column"]))
+        column = c.get("class_column") or c["walk_column"]
+        notes.append(note("roads_not_walkable", n=c["not_walkable"], column=column, option="--walkable"))
     notes.append(
         note(
             "roads_topology",
@@ -785,6 +786,7 @@ def road_notes(report: RoadReport, source: str) -> list[Note]:
             dangles=c["dangles"],
             fragments=c["fragments"],
             share=c["largest_share"] * 100,
+            layer="network_issues",
         )
     )
     return notes

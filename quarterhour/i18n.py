@@ -1018,18 +1018,18 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{km:,.1f} km, in {crs}",
     ),
     "note_roads_not_walkable": (
-        "{n:,} 条道路不可步行，已剔除（按“{column}”列：快速路、高速公路及其匝道，或 walk = 否；可用 --walkable 修改）",
+        "{n:,} 条道路不可步行，已剔除（按“{column}”列：快速路、高速公路及其匝道，或步行列为“否”；可用 {option} 修改）",
         "{n:,} roads are not walked and were left out (by column '{column}': expressways and their ramps, or "
-        "walk = no; --walkable changes it)",
+        "walk = no; {option} changes it)",
     ),
     "note_roads_topology": (
         "路网检查：连接端点 {joined:,} 处，交叉处打断 {noded:,} 处、不打断 {not_noded:,} 处（上下穿越：{levels}），"
         "删除零长度路段 {zero:,} 段、重复路段 {duplicates:,} 段；断头路 {dangles:,} 处，孤立碎片 {fragments:,} 个，"
-        "最大连通部分占总长度 {share:.1f}%（见图层 network_issues）",
+        "最大连通部分占总长度 {share:.1f}%（见图层 {layer}）",
         "network check: {joined:,} end points joined, {noded:,} crossings noded, {not_noded:,} not noded (they pass "
         "over each other: {levels}), segments dropped: {zero:,} of zero length and {duplicates:,} duplicates; "
         "{dangles:,} dead ends, {fragments:,} fragments cut off, the largest part holds {share:.1f}% of the length "
-        "(see the layer network_issues)",
+        "(see the layer {layer})",
     ),
     "road_issue_dangle": ("断头路端点", "dead end"),
     "road_issue_joined": ("已连接的端点（容差内）", "end points joined (within the tolerance)"),
