@@ -18,7 +18,8 @@ What a network dataset build does, done the way a planner's layer needs it:
 - **Noding.** Lines that cross get a node there, unless a level column
   (``layer``, ``z_level``) or a bridge / tunnel column (``bridge``, ``tunnel``,
   ``桥梁``, ``隧道``) says they pass over each other; a line's end on another line
-  is always a junction.
+  is always a junction, and so is a vertex both lines share unless their z-levels
+  differ (OSM's way of drawing a junction).
 - **Dropped.** Duplicate segments (the same two nodes, the same length: a road
   drawn twice, overlapping lines) and zero-length ones.
 

@@ -487,3 +487,19 @@ def test_noding_agrees_with_geos_union(tmp_path, lines):
     start = shapely.get_coordinates(shapely.get_point(net.edges.geometry.to_numpy(), 0))
     end = shapely.get_coordinates(shapely.get_point(net.edges.geometry.to_numpy(), -1))
     assert np.allclose(start, xy[net.edges["u"]]) and np.allclose(end, xy[net.edges["v"]])
+
+
+def test_the_apps_gcj02_choice_reads_the_layer_as_the_cli_does(luoyang, tmp_path):
+    """The app keeps a GCJ-02 road layer as a WGS-84 copy (ui.roads): the network ``--network-crs gcj02`` gives."""
+    from ui.roads import _read_as
+
+    def to_gcj(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1]))
+
+    lines = luoyang["lines"].iloc[:300]
+    lines.set_geometry(shapely.transform(lines.geometry.to_numpy(), to_gcj), crs=4326).to_file(tmp_path / "amap.gpkg")
+    copy = _read_as(str(tmp_path / "amap.gpkg"), "gcj02", "amap.gpkg")
+    cli = prepare_roads(tmp_path / "amap.gpkg", network_crs="gcj02")
+    app = prepare_roads(copy)
+    assert app.n_nodes == cli.n_nodes and len(app.edges) == len(cli.edges)
+    assert app.edges["length_m"].sum() == pytest.approx(cli.edges["length_m"].sum(), rel=1e-9)
