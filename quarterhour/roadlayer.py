@@ -14,7 +14,7 @@ from geo.network import StreetNetwork
 from geo.roads import RoadOptions, RoadReport, road_notes
 from quarterhour.i18n import note_text, t
 
-__all__ = ["ISSUES_LAYER", "issues_layer", "road_options", "road_report", "road_text"]
+__all__ = ["ISSUES_LAYER", "issues_layer", "issues_near", "road_options", "road_report", "road_text"]
 
 #: The GeoPackage layer of the points and lines the network check found.
 ISSUES_LAYER = "network_issues"
@@ -36,6 +36,16 @@ def road_text(network: StreetNetwork, source: str, lang: str = "zh") -> list[str
     """What was read from a road layer, one line each, in ``lang``; none for another network."""
     report = road_report(network)
     return [] if report is None else [note_text(n, lang) for n in road_notes(report, source)]
+
+
+def issues_near(network: StreetNetwork, bounds: tuple, lang: str = "zh", *, pad: float = 200.0) -> dict:
+    """``issues_layer`` cut to a unit's box (``bounds``, grown by ``pad`` metres): a review pack's own."""
+    found = issues_layer(network, lang)
+    if not found:
+        return {}
+    x0, y0, x1, y1 = bounds
+    layer = found[ISSUES_LAYER]
+    return {ISSUES_LAYER: layer.cx[x0 - pad : x1 + pad, y0 - pad : y1 + pad].reset_index(drop=True)}
 
 
 def issues_layer(network: StreetNetwork, lang: str = "zh") -> dict[str, gpd.GeoDataFrame]:

@@ -503,3 +503,33 @@ def test_the_apps_gcj02_choice_reads_the_layer_as_the_cli_does(luoyang, tmp_path
     app = prepare_roads(copy)
     assert app.n_nodes == cli.n_nodes and len(app.edges) == len(cli.edges)
     assert app.edges["length_m"].sum() == pytest.approx(cli.edges["length_m"].sum(), rel=1e-9)
+
+
+@pytest.mark.slow
+def test_a_review_pack_holds_the_network_issues_around_its_unit(monaco):
+    """``report`` on a road layer: each unit's layers.gpkg has the network_issues inside its frame."""
+    import io
+
+    from analysis.pipeline import run_circle
+    from geo import read_boundaries
+    from quarterhour.export import provenance
+    from quarterhour.report import PackOptions, build_pack
+
+    net = prepare_roads(monaco["path"], join_m=0)
+    units = {k: v.to_crs(net.crs) for k, v in read_boundaries(sample_paths()["boundaries"]).items()}
+    facilities, demand = monaco["facilities"].to_crs(net.crs), monaco["demand"].to_crs(net.crs)
+    result = run_circle(net, facilities, demand, boundaries=units, isochrones=("facility",))
+    prov = provenance({"minutes": 15}, {"network": monaco["path"]})
+    data = build_pack(result, net, PackOptions(level="district", k=1, lang="en"), code="MC-D2", provenance=prov)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        name = next(n for n in zf.namelist() if n.endswith("layers.gpkg"))
+        gpkg = monaco["folder"] / "pack_layers.gpkg"
+        gpkg.write_bytes(zf.read(name))
+    issues = gpd.read_file(gpkg, layer="network_issues")
+    every = net.derived["road_report"].issues
+    x0, y0, x1, y1 = units["district"].set_index("code").loc["MC-D2"].geometry.bounds
+    assert 0 < len(issues) < len(every)
+    box = issues.bounds
+    assert (box["maxx"] >= x0 - 200).all() and (box["minx"] <= x1 + 200).all()
+    assert (box["maxy"] >= y0 - 200).all() and (box["miny"] <= y1 + 200).all()
+    assert set(issues["kind"]) <= set(every["kind"])
