@@ -107,17 +107,18 @@ def _data_layer(path: Path) -> str | None:
     return data[0] if len(data) == 1 and len(names) > 1 else None
 
 
-def read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDataFrame:
+def read_vector(path: Path, *, what: str, layer: str | None = None, assume_crs: str | None = None) -> gpd.GeoDataFrame:
     """Any vector file (one layer; a zipped Shapefile too), checked: rows, a CRS, a geometry on every row.
 
     Coordinates must be a place on Earth (``check_coordinates``); invalid polygons are repaired, said in
     ``gdf.attrs["notes"]`` (``repair_polygons``). A layer of more rows than read for ``what`` is refused
-    before it is read whole (``check_rows``).
+    before it is read whole (``check_rows``). ``assume_crs``: the CRS of a file that states none (issue 30:
+    ``--network-crs``); without it such a file is refused.
     """
     if path.suffix.lower() == ".zip":
         with tempfile.TemporaryDirectory() as tmp:
             inner = unzip_shapefile(path, Path(tmp), what=what)
-            gdf = read_vector(inner, what=what, layer=layer)
+            gdf = read_vector(inner, what=what, layer=layer, assume_crs=assume_crs)
         return gdf
     with reading(path, f"{what} file", fix="check that it is a valid GeoJSON / GeoPackage", errors=VECTOR_ERRORS):
         layer = layer if layer is not None else _data_layer(path)
@@ -126,11 +127,16 @@ def read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDa
     cleaned = clean_columns(gdf, path.name)  # names cleaned once, here: control characters never go further
     if gdf.empty:
         raise InputError(f"the {what} file has no rows", file=path.name, fix="check that the right file was given")
+    geojson = path.suffix.lower() in {".geojson", ".json"}  # GDAL reads one with no crs member as WGS-84
+    if assume_crs is not None and (gdf.crs is None or (geojson and stated_geojson_crs(path) is None)):
+        gdf = gdf.set_crs(assume_crs, allow_override=True)
+        gdf.attrs["crs_assumed"] = True
     if gdf.crs is None:
         raise InputError(
             f"the {what} file has no coordinate reference system",
             file=path.name,
-            fix="save it with a CRS (e.g. EPSG:4326)",
+            fix="save it with a CRS (e.g. EPSG:4326)"
+            + (", or say it with --network-crs (e.g. EPSG:4547, gcj02)" if what == "roads" else ""),
         )
     _check_stated_crs(path, gdf.crs, what)
     missing = first_bad_row(gdf.geometry.isna() | gdf.geometry.is_empty)

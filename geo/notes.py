@@ -107,6 +107,15 @@ NOTES_EN: dict[str, str] = {
     "nearest level above that holds it: {names}",
     "grids_straddle": "{file}: {n} grids (网格) reach more than {pct:g}% of their area out of their community; each "
     "belongs to the community holding its inside point, and counts the residents inside its own polygon: {names}",
+    # --- issue 30: i30-roads ---
+    "roads_read": "{file}: a road layer of {n:,} features, read as a network of {nodes:,} nodes and {segments:,} "
+    "segments, {km:,.1f} km, in {crs}",
+    "roads_not_walkable": "{n:,} roads are not walked and were left out (by column '{column}': expressways and "
+    "their ramps, or walk = no; {option} changes it)",
+    "roads_topology": "network check: {joined:,} end points joined, {noded:,} crossings noded, {not_noded:,} not "
+    "noded (they pass over each other: {levels}), segments dropped: {zero:,} of zero length and {duplicates:,} "
+    "duplicates; {dangles:,} dead ends, {fragments:,} fragments cut off, the largest part holds {share:.1f}% of the "
+    "length (see the layer {layer})",
 }
 
 

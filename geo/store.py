@@ -54,6 +54,7 @@ from geo.errors import InputError, plain_text
 from geo.graphml import prepare_graphml
 from geo.io import read_network
 from geo.network import StreetNetwork, prepare_network
+from geo.roads import RoadOptions, RoadReport, is_road_layer, prepare_roads
 
 __all__ = [
     "FORMAT_VERSION",
@@ -74,6 +75,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 _FILES = ("nodes.parquet", "edges.parquet")
 _MANIFEST = "manifest.json"
+_ISSUES = "issues.parquet"  # issue 30: a road layer's network_issues
 _CHUNK = 1 << 20
 _SECRET_ENV = "QUARTERHOUR_STORE_KEY"
 _SECRET_FILE = "store.key"
@@ -152,6 +154,7 @@ def entry_key(
     clip_to: shapely.Geometry | None = None,
     consolidate_m: float | None = None,
     crs: object | None = None,
+    roads: RoadOptions | None = None,
 ) -> str:
     """The store key of a source and its preparation options (with ``FORMAT_VERSION``).
 
@@ -161,6 +164,8 @@ def entry_key(
         The SHA-256 of the source file.
     clip_to, consolidate_m, crs
         As for ``geo.network.prepare_network``.
+    roads
+        How a road layer is read (issue 30); ``None`` for a GraphML / OSM network (its key unchanged).
 
     Returns
     -------
@@ -174,6 +179,8 @@ def entry_key(
         "consolidate_m": float(consolidate_m) if consolidate_m else None,
         "crs": CRS.from_user_input(crs).to_wkt() if crs is not None else None,
     }
+    if roads is not None:  # issue 30: a road layer's reading is part of what it is
+        options["roads"] = roads.record()
     return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -292,15 +299,19 @@ def store_network(
     crs: object | None = None,
     cache_dir: str | Path | None = None,
     name: str | None = None,
+    roads: RoadOptions | None = None,
 ) -> StoredNetwork:
     """The prepared network of a network file: from the store, or prepared now and kept there.
 
     Parameters
     ----------
     path
-        A ``.graphml``, ``.osm`` or ``.osm.pbf`` file (``geo.io.read_network``).
+        A ``.graphml``, ``.osm`` or ``.osm.pbf`` file (``geo.io.read_network``), or a road layer
+        (``.shp``, ``.zip``, ``.gpkg``, ``.geojson``: ``geo.roads.prepare_roads``).
     clip_to, consolidate_m, crs
         As for ``geo.network.prepare_network``.
+    roads
+        How a road layer is read; ``None``: the defaults (``geo.roads.RoadOptions``). Not used for other files.
     cache_dir
         The cache folder; ``None`` for ``cache_root()``'s.
     name
@@ -320,7 +331,14 @@ def store_network(
     if not path.is_file():
         read_network(path)  # its own message: missing, or a folder
     source_sha = file_sha256(path)
-    key = entry_key(source_sha, clip_to=clip_to, consolidate_m=consolidate_m, crs=crs)
+    roads = (roads or RoadOptions()) if is_road_layer(path) else None
+    if roads is not None and consolidate_m:
+        raise InputError(
+            "--consolidate-m merges an OSM network's intersections; a road layer's ends are joined by --join-ends-m",
+            file=path.name,
+            fix="drop --consolidate-m, or give --join-ends-m (metres)",
+        )
+    key = entry_key(source_sha, clip_to=clip_to, consolidate_m=consolidate_m, crs=crs, roads=roads)
     target = _writable_prepared_dir(cache_dir) / key
     secret = store_secret(cache_dir)
     name = name or path.name
@@ -330,17 +348,38 @@ def store_network(
             return StoredNetwork(network, target, manifest, built=False)
         except _Damaged as exc:
             log.warning("the stored network %s (%s) is unusable: %s; preparing it again", name, target, exc)
-    network = _prepare(path, name=name, clip_to=clip_to, consolidate_m=consolidate_m, crs=crs)
+    network = _prepare(path, name=name, clip_to=clip_to, consolidate_m=consolidate_m, crs=crs, roads=roads)
     source = {"name": name, "path": str(path.resolve()), "sha256": source_sha, "bytes": path.stat().st_size}
     options = {"clip": clip_to is not None, "consolidate_m": consolidate_m, "crs": None if crs is None else str(crs)}
+    if roads is not None:
+        options["roads"] = roads.record()
     manifest = _write(network, target, key=key, source=source, options=options, secret=secret)
     return StoredNetwork(network, target, manifest, built=True)
 
 
 def _prepare(
-    path: Path, *, name: str, clip_to: shapely.Geometry | None, consolidate_m: float | None, crs: object | None
+    path: Path,
+    *,
+    name: str,
+    clip_to: shapely.Geometry | None,
+    consolidate_m: float | None,
+    crs: object | None,
+    roads: RoadOptions | None = None,
 ) -> StreetNetwork:
-    """Prepare a network file: a GraphML straight into arrays (no networkx graph) unless clipped or consolidated."""
+    """Prepare a network file: a GraphML straight into arrays (no networkx graph) unless clipped or consolidated.
+
+    A road layer (``roads`` given) is noded by ``geo.roads.prepare_roads``.
+    """
+    if roads is not None:
+        return prepare_roads(
+            path,
+            crs=crs,
+            network_crs=roads.network_crs,
+            join_m=roads.join_m,
+            walkable=dict(roads.walkable),
+            source=name,
+            clip_to=clip_to,
+        )
     if path.suffix.lower() == ".graphml" and clip_to is None and not consolidate_m:
         return prepare_graphml(path, crs=crs, source=name)
     return prepare_network(read_network(path), source=name, clip_to=clip_to, consolidate_m=consolidate_m, crs=crs)
@@ -387,8 +426,13 @@ def load_entry(path: str | Path, *, expect: str | None = None) -> StoredNetwork:
     options = manifest.get("options", {})
     if source.get("sha256") and src.is_file() and not options.get("clip") and file_sha256(src) == source["sha256"]:
         log.warning("the stored network %s is unusable: %s; preparing it again", path, problem)
+        roads = RoadOptions.from_record(options["roads"]) if options.get("roads") is not None else None
         stored = store_network(
-            src, consolidate_m=options.get("consolidate_m"), crs=options.get("crs"), cache_dir=path.parent.parent
+            src,
+            consolidate_m=options.get("consolidate_m"),
+            crs=options.get("crs"),
+            cache_dir=path.parent.parent,
+            roads=roads,
         )
         if stored.path == path:
             return stored
@@ -464,7 +508,8 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
     if manifest.get("format") != FORMAT_VERSION or manifest.get("key") != key:
         raise _Damaged(f"written by store format {manifest.get('format')}, this is {FORMAT_VERSION}")
     files = manifest.get("files", {})
-    for name in _FILES:
+    road_layer = "topology" in manifest  # issue 30: a road layer's entry keeps its topology report too
+    for name in (*_FILES, _ISSUES) if road_layer else _FILES:
         file = entry / name
         want = files.get(name, {})
         if not file.is_file() or file.stat().st_size != want.get("bytes"):
@@ -479,7 +524,14 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
     if len(nodes) != manifest.get("nodes") or len(edges) != manifest.get("segments") or nodes.crs is None:
         raise _Damaged("counts differ from the manifest")
     _check_arrays(nodes, edges, ends=not (manifest.get("options") or {}).get("consolidate_m"))
-    return StreetNetwork(graph=None, nodes=nodes, edges=edges, crs=CRS.from_user_input(nodes.crs)), manifest
+    network = StreetNetwork(graph=None, nodes=nodes, edges=edges, crs=CRS.from_user_input(nodes.crs))
+    if road_layer:
+        try:
+            issues = gpd.read_parquet(entry / _ISSUES)
+        except (OSError, ValueError) as exc:
+            raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
+        network.derived["road_report"] = RoadReport(dict(manifest["topology"]), issues)
+    return network, manifest
 
 
 def _check_arrays(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, *, ends: bool = True) -> None:
@@ -542,13 +594,19 @@ def _write(network: StreetNetwork, target: Path, *, key: str, source: dict, opti
     try:
         network.nodes.to_parquet(tmp / "nodes.parquet")
         network.edges.to_parquet(tmp / "edges.parquet")
-        files = {n: {"sha256": file_sha256(tmp / n), "bytes": (tmp / n).stat().st_size} for n in _FILES}
+        report = network.derived.get("road_report")
+        names = _FILES
+        if report is not None:  # issue 30: a road layer's topology report is kept with it
+            report.issues.to_parquet(tmp / _ISSUES)
+            names = (*_FILES, _ISSUES)
+        files = {n: {"sha256": file_sha256(tmp / n), "bytes": (tmp / n).stat().st_size} for n in names}
         manifest = {
             "format": FORMAT_VERSION,
             "key": key,
             "source": source,
             "options": options,
             **_summary(network),
+            **({"topology": report.counts} if report is not None else {}),
             "files": files,
             "bytes": sum(f["bytes"] for f in files.values()),
             "created": time.time(),

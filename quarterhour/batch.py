@@ -50,6 +50,7 @@ from geo._vector import VECTOR_SUFFIXES, read_vector
 from geo.errors import plain_text
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB
 from geo.network import StreetNetwork
+from geo.roads import RoadOptions
 from geo.store import manifest_digest
 from geo.tables import is_table
 from geo.vocab import LEVELS, level_code
@@ -119,6 +120,8 @@ class BatchInputs:
         The circle's options.
     cache_dir
         The network store's folder (``geo.store``); None for the default.
+    roads
+        How a road layer given as ``network`` is read (``geo.roads.RoadOptions``); None: the defaults.
     """
 
     units: str
@@ -133,6 +136,7 @@ class BatchInputs:
     gate_m: float = 20.0  #: issue 30: how far a gate may be from where a street crosses the compound's edge
     compounds_crs: str = "wgs84"  #: issue 30: the system of their lon/lat (gcj02: 高德, bd09: 百度)
     cache_dir: Path | None = None
+    roads: RoadOptions | None = None  #: issue 30: how a road layer given as the network is read
 
 
 @dataclass
@@ -297,6 +301,7 @@ def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _:
         groups=inputs.options.groups,  # a group's column missing: said before any cluster starts
         max_snap_m=inputs.options.max_snap_m,
         cache_dir=inputs.cache_dir,
+        roads=inputs.roads,  # issue 30: a road layer's options
         spread="grid",  # a region's areas over a grid: spreading them along a region's streets is the units' work
     )
     started = {"preparing": "preparing the regional network (once; kept in the network store)"}

@@ -55,6 +55,7 @@ from quarterhour.i18n import error_words, group_text, t, yardstick_text
 from quarterhour.outdir import claim
 from quarterhour.progress import Steps
 from quarterhour.provenance import yardstick_record
+from quarterhour.roadlayer import issues_layer, road_options, road_text
 from quarterhour.serve import serve_command  # issue 29
 from quarterhour.sitelines import site_lines
 from quarterhour.study import StudySpec, load_study
@@ -106,6 +107,7 @@ def _spec(args: argparse.Namespace) -> StudySpec:
         clip=args.clip,
         consolidate_m=args.consolidate_m,
         cache_dir=args.cache_dir,
+        roads=road_options(args),  # issue 30: --network-crs, --join-ends-m, --walkable (checked here, before the read)
     )
 
 
@@ -131,7 +133,17 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
 
 
 _NOT_PARAMETERS = {"out", "force", "command", "cache_dir", "quiet"}  # where and how, not what: no server path
-_INPUT_FILES = ("network", "facilities", "demand", "boundaries", "categories", "candidates", "exclude", "buildings")
+_INPUT_FILES = (
+    "network",
+    "facilities",
+    "demand",
+    "boundaries",
+    "categories",
+    "candidates",
+    "exclude",
+    "buildings",
+    "walkable",  # issue 30
+)
 _INPUT_FILES += ("compounds", "gates")  # issue 30
 
 
@@ -212,6 +224,7 @@ def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Pat
     step("writing")
     out = args.out / "coverage.gpkg"
     layers, kinds = result.layers(args.isochrones), {"isochrones": args.isochrones}
+    layers = {**layers, **issues_layer(network)}  # issue 30: a road layer's network_issues
     write_layers(layers, out, force=args.force, provenance=_provenance(args), kinds=kinds)
     write_hours_tables(args, result, boundaries)
     return result, out
@@ -299,7 +312,7 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     reach = result.isochrones
     if C.BAND_MIN in reach:  # drawn at the engine's cutoff, named by the circle
         reach = reach.assign(**{C.BAND_MIN: float(args.minutes)})
-    layers = {"sites": result.sites, "curve": result.curve, "isochrones": reach}
+    layers = {"sites": result.sites, "curve": result.curve, "isochrones": reach, **issues_layer(network)}  # issue 30
     write_layers(
         {name: layer for name, layer in layers.items() if len(layer.columns)},
         out,
@@ -394,7 +407,16 @@ def _network(args: argparse.Namespace) -> int:
         top = next(iter(read_boundaries(args.boundaries).values())).to_crs(4326)
         clip_to = shapely.union_all(top.geometry.values)
     name = (args.place or f"bbox {args.bbox}") if (args.place or args.bbox) else None
-    stored = store_network(path, name=name, clip_to=clip_to, consolidate_m=args.consolidate_m, cache_dir=args.cache_dir)
+    stored = store_network(
+        path,
+        name=name,
+        clip_to=clip_to,
+        consolidate_m=args.consolidate_m,
+        cache_dir=args.cache_dir,
+        roads=road_options(args),
+    )
+    for line in road_text(stored.network, Path(path).name, "en"):  # issue 30: a road layer's check
+        print(f"note: {line}", file=sys.stderr)
     m = stored.manifest
     west, south, east, north = m["extent_lonlat"]
     print(

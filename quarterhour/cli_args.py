@@ -121,9 +121,44 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     return west, south, east, north
 
 
+def road_args(p: argparse.ArgumentParser) -> None:
+    """Issue 30: how a road layer given as the network is read."""
+    p.add_argument(
+        "--network-crs",
+        help="coordinate system of a road layer that does not say it (or says WGS-84 for an AMap/Baidu export): "
+        "gcj02 (高德, 腾讯), bd09 (百度), wgs84, or an EPSG code such as EPSG:4547; converted to WGS-84 at import",
+    )
+    p.add_argument(
+        "--join-ends-m",
+        type=_not_negative,
+        help="road layer: join line ends closer than this many metres (default 1; 0 joins only ends that coincide)",
+    )
+    p.add_argument(
+        "--walkable",
+        type=Path,
+        help="road layer: a CSV of road class,yes/no over the defaults (expressways and their ramps are not walked)",
+    )
+
+
+def _not_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' must be 0 or more metres")
+    return value
+
+
 def _inputs(p: argparse.ArgumentParser) -> None:
     """The inputs every command shares: what ``quarterhour run`` takes."""
-    p.add_argument("--network", type=Path, help="street network: osmnx .graphml, OSM XML .osm or an .osm.pbf extract")
+    p.add_argument(
+        "--network",
+        type=Path,
+        help="street network: osmnx .graphml, OSM XML .osm, an .osm.pbf extract, or a road layer of lines "
+        "(.shp, .zip, .gpkg, .geojson; noded here: see --network-crs, --join-ends-m, --walkable)",
+    )
+    road_args(p)
     p.add_argument("--place", help="download the walking network of this place from OpenStreetMap (cached)")
     p.add_argument("--bbox", type=_bbox, help="download the walking network of this box: west,south,east,north")
     p.add_argument("--clip", action="store_true", help="keep only the streets inside the top-level boundaries")
@@ -259,8 +294,12 @@ def _network(sub: argparse._SubParsersAction) -> None:
         "a second, and print its nodes, segments, fragments, extent and cache path.",
     )
     p.add_argument(
-        "file", nargs="?", type=Path, help="street network: osmnx .graphml, OSM XML .osm or an .osm.pbf extract"
+        "file",
+        nargs="?",
+        type=Path,
+        help="street network: osmnx .graphml, OSM XML .osm, an .osm.pbf extract, or a road layer of lines",
     )
+    road_args(p)
     p.add_argument("--place", help="download the walking network of this place from OpenStreetMap (cached)")
     p.add_argument("--bbox", type=_bbox, help="download the walking network of this box: west,south,east,north")
     p.add_argument("--clip", action="store_true", help="keep only the streets inside the top-level boundaries")

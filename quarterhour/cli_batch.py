@@ -21,6 +21,7 @@ from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import MODES
 from quarterhour.i18n import yardstick_text
 from quarterhour.outdir import out_path
+from quarterhour.roadlayer import road_options
 
 if TYPE_CHECKING:
     from quarterhour.batch import BatchResult
@@ -44,6 +45,7 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
         _cache_dir,
         _positive,
         measures,
+        road_args,
     )
     from quarterhour.cli_compounds import add_compound_options
 
@@ -61,7 +63,13 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
         help="the units: GeoPackage, GeoJSON or zipped Shapefile of polygons with 'code' and 'name' (a file with "
         "levels: its lowest level), or 'luoyang' (its 7 districts)",
     )
-    p.add_argument("--network", type=Path, required=True, help="the region's streets: .osm.pbf, .osm or .graphml")
+    p.add_argument(
+        "--network",
+        type=Path,
+        required=True,
+        help="the region's streets: .osm.pbf, .osm, .graphml, or a road layer of lines (.shp, .zip, .gpkg, .geojson)",
+    )
+    road_args(p)  # issue 30: --network-crs, --join-ends-m, --walkable
     p.add_argument("--facilities", type=Path, help="facility points of the region (default: the bundled sample's)")
     p.add_argument("--facilities-crs", choices=(*SYSTEMS, "auto"), default="auto", help="as for 'run' (auto)")
     p.add_argument("--demand", type=Path, help="residents of the region, as for 'run' (default: the sample's)")
@@ -119,6 +127,7 @@ def batch_command(args: argparse.Namespace) -> int:
         gates=args.gates,
         gate_m=args.gate_m,
         compounds_crs=args.compounds_crs,
+        roads=road_options(args),  # issue 30
     )
     say = (lambda _: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     prepared = prepare_batch(inputs, say=lambda line: say(f"note: {line}"))

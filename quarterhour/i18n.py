@@ -1061,6 +1061,85 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{file}: {n} grids (网格) reach more than {pct:g}% of their area out of their community; each belongs to "
         "the community holding its inside point, and counts the residents inside its own polygon: {names}",
     ),
+    # --- issue 30: i30-roads ---
+    "note_roads_read": (
+        "{file}：道路图层 {n:,} 条要素，构建为 {nodes:,} 个节点、{segments:,} 段、{km:,.1f} 公里的路网（{crs}）",
+        "{file}: a road layer of {n:,} features, read as a network of {nodes:,} nodes and {segments:,} segments, "
+        "{km:,.1f} km, in {crs}",
+    ),
+    "note_roads_not_walkable": (
+        "{n:,} 条道路不可步行，已剔除（按“{column}”列：快速路、高速公路及其匝道，或步行列为“否”；可用 {option} 修改）",
+        "{n:,} roads are not walked and were left out (by column '{column}': expressways and their ramps, or "
+        "walk = no; {option} changes it)",
+    ),
+    "note_roads_topology": (
+        "路网检查：连接端点 {joined:,} 处，交叉处打断 {noded:,} 处、不打断 {not_noded:,} 处（上下穿越：{levels}），"
+        "删除零长度路段 {zero:,} 段、重复路段 {duplicates:,} 段；断头路 {dangles:,} 处，孤立碎片 {fragments:,} 个，"
+        "最大连通部分占总长度 {share:.1f}%（见图层 {layer}）",
+        "network check: {joined:,} end points joined, {noded:,} crossings noded, {not_noded:,} not noded (they pass "
+        "over each other: {levels}), segments dropped: {zero:,} of zero length and {duplicates:,} duplicates; "
+        "{dangles:,} dead ends, {fragments:,} fragments cut off, the largest part holds {share:.1f}% of the length "
+        "(see the layer {layer})",
+    ),
+    "road_issue_dangle": ("断头路端点", "dead end"),
+    "road_issue_joined": ("已连接的端点（容差内）", "end points joined (within the tolerance)"),
+    "road_issue_crossing_noded": ("交叉处已打断（路口）", "crossing noded (a junction)"),
+    "road_issue_crossing_not_noded": ("交叉不打断（桥梁/隧道/分层）", "crossing not noded (bridge, tunnel or level)"),
+    "road_issue_zero_length": ("零长度路段（已删除）", "zero-length segment (dropped)"),
+    "road_issue_duplicate": ("重复路段（已删除）", "duplicate segment (dropped)"),
+    "road_issue_fragment": ("孤立碎片路段", "segment of a fragment cut off"),
+    "err_roads_not_lines": (
+        "{file}，第 {row} 行，“geometry”列：道路图层须为线要素，发现 {kind}（共 {n} 行）。"
+        "办法：以 LineString 或 MultiLineString 要素提供道路中心线",
+        "{en}",
+    ),
+    "err_roads_no_crs": (
+        "{file}：道路图层未说明坐标系。"
+        "办法：保存时带上坐标系（如 EPSG:4326），或用 --network-crs 指定（如 EPSG:4547、gcj02）",
+        "{en}",
+    ),
+    "err_roads_bad_crs": (
+        "--network-crs：“{value}”不是 PROJ 认识的坐标系。"
+        "办法：填写 gcj02（高德、腾讯）、bd09（百度）、wgs84，或 EPSG 代码，如 EPSG:4547（CGCS2000 3 度带 114°E）",
+        "{en}",
+    ),
+    "err_roads_none_walkable": (
+        "{file}：道路图层中没有可步行的道路。办法：检查道路等级列与 --walkable（默认快速路、高速公路及其匝道不可步行）",
+        "{en}",
+    ),
+    "err_roads_walk_value": (
+        "{file}，第 {row} 行，“{column}”列：“{value}”不是“是”或“否”（共 {n} 行）。"
+        "办法：填写 是（yes）或 否（no），或留空按道路等级判断",
+        "{en}",
+    ),
+    "err_roads_walkable_value": (
+        "{file}，第 {row} 行：“{value}”不是“是”或“否”。办法：每行写作 道路等级,是 或 道路等级,否（如 motorway,no）",
+        "{en}",
+    ),
+    "network_file_roads": (
+        "路网文件（.graphml / .osm / .osm.pbf，或道路中心线图层 .zip / .gpkg / .geojson）",
+        "network file (.graphml / .osm / .osm.pbf, or road centre lines .zip / .gpkg / .geojson)",
+    ),
+    "road_crs": ("道路图层坐标系", "road layer's coordinate system"),
+    "road_crs_file": ("按文件所述", "as the file says"),
+    "road_crs_gcj02": ("GCJ-02（高德、腾讯）", "GCJ-02 (AMap, Tencent)"),
+    "road_crs_bd09": ("BD-09（百度）", "BD-09 (Baidu)"),
+    "road_crs_epsg": ("EPSG 代码（文件未说明时）", "an EPSG code (the file does not say)"),
+    "road_crs_epsg_code": ("EPSG 代码，如 EPSG:4547", "EPSG code, e.g. EPSG:4547"),
+    "err_roads_crs_differs": (
+        "{file}：文件所述坐标系为 {stated}，而 --network-crs 为 {system}。"
+        "办法：去掉 --network-crs（它用于未说明坐标系的文件），或以正确的坐标系重新保存文件",
+        "{en}",
+    ),
+    "err_roads_all_zero": (
+        "{file}：道路图层的每条线长度都为零（{n:,} 条）。办法：检查图层的单位与坐标（每条线须连接两个不同的点）",
+        "{en}",
+    ),
+    "err_roads_gcj_projected": (
+        "{file}：--network-crs {system} 用于经纬度坐标，但该文件的坐标系为 {crs}。"
+        "办法：提供经纬度图层，或去掉 --network-crs",
+        "{en}",
+    ),
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from analysis import columns as C
 from analysis.coverage import Summary
@@ -39,6 +40,7 @@ from quarterhour.packtables import (
     unit_streets,
 )
 from quarterhour.qgisproject import pack_layers, project_qgs
+from quarterhour.roadlayer import issues_near
 from quarterhour.staticmap import figure_png, overview_map, unit_map
 
 __all__ = ["summary_files", "unit_files"]
@@ -153,7 +155,9 @@ def unit_files(
         lang=lang,
     )
     return {
-        "layers.gpkg": gpkg_bytes(layers, provenance=provenance, lang=lang),
+        "layers.gpkg": gpkg_bytes(  # with a road layer's network_issues around the unit (issue 30)
+            {**layers, **issues_near(network, shapely.bounds(unit.geometry), lang)}, provenance=provenance, lang=lang
+        ),
         "project.qgs": project,
         "map.png": png,
         "tables.xlsx": table_bytes(sheets, "xlsx"),

@@ -52,6 +52,7 @@ from geo.io import MAX_INPUT_MB, read_polygons
 from geo.network import NETWORK_SUFFIXES, StreetNetwork
 from geo.notes import Note
 from geo.raster import RasterHeader, is_raster, open_raster, read_window
+from geo.roads import ROAD_SUFFIXES, RoadOptions, road_notes
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.tables import is_table
 from geo.unittable import match_units
@@ -122,6 +123,7 @@ class StudySpec:
     clip: bool = False
     consolidate_m: float | None = None
     cache_dir: str | Path | None = None
+    roads: RoadOptions | None = None  #: issue 30: how a road layer given as the network is read
     spread: str = "streets"
     snap: bool = False
 
@@ -242,6 +244,9 @@ def load_study(spec: StudySpec | None = None, *, progress: Callable[[str], None]
     stored = _read_network(spec, got["boundaries"], step)
     network = stored.network if stored is not None else spec.network
     notes: list[Note | CoordinateNote | str] = []
+    report = network.derived.get("road_report")
+    if report and not isinstance(spec.network, StreetNetwork):  # issue 30: a road layer's check, first (a face
+        notes += road_notes(report, Path(str(spec.network)).name)  # that passes a network says it itself)
     choices = []
     facilities, choice = _settle(spec, got["facilities"], network, "facilities", notes)
     choices.append((_name(spec.facilities, "facilities"), choice))
@@ -311,11 +316,11 @@ def check_network_file(path: str | Path) -> Path:
     """
     graphml = Path(path).suffix.lower() == ".graphml"  # streamed: memory follows the network, not the file
     path = existing(path, "network", max_mb=MAX_GRAPHML_MB if graphml else MAX_INPUT_MB)
-    if path.suffix.lower() not in NETWORK_SUFFIXES:
+    if path.suffix.lower() not in (*NETWORK_SUFFIXES, *ROAD_SUFFIXES):  # issue 30: or a road layer
         raise InputError(
             f"unsupported network format '{path.suffix}'",
             file=path.name,
-            fix="give a .graphml (osmnx), .osm or .osm.pbf file",
+            fix="give a .graphml (osmnx), .osm or .osm.pbf file, or a road layer (.shp, .zip, .gpkg, .geojson)",
         )
     return path
 
@@ -376,7 +381,14 @@ def _read_network(spec: StudySpec, boundaries_ll: dict | None, step: Callable[[s
             source, name = walk_network_file(bbox=box, cache_dir=downloads), f"bbox {box}"
     step("preparing")
     path = sample_paths()["network"] if text == SAMPLE else source
-    return store_network(path, name=name, clip_to=clip_to, consolidate_m=spec.consolidate_m, cache_dir=spec.cache_dir)
+    return store_network(
+        path,
+        name=name,
+        clip_to=clip_to,
+        consolidate_m=spec.consolidate_m,
+        cache_dir=spec.cache_dir,
+        roads=spec.roads,  # issue 30: a road layer's options are part of its store key
+    )
 
 
 def _box(text: str) -> tuple[float, float, float, float]:

@@ -40,6 +40,7 @@ from geo.errors import InputError
 from geo.hours import parse_hours, typical_hours
 from geo.notes import note
 from geo.osm import walk_network_file
+from geo.roads import road_notes
 from geo.scenario import changes_frame
 from geo.store import cache_root, load_entry, store_network
 from geo.vocab import DEFAULT_NEW_CATEGORY
@@ -191,7 +192,9 @@ def load_points(inputs: Inputs) -> Points:
     )
     study = load_study(spec)
     fac_name, dem_name = (name for name, _ in study.choices)
+    report = network.derived.get("road_report")  # issue 30: what was read of a road layer, first
     notes = [
+        *(road_notes(report, network_name(inputs.network)) if report else ()),
         note("facilities_read", file=fac_name, n=len(study.facilities)),
         *(n for n in study.notes if not isinstance(n, CoordinateNote)),  # the coordinates: said from crs_choices
         note("residents_read", file=dem_name, n=len(study.demand), pop=float(study.demand[C.POP].sum()), how=study.how),

@@ -14,7 +14,8 @@ from geo.scenario import changes_frame
 from quarterhour.export import gpkg_bytes, layer_bytes, provenance, table_bytes
 from quarterhour.provenance import options_record
 from quarterhour.report import PackOptions, build_pack
-from ui.compute import compute, compute_files, network_of, scenario, scenario_run
+from quarterhour.roadlayer import issues_layer
+from ui.compute import compute, compute_files, load_network, network_of, scenario, scenario_run
 from ui.values import SAMPLE, Change, Inputs, Params
 
 __all__ = ["app_provenance", "layer_file", "review_pack", "scenario_gpkg", "scenario_pack", "table_file"]
@@ -113,8 +114,8 @@ def layer_file(inputs: Inputs, units: str, params: Params, name: str, fmt: str, 
     """
     layers = compute_files(inputs, units, params).layers()
     prov = app_provenance(inputs, units, params)
-    if name == "all":
-        return gpkg_bytes(layers, provenance=prov, lang=lang)
+    if name == "all":  # with a road layer's network_issues (issue 30)
+        return gpkg_bytes({**layers, **issues_layer(load_network(inputs.network), lang)}, provenance=prov, lang=lang)
     return layer_bytes(layers[name], name, fmt, provenance=prov, lang=lang)
 
 

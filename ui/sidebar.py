@@ -25,6 +25,7 @@ from ui.errors import step
 from ui.hours import time_ui
 from ui.plain import plain, said
 from ui.project import forget_kept, kept_source
+from ui.roads import ROAD_TYPES, road_crs_ui
 from ui.scope import visible_networks
 from ui.uploads import charge_session, planner_names, remember_name, store_upload
 from ui.values import SAMPLE, STORE, Inputs, Params, Sources
@@ -256,7 +257,10 @@ def data_ui(lang: str) -> Sources:
         )
         network = SAMPLE
         if how == "file":
-            network = source_ui(t("network_file", lang), S.NETWORK_FILE, ["graphml", "osm", "pbf"], lang)
+            network = source_ui(
+                t("network_file_roads", lang), S.NETWORK_FILE, ["graphml", "osm", "pbf", *ROAD_TYPES], lang
+            )
+            network = road_crs_ui(network, lang)  # issue 30: a road layer's coordinate system
         elif how == "osm":
             network = _osm_ui(lang)
         elif how == "store":

@@ -258,3 +258,8 @@ WS_KEPT_FOR = "ws_kept_for"  #: the project whose inputs this session has kept i
 HOURS_AT = "hours_at"  #: the time-of-week control (None: any time)
 HOURS_WEEK = "hours_week"  #: the week's table under the headline
 __all__ += ["HOURS_AT", "HOURS_WEEK"]
+
+# --- issue 30: i30-roads ---
+NETWORK_CRS = "network_crs"  #: an uploaded road layer's coordinate system (file, gcj02, bd09, epsg)
+NETWORK_CRS_EPSG = "network_crs_epsg"  #: its EPSG code, when it is one the file does not say
+__all__ += ["NETWORK_CRS", "NETWORK_CRS_EPSG"]
