@@ -308,7 +308,7 @@ def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Pat
         categories,
         minutes=args.minutes,
         bands=args.bands,
-        isochrones=(args.isochrones,),
+        isochrones=() if args.isochrones == "none" else (args.isochrones,),  # issue 32: --isochrones none
         boundaries=boundaries,
         **category_options(categories),
         decay=args.decay,
@@ -324,7 +324,10 @@ def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Pat
     _say_skipped(result)
     step("writing")
     out = args.out / "coverage.gpkg"
-    layers, kinds = result.layers(args.isochrones), {"isochrones": args.isochrones}
+    kind = "facility" if args.isochrones == "none" else args.isochrones  # issue 32: none writes no such layer
+    layers, kinds = result.layers(kind), {"isochrones": kind}
+    if args.isochrones == "none":
+        del layers["isochrones"]
     write_layers(layers, out, force=args.force, provenance=_provenance(args), kinds=kinds)
     write_hours_tables(args, result, boundaries)
     return result, out

@@ -277,9 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--isochrones",
-        choices=ISOCHRONE_KINDS,
+        choices=(*ISOCHRONE_KINDS, "none"),  # issue 32: none
         default="facility",
-        help="the isochrones layer: one per facility (default), all merged, or split to the nearest facility",
+        help="the isochrones layer: one per facility (default: facility; at city scale most of a run's time, "
+        "shown in its step line), all merged, split to the nearest facility, or none (no isochrones layer)",
     )
     run.add_argument(
         "--decay", choices=DECAYS, default="none", help="2SFCA distance decay: none, gaussian, stepped (E2SFCA)"
