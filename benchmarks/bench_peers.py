@@ -82,9 +82,10 @@ def _read_city(folder: Path) -> tuple:
     dem = gpd.read_file(folder / "demand.gpkg")
     crs = fac.estimate_utm_crs()
     x, y = pyproj.Transformer.from_crs(4326, crs, always_xy=True).transform(lon, lat)
-    u = np.array([ids[a] for a, _, _ in g.edges(keys=True)])
-    v = np.array([ids[b] for _, b, _ in g.edges(keys=True)])
-    w = np.array([float(d["length"]) for _, _, d in g.edges(data=True)])
+    edges = list(g.edges(data=True))
+    u = np.array([ids[a] for a, _, _ in edges])
+    v = np.array([ids[b] for _, b, _ in edges])
+    w = np.array([float(d["length"]) for _, _, d in edges])
     fxy = np.column_stack([fac.to_crs(crs).geometry.x, fac.to_crs(crs).geometry.y])
     dxy = np.column_stack([dem.to_crs(crs).geometry.x, dem.to_crs(crs).geometry.y])
     return np.column_stack([x, y]), u, v, w, fxy, dxy
