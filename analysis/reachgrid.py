@@ -23,8 +23,8 @@ cell and a half, and its area is within 5 % of the exact union's at 10 m cells
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import contourpy
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -34,6 +34,9 @@ from analysis import columns as C
 from analysis.isochrones import STREET_SIDE_M
 from analysis.traveltime import WALK_KMH, nearest_times, speed_ms
 from geo.network import StreetNetwork
+
+if TYPE_CHECKING:
+    import contourpy
 
 __all__ = ["GRID_M", "TRACE_CELLS", "reach_grid", "street_samples"]
 
@@ -183,6 +186,8 @@ def _blocks(grid: np.ndarray, n: int) -> np.ndarray:
 
 def _traced(grid: np.ndarray, n_bands: int, corner: np.ndarray, cell_m: float, trace_cells: int) -> list:
     """Each band's polygon, nearest first, from the grid of band ranks (``corner``: its lower left, metres)."""
+    import contourpy  # lazy: only a traced reach needs it (issue 32)
+
     step = cell_m * trace_cells
     origin = corner + step / 2  # the generator's (column, row) to metres at cell (block) centres
     if trace_cells == 1:  # the cells' own outline: one generator, a level between each band's rank

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import numpy as np
 import shapely
-from scipy.spatial import cKDTree
 
 from geo.errors import InputError
 
@@ -263,6 +262,8 @@ def _within_reach(points: gpd.GeoDataFrame, network: StreetNetwork) -> np.ndarra
     """
     xy = shapely.get_coordinates(points.to_crs(network.crs).geometry.to_numpy())
     corners = shapely.get_coordinates(network.nodes.geometry.to_numpy())
+    from scipy.spatial import cKDTree  # lazy: 1 s of a run's start-up, used only here (issue 32)
+
     reach = cKDTree(corners).query(xy, distance_upper_bound=FAR_M)[0] <= FAR_M
     rest = np.flatnonzero(~reach)
     if len(rest):

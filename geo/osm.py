@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
-import requests
-
 from geo.errors import InputError, plain_text
 
 if TYPE_CHECKING:  # networkx is imported where a graph is read, not by every command
@@ -241,6 +239,7 @@ def walk_network_file(
         Neither or both of ``place`` and ``bbox``, a box too large, or no network to be had.
     """
     import osmnx as ox  # imported when used: it costs most of a command's start-up (sklearn, matplotlib)
+    import requests  # lazy: a run without a download does not pay for it (issue 32)
 
     if (place is None) == (bbox is None):
         raise InputError("give a place name or a bounding box, not both or neither", fix="--place or --bbox")

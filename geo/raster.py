@@ -25,18 +25,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
-import rasterio
 import shapely
-from rasterio.errors import RasterioError
-from rasterio.warp import transform_bounds
-from rasterio.windows import Window, from_bounds
 
 from geo._validate import MAX_RESIDENTS, existing
 from geo.errors import InputError, reading
 from geo.notes import note
+
+if TYPE_CHECKING:  # rasterio is imported where a raster is read: a run without one does not pay for it (issue 32)
+    from rasterio.windows import Window
 
 __all__ = [
     "BLOCK_CELLS",
@@ -73,7 +73,12 @@ BLOCK_CELLS = 1_000_000
 #: GDAL's cache of decoded blocks while reading (its default is 5 % of the machine's memory).
 GDAL_CACHE_MB = 64
 
-_ERRORS = (RasterioError, OSError, ValueError)
+
+def _errors() -> tuple[type[BaseException], ...]:
+    """The errors of reading a raster (rasterio's own, imported only when a raster is read)."""
+    from rasterio.errors import RasterioError  # lazy: 1 s of a run's start-up (issue 32)
+
+    return (RasterioError, OSError, ValueError)
 
 
 def is_raster(path: str | Path) -> bool:
@@ -117,8 +122,10 @@ def open_raster(path: str | Path) -> RasterHeader:
         The file is missing, unreadable, has no CRS or a rotated grid.
     """
     path = existing(path, "residents raster", max_mb=MAX_RASTER_MB)
+    import rasterio  # lazy (issue 32)
+
     with (
-        reading(path, "residents raster", fix="give a GeoTIFF (WorldPop, LandScan)", errors=_ERRORS),
+        reading(path, "residents raster", fix="give a GeoTIFF (WorldPop, LandScan)", errors=_errors()),
         rasterio.open(path) as src,
     ):
         crs, transform, width, height = src.crs, src.transform, src.width, src.height
@@ -174,8 +181,10 @@ def read_window(
         The window misses the raster, or holds more than ``MAX_WINDOW_CELLS`` cells.
     """
     path = header.path
+    import rasterio  # lazy (issue 32)
+
     with (
-        reading(path, "residents raster", fix="give a GeoTIFF (WorldPop, LandScan)", errors=_ERRORS),
+        reading(path, "residents raster", fix="give a GeoTIFF (WorldPop, LandScan)", errors=_errors()),
         rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB),
         rasterio.open(path) as src,
     ):
@@ -218,6 +227,8 @@ def _populated(src: object, band: int, window: Window, header: RasterHeader) -> 
 
     Refused as soon as more than ``MAX_POPULATED_CELLS`` have residents: the file is never held whole.
     """
+    from rasterio.windows import Window  # lazy (issue 32)
+
     width, height = int(window.width), int(window.height)
     step = max(1, BLOCK_CELLS // width)
     rows, cols, pops = [], [], []
@@ -289,6 +300,9 @@ def _check_total(total: float, n: int, cells: int, dropped: dict, path: Path) ->
 
 def _window(src: object, header: RasterHeader, bounds: tuple, bounds_crs: object) -> Window:
     """The window of ``src`` over ``bounds`` (in ``bounds_crs``), one cell wider on each side, clipped."""
+    from rasterio.warp import transform_bounds  # lazy (issue 32)
+    from rasterio.windows import Window, from_bounds
+
     left, bottom, right, top = transform_bounds(bounds_crs, src.crs, *bounds, densify_pts=21)
     wide = from_bounds(
         left - header.cell[0], bottom - header.cell[1], right + header.cell[0], top + header.cell[1], src.transform

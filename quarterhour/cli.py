@@ -223,7 +223,10 @@ def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Pat
     _say_skipped(result)
     step("writing")
     out = args.out / "coverage.gpkg"
-    layers, kinds = result.layers(args.isochrones), {"isochrones": args.isochrones}
+    kind = "facility" if args.isochrones == "none" else args.isochrones  # issue 32: none writes no such layer
+    layers, kinds = result.layers(kind), {"isochrones": kind}
+    if args.isochrones == "none":
+        del layers["isochrones"]
     layers = {**layers, **issues_layer(network)}  # issue 30: a road layer's network_issues
     write_layers(layers, out, force=args.force, provenance=_provenance(args), kinds=kinds)
     write_hours_tables(args, result, boundaries)

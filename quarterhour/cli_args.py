@@ -331,9 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--isochrones",
-        choices=ISOCHRONE_KINDS,
+        choices=(*ISOCHRONE_KINDS, "none"),  # issue 32: none
         default="facility",
-        help="the isochrones layer: one per facility (default), all merged, or split to the nearest facility",
+        help="the isochrones layer: one per facility (default: facility; at city scale most of a run's time, "
+        "shown in its step line), all merged, split to the nearest facility, or none (no isochrones layer)",
     )
     run.add_argument(
         "--decay", choices=DECAYS, default="none", help="2SFCA distance decay: none, gaussian, stepped (E2SFCA)"
@@ -446,6 +447,6 @@ def circle_options(
         "n_sites": getattr(args, "suggest", 0) or 0,
         **category_options(categories),
     }
-    if isinstance(getattr(args, "isochrones", None), str):
-        given["isochrones"] = (args.isochrones,)
+    if isinstance(getattr(args, "isochrones", None), str):  # issue 32: ``none`` draws no reach at all
+        given["isochrones"] = () if args.isochrones == "none" else (args.isochrones,)
     return CircleOptions(**given)

@@ -10,6 +10,8 @@ from quarterhour.cli_args import build_parser
 
 #: Slow to import and needed by other commands only: siting's solver, the pack's PDF and maps, Dask, graphs.
 HEAVY = ("scipy.optimize", "matplotlib", "distributed", "networkx", "osmnx", "quarterhour.report", "sqlalchemy")
+#: Issue 32: a run without a residents raster, a download or a traced reach does not load their readers.
+HEAVY += ("rasterio", "requests", "contourpy", "scipy.spatial")
 
 _RUN = """
 import json, sys
