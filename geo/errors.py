@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from geo.words import catalogue, error_entry, is_key, lang_of, render
+
 __all__ = ["InputError", "plain_text", "reading"]
 
 
@@ -31,19 +33,63 @@ class InputError(ValueError):
         row: object | None = None,
         column: str | None = None,
         fix: str | None = None,
+        **values: object,
     ) -> None:
-        self.problem, self.file, self.row, self.column, self.fix = problem, file, row, column, fix
-        where = ", ".join(
+        # ``problem`` is the key of an error in the catalogue (``geo.words``: ``errors.<key>``), its ``values`` the
+        # placeholders; an old-style English sentence still works (said as it is, in every language).
+        self.key: str | None = problem if is_key(problem) else None
+        self.values = values
+        self.file, self.row, self.column = file, row, column
+        self.problem, self.fix, self._fix_given = problem, fix, fix
+        if self.key:
+            entry = error_entry(self.key, "en")
+            self.problem = render(entry.get("problem", entry.get("message", "")), values, "en")
+            self.fix = _fix_in(fix, entry, values, "en")
+        elif values:
+            raise TypeError(f"InputError: no error '{problem}' in the catalogue (geo/locale/en.toml) for {values}")
+        super().__init__(self.in_lang("en"))
+
+    def in_lang(self, lang: str) -> str:
+        """The message in ``lang`` (``zh`` or ``en``): the catalogue's words, or an old-style sentence as it is.
+
+        Examples
+        --------
+        >>> e = InputError("table_no_rows", file="demand.csv", what="residents")
+        >>> e.in_lang("en")
+        'demand.csv: the residents table has no rows. Fix: check that the right file was given'
+        >>> e.in_lang("zh")
+        'demand.csv：居民表没有数据行。办法：检查给出的文件是否正确'
+        """
+        lang = lang_of(lang)
+        key = getattr(self, "key", None)
+        entry = error_entry(key, lang) if key else None
+        if entry is None:  # an old-style sentence, or a key only a Python table knows (quarterhour.i18n)
+            problem, fix = self.problem, self.fix
+        elif "message" in entry:
+            return render(entry["message"], self.values, lang)
+        else:
+            problem = render(entry["problem"], self.values, lang)
+            fix = _fix_in(getattr(self, "_fix_given", self.fix), entry, self.values, lang)
+        frame = catalogue(lang)["frame"]
+        where = frame["sep"].join(
             part
             for part in (
-                str(file) if file else None,
-                f"row {row}" if row is not None else None,
-                f"column '{column}'" if column else None,
+                str(self.file) if self.file else None,
+                frame["row"].format(row=self.row) if self.row is not None else None,
+                frame["column"].format(column=self.column) if self.column else None,
             )
             if part
         )
-        message = f"{where}: {problem}" if where else problem
-        super().__init__(f"{message}. Fix: {fix}" if fix else message)
+        message = frame["located"].format(where=where, problem=problem) if where else problem
+        return frame["with_fix"].format(message=message, fix=fix) if fix else message
+
+
+def _fix_in(fix: str | None, entry: dict, values: dict, lang: str) -> str | None:
+    """The fix in ``lang``: the error's own, else the one given (a key of ``fixes``, or old-style English)."""
+    if "fix" in entry:
+        return render(entry["fix"], values, lang)
+    fixes = catalogue(lang).get("fixes", {})
+    return render(fixes[fix], values, lang) if fix in fixes else fix
 
 
 # A file path as libraries write it in their messages: absolute (``/tmp/x/a.shp``, ``C:\\x``), or behind a GDAL
