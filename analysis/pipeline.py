@@ -279,12 +279,18 @@ def run_circle(  # noqa: PLR0913 -- keyword-only options, each documented (as os
         require_projected(gdf.crs, what=what)
         if gdf.crs != network.crs:
             raise InputError(
-                f"{what} are in {gdf.crs.to_string()}, the network in {network.crs.to_string()}",
-                fix="reproject them first: gdf.to_crs(network.crs)",
+                "pipeline_what_gdf_crs_network",
+                what=what,
+                gdf_crs_to=gdf.crs.to_string(),
+                network_crs_to=network.crs.to_string(),
             )
     unknown = set(isochrones) - set(ISOCHRONE_KINDS)
     if unknown:
-        raise InputError(f"unknown isochrone kind {sorted(unknown)}", fix=f"use {', '.join(ISOCHRONE_KINDS)}")
+        raise InputError(
+            "pipeline_unknown_isochrone_kind_unknown",
+            unknown=sorted(unknown),
+            isochrone_kinds=", ".join(ISOCHRONE_KINDS),
+        )
     cat_minutes = {**CATEGORY_MINUTES, **(category_minutes or {})}
     ys = yardstick(standard, speed_kmh=speed_kmh)
     speed, cutoff = ys.engine_kmh, ys.cutoff_min(minutes)

@@ -324,9 +324,9 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     (True, True, 2)
     """
     if model not in MODELS:
-        raise InputError(f"unknown siting model '{model}'", fix=f"use one of {', '.join(MODELS)}")
+        raise InputError("siting_unknown_siting_model_model", model=model, models=", ".join(MODELS))
     if model == "lscp" and not 0 < target <= 1:
-        raise InputError(f"the target must be a share between 0 and 1, got {target}", fix="e.g. --target 0.95")
+        raise InputError("siting_target_must_share_between", target=target)
     cutoff_s = minutes * 60
     left = left_out(demand, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
     if candidates is None:

@@ -43,7 +43,7 @@ class InputError(ValueError):
         self.problem, self.fix, self._fix_given = problem, fix, fix
         if self.key:
             entry = error_entry(self.key, "en")
-            self.problem = render(entry.get("problem", entry.get("message", "")), values, "en")
+            self.problem = render(_problem(entry, values), values, "en")
             self.fix = _fix_in(fix, entry, values, "en")
         elif values:
             raise TypeError(f"InputError: no error '{problem}' in the catalogue (geo/locale/en.toml) for {values}")
@@ -54,7 +54,7 @@ class InputError(ValueError):
 
         Examples
         --------
-        >>> e = InputError("table_no_rows", file="demand.csv", what="residents")
+        >>> e = InputError("tables_what_table_has_no", file="demand.csv", what="residents")
         >>> e.in_lang("en")
         'demand.csv: the residents table has no rows. Fix: check that the right file was given'
         >>> e.in_lang("zh")
@@ -63,12 +63,12 @@ class InputError(ValueError):
         lang = lang_of(lang)
         key = getattr(self, "key", None)
         entry = error_entry(key, lang) if key else None
-        if entry is None:  # an old-style sentence, or a key only a Python table knows (quarterhour.i18n)
-            problem, fix = self.problem, self.fix
+        if entry is None:  # an old-style sentence (or a key only a Python table knows): English, framed in English
+            problem, fix, lang = self.problem, self.fix, "en"
         elif "message" in entry:
             return render(entry["message"], self.values, lang)
         else:
-            problem = render(entry["problem"], self.values, lang)
+            problem = render(_problem(entry, self.values), self.values, lang)
             fix = _fix_in(getattr(self, "_fix_given", self.fix), entry, self.values, lang)
         frame = catalogue(lang)["frame"]
         where = frame["sep"].join(
@@ -82,6 +82,13 @@ class InputError(ValueError):
         )
         message = frame["located"].format(where=where, problem=problem) if where else problem
         return frame["with_fix"].format(message=message, fix=fix) if fix else message
+
+
+def _problem(entry: dict, values: dict) -> str:
+    """The problem's words: ``problem_one`` (if the language has it) when ``n`` is 1, else ``problem``."""
+    if values.get("n") == 1 and "problem_one" in entry:
+        return entry["problem_one"]
+    return entry.get("problem", entry.get("message", ""))
 
 
 def _fix_in(fix: str | None, entry: dict, values: dict, lang: str) -> str | None:

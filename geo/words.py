@@ -76,7 +76,7 @@ def placeholders(template: str) -> set[str]:
 
 def say_value(value: object, lang: str) -> object:
     """A value as ``lang`` says it: a note in its words, a list joined, an English word of ``words`` in Chinese."""
-    from geo.notes import Note, note_in  # noqa: PLC0415 (notes read this module)
+    from geo.notes import Note, note_in
 
     if isinstance(value, Note):
         return note_in(value, lang)

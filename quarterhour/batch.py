@@ -180,11 +180,7 @@ def read_units(spec: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDat
     """
     path = existing(BUNDLED_BOUNDARIES.get(str(spec).lower(), spec), "units", max_mb=MAX_INPUT_MB)
     if path.suffix.lower() not in VECTOR_SUFFIXES:
-        raise InputError(
-            f"unsupported units format '{path.suffix}'",
-            file=path.name,
-            fix="give a GeoPackage, GeoJSON or zipped Shapefile of polygons with 'code' and 'name', or 'luoyang'",
-        )
+        raise InputError("batch_unsupported_units_format_suffix", file=path.name, suffix=path.suffix)
     layered = path.suffix.lower() == ".gpkg" and any(str(n) in LEVELS for n in pyogrio.list_layers(path)[:, 0])
     if layered or "level" in (gdf := read_vector(path, what="units")).columns:
         levels = read_boundaries(path)
@@ -219,11 +215,7 @@ def check_out(out: Path, spec: str | Path, *, force: bool) -> None:
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise InputError(
-            "the output path is a file, not a folder",
-            file=str(out),
-            fix="give --out a folder (it is created if missing), not a file",
-        )
+        raise InputError("batch_output_path_file_not", file=str(out))
     if out.is_dir():
         check_batch_dir(out, units_source(spec), force=force)
 
@@ -371,10 +363,7 @@ def check_address(address: str) -> str:
     'tcp://10.0.0.5:8786'
     """
     if not _ADDRESS.match(address):
-        raise InputError(
-            f"'{address}' is not a scheduler address",
-            fix="give it as Dask prints it, e.g. --scheduler tcp://10.0.0.5:8786",
-        )
+        raise InputError("batch_address_not_scheduler_address", address=address)
     return address
 
 

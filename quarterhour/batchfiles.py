@@ -83,16 +83,10 @@ def check_batch_dir(out: Path, units_source: str, *, force: bool) -> dict[str, A
     if force:
         return {}
     if manifest is None and (others or (out / MANIFEST).exists()):
-        raise InputError(
-            "the output folder holds other files, not a batch's",
-            file=str(out),
-            fix="choose an empty or new --out folder, or pass --force to write into it",
-        )
+        raise InputError("batchfiles_output_folder_holds_other", file=str(out))
     if manifest is not None and manifest.get("units_source") != units_source:
         raise InputError(
-            f"the output folder holds the batch of other units ({manifest.get('units_source')})",
-            file=str(out),
-            fix="choose another --out folder, or pass --force to run these units into it",
+            "batchfiles_output_folder_holds_batch", file=str(out), manifest_get_units=manifest.get("units_source")
         )
     return _recorded_units(manifest) if manifest else {}
 

@@ -44,6 +44,7 @@ from geo.graphml import MAX_GRAPHML_MB
 from geo.gridtable import as_cells
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB, read_polygons
 from geo.network import NETWORK_SUFFIXES
+from geo.notes import note
 from geo.osm import check_box, walk_network_file
 from geo.raster import RasterHeader, is_raster, open_raster, read_window
 from geo.store import cache_root, store_network
@@ -66,7 +67,7 @@ from quarterhour.cli_hours import (
 from quarterhour.cli_scenarios import scenarios_command
 from quarterhour.cli_users import users_command
 from quarterhour.export import provenance, write_layers
-from quarterhour.i18n import error_words, group_text, t, yardstick_text
+from quarterhour.i18n import error_words, group_text, note_text, t, yardstick_text
 from quarterhour.outdir import claim
 from quarterhour.progress import Steps
 from quarterhour.provenance import yardstick_record
@@ -83,17 +84,17 @@ def _defaults(args: argparse.Namespace) -> None:
     sample = sample_paths()
     downloads = bool(args.place or args.bbox)
     if downloads and args.network:
-        raise InputError("give --network or --place/--bbox, not both", fix="drop one of them")
+        raise InputError("cli_give_network_place_bbox")
     if args.bbox:
         check_box(args.bbox)  # the download's own check, before anything is read
     all_sample = not downloads and all(getattr(args, n) is None for n in ("network", "facilities", "demand"))
     for name in ("facilities", "demand") if downloads else ("network", "facilities", "demand"):
         if getattr(args, name) is None:
             setattr(args, name, sample[name])
-            print(f"note: no --{name} given: using the bundled sample ({sample[name].name})", file=sys.stderr)
+            _note(note("sample_input", option=name, file=sample[name].name))
     if args.boundaries is None and all_sample:
         args.boundaries = sample["boundaries"]
-        print(f"note: no --boundaries given: using the sample's ({sample['boundaries'].name})", file=sys.stderr)
+        _note(note("sample_boundaries", file=sample["boundaries"].name))
     if args.speed_kmh is None:
         args.speed_kmh = MODE_SPEEDS_KMH[args.mode]
 
@@ -103,11 +104,7 @@ def _check_network_file(path: Path) -> None:
     graphml = Path(path).suffix.lower() == ".graphml"  # streamed: memory follows the network, not the file
     path = existing(path, "network", max_mb=MAX_GRAPHML_MB if graphml else MAX_INPUT_MB)
     if path.suffix.lower() not in NETWORK_SUFFIXES:
-        raise InputError(
-            f"unsupported network format '{path.suffix}'",
-            file=path.name,
-            fix="give a .graphml (osmnx), .osm or .osm.pbf file",
-        )
+        raise InputError("cli_unsupported_network_format_suffix", file=path.name, suffix=path.suffix)
 
 
 def _as_read(requested: str) -> str:
@@ -128,13 +125,9 @@ def _read_inputs(args: argparse.Namespace) -> dict:
     got["demand"] = _read_residents(args)
     got["boundaries"] = read_boundaries(args.boundaries) if args.boundaries else None
     if not isinstance(got["demand"], gpd.GeoDataFrame | RasterHeader) and not got["boundaries"]:
-        raise InputError(
-            "the residents table has no coordinates, only units' names or codes: they are matched to --boundaries",
-            file=Path(args.demand).name,
-            fix="give --boundaries with those units (e.g. the community layer, or 'luoyang'), or lon/lat columns",
-        )
+        raise InputError("cli_residents_table_has_no", file=Path(args.demand).name)
     if args.clip and not got["boundaries"]:
-        raise InputError("--clip needs --boundaries", fix="give the boundaries to clip the network to")
+        raise InputError("cli_clip_needs_boundaries")
     got["categories"] = read_categories(args.categories) if args.categories else None
     candidates, exclude = getattr(args, "candidates", None), getattr(args, "exclude", None)
     got["candidates"] = read_facilities(candidates, crs=crs, what="candidates") if candidates else None
@@ -161,7 +154,7 @@ def _residents(args: argparse.Namespace, got: dict, network: StreetNetwork) -> g
         layer, notes = match_units(source, got["boundaries"])
         layer.attrs["notes"] = [*source.attrs["notes"], *notes]
     for line in layer.attrs["notes"]:
-        print(f"note: {line}", file=sys.stderr)
+        _note(line)
     return layer.to_crs(network.crs)
 
 
@@ -190,11 +183,11 @@ def _settle(args: argparse.Namespace, gdf: gpd.GeoDataFrame, network: StreetNetw
     """Points of ``role`` with their coordinate system applied (``auto``: judged against the streets); said."""
     path, requested = getattr(args, role), getattr(args, f"{role}_crs")
     for line in gdf.attrs.get("notes", []):
-        print(f"note: {line}", file=sys.stderr)
+        _note(line)
     gdf, choice = settle_coordinate_system(
         gdf, network, requested, declared=not is_table(path), file=Path(path).name, role=role
     )
-    print(f"note: {coordinate_note(Path(path).name, choice, 'en')}", file=sys.stderr)
+    _note(coordinate_note(Path(path).name, choice, _LANG[0]))
     gdf.attrs["crs_choice"] = choice
     return gdf
 
@@ -223,10 +216,10 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
         max_snap_m=args.max_snap_m,
         buildings=buildings,
     )
-    print(f"note: residents from {how}", file=sys.stderr)
+    _note(note("residents_from", how=how))
     boundaries_ll = got["boundaries"]
     for line in next(iter(boundaries_ll.values())).attrs.get("notes", []) if boundaries_ll else []:
-        print(f"note: {line}", file=sys.stderr)
+        _note(line)
     boundaries = {level: gdf.to_crs(network.crs) for level, gdf in boundaries_ll.items()} if boundaries_ll else None
     exclude = got["exclude"].to_crs(network.crs) if got["exclude"] is not None else None
     extra = {"candidates": candidates.to_crs(network.crs) if candidates is not None else None, "exclude": exclude}
@@ -345,7 +338,7 @@ _WARNINGS = {"no_residents_on_network"}
 def _say_skipped(result: CircleResult) -> None:
     """What the run left out, one ``note:`` line each; a ``warning:`` line for what makes every figure 0."""
     for line in result.skipped:
-        print(f"{'warning' if getattr(line, 'key', '') in _WARNINGS else 'note'}: {line}", file=sys.stderr)
+        _note(line, "warning" if getattr(line, "key", "") in _WARNINGS else "note")
 
 
 def _site(args: argparse.Namespace) -> int:
@@ -361,17 +354,10 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     closing = [c for c in args.close.split(",") if c.strip()]
     unknown = sorted(set(closing) - set(facilities.index))
     if unknown:
-        raise InputError(
-            f"no facility with id {', '.join(unknown)}",
-            column="facility_id",
-            fix="give ids from the facilities file's facility_id column",
-        )
+        raise InputError("cli_no_facility_with_id", column="facility_id", unknown=", ".join(unknown))
     staying = facilities.drop(index=closing)
     if staying.empty:
-        raise InputError(
-            f"--close closes all {len(facilities)} facilities: none is left to measure the coverage of",
-            fix="keep at least one facility open",
-        )
+        raise InputError("cli_close_closes_all_facilities", facilities=len(facilities))
     step("travel_times")
     ys = yardstick(args.standard, speed_kmh=args.speed_kmh)
     cutoff, speed = ys.cutoff_min(args.minutes), ys.engine_kmh  # the engine's threshold and pace
@@ -406,7 +392,7 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
         boundaries=boundaries,
     )
     for line in result.notes:
-        print(f"note: {line}", file=sys.stderr)
+        _note(line)
     result = replace(result, sites=site_hours(args, result.sites))  # issue 31: the hours each site assumes
     step("writing")
     reach = result.isochrones
@@ -441,7 +427,7 @@ def _report(args: argparse.Namespace) -> int:
     from quarterhour.report import check_out  # the pack's modules (matplotlib, the PDF) load only for ``report``
 
     if args.k < 0:
-        raise InputError(f"--k must be 0 or more, got {args.k}", fix="e.g. --k 3")
+        raise InputError("cli_k_must_0_more", k=args.k)
     with claim(args.out, force=args.force, pack=True):  # held from before the slow work to the swap
         check_out(args.out, force=args.force)
         with _steps(args, "siting") as step:  # each unit's sites are chosen as its files are written
@@ -454,10 +440,7 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
     network, facilities, demand, boundaries, categories, extra = _load(args, step)
     if args.level != "city" and (not boundaries or args.level not in boundaries):
         have = ", ".join(boundaries) if boundaries else "none"
-        raise InputError(
-            f"the boundaries have no '{args.level}' level (they have: {have})",
-            fix="give --boundaries with that level, or choose another --level",
-        )
+        raise InputError("cli_boundaries_have_no_level", level=args.level, have=have)
     result = run_hours(  # run_circle, or with --at/--when the facilities open then (issue 31)
         network,
         facilities,
@@ -500,16 +483,16 @@ def _network(args: argparse.Namespace) -> int:
     """Prepare a network into the store (or read it back) and say what it holds."""
     if args.place or args.bbox:
         if args.file:
-            raise InputError("give a network FILE or --place/--bbox, not both", fix="drop one of them")
+            raise InputError("cli_give_network_file_place")
         path = walk_network_file(place=args.place, bbox=args.bbox, cache_dir=cache_root(args.cache_dir) / "networks")
     elif args.file is None:
-        raise InputError("give a network FILE, --place or --bbox", fix="e.g. quarterhour network city.graphml")
+        raise InputError("cli_give_network_file_place_2")
     else:
         path = args.file
     clip_to = None
     if args.clip:
         if not args.boundaries:
-            raise InputError("--clip needs --boundaries", fix="give the boundaries to clip the network to")
+            raise InputError("cli_clip_needs_boundaries_2")
         top = next(iter(read_boundaries(args.boundaries).values())).to_crs(4326)
         clip_to = shapely.union_all(top.geometry.values)
     name = (args.place or f"bbox {args.bbox}") if (args.place or args.bbox) else None
@@ -525,6 +508,15 @@ def _network(args: argparse.Namespace) -> int:
         f"({m['bytes'] / 1e6:,.1f} MB): {stored.path}"
     )
     return 0
+
+
+#: The language of the messages of this command (issue 25: ``--lang``, else the locale), set by ``main``.
+_LANG = ["en"]
+
+
+def _note(line: object, kind: str = "note") -> None:
+    """One ``note:`` (or ``warning:``) line, said in the messages' language (a ``Note``; plain text as it is)."""
+    print(f"{kind}: {line if _LANG[0] == 'en' else note_text(line, _LANG[0])}", file=sys.stderr)  # en: as before
 
 
 def _warning_line(message: Warning | str, *_: object, **__: object) -> None:
@@ -549,8 +541,7 @@ def _text_arguments(args: argparse.Namespace) -> None:
             except UnicodeDecodeError:
                 guess = ""
             raise InputError(
-                f"--{option.replace('_', '-')} is not UTF-8 text{guess}",
-                fix="set the terminal to UTF-8 (e.g. export LANG=zh_CN.UTF-8) and type it again",
+                "cli_option_replace_not_utf", option_replace=option.replace("_", "-"), guess=guess
             ) from None
 
 
@@ -568,6 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status: 0 done, 2 bad input (one ``error:`` line), 1 a bug (one line too).
     """
     args = build_parser().parse_args(argv)
+    _LANG[0] = cli_lang(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         commands = {"run": _run, "site": _site, "report": _report, "network": _network}
@@ -578,7 +570,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = _warning_line
             return commands[args.command](args)
     except InputError as exc:
-        print(f"error: {error_words(exc, cli_lang())}", file=sys.stderr)
+        print(f"error: {error_words(exc, _LANG[0])}", file=sys.stderr)  # issue 25: --lang, or the locale
         return 2
     except Exception as exc:  # a bug, not bad input: one line, and a way to see more
         log.debug("internal error", exc_info=True)

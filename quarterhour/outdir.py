@@ -133,10 +133,10 @@ def inside(parent: str | Path, name: str) -> Path:
     """
     if not name or safe_part(name, fallback="") != name:
         raise InputError(
-            f"'{safe_part(name, max_bytes=60)}' (from the data) cannot be a file or folder name: "
-            f"it holds a path, a control character or is longer than {MAX_NAME_BYTES} bytes",
+            "outdir_name_from_data_cannot",
             file=str(parent),
-            fix="use letters, digits, '-', '_' or '.' in codes and names, at most 40 Chinese characters",
+            name=safe_part(name, max_bytes=60),
+            max_name_bytes=MAX_NAME_BYTES,
         )
     path = Path(parent) / name
     assert path.parent == Path(parent), path  # one name: it cannot leave its parent
@@ -262,19 +262,13 @@ def _lock(folder: Path) -> int | None:
             continue
         except OSError as exc:
             raise InputError(
-                f"the output folder cannot be opened: {exc.strerror or exc}",
-                file=str(folder),
-                fix="choose a folder you can read and write for --out",
+                "outdir_output_folder_cannot_opened", file=str(folder), exc_strerror_or=exc.strerror or exc
             ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise InputError(
-                "another quarterhour command is writing into this folder",
-                file=str(folder),
-                fix="wait for it to finish, or choose another --out folder",
-            ) from None
+            raise InputError("outdir_another_quarterhour_command_writing", file=str(folder)) from None
         with contextlib.suppress(FileNotFoundError):
             if os.path.samestat(os.stat(folder), os.fstat(fd)):
                 return fd
@@ -298,16 +292,10 @@ def _make(folder: Path) -> bool:
             raise is_file from None
         return False
     except NotADirectoryError:
-        raise InputError(
-            "the output folder cannot be made: part of its path is a file",
-            file=str(folder),
-            fix="give --out a folder whose parents are folders",
-        ) from None
+        raise InputError("outdir_output_folder_cannot_made", file=str(folder)) from None
     except OSError as exc:
         raise InputError(
-            f"the output folder cannot be made: {exc.strerror or exc}",
-            file=str(folder),
-            fix="choose a folder you can write to for --out",
+            "outdir_output_folder_cannot_made_2", file=str(folder), exc_strerror_or=exc.strerror or exc
         ) from None
     return True
 
@@ -319,9 +307,7 @@ def _writable(folder: Path, out: Path) -> None:
             pass
     except OSError as exc:
         raise InputError(
-            f"the output folder is not writable: {exc.strerror or exc}",
-            file=str(out),
-            fix="choose a folder you can write to for --out, or ask for write permission",
+            "outdir_output_folder_not_writable", file=str(out), exc_strerror_or=exc.strerror or exc
         ) from None
 
 

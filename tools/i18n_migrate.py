@@ -46,6 +46,7 @@ def toml_str(text: str) -> str:
 
 
 def load(lang: str) -> dict:
+    """The catalogue of ``lang`` as it is on disk."""
     with (LOCALE / f"{lang}.toml").open("rb") as f:
         return tomllib.load(f)
 
@@ -77,7 +78,11 @@ def dict_items(path: Path, name: str) -> list[tuple[str, object, int, int]]:
     """The (key, value, first line, last line) of the dict literal assigned to ``name`` in ``path``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in tree.body:
-        target = node.target if isinstance(node, ast.AnnAssign) else (node.targets[0] if isinstance(node, ast.Assign) else None)
+        target = (
+            node.target
+            if isinstance(node, ast.AnnAssign)
+            else (node.targets[0] if isinstance(node, ast.Assign) else None)
+        )
         if isinstance(target, ast.Name) and target.id == name and isinstance(node.value, ast.Dict):
             return [
                 (ast.literal_eval(k), ast.literal_eval(v), k.lineno, v.end_lineno)
@@ -120,11 +125,10 @@ def move_tables(dry: bool) -> list[str]:
                 new_errors[name] = value
             moved.append(key)
             del_text.append((first, last))
-    for key, value, first, last in notes_items:
-        if key not in en_cat["notes"] and key not in new_notes:
-            if f"note_{key}" not in text:
-                print(f"note '{key}' has English only (geo/notes.py): left in NOTES_EN", file=sys.stderr)
-                continue
+    for key, _value, first, last in notes_items:
+        if key not in en_cat["notes"] and key not in new_notes and f"note_{key}" not in text:
+            print(f"note '{key}' has English only (geo/notes.py): left in NOTES_EN", file=sys.stderr)
+            continue
         moved.append(f"NOTES_EN[{key}]")
         del_notes.append((first, last))
     if dry:
@@ -161,7 +165,11 @@ def old_style_sites(keys: set[str]) -> list[str]:
                 first = call.args[0]
                 if isinstance(first, ast.Constant) and first.value in keys:
                     continue
-                if isinstance(call.func, ast.Attribute) and call.func.attr in _ERROR_CLASSES and call.func.attr != "InputError":
+                if (
+                    isinstance(call.func, ast.Attribute)
+                    and call.func.attr in _ERROR_CLASSES
+                    and call.func.attr != "InputError"
+                ):
                     pass
                 rel = path.relative_to(ROOT)
                 left.append(f"{rel}:{call.lineno}: {ast.unparse(first)[:90]}")
@@ -261,7 +269,7 @@ def convert_raises(keys: set[str], dry: bool) -> dict[str, dict[str, str]]:
                 keys.add(key)
                 kws = [f"{k.arg}={ast.unparse(k.value)}" for k in call.keywords if k.arg != "fix"]
                 kws += [f"{name}={text}" for name, text in taken.items()]
-                edits.append((call, f"InputError({', '.join([json.dumps(key)] + kws)})"))
+                edits.append((call, f"InputError({', '.join([json.dumps(key), *kws])})"))
             if edits and not dry:
                 lines = source.splitlines(keepends=True)
                 offsets = [0]
@@ -279,6 +287,7 @@ def convert_raises(keys: set[str], dry: bool) -> dict[str, dict[str, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Move, convert, report; the exit status (1: ``--check`` found something to move)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--raises", action="store_true", help="also turn old-style raises with words into keys")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if anything is left to move")

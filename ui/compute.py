@@ -194,11 +194,7 @@ def _settled(read: object, path: str | Path, requested: str, network: StreetNetw
     """Points read by ``read`` with their coordinates as ``requested`` (``auto``: judged against the streets)."""
     gdf = read(path, crs="wgs84" if requested == "auto" else requested)
     if not isinstance(gdf, gpd.GeoDataFrame):  # a table of units' residents, without coordinates
-        raise InputError(
-            "the residents table has no coordinates, only units' names or codes",
-            file=Path(path).name,
-            fix="add lon/lat columns, or match it to the review units with `quarterhour run --boundaries`",
-        )
+        raise InputError("compute_residents_table_has_no", file=Path(path).name)
     notes, lattice = gdf.attrs.get("notes", []), gdf.attrs.get("lattice")
     gdf, choice = settle_coordinate_system(
         gdf, network, requested, declared=not is_table(path), file=Path(path).name, role=role

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from geo.notes import note
 from workspace.access import REVIEWER_ROLES, Actor
 from workspace.audit import log
 from workspace.db import database_url, open_engine
@@ -87,9 +88,6 @@ def _record(row: ChangeRow) -> ChangeRecord:
 LIMITS = {"scenario": 200, "unit": 100, "facility_id": 200, "name": 400, "category": 60}
 
 
-_FIELD_ZH = {"scenario": "方案名称", "unit": "单元代码", "facility_id": "设施编号", "name": "名称", "category": "类别"}
-
-
 def _fits(what: str, text: str, *, row: int | None = None) -> str:
     """``text`` if it fits its column (``LIMITS``), else a ``WorkspaceError`` naming the field and the change."""
     if len(text) > LIMITS[what]:
@@ -98,8 +96,7 @@ def _fits(what: str, text: str, *, row: int | None = None) -> str:
             "too_long" if row is None else "too_long_row",
             f"{where}the {what.replace('_', ' ')} is {len(text)} characters long, more than the {LIMITS[what]} kept",
             fix=f"shorten it to at most {LIMITS[what]} characters",
-            what=_FIELD_ZH[what],
-            what_en=what.replace("_", " "),
+            what=note(f"field_{what}"),  # the field's name, said in the planner's language
             n=len(text),
             limit=LIMITS[what],
             row="" if row is None else row,
