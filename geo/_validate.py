@@ -248,7 +248,14 @@ def require_kind(gdf: gpd.GeoDataFrame, kinds: tuple[str, ...], path: Path, *, w
     if bad:
         plural = "points" if kinds == ("Point",) else "polygons"
         raise InputError(
-            f"{what} must be {plural}; found {bad.value}", file=path.name, row=bad.row, column="geometry", fix=fix
+            "validate_kind",
+            file=path.name,
+            row=bad.row,
+            column="geometry",
+            fix=fix,
+            what=what,
+            plural=plural,
+            found=bad.value,
         )
 
 
@@ -268,7 +275,7 @@ def require_columns(table: pd.DataFrame, columns: tuple[str, ...], path: Path, *
     """
     for column in columns:
         if column not in table.columns:
-            raise InputError(f"no '{column}' column", file=path.name, column=column, fix=fix)
+            raise InputError("validate_no_column", file=path.name, column=column, fix=fix, column_name=column)
 
 
 def require_unique(gdf: gpd.GeoDataFrame, column: str, path: Path, *, first_row: int = 1) -> None:
@@ -328,15 +335,14 @@ degrees (1 rows). Fix: give longitude within -180..180 and latitude within -90..
     bad = first_bad_row(off_earth(b, geographic=geographic), b, first_row=first_row)
     if bad:
         x, y = (bad.value[0], bad.value[1]) if np.isfinite(bad.value[:2]).all() else (bad.value[2], bad.value[3])
-        kind = "not longitude/latitude degrees" if geographic else "no place on Earth"
         raise InputError(
-            f"coordinates ({x:g}, {y:g}) are {kind} ({bad.count} rows)",
+            "validate_not_degrees" if geographic else "validate_no_place",
             file=file,
             row=bad.row,
             column=column,
-            fix="give longitude within -180..180 and latitude within -90..90 (or the file's true CRS)"
-            if geographic
-            else "check the coordinates and the CRS the file declares",
+            x=x,
+            y=y,
+            count=bad.count,
         )
 
 

@@ -40,7 +40,7 @@ def read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
     if path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputError("vector_unsupported_what_format_suffix", file=path.name, what=what, suffix=path.suffix)
     gdf = read_vector(path, what=what)
-    require_kind(gdf, ("Point",), path, what=what, fix="convert polygons to points (e.g. their centroids) first")
+    require_kind(gdf, ("Point",), path, what=what, fix="points_not_polygons")
     return gdf
 
 
@@ -112,7 +112,7 @@ def read_vector(path: Path, *, what: str, layer: str | None = None) -> gpd.GeoDa
             inner = unzip_shapefile(path, Path(tmp), what=what)
             gdf = read_vector(inner, what=what, layer=layer)
         return gdf
-    with reading(path, f"{what} file", fix="check that it is a valid GeoJSON / GeoPackage", errors=VECTOR_ERRORS):
+    with reading(path, f"{what} file", fix="valid_vector", errors=VECTOR_ERRORS):
         layer = layer if layer is not None else _data_layer(path)
         gdf = gpd.read_file(path, engine="pyogrio", layer=layer, max_features=max_rows(what) + 1)
     check_rows(len(gdf), what, path.name)

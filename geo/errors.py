@@ -148,7 +148,7 @@ def reading(path: str | Path, what: str, *, fix: str, errors: tuple[type[BaseExc
     what
         What it holds, as in "cannot read the {what}" ("street network", "facilities spreadsheet").
     fix
-        How to mend it.
+        How to mend it: a key of the catalogue's ``fixes`` (said in the planner's language), or English words.
     errors
         The exceptions the library raises for a bad file.
 
@@ -171,4 +171,4 @@ Fix: export it again
     except InputError:
         raise
     except errors as exc:
-        raise InputError(f"cannot read the {what} ({plain_text(exc)})", file=Path(path).name, fix=fix) from exc
+        raise InputError("cannot_read", file=Path(path).name, fix=fix, what=what, detail=plain_text(exc)) from exc

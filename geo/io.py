@@ -327,7 +327,7 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     path = existing(BUNDLED_BOUNDARIES.get(str(path), path), "boundaries", max_mb=MAX_INPUT_MB)
     if path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputError("io_unsupported_boundaries_format_suffix", file=path.name, suffix=path.suffix)
-    with reading(path, "boundaries file", fix="check that it is a valid GeoPackage / GeoJSON", errors=VECTOR_ERRORS):
+    with reading(path, "boundaries file", fix="valid_boundaries", errors=VECTOR_ERRORS):
         names = [] if path.suffix.lower() == ".zip" else [str(n) for n in pyogrio.list_layers(path)[:, 0]]
     by_layer = [n for n in names if n in LEVELS]
     if by_layer:
@@ -351,7 +351,7 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
         frames = {lvl: gdf[gdf["level"] == lvl].reset_index(drop=True) for lvl in LEVELS if (gdf["level"] == lvl).any()}
     out = {}
     for level, gdf in frames.items():
-        require_kind(gdf, POLYGONS, path, what=f"{level} boundaries", fix="give the areas as polygons")
+        require_kind(gdf, POLYGONS, path, what=f"{level} boundaries", fix="areas_polygons")
         if "code" not in gdf.columns:
             gdf["code"] = [f"{level[:3].upper()}{i + 1:03d}" for i in range(len(gdf))]
         gdf["code"] = gdf["code"].astype(str)
@@ -394,9 +394,7 @@ def read_categories(path: str | Path) -> pd.DataFrame:
     table, _ = read_table(path, "categories")  # CSV in UTF-8 or GBK, or XLSX
     if "category" in table:
         table["category"] = [category_code(c) or str(c).strip() for c in table["category"]]
-    require_columns(
-        table, ("category", "minutes"), path, fix="give columns category, minutes[, capacity][, speed_kmh][, hours]"
-    )
+    require_columns(table, ("category", "minutes"), path, fix="categories_columns")
     bad = first_bad_row(~table["category"].isin(CATEGORIES), table["category"], first_row=FIRST_ROW)
     if bad:
         raise InputError(
@@ -443,7 +441,7 @@ def read_polygons(path: str | Path, *, what: str = "areas") -> gpd.GeoDataFrame:
     """
     path = existing(path, what, max_mb=MAX_INPUT_MB)
     gdf = read_vector(path, what=what)
-    require_kind(gdf, POLYGONS, path, what=what, fix="give areas as polygons")
+    require_kind(gdf, POLYGONS, path, what=what, fix="areas_polygons_2")
     return gdf
 
 

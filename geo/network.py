@@ -43,7 +43,6 @@ __all__ = [
 
 #: The network files read, by ending (``.osm.pbf`` ends in ``.pbf``).
 NETWORK_SUFFIXES = (".graphml", ".osm", ".pbf")
-_FIX_FILE = "give an osmnx GraphML file (ox.save_graphml), an OSM XML (.osm) or an .osm.pbf extract"
 # What the GraphML / OSM XML parsers raise on a bad file: XML errors (ParseError is a SyntaxError), a value of
 # the wrong type (ValueError, TypeError, a list nested too deep: RecursionError), a bad WKT geometry (shapely).
 _GRAPH_ERRORS = (OSError, ValueError, KeyError, TypeError, SyntaxError, RecursionError)  # and networkx's (read_graph)
@@ -149,7 +148,7 @@ def read_graph(path: Path) -> nx.MultiDiGraph:
     else:
         check_xml_file(path, path.name)
         errors = (*_GRAPH_ERRORS, nx.NetworkXException, shapely.errors.ShapelyError)
-        with reading(path, "street network", fix=_FIX_FILE, errors=errors):
+        with reading(path, "street network", fix="network_file", errors=errors):
             try:
                 if suffix == ".graphml":
                     graph = ox.load_graphml(path)
@@ -163,11 +162,7 @@ def read_graph(path: Path) -> nx.MultiDiGraph:
 
 def entities_refused(source: str) -> InputError:
     """The one refusal of a network file with a DTD (entities: XXE, billion laughs), on every path that reads one."""
-    return InputError(
-        "the file declares XML entities (<!DOCTYPE …>), which a street network never needs",
-        file=source,
-        fix="export the network again (osmnx save_graphml, JOSM or osmium) and give that file",
-    )
+    return InputError("network_entities", file=source)
 
 
 def check_xml_file(path: Path, source: str) -> None:

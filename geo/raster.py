@@ -118,7 +118,7 @@ def open_raster(path: str | Path) -> RasterHeader:
     """
     path = existing(path, "residents raster", max_mb=MAX_RASTER_MB)
     with (
-        reading(path, "residents raster", fix="give a GeoTIFF (WorldPop, LandScan)", errors=_ERRORS),
+        reading(path, "residents raster", fix="geotiff", errors=_ERRORS),
         rasterio.open(path) as src,
     ):
         crs, transform, width, height = src.crs, src.transform, src.width, src.height
@@ -161,7 +161,7 @@ def read_window(
     """
     path = header.path
     with (
-        reading(path, "residents raster", fix="give a GeoTIFF (WorldPop, LandScan)", errors=_ERRORS),
+        reading(path, "residents raster", fix="geotiff", errors=_ERRORS),
         rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB),
         rasterio.open(path) as src,
     ):

@@ -93,7 +93,7 @@ def read_table(path: Path, what: str) -> tuple[pd.DataFrame, str]:
     if suffix in (".xlsx", ".xls"):
         if suffix == ".xlsx":
             _check_workbook(path, what)
-        with reading(path, f"{what} spreadsheet", fix="save it as .xlsx (Excel 2007 or later)", errors=_XLSX_ERRORS):
+        with reading(path, f"{what} spreadsheet", fix="xlsx", errors=_XLSX_ERRORS):
             frame, encoding = pd.read_excel(path, dtype=object, nrows=limit), "xlsx"
     else:
         frame, encoding = _read_csv(path, what, limit)
@@ -149,25 +149,19 @@ _XML_PART_HEAD = 4096  # a DTD comes before the first element: each part's head 
 
 def _check_workbook(path: Path, what: str) -> None:
     """Refuse an .xlsx that is no workbook (not a zip, or a zip of other files) or declares XML entities."""
-    fix = "open it in Excel or WPS and save it again as .xlsx"
+    fix = "xlsx_again"
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"the {what} file is not an .xlsx workbook (not a zip)", file=path.name, fix=fix) from exc
+        raise InputError("tables_xlsx_not_zip", file=path.name, fix=fix, what=what) from exc
     with archive:
         names = archive.namelist()
         if "xl/workbook.xml" not in names:
             found = ", ".join(names[:3]) + (" …" if len(names) > 3 else "") or "nothing"
-            raise InputError(
-                f"the {what} file is a zip of other files ({found}), not an .xlsx workbook", file=path.name, fix=fix
-            )
+            raise InputError("tables_xlsx_other_zip", file=path.name, fix=fix, what=what, found=found)
         for name in names:
             if name.endswith((".xml", ".rels")) and declares_entities(_part_head(archive, name, path, what)):
-                raise InputError(
-                    f"the {what} spreadsheet declares XML entities (<!DOCTYPE …> in {name}), which Excel never writes",
-                    file=path.name,
-                    fix=fix,
-                )
+                raise InputError("tables_xlsx_entities", file=path.name, fix=fix, what=what, name=name)
 
 
 def _part_head(archive: zipfile.ZipFile, name: str, path: Path, what: str) -> bytes:

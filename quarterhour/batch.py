@@ -189,8 +189,8 @@ def read_units(spec: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDat
         units["code"] = units["code"].astype(str)
         _folder_names(units["code"], path.name)  # a level's codes become folders as well
         return units[["code", "name", "level", "geometry"]], {lvl: levels[lvl] for lvl in above}
-    require_kind(gdf, POLYGONS, path, what="units", fix="give the units as polygons")
-    require_columns(gdf, ("code", "name"), path, fix="give each unit a 'code' (used as its folder's name) and a 'name'")
+    require_kind(gdf, POLYGONS, path, what="units", fix="units_polygons")
+    require_columns(gdf, ("code", "name"), path, fix="units_code_name")
     gdf["code"] = gdf["code"].astype(str)
     require_unique(gdf, "code", path)
     _folder_names(gdf["code"], path.name)
