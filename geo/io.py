@@ -284,11 +284,12 @@ def _checked_demand(
     if bad or math.fsum(pop) > MAX_RESIDENTS:
         where = {"row": bad.row} if bad else {}
         raise InputError(
-            f"'{pop_column}' holds {bad.value if bad else f'{math.fsum(pop):.3g}'} residents"
-            f"{'' if bad else ' in all'}, more than {MAX_RESIDENTS:,.0f} (the world's population)",
+            "io_pop_too_many" if bad else "io_pop_too_many_in_all",
             file=path.name,
             column=pop_column,
-            fix="put the residents of each point or area in the column (a count, not a density or a code)",
+            pop_column=pop_column,
+            value=bad.value if bad else f"{math.fsum(pop):.3g}",
+            max_residents=MAX_RESIDENTS,
             **where,
         )
     gdf["pop"] = pop.astype(float)

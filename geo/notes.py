@@ -64,6 +64,8 @@ def note_in(n: Note, lang: str, say=None) -> str:
     lang = lang_of(lang)
     template = note_template(n.key, lang) or note_template(n.key, "en")
     say = say or (lambda inner: note_in(inner, lang))
+    words = catalogue(lang).get("words", {})  # a bit of English a value carries (", …"), said in the language
+    n = Note(n.key, tuple((k, words.get(v, v) if isinstance(v, str) else v) for k, v in n.values))
     return fill(template, n, say, catalogue(lang)["frame"]["list_sep"])
 
 

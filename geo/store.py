@@ -54,6 +54,7 @@ from geo.errors import InputError, plain_text
 from geo.graphml import prepare_graphml
 from geo.io import read_network
 from geo.network import StreetNetwork, prepare_network
+from geo.notes import note
 
 __all__ = [
     "FORMAT_VERSION",
@@ -223,7 +224,7 @@ def store_secret(cache_dir: str | Path | None = None) -> bytes:
     if given:
         return given.encode("utf-8", "surrogateescape")
     path = Path(platformdirs.user_config_dir("quarterhour", appauthor=False)) / _SECRET_FILE
-    fix = f"set {_SECRET_ENV} to a long random text (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+    fix = note("secret_fix", env=_SECRET_ENV)  # said in the planner's language
     if path.resolve().is_relative_to(cache_root(cache_dir).resolve()):
         raise InputError("store_network_store_s_key", fix_value=fix)
     try:
@@ -243,9 +244,7 @@ def store_secret(cache_dir: str | Path | None = None) -> bytes:
             raise InputError("store_network_store_s_key_3", file=_SECRET_FILE)
         secret = path.read_bytes().strip()
     except OSError as exc:
-        raise InputError(
-            f"cannot read or make the network store's key in the user's config folder ({exc.strerror})", fix=fix
-        ) from exc
+        raise InputError("store_key_unreadable", why=exc.strerror, fix_value=fix) from exc
     if not secret:
         raise InputError("store_network_store_s_key_2", file=_SECRET_FILE, fix_value=fix)
     return secret

@@ -163,14 +163,11 @@ def old_style_sites(keys: set[str]) -> list[str]:
                 if not call.args:
                     continue
                 first = call.args[0]
-                if isinstance(first, ast.Constant) and first.value in keys:
+                choices = [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]  # a or b
+                if all(isinstance(c, ast.Constant) and c.value in keys for c in choices):
                     continue
-                if (
-                    isinstance(call.func, ast.Attribute)
-                    and call.func.attr in _ERROR_CLASSES
-                    and call.func.attr != "InputError"
-                ):
-                    pass
+                if isinstance(first, ast.Call) and getattr(first.func, "id", None) == "t":
+                    continue  # words of quarterhour.i18n, already in the planner's language
                 rel = path.relative_to(ROOT)
                 left.append(f"{rel}:{call.lineno}: {ast.unparse(first)[:90]}")
     return left
@@ -247,7 +244,7 @@ def convert_raises(keys: set[str], dry: bool) -> dict[str, dict[str, str]]:
                 if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
                     continue
                 call = node.exc
-                if getattr(call.func, "id", None) != "InputError" or not call.args:
+                if getattr(call.func, "id", None) not in _ERROR_CLASSES or not call.args:
                     continue
                 if isinstance(call.args[0], ast.Constant) and call.args[0].value in keys:
                     continue
@@ -269,7 +266,7 @@ def convert_raises(keys: set[str], dry: bool) -> dict[str, dict[str, str]]:
                 keys.add(key)
                 kws = [f"{k.arg}={ast.unparse(k.value)}" for k in call.keywords if k.arg != "fix"]
                 kws += [f"{name}={text}" for name, text in taken.items()]
-                edits.append((call, f"InputError({', '.join([json.dumps(key), *kws])})"))
+                edits.append((call, f"{call.func.id}({', '.join([json.dumps(key), *kws])})"))
             if edits and not dry:
                 lines = source.splitlines(keepends=True)
                 offsets = [0]

@@ -108,9 +108,9 @@ def _plain_row(row: Sequence, i: int = 1) -> tuple:
     """A change row checked and made plain: action, facility id or None, name, category, lon, lat."""
     action, facility_id, name, category, lon, lat = row
     if action not in ("add", "move", "close"):
-        raise WorkspaceError(f"unknown change '{action}'", fix="use add, move or close")
+        raise WorkspaceError("store_unknown_change_action", action=action)
     if not (math.isfinite(float(lon)) and math.isfinite(float(lat))):
-        raise WorkspaceError(f"({lon}, {lat}) is not a place", fix="give each change a longitude and latitude")
+        raise WorkspaceError("store_lon_lat_not_place", lon=lon, lat=lat)
     _fits("facility_id", str(facility_id or ""), row=i)
     _fits("name", str(name or ""), row=i)
     _fits("category", str(category or ""), row=i)
@@ -265,11 +265,11 @@ class Store:
         name = _fits("scenario", (name or "").strip())
         unit = _fits("unit", (unit or "").strip())
         if not name:
-            raise WorkspaceError("a scenario needs a name", fix="give the scenario a name")
+            raise WorkspaceError("store_scenario_needs_name")
         rows = [_plain_row(r, i) for i, r in enumerate(first.get("changes", ()), start=1)]
         with self._session.begin() as s:
             if s.get(Project, project_id) is None:
-                raise WorkspaceError(f"no project {project_id} in the workspace", fix="open the data again")
+                raise WorkspaceError("store_no_project_project_id", project_id=project_id)
             if not who.may_write(unit, self._tree(s, project_id)):
                 raise NotAllowed.said(
                     "unit_not_yours",
@@ -356,12 +356,9 @@ class Store:
     def _readable(self, s: Session, scenario_id: int, who: Actor) -> Scenario:
         sc = s.get(Scenario, scenario_id)
         if sc is None:
-            raise WorkspaceError(f"no scenario {scenario_id} in the workspace", fix="choose one from the list")
+            raise WorkspaceError("store_no_scenario_scenario_id", scenario_id=scenario_id)
         if not who.may_read(sc.unit, self._tree(s, sc.project_id), author=sc.author):
-            raise NotAllowed(
-                f"scenario {scenario_id} belongs to unit '{sc.unit}', which is not one of {who.name}'s",
-                fix="ask the unit's planner or the city reviewer",
-            )
+            raise NotAllowed("store_scenario_scenario_id_belongs", scenario_id=scenario_id, unit=sc.unit, name=who.name)
         return sc
 
     def _writable(self, scenario_id: int, who: Actor) -> Scenario:
@@ -370,8 +367,7 @@ class Store:
             tree = self._tree(s, sc.project_id)
         if not who.may_write(sc.unit, tree):
             raise NotAllowed(
-                f"{who.name} ({who.role}) may not change scenario {scenario_id} of unit '{sc.unit}'",
-                fix="ask the unit's planner",
+                "store_name_role_may_not_2", name=who.name, role=who.role, scenario_id=scenario_id, unit=sc.unit
             )
         return sc
 
@@ -449,9 +445,7 @@ class Store:
             number = sc.head if version is None else int(version)
             found = s.scalar(sa.select(Version).where(Version.scenario_id == scenario_id, Version.number == number))
             if found is None:
-                raise WorkspaceError(
-                    f"scenario '{sc.name}' has no version {number}", fix=f"choose a version from 1 to {sc.head}"
-                )
+                raise WorkspaceError("store_scenario_name_has_no", name=sc.name, number=number, head=sc.head)
             return Opened(
                 _info(sc),
                 number,
@@ -491,7 +485,7 @@ class Store:
         planner, another tab) makes it fail with ``StaleVersion`` rather than mark an unseen version reviewed.
         """
         if status not in STATUSES:
-            raise WorkspaceError(f"unknown status '{status}'", fix=f"use one of {', '.join(STATUSES)}")
+            raise WorkspaceError("store_unknown_status_status", status=status, statuses=", ".join(STATUSES))
         with self._session.begin() as s:
             sc = self._readable(s, scenario_id, who)
             seen_head, seen_status = sc.head, sc.status
@@ -546,14 +540,10 @@ def _check_move(sc: Scenario, status: str, who: Actor, tree: Mapping[str, str]) 
     }
     move = (sc.status, status)
     if move not in allowed:
-        raise WorkspaceError(
-            f"scenario '{sc.name}' is {sc.status}: it cannot become {status}",
-            fix="a draft is submitted, then reviewed (or returned to draft)",
-        )
+        raise WorkspaceError("store_scenario_name_status_cannot", name=sc.name, status=sc.status, status2=status)
     if not allowed[move]:
         raise NotAllowed(
-            f"{who.name} ({who.role}) may not move scenario '{sc.name}' from {sc.status} to {status}",
-            fix="the unit's planner submits; the city reviewer reviews",
+            "store_name_role_may_not", name=who.name, role=who.role, name2=sc.name, status=sc.status, status2=status
         )
 
 
