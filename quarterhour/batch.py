@@ -230,12 +230,11 @@ def _folder_names(codes: pd.Series, file: str) -> None:
         shown = safe_part(bad[0], max_bytes=60)
         long = len(bad[0].encode("utf-8")) > MAX_NAME_BYTES
         raise InputError(
-            f"the unit code '{shown}{'...' if long else ''}' cannot be a folder's name"
-            + (f" (longer than {MAX_NAME_BYTES} bytes)" if long else ""),
+            "batch_code_too_long" if long else "batch_code_not_folder",
             file=file,
             column="code",
-            fix="use letters, digits, '-', '_' or '.' in the codes (not '..', a slash or a space), beginning and "
-            f"ending with a letter or digit, at most {MAX_NAME_BYTES} bytes",
+            shown=shown,
+            max_name_bytes=MAX_NAME_BYTES,
         )
 
 
@@ -368,10 +367,7 @@ def check_address(address: str) -> str:
 
 
 def _unreachable(address: str, why: str) -> InputError:
-    return InputError(
-        f"cannot reach the Dask scheduler at {address} ({why})",
-        fix="check the address and that 'dask scheduler' is running there, or drop --scheduler",
-    )
+    return InputError("batch_cannot_reach_dask_scheduler", address=address, why=why)
 
 
 def _listening(address: str) -> None:

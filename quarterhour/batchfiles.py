@@ -102,19 +102,19 @@ def _recorded_units(manifest: Mapping[str, Any]) -> dict[str, Any]:
     not followed into a bug halfway through the rerun.
     """
     units = manifest.get("units", {})
-    fix = "pass --force to run every unit again (the manifest is then written anew), or put back the batch's own file"
+    fix = "manifest_force"  # a key of the catalogue's fixes
     if not isinstance(units, dict):
-        raise InputError(f"'units' is a {type(units).__name__}, not a table of units by code", file=MANIFEST, fix=fix)
+        raise InputError("batchfiles_units_not_table", file=MANIFEST, fix=fix, kind=type(units).__name__)
     for code, record in units.items():
         if not isinstance(record, dict):
             raise InputError(
-                f"the record of unit '{code}' is a {type(record).__name__}, not a table", file=MANIFEST, fix=fix
+                "batchfiles_record_not_table", file=MANIFEST, fix=fix, code=code, kind=type(record).__name__
             )
         for part, kind in _RECORD_PARTS.items():
             value = record.get(part)
             if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
                 raise InputError(
-                    f"the record of unit '{code}' has '{part}' as a {type(value).__name__}", file=MANIFEST, fix=fix
+                    "batchfiles_record_part", file=MANIFEST, fix=fix, code=code, part=part, kind=type(value).__name__
                 )
     return dict(units)
 

@@ -328,7 +328,7 @@ def _reachable(result: CircleResult) -> None:
     s = result.summary
     if s.n_facilities and not s.n_facilities_used:
         none = next(n for n in result.skipped if getattr(n, "key", "") == "none_on_network")
-        raise InputError(str(none), fix="check --facilities-crs, the lon/lat columns, and the network's place")
+        raise InputError("cli_none_on_network", said=none)  # the note, said in the messages' language
 
 
 #: Notes said as a warning: the run goes on, but its figures mean little until the input is mended.

@@ -169,11 +169,7 @@ def settle_mode(path: str | Path, *, folder: bool = False) -> None:
 
 def exists_error(path: Path) -> InputError:
     """The refusal of an output file that is already there (without ``--force``)."""
-    return InputError(
-        "the output file already exists",
-        file=str(path),
-        fix="choose another --out folder, or pass --force to replace it",
-    )
+    return InputError("outdir_output_file_already_exists", file=str(path))
 
 
 def disk_full(path: str | Path) -> bool:
@@ -192,18 +188,11 @@ def write_error(path: Path, exc: Exception) -> InputError:
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
         return InputError(
-            f"cannot write the output: {reason}",
-            file=str(path)[-120:],
-            fix=f"shorten the codes and names the file names are made of (at most {MAX_NAME_BYTES} bytes), "
-            "or choose a shorter --out folder",
+            "outdir_cannot_write_output_reason_2", file=str(path)[-120:], reason=reason, max_name_bytes=MAX_NAME_BYTES
         )
     if disk_full(path):
         reason = os.strerror(errno.ENOSPC)  # GDAL says "Failed to commit transaction"
-    return InputError(
-        f"cannot write the output: {reason}",
-        file=str(path),
-        fix="free some disk space or choose another --out folder, then run again (nothing there was replaced)",
-    )
+    return InputError("outdir_cannot_write_output_reason", file=str(path), reason=reason)
 
 
 def temp_beside(path: Path) -> str:
@@ -278,11 +267,7 @@ def _lock(folder: Path) -> int | None:
 
 def _make(folder: Path) -> bool:
     """Create ``folder`` (and its parents) if missing; whether it was created here. Refuses a file."""
-    is_file = InputError(
-        "the output path is a file, not a folder",
-        file=str(folder),
-        fix="give --out a folder (it is created if missing), not a file",
-    )
+    is_file = InputError("outdir_output_path_file_not", file=str(folder))
     if folder.exists() and not folder.is_dir():
         raise is_file
     try:

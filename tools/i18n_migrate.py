@@ -12,7 +12,7 @@ What it moves (mechanical, no words are changed):
   ``NOTES_EN`` entries -> ``[notes]`` of ``zh.toml`` / ``en.toml``; the Python entries are deleted.
 - ``_TEXT`` entries ``err_<key>`` -> ``[errors.<key>] message`` (the whole sentence, fix included).
 
-With ``--raises``, each ``raise InputError(<str or f-string>, ..., fix=<str or f-string>)`` becomes
+With ``--raises``, each ``[raise] InputError(<str or f-string>, ..., fix=<str or f-string>)`` becomes
 ``raise InputError("<module>_<words>", ..., <name>=<expression>)``: each ``{expression}`` of the f-strings becomes
 a placeholder, the English goes to ``en.toml`` as it was written. The Chinese cannot be made mechanically: those
 keys are listed, and ``tests/test_words.py`` fails until ``zh.toml`` has them.
@@ -36,7 +36,7 @@ LOCALE = ROOT / "geo" / "locale"
 I18N = ROOT / "quarterhour" / "i18n.py"
 NOTES = ROOT / "geo" / "notes.py"
 PACKAGES = ("geo", "analysis", "quarterhour", "workspace", "ui")
-_ERROR_CLASSES = {"InputError", "WorkspaceError", "NotAllowed"}
+_ERROR_CLASSES = {"InputError", "WorkspaceError", "NotAllowed", "InfeasibleError", "StaleVersion"}
 _STOP = {"the", "a", "an", "is", "are", "of", "in", "on", "to", "and", "or", "be", "as", "by", "for", "its", "it"}
 
 
@@ -241,9 +241,9 @@ def convert_raises(keys: set[str], dry: bool) -> dict[str, dict[str, str]]:
             }
             edits = []
             for node in ast.walk(tree):
-                if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                if not isinstance(node, ast.Call):  # raised, or returned to be raised by the caller
                     continue
-                call = node.exc
+                call = node
                 if getattr(call.func, "id", None) not in _ERROR_CLASSES or not call.args:
                     continue
                 if isinstance(call.args[0], ast.Constant) and call.args[0].value in keys:

@@ -70,11 +70,7 @@ def _refused(url: str, why: object) -> WorkspaceError:
             shown = f"sqlite:///…/{Path(parsed.database).name}"  # its file, not the server's folders
     except (ArgumentError, ValueError):  # a URL that does not parse: its scheme only (it may hold a password)
         shown = url.split("://", 1)[0] + "://…"
-    return WorkspaceError(
-        f"cannot open the workspace database {shown}: {why}",
-        fix=f"check {ENV_URL} (sqlite:///path/to/file.sqlite or postgresql://user:password@host/database), "
-        "or unset it to use the workspace file in your data folder",
-    )
+    return WorkspaceError("db_cannot_open_workspace_database", shown=shown, why=why, env_url=ENV_URL)
 
 
 def open_engine(url: str) -> Engine:

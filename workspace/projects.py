@@ -123,10 +123,7 @@ def _private_folder(folder: Path) -> Path:
 
 
 def _damaged(why: str) -> WorkspaceError:
-    return WorkspaceError(
-        f"a kept input file {why}: it was not read",
-        fix="upload the file again; the workspace keeps the new copy",
-    )
+    return WorkspaceError("projects_kept_input_file_why", why=why)
 
 
 def pinned(s: Session, project_id: int) -> str:

@@ -422,17 +422,8 @@ class Store:
     def _stale(self, s: Session, sc: Scenario, base: int, *, status: bool = False) -> StaleVersion:
         head = s.execute(sa.select(Scenario.head).where(Scenario.id == sc.id)).scalar_one()
         last = s.scalar(sa.select(Version).where(Version.scenario_id == sc.id, Version.number == head))
-        by = f" by {last.author} at {_utc(last.saved_at):%Y-%m-%d %H:%M} UTC" if last else ""
-        return StaleVersion(
-            f"scenario '{sc.name}' was saved as version {head}{by} after the version {base} you "
-            + (
-                "looked at; its status was not changed"
-                if status
-                else "changed; your save was not made, so nothing was overwritten"
-            ),
-            head=head,
-            fix=f"open version {head}, look at what changed, and make your change again",
-        )
+        by = note("saved_by", author=last.author, at=f"{_utc(last.saved_at):%Y-%m-%d %H:%M}") if last else ""
+        return StaleVersion("stale_status" if status else "stale_save", head=head, name=sc.name, by=by, base=base)
 
     def _changes(self, s: Session, scenario_id: int, number: int) -> list[ChangeRecord]:
         version = s.scalar(sa.select(Version).where(Version.scenario_id == scenario_id, Version.number == number))
