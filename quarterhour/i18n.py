@@ -767,8 +767,21 @@ def t(key: str, lang: str = "zh", **values: object) -> str:
     >>> t("reach", minutes=15)
     '15 分钟等时圈'
     """
+    if key not in _TEXT and key.startswith(("err_", "note_")):  # moved to the catalogue (geo/locale, issue 25)
+        return _catalogued(key, lang, values)
     zh, en = _TEXT[key]
     return (en if lang == "en" else zh).format(**values)
+
+
+def _catalogued(key: str, lang: str, values: dict) -> str:
+    """An error (``err_<key>``) or a note (``note_<key>``) of the catalogue, said in ``lang``."""
+    from geo.errors import InputError  # imported here: the words load without geopandas
+    from geo.notes import Note, note_in
+
+    name = key.split("_", 1)[1]
+    if key.startswith("note_"):
+        return note_in(Note(name, tuple(values.items())), lang)
+    return InputError(name, **values).in_lang(lang)
 
 
 def _joined(zh: str, en: str) -> str:
