@@ -168,6 +168,8 @@ def old_style_sites(keys: set[str]) -> list[str]:
                     continue
                 if isinstance(first, ast.Call) and getattr(first.func, "id", None) == "t":
                     continue  # words of quarterhour.i18n, already in the planner's language
+                if isinstance(first, ast.Name) and any(k.arg is None for k in call.keywords):
+                    continue  # a key and its values handed on (InputError(key, **values))
                 rel = path.relative_to(ROOT)
                 left.append(f"{rel}:{call.lineno}: {ast.unparse(first)[:90]}")
     return left
