@@ -40,6 +40,12 @@ def sample_units() -> tuple[dict, dict]:
     return _unit_tree(None)
 
 
+@pytest.fixture(autouse=True)
+def _chinese_commands(monkeypatch):
+    """The commands speak to a Chinese planner: their language is --lang, else QUARTERHOUR_LANG, else the locale."""
+    monkeypatch.setenv("QUARTERHOUR_LANG", "zh")
+
+
 @pytest.fixture
 def store(database_url, monkeypatch) -> Store:
     monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", database_url)
@@ -90,7 +96,6 @@ def test_the_command_line_without_a_sign_in_is_refused_and_ignores_user(people, 
     store.create(project, "东北区方案", "MC-D2", _as("li"), changes=[_add(IN_D2)])
     monkeypatch.setenv("USER", "zhao")  # the old way to be the reviewer: no longer anyone
     monkeypatch.delenv("QUARTERHOUR_PASSWORD", raising=False)
-    monkeypatch.setenv("QUARTERHOUR_LANG", "zh")  # a Chinese planner's setting (the default follows the locale)
     for argv in (["scenarios", "list"], ["scenarios", "status", "1", "submitted"], ["audit"], ["users", "list"]):
         assert main(argv) == 2
         err = capsys.readouterr().err
