@@ -19,6 +19,10 @@ class InputError(ValueError):
     and how to fix it. The app shows it with ``st.error``; the CLI prints it as
     one ``error:`` line and exits with status 2.
 
+    ``problem`` is the key of an error in the catalogue (``geo/locale/*.toml``, ``[errors.<key>]``: its
+    ``problem`` and ``fix`` in Chinese and English) and ``values`` fill its placeholders; ``str()`` is the
+    English, ``in_lang("zh")`` the Chinese. An English sentence (old style) still works, said as it is.
+
     Examples
     --------
     >>> str(InputError("no 'pop' column", file="demand.csv", fix="add a resident count column 'pop'"))
