@@ -227,7 +227,7 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
     return network, facilities.to_crs(network.crs), demand, boundaries, got["categories"], extra
 
 
-_NOT_PARAMETERS = {"out", "force", "command", "cache_dir", "quiet"}  # where and how, not what: no server path
+_NOT_PARAMETERS = {"out", "force", "command", "cache_dir", "quiet", "message_lang"}  # where and how, not what
 _INPUT_FILES = ("network", "facilities", "demand", "boundaries", "categories", "candidates", "exclude", "buildings")
 
 
