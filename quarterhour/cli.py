@@ -227,7 +227,8 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
     return network, facilities.to_crs(network.crs), demand, boundaries, got["categories"], extra
 
 
-_NOT_PARAMETERS = {"out", "force", "command", "cache_dir", "quiet", "message_lang"}  # where and how, not what
+#: where and how, not what: no server path (message_lang: the language of the messages, issue 25)
+_NOT_PARAMETERS = {"out", "force", "command", "cache_dir", "quiet", "message_lang"}
 _INPUT_FILES = ("network", "facilities", "demand", "boundaries", "categories", "candidates", "exclude", "buildings")
 
 
