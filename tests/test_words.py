@@ -213,6 +213,7 @@ def test_the_cli_with_lang_zh_says_a_bad_file_in_chinese(bad_facilities, tmp_pat
     )
 
 
+@pytest.mark.slow  # the whole app, twice: about 12 s on a loaded machine
 def test_the_app_in_chinese_says_a_bad_upload_in_chinese(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
