@@ -5,6 +5,7 @@ Run from the project's root; running it again changes nothing (idempotent)::
     python tools/i18n_migrate.py            # move notes and errors, then report what is left
     python tools/i18n_migrate.py --raises   # also turn old-style ``raise InputError("english ...")`` into keys
     python tools/i18n_migrate.py --check    # change nothing; exit 1 if anything is left to move
+    python tools/i18n_migrate.py --branches i26-data i27-bounds   # each branch's note_/err_ words all here?
 
 What it moves (mechanical, no words are changed):
 
@@ -27,7 +28,9 @@ import argparse
 import ast
 import json
 import re
+import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -285,12 +288,50 @@ def convert_raises(keys: set[str], dry: bool) -> dict[str, dict[str, str]]:
     return new
 
 
+def branch_words_missing(branch: str) -> list[str]:
+    """The ``note_``/``err_`` entries of ``branch``'s Python tables found neither in ours nor in the catalogue."""
+    missing = []
+    ours = {k: v for k, v, _, _ in dict_items(I18N, "_TEXT")}
+    zh, en = load("zh"), load("en")
+    for rel, name in (("quarterhour/i18n.py", "_TEXT"), ("geo/notes.py", "NOTES_EN")):
+        shown = subprocess.run(["git", "show", f"{branch}:{rel}"], capture_output=True, text=True, cwd=ROOT)
+        if shown.returncode:
+            missing.append(f"{branch}: cannot read {rel}")
+            continue
+        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False, encoding="utf-8") as f:
+            f.write(shown.stdout)
+        try:
+            items = dict_items(Path(f.name), name)
+        finally:
+            Path(f.name).unlink()
+        for key, value, _, _ in items:
+            if name == "NOTES_EN":
+                found = en["notes"].get(key) == value or ours.get(f"note_{key}", ("", ""))[1] == value
+            elif key.startswith("note_"):
+                found = ours.get(key) == value or (
+                    zh["notes"].get(key[5:]) == value[0] and en["notes"].get(key[5:]) == value[1]
+                )
+            elif key.startswith("err_"):
+                entry_zh, entry_en = zh["errors"].get(key[4:], {}), en["errors"].get(key[4:], {})
+                found = ours.get(key) == value or (entry_zh.get("message"), entry_en.get("message")) == value
+            else:
+                continue  # the UI's words stay in quarterhour/i18n.py
+            if not found:
+                missing.append(f"{branch}: {rel} {name}[{key!r}] is neither in ours nor in the catalogue (or differs)")
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     """Move, convert, report; the exit status (1: ``--check`` found something to move)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--raises", action="store_true", help="also turn old-style raises with words into keys")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if anything is left to move")
+    parser.add_argument("--branches", nargs="+", default=[], help="check these git branches' note/err words")
     args = parser.parse_args(argv)
+    if args.branches:
+        missing = [line for b in args.branches for line in branch_words_missing(b)]
+        print("\n".join(missing) or "every branch's note and error words are here")
+        return 1 if missing else 0
     moved = move_tables(dry=args.check)
     for key in moved:
         print(f"{'to move' if args.check else 'moved'}: {key}")
