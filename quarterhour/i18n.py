@@ -781,7 +781,10 @@ def _catalogued(key: str, lang: str, values: dict) -> str:
     name = key.split("_", 1)[1]
     if key.startswith("note_"):
         return note_in(Note(name, tuple(values.items())), lang)
-    return InputError(name, **values).in_lang(lang)
+    exc = InputError.__new__(InputError)  # not __init__: a placeholder may be called row or file (too_long_row)
+    exc.key, exc.values, exc.file, exc.row, exc.column = name, values, None, None, None
+    exc.problem = exc.fix = exc._fix_given = None
+    return exc.in_lang(lang)
 
 
 def _joined(zh: str, en: str) -> str:

@@ -21,7 +21,7 @@ from geo.notes import note, note_in
 from geo.words import catalogue, placeholders
 from quarterhour.cli import main
 from quarterhour.cli_auth import cli_lang
-from quarterhour.i18n import error_words, note_text
+from quarterhour.i18n import error_words, note_text, t
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -157,6 +157,9 @@ def test_an_error_and_a_note_are_said_in_each_language():
     assert "3 个节点没有坐标" in many.in_lang("zh")
     what = InputError("tables_what_table_has_no", file="d.csv", what="residents")  # an English value said in Chinese
     assert what.in_lang("zh") == "d.csv：居民表没有数据行。办法：检查给出的文件是否正确"
+    assert t("err_too_long_row", "zh", what=note("field_name"), n=401, limit=400, row=1).startswith(
+        "第 1 项改动：名称长 401 个字符"
+    )  # a panel's refusal by its key: a value called row is the message's, not the frame's
     n = note("facilities_off", n=2, max_snap_m=300, names=["甲中心", "乙中心"])
     assert note_in(n, "zh") == note_text(n, "zh") == "2 个服务设施距最近道路超过 300 米，未纳入：甲中心、乙中心"
     assert str(n) == note_in(n, "en") == "2 facilities more than 300 m from any street were left out: 甲中心, 乙中心"

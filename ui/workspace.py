@@ -21,7 +21,7 @@ import streamlit as st
 
 from analysis.unittree import unit_parents, unit_shapes
 from geo import InputError
-from quarterhour.i18n import error_words, t
+from quarterhour.i18n import t
 from ui import state as S
 from ui.compute import load_boundaries, scenario
 from ui.values import Change, Inputs, Params
@@ -235,7 +235,7 @@ def autosave(inputs: Inputs, units: str, params: Params, lang: str) -> None:
         except StaleVersion as exc:
             newer = store.open(scenario_id, who)
             hold(newer, base=newer.version, params=False)
-            st.session_state[S.WS_NOTE] = ("error", ("ws_stale", {"v": newer.version, "why": error_words(exc, lang)}))
+            st.session_state[S.WS_NOTE] = ("error", ("ws_stale", {"v": newer.version, "why": str(exc)}))
             st.rerun()
         except (NotAllowed, WorkspaceError) as exc:  # refused: the session goes back to the version saved
             _refused(exc, held[0] if held else ())
