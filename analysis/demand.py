@@ -73,9 +73,9 @@ def scale_to_total(demand: gpd.GeoDataFrame, total: float) -> gpd.GeoDataFrame:
     """Scale ``pop`` so that it adds up to ``total`` residents, in whole persons (``analysis.spread.whole_persons``)."""
     current = float(demand[C.POP].sum())
     if not total > 0:
-        raise InputError(f"the resident total must be more than 0, got {total}", fix="give --demand-total N > 0")
+        raise InputError("demand_resident_total_must_more", total=total)
     if current <= 0:
-        raise InputError("the demand has no residents to scale", column=C.POP, fix="check the 'pop' column")
+        raise InputError("demand_demand_has_no_residents", column=C.POP)
     return demand.assign(**{C.POP: whole_persons(demand[C.POP].to_numpy(dtype=float) * (total / current))})
 
 
@@ -195,12 +195,7 @@ def demand_from_areas(
     pop = pd.to_numeric(areas[pop_column], errors="coerce")
     bad = first_bad_row(pop.isna() | (pop < 0))
     if bad:
-        raise InputError(
-            "area resident counts must be numbers, 0 or more",
-            row=bad.row,
-            column=pop_column,
-            fix="fill in the residents of every area",
-        )
+        raise InputError("demand_area_resident_counts_must", row=bad.row, column=pop_column)
     if network is not None:
         weight = _buildings_in(areas, buildings, levels_column) if buildings is not None and len(buildings) else None
         groups = {
@@ -290,19 +285,21 @@ def check_areas(
         bad = first_bad_row(~(box <= MAX_AREA_TO_NETWORK * net), box)  # NaN and infinity refused too
         if bad:
             raise InputError(
-                f"a residents area spans {bad.value / 1e6:,.0f} km², more than {MAX_AREA_TO_NETWORK} times the "
-                f"street network's extent ({net / 1e6:,.0f} km²)",
+                "demand_residents_area_spans_bad",
                 row=bad.row,
                 column="geometry",
-                fix="give areas inside the study area (check the polygon and its CRS), or a network that covers them",
+                bad_value_1000000=bad.value / 1000000.0,
+                max_area_to_network=MAX_AREA_TO_NETWORK,
+                net_1000000_0=net / 1000000.0,
             )
     n_cells = float(np.sum(box)) / grid_m**2
     if cells and not n_cells <= MAX_GRID_CELLS:
         raise InputError(
-            f"the residents areas would be spread over {n_cells:,.0f} grid cells of {grid_m:g} m, "
-            f"more than the {MAX_GRID_CELLS:,} this tool makes",
+            "demand_residents_areas_would_spread",
             column="geometry",
-            fix="give smaller areas (communities rather than districts), or resident points",
+            n_cells=n_cells,
+            grid_m=grid_m,
+            max_grid_cells=MAX_GRID_CELLS,
         )
 
 

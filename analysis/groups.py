@@ -87,9 +87,7 @@ def find_groups(demand: pd.DataFrame, given: Sequence[Group] = ()) -> tuple[Grou
         if column not in demand.columns:
             have = ", ".join(str(c) for c in demand.columns if c not in ("geometry", C.POP))
             raise InputError(
-                f"the residents have no column '{column}' (they have: {have or 'none'})",
-                column=column,
-                fix="give --group the header of a column of residents, e.g. --group 60岁以上=3.2",
+                "groups_residents_have_no_column", column=column, column_value=column, have_or_none=have or "none"
             )
     groups = (*named.values(), *(Group(c) for c in group_headers(demand.columns) if c not in named))
     for g in groups:
@@ -114,10 +112,11 @@ def _check_counts(demand: pd.DataFrame, column: str) -> None:
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(
-            f"'{column}' must be a number of residents, 0 or more; found '{demand[column].iloc[row]}'",
+            "groups_column_value_must_number",
             row=row + 1,
             column=column,
-            fix="put a resident count (or nothing) in every row of the group column",
+            column_value=column,
+            demand_column_iloc=demand[column].iloc[row],
         )
 
 

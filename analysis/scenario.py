@@ -81,14 +81,17 @@ def apply_changes(facilities: gpd.GeoDataFrame, changes: gpd.GeoDataFrame) -> gp
     """
     bad = sorted(set(changes["action"]) - set(SCENARIO_ACTIONS))
     if bad:
-        raise InputError(f"unknown scenario action {bad}", column="action", fix=f"use {', '.join(SCENARIO_ACTIONS)}")
+        raise InputError(
+            "scenario_unknown_scenario_action_bad",
+            column="action",
+            bad=bad,
+            scenario_actions=", ".join(SCENARIO_ACTIONS),
+        )
     existing = changes[changes["action"].isin(("move", "close"))]
     unknown = sorted(set(existing[C.FACILITY_ID]) - set(facilities.index))
     if unknown:
         raise InputError(
-            f"the scenario names facilities that are not in the current set: {', '.join(map(str, unknown))}",
-            column=C.FACILITY_ID,
-            fix="load the scenario with the facilities it was made for, or remove those rows",
+            "scenario_scenario_names_facilities_that", column=C.FACILITY_ID, join_map_str=", ".join(map(str, unknown))
         )
     out = facilities.assign(change="")
     moved = changes[changes["action"] == "move"]

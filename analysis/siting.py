@@ -324,16 +324,16 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     (True, True, 2)
     """
     if model not in MODELS:
-        raise InputError(f"unknown siting model '{model}'", fix=f"use one of {', '.join(MODELS)}")
+        raise InputError("siting_unknown_siting_model_model", model=model, models=", ".join(MODELS))
     if model == "lscp" and not 0 < target <= 1:
-        raise InputError(f"the target must be a share between 0 and 1, got {target}", fix="e.g. --target 0.95")
+        raise InputError("siting_target_must_share_between", target=target)
     cutoff_s = minutes * 60
     left = left_out(demand, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
     if candidates is None:
         candidates = candidate_sites(network, spacing_m=spacing_m, within=units_area(boundaries), left=left)
     candidates, notes = _in_units(candidates, boundaries)
     if candidates.empty:
-        raise InfeasibleError("there are no candidate sites", fix="give candidates, or remove exclusions")
+        raise InfeasibleError("siting_there_no_candidate_sites")
     pop = demand[C.POP].to_numpy(dtype=float)
     total = float(pop.sum())
     before = float(pop[demand[C.COVERED].to_numpy(dtype=bool)].sum())
@@ -364,16 +364,19 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
         best = before + float(w_left[reached].sum())
         if target * total > best + 1e-9:
             raise InfeasibleError(
-                f"{target:.0%} coverage cannot be reached: now {before / total:.1%}, and with every candidate "
-                f"open coverage can reach at most {best / total:.1%} ({best:,.0f} of {total:,.0f} residents)",
-                fix="lower --target, add candidate sites, or widen the search area",
+                "siting_target_0_coverage_cannot",
+                target=target,
+                before_total=before / total,
+                best_total=best / total,
+                best=best,
+                total=total,
             )
         solution = solve_lscp(
             cover,
             w_left,
             need,
             time_limit_s=time_limit_s,
-            what=f"reaching {target:.0%} coverage (now {before / total:.1%})",
+            what=note("reaching_target", target=target, now=before / total),
         )
     else:
         existing = demand[C.MINUTES].to_numpy(dtype=float)[targets.rows] * 60

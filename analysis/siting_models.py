@@ -372,10 +372,7 @@ def solve_lscp(
     a, w, _ = _covering_rows(cover, weight)
     reachable = float(w.sum())
     if need > reachable + 1e-9:
-        raise InfeasibleError(
-            f"{what} needs {need:,.0f} more residents covered, but all candidates together reach only {reachable:,.0f}",
-            fix="lower the target, add candidate sites, or widen the search area",
-        )
+        raise InfeasibleError("siting_models_what_needs_need_0f", what=what, need=need, reachable=reachable)
     if need <= 0:
         return Solution(np.empty(0, np.int64), 0.0, "greedy", True, 0.0, ["the target is already met"])
     greedy, got = [], 0.0
@@ -492,10 +489,7 @@ def solve_pmedian(
         time_limit_s=time_limit_s,
     )
     if res.x is None:
-        raise InfeasibleError(
-            f"no way to open {p} sites and serve every resident in reach ({res.message})",
-            fix="add candidates or widen the reach",
-        )
+        raise InfeasibleError("siting_models_no_way_open_p", p=p, message=res.message)
     chosen = np.flatnonzero(res.x[:n_c] > 0.5)
     gap = 0.0 if res.status == 0 else (float(res.mip_gap) if res.mip_gap is not None else np.nan)
     return Solution(chosen, float(res.fun), "milp", res.status == 0, gap, notes)

@@ -58,10 +58,7 @@ class UnitLayers:
 
 def _require_level(result: CircleResult, level: str) -> gpd.GeoDataFrame:
     if level not in result.levels:
-        raise InputError(
-            f"the boundaries have no '{level}' level",
-            fix=f"choose one of {', '.join(result.levels)} (--level), or give boundaries with that level",
-        )
+        raise InputError("units_boundaries_have_no_level", level=level, levels=", ".join(result.levels))
     return result.levels[level]
 
 
@@ -99,7 +96,7 @@ def split_by_unit(result: CircleResult, level: str, codes: list[str] | None = No
     if codes is not None:
         unknown = sorted(set(codes) - set(table["code"]))
         if unknown:
-            raise InputError(f"no {level} with code {', '.join(unknown)}", fix="give codes from the boundaries")
+            raise InputError("units_no_level_with_code", level=level, unknown=", ".join(unknown))
     units = table[["code", "geometry"]]
     d_code = assign_units(result.demand, units)
     f_code = assign_units(result.facilities, units)

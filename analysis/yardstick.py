@@ -129,8 +129,7 @@ class Yardstick:
         if float(minutes) not in table:
             circles = ", ".join(f"{m:g}" for m in table)
             raise InputError(
-                f"the {self.name} yardstick defines the {circles}-minute circles only, not {float(minutes):g} minutes",
-                fix=f"use thresholds and bands of {circles} minutes, or the minutes yardstick (--standard minutes)",
+                "yardstick_name_yardstick_defines_circles", name=self.name, circles=circles, minutes=float(minutes)
             )
         return table[float(minutes)]
 
@@ -151,5 +150,5 @@ def yardstick(name: str = "minutes", *, speed_kmh: float = WALK_KMH) -> Yardstic
         The yardstick.
     """
     if name not in STANDARDS:
-        raise InputError(f"unknown yardstick '{name}'", fix=f"use one of {', '.join(STANDARDS)}")
+        raise InputError("yardstick_unknown_yardstick_name", name=name, standards=", ".join(STANDARDS))
     return Yardstick(name, float(speed_kmh), tuple(sorted(GB50180_M.get(name, {}).items())))

@@ -115,11 +115,7 @@ def check_rows(n: int, what: str, file: str) -> None:
     """Refuse a layer of ``what`` with more than ``max_rows(what)`` rows (``n``: rows found, or read so far)."""
     limit = max_rows(what)
     if n > limit:
-        raise InputError(
-            f"the {what} file has more than {limit:,} rows, the most this tool reads for {what}",
-            file=file,
-            fix="check that the right file was given, or split the area and run each part",
-        )
+        raise InputError("validate_what_file_has_more", file=file, what=what, limit=limit)
 
 
 def existing(path: str | Path, what: str, *, max_mb: float) -> Path:
@@ -140,14 +136,10 @@ def existing(path: str | Path, what: str, *, max_mb: float) -> Path:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"the {what} file does not exist", file=str(path), fix="check the path")
+        raise InputError("validate_what_file_does_not", file=str(path), what=what)
     size_mb = path.stat().st_size / 2**20
     if size_mb > max_mb:
-        raise InputError(
-            f"the {what} file is {size_mb:,.0f} MB, over the {max_mb} MB this tool reads",
-            file=path.name,
-            fix="clip it to the study area first (e.g. ogr2ogr -clipsrc, or osmium extract for .pbf)",
-        )
+        raise InputError("validate_what_file_size_mb", file=path.name, what=what, size_mb=size_mb, max_mb=max_mb)
     return path
 
 
@@ -171,30 +163,20 @@ def unzip_shapefile(path: Path, into: Path, *, what: str) -> Path:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise InputError(
-            f"not a readable zip ({plain_text(exc)})", file=path.name, fix="zip the Shapefile's files again"
-        ) from exc
+        raise InputError("validate_not_readable_zip_exc", file=path.name, exc=plain_text(exc)) from exc
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         for m in members:
             parts = Path(m.filename.replace("\\", "/")).parts
             if m.filename.startswith(("/", "\\")) or ".." in parts or (len(parts) and ":" in parts[0]):
-                raise InputError(
-                    f"the zip holds an unsafe path '{m.filename}'",
-                    file=path.name,
-                    fix="zip only the Shapefile's files, with plain names",
-                )
+                raise InputError("validate_zip_holds_unsafe_path", file=path.name, filename=m.filename)
             if (m.external_attr >> 16) & 0o170000 == 0o120000:
-                raise InputError(f"the zip holds a link '{m.filename}'", file=path.name, fix="zip plain files only")
+                raise InputError("validate_zip_holds_link_filename", file=path.name, filename=m.filename)
         _refuse_oversized(members, path)
         layers = [m for m in members if Path(m.filename).suffix.lower() in (".shp", ".gpkg", ".geojson")]
         if len(layers) != 1:
             found = ", ".join(m.filename for m in layers) or "none"
-            raise InputError(
-                f"the zip must hold exactly one .shp (or .gpkg/.geojson) layer; found {found}",
-                file=path.name,
-                fix=f"zip one {what} layer per file",
-            )
+            raise InputError("validate_zip_must_hold_exactly", file=path.name, found=found, what=what)
         budget = [MAX_UNZIPPED_MB * 2**20]  # bytes left to unpack, counted as they come, not as declared
         for m in members:
             _extract(archive, m, into / Path(m.filename).name, path, budget)  # flattened: no folders are created
@@ -207,16 +189,15 @@ def _refuse_oversized(members: list[zipfile.ZipInfo], path: Path) -> None:
     packed = sum(m.compress_size for m in members)
     if len(members) > MAX_ZIP_MEMBERS or declared > MAX_UNZIPPED_MB * 2**20:
         raise InputError(
-            f"the zip unpacks to {len(members)} files, {declared / 2**20:,.0f} MB: more than a Shapefile",
-            file=path.name,
-            fix="zip only the one layer (.shp, .shx, .dbf, .prj, .cpg)",
+            "validate_zip_unpacks_members_files", file=path.name, members=len(members), declared_2_20=declared / 2**20
         )
     if declared > MAX_ZIP_RATIO * max(packed, 2**20):
         raise InputError(
-            f"the zip unpacks to {declared / 2**20:,.0f} MB from {packed / 2**20:,.1f} MB, "
-            f"more than {MAX_ZIP_RATIO} times its size: not a Shapefile as exported",
+            "validate_zip_unpacks_declared_2",
             file=path.name,
-            fix="zip the Shapefile's own files again",
+            declared_2_20=declared / 2**20,
+            packed_2_20=packed / 2**20,
+            max_zip_ratio=MAX_ZIP_RATIO,
         )
 
 
@@ -234,17 +215,16 @@ def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, pa
                 ratio_left -= len(data)
                 if budget[0] < 0 or ratio_left < 0:
                     raise InputError(
-                        f"'{member.filename}' unpacks to more than {MAX_ZIP_RATIO} times its packed size, "
-                        f"or the zip to more than {MAX_UNZIPPED_MB} MB: a zip bomb, or not a Shapefile as exported",
+                        "validate_filename_unpacks_more_than",
                         file=path.name,
-                        fix="zip the Shapefile's own files again",
+                        filename=member.filename,
+                        max_zip_ratio=MAX_ZIP_RATIO,
+                        max_unzipped_mb=MAX_UNZIPPED_MB,
                     )
                 dst.write(data)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, zlib.error) as exc:
         raise InputError(
-            f"'{member.filename}' in the zip cannot be unpacked ({plain_text(exc)})",
-            file=path.name,
-            fix="the zip is damaged: zip the Shapefile's files again",
+            "validate_filename_zip_cannot_unpacked", file=path.name, filename=member.filename, exc=plain_text(exc)
         ) from exc
 
 
@@ -268,7 +248,14 @@ def require_kind(gdf: gpd.GeoDataFrame, kinds: tuple[str, ...], path: Path, *, w
     if bad:
         plural = "points" if kinds == ("Point",) else "polygons"
         raise InputError(
-            f"{what} must be {plural}; found {bad.value}", file=path.name, row=bad.row, column="geometry", fix=fix
+            "validate_kind",
+            file=path.name,
+            row=bad.row,
+            column="geometry",
+            fix=fix,
+            what=what,
+            plural=plural,
+            found=bad.value,
         )
 
 
@@ -288,7 +275,7 @@ def require_columns(table: pd.DataFrame, columns: tuple[str, ...], path: Path, *
     """
     for column in columns:
         if column not in table.columns:
-            raise InputError(f"no '{column}' column", file=path.name, column=column, fix=fix)
+            raise InputError("validate_no_column", file=path.name, column=column, fix=fix, column_name=column)
 
 
 def require_unique(gdf: gpd.GeoDataFrame, column: str, path: Path, *, first_row: int = 1) -> None:
@@ -308,11 +295,12 @@ def require_unique(gdf: gpd.GeoDataFrame, column: str, path: Path, *, first_row:
     bad = first_bad_row(gdf[column].duplicated(), gdf[column], first_row=first_row)
     if bad:
         raise InputError(
-            f"'{bad.value}' appears more than once",
+            "validate_value_appears_more_than",
             file=path.name,
             row=bad.row,
             column=column,
-            fix=f"make '{column}' unique",
+            value=bad.value,
+            column_value=column,
         )
 
 
@@ -347,15 +335,14 @@ degrees (1 rows). Fix: give longitude within -180..180 and latitude within -90..
     bad = first_bad_row(off_earth(b, geographic=geographic), b, first_row=first_row)
     if bad:
         x, y = (bad.value[0], bad.value[1]) if np.isfinite(bad.value[:2]).all() else (bad.value[2], bad.value[3])
-        kind = "not longitude/latitude degrees" if geographic else "no place on Earth"
         raise InputError(
-            f"coordinates ({x:g}, {y:g}) are {kind} ({bad.count} rows)",
+            "validate_not_degrees" if geographic else "validate_no_place",
             file=file,
             row=bad.row,
             column=column,
-            fix="give longitude within -180..180 and latitude within -90..90 (or the file's true CRS)"
-            if geographic
-            else "check the coordinates and the CRS the file declares",
+            x=x,
+            y=y,
+            count=bad.count,
         )
 
 
@@ -423,13 +410,7 @@ def repair_polygons(gdf: gpd.GeoDataFrame, path: Path, *, what: str) -> tuple[gp
     fixed[broken] = [_polygonal(g) for g in shapely.make_valid(geoms[broken])]
     empty = first_bad_row(broken & shapely.is_empty(fixed))
     if empty:
-        raise InputError(
-            f"a {what} polygon has no area once its self-intersections are undone",
-            file=path.name,
-            row=empty.row,
-            column="geometry",
-            fix="redraw that polygon (or remove the row)",
-        )
+        raise InputError("validate_what_polygon_has_no", file=path.name, row=empty.row, column="geometry", what=what)
     first = first_bad_row(broken)
     reason = shapely.is_valid_reason(geoms[first.row - 1]).replace("[", " at (").replace("]", ")")  # GEOS's words
     notes = [note("repaired", file=path.name, n=first.count, row=first.row, reason=reason)]

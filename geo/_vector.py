@@ -38,13 +38,9 @@ VECTOR_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, 
 def read_points(path: Path, *, what: str) -> gpd.GeoDataFrame:
     """A vector file of points (GeoJSON, GeoPackage, zipped Shapefile), checked as ``read_vector`` does."""
     if path.suffix.lower() not in VECTOR_SUFFIXES:
-        raise InputError(
-            f"unsupported {what} format '{path.suffix}'",
-            file=path.name,
-            fix="give a GeoJSON, GeoPackage, (zipped) Shapefile, CSV or XLSX of points",
-        )
+        raise InputError("vector_unsupported_what_format_suffix", file=path.name, what=what, suffix=path.suffix)
     gdf = read_vector(path, what=what)
-    require_kind(gdf, ("Point",), path, what=what, fix="convert polygons to points (e.g. their centroids) first")
+    require_kind(gdf, ("Point",), path, what=what, fix="points_not_polygons")
     return gdf
 
 
@@ -79,18 +75,15 @@ def _check_stated_crs(path: Path, read: CRS, what: str) -> None:
     except CRSError:
         crs = None
     if crs is None:
-        raise InputError(
-            f"the {what} file states the coordinate reference system '{shown}', which is not one PROJ knows",
-            file=path.name,
-            column="crs",
-            fix='state a known one, e.g. "EPSG:4326" for lon/lat, or remove the crs member (GeoJSON is lon/lat)',
-        )
+        raise InputError("vector_what_file_states_coordinate", file=path.name, column="crs", what=what, shown=shown)
     if not crs.equals(read, ignore_axis_order=True):
         raise InputError(
-            f"the {what} file states the coordinate reference system '{shown}', but it was read as {read.to_string()}",
+            "vector_what_file_states_coordinate_2",
             file=path.name,
             column="crs",
-            fix="save it again as GeoJSON in EPSG:4326 (lon/lat), e.g. with QGIS or ogr2ogr",
+            what=what,
+            shown=shown,
+            read_to_string=read.to_string(),
         )
 
 
@@ -120,33 +113,30 @@ def read_vector(path: Path, *, what: str, layer: str | None = None, assume_crs: 
             inner = unzip_shapefile(path, Path(tmp), what=what)
             gdf = read_vector(inner, what=what, layer=layer, assume_crs=assume_crs)
         return gdf
-    with reading(path, f"{what} file", fix="check that it is a valid GeoJSON / GeoPackage", errors=VECTOR_ERRORS):
+    with reading(path, f"{what} file", fix="valid_vector", errors=VECTOR_ERRORS):
         layer = layer if layer is not None else _data_layer(path)
         gdf = gpd.read_file(path, engine="pyogrio", layer=layer, max_features=max_rows(what) + 1)
     check_rows(len(gdf), what, path.name)
     cleaned = clean_columns(gdf, path.name)  # names cleaned once, here: control characters never go further
     if gdf.empty:
-        raise InputError(f"the {what} file has no rows", file=path.name, fix="check that the right file was given")
+        raise InputError("vector_what_file_has_no", file=path.name, what=what)
     geojson = path.suffix.lower() in {".geojson", ".json"}  # GDAL reads one with no crs member as WGS-84
     if assume_crs is not None and (gdf.crs is None or (geojson and stated_geojson_crs(path) is None)):
         gdf = gdf.set_crs(assume_crs, allow_override=True)
         gdf.attrs["crs_assumed"] = True
-    if gdf.crs is None:
+    if gdf.crs is None and what == "roads":  # issue 30: a road layer may say its system with --network-crs
         raise InputError(
-            f"the {what} file has no coordinate reference system",
+            "the roads file has no coordinate reference system",
             file=path.name,
-            fix="save it with a CRS (e.g. EPSG:4326)"
-            + (", or say it with --network-crs (e.g. EPSG:4547, gcj02)" if what == "roads" else ""),
+            fix="save it with a CRS (e.g. EPSG:4326), or say it with --network-crs (e.g. EPSG:4547, gcj02)",
         )
+    if gdf.crs is None:
+        raise InputError("vector_what_file_has_no_2", file=path.name, what=what)
     _check_stated_crs(path, gdf.crs, what)
     missing = first_bad_row(gdf.geometry.isna() | gdf.geometry.is_empty)
     if missing:
         raise InputError(
-            f"{missing.count} rows have no geometry",
-            file=path.name,
-            row=missing.row,
-            column="geometry",
-            fix="give every row a location, or remove the row",
+            "vector_count_rows_have_no", file=path.name, row=missing.row, column="geometry", count=missing.count
         )
     check_coordinates(gdf.bounds.to_numpy(), geographic=gdf.crs.is_geographic, file=path.name)
     gdf, notes = repair_polygons(gdf, path, what=what)

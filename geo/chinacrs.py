@@ -37,6 +37,7 @@ import numpy as np
 import shapely
 
 from geo.errors import InputError
+from geo.notes import note
 
 if TYPE_CHECKING:
     from geo.network import StreetNetwork
@@ -421,18 +422,16 @@ def _unclear(
 ) -> InputError:
     """The refusal of a table whose coordinate system the streets do not tell: the distances, and the option."""
     option, label = _OPTIONS[role]
-    told = ", ".join(f"{v:,.0f} m as {_SHORT[s]}" for s, v in metres.items())
-    apart = (
-        f"; {beyond:,} more lie beyond {FAR_M / 1000:g} km of every street, outside the network's area, and were "
-        f"not judged: {', '.join(beyond_names)}{', …' if beyond > len(beyond_names) else ''}"
-        if beyond
-        else ""
-    )
+    told = tuple(note("reading_within", metres=v, system=_SHORT[s]) for s, v in metres.items())
+    more = ", …" if beyond > len(beyond_names) else ""
+    apart = note("unclear_beyond", n=beyond, km=FAR_M / 1000, names=beyond_names, more=more) if beyond else ""
     return InputError(
-        f"the streets do not tell which coordinate system its lon/lat are in: 90% of the points lie within {told} "
-        f"of a street, and no reading is clearly closest (judged on the {decided:,} points within "
-        f"{FAR_M / 1000:g} km of the streets{apart})",
+        "chinacrs_unclear",
         file=file,
-        fix=f"choose it: {option} gcj02 (AMap, Tencent), wgs84 (GPS, Tianditu, OSM) or bd09 (Baidu); "
-        f"in the app, '{label}'",
+        told=told,
+        decided=decided,
+        km=FAR_M / 1000,
+        apart=apart,
+        option=option,
+        label=label,
     )

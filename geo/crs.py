@@ -30,12 +30,8 @@ def require_projected(crs: object, *, what: str) -> CRS:
         No CRS, or one not projected in metres.
     """
     if crs is None:
-        raise InputError(f"{what} has no coordinate reference system", fix="set one, e.g. EPSG:4326 for lon/lat")
+        raise InputError("crs_what_has_no_coordinate", what=what)
     crs = CRS.from_user_input(crs)
     if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
-        raise InputError(
-            f"{what} is in {crs.name} ({crs.to_string()}), not a projected CRS in metres",
-            fix="project it first: a network with geo.network.prepare_network, "
-            "a layer with gdf.to_crs(gdf.estimate_utm_crs()) or to the network's CRS",
-        )
+        raise InputError("crs_what_name_crs_string", what=what, name=crs.name, crs_to_string=crs.to_string())
     return crs

@@ -155,11 +155,13 @@ def read_graphml(path: str | Path, *, source: str | None = None) -> GraphArrays:
     except expat.ExpatError as exc:
         cut = exc.code in _CUT
         raise InputError(
-            f"cannot read the street network ({'the GraphML ends early' if cut else 'not well-formed XML'} "
-            f"at line {exc.lineno}, column {exc.offset}: {expat.errors.messages[exc.code]}"
-            f"{'; a truncated file?' if cut else ''})",
+            "graphml_cannot_read_street_network",
             file=source,
-            fix=_FIX,
+            how="the GraphML ends early" if cut else "not well-formed XML",
+            lineno=exc.lineno,
+            offset=exc.offset,
+            expat_errors_messages=expat.errors.messages[exc.code],
+            a_truncated_file="; a truncated file?" if cut else "",
         ) from None
     return reader.arrays()
 
@@ -219,7 +221,7 @@ class _Reader:
             raise UnusualGraphML("it has hyperedges")
         elif self.depth == 1 and name != _GRAPHML:
             tag = name.rpartition(" ")[2]
-            raise InputError(f"not a GraphML file (its root element is <{tag}>)", file=self.source, fix=_FIX)
+            raise InputError("graphml_not_graphml_file_root", file=self.source, tag=tag)
 
     def end(self, name: str) -> None:
         """An element closes: keep a wanted value, or add the node or edge read."""
@@ -257,7 +259,7 @@ class _Reader:
             return  # inside another value: networkx reads none of it
         if field is _UNDECLARED:
             key = attrs.get("key")
-            raise InputError(f'<data key="{key}"> uses a key that no <key> declares', file=self.source, fix=_FIX)
+            raise InputError("graphml_data_key_key_value", file=self.source, key_value=key)
         self.field, self.text = field, []
         self.parser.CharacterDataHandler = self.text.append
 
@@ -270,18 +272,19 @@ class _Reader:
         try:
             self.node_ids.append(int(node))
         except (TypeError, ValueError, OverflowError):
-            raise InputError(
-                f"node id '{node}' is not an OSM id (a whole number)", file=self.source, fix=_FIX
-            ) from None
+            raise InputError("graphml_node_id_node_not", file=self.source, node=node) from None
         for axis, column in (("x", self.x), ("y", self.y)):
             value = item.get(axis)
             try:
                 column.append(np.nan if value is None else float(value))  # none: geo.network.check_nodes says so
             except ValueError:
                 raise InputError(
-                    f"node {node} has '{value}' as {axis} (its {'longitude' if axis == 'x' else 'latitude'})",
+                    "graphml_node_node_has_value",
                     file=self.source,
-                    fix="give every node its coordinates x and y",
+                    node=node,
+                    value=value,
+                    axis=axis,
+                    longitude_if_axis="longitude" if axis == "x" else "latitude",
                 ) from None
 
     def _edge(self, item: dict[str, str | None]) -> None:
@@ -290,9 +293,7 @@ class _Reader:
             self.u_ids.append(int(ends[0]))
             self.v_ids.append(int(ends[1]))
         except (TypeError, ValueError, OverflowError):
-            raise InputError(
-                f"an edge from '{ends[0]}' to '{ends[1]}' does not join two OSM node ids", file=self.source, fix=_FIX
-            ) from None
+            raise InputError("graphml_edge_from_ends_0", file=self.source, ends_0=ends[0], ends_1=ends[1]) from None
         self.edge_keys.append(_edge_key(item.get("id") or item.get("key")))
         self.wkt.append(item.get("geometry"))
         if len(self.wkt) == _CHUNK:
@@ -303,14 +304,15 @@ class _Reader:
         try:
             lines = shapely.from_wkt(np.array(self.wkt, dtype=object))
         except shapely.errors.ShapelyError as exc:
-            raise InputError(f"an edge geometry is not valid WKT ({exc})", file=self.source, fix=_FIX) from None
+            raise InputError("graphml_edge_geometry_not_valid", file=self.source, exc=exc) from None
         kind = shapely.get_type_id(lines)
         bad = (kind != 1) & (kind != -1)  # LineString, or None for a straight edge
         if bad.any():
             raise InputError(
-                f"{int(bad.sum())} edge geometries are not lines (the first: {str(lines[bad][0])[:60]})",
+                "graphml_int_bad_sum_edge",
                 file=self.source,
-                fix="give each edge's geometry as a LINESTRING",
+                int_bad_sum=int(bad.sum()),
+                str_lines_bad=str(lines[bad][0])[:60],
             )
         self.geometry.append(lines)
         self.wkt = []
@@ -318,7 +320,7 @@ class _Reader:
     def arrays(self) -> GraphArrays:
         """The columns read, checked, with the edges in networkx's order."""
         if not self.graphs:
-            raise InputError("the GraphML holds no graph", file=self.source, fix=_FIX)
+            raise InputError("graphml_graphml_holds_no_graph", file=self.source)
         crs = self.crs
         parse_crs(crs, self.source)  # stated, and one PROJ knows: as geo.network.check_graph says it
         self._geometries()
@@ -340,10 +342,10 @@ class _Reader:
         if missing.any():
             n = int(missing.sum())
             raise InputError(
-                f"{'1 edge end names' if n == 1 else f'{n:,} edge ends name'} no node of the file, "
-                f"the first is node {ids[missing][0]}: an edge leads to a node the file does not give",
+                "graphml_v1_edge_end_no",
                 file=self.source,
-                fix="give x, y on every node, and no edge to a node that is not in the file",
+                n=n,
+                ids_missing_0=ids[missing][0],
             )
         return position[at]
 

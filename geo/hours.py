@@ -502,11 +502,11 @@ def category_hours(table: pd.DataFrame, path: object) -> pd.Series:
             continue
         if not parse_hours(value).known:
             raise InputError(
-                f"the hours '{value}' cannot be read",
+                "hours_hours_value_cannot_read",
                 file=getattr(path, "name", str(path)),
                 row=i + 2,
                 column="hours",
-                fix="write them as 8:30-20:30, 周一至周五 9:00-17:00, 24小时, or OSM's Mo-Fr 09:00-17:00",
+                value=value,
             )
         out[code] = str(value).strip()
     return out

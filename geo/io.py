@@ -159,12 +159,7 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     if "name" not in gdf.columns and what == "candidates":
         gdf["name"] = [f"{what} {i + 1}" for i in range(len(gdf))]
     if "name" not in gdf.columns:
-        raise InputError(
-            "no 'name' column",
-            file=path.name,
-            column="name",
-            fix="add a column 'name' (名称) with each facility's name",
-        )
+        raise InputError("io_no_name_column", file=path.name, column="name")
     if "hours" not in gdf.columns:  # a vector file's own header for the opening hours (开放时间, opening_hours)
         found = find_columns(gdf, path, {"hours": HOURS_COLUMN_NAMES})
         gdf = gdf.rename(columns={found["hours"]: "hours"}) if found else gdf
@@ -176,11 +171,14 @@ def read_facilities(path: str | Path, *, crs: str = "wgs84", what: str = "facili
     bad = first_bad_row(~gdf["category"].isin(CATEGORIES), gdf["category"], first_row=first_row)
     if bad:
         raise InputError(
-            f"unknown category '{bad.value}' ({bad.count} rows)",
+            "io_unknown_category_value_count",
             file=path.name,
             row=bad.row,
             column="category",
-            fix=f"use one of {', '.join(CATEGORIES)} or {', '.join(CATEGORY_SYNONYMS)}",
+            value=bad.value,
+            count=bad.count,
+            categories=", ".join(CATEGORIES),
+            category_synonyms=", ".join(CATEGORY_SYNONYMS),
         )
     if "facility_id" not in gdf.columns:
         gdf.insert(0, "facility_id", [f"F{i + 1:03d}" for i in range(len(gdf))])
@@ -229,12 +227,7 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame | p
     path = existing(path, "demand", max_mb=MAX_INPUT_MB)
     tabular = is_table(path)
     if not tabular and path.suffix.lower() not in VECTOR_SUFFIXES:
-        raise InputError(
-            f"unsupported demand format '{path.suffix}'",
-            file=path.name,
-            fix="give a CSV/XLSX table (lon/lat, pop), a GeoJSON, GeoPackage or Shapefile of points or polygons, "
-            "or a population GeoTIFF (.tif)",
-        )
+        raise InputError("io_unsupported_demand_format_suffix", file=path.name, suffix=path.suffix)
     if tabular:
         frame, encoding = read_table(path, "residents")
         if is_unit_table(frame, path):
@@ -246,10 +239,10 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame | p
         headers = gdf.attrs.get("headers", {})
         if "pop" not in gdf.columns:
             raise InputError(
-                "no column with the residents at each point",
+                "io_no_column_with_residents",
                 file=path.name,
                 column="pop",
-                fix=f"add a column named one of {', '.join(DEMAND_COLUMN_NAMES['pop'])}",
+                join_demand_column=", ".join(DEMAND_COLUMN_NAMES["pop"]),
             )
         gdf = _checked_demand(gdf, path, first_row=FIRST_ROW, pop_column=headers.get("pop", "pop"))
         if lattice is not None:
@@ -263,21 +256,16 @@ def read_demand(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame | p
     kinds = set(gdf.geom_type.replace({"MultiPolygon": "Polygon"}))
     if kinds - {"Point", "Polygon"} or len(kinds) > 1:
         raise InputError(
-            f"demand must be all points or all polygons; found {', '.join(sorted(set(gdf.geom_type)))}",
+            "io_demand_must_all_points",
             file=path.name,
             column="geometry",
-            fix="split the file, or give one kind only",
+            join_sorted_set=", ".join(sorted(set(gdf.geom_type))),
         )
     if kinds == {"Polygon"} and "pop" not in gdf.columns:
         gdf.attrs["notes"] = notes
         return gdf  # building footprints: residents come from floor area
     if "pop" not in gdf.columns:
-        raise InputError(
-            "no 'pop' column with the residents at each point",
-            file=path.name,
-            column="pop",
-            fix="add a column 'pop' (residents per point), or give building footprints as polygons",
-        )
+        raise InputError("io_no_pop_column_with", file=path.name, column="pop")
     gdf = _checked_demand(gdf, path)
     gdf.attrs["notes"] = notes
     return gdf
@@ -297,21 +285,24 @@ def _checked_demand(
     bad = first_bad_row(~np.isfinite(pop) | (pop < 0), gdf["pop"], first_row=first_row)
     if bad:
         raise InputError(
-            f"'{pop_column}' must be a number of residents, 0 or more; found '{bad.value}' ({bad.count} rows)",
+            "io_pop_column_must_number",
             file=path.name,
             row=bad.row,
             column=pop_column,
-            fix="put a resident count in every row",
+            pop_column=pop_column,
+            value=bad.value,
+            count=bad.count,
         )
     bad = first_bad_row(pop > MAX_RESIDENTS, gdf["pop"], first_row=first_row)
     if bad or math.fsum(pop) > MAX_RESIDENTS:
         where = {"row": bad.row} if bad else {}
         raise InputError(
-            f"'{pop_column}' holds {bad.value if bad else f'{math.fsum(pop):.3g}'} residents"
-            f"{'' if bad else ' in all'}, more than {MAX_RESIDENTS:,.0f} (the world's population)",
+            "io_pop_too_many" if bad else "io_pop_too_many_in_all",
             file=path.name,
             column=pop_column,
-            fix="put the residents of each point or area in the column (a count, not a density or a code)",
+            pop_column=pop_column,
+            value=bad.value if bad else f"{math.fsum(pop):.3g}",
+            max_residents=MAX_RESIDENTS,
             **where,
         )
     gdf["pop"] = pop.astype(float)
@@ -349,12 +340,8 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     """
     path = existing(BUNDLED_BOUNDARIES.get(str(path), path), "boundaries", max_mb=MAX_INPUT_MB)
     if path.suffix.lower() not in VECTOR_SUFFIXES:
-        raise InputError(
-            f"unsupported boundaries format '{path.suffix}'",
-            file=path.name,
-            fix="give a GeoPackage (one layer per level) or a GeoJSON with a 'level' column",
-        )
-    with reading(path, "boundaries file", fix="check that it is a valid GeoPackage / GeoJSON", errors=VECTOR_ERRORS):
+        raise InputError("io_unsupported_boundaries_format_suffix", file=path.name, suffix=path.suffix)
+    with reading(path, "boundaries file", fix="valid_boundaries", errors=VECTOR_ERRORS):
         names = [] if path.suffix.lower() == ".zip" else [str(n) for n in pyogrio.list_layers(path)[:, 0]]
     by_layer = _level_layers(names, path)  # issue 30: a layer's name may be a level's word (网格, 社区)
     if by_layer:
@@ -364,26 +351,22 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
         gdf = read_vector(path, what="boundaries")
         notes = gdf.attrs["notes"]
         if "level" not in gdf.columns:
-            raise InputError(
-                "no layer named after a level and no 'level' column",
-                file=path.name,
-                column="level",
-                fix=f"name the layers {', '.join(LEVELS)}, or add a column 'level' with one of them",
-            )
+            raise InputError("io_no_layer_named_after", file=path.name, column="level", levels=", ".join(LEVELS))
         gdf["level"] = [level_code(v) or v for v in gdf["level"]]  # issue 30: the level's words (网格, grid)
         bad = first_bad_row(~gdf["level"].isin(LEVELS), gdf["level"])
         if bad:
             raise InputError(
-                f"unknown level '{bad.value}'",
+                "io_unknown_level_value",
                 file=path.name,
                 row=bad.row,
                 column="level",
-                fix=f"use one of {', '.join(LEVELS)}",
+                value=bad.value,
+                levels=", ".join(LEVELS),
             )
         frames = {lvl: gdf[gdf["level"] == lvl].reset_index(drop=True) for lvl in LEVELS if (gdf["level"] == lvl).any()}
     out = {}
     for level, gdf in frames.items():
-        require_kind(gdf, POLYGONS, path, what=f"{level} boundaries", fix="give the areas as polygons")
+        require_kind(gdf, POLYGONS, path, what=f"{level} boundaries", fix="areas_polygons")
         if "code" not in gdf.columns:
             gdf["code"] = [f"{level[:3].upper()}{i + 1:03d}" for i in range(len(gdf))]
         gdf["code"] = gdf["code"].astype(str)
@@ -499,17 +482,16 @@ def read_categories(path: str | Path) -> pd.DataFrame:
     table, _ = read_table(path, "categories")  # CSV in UTF-8 or GBK, or XLSX
     if "category" in table:
         table["category"] = [category_code(c) or str(c).strip() for c in table["category"]]
-    require_columns(
-        table, ("category", "minutes"), path, fix="give columns category, minutes[, capacity][, speed_kmh][, hours]"
-    )
+    require_columns(table, ("category", "minutes"), path, fix="categories_columns")
     bad = first_bad_row(~table["category"].isin(CATEGORIES), table["category"], first_row=FIRST_ROW)
     if bad:
         raise InputError(
-            f"unknown category '{bad.value}'",
+            "io_unknown_category_value",
             file=path.name,
             row=bad.row,
             column="category",
-            fix=f"use one of {', '.join(CATEGORIES)}",
+            value=bad.value,
+            categories=", ".join(CATEGORIES),
         )
     for col in ("minutes", "capacity", "speed_kmh"):
         if col in table.columns:
@@ -520,13 +502,7 @@ def read_categories(path: str | Path) -> pd.DataFrame:
                 first_row=FIRST_ROW,
             )
             if bad:
-                raise InputError(
-                    f"'{col}' must be a number more than 0",
-                    file=path.name,
-                    row=bad.row,
-                    column=col,
-                    fix=f"put a positive {col} there",
-                )
+                raise InputError("io_col_must_number_more", file=path.name, row=bad.row, column=col, col=col)
             table[col] = values
     merged = pd.DataFrame({"minutes": pd.Series(CATEGORY_MINUTES), "capacity": np.nan, "speed_kmh": np.nan})
     for col in ("minutes", "capacity", "speed_kmh"):
@@ -553,7 +529,7 @@ def read_polygons(path: str | Path, *, what: str = "areas") -> gpd.GeoDataFrame:
     """
     path = existing(path, what, max_mb=MAX_INPUT_MB)
     gdf = read_vector(path, what=what)
-    require_kind(gdf, POLYGONS, path, what=what, fix="give areas as polygons")
+    require_kind(gdf, POLYGONS, path, what=what, fix="areas_polygons_2")
     return gdf
 
 

@@ -43,7 +43,6 @@ __all__ = [
 
 #: The network files read, by ending (``.osm.pbf`` ends in ``.pbf``).
 NETWORK_SUFFIXES = (".graphml", ".osm", ".pbf")
-_FIX_FILE = "give an osmnx GraphML file (ox.save_graphml), an OSM XML (.osm) or an .osm.pbf extract"
 # What the GraphML / OSM XML parsers raise on a bad file: XML errors (ParseError is a SyntaxError), a value of
 # the wrong type (ValueError, TypeError, a list nested too deep: RecursionError), a bad WKT geometry (shapely).
 _GRAPH_ERRORS = (OSError, ValueError, KeyError, TypeError, SyntaxError, RecursionError)  # and networkx's (read_graph)
@@ -143,37 +142,27 @@ def read_graph(path: Path) -> nx.MultiDiGraph:
 
     suffix = path.suffix.lower()
     if suffix not in NETWORK_SUFFIXES:
-        raise InputError(
-            f"unsupported network format '{suffix}'",
-            file=path.name,
-            fix="give a .graphml (osmnx), .osm or .osm.pbf file",
-        )
+        raise InputError("network_unsupported_network_format_suffix", file=path.name, suffix=suffix)
     if suffix == ".pbf":
         graph = walk_graph_from_pbf(path)  # its own messages (osmium)
     else:
         check_xml_file(path, path.name)
         errors = (*_GRAPH_ERRORS, nx.NetworkXException, shapely.errors.ShapelyError)
-        with reading(path, "street network", fix=_FIX_FILE, errors=errors):
+        with reading(path, "street network", fix="network_file", errors=errors):
             try:
                 if suffix == ".graphml":
                     graph = ox.load_graphml(path)
                 else:
                     graph = ox.graph_from_xml(path, bidirectional=True, retain_all=False)
             except ox._errors.InsufficientResponseError as exc:  # osmnx's words for an OSM file with no ways
-                raise InputError(
-                    "the OSM file holds no ways", file=path.name, fix="check the area and that the file is OSM XML"
-                ) from exc
+                raise InputError("network_osm_file_holds_no", file=path.name) from exc
     check_graph(graph, path.name)
     return graph
 
 
 def entities_refused(source: str) -> InputError:
     """The one refusal of a network file with a DTD (entities: XXE, billion laughs), on every path that reads one."""
-    return InputError(
-        "the file declares XML entities (<!DOCTYPE …>), which a street network never needs",
-        file=source,
-        fix="export the network again (osmnx save_graphml, JOSM or osmium) and give that file",
-    )
+    return InputError("network_entities", file=source)
 
 
 def check_xml_file(path: Path, source: str) -> None:
@@ -185,7 +174,7 @@ def check_xml_file(path: Path, source: str) -> None:
     with path.open("rb") as f:
         head = f.read(_XML_HEAD)
     if not head.strip():
-        raise InputError("the network file is empty", file=source, fix=_FIX_FILE)
+        raise InputError("network_network_file_empty", file=source)
     if declares_entities(head):
         raise entities_refused(source)
 
@@ -214,7 +203,7 @@ def check_graph(graph: nx.MultiDiGraph, source: str) -> None:
     ids = list(graph.nodes)
     odd = next((n for n in ids if not isinstance(n, int) or not _INT64[0] <= n <= _INT64[1]), None)
     if odd is not None:
-        raise InputError(f"node id '{odd}' is not a 64-bit integer", file=source, fix="number the nodes 1, 2, 3 …")
+        raise InputError("network_node_id_odd_not", file=source, odd=odd)
     xy = np.array([(_number(d.get("x")), _number(d.get("y"))) for _, d in graph.nodes(data=True)], dtype=float)
     check_nodes(ids, xy.reshape(-1, 2), crs, source)
 
@@ -242,26 +231,24 @@ def check_nodes(ids: object, xy: np.ndarray, crs: CRS, source: str) -> None:
     where = np.flatnonzero(np.isnan(xy).any(axis=1))
     if len(where):
         raise InputError(
-            f"{_nodes(len(where), 'has', 'have')} no coordinates (x, y), the first is node {ids[where[0]]}: "
-            "an edge leads to a node the file does not give, or the node lacks x or y",
+            "network_nodes_len_where_no",
             file=source,
-            fix="give x, y on every node, and no edge to a node that is not in the file",
+            n=len(where),
+            ids_where_0=ids[where[0]],
         )
     lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1], errcheck=False)
     off = np.flatnonzero(off_earth(np.column_stack([lon, lat, lon, lat]), geographic=True))
     if len(off):
         x, y = xy[off[0]]
         raise InputError(
-            f"{_nodes(len(off), 'lies', 'lie')} off the Earth in the network's CRS ({crs.to_string()}), "
-            f"the first is node {ids[off[0]]} at ({x:g}, {y:g})",
+            "network_nodes_len_off_off",
             file=source,
-            fix="give the coordinates in the CRS the file states (lon/lat for EPSG:4326), or state the right CRS",
+            n=len(off),
+            crs_to_string=crs.to_string(),
+            ids_off_0=ids[off[0]],
+            x=x,
+            y=y,
         )
-
-
-def _nodes(n: int, one: str, more: str) -> str:
-    """A count of nodes and its verb: "1 node has", "2 nodes have"."""
-    return f"1 node {one}" if n == 1 else f"{n:,} nodes {more}"
 
 
 def _number(value: object) -> float:
@@ -281,11 +268,7 @@ def parse_crs(stated: object, source: str) -> CRS:
         None stated, one PROJ does not know, or one that is not a map's.
     """
     if stated is None or (isinstance(stated, str) and not stated.strip()):
-        raise InputError(
-            "the network states no coordinate reference system (the graph attribute 'crs')",
-            file=source,
-            fix="save it with osmnx (ox.save_graphml writes it), or add <data key=…>epsg:4326</data> to the graph",
-        )
+        raise InputError("network_network_states_no_coordinate", file=source)
     if isinstance(stated, CRS):
         return stated
     text = str(stated)
@@ -293,18 +276,9 @@ def parse_crs(stated: object, source: str) -> CRS:
     try:
         crs = CRS.from_user_input(stated)
     except CRSError as exc:
-        raise InputError(
-            f"the network's coordinate reference system '{shown}' is not one PROJ knows "
-            "(an unknown EPSG code, or WKT that does not parse)",
-            file=source,
-            fix="state it as an EPSG code, e.g. epsg:4326 for lon/lat",
-        ) from exc
+        raise InputError("network_network_s_coordinate_reference_2", file=source, shown=shown) from exc
     if not (crs.is_geographic or crs.is_projected):
-        raise InputError(
-            f"the network's coordinate reference system '{shown}' is not a map's (geographic or projected)",
-            file=source,
-            fix="state it as an EPSG code, e.g. epsg:4326 for lon/lat",
-        )
+        raise InputError("network_network_s_coordinate_reference", file=source, shown=shown)
     return crs
 
 
@@ -361,11 +335,7 @@ def prepare_network(
         try:
             graph = ox.truncate.truncate_graph_polygon(graph, clip_to, truncate_by_edge=True)
         except ValueError as exc:
-            raise InputError(
-                f"no street of the network lies inside the clipping area ({exc})",
-                file=source,
-                fix="check that the boundaries and the network cover the same place",
-            ) from exc
+            raise InputError("network_no_street_network_lies", file=source, exc=exc) from exc
     if consolidate_m:  # merging intersections needs osmnx's projected graph
         projected = ox.project_graph(graph, to_crs=crs)
         projected = ox.consolidate_intersections(
@@ -412,7 +382,7 @@ def prepare_arrays(arrays: GraphArrays, *, crs: object | None = None, source: st
 
 def _require_edges(n_edges: int, source: str) -> None:
     if n_edges == 0:
-        raise InputError("the street network has no edges", file=source, fix="check the area and the network type")
+        raise InputError("network_street_network_has_no", file=source)
 
 
 def _target_crs(graph_crs: object, crs: object | None, source: str) -> object | None:
@@ -434,9 +404,7 @@ def _segments(arrays: GraphArrays, *, source: str) -> StreetNetwork:
     u, v = np.searchsorted(node_ids, arrays.u_ids), np.searchsorted(node_ids, arrays.v_ids)
     missing = np.isnan(xy[:, 0])
     if missing.any():
-        raise InputError(
-            f"{int(missing.sum())} nodes have no coordinates", file=source, fix="give a network with x, y on every node"
-        )
+        raise InputError("network_int_missing_sum_nodes", file=source, int_missing_sum=int(missing.sum()))
     geom = np.asarray(geom, dtype=object)
     # An edge without a line (none, or an empty one) runs straight between its nodes (osmnx fill_edge_geometry).
     straight = shapely.get_num_points(geom) < 2
@@ -511,11 +479,7 @@ def _utm_zone(xy: np.ndarray, crs: CRS, source: str) -> CRS:
     except RuntimeError as exc:  # pyproj: "Unable to determine UTM CRS"
         west, south, east, north = gpd.GeoSeries(shapely.points(xy), crs=crs).to_crs(4326).total_bounds
         raise InputError(
-            f"no UTM zone covers the network (lon {west:.4f}…{east:.4f}, lat {south:.4f}…{north:.4f}); "
-            "UTM reaches from 80°S to 84°N",
-            file=source,
-            fix="give the network in a projected CRS in metres (e.g. a polar stereographic one), "
-            "or check that x is the longitude and y the latitude",
+            "network_no_utm_zone_covers", file=source, west=west, east=east, south=south, north=north
         ) from exc
 
 

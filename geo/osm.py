@@ -110,14 +110,10 @@ def walk_graph_from_pbf(path: str | Path, *, workdir: str | Path | None = None) 
             if n.id in needed
         }
     except RuntimeError as exc:
-        raise InputError(
-            f"cannot read the OSM extract ({plain_text(exc)})",
-            file=path.name,
-            fix="give a valid .osm.pbf file (e.g. from download.geofabrik.de)",
-        ) from exc
+        raise InputError("osm_cannot_read_osm_extract", file=path.name, exc=plain_text(exc)) from exc
     ways = [w for w in ways if all(ref in nodes for ref in w[1])]
     if not ways:
-        raise InputError("the extract has no walkable ways", file=path.name, fix="check the area of the extract")
+        raise InputError("osm_extract_has_no_walkable", file=path.name)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         xml = Path(tmp) / "walk.osm"
         with xml.open("w", encoding="utf-8") as f:
@@ -171,10 +167,7 @@ def check_box(bbox: tuple[float, float, float, float]) -> None:
         The box is too large to download (Overpass would time out; a city district is far smaller).
     """
     if (km2 := box_km2(bbox)) > MAX_BOX_KM2:
-        raise InputError(
-            f"the box is about {km2:,.0f} km², over the {MAX_BOX_KM2} km² limit for a download",
-            fix="give a smaller box (a district at a time), or download an .osm.pbf extract and give --network FILE",
-        )
+        raise InputError("osm_box_about_km2_0f", km2=km2, max_box_km2=MAX_BOX_KM2)
 
 
 def download_walk_network(
@@ -242,7 +235,7 @@ def walk_network_file(
     import requests  # lazy: a run without a download does not pay for it (issue 32)
 
     if (place is None) == (bbox is None):
-        raise InputError("give a place name or a bounding box, not both or neither", fix="--place or --bbox")
+        raise InputError("osm_give_place_name_bounding")
     if bbox is not None:
         check_box(bbox)
     query = f"walk|place={place}" if place is not None else "walk|bbox=" + ",".join(f"{v:.6f}" for v in bbox)
@@ -257,16 +250,10 @@ def walk_network_file(
         else:
             graph = ox.graph_from_bbox(bbox, network_type="walk")
     except (requests.exceptions.RequestException, ConnectionError) as exc:
-        raise InputError(
-            f"cannot reach OpenStreetMap to download the network ({type(exc).__name__}); this machine looks offline "
-            "or the Overpass/Nominatim servers are blocked",
-            fix="download on a machine with internet (the cache folder keeps it), or give --network FILE "
-            "(.graphml, .osm or .osm.pbf)",
-        ) from exc
+        raise InputError("osm_cannot_reach_openstreetmap_download", name=type(exc).__name__) from exc
     except (ValueError, TypeError, ox._errors.InsufficientResponseError) as exc:
         raise InputError(
-            f"OpenStreetMap returned no walking network for {query.split('|')[1]} ({plain_text(exc)})",
-            fix="check the place name (try the Chinese and the English name) or the box",
+            "osm_openstreetmap_returned_no_walking", query_split_1=query.split("|")[1], exc=plain_text(exc)
         ) from exc
     cached.parent.mkdir(parents=True, exist_ok=True)
     part = cached.with_suffix(f".{os.getpid()}.part")

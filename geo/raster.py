@@ -125,31 +125,17 @@ def open_raster(path: str | Path) -> RasterHeader:
     import rasterio  # lazy (issue 32)
 
     with (
-        reading(path, "residents raster", fix="give a GeoTIFF (WorldPop, LandScan)", errors=_errors()),
+        reading(path, "residents raster", fix="geotiff", errors=_errors()),
         rasterio.open(path) as src,
     ):
         crs, transform, width, height = src.crs, src.transform, src.width, src.height
         placed = crs is not None and (crs.is_geographic or crs.is_projected)
     if crs is not None and not placed:
-        raise InputError(
-            "the residents raster's coordinate system is a local (engineering) one, which cannot be placed on the "
-            "earth",
-            file=path.name,
-            fix="warp it to a geographic or projected CRS with the transform from its control points: "
-            "gdalwarp -t_srs EPSG:4326 FILE out.tif (or set the right one: gdal_edit.py -a_srs EPSG:code FILE)",
-        )
+        raise InputError("raster_residents_raster_s_coordinate", file=path.name)
     if crs is None:
-        raise InputError(
-            "the residents raster states no coordinate system",
-            file=path.name,
-            fix="save it with its CRS (WorldPop and LandScan are EPSG:4326): gdal_edit.py -a_srs EPSG:4326 FILE",
-        )
+        raise InputError("raster_residents_raster_states_no", file=path.name)
     if transform.b != 0 or transform.d != 0 or transform.a <= 0 or transform.e >= 0:
-        raise InputError(
-            "the residents raster's grid is rotated or flipped (its transform is not north-up)",
-            file=path.name,
-            fix="warp it to a north-up grid first: gdalwarp FILE north_up.tif",
-        )
+        raise InputError("raster_residents_raster_s_grid", file=path.name)
     return RasterHeader(path, crs.to_wkt(), width, height, (transform.a, -transform.e))
 
 
@@ -184,7 +170,7 @@ def read_window(
     import rasterio  # lazy (issue 32)
 
     with (
-        reading(path, "residents raster", fix="give a GeoTIFF (WorldPop, LandScan)", errors=_errors()),
+        reading(path, "residents raster", fix="geotiff", errors=_errors()),
         rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB),
         rasterio.open(path) as src,
     ):
@@ -247,12 +233,13 @@ def _populated(src: object, band: int, window: Window, header: RasterHeader) -> 
         kept += len(r)
         if kept > MAX_POPULATED_CELLS:
             raise InputError(
-                f"the residents raster holds more than {MAX_POPULATED_CELLS:,} cells with residents around the "
-                f"streets (found by row {top + int(part.height):,} of the window's {height:,}; the file is "
-                f"{_size(header.path)}): more than this tool's memory budget of {MEMORY_BUDGET_MB:,} MB allows",
+                "raster_residents_raster_holds_more",
                 file=header.path.name,
-                fix="give a coarser raster (gdalwarp -tr with cells 10 times as large, -r sum), or a network of a "
-                "smaller area",
+                max_populated_cells=MAX_POPULATED_CELLS,
+                top_int_part=top + int(part.height),
+                height=height,
+                path=_size(header.path),
+                memory_budget_mb=MEMORY_BUDGET_MB,
             )
         rows.append(r + top)
         cols.append(c)
@@ -277,25 +264,16 @@ def _check_total(total: float, n: int, cells: int, dropped: dict, path: Path) ->
     """Refuse a window whose residents are none, less than one person, or not a plausible number."""
     if n == 0:
         raise InputError(
-            f"the residents raster has no cell with residents around the streets (of {cells:,} cells: "
-            f"{dropped['nodata']:,} nodata, {dropped['negative']:,} negative, the rest 0)",
+            "raster_residents_raster_has_no",
             file=path.name,
-            fix="check the raster's nodata value (gdalinfo FILE) and that it covers the study area's residents",
+            cells=cells,
+            dropped_nodata=dropped["nodata"],
+            dropped_negative=dropped["negative"],
         )
     if total < 1:
-        raise InputError(
-            f"the residents raster's {n:,} cells with residents around the streets hold {total:.3g} residents in "
-            "all, less than one person",
-            file=path.name,
-            fix="give a raster of residents per cell (WorldPop's 'ppp', LandScan), not of densities or shares",
-        )
+        raise InputError("raster_residents_raster_s_n", file=path.name, n=n, total=total)
     if not math.isfinite(total) or total > MAX_RESIDENTS:
-        raise InputError(
-            f"the residents raster's cells around the streets hold {total:.3g} residents in all, more than "
-            f"{MAX_RESIDENTS:,.0f} (the world's population)",
-            file=path.name,
-            fix="give a raster of residents per cell (WorldPop's 'ppp', LandScan); check its nodata value",
-        )
+        raise InputError("raster_residents_raster_s_cells", file=path.name, total=total, max_residents=MAX_RESIDENTS)
 
 
 def _window(src: object, header: RasterHeader, bounds: tuple, bounds_crs: object) -> Window:
@@ -312,16 +290,16 @@ def _window(src: object, header: RasterHeader, bounds: tuple, bounds_crs: object
     row1 = min(int(np.ceil(wide.row_off + wide.height)), src.height)
     if col1 <= col0 or row1 <= row0:
         raise InputError(
-            f"the residents raster ({header.width:,} x {header.height:,} cells) does not cover the street network",
-            file=header.path.name,
-            fix="give the raster of the study area's country or region, or check the network",
+            "raster_residents_raster_width_x", file=header.path.name, width=header.width, height=header.height
         )
     cells = (col1 - col0) * (row1 - row0)
     if cells > MAX_WINDOW_CELLS:
         raise InputError(
-            f"the window of the residents raster around the streets holds {cells:,} cells "
-            f"({col1 - col0:,} x {row1 - row0:,}), more than the {MAX_WINDOW_CELLS:,} this tool reads",
+            "raster_window_residents_raster_around",
             file=header.path.name,
-            fix="give a coarser raster (e.g. 1 km), or a network of a smaller area",
+            cells=cells,
+            col1_col0=col1 - col0,
+            row1_row0=row1 - row0,
+            max_window_cells=MAX_WINDOW_CELLS,
         )
     return Window(col0, row0, col1 - col0, row1 - row0)

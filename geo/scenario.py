@@ -105,28 +105,17 @@ def read_scenario(path: str | Path) -> gpd.GeoDataFrame:
     try:
         n = pyogrio.read_info(path)["features"]
         if n > MAX_CHANGES:
-            raise InputError(
-                f"the scenario holds {n:,} changes, more than the {MAX_CHANGES:,} a scenario may hold",
-                file=path.name,
-                fix="split it into scenarios of fewer changes, or keep the changes that matter to the plan",
-            )
+            raise InputError("scenario_scenario_holds_n_changes", file=path.name, n=n, max_changes=MAX_CHANGES)
         gdf = pyogrio.read_dataframe(path)
     except InputError:
         raise
     except Exception as exc:  # GDAL says why: not JSON, truncated, ...
         raise InputError(
-            f"cannot read the scenario: {plain_text(exc).rstrip('.')}",
-            file=path.name,
-            fix="choose a scenario file saved by quarterhour (GeoJSON)",
+            "scenario_cannot_read_scenario_plain", file=path.name, plain_text_exc=plain_text(exc).rstrip(".")
         ) from None
     missing = [c for c in ("action", "geometry") if c not in gdf.columns]
     if missing:
-        raise InputError(
-            f"no '{missing[0]}' column: this is not a scenario file",
-            file=path.name,
-            column=missing[0],
-            fix="choose a scenario file saved by quarterhour (points with action add/move/close)",
-        )
+        raise InputError("scenario_no_missing_0_column", file=path.name, column=missing[0], missing_0=missing[0])
     for col in _COLUMNS:
         if col not in gdf.columns:
             gdf[col] = None
@@ -135,29 +124,27 @@ def read_scenario(path: str | Path) -> gpd.GeoDataFrame:
     for i, row in enumerate(gdf.itertuples(), start=1):
         if row.action not in SCENARIO_ACTIONS:
             raise InputError(
-                f"unknown action '{row.action}'",
+                "scenario_unknown_action_action",
                 file=path.name,
                 row=i,
                 column="action",
-                fix=f"use one of {', '.join(SCENARIO_ACTIONS)}",
+                action=row.action,
+                scenario_actions=", ".join(SCENARIO_ACTIONS),
             )
         if row.geometry is None or row.geometry.geom_type != "Point":
-            raise InputError("each change needs a point", file=path.name, row=i, fix="give the row a point geometry")
+            raise InputError("scenario_each_change_needs_point", file=path.name, row=i)
         if row.action != "add" and not (isinstance(row.facility_id, str) and row.facility_id):
             raise InputError(
-                f"'{row.action}' needs the id of an existing facility",
-                file=path.name,
-                row=i,
-                column="facility_id",
-                fix="fill in facility_id with the id from the facilities file",
+                "scenario_action_needs_id_existing", file=path.name, row=i, column="facility_id", action=row.action
             )
         if row.action == "add" and isinstance(row.category, str) and row.category not in CATEGORIES:
             raise InputError(
-                f"unknown category '{row.category}'",
+                "scenario_unknown_category_category",
                 file=path.name,
                 row=i,
                 column="category",
-                fix=f"use one of {', '.join(CATEGORIES)}",
+                category=row.category,
+                categories=", ".join(CATEGORIES),
             )
     if gdf.crs is None:
         gdf = gdf.set_crs(4326)

@@ -54,9 +54,11 @@ def snap_points(
     require_projected(points.crs, what="points to snap")
     if points.crs != network.crs:
         raise InputError(
-            f"the points to snap are in {points.crs.name} ({points.crs.to_string()}), "
-            f"the street network in {network.crs.name} ({network.crs.to_string()})",
-            fix="reproject the points to the network's CRS first: points.to_crs(network.crs)",
+            "snap_points_snap_name_points",
+            name=points.crs.name,
+            points_crs_to=points.crs.to_string(),
+            name2=network.crs.name,
+            network_crs_to=network.crs.to_string(),
         )
     geoms = points.geometry.to_numpy()
     edge_geoms = network.edges.geometry.to_numpy()

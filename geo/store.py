@@ -54,6 +54,7 @@ from geo.errors import InputError, plain_text
 from geo.graphml import prepare_graphml
 from geo.io import read_network
 from geo.network import StreetNetwork, prepare_network
+from geo.notes import note
 from geo.roads import RoadOptions, RoadReport, is_road_layer, prepare_roads
 
 __all__ = [
@@ -198,9 +199,9 @@ def _writable_prepared_dir(cache_dir: str | Path | None) -> Path:
         probe.rmdir()
     except OSError as exc:
         raise InputError(
-            f"the cache folder '{cache_root(cache_dir).name}' is not a folder that can be written "
-            f"({exc.strerror or type(exc).__name__})",
-            fix="give --cache-dir (or QUARTERHOUR_CACHE) a folder on a disk you can write to",
+            "store_cache_folder_name_not",
+            name=cache_root(cache_dir).name,
+            exc_strerror_or=exc.strerror or type(exc).__name__,
         ) from exc
     return folder
 
@@ -230,12 +231,9 @@ def store_secret(cache_dir: str | Path | None = None) -> bytes:
     if given:
         return given.encode("utf-8", "surrogateescape")
     path = Path(platformdirs.user_config_dir("quarterhour", appauthor=False)) / _SECRET_FILE
-    fix = f"set {_SECRET_ENV} to a long random text (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+    fix = note("secret_fix", env=_SECRET_ENV)  # said in the planner's language
     if path.resolve().is_relative_to(cache_root(cache_dir).resolve()):
-        raise InputError(
-            "the network store's key would be inside the cache folder, where whoever shares the folder could read it",
-            fix=f"give --cache-dir a folder apart from the user's config folder, or {fix}",
-        )
+        raise InputError("store_network_store_s_key", fix_value=fix)
     try:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -250,18 +248,12 @@ def store_secret(cache_dir: str | Path | None = None) -> bytes:
             finally:
                 tmp.unlink()
         if os.name == "posix" and path.stat().st_mode & 0o077:
-            raise InputError(
-                "the network store's key file in the user's config folder may be read or changed by others",
-                file=_SECRET_FILE,
-                fix="make it its owner's only: chmod 600 on that file",
-            )
+            raise InputError("store_network_store_s_key_3", file=_SECRET_FILE)
         secret = path.read_bytes().strip()
     except OSError as exc:
-        raise InputError(
-            f"cannot read or make the network store's key in the user's config folder ({exc.strerror})", fix=fix
-        ) from exc
+        raise InputError("store_key_unreadable", why=exc.strerror, fix_value=fix) from exc
     if not secret:
-        raise InputError("the network store's key file is empty", file=_SECRET_FILE, fix=f"delete it, or {fix}")
+        raise InputError("store_network_store_s_key_2", file=_SECRET_FILE, fix_value=fix)
     return secret
 
 
@@ -413,11 +405,7 @@ def load_entry(path: str | Path, *, expect: str | None = None) -> StoredNetwork:
         network, manifest = _read(path, key=path.name, secret=secret, expect=expect)
         return StoredNetwork(network, path, manifest, built=False)
     except _Untrusted as exc:  # its manifest, source path included, is not ours: follow nothing in it
-        raise InputError(
-            f"the stored network '{path.name}' is refused: {exc}",
-            fix="prepare it again from its file (quarterhour network FILE); "
-            "let only people you trust write into a shared cache folder",
-        ) from exc
+        raise InputError("store_stored_network_name_refused", name=path.name, exc=exc) from exc
     except _Damaged as exc:
         problem = str(exc)
     manifest = _manifest(path) or {}
@@ -436,11 +424,7 @@ def load_entry(path: str | Path, *, expect: str | None = None) -> StoredNetwork:
         )
         if stored.path == path:
             return stored
-    raise InputError(
-        f"the stored network is damaged ({problem}) and its source file is not at hand to prepare it again",
-        file=str(path),
-        fix="prepare it again from its file: quarterhour network FILE",
-    )
+    raise InputError("store_stored_network_damaged_problem", file=str(path), problem_value=problem)
 
 
 def list_networks(cache_dir: str | Path | None = None) -> list[dict]:

@@ -93,7 +93,7 @@ def read_table(path: Path, what: str) -> tuple[pd.DataFrame, str]:
     if suffix in (".xlsx", ".xls"):
         if suffix == ".xlsx":
             _check_workbook(path, what)
-        with reading(path, f"{what} spreadsheet", fix="save it as .xlsx (Excel 2007 or later)", errors=_XLSX_ERRORS):
+        with reading(path, f"{what} spreadsheet", fix="xlsx", errors=_XLSX_ERRORS):
             frame, encoding = pd.read_excel(path, dtype=object, nrows=limit), "xlsx"
     else:
         frame, encoding = _read_csv(path, what, limit)
@@ -112,16 +112,8 @@ def _read_csv(path: Path, what: str, nrows: int) -> tuple[pd.DataFrame, str]:
                 _mixed_encoding(path, what)
             continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(
-                f"cannot read the {what} table ({plain_text(exc)})",
-                file=path.name,
-                fix="save it as CSV with one header row",
-            ) from exc
-    raise InputError(
-        f"the {what} table is neither UTF-8 nor GBK text",
-        file=path.name,
-        fix="save it as CSV in UTF-8 (Excel: 'CSV UTF-8')",
-    )
+            raise InputError("tables_cannot_read_what_table", file=path.name, what=what, exc=plain_text(exc)) from exc
+    raise InputError("tables_what_table_neither_utf", file=path.name, what=what)
 
 
 def _mixed_encoding(path: Path, what: str) -> None:
@@ -143,13 +135,7 @@ def _mixed_encoding(path: Path, what: str) -> None:
                 n_bad += 1
                 first_bad = first_bad or number
     if first_bad and utf8 > n_bad:
-        raise InputError(
-            f"the {what} table is UTF-8 but this row is not ({n_bad} such rows; GBK pasted in?): "
-            "read as either, some names would be garbled",
-            file=path.name,
-            row=first_bad,
-            fix="save the whole table in one encoding (Excel: 'CSV UTF-8'), or retype that row",
-        )
+        raise InputError("tables_what_table_utf_8", file=path.name, row=first_bad, what=what, n_bad=n_bad)
 
 
 # What reading a spreadsheet raises on a bad file (openpyxl and pandas): a missing part (KeyError), bad XML
@@ -163,25 +149,19 @@ _XML_PART_HEAD = 4096  # a DTD comes before the first element: each part's head 
 
 def _check_workbook(path: Path, what: str) -> None:
     """Refuse an .xlsx that is no workbook (not a zip, or a zip of other files) or declares XML entities."""
-    fix = "open it in Excel or WPS and save it again as .xlsx"
+    fix = "xlsx_again"
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"the {what} file is not an .xlsx workbook (not a zip)", file=path.name, fix=fix) from exc
+        raise InputError("tables_xlsx_not_zip", file=path.name, fix=fix, what=what) from exc
     with archive:
         names = archive.namelist()
         if "xl/workbook.xml" not in names:
             found = ", ".join(names[:3]) + (" …" if len(names) > 3 else "") or "nothing"
-            raise InputError(
-                f"the {what} file is a zip of other files ({found}), not an .xlsx workbook", file=path.name, fix=fix
-            )
+            raise InputError("tables_xlsx_other_zip", file=path.name, fix=fix, what=what, found=found)
         for name in names:
             if name.endswith((".xml", ".rels")) and declares_entities(_part_head(archive, name, path, what)):
-                raise InputError(
-                    f"the {what} spreadsheet declares XML entities (<!DOCTYPE …> in {name}), which Excel never writes",
-                    file=path.name,
-                    fix=fix,
-                )
+                raise InputError("tables_xlsx_entities", file=path.name, fix=fix, what=what, name=name)
 
 
 def _part_head(archive: zipfile.ZipFile, name: str, path: Path, what: str) -> bytes:
@@ -191,9 +171,7 @@ def _part_head(archive: zipfile.ZipFile, name: str, path: Path, what: str) -> by
             return part.read(_XML_PART_HEAD)
     except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, zlib.error) as exc:
         raise InputError(
-            f"the {what} workbook's part {name} cannot be unpacked ({plain_text(exc)})",
-            file=path.name,
-            fix="open it in Excel or WPS and save it again as .xlsx",
+            "tables_what_workbook_s_part", file=path.name, what=what, name=name, exc=plain_text(exc)
         ) from exc
 
 
@@ -209,9 +187,7 @@ def find_columns(frame: pd.DataFrame, path: Path, names_of: dict[str, tuple[str,
         hits = list(dict.fromkeys(hits))
         if len(hits) > 1:
             raise InputError(
-                f"columns {', '.join(repr(h) for h in hits)} could all be the {ours} column",
-                file=path.name,
-                fix=f"rename the one to use to '{ours}' (or remove the others)",
+                "tables_columns_join_repr_h", file=path.name, join_repr_h=", ".join(repr(h) for h in hits), ours=ours
             )
         if hits:
             found[ours] = hits[0]
@@ -255,32 +231,27 @@ def read_point_table(
     path = Path(path)
     epsg = epsg_crs(crs)
     if epsg is None and crs not in (*SYSTEMS, "cgcs2000"):
-        raise InputError(f"unknown coordinate system '{crs}'", fix=f"use one of {', '.join(SYSTEMS)} or EPSG:code")
+        raise InputError("tables_unknown_coordinate_system_crs", crs=crs, systems=", ".join(SYSTEMS))
     frame, encoding = table if table is not None else read_table(path, what)
     if frame.empty:
-        raise InputError(f"the {what} table has no rows", file=path.name, fix="check that the right file was given")
+        raise InputError("tables_what_table_has_no", file=path.name, what=what)
     names_of = COLUMN_NAMES if columns is None else columns
     cols = find_columns(frame, path, names_of)
     for need in ("lon", "lat"):
         if need not in cols:
             raise InputError(
-                f"no {'longitude' if need == 'lon' else 'latitude'} column",
+                "tables_no_longitude_if_need",
                 file=path.name,
                 column=need,
-                fix=f"name it one of {', '.join(names_of[need])}",
+                longitude_if_need="longitude" if need == "lon" else "latitude",
+                join_names_of=", ".join(names_of[need]),
             )
     values = {}
     for ours in ("lon", "lat"):
         number = pd.to_numeric(frame[cols[ours]], errors="coerce")
         bad = first_bad_row(number.isna(), frame[cols[ours]], first_row=FIRST_ROW)  # as the spreadsheet numbers it
         if bad:
-            raise InputError(
-                f"'{bad.value}' is not a number",
-                file=path.name,
-                row=bad.row,
-                column=cols[ours],
-                fix="give decimal degrees, e.g. 112.4540",
-            )
+            raise InputError("tables_value_not_number", file=path.name, row=bad.row, column=cols[ours], value=bad.value)
         values[ours] = number.to_numpy(dtype=float)
     lon, lat = values["lon"], values["lat"]
     if epsg is not None and not epsg.is_geographic:
@@ -288,11 +259,13 @@ def read_point_table(
     swapped = first_bad_row((np.abs(lat) > 90) & (np.abs(lon) <= 90), lat, first_row=FIRST_ROW)
     if swapped:
         raise InputError(
-            f"latitude {swapped.value} is beyond 90°: latitude and longitude look swapped",
+            "tables_latitude_value_beyond_90",
             file=path.name,
             row=swapped.row,
             column=cols["lat"],
-            fix=f"swap the columns '{cols['lon']}' and '{cols['lat']}'",
+            value=swapped.value,
+            cols_lon=cols["lon"],
+            cols_lat=cols["lat"],
         )
     check_coordinates(
         np.column_stack([lon, lat, lon, lat]), geographic=True, file=path.name, first_row=FIRST_ROW, column=cols["lon"]
@@ -303,11 +276,14 @@ def read_point_table(
         outside = first_bad_row(~in_china(lon, lat), np.column_stack([lon, lat]), first_row=FIRST_ROW)
         if outside:
             raise InputError(
-                f"({outside.value[0]}, {outside.value[1]}) is outside China, where {crs.upper()} is not used",
+                "tables_outside_value_0_outside",
                 file=path.name,
                 row=outside.row,
                 column=cols["lon"],
-                fix=f"check the coordinate system (--{option}-crs) or the row",
+                outside_value_0=outside.value[0],
+                outside_value_1=outside.value[1],
+                crs_upper=crs.upper(),
+                option=option,
             )
         lon, lat = to_wgs84(lon, lat, crs)
         notes.append(note("converted", n=len(lon), crs=crs.upper()))
@@ -338,9 +314,7 @@ def epsg_crs(text: str) -> CRS | None:
     try:
         return CRS.from_user_input(str(text).upper())
     except CRSError as exc:
-        raise InputError(
-            f"unknown coordinate system '{text}'", fix="give a known EPSG code, e.g. EPSG:4547 (CGCS2000 / GK CM 114E)"
-        ) from exc
+        raise InputError("tables_unknown_coordinate_system_text", text=text) from exc
 
 
 def _projected_points(

@@ -92,20 +92,22 @@ def unit_table(frame: pd.DataFrame, path: Path, encoding: str) -> pd.DataFrame:
     pop_col = find_columns(frame, path, {"pop": DEMAND_COLUMN_NAMES["pop"]}).get("pop")
     if pop_col is None:
         raise InputError(
-            "no column with the residents of each unit",
+            "unittable_no_column_with_residents",
             file=path.name,
             column="pop",
-            fix=f"add a column named one of {', '.join(DEMAND_COLUMN_NAMES['pop'])}",
+            join_demand_column=", ".join(DEMAND_COLUMN_NAMES["pop"]),
         )
     pop = pd.to_numeric(frame[pop_col], errors="coerce").astype(float)
     bad = first_bad_row(~np.isfinite(pop) | (pop < 0), frame[pop_col], first_row=FIRST_ROW)
     if bad:
         raise InputError(
-            f"'{pop_col}' must be a number of residents, 0 or more; found '{bad.value}' ({bad.count} rows)",
+            "unittable_pop_col_must_number",
             file=path.name,
             row=bad.row,
             column=pop_col,
-            fix="put a resident count in every row",
+            pop_col=pop_col,
+            value=bad.value,
+            count=bad.count,
         )
     out = pd.DataFrame({k: frame[v].astype(str) for k, v in cols.items()})
     out["pop"], out["row"] = pop.to_numpy(), np.arange(len(frame)) + FIRST_ROW
@@ -153,12 +155,7 @@ def match_units(table: pd.DataFrame, boundaries: dict[str, gpd.GeoDataFrame]) ->
     if not matched.any():
         tried = ", ".join(table.get("code", table.get("name")).head(5))
         known = ", ".join(f"{c} {n}" for c, n in zip(units["code"].head(5), units["name"].head(5), strict=True))
-        raise InputError(
-            f"no row of the residents table matches a review unit by {by} (rows: {tried} …; units: {known} …)",
-            file=file,
-            column=by,
-            fix="give the units' codes or names as the boundaries spell them (--boundaries), or the units' layer",
-        )
+        raise InputError("unittable_no_row_residents_table", file=file, column=by, by=by, tried=tried, known=known)
     pop = np.bincount(hit[matched].astype(int), weights=table.loc[matched, "pop"], minlength=len(units))
     used = np.flatnonzero(np.bincount(hit[matched].astype(int), minlength=len(units)))
     areas = units.iloc[used][["code", "name", "geometry"]].assign(pop=pop[used]).reset_index(drop=True)

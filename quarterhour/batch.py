@@ -198,11 +198,7 @@ def read_units(spec: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDat
     """
     path = existing(BUNDLED_BOUNDARIES.get(str(spec).lower(), spec), "units", max_mb=MAX_INPUT_MB)
     if path.suffix.lower() not in VECTOR_SUFFIXES:
-        raise InputError(
-            f"unsupported units format '{path.suffix}'",
-            file=path.name,
-            fix="give a GeoPackage, GeoJSON or zipped Shapefile of polygons with 'code' and 'name', or 'luoyang'",
-        )
+        raise InputError("batch_unsupported_units_format_suffix", file=path.name, suffix=path.suffix)
     layered = path.suffix.lower() == ".gpkg" and any(
         level_code(n) in LEVELS
         for n in pyogrio.list_layers(path)[:, 0]  # issue 30: a level's words too (网格)
@@ -214,8 +210,8 @@ def read_units(spec: str | Path) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDat
         units["code"] = units["code"].astype(str)
         _folder_names(units["code"], path.name)  # a level's codes become folders as well
         return units[["code", "name", "level", "geometry"]], {lvl: levels[lvl] for lvl in above}
-    require_kind(gdf, POLYGONS, path, what="units", fix="give the units as polygons")
-    require_columns(gdf, ("code", "name"), path, fix="give each unit a 'code' (used as its folder's name) and a 'name'")
+    require_kind(gdf, POLYGONS, path, what="units", fix="units_polygons")
+    require_columns(gdf, ("code", "name"), path, fix="units_code_name")
     gdf["code"] = gdf["code"].astype(str)
     require_unique(gdf, "code", path)
     _folder_names(gdf["code"], path.name)
@@ -240,11 +236,7 @@ def check_out(out: Path, spec: str | Path, *, force: bool) -> None:
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise InputError(
-            "the output path is a file, not a folder",
-            file=str(out),
-            fix="give --out a folder (it is created if missing), not a file",
-        )
+        raise InputError("batch_output_path_file_not", file=str(out))
     if out.is_dir():
         check_batch_dir(out, units_source(spec), force=force)
 
@@ -259,12 +251,11 @@ def _folder_names(codes: pd.Series, file: str) -> None:
         shown = safe_part(bad[0], max_bytes=60)
         long = len(bad[0].encode("utf-8")) > MAX_NAME_BYTES
         raise InputError(
-            f"the unit code '{shown}{'...' if long else ''}' cannot be a folder's name"
-            + (f" (longer than {MAX_NAME_BYTES} bytes)" if long else ""),
+            "batch_code_too_long" if long else "batch_code_not_folder",
             file=file,
             column="code",
-            fix="use letters, digits, '-', '_' or '.' in the codes (not '..', a slash or a space), beginning and "
-            f"ending with a letter or digit, at most {MAX_NAME_BYTES} bytes",
+            shown=shown,
+            max_name_bytes=MAX_NAME_BYTES,
         )
 
 
@@ -431,18 +422,12 @@ def check_address(address: str) -> str:
     'tcp://10.0.0.5:8786'
     """
     if not _ADDRESS.match(address):
-        raise InputError(
-            f"'{address}' is not a scheduler address",
-            fix="give it as Dask prints it, e.g. --scheduler tcp://10.0.0.5:8786",
-        )
+        raise InputError("batch_address_not_scheduler_address", address=address)
     return address
 
 
 def _unreachable(address: str, why: str) -> InputError:
-    return InputError(
-        f"cannot reach the Dask scheduler at {address} ({why})",
-        fix="check the address and that 'dask scheduler' is running there, or drop --scheduler",
-    )
+    return InputError("batch_cannot_reach_dask_scheduler", address=address, why=why)
 
 
 def _listening(address: str) -> None:

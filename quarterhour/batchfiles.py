@@ -83,16 +83,10 @@ def check_batch_dir(out: Path, units_source: str, *, force: bool) -> dict[str, A
     if force:
         return {}
     if manifest is None and (others or (out / MANIFEST).exists()):
-        raise InputError(
-            "the output folder holds other files, not a batch's",
-            file=str(out),
-            fix="choose an empty or new --out folder, or pass --force to write into it",
-        )
+        raise InputError("batchfiles_output_folder_holds_other", file=str(out))
     if manifest is not None and manifest.get("units_source") != units_source:
         raise InputError(
-            f"the output folder holds the batch of other units ({manifest.get('units_source')})",
-            file=str(out),
-            fix="choose another --out folder, or pass --force to run these units into it",
+            "batchfiles_output_folder_holds_batch", file=str(out), manifest_get_units=manifest.get("units_source")
         )
     return _recorded_units(manifest) if manifest else {}
 
@@ -108,19 +102,19 @@ def _recorded_units(manifest: Mapping[str, Any]) -> dict[str, Any]:
     not followed into a bug halfway through the rerun.
     """
     units = manifest.get("units", {})
-    fix = "pass --force to run every unit again (the manifest is then written anew), or put back the batch's own file"
+    fix = "manifest_force"  # a key of the catalogue's fixes
     if not isinstance(units, dict):
-        raise InputError(f"'units' is a {type(units).__name__}, not a table of units by code", file=MANIFEST, fix=fix)
+        raise InputError("batchfiles_units_not_table", file=MANIFEST, fix=fix, kind=type(units).__name__)
     for code, record in units.items():
         if not isinstance(record, dict):
             raise InputError(
-                f"the record of unit '{code}' is a {type(record).__name__}, not a table", file=MANIFEST, fix=fix
+                "batchfiles_record_not_table", file=MANIFEST, fix=fix, code=code, kind=type(record).__name__
             )
         for part, kind in _RECORD_PARTS.items():
             value = record.get(part)
             if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
                 raise InputError(
-                    f"the record of unit '{code}' has '{part}' as a {type(value).__name__}", file=MANIFEST, fix=fix
+                    "batchfiles_record_part", file=MANIFEST, fix=fix, code=code, part=part, kind=type(value).__name__
                 )
     return dict(units)
 

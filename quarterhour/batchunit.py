@@ -306,11 +306,7 @@ def clip_network(network: StreetNetwork, area_lonlat: shapely.Geometry, *, unit:
     keep[v[inside[u]]] = True
     kept_edges = keep[u] & keep[v]
     if not inside.any() or not kept_edges.any():
-        raise InputError(
-            "no street of the network lies in this unit or within a walk of it",
-            file=unit,
-            fix="check that the units and the network cover the same place (and the units' CRS)",
-        )
+        raise InputError("batchunit_no_street_network_lies", file=unit)
     position = np.full(len(keep), -1, dtype=np.int64)
     position[keep] = np.arange(int(keep.sum()))
     xy = network.nodes[["x", "y"]].to_numpy()[keep]
@@ -352,9 +348,7 @@ def shared_network(entry: str, digest: str | None = None) -> StreetNetwork:
     if (entry, digest) not in _SHARED:
         if not Path(entry).is_dir():
             raise InputError(
-                f"this worker ({socket.gethostname()}) cannot see the prepared network",
-                file=entry,
-                fix="give --cache-dir a folder every worker mounts at the same path",
+                "batchunit_this_worker_socket_gethostname", file=entry, socket_gethostname=socket.gethostname()
             )
         from geo.store import load_entry  # geo.store reads networks; the worker needs it only here
 
@@ -378,17 +372,9 @@ def _worker() -> str:
 def _circle(network: StreetNetwork, job: UnitJob, options: BatchOptions, provenance: Mapping[str, Any]) -> UnitOutcome:
     started = time.perf_counter()
     if job.demand.empty:
-        raise InputError(
-            "no residents live in this unit",
-            file=f"{job.code} {job.name}",
-            fix="check the residents file covers the unit, or leave the unit out of --units",
-        )
+        raise InputError("batchunit_no_residents_live_this", file=f"{job.code} {job.name}")
     if job.facilities.empty:
-        raise InputError(
-            "no facility stands in this unit or within a walk of it",
-            file=f"{job.code} {job.name}",
-            fix="add the unit's facilities to --facilities, or leave the unit out of --units",
-        )
+        raise InputError("batchunit_no_facility_stands_this", file=f"{job.code} {job.name}")
     clipped = clip_network(network, job.area_lonlat, unit=f"{job.code} {job.name}")
     if job.walls is not None:  # issue 30: the gated compounds' walls, on the unit's streets
         from geo.compounds import wall_network
@@ -404,11 +390,7 @@ def _circle(network: StreetNetwork, job: UnitJob, options: BatchOptions, provena
     )
     s = result.summary
     if s.n_facilities and not s.n_facilities_used:
-        raise InputError(
-            "none of the unit's facilities is near a street",
-            file=f"{job.code} {job.name}",
-            fix="check the facilities' coordinates and --max-snap-m",
-        )
+        raise InputError("batchunit_none_unit_s_facilities", file=f"{job.code} {job.name}")
     unit_provenance = {**provenance, "unit": {"code": job.code, "name": job.name, "inputs": job.inputs}}
     data = gpkg_bytes(result.layers("facility"), provenance=unit_provenance, kinds={"isochrones": "facility"})
     summary = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in asdict(s).items()}

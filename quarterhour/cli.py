@@ -31,6 +31,7 @@ from geo import (
 )
 from geo.errors import plain_text
 from geo.io import BUNDLED_BOUNDARIES
+from geo.notes import note
 from geo.osm import check_box, walk_network_file
 from geo.store import cache_root, store_network
 from quarterhour.cli_args import build_parser, circle_options
@@ -51,14 +52,14 @@ from quarterhour.cli_hours import (
 from quarterhour.cli_scenarios import scenarios_command
 from quarterhour.cli_users import users_command
 from quarterhour.export import provenance, write_layers
-from quarterhour.i18n import error_words, group_text, t, yardstick_text
+from quarterhour.i18n import error_words, group_text, note_text, t, yardstick_text
 from quarterhour.outdir import claim
 from quarterhour.progress import Steps
 from quarterhour.provenance import yardstick_record
 from quarterhour.roadlayer import issues_layer, road_options, road_text
 from quarterhour.serve import serve_command  # issue 29
 from quarterhour.sitelines import site_lines
-from quarterhour.study import StudySpec, load_study
+from quarterhour.study import CoordinateNote, StudySpec, load_study
 
 __all__ = ["main"]
 
@@ -70,17 +71,17 @@ def _defaults(args: argparse.Namespace) -> None:
     sample = sample_paths()
     downloads = bool(args.place or args.bbox)
     if downloads and args.network:
-        raise InputError("give --network or --place/--bbox, not both", fix="drop one of them")
+        raise InputError("cli_give_network_place_bbox")
     if args.bbox:
         check_box(args.bbox)  # the download's own check, before anything is read
     all_sample = not downloads and all(getattr(args, n) is None for n in ("network", "facilities", "demand"))
     for name in ("facilities", "demand") if downloads else ("network", "facilities", "demand"):
         if getattr(args, name) is None:
             setattr(args, name, sample[name])
-            print(f"note: no --{name} given: using the bundled sample ({sample[name].name})", file=sys.stderr)
+            _note(note("sample_input", option=name, file=sample[name].name))
     if args.boundaries is None and all_sample:
         args.boundaries = sample["boundaries"]
-        print(f"note: no --boundaries given: using the sample's ({sample['boundaries'].name})", file=sys.stderr)
+        _note(note("sample_boundaries", file=sample["boundaries"].name))
     if args.speed_kmh is None:
         args.speed_kmh = MODE_SPEEDS_KMH[args.mode]
 
@@ -122,17 +123,18 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
     compounds = read_compound_inputs(args)  # issue 30: gated compounds and their gates, read before the network
     study = load_study(_spec(args), progress=step)
     args.facilities_crs = study.choices[0][1].system  # provenance records the system the facilities were read in
-    for line in study.notes:
-        print(f"note: {line}", file=sys.stderr)
-    print(f"note: residents from {study.how}", file=sys.stderr)
+    for line in study.notes:  # issue 25: in the messages' language (a coordinate note says itself in it)
+        _note(line.text(_LANG[0]) if isinstance(line, CoordinateNote) and _LANG[0] != "en" else line)
+    _note(note("residents_from", how=study.how))
     for line in study.boundary_notes:
-        print(f"note: {line}", file=sys.stderr)
+        _note(line)
     extra = {"candidates": study.candidates, "exclude": study.exclude, "groups": study.groups, "study": study}
     network, facilities = walled(args, study.network, compounds, study.facilities)  # issue 30: the compounds' walls
     return network, facilities, study.demand, study.boundaries, study.categories, extra
 
 
-_NOT_PARAMETERS = {"out", "force", "command", "cache_dir", "quiet"}  # where and how, not what: no server path
+#: where and how, not what: no server path (message_lang: the language of the messages, issue 25)
+_NOT_PARAMETERS = {"out", "force", "command", "cache_dir", "quiet", "message_lang"}
 _INPUT_FILES = (
     "network",
     "facilities",
@@ -238,7 +240,7 @@ def _reachable(result: CircleResult) -> None:
     s = result.summary
     if s.n_facilities and not s.n_facilities_used:
         none = next(n for n in result.skipped if getattr(n, "key", "") == "none_on_network")
-        raise InputError(str(none), fix="check --facilities-crs, the lon/lat columns, and the network's place")
+        raise InputError("cli_none_on_network", said=none)  # the note, said in the messages' language
 
 
 #: Notes said as a warning: the run goes on, but its figures mean little until the input is mended.
@@ -248,7 +250,7 @@ _WARNINGS = {"no_residents_on_network"}
 def _say_skipped(result: CircleResult) -> None:
     """What the run left out, one ``note:`` line each; a ``warning:`` line for what makes every figure 0."""
     for line in result.skipped:
-        print(f"{'warning' if getattr(line, 'key', '') in _WARNINGS else 'note'}: {line}", file=sys.stderr)
+        _note(line, "warning" if getattr(line, "key", "") in _WARNINGS else "note")
 
 
 def _site(args: argparse.Namespace) -> int:
@@ -264,17 +266,10 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     closing = [c for c in args.close.split(",") if c.strip()]
     unknown = sorted(set(closing) - set(facilities.index))
     if unknown:
-        raise InputError(
-            f"no facility with id {', '.join(unknown)}",
-            column="facility_id",
-            fix="give ids from the facilities file's facility_id column",
-        )
+        raise InputError("cli_no_facility_with_id", column="facility_id", unknown=", ".join(unknown))
     staying = facilities.drop(index=closing)
     if staying.empty:
-        raise InputError(
-            f"--close closes all {len(facilities)} facilities: none is left to measure the coverage of",
-            fix="keep at least one facility open",
-        )
+        raise InputError("cli_close_closes_all_facilities", facilities=len(facilities))
     step("travel_times")
     ys = yardstick(args.standard, speed_kmh=args.speed_kmh)
     cutoff, speed = ys.cutoff_min(args.minutes), ys.engine_kmh  # the engine's threshold and pace
@@ -309,7 +304,7 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
         boundaries=boundaries,
     )
     for line in result.notes:
-        print(f"note: {line}", file=sys.stderr)
+        _note(line)
     result = replace(result, sites=site_hours(args, result.sites))  # issue 31: the hours each site assumes
     step("writing")
     reach = result.isochrones
@@ -344,7 +339,7 @@ def _report(args: argparse.Namespace) -> int:
     from quarterhour.report import check_out  # the pack's modules (matplotlib, the PDF) load only for ``report``
 
     if args.k < 0:
-        raise InputError(f"--k must be 0 or more, got {args.k}", fix="e.g. --k 3")
+        raise InputError("cli_k_must_0_more", k=args.k)
     with claim(args.out, force=args.force, pack=True):  # held from before the slow work to the swap
         check_out(args.out, force=args.force)
         with _steps(args, "siting") as step:  # each unit's sites are chosen as its files are written
@@ -357,10 +352,7 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
     network, facilities, demand, boundaries, categories, extra = _load(args, step)
     if args.level != "city" and (not boundaries or args.level not in boundaries):
         have = ", ".join(boundaries) if boundaries else "none"
-        raise InputError(
-            f"the boundaries have no '{args.level}' level (they have: {have})",
-            fix="give --boundaries with that level, or choose another --level",
-        )
+        raise InputError("cli_boundaries_have_no_level", level=args.level, have=have)
     result = run_hours(  # run_circle, or with --at/--when the facilities open then (issue 31)
         network,
         facilities,
@@ -397,16 +389,16 @@ def _network(args: argparse.Namespace) -> int:
     """Prepare a network into the store (or read it back) and say what it holds."""
     if args.place or args.bbox:
         if args.file:
-            raise InputError("give a network FILE or --place/--bbox, not both", fix="drop one of them")
+            raise InputError("cli_give_network_file_place")
         path = walk_network_file(place=args.place, bbox=args.bbox, cache_dir=cache_root(args.cache_dir) / "networks")
     elif args.file is None:
-        raise InputError("give a network FILE, --place or --bbox", fix="e.g. quarterhour network city.graphml")
+        raise InputError("cli_give_network_file_place_2")
     else:
         path = args.file
     clip_to = None
     if args.clip:
         if not args.boundaries:
-            raise InputError("--clip needs --boundaries", fix="give the boundaries to clip the network to")
+            raise InputError("cli_clip_needs_boundaries_2")
         top = next(iter(read_boundaries(args.boundaries).values())).to_crs(4326)
         clip_to = shapely.union_all(top.geometry.values)
     name = (args.place or f"bbox {args.bbox}") if (args.place or args.bbox) else None
@@ -433,6 +425,15 @@ def _network(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The language of the messages of this command (issue 25: ``--lang``, else the locale), set by ``main``.
+_LANG = ["en"]
+
+
+def _note(line: object, kind: str = "note") -> None:
+    """One ``note:`` (or ``warning:``) line, said in the messages' language (a ``Note``; plain text as it is)."""
+    print(f"{kind}: {line if _LANG[0] == 'en' else note_text(line, _LANG[0])}", file=sys.stderr)  # en: as before
+
+
 def _warning_line(message: Warning | str, *_: object, **__: object) -> None:
     """A library's warning (GDAL: an unclosed ring; geopandas: a column left as text) as one line, with no path."""
     print(f"warning: {plain_text(message) if isinstance(message, Warning) else message}", file=sys.stderr)
@@ -455,8 +456,7 @@ def _text_arguments(args: argparse.Namespace) -> None:
             except UnicodeDecodeError:
                 guess = ""
             raise InputError(
-                f"--{option.replace('_', '-')} is not UTF-8 text{guess}",
-                fix="set the terminal to UTF-8 (e.g. export LANG=zh_CN.UTF-8) and type it again",
+                "cli_option_replace_not_utf", option_replace=option.replace("_", "-"), guess=guess
             ) from None
 
 
@@ -474,6 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status: 0 done, 2 bad input (one ``error:`` line), 1 a bug (one line too).
     """
     args = build_parser().parse_args(argv)
+    _LANG[0] = cli_lang(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         commands = {"run": _run, "site": _site, "report": _report, "network": _network}
@@ -485,7 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = _warning_line
             return commands[args.command](args)
     except InputError as exc:
-        print(f"error: {error_words(exc, cli_lang())}", file=sys.stderr)
+        print(f"error: {error_words(exc, _LANG[0])}", file=sys.stderr)  # issue 25: --lang, or the locale
         return 2
     except Exception as exc:  # a bug, not bad input: one line, and a way to see more
         log.debug("internal error", exc_info=True)

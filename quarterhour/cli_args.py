@@ -316,6 +316,13 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of ``quarterhour`` and its commands (run, site, report, network, scenarios, users, batch)."""
     parser = _Parser(prog="quarterhour", description="一刻钟 quarterhour: 15-minute service-circle planner")
     parser.add_argument("--version", action="version", version=f"quarterhour {__version__}")
+    parser.add_argument(  # issue 25 item 5: the language of the messages (the command's --lang says it too)
+        "--lang",
+        dest="message_lang",
+        choices=("zh", "en"),
+        help="the language of errors and notes: zh 中文 or en English (default: QUARTERHOUR_LANG, else the "
+        "system locale: zh_* gives 中文, any other English)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser(
         "run",

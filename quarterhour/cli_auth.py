@@ -14,8 +14,8 @@ under the same rules as the app (``workspace.access``, ``workspace.store``):
 - a workspace without accounts has one local user, as the app does (named by the OS account's uid, never
   by ``$USER``); with accounts, a command without a sign-in is refused.
 
-Messages the workspace gives in words of ``quarterhour.i18n`` (``err_*``) are printed in
-``QUARTERHOUR_LANG`` (``zh``, the default, or ``en``).
+Errors are printed in the language ``cli_lang`` finds: ``--lang``, else ``QUARTERHOUR_LANG``, else the
+system locale.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import locale
 import os
 import sys
 from pathlib import Path
@@ -30,8 +31,11 @@ from typing import TYPE_CHECKING
 
 from geo.errors import InputError
 from geo.private import write_private
+from geo.words import lang_of
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from workspace import Actor, Store
 
 __all__ = [
@@ -47,9 +51,34 @@ __all__ = [
 ]
 
 
-def cli_lang() -> str:
-    """The language of the command's messages: ``QUARTERHOUR_LANG`` (``zh`` by default, or ``en``)."""
-    return "en" if os.environ.get("QUARTERHOUR_LANG", "zh").strip().lower().startswith("en") else "zh"
+def cli_lang(argv: Sequence[str] | None = None) -> str:
+    """The language of the command's messages: ``zh`` or ``en``.
+
+    The first that is given: ``--lang zh|en`` in ``argv`` (before the command, or a command's own ``--lang``);
+    ``QUARTERHOUR_LANG``; the system locale, as POSIX orders it (``LC_ALL``, ``LC_MESSAGES``, ``LANG``; on
+    Windows the user's locale): Chinese (``zh_CN.UTF-8``, ``zh_TW``, ``Chinese (Simplified)_China``) gives
+    ``zh``, any other locale, ``C`` or none gives ``en``, the language of the command's own help.
+
+    Examples
+    --------
+    >>> cli_lang(["--lang", "zh", "run"]), cli_lang(["report", "--lang=en"])
+    ('zh', 'en')
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return lang_of(args[i + 1])
+        if arg.startswith("--lang="):
+            return lang_of(arg.removeprefix("--lang="))
+    if os.environ.get("QUARTERHOUR_LANG", "").strip():
+        return lang_of(os.environ["QUARTERHOUR_LANG"])
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := os.environ.get(name, "").strip():
+            return "zh" if value.lower().startswith("zh") else "en"
+    if sys.platform == "win32":  # no POSIX variables: the user's locale
+        found = locale.getlocale()[0] or ""
+        return "zh" if found.lower().startswith(("zh", "chinese")) else "en"
+    return "en"
 
 
 def auth_options(parser: argparse.ArgumentParser) -> None:
@@ -128,7 +157,7 @@ def _password(prompt: str, from_stdin: bool = False) -> str:
     if env is not None:
         return env
     if not sys.stdin.isatty():
-        raise InputError("no terminal to ask the password on", fix="set QUARTERHOUR_PASSWORD, or use a terminal")
+        raise InputError("cli_auth_no_terminal_ask_password")
     return getpass.getpass(prompt)
 
 
@@ -180,7 +209,7 @@ def login_command(args: argparse.Namespace) -> int:
     name = args.name
     if not name:
         if not sys.stdin.isatty():
-            raise InputError("no account named", fix="quarterhour login NAME")
+            raise InputError("cli_auth_no_account_named")
         name = input("account: ")
     token, who = Accounts(store).sign_in(name, _password("password: ", args.password_stdin))
     tokens = _tokens()

@@ -140,9 +140,7 @@ def _export(args: argparse.Namespace) -> int:
     suffix = args.out.suffix.lower()
     if suffix not in (".geojson", ".json", ".gpkg"):
         raise InputError(
-            f"cannot write a scenario as '{suffix or args.out.name}'",
-            file=args.out.name,
-            fix="end --out with .geojson or .gpkg",
+            "cli_scenarios_cannot_write_scenario_suffix", file=args.out.name, suffix_or_args=suffix or args.out.name
         )
     store = _store()
     who = acting(args, store, f"scenarios export {args.id}")

@@ -172,8 +172,8 @@ def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
     if not sys.stdin.isatty():
-        raise InputError("no terminal to ask the password on", fix="pipe it in with --password-stdin")
+        raise InputError("cli_users_no_terminal_ask_password")
     first = getpass.getpass("password: ")
     if getpass.getpass("again: ") != first:
-        raise InputError("the two passwords differ", fix="type the same password twice")
+        raise InputError("cli_users_two_passwords_differ")
     return first

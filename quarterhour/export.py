@@ -318,7 +318,7 @@ def layer_bytes(
     if fmt == "gpkg":
         return gpkg_bytes({name: gdf}, provenance=provenance, lang=lang)
     if fmt not in LAYER_FORMATS:
-        raise InputError(f"unknown layer format '{fmt}'", fix=f"use one of {', '.join(LAYER_FORMATS)}")
+        raise InputError("export_unknown_layer_format_fmt", fmt=fmt, layer_formats=", ".join(LAYER_FORMATS))
     with tempfile.TemporaryDirectory() as tmp:
         if fmt == "geojson":
             path = Path(tmp) / f"{name}.geojson"
@@ -408,12 +408,12 @@ def table_bytes(df: pd.DataFrame | Mapping[str, pd.DataFrame], fmt: str) -> byte
     """
     if fmt == "csv":
         if isinstance(df, Mapping):
-            raise InputError("a CSV holds one table", fix="give one table, or use xlsx for several sheets")
+            raise InputError("export_csv_holds_one_table")
         # CRLF rows (RFC 4180): a field holding a CR or LF is then quoted, not split into two rows
         return safe_table(df).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
     if fmt == "xlsx":
         return _xlsx(df if isinstance(df, Mapping) else {"table": df})
-    raise InputError(f"unknown table format '{fmt}'", fix=f"use one of {', '.join(TABLE_FORMATS)}")
+    raise InputError("export_unknown_table_format_fmt", fmt=fmt, table_formats=", ".join(TABLE_FORMATS))
 
 
 def write_table(df: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | Path, *, force: bool = False) -> Path:
@@ -436,5 +436,5 @@ def write_table(df: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | Path,
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in TABLE_FORMATS:
-        raise InputError(f"cannot write a table as '{path.suffix}'", file=path.name, fix="use .csv or .xlsx")
+        raise InputError("export_cannot_write_table_suffix", file=path.name, suffix=path.suffix)
     return atomic_write(path, table_bytes(df, fmt), force=force)

@@ -133,10 +133,10 @@ def inside(parent: str | Path, name: str) -> Path:
     """
     if not name or safe_part(name, fallback="") != name:
         raise InputError(
-            f"'{safe_part(name, max_bytes=60)}' (from the data) cannot be a file or folder name: "
-            f"it holds a path, a control character or is longer than {MAX_NAME_BYTES} bytes",
+            "outdir_name_from_data_cannot",
             file=str(parent),
-            fix="use letters, digits, '-', '_' or '.' in codes and names, at most 40 Chinese characters",
+            name=safe_part(name, max_bytes=60),
+            max_name_bytes=MAX_NAME_BYTES,
         )
     path = Path(parent) / name
     assert path.parent == Path(parent), path  # one name: it cannot leave its parent
@@ -169,11 +169,7 @@ def settle_mode(path: str | Path, *, folder: bool = False) -> None:
 
 def exists_error(path: Path) -> InputError:
     """The refusal of an output file that is already there (without ``--force``)."""
-    return InputError(
-        "the output file already exists",
-        file=str(path),
-        fix="choose another --out folder, or pass --force to replace it",
-    )
+    return InputError("outdir_output_file_already_exists", file=str(path))
 
 
 def disk_full(path: str | Path) -> bool:
@@ -192,18 +188,11 @@ def write_error(path: Path, exc: Exception) -> InputError:
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
         return InputError(
-            f"cannot write the output: {reason}",
-            file=str(path)[-120:],
-            fix=f"shorten the codes and names the file names are made of (at most {MAX_NAME_BYTES} bytes), "
-            "or choose a shorter --out folder",
+            "outdir_cannot_write_output_reason_2", file=str(path)[-120:], reason=reason, max_name_bytes=MAX_NAME_BYTES
         )
     if disk_full(path):
         reason = os.strerror(errno.ENOSPC)  # GDAL says "Failed to commit transaction"
-    return InputError(
-        f"cannot write the output: {reason}",
-        file=str(path),
-        fix="free some disk space or choose another --out folder, then run again (nothing there was replaced)",
-    )
+    return InputError("outdir_cannot_write_output_reason", file=str(path), reason=reason)
 
 
 def temp_beside(path: Path) -> str:
@@ -262,19 +251,13 @@ def _lock(folder: Path) -> int | None:
             continue
         except OSError as exc:
             raise InputError(
-                f"the output folder cannot be opened: {exc.strerror or exc}",
-                file=str(folder),
-                fix="choose a folder you can read and write for --out",
+                "outdir_output_folder_cannot_opened", file=str(folder), exc_strerror_or=exc.strerror or exc
             ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise InputError(
-                "another quarterhour command is writing into this folder",
-                file=str(folder),
-                fix="wait for it to finish, or choose another --out folder",
-            ) from None
+            raise InputError("outdir_another_quarterhour_command_writing", file=str(folder)) from None
         with contextlib.suppress(FileNotFoundError):
             if os.path.samestat(os.stat(folder), os.fstat(fd)):
                 return fd
@@ -284,11 +267,7 @@ def _lock(folder: Path) -> int | None:
 
 def _make(folder: Path) -> bool:
     """Create ``folder`` (and its parents) if missing; whether it was created here. Refuses a file."""
-    is_file = InputError(
-        "the output path is a file, not a folder",
-        file=str(folder),
-        fix="give --out a folder (it is created if missing), not a file",
-    )
+    is_file = InputError("outdir_output_path_file_not", file=str(folder))
     if folder.exists() and not folder.is_dir():
         raise is_file
     try:
@@ -298,16 +277,10 @@ def _make(folder: Path) -> bool:
             raise is_file from None
         return False
     except NotADirectoryError:
-        raise InputError(
-            "the output folder cannot be made: part of its path is a file",
-            file=str(folder),
-            fix="give --out a folder whose parents are folders",
-        ) from None
+        raise InputError("outdir_output_folder_cannot_made", file=str(folder)) from None
     except OSError as exc:
         raise InputError(
-            f"the output folder cannot be made: {exc.strerror or exc}",
-            file=str(folder),
-            fix="choose a folder you can write to for --out",
+            "outdir_output_folder_cannot_made_2", file=str(folder), exc_strerror_or=exc.strerror or exc
         ) from None
     return True
 
@@ -319,9 +292,7 @@ def _writable(folder: Path, out: Path) -> None:
             pass
     except OSError as exc:
         raise InputError(
-            f"the output folder is not writable: {exc.strerror or exc}",
-            file=str(out),
-            fix="choose a folder you can write to for --out, or ask for write permission",
+            "outdir_output_folder_not_writable", file=str(out), exc_strerror_or=exc.strerror or exc
         ) from None
 
 

@@ -172,10 +172,7 @@ def unit_folders(names: Mapping[str, str], *, max_len: int = 80) -> dict[str, st
     for code, folder in folders.items():
         other = seen.setdefault(folder.casefold(), code)
         if other != code:
-            raise InputError(
-                f"the units '{other}' and '{code}' would share the pack folder '{folder}'",
-                fix="give the units codes that differ in more than punctuation",
-            )
+            raise InputError("report_units_other_code_would", other=other, code=code, folder=folder)
     return folders
 
 
@@ -305,23 +302,15 @@ def check_out(out: Path, *, force: bool) -> None:
         not a pack's.
     """
     if out.exists() and not out.is_dir():
-        raise InputError("the output path is a file, not a folder", file=str(out), fix="choose another --out")
+        raise InputError("report_output_path_file_not", file=str(out))
     if not out.is_dir() or not any(out.iterdir()):
         return
     if not force:
-        raise InputError(
-            "the pack folder already holds files",
-            file=str(out),
-            fix="choose another --out folder, or pass --force to replace the pack",
-        )
+        raise InputError("report_pack_folder_already_holds", file=str(out))
     foreign = _not_pack(out)
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise InputError(
-            f"the pack folder holds files that are not a review pack's ({shown}); --force replaces a pack whole",
-            file=str(out),
-            fix="choose another --out folder for the pack, or move those files out of it",
-        )
+        raise InputError("report_pack_folder_holds_files", file=str(out), shown=shown)
 
 
 def write_pack(
@@ -376,7 +365,7 @@ def write_pack(
     check_out(out, force=force)
     level = options.level
     if level not in LEVELS:
-        raise InputError(f"unknown level '{level}'", fix=f"use one of {', '.join(LEVELS)}")
+        raise InputError("report_unknown_level_level", level=level, levels=", ".join(LEVELS))
     options = replace(options, lang=text_lang(options.lang))
     units = split_by_unit(result, level, codes)
     folders = unit_folders({code: unit.name for code, unit in units.items()})

@@ -186,11 +186,17 @@ def test_the_app_with_accounts_refuses_to_start_on_such_a_length(tmp_path, monke
     monkeypatch.setenv("QUARTERHOUR_SESSION_HOURS", "nan")
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not app.exception
+    assert [e.value for e in app.error] == [  # issue 25: in the planner's language (Chinese first)
+        "QUARTERHOUR\\_SESSION\\_HOURS 为“nan”，不是 0.01 到 2,208 之间的小时数。"
+        "办法：设为一次登录的有效时长，如 8（一个工作日），或不设置（默认 8）"
+    ]
+    assert not app.metric and not app.text_input  # no figures, and no form that would let anyone in
+    app.radio(key="lang").set_value("en").run()
     assert [e.value for e in app.error] == [
         "QUARTERHOUR\\_SESSION\\_HOURS is 'nan', not a number of hours from 0.01 to 2,208. "
         "Fix: set it to how long a sign-in lasts, e.g. 8 (a working day), or unset it for 8"
     ]
-    assert not app.metric and not app.text_input  # no figures, and no form that would let anyone in
+    assert not app.metric and not app.text_input
 
 
 def test_a_workspace_damaged_at_its_first_page_names_no_server_folder(workspace_copy):

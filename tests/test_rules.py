@@ -40,6 +40,12 @@ def sample_units() -> tuple[dict, dict]:
     return _unit_tree(None)
 
 
+@pytest.fixture(autouse=True)
+def _chinese_commands(monkeypatch):
+    """The commands speak to a Chinese planner: their language is --lang, else QUARTERHOUR_LANG, else the locale."""
+    monkeypatch.setenv("QUARTERHOUR_LANG", "zh")
+
+
 @pytest.fixture
 def store(database_url, monkeypatch) -> Store:
     monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", database_url)

@@ -18,7 +18,7 @@ from geo.raster import is_raster
 from geo.store import list_networks
 from geo.tables import is_table
 from geo.vocab import CATEGORIES, CATEGORY_MINUTES, MODES
-from quarterhour.i18n import both, category_both, t
+from quarterhour.i18n import both, category_both, error_words, t
 from ui import state as S
 from ui.compute import load_network
 from ui.errors import step
@@ -79,7 +79,7 @@ def save_upload(upload: st.runtime.uploaded_file_manager.UploadedFile, lang: str
             return None
         path = store_upload(upload.name, data)
     except InputError as exc:  # a name with path parts ('..')
-        st.error(plain(str(exc)))
+        st.error(plain(error_words(exc, lang)))  # issue 25: in the planner's language
         return None
     remember_name(path, upload.name)  # messages name the file the planner knows
     return str(path)
@@ -129,7 +129,7 @@ def _store_ui(lang: str) -> str:
     try:
         entries = visible_networks(list_networks(), st.session_state.get(S.ACTOR))  # a planner: their units' only
     except InputError as exc:  # the store's key cannot be read or made (geo.store.store_secret)
-        st.error(plain(str(exc)))
+        st.error(plain(error_words(exc, lang)))  # issue 25: in the planner's language
         return SAMPLE
     if not entries:
         st.caption(t("store_empty", lang))

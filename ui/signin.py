@@ -76,7 +76,7 @@ def _signin_ui(lang: str) -> Actor | None:
         session_hours()  # with accounts, a setting every sign-in would trip on: said, and no one is let in
     except WorkspaceError as exc:
         st.title(t("title", lang))
-        st.error(plain(str(exc)))
+        st.error(plain(error_words(exc, lang)))  # issue 25: in the planner's language
         return None
     sso = sso_configured()
     user = _sso_user() if sso else None

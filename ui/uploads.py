@@ -101,10 +101,7 @@ def upload_folder(root: str | Path | None = None) -> Path:
 def _stored_name(name: str, data: bytes) -> str:
     """``<sha256 of data><suffix of name>``; a name that is not a plain file name is refused."""
     if not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0") or Path(name).name != name:
-        raise InputError(
-            f"the upload's name '{name[:80]}' is not a plain file name",
-            fix="upload a file with an ordinary name, e.g. 服务设施.csv",
-        )
+        raise InputError("uploads_upload_s_name_name", name_80=name[:80])
     suffix = Path(name).suffix.lower()
     return hashlib.sha256(data).hexdigest() + (suffix if _SUFFIX.fullmatch(suffix) else "")
 

@@ -248,8 +248,7 @@ def session_hours() -> float:
         hours = float("nan")
     if not 0.01 <= hours <= MAX_SESSION_HOURS:  # nan is in no range
         raise WorkspaceError(
-            f"QUARTERHOUR_SESSION_HOURS is '{raw[:40]}', not a number of hours from 0.01 to {MAX_SESSION_HOURS:,}",
-            fix="set it to how long a sign-in lasts, e.g. 8 (a working day), or unset it for 8",
+            "accounts_quarterhour_session_hours_raw", raw_40=raw[:40], max_session_hours=MAX_SESSION_HOURS
         )
     return hours
 
@@ -288,20 +287,17 @@ class Accounts:
         oidc = sso_identity(oidc) if oidc and oidc.strip() else None
         units = _clean_units(units)
         if not name or len(name) > 100:
-            raise WorkspaceError("an account needs a name (at most 100 letters)", fix="give a name")
+            raise WorkspaceError("accounts_account_needs_name_at")
         if name == _GLOBAL or name.startswith("operator:"):
-            raise WorkspaceError(f"'{name}' cannot be an account's name", fix="choose another name")
+            raise WorkspaceError("accounts_name_cannot_account_s", name=name)
         _check_role(role, units)
         if (password is not None or oidc is None) and len(password or "") < MIN_PASSWORD:
-            raise WorkspaceError(f"the password is shorter than {MIN_PASSWORD} characters", fix="choose a longer one")
+            raise WorkspaceError("accounts_password_shorter_than_min", min_password=MIN_PASSWORD)
         if oidc and len(oidc) > 320:
-            raise WorkspaceError("the single sign-on identity is longer than 320 letters", fix="check --oidc")
+            raise WorkspaceError("accounts_single_sign_identity_longer")
         with self._session.begin() as s:
             if s.scalar(sa.select(Account.id).where(Account.name == name)) is not None:
-                raise WorkspaceError(
-                    f"there is already an account '{name}'",
-                    fix="choose another name, or change that account (users set-role, set-units, enable)",
-                )
+                raise WorkspaceError("accounts_there_already_account_name", name=name)
             shape = skeleton(name)
             alike = next((n for n in s.scalars(sa.select(Account.name)) if skeleton(n) == shape), None)
             if alike is not None:
@@ -313,9 +309,7 @@ class Accounts:
                     other=alike,
                 )
             if oidc and s.scalar(sa.select(Account.name).where(Account.oidc == oidc)) is not None:
-                raise WorkspaceError(
-                    f"'{_shown(oidc)}' already signs in as another account", fix="give each person one"
-                )
+                raise WorkspaceError("accounts_oidc_already_signs_another", oidc=_shown(oidc))
             s.add(
                 Account(
                     name=name,
@@ -346,7 +340,7 @@ class Accounts:
         with self._session.begin() as s:
             account = s.scalar(sa.select(Account).where(Account.name == name))
             if account is None:
-                raise WorkspaceError(f"no account '{name}'", fix="see quarterhour users list")
+                raise WorkspaceError("accounts_no_account_name", name=name)
             how(s, account)
             log(s, by, action, detail=f"{name}: {detail}" if detail else name)
 
@@ -392,7 +386,7 @@ class Accounts:
     def reset_password(self, name: str, password: str, *, by: Actor | None = None) -> None:
         """Set a new password (its sessions end, its failed tries are forgotten)."""
         if len(password or "") < MIN_PASSWORD:
-            raise WorkspaceError(f"the password is shorter than {MIN_PASSWORD} characters", fix="choose a longer one")
+            raise WorkspaceError("accounts_password_shorter_than_min_2", min_password=MIN_PASSWORD)
         hashed = _HASHER.hash(password)
 
         def reset(s: Session, account: Account) -> None:
@@ -554,15 +548,15 @@ def _clean_units(units: object) -> tuple[str, ...]:
     cleaned = tuple(dict.fromkeys(normalise_name(u) for u in units if normalise_name(u)))
     too_long = [u for u in cleaned if len(u) > 100]
     if too_long:
-        raise WorkspaceError(f"a unit code is longer than 100 letters: '{too_long[0][:40]}…'", fix="check --units")
+        raise WorkspaceError("accounts_unit_code_longer_than", too_long_0=too_long[0][:40])
     return cleaned
 
 
 def _check_role(role: str, units: tuple[str, ...]) -> None:
     if role not in ACCOUNT_ROLES:
-        raise WorkspaceError(f"unknown role '{role}'", fix=f"use one of {', '.join(ACCOUNT_ROLES)}")
+        raise WorkspaceError("accounts_unknown_role_role", role=role, account_roles=", ".join(ACCOUNT_ROLES))
     if role == "planner" and not units:
-        raise WorkspaceError("a planner needs the units they plan for", fix="give --units, e.g. --units 410302")
+        raise WorkspaceError("accounts_planner_needs_units_they")
 
 
 def _verify(hashed: str, password: str) -> bool:

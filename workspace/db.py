@@ -70,11 +70,7 @@ def _refused(url: str, why: object) -> WorkspaceError:
             shown = f"sqlite:///…/{Path(parsed.database).name}"  # its file, not the server's folders
     except (ArgumentError, ValueError):  # a URL that does not parse: its scheme only (it may hold a password)
         shown = url.split("://", 1)[0] + "://…"
-    return WorkspaceError(
-        f"cannot open the workspace database {shown}: {why}",
-        fix=f"check {ENV_URL} (sqlite:///path/to/file.sqlite or postgresql://user:password@host/database), "
-        "or unset it to use the workspace file in your data folder",
-    )
+    return WorkspaceError("db_cannot_open_workspace_database", shown=shown, why=why, env_url=ENV_URL)
 
 
 def open_engine(url: str) -> Engine:
@@ -104,10 +100,7 @@ def open_engine(url: str) -> Engine:
         raise _refused(url, _why(exc)) from None
     except CommandError as exc:  # Alembic: a revision this version does not know, i.e. a newer quarterhour's
         engine.dispose()
-        raise WorkspaceError(
-            f"the workspace database was brought to a newer schema than this quarterhour knows ({_why(exc)})",
-            fix="update quarterhour on this computer to the version that wrote it, or use another database",
-        ) from None
+        raise WorkspaceError("db_workspace_database_was_brought", exc=_why(exc)) from None
     return engine
 
 
@@ -169,11 +162,5 @@ def database_problems() -> Iterator[None]:
     except DBAPIError as exc:
         why = _why(exc.orig) if exc.orig is not None else type(exc).__name__
         if "locked" in why or "busy" in why:
-            raise WorkspaceError(
-                f"the workspace database is busy: another program holds it ({why})",
-                fix="try again once the other program (the app saving, a database browser) is done",
-            ) from None
-        raise WorkspaceError(
-            f"the workspace database cannot be read or written ({why})",
-            fix="restore the workspace file from a backup, or move it aside to start an empty workspace",
-        ) from None
+            raise WorkspaceError("db_workspace_database_busy_another", why=why) from None
+        raise WorkspaceError("db_workspace_database_cannot_read", why=why) from None

@@ -35,6 +35,6 @@ class StaleVersion(WorkspaceError):
     ``head`` is the newest version's number, to show the planner.
     """
 
-    def __init__(self, problem: str, *, head: int, fix: str) -> None:
-        super().__init__(problem, fix=fix)
+    def __init__(self, problem: str, *, head: int, fix: str | None = None, **values: object) -> None:
+        super().__init__(problem, fix=fix, head=head, **values) if values else super().__init__(problem, fix=fix)
         self.head = head

@@ -116,20 +116,14 @@ def _private_folder(folder: Path) -> Path:
         folder.mkdir(mode=0o700)
     info = folder.lstat()
     if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
-        raise WorkspaceError(
-            "the workspace's file area is not a folder of this server's user: input files are not kept",
-            fix="ask the server's operator to remove it; the workspace makes it again",
-        )
+        raise WorkspaceError("projects_workspace_s_file_area")
     if stat.S_IMODE(info.st_mode) != 0o700:
         folder.chmod(0o700)
     return folder
 
 
 def _damaged(why: str) -> WorkspaceError:
-    return WorkspaceError(
-        f"a kept input file {why}: it was not read",
-        fix="upload the file again; the workspace keeps the new copy",
-    )
+    return WorkspaceError("projects_kept_input_file_why", why=why)
 
 
 def pinned(s: Session, project_id: int) -> str:
@@ -173,9 +167,10 @@ class Projects:
         """Keep a file's content once; its SHA-256. Larger than ``MAX_INPUT_BYTES`` is refused."""
         if len(data) > MAX_INPUT_BYTES:
             raise WorkspaceError(
-                f"the file {name or '(unnamed)'} is {len(data) / 1024 / 1024:.0f} MB; a project keeps files up to "
-                f"{MAX_INPUT_BYTES // 1024 // 1024} MB",
-                fix="use a smaller file, or prepare the network into the network store (quarterhour prepare)",
+                "projects_file_name_unnamed_len",
+                name_or_unnamed=name or "(unnamed)",
+                len_data_1024=len(data) / 1024 / 1024,
+                max_input_bytes=MAX_INPUT_BYTES // 1024 // 1024,
             )
         sha = hashlib.sha256(data).hexdigest()
         with self._session() as s:
@@ -225,7 +220,7 @@ class Projects:
         """Record the project's inputs (those it has not yet): a project's inputs never change (its key)."""
         for kept in inputs.values():
             if kept.kind not in _KINDS or kept.role not in (*ROLES, "candidates"):
-                raise WorkspaceError(f"unknown input {kept.role} ({kept.kind})", fix="a bug: report it")
+                raise WorkspaceError("projects_unknown_input_role_kind", role=kept.role, kind=kept.kind)
         try:
             with self._session.begin() as s:
                 have = set(s.scalars(sa.select(ProjectInput.role).where(ProjectInput.project_id == project_id)))
@@ -304,9 +299,7 @@ class Projects:
                 sa.select(Version.inputs).where(Version.scenario_id == scenario_id, Version.number == int(version))
             )
         if found is None:
-            raise WorkspaceError(
-                f"scenario '{info.name}' has no version {version}", fix=f"choose a version from 1 to {info.head}"
-            )
+            raise WorkspaceError("projects_scenario_name_has_no", name=info.name, version=version, head=info.head)
         return json.loads(found or "{}")
 
     def compare(self, a: tuple[int, int], b: tuple[int, int], who: Actor) -> list[str]:

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from geo.notes import note
 from workspace.access import REVIEWER_ROLES, Actor
 from workspace.audit import log
 from workspace.db import database_url, open_engine
@@ -87,9 +88,6 @@ def _record(row: ChangeRow) -> ChangeRecord:
 LIMITS = {"scenario": 200, "unit": 100, "facility_id": 200, "name": 400, "category": 60}
 
 
-_FIELD_ZH = {"scenario": "方案名称", "unit": "单元代码", "facility_id": "设施编号", "name": "名称", "category": "类别"}
-
-
 def _fits(what: str, text: str, *, row: int | None = None) -> str:
     """``text`` if it fits its column (``LIMITS``), else a ``WorkspaceError`` naming the field and the change."""
     if len(text) > LIMITS[what]:
@@ -98,8 +96,7 @@ def _fits(what: str, text: str, *, row: int | None = None) -> str:
             "too_long" if row is None else "too_long_row",
             f"{where}the {what.replace('_', ' ')} is {len(text)} characters long, more than the {LIMITS[what]} kept",
             fix=f"shorten it to at most {LIMITS[what]} characters",
-            what=_FIELD_ZH[what],
-            what_en=what.replace("_", " "),
+            what=note(f"field_{what}"),  # the field's name, said in the planner's language
             n=len(text),
             limit=LIMITS[what],
             row="" if row is None else row,
@@ -111,9 +108,9 @@ def _plain_row(row: Sequence, i: int = 1) -> tuple:
     """A change row checked and made plain: action, facility id or None, name, category, lon, lat."""
     action, facility_id, name, category, lon, lat = row
     if action not in ("add", "move", "close"):
-        raise WorkspaceError(f"unknown change '{action}'", fix="use add, move or close")
+        raise WorkspaceError("store_unknown_change_action", action=action)
     if not (math.isfinite(float(lon)) and math.isfinite(float(lat))):
-        raise WorkspaceError(f"({lon}, {lat}) is not a place", fix="give each change a longitude and latitude")
+        raise WorkspaceError("store_lon_lat_not_place", lon=lon, lat=lat)
     _fits("facility_id", str(facility_id or ""), row=i)
     _fits("name", str(name or ""), row=i)
     _fits("category", str(category or ""), row=i)
@@ -268,11 +265,11 @@ class Store:
         name = _fits("scenario", (name or "").strip())
         unit = _fits("unit", (unit or "").strip())
         if not name:
-            raise WorkspaceError("a scenario needs a name", fix="give the scenario a name")
+            raise WorkspaceError("store_scenario_needs_name")
         rows = [_plain_row(r, i) for i, r in enumerate(first.get("changes", ()), start=1)]
         with self._session.begin() as s:
             if s.get(Project, project_id) is None:
-                raise WorkspaceError(f"no project {project_id} in the workspace", fix="open the data again")
+                raise WorkspaceError("store_no_project_project_id", project_id=project_id)
             if not who.may_write(unit, self._tree(s, project_id)):
                 raise NotAllowed.said(
                     "unit_not_yours",
@@ -359,12 +356,9 @@ class Store:
     def _readable(self, s: Session, scenario_id: int, who: Actor) -> Scenario:
         sc = s.get(Scenario, scenario_id)
         if sc is None:
-            raise WorkspaceError(f"no scenario {scenario_id} in the workspace", fix="choose one from the list")
+            raise WorkspaceError("store_no_scenario_scenario_id", scenario_id=scenario_id)
         if not who.may_read(sc.unit, self._tree(s, sc.project_id), author=sc.author):
-            raise NotAllowed(
-                f"scenario {scenario_id} belongs to unit '{sc.unit}', which is not one of {who.name}'s",
-                fix="ask the unit's planner or the city reviewer",
-            )
+            raise NotAllowed("store_scenario_scenario_id_belongs", scenario_id=scenario_id, unit=sc.unit, name=who.name)
         return sc
 
     def _writable(self, scenario_id: int, who: Actor) -> Scenario:
@@ -373,8 +367,7 @@ class Store:
             tree = self._tree(s, sc.project_id)
         if not who.may_write(sc.unit, tree):
             raise NotAllowed(
-                f"{who.name} ({who.role}) may not change scenario {scenario_id} of unit '{sc.unit}'",
-                fix="ask the unit's planner",
+                "store_name_role_may_not_2", name=who.name, role=who.role, scenario_id=scenario_id, unit=sc.unit
             )
         return sc
 
@@ -429,17 +422,8 @@ class Store:
     def _stale(self, s: Session, sc: Scenario, base: int, *, status: bool = False) -> StaleVersion:
         head = s.execute(sa.select(Scenario.head).where(Scenario.id == sc.id)).scalar_one()
         last = s.scalar(sa.select(Version).where(Version.scenario_id == sc.id, Version.number == head))
-        by = f" by {last.author} at {_utc(last.saved_at):%Y-%m-%d %H:%M} UTC" if last else ""
-        return StaleVersion(
-            f"scenario '{sc.name}' was saved as version {head}{by} after the version {base} you "
-            + (
-                "looked at; its status was not changed"
-                if status
-                else "changed; your save was not made, so nothing was overwritten"
-            ),
-            head=head,
-            fix=f"open version {head}, look at what changed, and make your change again",
-        )
+        by = note("saved_by", author=last.author, at=f"{_utc(last.saved_at):%Y-%m-%d %H:%M}") if last else ""
+        return StaleVersion("stale_status" if status else "stale_save", head=head, name=sc.name, by=by, base=base)
 
     def _changes(self, s: Session, scenario_id: int, number: int) -> list[ChangeRecord]:
         version = s.scalar(sa.select(Version).where(Version.scenario_id == scenario_id, Version.number == number))
@@ -452,9 +436,7 @@ class Store:
             number = sc.head if version is None else int(version)
             found = s.scalar(sa.select(Version).where(Version.scenario_id == scenario_id, Version.number == number))
             if found is None:
-                raise WorkspaceError(
-                    f"scenario '{sc.name}' has no version {number}", fix=f"choose a version from 1 to {sc.head}"
-                )
+                raise WorkspaceError("store_scenario_name_has_no", name=sc.name, number=number, head=sc.head)
             return Opened(
                 _info(sc),
                 number,
@@ -494,7 +476,7 @@ class Store:
         planner, another tab) makes it fail with ``StaleVersion`` rather than mark an unseen version reviewed.
         """
         if status not in STATUSES:
-            raise WorkspaceError(f"unknown status '{status}'", fix=f"use one of {', '.join(STATUSES)}")
+            raise WorkspaceError("store_unknown_status_status", status=status, statuses=", ".join(STATUSES))
         with self._session.begin() as s:
             sc = self._readable(s, scenario_id, who)
             seen_head, seen_status = sc.head, sc.status
@@ -549,14 +531,10 @@ def _check_move(sc: Scenario, status: str, who: Actor, tree: Mapping[str, str]) 
     }
     move = (sc.status, status)
     if move not in allowed:
-        raise WorkspaceError(
-            f"scenario '{sc.name}' is {sc.status}: it cannot become {status}",
-            fix="a draft is submitted, then reviewed (or returned to draft)",
-        )
+        raise WorkspaceError("store_scenario_name_status_cannot", name=sc.name, status=sc.status, status2=status)
     if not allowed[move]:
         raise NotAllowed(
-            f"{who.name} ({who.role}) may not move scenario '{sc.name}' from {sc.status} to {status}",
-            fix="the unit's planner submits; the city reviewer reviews",
+            "store_name_role_may_not", name=who.name, role=who.role, name2=sc.name, status=sc.status, status2=status
         )
 
 
