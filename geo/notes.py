@@ -23,30 +23,9 @@ NOTES_EN: dict[str, str] = {
     # siting (analysis/siting.py, analysis/siting_models.py)
     # --- issue 31: i31-hours ---
     # --- issue 27: i27-bounds ---
-    "names_cleaned": "{file}: removed {n:,} control characters (or bytes not in its encoding) from the text in "
-    "column {columns}, the first on row {row}",
     # --- issue 30: i30-compounds ---
-    "compounds_walled": "{n} gated compounds walled ({gates} gates on their edges; {cut} street segments across "
-    "their walls cut): {points:,} resident points, {pop:,.0f} residents, live in them; the gates add "
-    "{median:.1f} min to their walk to the nearest facility at the median, {p90:.1f} min at the 90th percentile",
-    "compounds_open": "{n} compounds have no gate on their edge and are taken as open (no wall): {names}",
-    "gates_off": "{n} gates lie on no compound's edge and open nothing",
     # --- issue 30: i30-grid ---
-    "grids_no_community": "{file}: {n} grids (网格) but no community boundaries: each grid lies in the unit of the "
-    "nearest level above that holds its inside point; give the community layer to see the grids per community",
-    "grids_outside_community": "{file}: the inside point of {n} grids (网格) lies in no community; they lie in the "
-    "nearest level above that holds it: {names}",
-    "grids_straddle": "{file}: {n} grids (网格) reach more than {pct:g}% of their area out of their community; each "
-    "belongs to the community holding its inside point, and counts the residents inside its own polygon: {names}",
     # --- issue 30: i30-roads ---
-    "roads_read": "{file}: a road layer of {n:,} features, read as a network of {nodes:,} nodes and {segments:,} "
-    "segments, {km:,.1f} km, in {crs}",
-    "roads_not_walkable": "{n:,} roads are not walked and were left out (by column '{column}': expressways and "
-    "their ramps, or walk = no; {option} changes it)",
-    "roads_topology": "network check: {joined:,} end points joined, {noded:,} crossings noded, {not_noded:,} not "
-    "noded (they pass over each other: {levels}), segments dropped: {zero:,} of zero length and {duplicates:,} "
-    "duplicates; {dangles:,} dead ends, {fragments:,} fragments cut off, the largest part holds {share:.1f}% of the "
-    "length (see the layer {layer})",
 }
 
 

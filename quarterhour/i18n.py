@@ -749,18 +749,6 @@ _TEXT: dict[str, tuple[str, str]] = {
         "19:00 of each day; all 168 hours in summary.xlsx",
     ),
     # --- issue 30: i30-compounds ---
-    "note_compounds_walled": (
-        "{n} 个封闭小区按围墙计算（边界上 {gates} 个出入口；{cut} 段穿墙道路被截断）：{points:,} 个居民点、"
-        "{pop:,.0f} 名居民住在其中；出入口使其到最近设施的步行中位数增加 {median:.1f} 分钟，"
-        "九成分位数增加 {p90:.1f} 分钟",
-        "{n} gated compounds walled ({gates} gates on their edges; {cut} street segments across their walls cut): "
-        "{points:,} resident points, {pop:,.0f} residents, live in them; the gates add {median:.1f} min to their "
-        "walk to the nearest facility at the median, {p90:.1f} min at the 90th percentile",
-    ),
-    "note_compounds_open": (
-        "{n} 个小区边界上没有出入口，按开放小区计算（不设围墙）：{names}",
-        "{n} compounds have no gate on their edge and are taken as open (no wall): {names}",
-    ),
     "compounds_file": (
         "封闭小区边界（面，或 OSM 文件；可选）",
         "gated compounds (polygons, or an OSM file; optional)",
@@ -769,52 +757,13 @@ _TEXT: dict[str, tuple[str, str]] = {
         "小区出入口（点，或 OSM 文件；缺省时从 OSM 小区文件读取；无出入口的小区按开放计算）",
         "compound gates (points, or an OSM file; default: from an OSM compounds file; a compound with no gate is open)",
     ),
-    "note_gates_off": (
-        "{n} 个出入口不在任何小区边界上，未起作用",
-        "{n} gates lie on no compound's edge and open nothing",
-    ),
     # --- issue 30: i30-grid ---
     "level_grid": ("网格", "grid"),
     "units_sample_grid": ("示例：摩纳哥，含网格（虚构）", "sample: Monaco, with grids (made up)"),
     "grids_full": ("全覆盖网格", "grids fully covered"),
     "grids_partly": ("部分覆盖网格", "grids partly covered"),
     "grids_none": ("未覆盖网格", "grids not covered"),
-    "note_grids_no_community": (
-        "{file}：有 {n} 个网格，但没有社区边界：每个网格归入其内点所在的上一级单元；请提供社区图层，以便按社区查看网格",
-        "{file}: {n} grids (网格) but no community boundaries: each grid lies in the unit of the nearest level above "
-        "that holds its inside point; give the community layer to see the grids per community",
-    ),
-    "note_grids_outside_community": (
-        "{file}：{n} 个网格的内点不在任何社区内，归入其所在的上一级单元：{names}",
-        "{file}: the inside point of {n} grids (网格) lies in no community; they lie in the nearest level above "
-        "that holds it: {names}",
-    ),
-    "note_grids_straddle": (
-        "{file}：{n} 个网格有超过 {pct:g}% 的面积在所属社区之外；网格归属其内点所在的社区，"
-        "网格表按网格自身边界统计居民：{names}",
-        "{file}: {n} grids (网格) reach more than {pct:g}% of their area out of their community; each belongs to "
-        "the community holding its inside point, and counts the residents inside its own polygon: {names}",
-    ),
     # --- issue 30: i30-roads ---
-    "note_roads_read": (
-        "{file}：道路图层 {n:,} 条要素，构建为 {nodes:,} 个节点、{segments:,} 段、{km:,.1f} 公里的路网（{crs}）",
-        "{file}: a road layer of {n:,} features, read as a network of {nodes:,} nodes and {segments:,} segments, "
-        "{km:,.1f} km, in {crs}",
-    ),
-    "note_roads_not_walkable": (
-        "{n:,} 条道路不可步行，已剔除（按“{column}”列：快速路、高速公路及其匝道，或步行列为“否”；可用 {option} 修改）",
-        "{n:,} roads are not walked and were left out (by column '{column}': expressways and their ramps, or "
-        "walk = no; {option} changes it)",
-    ),
-    "note_roads_topology": (
-        "路网检查：连接端点 {joined:,} 处，交叉处打断 {noded:,} 处、不打断 {not_noded:,} 处（上下穿越：{levels}），"
-        "删除零长度路段 {zero:,} 段、重复路段 {duplicates:,} 段；断头路 {dangles:,} 处，孤立碎片 {fragments:,} 个，"
-        "最大连通部分占总长度 {share:.1f}%（见图层 {layer}）",
-        "network check: {joined:,} end points joined, {noded:,} crossings noded, {not_noded:,} not noded (they pass "
-        "over each other: {levels}), segments dropped: {zero:,} of zero length and {duplicates:,} duplicates; "
-        "{dangles:,} dead ends, {fragments:,} fragments cut off, the largest part holds {share:.1f}% of the length "
-        "(see the layer {layer})",
-    ),
     "road_issue_dangle": ("断头路端点", "dead end"),
     "road_issue_joined": ("已连接的端点（容差内）", "end points joined (within the tolerance)"),
     "road_issue_crossing_noded": ("交叉处已打断（路口）", "crossing noded (a junction)"),
@@ -822,34 +771,6 @@ _TEXT: dict[str, tuple[str, str]] = {
     "road_issue_zero_length": ("零长度路段（已删除）", "zero-length segment (dropped)"),
     "road_issue_duplicate": ("重复路段（已删除）", "duplicate segment (dropped)"),
     "road_issue_fragment": ("孤立碎片路段", "segment of a fragment cut off"),
-    "err_roads_not_lines": (
-        "{file}，第 {row} 行，“geometry”列：道路图层须为线要素，发现 {kind}（共 {n} 行）。"
-        "办法：以 LineString 或 MultiLineString 要素提供道路中心线",
-        "{en}",
-    ),
-    "err_roads_no_crs": (
-        "{file}：道路图层未说明坐标系。"
-        "办法：保存时带上坐标系（如 EPSG:4326），或用 --network-crs 指定（如 EPSG:4547、gcj02）",
-        "{en}",
-    ),
-    "err_roads_bad_crs": (
-        "--network-crs：“{value}”不是 PROJ 认识的坐标系。"
-        "办法：填写 gcj02（高德、腾讯）、bd09（百度）、wgs84，或 EPSG 代码，如 EPSG:4547（CGCS2000 3 度带 114°E）",
-        "{en}",
-    ),
-    "err_roads_none_walkable": (
-        "{file}：道路图层中没有可步行的道路。办法：检查道路等级列与 --walkable（默认快速路、高速公路及其匝道不可步行）",
-        "{en}",
-    ),
-    "err_roads_walk_value": (
-        "{file}，第 {row} 行，“{column}”列：“{value}”不是“是”或“否”（共 {n} 行）。"
-        "办法：填写 是（yes）或 否（no），或留空按道路等级判断",
-        "{en}",
-    ),
-    "err_roads_walkable_value": (
-        "{file}，第 {row} 行：“{value}”不是“是”或“否”。办法：每行写作 道路等级,是 或 道路等级,否（如 motorway,no）",
-        "{en}",
-    ),
     "network_file_roads": (
         "路网文件（.graphml / .osm / .osm.pbf，或道路中心线图层 .zip / .gpkg / .geojson）",
         "network file (.graphml / .osm / .osm.pbf, or road centre lines .zip / .gpkg / .geojson)",
@@ -860,20 +781,6 @@ _TEXT: dict[str, tuple[str, str]] = {
     "road_crs_bd09": ("BD-09（百度）", "BD-09 (Baidu)"),
     "road_crs_epsg": ("EPSG 代码（文件未说明时）", "an EPSG code (the file does not say)"),
     "road_crs_epsg_code": ("EPSG 代码，如 EPSG:4547", "EPSG code, e.g. EPSG:4547"),
-    "err_roads_crs_differs": (
-        "{file}：文件所述坐标系为 {stated}，而 --network-crs 为 {system}。"
-        "办法：去掉 --network-crs（它用于未说明坐标系的文件），或以正确的坐标系重新保存文件",
-        "{en}",
-    ),
-    "err_roads_all_zero": (
-        "{file}：道路图层的每条线长度都为零（{n:,} 条）。办法：检查图层的单位与坐标（每条线须连接两个不同的点）",
-        "{en}",
-    ),
-    "err_roads_gcj_projected": (
-        "{file}：--network-crs {system} 用于经纬度坐标，但该文件的坐标系为 {crs}。"
-        "办法：提供经纬度图层，或去掉 --network-crs",
-        "{en}",
-    ),
 }
 
 
