@@ -328,6 +328,7 @@ def test_a_locked_workspace_fails_closed(tmp_path, monkeypatch):
     holder.execute("CREATE TABLE x (a)")
     holder.execute("BEGIN EXCLUSIVE")  # another process holds the file (a backup, a second server's upgrade)
     try:
+        monkeypatch.setenv("QUARTERHOUR_SQLITE_BUSY_SECONDS", "0.2")  # the same refusal, without the 10 s wait
         monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", f"sqlite:///{database}")
         app = AppTest.from_file(str(APP), default_timeout=120).run()
         _closed(app, str(database))
@@ -336,11 +337,12 @@ def test_a_locked_workspace_fails_closed(tmp_path, monkeypatch):
         holder.close()
 
 
-def test_a_workspace_locked_in_the_middle_of_a_session_fails_closed(accounts, db):
+def test_a_workspace_locked_in_the_middle_of_a_session_fails_closed(accounts, db, monkeypatch):
     import sqlite3
 
     app = sign_in("wang", "西北区-planner-2026")
     assert app.metric
+    monkeypatch.setenv("QUARTERHOUR_SQLITE_BUSY_SECONDS", "0.2")  # read at each new connection: no 10 s waits
     database = db.removeprefix("sqlite:///")
     open_store(db).engine.dispose()  # the server's idle connections closed: the holder can take the file whole
     holder = sqlite3.connect(database, isolation_level=None, timeout=10)
@@ -355,6 +357,7 @@ def test_a_workspace_locked_in_the_middle_of_a_session_fails_closed(accounts, db
         holder.close()
     app.run()  # the lock is gone: the planner's page again, still signed in
     assert app.metric and not app.error
+    open_store(db).engine.dispose()  # no pooled connection keeps the short wait for the tests after this one
 
 
 def _closed(app: AppTest, path: str) -> None:
