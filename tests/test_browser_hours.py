@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_browser import CHROMIUM, _launch, _map_frame, _serve
+from test_browser import CHROMIUM, _launch, _map_frame
 
 from analysis.hours import facility_hours, week_coverage
 from geo import load_sample, read_facilities, sample_paths
@@ -16,11 +16,6 @@ pytestmark = [
 ]
 
 HOURS_CSV = sample_paths()["facilities"].with_name("facilities_hours.csv")
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    yield from _serve(tmp_path_factory.mktemp("browser-hours") / "workspace.sqlite")
 
 
 def _pct_at(hour: int) -> float:
