@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -18,11 +19,17 @@ pytestmark = [
 HOURS_CSV = sample_paths()["facilities"].with_name("facilities_hours.csv")
 
 
-def _pct_at(hour: int) -> float:
-    """Coverage at an hour of the week, from the week table (computed apart from the app)."""
+@functools.cache
+def _week():
+    """The week table of the hours file on the sample (computed apart from the app), once."""
     network, _, demand = load_sample()
     facilities = read_facilities(HOURS_CSV).to_crs(network.crs)
-    week = week_coverage(network, facilities, demand, facility_hours(facilities)[0])
+    return week_coverage(network, facilities, demand, facility_hours(facilities)[0])
+
+
+def _pct_at(hour: int) -> float:
+    """Coverage at an hour of the week, from the week table (computed apart from the app)."""
+    week = _week()
     return 100 * week.pop[week.covered[hour]].sum() / week.pop.sum()
 
 
