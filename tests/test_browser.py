@@ -1,4 +1,8 @@
-"""The app in a real headless browser (Debian chromium): the map draws, and nothing leaves the machine."""
+"""The app in a real headless browser (Debian chromium): the map draws, and nothing leaves the machine.
+
+A browser test that needs no workspace of its own asks for ``app_url`` (tests/conftest.py: one server for all of
+them); one that does (accounts, a scenario of its own) starts its own with ``_serve``.
+"""
 
 from __future__ import annotations
 
