@@ -112,6 +112,35 @@ def new_postgres_database(server: str) -> str:
     return server.rsplit("/", 1)[0] + f"/{name}"
 
 
+_SHARED_APP: dict = {}  # the shared app server while it runs; "last": the node id of the last test that uses it
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The real app (``streamlit run``, tests/test_browser.py's ``_serve``) on a fresh SQLite workspace and cache,
+    started once for every browser test that needs no workspace of its own (a test that does starts its own).
+
+    It is stopped right after the last test that asks for it (``pytest_runtest_teardown``), not at the session's end.
+    """
+    from tests.test_browser import _serve
+
+    server = _serve(tmp_path_factory.mktemp("browser-workspace") / "workspace.sqlite")
+    _SHARED_APP["server"] = server
+    yield next(server)
+    server.close()  # a no-op once stopped
+
+
+@pytest.hookimpl(trylast=True)  # after any plugin that reorders the tests
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    users = [item.nodeid for item in items if "app_url" in getattr(item, "fixturenames", ())]
+    _SHARED_APP["last"] = users[-1] if users else None
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    if item.nodeid == _SHARED_APP.get("last") and "server" in _SHARED_APP:
+        _SHARED_APP.pop("server").close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """Each workspace test runs on both databases: a fresh SQLite file, and a fresh database on the PostgreSQL."""

@@ -1,4 +1,8 @@
-"""The app in a real headless browser (Debian chromium): the map draws, and nothing leaves the machine."""
+"""The app in a real headless browser (Debian chromium): the map draws, and nothing leaves the machine.
+
+A browser test that needs no workspace of its own asks for ``app_url`` (tests/conftest.py: one server for all of
+them); one that does (accounts, a scenario of its own) starts its own with ``_serve``.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +28,13 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    yield from _serve(tmp_path_factory.mktemp("browser-workspace") / "workspace.sqlite")
+def browser():
+    """One headless chromium for this module's tests, each on its own page (a new context: no shared cookies)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        launched = _launch(p)
+        yield launched
+        launched.close()
 
 
 def _serve(database: Path):
@@ -71,29 +80,30 @@ def _serve(database: Path):
         yield f"http://127.0.0.1:{port}/"
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:  # a loaded machine: Streamlit may not stop in 10 s; its workspace is ours
+            proc.kill()
+            proc.wait(10)
 
 
-def test_map_renders_offline(app_url, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_map_renders_offline(browser, app_url, tmp_path):
     errors, outside = [], []
-    with sync_api.sync_playwright() as p:
-        browser = _launch(p)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        _watch_requests(page, outside)
-        page.goto(app_url, wait_until="domcontentloaded")
-        frame = _map_frame(page)
-        frame.wait_for_selector(".leaflet-control-layers", timeout=30_000)
-        box = frame.locator(".leaflet-container").bounding_box()
-        assert box["width"] > 600 and box["height"] > 400
-        # Vector layers are drawn (canvas renderer) and the layer control speaks Chinese.
-        assert frame.locator(".leaflet-overlay-pane canvas, .leaflet-overlay-pane svg").count() >= 1
-        assert "15 分钟等时圈" in frame.locator(".leaflet-control-layers").text_content()
-        page.get_by_text("38,245 / 38,367").wait_for(timeout=30_000)
-        shot = Path(os.environ.get("QUARTERHOUR_SHOT", tmp_path / "app.png"))
-        page.screenshot(path=str(shot), full_page=True)
-        browser.close()
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _watch_requests(page, outside)
+    page.goto(app_url, wait_until="domcontentloaded")
+    frame = _map_frame(page)
+    frame.wait_for_selector(".leaflet-control-layers", timeout=30_000)
+    box = frame.locator(".leaflet-container").bounding_box()
+    assert box["width"] > 600 and box["height"] > 400
+    # Vector layers are drawn (canvas renderer) and the layer control speaks Chinese.
+    assert frame.locator(".leaflet-overlay-pane canvas, .leaflet-overlay-pane svg").count() >= 1
+    assert "15 分钟等时圈" in frame.locator(".leaflet-control-layers").text_content()
+    page.get_by_text("38,245 / 38,367").wait_for(timeout=30_000)
+    shot = Path(os.environ.get("QUARTERHOUR_SHOT", tmp_path / "app.png"))
+    page.screenshot(path=str(shot), full_page=True)
+    page.close()
     assert errors == []
     assert outside == []
     assert shot.stat().st_size > 50_000
@@ -135,50 +145,47 @@ def _map_frame(page):
     pytest.fail("no Leaflet map appeared")
 
 
-def test_click_adds_a_centre_and_the_coverage_follows(app_url, tmp_path, sample):
+def test_click_adds_a_centre_and_the_coverage_follows(browser, app_url, tmp_path, sample):
     """A planner picks 'add', clicks in the biggest gap, and sees who gains; the console stays clean."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     from analysis.pipeline import run_circle
 
     network, facilities, demand = sample
     gap = run_circle(network, facilities, demand).gaps.to_crs(4326).geometry.iloc[0].representative_point()
     errors, console, outside = [], [], []
-    with sync_api.sync_playwright() as p:
-        browser = _launch(p)
-        page = browser.new_page(viewport={"width": 1600, "height": 1100})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
-        _watch_requests(page, outside)
-        page.goto(app_url, wait_until="domcontentloaded")
-        _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
-        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
-        page.get_by_text("新增 add").click()
-        page.get_by_text("点击地图即在该处新增一个中心。").wait_for(timeout=30_000)
-        frame = _map_frame(page)
-        frame.wait_for_function("() => window.map !== undefined")
-        frame.evaluate(f"() => {{ window.map.setView([{gap.y}, {gap.x}], 16); }}")
-        time.sleep(0.5)  # the pan settles
-        xy = frame.evaluate(f"() => window.map.latLngToContainerPoint([{gap.y}, {gap.x}])")
-        box = frame.locator(".leaflet-container").bounding_box()
-        clicked = time.perf_counter()
-        page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
-        page.get_by_text("现状与方案对比").wait_for(timeout=30_000)
-        page.get_by_text("新中心 1").first.wait_for(state="attached", timeout=30_000)  # a cell of the table
-        seconds = time.perf_counter() - clicked
-        frame = _map_frame(page)
-        frame.wait_for_function("() => (window.feature_group || []).length > 0")  # the new centre is drawn
-        time.sleep(1)
-        shot = Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_after_click.png"
-        page.screenshot(path=str(shot), full_page=True)
-        gained = page.get_by_text("新增覆盖", exact=False).first.text_content()
-        browser.close()
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    _watch_requests(page, outside)
+    page.goto(app_url, wait_until="domcontentloaded")
+    _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
+    page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+    page.get_by_text("新增 add").click()
+    page.get_by_text("点击地图即在该处新增一个中心。").wait_for(timeout=30_000)
+    frame = _map_frame(page)
+    frame.wait_for_function("() => window.map !== undefined")
+    frame.evaluate(f"() => {{ window.map.setView([{gap.y}, {gap.x}], 16); }}")
+    time.sleep(0.5)  # the pan settles
+    xy = frame.evaluate(f"() => window.map.latLngToContainerPoint([{gap.y}, {gap.x}])")
+    box = frame.locator(".leaflet-container").bounding_box()
+    clicked = time.perf_counter()
+    page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+    page.get_by_text("现状与方案对比").wait_for(timeout=30_000)
+    page.get_by_text("新中心 1").first.wait_for(state="attached", timeout=30_000)  # a cell of the table
+    seconds = time.perf_counter() - clicked
+    frame = _map_frame(page)
+    frame.wait_for_function("() => (window.feature_group || []).length > 0")  # the new centre is drawn
+    time.sleep(1)
+    shot = Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_after_click.png"
+    page.screenshot(path=str(shot), full_page=True)
+    gained = page.get_by_text("新增覆盖", exact=False).first.text_content()
+    page.close()
     print(f"click to updated coverage: {seconds:.2f} s")
     assert errors == [] and console == [], (errors, console)
     assert outside == []
     assert "新增覆盖" in gained and not gained.startswith("新增覆盖 0 人")
 
 
-def test_uploading_a_planners_spreadsheet(app_url, tmp_path):
+def test_uploading_a_planners_spreadsheet(browser, app_url, tmp_path):
     """A facility list with Chinese headers replaces the sample's; a broken one is explained, not a traceback."""
     sync_api = pytest.importorskip("playwright.sync_api")
     good = tmp_path / "党群服务中心.csv"
@@ -189,37 +196,34 @@ def test_uploading_a_planners_spreadsheet(app_url, tmp_path):
     bad = tmp_path / "没有坐标.csv"
     bad.write_text("名称,类别,地址\n服务中心,党群服务中心,中州中路 1 号\n", encoding="utf-8")
     errors = []
-    with sync_api.sync_playwright() as p:
-        browser = _launch(p)
-        page = browser.new_page(viewport={"width": 1600, "height": 1100})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(app_url, wait_until="domcontentloaded")
-        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
-        page.get_by_text("数据", exact=True).click()
-        uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
-        uploader.locator('input[type="file"]').set_input_files(str(good))
-        facilities = page.locator('[data-testid="stMetric"]').filter(has_text="服务设施")
-        sync_api.expect(facilities.locator('[data-testid="stMetricValue"]')).to_have_text("2", timeout=60_000)
-        page.get_by_text("读取了什么").click()
-        page.get_by_text("党群服务中心.csv：2 个服务设施").wait_for(timeout=30_000)
-        uploader.locator('input[type="file"]').set_input_files(str(bad))
-        alert = page.locator('[data-testid="stAlert"]').filter(has_text="没有坐标.csv")
-        alert.first.wait_for(timeout=60_000)
-        text = alert.first.text_content()
-        # The page goes on with the last data that worked (replacing a file passes through "no file": the
-        # sample), with the error above it; the map is still there.
-        page.get_by_text("下面仍显示上一次成功读取的数据").wait_for(timeout=30_000)
-        sync_api.expect(facilities.locator('[data-testid="stMetricValue"]')).to_have_text(re.compile(r"^\d+$"))
-        assert _map_frame(page) is not None
-        page.screenshot(path=str(Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_bad_upload.png"))
-        browser.close()
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+    page.get_by_text("数据", exact=True).click()
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
+    uploader.locator('input[type="file"]').set_input_files(str(good))
+    facilities = page.locator('[data-testid="stMetric"]').filter(has_text="服务设施")
+    sync_api.expect(facilities.locator('[data-testid="stMetricValue"]')).to_have_text("2", timeout=60_000)
+    page.get_by_text("读取了什么").click()
+    page.get_by_text("党群服务中心.csv：2 个服务设施").wait_for(timeout=30_000)
+    uploader.locator('input[type="file"]').set_input_files(str(bad))
+    alert = page.locator('[data-testid="stAlert"]').filter(has_text="没有坐标.csv")
+    alert.first.wait_for(timeout=60_000)
+    text = alert.first.text_content()
+    # The page goes on with the last data that worked (replacing a file passes through "no file": the
+    # sample), with the error above it; the map is still there.
+    page.get_by_text("下面仍显示上一次成功读取的数据").wait_for(timeout=30_000)
+    sync_api.expect(facilities.locator('[data-testid="stMetricValue"]')).to_have_text(re.compile(r"^\d+$"))
+    assert _map_frame(page) is not None
+    page.screenshot(path=str(Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_bad_upload.png"))
+    page.close()
     assert errors == []
     assert "Traceback" not in text and "no longitude column" in text and "经度" in text, text
 
 
-def test_facilities_of_another_city_keep_the_map_and_say_why(app_url, tmp_path):
+def test_facilities_of_another_city_keep_the_map_and_say_why(browser, app_url, tmp_path):
     """Two Luoyang centres on the Monaco sample: the map is drawn, and the message says where, how far and why."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     far = tmp_path / "洛阳党群服务中心.csv"
     far.write_text(
         "名称,类别,经度,纬度\n洛阳老城党群服务中心,党群服务中心,112.4700,34.6830\n"
@@ -227,53 +231,49 @@ def test_facilities_of_another_city_keep_the_map_and_say_why(app_url, tmp_path):
         encoding="utf-8",
     )
     errors = []
-    with sync_api.sync_playwright() as p:
-        browser = _launch(p)
-        page = browser.new_page(viewport={"width": 1600, "height": 1100})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(app_url, wait_until="domcontentloaded")
-        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
-        page.get_by_text("数据", exact=True).click()
-        uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
-        uploader.locator('input[type="file"]').set_input_files(str(far))
-        alert = page.locator('[data-testid="stAlert"]').filter(has_text="没有服务设施在路网上")
-        alert.first.wait_for(timeout=90_000)
-        text = alert.first.text_content()
-        frame = _map_frame(page)
-        frame.wait_for_selector(".leaflet-control-layers", timeout=60_000)
-        assert frame.locator(".leaflet-overlay-pane canvas, .leaflet-overlay-pane svg").count() >= 1
-        time.sleep(1)
-        shot = Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_no_facility_on_network.png"
-        page.screenshot(path=str(shot), full_page=True)
-        bug = page.get_by_text("程序出错").count()
-        browser.close()
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+    page.get_by_text("数据", exact=True).click()
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
+    uploader.locator('input[type="file"]').set_input_files(str(far))
+    alert = page.locator('[data-testid="stAlert"]').filter(has_text="没有服务设施在路网上")
+    alert.first.wait_for(timeout=90_000)
+    text = alert.first.text_content()
+    frame = _map_frame(page)
+    frame.wait_for_selector(".leaflet-control-layers", timeout=60_000)
+    assert frame.locator(".leaflet-overlay-pane canvas, .leaflet-overlay-pane svg").count() >= 1
+    time.sleep(1)
+    shot = Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_no_facility_on_network.png"
+    page.screenshot(path=str(shot), full_page=True)
+    bug = page.get_by_text("程序出错").count()
+    page.close()
     assert errors == [] and bug == 0
     assert "2 个服务设施中没有一个位于道路 300 米以内" in text and "相距约 8," in text and "坐标系" in text
 
 
-def test_sites_show_on_the_map_after_one_click(app_url, tmp_path):
+def test_sites_show_on_the_map_after_one_click(browser, app_url, tmp_path):
     """'计算选址' once: the siting table and the sites on the map in the same update (looked at in the shot)."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = _launch(p)
-        page = browser.new_page(viewport={"width": 1600, "height": 1400})
-        page.goto(app_url, wait_until="domcontentloaded")
-        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
-        page.get_by_text("选址模型", exact=True).click()
-        page.get_by_text("计算选址", exact=True).click()
-        page.get_by_text("新增后覆盖居民").wait_for(timeout=90_000)
-        layers = ""
-        for _ in range(30):  # the map's frame is replaced once, with the sites
-            try:
-                layers = _map_frame(page).locator(".leaflet-control-layers").text_content(timeout=5_000)
-            except sync_api.Error:
-                layers = ""
-            if "新增中心等时圈" in layers:
-                break
-            time.sleep(1)
-        shot = Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_sites_one_click.png"
-        page.screenshot(path=str(shot), full_page=True)
-        browser.close()
+    page = browser.new_page(viewport={"width": 1600, "height": 1400})
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+    page.get_by_text("选址模型", exact=True).click()
+    page.get_by_text("计算选址", exact=True).click()
+    page.get_by_text("新增后覆盖居民").wait_for(timeout=90_000)
+    layers = ""
+    for _ in range(30):  # the map's frame is replaced once, with the sites
+        try:
+            layers = _map_frame(page).locator(".leaflet-control-layers").text_content(timeout=5_000)
+        except sync_api.Error:
+            layers = ""
+        if "新增中心等时圈" in layers:
+            break
+        time.sleep(1)
+    shot = Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_sites_one_click.png"
+    page.screenshot(path=str(shot), full_page=True)
+    page.close()
     assert "新增中心等时圈" in layers  # the siting model's reach: on the map without a second interaction
 
 
@@ -312,25 +312,22 @@ def resumed_scenario(page, shots: Path, prefix: str) -> str:
     return after
 
 
-def test_a_scenario_outlives_a_reload(tmp_path, sample):
+def test_a_scenario_outlives_a_reload(browser, tmp_path, sample):
     """Add a centre, reload the page: the scenario is still there with the same figures (issue 16)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     gap = biggest_gap(sample)
     shots = Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path))
     errors = []
     server = _serve(tmp_path / "workspace.sqlite")
     url = next(server)
     try:
-        with sync_api.sync_playwright() as p:
-            browser = _launch(p)
-            page = browser.new_page(viewport={"width": 1600, "height": 1300})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url, wait_until="domcontentloaded")
-            before = add_centre(page, gap)
-            page.screenshot(path=str(shots / "workspace_before_reload.png"), full_page=True)
-            page.reload(wait_until="domcontentloaded")
-            after = resumed_scenario(page, shots, "workspace")
-            browser.close()
+        page = browser.new_page(viewport={"width": 1600, "height": 1300})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url, wait_until="domcontentloaded")
+        before = add_centre(page, gap)
+        page.screenshot(path=str(shots / "workspace_before_reload.png"), full_page=True)
+        page.reload(wait_until="domcontentloaded")
+        after = resumed_scenario(page, shots, "workspace")
+        page.close()
     finally:
         server.close()
     assert errors == []

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
-from test_browser import CHROMIUM, _launch, _map_frame, _serve
+from test_browser import CHROMIUM, _launch, _map_frame
 
 from analysis.hours import facility_hours, week_coverage
 from geo import load_sample, read_facilities, sample_paths
@@ -18,16 +19,17 @@ pytestmark = [
 HOURS_CSV = sample_paths()["facilities"].with_name("facilities_hours.csv")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    yield from _serve(tmp_path_factory.mktemp("browser-hours") / "workspace.sqlite")
+@functools.cache
+def _week():
+    """The week table of the hours file on the sample (computed apart from the app), once."""
+    network, _, demand = load_sample()
+    facilities = read_facilities(HOURS_CSV).to_crs(network.crs)
+    return week_coverage(network, facilities, demand, facility_hours(facilities)[0])
 
 
 def _pct_at(hour: int) -> float:
     """Coverage at an hour of the week, from the week table (computed apart from the app)."""
-    network, _, demand = load_sample()
-    facilities = read_facilities(HOURS_CSV).to_crs(network.crs)
-    week = week_coverage(network, facilities, demand, facility_hours(facilities)[0])
+    week = _week()
     return 100 * week.pop[week.covered[hour]].sum() / week.pop.sum()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_browser import CHROMIUM, _launch, _serve
+from tests.test_browser import CHROMIUM, _launch
 
 pytestmark = [
     pytest.mark.browser,
@@ -15,11 +15,6 @@ _SHOWN = """e => {
   const after = getComputedStyle(e, '::after').content;
   return {own: getComputedStyle(e).fontSize, after: after === 'none' ? '' : JSON.parse(after)};
 }"""
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    yield from _serve(tmp_path_factory.mktemp("browser-trust") / "workspace.sqlite")
 
 
 def test_the_uploaders_words_are_the_planners_language(app_url):

@@ -124,7 +124,9 @@ def test_a_locked_workspace_on_status_exits_2(workspace_copy):
     holder.start()
     try:
         assert holding.wait(30)
-        done = _cli("scenarios", "status", "1", "submitted", database=workspace_copy)
+        done = _cli(
+            "scenarios", "status", "1", "submitted", database=workspace_copy, QUARTERHOUR_SQLITE_BUSY_SECONDS="0.2"
+        )
     finally:
         release.set()
         holder.join()

@@ -184,13 +184,6 @@ def db(tmp_path, monkeypatch) -> str:
     return url
 
 
-@pytest.fixture
-def any_db(database_url, monkeypatch) -> str:
-    """The app's workspace on SQLite, then on PostgreSQL (where the kept files are in the database's rows)."""
-    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", database_url)
-    return database_url
-
-
 def _accounts(url: str):
     from workspace.accounts import Accounts
 
@@ -237,8 +230,8 @@ def figure(app: AppTest, label: str) -> str:
     return app.metric[labels.index(label)].value
 
 
-def test_a_planners_page_comes_back_whole_with_the_version_that_was_open(any_db, gap):
-    db = any_db
+def test_a_planners_page_comes_back_whole_with_the_version_that_was_open(db, gap):
+    """The page on SQLite; the same pages on PostgreSQL: test_the_accounts_newest_page_is_the_one_reopened."""
     _accounts(db)
     store = open_store(db)
     first = sign_in("wang", "西北区-planner-2026")
@@ -263,8 +256,9 @@ def test_a_planners_page_comes_back_whole_with_the_version_that_was_open(any_db,
     assert (page.version, page.base, page.params["minutes"]) == (1, 2, 10)
 
 
-def test_a_kept_upload_comes_back_by_the_planners_name(any_db, sample):
-    db = any_db
+def test_a_kept_upload_comes_back_by_the_planners_name(db, sample):
+    """The page on SQLite; a kept file read from, and refused when changed in, PostgreSQL's row:
+    test_an_input_file_is_kept_once_and_checked_before_use (the page's refusal is the store's, on either)."""
     _accounts(db)
     store = open_store(db)
     kept = Projects(store)
@@ -284,14 +278,8 @@ def test_a_kept_upload_comes_back_by_the_planners_name(any_db, sample):
     app.run()
     assert Path(stored).is_file() and any(f"已从项目恢复：{name}" in c.value for c in app.sidebar.caption)
     sha = Path(stored).name.split(".")[0]
-    if file_area(store.url) is not None:  # the kept copy changed: in the file area (SQLite), in its row (PostgreSQL)
-        kept_copy = file_area(store.url) / sha
-        kept_copy.write_bytes(kept_copy.read_bytes().replace(b"Feature", b"feature", 1))
-    else:
-        with store.engine.begin() as c:
-            row = c.execute(sa.text("SELECT data FROM input_files WHERE sha256 = :s"), {"s": sha}).scalar_one()
-            changed = bytes(row).replace(b"Feature", b"feature", 1)
-            c.execute(sa.text("UPDATE input_files SET data = :d WHERE sha256 = :s"), {"d": changed, "s": sha})
+    kept_copy = file_area(store.url) / sha  # the kept copy changed in the file area
+    kept_copy.write_bytes(kept_copy.read_bytes().replace(b"Feature", b"feature", 1))
     Path(stored).unlink()
     damaged = sign_in("wang", "西北区-planner-2026")
     assert any(f"项目中保存的输入文件“{name}”已损坏或缺失" in e.value for e in damaged.error)
@@ -328,6 +316,7 @@ def test_a_locked_workspace_fails_closed(tmp_path, monkeypatch):
     holder.execute("CREATE TABLE x (a)")
     holder.execute("BEGIN EXCLUSIVE")  # another process holds the file (a backup, a second server's upgrade)
     try:
+        monkeypatch.setenv("QUARTERHOUR_SQLITE_BUSY_SECONDS", "0.2")  # the same refusal, without the 10 s wait
         monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", f"sqlite:///{database}")
         app = AppTest.from_file(str(APP), default_timeout=120).run()
         _closed(app, str(database))
@@ -336,11 +325,12 @@ def test_a_locked_workspace_fails_closed(tmp_path, monkeypatch):
         holder.close()
 
 
-def test_a_workspace_locked_in_the_middle_of_a_session_fails_closed(accounts, db):
+def test_a_workspace_locked_in_the_middle_of_a_session_fails_closed(accounts, db, monkeypatch):
     import sqlite3
 
     app = sign_in("wang", "西北区-planner-2026")
     assert app.metric
+    monkeypatch.setenv("QUARTERHOUR_SQLITE_BUSY_SECONDS", "0.2")  # read at each new connection: no 10 s waits
     database = db.removeprefix("sqlite:///")
     open_store(db).engine.dispose()  # the server's idle connections closed: the holder can take the file whole
     holder = sqlite3.connect(database, isolation_level=None, timeout=10)
@@ -355,6 +345,7 @@ def test_a_workspace_locked_in_the_middle_of_a_session_fails_closed(accounts, db
         holder.close()
     app.run()  # the lock is gone: the planner's page again, still signed in
     assert app.metric and not app.error
+    open_store(db).engine.dispose()  # no pooled connection keeps the short wait for the tests after this one
 
 
 def _closed(app: AppTest, path: str) -> None:

@@ -25,7 +25,6 @@ from quarterhour.progress import Steps
 from quarterhour.readnotes import coordinate_note
 
 SAMPLE = "data/sample"
-app_url = test_browser.app_url  # the fixture serving the real app (streamlit run), for the browser test
 LUOYANG = (112.4690, 34.6830)  # 老城区: where Monaco's centre is put
 _AS = {"file": "f.xlsx", "role": "facilities"}  # what a refusal would name
 

@@ -163,6 +163,26 @@ def test_a_bad_database_url_is_one_clear_error(tmp_path):
         Store("nosuchdb://x")
 
 
+def test_sqlites_busy_wait_is_ten_seconds_unless_set(tmp_path, monkeypatch):
+    """QUARTERHOUR_SQLITE_BUSY_SECONDS: the production default stays 10 s; a set value is used; a bad one is named."""
+
+    def waited(name: str) -> int:
+        store = Store(f"sqlite:///{tmp_path / name}")
+        with store.engine.connect() as c:
+            ms = c.execute(sa.text("PRAGMA busy_timeout")).scalar_one()
+        store.engine.dispose()
+        return ms
+
+    monkeypatch.delenv("QUARTERHOUR_SQLITE_BUSY_SECONDS", raising=False)
+    assert waited("default.sqlite") == 10_000
+    monkeypatch.setenv("QUARTERHOUR_SQLITE_BUSY_SECONDS", "0.25")
+    assert waited("short.sqlite") == 250
+    for bad in ("soon", "-1", "nan"):
+        monkeypatch.setenv("QUARTERHOUR_SQLITE_BUSY_SECONDS", bad)
+        with pytest.raises(WorkspaceError, match="QUARTERHOUR_SQLITE_BUSY_SECONDS is"):
+            Store(f"sqlite:///{tmp_path / 'bad.sqlite'}")
+
+
 def test_postgis_holds_each_change_as_a_point(postgres_url):
     store = Store(new_postgres_database(postgres_url))
     project = store.project(ProjectKey("n", "f", "r", "u"))

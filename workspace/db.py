@@ -6,6 +6,9 @@ database: a ``sqlite:///path`` file, or ``postgresql://user:password@host/db``
 (driven by psycopg 3; the database needs PostGIS, which the first migration
 enables). Opening runs Alembic's ``upgrade head``, so an older workspace is
 brought up to date before it is read.
+
+On SQLite a connection waits for another writer up to ``QUARTERHOUR_SQLITE_BUSY_SECONDS`` (default 10)
+before it gives up with "database is locked" (the tests of a locked workspace use a short wait).
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ __all__ = ["ENV_URL", "database_problems", "database_url", "default_path", "migr
 
 #: The environment variable that names the workspace's database.
 ENV_URL = "QUARTERHOUR_DATABASE_URL"
+#: The environment variable for SQLite's busy wait, in seconds (default ``BUSY_SECONDS``).
+ENV_BUSY = "QUARTERHOUR_SQLITE_BUSY_SECONDS"
+BUSY_SECONDS = 10.0
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _LOCK = threading.Lock()  # one upgrade at a time within a server (Streamlit runs sessions in threads)
 _PG_LOCK_ID = 0x5148_5753  # "QHWS": the advisory lock two servers' upgrades take on PostgreSQL
@@ -89,6 +95,7 @@ def open_engine(url: str) -> Engine:
     except (ArgumentError, ImportError, ValueError) as exc:
         raise _refused(url, _why(exc)) from None
     if engine.dialect.name == "sqlite":
+        busy_seconds()  # a bad QUARTERHOUR_SQLITE_BUSY_SECONDS is refused here, by name, not at the first query
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     try:
         migrate(engine)
@@ -130,11 +137,34 @@ def _why(exc: BaseException) -> str:
     return text.replace("Can't locate revision identified by", "unknown revision")
 
 
+def busy_seconds() -> float:
+    """How long a SQLite connection waits for another writer: ``QUARTERHOUR_SQLITE_BUSY_SECONDS``, default 10.
+
+    Examples
+    --------
+    >>> busy_seconds() if ENV_BUSY not in os.environ else BUSY_SECONDS
+    10.0
+    """
+    raw = os.environ.get(ENV_BUSY, "").strip()
+    if not raw:
+        return BUSY_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise WorkspaceError(
+            f"{ENV_BUSY} is '{raw[:40]}', not a number of seconds from 0 to 3600",
+            fix=f"set {ENV_BUSY} to a number of seconds such as 10, or unset it for the default",
+        )
+    return seconds
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    """Foreign keys on; wait for a writer rather than fail; readers do not block the writer (WAL)."""
+    """Foreign keys on; wait for a writer rather than fail (``busy_seconds``); readers do not block the writer (WAL)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={round(busy_seconds() * 1000)}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
