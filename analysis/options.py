@@ -67,7 +67,7 @@ def _pairs(values: Mapping[str, float] | Sequence[tuple[str, float]] | None, wha
         except (TypeError, ValueError):
             number = float("nan")
         if not number > 0:
-            raise InputError(f"{what} of '{key}' is {value!r}, not a positive number", fix=f"give {what} above 0")
+            raise InputError("options_pair_not_positive", what=what, key_value=key, value=value)
         out.append((str(key), number))
     return tuple(sorted(out))
 
@@ -145,20 +145,20 @@ class CircleOptions:
     def __post_init__(self) -> None:
         put = object.__setattr__  # frozen: the normal forms are set once, here
         if self.mode not in MODE_SPEEDS_KMH:
-            raise InputError(f"unknown travel mode '{self.mode}'", fix=f"use {', '.join(MODES)}")
+            raise InputError("options_unknown_mode", mode=self.mode, modes=", ".join(MODES))
         if self.standard not in STANDARDS:
-            raise InputError(f"unknown yardstick '{self.standard}'", fix=f"use {', '.join(STANDARDS)}")
+            raise InputError("options_unknown_standard", standard=self.standard, standards=", ".join(STANDARDS))
         if self.decay not in DECAYS:
-            raise InputError(f"unknown distance decay '{self.decay}'", fix=f"use {', '.join(DECAYS)}")
+            raise InputError("options_unknown_decay", decay=self.decay, decays=", ".join(DECAYS))
         unknown = set(self.isochrones) - set(ISOCHRONE_KINDS)
         if unknown:
-            raise InputError(f"unknown isochrone kind {sorted(unknown)}", fix=f"use {', '.join(ISOCHRONE_KINDS)}")
+            raise InputError(
+                "options_unknown_isochrone", unknown=sorted(unknown), isochrone_kinds=", ".join(ISOCHRONE_KINDS)
+            )
         put(self, "speed_kmh", float(MODE_SPEEDS_KMH[self.mode] if self.speed_kmh is None else self.speed_kmh))
         for name in ("minutes", "speed_kmh", "max_snap_m", "street_side_m", "gap_cell_m", "site_spacing_m"):
             if not float(getattr(self, name)) > 0:
-                raise InputError(
-                    f"{name} is {getattr(self, name)!r}, not a positive number", fix=f"give {name} above 0"
-                )
+                raise InputError("options_not_positive", name=name, value=getattr(self, name))
             put(self, name, float(getattr(self, name)))
         put(self, "bands", tuple(sorted({float(b) for b in self.bands})))
         put(self, "isochrones", tuple(self.isochrones))

@@ -172,8 +172,7 @@ def snap_circle(
         require_projected(gdf.crs, what=what)
         if gdf.crs != network.crs:
             raise InputError(
-                f"{what} are in {gdf.crs.to_string()}, the network in {network.crs.to_string()}",
-                fix="reproject them first: gdf.to_crs(network.crs)",
+                "stages_crs_differs", what=what, crs=gdf.crs.to_string(), network_crs=network.crs.to_string()
             )
     if options.categories is not None:
         facilities = facilities[facilities["category"].isin(options.categories)]

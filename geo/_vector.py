@@ -125,11 +125,7 @@ def read_vector(path: Path, *, what: str, layer: str | None = None, assume_crs: 
         gdf = gdf.set_crs(assume_crs, allow_override=True)
         gdf.attrs["crs_assumed"] = True
     if gdf.crs is None and what == "roads":  # issue 30: a road layer may say its system with --network-crs
-        raise InputError(
-            "the roads file has no coordinate reference system",
-            file=path.name,
-            fix="save it with a CRS (e.g. EPSG:4326), or say it with --network-crs (e.g. EPSG:4547, gcj02)",
-        )
+        raise InputError("vector_roads_no_crs", file=path.name)
     if gdf.crs is None:
         raise InputError("vector_what_file_has_no_2", file=path.name, what=what)
     _check_stated_crs(path, gdf.crs, what)

@@ -85,11 +85,7 @@ def _is_osm(path: Path) -> bool:
 
 
 def _osm_error(path: Path, exc: Exception) -> InputError:
-    return InputError(
-        f"cannot read the OSM file ({plain_text(exc)})",
-        file=path.name,
-        fix="give a valid .osm or .osm.pbf file, or the compounds as GeoJSON / GeoPackage / Shapefile polygons",
-    )
+    return InputError("compounds_osm_unreadable", file=path.name, exc=plain_text(exc))
 
 
 def _osm_compounds(path: Path) -> gpd.GeoDataFrame:
@@ -147,19 +143,10 @@ def read_compounds(path: str | Path) -> gpd.GeoDataFrame:
     if _is_osm(path):
         gdf = _osm_compounds(path)
         if gdf.empty:
-            raise InputError(
-                "the OSM file has no gated compound: no landuse=residential area with access=private, "
-                "and no area closed by a barrier=wall or fence way",
-                file=path.name,
-                fix="draw the compounds (小区 boundaries) as polygons in a GeoJSON / GeoPackage / Shapefile",
-            )
+            raise InputError("compounds_osm_none_gated", file=path.name)
         return gdf
     if path.suffix.lower() not in VECTOR_SUFFIXES:
-        raise InputError(
-            f"unsupported compounds format '{path.suffix}'",
-            file=path.name,
-            fix="give the compounds as GeoJSON, GeoPackage, (zipped) Shapefile polygons, or an .osm / .osm.pbf",
-        )
+        raise InputError("compounds_compounds_format", file=path.name, suffix=path.suffix)
     gdf = read_vector(path, what="compounds")
     require_kind(gdf, POLYGONS, path, what="compounds", fix="give the compounds (小区 boundaries) as polygons")
     return gdf
@@ -185,12 +172,7 @@ def read_gates(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
         gdf, _ = read_point_table(path, what="gates", crs=crs, columns=lonlat)
         return gdf
     if path.suffix.lower() not in VECTOR_SUFFIXES:
-        raise InputError(
-            f"unsupported gates format '{path.suffix}'",
-            file=path.name,
-            fix="give the gates as GeoJSON, GeoPackage, (zipped) Shapefile points, a CSV/XLSX of lon/lat, or an .osm "
-            "/ .osm.pbf",
-        )
+        raise InputError("compounds_gates_format", file=path.name, suffix=path.suffix)
     gdf = read_vector(path, what="gates")
     require_kind(gdf, ("Point",), path, what="gates", fix="give each gate as a point on the compound's edge")
     return gdf

@@ -395,9 +395,7 @@ def _level_layers(names: list[str], path: Path) -> dict[str, str]:
             continue
         if level in found:
             raise InputError(
-                f"layers '{found[level]}' and '{name}' both name the {level} level",
-                file=path.name,
-                fix=f"keep one layer per level (rename or drop '{name}')",
+                "io_two_layers_one_level", file=path.name, found_level=found[level], name=name, level=level
             )
         found[level] = name
     return {lvl: found[lvl] for lvl in LEVELS if lvl in found}

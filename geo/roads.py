@@ -109,7 +109,6 @@ _YES = {"yes", "y", "true", "t", "1", "是", "可", "可以", "有"}
 _NO = {"no", "n", "false", "f", "0", "否", "不", "不可", "无", "none", ""}
 _NODE_TOL = 1e-3  # metres: split points this close are one node (floating error of computed crossings)
 _AT_END = 1e-6  # metres: a crossing this close to a line's end is at that end
-_FIX_LINES = "give the road centre lines as LineString or MultiLineString features"
 
 
 @dataclass(frozen=True)
@@ -172,18 +171,6 @@ class RoadReport:
     issues: gpd.GeoDataFrame = field(repr=False)
 
 
-def said(key: str, problem: str, **values: object) -> InputError:
-    """An ``InputError`` with its words in both languages (``quarterhour.i18n``'s ``err_roads_<key>``).
-
-    ``file``, ``row``, ``column`` and ``fix`` make the English message as ever; every value is there for the
-    Chinese words, and ``en`` holds the English message itself.
-    """
-    where = {k: values.get(k) for k in ("file", "row", "column", "fix")}
-    exc = InputError(problem, **where)
-    exc.key, exc.values = f"roads_{key}", {**values, "en": str(exc)}
-    return exc
-
-
 def is_road_layer(path: str | Path) -> bool:
     """A network file given as a road layer (a vector file of lines), not GraphML / OSM."""
     return Path(path).suffix.lower() in ROAD_SUFFIXES
@@ -205,11 +192,9 @@ def parse_network_crs(text: str | None) -> str | None:
     try:
         crs = CRS.from_user_input(value)
     except CRSError:
-        raise said(
-            "bad_crs",
-            f"the network's coordinate system '{value[:60]}' is not one PROJ knows",
+        raise InputError(
+            "roads_bad_crs",
             column="--network-crs",
-            fix="give gcj02 (高德/腾讯), bd09 (百度), wgs84, or an EPSG code such as EPSG:4547 (CGCS2000 3° GK 114°E)",
             value=value[:60],
         ) from None
     return crs.to_string()
@@ -238,21 +223,16 @@ def read_walkable(path: str | Path | None) -> dict[str, bool]:
         except UnicodeDecodeError:
             continue
     else:
-        raise InputError(
-            "the walkable mapping is neither UTF-8 nor GBK text", file=path.name, fix="save it as a CSV in UTF-8"
-        )
+        raise InputError("roads_walkable_encoding", file=path.name)
     for number, row in enumerate(csv.reader(text.splitlines()), start=1):
         cells = [c.strip() for c in row]
         if not any(cells):
             continue
         if len(cells) < 2:
-            raise said(
-                "walkable_value",
-                "a row gives no walkable yes/no after its class",
+            raise InputError(
+                "roads_walkable_missing",
                 file=path.name,
                 row=number,
-                fix="write each row as: class,yes  or  class,no (e.g. motorway,no / 步行道,yes)",
-                value="",
             )
         answer = cells[1].lower()
         if answer in _YES or answer in _NO - {""}:
@@ -260,18 +240,14 @@ def read_walkable(path: str | Path | None) -> dict[str, bool]:
         elif number == 1:
             continue  # a header row
         else:
-            raise said(
-                "walkable_value",
-                f"'{cells[1]}' is not yes or no",
+            raise InputError(
+                "roads_walkable_value",
                 file=path.name,
                 row=number,
-                fix="write each row as: class,yes  or  class,no (e.g. motorway,no / 步行道,yes)",
                 value=cells[1],
             )
     if not mapping:
-        raise InputError(
-            "the walkable mapping lists no class", file=path.name, fix="write each row as: class,yes  or  class,no"
-        )
+        raise InputError("roads_walkable_empty", file=path.name)
     return mapping
 
 
@@ -319,28 +295,22 @@ def prepare_roads(
     path = existing(path, "network", max_mb=MAX_INPUT_MB)
     source = source or path.name
     if not np.isfinite(join_m) or join_m < 0:
-        raise InputError(f"the end-point tolerance {join_m:g} m is not a distance", fix="give 0 or more metres")
+        raise InputError("roads_join_not_distance", join_m=join_m)
     layer = _read_layer(path, network_crs, source)
     if clip_to is not None:
         area = gpd.GeoSeries([clip_to], crs=4326).to_crs(layer.crs).iloc[0]
         layer = layer[layer.intersects(area)].reset_index(drop=True)
         if layer.empty:
-            raise InputError(
-                "no road of the layer lies inside the clipping area",
-                file=source,
-                fix="check that the boundaries and the road layer cover the same place (and --network-crs)",
-            )
+            raise InputError("roads_none_in_clip", file=source)
     counts: dict = {"features": len(layer)}
     keep, walk_counts = _walkable(layer, walkable or {}, source)
     counts.update(walk_counts)
     layer = layer[keep]
     if layer.empty:
-        raise said(
-            "none_walkable",
-            "no walkable road is left in the road layer",
+        raise InputError(
+            "roads_none_walkable",
             file=source,
             column=walk_counts.get("class_column") or None,
-            fix="check the road class column and --walkable (expressways are not walked by default)",
         )
     level, flagged, z_level, counts["level_columns"] = _levels(layer)
     target = crs if crs is not None else (layer.crs if _is_metric(layer.crs) else None)
@@ -357,11 +327,9 @@ def prepare_roads(
     issues.append(("zero_length", shapely.get_point(lines[short], 0)))
     lines, level, flagged, z_level = lines[~short], level[~short], flagged[~short], z_level[~short]
     if not len(lines):
-        raise said(
-            "all_zero",
-            f"every road line of the layer has zero length ({counts['zero_length']:,} in all)",
+        raise InputError(
+            "roads_all_zero",
             file=source,
-            fix="check the layer's units and coordinates (lines must run between two different points)",
             n=counts["zero_length"],
         )
     lines, splits, joined = _join_ends(lines, level, join_m)
@@ -419,22 +387,18 @@ def _read_layer(path: Path, network_crs: str | None, source: str) -> gpd.GeoData
     except InputError as exc:
         if "has no coordinate reference system" not in exc.problem:
             raise
-        raise said(
-            "no_crs",
-            "the road layer does not say its coordinate reference system",
+        raise InputError(
+            "roads_no_crs",
             file=source,
-            fix="save it with a CRS (e.g. EPSG:4326), or say it with --network-crs (e.g. EPSG:4547, gcj02)",
         ) from None
     kinds = layer.geom_type.to_numpy()
     bad = np.flatnonzero(~np.isin(kinds, ("LineString", "MultiLineString")))
     if len(bad):
-        raise said(
-            "not_lines",
-            f"the road layer must be lines; found {kinds[bad[0]]} ({len(bad)} rows)",
+        raise InputError(
+            "roads_not_lines",
             file=source,
             row=int(bad[0]) + 1,
             column="geometry",
-            fix=_FIX_LINES,
             kind=kinds[bad[0]],
             n=len(bad),
         )
@@ -443,21 +407,17 @@ def _read_layer(path: Path, network_crs: str | None, source: str) -> gpd.GeoData
         and not layer.attrs.get("crs_assumed")
         and _differ(layer.crs, system)
     ):
-        raise said(
-            "crs_differs",
-            f"the file says its coordinate reference system is {layer.crs.to_string()}, --network-crs says {system}",
+        raise InputError(
+            "roads_crs_differs",
             file=source,
-            fix="drop --network-crs (it is for a file that does not say), or save the file with the right CRS",
             stated=layer.crs.to_string(),
             system=system,
         )
     if system in ("gcj02", "bd09"):
         if not layer.crs.is_geographic:
-            raise said(
-                "gcj_projected",
-                f"--network-crs {system} is for lon/lat, but the file is in {layer.crs.to_string()}",
+            raise InputError(
+                "roads_gcj_projected",
                 file=source,
-                fix=f"give a lon/lat layer for {system}, or drop --network-crs",
                 system=system,
                 crs=layer.crs.to_string(),
             )
@@ -505,13 +465,11 @@ def _walkable(layer: gpd.GeoDataFrame, mapping: dict[str, bool], source: str) ->
         odd = np.flatnonzero((answer < 0) & layer[walk_column].notna().to_numpy())
         odd = [i for i in odd if str(layer[walk_column].iloc[i]).strip()]
         if odd:
-            raise said(
-                "walk_value",
-                f"'{layer[walk_column].iloc[odd[0]]}' is not yes or no ({len(odd)} rows)",
+            raise InputError(
+                "roads_walk_value",
                 file=source,
                 row=int(odd[0]) + 1,
                 column=walk_column,
-                fix="write yes (是) or no (否), or leave the cell blank to go by the road class",
                 value=str(layer[walk_column].iloc[odd[0]])[:60],
                 n=len(odd),
             )

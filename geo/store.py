@@ -325,11 +325,7 @@ def store_network(
     source_sha = file_sha256(path)
     roads = (roads or RoadOptions()) if is_road_layer(path) else None
     if roads is not None and consolidate_m:
-        raise InputError(
-            "--consolidate-m merges an OSM network's intersections; a road layer's ends are joined by --join-ends-m",
-            file=path.name,
-            fix="drop --consolidate-m, or give --join-ends-m (metres)",
-        )
+        raise InputError("store_consolidate_road_layer", file=path.name)
     key = entry_key(source_sha, clip_to=clip_to, consolidate_m=consolidate_m, crs=crs, roads=roads)
     target = _writable_prepared_dir(cache_dir) / key
     secret = store_secret(cache_dir)

@@ -323,7 +323,7 @@ def _read_walls(inputs: BatchInputs) -> dict | None:
     """The compounds and gates as read (as ``quarterhour run`` reads them); None without compounds."""
     if inputs.compounds is None:
         if inputs.gates is not None:
-            raise InputError("--gates needs --compounds", fix="give the compounds the gates open (--compounds)")
+            raise InputError("batch_gates_needs_compounds")
         return None
     from geo.compounds import read_compounds, read_gates
 

@@ -75,7 +75,7 @@ def read_compound_inputs(args: argparse.Namespace) -> dict | None:
     path = getattr(args, "compounds", None)
     if path is None:
         if getattr(args, "gates", None) is not None:
-            raise InputError("--gates needs --compounds", fix="give the compounds the gates open (--compounds)")
+            raise InputError("cli_compounds_gates_needs_compounds")
         return None
     system = getattr(args, "compounds_crs", "wgs84")
     compounds = read_compounds(path)
@@ -102,11 +102,7 @@ def walled(
     if ids:
         unknown = sorted(set(ids) - set(map(str, facilities.index)))
         if unknown:
-            raise InputError(
-                f"--compound-only: no facility with id {', '.join(unknown)}",
-                column="facility_id",
-                fix="give ids from the facilities file's facility_id column",
-            )
+            raise InputError("cli_compounds_unknown_facility", column="facility_id", unknown=", ".join(unknown))
         facilities = facilities.copy()
         flags = compound_only_flags(facilities) | facilities.index.astype(str).isin(ids)
         facilities["compound_only"] = flags

@@ -68,7 +68,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "pack_input": ("输入文件", "input file"),
     "pack_parameter": ("参数", "parameter"),
     "pack_method": (
-        "选址方法：每个单元内按 100 米网格取路网节点为候选点，对本单元未覆盖居民求解精确最大覆盖（MCLP）。",
+        "选址方法：每个单元内按 100 米栅格取路网节点为候选点，对本单元未覆盖居民求解精确最大覆盖（MCLP）。",
         "Siting: candidates are network nodes on a 100 m grid inside the unit; exact maximal coverage (MCLP) "
         "of the unit's residents left out.",
     ),
@@ -119,7 +119,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "streets": ("步行路网", "walking streets"),
     "residents_uncovered": ("未覆盖居民点", "uncovered residents"),
     "residents_covered": ("已覆盖居民点", "covered residents"),
-    "gaps": ("服务盲区（{cell:g} 米网格）", "coverage gaps ({cell:g} m grid)"),
+    "gaps": ("服务盲区（{cell:g} 米栅格）", "coverage gaps ({cell:g} m grid)"),
     "sites": ("新增布点建议", "suggested new site"),
     "residents": ("居民", "residents"),
     "minutes": ("分钟", "minutes"),
@@ -158,7 +158,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "no_facilities": ("没有选中的设施类别。", "No facility category selected."),
     "download_gpkg": ("下载全部图层（GeoPackage）", "download all layers (GeoPackage)"),
     "n_points": ("居民点数", "resident points"),
-    "n_cells": ("网格数（100 米）", "cells (100 m)"),
+    "n_cells": ("栅格数（100 米）", "cells (100 m)"),
     "by_level": (
         "分级覆盖（市 → 区 → 街道 → 社区 → 网格）",
         "coverage by level (city → district → sub-district → community → grid)",

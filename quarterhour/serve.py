@@ -188,30 +188,26 @@ def _nginx() -> str:
         (p for p in ("/usr/sbin/nginx", "/sbin/nginx") if os.access(p, os.X_OK)), None
     )
     if found is None:
-        raise InputError("nginx is not installed", fix="install it: sudo apt-get install nginx")
+        raise InputError("serve_nginx_not_installed")
     return found
 
 
 def _check(options: ServeOptions) -> None:
     """Refuse, before anything starts, what would fail later: no app, a busy port, half a certificate."""
     if not options.app.is_file():
-        raise InputError(
-            "app.py is not next to the quarterhour package (serve runs the app of a checkout)",
-            fix="install quarterhour from its folder (pip install -e .) or give --app path/to/app.py",
-        )
+        raise InputError("serve_no_app")
     if (options.tls_cert is None) != (options.tls_key is None):
-        raise InputError("--tls-cert and --tls-key go together", fix="give both, or neither for plain http")
+        raise InputError("serve_tls_pair")
     for path in (options.tls_cert, options.tls_key):
         if path is not None and not path.is_file():
-            raise InputError("file not found", file=path.name, fix="give the certificate and key files' paths")
+            raise InputError("serve_tls_file_missing", file=path.name)
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as nginx binds: a just-closed port is free
         try:
             s.bind((options.host, options.port))
         except OSError as exc:
             raise InputError(
-                f"cannot listen on {options.host}:{options.port} ({exc.strerror})",
-                fix="choose another --port (below 1024 needs root: use deploy/ with the system's nginx)",
+                "serve_cannot_listen", host=options.host, port=options.port, strerror=exc.strerror
             ) from None
 
 
@@ -265,9 +261,7 @@ class _Farm:
             for port in list(waiting):
                 if self.workers[port].poll() is not None:
                     raise InputError(
-                        f"the app's process on port {port} stopped at start",
-                        file=f"worker-{port}.log",
-                        fix=f"read its log in {self.options.run_dir}",
+                        "serve_app_stopped_at_start", file=f"worker-{port}.log", port=port, run_dir=self.options.run_dir
                     )
                 try:
                     urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).close()
@@ -275,7 +269,7 @@ class _Farm:
                 except OSError:
                     pass
             if waiting and time.monotonic() > deadline:
-                raise InputError(f"the app's processes did not answer within {timeout_s:.0f} s", fix="read their logs")
+                raise InputError("serve_app_no_answer", timeout_s=timeout_s)
             if waiting:
                 time.sleep(0.3)
 
@@ -293,13 +287,13 @@ class _Farm:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.nginx.poll() is not None:
-                raise InputError("nginx stopped at start", file="error.log", fix=f"read it in {run}")
+                raise InputError("serve_nginx_stopped_at_start", file="error.log", run=run)
             with socket.socket() as s:
                 s.settimeout(1)
                 if s.connect_ex((self.options.host, self.options.port)) == 0:
                     return
             time.sleep(0.1)
-        raise InputError("nginx did not listen within 15 s", file="error.log", fix=f"read it in {run}")
+        raise InputError("serve_nginx_no_listen", file="error.log", run=run)
 
     def watch(self) -> None:
         """Start again a worker that died (said on stderr; not within 10 s of its last start); nginx dying ends all."""
@@ -311,7 +305,7 @@ class _Farm:
                 )
                 self.start_worker(port)
         if self.nginx is not None and self.nginx.poll() is not None:
-            raise InputError("nginx stopped", file="error.log", fix=f"read it in {self.options.run_dir}")
+            raise InputError("serve_nginx_stopped", file="error.log", run_dir=self.options.run_dir)
 
     def reload(self) -> None:
         if self.nginx is not None and self.nginx.poll() is None:

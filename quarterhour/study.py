@@ -317,11 +317,7 @@ def check_network_file(path: str | Path) -> Path:
     graphml = Path(path).suffix.lower() == ".graphml"  # streamed: memory follows the network, not the file
     path = existing(path, "network", max_mb=MAX_GRAPHML_MB if graphml else MAX_INPUT_MB)
     if path.suffix.lower() not in (*NETWORK_SUFFIXES, *ROAD_SUFFIXES):  # issue 30: or a road layer
-        raise InputError(
-            f"unsupported network format '{path.suffix}'",
-            file=path.name,
-            fix="give a .graphml (osmnx), .osm or .osm.pbf file, or a road layer (.shp, .zip, .gpkg, .geojson)",
-        )
+        raise InputError("study_network_format", file=path.name, suffix=path.suffix)
     return path
 
 
@@ -341,13 +337,9 @@ def _read_inputs(spec: StudySpec) -> dict:
     got["demand"] = open_raster(demand) if is_raster(demand) else read_demand(demand, crs=_as_read(spec.demand_crs))
     got["boundaries"] = read_boundaries(boundaries) if boundaries else None
     if not isinstance(got["demand"], gpd.GeoDataFrame | RasterHeader) and not got["boundaries"]:
-        raise InputError(
-            "the residents table has no coordinates, only units' names or codes: they are matched to --boundaries",
-            file=Path(demand).name,
-            fix="give --boundaries with those units (e.g. the community layer, or 'luoyang'), or lon/lat columns",
-        )
+        raise InputError("study_residents_need_boundaries", file=Path(demand).name)
     if spec.clip and not got["boundaries"]:
-        raise InputError("--clip needs --boundaries", fix="give the boundaries to clip the network to")
+        raise InputError("study_clip_needs_boundaries")
     got["categories"] = read_categories(spec.categories) if spec.categories else None
     got["candidates"] = read_facilities(spec.candidates, crs=crs, what="candidates") if spec.candidates else None
     got["exclude"] = read_polygons(spec.exclude, what="exclusion areas") if spec.exclude else None
