@@ -153,10 +153,7 @@ def busy_seconds() -> float:
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds <= 3600:
-        raise WorkspaceError(
-            f"{ENV_BUSY} is '{raw[:40]}', not a number of seconds from 0 to 3600",
-            fix=f"set {ENV_BUSY} to a number of seconds such as 10, or unset it for the default",
-        )
+        raise WorkspaceError("db_busy_seconds", name=ENV_BUSY, value=raw[:40])
     return seconds
 
 
