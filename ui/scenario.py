@@ -24,6 +24,7 @@ from ui.errors import step
 from ui.files import scenario_gpkg
 from ui.mapview import show_map
 from ui.plain import said
+from ui.rerun import alone, rerun_part
 from ui.sidebar import save_upload
 from ui.values import Change, Inputs, Params, Plan
 from ui.workspace import read_only, start_new
@@ -63,7 +64,10 @@ def take_click(facilities: gpd.GeoDataFrame, crs: object, lang: str) -> None:
     lon, lat = float(clicked["lng"]), float(clicked["lat"])
     changes: list[Change] = st.session_state[S.CHANGES]
     if mode == "box":
+        box = st.session_state.get(S.OSM_BBOX)
         _box_click(lon, lat, lang)
+        if st.session_state.get(S.OSM_BBOX) != box and alone():  # issue 29: the sidebar's download takes the box
+            st.rerun()
         return
     if mode == "add":
         add_centre(lon, lat, st.session_state.get(S.NEW_CATEGORY, DEFAULT_NEW_CATEGORY), lang)
@@ -124,10 +128,10 @@ def _changes_table_ui(changes: list[Change], lang: str) -> None:
     a, b = st.columns(2)
     if a.button(t("undo", lang), key=S.UNDO):
         changes.pop()
-        st.rerun()
+        rerun_part()  # issue 29: the map and this panel, not the page
     if b.button(t("clear", lang), key=S.CLEAR):
         changes.clear()
-        st.rerun()
+        rerun_part()
 
 
 def _load_scenario_ui(lang: str) -> None:

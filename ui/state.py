@@ -258,3 +258,10 @@ WS_KEPT_FOR = "ws_kept_for"  #: the project whose inputs this session has kept i
 HOURS_AT = "hours_at"  #: the time-of-week control (None: any time)
 HOURS_WEEK = "hours_week"  #: the week's table under the headline
 __all__ += ["HOURS_AT", "HOURS_WEEK"]
+
+# --- issue 29: i29-click: the parts that rerun alone (ui/fragments.py) ---
+PART_MAP = "qh_map"  #: the map and the scenario panel (a fragment's key: ``st.rerun(PART_MAP)`` from a callback)
+PART_SITING = "qh_siting"  #: the siting panel
+PART_LEVELS = "qh_levels"  #: the levels tab
+PAGE_STARTED = "qh_page_started"  #: when the whole page's run began (the map's caption times it)
+__all__ += ["PAGE_STARTED", "PART_LEVELS", "PART_MAP", "PART_SITING"]
