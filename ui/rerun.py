@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-__all__ = ["alone", "rerun_part"]
+__all__ = ["alone", "keep_action"]
 
 
 def alone() -> bool:
@@ -14,6 +14,25 @@ def alone() -> bool:
     return bool(ctx and ctx.fragment_ids_this_run)
 
 
-def rerun_part() -> None:
-    """Run the current part again: alone when it runs alone, else the whole page."""
-    st.rerun(scope="fragment" if alone() else "app")
+def _part_gone() -> bool:
+    """Whether this run reruns a part the page's last run no longer holds under the id the browser sent.
+
+    A part's id is its place on the page: when a page run draws something new above it (an upload's
+    note, say), the part gets a new id. A press on the part as the browser still showed it (while that
+    page run was going on) asks for the old id, which Streamlit no longer finds once the run is over:
+    it skips the part and the press would be lost.
+    """
+    ctx = get_script_run_ctx()
+    ids = ctx.fragment_ids_this_run if ctx else None
+    return bool(ids) and not all(ctx.fragment_storage.contains(i) for i in ids)
+
+
+def keep_action() -> None:
+    """End of a part's widget callback (``on_click``/``on_change``): the action is in session state already.
+
+    A callback runs before Streamlit looks the part up, so whatever run comes next draws the change.
+    When the part the press was sent to is gone (``_part_gone``), the whole page reruns instead of
+    nothing; otherwise the part reruns alone, as usual.
+    """
+    if _part_gone():
+        st.rerun()

@@ -264,4 +264,5 @@ PART_MAP = "qh_map"  #: the map and the scenario panel (a fragment's key: ``st.r
 PART_SITING = "qh_siting"  #: the siting panel
 PART_LEVELS = "qh_levels"  #: the levels tab
 PAGE_STARTED = "qh_page_started"  #: when the whole page's run began (the map's caption times it)
-__all__ += ["PAGE_STARTED", "PART_LEVELS", "PART_MAP", "PART_SITING"]
+LONLAT_BAD = "qh_lonlat_bad"  #: the coordinates '新增' could not read (its callback notes them, the form says so)
+__all__ += ["LONLAT_BAD", "PAGE_STARTED", "PART_LEVELS", "PART_MAP", "PART_SITING"]
