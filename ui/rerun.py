@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 __all__ = ["alone", "keep_action"]
@@ -27,12 +28,18 @@ def _part_gone() -> bool:
     return bool(ids) and not all(ctx.fragment_storage.contains(i) for i in ids)
 
 
-def keep_action() -> None:
-    """End of a part's widget callback (``on_click``/``on_change``): the action is in session state already.
+def keep_action(part: str) -> None:
+    """End of a widget callback (``on_click``/``on_change``) in ``part``: the action is in session state already.
 
     A callback runs before Streamlit looks the part up, so whatever run comes next draws the change.
-    When the part the press was sent to is gone (``_part_gone``), the whole page reruns instead of
-    nothing; otherwise the part reruns alone, as usual.
+    When the part the press was sent to is gone (``_part_gone``), ``part`` reruns under its new id (the
+    page's last run drew it), or the whole page when no run has drawn it; otherwise the part reruns
+    alone, as usual.
     """
-    if _part_gone():
-        st.rerun()
+    if not _part_gone():
+        return
+    try:
+        get_script_run_ctx().fragment_storage.resolve_target(part)
+    except StreamlitAPIException:
+        st.rerun()  # no run has drawn the part: the whole page
+    st.rerun(part)

@@ -115,7 +115,7 @@ def _add_by_coordinates(lang: str) -> None:
         st.session_state[S.LONLAT_BAD] = text
     else:
         add_centre(lon, lat, st.session_state.get(S.NEW_CATEGORY, DEFAULT_NEW_CATEGORY), lang)
-    keep_action()
+    keep_action(S.PART_MAP)
 
 
 def _add_by_coordinates_ui(lang: str, centre: tuple[float, float]) -> None:
@@ -143,12 +143,12 @@ def _undo() -> None:
     changes: list[Change] = st.session_state[S.CHANGES]
     if changes:
         changes.pop()
-    keep_action()
+    keep_action(S.PART_MAP)
 
 
 def _clear() -> None:
     st.session_state[S.CHANGES].clear()
-    keep_action()
+    keep_action(S.PART_MAP)
 
 
 def _load_scenario_ui(lang: str) -> None:
