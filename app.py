@@ -20,28 +20,17 @@ from geo import InputError
 from quarterhour.i18n import LANGS, t
 from quarterhour.readnotes import coordinate_note
 from ui import state as S
-from ui.audit_panel import audit_ui
-from ui.compute import compute, group_names, load_boundaries, load_points, network_name, network_of, siting
+from ui.compute import compute, group_names, load_boundaries, load_points, network_name, network_of
 from ui.errors import page_edge, step
+from ui.fragments import levels_part, map_part, page_started, siting_part
 from ui.hours import hours_headline_ui
 from ui.preload import warm_imports
 from ui.project import note_candidates, restore_page
-from ui.scenario import map_ui, scenario_ui, take_click
 from ui.sidebar import basemap_ui, data_ui, params_ui, uploader_words_ui
 from ui.signin import signin_ui
-from ui.tabs import (
-    downloads_ui,
-    gaps_sites_ui,
-    headline_ui,
-    levels_ui,
-    pack_ui,
-    siting_results_ui,
-    siting_ui,
-    units_line,
-)
+from ui.tabs import downloads_ui, gaps_sites_ui, headline_ui, units_line
 from ui.values import Inputs, Params
 from ui.workspace import resume
-from ui.workspace_panel import workspace_ui
 
 __all__ = ["analyse", "main"]
 
@@ -111,44 +100,18 @@ def main() -> None:
     hours_headline_ui(result, params.at, lang)  # issue 31: "周三 19:00 开放设施覆盖"
     headline_ui(result, notes, lang, mode=mode)
     chosen = facilities[facilities["category"].isin(params.categories)]
-    take_click(chosen, network.crs, lang)
-    map_col, side = st.columns([5, 2])
-    layer = None
-    with side, step(lang):
-        layer = scenario_ui(inputs, units, params, chosen, lang)
-    with side, step(lang, "the workspace"):
-        workspace_ui(inputs, units, params, lang)
-    with side, step(lang, "the audit log"):
-        audit_ui(who, lang)  # city administrators only
-    with map_col, step(lang), st.spinner(t("drawing_map", lang)):  # a city's map takes seconds the first time
-        map_ui(
-            inputs,
-            units,
-            params,
-            lang=lang,
-            plan=st.session_state.get(S.PLAN),
-            candidates=sources.candidates,
-            layer=layer,
-        )
-        took = time.perf_counter() - started
-        st.caption(t("timing", lang, s=took, scenario=st.session_state.get(S.SCENARIO_S, 0.0)))
+    page_started(started)  # issue 29: a click reruns only the map and its panel; the tabs' parts rerun alone
+    map_part(inputs, units, params, chosen, crs=network.crs, candidates=sources.candidates, who=who, lang=lang)
 
     gaps_tab, levels_tab, siting_tab, downloads_tab = st.tabs(
         [t("tab_gaps", lang), t("tab_levels", lang), t("tab_siting", lang), t("tab_downloads", lang)]
     )
     with gaps_tab, step(lang):
         gaps_sites_ui(result, lang)
-    with levels_tab, step(lang):
-        levels_ui(result, lang)
-    with levels_tab, step(lang):
-        pack_ui(inputs, units, params, result, lang)
-    with siting_tab, step(lang):
-        plan = siting_ui(lang)
-        if plan:
-            with step(lang) as tried, st.spinner(t("computing", lang)):
-                siting_results_ui(siting(inputs, units, params, sources.candidates, plan), lang, mode=mode)
-            if isinstance(tried.error, InputError):  # e.g. a target no candidate set can reach: it says how far
-                st.session_state.pop(S.PLAN, None)
+    with levels_tab:
+        levels_part(inputs, units, params, result, lang)
+    with siting_tab:
+        siting_part(inputs, units, params, candidates=sources.candidates, lang=lang, mode=mode)
     with downloads_tab, step(lang), st.spinner(t("preparing_files", lang)):
         downloads_ui(inputs, units, params, result, lang)
 

@@ -24,6 +24,7 @@ from ui.errors import step
 from ui.files import scenario_gpkg
 from ui.mapview import show_map
 from ui.plain import said
+from ui.rerun import alone, keep_action
 from ui.sidebar import save_upload
 from ui.values import Change, Inputs, Params, Plan
 from ui.workspace import read_only, start_new
@@ -63,7 +64,10 @@ def take_click(facilities: gpd.GeoDataFrame, crs: object, lang: str) -> None:
     lon, lat = float(clicked["lng"]), float(clicked["lat"])
     changes: list[Change] = st.session_state[S.CHANGES]
     if mode == "box":
+        box = st.session_state.get(S.OSM_BBOX)
         _box_click(lon, lat, lang)
+        if st.session_state.get(S.OSM_BBOX) != box and alone():  # issue 29: the sidebar's download takes the box
+            st.rerun()
         return
     if mode == "add":
         add_centre(lon, lat, st.session_state.get(S.NEW_CATEGORY, DEFAULT_NEW_CATEGORY), lang)
@@ -100,19 +104,28 @@ def network_centre(source: str) -> tuple[float, float]:
     return float(middle.x.iloc[0]), float(middle.y.iloc[0])
 
 
+def _add_by_coordinates(lang: str) -> None:
+    """The form's '新增' (a callback, issue 29): the centre joins the scenario before any part or page reruns."""
+    text = st.session_state.get(S.LONLAT) or ""
+    try:
+        lon, lat = (float(v) for v in text.replace("，", ",").split(","))
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValueError
+    except ValueError:
+        st.session_state[S.LONLAT_BAD] = text
+    else:
+        add_centre(lon, lat, st.session_state.get(S.NEW_CATEGORY, DEFAULT_NEW_CATEGORY), lang)
+    keep_action(S.PART_MAP)
+
+
 def _add_by_coordinates_ui(lang: str, centre: tuple[float, float]) -> None:
     with st.form(S.ADD_FORM, border=False):
         example = f"{centre[0]:.4f}, {centre[1]:.4f}"  # on the network in use, not Monaco's
-        text = st.text_input(t("add_lonlat", lang), key=S.LONLAT, placeholder=example)
-        if st.form_submit_button(t("add", lang)):
-            try:
-                lon, lat = (float(v) for v in text.replace("，", ",").split(","))
-                if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                    raise ValueError
-            except ValueError:
-                st.error(said("bad_lonlat", lang, text=text))
-            else:
-                add_centre(lon, lat, st.session_state.get(S.NEW_CATEGORY, DEFAULT_NEW_CATEGORY), lang)
+        st.text_input(t("add_lonlat", lang), key=S.LONLAT, placeholder=example)
+        st.form_submit_button(t("add", lang), on_click=_add_by_coordinates, args=(lang,))
+        bad = st.session_state.pop(S.LONLAT_BAD, None)
+        if bad is not None:
+            st.error(said("bad_lonlat", lang, text=bad))
 
 
 def _changes_table_ui(changes: list[Change], lang: str) -> None:
@@ -122,12 +135,20 @@ def _changes_table_ui(changes: list[Change], lang: str) -> None:
     )
     st.dataframe(shown.round(5), hide_index=True, width="stretch")
     a, b = st.columns(2)
-    if a.button(t("undo", lang), key=S.UNDO):
+    a.button(t("undo", lang), key=S.UNDO, on_click=_undo)  # issue 29: callbacks, the map's part reruns alone
+    b.button(t("clear", lang), key=S.CLEAR, on_click=_clear)
+
+
+def _undo() -> None:
+    changes: list[Change] = st.session_state[S.CHANGES]
+    if changes:
         changes.pop()
-        st.rerun()
-    if b.button(t("clear", lang), key=S.CLEAR):
-        changes.clear()
-        st.rerun()
+    keep_action(S.PART_MAP)
+
+
+def _clear() -> None:
+    st.session_state[S.CHANGES].clear()
+    keep_action(S.PART_MAP)
 
 
 def _load_scenario_ui(lang: str) -> None:

@@ -263,3 +263,10 @@ __all__ += ["HOURS_AT", "HOURS_WEEK"]
 NETWORK_CRS = "network_crs"  #: an uploaded road layer's coordinate system (file, gcj02, bd09, epsg)
 NETWORK_CRS_EPSG = "network_crs_epsg"  #: its EPSG code, when it is one the file does not say
 __all__ += ["NETWORK_CRS", "NETWORK_CRS_EPSG"]
+# --- issue 29: i29-click: the parts that rerun alone (ui/fragments.py) ---
+PART_MAP = "qh_map"  #: the map and the scenario panel (a fragment's key: ``st.rerun(PART_MAP)`` from a callback)
+PART_SITING = "qh_siting"  #: the siting panel
+PART_LEVELS = "qh_levels"  #: the levels tab
+PAGE_STARTED = "qh_page_started"  #: when the whole page's run began (the map's caption times it)
+LONLAT_BAD = "qh_lonlat_bad"  #: the coordinates '新增' could not read (its callback notes them, the form says so)
+__all__ += ["LONLAT_BAD", "PAGE_STARTED", "PART_LEVELS", "PART_MAP", "PART_SITING"]

@@ -224,6 +224,7 @@ def _set_plan() -> None:
         float(st.session_state[S.TARGET]),
         float(st.session_state[S.SPACING]),
     )
+    st.rerun([S.PART_MAP, S.PART_SITING])  # issue 29: the map draws the sites; the rest of the page stays
 
 
 def siting_results_ui(result: SiteResult, lang: str, *, mode: str = "walk") -> None:

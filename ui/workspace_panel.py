@@ -67,6 +67,7 @@ def _open(scenario_id: int, version: int | None) -> None:
         return
     hold(opened, base=opened.scenario.head, params=True)
     st.session_state[S.WS_NOTE] = ("success", ("ws_opened", {"name": opened.scenario.name, "v": opened.version}))
+    st.rerun()  # issue 29: the whole page, not only the map's part: the sidebar's parameters are the version's
 
 
 def _new(lang: str) -> None:
