@@ -2,12 +2,12 @@
 
 Run with ``streamlit run app.py``; with no upload it opens on the bundled sample.
 
-This page only wires the panels of ``ui/``: the sidebar (``ui.sidebar``), the
-headline and tabs (``ui.tabs``), the map and the scenario (``ui.scenario``), the saved
-scenarios (``ui.workspace``, ``ui.workspace_panel``). The
-cached computations are in ``ui.compute``, keyed by the frozen values of
-``ui.values``; the session's keys are named in ``ui.state``; every panel fails
-alone, through ``ui.errors.step``.
+This page only wires the panels of ``ui/``: the sidebar (``quarterhour.ui.sidebar``), the
+headline and tabs (``quarterhour.ui.tabs``), the map and the scenario (``quarterhour.ui.scenario``), the saved
+scenarios (``quarterhour.ui.workspace``, ``quarterhour.ui.workspace_panel``). The
+cached computations are in ``quarterhour.ui.compute``, keyed by the frozen values of
+``quarterhour.ui.values``; the session's keys are named in ``quarterhour.ui.state``; every panel fails
+alone, through ``quarterhour.ui.errors.step``.
 """
 
 from __future__ import annotations
@@ -18,19 +18,19 @@ import streamlit as st
 
 from geo import InputError
 from quarterhour.i18n import LANGS, t
-from quarterhour.readnotes import coordinate_note
-from ui import state as S
-from ui.compute import compute, group_names, load_boundaries, load_points, network_name, network_of
-from ui.errors import page_edge, step
-from ui.fragments import levels_part, map_part, page_started, siting_part
-from ui.hours import hours_headline_ui
-from ui.preload import warm_imports
-from ui.project import note_candidates, restore_page
-from ui.sidebar import basemap_ui, data_ui, params_ui, uploader_words_ui
-from ui.signin import signin_ui
-from ui.tabs import downloads_ui, gaps_sites_ui, headline_ui, units_line
-from ui.values import Inputs, Params
-from ui.workspace import resume
+from quarterhour.render.readnotes import coordinate_note
+from quarterhour.ui import state as S
+from quarterhour.ui.compute import compute, group_names, load_boundaries, load_points, network_name, network_of
+from quarterhour.ui.errors import page_edge, step
+from quarterhour.ui.fragments import levels_part, map_part, page_started, siting_part
+from quarterhour.ui.hours import hours_headline_ui
+from quarterhour.ui.preload import warm_imports
+from quarterhour.ui.project import note_candidates, restore_page
+from quarterhour.ui.sidebar import basemap_ui, data_ui, params_ui, uploader_words_ui
+from quarterhour.ui.signin import signin_ui
+from quarterhour.ui.tabs import downloads_ui, gaps_sites_ui, headline_ui, units_line
+from quarterhour.ui.values import Inputs, Params
+from quarterhour.ui.workspace import resume
 
 __all__ = ["analyse", "main"]
 

@@ -1,7 +1,7 @@
 """A run's options as one frozen value: ``CircleOptions`` (issue 25 item 2).
 
-The command line's parsers (``quarterhour.cli_args.circle_options``), the app's panel
-(``ui.values.Params.options``) and batch (``quarterhour.batchunit.BatchOptions.options``)
+The command line's parsers (``quarterhour.cli.args.circle_options``), the app's panel
+(``quarterhour.ui.values.Params.options``) and batch (``quarterhour.batch.unit.BatchOptions.options``)
 each build one; ``run_circle`` and its stages (``analysis.stages``) read it; provenance
 is written from it (``CircleOptions.record``, ``quarterhour.provenance.options_record``).
 Every default is defined here, once: the walking speed is ``analysis.traveltime.WALK_KMH``

@@ -9,8 +9,8 @@ What a click on the map costs the server, part by part, as the app does it
   from the current state, incrementally: the new centre's walks against the
   current ones, levels, gaps), the comparison, and the new centre's isochrone;
 - ``map``: what the app sends the map component after a click: the base map is
-  rendered once (``ui.mapview.render_base``, cached by the app), a click renders
-  only the scenario's layer (``ui.mapview.component_args``) and the arguments are
+  rendered once (``quarterhour.ui.mapview.render_base``, cached by the app), a click renders
+  only the scenario's layer (``quarterhour.ui.mapview.component_args``) and the arguments are
   serialised to JSON as Streamlit sends them;
 - baseline: what a tool without scenarios does after a click, a full
   ``run_circle`` with the centre added (same isochrone kinds as the app).
@@ -38,8 +38,8 @@ from analysis.isochrones import facility_isochrones
 from analysis.pipeline import run_circle
 from analysis.scenario import baseline, compare, evaluate
 from geo import load_sample, read_boundaries, sample_paths, snap_points
-from quarterhour.webmap import draw_map, map_data, map_html, scenario_layer
-from ui.mapview import component_args, render_base
+from quarterhour.render.webmap import draw_map, map_data, map_html, scenario_layer
+from quarterhour.ui.mapview import component_args, render_base
 
 __all__ = ["bench", "grid_boundaries", "main"]
 

@@ -2,7 +2,7 @@
 
 One place for the *codes* and their *synonyms* (what a planner's file may say).
 The words shown to a planner (labels, in Chinese and English) live in
-``quarterhour.i18n``; the colours in ``quarterhour.palette``. Everything reads
+``quarterhour.i18n``; the colours in ``quarterhour.render.palette``. Everything reads
 these three; nothing else defines a category, a level or a mode.
 
 Examples

@@ -52,10 +52,10 @@ _PUBLIC = {
     "compare": "analysis.scenario",
     "apply_changes": "analysis.scenario",
     # what planners take away
-    "write_layers": "quarterhour.export",
-    "write_pack": "quarterhour.report",
-    "PackOptions": "quarterhour.report",
-    "build_map": "quarterhour.webmap",
+    "write_layers": "quarterhour.gis.export",
+    "write_pack": "quarterhour.pack.report",
+    "PackOptions": "quarterhour.pack.report",
+    "build_map": "quarterhour.render.webmap",
 }
 
 __all__ = [  # the public names: the keys of _PUBLIC (tests/test_api.py checks they agree)

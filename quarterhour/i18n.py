@@ -352,7 +352,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "within": ("所属{level}", "within {level}"),
     "sites_to_scenario": ("把建议点位加入方案", "add these sites to the scenario"),
     "scenario_reset": ("数据已更换：方案已清空。", "The data changed: the scenario was cleared."),
-    # the workspace (ui/workspace.py): scenarios saved as they are made, versions, review
+    # the workspace (quarterhour/ui/workspace.py): scenarios saved as they are made, versions, review
     "ws_title": ("方案库", "saved scenarios"),
     "ws_current": (
         "当前方案：{name}（{unit}），第 {v} 版，{status}，{when} 自动保存",

@@ -2,7 +2,7 @@
 
 ``provenance`` makes the record every export carries; ``provenance_metadata``
 flattens it to the text key/values of GeoPackage metadata. Both are named in
-``quarterhour.export`` too.
+``quarterhour.gis.export`` too.
 
 Inputs are named as the planner knows them, never by a server path: a file by
 its name (or, for an upload kept under a hashed name, the planner's name given
@@ -50,9 +50,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-#: A name the server gave an upload: the SHA-256 of its bytes and the planner's ending (``ui.uploads``).
+#: A name the server gave an upload: the SHA-256 of its bytes and the planner's ending (``quarterhour.ui.uploads``).
 _HASHED = re.compile(r"^[0-9a-f]{64}(\.[\w.]+)?$")
-_STORE = "store:"  #: a prepared network of the store, by its entry's folder (``ui.values.STORE``)
+_STORE = "store:"  #: a prepared network of the store, by its entry's folder (``quarterhour.ui.values.STORE``)
 
 
 def _shown_name(name: str, given: str | None) -> str:
@@ -101,7 +101,7 @@ def provenance(
         download) is kept as given without a hash, and never as a server path.
     names
         A role -> the planner's file name, where the file is kept under another
-        name (an upload stored by its hash, ``ui.uploads``): the record names it so.
+        name (an upload stored by its hash, ``quarterhour.ui.uploads``): the record names it so.
     created
         The date to record; now (local time, to the second) if None.
 

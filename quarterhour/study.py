@@ -1,7 +1,7 @@
 """One way in (issue 25 item 1): ``load_study(spec) -> Study``, the inputs of a run read, checked and prepared.
 
 Every face reads its inputs here: the command line (``quarterhour run|site|report``), the app
-(``ui.compute.load_points``), batch (``quarterhour.batch.prepare_batch``) and the review pack; so
+(``quarterhour.ui.compute.load_points``), batch (``quarterhour.batch.run.prepare_batch``) and the review pack; so
 every source works in every face: a population raster or a table of units' residents in the app
 and in batch as on the command line, a download or a prepared network of the store on the
 command line as in the app.
@@ -130,14 +130,14 @@ class StudySpec:
 
 @dataclass(frozen=True)
 class CoordinateNote:
-    """How a file's coordinates were read, and why (``quarterhour.readnotes.coordinate_note``); ``str``: English."""
+    """How a file's coordinates were read, and why (``render.readnotes.coordinate_note``); ``str``: English."""
 
     file: str  #: the file's name, as the planner knows it
     choice: CrsChoice  #: what ``geo.chinacrs.settle_coordinate_system`` did
 
     def text(self, lang: str = "zh") -> str:
         """The note in ``lang`` (``zh`` or ``en``)."""
-        from quarterhour.readnotes import coordinate_note
+        from quarterhour.render.readnotes import coordinate_note
 
         return coordinate_note(self.file, self.choice, lang)
 

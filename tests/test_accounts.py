@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from workspace import NotAllowed, ProjectKey, Store
-from workspace.accounts import FREE_TRIES, Accounts, SignInRefused
+from quarterhour.workspace import NotAllowed, ProjectKey, Store
+from quarterhour.workspace.accounts import FREE_TRIES, Accounts, SignInRefused
 
 PASSWORD = "西北区-planner-2026"
 
@@ -150,7 +150,7 @@ def test_single_sign_on_maps_the_organisations_identity_to_an_enabled_account(ac
 
 
 def test_users_add_oidc_through_the_command(database_url, monkeypatch, capsys):
-    from quarterhour.cli import main
+    from quarterhour.cli.main import main
 
     monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", database_url)
     args = ["users", "add", "zhou", "--role", "planner", "--units", "410302", "--oidc", "zhou@luoyang.gov.cn"]
@@ -161,6 +161,6 @@ def test_users_add_oidc_through_the_command(database_url, monkeypatch, capsys):
     assert capsys.readouterr().out.rstrip().endswith("\tsingle sign-on zhou@luoyang.gov.cn")
     assert main(["users", "add", "zhou-2", *args[3:], "--admin"]) == 2
     assert "error: 'zhou@luoyang.gov.cn' already signs in as another account" in capsys.readouterr().err
-    from workspace import open_store
+    from quarterhour.workspace import open_store
 
     open_store(database_url).engine.dispose()  # the command's store: its connections closed before the database goes

@@ -17,7 +17,7 @@ from analysis.groups import Group
 from analysis.options import CircleOptions
 from analysis.traveltime import MODE_SPEEDS_KMH, WALK_KMH
 from geo import InputError, load_sample
-from quarterhour.cli_args import build_parser, circle_options
+from quarterhour.cli.args import build_parser, circle_options
 from quarterhour.study import StudySpec, load_study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,9 +146,9 @@ def _raster(path: Path, network) -> tuple[Path, float]:
 
 def test_a_unit_table_in_the_app_and_a_raster_in_batch(tmp_path, sample):
     """Every source in every face: the app reads a table of units' residents, batch a population raster."""
-    from quarterhour.batch import BatchInputs, prepare_batch
-    from ui.compute import load_points
-    from ui.values import Inputs
+    from quarterhour.batch.run import BatchInputs, prepare_batch
+    from quarterhour.ui.compute import load_points
+    from quarterhour.ui.values import Inputs
 
     network, _, _ = sample
     units = load_study(StudySpec(boundaries="sample")).boundaries["district"]

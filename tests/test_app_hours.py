@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import state as S
+from quarterhour.ui import state as S
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -38,8 +38,8 @@ def test_a_new_centre_closed_at_the_time_asked_does_not_serve_then():
 
     from geo import read_facilities, sample_paths
     from geo.hours import parse_at
-    from ui.compute import _open_changes
-    from ui.values import Params
+    from quarterhour.ui.compute import _open_changes
+    from quarterhour.ui.values import Params
 
     facilities = read_facilities(sample_paths()["facilities"].with_name("facilities_hours.csv"))
     changes = gpd.GeoDataFrame(

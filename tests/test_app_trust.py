@@ -116,11 +116,11 @@ import sys, tempfile
 from pathlib import Path
 import pandas as pd
 import app  # the page's module, as the server loads it (main() not run)
-from ui.preload import warm_imports
+from quarterhour.ui.preload import warm_imports
 warm_imports()  # what main() does first
 before = set(sys.modules)
 from geo import read_demand, read_facilities, sample_paths
-from quarterhour.export import layer_bytes, table_bytes
+from quarterhour.gis.export import layer_bytes, table_bytes
 folder = Path(tempfile.mkdtemp())
 rows = {"名称": ["甲", "乙"], "类别": ["党群服务中心"] * 2, "经度": [7.42, 7.43], "纬度": [43.73, 43.74]}
 pd.DataFrame(rows).to_excel(folder / "设施.xlsx", index=False)
@@ -169,7 +169,7 @@ def test_streamlit_never_shows_its_exception_page():
 def _page_with_a_bug():
     import streamlit as st
 
-    from ui.errors import page_edge
+    from quarterhour.ui.errors import page_edge
 
     with st.sidebar:
         st.radio("language", ["zh", "en"], key="lang")
@@ -229,9 +229,9 @@ def test_points_beyond_every_prepared_network_take_the_newest_and_say_so(store, 
 def test_the_map_credits_the_networks_source(store, sample):
     """OpenStreetMap is credited for OSM streets only; a city's own network is credited by its name."""
     from analysis.pipeline import run_circle
-    from quarterhour.leaflet import OSM_ATTRIBUTION
-    from quarterhour.webmap import draw_map, map_data
-    from ui.compute import streets_credit
+    from quarterhour.render.leaflet import OSM_ATTRIBUTION
+    from quarterhour.render.webmap import draw_map, map_data
+    from quarterhour.ui.compute import streets_credit
 
     assert streets_credit("sample", "zh") == OSM_ATTRIBUTION
     assert streets_credit(store["city"], "zh") == OSM_ATTRIBUTION  # a GraphML whose segments carry OSM ids

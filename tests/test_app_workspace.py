@@ -12,10 +12,10 @@ import pyogrio
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from quarterhour.cli_scenarios import _unit_tree
+from quarterhour.cli.scenarios import _unit_tree
+from quarterhour.workspace import Actor, Store, local_actor
+from quarterhour.workspace.keys import project_for
 from tests.test_app import _biggest_gap_lonlat, media  # noqa: F401 - media is a fixture
-from workspace import Actor, Store, local_actor
-from workspace.keys import project_for
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -182,7 +182,7 @@ def sign_in(app: AppTest, name: str, password: str) -> AppTest:
 
 @pytest.fixture
 def accounts(db):
-    from workspace.accounts import Accounts
+    from quarterhour.workspace.accounts import Accounts
 
     store = Store(db)
     a = Accounts(store)
@@ -242,7 +242,7 @@ def test_the_browser_keeps_the_token_not_the_password_and_forgets_it_on_sign_out
     assert _cookie_scripts(app) == []
     next(b for b in app.sidebar.button if b.label == "退出登录").click().run()
     assert app.subheader[0].value == "登录" and "token" not in app.session_state
-    from workspace.accounts import Accounts
+    from quarterhour.workspace.accounts import Accounts
 
     assert Accounts(Store(os.environ["QUARTERHOUR_DATABASE_URL"])).actor(token) is None  # ended on the server
 

@@ -21,10 +21,10 @@ import pytest
 import shapely
 
 from geo import sample_paths
-from quarterhour.batch import BatchInputs, UnitProgress, prepare_batch, read_units
-from quarterhour.batchfiles import check_batch_dir
-from quarterhour.batchunit import BatchOptions
-from quarterhour.cli import main
+from quarterhour.batch.files import check_batch_dir
+from quarterhour.batch.run import BatchInputs, UnitProgress, prepare_batch, read_units
+from quarterhour.batch.unit import BatchOptions
+from quarterhour.cli.main import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from synthetic_towns import synthetic_towns, write_pbf
@@ -302,7 +302,7 @@ def test_real_scheduler_and_workers_survive_a_killed_worker(towns, tmp_path):
 
 def test_options_change_every_unit_key():
     from analysis.groups import Group
-    from quarterhour.batchunit import frozen_categories
+    from quarterhour.batch.unit import frozen_categories
 
     keys = {
         BatchOptions().sha256(),

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from quarterhour.workspace import Store
+from quarterhour.workspace.accounts import Accounts
 from tests.test_browser import CHROMIUM, _launch, _serve, add_centre, biggest_gap, resumed_scenario
 from tests.test_browser_signin import _sign_in
-from workspace import Store
-from workspace.accounts import Accounts
 
 pytestmark = [
     pytest.mark.browser,

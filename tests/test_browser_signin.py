@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from quarterhour.workspace import Store
+from quarterhour.workspace.accounts import Accounts
 from tests.test_browser import CHROMIUM, _launch, _serve, add_centre, biggest_gap, resumed_scenario
-from workspace import Store
-from workspace.accounts import Accounts
 
 pytestmark = [
     pytest.mark.browser,

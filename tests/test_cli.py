@@ -13,7 +13,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from quarterhour.cli import main
+from quarterhour.cli.main import main
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -344,7 +344,7 @@ def test_run_circle_tells_its_steps(sample):
 def test_progress_bar_on_a_terminal():
     import io
 
-    from quarterhour.progress import Steps
+    from quarterhour.cli.progress import Steps
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

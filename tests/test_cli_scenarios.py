@@ -7,9 +7,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo.scenario import read_scenario
-from quarterhour.cli import main
+from quarterhour.cli.main import main
+from quarterhour.workspace import Store, local_actor
 from tests.test_app_workspace import APP
-from workspace import Store, local_actor
 
 SCENARIO = (
     '{"type":"FeatureCollection","features":['

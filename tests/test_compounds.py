@@ -169,7 +169,7 @@ def _write_monaco_inputs(monaco, folder):
 
 @pytest.mark.slow  # a whole run of the sample: about 6 s on a loaded machine
 def test_cli_run_with_compounds(monaco, tmp_path, capsys):
-    from quarterhour.cli import main
+    from quarterhour.cli.main import main
 
     net, walled, box, _ = monaco
     compounds, gates_file = _write_monaco_inputs(monaco, tmp_path)
@@ -195,7 +195,7 @@ def test_cli_run_with_compounds(monaco, tmp_path, capsys):
     ],
 )
 def test_cli_compounds_refused(monaco, tmp_path, capsys, extra, message):
-    from quarterhour.cli import main
+    from quarterhour.cli.main import main
 
     compounds, gates_file = _write_monaco_inputs(monaco, tmp_path)
     extra = [str(gates_file) if a == "GATES" else str(compounds) if a == "COMPOUNDS" else a for a in extra]
@@ -208,9 +208,9 @@ def test_cli_compounds_refused(monaco, tmp_path, capsys, extra, message):
 def test_app_run_with_compounds(monaco, tmp_path):
     """The app's run (``ui.compute``) with compounds and gates uploaded: walled walks, the notes say the toll."""
     from quarterhour.i18n import note_text
-    from ui.compute import compute, network_of
-    from ui.files import app_provenance
-    from ui.values import SAMPLE, Inputs, Params
+    from quarterhour.ui.compute import compute, network_of
+    from quarterhour.ui.files import app_provenance
+    from quarterhour.ui.values import SAMPLE, Inputs, Params
 
     net, walled, box, _ = monaco
     compounds, gates_file = _write_monaco_inputs(monaco, tmp_path)
@@ -233,8 +233,8 @@ def test_app_run_with_compounds(monaco, tmp_path):
 def test_batch_unit_honours_the_compounds(monaco, tmp_path):
     """A batch unit (run in this process, as a worker runs it) is walled as ``quarterhour run`` is."""
     from geo import sample_paths
-    from quarterhour.batch import BatchInputs, prepare_batch
-    from quarterhour.batchunit import BatchOptions, run_unit
+    from quarterhour.batch.run import BatchInputs, prepare_batch
+    from quarterhour.batch.unit import BatchOptions, run_unit
 
     net, _, box, _ = monaco
     compounds, gates_file = _write_monaco_inputs(monaco, tmp_path)
@@ -354,7 +354,7 @@ def test_gates_from_a_table_of_lon_lat(monaco, tmp_path):
 
     import pandas as pd
 
-    from quarterhour.cli_compounds import read_compound_inputs
+    from quarterhour.cli.compounds import read_compound_inputs
 
     compounds, gates_file = _write_monaco_inputs(monaco, tmp_path)
     points = gpd.read_file(gates_file)

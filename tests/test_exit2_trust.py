@@ -19,10 +19,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo import sample_paths
-from quarterhour.batch import units_source
-from quarterhour.batchfiles import MANIFEST, write_manifest
-from workspace import Store
-from workspace.accounts import Accounts
+from quarterhour.batch.files import MANIFEST, write_manifest
+from quarterhour.batch.run import units_source
+from quarterhour.workspace import Store
+from quarterhour.workspace.accounts import Accounts
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = (

@@ -18,7 +18,7 @@ import pytest
 from analysis.pipeline import run_circle
 from geo import InputError, sample_paths
 from quarterhour import __version__
-from quarterhour.export import gpkg_bytes, layer_bytes, provenance, table_bytes, write_layers, write_table
+from quarterhour.gis.export import gpkg_bytes, layer_bytes, provenance, table_bytes, write_layers, write_table
 
 
 @pytest.fixture(scope="module")

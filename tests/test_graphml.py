@@ -18,7 +18,7 @@ from geo import read_network, sample_paths
 from geo.errors import InputError
 from geo.graphml import UnusualGraphML, prepare_graphml, read_graphml
 from geo.network import StreetNetwork, _graph_arrays, prepare_network
-from quarterhour.cli import main
+from quarterhour.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_NET = sample_paths()["network"]

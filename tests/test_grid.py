@@ -26,13 +26,13 @@ from geo import read_boundaries
 from geo.errors import InputError
 from geo.io import SAMPLE_DIR
 from geo.vocab import LEVELS, level_code, levels_below
-from quarterhour.batch import read_units
-from quarterhour.batchfiles import summary_tables
-from quarterhour.export import provenance
+from quarterhour.batch.files import summary_tables
+from quarterhour.batch.run import read_units
+from quarterhour.gis.export import provenance
 from quarterhour.i18n import level_both, note_text
-from quarterhour.packtables import coverage_table
-from quarterhour.report import PackOptions, unit_pack
-from workspace.access import Actor, lineage
+from quarterhour.pack.report import PackOptions, unit_pack
+from quarterhour.pack.tables import coverage_table
+from quarterhour.workspace.access import Actor, lineage
 
 GRIDS = SAMPLE_DIR / "boundaries_grid.geojson"
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -143,7 +143,7 @@ def test_each_community_page_has_its_grid_table(run, sample, tmp_path):
 
 @pytest.mark.slow  # uses the module's run (above)
 def test_the_app_map_outlines_the_grids_hidden(run):
-    from quarterhour.maplayers import unit_layers
+    from quarterhour.render.maplayers import unit_layers
 
     (grid,) = [layer for layer in unit_layers(run, "zh") if layer.name == "网格边界"]
     assert not grid.show  # drawn on demand (a multi-part grid may come as several features)
@@ -165,8 +165,8 @@ def test_a_planner_of_a_community_plans_its_grids_and_a_grid_planner_only_the_gr
 
 
 def test_the_store_keeps_a_grid_planner_to_the_grid(tmp_path):
-    from quarterhour.cli_scenarios import _unit_tree
-    from workspace import NotAllowed, ProjectKey, Store
+    from quarterhour.cli.scenarios import _unit_tree
+    from quarterhour.workspace import NotAllowed, ProjectKey, Store
 
     store = Store(f"sqlite:///{tmp_path / 'workspace.sqlite'}")
     project = store.project(ProjectKey("net", "fac", "res", "sample-grid"))

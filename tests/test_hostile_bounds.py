@@ -24,13 +24,13 @@ from rasterio.transform import from_origin
 from geo import InputError, load_sample, read_demand, sample_paths
 from geo._validate import MAX_RESIDENTS
 from geo.raster import MAX_POPULATED_CELLS, open_raster, read_window
-from quarterhour.batch import read_units
-from quarterhour.cli import main
-from quarterhour.outdir import MAX_NAME_BYTES, inside, safe_part
-from quarterhour.report import safe_name, unit_folders
+from quarterhour.batch.run import read_units
+from quarterhour.cli.main import main
+from quarterhour.gis.outdir import MAX_NAME_BYTES, inside, safe_part
+from quarterhour.pack.report import safe_name, unit_folders
 
 LON, LAT = 7.4200, 43.7350
-CLI = "import sys; from quarterhour.cli import main; sys.exit(main(sys.argv[1:]))"
+CLI = "import sys; from quarterhour.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
 
 def measured(code: str, *args: str) -> tuple[subprocess.CompletedProcess[str], float, float]:
@@ -278,7 +278,7 @@ def test_many_new_centres_reach_in_one_pass_as_their_own_reaches_would(sample):
 
 
 def test_two_thousand_new_centres_in_seconds_and_bounded_memory(tmp_path):
-    """The app's scenario step (``ui.compute.scenario``'s body) on 2,000 added centres, in a fresh child."""
+    """The app's scenario step (``quarterhour.ui.compute.scenario``'s body) on 2,000 added centres, in a fresh child."""
     path = _scenario(tmp_path / "two_thousand.geojson", 2000)
     code = (
         "import sys; from geo import load_sample, snap_points; from geo.scenario import read_scenario; "
@@ -305,7 +305,7 @@ def _uploads_page(sizes: list[int], lang: str) -> None:
     from streamlit.proto.Common_pb2 import FileURLs
     from streamlit.runtime.uploaded_file_manager import UploadedFile, UploadedFileRec
 
-    from ui.sidebar import save_upload
+    from quarterhour.ui.sidebar import save_upload
 
     kept = []
     for i, size in enumerate([sizes[0], *sizes]):
@@ -321,7 +321,7 @@ def _uploads_page(sizes: list[int], lang: str) -> None:
 def test_a_session_uploads_within_its_quota(tmp_path, monkeypatch, lang, said):
     from streamlit.testing.v1 import AppTest
 
-    from ui.uploads import SESSION_FILES, SESSION_MB
+    from quarterhour.ui.uploads import SESSION_FILES, SESSION_MB
 
     monkeypatch.setenv("QUARTERHOUR_CACHE", str(tmp_path / "cache"))
     at = AppTest.from_function(_uploads_page, args=([10] * (SESSION_FILES + 1), lang), default_timeout=60).run()
@@ -415,7 +415,7 @@ def test_batch_units_are_cleaned_at_reading(tmp_path):
 
 
 def test_write_error_of_a_name_too_long_says_so_not_disk_space(tmp_path):
-    from quarterhour.outdir import write_error
+    from quarterhour.gis.outdir import write_error
 
     try:
         (tmp_path / ("𝔘" * 100)).write_bytes(b"x")

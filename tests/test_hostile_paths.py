@@ -1,10 +1,10 @@
 """Hostile inputs for the readers issue 27 found holes in (Hypothesis): rasters, scenario files, batch units, and
 every name that becomes a path.
 
-Each reader is called directly (``geo.raster``, ``geo.scenario.read_scenario``, ``quarterhour.batch.read_units``)
+Each reader is called directly (``geo.raster``, ``geo.scenario.read_scenario``, ``quarterhour.batch.run.read_units``)
 on one generated file: it either refuses with an ``InputError`` (a planner's message: exit 2 in the CLI) or gives
 what the rest of the tool may trust: residents that are a finite, plausible count; changes with known actions and
-printable names; unit codes that are plain folder names. Names are tried on ``quarterhour.outdir``: a name made
+printable names; unit codes that are plain folder names. Names are tried on ``quarterhour.gis.outdir``: a name made
 from any text is one plain name of bounded bytes that a real folder can be made with, and stays in its parent.
 
 How many: the ``ci`` profile (default) tries 25 inputs per reader (the same each run); set
@@ -37,9 +37,9 @@ from geo import InputError, load_sample
 from geo._validate import MAX_RESIDENTS
 from geo.raster import open_raster, read_window
 from geo.scenario import SCENARIO_ACTIONS, read_scenario
-from quarterhour.batch import read_units
-from quarterhour.outdir import MAX_NAME_BYTES, inside, safe_part
-from quarterhour.report import unit_folders
+from quarterhour.batch.run import read_units
+from quarterhour.gis.outdir import MAX_NAME_BYTES, inside, safe_part
+from quarterhour.pack.report import unit_folders
 
 settings.register_profile(
     "paths-ci",

@@ -2,7 +2,7 @@
 
 Each example writes one generated file (a table, a spreadsheet, a GeoJSON, a zip,
 a GraphML or an OSM XML) and runs the real command in-process
-(``quarterhour.cli.main``). The input files are read before the network, and the
+(``quarterhour.cli.main.main``). The input files are read before the network, and the
 network given is a broken file: an input the readers accept stops at the network
 (exit 2 too), so no example runs an analysis. Networks are tried with
 ``quarterhour network FILE``, which reads and prepares one (a good one: exit 0).
@@ -40,7 +40,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quarterhour.cli import main
+from quarterhour.cli.main import main
 
 # "ci" (the default) tries the same 200 inputs on every run, so a red run is a change's doing and can be rerun;
 # "deep" (QUARTERHOUR_HYPOTHESIS=deep) searches afresh each time: run it to look for new bugs.

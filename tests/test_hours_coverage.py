@@ -88,7 +88,7 @@ def test_cli_at_a_time_writes_the_week_and_says_the_time(hours_sample, tmp_path,
     import geopandas as gpd
     import pyogrio
 
-    from quarterhour.cli import main
+    from quarterhour.cli.main import main
 
     *_, week = hours_sample
     path = sample_paths()["facilities"].with_name("facilities_hours.csv")
@@ -131,7 +131,7 @@ def test_pack_has_the_week_chart_and_tables(hours_sample, tmp_path):
 
     from PIL import Image
 
-    from quarterhour.cli import main
+    from quarterhour.cli.main import main
 
     *_, week = hours_sample
     path = sample_paths()["facilities"].with_name("facilities_hours.csv")
@@ -153,8 +153,8 @@ def test_pack_has_the_week_chart_and_tables(hours_sample, tmp_path):
 
 
 def test_geopackage_style_greys_the_facilities_not_open(hours_sample):
-    from quarterhour.qgisstyle import layer_style
-    from quarterhour.qgisxml import qml
+    from quarterhour.gis.qgisstyle import layer_style
+    from quarterhour.gis.qgisxml import qml
 
     network, facilities, demand, *_ = hours_sample
     result = run_open(network, facilities, demand, at=parse_at("周三 19:00"), n_sites=0)
@@ -197,9 +197,9 @@ def test_a_new_centre_takes_its_categorys_hours(hours_sample):
 
 
 def test_map_greys_the_facilities_closed_then_and_their_reach(hours_sample):
-    from quarterhour.hourlayers import not_open
-    from quarterhour.palette import CLOSED_COLOR
-    from quarterhour.webmap import map_data
+    from quarterhour.render.hourlayers import not_open
+    from quarterhour.render.palette import CLOSED_COLOR
+    from quarterhour.render.webmap import map_data
 
     network, facilities, demand, weeks, _ = hours_sample
     at = parse_at("周三 19:00")
@@ -220,8 +220,8 @@ def test_qgis_greys_the_facilities_not_open(hours_sample, tmp_path):
 
     from test_qgis import SYSTEM_PYTHON, _qgis_env, qgis_missing
 
-    from quarterhour.cli import main
-    from quarterhour.palette import CATEGORY_COLORS, CLOSED_COLOR
+    from quarterhour.cli.main import main
+    from quarterhour.render.palette import CATEGORY_COLORS, CLOSED_COLOR
 
     reason = qgis_missing()
     if reason:
@@ -248,7 +248,7 @@ def test_qgis_greys_the_facilities_not_open(hours_sample, tmp_path):
 def test_site_for_weekday_evenings_states_the_hours_it_assumes(hours_sample, tmp_path, capsys):
     import geopandas as gpd
 
-    from quarterhour.cli import main
+    from quarterhour.cli.main import main
 
     *_, week = hours_sample
     path = sample_paths()["facilities"].with_name("facilities_hours.csv")

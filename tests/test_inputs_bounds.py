@@ -24,10 +24,10 @@ import shapely
 from analysis.demand import MAX_AREA_TO_NETWORK
 from geo import InputError, read_boundaries, read_demand, read_facilities
 from geo._validate import MAX_FACILITY_ROWS, MAX_ZIP_RATIO
-from quarterhour.cli import main
-from quarterhour.cli_args import MAX_BANDS
-from quarterhour.documents import Block, html_document, pdf_document
-from quarterhour.staticmap import MAP_TITLE_COLS, figure_png, overview_map
+from quarterhour.cli.args import MAX_BANDS
+from quarterhour.cli.main import main
+from quarterhour.pack.documents import Block, html_document, pdf_document
+from quarterhour.render.staticmap import MAP_TITLE_COLS, figure_png, overview_map
 
 SAMPLE = Path("data/sample")
 #: Monaco, where the sample's streets are.
@@ -49,7 +49,7 @@ def measured(code: str, *args: str) -> tuple[subprocess.CompletedProcess[str], f
     return proc, peak_mb, seconds
 
 
-CLI = "import sys; from quarterhour.cli import main; sys.exit(main(sys.argv[1:]))"
+CLI = "import sys; from quarterhour.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
 
 def error_line(proc: subprocess.CompletedProcess[str]) -> str:

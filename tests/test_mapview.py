@@ -10,8 +10,8 @@ import streamlit_folium as sf
 
 from analysis.pipeline import run_circle
 from geo import load_sample
-from quarterhour.webmap import draw_map, map_data, scenario_layer
-from ui.mapview import component_args, render_base
+from quarterhour.render.webmap import draw_map, map_data, scenario_layer
+from quarterhour.ui.mapview import component_args, render_base
 
 
 def _ids_out(text: str) -> str:

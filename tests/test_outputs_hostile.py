@@ -24,7 +24,7 @@ import pyogrio
 import pytest
 
 from geo import sample_paths
-from quarterhour.report import PACK_FILES, SUMMARY_FILES, unit_folders
+from quarterhour.pack.report import PACK_FILES, SUMMARY_FILES, unit_folders
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_UNITS = 4  # the sample's districts
@@ -335,7 +335,7 @@ def test_temporary_files_of_a_killed_run_are_removed_by_the_next(tmp_path):
 def test_written_files_honour_the_umask(tmp_path):
     code = (
         "import pandas as pd, geopandas as gpd, shapely, sys;"
-        "from quarterhour.export import write_table, write_layers, atomic_write;"
+        "from quarterhour.gis.export import write_table, write_layers, atomic_write;"
         "d = sys.argv[1]; write_table(pd.DataFrame({'a': [1]}), d + '/t.xlsx'); atomic_write(d + '/b.bin', b'x');"
         "write_layers({'p': gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)], crs=4326)}, d + '/l.gpkg')"
     )

@@ -14,10 +14,10 @@ from analysis.pipeline import run_circle
 from analysis.units import split_by_unit
 from geo import read_boundaries, sample_paths
 from geo.vocab import CATEGORIES
-from quarterhour import palette
 from quarterhour.i18n import category_name, t
-from quarterhour.staticmap import unit_map
-from quarterhour.webmap import build_map, map_data, map_html
+from quarterhour.render import palette
+from quarterhour.render.staticmap import unit_map
+from quarterhour.render.webmap import build_map, map_data, map_html
 
 
 @pytest.fixture(scope="module")

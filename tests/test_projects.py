@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from geo import sample_paths
-from quarterhour.cli_scenarios import _unit_tree
+from quarterhour.cli.scenarios import _unit_tree
+from quarterhour.workspace import Actor, Store, WorkspaceError, open_store
+from quarterhour.workspace.db import migrate
+from quarterhour.workspace.keys import project_for
+from quarterhour.workspace.projects import KeptInput, Projects, file_area
 from tests.test_app import _biggest_gap_lonlat
-from workspace import Actor, Store, WorkspaceError, open_store
-from workspace.db import migrate
-from workspace.keys import project_for
-from workspace.projects import KeptInput, Projects, file_area
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 WANG = Actor("wang", "planner", ("MC-D1",))
@@ -68,7 +68,7 @@ def test_an_input_file_is_kept_once_and_checked_before_use(database_url, monkeyp
         (area / sha).write_bytes(data[:100])
         with pytest.raises(WorkspaceError, match=r"truncated \(100 of"):
             kept.read_file(sha)
-    monkeypatch.setattr("workspace.projects.MAX_INPUT_BYTES", 1000)
+    monkeypatch.setattr("quarterhour.workspace.projects.MAX_INPUT_BYTES", 1000)
     with pytest.raises(WorkspaceError, match=r"big\.geojson is [\d.]+ MB; a project keeps files up to"):
         kept.keep_file(b"x" * 1001, name="big.geojson")
     store.engine.dispose()
@@ -158,7 +158,7 @@ def test_the_migration_keeps_what_was_saved_and_goes_back(tmp_path):
 def _head() -> str:
     from alembic.script import ScriptDirectory
 
-    from workspace.db import _MIGRATIONS
+    from quarterhour.workspace.db import _MIGRATIONS
 
     return ScriptDirectory(str(_MIGRATIONS)).get_current_head()
 
@@ -167,7 +167,7 @@ def _downgrade(engine: sa.Engine, revision: str) -> None:
     from alembic import command
     from alembic.config import Config
 
-    from workspace.db import _MIGRATIONS
+    from quarterhour.workspace.db import _MIGRATIONS
 
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
@@ -185,7 +185,7 @@ def db(tmp_path, monkeypatch) -> str:
 
 
 def _accounts(url: str):
-    from workspace.accounts import Accounts
+    from quarterhour.workspace.accounts import Accounts
 
     a = Accounts(open_store(url))  # the server's store, as the app opens it (kept open, as by a server)
     a.add("wang", "西北区-planner-2026", role="planner", units=("MC-D3",))  # the district of the biggest gap
@@ -195,7 +195,7 @@ def _accounts(url: str):
 
 @pytest.fixture
 def accounts(db):
-    from workspace.accounts import Accounts
+    from quarterhour.workspace.accounts import Accounts
 
     a = Accounts(open_store(db))
     a.add("wang", "西北区-planner-2026", role="planner", units=("MC-D3",))  # the district of the biggest gap

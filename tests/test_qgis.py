@@ -26,10 +26,13 @@ import pytest
 from analysis.pipeline import run_circle
 from geo import load_sample, read_boundaries, sample_paths
 from geo.vocab import CATEGORIES
-from quarterhour.cli import main
-from quarterhour.export import layer_bytes, provenance, write_layers
+from quarterhour.cli.main import main
+from quarterhour.gis.export import layer_bytes, provenance, write_layers
+from quarterhour.gis.qgisxml import rgba
+from quarterhour.gis.shapefile import MAX_BYTES, short_names
 from quarterhour.i18n import category_name, t
-from quarterhour.palette import (
+from quarterhour.pack.report import PACK_FILES, PackOptions, unit_pack
+from quarterhour.render.palette import (
     CATEGORY_COLORS,
     COVERED_COLOR,
     GAP_RAMP,
@@ -38,9 +41,6 @@ from quarterhour.palette import (
     SITE_COLOR,
     UNCOVERED_COLOR,
 )
-from quarterhour.qgisxml import rgba
-from quarterhour.report import PACK_FILES, PackOptions, unit_pack
-from quarterhour.shapefile import MAX_BYTES, short_names
 
 HERE = Path(__file__).resolve().parent
 SHOTS = HERE.parent / "out" / "qgis"  # PNGs to look at (git-ignored)

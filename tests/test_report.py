@@ -28,11 +28,11 @@ from analysis.coverage import assign_units
 from analysis.pipeline import run_circle
 from analysis.units import UnitLayers, split_by_unit
 from geo import load_sample, read_boundaries, read_facilities, sample_paths
-from quarterhour.cli import main
-from quarterhour.export import provenance
-from quarterhour.packunits import pack_workers
-from quarterhour.report import PACK_FILES, PackOptions, build_pack, safe_name, write_pack
-from quarterhour.staticmap import cjk_font, figure_png, unit_map
+from quarterhour.cli.main import main
+from quarterhour.gis.export import provenance
+from quarterhour.pack.report import PACK_FILES, PackOptions, build_pack, safe_name, write_pack
+from quarterhour.pack.units import pack_workers
+from quarterhour.render.staticmap import cjk_font, figure_png, unit_map
 
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://x","y")'
@@ -201,7 +201,7 @@ def test_a_long_table_prints_its_first_rows_and_says_where_the_rest_is():
 
     import pandas as pd
 
-    from quarterhour.documents import PDF_TABLE_ROWS, Block, html_document, pdf_document
+    from quarterhour.pack.documents import PDF_TABLE_ROWS, Block, html_document, pdf_document
 
     table = pd.DataFrame({"rank": range(1, 1001), "residents": [1000 - i for i in range(1000)]})
     block = Block("table", table=table, full_in="tables.xlsx")

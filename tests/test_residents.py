@@ -19,10 +19,10 @@ from pyproj import Transformer
 from analysis.pipeline import STEPS
 from geo import InputError, read_demand, read_facilities
 from geo.chinacrs import settle_coordinate_system, to_wgs84, wgs84_to_gcj02
-from quarterhour.cli import _load, main
-from quarterhour.cli_args import build_parser
-from quarterhour.progress import Steps
-from quarterhour.readnotes import coordinate_note
+from quarterhour.cli.args import build_parser
+from quarterhour.cli.main import _load, main
+from quarterhour.cli.progress import Steps
+from quarterhour.render.readnotes import coordinate_note
 
 SAMPLE = "data/sample"
 LUOYANG = (112.4690, 34.6830)  # 老城区: where Monaco's centre is put
@@ -246,8 +246,8 @@ def test_app_reads_an_uploaded_residents_csv(app_url, tmp_path):
 
 def test_the_app_judges_a_gcj02_spreadsheet_and_says_so(luoyang):
     """The app's reading (``ui.compute.load_points``, default ``auto``) puts the centres on their streets."""
-    from ui.compute import load_points
-    from ui.values import Inputs
+    from quarterhour.ui.compute import load_points
+    from quarterhour.ui.values import Inputs
 
     folder, truth = luoyang
     inputs = Inputs(

@@ -27,7 +27,7 @@ from analysis.spread import apportion
 from geo import InputError, load_sample, read_boundaries, read_demand, snap_points
 from geo.raster import MAX_WINDOW_CELLS, open_raster, read_window
 from geo.unittable import match_units
-from quarterhour.cli import main
+from quarterhour.cli.main import main
 from quarterhour.i18n import note_text
 
 SAMPLE = Path("data/sample")

@@ -34,7 +34,7 @@ from geo.io import read_demand, read_facilities
 from geo.network import GraphArrays, _graph_arrays, prepare_arrays
 from geo.roads import RoadOptions, prepare_roads
 from geo.store import store_network
-from quarterhour.cli import main
+from quarterhour.cli.main import main
 from quarterhour.i18n import error_words
 
 TO_LUOYANG = np.array([105.0, -9.1])  # Monaco (7.4°E, 43.7°N) moved to Luoyang (112.4°E, 34.6°N)
@@ -427,7 +427,7 @@ def test_bad_road_layers_exit_2_with_a_clear_message(tmp_path, capsys, monkeypat
 
 def test_batch_prepares_a_road_layer_once_with_its_check(monaco):
     """``batch --network roads.gpkg``: the regional network is the road layer's, its check among the batch's notes."""
-    from quarterhour.batch import BatchInputs, prepare_batch
+    from quarterhour.batch.run import BatchInputs, prepare_batch
 
     paths = sample_paths()
     inputs = BatchInputs(
@@ -491,7 +491,7 @@ def test_noding_agrees_with_geos_union(tmp_path, lines):
 
 def test_the_apps_gcj02_choice_reads_the_layer_as_the_cli_does(luoyang, tmp_path):
     """The app keeps a GCJ-02 road layer as a WGS-84 copy (ui.roads): the network ``--network-crs gcj02`` gives."""
-    from ui.roads import _read_as
+    from quarterhour.ui.roads import _read_as
 
     def to_gcj(xy: np.ndarray) -> np.ndarray:
         return np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1]))
@@ -512,8 +512,8 @@ def test_a_review_pack_holds_the_network_issues_around_its_unit(monaco):
 
     from analysis.pipeline import run_circle
     from geo import read_boundaries
-    from quarterhour.export import provenance
-    from quarterhour.report import PackOptions, build_pack
+    from quarterhour.gis.export import provenance
+    from quarterhour.pack.report import PackOptions, build_pack
 
     net = prepare_roads(monaco["path"], join_m=0)
     units = {k: v.to_crs(net.crs) for k, v in read_boundaries(sample_paths()["boundaries"]).items()}

@@ -20,12 +20,12 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from quarterhour.cli import main
-from quarterhour.cli_scenarios import _unit_tree
-from workspace import NotAllowed, ProjectKey, StaleVersion, Store, WorkspaceError
-from workspace.access import Actor
-from workspace.accounts import FREE_TRIES, Accounts, SignInRefused
-from workspace.audit import entries
+from quarterhour.cli.main import main
+from quarterhour.cli.scenarios import _unit_tree
+from quarterhour.workspace import NotAllowed, ProjectKey, StaleVersion, Store, WorkspaceError
+from quarterhour.workspace.access import Actor
+from quarterhour.workspace.accounts import FREE_TRIES, Accounts, SignInRefused
+from quarterhour.workspace.audit import entries
 
 PASSWORDS = {"root": "city-admin-2026!", "wang": "西北区-planner-2026", "li": "东北区-planner-2026",
              "zhao": "city-reviewer-2026"}  # fmt: skip
@@ -51,7 +51,7 @@ def store(database_url, monkeypatch) -> Store:
     monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", database_url)
     s = Store(database_url)
     yield s
-    from workspace import open_store
+    from quarterhour.workspace import open_store
 
     s.engine.dispose()
     open_store(database_url).engine.dispose()
@@ -118,7 +118,7 @@ def test_login_keeps_a_0600_token_and_the_units_rule(people, store, project, tmp
     theirs = store.create(project, "东北区方案", "MC-D2", _as("li"), changes=[_add(IN_D2)])
     monkeypatch.setenv("QUARTERHOUR_PASSWORD", PASSWORDS["wang"])
     assert main(["login", "wang"]) == 0
-    from quarterhour.cli_auth import token_file
+    from quarterhour.cli.auth import token_file
 
     assert stat.S_IMODE(token_file().stat().st_mode) == 0o600
     assert PASSWORDS["wang"] not in token_file().read_text()
@@ -351,7 +351,7 @@ def test_long_names_fail_cleanly_before_the_database_is_asked(people, store, pro
 
 
 def test_a_planner_is_shown_only_their_units_networks(people, store, project):
-    from ui.scope import visible_networks
+    from quarterhour.ui.scope import visible_networks
 
     monaco = {"source": {"name": "monaco.graphml"}, "extent_lonlat": [7.40, 43.72, 7.44, 43.76]}
     beijing = {"source": {"name": "beijing.osm.pbf"}, "extent_lonlat": [116.2, 39.8, 116.6, 40.0]}

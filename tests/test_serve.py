@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from quarterhour.serve import ServeOptions, nginx_config
+from quarterhour.cli.serve import ServeOptions, nginx_config
+from quarterhour.workspace.db import database_url
 from tests.conftest import new_postgres_database
 from tests.test_browser import CHROMIUM, _launch, add_centre, biggest_gap
-from workspace.db import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)

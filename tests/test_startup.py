@@ -6,16 +6,16 @@ import json
 import subprocess
 import sys
 
-from quarterhour.cli_args import build_parser
+from quarterhour.cli.args import build_parser
 
 #: Slow to import and needed by other commands only: siting's solver, the pack's PDF and maps, Dask, graphs.
-HEAVY = ("scipy.optimize", "matplotlib", "distributed", "networkx", "osmnx", "quarterhour.report", "sqlalchemy")
+HEAVY = ("scipy.optimize", "matplotlib", "distributed", "networkx", "osmnx", "quarterhour.pack.report", "sqlalchemy")
 #: Issue 32: a run without a residents raster, a download or a traced reach does not load their readers.
 HEAVY += ("rasterio", "requests", "contourpy", "scipy.spatial")
 
 _RUN = """
 import json, sys
-from quarterhour.cli import main
+from quarterhour.cli.main import main
 status = main(["run", "--out", sys.argv[1], "--quiet"])
 print(json.dumps({"status": status, "loaded": [m for m in sys.argv[2:] if m in sys.modules]}))
 """

@@ -17,7 +17,7 @@ from test_residents import LUOYANG, _loaded, _metres
 
 from geo import prepare_network, read_facilities, read_network
 from geo.chinacrs import settle_coordinate_system, wgs84_to_gcj02
-from quarterhour.readnotes import coordinate_note
+from quarterhour.render.readnotes import coordinate_note
 
 luoyang = test_residents.luoyang  # the fixture: the sample moved to Luoyang, with its WGS-84 truth
 N_FAR = 60  # county towns: three in four points of the list lie beyond the city's streets
@@ -132,8 +132,8 @@ def test_levels_count_the_facilities_used_and_the_left_out_apart(with_left_out):
 def test_the_packs_tables_show_the_left_out_in_their_own_column(with_left_out):
     from analysis import columns as C
     from analysis.units import split_by_unit
-    from quarterhour.packtables import coverage_table, headline_rows
-    from quarterhour.packunits import _summary_row
+    from quarterhour.pack.tables import coverage_table, headline_rows
+    from quarterhour.pack.units import _summary_row
 
     _, _, _, result = with_left_out
     (city,) = split_by_unit(result, "city").values()
@@ -162,11 +162,11 @@ def test_provenance_names_the_planners_files_and_the_networks_source_never_a_ser
 
     from geo import sample_paths
     from geo.store import store_network
-    from quarterhour.cli import _defaults, _provenance
-    from quarterhour.cli_args import build_parser
-    from quarterhour.packtables import provenance_rows
+    from quarterhour.cli.args import build_parser
+    from quarterhour.cli.main import _defaults, _provenance
+    from quarterhour.pack.tables import provenance_rows
     from quarterhour.provenance import provenance
-    from ui.uploads import store_upload
+    from quarterhour.ui.uploads import store_upload
 
     data = sample_paths()["facilities"].read_bytes()
     (tmp_path / "uploads").mkdir()
@@ -202,9 +202,9 @@ def test_the_apps_downloads_name_the_planners_upload_not_its_stored_copy(tmp_pat
     import json
 
     from geo import sample_paths
-    from ui.files import app_provenance
-    from ui.uploads import store_upload
-    from ui.values import SAMPLE, Inputs, Params
+    from quarterhour.ui.files import app_provenance
+    from quarterhour.ui.uploads import store_upload
+    from quarterhour.ui.values import SAMPLE, Inputs, Params
 
     data = sample_paths()["facilities"].read_bytes()
     stored = store_upload("党群服务中心.geojson", data, folder=tmp_path)
@@ -269,7 +269,7 @@ def test_every_person_count_shown_is_whole(sample):
     from analysis.pipeline import run_circle
     from analysis.units import split_by_unit
     from geo import read_boundaries, sample_paths
-    from quarterhour.packtables import coverage_table, facility_table, gap_table, headline_rows
+    from quarterhour.pack.tables import coverage_table, facility_table, gap_table, headline_rows
 
     network, facilities, demand = sample
     odd = demand.assign(pop=demand["pop"] + 0.37)  # 870.37 residents at a point

@@ -1,6 +1,6 @@
 """Nothing raw reaches a planner (issue 27): names shown as text, no server path in a reader's message.
 
-``ui.plain.plain`` is checked against an independent CommonMark renderer (markdown-it-py, as rich ships it):
+``quarterhour.ui.plain.plain`` is checked against an independent CommonMark renderer (markdown-it-py, as rich ships it):
 whatever a name holds, it renders as exactly that text. A real chromium is shown a scenario named as a
 Markdown image pointing at a local listener, and fetches nothing.
 """
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from ui.plain import plain, said
+from quarterhour.ui.plain import plain, said
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE_NAMES = [
@@ -82,7 +82,7 @@ def test_said_escapes_names_and_keeps_numbers():
 
 
 def _store_panel() -> None:
-    from ui.sidebar import _store_ui
+    from quarterhour.ui.sidebar import _store_ui
 
     _store_ui("zh")
     _store_ui("en")

@@ -69,7 +69,7 @@ def test_no_facility_on_the_network_is_said_with_where_and_how_far(sample, far_c
     assert 8_300 < values["km"] < 8_700 and values["n"] == 2
     text = note_text(none, "zh")
     assert "2 个服务设施中没有一个位于道路 300 米以内" in text and "另一座城市" in text and "坐标系" in text
-    from quarterhour.webmap import build_map, map_html
+    from quarterhour.render.webmap import build_map, map_html
 
     page = map_html(build_map(result, network))  # folium drew it (it asserted on the empty reach's tooltip)
     assert _drawn("洛阳老城党群服务中心", page)
@@ -111,10 +111,10 @@ def _notes_shown(at: AppTest) -> list[str]:
 
 
 def test_app_no_facility_on_the_network(monkeypatch, far_csv):
-    import ui.compute
+    import quarterhour.ui.compute
 
     st.cache_resource.clear()
-    monkeypatch.setattr(ui.compute, "sample_paths", lambda: {**sample_paths(), "facilities": far_csv})
+    monkeypatch.setattr(quarterhour.ui.compute, "sample_paths", lambda: {**sample_paths(), "facilities": far_csv})
     try:
         at = AppTest.from_file(str(APP), default_timeout=300).run()
         assert not at.exception

@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 
 from geo.scenario import CHANGE_COLUMNS, changes_frame
-from ui.values import Change, Inputs, Params, Plan
+from quarterhour.ui.values import Change, Inputs, Params, Plan
 
 PARAMS = Params(15.0, 4.5, ("service_centre", "study_room"), (("service_centre", 15.0), ("study_room", 15.0)), (5.0,))
 
@@ -57,6 +57,6 @@ def test_a_change_row_is_the_scenario_files_row():
 )
 def test_the_apps_slow_steps_are_cached(name):
     """Each step a click reruns is computed once per value (a lost decorator made every click re-read the residents)."""
-    from ui import compute
+    from quarterhour.ui import compute
 
-    assert callable(getattr(getattr(compute, name), "clear", None)), f"ui.compute.{name} is not st.cache_*"
+    assert callable(getattr(getattr(compute, name), "clear", None)), f"quarterhour.ui.compute.{name} is not st.cache_*"

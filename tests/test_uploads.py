@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo import InputError
-from ui.uploads import prune_uploads, store_upload, upload_folder
+from quarterhour.ui.uploads import prune_uploads, store_upload, upload_folder
 
 CSV = "名称,类别,地址\n服务中心,党群服务中心,中州中路 1 号\n".encode()
 
@@ -85,8 +85,8 @@ def _upload_page(name: str, data: bytes) -> None:
     from streamlit.runtime.uploaded_file_manager import UploadedFile, UploadedFileRec
 
     from geo import read_facilities
-    from ui.errors import step
-    from ui.sidebar import save_upload
+    from quarterhour.ui.errors import step
+    from quarterhour.ui.sidebar import save_upload
 
     upload = UploadedFile(UploadedFileRec("id", name, "text/csv", data), FileURLs())
     path = save_upload(upload, "en")

@@ -16,7 +16,7 @@ from PIL import Image
 
 from analysis.pipeline import run_circle
 from geo import read_boundaries, sample_paths, snap_points
-from quarterhour.webgeo import draw_streets_ahead, feature_collection, fill_holes, street_picture, to_wgs84
+from quarterhour.render.webgeo import draw_streets_ahead, feature_collection, fill_holes, street_picture, to_wgs84
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from analysis.pipeline import run_circle
-from quarterhour.webmap import build_map, map_html
+from quarterhour.render.webmap import build_map, map_html
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_names_are_inert_in_the_page(sample):
 
 
 def test_a_whole_city_of_points_becomes_hexagons(sample, monkeypatch):
-    from quarterhour import webmap
+    from quarterhour.render import webmap
 
     network, facilities, demand = sample
     result = run_circle(network, facilities, demand, minutes=5, isochrones=("facility", "merged"))
@@ -83,7 +83,7 @@ def test_a_whole_city_of_points_becomes_hexagons(sample, monkeypatch):
 def test_every_feature_has_a_drawable_geometry(sample):
     """Rounding to a metre can collapse slivers: none reaches the page as a null or a mixed collection."""
     from geo import read_boundaries, sample_paths
-    from quarterhour.webmap import map_data
+    from quarterhour.render.webmap import map_data
 
     network, facilities, demand = sample
     units = {k: v.to_crs(network.crs) for k, v in read_boundaries(sample_paths()["boundaries"]).items()}

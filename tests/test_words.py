@@ -19,8 +19,8 @@ import pytest
 from geo.errors import InputError
 from geo.notes import note, note_in
 from geo.words import catalogue, placeholders
-from quarterhour.cli import main
-from quarterhour.cli_auth import cli_lang
+from quarterhour.cli.auth import cli_lang
+from quarterhour.cli.main import main
 from quarterhour.i18n import error_words, note_text, t
 
 ROOT = Path(__file__).resolve().parent.parent

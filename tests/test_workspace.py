@@ -7,10 +7,10 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from quarterhour.cli_scenarios import _unit_tree
+from quarterhour.cli.scenarios import _unit_tree
+from quarterhour.workspace import Actor, NotAllowed, ProjectKey, StaleVersion, Store, WorkspaceError
+from quarterhour.workspace.models import ChangeRow
 from tests.conftest import new_postgres_database
-from workspace import Actor, NotAllowed, ProjectKey, StaleVersion, Store, WorkspaceError
-from workspace.models import ChangeRow
 
 ADD = ("add", None, "新中心 1", "study_room", 7.4206, 43.7372)
 CLOSE = ("close", "F3", "Stade Louis II", "service_centre", 7.4155, 43.7277)

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 
 from analysis.unittree import unit_parents
 from geo import read_boundaries, sample_paths
-from quarterhour.cli_scenarios import _unit_tree
-from workspace import Actor, NotAllowed, ProjectKey, Store
-from workspace.access import code_parent, lineage
-from workspace.db import _sqlite_pragmas, migrate
+from quarterhour.cli.scenarios import _unit_tree
+from quarterhour.workspace import Actor, NotAllowed, ProjectKey, Store
+from quarterhour.workspace.access import code_parent, lineage
+from quarterhour.workspace.db import _sqlite_pragmas, migrate
 
 DIVISIONS = Path(__file__).resolve().parent.parent / "data" / "luoyang" / "divisions.csv"
 ADD = ("add", None, "新中心 1", "study_room", 7.4206, 43.7372)  # in MC-D3 (sub-district MC-S06)
@@ -89,10 +89,10 @@ def test_luoyang_codes_nest_without_polygons_of_the_lower_levels(store):
 
 
 def _newest() -> str:
-    """The newest migration's revision (the head of workspace/migrations)."""
+    """The newest migration's revision (the head of quarterhour/workspace/migrations)."""
     from alembic.script import ScriptDirectory
 
-    from workspace.db import _MIGRATIONS
+    from quarterhour.workspace.db import _MIGRATIONS
 
     return ScriptDirectory(str(_MIGRATIONS)).get_current_head()
 

@@ -128,9 +128,9 @@ def test_the_app_headline_names_the_yardstick(tmp_path, monkeypatch):
 def _headline_page(demand: str) -> None:
     """The app's headline on residents with an over-60s column walking at 3.2 km/h (an upload's path)."""
     from geo.vocab import CATEGORIES, CATEGORY_MINUTES
-    from ui.compute import compute
-    from ui.tabs import headline_ui, levels_ui
-    from ui.values import Inputs, Params
+    from quarterhour.ui.compute import compute
+    from quarterhour.ui.tabs import headline_ui, levels_ui
+    from quarterhour.ui.values import Inputs, Params
 
     minutes = tuple((c, CATEGORY_MINUTES[c]) for c in CATEGORIES)
     params = Params(15.0, 4.5, CATEGORIES, minutes, (5.0, 10.0), "minutes", (("60岁以上", 3.2),))

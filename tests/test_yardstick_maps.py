@@ -19,8 +19,8 @@ from analysis.pipeline import run_circle
 from analysis.units import split_by_unit
 from analysis.yardstick import yardstick
 from geo import read_boundaries, sample_paths
-from quarterhour.staticmap import unit_map
-from quarterhour.webmap import build_map, map_html
+from quarterhour.render.staticmap import unit_map
+from quarterhour.render.webmap import build_map, map_html
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "geo" / "locale"
 I18N = ROOT / "quarterhour" / "i18n.py"
 NOTES = ROOT / "geo" / "notes.py"
-PACKAGES = ("geo", "analysis", "quarterhour", "workspace", "ui")
+PACKAGES = ("geo", "analysis", "quarterhour")
 _ERROR_CLASSES = {"InputError", "WorkspaceError", "NotAllowed", "InfeasibleError", "StaleVersion"}
 _STOP = {"the", "a", "an", "is", "are", "of", "in", "on", "to", "and", "or", "be", "as", "by", "for", "its", "it"}
 

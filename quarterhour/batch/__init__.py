@@ -1,0 +1,1 @@
+"""Batch runs: one circle per unit of a region, on Dask."""

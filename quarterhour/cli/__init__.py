@@ -1,0 +1,1 @@
+"""The command line: ``quarterhour run|site|report|batch|scenarios|users|login ...``."""

@@ -1,0 +1,1 @@
+"""The review pack for district reviews: documents, tables, per-unit files."""

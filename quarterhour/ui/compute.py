@@ -1,0 +1,538 @@
+"""The cached computations: the inputs read, the run, siting, the map's data, the scenario.
+
+The files made of them (downloads, the review pack) are in ``quarterhour.ui.files``.
+
+Every cache is keyed by plain values (file paths named by their content,
+numbers, the frozen values of ``quarterhour.ui.values``), and what it returns is never
+changed afterwards: planners sharing one server share results, never each
+other's uploads or scenarios (those live in ``st.session_state``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+import geopandas as gpd
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from analysis import columns as C
+from analysis.gaps import CELL_M
+from analysis.groups import find_groups, group_headers
+from analysis.hours import facility_hours, open_states, run_open
+from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, changed_reach, circle_isochrones, run_circle
+from analysis.reachgrid import GRID_M
+from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate
+from analysis.siting import SiteResult, candidate_sites, plan_sites
+from geo import (
+    StreetNetwork,
+    read_boundaries,
+    read_facilities,
+    sample_paths,
+    snap_points,
+)
+from geo.errors import InputError
+from geo.hours import parse_hours, typical_hours
+from geo.notes import note
+from geo.osm import walk_network_file
+from geo.roads import road_notes
+from geo.scenario import changes_frame
+from geo.store import cache_root, load_entry, store_network
+from geo.vocab import DEFAULT_NEW_CATEGORY
+from quarterhour.i18n import t
+from quarterhour.render.leaflet import OSM_ATTRIBUTION
+from quarterhour.render.webgeo import draw_streets_ahead
+from quarterhour.render.webmap import CITY_EDGES, MapData, map_data
+from quarterhour.study import CoordinateNote, StudySpec, load_study
+from quarterhour.ui.values import SAMPLE, STORE, Change, Inputs, Params, Plan, Points, ScenarioView
+
+__all__ = [
+    "base_map",
+    "compute",
+    "compute_files",
+    "load_boundaries",
+    "load_network",
+    "load_points",
+    "network_name",
+    "network_of",
+    "scenario",
+    "scenario_run",
+    "siting",
+    "streets_credit",
+]
+
+GAP_CELL_M = CELL_M
+SMALL_NETWORK_NODES = 20_000  # above: no catchment split, no automatic site (each takes many seconds)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def load_network(source: str) -> StreetNetwork:
+    """The street network of ``source``, prepared for routing (cached for every session).
+
+    Parameters
+    ----------
+    source
+        ``sample``, ``osm:<place>`` (downloaded once, then from the disk cache),
+        ``bbox:<west>,<south>,<east>,<north>`` (degrees), ``store:<folder>`` (a prepared
+        network in the store, ``geo.store.list_networks``) or a network file's path.
+        Every one goes through the network store (``geo.store``): prepared once, then read back.
+
+    Returns
+    -------
+    StreetNetwork
+        The network in its metric CRS; a city's street picture (``quarterhour.render.webgeo.street_picture``)
+        is begun in the background, so the first map finds it drawn.
+    """
+    network = _network(source)
+    if len(network.edges) > CITY_EDGES:  # a city's streets are drawn as a picture: begun while the planner picks files
+        draw_streets_ahead(network)
+    return network
+
+
+def _network(source: str) -> StreetNetwork:
+    """``load_network``'s network, read through the store."""
+    if source == SAMPLE:
+        return store_network(sample_paths()["network"]).network
+    if source.startswith(STORE):
+        return load_entry(source[len(STORE) :]).network
+    downloads = cache_root() / "networks"
+    if source.startswith("osm:"):
+        return store_network(walk_network_file(place=source[4:], cache_dir=downloads), name=source[4:]).network
+    if source.startswith("bbox:"):
+        west, south, east, north = (float(v) for v in source[5:].split(","))
+        path = walk_network_file(bbox=(west, south, east, north), cache_dir=downloads)
+        return store_network(path, name=source).network
+    return store_network(source).network
+
+
+# --- issue 30: i30-compounds ---
+def network_of(inputs: Inputs) -> StreetNetwork:
+    """The network of ``inputs``: ``load_network``'s, walled by the inputs' gated compounds if any (issue 30)."""
+    if not inputs.compounds:
+        return load_network(inputs.network)
+    return _walled(inputs.network, inputs.compounds, inputs.gates)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _walled(source: str, compounds: str, gates: str | None) -> StreetNetwork:
+    """The network of ``source`` with the gated compounds' walls (``geo.compounds.wall_network``), cached."""
+    from geo.compounds import read_compounds, read_gates, wall_network
+
+    gates_from = gates
+    if gates_from is None:  # an OSM compounds file (or network file) names its gates itself
+        gates_from = next((p for p in (compounds, source) if Path(p).suffix.lower() in (".osm", ".pbf")), None)
+    gate_points = read_gates(gates_from) if gates_from else None
+    return wall_network(load_network(source), read_compounds(compounds), gate_points)
+
+
+# --- end of issue 30 ---
+def network_name(source: str) -> str:
+    """What the planner calls a network source: a file's, place's or stored network's name.
+
+    Parameters
+    ----------
+    source
+        As for ``load_network``.
+
+    Returns
+    -------
+    str
+        The name.
+    """
+    if source == SAMPLE:
+        return sample_paths()["network"].name
+    if source.startswith(STORE):
+        manifest = Path(source[len(STORE) :]) / "manifest.json"
+        try:
+            return json.loads(manifest.read_text(encoding="utf-8"))["source"]["name"]
+        except (OSError, ValueError, KeyError):
+            return Path(source[len(STORE) :]).name
+    return Path(source.split(":", 1)[-1]).name
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def group_names(inputs: Inputs) -> tuple[str, ...]:
+    """The residents' population groups (their recognised headers); none when they cannot be read (the run says why)."""
+    try:
+        return tuple(group_headers(load_points(inputs).demand.columns))
+    except InputError:
+        return ()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def load_points(inputs: Inputs) -> Points:
+    """Facilities, residents (and their places on the streets) in the network's CRS, and what was done.
+
+    Parameters
+    ----------
+    inputs
+        The network, facilities and residents sources, the facilities' coordinate
+        system and the residents' total.
+
+    Returns
+    -------
+    Points
+        The facilities, the residents, the residents' snaps, and notes for the planner.
+    """
+    network = network_of(inputs)  # issue 30: with the compounds' walls
+    spec = StudySpec(  # issue 25: the one way in, as the command line and batch read (a raster, a units table)
+        network=network,
+        facilities=inputs.facilities,
+        demand=inputs.demand,
+        boundaries=inputs.units,
+        facilities_crs=inputs.facilities_crs,
+        demand_crs=inputs.demand_crs,
+        demand_total=inputs.demand_total,
+        snap=True,
+    )
+    study = load_study(spec)
+    fac_name, dem_name = (name for name, _ in study.choices)
+    report = network.derived.get("road_report")  # issue 30: what was read of a road layer, first
+    notes = [
+        *(road_notes(report, network_name(inputs.network)) if report else ()),
+        note("facilities_read", file=fac_name, n=len(study.facilities)),
+        *(n for n in study.notes if not isinstance(n, CoordinateNote)),  # the coordinates: said from crs_choices
+        note("residents_read", file=dem_name, n=len(study.demand), pop=float(study.demand[C.POP].sum()), how=study.how),
+    ]
+    return Points(study.facilities, study.demand, study.demand_snap, tuple(notes), study.choices)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def load_boundaries(network_src: str, source: str) -> dict[str, gpd.GeoDataFrame]:
+    """Review units by level, in the network's CRS.
+
+    Parameters
+    ----------
+    network_src
+        The network's source (as for ``load_network``).
+    source
+        ``sample`` (the sample's), a bundled set (``luoyang``) or an uploaded file's path.
+
+    Returns
+    -------
+    dict[str, geopandas.GeoDataFrame]
+        Level (``city``, ``district`` ...) -> its units.
+    """
+    network = load_network(network_src)
+    path = sample_paths()["boundaries"] if source == SAMPLE else source
+    return {level: gdf.to_crs(network.crs) for level, gdf in read_boundaries(path).items()}
+
+
+def _chosen(inputs: Inputs, params: Params) -> gpd.GeoDataFrame:
+    facilities = load_points(inputs).facilities
+    return facilities[facilities["category"].isin(params.categories)]
+
+
+def _open_changes(changes: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
+    """Issue 31: at a time asked, a new centre serves only if its category's hours have it open then."""
+    if params.at is None or not len(changes):
+        return changes
+    hours = [
+        typical_hours(facilities, c if isinstance(c, str) and c else DEFAULT_NEW_CATEGORY) for c in changes["category"]
+    ]
+    shut = [
+        a == "add" and h is not None and not parse_hours(h).is_open(params.at)
+        for a, h in zip(changes["action"], hours, strict=True)
+    ]
+    return changes[[not s for s in shut]]
+
+
+def _open_then(facilities: gpd.GeoDataFrame, params: Params) -> gpd.GeoDataFrame:
+    """Issue 31: the facilities open at the time asked (all at any time): the scenario counts only those."""
+    return facilities if params.at is None else facilities[open_states(facility_hours(facilities)[0], params.at) == 1]
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def compute(inputs: Inputs, units: str, params: Params, _lang: str | None = None) -> CircleResult:
+    """One analysis run; cached on every input, so only what changed is recomputed.
+
+    Parameters
+    ----------
+    inputs
+        The sources of the network, facilities and residents.
+    units
+        The review units' source (as for ``load_boundaries``).
+    params
+        The threshold (minutes), speed (km/h), bands, categories shown and their own thresholds.
+    _lang
+        Show the run's steps on a progress bar in this language while it computes (gone when done);
+        not part of the cache key (the leading underscore). ``None``: no bar.
+
+    Returns
+    -------
+    CircleResult
+        The run; on a network above ``SMALL_NETWORK_NODES`` nodes without the
+        catchment split and the automatic site, with the merged reach traced from a grid
+        (``analysis.reachgrid``) and without each facility's isochrones (``compute_files`` adds them).
+    """
+    bar = st.empty() if _lang else None  # made in here: a cache hit replays it, and its emptying
+    result = _run(inputs, units, params, _chosen(inputs, params), progress=_steps_bar(bar, _lang) if bar else None)
+    if bar is not None:
+        bar.empty()
+    return result
+
+
+def _run(
+    inputs: Inputs, units: str, params: Params, facilities: gpd.GeoDataFrame, *, progress: Callable | None = None
+) -> CircleResult:
+    """``run_circle`` on the session's data with these facilities (the current ones, or a scenario's)."""
+    network = network_of(inputs)  # issue 30: with the compounds' walls
+    small = len(network.nodes) <= SMALL_NETWORK_NODES
+    points = load_points(inputs)
+    run = run_circle if params.at is None else partial(run_open, at=params.at)  # issue 31: the facilities open then
+    panel = params.options()  # issue 25: the panel's choices as one options value
+    options = panel.replace(
+        categories=None,  # the facilities are chosen already (``_chosen``; a scenario's too)
+        groups=find_groups(points.demand, panel.groups),
+        gap_cell_m=GAP_CELL_M,
+        # a city's map draws the merged reach, traced from a grid in seconds; each facility's own reach
+        # (hundreds of polygons, not drawn) is made when a file asks for it (compute_files)
+        isochrones=ISOCHRONE_KINDS if small else ("merged",),
+        reach_cell_m=None if small else GRID_M,
+        n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
+    )
+    return run(
+        network,
+        facilities,
+        points.demand,
+        options=options,
+        boundaries=load_boundaries(inputs.network, units),
+        demand_snap=points.demand_snap,  # snapped once, with the residents
+        progress=progress,
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def compute_files(inputs: Inputs, units: str, params: Params) -> CircleResult:
+    """The run as the files hold it (layers, review packs): with each facility's own isochrones.
+
+    At city scale ``compute`` draws only the merged reach; each facility's reach is made here,
+    once, when a file first asks for it.
+
+    Parameters
+    ----------
+    inputs, units, params
+        As for ``compute``.
+
+    Returns
+    -------
+    CircleResult
+        ``compute``'s run, with ``isochrones`` for every facility and band.
+    """
+    return _with_each_reach(compute(inputs, units, params), inputs, params, _chosen(inputs, params))
+
+
+def _with_each_reach(
+    result: CircleResult, inputs: Inputs, params: Params, facilities: gpd.GeoDataFrame
+) -> CircleResult:
+    """``result`` with each facility's isochrones, made now if the run left them out (a city's)."""
+    if len(result.isochrones) or not result.summary.n_facilities_used:
+        return result
+    network = network_of(inputs)  # issue 30: with the compounds' walls
+    iso = circle_isochrones(
+        network,
+        facilities,
+        snap_points(facilities, network),
+        circles=[params.minutes, *params.bands],
+        ys=params.yardstick,
+    )
+    return replace(result, isochrones=iso)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def scenario_run(inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...]) -> CircleResult:
+    """A whole run with the scenario's facilities (for its review pack): as ``compute``, after the changes."""
+    network = network_of(inputs)  # issue 30: with the compounds' walls
+    after = apply_changes(_chosen(inputs, params), changes_frame(changes).to_crs(network.crs))
+    return _with_each_reach(_run(inputs, units, params, after), inputs, params, after)
+
+
+def _steps_bar(bar: DeltaGenerator, lang: str) -> Callable[[str], None]:
+    """``run_circle``'s progress on ``bar``: the step under way, of ``STEPS`` (as the command line shows them)."""
+
+    def told(name: str) -> None:
+        i = STEPS.index(name) + 1
+        bar.progress(i / len(STEPS), text=t("step_of", lang, i=i, n=len(STEPS), step=t(f"step_{name}", lang)))
+
+    return told
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def siting(inputs: Inputs, units: str, params: Params, candidates: str | None, plan: Plan) -> SiteResult:
+    """A siting model on the current coverage: the planner's candidates or a 200 m grid, curve to 10.
+
+    Parameters
+    ----------
+    inputs, units, params
+        The run's inputs, review units and parameters (as for ``compute``).
+    candidates
+        The planner's candidate points file (its path), or None for network nodes on a 200 m grid.
+    plan
+        The model (``lscp``, ``mclp``, ``pmedian``), ``k`` and the ``target`` share.
+
+    Returns
+    -------
+    SiteResult
+        The sites, their reach, the coverage curve, the solution and its notes (20 s time limit).
+    """
+    network = network_of(inputs)  # issue 30: with the compounds' walls
+    result = compute(inputs, units, params)
+    crs = load_points(inputs).crs_choices[0][1].system  # candidates are read as the facilities were
+    points = read_facilities(candidates, crs=crs, what="candidates").to_crs(network.crs) if candidates else None
+    return plan_sites(
+        network,
+        result.demand,
+        load_points(inputs).demand_snap,
+        model=plan.model,
+        k=plan.k,
+        target=plan.target,
+        minutes=params.cutoff_min,
+        speed_kmh=params.engine_kmh,
+        candidates=candidate_sites(network, points=points) if points is not None else None,
+        spacing_m=plan.spacing_m,
+        curve_k=10,
+        time_limit_s=20,
+        boundaries=load_boundaries(inputs.network, units),
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def base_map(
+    inputs: Inputs, units: str, params: Params, *, lang: str, plan: Plan | None, candidates: str | None
+) -> MapData:
+    """The map's layers as data (drawn afresh on every run in a few milliseconds).
+
+    Parameters
+    ----------
+    inputs, units, params
+        The run's inputs, review units (``sample``, a bundled set or a file's path) and parameters.
+    lang
+        The labels' language, ``"zh"`` or ``"en"``.
+    plan
+        The siting model asked for in the siting tab, or None: its sites and their reach are drawn.
+    candidates
+        The planner's candidate points file (its path), or None for a 200 m grid.
+
+    Returns
+    -------
+    MapData
+        ``quarterhour.render.webmap.map_data`` of the run.
+    """
+    network = network_of(inputs)  # issue 30: with the compounds' walls
+    planned = siting(inputs, units, params, candidates, plan) if plan else None
+    return map_data(
+        compute(inputs, units, params),
+        network,
+        lang=lang,
+        gap_cell_m=GAP_CELL_M,
+        sites=planned.sites if planned else None,
+        site_reach=planned.isochrones if planned else None,
+        streets_credit=streets_credit(inputs.network, lang),
+    )
+
+
+def from_osm(source: str) -> bool:
+    """Whether a network source's streets are OpenStreetMap's.
+
+    The sample, a download, an OSM file, or a GraphML whose segments carry OSM ids (as osmnx writes them from
+    OSM) are; a file that cannot be told is not credited to OSM.
+
+    Parameters
+    ----------
+    source
+        As for ``load_network``.
+    """
+    if source == SAMPLE or source.startswith(("osm:", "bbox:")):
+        return True
+    path = Path(source.split(":", 1)[1] if source.startswith(STORE) else source)
+    if source.startswith(STORE):
+        try:
+            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+            path = Path(manifest["source"].get("path") or manifest["source"]["name"])
+        except (OSError, ValueError, KeyError, AttributeError):
+            return False
+    name = path.name.lower()
+    if name.endswith((".osm", ".pbf", ".osm.xml")):
+        return True
+    try:
+        with path.open("rb") as f:
+            head = f.read(200_000)
+    except OSError:
+        return False
+    return b'attr.name="osmid"' in head
+
+
+def streets_credit(source: str, lang: str) -> str:
+    """The map's credit of the streets (HTML): OpenStreetMap's, or the network's own name.
+
+    Parameters
+    ----------
+    source
+        As for ``load_network``.
+    lang
+        ``"zh"`` or ``"en"``.
+    """
+    if from_osm(source):
+        return OSM_ATTRIBUTION
+    return html.escape(t("streets_credit", lang, name=network_name(source)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def scenario_base(inputs: Inputs, units: str, params: Params) -> Baseline:
+    """The current state every scenario of this run is computed from incrementally (once per run)."""
+    points = load_points(inputs)
+    return baseline(
+        network_of(inputs),  # issue 30
+        _open_then(_chosen(inputs, params), params),
+        points.demand,
+        points.demand_snap,
+        minutes=params.cutoff_min,
+        speed_kmh=params.engine_kmh,
+        boundaries=load_boundaries(inputs.network, units),
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...]) -> ScenarioView:
+    """Coverage with the planner's changes, what it changes, and the reach of the new and moved centres.
+
+    Parameters
+    ----------
+    inputs, units, params
+        The run's inputs, review units and parameters (as for ``compute``).
+    changes
+        The planner's changes (add, move, close), in the order made.
+
+    Returns
+    -------
+    ScenarioView
+        The result after the changes, the figures and tables comparing it with the run, and the reach.
+    """
+    network = network_of(inputs)  # issue 30: with the compounds' walls
+    points = load_points(inputs)
+    result = compute(inputs, units, params)
+    after = evaluate(
+        network,
+        _open_then(_chosen(inputs, params), params),
+        points.demand,
+        points.demand_snap,
+        _open_changes(changes_frame(changes), _chosen(inputs, params), params),
+        minutes=params.cutoff_min,
+        speed_kmh=params.engine_kmh,
+        boundaries=load_boundaries(inputs.network, units),
+        gap_cell_m=GAP_CELL_M,
+        base=scenario_base(inputs, units, params),
+    )
+    figures, tables = compare(result.demand, result.gaps, result.levels, after)
+    moved = after.facilities[after.facilities["change"] != ""]
+    reach = (  # many new centres (a loaded file): one merged reach in one pass, not one isochrone each
+        changed_reach(network, moved, snap_points(moved, network), circle=params.minutes, ys=params.yardstick)
+        if len(moved)
+        else gpd.GeoDataFrame(geometry=[], crs=network.crs)
+    )
+    return ScenarioView(after, figures, tables, reach)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the workspace (``quarterhour.workspace.db.migrate`` runs them to head)."""

@@ -1,1 +1,0 @@
-"""Alembic migrations of the workspace (``workspace.db.migrate`` runs them to head)."""
