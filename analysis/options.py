@@ -30,7 +30,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis.accessibility import DECAYS
 from analysis.gaps import CELL_M
@@ -43,7 +43,10 @@ from geo.errors import InputError
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import CATEGORY_MINUTES
 
-__all__ = ["CIRCLE_MIN", "ISOCHRONE_KINDS", "MODES", "WALK_KMH", "CircleOptions", "Pairs"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CIRCLE_MIN", "ISOCHRONE_KINDS", "MODES", "WALK_KMH", "CircleOptions", "Pairs", "categories_options"]
 
 #: The life circle's threshold in minutes by default: the 15-minute circle.
 CIRCLE_MIN = 15.0
@@ -250,3 +253,25 @@ class CircleOptions:
             raise TypeError(f"unknown circle option(s) {unknown}; the options are {sorted(known)}")
         base = options if options is not None else cls()
         return base.replace(**changes) if changes else base
+
+
+def categories_options(categories: pd.DataFrame | None) -> dict[str, dict[str, float]]:
+    """``CircleOptions``' category fields from a categories table (``geo.read_categories``, ``run --categories``).
+
+    Parameters
+    ----------
+    categories
+        The table (index: category; ``minutes``, ``capacity``, ``speed_kmh``), or None.
+
+    Returns
+    -------
+    dict
+        ``category_minutes``, ``category_capacity`` and ``category_speed`` (those given); empty for None.
+    """
+    if categories is None:
+        return {}
+    return {
+        "category_minutes": categories["minutes"].to_dict(),
+        "category_capacity": categories["capacity"].dropna().to_dict(),
+        "category_speed": categories["speed_kmh"].dropna().to_dict(),
+    }

@@ -41,7 +41,7 @@ import shapely
 
 from analysis.demand import prepare_demand
 from analysis.groups import Group, find_groups
-from analysis.options import CircleOptions
+from analysis.options import CircleOptions, categories_options
 from geo import read_boundaries, read_categories, read_demand, read_facilities, sample_paths, snap_points
 from geo._validate import existing
 from geo.chinacrs import CrsChoice, points_to_wgs84, settle_coordinate_system
@@ -187,28 +187,6 @@ class Study:
             ``groups`` as found in the residents.
         """
         return CircleOptions.of(options, **{**categories_options(self.categories), "groups": self.groups, **changes})
-
-
-def categories_options(categories: pd.DataFrame | None) -> dict[str, dict[str, float]]:
-    """``CircleOptions``' category fields from a categories table (``geo.read_categories``).
-
-    Parameters
-    ----------
-    categories
-        The table (index: category; ``minutes``, ``capacity``, ``speed_kmh``), or None.
-
-    Returns
-    -------
-    dict
-        ``category_minutes``, ``category_capacity`` and ``category_speed`` (those given); empty for None.
-    """
-    if categories is None:
-        return {}
-    return {
-        "category_minutes": categories["minutes"].to_dict(),
-        "category_capacity": categories["capacity"].dropna().to_dict(),
-        "category_speed": categories["speed_kmh"].dropna().to_dict(),
-    }
 
 
 def load_study(spec: StudySpec | None = None, *, progress: Callable[[str], None] | None = None) -> Study:

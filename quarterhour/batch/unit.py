@@ -79,7 +79,7 @@ class BatchOptions:
         The population groups the planner named (``run --group``); recognised age headers are found as ``run``
         finds them.
     categories
-        ``run --categories``' table as ``run_circle``'s options (``quarterhour.cli.args.category_options``),
+        ``run --categories``' table as ``run_circle``'s options (``analysis.options.categories_options``),
         frozen: ((option, ((category, value), ...)), ...) (``frozen_categories``).
     """
 
@@ -148,7 +148,7 @@ class BatchOptions:
 def frozen_categories(
     options: Mapping[str, Mapping[str, float]],
 ) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
-    """``run_circle``'s category options (``quarterhour.cli.args.category_options``) as ``BatchOptions`` keeps them.
+    """``run_circle``'s category options (``analysis.options.categories_options``) as ``BatchOptions`` keeps them.
 
     Examples
     --------

@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.accessibility import DECAYS
 from analysis.groups import OLDER_KMH, Group
-from analysis.options import CIRCLE_MIN, CircleOptions
+from analysis.options import CIRCLE_MIN, CircleOptions, categories_options
 from analysis.pipeline import ISOCHRONE_KINDS
 from analysis.siting import MODELS
 from analysis.traveltime import MODE_SPEEDS_KMH, WALK_KMH
@@ -32,7 +32,7 @@ from quarterhour.cli.serve import add_serve_parser  # issue 29
 from quarterhour.cli.users import add_users_parser
 from quarterhour.gis.outdir import out_path
 
-__all__ = ["build_parser", "category_options", "circle_options", "measures"]
+__all__ = ["build_parser", "circle_options", "measures"]
 
 # issue 25: the defaults' help, from the one place they are defined (``analysis.options``, ``analysis.traveltime``)
 #: ``--minutes``' help.
@@ -255,28 +255,6 @@ def measures(p: argparse.ArgumentParser) -> None:
     )
 
 
-def category_options(categories: pd.DataFrame | None) -> dict[str, dict[str, float]]:
-    """``run_circle``'s category options from the ``--categories`` table (``geo.read_categories``).
-
-    Parameters
-    ----------
-    categories
-        The table (index: category; ``minutes``, ``capacity``, ``speed_kmh``), or None.
-
-    Returns
-    -------
-    dict
-        ``category_minutes``, ``category_capacity`` and ``category_speed`` (those given); empty for None.
-    """
-    if categories is None:
-        return {}
-    return {
-        "category_minutes": categories["minutes"].to_dict(),
-        "category_capacity": categories["capacity"].dropna().to_dict(),
-        "category_speed": categories["speed_kmh"].dropna().to_dict(),
-    }
-
-
 def _cache_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cache-dir",
@@ -452,7 +430,7 @@ def circle_options(
         "max_snap_m": args.max_snap_m,
         "groups": tuple(args.group) if groups is None else groups,
         "n_sites": getattr(args, "suggest", 0) or 0,
-        **category_options(categories),
+        **categories_options(categories),
     }
     if isinstance(getattr(args, "isochrones", None), str):  # issue 32: ``none`` draws no reach at all
         given["isochrones"] = () if args.isochrones == "none" else (args.isochrones,)
