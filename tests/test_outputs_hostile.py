@@ -230,7 +230,7 @@ def test_full_disk_leaves_the_old_pack_and_a_rerun_works(english_pack, tmp_path)
         proc = report(out, "--force", lang="zh")
         _, err = proc.communicate(timeout=300)
         line = error_line(proc, err)
-        # the pack asked in Chinese (--lang zh): the planner is told in Chinese too (issue 25), the OS's words as they are
+        # the pack asked in Chinese (--lang zh): the planner is told in Chinese too (issue 25)
         assert "No space left on device" in line and str(out) in line and "办法：" in line and "Fix:" not in line
         assert snapshot(out) == old
         assert sorted(p.name for p in disk.iterdir()) == ["pack"]  # no half-built folder left
