@@ -49,3 +49,27 @@ def test_the_compounds_and_gates_come_back_with_the_walled_figures(db, gap, mona
     pinned = Projects(store).version_inputs(scenario.id, 1, WANG)  # the version pins the walls it was computed on
     assert pinned["compounds"]["sha256"] == hashlib.sha256(compounds.read_bytes()).hexdigest()
     assert pinned["gates"]["sha256"] == hashlib.sha256(gates.read_bytes()).hexdigest()
+
+
+def test_scenarios_import_finds_the_walled_project(db, monaco, tmp_path, capsys):  # noqa: F811
+    """``quarterhour scenarios import --compounds --gates`` puts the scenario on the app's project of the same data."""
+    from quarterhour.cli.main import main
+    from quarterhour.workspace import local_actor
+    from quarterhour.workspace.keys import project_for
+    from tests.test_cli_scenarios import SCENARIO
+
+    compounds, gates = _write_monaco_inputs(monaco, tmp_path)
+    changes = tmp_path / "方案.geojson"
+    changes.write_text(SCENARIO, encoding="utf-8")
+    walls = ["--compounds", str(compounds), "--gates", str(gates)]
+    assert main(["scenarios", "import", str(changes), *walls]) == 0
+    store = open_store(db)
+    (made,) = store.scenarios(None, local_actor())
+    copy = tmp_path / "小区.geojson"  # the app keeps an upload under another name: the content names the project
+    copy.write_bytes(compounds.read_bytes())
+    assert made.project_id == store.project(project_for(None, None, None, None, walls=(copy, gates)))
+    assert made.project_id != store.project(project_for(None, None, None, None))  # not the open network's
+    assert made.project_id != store.project(project_for(None, None, None, None, walls=(compounds, None)))
+    assert main(["scenarios", "import", str(changes), "--gates", str(gates)]) == 2
+    assert "--gates needs --compounds" in capsys.readouterr().err
+    assert len(store.scenarios(None, local_actor())) == 1  # the refused import saved nothing
