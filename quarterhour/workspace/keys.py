@@ -1,6 +1,7 @@
 """A project's name by content: the SHA-256 of each input file, with the options it was read with.
 
 A source that is not a file (an OpenStreetMap place or box, a prepared network's entry) is named by its text.
+A network walled by gated compounds (issue 30) is named with its compounds and gates (``project_for``'s ``walls``).
 
 Examples
 --------

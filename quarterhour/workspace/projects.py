@@ -1,8 +1,9 @@
 """Projects that hold their inputs, and each account's page as last left.
 
 A project keeps what its analysis stands on (``ProjectInput``): the network (the bundled sample, a file, an
-OpenStreetMap place or box, or a prepared network's store key with its source name), each input file, the
-coordinate and column choices it was read with, and the review units. An input file's content is kept
+OpenStreetMap place or box, or a prepared network's store key with its source name), the gated compounds and
+their gates that wall it when it is walled (issue 30, ``WALLS``), each input file, the coordinate and column
+choices it was read with, and the review units. An input file's content is kept
 once, by its SHA-256 (``InputFile``): with a SQLite workspace in the store's own file area next to the
 database file (``<database>.files/<sha256>``, a folder only the server's user may enter, files 0600); with
 PostgreSQL in the database's row. Each file is size-limited (``MAX_INPUT_BYTES``) and, like the network
