@@ -58,6 +58,8 @@ def add_scenarios_parser(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--facilities-crs", default="auto", help="as for run (default auto)")
     imp.add_argument("--demand-crs", default="auto", help="as for run (default auto)")
     imp.add_argument("--demand-total", type=float, help="as for run")
+    imp.add_argument("--compounds", type=Path, help="the gated compounds it was made on, as for run (issue 30)")
+    imp.add_argument("--gates", type=Path, help="their gates, as for run")
     auth_options(imp)
     exp = what.add_parser("export", help="a scenario's changes as GeoJSON (.geojson) or GeoPackage (.gpkg)")
     exp.add_argument("id", type=int, help="the scenario's id (see list)")
@@ -109,6 +111,10 @@ def _import(args: argparse.Namespace) -> int:
     who = acting(args, store, f"scenarios import {args.file.name}")
     from quarterhour.workspace.keys import project_for
 
+    if args.compounds is not None or args.gates is not None:  # issue 30: read as run reads them, refused alike
+        from quarterhour.cli.compounds import read_compound_inputs
+
+        read_compound_inputs(args)
     key = project_for(
         args.network,
         args.facilities,
@@ -117,6 +123,7 @@ def _import(args: argparse.Namespace) -> int:
         facilities_crs=args.facilities_crs,
         demand_crs=args.demand_crs,
         demand_total=args.demand_total,
+        walls=(args.compounds, args.gates),  # issue 30: the app's project of the same walled data
     )
     project = store.project(key)
     store.set_units(project, *_unit_tree(args.boundaries))

@@ -72,7 +72,7 @@ def keep_project(project: int, inputs: Inputs, units: str, lang: str) -> None:
     if store is None or not _signed_in() or st.session_state.get(S.WS_KEPT_FOR) == project:
         return
     kept = Projects(store)
-    if set(kept.inputs(project)) >= set(ROLES):
+    if set(kept.inputs(project)) >= {*ROLES, *_walls(inputs)}:  # issue 30: and the walls, when walled
         st.session_state[S.WS_KEPT_FOR] = project
         return
     st.session_state[S.WS_KEPT_FOR] = project  # tried once: a file too big is said once, and the scenario saved
@@ -90,12 +90,20 @@ def keep_project(project: int, inputs: Inputs, units: str, lang: str) -> None:
             "units": KeptInput("units", "text", units)
             if units in ("sample", "luoyang", "sample_grid")
             else _file(kept, "units", units),
+            **{role: _file(kept, role, path) for role, path in _walls(inputs).items()},  # issue 30
         }
     except (WorkspaceError, OSError) as exc:  # too big to keep, or the upload gone: the work goes on, said once
         logging.getLogger("quarterhour.app").warning("the project's inputs were not kept: %s", exc)
         st.warning(t("kept_not_kept", lang))
         return
     kept.keep_inputs(project, records)
+
+
+def _walls(inputs: Inputs) -> dict[str, str]:
+    """Issue 30: the gated compounds and their gates the network is walled by (uploads), by role; {} if none."""
+    if not inputs.compounds:
+        return {}
+    return {role: path for role, path in (("compounds", inputs.compounds), ("gates", inputs.gates)) if path}
 
 
 def remember_page(project: int, params_now: dict) -> None:
@@ -158,6 +166,14 @@ def _put_back(kept: Projects, record: KeptInput, lang: str) -> str:
     return path
 
 
+def _walls_back(kept: Projects, inputs: dict[str, KeptInput], lang: str) -> dict[str, str]:
+    """Issue 30: the project's gated compounds and gates put back, by uploader (gates only with compounds)."""
+    if "compounds" not in inputs:
+        return {}
+    keys = {"compounds": S.COMPOUNDS_FILE, "gates": S.GATES_FILE}
+    return {key: _put_back(kept, inputs[role], lang) for role, key in keys.items() if role in inputs}
+
+
 def restore_page(lang: str) -> None:
     """Once per session, before the sidebar is drawn: reopen the signed-in account's last page, inputs and all."""
     if st.session_state.get(S.WS_PAGE_RESTORED) or not _signed_in():
@@ -206,6 +222,7 @@ def restore_page(lang: str) -> None:
         state[S.UNITS], files[S.UNITS_FILE] = "upload", _put_back(kept, units, lang)
     else:
         state[S.UNITS] = units.source
+    files.update(_walls_back(kept, inputs, lang))  # issue 30
     if page.extra.get("candidates"):
         files[S.CANDIDATES_FILE] = _put_back(kept, KeptInput("candidates", **page.extra["candidates"]), lang)
     st.session_state.update(state)

@@ -274,8 +274,8 @@ def data_ui(lang: str) -> Sources:
         total = st.number_input(t("demand_total", lang), min_value=0, value=0, step=1000, key=S.DEMAND_TOTAL)
         candidates = source_ui(t("candidates_file", lang), S.CANDIDATES_FILE, _POINT_TYPES, lang)
         walls = _WALL_TYPES  # issue 30: gated compounds and their gates
-        compounds = source_ui(t("compounds_file", lang), "compounds_file", walls, lang)
-        gates = source_ui(t("gates_file", lang), "gates_file", walls, lang) if compounds != SAMPLE else SAMPLE
+        compounds = source_ui(t("compounds_file", lang), S.COMPOUNDS_FILE, walls, lang)
+        gates = source_ui(t("gates_file", lang), S.GATES_FILE, walls, lang) if compounds != SAMPLE else SAMPLE
         units = units_ui(lang)
     network_note_ui(network, lang)
     if network != SAMPLE and SAMPLE in (facilities, demand):

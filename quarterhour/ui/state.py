@@ -270,3 +270,8 @@ PART_LEVELS = "qh_levels"  #: the levels tab
 PAGE_STARTED = "qh_page_started"  #: when the whole page's run began (the map's caption times it)
 LONLAT_BAD = "qh_lonlat_bad"  #: the coordinates '新增' could not read (its callback notes them, the form says so)
 __all__ += ["LONLAT_BAD", "PAGE_STARTED", "PART_LEVELS", "PART_MAP", "PART_SITING"]
+
+# --- issue 30: keep-walls: the gated compounds' uploaders, kept with the project (quarterhour/ui/project.py) ---
+COMPOUNDS_FILE = "compounds_file"  #: the gated compounds (polygons, or an OSM file)
+GATES_FILE = "gates_file"  #: their gates (points, or an OSM file)
+__all__ += ["COMPOUNDS_FILE", "GATES_FILE"]

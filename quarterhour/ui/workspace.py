@@ -79,6 +79,7 @@ def project_of(inputs: Inputs, units: str) -> ProjectKey:
         facilities_crs=inputs.facilities_crs,
         demand_crs=inputs.demand_crs,
         demand_total=inputs.demand_total,
+        walls=(inputs.compounds, inputs.gates),  # issue 30: a walled network is another project
     )
 
 

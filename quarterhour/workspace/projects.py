@@ -1,8 +1,9 @@
 """Projects that hold their inputs, and each account's page as last left.
 
 A project keeps what its analysis stands on (``ProjectInput``): the network (the bundled sample, a file, an
-OpenStreetMap place or box, or a prepared network's store key with its source name), each input file, the
-coordinate and column choices it was read with, and the review units. An input file's content is kept
+OpenStreetMap place or box, or a prepared network's store key with its source name), the gated compounds and
+their gates that wall it when it is walled (issue 30, ``WALLS``), each input file, the coordinate and column
+choices it was read with, and the review units. An input file's content is kept
 once, by its SHA-256 (``InputFile``): with a SQLite workspace in the store's own file area next to the
 database file (``<database>.files/<sha256>``, a folder only the server's user may enter, files 0600); with
 PostgreSQL in the database's row. Each file is size-limited (``MAX_INPUT_BYTES``) and, like the network
@@ -51,12 +52,25 @@ from quarterhour.workspace.access import Actor
 from quarterhour.workspace.errors import WorkspaceError
 from quarterhour.workspace.models import InputFile, Page, ProjectInput, Version
 
-__all__ = ["MAX_INPUT_BYTES", "ROLES", "KeptInput", "PageRecord", "Projects", "differing", "file_area", "pinned"]
+__all__ = [
+    "MAX_INPUT_BYTES",
+    "ROLES",
+    "WALLS",
+    "KeptInput",
+    "PageRecord",
+    "Projects",
+    "differing",
+    "file_area",
+    "pinned",
+]
 
 #: The largest input file a project keeps (as the app's upload limit, ``quarterhour.ui.sidebar.UPLOAD_LIMIT_MB``).
 MAX_INPUT_BYTES = 100 * 1024 * 1024
 #: The inputs a project stands on (``candidates`` is a page's: it is not part of the project's key).
 ROLES = ("network", "facilities", "demand", "units")
+#: Issue 30: the gated compounds and their gates that wall the network, when the project has them (part of the
+#: project's key: ``quarterhour.workspace.keys.project_for``); gates without compounds are never kept.
+WALLS = ("compounds", "gates")
 _KINDS = ("sample", "file", "text")
 
 
@@ -219,7 +233,7 @@ class Projects:
     def keep_inputs(self, project_id: int, inputs: Mapping[str, KeptInput]) -> None:
         """Record the project's inputs (those it has not yet): a project's inputs never change (its key)."""
         for kept in inputs.values():
-            if kept.kind not in _KINDS or kept.role not in (*ROLES, "candidates"):
+            if kept.kind not in _KINDS or kept.role not in (*ROLES, *WALLS, "candidates"):
                 raise WorkspaceError("projects_unknown_input_role_kind", role=kept.role, kind=kept.kind)
         try:
             with self._session.begin() as s:
