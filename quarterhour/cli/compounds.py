@@ -64,7 +64,7 @@ def add_compound_options(p: argparse.ArgumentParser, *, only: bool = True) -> No
         return
     p.add_argument(
         "--compound-only",
-        default="",
+        default=None,
         help="facility ids, comma-separated, that serve only the residents of their own compound (e.g. a "
         "党群联络点 in an apartment block); a facilities column compound_only (yes/no, 是/否) does the same",
     )
@@ -98,7 +98,7 @@ def walled(
     args: argparse.Namespace, network: StreetNetwork, got: dict | None, facilities: gpd.GeoDataFrame
 ) -> tuple[StreetNetwork, gpd.GeoDataFrame]:
     """The network with the compounds' walls, and the facilities with ``compound_only`` marked; said on stderr."""
-    ids = [i.strip() for i in getattr(args, "compound_only", "").split(",") if i.strip()]
+    ids = [i.strip() for i in (getattr(args, "compound_only", None) or "").split(",") if i.strip()]
     if ids:
         unknown = sorted(set(ids) - set(map(str, facilities.index)))
         if unknown:
