@@ -219,7 +219,8 @@ def test_uploading_a_planners_spreadsheet(browser, app_url, tmp_path):
     page.screenshot(path=str(Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_bad_upload.png"))
     page.close()
     assert errors == []
-    assert "Traceback" not in text and "no longitude column" in text and "经度" in text, text
+    # said in the page's language (issue 25): the file, the column, what is missing, and the fix
+    assert "Traceback" not in text and "缺少经度列" in text and "办法" in text and "longitude" in text, text
 
 
 def test_facilities_of_another_city_keep_the_map_and_say_why(browser, app_url, tmp_path):

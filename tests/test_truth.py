@@ -111,10 +111,13 @@ def _notes_shown(at: AppTest) -> list[str]:
 
 
 def test_app_no_facility_on_the_network(monkeypatch, far_csv):
+    import quarterhour.study
     import quarterhour.ui.compute
 
     st.cache_resource.clear()
-    monkeypatch.setattr(quarterhour.ui.compute, "sample_paths", lambda: {**sample_paths(), "facilities": far_csv})
+    far = lambda: {**sample_paths(), "facilities": far_csv}  # noqa: E731
+    monkeypatch.setattr(quarterhour.ui.compute, "sample_paths", far)
+    monkeypatch.setattr(quarterhour.study, "sample_paths", far)  # the app reads its inputs through load_study
     try:
         at = AppTest.from_file(str(APP), default_timeout=300).run()
         assert not at.exception
@@ -145,6 +148,7 @@ def test_app_words_follow_language_mode_and_the_siting_panel():
     on_map = set(re.findall(r'"site_id": "(S\d+)"', _map_script(at)))
     # k = 3, but the third site would add no one (issue 14 item 5): two sites, both on the map at once
     assert len(table) == 2 and on_map == {f"S{i:02d}" for i in range(1, 3)} and on_map != before
+    at.run()  # the siting part reran alone (issue 29): the whole page again, to reach the sidebar
     at.radio(key="lang").set_value("en").run()
     assert "site" in at.dataframe[-1].value.columns
     shown = _notes_shown(at)
