@@ -195,9 +195,9 @@ def show_map(
     base = _base(data.token, data, basemap, tianditu_key, key)
     args = component_args(base, layer, height=height, returned=list(returned))
 
-    def on_change() -> None:
+    def stored() -> None:
         st.session_state[key] = st.session_state.get(args["key"], {})
         if on_change is not None:
             on_change()
 
-    return sf._component_func(**args, on_change=on_change)
+    return sf._component_func(**args, on_change=stored)
