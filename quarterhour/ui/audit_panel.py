@@ -10,6 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from quarterhour.i18n import t
+from quarterhour.ui import state as S
+from quarterhour.ui.rerun import kept
 from quarterhour.workspace import Actor, open_store
 from quarterhour.workspace.audit import entries
 
@@ -29,12 +31,13 @@ def audit_ui(who: Actor, lang: str) -> None:
     with st.expander(t("audit_title", lang)):
         st.caption(t("audit_help", lang))
         a, b = st.columns(2)
-        actor = a.text_input(t("audit_filter_actor", lang), key=AUDIT_ACTOR).strip() or None
+        actor = a.text_input(t("audit_filter_actor", lang), key=AUDIT_ACTOR, **kept(S.PART_MAP)).strip() or None
         action = b.selectbox(
             t("audit_filter_action", lang),
             ["", *_ACTIONS],
             format_func=lambda v: v or t("audit_all", lang),
             key=AUDIT_ACTION,
+            **kept(S.PART_MAP),  # issue 29
         )
         lines = entries(open_store(), who, limit=200, actor=actor, action=action or None)
         if not lines:

@@ -14,8 +14,17 @@ CPU on the sample for a scenario that takes 0.2 s. Three parts now rerun alone:
 
 An action whose effect reaches outside its part asks for the whole page: opening a saved version
 (the sidebar's parameters are set to it), the second corner of a download box (the sidebar's
-download uses it), and the rare ones already written so (a refused save, the sites joining the
-scenario). Each part keeps ``quarterhour.ui.errors.step``: it fails alone, in a fragment rerun too.
+download uses it), and a refused save. Each part keeps ``quarterhour.ui.errors.step``: it fails
+alone, in a fragment rerun too.
+
+Every action in a part is a widget callback that stores it in session state and ends in
+``quarterhour.ui.rerun.keep_action(<its part>)`` (a choice: ``**kept(<its part>)``), or
+``keep_parts`` when two parts draw it ('计算选址' and the sites joining the scenario: the map and the
+siting panel). A part's id is its place on the page: a press sent while a page run draws more above
+the part (after an upload) names an id that run removes, and Streamlit would skip the part; the
+callback reruns it under its new id instead. The map's click is the component's callback
+(``quarterhour.ui.mapview.show_map``'s ``on_change``): the click is stored, then ``take_click`` turns it
+into a change when the part reruns.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ not the page.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import folium
@@ -165,6 +166,7 @@ def show_map(
     tianditu_key: str = "",
     height: int = 620,
     returned: tuple[str, ...] = ("last_clicked",),
+    on_change: Callable[[], None] | None = None,
 ) -> dict | None:
     """Show the map of ``data`` with ``layer`` on top; returns what the component sends back.
 
@@ -182,6 +184,8 @@ def show_map(
         The map's height in pixels.
     returned
         The objects the component sends back.
+    on_change
+        Called after ``st.session_state[key]`` holds the component's new answer (a widget callback).
 
     Returns
     -------
@@ -191,7 +195,9 @@ def show_map(
     base = _base(data.token, data, basemap, tianditu_key, key)
     args = component_args(base, layer, height=height, returned=list(returned))
 
-    def on_change() -> None:
+    def stored() -> None:
         st.session_state[key] = st.session_state.get(args["key"], {})
+        if on_change is not None:
+            on_change()
 
-    return sf._component_func(**args, on_change=on_change)
+    return sf._component_func(**args, on_change=stored)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-__all__ = ["alone", "keep_action"]
+__all__ = ["alone", "keep_action", "keep_parts", "kept"]
 
 
 def alone() -> bool:
@@ -43,3 +45,25 @@ def keep_action(part: str) -> None:
     except StreamlitAPIException:
         st.rerun()  # no run has drawn the part: the whole page
     st.rerun(part)
+
+
+def kept(part: str) -> dict:
+    """A widget's ``on_change`` keywords for a choice in ``part`` (issue 29): ``st.radio(..., **kept(S.PART_MAP))``.
+
+    The widget's new value is in session state before the callback runs; ending in ``keep_action`` the
+    part draws it even when the press was sent to the part's old id (an unfinished page run drew more above it).
+    """
+    return {"on_change": keep_action, "args": (part,)}
+
+
+def keep_parts(*parts: str) -> NoReturn:
+    """End of a widget callback whose action several parts draw: they rerun alone, under their ids of now.
+
+    A keyed rerun finds each part by its key, not by the id the browser sent, so a press sent during an
+    unfinished page run is kept too; the whole page reruns when a part was never drawn (its key is unknown).
+    """
+    try:
+        get_script_run_ctx().fragment_storage.resolve_target(list(parts))
+    except StreamlitAPIException:
+        st.rerun()
+    st.rerun(list(parts))

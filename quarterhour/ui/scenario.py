@@ -24,7 +24,7 @@ from quarterhour.ui.errors import step
 from quarterhour.ui.files import scenario_gpkg
 from quarterhour.ui.mapview import show_map
 from quarterhour.ui.plain import said
-from quarterhour.ui.rerun import alone, keep_action
+from quarterhour.ui.rerun import alone, keep_action, kept
 from quarterhour.ui.sidebar import save_upload
 from quarterhour.ui.values import Change, Inputs, Params, Plan
 from quarterhour.ui.workspace import read_only, start_new
@@ -153,7 +153,9 @@ def _clear() -> None:
 
 def _load_scenario_ui(lang: str) -> None:
     """A scenario file replaces the session's changes, once per file."""
-    loaded = st.file_uploader(t("load_scenario", lang), type=["geojson", "json"], key=S.SCENARIO_FILE)
+    loaded = st.file_uploader(
+        t("load_scenario", lang), type=["geojson", "json"], key=S.SCENARIO_FILE, **kept(S.PART_MAP)
+    )
     if loaded is None:
         return
     digest = hashlib.sha256(loaded.getvalue()).hexdigest()
@@ -182,6 +184,7 @@ def scenario_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoD
         format_func=lambda m: both(f"click_{m}"),
         horizontal=True,
         key=S.CLICK_MODE,
+        **kept(S.PART_MAP),  # issue 29: a change during an unfinished page run is drawn, not only stored
     )
     st.selectbox(
         t("new_category", lang),
@@ -189,6 +192,7 @@ def scenario_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoD
         index=list(CATEGORIES).index(DEFAULT_NEW_CATEGORY),
         format_func=category_both,
         key=S.NEW_CATEGORY,
+        **kept(S.PART_MAP),
     )
     st.caption(t(f"click_help_{st.session_state.get(S.CLICK_MODE, 'browse')}", lang))
     if note := st.session_state.pop(S.CLICK_NOTE, None):
@@ -213,8 +217,7 @@ def scenario_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoD
     )
     compare_ui(view.figures, view.tables, lang)
     # Written when asked for, not on every click: a city's residents make it a second's work.
-    if st.button(t("prepare_scenario", lang), key=S.PREPARE_SCENARIO):
-        st.session_state[S.SCENARIO_FILE_FOR] = changes
+    st.button(t("prepare_scenario", lang), key=S.PREPARE_SCENARIO, on_click=_prepare, args=(changes,))
     if st.session_state.get(S.SCENARIO_FILE_FOR) == changes:
         st.download_button(
             t("download_scenario", lang),
@@ -226,6 +229,12 @@ def scenario_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoD
     closed_ids = [c.facility_id for c in changes if c.action == "close"]
     closed = facilities.loc[[i for i in closed_ids if i in facilities.index]]
     return scenario_layer(view.after.facilities, closed, view.reach, lang)
+
+
+def _prepare(changes: tuple[Change, ...]) -> None:
+    """'准备方案结果' (a callback, issue 29): the file of the changes the page showed is asked for."""
+    st.session_state[S.SCENARIO_FILE_FOR] = changes
+    keep_action(S.PART_MAP)
 
 
 def _read_only_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoDataFrame, lang: str):
@@ -301,4 +310,10 @@ def map_ui(
     """The map: the analysis's layers, the scenario's layer on top, the chosen basemap; clicks come back."""
     basemap, key = st.session_state.get(S.BASEMAP_CHOICE, ("none", ""))
     md = base_map(inputs, units, params, lang=lang, plan=plan, candidates=candidates)
-    show_map(md, layer, key=S.MAP, basemap=basemap, tianditu_key=key, height=620)
+    # issue 29: the component's callback stores the click, then the part reruns under its id of now
+    # (take_click turns it into a change): a click during an unfinished page run is not lost
+    show_map(md, layer, key=S.MAP, basemap=basemap, tianditu_key=key, height=620, on_change=_map_clicked)
+
+
+def _map_clicked() -> None:
+    keep_action(S.PART_MAP)

@@ -18,6 +18,7 @@ from quarterhour.pack.tables import group_columns
 from quarterhour.ui import state as S
 from quarterhour.ui.files import layer_file, review_pack, table_file
 from quarterhour.ui.plain import plain
+from quarterhour.ui.rerun import keep_action, keep_parts, kept
 from quarterhour.ui.scenario import add_centre
 from quarterhour.ui.uploads import shown
 from quarterhour.ui.values import Inputs, Params, Plan
@@ -124,6 +125,7 @@ def levels_ui(result: CircleResult, lang: str) -> None:
         horizontal=True,
         format_func=level_both,
         key=S.LEVEL,
+        **kept(S.PART_LEVELS),  # issue 29: a change during an unfinished page run is drawn, not only stored
     )
     table = result.levels[level]
     above = levels[levels.index(level) - 1] if levels.index(level) > 0 else None
@@ -135,6 +137,7 @@ def levels_ui(result: CircleResult, lang: str) -> None:
             format_func=lambda c: both("all_units") if c == "*" else f"{c} {parents.set_index('code').loc[c, 'name']}",
             key=S.within_key(level),
             placeholder=t("choose_one", lang),
+            **kept(S.PART_LEVELS),
         )
         if choice != "*":
             parent = parents.set_index("code").loc[choice, "geometry"]
@@ -177,10 +180,10 @@ def pack_ui(inputs: Inputs, units: str, params: Params, result: CircleResult, la
         format_func=lambda c: f"{c} {names[c]}",
         key=S.pack_unit_key(level),
         placeholder=t("choose_one", lang),
+        **kept(S.PART_LEVELS),
     )
     st.caption(t("pack_help", lang))
-    if st.button(t("pack_make", lang), key=S.PACK_MAKE):
-        st.session_state[S.PACK] = (level, code)
+    st.button(t("pack_make", lang), key=S.PACK_MAKE, on_click=_want_pack, args=((level, code),))
     if st.session_state.get(S.PACK) == (level, code):
         with st.spinner(t("computing", lang)):
             data_zip = review_pack(inputs, units, params, level=level, code=code, lang=lang)
@@ -193,16 +196,29 @@ def pack_ui(inputs: Inputs, units: str, params: Params, result: CircleResult, la
         )
 
 
+def _want_pack(which: tuple[str, str]) -> None:
+    """'生成审阅包' (a callback, issue 29): the pack of the unit the page showed is asked for."""
+    st.session_state[S.PACK] = which
+    keep_action(S.PART_LEVELS)
+
+
 def siting_ui(lang: str) -> Plan | None:
     """The siting panel's inputs; the model runs when the planner asks (it can take seconds)."""
     st.subheader(t("siting", lang))
     a, b, c, e = st.columns(4)
-    model = a.selectbox(
-        t("model", lang), MODELS, index=MODELS.index("mclp"), key=S.MODEL, format_func=lambda m: both(f"model_name_{m}")
+    model = a.selectbox(  # issue 29: each choice ends in keep_action, drawn when it meets an unfinished page run
+        t("model", lang),
+        MODELS,
+        index=MODELS.index("mclp"),
+        key=S.MODEL,
+        format_func=lambda m: both(f"model_name_{m}"),
+        **kept(S.PART_SITING),
     )
     a.caption(t(f"model_{model}", lang))
-    b.number_input(t("new_centres", lang), min_value=1, max_value=20, value=3, key=S.K)
-    c.slider(t("target", lang), min_value=0.5, max_value=1.0, value=0.95, step=0.01, key=S.TARGET)
+    b.number_input(t("new_centres", lang), min_value=1, max_value=20, value=3, key=S.K, **kept(S.PART_SITING))
+    c.slider(
+        t("target", lang), min_value=0.5, max_value=1.0, value=0.95, step=0.01, key=S.TARGET, **kept(S.PART_SITING)
+    )
     e.number_input(
         t("spacing_m", lang),
         min_value=25,
@@ -211,6 +227,7 @@ def siting_ui(lang: str) -> Plan | None:
         step=25,
         key=S.SPACING,
         help=t("spacing_help", lang),
+        **kept(S.PART_SITING),
     )
     # Set in the button's callback, before the page runs again: the map above draws the sites in the same run.
     st.button(t("run_siting", lang), key=S.RUN_SITING, on_click=_set_plan)
@@ -224,7 +241,14 @@ def _set_plan() -> None:
         float(st.session_state[S.TARGET]),
         float(st.session_state[S.SPACING]),
     )
-    st.rerun([S.PART_MAP, S.PART_SITING])  # issue 29: the map draws the sites; the rest of the page stays
+    keep_parts(S.PART_MAP, S.PART_SITING)  # issue 29: the map draws the sites; the rest of the page stays
+
+
+def _sites_to_scenario(lonlat: tuple[tuple[float, float], ...], lang: str) -> None:
+    """'加入方案' (a callback, issue 29): the sites the page showed join the scenario; the map's part draws them."""
+    for lon, lat in lonlat:
+        add_centre(lon, lat, DEFAULT_NEW_CATEGORY, lang)
+    keep_parts(S.PART_MAP, S.PART_SITING)
 
 
 def siting_results_ui(result: SiteResult, lang: str, *, mode: str = "walk") -> None:
@@ -243,11 +267,11 @@ def siting_results_ui(result: SiteResult, lang: str, *, mode: str = "walk") -> N
     if len(result.curve):
         st.caption(t("curve", lang))
         st.line_chart(result.curve.set_index("k")[["pct_covered"]].rename(columns={"pct_covered": "%"}))
-    if len(result.sites) and st.button(t("sites_to_scenario", lang), key=S.SITES_TO_SCENARIO):
-        lonlat = result.sites.to_crs(4326).geometry
-        for p in lonlat:
-            add_centre(p.x, p.y, DEFAULT_NEW_CATEGORY, lang)
-        st.rerun()
+    if len(result.sites):
+        lonlat = tuple((p.x, p.y) for p in result.sites.to_crs(4326).geometry)
+        st.button(
+            t("sites_to_scenario", lang), key=S.SITES_TO_SCENARIO, on_click=_sites_to_scenario, args=(lonlat, lang)
+        )
     if result.useful_k is not None:
         st.info(t("sites_stop_helping", lang, n=result.useful_k))
     if result.unreached > result.no_corner:

@@ -8,6 +8,7 @@ import streamlit as st
 from quarterhour.i18n import t
 from quarterhour.ui import state as S
 from quarterhour.ui.compute import scenario
+from quarterhour.ui.rerun import kept
 from quarterhour.ui.values import Change, Inputs, Params
 from quarterhour.ui.workspace import actor
 from quarterhour.workspace import ScenarioInfo
@@ -36,6 +37,7 @@ def compare_ui(
         index=None,
         key=S.WS_OTHER,
         placeholder=t("choose_one", lang),
+        **kept(S.PART_MAP),  # issue 29
     )
     if other is None:
         return

@@ -18,6 +18,7 @@ from quarterhour.ui.compute import load_boundaries
 from quarterhour.ui.files import scenario_pack
 from quarterhour.ui.plain import said
 from quarterhour.ui.project import keep_project, remember_page
+from quarterhour.ui.rerun import keep_action, kept
 from quarterhour.ui.values import Inputs, Params
 from quarterhour.ui.workspace import (
     actor,
@@ -64,6 +65,7 @@ def _open(scenario_id: int, version: int | None) -> None:
         opened = store.open(scenario_id, who, version=version)
     except WorkspaceError as exc:
         st.session_state[S.WS_NOTE] = ("error", ("ws_unavailable", {"why": str(exc)}))
+        keep_action(S.PART_MAP)  # issue 29: the note is drawn even when the press met an unfinished page run
         return
     hold(opened, base=opened.scenario.head, params=True)
     st.session_state[S.WS_NOTE] = ("success", ("ws_opened", {"name": opened.scenario.name, "v": opened.version}))
@@ -74,6 +76,7 @@ def _new(lang: str) -> None:
     start_new(st.session_state.get(S.WS_NAME, "").strip(), st.session_state.get(S.WS_UNIT))
     st.session_state[S.CHANGES] = []
     st.session_state[S.WS_SAVED] = ((), None)  # nothing to save until the first change
+    keep_action(S.PART_MAP)
 
 
 def _move(scenario_id: int, status: str, version: int | None = None) -> None:
@@ -83,6 +86,13 @@ def _move(scenario_id: int, status: str, version: int | None = None) -> None:
         open_store().set_status(scenario_id, status, actor(), comment=comment, version=version)
     except WorkspaceError as exc:
         st.session_state[S.WS_NOTE] = refusal_note(exc)
+    keep_action(S.PART_MAP)
+
+
+def _want_pack(which: tuple) -> None:
+    """'生成审阅包' (a callback, issue 29): the pack of the version the page showed is asked for."""
+    st.session_state[S.WS_PACK_FOR] = which
+    keep_action(S.PART_MAP)
 
 
 # the panel -------------------------------------------------------------------------------------------------------
@@ -144,7 +154,9 @@ def _current_ui(store: Store, sc: ScenarioInfo, names: dict[str, str], tree: dic
         v.number: t("ws_version_line_both", lang, v=v.number, author=v.author, when=_when(v.saved_at), n=v.n_changes)
         for v in versions
     }
-    pick = st.selectbox(t("ws_versions", lang), list(lines), format_func=lines.get, key=S.WS_VERSION_PICK)
+    pick = st.selectbox(
+        t("ws_versions", lang), list(lines), format_func=lines.get, key=S.WS_VERSION_PICK, **kept(S.PART_MAP)
+    )
     st.button(t("ws_open_version", lang), key=S.WS_OPEN_VERSION, on_click=_open, args=(sc.id, pick))
 
 
@@ -164,8 +176,7 @@ def _pack_ui(sc: ScenarioInfo, inputs: Inputs, units: str, params: Params, lang:
     version = st.session_state.get(S.WS_BASE, sc.head)
     if where is None or not changes:
         return
-    if st.button(t("ws_pack", lang), key=S.WS_PACK):
-        st.session_state[S.WS_PACK_FOR] = (sc.id, version, sc.status)
+    st.button(t("ws_pack", lang), key=S.WS_PACK, on_click=_want_pack, args=((sc.id, version, sc.status),))
     if st.session_state.get(S.WS_PACK_FOR) != (sc.id, version, sc.status):
         return
     level, code = where
@@ -187,7 +198,7 @@ def _status_ui(sc: ScenarioInfo, tree: dict[str, str], lang: str) -> None:
     if sc.status == "draft" and who.may_write(sc.unit, tree):
         st.button(t("ws_submit", lang), key=S.WS_SUBMIT, on_click=_move, args=(sc.id, "submitted", sc.head))
     if sc.status == "submitted" and who.role in REVIEWER_ROLES:
-        st.text_area(t("ws_comment", lang), key=S.WS_COMMENT, height=68)
+        st.text_area(t("ws_comment", lang), key=S.WS_COMMENT, height=68, **kept(S.PART_MAP))
         a, b = st.columns(2)
         a.button(t("ws_review", lang), key=S.WS_REVIEW, on_click=_move, args=(sc.id, "reviewed", sc.head))
         b.button(t("ws_return", lang), key=S.WS_RETURN, on_click=_move, args=(sc.id, "draft", sc.head))
@@ -199,7 +210,7 @@ def _list_ui(listed: list[ScenarioInfo], names: dict[str, str], lang: str) -> No
         f"{both(f'ws_status_{s.status}')} · v{s.head} · {s.author} · {_when(s.updated_at)}"
         for s in listed
     }
-    pick = st.selectbox(t("ws_pick", lang), list(lines), format_func=lines.get, key=S.WS_PICK)
+    pick = st.selectbox(t("ws_pick", lang), list(lines), format_func=lines.get, key=S.WS_PICK, **kept(S.PART_MAP))
     st.button(t("ws_open", lang), key=S.WS_OPEN, on_click=_open, args=(pick, None))
 
 
