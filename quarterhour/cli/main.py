@@ -492,6 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("internal error", exc_info=True)
         print(f"error: internal error, please report it: {type(exc).__name__}: {plain_text(exc)}", file=sys.stderr)
         return 1
+    finally:
+        _LANG[0] = "en"  # the messages' language is this command's: a caller's next step is not told in it
 
 
 #: Commands that leave nothing running when ``main`` returns (no Dask cluster, no database): ``console`` ends
