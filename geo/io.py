@@ -341,44 +341,112 @@ def read_boundaries(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     path = existing(BUNDLED_BOUNDARIES.get(str(path), path), "boundaries", max_mb=MAX_INPUT_MB)
     if path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputError("io_unsupported_boundaries_format_suffix", file=path.name, suffix=path.suffix)
-    with reading(path, "boundaries file", fix="valid_boundaries", errors=VECTOR_ERRORS):
-        names = [] if path.suffix.lower() == ".zip" else [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    names = _boundary_layer_names(path)
     by_layer = _level_layers(names, path)  # issue 30: a layer's name may be a level's word (网格, 社区)
     if by_layer:
         frames = {lvl: read_vector(path, what=f"boundaries layer '{n}'", layer=n) for lvl, n in by_layer.items()}
         notes = [n for gdf in frames.values() for n in gdf.attrs["notes"]]
     else:
-        gdf = read_vector(path, what="boundaries")
-        notes = gdf.attrs["notes"]
-        if "level" not in gdf.columns:
-            raise InputError("io_no_layer_named_after", file=path.name, column="level", levels=", ".join(LEVELS))
-        gdf["level"] = [level_code(v) or v for v in gdf["level"]]  # issue 30: the level's words (网格, grid)
-        bad = first_bad_row(~gdf["level"].isin(LEVELS), gdf["level"])
-        if bad:
-            raise InputError(
-                "io_unknown_level_value",
-                file=path.name,
-                row=bad.row,
-                column="level",
-                value=bad.value,
-                levels=", ".join(LEVELS),
-            )
-        frames = {lvl: gdf[gdf["level"] == lvl].reset_index(drop=True) for lvl in LEVELS if (gdf["level"] == lvl).any()}
-    out = {}
-    for level, gdf in frames.items():
-        require_kind(gdf, POLYGONS, path, what=f"{level} boundaries", fix="areas_polygons")
-        if "code" not in gdf.columns:
-            gdf["code"] = [f"{level[:3].upper()}{i + 1:03d}" for i in range(len(gdf))]
-        gdf["code"] = gdf["code"].astype(str)
-        if "name" not in gdf.columns:
-            gdf["name"] = gdf["code"]
-        require_unique(gdf, "code", path)
-        out[level] = gdf
+        frames, notes = _levels_by_column(path)
+    out = {level: _tidy_level(gdf, level, path) for level, gdf in frames.items()}
     levels = {lvl: out[lvl] for lvl in LEVELS if lvl in out}
     notes = [*notes, *grid_notes(levels, path.name)]  # issue 30
     for i, gdf in enumerate(levels.values()):
         gdf.attrs["notes"] = notes if i == 0 else []  # said once, with the top level
     return levels
+
+
+def _boundary_layer_names(path: Path) -> list[str]:
+    """List the layers of a boundaries file.
+
+    Parameters
+    ----------
+    path
+        An existing boundaries file with a vector suffix.
+
+    Returns
+    -------
+    list of str
+        The layers' names; none for a zipped Shapefile (one layer, no names to tell levels by).
+
+    Raises
+    ------
+    InputError
+        The file cannot be read as vector data.
+    """
+    with reading(path, "boundaries file", fix="valid_boundaries", errors=VECTOR_ERRORS):
+        return [] if path.suffix.lower() == ".zip" else [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+
+
+def _levels_by_column(path: Path) -> tuple[dict[str, gpd.GeoDataFrame], list[Note]]:
+    """Split one boundaries layer into levels by its ``level`` column.
+
+    Parameters
+    ----------
+    path
+        A boundaries file none of whose layers is named after a level.
+
+    Returns
+    -------
+    frames : dict of str to geopandas.GeoDataFrame
+        Level code -> its rows (index reset), in ``geo.vocab.LEVELS`` order, levels with no rows left out.
+    notes : list of Note
+        What reading the layer noted (e.g. polygons repaired).
+
+    Raises
+    ------
+    InputError
+        No ``level`` column, or a value in it that is no level (by its code or a word for it).
+    """
+    gdf = read_vector(path, what="boundaries")
+    notes = gdf.attrs["notes"]
+    if "level" not in gdf.columns:
+        raise InputError("io_no_layer_named_after", file=path.name, column="level", levels=", ".join(LEVELS))
+    gdf["level"] = [level_code(v) or v for v in gdf["level"]]  # issue 30: the level's words (网格, grid)
+    bad = first_bad_row(~gdf["level"].isin(LEVELS), gdf["level"])
+    if bad:
+        raise InputError(
+            "io_unknown_level_value",
+            file=path.name,
+            row=bad.row,
+            column="level",
+            value=bad.value,
+            levels=", ".join(LEVELS),
+        )
+    frames = {lvl: gdf[gdf["level"] == lvl].reset_index(drop=True) for lvl in LEVELS if (gdf["level"] == lvl).any()}
+    return frames, notes
+
+
+def _tidy_level(gdf: gpd.GeoDataFrame, level: str, path: Path) -> gpd.GeoDataFrame:
+    """Check one level's polygons and give each a unique string ``code`` and a ``name``.
+
+    Parameters
+    ----------
+    gdf
+        The level's units, changed in place.
+    level
+        The level's code (``geo.vocab.LEVELS``); its first three letters make missing codes (``DIS001``).
+    path
+        The boundaries file, named in errors.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``gdf``, with ``code`` as strings and ``name`` (the code where none is given).
+
+    Raises
+    ------
+    InputError
+        Geometries that are not polygons, or a duplicate code.
+    """
+    require_kind(gdf, POLYGONS, path, what=f"{level} boundaries", fix="areas_polygons")
+    if "code" not in gdf.columns:
+        gdf["code"] = [f"{level[:3].upper()}{i + 1:03d}" for i in range(len(gdf))]
+    gdf["code"] = gdf["code"].astype(str)
+    if "name" not in gdf.columns:
+        gdf["name"] = gdf["code"]
+    require_unique(gdf, "code", path)
+    return gdf
 
 
 # --- issue 30: i30-grid ---
