@@ -282,64 +282,27 @@ def coverage_by_level(
     """
     boundaries = dict(boundaries or {})
     require_projected(demand.crs, what="demand")
-    if used is None:
-        used = facilities["on_network"] if "on_network" in facilities else pd.Series(True, index=facilities.index)
-    used = used.reindex(facilities.index).fillna(False).astype(bool)
+    used = _used_facilities(facilities, used)
     notes: list[Note] = []
     if "city" not in boundaries:
-        top = next(iter(boundaries.values()), None)
-        area = (
-            shapely.union_all(top.geometry.values)
-            if top is not None
-            else shapely.convex_hull(
-                shapely.union_all(np.concatenate([demand.geometry.values, facilities.geometry.values]))
-            )
-        )
-        boundaries = {
-            "city": gpd.GeoDataFrame({"code": ["ALL"], "name": ["全域 whole area"]}, geometry=[area], crs=demand.crs)
-        } | boundaries
+        boundaries = {"city": _whole_area(demand, facilities, boundaries)} | boundaries
     statuses: dict[str, pd.Series] = {}  # the community's and (issue 30) the grid's status, by code
     tables = {}
     for level in ("grid", "community", "subdistrict", "district", "city"):
         if level not in boundaries:
             continue
         units = boundaries[level].to_crs(demand.crs) if boundaries[level].crs != demand.crs else boundaries[level]
-        if level == "city" and "ALL" in set(units["code"]):
-            code = pd.Series("ALL", index=demand.index)
-            fcode = pd.Series("ALL", index=facilities.index)
-        else:
-            code = known_units(demand, units, (units_of or {}).get(level))
-            fcode = assign_units(facilities, units)
+        code, fcode = _level_codes(level, demand, facilities, units, (units_of or {}).get(level))
         outside = code.isna()
         if outside.any():
             notes.append(
                 note("outside_level", n=int(outside.sum()), pop=float(demand.loc[outside, C.POP].sum()), level=level)
             )
-        frame = pd.DataFrame({"code": code, C.POP: demand[C.POP], C.POP_COVERED: demand[C.POP] * demand[C.COVERED]})
-        for cat in categories:
-            if C.covered_by(cat) in demand:
-                frame[cat] = demand[C.POP] * demand[C.covered_by(cat)]
-        frame = frame.join(_group_sums(demand, groups))
-        sums = frame.groupby("code").sum()
-        table = units[["code", "name", "geometry"]].merge(sums, left_on="code", right_index=True, how="left")
-        table[list(sums.columns)] = table[list(sums.columns)].fillna(0.0)
-        table[C.POP_UNCOVERED] = table[C.POP] - table[C.POP_COVERED]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            table[C.PCT_COVERED] = np.where(table[C.POP] > 0, 100 * table[C.POP_COVERED] / table[C.POP], np.nan)
-            for cat in categories:
-                if cat in table:
-                    table[C.pct_covered_by(cat)] = np.where(
-                        table[C.POP] > 0, 100 * table.pop(cat) / table[C.POP], np.nan
-                    )
-        _group_pcts(table, groups)
+        table = _level_sums(demand, units, code, categories, groups)
         table[C.N_FACILITIES] = table["code"].map(fcode[used].value_counts()).fillna(0).astype(int)
         table[C.N_FACILITIES_OFF] = table["code"].map(fcode[~used].value_counts()).fillna(0).astype(int)
         if level in ("community", "grid"):  # issue 30: a grid has a status as a community has
-            table[C.STATUS] = np.select(
-                [table[C.POP] <= 0, table[C.POP_UNCOVERED] <= 1e-9, table[C.POP_COVERED] <= 1e-9],
-                ["empty", "full", "none"],
-                "partly",
-            )
+            table[C.STATUS] = _unit_status(table)
             statuses[level] = table.set_index("code")[C.STATUS]
         below = {"grid": None, "community": "grid"}.get(level, "community")  # the level counted in each unit
         if below in statuses:
@@ -349,6 +312,155 @@ def coverage_by_level(
     return {
         lvl: tables[lvl] for lvl in ("city", "district", "subdistrict", "community", "grid") if lvl in tables
     }, notes
+
+
+def _used_facilities(facilities: gpd.GeoDataFrame, used: pd.Series | None) -> pd.Series:
+    """Which facilities the analysis used, as a boolean mask aligned to ``facilities``.
+
+    Parameters
+    ----------
+    facilities
+        Facility points.
+    used
+        True for each facility used; ``None`` takes the facilities' ``on_network`` column, or all of them.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, aligned to ``facilities.index`` (a facility missing from ``used`` counts as not used).
+    """
+    if used is None:
+        used = facilities["on_network"] if "on_network" in facilities else pd.Series(True, index=facilities.index)
+    return used.reindex(facilities.index).fillna(False).astype(bool)
+
+
+def _whole_area(
+    demand: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, boundaries: Mapping[str, gpd.GeoDataFrame]
+) -> gpd.GeoDataFrame:
+    """The one city unit (code ``ALL``) when the boundaries have no ``city`` level.
+
+    Parameters
+    ----------
+    demand
+        Resident points, in a metric CRS.
+    facilities
+        Facility points, in the CRS of ``demand``.
+    boundaries
+        Admin units per level, top first; may be empty.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row: the union of the top level's units, or without boundaries the convex hull of
+        every resident and facility point.
+    """
+    top = next(iter(boundaries.values()), None)
+    area = (
+        shapely.union_all(top.geometry.values)
+        if top is not None
+        else shapely.convex_hull(
+            shapely.union_all(np.concatenate([demand.geometry.values, facilities.geometry.values]))
+        )
+    )
+    return gpd.GeoDataFrame({"code": ["ALL"], "name": ["全域 whole area"]}, geometry=[area], crs=demand.crs)
+
+
+def _level_codes(
+    level: str,
+    demand: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    known: pd.Series | None,
+) -> tuple[pd.Series, pd.Series]:
+    """The unit code of every resident point and of every facility at one level.
+
+    Parameters
+    ----------
+    level
+        The admin level of ``units``.
+    demand
+        Resident points.
+    facilities
+        Facility points, in the CRS of ``demand``.
+    units
+        The level's units (polygons with ``code``), in the CRS of ``demand``.
+    known
+        The residents' unit codes when already known, or ``None``.
+
+    Returns
+    -------
+    (pandas.Series, pandas.Series)
+        The code per resident point and per facility (NaN outside every unit); the whole-area
+        city unit (``ALL``) holds every point.
+    """
+    if level == "city" and "ALL" in set(units["code"]):
+        return pd.Series("ALL", index=demand.index), pd.Series("ALL", index=facilities.index)
+    return known_units(demand, units, known), assign_units(facilities, units)
+
+
+def _level_sums(
+    demand: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    code: pd.Series,
+    categories: Sequence[str],
+    groups: Sequence[str],
+) -> pd.DataFrame:
+    """Residents, covered, uncovered and percent covered (total, per category, per group) per unit.
+
+    Parameters
+    ----------
+    demand
+        Resident points with ``pop`` and ``covered`` (and ``covered_<category>``, group columns).
+    units
+        The level's units (polygons with ``code`` and ``name``).
+    code
+        The unit code of every resident point, aligned to ``demand.index``.
+    categories
+        The category codes to give a ``pct_covered_<category>`` column.
+    groups
+        Population group columns to give ``pop_<group>`` and ``pct_covered_<group>`` columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit (``code``, ``name``, ``geometry`` and the sums; 0 for a unit without residents).
+    """
+    frame = pd.DataFrame({"code": code, C.POP: demand[C.POP], C.POP_COVERED: demand[C.POP] * demand[C.COVERED]})
+    for cat in categories:
+        if C.covered_by(cat) in demand:
+            frame[cat] = demand[C.POP] * demand[C.covered_by(cat)]
+    frame = frame.join(_group_sums(demand, groups))
+    sums = frame.groupby("code").sum()
+    table = units[["code", "name", "geometry"]].merge(sums, left_on="code", right_index=True, how="left")
+    table[list(sums.columns)] = table[list(sums.columns)].fillna(0.0)
+    table[C.POP_UNCOVERED] = table[C.POP] - table[C.POP_COVERED]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table[C.PCT_COVERED] = np.where(table[C.POP] > 0, 100 * table[C.POP_COVERED] / table[C.POP], np.nan)
+        for cat in categories:
+            if cat in table:
+                table[C.pct_covered_by(cat)] = np.where(table[C.POP] > 0, 100 * table.pop(cat) / table[C.POP], np.nan)
+    _group_pcts(table, groups)
+    return table
+
+
+def _unit_status(table: pd.DataFrame) -> np.ndarray:
+    """Each unit's coverage status: ``empty``, ``full``, ``none`` or ``partly``.
+
+    Parameters
+    ----------
+    table
+        Per unit, ``pop``, ``pop_covered`` and ``pop_uncovered``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The status per row of ``table``.
+    """
+    return np.select(
+        [table[C.POP] <= 0, table[C.POP_UNCOVERED] <= 1e-9, table[C.POP_COVERED] <= 1e-9],
+        ["empty", "full", "none"],
+        "partly",
+    )
 
 
 _STATUS_WORDS = {"community": "communities", "grid": "grids"}
