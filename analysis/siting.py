@@ -26,6 +26,7 @@ from analysis.isochrones import facility_isochrones
 from analysis.siting_models import (
     TIME_LIMIT_S,
     InfeasibleError,
+    MclpModel,
     Solution,
     greedy_max_coverage,
     mclp_model,
@@ -323,10 +324,7 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     >>> r.after > r.before, r.solution.optimal, len(r.sites)
     (True, True, 2)
     """
-    if model not in MODELS:
-        raise InputError("siting_unknown_siting_model_model", model=model, models=", ".join(MODELS))
-    if model == "lscp" and not 0 < target <= 1:
-        raise InputError("siting_target_must_share_between", target=target)
+    _check_options(model, target)
     cutoff_s = minutes * 60
     left = left_out(demand, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
     if candidates is None:
@@ -340,44 +338,20 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     c_snap = snap_candidates(candidates, network)
     if (~c_snap["on_network"]).any():
         notes.append(note("candidates_off", n=int((~c_snap["on_network"]).sum())))
-    if model == "pmedian":  # every resident counts, out to three times the threshold
-        reach_s = cutoff_s * 3
-        some = np.flatnonzero(pop > 0)
-        targets = LeftOut(some, demand_snaps.iloc[some], pop[some], reach_s, speed_kmh)
-    else:
-        reach_s, targets = cutoff_s, left
+    reach_s, targets = _targets(model, pop, demand_snaps, left, cutoff_s=cutoff_s, speed_kmh=speed_kmh)
     kept = np.flatnonzero(reaching(network, c_snap, targets, limit_s=reach_s))  # the rest reach no one: no OD work
     secs = coverage_matrix(network, c_snap.iloc[kept], targets.snaps, cutoff_s=reach_s, speed_kmh=speed_kmh)
     # Residents left out, as columns of ``secs``: their weight, and which entries cover them in time.
     w_left = np.where(demand[C.COVERED].to_numpy(dtype=bool)[targets.rows], 0.0, targets.pop)
-    cover = secs.copy()
-    cover.data = cover.data <= cutoff_s + EPS_S
-    cover.eliminate_zeros()
-    cover = cover.astype(bool)
+    cover = _in_time(secs, cutoff_s)
     reached = np.diff(cover.tocsc().indptr) > 0
-    wants_model = (model == "mclp" and capacity is None) or (curve_k and model != "pmedian")
-    reduced = mclp_model(cover, w_left) if wants_model else None  # one reduced MCLP for the answer and the curve
+    wants_curve = bool(curve_k) and model != "pmedian"
+    reduced = _shared_mclp_model(cover, w_left, model=model, capacity=capacity, wants_curve=wants_curve)
     if model == "mclp":
         solution = _mclp(cover, w_left, k, capacity=capacity, time_limit_s=time_limit_s, model=reduced)
     elif model == "lscp":
-        need = target * total - before
         best = before + float(w_left[reached].sum())
-        if target * total > best + 1e-9:
-            raise InfeasibleError(
-                "siting_target_0_coverage_cannot",
-                target=target,
-                before_total=before / total,
-                best_total=best / total,
-                best=best,
-                total=total,
-            )
-        solution = solve_lscp(
-            cover,
-            w_left,
-            need,
-            time_limit_s=time_limit_s,
-            what=note("reaching_target", target=target, now=before / total),
-        )
+        solution = _lscp(cover, w_left, target=target, before=before, best=best, total=total, time_limit_s=time_limit_s)
     else:
         existing = demand[C.MINUTES].to_numpy(dtype=float)[targets.rows] * 60
         solution = solve_pmedian(
@@ -387,33 +361,249 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     sites = _served(sites, network, c_snap.iloc[kept].iloc[solution.chosen], demand, demand_snaps, speed_kmh=speed_kmh)
     for level, units in (boundaries or {}).items():
         sites[level] = assign_units(sites, units.to_crs(sites.crs)).to_numpy()
-    useful = int((sites[C.POP_NEW] > 0).sum())
-    useful_k = None
-    asked = k if model == "mclp" else len(sites)  # the solver may return fewer: the rest would add no one
-    if useful < max(asked, len(sites)) and model != "pmedian":  # a site that adds no one is never suggested
-        sites, useful_k = sites[sites[C.POP_NEW] > 0], useful
-        notes.append(note("sites_stop_helping", n=useful))
+    sites, useful_k = _drop_useless(sites, model, k, notes)
     unreached, no_corner = _unreached(network, left, w_left, reached, model)
     notes += [n for n in solution.notes if n != note("nothing_left") or not left.pop.sum()]
     notes += _unreached_notes(unreached, no_corner, minutes)
     after = before + newly
     curve = (
         _curve(cover, w_left, before=before, total=total, k_max=curve_k, time_limit_s=time_limit_s, model=reduced)
-        if curve_k and model != "pmedian"
+        if wants_curve
         else pd.DataFrame()
     )
-    iso = (
-        facility_isochrones(
-            network,
-            sites,
-            c_snap.loc[sites["candidate_id"]].set_index(sites.index),
-            minutes=(minutes,),
-            speed_kmh=speed_kmh,
-        )
-        if len(sites)
-        else gpd.GeoDataFrame(columns=["facility_id", C.BAND_MIN, "geometry"], geometry="geometry", crs=network.crs)
-    )
+    iso = _site_isochrones(network, sites, c_snap, minutes=minutes, speed_kmh=speed_kmh)
     return SiteResult(sites, curve, iso, solution, before, after, total, notes, unreached, no_corner, useful_k)
+
+
+def _check_options(model: str, target: float) -> None:
+    """Refuse an unknown model, or an ``lscp`` target that is not a share in (0, 1].
+
+    Parameters
+    ----------
+    model
+        The siting model asked for.
+    target
+        The share of all residents to cover (checked for ``lscp`` only).
+
+    Raises
+    ------
+    geo.errors.InputError
+        The model is not one of ``MODELS``, or the ``lscp`` target is out of range.
+    """
+    if model not in MODELS:
+        raise InputError("siting_unknown_siting_model_model", model=model, models=", ".join(MODELS))
+    if model == "lscp" and not 0 < target <= 1:
+        raise InputError("siting_target_must_share_between", target=target)
+
+
+def _targets(
+    model: str,
+    pop: np.ndarray,
+    demand_snaps: pd.DataFrame,
+    left: LeftOut,
+    *,
+    cutoff_s: float,
+    speed_kmh: float,
+) -> tuple[float, LeftOut]:
+    """The residents the candidates are measured against, and how far out in seconds.
+
+    Parameters
+    ----------
+    model
+        The siting model.
+    pop
+        Residents per demand point.
+    demand_snaps
+        The demand points' places on the streets.
+    left
+        The residents left out (``left_out``).
+    cutoff_s
+        The walking threshold in seconds.
+    speed_kmh
+        Walking speed in km/h.
+
+    Returns
+    -------
+    tuple of float and LeftOut
+        For ``pmedian`` every resident, out to three times the threshold; else those left out, out to it.
+    """
+    if model != "pmedian":
+        return cutoff_s, left
+    reach_s = cutoff_s * 3  # every resident counts, out to three times the threshold
+    some = np.flatnonzero(pop > 0)
+    return reach_s, LeftOut(some, demand_snaps.iloc[some], pop[some], reach_s, speed_kmh)
+
+
+def _in_time(secs: sp.csr_matrix, cutoff_s: float) -> sp.csr_matrix:
+    """Which candidate-resident entries of ``secs`` are within the threshold, as a boolean matrix.
+
+    Parameters
+    ----------
+    secs
+        Walking seconds, candidates by residents.
+    cutoff_s
+        The walking threshold in seconds.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        True where the walk is at most ``cutoff_s`` (within ``EPS_S``); no explicit False entries.
+    """
+    cover = secs.copy()
+    cover.data = cover.data <= cutoff_s + EPS_S
+    cover.eliminate_zeros()
+    return cover.astype(bool)
+
+
+def _shared_mclp_model(
+    cover: sp.csr_matrix, w_left: np.ndarray, *, model: str, capacity: float | None, wants_curve: bool
+) -> MclpModel | None:
+    """One reduced MCLP for the answer and the curve, built once when either needs it.
+
+    Parameters
+    ----------
+    cover
+        Which candidates cover which residents left out in time.
+    w_left
+        Residents per column of ``cover`` still left out.
+    model
+        The siting model.
+    capacity
+        The most residents one new site serves; a capped MCLP builds its own model.
+    wants_curve
+        Whether the residents-covered curve is asked for.
+
+    Returns
+    -------
+    MclpModel or None
+        The reduced model (``analysis.siting_models.mclp_model``), or ``None`` when nothing needs it.
+    """
+    wants_model = (model == "mclp" and capacity is None) or wants_curve
+    return mclp_model(cover, w_left) if wants_model else None
+
+
+def _lscp(
+    cover: sp.csr_matrix,
+    w_left: np.ndarray,
+    *,
+    target: float,
+    before: float,
+    best: float,
+    total: float,
+    time_limit_s: float,
+) -> Solution:
+    """The fewest sites reaching ``target``, or an error when even every candidate cannot reach it.
+
+    Parameters
+    ----------
+    cover
+        Which candidates cover which residents left out in time.
+    w_left
+        Residents per column of ``cover`` still left out.
+    target
+        The share of all residents to cover.
+    before
+        Residents covered before.
+    best
+        Residents covered with every candidate built.
+    total
+        All residents.
+    time_limit_s
+        The solver's time limit in seconds.
+
+    Returns
+    -------
+    analysis.siting_models.Solution
+        The LSCP solution.
+
+    Raises
+    ------
+    analysis.siting_models.InfeasibleError
+        The target is beyond what the candidates can cover.
+    """
+    need = target * total - before
+    if target * total > best + 1e-9:
+        raise InfeasibleError(
+            "siting_target_0_coverage_cannot",
+            target=target,
+            before_total=before / total,
+            best_total=best / total,
+            best=best,
+            total=total,
+        )
+    return solve_lscp(
+        cover,
+        w_left,
+        need,
+        time_limit_s=time_limit_s,
+        what=note("reaching_target", target=target, now=before / total),
+    )
+
+
+def _drop_useless(sites: gpd.GeoDataFrame, model: str, k: int, notes: list[str]) -> tuple[gpd.GeoDataFrame, int | None]:
+    """The sites without those that add no one (never suggested), noting where the sites stop helping.
+
+    Parameters
+    ----------
+    sites
+        The chosen sites, with ``pop_new``.
+    model
+        The siting model (``pmedian`` sites are all kept: they shorten walks).
+    k
+        The sites asked for (``mclp``).
+    notes
+        The run's notes; a ``sites_stop_helping`` note is appended when sites are dropped.
+
+    Returns
+    -------
+    tuple of geopandas.GeoDataFrame and int or None
+        The sites kept, and how many help (``None`` when every site asked for adds someone).
+    """
+    useful = int((sites[C.POP_NEW] > 0).sum())
+    asked = k if model == "mclp" else len(sites)  # the solver may return fewer: the rest would add no one
+    if useful < max(asked, len(sites)) and model != "pmedian":  # a site that adds no one is never suggested
+        notes.append(note("sites_stop_helping", n=useful))
+        return sites[sites[C.POP_NEW] > 0], useful
+    return sites, None
+
+
+def _site_isochrones(
+    network: StreetNetwork,
+    sites: gpd.GeoDataFrame,
+    c_snap: pd.DataFrame,
+    *,
+    minutes: float,
+    speed_kmh: float,
+) -> gpd.GeoDataFrame:
+    """The reach of each new site within ``minutes``; an empty frame when there are none.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    sites
+        The new sites, with ``candidate_id``.
+    c_snap
+        The candidates' places on the streets, indexed by ``candidate_id``.
+    minutes
+        The walking threshold in minutes.
+    speed_kmh
+        Walking speed in km/h.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As ``analysis.isochrones.facility_isochrones``.
+    """
+    if not len(sites):
+        return gpd.GeoDataFrame(columns=["facility_id", C.BAND_MIN, "geometry"], geometry="geometry", crs=network.crs)
+    return facility_isochrones(
+        network,
+        sites,
+        c_snap.loc[sites["candidate_id"]].set_index(sites.index),
+        minutes=(minutes,),
+        speed_kmh=speed_kmh,
+    )
 
 
 def _mclp(cover: sp.csr_matrix, weight: np.ndarray, k: int, **options: object) -> Solution:
