@@ -38,7 +38,7 @@ from analysis.groups import Group
 from analysis.isochrones import STREET_SIDE_M
 from analysis.siting import SPACING_M
 from analysis.traveltime import MODE_SPEEDS_KMH, WALK_KMH
-from analysis.yardstick import STANDARDS, Yardstick, yardstick
+from analysis.yardstick import STANDARDS, Measured
 from geo.errors import InputError
 from geo.snap import DEFAULT_MAX_SNAP_M
 from geo.vocab import CATEGORY_MINUTES
@@ -76,7 +76,7 @@ def _pairs(values: Mapping[str, float] | Sequence[tuple[str, float]] | None, wha
 
 
 @dataclass(frozen=True)
-class CircleOptions:
+class CircleOptions(Measured):
     """What one circle is measured by, every option of ``run_circle`` in one value.
 
     Mappings may be given as dicts; they are kept as sorted ``(key, value)`` pairs.
@@ -171,21 +171,6 @@ class CircleOptions:
             put(self, name, _pairs(getattr(self, name), name.replace("_", " ")))
         put(self, "groups", tuple(g if isinstance(g, Group) else Group(*g) for g in self.groups))
         put(self, "n_sites", int(self.n_sites))
-
-    @property
-    def yardstick(self) -> Yardstick:
-        """The yardstick: minutes at ``speed_kmh``, or GB 50180's walking distances."""
-        return yardstick(self.standard, speed_kmh=self.speed_kmh)
-
-    @property
-    def cutoff_min(self) -> float:
-        """The threshold the travel-time engine is given: ``minutes``, or its distance at 1 m/s."""
-        return self.yardstick.cutoff_min(self.minutes)
-
-    @property
-    def engine_kmh(self) -> float:
-        """The speed the travel-time engine runs at: ``speed_kmh``, or 3.6 km/h (1 m/s) by distance."""
-        return self.yardstick.engine_kmh
 
     def thresholds(self) -> dict[str, float]:
         """Each category's threshold in minutes: GB 50180-2018's, then ``category_minutes`` over them."""

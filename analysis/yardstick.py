@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from analysis.traveltime import WALK_KMH
 from geo.errors import InputError
 
-__all__ = ["DISTANCE_KMH", "GB50180_M", "STANDARDS", "Yardstick", "yardstick"]
+__all__ = ["DISTANCE_KMH", "GB50180_M", "STANDARDS", "Measured", "Yardstick", "yardstick"]
 
 #: The engine's pace under a distance yardstick: 3.6 km/h is 1 m/s, so seconds are metres.
 DISTANCE_KMH = 3.6
@@ -152,3 +152,29 @@ def yardstick(name: str = "minutes", *, speed_kmh: float = WALK_KMH) -> Yardstic
     if name not in STANDARDS:
         raise InputError("yardstick_unknown_yardstick_name", name=name, standards=", ".join(STANDARDS))
     return Yardstick(name, float(speed_kmh), tuple(sorted(GB50180_M.get(name, {}).items())))
+
+
+class Measured:
+    """The yardstick of a value holding ``standard``, ``speed_kmh`` and ``minutes`` (options, the app's panel).
+
+    A mixin: ``analysis.options.CircleOptions`` and the app's ``Params`` read their threshold the same way.
+    """
+
+    standard: str
+    speed_kmh: float
+    minutes: float
+
+    @property
+    def yardstick(self) -> Yardstick:
+        """The yardstick: minutes at ``speed_kmh``, or GB 50180's walking distances."""
+        return yardstick(self.standard, speed_kmh=self.speed_kmh)
+
+    @property
+    def cutoff_min(self) -> float:
+        """The threshold the travel-time engine is given: ``minutes``, or its distance at 1 m/s."""
+        return self.yardstick.cutoff_min(self.minutes)
+
+    @property
+    def engine_kmh(self) -> float:
+        """The speed the travel-time engine runs at: ``speed_kmh``, or 3.6 km/h (1 m/s) by distance."""
+        return self.yardstick.engine_kmh

@@ -24,7 +24,7 @@ import pandas as pd
 from analysis.groups import Group
 from analysis.options import CircleOptions
 from analysis.scenario import ScenarioResult
-from analysis.yardstick import Yardstick, yardstick
+from analysis.yardstick import Measured
 from geo.chinacrs import CrsChoice
 
 __all__ = ["SAMPLE", "STORE", "Change", "Inputs", "Params", "Plan", "Points", "ScenarioView", "Sources"]
@@ -59,7 +59,7 @@ class Inputs:
 
 
 @dataclass(frozen=True)
-class Params:
+class Params(Measured):
     """The analysis parameters from the sidebar."""
 
     minutes: float
@@ -91,21 +91,6 @@ class Params:
             category_minutes=self.category_minutes,
             groups=tuple(Group(g, v) for g, v in self.group_speeds),
         )
-
-    @property
-    def yardstick(self) -> Yardstick:
-        """The yardstick: minutes at ``speed_kmh``, or GB 50180's walking distances."""
-        return yardstick(self.standard, speed_kmh=self.speed_kmh)
-
-    @property
-    def cutoff_min(self) -> float:
-        """The threshold the travel-time engine is given: ``minutes``, or its distance at 1 m/s."""
-        return self.yardstick.cutoff_min(self.minutes)
-
-    @property
-    def engine_kmh(self) -> float:
-        """The speed the travel-time engine runs at: ``speed_kmh``, or 3.6 km/h (1 m/s) by distance."""
-        return self.yardstick.engine_kmh
 
 
 @dataclass(frozen=True)
