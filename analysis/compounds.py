@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.traveltime import nearest_times
+from geo.chinacrs import CrsChoice
 from geo.network import StreetNetwork
 from geo.notes import Note, note
 from geo.snap import snap_points
 
-__all__ = ["compound_notes", "gate_toll"]
+__all__ = ["compound_notes", "compounds_crs_notes", "gate_toll"]
 
 
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -56,7 +57,8 @@ def gate_toll(
         snap_points(demand[inside], open_net, max_snap_m=max_snap_m),
         speed_kmh=speed_kmh,
     )
-    added = (walled.point_s - opened.point_s) / 60
+    with np.errstate(invalid="ignore"):  # unreached both ways (inf - inf): NaN, as below
+        added = (walled.point_s - opened.point_s) / 60
     added[~(np.isfinite(walled.point_s) & np.isfinite(opened.point_s))] = np.nan
     out.iloc[np.flatnonzero(inside)] = added
     return out
@@ -72,12 +74,12 @@ def compound_notes(
     max_snap_m: float,
 ) -> list[Note]:
     """The notes on gated compounds: residents in them, the gates' toll (median, p90), the compounds left open."""
+    notes: list[Note] = _crs_notes(network)
     walls = network.derived.get("compounds")
     if walls is None:
         r = network.derived.get("compounds_open")
-        return [note("compounds_open", n=len(r["open"]), names=_shown(r["open"]))] if r and r["open"] else []
+        return notes + ([note("compounds_open", n=len(r["open"]), names=_shown(r["open"]))] if r and r["open"] else [])
     r = walls.report
-    notes: list[Note] = []
     if r["open"]:
         notes.append(note("compounds_open", n=len(r["open"]), names=_shown(r["open"])))
     toll = gate_toll(network, facilities, demand, d_snap, speed_kmh=speed_kmh, max_snap_m=max_snap_m)
@@ -101,3 +103,27 @@ def compound_notes(
     if r["gates_off"]:
         notes.append(note("gates_off", n=r["gates_off"]))
     return notes
+
+
+_SHORT = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}
+
+
+def _crs_notes(network: StreetNetwork) -> list[Note]:
+    """The walled network's check of its compounds' coordinate system (``geo.compounds.walled_network``), said."""
+    file, choice = network.derived.get("compounds_crs") or (None, None)
+    return compounds_crs_notes(file, choice)
+
+
+def compounds_crs_notes(file: str | None, choice: CrsChoice | None) -> list[Note]:
+    """When the compounds, read as their file says, sit clearly closer to the streets in another system: say so."""
+    if choice is None or not choice.looks:
+        return []
+    return [
+        note(
+            "compounds_crs_looks",
+            file=file,
+            looks=_SHORT[choice.looks],
+            best=choice.metres[choice.looks],
+            wgs=choice.metres["wgs84"],
+        )
+    ]

@@ -70,6 +70,7 @@ _MOST_APART_M = 2_000.0  # the readings of one point lie within this of each oth
 _OPTIONS = {  # how a planner chooses each role's system by hand: the CLI's option, the app's label
     "facilities": ("--facilities-crs", "facility coordinates"),
     "demand": ("--demand-crs", "resident coordinates"),
+    "compounds": ("--compounds-crs", "compound coordinates"),  # issue 30
 }
 _A = 6378245.0  # Krasovsky 1940 semi-major axis, as the GCJ-02 formula uses
 _EE = 0.00669342162296594323  # its first eccentricity squared

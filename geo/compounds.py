@@ -18,7 +18,7 @@ Compounds are taken not to overlap; where they do, the one listed first holds a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,6 +28,7 @@ import shapely
 
 from geo._validate import POLYGONS, existing, require_kind
 from geo._vector import VECTOR_SUFFIXES, read_vector
+from geo.chinacrs import SYSTEMS, CrsChoice, geometries_to_wgs84, points_to_wgs84, settle_coordinate_system
 from geo.errors import InputError, plain_text
 from geo.network import StreetNetwork, network_from_arrays
 from geo.tables import COLUMN_NAMES, is_table, read_point_table
@@ -36,11 +37,15 @@ __all__ = [
     "COMPOUND_ONLY_COLUMNS",
     "DEFAULT_GATE_M",
     "Compounds",
+    "Walls",
     "compound_of",
     "compound_only_flags",
     "read_compounds",
     "read_gates",
+    "read_walls",
+    "settle_walls",
     "wall_network",
+    "walled_network",
 ]
 
 #: How far (metres) a gate may be from where a street crosses the compound's boundary and still open it.
@@ -176,6 +181,97 @@ def read_gates(path: str | Path, *, crs: str = "wgs84") -> gpd.GeoDataFrame:
     gdf = read_vector(path, what="gates")
     require_kind(gdf, ("Point",), path, what="gates", fix="give each gate as a point on the compound's edge")
     return gdf
+
+
+@dataclass(frozen=True, eq=False)
+class Walls:
+    """Gated compounds and their gates as read, before they wall a network (``read_walls``).
+
+    ``system`` is how their lon/lat are read: ``auto`` (as the files say, then checked against the streets by
+    ``settle_walls``) or one of ``geo.chinacrs.SYSTEMS`` (already converted to WGS-84).
+    """
+
+    compounds: gpd.GeoDataFrame  #: the polygons
+    gates: gpd.GeoDataFrame | None  #: the gates' points; None: none given (every compound is open)
+    file: str  #: the compounds' file name, as the planner knows it
+    gates_from: Path | None  #: the gates' file (the compounds' own OSM file, or the network's), if any
+    system: str = "auto"
+    choice: CrsChoice | None = None  #: what ``settle_walls`` did (None before)
+
+
+def read_walls(
+    compounds: str | Path,
+    gates: str | Path | None = None,
+    *,
+    system: str = "auto",
+    network: str | Path | None = None,
+) -> Walls:
+    """Gated compounds and their gates, read and checked (before the network: fail fast); one reader for every face.
+
+    Parameters
+    ----------
+    compounds
+        The compounds' polygons (``read_compounds``), or an OSM file.
+    gates
+        Their gates' points (``read_gates``); None: the gates of the compounds' OSM file, else of ``network``
+        when it is an OSM file, else none.
+    system
+        ``auto`` (as the files say; ``settle_walls`` checks them against the streets), ``wgs84``, ``gcj02``
+        (高德 AOIs and entrances) or ``bd09`` (百度): the latter two converted to WGS-84, vertex by vertex.
+    network
+        The network's source, whose OSM file may hold the gates.
+    """
+    if system != "auto" and system not in SYSTEMS:
+        raise InputError("tables_unknown_coordinate_system_crs", crs=system, systems=", ".join(SYSTEMS))
+    polygons = read_compounds(compounds)
+    gates_from = gates
+    if gates_from is None:
+        gates_from = next((p for p in (compounds, network) if p is not None and _is_osm(Path(p))), None)
+    points = read_gates(gates_from, crs="wgs84" if system == "auto" else system) if gates_from is not None else None
+    if _is_osm(Path(compounds)):
+        system = "wgs84"  # OpenStreetMap is WGS-84
+    elif system not in ("auto", "wgs84"):  # e.g. 高德 AOIs: GCJ-02 lon/lat
+        polygons = geometries_to_wgs84(polygons, system)
+        if points is not None and not is_table(gates_from):  # a table's are converted as read
+            points = points_to_wgs84(points, system)
+    return Walls(polygons, points, Path(compounds).name, Path(gates_from) if gates_from else None, system)
+
+
+#: At most this many vertices of the compounds' edges are measured against the streets (evenly spread).
+_VERTICES_JUDGED = 2000
+
+
+def settle_walls(walls: Walls, network: StreetNetwork) -> Walls:
+    """The compounds checked against the streets when read as the files say (``auto``): what was done, in ``choice``.
+
+    A compound's edge runs along streets, and its gates sit on them: read in the wrong system (a 高德 AOI
+    export labelled WGS-84) every vertex moves 300-1,000 m. The vertices and gates are judged as
+    ``geo.chinacrs.settle_coordinate_system`` judges a file that states its CRS: kept as read, and
+    ``choice.looks`` names the system they sit clearly closer to the streets in (the notes tell the planner to
+    choose it: ``--compounds-crs``, or the app's choice).
+    """
+    if walls.system != "auto":
+        return replace(walls, choice=CrsChoice(walls.system, "given"))
+    ll = walls.compounds.to_crs(4326)
+    xy = shapely.get_coordinates(shapely.boundary(shapely.make_valid(ll.geometry.to_numpy())))
+    xy = xy[:: max(1, len(xy) // _VERTICES_JUDGED)]
+    if walls.gates is not None and len(walls.gates):
+        xy = np.vstack([xy, shapely.get_coordinates(walls.gates.to_crs(4326).geometry.to_numpy())])
+    points = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=4326)
+    _, choice = settle_coordinate_system(points, network, "auto", declared=True, file=walls.file, role="compounds")
+    return replace(walls, choice=choice)
+
+
+def walled_network(network: StreetNetwork, walls: Walls, *, gate_m: float = DEFAULT_GATE_M) -> StreetNetwork:
+    """``wall_network`` of ``walls`` checked against the streets first (``settle_walls``); the check kept for the notes.
+
+    ``derived["compounds_crs"]`` holds (the compounds' file name, the ``CrsChoice``): ``analysis.compounds``
+    says when the compounds sit closer to the streets read in another system.
+    """
+    walls = settle_walls(walls, network)
+    out = wall_network(network, walls.compounds, walls.gates, gate_m=gate_m)
+    out.derived["compounds_crs"] = (walls.file, walls.choice)
+    return out
 
 
 def compound_only_flags(points: gpd.GeoDataFrame) -> np.ndarray:

@@ -781,6 +781,12 @@ _TEXT: dict[str, tuple[str, str]] = {
     "road_crs_bd09": ("BD-09（百度）", "BD-09 (Baidu)"),
     "road_crs_epsg": ("EPSG 代码（文件未说明时）", "an EPSG code (the file does not say)"),
     "road_crs_epsg_code": ("EPSG 代码，如 EPSG:4547", "EPSG code, e.g. EPSG:4547"),
+    # --- lead: the gated compounds' coordinate system ---
+    "compounds_crs": ("小区和出入口的坐标系", "coordinate system of the compounds and gates"),
+    "crs_auto_file": (
+        "按文件所述（离街道更近的坐标系会在说明中提示）",
+        "as the file says (the notes say when another system fits the streets better)",
+    ),
 }
 
 

@@ -364,7 +364,7 @@ def test_gates_from_a_table_of_lon_lat(monaco, tmp_path):
     )
     args = argparse.Namespace(compounds=compounds, gates=table, network=None, compounds_crs="wgs84")
     got = read_compound_inputs(args)
-    np.testing.assert_allclose(shapely.get_coordinates(got["gates"].geometry), shapely.get_coordinates(points.geometry))
+    np.testing.assert_allclose(shapely.get_coordinates(got.gates.geometry), shapely.get_coordinates(points.geometry))
     net, walled, _, _ = monaco
-    again = wall_network(net, got["compounds"], got["gates"])
+    again = wall_network(net, got.compounds, got.gates)
     assert len(again.edges) == len(walled.edges)

@@ -43,10 +43,12 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from analysis.compounds import compounds_crs_notes
 from analysis.coverage import assign_units
 from geo import InputError, read_boundaries
 from geo._validate import POLYGONS, existing, require_columns, require_kind, require_unique
 from geo._vector import VECTOR_SUFFIXES, read_vector
+from geo.compounds import Walls, read_walls, settle_walls
 from geo.errors import plain_text
 from geo.io import BUNDLED_BOUNDARIES, MAX_INPUT_MB
 from geo.network import StreetNetwork
@@ -134,7 +136,7 @@ class BatchInputs:
     compounds: Path | None = None  #: issue 30: gated compounds (``quarterhour run --compounds``)
     gates: Path | None = None  #: issue 30: their gates (default: from an OSM compounds or network file)
     gate_m: float = 20.0  #: issue 30: how far a gate may be from where a street crosses the compound's edge
-    compounds_crs: str = "wgs84"  #: issue 30: the system of their lon/lat (gcj02: 高德, bd09: 百度)
+    compounds_crs: str = "auto"  #: issue 30: the system of their lon/lat (auto: as the file says, checked; gcj02: 高德)
     cache_dir: Path | None = None
     roads: RoadOptions | None = None  #: issue 30: how a road layer given as the network is read
 
@@ -308,9 +310,11 @@ def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _:
         files["units"] = Path(inputs.units)
     prov = provenance({**parameters, "reach_m": reach}, files)
     jobs = _jobs(units, facilities, demand, inputs.options, stored.manifest["source"]["sha256"])
-    if walls is not None:  # issue 30: each unit its compounds and gates
+    if walls is not None:  # issue 30: each unit its compounds and gates, checked against the region's streets
+        walls = settle_walls(walls, network)
+        notes += [str(n) for n in compounds_crs_notes(walls.file, walls.choice)]
         jobs = _walled_jobs(jobs, walls, network, inputs.gate_m)
-        files.update({k: v for k, v in (("compounds", inputs.compounds), ("gates", walls["gates_from"])) if v})
+        files.update({k: v for k, v in (("compounds", inputs.compounds), ("gates", walls.gates_from)) if v})
         prov = provenance({**parameters, "reach_m": reach, "gate_m": inputs.gate_m}, files)
     source = units_source(inputs.units)
     entry = str(stored.path.resolve())
@@ -319,36 +323,21 @@ def prepare_batch(inputs: BatchInputs, *, say: Callable[[str], None] = lambda _:
 
 
 # --- issue 30: i30-compounds ---
-def _read_walls(inputs: BatchInputs) -> dict | None:
+def _read_walls(inputs: BatchInputs) -> Walls | None:
     """The compounds and gates as read (as ``quarterhour run`` reads them); None without compounds."""
     if inputs.compounds is None:
         if inputs.gates is not None:
             raise InputError("batch_gates_needs_compounds")
         return None
-    from geo.compounds import read_compounds, read_gates
-
-    gates_from = inputs.gates
-    if gates_from is None:
-        gates_from = next(
-            (p for p in (inputs.compounds, inputs.network) if Path(p).suffix.lower() in (".osm", ".pbf")), None
-        )
-    from geo.chinacrs import geometries_to_wgs84, points_to_wgs84
-
-    system = inputs.compounds_crs
-    compounds = read_compounds(inputs.compounds)
-    gates = read_gates(gates_from, crs=system) if gates_from is not None else None
-    if system != "wgs84":  # as ``quarterhour run --compounds-crs``
-        compounds = geometries_to_wgs84(compounds, system)
-        gates = points_to_wgs84(gates, system) if gates is not None and not is_table(gates_from) else gates
-    return {"compounds": compounds, "gates": gates, "gates_from": gates_from}
+    return read_walls(inputs.compounds, inputs.gates, system=inputs.compounds_crs, network=inputs.network)
 
 
-def _walled_jobs(jobs: list[UnitJob], walls: dict, network: StreetNetwork, gate_m: float) -> list[UnitJob]:
+def _walled_jobs(jobs: list[UnitJob], walls: Walls, network: StreetNetwork, gate_m: float) -> list[UnitJob]:
     """Each unit's job with the compounds and gates in its area (in the network's CRS), their hash recorded."""
     from dataclasses import replace
 
-    compounds = walls["compounds"].to_crs(network.crs)
-    gates = walls["gates"].to_crs(network.crs) if walls["gates"] is not None else None
+    compounds = walls.compounds.to_crs(network.crs)
+    gates = walls.gates.to_crs(network.crs) if walls.gates is not None else None
     out = []
     for job in jobs:
         area = gpd.GeoSeries([job.area_lonlat], crs=4326).to_crs(network.crs).iloc[0]

@@ -8,15 +8,11 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from geo.chinacrs import geometries_to_wgs84, points_to_wgs84
-from geo.compounds import DEFAULT_GATE_M, compound_of, compound_only_flags, read_compounds, read_gates, wall_network
+from geo.compounds import DEFAULT_GATE_M, Walls, compound_of, compound_only_flags, read_walls, walled_network
 from geo.errors import InputError
 from geo.network import StreetNetwork
-from geo.tables import is_table
 
 __all__ = ["add_compound_options", "read_compound_inputs", "walled"]
-
-_OSM = (".osm", ".pbf")
 
 
 def _positive_m(text: str) -> float:
@@ -49,10 +45,11 @@ def add_compound_options(p: argparse.ArgumentParser, *, only: bool = True) -> No
     )
     p.add_argument(
         "--compounds-crs",
-        choices=("wgs84", "gcj02", "bd09"),
-        default="wgs84",
-        help="the system of the compounds' and gates' lon/lat: wgs84 (default; OSM, 天地图), gcj02 (高德 AOIs and "
-        "entrances), bd09 (百度); converted to WGS-84",
+        choices=("auto", "wgs84", "gcj02", "bd09"),
+        default="auto",
+        help="the system of the compounds' and gates' lon/lat: auto (default: as the file says, and the notes say "
+        "when they sit closer to the streets in another system), wgs84 (OSM, 天地图), gcj02 (高德 AOIs and "
+        "entrances), bd09 (百度); gcj02 and bd09 are converted to WGS-84",
     )
     p.add_argument(
         "--gate-m",
@@ -70,32 +67,19 @@ def add_compound_options(p: argparse.ArgumentParser, *, only: bool = True) -> No
     )
 
 
-def read_compound_inputs(args: argparse.Namespace) -> dict | None:
+def read_compound_inputs(args: argparse.Namespace) -> Walls | None:
     """The compounds and gates as read (fail fast, before the network); None without ``--compounds``."""
     path = getattr(args, "compounds", None)
     if path is None:
         if getattr(args, "gates", None) is not None:
             raise InputError("cli_compounds_gates_needs_compounds")
         return None
-    system = getattr(args, "compounds_crs", "wgs84")
-    compounds = read_compounds(path)
-    if system != "wgs84":  # e.g. 高德 AOIs: GCJ-02 lon/lat, converted vertex by vertex
-        compounds = geometries_to_wgs84(compounds, system)
-    gates_from = args.gates
-    if gates_from is None:
-        network = getattr(args, "network", None)
-        for source in (Path(path), Path(network) if network else None):
-            if source is not None and source.suffix.lower() in _OSM:
-                gates_from = source
-                break
-    gates = read_gates(gates_from, crs=system) if gates_from is not None else None
-    if gates is not None and system != "wgs84" and not is_table(gates_from):  # a table's are converted as read
-        gates = points_to_wgs84(gates, system)
-    return {"compounds": compounds, "gates": gates, "gates_from": Path(gates_from).name if gates_from else None}
+    system = getattr(args, "compounds_crs", "auto")
+    return read_walls(path, args.gates, system=system, network=getattr(args, "network", None))
 
 
 def walled(
-    args: argparse.Namespace, network: StreetNetwork, got: dict | None, facilities: gpd.GeoDataFrame
+    args: argparse.Namespace, network: StreetNetwork, got: Walls | None, facilities: gpd.GeoDataFrame
 ) -> tuple[StreetNetwork, gpd.GeoDataFrame]:
     """The network with the compounds' walls, and the facilities with ``compound_only`` marked; said on stderr."""
     ids = [i.strip() for i in (getattr(args, "compound_only", None) or "").split(",") if i.strip()]
@@ -110,11 +94,9 @@ def walled(
         if ids or compound_only_flags(facilities).any():
             print("note: facilities marked compound-only serve everyone: no --compounds given", file=sys.stderr)
         return network, facilities
-    if got["gates"] is None:
-        print(
-            f"note: no gates given (--gates): all {len(got['compounds'])} compounds are taken as open", file=sys.stderr
-        )
-    out = wall_network(network, got["compounds"], got["gates"], gate_m=args.gate_m)
+    if got.gates is None:
+        print(f"note: no gates given (--gates): all {len(got.compounds)} compounds are taken as open", file=sys.stderr)
+    out = walled_network(network, got, gate_m=args.gate_m)
     flagged = compound_only_flags(facilities)
     if flagged.any():
         walls = out.derived.get("compounds")

@@ -120,14 +120,14 @@ def network_of(inputs: Inputs) -> StreetNetwork:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _walled(source: str, compounds: str, gates: str | None) -> StreetNetwork:
-    """The network of ``source`` with the gated compounds' walls (``geo.compounds.wall_network``), cached."""
-    from geo.compounds import read_compounds, read_gates, wall_network
+    """The network of ``source`` with the gated compounds' walls (``geo.compounds.walled_network``), cached.
 
-    gates_from = gates
-    if gates_from is None:  # an OSM compounds file (or network file) names its gates itself
-        gates_from = next((p for p in (compounds, source) if Path(p).suffix.lower() in (".osm", ".pbf")), None)
-    gate_points = read_gates(gates_from) if gates_from else None
-    return wall_network(load_network(source), read_compounds(compounds), gate_points)
+    Read as the files say (the planner's choice of system, ``quarterhour.ui.walls``, made WGS-84 copies) and
+    checked against the streets: the notes say when the compounds sit closer to them in another system.
+    """
+    from geo.compounds import read_walls, walled_network
+
+    return walled_network(load_network(source), read_walls(compounds, gates, system="auto", network=source))
 
 
 # --- end of issue 30 ---

@@ -29,6 +29,7 @@ from quarterhour.ui.roads import ROAD_TYPES, road_crs_ui
 from quarterhour.ui.scope import visible_networks
 from quarterhour.ui.uploads import charge_session, planner_names, remember_name, store_upload
 from quarterhour.ui.values import SAMPLE, STORE, Inputs, Params, Sources
+from quarterhour.ui.walls import walls_crs_ui
 
 __all__ = ["basemap_ui", "data_ui", "params_ui", "save_upload", "source_ui", "units_ui", "uploader_words_ui"]
 
@@ -276,6 +277,7 @@ def data_ui(lang: str) -> Sources:
         walls = _WALL_TYPES  # issue 30: gated compounds and their gates
         compounds = source_ui(t("compounds_file", lang), S.COMPOUNDS_FILE, walls, lang)
         gates = source_ui(t("gates_file", lang), S.GATES_FILE, walls, lang) if compounds != SAMPLE else SAMPLE
+        compounds, gates = walls_crs_ui(compounds, gates, lang)  # their coordinate system (WGS-84 copies if chosen)
         units = units_ui(lang)
     network_note_ui(network, lang)
     if network != SAMPLE and SAMPLE in (facilities, demand):

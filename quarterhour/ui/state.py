@@ -275,3 +275,7 @@ __all__ += ["LONLAT_BAD", "PAGE_STARTED", "PART_LEVELS", "PART_MAP", "PART_SITIN
 COMPOUNDS_FILE = "compounds_file"  #: the gated compounds (polygons, or an OSM file)
 GATES_FILE = "gates_file"  #: their gates (points, or an OSM file)
 __all__ += ["COMPOUNDS_FILE", "GATES_FILE"]
+
+# --- lead: the gated compounds' coordinate system (quarterhour/ui/walls.py) ---
+COMPOUNDS_CRS = "compounds_crs"  #: auto (as the file says, checked), gcj02 or bd09
+__all__ += ["COMPOUNDS_CRS"]
