@@ -383,22 +383,8 @@ def wall_network(
     new_number = np.full(len(polys), -1, dtype=np.int64)
     new_number[keep] = np.arange(len(keep))
     for c in keep:
-        poly, wall = polys[c], boundaries[c]
-        cand = tree.query(poly, predicate="intersects")
-        g = geoms[cand]
-        inside = shapely.covered_by(g, poly) & ~shapely.covered_by(g, wall)
-        crossing = shapely.crosses(g, poly)
-        where = np.where(crossing, shapely.intersection(g, wall), None)
-        # An inside segment ending on the wall at a node that leads outside also crosses there.
-        strictly = shapely.contains_properly(poly, node_pts[np.concatenate([u[cand], v[cand]])])
-        on_wall_u, on_wall_v = ~strictly[: len(cand)] & inside, ~strictly[len(cand) :] & inside
-        cu, cv = u[cand], v[cand]  # every segment at a node on the wall touches the polygon: it is a candidate
-        for k in np.flatnonzero(on_wall_u | on_wall_v):
-            ends = [n for n, on in ((cu[k], on_wall_u[k]), (cv[k], on_wall_v[k])) if on]
-            leads_out = [n for n in ends if np.any(((cu == n) | (cv == n)) & ~inside)]
-            if leads_out:
-                crossing[k] = True
-                where[k] = shapely.multipoints([node_pts[n] for n in leads_out])
+        cand = tree.query(polys[c], predicate="intersects")
+        inside, crossing, where = _crossings(polys[c], boundaries[c], geoms[cand], u[cand], v[cand], node_pts=node_pts)
         mine = gate_geoms[g_idx[c_idx == c]]
         opened = shapely.buffer(shapely.multipoints(shapely.get_coordinates(mine)), gate_m)
         through_gate = np.array(
@@ -425,6 +411,46 @@ def wall_network(
         geometry=gate_geoms[open_gates],
         crs=network.crs,
     )
+    walled.derived["compounds"] = Compounds(
+        polygons=gpd.GeoSeries(polys[keep], crs=network.crs),
+        names=[names[i] for i in keep],
+        gates=gate_tab,
+        gate_snap=_gate_snap(walled, gate_tab, gate_m),
+        report=report,
+        open_network=network,
+    )
+    return walled
+
+
+def _crossings(
+    poly: shapely.Geometry,
+    wall: shapely.Geometry,
+    g: np.ndarray,
+    cu: np.ndarray,
+    cv: np.ndarray,
+    *,
+    node_pts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of the segments ``g`` (ends ``cu``, ``cv``) touching a compound: inside it, crossing its wall, and where.
+
+    A segment inside ending on the wall at a node that leads outside also crosses there.
+    """
+    inside = shapely.covered_by(g, poly) & ~shapely.covered_by(g, wall)
+    crossing = shapely.crosses(g, poly)
+    where = np.where(crossing, shapely.intersection(g, wall), None)
+    strictly = shapely.contains_properly(poly, node_pts[np.concatenate([cu, cv])])
+    on_wall_u, on_wall_v = ~strictly[: len(cu)] & inside, ~strictly[len(cu) :] & inside
+    for k in np.flatnonzero(on_wall_u | on_wall_v):  # every segment at a node on the wall is among ``g``
+        ends = [n for n, on in ((cu[k], on_wall_u[k]), (cv[k], on_wall_v[k])) if on]
+        leads_out = [n for n in ends if np.any(((cu == n) | (cv == n)) & ~inside)]
+        if leads_out:
+            crossing[k] = True
+            where[k] = shapely.multipoints([node_pts[n] for n in leads_out])
+    return inside, crossing, where
+
+
+def _gate_snap(walled: StreetNetwork, gate_tab: gpd.GeoDataFrame, gate_m: float) -> pd.DataFrame:
+    """Where each gate opens: the public (or gate) segment nearest it within ``gate_m``; -1 for none."""
     public = np.flatnonzero((walled.edges["compound"].to_numpy() < 0) | walled.edges["gate"].to_numpy())
     wgeoms = walled.edges.geometry.to_numpy()
     snap = pd.DataFrame({"edge": np.full(len(gate_tab), -1), "pos_m": np.nan, "offset_m": np.nan})
@@ -435,12 +461,4 @@ def wall_network(
         snap.loc[gi, "edge"] = public[ei]
         snap.loc[gi, "offset_m"] = dist
         snap.loc[gi, "pos_m"] = shapely.line_locate_point(wgeoms[public[ei]], gate_tab.geometry.to_numpy()[gi])
-    walled.derived["compounds"] = Compounds(
-        polygons=gpd.GeoSeries(polys[keep], crs=network.crs),
-        names=[names[i] for i in keep],
-        gates=gate_tab,
-        gate_snap=snap,
-        report=report,
-        open_network=network,
-    )
-    return walled
+    return snap
