@@ -273,38 +273,45 @@ class _Week:
 
     def take(self, kind: str, value: object, raw: str) -> None:
         if kind == "days":
-            if self.ranges and self.days is None and not self.after_sep and value != "holiday":
-                self.days = value  # "9:00-17:00 周一至周五": the times before the days are theirs
-                self.flush()
-                return
-            if self.ranges:
-                self.flush()
-            if value == "holiday" or self.days == "holiday":
-                self.days = "holiday"
-            else:
-                self.days = tuple(sorted({*(self.days or ()), *value}))
-            self.raw.append(raw)
-        elif kind in ("range", "always"):
-            self.ranges.append(value if kind == "range" else (0, _DAY))
-            self.raw.append(raw)
-        elif kind == "closed":
-            if self.days == "holiday":
-                self.notes.append("".join(self.raw).strip() + raw)
-            elif self.days is not None:
-                self.closed.update(self.days)
-            elif not self.week and not self.ranges:
-                self.closed.update(_DAYS_ALL)  # "暂停开放": closed, no day named
-                self.notes.append(raw)
-            self.ranges, self.days, self.raw = [], None, []
-        elif kind == "filler":
+            self._take_days(value, raw)  # what came after a separator still did
+            return
+        if kind == "filler":
             if self.days == "holiday" and raw.strip() not in ("", ":", "："):
                 self.raw.append(raw)
             return
-        elif kind == "sep":
+        if kind == "sep":
             self.flush()
             self.after_sep = True
             return
-        self.after_sep = False if kind != "days" else self.after_sep
+        if kind in ("range", "always"):
+            self.ranges.append(value if kind == "range" else (0, _DAY))
+            self.raw.append(raw)
+        elif kind == "closed":
+            self._take_closed(raw)
+        self.after_sep = False
+
+    def _take_days(self, value: object, raw: str) -> None:
+        if self.ranges and self.days is None and not self.after_sep and value != "holiday":
+            self.days = value  # "9:00-17:00 周一至周五": the times before the days are theirs
+            self.flush()
+            return
+        if self.ranges:
+            self.flush()
+        if value == "holiday" or self.days == "holiday":
+            self.days = "holiday"
+        else:
+            self.days = tuple(sorted({*(self.days or ()), *value}))
+        self.raw.append(raw)
+
+    def _take_closed(self, raw: str) -> None:
+        if self.days == "holiday":
+            self.notes.append("".join(self.raw).strip() + raw)
+        elif self.days is not None:
+            self.closed.update(self.days)
+        elif not self.week and not self.ranges:
+            self.closed.update(_DAYS_ALL)  # "暂停开放": closed, no day named
+            self.notes.append(raw)
+        self.ranges, self.days, self.raw = [], None, []
 
     def hours(self, text: str) -> WeekHours:
         self.flush()
