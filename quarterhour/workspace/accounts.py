@@ -253,6 +253,37 @@ def session_hours() -> float:
     return hours
 
 
+def _check_new(name: str, password: str | None, *, role: str, units: tuple[str, ...], oidc: str | None) -> None:
+    """A new account's name, role, units, password and single sign-on identity, each checked (``Accounts.add``)."""
+    if not name or len(name) > 100:
+        raise WorkspaceError("accounts_account_needs_name_at")
+    if name == _GLOBAL or name.startswith("operator:"):
+        raise WorkspaceError("accounts_name_cannot_account_s", name=name)
+    _check_role(role, units)
+    if (password is not None or oidc is None) and len(password or "") < MIN_PASSWORD:
+        raise WorkspaceError("accounts_password_shorter_than_min", min_password=MIN_PASSWORD)
+    if oidc and len(oidc) > 320:
+        raise WorkspaceError("accounts_single_sign_identity_longer")
+
+
+def _check_free(s: Session, name: str, oidc: str | None) -> None:
+    """The name (and any lookalike of it) and the single sign-on identity are no other account's."""
+    if s.scalar(sa.select(Account.id).where(Account.name == name)) is not None:
+        raise WorkspaceError("accounts_there_already_account_name", name=name)
+    shape = skeleton(name)
+    alike = next((n for n in s.scalars(sa.select(Account.name)) if skeleton(n) == shape), None)
+    if alike is not None:
+        raise WorkspaceError.said(
+            "name_lookalike",
+            f"'{name}' looks like the existing account '{alike}'",
+            fix="choose a name that cannot be mistaken for another",
+            name=name,
+            other=alike,
+        )
+    if oidc and s.scalar(sa.select(Account.name).where(Account.oidc == oidc)) is not None:
+        raise WorkspaceError("accounts_oidc_already_signs_another", oidc=_shown(oidc))
+
+
 class Accounts:
     """The accounts of a workspace (``workspace.Store``).
 
@@ -286,30 +317,9 @@ class Accounts:
         name = normalise_name(name)
         oidc = sso_identity(oidc) if oidc and oidc.strip() else None
         units = _clean_units(units)
-        if not name or len(name) > 100:
-            raise WorkspaceError("accounts_account_needs_name_at")
-        if name == _GLOBAL or name.startswith("operator:"):
-            raise WorkspaceError("accounts_name_cannot_account_s", name=name)
-        _check_role(role, units)
-        if (password is not None or oidc is None) and len(password or "") < MIN_PASSWORD:
-            raise WorkspaceError("accounts_password_shorter_than_min", min_password=MIN_PASSWORD)
-        if oidc and len(oidc) > 320:
-            raise WorkspaceError("accounts_single_sign_identity_longer")
+        _check_new(name, password, role=role, units=units, oidc=oidc)
         with self._session.begin() as s:
-            if s.scalar(sa.select(Account.id).where(Account.name == name)) is not None:
-                raise WorkspaceError("accounts_there_already_account_name", name=name)
-            shape = skeleton(name)
-            alike = next((n for n in s.scalars(sa.select(Account.name)) if skeleton(n) == shape), None)
-            if alike is not None:
-                raise WorkspaceError.said(
-                    "name_lookalike",
-                    f"'{name}' looks like the existing account '{alike}'",
-                    fix="choose a name that cannot be mistaken for another",
-                    name=name,
-                    other=alike,
-                )
-            if oidc and s.scalar(sa.select(Account.name).where(Account.oidc == oidc)) is not None:
-                raise WorkspaceError("accounts_oidc_already_signs_another", oidc=_shown(oidc))
+            _check_free(s, name, oidc)
             s.add(
                 Account(
                     name=name,
