@@ -497,9 +497,9 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
         if file_sha256(file) != want.get("sha256"):
             raise _Damaged(f"{name} does not match its SHA-256")
     try:
-        nodes = gpd.read_parquet(entry / "nodes.parquet")
         edges = gpd.read_parquet(entry / "edges.parquet")
-    except (OSError, ValueError) as exc:
+        nodes = _read_nodes(entry / "nodes.parquet", edges.crs)
+    except (OSError, ValueError, KeyError) as exc:
         raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
     if len(nodes) != manifest.get("nodes") or len(edges) != manifest.get("segments") or nodes.crs is None:
         raise _Damaged("counts differ from the manifest")
@@ -512,6 +512,20 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
             raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
         network.derived["road_report"] = RoadReport(dict(manifest["topology"]), issues)
     return network, manifest
+
+
+def _read_nodes(path: Path, crs: object) -> gpd.GeoDataFrame:
+    """The nodes' table, their points made from ``x`` and ``y`` (issue 32: not parsed; the CRS is the edges').
+
+    The file keeps its geometry column (an older reader reads it), but it holds what ``x`` and ``y`` hold:
+    the segments' ends are checked against those (``_check_arrays``).
+    """
+    import pyarrow.parquet as pq
+
+    names = [name for name in pq.read_schema(path).names if name != "geometry"]
+    table = pq.read_table(path, columns=names).to_pandas()
+    xy = table[["x", "y"]].to_numpy(dtype=float)
+    return gpd.GeoDataFrame(table, geometry=shapely.points(xy), crs=crs)
 
 
 def _check_arrays(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, *, ends: bool = True) -> None:
@@ -572,8 +586,9 @@ def _write(network: StreetNetwork, target: Path, *, key: str, source: dict, opti
     tmp = target.parent / f".{key}.{uuid.uuid4().hex}.tmp"
     tmp.mkdir()
     try:
-        network.nodes.to_parquet(tmp / "nodes.parquet")
-        network.edges.to_parquet(tmp / "edges.parquet")
+        # issue 32: coordinates as arrays (GeoArrow), read back without parsing WKB; any reader of GeoParquet reads it
+        network.nodes.to_parquet(tmp / "nodes.parquet", geometry_encoding="geoarrow")
+        network.edges.to_parquet(tmp / "edges.parquet", geometry_encoding="geoarrow")
         report = network.derived.get("road_report")
         names = _FILES
         if report is not None:  # issue 30: a road layer's topology report is kept with it
