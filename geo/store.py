@@ -586,9 +586,8 @@ def _write(network: StreetNetwork, target: Path, *, key: str, source: dict, opti
     tmp = target.parent / f".{key}.{uuid.uuid4().hex}.tmp"
     tmp.mkdir()
     try:
-        # issue 32: coordinates as arrays (GeoArrow), read back without parsing WKB; any reader of GeoParquet reads it
-        network.nodes.to_parquet(tmp / "nodes.parquet", geometry_encoding="geoarrow")
-        network.edges.to_parquet(tmp / "edges.parquet", geometry_encoding="geoarrow")
+        network.nodes.to_parquet(tmp / "nodes.parquet")
+        network.edges.to_parquet(tmp / "edges.parquet")
         report = network.derived.get("road_report")
         names = _FILES
         if report is not None:  # issue 30: a road layer's topology report is kept with it

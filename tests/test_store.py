@@ -82,32 +82,19 @@ def test_store_gives_back_the_fresh_network(tmp_path, fresh):
     }
 
 
-def test_an_entry_written_before_issue_32_still_reads_the_same(tmp_path, fresh):
-    """Issue 32 writes the coordinates as GeoArrow and makes the nodes' points from x, y: a WKB entry still reads."""
-    import hashlib
-    import hmac
-
-    import pyarrow.parquet as pq
-
-    from geo.store import store_secret
+def test_the_nodes_points_made_from_x_y_are_the_stored_ones(tmp_path, fresh):
+    """Issue 32: the store makes the nodes' points from x, y (no WKB parsed): the very points the file holds."""
+    import geopandas as gpd
 
     entry = store_network(SAMPLE_NET, cache_dir=tmp_path).path
-    assert json.loads(pq.read_metadata(entry / "edges.parquet").metadata[b"geo"])["columns"]["geometry"][
-        "encoding"
-    ].startswith("linestring")  # GeoArrow's own arrays
-    manifest = json.loads((entry / "manifest.json").read_text())
-    for name, table in (("nodes.parquet", fresh.nodes), ("edges.parquet", fresh.edges)):
-        table.to_parquet(entry / name)  # as the store wrote them before: WKB
-        data = (entry / name).read_bytes()
-        manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-    body = {k: v for k, v in manifest.items() if k != "mac"}
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-    manifest["mac"] = hmac.new(store_secret(tmp_path), canonical, hashlib.sha256).hexdigest()
-    (entry / "manifest.json").write_text(json.dumps(manifest))
-    old = store_network(SAMPLE_NET, cache_dir=tmp_path)
-    assert not old.built  # read, not prepared again
-    assert_same_network(old.network, fresh)
-    assert shapely.equals_exact(old.network.nodes.geometry.values, fresh.nodes.geometry.values, 0).all()
+    again = store_network(SAMPLE_NET, cache_dir=tmp_path)
+    assert not again.built
+    stored = gpd.read_parquet(entry / "nodes.parquet")
+    assert shapely.equals_exact(again.network.nodes.geometry.values, stored.geometry.values, 0).all()
+    assert again.network.nodes.crs == stored.crs == fresh.crs
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(again.network.nodes.drop(columns="geometry")), pd.DataFrame(stored.drop(columns="geometry"))
+    )
 
 
 def test_other_options_are_another_entry(tmp_path):
