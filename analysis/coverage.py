@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 
 from analysis import columns as C
-from analysis.traveltime import WALK_KMH, nearest_times
+from analysis.traveltime import WALK_KMH, NearestTimes, nearest_times
 from geo.crs import require_projected
 from geo.network import StreetNetwork
 from geo.notes import Note, note
@@ -20,10 +20,12 @@ __all__ = [
     "Summary",
     "assign_units",
     "category_coverage",
+    "category_times",
     "coverage_by_level",
     "demand_units",
     "known_units",
     "nearest_facility",
+    "nearest_of_all",
     "summarize",
     "with_nearest",
 ]
@@ -38,6 +40,7 @@ def nearest_facility(
     *,
     minutes: float = 15,
     speed_kmh: float = WALK_KMH,
+    times: NearestTimes | None = None,
 ) -> gpd.GeoDataFrame:
     """A copy of ``demand`` with ``minutes``, ``nearest_facility`` and ``covered``.
 
@@ -58,6 +61,9 @@ def nearest_facility(
         The walking threshold in minutes that counts as covered.
     speed_kmh
         Walking speed in km/h.
+    times
+        ``analysis.traveltime.nearest_times`` of these snaps at this speed when the caller has it
+        (``category_times``' ``nearest_of_all``: issue 32, one pass where one suffices); ``None``: walked here.
 
     Returns
     -------
@@ -65,7 +71,7 @@ def nearest_facility(
         ``demand`` with ``minutes`` (walk to the nearest facility, in minutes),
         ``nearest_facility`` (its id, None if none) and ``covered`` (bool).
     """
-    t = nearest_times(network, facility_snaps, demand_snaps, speed_kmh=speed_kmh)
+    t = times if times is not None else nearest_times(network, facility_snaps, demand_snaps, speed_kmh=speed_kmh)
     fid = facilities.index.to_numpy()
     return with_nearest(
         demand, t.point_s / 60, np.where(t.point_source >= 0, fid[np.maximum(t.point_source, 0)], None), minutes=minutes
@@ -146,6 +152,7 @@ def category_coverage(
     category_minutes: Mapping[str, float],
     *,
     speed_kmh: float = WALK_KMH,
+    times: Mapping[str, NearestTimes] | None = None,
 ) -> pd.DataFrame:
     """Per resident point and category: minutes to the nearest facility of that category, and covered.
 
@@ -164,22 +171,102 @@ def category_coverage(
         Threshold in minutes per category code; categories without facilities get NaN and False.
     speed_kmh
         Walking speed in km/h.
+    times
+        ``category_times`` of these inputs when the caller has them (issue 32); ``None``: walked here.
 
     Returns
     -------
     pandas.DataFrame
         Minutes (NaN where unreachable) and covered (bool) per category.
     """
+    if times is None:
+        times = category_times(
+            network, facilities, facility_snaps, demand_snaps, list(category_minutes), speed_kmh=speed_kmh
+        )
     out = {}
     for category, threshold in category_minutes.items():
-        mask = (facilities["category"] == category).to_numpy()
-        if not mask.any():
+        if category not in times:
             continue
-        t = nearest_times(network, facility_snaps[mask], demand_snaps, speed_kmh=speed_kmh)
+        t = times[category]
         mins = np.where(np.isfinite(t.point_s), t.point_s / 60, np.nan)
         out[C.minutes_of(category)] = mins
         out[C.covered_by(category)] = np.nan_to_num(mins, nan=np.inf) <= threshold
     return pd.DataFrame(out, index=demand_snaps.index)
+
+
+def category_times(
+    network: StreetNetwork,
+    facilities: gpd.GeoDataFrame,
+    facility_snaps: pd.DataFrame,
+    demand_snaps: pd.DataFrame,
+    categories: Sequence[str],
+    *,
+    speed_kmh: float = WALK_KMH,
+) -> dict[str, NearestTimes]:
+    """Per category present: ``nearest_times`` from its facilities, one multi-source pass each.
+
+    Parameters
+    ----------
+    network
+        The street network.
+    facilities
+        Facility points with ``category``.
+    facility_snaps, demand_snaps
+        ``geo.snap_points`` of the facilities and of the resident points.
+    categories
+        The category codes walked; those no facility has are left out.
+    speed_kmh
+        Walking speed in km/h.
+
+    Returns
+    -------
+    dict of str to analysis.traveltime.NearestTimes
+        The times, their sources numbered within the category's facilities.
+    """
+    cat = facilities["category"].to_numpy()
+    return {
+        c: nearest_times(network, facility_snaps[cat == c], demand_snaps, speed_kmh=speed_kmh)
+        for c in categories
+        if (cat == c).any()
+    }
+
+
+def nearest_of_all(times: Mapping[str, NearestTimes], facilities: gpd.GeoDataFrame) -> NearestTimes | None:
+    """The nearest of all facilities, from each category's nearest (``category_times``); None if some are not in one.
+
+    Every facility in a category walked: the nearest of all is the nearest of the categories' nearest, so
+    the pass over all facilities need not be walked again (issue 32). A tie goes to the first category.
+
+    Parameters
+    ----------
+    times
+        ``category_times`` of ``facilities``.
+    facilities
+        Facility points with ``category``, as given to ``category_times``.
+
+    Returns
+    -------
+    analysis.traveltime.NearestTimes or None
+        Seconds and the nearest facility (its position in ``facilities``), per node and per target.
+    """
+    cat = facilities["category"].to_numpy()
+    if not times or not np.isin(cat, list(times)).all():
+        return None
+    if len(times) == 1:  # one category holds every facility: its walk is the walk of all, positions alike
+        return next(iter(times.values()))
+    where = [np.flatnonzero(cat == c) for c in times]
+
+    def pick(seconds: list[np.ndarray], sources: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        stack = np.vstack(seconds)
+        best = np.argmin(stack, axis=0)
+        cols = np.arange(stack.shape[1])
+        mapped = np.vstack([np.where(s >= 0, w[np.maximum(s, 0)], -1) for s, w in zip(sources, where, strict=True)])
+        return stack[best, cols], mapped[best, cols]
+
+    ts = list(times.values())
+    node_s, node_source = pick([t.node_s for t in ts], [t.node_source for t in ts])
+    point_s, point_source = pick([t.point_s for t in ts], [t.point_source for t in ts])
+    return NearestTimes(node_s=node_s, node_source=node_source, point_s=point_s, point_source=point_source)
 
 
 def assign_units(points: gpd.GeoSeries | gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:

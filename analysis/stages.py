@@ -42,7 +42,7 @@ import pandas as pd
 from analysis import columns as C
 from analysis.accessibility import two_step_fca
 from analysis.compounds import compound_notes
-from analysis.coverage import category_coverage, coverage_by_level, nearest_facility
+from analysis.coverage import category_coverage, category_times, coverage_by_level, nearest_facility, nearest_of_all
 from analysis.gaps import gap_zones
 from analysis.groups import group_covered
 from analysis.isochrones import merge_isochrones, nearest_isochrones
@@ -203,11 +203,21 @@ def circle_times(snapped: Snapped, options: CircleOptions) -> gpd.GeoDataFrame:
     """
     s, ys = snapped, options.yardstick
     speed, cutoff = ys.engine_kmh, options.cutoff_min
-    dem = nearest_facility(s.network, s.facilities, s.demand, s.f_snap, s.d_snap, minutes=cutoff, speed_kmh=speed)
-    dem[C.WALK_M] = dem[C.MINUTES] * 60 * speed_ms(speed)
-    per_cat = category_coverage(
-        s.network, s.facilities, s.f_snap, s.d_snap, s.category_cutoffs(options), speed_kmh=speed
+    cat_cutoffs = s.category_cutoffs(options)
+    # issue 32: one pass per category; the nearest of all is theirs when every facility is in one of them
+    per = category_times(s.network, s.facilities, s.f_snap, s.d_snap, list(cat_cutoffs), speed_kmh=speed)
+    dem = nearest_facility(
+        s.network,
+        s.facilities,
+        s.demand,
+        s.f_snap,
+        s.d_snap,
+        minutes=cutoff,
+        speed_kmh=speed,
+        times=nearest_of_all(per, s.facilities),
     )
+    dem[C.WALK_M] = dem[C.MINUTES] * 60 * speed_ms(speed)
+    per_cat = category_coverage(s.network, s.facilities, s.f_snap, s.d_snap, cat_cutoffs, speed_kmh=speed, times=per)
     dem = pd.concat([dem, per_cat], axis=1)
     for g in options.groups:
         dem[C.covered_by(g.column)] = group_covered(dem, g, ys, cutoff_min=cutoff)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from geo.network import StreetNetwork
@@ -340,18 +341,121 @@ def reach_table(
     """
     speed = speed_ms(speed_kmh)
     graph = _graph(network, sources, speed)
-    n = network.n_nodes
     on = np.flatnonzero(sources["edge"].to_numpy() >= 0)
-    chunk = max(1, max_cells // graph.shape[0])
     parts = []
-    for start in range(0, len(on), chunk):
-        rows = on[start : start + chunk]
-        dist = dijkstra(graph, indices=n + rows, limit=cutoff_s)[:, :n]
-        r, c = np.nonzero(np.isfinite(dist))
-        parts.append(pd.DataFrame({"source": rows[r], "node": c, "seconds": dist[r, c]}))
+    for rows, nodes, sub, starts in _local_graphs(network, graph, sources, on, cutoff_s * speed):
+        chunk = max(1, max_cells // sub.shape[0])
+        for start in range(0, len(rows), chunk):
+            some = np.arange(start, min(start + chunk, len(rows)))
+            dist = dijkstra(sub, indices=starts[some], limit=cutoff_s)[:, : len(nodes)]
+            r, c = np.nonzero(dist <= cutoff_s)
+            parts.append((rows[some][r], nodes[c], dist[r, c]))
     if not parts:
         return pd.DataFrame({"source": np.empty(0, np.int64), "node": np.empty(0, np.int64), "seconds": []})
-    return pd.concat(parts, ignore_index=True)
+    src, node, secs = (np.concatenate(part) for part in zip(*parts, strict=True))
+    order = np.lexsort((node, src))
+    return pd.DataFrame({"source": src[order], "node": node[order], "seconds": secs[order]})
+
+
+def _node_xy(network: StreetNetwork) -> np.ndarray:
+    """The nodes' coordinates (n, 2), once per network."""
+    if "node_xy" not in network.derived:
+        nodes = network.nodes
+        xy = nodes[["x", "y"]].to_numpy(dtype=float) if {"x", "y"} <= set(nodes.columns) else None
+        network.derived["node_xy"] = xy if xy is not None else shapely.get_coordinates(nodes.geometry.to_numpy())
+    return network.derived["node_xy"]
+
+
+def _stretch(network: StreetNetwork) -> float:
+    """How much farther apart a segment's two nodes can be than its length (1 when none is; inf if unknown).
+
+    A walk of ``d`` metres then stays within ``d`` times this of where it began, as the crow flies.
+    """
+    if "stretch" not in network.derived:
+        e, xy = network.edges, _node_xy(network)
+        u, v, length = e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy(dtype=float)
+        apart = np.hypot(*(xy[u] - xy[v]).T)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(apart > 0, apart / length, 1.0)
+        network.derived["stretch"] = (
+            float(max(1.0, np.nanmax(ratio, initial=1.0))) if np.isfinite(ratio).all() else np.inf
+        )
+    return network.derived["stretch"]
+
+
+#: Sources are walked in tiles of this many reaches a side: each tile on the part of the network it can reach.
+_TILE_REACHES = 2.0
+#: Networks smaller than this are walked whole (a town's tiles would save nothing).
+_LOCAL_FROM_NODES = 20_000
+
+
+def _local_graphs(
+    network: StreetNetwork, graph: sp.csr_matrix, sources: pd.DataFrame, on: np.ndarray, reach_m: float
+) -> list[tuple[np.ndarray, np.ndarray, sp.csr_matrix, np.ndarray]]:
+    """The sources ``on`` in tiles, each with the nodes it can reach and their graph.
+
+    Each tile is (its sources, its nodes, their graph, the sources' rows in that graph).
+
+    A walk of ``reach_m`` from a source on segment (u, v) goes through u or v and stays within ``reach_m``
+    (times ``_stretch``) of it as the crow flies, as does every walk on the way: so the shortest walks
+    within ``reach_m`` are all inside the box around the tile's segments' ends grown by that much, and
+    Dijkstra on that box's graph gives the very same seconds (issue 32: not a city's million nodes per
+    facility). The graph holds the box's nodes, then the tile's sources (as ``_graph`` adds them).
+    """
+    n = network.n_nodes
+    if not len(on):
+        return []
+    stretch = _stretch(network)
+    if not np.isfinite(stretch) or not np.isfinite(reach_m) or n < _LOCAL_FROM_NODES:  # the whole network
+        return [(on, np.arange(n), graph, n + on)]
+    grow = reach_m * stretch * (1 + 1e-9) + 1.0
+    xy = _node_xy(network)
+    e = network.edges
+    se = sources["edge"].to_numpy()[on].astype(np.int64)
+    ends = np.stack([xy[e["u"].to_numpy()[se]], xy[e["v"].to_numpy()[se]]])  # (2, sources, 2)
+    lo, hi = ends.min(axis=0), ends.max(axis=0)
+    side = _TILE_REACHES * grow
+    origin = np.nanmin(xy, axis=0)
+    tile = np.floor((lo - origin) / side).astype(np.int64)
+    key = tile[:, 0] * (1 << 32) + tile[:, 1]
+    order = np.argsort(key, kind="stable")
+    cuts = np.flatnonzero(np.diff(key[order])) + 1
+    # The nodes in cells of ``grow`` a side, to find a box's nodes without looking at every node.
+    finite = np.isfinite(xy).all(axis=1)[:, None]
+    cell = np.where(finite, np.floor((np.where(finite, xy, origin) - origin) / grow), -1).astype(np.int64)
+    ncols, top = int(cell[:, 0].max(initial=0)) + 1, int(cell[:, 1].max(initial=0))
+    ckey = np.where((cell >= 0).all(axis=1), cell[:, 1] * ncols + cell[:, 0], -1)
+    by_cell = np.argsort(ckey, kind="stable")
+    sorted_key = ckey[by_cell]
+    indptr, indices, data = graph.indptr, graph.indices, graph.data
+    local = np.full(graph.shape[0], -1, dtype=np.int64)
+    out = []
+    for group in np.split(order, cuts):
+        rows = on[group]
+        box_lo, box_hi = lo[group].min(axis=0) - grow, hi[group].max(axis=0) + grow
+        c0 = np.maximum(np.floor((box_lo - origin) / grow).astype(np.int64), 0)
+        c1 = np.minimum(np.floor((box_hi - origin) / grow).astype(np.int64), [ncols - 1, top])
+        found = [
+            by_cell[
+                np.searchsorted(sorted_key, y * ncols + c0[0]) : np.searchsorted(sorted_key, y * ncols + c1[0], "right")
+            ]
+            for y in range(c0[1], c1[1] + 1)
+        ]
+        cand = np.concatenate(found) if found else np.empty(0, np.int64)
+        p = xy[cand]
+        nodes = np.sort(cand[((p >= box_lo) & (p <= box_hi)).all(axis=1)])
+        keep = np.r_[nodes, n + rows]
+        local[keep] = np.arange(len(keep))
+        starts, stops = indptr[keep], indptr[keep + 1]
+        count = stops - starts
+        at = np.repeat(starts - np.cumsum(count) + count, count) + np.arange(count.sum())
+        col = local[indices[at]]
+        inside = col >= 0
+        row = np.repeat(np.arange(len(keep)), count)[inside]
+        sub = sp.csr_matrix((data[at][inside], (row, col[inside])), shape=(len(keep), len(keep)))
+        local[keep] = -1
+        out.append((rows, nodes, sub, len(nodes) + np.arange(len(rows))))
+    return out
 
 
 def _node_edges(network: StreetNetwork) -> tuple[np.ndarray, np.ndarray]:

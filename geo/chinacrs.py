@@ -245,7 +245,9 @@ def geometries_to_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
 
 def _reading_metres(points: gpd.GeoDataFrame, network: StreetNetwork, systems=SYSTEMS) -> dict[str, np.ndarray]:
     """Per reading (``SYSTEMS``), each point's distance in metres from the nearest street once moved to WGS-84."""
-    tree = shapely.STRtree(network.edges.geometry.to_numpy())
+    tree = network.derived.get("edge_tree")  # the snapping's tree (geo.snap): built once per network (issue 32)
+    if tree is None:
+        tree = network.derived["edge_tree"] = shapely.STRtree(network.edges.geometry.to_numpy())
     metres = {}
     for system in systems:
         moved = points_to_wgs84(points, system).to_crs(network.crs).geometry.to_numpy()
@@ -254,19 +256,37 @@ def _reading_metres(points: gpd.GeoDataFrame, network: StreetNetwork, systems=SY
     return metres
 
 
+def _share_a_cell(xy: np.ndarray, corners: np.ndarray, within_m: float) -> np.ndarray:
+    """True for each point in a grid cell that holds a corner: within ``within_m`` of it (the cell's diagonal).
+
+    A sure test, not a complete one (a corner just over a cell's edge is not seen): what it leaves
+    is measured. No KD-tree: ``scipy.spatial`` costs a run's start-up more than this (issue 32).
+    """
+    if not len(xy) or not len(corners):
+        return np.zeros(len(xy), dtype=bool)
+    side = within_m / np.sqrt(2) * (1 - 1e-9)
+    origin = corners.min(axis=0)
+    corner_cells = np.floor((corners - origin) / side).astype(np.int64)
+    cells = np.floor((xy - origin) / side)
+    width = int(corner_cells[:, 0].max()) + 1
+    seen = np.unique(corner_cells[:, 1] * width + corner_cells[:, 0])
+    inside = (cells >= 0).all(axis=1) & (cells[:, 0] < width) & np.isfinite(cells).all(axis=1)
+    key = np.where(inside, cells[:, 1] * width + cells[:, 0], -1).astype(np.int64)
+    at = np.minimum(np.searchsorted(seen, key), len(seen) - 1)
+    return inside & (seen[at] == key)
+
+
 def _within_reach(points: gpd.GeoDataFrame, network: StreetNetwork) -> np.ndarray:
     """True for each point some reading brings within ``FAR_M`` of a street: the points on the network's area.
 
-    A point within ``FAR_M`` of a street corner as read is within reach (a street is no farther than its
-    corners: one KD-tree query, fast on 100k points); the others are measured to the streets as read, and
-    those whose distance leaves the answer open (within ``_MOST_APART_M`` beyond ``FAR_M``) in the other
-    readings too.
+    A point sharing a grid cell (diagonal ``FAR_M``) with a street corner as read is within reach (a street
+    is no farther than its corners: one pass over the corners, fast on a million); the others are measured
+    to the streets as read, and those whose distance leaves the answer open (within ``_MOST_APART_M`` beyond
+    ``FAR_M``) in the other readings too.
     """
     xy = shapely.get_coordinates(points.to_crs(network.crs).geometry.to_numpy())
     corners = shapely.get_coordinates(network.nodes.geometry.to_numpy())
-    from scipy.spatial import cKDTree  # lazy: 1 s of a run's start-up, used only here (issue 32)
-
-    reach = cKDTree(corners).query(xy, distance_upper_bound=FAR_M)[0] <= FAR_M
+    reach = _share_a_cell(xy, corners, FAR_M)
     rest = np.flatnonzero(~reach)
     if len(rest):
         (as_read,) = _reading_metres(points.iloc[rest], network, ("wgs84",)).values()

@@ -497,9 +497,9 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
         if file_sha256(file) != want.get("sha256"):
             raise _Damaged(f"{name} does not match its SHA-256")
     try:
-        nodes = gpd.read_parquet(entry / "nodes.parquet")
         edges = gpd.read_parquet(entry / "edges.parquet")
-    except (OSError, ValueError) as exc:
+        nodes = _read_nodes(entry / "nodes.parquet", edges.crs)
+    except (OSError, ValueError, KeyError) as exc:
         raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
     if len(nodes) != manifest.get("nodes") or len(edges) != manifest.get("segments") or nodes.crs is None:
         raise _Damaged("counts differ from the manifest")
@@ -512,6 +512,20 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
             raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
         network.derived["road_report"] = RoadReport(dict(manifest["topology"]), issues)
     return network, manifest
+
+
+def _read_nodes(path: Path, crs: object) -> gpd.GeoDataFrame:
+    """The nodes' table, their points made from ``x`` and ``y`` (issue 32: not parsed; the CRS is the edges').
+
+    The file keeps its geometry column (an older reader reads it), but it holds what ``x`` and ``y`` hold:
+    the segments' ends are checked against those (``_check_arrays``).
+    """
+    import pyarrow.parquet as pq
+
+    names = [name for name in pq.read_schema(path).names if name != "geometry"]
+    table = pq.read_table(path, columns=names).to_pandas()
+    xy = table[["x", "y"]].to_numpy(dtype=float)
+    return gpd.GeoDataFrame(table, geometry=shapely.points(xy), crs=crs)
 
 
 def _check_arrays(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, *, ends: bool = True) -> None:

@@ -88,3 +88,18 @@ def test_system_detected_against_the_streets():
         assert metres[system] < 1.0 and metres["wgs84"] > 10  # (a 200 m grid caps any miss at 100 m)
     exact = gpd.GeoDataFrame(geometry=shapely.points(on_street[:, 0], on_street[:, 1]), crs=4326)
     assert detect_coordinate_system(exact, net)[0] == "wgs84"
+
+
+def test_share_a_cell_is_sure_against_the_distances():
+    """Issue 32: the grid test that replaced the KD-tree says near only what is near (brute force cross-check)."""
+    from geo.chinacrs import _share_a_cell
+
+    rng = np.random.default_rng(32)
+    corners = rng.uniform(0, 20_000, size=(300, 2))
+    points = np.vstack([rng.uniform(-5_000, 25_000, size=(2_000, 2)), corners + 1.0])
+    near = _share_a_cell(points, corners, 3_000.0)
+    nearest = np.sqrt(((points[:, None, :] - corners[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    assert (nearest[near] <= 3_000.0).all()
+    assert near[-len(corners) :].all()  # a point beside a corner shares its cell (all but on a cell's edge)
+    assert near.sum() > 0.5 * (nearest <= 3_000.0).sum()  # and most of the near ones are found without measuring
+    assert not _share_a_cell(points, corners[:0], 3_000.0).any()

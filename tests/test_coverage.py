@@ -111,3 +111,28 @@ def test_hexagons_hold_every_resident_once(sample):
     assert cells.geometry.is_valid.all()
     union = shapely.union_all(cells.geometry.values)  # hexagons tile: no two cover the same ground
     assert union.area == pytest.approx(cells.geometry.area.sum(), rel=1e-9)
+
+
+def test_the_nearest_of_all_from_the_categories_walks_is_the_one_pass_over_all(sample):
+    """Issue 32: the categories' walks give the nearest of all facilities (no pass over all of them again)."""
+    from analysis.coverage import category_times, nearest_of_all
+    from analysis.traveltime import nearest_times
+    from geo import snap_points
+
+    network, facilities, demand = sample
+    f_snap, d_snap = snap_points(facilities, network), snap_points(demand, network)
+    cats = list(dict.fromkeys(facilities["category"]))
+    assert len(cats) > 1  # the sample has several: their nearest are combined
+    per = category_times(network, facilities, f_snap, d_snap, cats)
+    combined, walked = nearest_of_all(per, facilities), nearest_times(network, f_snap, d_snap)
+    np.testing.assert_array_equal(combined.point_s, walked.point_s)  # to the bit
+    np.testing.assert_array_equal(combined.node_s, walked.node_s)
+    # the facility named is one at that time (a tie may name another): its own walk says so
+    differ = np.flatnonzero(combined.point_source != walked.point_source)
+    for i in differ[:20]:
+        own = nearest_times(network, f_snap.iloc[[combined.point_source[i]]], d_snap.iloc[[i]])
+        assert own.point_s[0] == pytest.approx(walked.point_s[i], abs=1e-9)
+    assert nearest_of_all({c: per[c] for c in cats[1:]}, facilities) is None  # some facilities in no walk
+    one = facilities.assign(category="service_centre")
+    alone = category_times(network, one, f_snap, d_snap, ["service_centre"])
+    assert nearest_of_all(alone, one) is alone["service_centre"]

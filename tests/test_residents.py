@@ -324,3 +324,27 @@ def test_residents_the_streets_cannot_place_are_refused_with_the_option(luoyang,
                  "--demand", str(folder / "demand.geojson"), "--out", str(tmp_path / "out")])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2 and "设施.csv: the streets do not tell" in err and "Fix: choose it: --facilities-crs gcj02" in err
+
+
+_JUDGED_ALONE = """
+import json, sys
+from quarterhour.study import StudySpec, load_study
+folder = sys.argv[1]
+study = load_study(StudySpec(network=folder + "/streets.graphml", facilities=folder + "/党群服务中心.xlsx",
+                             demand=folder + "/demand.geojson", cache_dir=folder + "/cache"))
+print(json.dumps({"system": study.choices[0][1].system, "kdtree": "scipy.spatial" in sys.modules}))
+"""
+
+
+def test_judging_a_spreadsheets_system_loads_no_kd_tree(luoyang):
+    """Issue 32: the points near the streets are found with a grid, so a run in China does not import scipy.spatial."""
+    import json
+    import subprocess
+    import sys
+
+    folder, _ = luoyang
+    proc = subprocess.run(
+        [sys.executable, "-c", _JUDGED_ALONE, str(folder)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == {"system": "gcj02", "kdtree": False}

@@ -82,6 +82,21 @@ def test_store_gives_back_the_fresh_network(tmp_path, fresh):
     }
 
 
+def test_the_nodes_points_made_from_x_y_are_the_stored_ones(tmp_path, fresh):
+    """Issue 32: the store makes the nodes' points from x, y (no WKB parsed): the very points the file holds."""
+    import geopandas as gpd
+
+    entry = store_network(SAMPLE_NET, cache_dir=tmp_path).path
+    again = store_network(SAMPLE_NET, cache_dir=tmp_path)
+    assert not again.built
+    stored = gpd.read_parquet(entry / "nodes.parquet")
+    assert shapely.equals_exact(again.network.nodes.geometry.values, stored.geometry.values, 0).all()
+    assert again.network.nodes.crs == stored.crs == fresh.crs
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(again.network.nodes.drop(columns="geometry")), pd.DataFrame(stored.drop(columns="geometry"))
+    )
+
+
 def test_other_options_are_another_entry(tmp_path):
     plain = store_network(SAMPLE_NET, cache_dir=tmp_path)
     merged = store_network(SAMPLE_NET, cache_dir=tmp_path, consolidate_m=10)

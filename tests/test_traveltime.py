@@ -145,3 +145,21 @@ def test_reached_pairs_are_kept_for_the_same_question_only(sample):
     assert reached_pairs(network, snaps.iloc[1:], cutoff_s=300)["source"].max() < len(snaps) - 1
     moved = snaps.assign(pos_m=snaps["pos_m"] + 1.0)
     assert not reached_pairs(network, moved, cutoff_s=300).equals(reached_pairs(network, snaps, cutoff_s=300))
+
+
+@pytest.mark.parametrize("cutoff_s", [120, 600])
+def test_reach_table_in_tiles_is_the_whole_networks(sample, monkeypatch, cutoff_s):
+    """Issue 32: each tile of facilities walked on the part of the network it can reach gives the same seconds."""
+    from analysis import traveltime
+
+    network, facilities, _ = sample
+    snaps = snap_points(facilities, network)
+    whole = reach_table(network, snaps, cutoff_s=cutoff_s)
+    monkeypatch.setattr(traveltime, "_LOCAL_FROM_NODES", 0)  # the sample is a town: tile it anyway
+    tiles = traveltime._local_graphs(
+        network, traveltime._graph(network, snaps, speed_ms(4.5)), snaps, np.arange(len(snaps)), cutoff_s * 1.25
+    )
+    assert len(tiles) > 1 and max(len(nodes) for _, nodes, _, _ in tiles) < network.n_nodes
+    pd.testing.assert_frame_equal(reach_table(network, snaps, cutoff_s=cutoff_s), whole)  # to the last bit
+    dense = node_seconds_from(network, snaps, limit_s=cutoff_s)
+    assert len(whole) == int(np.isfinite(dense).sum())
