@@ -70,11 +70,38 @@ def _by_blocks(noded: shapely.Geometry, distance_m: float, quad_segs: int) -> sh
     cores = shapely.buffer(blocks, -distance_m, quad_segs=quad_segs)
     cores = shapely.get_parts(cores[~shapely.is_empty(cores)])
     if len(cores):  # the cores lie inside their blocks: they never overlap
-        out = shapely.difference(out, shapely.multipolygons(cores))
+        out = _less_cores(out, cores)
     if len(loose):
-        # one buffer each, then united: buffering them as one MultiLineString is 4x slower on curving streets
-        out = shapely.union(out, shapely.union_all(shapely.buffer(loose, distance_m, quad_segs=quad_segs)))
+        # one buffer each, then united: buffering them as one MultiLineString is 4x slower on curving streets; the
+        # frontier's buffers fall in clusters that do not touch, each united on its own
+        out = shapely.union(
+            out, shapely.disjoint_subset_union_all(shapely.buffer(loose, distance_m, quad_segs=quad_segs))
+        )
     return _polygonal(out)
+
+
+def _less_cores(out: shapely.Geometry, cores: np.ndarray) -> shapely.Geometry:
+    """``out`` less the blocks' cores, each made a hole of the part around it (no overlay).
+
+    A core lies inside its block, at least ``distance_m`` from its edge, so at least that far from every other
+    core and from ``out``'s own holes (land farther than ``distance_m`` from the blocks): a new hole that touches
+    nothing. A core with a hole of its own (a block around an island block) would leave an island: the overlay then.
+    """
+    if shapely.get_num_interior_rings(cores).any():
+        return shapely.difference(out, shapely.multipolygons(cores))
+    parts = shapely.get_parts(out)
+    owner = shapely.STRtree(parts).query(shapely.point_on_surface(cores), predicate="within")
+    if len(np.unique(owner[0])) != len(cores):  # a core outside every part: not expected, the overlay decides
+        return shapely.difference(out, shapely.multipolygons(cores))
+    of = np.full(len(cores), -1)
+    of[owner[0]] = owner[1]
+    holed = []
+    for i, part in enumerate(parts):
+        mine = shapely.get_exterior_ring(cores[of == i])
+        if len(mine):
+            part = shapely.Polygon(part.exterior, [*part.interiors, *mine])
+        holed.append(part)
+    return holed[0] if len(holed) == 1 else shapely.multipolygons(holed)
 
 
 def _honest(reach: shapely.Geometry, noded: shapely.Geometry, distance_m: float, quad_segs: int) -> bool:
