@@ -62,19 +62,66 @@ def street_buffer(lines: np.ndarray, distance_m: float, *, quad_segs: int) -> sh
 
 
 def _by_blocks(noded: shapely.Geometry, distance_m: float, quad_segs: int) -> shapely.Geometry:
-    """The buffer of noded lines: the blocks' outward buffer, less their cores, plus the loose lines' buffer."""
+    """The buffer of noded lines: the blocks' outward buffer, less their cores, plus the loose lines' buffer.
+
+    The loose lines' buffer is united with the outward buffer before the cores are taken out, as holes (no
+    overlay): that union then meets only the outline, not every core's ring. A core that a loose line's buffer
+    reaches into (a dead end or the walk from the facility inside a block) is taken out before, by an overlay.
+    """
     faces, cuts, dangles, invalid = shapely.polygonize_full([noded])
     blocks = shapely.get_parts(faces)
     loose = shapely.get_parts(np.array([cuts, dangles, invalid], dtype=object))
     out = shapely.buffer(shapely.coverage_union_all(blocks), distance_m, quad_segs=quad_segs)
     cores = shapely.buffer(blocks, -distance_m, quad_segs=quad_segs)
     cores = shapely.get_parts(cores[~shapely.is_empty(cores)])
+    if not len(loose):
+        return _polygonal(_less_cores(out, cores)) if len(cores) else out
+    # one buffer each, then united: buffering them as one MultiLineString is 4x slower on curving streets; the
+    # frontier's buffers fall in clusters that do not touch, each united on its own
+    reach = shapely.buffer(loose, distance_m, quad_segs=quad_segs)
     if len(cores):  # the cores lie inside their blocks: they never overlap
-        out = shapely.difference(out, shapely.multipolygons(cores))
-    if len(loose):
-        # one buffer each, then united: buffering them as one MultiLineString is 4x slower on curving streets
-        out = shapely.union(out, shapely.union_all(shapely.buffer(loose, distance_m, quad_segs=quad_segs)))
-    return _polygonal(out)
+        near = _reached_into(cores, reach)
+        if near.any():
+            out = shapely.difference(out, shapely.multipolygons(cores[near]))
+            cores = cores[~near]
+    out = _polygonal(shapely.union(out, shapely.disjoint_subset_union_all(reach)))
+    return _polygonal(_less_cores(out, cores)) if len(cores) else out
+
+
+def _reached_into(cores: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """Whether each core shares land with one of the ``reach`` polygons (touching is not sharing)."""
+    core_of, reach_of = shapely.STRtree(reach).query(cores, predicate="intersects")
+    shared = shapely.relate_pattern(cores[core_of], reach[reach_of], "T********")
+    return np.isin(np.arange(len(cores)), core_of[shared])
+
+
+def _less_cores(out: shapely.Geometry, cores: np.ndarray) -> shapely.Geometry:
+    """``out`` less the blocks' cores, each made a hole of the part around it (no overlay).
+
+    A core lies inside its block, at least ``distance_m`` from its edge, so at least that far from every other
+    core and from ``out``'s own holes (land farther than ``distance_m`` from the blocks): a new hole that touches
+    nothing. A core with a hole of its own (a block around an island block) would leave an island: the overlay then.
+    """
+    if shapely.get_num_interior_rings(cores).any():
+        return shapely.difference(out, shapely.multipolygons(cores))
+    if shapely.get_type_id(out) == _POLYGON:  # the usual case: every block, so every core, lies inside it
+        return _with_holes(out, shapely.get_exterior_ring(cores))
+    parts = shapely.get_parts(out)
+    owner = shapely.STRtree(parts).query(shapely.point_on_surface(cores), predicate="within")
+    if len(np.unique(owner[0])) != len(cores):  # a core outside every part: not expected, the overlay decides
+        return shapely.difference(out, shapely.multipolygons(cores))
+    of = np.full(len(cores), -1)
+    of[owner[0]] = owner[1]
+    holed = [_with_holes(part, shapely.get_exterior_ring(cores[of == i])) for i, part in enumerate(parts)]
+    return holed[0] if len(holed) == 1 else shapely.multipolygons(holed)
+
+
+def _with_holes(polygon: shapely.Geometry, rings: np.ndarray) -> shapely.Geometry:
+    """``polygon`` with ``rings`` (inside it, touching nothing) as more holes."""
+    if not len(rings):
+        return polygon
+    own = shapely.get_interior_ring(polygon, np.arange(shapely.get_num_interior_rings(polygon)))
+    return shapely.polygons(shapely.get_exterior_ring(polygon), np.concatenate([own, rings]))
 
 
 def _honest(reach: shapely.Geometry, noded: shapely.Geometry, distance_m: float, quad_segs: int) -> bool:
