@@ -112,17 +112,20 @@ def _zone_polygons(
     cells: np.ndarray, zone_of_cell: np.ndarray, cell_m: float, shapes: Mapping[bytes, shapely.Geometry]
 ) -> list[tuple[bytes, shapely.Geometry]]:
     """Per zone, the key of its cells and its polygon (the union of its cells, or ``shapes``' of the same key)."""
-    boxes = shapely.box(
-        cells[:, 0] * cell_m, cells[:, 1] * cell_m, (cells[:, 0] + 1) * cell_m, (cells[:, 1] + 1) * cell_m
-    )
     order = np.argsort(zone_of_cell, kind="stable")
     firsts = np.searchsorted(zone_of_cell[order], np.arange(zone_of_cell.max() + 1))[1:]
-    out = []
-    for group, box in zip(np.split(cells[order], firsts), np.split(boxes[order], firsts), strict=True):
-        key = np.float64(cell_m).tobytes() + group.tobytes()  # the cells' size too
-        shape = shapes.get(key)
-        out.append((key, shapely.coverage_union_all(box) if shape is None else shape))
-    return out
+    size = np.float64(cell_m).tobytes()  # the cells' size is part of the key
+    groups = np.split(cells[order], firsts)
+    keys = [size + g.tobytes() for g in groups]
+    found = [shapes.get(k) for k in keys]
+    todo = [i for i, f in enumerate(found) if f is None]
+    if todo:  # the zones not drawn before: the union of their cells' squares
+        ij = np.concatenate([groups[i] for i in todo])
+        boxes = shapely.box(ij[:, 0] * cell_m, ij[:, 1] * cell_m, (ij[:, 0] + 1) * cell_m, (ij[:, 1] + 1) * cell_m)
+        cuts = np.cumsum([len(groups[i]) for i in todo])[:-1]
+        for i, b in zip(todo, np.split(boxes, cuts), strict=True):
+            found[i] = shapely.coverage_union_all(b)
+    return list(zip(keys, found, strict=True))
 
 
 def zone_shapes(demand: gpd.GeoDataFrame, *, cell_m: float = CELL_M) -> dict[bytes, shapely.Geometry]:

@@ -781,6 +781,12 @@ _TEXT: dict[str, tuple[str, str]] = {
     "road_crs_bd09": ("BD-09（百度）", "BD-09 (Baidu)"),
     "road_crs_epsg": ("EPSG 代码（文件未说明时）", "an EPSG code (the file does not say)"),
     "road_crs_epsg_code": ("EPSG 代码，如 EPSG:4547", "EPSG code, e.g. EPSG:4547"),
+    # --- issue 29: click-speed ---
+    "map_redrawn": (
+        "地图已按新的数据或参数重画：重画完成前在旧地图上的点击没有计入，请在这张地图上再点一次。",
+        "The map was redrawn for new data or settings: a click made on the previous map before it was redrawn "
+        "was not taken; please click again on this map.",
+    ),
 }
 
 

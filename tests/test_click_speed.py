@@ -149,3 +149,25 @@ def test_kept_gap_polygons_and_members_give_the_same_answers(city):
             pd.testing.assert_frame_equal(kept[1][level], table)
         closed += plain[0]["gaps_closed"]
     assert closed >= 1
+
+
+def test_a_redrawn_map_tells_the_planner_that_clicks_on_the_old_one_were_not_taken(tmp_path, monkeypatch):
+    """A page run that replaces the base map (new data or settings) says so; a click on this map is taken."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from quarterhour.i18n import t
+
+    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", f"sqlite:///{tmp_path / 'workspace.sqlite'}")
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180).run()
+    told = t("map_redrawn", "zh")
+    assert not app.exception and told not in [i.value for i in app.info]  # the first map replaces none
+    app.select_slider(key="minutes").set_value(10).run()
+    assert told in [i.value for i in app.info]
+    app.radio(key="click_mode").set_value("add").run()
+    app.session_state["map"] = {"last_clicked": {"lat": 43.7335, "lng": 7.4190}}
+    app.run()
+    assert not app.exception and told not in [i.value for i in app.info]
+    table = next(df.value for df in app.dataframe if "变化" in df.value.columns)
+    assert table["变化"].tolist() == ["新增"]

@@ -275,3 +275,7 @@ __all__ += ["LONLAT_BAD", "PAGE_STARTED", "PART_LEVELS", "PART_MAP", "PART_SITIN
 COMPOUNDS_FILE = "compounds_file"  #: the gated compounds (polygons, or an OSM file)
 GATES_FILE = "gates_file"  #: their gates (points, or an OSM file)
 __all__ += ["COMPOUNDS_FILE", "GATES_FILE"]
+
+# --- issue 29: click-speed ---
+MAP_DRAWN = "qh_map_drawn"  #: the data and settings of the map this session last drew: new ones void earlier clicks
+__all__ += ["MAP_DRAWN"]
