@@ -292,7 +292,10 @@ def _nearest_after(
         near[lost] = np.where(t.point_source >= 0, after.index.to_numpy()[np.maximum(t.point_source, 0)], None)
     new = after.index[after["change"] != ""]
     if len(new):  # a new centre only shortens walks: the better of the two
-        t = nearest_times(network, f_snap.loc[new], demand_snaps, speed_kmh=speed)
+        # issue 29: no walk longer than the longest now can be better, unless someone reachable has no centre yet
+        on = demand_snaps["edge"].to_numpy() >= 0
+        limit = np.inf if np.isinf(mins[on]).any() or not on.any() else float(mins[on].max()) * 60
+        t = nearest_times(network, f_snap.loc[new], demand_snaps, speed_kmh=speed, limit_s=limit)
         better = t.point_s / 60 < mins
         mins[better] = t.point_s[better] / 60
         near[better] = new.to_numpy()[t.point_source[better]]
