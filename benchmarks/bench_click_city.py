@@ -64,7 +64,7 @@ def _start(app_root: Path, cache: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"the app of {app_root} never answered")
 
 
-def one_run(app_root: Path, store: Path, city: Path, spots: list) -> dict:
+def one_run(app_root: Path, store: Path, city: Path, spots: list, *, siting: bool = True) -> dict:
     from playwright.sync_api import sync_playwright
 
     folder = Path(tempfile.mkdtemp(prefix="qh-city-"))
@@ -116,6 +116,9 @@ def one_run(app_root: Path, store: Path, city: Path, spots: list) -> dict:
                 out["clicks"].append(time.perf_counter() - clicked)
                 time.sleep(1.0)  # the part's last messages (the autosave) are in
                 out["cpu"].append(_cpu(proc.pid) - cpu0)
+            if not siting:
+                browser.close()
+                return out
             page.get_by_text("选址模型", exact=True).click()
             field = page.get_by_label("新增中心数 k")
             field.fill("5")
@@ -131,10 +134,10 @@ def one_run(app_root: Path, store: Path, city: Path, spots: list) -> dict:
     except Exception as exc:  # a benchmark notes a failure and goes on to the other app
         out["errors"].append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
     finally:
+        out["load"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         proc.terminate()
         proc.wait(60)
         shutil.rmtree(folder, ignore_errors=True)
-    out["load"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     return out
 
 
@@ -144,6 +147,7 @@ def main() -> None:
     ap.add_argument("--base", type=Path, required=True, help="a worktree of the baseline")
     ap.add_argument("--repeat", type=int, default=3, help="clicks per run")
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--no-siting", action="store_true", help="leave the siting step out")
     a = ap.parse_args()
     store = Path(tempfile.mkdtemp(prefix="qh-city-store-"))
     env = {**os.environ, "QUARTERHOUR_CACHE": str(store)}
@@ -158,7 +162,7 @@ def main() -> None:
     try:
         for _ in range(a.runs):
             for name, root in (("baseline", a.base.resolve()), ("this branch", ROOT)):
-                r = one_run(root, store, a.city, spots)
+                r = one_run(root, store, a.city, spots, siting=not a.no_siting)
                 med = lambda v: f"{statistics.median(v):.2f}" if v else "—"  # noqa: E731
                 print(
                     f"| {name} | {r['first_map'] or float('nan'):.1f} | {med(r['clicks'])} "
