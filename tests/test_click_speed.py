@@ -151,6 +151,7 @@ def test_kept_gap_polygons_and_members_give_the_same_answers(city):
     assert closed >= 1
 
 
+@pytest.mark.slow  # an AppTest with a second run of the sample (about 15 s alone, less in a whole suite)
 def test_a_redrawn_map_tells_the_planner_that_clicks_on_the_old_one_were_not_taken(tmp_path, monkeypatch):
     """A page run that replaces the base map (new data or settings) says so; a click on this map is taken."""
     from pathlib import Path
@@ -163,7 +164,7 @@ def test_a_redrawn_map_tells_the_planner_that_clicks_on_the_old_one_were_not_tak
     app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180).run()
     told = t("map_redrawn", "zh")
     assert not app.exception and told not in [i.value for i in app.info]  # the first map replaces none
-    app.select_slider(key="minutes").set_value(10).run()
+    app.select_slider(key="minutes").set_value(5).run()  # as tests/test_app.py's: the run is cached in a whole suite
     assert told in [i.value for i in app.info]
     app.radio(key="click_mode").set_value("add").run()
     app.session_state["map"] = {"last_clicked": {"lat": 43.7335, "lng": 7.4190}}
