@@ -27,6 +27,9 @@ __all__ = [
     "nearest_facility",
     "nearest_of_all",
     "summarize",
+    "unit_parents",
+    "unit_rows",
+    "update_levels",
     "with_nearest",
 ]
 
@@ -319,7 +322,7 @@ def known_units(points: gpd.GeoDataFrame, units: gpd.GeoDataFrame, known: pd.Ser
     return assign_units(points, units if units.crs == points.crs else units.to_crs(points.crs))
 
 
-def coverage_by_level(
+def coverage_by_level(  # noqa: PLR0913 -- keyword-only options, each documented
     demand: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
     boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
@@ -328,6 +331,8 @@ def coverage_by_level(
     groups: Sequence[str] = (),
     units_of: Mapping[str, pd.Series] | None = None,
     used: pd.Series | None = None,
+    facility_units_of: Mapping[str, pd.Series] | None = None,
+    parents_of: Mapping[str, pd.Series] | None = None,
 ) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
     """Coverage tables, one per admin level: residents, covered, percent, facilities, communities.
 
@@ -361,6 +366,12 @@ def coverage_by_level(
         True for each facility the analysis used (``on_network`` of ``geo.snap_points``), aligned
         to ``facilities``; ``None`` takes the facilities' ``on_network`` column, or all of them.
         Only these count in ``n_facilities``; the others in ``n_facilities_off``.
+    facility_units_of
+        The unit code of every facility per level (``assign_units``), by facility id, when already
+        known (issue 29: a scenario's click places only the centres it adds or moves); ``None``: found here.
+    parents_of
+        Per level, the unit holding each unit of the level below (``unit_parents``), when already
+        known; ``None``: found here.
 
     Returns
     -------
@@ -379,7 +390,8 @@ def coverage_by_level(
         if level not in boundaries:
             continue
         units = boundaries[level].to_crs(demand.crs) if boundaries[level].crs != demand.crs else boundaries[level]
-        code, fcode = _level_codes(level, demand, facilities, units, (units_of or {}).get(level))
+        known = ((units_of or {}).get(level), (facility_units_of or {}).get(level))
+        code, fcode = _level_codes(level, demand, facilities, units, known)
         outside = code.isna()
         if outside.any():
             notes.append(
@@ -393,12 +405,128 @@ def coverage_by_level(
             statuses[level] = table.set_index("code")[C.STATUS]
         below = {"grid": None, "community": "grid"}.get(level, "community")  # the level counted in each unit
         if below in statuses:
-            _count_status(table, boundaries[below], statuses[below], units, word=_STATUS_WORDS[below])
+            parent = (parents_of or {}).get(level)
+            if parent is None:
+                parent = _parents(boundaries[below], units)
+            _count_status(table, parent, statuses[below], word=_STATUS_WORDS[below])
         table.insert(2, "level", level)
         tables[level] = gpd.GeoDataFrame(table, geometry="geometry", crs=demand.crs).reset_index(drop=True)
     return {
         lvl: tables[lvl] for lvl in ("city", "district", "subdistrict", "community", "grid") if lvl in tables
     }, notes
+
+
+def unit_rows(levels: Mapping[str, pd.DataFrame], units_of: Mapping[str, pd.Series]) -> dict[str, np.ndarray]:
+    """Per level of ``levels``, the row of the unit each resident lies in (-1: in none), for ``update_levels``.
+
+    Parameters
+    ----------
+    levels
+        ``coverage_by_level``'s tables (each unit's ``code`` once).
+    units_of
+        The unit code of every resident per level (``demand_units``); a level missing is the whole-area unit.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The row per resident, per level.
+    """
+    out = {}
+    for level, table in levels.items():
+        code = units_of.get(level)
+        codes = pd.Index(table["code"])
+        out[level] = (
+            np.zeros(len(next(iter(units_of.values()), ())), dtype=np.int64)
+            if code is None and list(codes) == ["ALL"]
+            else codes.get_indexer(code)
+        )
+    return out
+
+
+def update_levels(
+    before: Mapping[str, gpd.GeoDataFrame],
+    before_demand: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    rows_of: Mapping[str, np.ndarray],
+    facility_units_of: Mapping[str, pd.Series],
+    parents_of: Mapping[str, pd.Series],
+    used: pd.Series | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """``coverage_by_level``'s tables after a change of who is covered, from the tables before it (issue 29).
+
+    Only the units holding a resident whose ``covered`` changed are summed again (over their own
+    residents, in the same order: the same sums as a fresh ``coverage_by_level``); the facilities are
+    counted again, and the statuses and their counts follow. The residents are the same points in the
+    same order as ``before_demand``; the tables have no category or group column (a scenario's).
+
+    Parameters
+    ----------
+    before
+        ``coverage_by_level``'s tables of ``before_demand`` (each unit's code once).
+    before_demand, demand
+        Resident points with ``pop`` and ``covered``, before and after the change.
+    facilities
+        The facilities after the change.
+    rows_of
+        Per level, the row of each resident's unit in ``before`` (``unit_rows``).
+    facility_units_of
+        The unit code of every facility per level (by id); a level missing is the whole-area unit ``ALL``.
+    parents_of
+        Per level, the unit holding each unit of the level below (``unit_parents``).
+    used
+        As for ``coverage_by_level``.
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame
+        The tables by level, as ``coverage_by_level`` gives them.
+    """
+    used = _used_facilities(facilities, used).to_numpy()
+    covered = demand[C.COVERED].to_numpy(dtype=bool)
+    changed = covered != before_demand[C.COVERED].to_numpy(dtype=bool)
+    pop_covered = demand[C.POP].to_numpy(dtype=float) * covered
+    tables, statuses = {}, {}
+    for level in ("grid", "community", "subdistrict", "district", "city"):
+        if level not in before:
+            continue
+        table = before[level].copy()
+        codes = pd.Index(table["code"])
+        rows = rows_of[level]
+        touched = np.unique(rows[changed])
+        touched = touched[touched >= 0]
+        if len(touched):
+            inside = np.isin(rows, touched)
+            sums = pd.Series(pop_covered[inside]).groupby(rows[inside]).sum()  # as coverage_by_level sums
+            values = table[C.POP_COVERED].to_numpy(dtype=float, copy=True)
+            values[sums.index.to_numpy()] = sums.to_numpy()
+            table[C.POP_COVERED] = values
+            table[C.POP_UNCOVERED] = table[C.POP] - table[C.POP_COVERED]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                table[C.PCT_COVERED] = np.where(table[C.POP] > 0, 100 * table[C.POP_COVERED] / table[C.POP], np.nan)
+        fcode = facility_units_of.get(level)
+        frow = (
+            np.zeros(len(facilities), dtype=np.int64)
+            if fcode is None
+            else codes.get_indexer(fcode.reindex(facilities.index))
+        )
+        for col, mask in ((C.N_FACILITIES, used), (C.N_FACILITIES_OFF, ~used)):
+            table[col] = np.bincount(frow[mask & (frow >= 0)], minlength=len(table)).astype(int)
+        if level in ("community", "grid"):
+            table[C.STATUS] = _unit_status(table)
+            statuses[level] = tables[level] = table
+        below = {"grid": None, "community": "grid"}.get(level, "community")
+        if below in statuses:
+            parent = codes.get_indexer(parents_of[level].reindex(statuses[below]["code"]))
+            status = statuses[below][C.STATUS].to_numpy()
+            word = _STATUS_WORDS[below]
+            for s in ("full", "partly", "none"):
+                table[f"{word}_{s}"] = np.bincount(parent[(status == s) & (parent >= 0)], minlength=len(table)).astype(
+                    int
+                )
+        tables[level] = table
+    return {lvl: tables[lvl] for lvl in ("city", "district", "subdistrict", "community", "grid") if lvl in tables}
 
 
 def _used_facilities(facilities: gpd.GeoDataFrame, used: pd.Series | None) -> pd.Series:
@@ -457,7 +585,7 @@ def _level_codes(
     demand: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
     units: gpd.GeoDataFrame,
-    known: pd.Series | None,
+    known: tuple[pd.Series | None, pd.Series | None],
 ) -> tuple[pd.Series, pd.Series]:
     """The unit code of every resident point and of every facility at one level.
 
@@ -472,7 +600,7 @@ def _level_codes(
     units
         The level's units (polygons with ``code``), in the CRS of ``demand``.
     known
-        The residents' unit codes when already known, or ``None``.
+        The residents' and the facilities' unit codes (by facility id) when already known, or ``None`` each.
 
     Returns
     -------
@@ -482,7 +610,7 @@ def _level_codes(
     """
     if level == "city" and "ALL" in set(units["code"]):
         return pd.Series("ALL", index=demand.index), pd.Series("ALL", index=facilities.index)
-    return known_units(demand, units, known), assign_units(facilities, units)
+    return known_units(demand, units, known[0]), known_units(facilities, units, known[1])
 
 
 def _level_sums(
@@ -553,22 +681,51 @@ def _unit_status(table: pd.DataFrame) -> np.ndarray:
 _STATUS_WORDS = {"community": "communities", "grid": "grids"}
 
 
-def _count_status(
-    table: pd.DataFrame, below: gpd.GeoDataFrame, status: pd.Series, units: gpd.GeoDataFrame, *, word: str
-) -> None:
-    """``<word>_full/partly/none``: the units of a level below (``below``) in each row's unit, by their status.
-
-    A unit below counts in the unit holding its inside point (``representative_point``), in place.
-    """
+def _parents(below: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
+    """The code of the unit of ``units`` holding each unit of ``below`` (by its inside point), by the code below."""
     crs = units.crs
-    parent = assign_units(
+    return assign_units(
         gpd.GeoSeries(below.to_crs(crs).representative_point().values, index=below["code"].values, crs=crs),
         units,
     )
-    counts = pd.crosstab(parent, status.reindex(parent.index))
+
+
+def unit_parents(boundaries: Mapping[str, gpd.GeoDataFrame] | None, crs: object) -> dict[str, pd.Series]:
+    """Per level, the unit holding each unit of the level counted in it (``coverage_by_level``'s status counts).
+
+    Found once (issue 29): the units do not change from one scenario to the next.
+
+    Parameters
+    ----------
+    boundaries
+        Admin units per level (polygons with ``code``), or None.
+    crs
+        The residents' CRS (the tables are made in it).
+
+    Returns
+    -------
+    dict of str to pandas.Series
+        Per level with a level below it in ``boundaries``, the code of the holding unit by the code below.
+    """
+    boundaries = dict(boundaries or {})
+    out = {}
+    for level in ("community", "subdistrict", "district", "city"):
+        below = "grid" if level == "community" else "community"
+        if level in boundaries and below in boundaries:
+            units = boundaries[level].to_crs(crs) if boundaries[level].crs != crs else boundaries[level]
+            out[level] = _parents(boundaries[below], units)
+    return out
+
+
+def _count_status(table: pd.DataFrame, parent: pd.Series, status: pd.Series, *, word: str) -> None:
+    """``<word>_full/partly/none``: the units of a level below in each row's unit, by their status.
+
+    ``parent`` is the code of the row's unit holding each unit below (``_parents``); set in place.
+    """
+    below = status.reindex(parent.index).to_numpy()
     for s in ("full", "partly", "none"):
         col = f"{word}_{s}"
-        table[col] = table["code"].map(counts[s] if s in counts else pd.Series(dtype=int))
+        table[col] = table["code"].map(parent[below == s].value_counts())
         table[col] = table[col].fillna(0).astype(int)
 
 

@@ -22,7 +22,7 @@ from analysis import columns as C
 from analysis.coverage import known_units
 from geo.crs import require_projected
 
-__all__ = ["CELL_M", "gap_zones"]
+__all__ = ["CELL_M", "gap_zones", "zone_shapes"]
 
 CELL_M = 100.0
 
@@ -33,6 +33,7 @@ def gap_zones(
     cell_m: float = CELL_M,
     boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
     units_of: Mapping[str, pd.Series] | None = None,
+    shapes: Mapping[bytes, shapely.Geometry] | None = None,
 ) -> gpd.GeoDataFrame:
     """Gap zones, most residents left out first.
 
@@ -47,6 +48,9 @@ def gap_zones(
     units_of
         The unit code of every resident point per level (``analysis.coverage.demand_units``),
         when already known; ``None``: found here.
+    shapes
+        Zone polygons already drawn, by their cells (``zone_shapes``): a zone made of the same cells
+        takes its polygon from here (issue 29: a scenario's click redraws only the zones it changes).
 
     Returns
     -------
@@ -62,11 +66,7 @@ def gap_zones(
     columns = [C.GAP_ID, C.RANK, C.POP_UNCOVERED, "n_points", C.MINUTES, "n_cells", *levels, "geometry"]
     if out.empty:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=demand.crs)
-    xy = shapely.get_coordinates(out.geometry.values)
-    ij = np.floor(xy / cell_m).astype(np.int64)
-    cells, cell_of = np.unique(ij, axis=0, return_inverse=True)
-    cell_of = cell_of.ravel()
-    zone_of_cell = _touching(cells)
+    cells, cell_of, zone_of_cell = _zone_cells(out, cell_m)
     zone = zone_of_cell[cell_of]
     pop = out[C.POP].to_numpy(dtype=float)
     mins = out[C.MINUTES].to_numpy(dtype=float)
@@ -75,12 +75,7 @@ def gap_zones(
     pop_z = np.bincount(zone, weights=pop, minlength=n_zones)
     wp = np.bincount(zone, weights=np.where(finite, pop, 0.0), minlength=n_zones)
     wm = np.bincount(zone, weights=np.where(finite, pop * mins, 0.0), minlength=n_zones)
-    boxes = shapely.box(
-        cells[:, 0] * cell_m, cells[:, 1] * cell_m, (cells[:, 0] + 1) * cell_m, (cells[:, 1] + 1) * cell_m
-    )
-    order = np.argsort(zone_of_cell, kind="stable")
-    firsts = np.searchsorted(zone_of_cell[order], np.arange(n_zones))
-    polys = [shapely.coverage_union_all(g) for g in np.split(boxes[order], firsts[1:])]
+    polys = [shape for _, shape in _zone_polygons(cells, zone_of_cell, cell_m, shapes or {})]
     with np.errstate(invalid="ignore", divide="ignore"):
         zmins = np.where(wp > 0, wm / np.where(wp > 0, wp, 1), np.nan)
     table = pd.DataFrame(
@@ -103,6 +98,56 @@ def gap_zones(
     gdf.insert(0, C.RANK, np.arange(1, len(gdf) + 1))
     gdf.insert(0, C.GAP_ID, [f"G{r:03d}" for r in gdf[C.RANK]])
     return gdf[columns]
+
+
+def _zone_cells(out: gpd.GeoDataFrame, cell_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The grid cells of the points of ``out`` (sorted, unique), each point's cell, and each cell's zone."""
+    xy = shapely.get_coordinates(out.geometry.values)
+    ij = np.floor(xy / cell_m).astype(np.int64)
+    cells, cell_of = np.unique(ij, axis=0, return_inverse=True)
+    return cells, cell_of.ravel(), _touching(cells)
+
+
+def _zone_polygons(
+    cells: np.ndarray, zone_of_cell: np.ndarray, cell_m: float, shapes: Mapping[bytes, shapely.Geometry]
+) -> list[tuple[bytes, shapely.Geometry]]:
+    """Per zone, the key of its cells and its polygon (the union of its cells, or ``shapes``' of the same key)."""
+    order = np.argsort(zone_of_cell, kind="stable")
+    firsts = np.searchsorted(zone_of_cell[order], np.arange(zone_of_cell.max() + 1))[1:]
+    size = np.float64(cell_m).tobytes()  # the cells' size is part of the key
+    groups = np.split(cells[order], firsts)
+    keys = [size + g.tobytes() for g in groups]
+    found = [shapes.get(k) for k in keys]
+    todo = [i for i, f in enumerate(found) if f is None]
+    if todo:  # the zones not drawn before: the union of their cells' squares
+        ij = np.concatenate([groups[i] for i in todo])
+        boxes = shapely.box(ij[:, 0] * cell_m, ij[:, 1] * cell_m, (ij[:, 0] + 1) * cell_m, (ij[:, 1] + 1) * cell_m)
+        cuts = np.cumsum([len(groups[i]) for i in todo])[:-1]
+        for i, b in zip(todo, np.split(boxes, cuts), strict=True):
+            found[i] = shapely.coverage_union_all(b)
+    return list(zip(keys, found, strict=True))
+
+
+def zone_shapes(demand: gpd.GeoDataFrame, *, cell_m: float = CELL_M) -> dict[bytes, shapely.Geometry]:
+    """The polygons of ``demand``'s gap zones by their cells, for ``gap_zones(..., shapes=)`` to reuse.
+
+    Parameters
+    ----------
+    demand
+        Resident points with ``covered``, in a metric CRS (the current state).
+    cell_m
+        As for ``gap_zones``.
+
+    Returns
+    -------
+    dict of bytes to shapely geometry
+        Each zone's polygon, keyed by its cells.
+    """
+    out = demand.loc[~demand[C.COVERED]]
+    if out.empty:
+        return {}
+    cells, _, zone_of_cell = _zone_cells(out, cell_m)
+    return dict(_zone_polygons(cells, zone_of_cell, cell_m, {}))
 
 
 def _codes_per_zone(zone: np.ndarray, code: np.ndarray, n_zones: int) -> list[str]:

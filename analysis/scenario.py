@@ -16,27 +16,41 @@ can only shorten walks, so residents take the better of their current time and
 the time to the new centres; only the residents a closed (or moved-away) centre
 served are routed again to the centres left. The residents' units and the
 current facilities' snaps are reused.
+
+Issue 29: a planner's click costs only what it changes. The baseline also keeps
+the facilities' units, each unit's parent, the coverage tables by level and
+the gap zones' polygons: a click sums again only the units holding a resident
+whose cover changed (``analysis.coverage.update_levels``), places only the
+centres it adds or moves, draws only the gap zones whose cells changed, and
+routes a new centre no farther than the longest walk now (nothing farther can
+be better). ``tests/test_click_speed.py`` checks every state of a planner's
+add, move, close and undo against a fresh evaluation and networkx.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from analysis import columns as C
 from analysis.coverage import (
     Summary,
     coverage_by_level,
     demand_units,
+    known_units,
     nearest_facility,
     summarize,
+    unit_parents,
+    unit_rows,
+    update_levels,
     with_nearest,
 )
-from analysis.gaps import CELL_M, gap_zones
+from analysis.gaps import CELL_M, gap_zones, zone_shapes
 from analysis.traveltime import WALK_KMH, nearest_times
 from geo.errors import InputError
 from geo.hours import typical_hours
@@ -54,6 +68,7 @@ __all__ = [
     "compare",
     "empty_changes",
     "evaluate",
+    "gap_members",
 ]
 
 NEW_PREFIX = "NEW"
@@ -160,9 +175,18 @@ class Baseline:
     minutes: float
     speed_kmh: float
     max_snap_m: float
+    #: issue 29, what a click need not find again: the facilities' unit codes per level (by id),
+    facility_units_of: dict[str, pd.Series] = field(default_factory=dict)
+    #: the unit holding each unit of the level below (``analysis.coverage.unit_parents``),
+    parents_of: dict[str, pd.Series] = field(default_factory=dict)
+    #: the current gap zones' polygons by their cells (``analysis.gaps.zone_shapes``)
+    zone_shapes: dict[bytes, object] = field(default_factory=dict)
+    #: and the current coverage tables by level (``analysis.coverage.update_levels`` starts from them)
+    levels: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    rows_of: dict[str, np.ndarray] = field(default_factory=dict)  #: each resident's row in them (``unit_rows``)
 
 
-def baseline(
+def baseline(  # noqa: PLR0913 -- keyword-only options, each documented (as evaluate's)
     network: StreetNetwork,
     facilities: gpd.GeoDataFrame,
     demand: gpd.GeoDataFrame,
@@ -172,6 +196,7 @@ def baseline(
     speed_kmh: float = WALK_KMH,
     boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    gap_cell_m: float = CELL_M,
 ) -> Baseline:
     """The current state of ``facilities`` and ``demand``, for ``evaluate`` to change incrementally.
 
@@ -179,17 +204,72 @@ def baseline(
     ----------
     network, facilities, demand, demand_snaps
         As for ``evaluate``.
-    minutes, speed_kmh, boundaries, max_snap_m
+    minutes, speed_kmh, boundaries, max_snap_m, gap_cell_m
         As for ``evaluate`` (a scenario evaluated on this baseline must use the same).
 
     Returns
     -------
     Baseline
-        Facilities' snaps, residents' nearest times and units.
+        Facilities' snaps, residents' nearest times, the residents' and facilities' units, the
+        units' parents and the gap zones' polygons.
     """
     f_snap = snap_points(facilities, network, max_snap_m=max_snap_m)
     dem = nearest_facility(network, facilities, demand, f_snap, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
-    return Baseline(facilities, f_snap, dem, demand_units(demand, boundaries), minutes, speed_kmh, max_snap_m)
+    bounds = {lv: u.to_crs(demand.crs) if u.crs != demand.crs else u for lv, u in (boundaries or {}).items()}
+    units_of = demand_units(demand, bounds)
+    fac_units = {lv: known_units(facilities, u, None) for lv, u in bounds.items()}
+    parents = unit_parents(bounds, demand.crs)
+    levels = {}
+    if bounds:  # without boundaries the whole area is the points' hull, which a new centre may widen
+        levels, _ = coverage_by_level(
+            dem,
+            facilities,
+            bounds,
+            units_of=units_of,
+            used=f_snap["on_network"],
+            facility_units_of=fac_units,
+            parents_of=parents,
+        )
+        parents = unit_parents({"city": levels["city"], **bounds}, demand.crs)  # the whole area's too
+    return Baseline(
+        facilities,
+        f_snap,
+        dem,
+        units_of,
+        minutes,
+        speed_kmh,
+        max_snap_m,
+        facility_units_of=fac_units,
+        parents_of=parents,
+        zone_shapes=zone_shapes(dem, cell_m=gap_cell_m),
+        levels=levels,
+        rows_of=unit_rows(levels, units_of),
+    )
+
+
+def _units_of_few(points: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
+    """``analysis.coverage.assign_units`` for a few points (a click's): the first unit by code each lies in."""
+    geoms, codes = units.geometry.to_numpy(), units["code"].to_numpy()
+    found = []
+    for point in points.geometry.to_numpy():
+        hits = codes[shapely.intersects(geoms, point)]
+        found.append(min(hits) if len(hits) else np.nan)
+    return pd.Series(found, index=points.index, dtype=units["code"].dtype)
+
+
+def _facility_units(base: Baseline, after: gpd.GeoDataFrame, boundaries: Mapping[str, gpd.GeoDataFrame]) -> dict:
+    """The facilities' unit codes per level after the changes: the current ones kept, the new and moved ones found."""
+    changed = after[after["change"] != ""]
+    out = {}
+    for level, known in base.facility_units_of.items():
+        kept = known.reindex(after.index[after["change"] == ""])
+        if len(changed):
+            units = boundaries[level]
+            kept = pd.concat(
+                [kept, _units_of_few(changed, units if units.crs == after.crs else units.to_crs(after.crs))]
+            )
+        out[level] = kept.reindex(after.index)
+    return out
 
 
 def _after_snaps(network: StreetNetwork, base: Baseline, after: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -221,7 +301,10 @@ def _nearest_after(
         near[lost] = np.where(t.point_source >= 0, after.index.to_numpy()[np.maximum(t.point_source, 0)], None)
     new = after.index[after["change"] != ""]
     if len(new):  # a new centre only shortens walks: the better of the two
-        t = nearest_times(network, f_snap.loc[new], demand_snaps, speed_kmh=speed)
+        # issue 29: no walk longer than the longest now can be better, unless someone reachable has no centre yet
+        on = demand_snaps["edge"].to_numpy() >= 0
+        limit = np.inf if np.isinf(mins[on]).any() or not on.any() else float(mins[on].max()) * 60
+        t = nearest_times(network, f_snap.loc[new], demand_snaps, speed_kmh=speed, limit_s=limit)
         better = t.point_s / 60 < mins
         mins[better] = t.point_s[better] / 60
         near[better] = new.to_numpy()[t.point_source[better]]
@@ -285,7 +368,19 @@ def evaluate(  # noqa: PLR0913 -- keyword-only options, each documented (as osmn
         f_snap = snap_points(after, network, max_snap_m=max_snap_m)
         dem = nearest_facility(network, after, demand, f_snap, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
     units_of = base.units_of if base is not None else None
-    levels, _ = coverage_by_level(dem, after, boundaries, units_of=units_of, used=f_snap["on_network"])
+    if base is not None and boundaries and base.levels:  # issue 29: only the units a change touches
+        levels = update_levels(
+            base.levels,
+            base.demand,
+            dem,
+            after,
+            rows_of=base.rows_of,
+            facility_units_of=_facility_units(base, after, boundaries),
+            parents_of=base.parents_of,
+            used=f_snap["on_network"],
+        )
+    else:
+        levels, _ = coverage_by_level(dem, after, boundaries, units_of=units_of, used=f_snap["on_network"])
     summary = ScenarioSummary(
         **asdict(summarize(dem)), minutes=float(minutes), n_facilities_used=int(f_snap["on_network"].sum())
     )
@@ -293,9 +388,35 @@ def evaluate(  # noqa: PLR0913 -- keyword-only options, each documented (as osmn
         facilities=after.assign(on_network=f_snap["on_network"]),
         demand=dem,
         levels=levels,
-        gaps=gap_zones(dem, cell_m=gap_cell_m, boundaries=boundaries, units_of=units_of),
+        gaps=gap_zones(
+            dem,
+            cell_m=gap_cell_m,
+            boundaries=boundaries,
+            units_of=units_of,
+            shapes=base.zone_shapes if base is not None else None,
+        ),
         summary=summary,
     )
+
+
+def gap_members(before_demand: gpd.GeoDataFrame, before_gaps: gpd.GeoDataFrame) -> pd.Series:
+    """The gap zone (``gap_id``) each resident point left out lies within, by the point's index.
+
+    Parameters
+    ----------
+    before_demand
+        The current state's resident points, with ``covered``.
+    before_gaps
+        The current state's gap zones.
+
+    Returns
+    -------
+    pandas.Series
+        ``gap_id`` per uncovered point inside a zone (the first zone where it lies in two).
+    """
+    left_out = before_demand.loc[~before_demand[C.COVERED].to_numpy(dtype=bool)]
+    zone = gpd.sjoin(left_out[["geometry"]], before_gaps[[C.GAP_ID, "geometry"]], predicate="within")
+    return zone.loc[~zone.index.duplicated(), C.GAP_ID]
 
 
 def compare(
@@ -303,6 +424,8 @@ def compare(
     before_gaps: gpd.GeoDataFrame,
     before_levels: Mapping[str, gpd.GeoDataFrame],
     after: ScenarioResult,
+    *,
+    members: pd.Series | None = None,
 ) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
     """What the scenario changes: ``(figures, {level: table})``.
 
@@ -322,6 +445,9 @@ def compare(
         The current state's coverage tables by level.
     after
         The scenario's result (``evaluate``).
+    members
+        ``gap_members(before_demand, before_gaps)`` when already found (issue 29: the same for every
+        scenario of one state); ``None``: found here.
 
     Returns
     -------
@@ -333,11 +459,9 @@ def compare(
     pop = before_demand[C.POP].to_numpy(dtype=float)
     closed = 0
     if len(before_gaps):
-        left_out = before_demand.loc[~was]
-        zone = gpd.sjoin(left_out[["geometry"]], before_gaps[[C.GAP_ID, "geometry"]], predicate="within")
-        zone = zone[~zone.index.duplicated()]
-        still = pd.Series(~now[~was], index=left_out.index).reindex(zone.index)
-        closed = int((~still.groupby(zone[C.GAP_ID]).any()).sum())
+        zone = gap_members(before_demand, before_gaps) if members is None else members
+        still = pd.Series(~now[~was], index=before_demand.index[~was]).reindex(zone.index)
+        closed = int((~still.groupby(zone).any()).sum())
     figures = {
         "pop_total": float(pop.sum()),
         "pop_covered_before": float(pop[was].sum()),

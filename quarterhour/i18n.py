@@ -787,6 +787,12 @@ _TEXT: dict[str, tuple[str, str]] = {
         "按文件所述（离街道更近的坐标系会在说明中提示）",
         "as the file says (the notes say when another system fits the streets better)",
     ),
+    # --- issue 29: click-speed ---
+    "map_redrawn": (
+        "地图已按新的数据或参数重画：重画完成前在旧地图上的点击没有计入，请在这张地图上再点一次。",
+        "The map was redrawn for new data or settings: a click made on the previous map before it was redrawn "
+        "was not taken; please click again on this map.",
+    ),
 }
 
 

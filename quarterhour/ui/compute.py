@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -27,7 +28,7 @@ from analysis.groups import find_groups, group_headers
 from analysis.hours import facility_hours, open_states, run_open
 from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, changed_reach, circle_isochrones, run_circle
 from analysis.reachgrid import GRID_M
-from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate
+from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate, gap_members
 from analysis.siting import SiteResult, candidate_sites, plan_sites
 from geo import (
     StreetNetwork,
@@ -494,7 +495,15 @@ def scenario_base(inputs: Inputs, units: str, params: Params) -> Baseline:
         minutes=params.cutoff_min,
         speed_kmh=params.engine_kmh,
         boundaries=load_boundaries(inputs.network, units),
+        gap_cell_m=GAP_CELL_M,
     )
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _gap_members(inputs: Inputs, units: str, params: Params) -> pd.Series:
+    """The gap zone of each resident the run leaves out (``analysis.scenario.gap_members``), found once per run."""
+    result = compute(inputs, units, params)
+    return gap_members(result.demand, result.gaps)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -528,7 +537,8 @@ def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, 
         gap_cell_m=GAP_CELL_M,
         base=scenario_base(inputs, units, params),
     )
-    figures, tables = compare(result.demand, result.gaps, result.levels, after)
+    members = _gap_members(inputs, units, params) if len(result.gaps) else None
+    figures, tables = compare(result.demand, result.gaps, result.levels, after, members=members)
     moved = after.facilities[after.facilities["change"] != ""]
     reach = (  # many new centres (a loaded file): one merged reach in one pass, not one isochrone each
         changed_reach(network, moved, snap_points(moved, network), circle=params.minutes, ys=params.yardstick)

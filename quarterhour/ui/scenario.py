@@ -313,6 +313,10 @@ def map_ui(
     # issue 29: the component's callback stores the click, then the part reruns under its id of now
     # (take_click turns it into a change): a click during an unfinished page run is not lost
     show_map(md, layer, key=S.MAP, basemap=basemap, tianditu_key=key, height=620, on_change=_map_clicked)
+    drawn, now = st.session_state.get(S.MAP_DRAWN), (inputs, units, params)
+    st.session_state[S.MAP_DRAWN] = now
+    if drawn is not None and drawn != now:  # issue 29: a click on the map this one replaces is lost: say so
+        st.info(t("map_redrawn", lang))
 
 
 def _map_clicked() -> None:

@@ -279,3 +279,6 @@ __all__ += ["COMPOUNDS_FILE", "GATES_FILE"]
 # --- lead: the gated compounds' coordinate system (quarterhour/ui/walls.py) ---
 COMPOUNDS_CRS = "compounds_crs"  #: auto (as the file says, checked), gcj02 or bd09
 __all__ += ["COMPOUNDS_CRS"]
+# --- issue 29: click-speed ---
+MAP_DRAWN = "qh_map_drawn"  #: the data and settings of the map this session last drew: new ones void earlier clicks
+__all__ += ["MAP_DRAWN"]
