@@ -789,9 +789,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     # --- issue 29: click-speed ---
     "map_redrawn": (
-        "地图已按新的数据或参数重画：重画完成前在旧地图上的点击没有计入，请在这张地图上再点一次。",
-        "The map was redrawn for new data or settings: a click made on the previous map before it was redrawn "
-        "was not taken; please click again on this map.",
+        "地图已按新的数据或参数重画；如在重画完成前点击了旧地图，那次点击未计入，请在这张地图上再点一次。",
+        "The map was redrawn for new data or settings; if you clicked the previous map before it was redrawn, "
+        "that click was not taken: please click again on this map.",
     ),
 }
 

@@ -163,12 +163,12 @@ def test_a_redrawn_map_tells_the_planner_that_clicks_on_the_old_one_were_not_tak
     monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", f"sqlite:///{tmp_path / 'workspace.sqlite'}")
     app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180).run()
     told = t("map_redrawn", "zh")
-    assert not app.exception and told not in [i.value for i in app.info]  # the first map replaces none
+    assert not app.exception and told not in [i.value for i in app.caption]  # the first map replaces none
     app.select_slider(key="minutes").set_value(5).run()  # as tests/test_app.py's: the run is cached in a whole suite
-    assert told in [i.value for i in app.info]
+    assert told in [i.value for i in app.caption]
     app.radio(key="click_mode").set_value("add").run()
     app.session_state["map"] = {"last_clicked": {"lat": 43.7335, "lng": 7.4190}}
     app.run()
-    assert not app.exception and told not in [i.value for i in app.info]
+    assert not app.exception and told not in [i.value for i in app.caption]
     table = next(df.value for df in app.dataframe if "变化" in df.value.columns)
     assert table["变化"].tolist() == ["新增"]

@@ -316,7 +316,7 @@ def map_ui(
     drawn, now = st.session_state.get(S.MAP_DRAWN), (inputs, units, params)
     st.session_state[S.MAP_DRAWN] = now
     if drawn is not None and drawn != now:  # issue 29: a click on the map this one replaces is lost: say so
-        st.info(t("map_redrawn", lang))
+        st.caption(t("map_redrawn", lang))
 
 
 def _map_clicked() -> None:
