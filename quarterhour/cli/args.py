@@ -47,7 +47,7 @@ SPEED_HELP = f"speed (default: the mode's, {WALK_KMH:g} km/h for walking)"
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, not argparse's usage block
-        self.exit(2, f"error: {message} (see 'quarterhour {self.prog.split()[-1]} --help')\n")
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")  # 'quarterhour site', or 'quarterhour'
 
 
 #: The most isochrone bands drawn (``run --bands``): each is a layer of polygons per facility.
