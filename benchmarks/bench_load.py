@@ -384,8 +384,9 @@ def city_spots(city: Path) -> tuple[list, list]:
     cmd += ["--minutes", "15", "--out", str(out / "run"), "--quiet"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QUARTERHOUR_CACHE": str(out / "store")}
     subprocess.run(cmd, check=True, cwd=ROOT, env=env)
-    gaps = gpd.read_file(out / "run" / "coverage.gpkg", layer="gaps").to_crs(4326).geometry
-    gaps = gaps.iloc[gaps.area.argsort()[::-1]]  # the biggest first: a click there is well inside a gap
+    gaps = gpd.read_file(out / "run" / "coverage.gpkg", layer="gaps").geometry
+    area = gaps.to_crs(gaps.estimate_utm_crs()).area.to_numpy()
+    gaps = gaps.iloc[area.argsort()[::-1]].to_crs(4326)  # the biggest first: a click well inside a gap
     places = gpd.read_file(city / "facilities.geojson").to_crs(4326).geometry
     got = {
         "gaps": [(p.x, p.y) for p in (g.representative_point() for g in gaps.iloc[:60])],
@@ -419,8 +420,11 @@ async def one_run(farm: Farm, n: int, spots: tuple[list, list], city: Path | Non
             cpu["start"], rss["warm"] = farm.cpu(), farm.rss()
 
             async def phase(name: str, make) -> None:
+                began = time.monotonic()
                 await asyncio.gather(*(pl.step(name, make(pl)) for pl in planners))
                 cpu[name] = farm.cpu()
+                failed = sum(pl.stopped for pl in planners)
+                print(f"    {name}: {time.monotonic() - began:.0f} s, {failed} failed, load {load()}", file=sys.stderr)
 
             def gap(pl: Planner, j: int) -> tuple[float, float]:
                 return gaps[(3 * pl.n + j) % len(gaps)]
