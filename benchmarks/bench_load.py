@@ -74,6 +74,7 @@ CITY_HEADLINE = "7,473,495"  # the synthetic 100k city's residents, in its headl
 CITY_NETWORK = "100,489"  # the city's prepared network, as the store's list names it
 MIB = 1024 * 1024
 APP_ERROR = "程序出错"
+SHOTS: Path | None = None  # --shots: a screenshot of every failed step goes here
 
 
 def load() -> str:
@@ -225,6 +226,11 @@ class Planner:
             text = f"{what}: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
             is_timeout = isinstance(exc, TimeoutError | asyncio.TimeoutError) or "Timeout" in type(exc).__name__
             (self.timeouts if is_timeout else self.step_errors).append(text)
+            if SHOTS is not None and self.page is not None:  # what the planner saw when the step failed
+                with contextlib.suppress(Exception):
+                    SHOTS.mkdir(parents=True, exist_ok=True)
+                    name = f"{time.strftime('%H%M%S')}-planner{self.n}-{what.replace(' ', '_')}.png"
+                    await self.page.screenshot(path=str(SHOTS / name), full_page=True, timeout=60_000)
 
 
 async def map_frame(pl: Planner):
@@ -578,7 +584,10 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds a step may take before it counts as failed")
     ap.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL workspace, not SQLite")
     ap.add_argument("--out", type=Path, help="also write the rows as JSON here")
+    ap.add_argument("--shots", type=Path, help="a screenshot of every failed step goes into this folder")
     a = ap.parse_args()
+    global SHOTS
+    SHOTS = a.shots
     if a.quick:
         a.sessions, a.city = [1, 4], None
     apps = ([("baseline", a.base.resolve())] if a.base else []) + [("this branch", ROOT)]
