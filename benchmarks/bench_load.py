@@ -371,9 +371,40 @@ def sample_spots() -> tuple[list, list]:
     from geo.io import load_sample
 
     network, facilities, demand = load_sample()
-    gaps = run_circle(network, facilities, demand).gaps.to_crs(4326).geometry
+    gaps = run_circle(network, facilities, demand).gaps.geometry
     places = facilities.to_crs(4326).geometry
-    return [(p.x, p.y) for p in (g.representative_point() for g in gaps)], [(p.x, p.y) for p in places]
+    return spread(gaps, 64), [(p.x, p.y) for p in places]
+
+
+def spread(gaps, count: int) -> list[tuple[float, float]]:
+    """``count`` points inside the gaps (metres; 30 m from their edges), the gaps taken in turn, lon/lat.
+
+    The sample has 4 gaps: planners clicking the same few points would make the same changes, and a
+    process's caches (``scenario``, ``siting``: keyed by the changes) would answer the later ones.
+    Distinct points give every planner its own changes, as in a review meeting.
+    """
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    rng = np.random.default_rng(29)
+    inner = [g.buffer(-30) for g in gaps]
+    inner = [g if not g.is_empty else g0.representative_point().buffer(1) for g, g0 in zip(inner, gaps, strict=True)]
+    per = -(-count // len(inner))
+    found: list[list] = []
+    for poly in inner:
+        x0, y0, x1, y1 = poly.bounds
+        points: list = []
+        for _ in range(per * 500):
+            if len(points) == per:
+                break
+            p = shapely.Point(rng.uniform(x0, x1), rng.uniform(y0, y1))
+            if poly.contains(p):
+                points.append(p)
+        found.append(points or [poly.representative_point()])
+    turns = [p for i in range(per) for points in found for p in points[i : i + 1]][:count]
+    lonlat = gpd.GeoSeries(turns, crs=gaps.crs).to_crs(4326)
+    return [(p.x, p.y) for p in lonlat]
 
 
 def city_spots(city: Path) -> tuple[list, list]:
