@@ -275,7 +275,7 @@ async def open_sample(pl: Planner, browser, url: str) -> None:
     started = time.perf_counter()
     response = await pl.page.goto(url, wait_until="domcontentloaded")
     pl.process = response.headers.get("x-quarterhour-process", "?") if response else "?"
-    await pl.page.get_by_text(SAMPLE_HEADLINE).first.wait_for()
+    await shown(pl, SAMPLE_HEADLINE)
     frame = await map_frame(pl)
     await frame.wait_for_selector(".leaflet-control-layers")
     await pl.page.get_by_text("本次更新用时", exact=False).first.wait_for()
@@ -296,13 +296,28 @@ async def open_city(pl: Planner, browser, url: str, city: Path) -> None:
     await page.get_by_role("option").filter(has_text=CITY_NETWORK).click()
     up = page.locator('[data-testid="stFileUploader"]')
     await up.filter(has_text="服务设施").locator('input[type="file"]').set_input_files(str(city / "facilities.geojson"))
-    await asyncio.sleep(3)  # the facilities are read (the page warns that residents are missing)
+    # the facilities are read: their file shows in its uploader (an upload sent during an unfinished run of the
+    # page can be lost, and the residents' upload would then run the city with the sample's facilities)
+    await up.filter(has_text="服务设施").get_by_text("facilities.geojson").wait_for()
+    await asyncio.sleep(3)
     started = time.perf_counter()
     await up.filter(has_text="居民").locator('input[type="file"]').set_input_files(str(city / "demand.gpkg"))
-    await page.get_by_text(CITY_HEADLINE, exact=False).first.wait_for()
+    await shown(pl, CITY_HEADLINE)
     frame = await map_frame(pl)
     await frame.wait_for_selector(".leaflet-control-layers")
     pl.first_map = time.perf_counter() - started
+
+
+async def shown(pl: Planner, text: str, *, exact: bool = False) -> None:
+    """Wait until ``text`` shows; the app's own error message (or a Streamlit exception box) ends the wait at once."""
+    page = pl.page
+    wanted = page.get_by_text(text, exact=exact).first
+    bad = page.get_by_text(APP_ERROR, exact=False).or_(page.locator('[data-testid="stException"]')).first
+    await wanted.or_(bad).wait_for()
+    if await bad.count() and not await wanted.count():
+        pl.app_error = True
+        said = (await bad.text_content() or "").strip()
+        raise RuntimeError(f"the app's error message: {said[:200]}")
 
 
 async def choose_mode(pl: Planner, label: str, help_text: str) -> None:
@@ -346,7 +361,7 @@ async def run_siting(pl: Planner, k: int) -> None:
     await asyncio.sleep(1.0)  # the number is sent (a rerun of the siting part, or of the page)
     started = time.perf_counter()
     await page.get_by_text("计算选址", exact=True).click()
-    await page.get_by_text("新增后覆盖居民").first.wait_for()
+    await shown(pl, "新增后覆盖居民")
     pl.siting = time.perf_counter() - started
 
 
