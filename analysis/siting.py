@@ -331,6 +331,9 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
         candidates = candidate_sites(network, spacing_m=spacing_m, within=units_area(boundaries), left=left)
     candidates, notes = _in_units(candidates, boundaries)
     if candidates.empty:
+        area = units_area(boundaries)
+        if area is not None and not area.intersects(shapely.box(*network.nodes.total_bounds)).any():
+            raise InfeasibleError("siting_units_off_network")  # e.g. the sample's units on a city's streets
         raise InfeasibleError("siting_there_no_candidate_sites")
     pop = demand[C.POP].to_numpy(dtype=float)
     total = float(pop.sum())

@@ -793,6 +793,14 @@ _TEXT: dict[str, tuple[str, str]] = {
         "The map was redrawn for new data or settings; if you clicked the previous map before it was redrawn, "
         "that click was not taken: please click again on this map.",
     ),
+    # --- lead: the sample's review units on the planner's own streets ---
+    "own_network_needs_units": (
+        "评估单元仍是示例（摩纳哥，虚构）：与你的路网不在一处，分级覆盖和选址都没有意义。"
+        "请在“评估单元”中上传本市的边界（洛阳可选内置的洛阳边界）。",
+        "The review units are still the sample's (Monaco, made up): they do not lie on your network, so the "
+        "coverage by level and the siting mean nothing. Upload your city's boundaries under review units (for "
+        "Luoyang, choose the bundled Luoyang units).",
+    ),
 }
 
 

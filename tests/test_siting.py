@@ -124,6 +124,27 @@ def test_exclusions_and_planner_candidates(five_minutes):
     assert r.sites["candidate_id"].iloc[0] in {"K0001", "K0002"}
 
 
+def test_units_elsewhere_are_named_not_called_no_candidates(five_minutes):
+    """Review units that do not lie on the streets (the sample's units left on a city's network) are said as such."""
+    import geopandas as gpd
+    import shapely
+
+    from geo import sample_paths
+    from geo.io import read_boundaries
+
+    network, covered, d = five_minutes
+    units = read_boundaries(sample_paths()["boundaries"])
+    far = {level: gdf.to_crs(network.crs).translate(50_000, 0).to_frame("geometry") for level, gdf in units.items()}
+    with pytest.raises(InfeasibleError) as told:
+        plan_sites(network, covered, d, k=1, minutes=5, boundaries=far)
+    assert told.value.key == "siting_units_off_network" and "单元" in told.value.in_lang("zh")
+    middle = shapely.box(*network.nodes.total_bounds).centroid.buffer(1.0)  # on the streets' area, no corner in it
+    inside = {"city": gpd.GeoDataFrame(geometry=[middle], crs=network.crs)}
+    with pytest.raises(InfeasibleError) as told:
+        plan_sites(network, covered, d, k=1, minutes=5, boundaries=inside)
+    assert told.value.key == "siting_there_no_candidate_sites"
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_mclp_objective_equals_spopt(five_minutes):
     """spopt (PuLP + CBC) on the same small instance built from the sample finds the same coverage."""

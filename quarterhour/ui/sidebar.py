@@ -282,6 +282,8 @@ def data_ui(lang: str) -> Sources:
     network_note_ui(network, lang)
     if network != SAMPLE and SAMPLE in (facilities, demand):
         st.warning(t("own_network_needs_points", lang))
+    if network != SAMPLE and units in ("sample", "sample_grid"):  # made-up units of Monaco on the planner's streets
+        st.warning(t("own_network_needs_units", lang))
     return Sources(
         inputs=Inputs(
             network,
