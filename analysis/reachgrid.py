@@ -49,6 +49,8 @@ TRACE_CELLS = 2
 def _along(lines: np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points at most ``spacing_m`` apart along each line: (xy, line of each, metres from its start)."""
     xy, idx = shapely.get_coordinates(shapely.segmentize(lines, spacing_m), return_index=True)
+    if not len(idx):  # no street reached (e.g. no facility near these streets)
+        return xy, idx, np.zeros(0)
     step = np.hypot(*np.diff(xy, axis=0).T)
     same = idx[1:] == idx[:-1]
     cum = np.concatenate([[0.0], np.cumsum(np.where(same, step, 0.0))])

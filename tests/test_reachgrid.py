@@ -77,3 +77,13 @@ def test_the_run_draws_the_grid_reach_when_asked(sample):
     exact = run_circle(network, facilities, demand, isochrones=("merged",), n_sites=0)
     assert run.summary == exact.summary
     assert run.reach.geometry.iloc[0].within(exact.reach.geometry.iloc[0].buffer(1.5 * GRID_M))
+
+
+def test_facilities_off_the_streets_reach_nothing_without_a_crash(sample):
+    """Facilities no street is near (another city's list on these streets): an empty reach, not a crash."""
+    network, facilities, _ = sample
+    far = facilities.translate(50_000, 0)
+    snaps = snap_points(far, network)
+    assert not snaps["on_network"].any()
+    grid = reach_grid(network, far, snaps, minutes=BANDS)
+    assert len(grid) == len(BANDS) and grid.geometry.is_empty.all()
