@@ -1,7 +1,8 @@
 """The app in a real headless browser (Debian chromium): the map draws, and nothing leaves the machine.
 
 A browser test that needs no workspace of its own asks for ``app_url`` (tests/conftest.py: one server for all of
-them); one that does (accounts, a scenario of its own) starts its own with ``_serve``.
+them); one that does (accounts, a scenario of its own) starts its own with ``_serve``. Every browser test asks for
+``browser`` (tests/conftest.py: one chromium for the session) and opens its own page or context.
 """
 
 from __future__ import annotations
@@ -25,16 +26,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless chromium for this module's tests, each on its own page (a new context: no shared cookies)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        launched = _launch(p)
-        yield launched
-        launched.close()
 
 
 def _serve(database: Path):
@@ -79,10 +70,12 @@ def _serve(database: Path):
             pytest.fail("the app never answered on its port")
         yield f"http://127.0.0.1:{port}/"
     finally:
+        # Streamlit takes 5-10 s to stop on SIGTERM; a test server holds nothing worth waiting for (its SQLite
+        # workspace is committed as it goes), so it gets 1.5 s, then SIGKILL.
         proc.terminate()
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:  # a loaded machine: Streamlit may not stop in 10 s; its workspace is ours
+            proc.wait(1.5)
+        except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
 
