@@ -73,7 +73,7 @@ def test_a_district_planners_page_comes_back_after_a_reload_and_a_restart(browse
         page.context.close()
     finally:
         server.close()
-    server = _serve(database)  # the server restarts; the planner signs in from another machine (a new browser)
+    server = _serve(database)  # the server restarts; the planner signs in from another machine (a new context)
     url = next(server)
     try:
         page = browser.new_page(viewport={"width": 1600, "height": 1300})
