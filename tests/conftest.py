@@ -112,7 +112,8 @@ def new_postgres_database(server: str) -> str:
     return server.rsplit("/", 1)[0] + f"/{name}"
 
 
-_SHARED_APP: dict = {}  # the shared app server while it runs; "last": the node id of the last test that uses it
+_SHARED: dict = {}  # the shared app server and chromium while they run (by fixture name); "last": each one's last user
+SHARED_FIXTURES = ("app_url", "browser")
 
 
 @pytest.fixture(scope="session")
@@ -125,20 +126,60 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     from tests.test_browser import _serve
 
     server = _serve(tmp_path_factory.mktemp("browser-workspace") / "workspace.sqlite")
-    _SHARED_APP["server"] = server
+    _SHARED["app_url"] = server
     yield next(server)
     server.close()  # a no-op once stopped
 
 
+def _chromium():
+    from tests.test_browser import CHROMIUM, _launch
+
+    if CHROMIUM is None:
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+
+    with sync_api.sync_playwright() as p:
+        launched = _launch(p)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian chromium (tests/test_browser.py's ``_launch``) for every browser test, each on its own
+    context (``browser.new_page()`` or ``browser.new_context()``: no shared cookies or storage, as another machine).
+
+    Playwright's sync API keeps its asyncio loop running in this thread while it is open, so the tests that use it run
+    as one block (``pytest_collection_modifyitems``) and it is closed right after the last of them.
+    """
+    chromium = _chromium()
+    _SHARED["browser"] = chromium
+    yield next(chromium)
+    chromium.close()  # a no-op once closed
+
+
 @pytest.hookimpl(trylast=True)  # after any plugin that reorders the tests
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    users = [item.nodeid for item in items if "app_url" in getattr(item, "fixturenames", ())]
-    _SHARED_APP["last"] = users[-1] if users else None
+    def uses(item: pytest.Item) -> bool:
+        return bool(set(getattr(item, "fixturenames", ())) & set(SHARED_FIXTURES))
+
+    users = [item for item in items if uses(item)]
+    if users:  # one block where the first of them was: the server and chromium run only while their tests do
+        first = items.index(users[0])
+        rest = [item for item in items if not uses(item)]
+        items[:] = [*rest[:first], *users, *rest[first:]]
+    _SHARED["last"] = {
+        name: next((item.nodeid for item in reversed(items) if name in getattr(item, "fixturenames", ())), None)
+        for name in SHARED_FIXTURES
+    }
 
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:
-    if item.nodeid == _SHARED_APP.get("last") and "server" in _SHARED_APP:
-        _SHARED_APP.pop("server").close()
+    for name, last in _SHARED.get("last", {}).items():
+        if item.nodeid == last and name in _SHARED:
+            _SHARED.pop(name).close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,7 +1,8 @@
 """The app in a real headless browser (Debian chromium): the map draws, and nothing leaves the machine.
 
 A browser test that needs no workspace of its own asks for ``app_url`` (tests/conftest.py: one server for all of
-them); one that does (accounts, a scenario of its own) starts its own with ``_serve``.
+them); one that does (accounts, a scenario of its own) starts its own with ``_serve``. Every browser test asks for
+``browser`` (tests/conftest.py: one chromium for the session) and opens its own page or context.
 """
 
 from __future__ import annotations
@@ -25,16 +26,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless chromium for this module's tests, each on its own page (a new context: no shared cookies)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        launched = _launch(p)
-        yield launched
-        launched.close()
 
 
 def _serve(database: Path):
@@ -79,10 +70,12 @@ def _serve(database: Path):
             pytest.fail("the app never answered on its port")
         yield f"http://127.0.0.1:{port}/"
     finally:
+        # Streamlit takes 5-10 s to stop on SIGTERM; a test server holds nothing worth waiting for (its SQLite
+        # workspace is committed as it goes), so it gets 1.5 s, then SIGKILL.
         proc.terminate()
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:  # a loaded machine: Streamlit may not stop in 10 s; its workspace is ours
+            proc.wait(1.5)
+        except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
 
@@ -147,10 +140,7 @@ def _map_frame(page):
 
 def test_click_adds_a_centre_and_the_coverage_follows(browser, app_url, tmp_path, sample):
     """A planner picks 'add', clicks in the biggest gap, and sees who gains; the console stays clean."""
-    from analysis.pipeline import run_circle
-
-    network, facilities, demand = sample
-    gap = run_circle(network, facilities, demand).gaps.to_crs(4326).geometry.iloc[0].representative_point()
+    gap = biggest_gap(sample)
     errors, console, outside = [], [], []
     page = browser.new_page(viewport={"width": 1600, "height": 1100})
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -278,12 +268,18 @@ def test_sites_show_on_the_map_after_one_click(browser, app_url, tmp_path):
     assert "新增中心等时圈" in layers  # the siting model's reach: on the map without a second interaction
 
 
+_GAP: list = []  # (the session's sample, its biggest gap): run_circle of the sample once for every browser test
+
+
 def biggest_gap(sample):
     """A point (lon/lat) in the sample's biggest coverage gap, where a new centre adds residents."""
     from analysis.pipeline import run_circle
 
-    network, facilities, demand = sample
-    return run_circle(network, facilities, demand).gaps.to_crs(4326).geometry.iloc[0].representative_point()
+    if not _GAP or _GAP[0] is not sample:
+        network, facilities, demand = sample
+        gap = run_circle(network, facilities, demand).gaps.to_crs(4326).geometry.iloc[0].representative_point()
+        _GAP[:] = [sample, gap]
+    return _GAP[1]
 
 
 def add_centre(page, gap) -> str:

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.test_browser import CHROMIUM, _launch, _map_frame, _serve, biggest_gap
+from tests.test_browser import CHROMIUM, _map_frame, _serve, biggest_gap
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,38 +36,36 @@ def _metric(page, label: str) -> str:
     return box.locator('[data-testid="stMetricValue"]').text_content()
 
 
-def test_a_click_reruns_only_the_map_and_updates_the_comparison(tmp_path, sample):
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_a_click_reruns_only_the_map_and_updates_the_comparison(browser, tmp_path, sample):
+    pytest.importorskip("playwright.sync_api")
     gap = biggest_gap(sample)
     messages, errors = [], []
     server = _serve(tmp_path / "workspace.sqlite")
     url = next(server)
     try:
-        with sync_api.sync_playwright() as p:
-            browser = _launch(p)
-            page = browser.new_page(viewport={"width": 1600, "height": 1200})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            _listen(page, messages)
-            page.goto(url, wait_until="domcontentloaded")
-            page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
-            page.get_by_text("新增 add").click()
-            page.get_by_text("点击地图即在该处新增一个中心。").wait_for(timeout=30_000)
-            frame = _map_frame(page)
-            frame.wait_for_function("() => window.map !== undefined")
-            frame.evaluate(f"() => {{ window.map.setView([{gap.y}, {gap.x}], 16); }}")
-            time.sleep(1.0)  # the pan settles; the mode's run is over
-            compared_before = page.get_by_text("现状与方案对比").count()
-            xy = frame.evaluate(f"() => window.map.latLngToContainerPoint([{gap.y}, {gap.x}])")
-            box = frame.locator(".leaflet-container").bounding_box()
-            first = len(messages)
-            page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
-            page.get_by_text("新中心 1").first.wait_for(state="attached", timeout=60_000)
-            line = page.get_by_text("新增覆盖", exact=False).first
-            line.wait_for(timeout=60_000)
-            time.sleep(1.0)  # the run's last messages arrive
-            gained, now, then = line.text_content(), _metric(page, "现状"), _metric(page, "方案")
-            sidebar_still = page.locator('[data-testid="stSidebar"]').get_by_text("数据", exact=True).count()
-            browser.close()
+        page = browser.new_page(viewport={"width": 1600, "height": 1200})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        _listen(page, messages)
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+        page.get_by_text("新增 add").click()
+        page.get_by_text("点击地图即在该处新增一个中心。").wait_for(timeout=30_000)
+        frame = _map_frame(page)
+        frame.wait_for_function("() => window.map !== undefined")
+        frame.evaluate(f"() => {{ window.map.setView([{gap.y}, {gap.x}], 16); }}")
+        time.sleep(1.0)  # the pan settles; the mode's run is over
+        compared_before = page.get_by_text("现状与方案对比").count()
+        xy = frame.evaluate(f"() => window.map.latLngToContainerPoint([{gap.y}, {gap.x}])")
+        box = frame.locator(".leaflet-container").bounding_box()
+        first = len(messages)
+        page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+        page.get_by_text("新中心 1").first.wait_for(state="attached", timeout=60_000)
+        line = page.get_by_text("新增覆盖", exact=False).first
+        line.wait_for(timeout=60_000)
+        time.sleep(1.0)  # the run's last messages arrive
+        gained, now, then = line.text_content(), _metric(page, "现状"), _metric(page, "方案")
+        sidebar_still = page.locator('[data-testid="stSidebar"]').get_by_text("数据", exact=True).count()
+        page.close()
     finally:
         server.close()
     after = messages[first:]

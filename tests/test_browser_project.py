@@ -12,7 +12,7 @@ import pytest
 
 from quarterhour.workspace import Store
 from quarterhour.workspace.accounts import Accounts
-from tests.test_browser import CHROMIUM, _launch, _serve, add_centre, biggest_gap, resumed_scenario
+from tests.test_browser import CHROMIUM, _serve, add_centre, biggest_gap, resumed_scenario
 from tests.test_browser_signin import _sign_in
 
 pytestmark = [
@@ -34,8 +34,8 @@ def _page_as_left(page, shots: Path, prefix: str) -> tuple[str, str, str]:
     return gains, current, kept.text_content()
 
 
-def test_a_district_planners_page_comes_back_after_a_reload_and_a_restart(tmp_path, sample):
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_a_district_planners_page_comes_back_after_a_reload_and_a_restart(browser, tmp_path, sample):
+    pytest.importorskip("playwright.sync_api")
     gap = biggest_gap(sample)
     from geo import sample_paths
 
@@ -51,41 +51,37 @@ def test_a_district_planners_page_comes_back_after_a_reload_and_a_restart(tmp_pa
     server = _serve(database)
     url = next(server)
     try:
-        with sync_api.sync_playwright() as p:
-            browser = _launch(p)
-            page = browser.new_page(viewport={"width": 1600, "height": 1300})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url, wait_until="domcontentloaded")
-            _sign_in(page, "wang", PASSWORD)
-            page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
-            page.get_by_text("数据", exact=True).click()
-            uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
-            uploader.locator('input[type="file"]').set_input_files(str(upload))
-            page.get_by_text(NAME, exact=False).first.wait_for(timeout=60_000)
-            page.get_by_text("数据", exact=True).click()  # closed again
-            # issue 29: a choice in the map's part while the upload's page run is unfinished (the part's id changes
-            # with it) is drawn, not only stored: the click mode's help comes without another action
-            page.get_by_text("新增 add").click()
-            page.get_by_text("点击地图即在该处新增一个中心。").wait_for(timeout=60_000)
-            before = add_centre(page, gap)
-            left = page.get_by_text("当前方案：", exact=False).first.text_content()
-            page.reload(wait_until="domcontentloaded")  # a reload: signed in still, the page as it was
-            page.get_by_text("已登录：wang（规划人员）").first.wait_for(timeout=60_000)
-            reloaded = _page_as_left(page, shots, "project_reload")
-            browser.close()
+        page = browser.new_page(viewport={"width": 1600, "height": 1300})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url, wait_until="domcontentloaded")
+        _sign_in(page, "wang", PASSWORD)
+        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+        page.get_by_text("数据", exact=True).click()
+        uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
+        uploader.locator('input[type="file"]').set_input_files(str(upload))
+        page.get_by_text(NAME, exact=False).first.wait_for(timeout=60_000)
+        page.get_by_text("数据", exact=True).click()  # closed again
+        # issue 29: a choice in the map's part while the upload's page run is unfinished (the part's id changes
+        # with it) is drawn, not only stored: the click mode's help comes without another action
+        page.get_by_text("新增 add").click()
+        page.get_by_text("点击地图即在该处新增一个中心。").wait_for(timeout=60_000)
+        before = add_centre(page, gap)
+        left = page.get_by_text("当前方案：", exact=False).first.text_content()
+        page.reload(wait_until="domcontentloaded")  # a reload: signed in still, the page as it was
+        page.get_by_text("已登录：wang（规划人员）").first.wait_for(timeout=60_000)
+        reloaded = _page_as_left(page, shots, "project_reload")
+        page.context.close()
     finally:
         server.close()
-    server = _serve(database)  # the server restarts; the planner signs in from another machine (a new browser)
+    server = _serve(database)  # the server restarts; the planner signs in from another machine (a new context)
     url = next(server)
     try:
-        with sync_api.sync_playwright() as p:
-            browser = _launch(p)
-            page = browser.new_page(viewport={"width": 1600, "height": 1300})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url, wait_until="domcontentloaded")
-            _sign_in(page, "wang", PASSWORD)
-            restarted = _page_as_left(page, shots, "project_restart")
-            browser.close()
+        page = browser.new_page(viewport={"width": 1600, "height": 1300})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url, wait_until="domcontentloaded")
+        _sign_in(page, "wang", PASSWORD)
+        restarted = _page_as_left(page, shots, "project_restart")
+        page.context.close()
     finally:
         server.close()
     assert errors == []

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from quarterhour.workspace import Store
 from quarterhour.workspace.accounts import Accounts
-from tests.test_browser import CHROMIUM, _launch, _serve, add_centre, biggest_gap, resumed_scenario
+from tests.test_browser import CHROMIUM, _serve, add_centre, biggest_gap, resumed_scenario
 
 pytestmark = [
     pytest.mark.browser,
@@ -52,8 +52,8 @@ def _cookie_cleared(context, seconds: float = 30) -> bool:
     return _cookie(context) is None
 
 
-def test_a_signed_in_planner_stays_signed_in_across_a_reload(tmp_path, sample):
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_a_signed_in_planner_stays_signed_in_across_a_reload(browser, tmp_path, sample):
+    pytest.importorskip("playwright.sync_api")
     gap = biggest_gap(sample)
     database = tmp_path / "workspace.sqlite"
     store = Store(f"sqlite:///{database}")
@@ -64,40 +64,38 @@ def test_a_signed_in_planner_stays_signed_in_across_a_reload(tmp_path, sample):
     server = _serve(database)
     url = next(server)
     try:
-        with sync_api.sync_playwright() as p:
-            browser = _launch(p)
-            context = browser.new_context(viewport={"width": 1600, "height": 1300})
-            page = context.new_page()
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url, wait_until="domcontentloaded")
-            _sign_in(page, "wang", PASSWORD)
-            before = add_centre(page, gap)
-            kept = _cookie(context)
-            page.reload(wait_until="domcontentloaded")  # a new session: no password asked
-            page.get_by_text("已登录：wang（规划人员）").first.wait_for(timeout=60_000)
-            after = resumed_scenario(page, shots, "signin")
-            asked_again = page.get_by_label("密码").count()
+        context = browser.new_context(viewport={"width": 1600, "height": 1300})
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url, wait_until="domcontentloaded")
+        _sign_in(page, "wang", PASSWORD)
+        before = add_centre(page, gap)
+        kept = _cookie(context)
+        page.reload(wait_until="domcontentloaded")  # a new session: no password asked
+        page.get_by_text("已登录：wang（规划人员）").first.wait_for(timeout=60_000)
+        after = resumed_scenario(page, shots, "signin")
+        asked_again = page.get_by_label("密码").count()
 
-            with store.engine.begin() as c:  # the session expires on the server
-                c.execute(sa.text("UPDATE sessions SET expires_at = '2020-01-01 00:00:00+00:00'"))
-            page.reload(wait_until="domcontentloaded")
-            page.get_by_text("登录已过期或账号已停用", exact=False).first.wait_for(timeout=60_000)
-            expired_cleared = _cookie_cleared(context)
+        with store.engine.begin() as c:  # the session expires on the server
+            c.execute(sa.text("UPDATE sessions SET expires_at = '2020-01-01 00:00:00+00:00'"))
+        page.reload(wait_until="domcontentloaded")
+        page.get_by_text("登录已过期或账号已停用", exact=False).first.wait_for(timeout=60_000)
+        expired_cleared = _cookie_cleared(context)
 
-            _sign_in(page, "wang", PASSWORD)  # again, then sign out: the next page asks for the password
-            page.get_by_role("button", name="退出登录").click()
-            _form(page)
-            page.reload(wait_until="domcontentloaded")
-            _form(page)
-            page.get_by_text("已登录：wang", exact=False).first.wait_for(state="detached", timeout=30_000)
-            signed_out_asks = page.get_by_text("已登录：wang", exact=False).count() == 0
+        _sign_in(page, "wang", PASSWORD)  # again, then sign out: the next page asks for the password
+        page.get_by_role("button", name="退出登录").click()
+        _form(page)
+        page.reload(wait_until="domcontentloaded")
+        _form(page)
+        page.get_by_text("已登录：wang", exact=False).first.wait_for(state="detached", timeout=30_000)
+        signed_out_asks = page.get_by_text("已登录：wang", exact=False).count() == 0
 
-            _sign_in(page, "wang", PASSWORD)  # and a disabled account's cookie is refused
-            accounts.disable("wang")
-            page.reload(wait_until="domcontentloaded")
-            page.get_by_text("登录已过期或账号已停用", exact=False).first.wait_for(timeout=60_000)
-            page.screenshot(path=str(shots / "signin_disabled_after_reload.png"), full_page=True)
-            browser.close()
+        _sign_in(page, "wang", PASSWORD)  # and a disabled account's cookie is refused
+        accounts.disable("wang")
+        page.reload(wait_until="domcontentloaded")
+        page.get_by_text("登录已过期或账号已停用", exact=False).first.wait_for(timeout=60_000)
+        page.screenshot(path=str(shots / "signin_disabled_after_reload.png"), full_page=True)
+        context.close()
     finally:
         server.close()
         store.engine.dispose()

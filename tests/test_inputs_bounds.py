@@ -418,6 +418,20 @@ def test_report_of_a_unit_with_a_very_long_name(tmp_path):
     assert peak_mb < 1500, peak_mb
 
 
+def _fixed_csv(columns: list[tuple[np.ndarray, int, int]]) -> bytes:
+    """CSV rows of decimal columns of a fixed width, each (values, digits before the point, decimals), by arrays."""
+    parts = []
+    for k, (values, whole, decimals) in enumerate(columns):
+        scaled = np.rint(values * 10**decimals).astype(np.int64)
+        width = whole + decimals
+        assert ((scaled >= 10 ** (width - 1)) & (scaled < 10**width)).all()  # exactly `whole` digits before the point
+        digits = (scaled[:, None] // 10 ** np.arange(width - 1, -1, -1)) % 10 + ord("0")
+        if decimals:
+            digits = np.insert(digits, whole, ord("."), axis=1)
+        parts += [digits.astype(np.uint8), np.full((len(values), 1), ord(",\n"[k == len(columns) - 1]), np.uint8)]
+    return np.hstack(parts).tobytes()
+
+
 @pytest.mark.slow
 def test_a_city_of_resident_points_runs_within_4_gib(tmp_path):
     """1.3 million resident points (the probe's 214 MB file went past 8 GB in the siting OD): run stays under 4 GiB."""
@@ -425,9 +439,9 @@ def test_a_city_of_resident_points_runs_within_4_gib(tmp_path):
     n = 1_300_000
     table = np.column_stack([rng.uniform(7.409, 7.439, n), rng.uniform(43.725, 43.751, n), rng.integers(1, 5, n)])
     csv = tmp_path / "residents.csv"
-    with csv.open("w") as f:
-        f.write("lon,lat,pop\n")
-        np.savetxt(f, table, fmt=["%.7f", "%.7f", "%d"], delimiter=",")
+    with csv.open("wb") as f:  # the bytes np.savetxt(fmt=["%.7f", "%.7f", "%d"]) writes, 6x faster
+        f.write(b"lon,lat,pop\n")
+        f.write(_fixed_csv([(table[:, 0], 1, 7), (table[:, 1], 2, 7), (table[:, 2], 1, 0)]))
     start = time.perf_counter()
     proc = subprocess.run(
         [

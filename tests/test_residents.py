@@ -221,26 +221,24 @@ def test_a_gcj02_residents_table_outside_china_is_refused_with_the_option(tmp_pa
 
 @pytest.mark.browser
 @pytest.mark.skipif(test_browser.CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)")
-def test_app_reads_an_uploaded_residents_csv(app_url, tmp_path):
+def test_app_reads_an_uploaded_residents_csv(browser, app_url, tmp_path):
     """In the real app (headless chromium): a GBK residents CSV with 常住人口 gives the sample's headline."""
     sync_api = pytest.importorskip("playwright.sync_api")
     path, dem = _residents_table(tmp_path, "人口.csv", "常住人口", "gbk")
     errors = []
-    with sync_api.sync_playwright() as p:
-        browser = test_browser._launch(p)
-        page = browser.new_page(viewport={"width": 1600, "height": 1100})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(app_url, wait_until="domcontentloaded")
-        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
-        page.get_by_text("数据", exact=True).click()
-        uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="居民")
-        uploader.locator('input[type="file"]').set_input_files(str(path))
-        page.get_by_text("读取了什么").click()
-        page.get_by_text(f"人口.csv：{len(dem):,} 个居民点").wait_for(timeout=60_000)  # the note in the page's language
-        page.get_by_text("人口.csv：各点均在中国境外，坐标按 WGS-84 读取").wait_for(timeout=30_000)
-        sync_api.expect(page.get_by_text("38,245 / 38,367")).to_be_visible()
-        assert not page.locator('[data-testid="stException"]').count()
-        browser.close()
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+    page.get_by_text("数据", exact=True).click()
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="居民")
+    uploader.locator('input[type="file"]').set_input_files(str(path))
+    page.get_by_text("读取了什么").click()
+    page.get_by_text(f"人口.csv：{len(dem):,} 个居民点").wait_for(timeout=60_000)  # the note in the page's language
+    page.get_by_text("人口.csv：各点均在中国境外，坐标按 WGS-84 读取").wait_for(timeout=30_000)
+    sync_api.expect(page.get_by_text("38,245 / 38,367")).to_be_visible()
+    assert not page.locator('[data-testid="stException"]').count()
+    page.close()
     assert errors == []
 
 

@@ -20,7 +20,7 @@ import sqlalchemy
 from quarterhour.cli.serve import ServeOptions, nginx_config
 from quarterhour.workspace.db import database_url
 from tests.conftest import new_postgres_database
-from tests.test_browser import CHROMIUM, _launch, add_centre, biggest_gap
+from tests.test_browser import CHROMIUM, add_centre, biggest_gap
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
@@ -160,11 +160,11 @@ def _stream_lines(run: Path) -> list[tuple[str, str]]:
 @pytest.mark.browser
 @needs_nginx
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)")
-def test_two_planners_through_nginx_stay_on_their_own_processes(tmp_path, sample, postgres_url):
+def test_two_planners_through_nginx_stay_on_their_own_processes(browser, tmp_path, sample, postgres_url):
     """Two browsers through nginx land on the two processes, which share one PostgreSQL workspace; an nginx reload
     drops both websockets, and each reconnects to its own process and session: A's centre and language, B's
     untouched page."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     gap = biggest_gap(sample)
     port = _free_port()
     t0 = time.monotonic()
@@ -174,45 +174,44 @@ def test_two_planners_through_nginx_stay_on_their_own_processes(tmp_path, sample
     url = f"http://127.0.0.1:{port}/"
     errors: list[str] = []
     try:
-        with sync_api.sync_playwright() as p:
-            browser = _launch(p)
-            pages, sockets, processes = [], {0: [], 1: []}, []
-            for i in range(2):  # B opens once A's websocket is open: a new planner goes to the least busy process
-                page = browser.new_context(viewport={"width": 1500, "height": 1200}).new_page()
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.on("websocket", lambda ws, i=i: sockets[i].append(ws.url))
-                processes.append(page.goto(url, wait_until="domcontentloaded").headers["x-quarterhour-process"])
-                while not sockets[i]:  # its websocket is open: B goes to the other process
-                    page.wait_for_timeout(100)
-                pages.append(page)
-            for i, page in enumerate(pages):  # the two processes draw their first maps at once
-                page.get_by_text("38,245 / 38,367").wait_for(timeout=90_000)
-                print(f"page {i} drawn after {time.monotonic() - t0:.1f} s")
-            a, b = pages
-            assert sorted(processes) == ["1", "2"]  # two processes, one each
-            add_centre(a, gap)  # A: a centre, then English; B: nothing changed
-            a.get_by_text("English", exact=True).click()
-            a.get_by_text("residents newly covered,", exact=False).first.wait_for(timeout=30_000)
-            print(f"centre added after {time.monotonic() - t0:.1f} s")
-            proc.send_signal(signal.SIGHUP)  # serve reloads nginx: old workers close the websockets after 2 s
-            deadline = time.monotonic() + 30
-            while min(len(sockets[0]), len(sockets[1])) < 2 and time.monotonic() < deadline:
-                a.wait_for_timeout(200)
-            assert len(sockets[0]) >= 2 and len(sockets[1]) >= 2, sockets  # both reconnected
-            a.get_by_text("15-minute party-service circle").first.wait_for(timeout=30_000)
-            a.get_by_text("residents newly covered,", exact=False).first.wait_for(timeout=30_000)
-            a.get_by_text("新中心 1").first.wait_for(state="attached", timeout=30_000)  # the centre keeps its name
-            b.get_by_text("38,245 / 38,367").wait_for(timeout=30_000)
-            b.get_by_text("一刻钟党建服务圈").first.wait_for(timeout=30_000)
-            assert b.get_by_text("新中心 1").count() == 0 and b.get_by_text("失去覆盖", exact=False).count() == 0
-            assert a.get_by_text("一刻钟党建服务圈").count() == 0  # A's session, not a new one resumed in Chinese
-            print(f"reconnected after {time.monotonic() - t0:.1f} s")
-            for page in pages:  # a reload: the page again from the cookie's process
-                assert (
-                    page.reload(wait_until="domcontentloaded").headers["x-quarterhour-process"]
-                    == processes[pages.index(page)]
-                )
-            browser.close()
+        pages, sockets, processes = [], {0: [], 1: []}, []
+        for i in range(2):  # B opens once A's websocket is open: a new planner goes to the least busy process
+            page = browser.new_context(viewport={"width": 1500, "height": 1200}).new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("websocket", lambda ws, i=i: sockets[i].append(ws.url))
+            processes.append(page.goto(url, wait_until="domcontentloaded").headers["x-quarterhour-process"])
+            while not sockets[i]:  # its websocket is open: B goes to the other process
+                page.wait_for_timeout(100)
+            pages.append(page)
+        for i, page in enumerate(pages):  # the two processes draw their first maps at once
+            page.get_by_text("38,245 / 38,367").wait_for(timeout=90_000)
+            print(f"page {i} drawn after {time.monotonic() - t0:.1f} s")
+        a, b = pages
+        assert sorted(processes) == ["1", "2"]  # two processes, one each
+        add_centre(a, gap)  # A: a centre, then English; B: nothing changed
+        a.get_by_text("English", exact=True).click()
+        a.get_by_text("residents newly covered,", exact=False).first.wait_for(timeout=30_000)
+        print(f"centre added after {time.monotonic() - t0:.1f} s")
+        proc.send_signal(signal.SIGHUP)  # serve reloads nginx: old workers close the websockets after 2 s
+        deadline = time.monotonic() + 30
+        while min(len(sockets[0]), len(sockets[1])) < 2 and time.monotonic() < deadline:
+            a.wait_for_timeout(200)
+        assert len(sockets[0]) >= 2 and len(sockets[1]) >= 2, sockets  # both reconnected
+        a.get_by_text("15-minute party-service circle").first.wait_for(timeout=30_000)
+        a.get_by_text("residents newly covered,", exact=False).first.wait_for(timeout=30_000)
+        a.get_by_text("新中心 1").first.wait_for(state="attached", timeout=30_000)  # the centre keeps its name
+        b.get_by_text("38,245 / 38,367").wait_for(timeout=30_000)
+        b.get_by_text("一刻钟党建服务圈").first.wait_for(timeout=30_000)
+        assert b.get_by_text("新中心 1").count() == 0 and b.get_by_text("失去覆盖", exact=False).count() == 0
+        assert a.get_by_text("一刻钟党建服务圈").count() == 0  # A's session, not a new one resumed in Chinese
+        print(f"reconnected after {time.monotonic() - t0:.1f} s")
+        for page in pages:  # a reload: the page again from the cookie's process
+            assert (
+                page.reload(wait_until="domcontentloaded").headers["x-quarterhour-process"]
+                == processes[pages.index(page)]
+            )
+        for page in pages:  # their websockets close (nginx logs a websocket when it closes)
+            page.context.close()
     finally:
         proc.send_signal(signal.SIGTERM)
         status = proc.wait(30)

@@ -137,12 +137,12 @@ SCENARIO = (
 
 
 @pytest.mark.browser
-def test_a_markdown_scenario_name_fetches_nothing_in_chromium(tmp_path):
-    from tests.test_browser import CHROMIUM, _launch, _serve
+def test_a_markdown_scenario_name_fetches_nothing_in_chromium(browser, tmp_path):
+    from tests.test_browser import CHROMIUM, _serve
 
     if CHROMIUM is None:
         pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     listener = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Listener)
     port = listener.server_address[1]
     threading.Thread(target=listener.serve_forever, daemon=True).start()
@@ -163,19 +163,17 @@ def test_a_markdown_scenario_name_fetches_nothing_in_chromium(tmp_path):
     server = _serve(database)
     url = next(server)
     try:
-        with sync_api.sync_playwright() as p:
-            browser = _launch(p)
-            page = browser.new_page(viewport={"width": 1600, "height": 1300})
-            page.goto(url, wait_until="domcontentloaded")
-            resumed = page.get_by_text("已继续上次的方案", exact=False).first
-            resumed.wait_for(timeout=90_000)
-            said_line = resumed.text_content()
-            page.get_by_text("当前方案：", exact=False).first.wait_for(state="attached", timeout=60_000)
-            current = page.get_by_text("当前方案：", exact=False).first.text_content()
-            time.sleep(3)  # time for any image the page made to be fetched
-            images = page.eval_on_selector_all("img", f"els => els.filter(e => e.src.includes(':{port}')).length")
-            links = page.eval_on_selector_all("a", f"els => els.filter(e => e.href.includes(':{port}')).length")
-            browser.close()
+        page = browser.new_page(viewport={"width": 1600, "height": 1300})
+        page.goto(url, wait_until="domcontentloaded")
+        resumed = page.get_by_text("已继续上次的方案", exact=False).first
+        resumed.wait_for(timeout=90_000)
+        said_line = resumed.text_content()
+        page.get_by_text("当前方案：", exact=False).first.wait_for(state="attached", timeout=60_000)
+        current = page.get_by_text("当前方案：", exact=False).first.text_content()
+        time.sleep(3)  # time for any image the page made to be fetched
+        images = page.eval_on_selector_all("img", f"els => els.filter(e => e.src.includes(':{port}')).length")
+        links = page.eval_on_selector_all("a", f"els => els.filter(e => e.href.includes(':{port}')).length")
+        page.close()
     finally:
         server.close()
         listener.shutdown()
