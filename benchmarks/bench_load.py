@@ -283,7 +283,7 @@ async def open_sample(pl: Planner, browser, url: str) -> None:
 
 
 async def open_city(pl: Planner, browser, url: str, city: Path) -> None:
-    """The sample's page, then the planner's city: the prepared network picked, facilities and residents uploaded."""
+    """The sample's page, then the city: the prepared network picked; facilities, units and residents uploaded."""
     await new_page(pl, browser)
     page = pl.page
     response = await page.goto(url, wait_until="domcontentloaded")
@@ -299,6 +299,11 @@ async def open_city(pl: Planner, browser, url: str, city: Path) -> None:
     # the facilities are read: their file shows in its uploader (an upload sent during an unfinished run of the
     # page can be lost, and the residents' upload would then run the city with the sample's facilities)
     await up.filter(has_text="服务设施").get_by_text("facilities.geojson").wait_for()
+    # the city's own review units (the sample's lie in Monaco: the levels and the siting would mean nothing)
+    await page.get_by_text("上传边界文件", exact=False).first.click()
+    units = up.filter(has_text="含 level、code、name")
+    await units.locator('input[type="file"]').set_input_files(str(city / "boundaries.gpkg"))
+    await units.get_by_text("boundaries.gpkg").wait_for()
     await asyncio.sleep(3)
     started = time.perf_counter()
     await up.filter(has_text="居民").locator('input[type="file"]').set_input_files(str(city / "demand.gpkg"))
