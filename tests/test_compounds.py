@@ -315,20 +315,6 @@ def test_toy_wall_through_street_corners():
     assert t[0] == pytest.approx(605)
 
 
-@pytest.mark.slow  # opens the whole app: about 30 s on a loaded machine
-def test_app_offers_the_compounds_upload(tmp_path, monkeypatch):
-    """The data panel offers the compounds (the gates' upload follows once compounds are given)."""
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", f"sqlite:///{tmp_path / 'workspace.sqlite'}")
-    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180).run()
-    labels = [u.proto.label for u in app.get("file_uploader")]
-    assert "封闭小区边界（面，或 OSM 文件；可选）" in labels
-    assert not app.exception
-
-
 def test_toy_compound_with_no_street_inside():
     """A compound in one block, no street inside (as OSM often has it): its people walk straight to the gate."""
     xy, u, v = _grid()

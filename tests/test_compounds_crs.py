@@ -136,7 +136,7 @@ def test_the_cli_says_it_in_the_planners_language(luoyang_grid, tmp_path):
 
 @pytest.mark.slow  # the whole app on the sample, walled: about 10 s on a loaded machine
 def test_the_app_asks_the_compounds_system_and_walls_with_the_copy(monaco, tmp_path, monkeypatch):  # noqa: F811
-    """The compounds' choice of system appears once they are uploaded; a choice walls the network with WGS-84 copies.
+    """The data panel offers the compounds; their system is asked once they are uploaded; a choice walls with copies.
 
     On the Monaco sample (outside China, where GCJ-02 is WGS-84) the converted copies wall the same streets: the
     figure is the walled one, and the planner's file names stay in the record.
@@ -150,6 +150,7 @@ def test_the_app_asks_the_compounds_system_and_walls_with_the_copy(monaco, tmp_p
     monkeypatch.setenv("QUARTERHOUR_DATABASE_URL", f"sqlite:///{tmp_path / 'workspace.sqlite'}")
     compounds, gates = _write_monaco_inputs(monaco, tmp_path)
     app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180).run()
+    assert "封闭小区边界（面，或 OSM 文件；可选）" in [u.proto.label for u in app.get("file_uploader")]
     assert S.COMPOUNDS_CRS not in [s.key for s in app.selectbox]  # no compounds: nothing to ask
     app.file_uploader(key=S.COMPOUNDS_FILE).set_value(("示例小区.geojson", compounds.read_bytes(), "application/json"))
     app.run()
