@@ -160,12 +160,14 @@ def browser():
     chromium.close()  # a no-op once closed
 
 
-@pytest.hookimpl(trylast=True)  # after any plugin that reorders the tests
+@pytest.hookimpl(tryfirst=True)  # before xdist names each test's group (loadgroup)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def uses(item: pytest.Item) -> bool:
         return bool(set(getattr(item, "fixturenames", ())) & set(SHARED_FIXTURES))
 
     users = [item for item in items if uses(item)]
+    for item in users:  # with pytest-xdist (--dist loadgroup): the block runs on one worker, in order
+        item.add_marker(pytest.mark.xdist_group("browser"))
     if users:  # one block where the first of them was: the server and chromium run only while their tests do
         first = items.index(users[0])
         rest = [item for item in items if not uses(item)]
