@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.traveltime import nearest_times
-from geo.chinacrs import CrsChoice
+from geo.chinacrs import SYSTEM_NAMES, CrsChoice
 from geo.network import StreetNetwork
 from geo.notes import Note, note
 from geo.snap import snap_points
@@ -105,9 +105,6 @@ def compound_notes(
     return notes
 
 
-_SHORT = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}
-
-
 def _crs_notes(network: StreetNetwork) -> list[Note]:
     """The walled network's check of its compounds' coordinate system (``geo.compounds.walled_network``), said."""
     file, choice = network.derived.get("compounds_crs") or (None, None)
@@ -122,7 +119,7 @@ def compounds_crs_notes(file: str | None, choice: CrsChoice | None) -> list[Note
         note(
             "compounds_crs_looks",
             file=file,
-            looks=_SHORT[choice.looks],
+            looks=SYSTEM_NAMES[choice.looks],
             best=choice.metres[choice.looks],
             wgs=choice.metres["wgs84"],
         )

@@ -36,22 +36,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _start_app(cache: Path) -> tuple[subprocess.Popen, str]:
+def _start_app(
+    cache: Path, root: Path = ROOT, *, env: dict | None = None, wait_s: float = 60
+) -> tuple[subprocess.Popen, str]:
+    """``streamlit run`` of ``root``'s app.py on a free port with ``cache`` as its cache (and ``env`` added)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "QUARTERHOUR_CACHE": str(cache)}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true"]
+    env = {**os.environ, "QUARTERHOUR_CACHE": str(cache), **(env or {})}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.headless", "true"]
     cmd += ["--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(120):
+    proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(int(wait_s / 0.5)):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
             return proc, f"http://127.0.0.1:{port}/"
         except OSError:
             time.sleep(0.5)
     proc.terminate()
-    raise SystemExit("the app never answered on its port")
+    raise SystemExit(f"the app of {root} never answered on its port")
 
 
 def _map_frame(page, timeout_s: float = 300):

@@ -21,16 +21,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from bench_app_browser import _gaps, _map_frame
+from bench_app_browser import _gaps, _map_frame, _start_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
@@ -42,26 +40,9 @@ def _cpu(pid: int) -> float:
 
 
 def _start(app_root: Path, cache: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(app_root),
-        "QUARTERHOUR_CACHE": str(cache),
-        "QUARTERHOUR_DATABASE_URL": f"sqlite:///{cache.parent / 'workspace.sqlite'}",
-    }
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_root / "app.py"), "--server.headless", "true"]
-    cmd += ["--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, env=env, cwd=app_root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
-            return proc, f"http://127.0.0.1:{port}/"
-        except OSError:
-            time.sleep(0.5)
-    proc.terminate()
-    raise SystemExit(f"the app of {app_root} never answered")
+    """The app of ``app_root`` (ours or the baseline's) on its own code, cache and workspace."""
+    env = {"PYTHONPATH": str(app_root), "QUARTERHOUR_DATABASE_URL": f"sqlite:///{cache.parent / 'workspace.sqlite'}"}
+    return _start_app(cache, app_root, env=env, wait_s=120)
 
 
 def one_run(app_root: Path, store: Path, city: Path, spots: list, *, siting: bool = True) -> dict:

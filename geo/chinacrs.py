@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SYSTEMS",
+    "SYSTEM_NAMES",
     "CrsChoice",
     "bd09_to_gcj02",
     "detect_coordinate_system",
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 SYSTEMS = ("wgs84", "gcj02", "bd09")
-_SHORT = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}
+SYSTEM_NAMES = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}  #: how notes name each system
 _JUDGED_AT_MOST = 2000  # points measured when judging, evenly spread: a stable quantile, fast on 100k corners
 NEAR_SHARE = 0.9  # each reading is measured by the distance within which this share of its points lie from a street
 CLEAR_RATIO = 0.5  # a reading is clearly best when its distance is under this share of the runner-up's
@@ -443,7 +444,7 @@ def _unclear(
 ) -> InputError:
     """The refusal of a table whose coordinate system the streets do not tell: the distances, and the option."""
     option, label = _OPTIONS[role]
-    told = tuple(note("reading_within", metres=v, system=_SHORT[s]) for s, v in metres.items())
+    told = tuple(note("reading_within", metres=v, system=SYSTEM_NAMES[s]) for s, v in metres.items())
     more = ", …" if beyond > len(beyond_names) else ""
     apart = note("unclear_beyond", n=beyond, km=FAR_M / 1000, names=beyond_names, more=more) if beyond else ""
     return InputError(

@@ -20,12 +20,10 @@ WGS-84; judged on the 96 points within 3 km of the streets; 2 points lie beyond 
 
 from __future__ import annotations
 
-from geo.chinacrs import FAR_M, CrsChoice
+from geo.chinacrs import FAR_M, SYSTEM_NAMES, CrsChoice
 from quarterhour.i18n import t
 
 __all__ = ["coordinate_note"]
-
-_SHORT = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}
 
 
 def coordinate_note(file: str, choice: CrsChoice, lang: str = "zh") -> str:
@@ -69,9 +67,8 @@ def _how_read(file: str, choice: CrsChoice, lang: str) -> str:
         return t("crs_far", lang, file=file, best=min(m.values()))
     if choice.how == "declared":
         if choice.looks:
-            return t(
-                "crs_declared_looks", lang, file=file, looks=_SHORT[choice.looks], best=m[choice.looks], wgs=m["wgs84"]
-            )
+            looks = SYSTEM_NAMES[choice.looks]
+            return t("crs_declared_looks", lang, file=file, looks=looks, best=m[choice.looks], wgs=m["wgs84"])
         return t("crs_declared", lang, file=file)
     other = min((s for s in m if s != choice.system), key=m.get)  # judged: against the runner-up
     return t(
@@ -81,5 +78,5 @@ def _how_read(file: str, choice: CrsChoice, lang: str) -> str:
         system=t(f"crs_{choice.system}", lang),
         best=m[choice.system],
         second=m[other],
-        other=_SHORT[other],
+        other=SYSTEM_NAMES[other],
     )

@@ -59,7 +59,7 @@ def _read_as(compounds: str, gates: str | None, system: str) -> tuple[Path, Path
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, layer in (("compounds.gpkg", walls.compounds), ("gates.gpkg", walls.gates)):
-            if layer is None or (name == "gates.gpkg" and gates is None):
+            if layer is None:  # no gates given (compounds chosen here are never an OSM file holding them)
                 out.append(None)
                 continue
             path = Path(tmp) / name
