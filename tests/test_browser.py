@@ -195,8 +195,11 @@ def test_uploading_a_planners_spreadsheet(browser, app_url, tmp_path):
     uploader.locator('input[type="file"]').set_input_files(str(good))
     facilities = page.locator('[data-testid="stMetric"]').filter(has_text="服务设施")
     sync_api.expect(facilities.locator('[data-testid="stMetricValue"]')).to_have_text("2", timeout=60_000)
-    page.get_by_text("读取了什么").click()
-    page.get_by_text("党群服务中心.csv：2 个服务设施").wait_for(timeout=30_000)
+    read_note = page.get_by_text("党群服务中心.csv：2 个服务设施")
+    read_note.wait_for(state="attached", timeout=30_000)
+    if not read_note.is_visible():  # in the "what was read" expander, closed unless opened before
+        page.get_by_text("读取了什么").click()
+    read_note.wait_for(timeout=30_000)
     uploader.locator('input[type="file"]').set_input_files(str(bad))
     alert = page.locator('[data-testid="stAlert"]').filter(has_text="没有坐标.csv")
     alert.first.wait_for(timeout=60_000)

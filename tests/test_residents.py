@@ -233,8 +233,13 @@ def test_app_reads_an_uploaded_residents_csv(browser, app_url, tmp_path):
     page.get_by_text("数据", exact=True).click()
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="居民")
     uploader.locator('input[type="file"]').set_input_files(str(path))
-    page.get_by_text("读取了什么").click()
-    page.get_by_text(f"人口.csv：{len(dem):,} 个居民点").wait_for(timeout=60_000)  # the note in the page's language
+    # the note, in the page's language, sits in the "what was read" expander; the run after the upload may draw
+    # that expander anew (closed), so wait for the note to exist, then open the expander it is in
+    note = page.get_by_text(f"人口.csv：{len(dem):,} 个居民点")
+    note.wait_for(state="attached", timeout=90_000)
+    if not note.is_visible():
+        page.get_by_text("读取了什么").click()
+    note.wait_for(timeout=30_000)
     page.get_by_text("人口.csv：各点均在中国境外，坐标按 WGS-84 读取").wait_for(timeout=30_000)
     sync_api.expect(page.get_by_text("38,245 / 38,367")).to_be_visible()
     assert not page.locator('[data-testid="stException"]').count()
