@@ -114,12 +114,76 @@ def timed_process(cmd: list[str], *, env: dict[str, str] | None = None, log: Pat
     return wall, max(usage.ru_maxrss / 1024, tree.peak_mb)  # Linux: kilobytes (an upper bound: see above)
 
 
+_GRAPHML_HEAD = """<?xml version='1.0' encoding='utf-8'?>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" \
+xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">
+  <key id="d8" for="edge" attr.name="oneway" attr.type="string" />
+  <key id="d7" for="edge" attr.name="highway" attr.type="string" />
+  <key id="d6" for="edge" attr.name="length" attr.type="string" />
+  <key id="d5" for="edge" attr.name="osmid" attr.type="string" />
+  <key id="d4" for="edge" attr.name="reversed" attr.type="string" />
+  <key id="d3" for="node" attr.name="street_count" attr.type="string" />
+  <key id="d2" for="node" attr.name="y" attr.type="string" />
+  <key id="d1" for="node" attr.name="x" attr.type="string" />
+  <key id="d0" for="graph" attr.name="crs" attr.type="string" />
+  <graph edgedefault="directed">
+"""
+_GRAPHML_NODE = "".join(
+    (
+        '    <node id="{}">\n',
+        '      <data key="d1">{!r}</data>\n',
+        '      <data key="d2">{!r}</data>\n',
+        '      <data key="d3">4</data>\n',
+        "    </node>\n",
+    )
+)
+_GRAPHML_EDGE = "".join(
+    (
+        '    <edge source="{}" target="{}" id="0">\n',
+        '      <data key="d4">{}</data>\n',
+        '      <data key="d5">{}</data>\n',
+        '      <data key="d6">{!r}</data>\n',
+        '      <data key="d7">residential</data>\n',
+        '      <data key="d8">False</data>\n',
+        "    </edge>\n",
+    )
+)
+
+
+def write_graphml(path: Path, lon, lat, segments) -> None:
+    """The city's streets as osmnx GraphML, both ways of each segment, streamed.
+
+    ``segments`` is (u, v, length in metres) as arrays. The file holds the very bytes ``osmnx.save_graphml`` writes
+    for the same MultiDiGraph, without building it (networkx took over 20 GB writing a 1M-corner city).
+    """
+    import numpy as np
+
+    u, v, length = segments
+    # networkx writes each node's out-edges in the order they were added: segment k adds u->v, then v->u
+    src = np.column_stack([u, v]).ravel()
+    dst = np.column_stack([v, u]).ravel()
+    seg = np.repeat(np.arange(len(u)), 2)
+    order = np.argsort(src, kind="stable")
+    tmp = path.with_name(f".{path.name}.part")
+    with open(tmp, "w", encoding="utf-8") as out:
+        out.write(_GRAPHML_HEAD)
+        out.writelines(
+            _GRAPHML_NODE.format(i, x, y) for i, (x, y) in enumerate(zip(lon.tolist(), lat.tolist(), strict=True))
+        )
+        back = (np.arange(len(src)) % 2 == 1)[order].tolist()
+        w = length.tolist()
+        out.writelines(
+            _GRAPHML_EDGE.format(a, b, r, k, w[k])
+            for a, b, k, r in zip(src[order].tolist(), dst[order].tolist(), seg[order].tolist(), back, strict=True)
+        )
+        out.write('    <data key="d0">epsg:4326</data>\n  </graph>\n</graphml>\n')
+    tmp.replace(path)
+
+
 def write_city(folder: Path, *, n_nodes: int, n_facilities: int, n_residents: int) -> dict[str, Path]:
     """The synthetic city as files: GraphML (lon/lat), facilities GeoJSON, residents and units GeoPackages."""
     import geopandas as gpd
-    import networkx as nx
     import numpy as np
-    import osmnx as ox
     import pyproj
     import shapely
     from synthetic_city import synthetic_city
@@ -141,19 +205,8 @@ def write_city(folder: Path, *, n_nodes: int, n_facilities: int, n_residents: in
     lon, lat = pyproj.Transformer.from_crs(net.crs, 4326, always_xy=True).transform(
         net.nodes["x"].to_numpy(), net.nodes["y"].to_numpy()
     )
-    g = nx.MultiDiGraph(crs="epsg:4326")
-    g.add_nodes_from(
-        (int(i), {"x": float(x), "y": float(y), "street_count": 4})
-        for i, x, y in zip(range(len(lon)), lon, lat, strict=True)
-    )
     e = net.edges
-    for k, (u, v, length) in enumerate(
-        zip(e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy(), strict=True)
-    ):
-        attrs = {"osmid": k, "length": float(length), "highway": "residential", "oneway": False}
-        g.add_edge(int(u), int(v), reversed=False, **attrs)
-        g.add_edge(int(v), int(u), reversed=True, **attrs)
-    ox.save_graphml(g, paths["network"])
+    write_graphml(paths["network"], lon, lat, (e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy()))
     fac.to_crs(4326).to_file(paths["facilities"], driver="GeoJSON", index=False)
     dem.to_crs(4326).to_file(paths["demand"], driver="GPKG", index=False)
     x0, y0, x1, y1 = net.edges.total_bounds

@@ -18,10 +18,13 @@ beside each run: this machine is shared, and a figure is only as good as the qui
 - ``networkit``: a script as a planner would write it: read the GraphML (networkx), project it, snap every point to
   its nearest corner (KD-tree), one multi-source Dijkstra from the facilities' corners (networkit);
 - ``pandana``: the same reading and snapping, then ``Network.nearest_pois`` (contraction hierarchies; its
-  preprocessing is most of its time).
+  preprocessing is most of its time);
+- ``cityseer``: the same reading, straight segments in a networkx MultiGraph, ``network_structure_from_nx``, the
+  facilities as one land use (assigned to their streets by cityseer), ``compute_accessibilities``' nearest distance
+  at every corner (a bounded walk from each corner), read at each resident's nearest corner.
 
 Peers are in the optional ``bench`` extra (``pip install -e .[bench]``); a peer that is not installed is skipped
-and said so. cityseer 5.8 installs, but its runner is not written yet (issue 32: left for later).
+and said so.
 Accuracy is against ours (exact: each point snapped onto its street segment): the median and 90th percentile of the
 absolute difference in minutes over residents both reach, and the share of residents whose covered flag differs.
 """
@@ -44,7 +47,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 __all__ = ["main"]
 
-PEERS = ("networkit", "pandana")
+PEERS = ("networkit", "pandana", "cityseer")
 
 
 def _timed(cmd: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> tuple[float, float]:
@@ -69,7 +72,10 @@ def _timed(cmd: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> tupl
 
 
 def _read_city(folder: Path) -> tuple:
-    """GraphML -> projected node xy and edges; facilities' and residents' xy in the same CRS (what a script does)."""
+    """GraphML -> projected node xy and edges; facilities' and residents' xy in that CRS, and the CRS.
+
+    What a planner's script does.
+    """
     import geopandas as gpd
     import networkx as nx
     import pyproj
@@ -88,14 +94,14 @@ def _read_city(folder: Path) -> tuple:
     w = np.array([float(d["length"]) for _, _, d in edges])
     fxy = np.column_stack([fac.to_crs(crs).geometry.x, fac.to_crs(crs).geometry.y])
     dxy = np.column_stack([dem.to_crs(crs).geometry.x, dem.to_crs(crs).geometry.y])
-    return np.column_stack([x, y]), u, v, w, fxy, dxy
+    return np.column_stack([x, y]), u, v, w, fxy, dxy, crs
 
 
 def _peer_networkit(folder: Path, speed_ms: float, out: Path) -> None:
     import networkit as nk
     from scipy.spatial import cKDTree
 
-    xy, u, v, w, fxy, dxy = _read_city(folder)
+    xy, u, v, w, fxy, dxy, _ = _read_city(folder)
     tree = cKDTree(xy)
     fnode, dnode = tree.query(fxy)[1], tree.query(dxy)[1]
     n = len(xy)
@@ -115,7 +121,7 @@ def _peer_pandana(folder: Path, speed_ms: float, out: Path, minutes: float) -> N
     import pandana
     import pandas as pd
 
-    xy, u, v, w, fxy, dxy = _read_city(folder)
+    xy, u, v, w, fxy, dxy, _ = _read_city(folder)
     keep = u < v  # one edge per street (pandana's graph is two-way)
     net = pandana.Network(
         pd.Series(xy[:, 0]), pd.Series(xy[:, 1]), pd.Series(u[keep]), pd.Series(v[keep]), pd.DataFrame({"m": w[keep]})
@@ -126,6 +132,35 @@ def _peer_pandana(folder: Path, speed_ms: float, out: Path, minutes: float) -> N
     dist = np.where(near >= reach_m, np.inf, near)
     nodes = net.get_node_ids(pd.Series(dxy[:, 0]), pd.Series(dxy[:, 1])).to_numpy()
     np.save(out, dist[nodes] / speed_ms / 60)
+
+
+def _peer_cityseer(folder: Path, speed_ms: float, out: Path, minutes: float) -> None:
+    """The cityseer way: ``compute_accessibilities``' nearest distance at every corner, read at residents' corners.
+
+    A projected MultiGraph with straight segments; the facilities are one land use, assigned to their streets.
+    """
+    import geopandas as gpd
+    import networkx as nx
+    import shapely
+    from cityseer.metrics import layers
+    from cityseer.tools import io
+    from scipy.spatial import cKDTree
+
+    xy, u, v, _, fxy, dxy, crs = _read_city(folder)
+    g = nx.MultiGraph()
+    g.graph["crs"] = crs
+    g.add_nodes_from((str(i), {"x": x, "y": y}) for i, (x, y) in enumerate(xy.tolist()))  # keys must be str
+    keep = u < v  # one edge per street: cityseer's graph is two-way
+    lines = shapely.linestrings(np.stack([xy[u[keep]], xy[v[keep]]], axis=1))
+    ends = zip(u[keep].astype(str).tolist(), v[keep].astype(str).tolist(), lines, strict=True)
+    g.add_edges_from((a, b, {"geom": line}) for a, b, line in ends)
+    nodes, _, structure = io.network_structure_from_nx(g)
+    fac = gpd.GeoDataFrame({"use": ["fac"] * len(fxy)}, geometry=gpd.points_from_xy(fxy[:, 0], fxy[:, 1]), crs=crs)
+    reach = round(minutes * 60 * speed_ms)
+    nodes = layers.compute_accessibilities(fac, "use", ["fac"], nodes, structure, distances=[reach])
+    near = nodes[f"cc_fac_nearest_max_{reach}"].to_numpy(dtype=float)
+    dnode = cKDTree(xy).query(dxy)[1]
+    np.save(out, near[nodes.index.get_indexer(dnode.astype(str))] / speed_ms / 60)
 
 
 def _ours_minutes(gpkg: Path) -> np.ndarray:
@@ -156,7 +191,7 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=15.0)
     p.add_argument("--speed-kmh", type=float, default=4.5)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--peers", default="networkit", help="comma-separated: networkit, pandana (minutes at 100k)")
+    p.add_argument("--peers", default="networkit", help="comma-separated: networkit, cityseer, pandana (slow)")
     p.add_argument("--base", type=Path, help="another checkout to time beside ours, e.g. a worktree of main")
     p.add_argument("--keep", type=Path, required=False, help="the city's folder (written once, reused)")
     p.add_argument("--city", type=Path, help=argparse.SUPPRESS)
@@ -164,9 +199,12 @@ def main() -> None:
     a = p.parse_args()
     speed_ms = a.speed_kmh / 3.6
     if a.mode == "peer":
-        {"networkit": lambda: _peer_networkit(a.city, speed_ms, a.out)}.get(
-            a.name, lambda: _peer_pandana(a.city, speed_ms, a.out, a.minutes)
-        )()
+        if a.name == "networkit":
+            _peer_networkit(a.city, speed_ms, a.out)
+        elif a.name == "cityseer":
+            _peer_cityseer(a.city, speed_ms, a.out, a.minutes)
+        else:
+            _peer_pandana(a.city, speed_ms, a.out, a.minutes)
         return
     from bench_cli import write_city
 
@@ -213,7 +251,8 @@ def main() -> None:
         if name == "base":
             answer = _accuracy(ours, _ours_minutes(work / "base" / "coverage.gpkg"), a.minutes)
         elif name in PEERS:
-            answer = "node-snapped: " + _accuracy(ours, np.load(work / f"{name}.npy"), a.minutes)
+            snapped = "residents at corners" if name == "cityseer" else "node-snapped"
+            answer = f"{snapped}: " + _accuracy(ours, np.load(work / f"{name}.npy"), a.minutes)
         walls = [w for w, _, _ in runs]
         loads = ", ".join(f"{ld:.1f}" for _, _, ld in runs)
         print(
