@@ -50,8 +50,11 @@ __all__ = ["main"]
 PEERS = ("networkit", "pandana", "cityseer")
 
 
-def _timed(cmd: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of ``cmd`` as a child process (GNU time's %M where installed)."""
+def _timed(cmd: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds (user + system), peak RSS MB) of ``cmd`` as a child process.
+
+    The peak is GNU time's %M where installed; the CPU is the child's rusage, which counts what it waited for.
+    """
     gnu_time = Path("/usr/bin/time")
     peak_file = Path(tempfile.mkstemp(suffix=".peak")[1])
     if gnu_time.exists():
@@ -65,10 +68,46 @@ def _timed(cmd: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> tupl
         raise RuntimeError(f"{' '.join(cmd[:6])} ... failed:\n{log.read_text(errors='replace')[-2000:]}")
     text = peak_file.read_text().split() if gnu_time.exists() else []
     peak_file.unlink()
-    return wall, (float(text[-1]) / 1024 if text else usage.ru_maxrss / 1024)
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, (float(text[-1]) / 1024 if text else usage.ru_maxrss / 1024)
 
 
 # --- the peers' own scripts (run as ``bench_peers.py peer NAME ...``) ---------------------------------------
+
+
+def _graphml_arrays(path: Path) -> tuple:
+    """Node lon, lat and edge source, target, length from a GraphML file, streamed (``iterparse``).
+
+    networkx's reader holds the whole graph as dicts: 19 GB for the 1M-corner city, which the kernel killed on
+    this 24 GB machine; a planner's script at that size streams the file as this does.
+    """
+    from xml.etree.ElementTree import iterparse
+
+    ns = "{http://graphml.graphdrawing.org/xmlns}"
+    names: dict[str, str] = {}
+    ids: dict[str, int] = {}
+    lon: list[float] = []
+    lat: list[float] = []
+    src: list[int] = []
+    dst: list[int] = []
+    length: list[float] = []
+    for _, el in iterparse(path, events=("end",)):
+        tag = el.tag[len(ns) :]
+        if tag == "key":
+            names[el.get("id")] = el.get("attr.name")
+        elif tag == "node":
+            data = {names[d.get("key")]: d.text for d in el}
+            ids[el.get("id")] = len(lon)
+            lon.append(float(data["x"]))
+            lat.append(float(data["y"]))
+            el.clear()
+        elif tag == "edge":
+            data = {names[d.get("key")]: d.text for d in el}
+            src.append(ids[el.get("source")])
+            dst.append(ids[el.get("target")])
+            length.append(float(data["length"]))
+            el.clear()
+    return np.array(lon), np.array(lat), np.array(src), np.array(dst), np.array(length)
 
 
 def _read_city(folder: Path) -> tuple:
@@ -77,21 +116,13 @@ def _read_city(folder: Path) -> tuple:
     What a planner's script does.
     """
     import geopandas as gpd
-    import networkx as nx
     import pyproj
 
-    g = nx.read_graphml(folder / "network.graphml")
-    ids = {n: i for i, n in enumerate(g.nodes)}
-    lon = np.array([float(d["x"]) for _, d in g.nodes(data=True)])
-    lat = np.array([float(d["y"]) for _, d in g.nodes(data=True)])
+    lon, lat, u, v, w = _graphml_arrays(folder / "network.graphml")
     fac = gpd.read_file(folder / "facilities.geojson")
     dem = gpd.read_file(folder / "demand.gpkg")
     crs = fac.estimate_utm_crs()
     x, y = pyproj.Transformer.from_crs(4326, crs, always_xy=True).transform(lon, lat)
-    edges = list(g.edges(data=True))
-    u = np.array([ids[a] for a, _, _ in edges])
-    v = np.array([ids[b] for _, b, _ in edges])
-    w = np.array([float(d["length"]) for _, _, d in edges])
     fxy = np.column_stack([fac.to_crs(crs).geometry.x, fac.to_crs(crs).geometry.y])
     dxy = np.column_stack([dem.to_crs(crs).geometry.x, dem.to_crs(crs).geometry.y])
     return np.column_stack([x, y]), u, v, w, fxy, dxy, crs
@@ -236,16 +267,19 @@ def main() -> None:
             ROOT,
             dict(os.environ),
         )
-    got: dict[str, list[tuple[float, float, float]]] = {k: [] for k in contenders}
+    got: dict[str, list[tuple[float, float, float, float]]] = {k: [] for k in contenders}
     for r in range(a.rounds):
         for name, (cmd, cwd, env) in contenders.items():
             load = os.getloadavg()[0]
-            wall, peak = _timed(cmd, cwd=cwd, env=env, log=work / f"{name}.log")
-            got[name].append((wall, peak, load))
-            print(f"round {r + 1}: {name:10s} {wall:6.1f} s  {peak:6.0f} MB  (load {load:.1f})", flush=True)
+            wall, cpu, peak = _timed(cmd, cwd=cwd, env=env, log=work / f"{name}.log")
+            got[name].append((wall, cpu, peak, load))
+            print(
+                f"round {r + 1}: {name:10s} {wall:6.1f} s  CPU {cpu:6.1f} s  {peak:6.0f} MB  (load {load:.1f})",
+                flush=True,
+            )
     ours = _ours_minutes(work / "ours" / "coverage.gpkg")
     print(f"\n{a.nodes:,} nodes, {a.facilities} facilities, {a.residents:,} residents, {a.minutes:g} min; medians")
-    print("| contender | wall (median) | peak RSS | loads | answer |\n|---|---|---|---|---|")
+    print("| contender | wall (median) | CPU (median) | peak RSS | loads | answer |\n|---|---|---|---|---|---|")
     for name, runs in got.items():
         answer = "exact (ours)" if name.startswith("ours") else ""
         if name == "base":
@@ -253,11 +287,12 @@ def main() -> None:
         elif name in PEERS:
             snapped = "residents at corners" if name == "cityseer" else "node-snapped"
             answer = f"{snapped}: " + _accuracy(ours, np.load(work / f"{name}.npy"), a.minutes)
-        walls = [w for w, _, _ in runs]
-        loads = ", ".join(f"{ld:.1f}" for _, _, ld in runs)
+        walls = [w for w, _, _, _ in runs]
+        cpu = statistics.median(c for _, c, _, _ in runs)
+        loads = ", ".join(f"{ld:.1f}" for *_, ld in runs)
         print(
-            f"| {name} | {statistics.median(walls):.1f} s ({min(walls):.1f}–{max(walls):.1f}) "
-            f"| {max(pk for _, pk, _ in runs):.0f} MB | {loads} | {answer} |"
+            f"| {name} | {statistics.median(walls):.1f} s ({min(walls):.1f}–{max(walls):.1f}) | {cpu:.1f} s "
+            f"| {max(pk for _, _, pk, _ in runs):.0f} MB | {loads} | {answer} |"
         )
 
 
