@@ -51,6 +51,7 @@ import shapely
 from pyproj import CRS
 
 from geo.errors import InputError, plain_text
+from geo.filehash import file_sha256
 from geo.graphml import prepare_graphml
 from geo.io import read_network
 from geo.network import StreetNetwork, prepare_network
@@ -77,7 +78,6 @@ FORMAT_VERSION = 1
 _FILES = ("nodes.parquet", "edges.parquet")
 _MANIFEST = "manifest.json"
 _ISSUES = "issues.parquet"  # issue 30: a road layer's network_issues
-_CHUNK = 1 << 20
 _SECRET_ENV = "QUARTERHOUR_STORE_KEY"
 _SECRET_FILE = "store.key"
 
@@ -127,26 +127,6 @@ def cache_root(cache_dir: str | Path | None = None) -> Path:
     if os.environ.get("QUARTERHOUR_CACHE"):
         return Path(os.environ["QUARTERHOUR_CACHE"])
     return Path(platformdirs.user_cache_dir("quarterhour", appauthor=False))
-
-
-def file_sha256(path: str | Path) -> str:
-    """The SHA-256 of a file's bytes, read in 1 MiB chunks (a city's GraphML never sits whole in memory).
-
-    Parameters
-    ----------
-    path
-        The file.
-
-    Returns
-    -------
-    str
-        The hex digest.
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def entry_key(

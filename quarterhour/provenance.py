@@ -13,7 +13,6 @@ SHA-256 (from the store's manifest), an OpenStreetMap download by its place.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -23,18 +22,10 @@ from typing import Any
 import numpy as np
 
 from geo._validate import clean_text
+from geo.filehash import file_sha256
 from quarterhour import __version__
 
 __all__ = ["file_sha256", "options_record", "provenance", "provenance_metadata", "yardstick_of", "yardstick_record"]
-
-
-def file_sha256(path: str | Path) -> str:
-    """The SHA-256 of a file, as hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _plain(value: Any) -> Any:
