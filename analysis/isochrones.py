@@ -116,17 +116,24 @@ def _own_pieces(
 
 
 def _drop_slivers(geoms: np.ndarray) -> np.ndarray:
-    """Remove holes smaller than MIN_HOLE_M2; real holes (unreached blocks, water) stay."""
+    """Remove holes smaller than MIN_HOLE_M2; real holes (unreached blocks, water) stay.
+
+    On arrays: every ring of the geometries that have a sliver, the small holes left out, the polygons built
+    again from the rings kept (a shell first, then its holes) and grouped back into their geometries.
+    """
     out = np.asarray(geoms, dtype=object).copy()
-    for i in _with_slivers(out):
-        g = out[i]
-        polys = list(getattr(g, "geoms", [g]))
-        kept = [
-            shapely.Polygon(p.exterior, [h for h in p.interiors if shapely.Polygon(h).area >= MIN_HOLE_M2])
-            for p in polys
-            if isinstance(p, shapely.Polygon) and not p.is_empty
-        ]
-        out[i] = shapely.MultiPolygon(kept) if len(kept) > 1 else kept[0]
+    fix = _with_slivers(out)
+    if len(fix) == 0:
+        return out
+    parts, of_fix = shapely.get_parts(out[fix], return_index=True)
+    solid = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)  # polygons, as before
+    parts, of_fix = parts[solid], of_fix[solid]
+    rings, of_part = shapely.get_rings(parts, return_index=True)  # each part's shell, then its holes
+    keep = _shells(of_part) | (shapely.area(shapely.polygons(rings)) >= MIN_HOLE_M2)
+    polys = shapely.polygons(rings[keep], indices=of_part[keep])
+    counts = np.bincount(of_fix, minlength=len(fix))
+    multi = shapely.multipolygons(polys, indices=of_fix)
+    out[fix] = np.where(counts > 1, multi, polys[np.searchsorted(of_fix, np.arange(len(fix)))])
     return out
 
 
@@ -135,15 +142,19 @@ def _with_slivers(geoms: np.ndarray) -> np.ndarray:
     if len(geoms) == 0:
         return np.empty(0, dtype=np.int64)
     parts, of_geom = shapely.get_parts(geoms, return_index=True)
-    n_holes = shapely.get_num_interior_rings(parts)
-    holed = np.flatnonzero(n_holes > 0)
+    holed = np.flatnonzero(shapely.get_num_interior_rings(parts) > 0)
     if len(holed) == 0:
         return np.empty(0, dtype=np.int64)
-    part_of = np.repeat(holed, n_holes[holed])
-    nth = np.arange(len(part_of)) - np.repeat(np.cumsum(n_holes[holed]) - n_holes[holed], n_holes[holed])
-    rings = shapely.get_interior_ring(parts[part_of], nth)
-    small = shapely.area(shapely.polygons(rings)) < MIN_HOLE_M2
-    return np.unique(of_geom[part_of[small]])
+    rings, of_holed = shapely.get_rings(parts[holed], return_index=True)  # each part's shell, then its holes
+    small = ~_shells(of_holed) & (shapely.area(shapely.polygons(rings)) < MIN_HOLE_M2)
+    return np.unique(of_geom[holed[of_holed[small]]])
+
+
+def _shells(of_part: np.ndarray) -> np.ndarray:
+    """Which of ``shapely.get_rings``' rings are shells: the first ring of each part."""
+    shell = np.ones(len(of_part), dtype=bool)
+    shell[1:] = of_part[1:] != of_part[:-1]
+    return shell
 
 
 def _threads() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 import shapely
 
@@ -70,6 +71,28 @@ def test_real_holes_stay_and_slivers_go():
     assert not poly.contains(shapely.Point(200, 200))
     all_holes = [h for p in iso.geometry for h in getattr(p, "interiors", [])]
     assert all(shapely.Polygon(h).area >= 1.0 for h in all_holes)
+
+
+def test_drop_slivers_keeps_shells_and_big_holes_part_by_part():
+    """``_drop_slivers`` on arrays: small holes go from every part, big ones stay, parts and order kept."""
+    from analysis.isochrones import MIN_HOLE_M2, _drop_slivers
+
+    def square(x, y, side):
+        return [(x, y), (x + side, y), (x + side, y + side), (x, y + side), (x, y)]
+
+    tiny = MIN_HOLE_M2 / 4  # a hole of a quarter of the limit: a sliver
+    holed = shapely.Polygon(square(0, 0, 100), [square(10, 10, tiny**0.5), square(50, 50, 20), square(80, 10, 1e-3)])
+    only_sliver = shapely.Polygon(square(200, 0, 50), [square(210, 10, tiny**0.5)])
+    clean = shapely.Polygon(square(400, 0, 10))
+    geoms = np.array([shapely.MultiPolygon([holed, only_sliver]), only_sliver, clean, holed], dtype=object)
+    out = _drop_slivers(geoms)
+    want_holed = shapely.Polygon(square(0, 0, 100), [square(50, 50, 20)])
+    want_plain = shapely.Polygon(square(200, 0, 50))
+    assert out[0].geom_type == "MultiPolygon" and out[0].equals_exact(shapely.MultiPolygon([want_holed, want_plain]), 0)
+    assert out[1].geom_type == "Polygon" and out[1].equals_exact(want_plain, 0)
+    assert out[2] is geoms[2]  # untouched
+    assert out[3].equals_exact(want_holed, 0)
+    assert geoms[3] is holed and len(holed.interiors) == 3  # the input is not changed
 
 
 def test_split_to_nearest_facility_partitions_the_reach(sample):
