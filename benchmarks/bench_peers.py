@@ -204,6 +204,54 @@ def _ours_minutes(gpkg: Path) -> np.ndarray:
 # --- the benchmark -------------------------------------------------------------------------------------------
 
 
+def _step_seconds(log: Path, step: str) -> float:
+    """A step's seconds from a run's step lines (``[4/6] isochrones … 3.5 s``); nan if it has none."""
+    import re
+
+    found = re.findall(rf"\] {step} … ([0-9.]+) s", log.read_text(encoding="utf-8", errors="replace"))
+    return float(found[-1]) if found else float("nan")
+
+
+def _startups(ours: tuple[list[str], Path, dict[str, str]], rounds: int) -> list[float]:
+    """Seconds from the warm run's spawn to its first step (``bench_startup.measure``), ``rounds`` times."""
+    try:
+        from bench_startup import measure
+    except ImportError:
+        return []
+    cmd, root, env = ours
+    args = cmd[cmd.index("quarterhour.cli") + 1 :]
+    return [
+        float(measure(root, args, cache=Path(env["QUARTERHOUR_CACHE"]), first_step=True)["startup"])
+        for _ in range(rounds)
+    ]
+
+
+def _print_goals(got: dict, iso_steps: list[float], startups: list[float], *, nodes: int) -> None:
+    """Issue 32's goals as measured in this run: wall (and CPU) medians, the load beside."""
+
+    def med(name: str, i: int) -> float:
+        return statistics.median(run[i] for run in got[name])
+
+    loads = ", ".join(f"{run[3]:.1f}" for run in got["ours"])
+    print(f"\nGoals (issue 32), {nodes:,} nodes; loads at ours' runs: {loads}")
+    print("| goal | measured | met |\n|---|---|---|")
+    if "networkit" in got:
+        faster = med("ours", 0) < med("networkit", 0)
+        print(
+            f"| warm run, default outputs, faster than the networkit script | ours {med('ours', 0):.1f} s "
+            f"({med('ours', 1):.1f} s CPU) vs {med('networkit', 0):.1f} s ({med('networkit', 1):.1f} s CPU) "
+            f"| {'yes' if faster else 'no'} (by wall) |"
+        )
+    peak = max(run[2] for run in got["ours"])
+    print(f"| peak ≤ 2 GiB (the goal is at 1M) | {peak:.0f} MB | {'yes' if peak <= 2048 else 'no'} |")
+    if iso_steps:
+        iso = statistics.median(iso_steps)
+        print(f"| isochrones step ≤ 2 s (800 facilities, 100k) | {iso:.1f} s | {'yes' if iso <= 2 else 'no'} |")
+    if startups:
+        up = statistics.median(startups)
+        print(f"| start-up (spawn to the first step) ≤ 0.7 s | {up:.2f} s | {'yes' if up <= 0.7 else 'no'} |")
+
+
 def _accuracy(ours: np.ndarray, theirs: np.ndarray, minutes: float) -> str:
     both = np.isfinite(ours) & np.isfinite(theirs)
     off = np.abs(ours[both] - theirs[both])
@@ -268,11 +316,14 @@ def main() -> None:
             dict(os.environ),
         )
     got: dict[str, list[tuple[float, float, float, float]]] = {k: [] for k in contenders}
+    iso_steps: list[float] = []
     for r in range(a.rounds):
         for name, (cmd, cwd, env) in contenders.items():
             load = os.getloadavg()[0]
             wall, cpu, peak = _timed(cmd, cwd=cwd, env=env, log=work / f"{name}.log")
             got[name].append((wall, cpu, peak, load))
+            if name == "ours":
+                iso_steps.append(_step_seconds(work / "ours.log", "isochrones"))
             print(
                 f"round {r + 1}: {name:10s} {wall:6.1f} s  CPU {cpu:6.1f} s  {peak:6.0f} MB  (load {load:.1f})",
                 flush=True,
@@ -294,6 +345,7 @@ def main() -> None:
             f"| {name} | {statistics.median(walls):.1f} s ({min(walls):.1f}–{max(walls):.1f}) | {cpu:.1f} s "
             f"| {max(pk for _, _, pk, _ in runs):.0f} MB | {loads} | {answer} |"
         )
+    _print_goals(got, iso_steps, _startups(contenders["ours"], a.rounds), nodes=a.nodes)
 
 
 if __name__ == "__main__":
