@@ -21,11 +21,15 @@ __all__ = [
     "MODE_SPEEDS_KMH",
     "OLDER_KMH",
     "SPACING_M",
+    "STEPS",
     "STREET_SIDE_M",
     "WALK_KMH",
     "Group",
 ]
 
+#: The steps of a whole run, in order, as a ``progress`` callback is told them: the faces
+#: read and prepare, ``run_circle`` does travel times to siting, the faces write (``analysis.pipeline``).
+STEPS = ("reading", "preparing", "travel_times", "isochrones", "coverage", "siting", "writing")
 #: The walking speed (km/h) by default (``analysis.traveltime``).
 WALK_KMH = 4.5
 #: Default speeds per travel mode (km/h): GB 50180-2018's 15 minutes ≈ 800–1,000 m implies

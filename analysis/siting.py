@@ -56,16 +56,7 @@ __all__ = [
 
 #: Seconds the coverage curve spends on exact solves; the k past it keep greedy's value (a lower bound).
 CURVE_BUDGET_S = 3.0
-SITE_COLUMNS = [
-    "site_id",
-    "candidate_id",
-    C.POP_SERVED,
-    C.POP_NEW,
-    C.MINUTES,
-    C.MINUTES_SAVED,
-    C.POP_MINUTES_SAVED,
-    "geometry",
-]
+SITE_COLUMNS = C.SITE_COLUMNS  # issue 32: defined with the columns, so a run without sites loads no siting
 
 
 def grid_candidates(network: StreetNetwork, *, spacing_m: float = SPACING_M) -> np.ndarray:

@@ -56,13 +56,14 @@ log = logging.getLogger("quarterhour")
 def _defaults(args: argparse.Namespace) -> None:
     """Fill in the inputs not given from the bundled sample (and say so), and the mode's speed."""
     from geo.io import sample_paths
-    from geo.osm import check_box
 
     sample = sample_paths()
     downloads = bool(args.place or args.bbox)
     if downloads and args.network:
         raise InputError("cli_give_network_place_bbox")
     if args.bbox:
+        from geo.osm import check_box  # issue 32: the downloads' module, for a download only
+
         check_box(args.bbox)  # the download's own check, before anything is read
     all_sample = not downloads and all(getattr(args, n) is None for n in ("network", "facilities", "demand"))
     for name in ("facilities", "demand") if downloads else ("network", "facilities", "demand"):
@@ -112,6 +113,7 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
     ``extra`` holds the candidates and exclusion areas of ``site``, in the network's CRS, the population
     groups, and the study itself.
     """
+    step("reading")  # issue 32: the first step starts before its readers (geopandas, pandas, pyogrio) load
     from quarterhour.study import CoordinateNote, load_study
 
     _defaults(args)
@@ -174,7 +176,7 @@ def _provenance(args: argparse.Namespace) -> dict:
 
 def _steps(args: argparse.Namespace, *skip: str) -> Steps:
     """The command's progress on stderr: its steps, but those in ``skip``; none with ``--quiet``."""
-    from analysis.pipeline import STEPS
+    from analysis.defaults import STEPS
     from quarterhour.cli.progress import Steps
 
     return Steps([s for s in STEPS if s not in skip], quiet=args.quiet)
@@ -212,10 +214,10 @@ def _say_yardstick(result: CircleResult) -> None:
 
 
 def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Path]:
-    from quarterhour.gis.export import write_layers
+    network, facilities, demand, boundaries, categories, extra = _load(args, step)
+    from quarterhour.gis.export import write_layers  # issue 32: after the first step has started
     from quarterhour.gis.roadlayer import issues_layer
 
-    network, facilities, demand, boundaries, categories, extra = _load(args, step)
     result: CircleResult = run_hours(  # run_circle, or with --at/--when the facilities open then (issue 31)
         network,
         facilities,
@@ -265,7 +267,8 @@ def _site(args: argparse.Namespace) -> int:
 
 
 def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
-    from analysis import columns as C
+    network, facilities, demand, boundaries, _, extra = _load(args, step)
+    from analysis import columns as C  # issue 32: after the first step has started
     from analysis.coverage import nearest_facility
     from analysis.gaps import gap_zones
     from analysis.siting import candidate_sites, left_out, plan_sites, units_area  # only ``site`` chooses sites
@@ -274,7 +277,6 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     from quarterhour.gis.roadlayer import issues_layer
     from quarterhour.render.sitelines import site_lines
 
-    network, facilities, demand, boundaries, _, extra = _load(args, step)
     closing = [c for c in args.close.split(",") if c.strip()]
     unknown = sorted(set(closing) - set(facilities.index))
     if unknown:
