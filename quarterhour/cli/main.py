@@ -113,7 +113,14 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
     ``extra`` holds the candidates and exclusion areas of ``site``, in the network's CRS, the population
     groups, and the study itself.
     """
-    step("reading")  # issue 32: the first step starts before its readers (geopandas, pandas, pyogrio) load
+    step("reading")  # issue 32: the first step starts before its readers (geopandas, pandas, pyogrio) load,
+    # and the engine, the store and the writers load before any data is read, as when this module loaded them:
+    # modules loaded amid the data sit above its temporaries in the heap and keep them from being given back
+    # (a warm run on the sample peaked 50 MB higher)
+    import analysis.stages  # noqa: F401
+    import geo.store  # noqa: F401
+    import quarterhour.gis.export
+    import quarterhour.gis.roadlayer  # noqa: F401
     from quarterhour.study import CoordinateNote, load_study
 
     _defaults(args)
