@@ -9,27 +9,57 @@ and ``compare`` (a what-if scenario against the current state),
 ``CircleOptions``; ``run_circle`` is its stages (``analysis.stages``) one after another:
 ``snap_circle``, ``circle_times``, ``circle_access``, ``circle_reach``, ``circle_coverage``,
 ``circle_sites``.
+
+The names are loaded when first used (PEP 562): ``analysis.options`` and the parsers' constants
+(``analysis.defaults``) load without geopandas, pandas or scipy (issue 32, ``tests/test_startup.py``).
 """
 
-from analysis.coverage import coverage_by_level, nearest_facility, summarize
-from analysis.gaps import gap_zones
-from analysis.groups import Group, find_groups
-from analysis.isochrones import facility_isochrones, merge_isochrones, nearest_isochrones, reached_lines
-from analysis.options import CircleOptions
-from analysis.pipeline import CircleResult, run_circle
-from analysis.scenario import ScenarioResult, apply_changes, compare, evaluate
-from analysis.siting import SiteResult, greedy_max_coverage, plan_sites, suggest_sites
-from analysis.stages import (
-    circle_access,
-    circle_coverage,
-    circle_reach,
-    circle_sites,
-    circle_times,
-    snap_circle,
-)
-from analysis.traveltime import nearest_times, node_seconds_from, od_table, point_seconds
-from analysis.units import UnitLayers, split_by_unit, unit_sites
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Loaded now (it is light): the function ``yardstick`` shares its module's name, and binding it here keeps
+# ``analysis.yardstick`` the function, as it always was, whatever imports the module ``analysis.yardstick`` later.
 from analysis.yardstick import Yardstick, yardstick
+
+#: Each public name and the module it lives in.
+_PUBLIC = {
+    "coverage_by_level": "analysis.coverage",
+    "nearest_facility": "analysis.coverage",
+    "summarize": "analysis.coverage",
+    "gap_zones": "analysis.gaps",
+    "Group": "analysis.groups",
+    "find_groups": "analysis.groups",
+    "facility_isochrones": "analysis.isochrones",
+    "merge_isochrones": "analysis.isochrones",
+    "nearest_isochrones": "analysis.isochrones",
+    "reached_lines": "analysis.isochrones",
+    "CircleOptions": "analysis.options",
+    "CircleResult": "analysis.pipeline",
+    "run_circle": "analysis.pipeline",
+    "ScenarioResult": "analysis.scenario",
+    "apply_changes": "analysis.scenario",
+    "compare": "analysis.scenario",
+    "evaluate": "analysis.scenario",
+    "SiteResult": "analysis.siting",
+    "greedy_max_coverage": "analysis.siting",
+    "plan_sites": "analysis.siting",
+    "suggest_sites": "analysis.siting",
+    "circle_access": "analysis.stages",
+    "circle_coverage": "analysis.stages",
+    "circle_reach": "analysis.stages",
+    "circle_sites": "analysis.stages",
+    "circle_times": "analysis.stages",
+    "snap_circle": "analysis.stages",
+    "nearest_times": "analysis.traveltime",
+    "node_seconds_from": "analysis.traveltime",
+    "od_table": "analysis.traveltime",
+    "point_seconds": "analysis.traveltime",
+    "UnitLayers": "analysis.units",
+    "split_by_unit": "analysis.units",
+    "unit_sites": "analysis.units",
+}
 
 __all__ = [
     "CircleOptions",
@@ -69,3 +99,25 @@ __all__ = [
     "unit_sites",
     "yardstick",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module when first used; else a submodule (as ``import geo.io`` makes it)."""
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    elif not name.startswith("__"):
+        try:
+            value = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # once
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names, with the module's own."""
+    return sorted({*globals(), *_PUBLIC})

@@ -23,9 +23,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.defaults import DECAYS  # issue 32: read by the parsers without pandas
+
 __all__ = ["DECAYS", "STEPS", "decay_weights", "two_step_fca"]
 
-DECAYS = ("none", "gaussian", "stepped")
 #: E2SFCA steps: (upper bound as a share of the cutoff, weight)
 STEPS: tuple[tuple[float, float], ...] = ((1 / 3, 1.0), (2 / 3, 0.68), (1.0, 0.22))
 

@@ -23,6 +23,7 @@ __all__ = [
     "POP_SERVED",
     "POP_UNCOVERED",
     "RANK",
+    "SITE_COLUMNS",
     "STATUS",
     "WALK_M",
     "covered_by",
@@ -56,6 +57,8 @@ STATUS = "status"  #: a community: "full", "partly", "none" or "empty" (no resid
 ACCESS = "supply_per_1000"  #: 2SFCA: facility capacity reachable per 1,000 residents
 LOAD = "load"  #: 2SFCA: residents in a facility's catchment per unit of capacity
 OVERLOADED = "overloaded"
+#: The suggested sites' columns (``analysis.siting``), in order.
+SITE_COLUMNS = ["site_id", "candidate_id", POP_SERVED, POP_NEW, MINUTES, MINUTES_SAVED, POP_MINUTES_SAVED, "geometry"]
 
 
 def is_persons(column: str) -> bool:

@@ -20,11 +20,10 @@ from scipy.sparse.csgraph import connected_components
 
 from analysis import columns as C
 from analysis.coverage import known_units
+from analysis.defaults import CELL_M  # issue 32: read by analysis.options without geopandas
 from geo.crs import require_projected
 
 __all__ = ["CELL_M", "gap_zones", "zone_shapes"]
-
-CELL_M = 100.0
 
 
 def gap_zones(

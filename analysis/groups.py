@@ -22,27 +22,18 @@ import numpy as np
 import pandas as pd
 
 from analysis import columns as C
+from analysis.defaults import OLDER_KMH, Group  # issue 32: read by the parsers without pandas
 from analysis.yardstick import Yardstick
 from geo.errors import InputError
 
 __all__ = ["OLDER_KMH", "Group", "GroupRate", "find_groups", "group_covered", "group_headers", "group_rates"]
 
-#: A walking speed for older residents (km/h), the preset ``--group COLUMN=older`` gives.
-OLDER_KMH = 3.2
 
 #: Group headers: an age (60岁以上, 0-6岁, 65周岁及以上, 65+, age_60plus, over 60) or an age-group word.
 _GROUP_HEADER = re.compile(
     r"\d+\s*周?岁|\d+\s*\+\s*$|\d+\s*plus\b|\bover[\s_]*\d+|\bage[\s_]*\d+|老年|老人|儿童|幼儿|少儿|学龄",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True)
-class Group:
-    """A population group: its column and its walking speed (km/h; None: the run's)."""
-
-    column: str
-    speed_kmh: float | None = None
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,13 @@ import pandas as pd
 import shapely
 
 from analysis import columns as C
+from analysis.defaults import STREET_SIDE_M  # issue 32: read by analysis.options without geopandas
 from analysis.streetbuffer import street_buffer
 from analysis.traveltime import WALK_KMH, nearest_times, reached_pairs, reached_segments, speed_ms
 from geo.network import StreetNetwork
 
 __all__ = ["facility_isochrones", "merge_isochrones", "nearest_isochrones", "reached_lines", "substrings"]
 
-STREET_SIDE_M = 50.0
 MIN_HOLE_M2 = 1.0  # holes smaller than this are float noise between buffers
 #: Segments per quarter circle in buffers. 2 keeps a 50 m street side within 3.8 m of a true
 #: circle (50 x (1 - cos 22.5°)) and makes the unions about 25% faster than 4.

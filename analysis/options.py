@@ -32,16 +32,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from analysis.accessibility import DECAYS
-from analysis.gaps import CELL_M
-from analysis.groups import Group
-from analysis.isochrones import STREET_SIDE_M
-from analysis.siting import SPACING_M
-from analysis.traveltime import MODE_SPEEDS_KMH, WALK_KMH
+from analysis.defaults import CELL_M, DECAYS, MODE_SPEEDS_KMH, SPACING_M, STREET_SIDE_M, WALK_KMH, Group
 from analysis.yardstick import STANDARDS, Measured
 from geo.errors import InputError
-from geo.snap import DEFAULT_MAX_SNAP_M
-from geo.vocab import CATEGORY_MINUTES
+from geo.vocab import CATEGORY_MINUTES, DEFAULT_MAX_SNAP_M
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -13,6 +13,7 @@ import pandas as pd
 from pyproj import Geod
 
 from analysis import columns as C
+from analysis import defaults as _defaults
 from analysis.coverage import Summary, summarize
 from analysis.groups import GroupRate, group_rates
 from analysis.isochrones import STREET_SIDE_M, facility_isochrones
@@ -35,9 +36,7 @@ __all__ = [
     "run_circle",
 ]
 
-#: The steps of a whole run, in order, as a ``progress`` callback is told them: the faces
-#: read and prepare, ``run_circle`` does travel times to siting, the faces write.
-STEPS = ("reading", "preparing", "travel_times", "isochrones", "coverage", "siting", "writing")
+STEPS = _defaults.STEPS  # issue 32: defined with the defaults, so a command's progress starts before geopandas loads
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ import shapely
 from analysis import columns as C
 from analysis._siting_reach import EPS_S, LeftOut, coverage_matrix, left_out, nearest_corners, reaching
 from analysis.coverage import assign_units
+from analysis.defaults import MODELS, SPACING_M  # issue 32: read by the parsers without scipy
 from analysis.isochrones import facility_isochrones
 from analysis.siting_models import (
     TIME_LIMIT_S,
@@ -53,20 +54,9 @@ __all__ = [
     "units_area",
 ]
 
-SPACING_M = 100.0
 #: Seconds the coverage curve spends on exact solves; the k past it keep greedy's value (a lower bound).
 CURVE_BUDGET_S = 3.0
-MODELS = ("lscp", "mclp", "pmedian")
-SITE_COLUMNS = [
-    "site_id",
-    "candidate_id",
-    C.POP_SERVED,
-    C.POP_NEW,
-    C.MINUTES,
-    C.MINUTES_SAVED,
-    C.POP_MINUTES_SAVED,
-    "geometry",
-]
+SITE_COLUMNS = C.SITE_COLUMNS  # issue 32: defined with the columns, so a run without sites loads no siting
 
 
 def grid_candidates(network: StreetNetwork, *, spacing_m: float = SPACING_M) -> np.ndarray:

@@ -56,7 +56,6 @@ from analysis.pipeline import (  # pipeline imports this module inside run_circl
     run_circle,  # noqa: F401 -- the module's example compares the stages with it
 )
 from analysis.reachgrid import reach_grid
-from analysis.siting import SITE_COLUMNS, suggest_sites
 from analysis.traveltime import od_table, speed_ms
 from geo.crs import require_projected
 from geo.errors import InputError
@@ -361,7 +360,9 @@ def circle_sites(snapped: Snapped, demand: gpd.GeoDataFrame, options: CircleOpti
         The sites (``analysis.siting.SITE_COLUMNS``); empty when ``n_sites`` is 0.
     """
     if options.n_sites <= 0:
-        return gpd.GeoDataFrame(columns=SITE_COLUMNS, geometry="geometry", crs=snapped.network.crs)
+        return gpd.GeoDataFrame(columns=C.SITE_COLUMNS, geometry="geometry", crs=snapped.network.crs)
+    from analysis.siting import suggest_sites  # issue 32: only a run that suggests sites loads the siting
+
     return suggest_sites(
         snapped.network,
         demand,

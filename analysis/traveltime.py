@@ -21,6 +21,7 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
+from analysis.defaults import MODE_SPEEDS_KMH, WALK_KMH  # issue 32: read by the parsers without scipy
 from geo.network import StreetNetwork
 
 __all__ = [
@@ -36,12 +37,6 @@ __all__ = [
     "reached_segments",
     "speed_ms",
 ]
-
-WALK_KMH = 4.5
-#: Default speeds per travel mode (km/h): GB 50180-2018's 15 minutes ≈ 800–1,000 m implies
-#: 3.2–4.0 km/h of walking; 4.5 km/h is the common planning figure. Cycling on the walking
-#: network ignores one-way streets and cycle-only paths for now.
-MODE_SPEEDS_KMH: dict[str, float] = {"walk": WALK_KMH, "bike": 15.0, "ebike": 20.0}
 
 
 def speed_ms(speed_kmh: float) -> float:

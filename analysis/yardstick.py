@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from analysis.traveltime import WALK_KMH
+from analysis.defaults import WALK_KMH  # issue 32: light, as analysis.options is
 from geo.errors import InputError
 
 __all__ = ["DISTANCE_KMH", "GB50180_M", "STANDARDS", "Measured", "Yardstick", "yardstick"]

@@ -1,19 +1,32 @@
-"""Reading and preparing: files and OSM in, one projected CRS out."""
+"""Reading and preparing: files and OSM in, one projected CRS out.
 
-from geo.errors import InputError
-from geo.graphml import prepare_graphml
-from geo.io import (
-    load_sample,
-    read_boundaries,
-    read_categories,
-    read_demand,
-    read_facilities,
-    read_network,
-    sample_paths,
-)
-from geo.network import StreetNetwork, prepare_network
-from geo.snap import snap_points
-from geo.vocab import CATEGORIES, CATEGORY_MINUTES, LEVELS
+The names below are loaded when first used (PEP 562), so ``quarterhour --help`` and the
+parsers' constants (``geo.vocab``) load without geopandas (issue 32, ``tests/test_startup.py``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Each public name and the module it lives in.
+_PUBLIC = {
+    "InputError": "geo.errors",
+    "prepare_graphml": "geo.graphml",
+    "load_sample": "geo.io",
+    "read_boundaries": "geo.io",
+    "read_categories": "geo.io",
+    "read_demand": "geo.io",
+    "read_facilities": "geo.io",
+    "read_network": "geo.io",
+    "sample_paths": "geo.io",
+    "StreetNetwork": "geo.network",
+    "prepare_network": "geo.network",
+    "snap_points": "geo.snap",
+    "CATEGORIES": "geo.vocab",
+    "CATEGORY_MINUTES": "geo.vocab",
+    "LEVELS": "geo.vocab",
+}
 
 __all__ = [
     "CATEGORIES",
@@ -32,3 +45,25 @@ __all__ = [
     "sample_paths",
     "snap_points",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module when first used; else a submodule (as ``import geo.io`` makes it)."""
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    elif not name.startswith("__"):
+        try:
+            value = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # once
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names, with the module's own."""
+    return sorted({*globals(), *_PUBLIC})

@@ -38,6 +38,7 @@ import shapely
 
 from geo.errors import InputError
 from geo.notes import note
+from geo.vocab import SYSTEMS  # issue 32: read by the parsers without geopandas
 
 if TYPE_CHECKING:
     from geo.network import StreetNetwork
@@ -58,7 +59,6 @@ __all__ = [
     "wgs84_to_gcj02",
 ]
 
-SYSTEMS = ("wgs84", "gcj02", "bd09")
 SYSTEM_NAMES = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}  #: how notes name each system
 _JUDGED_AT_MOST = 2000  # points measured when judging, evenly spread: a stable quantile, fast on 100k corners
 NEAR_SHARE = 0.9  # each reading is measured by the distance within which this share of its points lie from a street

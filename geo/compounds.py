@@ -32,6 +32,7 @@ from geo.chinacrs import SYSTEMS, CrsChoice, geometries_to_wgs84, points_to_wgs8
 from geo.errors import InputError, plain_text
 from geo.network import StreetNetwork, network_from_arrays
 from geo.tables import COLUMN_NAMES, is_table, read_point_table
+from geo.vocab import DEFAULT_GATE_M  # issue 32: read by the parsers without geopandas
 
 __all__ = [
     "COMPOUND_ONLY_COLUMNS",
@@ -48,8 +49,6 @@ __all__ = [
     "walled_network",
 ]
 
-#: How far (metres) a gate may be from where a street crosses the compound's boundary and still open it.
-DEFAULT_GATE_M = 20.0
 #: Columns of a facilities table that mark a facility as serving its own compound only.
 COMPOUND_ONLY_COLUMNS = ("compound_only", "仅本小区", "本小区")
 _YES = {"1", "true", "yes", "y", "是", "仅本小区", "x", "✓"}

@@ -28,16 +28,19 @@ False
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from geo.errors import InputError
 from geo.notes import Note, note
 from geo.vocab import CATEGORIES as CATEGORY_CODES
+
+if TYPE_CHECKING:  # issue 32: numpy and pandas imported where used, so the parsers (``--at``, ``--when``) load light
+    import numpy as np
+    import pandas as pd
 
 __all__ = [
     "ALWAYS",
@@ -91,6 +94,8 @@ class WeekHours:
 
     def hourly(self) -> np.ndarray:
         """Open at the start of each of the week's 168 hours: 1.0 open, 0.0 closed, NaN unknown."""
+        import numpy as np
+
         if not self.known:
             return np.full(168, np.nan)
         return np.array([1.0 if self.is_open(h * 60) else 0.0 for h in range(168)])
@@ -215,6 +220,8 @@ def _spans(day: int, ranges: list[tuple[int, int]]) -> set[int]:
 def _intervals(minutes: set[int]) -> tuple[tuple[int, int], ...]:
     if not minutes:
         return ()
+    import numpy as np
+
     ms = np.sort(np.fromiter(minutes, dtype=int))
     breaks = np.flatnonzero(np.diff(ms) > 1)
     starts = np.r_[ms[0], ms[breaks + 1]]
@@ -462,7 +469,7 @@ def window_hours(name: str) -> tuple[int, ...]:
 
 
 def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() in ("", "nan")
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() in ("", "nan")
 
 
 def hours_notes(table: pd.DataFrame, file: str, *, first_row: int) -> list[Note]:
@@ -477,6 +484,8 @@ def hours_notes(table: pd.DataFrame, file: str, *, first_row: int) -> list[Note]
     first_row
         The row number the file gives its first facility (2 under a spreadsheet's header).
     """
+    import pandas as pd
+
     names = table["name"] if "name" in table else pd.Series(range(len(table)), index=table.index)
     unread, blank = [], 0
     for i, (value, name) in enumerate(zip(table["hours"], names, strict=True)):
@@ -501,6 +510,8 @@ def category_hours(table: pd.DataFrame, path: object) -> pd.Series:
     InputError
         Naming the row, when a category's hours cannot be read.
     """
+    import pandas as pd
+
     out = pd.Series(None, index=pd.Index(CATEGORY_CODES, name="category"), dtype=object)
     if "hours" not in table.columns:
         return out
@@ -525,10 +536,13 @@ def typical_hours(facilities: pd.DataFrame, category: str, given: Mapping[str, s
     None when the list gives no readable hours for the category (the centre then counts as always open, as
     every facility does in a list without hours).
 
+    >>> import pandas as pd
     >>> fac = pd.DataFrame({"category": ["study_room"] * 3, "hours": ["8:30-20:30", "8:30-20:30", "24小时"]})
     >>> typical_hours(fac, "study_room"), typical_hours(fac, "study_room", {"study_room": "9:00-21:00"})
     ('8:30-20:30', '9:00-21:00')
     """
+    import pandas as pd
+
     if given and isinstance(given.get(category), str) and given[category].strip():
         return given[category].strip()
     if "hours" not in facilities:

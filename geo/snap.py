@@ -10,10 +10,9 @@ import shapely
 from geo.crs import require_projected
 from geo.errors import InputError
 from geo.network import StreetNetwork
+from geo.vocab import DEFAULT_MAX_SNAP_M  # issue 32: read by the parsers without geopandas
 
 __all__ = ["DEFAULT_MAX_SNAP_M", "snap_points"]
-
-DEFAULT_MAX_SNAP_M = 300.0
 
 
 def snap_points(

@@ -23,11 +23,14 @@ __all__ = [
     "CATEGORIES",
     "CATEGORY_MINUTES",
     "CATEGORY_SYNONYMS",
+    "DEFAULT_GATE_M",
+    "DEFAULT_MAX_SNAP_M",
     "DEFAULT_NEW_CATEGORY",
     "HOURS_COLUMN_NAMES",
     "LEVELS",
     "LEVEL_SYNONYMS",
     "MODES",
+    "SYSTEMS",
     "category_code",
     "level_code",
     "levels_below",
@@ -108,6 +111,15 @@ HOURS_COLUMN_NAMES: tuple[str, ...] = (
 
 #: Travel modes (their default speeds are ``analysis.traveltime.MODE_SPEEDS_KMH``).
 MODES: tuple[str, ...] = ("walk", "bike", "ebike")
+
+# issue 32: the parsers' choices, here so that ``quarterhour --help`` reads them without geopandas
+#: Coordinate systems of points, converted to WGS-84 (``geo.chinacrs``): GPS/OSM/天地图, 高德/腾讯, 百度.
+SYSTEMS: tuple[str, ...] = ("wgs84", "gcj02", "bd09")
+#: Points farther than this many metres from any street are off the network (``geo.snap``).
+DEFAULT_MAX_SNAP_M = 300.0
+#: How far (metres) a gate may be from where a street crosses the compound's boundary and still open it
+#: (``geo.compounds``).
+DEFAULT_GATE_M = 20.0
 
 
 def _norm(text: object) -> str:

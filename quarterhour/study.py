@@ -327,7 +327,6 @@ def _read_inputs(spec: StudySpec) -> dict:
 
 def _read_network(spec: StudySpec, boundaries_ll: dict | None, step: Callable[[str], None]) -> Any:
     """The network's store entry (read, downloaded and prepared the first time: ``geo.store``); None if given."""
-    from geo.osm import walk_network_file
     from geo.store import cache_root, load_entry, store_network
 
     source = spec.network
@@ -343,6 +342,8 @@ def _read_network(spec: StudySpec, boundaries_ll: dict | None, step: Callable[[s
         clip_to = shapely.union_all(top.geometry.values)
     name = None
     if text.startswith(("osm:", "bbox:")):
+        from geo.osm import walk_network_file  # issue 32: the downloads' module, for a download only
+
         downloads = cache_root(spec.cache_dir) / "networks"
         if text.startswith("osm:"):
             source, name = walk_network_file(place=text[4:], cache_dir=downloads), text[4:]

@@ -9,19 +9,13 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from analysis.accessibility import DECAYS
-from analysis.groups import OLDER_KMH, Group
-from analysis.options import CIRCLE_MIN, CircleOptions, categories_options
-from analysis.pipeline import ISOCHRONE_KINDS
-from analysis.siting import MODELS
-from analysis.traveltime import MODE_SPEEDS_KMH, WALK_KMH
+# issue 32: light modules only (no pandas, geopandas, scipy): ``--help`` and a usage error answer at once
+from analysis.defaults import DECAYS, MODE_SPEEDS_KMH, MODELS, OLDER_KMH, WALK_KMH, Group
+from analysis.options import CIRCLE_MIN, ISOCHRONE_KINDS, CircleOptions, categories_options
 from analysis.yardstick import STANDARDS
-from geo.chinacrs import SYSTEMS
-from geo.snap import DEFAULT_MAX_SNAP_M
-from geo.vocab import LEVELS, MODES
+from geo.vocab import DEFAULT_MAX_SNAP_M, LEVELS, MODES, SYSTEMS
 from quarterhour import __version__
 from quarterhour.cli.auth import add_audit_parser, add_login_parsers
 from quarterhour.cli.batch import add_batch_parser
@@ -31,6 +25,9 @@ from quarterhour.cli.scenarios import add_scenarios_parser
 from quarterhour.cli.serve import add_serve_parser  # issue 29
 from quarterhour.cli.users import add_users_parser
 from quarterhour.gis.outdir import out_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["build_parser", "circle_options", "measures"]
 

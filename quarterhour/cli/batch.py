@@ -15,12 +15,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from geo import read_categories, sample_paths
-from geo.chinacrs import SYSTEMS
-from geo.snap import DEFAULT_MAX_SNAP_M
-from geo.vocab import MODES
+from geo.vocab import DEFAULT_MAX_SNAP_M, MODES, SYSTEMS  # issue 32: the parser reads no geopandas
 from quarterhour.gis.outdir import out_path
-from quarterhour.gis.roadlayer import road_options
 from quarterhour.i18n import yardstick_text
 
 if TYPE_CHECKING:
@@ -100,7 +96,9 @@ def batch_command(args: argparse.Namespace) -> int:
     import distributed  # noqa: F401 -- importing it sets its loggers' levels; ours must come after
 
     # here, not at the top: the batch machinery (Dask, the pack's PDF) is not imported by the other commands
+    from geo import sample_paths
     from quarterhour.batch.run import BatchInputs, Engine, check_address, check_out, prepare_batch, run_batch
+    from quarterhour.gis.roadlayer import road_options
 
     logging.getLogger("distributed").setLevel(logging.ERROR)  # the cluster's chatter: our lines say the progress
     if args.scheduler:
@@ -148,6 +146,7 @@ def batch_command(args: argparse.Namespace) -> int:
 
 def _options(args: argparse.Namespace) -> BatchOptions:
     """The circle's options, read as ``run`` reads them (the categories' table checked before any cluster)."""
+    from geo import read_categories
     from quarterhour.batch.unit import BatchOptions
     from quarterhour.cli.args import circle_options  # here: cli_args registers this parser
 

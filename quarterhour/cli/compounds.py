@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-
-from geo.compounds import DEFAULT_GATE_M, Walls, compound_of, compound_only_flags, read_walls, walled_network
 from geo.errors import InputError
-from geo.network import StreetNetwork
+from geo.vocab import DEFAULT_GATE_M  # issue 32: the parser reads no geopandas; the readers are imported when used
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from geo.compounds import Walls
+    from geo.network import StreetNetwork
 
 __all__ = ["add_compound_options", "read_compound_inputs", "walled"]
 
@@ -74,6 +78,8 @@ def read_compound_inputs(args: argparse.Namespace) -> Walls | None:
         if getattr(args, "gates", None) is not None:
             raise InputError("cli_compounds_gates_needs_compounds")
         return None
+    from geo.compounds import read_walls
+
     system = getattr(args, "compounds_crs", "auto")
     return read_walls(path, args.gates, system=system, network=getattr(args, "network", None))
 
@@ -82,6 +88,8 @@ def walled(
     args: argparse.Namespace, network: StreetNetwork, got: Walls | None, facilities: gpd.GeoDataFrame
 ) -> tuple[StreetNetwork, gpd.GeoDataFrame]:
     """The network with the compounds' walls, and the facilities with ``compound_only`` marked; said on stderr."""
+    from geo.compounds import compound_of, compound_only_flags, walled_network
+
     ids = [i.strip() for i in (getattr(args, "compound_only", None) or "").split(",") if i.strip()]
     if ids:
         unknown = sorted(set(ids) - set(map(str, facilities.index)))

@@ -10,20 +10,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-
-from analysis import columns as C
-from analysis.coverage import nearest_facility
-from analysis.hours import facility_hours, open_states, run_open, week_coverage, window_text
-from analysis.pipeline import CircleResult, run_circle
+# issue 32: the parser's modules only; the run's machinery is imported where it is used
 from geo.hours import WINDOWS, at_label, parse_at
-from geo.network import StreetNetwork
-from geo.snap import snap_points
-from quarterhour.gis.export import write_table
 from quarterhour.i18n import t
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+    from analysis.pipeline import CircleResult
+    from geo.network import StreetNetwork
 
 __all__ = [
     "HOURS_FILES",
@@ -84,7 +82,11 @@ def run_hours(
 ) -> CircleResult:
     """``run_circle``, or with ``--at``/``--when`` the run of the facilities open then (``run_open``)."""
     if not hours_asked(args):
+        from analysis.pipeline import run_circle
+
         return run_circle(network, facilities, demand, **options)
+    from analysis.hours import run_open
+
     category_hours: Mapping[str, str] = {}
     if categories is not None and "hours" in categories:
         category_hours = categories["hours"].dropna().to_dict()
@@ -97,6 +99,8 @@ def write_hours_tables(
     """The week's tables beside ``coverage.gpkg``; none unless a time or window was asked."""
     if not hours_asked(args) or result.hours is None:
         return []
+    from quarterhour.gis.export import write_table
+
     hourly = write_table(result.hours.hourly_table(), args.out / HOURS_FILES[0], force=args.force)
     windows = write_table(
         result.hours.windows_table(result.demand, boundaries), args.out / HOURS_FILES[1], force=args.force
@@ -137,6 +141,13 @@ def covered_then(
     """``site``'s residents with ``covered`` as at ``--at`` (the facilities open then) or throughout ``--when``."""
     if not hours_asked(args):
         return covered
+    import numpy as np
+
+    from analysis import columns as C
+    from analysis.coverage import nearest_facility
+    from analysis.hours import facility_hours, open_states, week_coverage
+    from geo.snap import snap_points
+
     weeks, _ = facility_hours(facilities)
     if args.at is not None:
         is_open = open_states(weeks, args.at) == 1
@@ -167,6 +178,8 @@ def site_hours(args: argparse.Namespace, sites: gpd.GeoDataFrame) -> gpd.GeoData
     """The sites with the hours each is assumed to keep: open at ``--at`` (24/7) or throughout ``--when``."""
     if not hours_asked(args) or not len(sites):
         return sites
+    from analysis.hours import window_text
+
     return sites.assign(hours=window_text(args.when) if args.when else "24/7")
 
 
@@ -176,4 +189,6 @@ def site_hours_line(args: argparse.Namespace) -> str | None:
         return None
     if args.at is not None:
         return f"hours: residents left out at {at_label(args.at, 'en')} (only the facilities open then count)"
+    from analysis.hours import window_text
+
     return f"hours: residents left out at some hour of {args.when}; each new site assumed open {window_text(args.when)}"

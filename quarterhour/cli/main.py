@@ -14,26 +14,14 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import shapely
-
-from analysis import columns as C
-from analysis.coverage import nearest_facility
-from analysis.gaps import gap_zones
-from analysis.pipeline import STEPS, CircleResult
-from analysis.traveltime import MODE_SPEEDS_KMH
+# issue 32: light modules only, so that --version, --help and a usage error answer before any of geopandas,
+# pandas, shapely or scipy loads; each command imports its machinery where it is used
+from analysis.defaults import MODE_SPEEDS_KMH
 from analysis.yardstick import yardstick
-from geo import (
-    InputError,
-    read_boundaries,
-    sample_paths,
-    snap_points,
-)
-from geo.errors import plain_text
-from geo.io import BUNDLED_BOUNDARIES
+from geo.errors import InputError, plain_text
 from geo.notes import note
-from geo.osm import check_box, walk_network_file
-from geo.store import cache_root, store_network
 from quarterhour.cli.args import build_parser, circle_options
 from quarterhour.cli.auth import audit_command, cli_lang, login_command, logout_command
 from quarterhour.cli.batch import batch_command
@@ -49,17 +37,16 @@ from quarterhour.cli.hours import (
     site_hours_line,
     write_hours_tables,
 )
-from quarterhour.cli.progress import Steps
 from quarterhour.cli.scenarios import scenarios_command
 from quarterhour.cli.serve import serve_command  # issue 29
 from quarterhour.cli.users import users_command
-from quarterhour.gis.export import provenance, write_layers
 from quarterhour.gis.outdir import claim
-from quarterhour.gis.roadlayer import issues_layer, road_options, road_text
 from quarterhour.i18n import error_words, group_text, note_text, t, yardstick_text
-from quarterhour.provenance import yardstick_record
-from quarterhour.render.sitelines import site_lines
-from quarterhour.study import CoordinateNote, StudySpec, load_study
+
+if TYPE_CHECKING:
+    from analysis.pipeline import CircleResult
+    from quarterhour.cli.progress import Steps
+    from quarterhour.study import StudySpec
 
 __all__ = ["main"]
 
@@ -68,11 +55,15 @@ log = logging.getLogger("quarterhour")
 
 def _defaults(args: argparse.Namespace) -> None:
     """Fill in the inputs not given from the bundled sample (and say so), and the mode's speed."""
+    from geo.io import sample_paths
+
     sample = sample_paths()
     downloads = bool(args.place or args.bbox)
     if downloads and args.network:
         raise InputError("cli_give_network_place_bbox")
     if args.bbox:
+        from geo.osm import check_box  # issue 32: the downloads' module, for a download only
+
         check_box(args.bbox)  # the download's own check, before anything is read
     all_sample = not downloads and all(getattr(args, n) is None for n in ("network", "facilities", "demand"))
     for name in ("facilities", "demand") if downloads else ("network", "facilities", "demand"):
@@ -88,6 +79,9 @@ def _defaults(args: argparse.Namespace) -> None:
 
 def _spec(args: argparse.Namespace) -> StudySpec:
     """What ``quarterhour.study.load_study`` reads for this command (issue 25: one way in for every face)."""
+    from quarterhour.gis.roadlayer import road_options
+    from quarterhour.study import StudySpec
+
     network = args.network
     if args.place or args.bbox:
         network = f"osm:{args.place}" if args.place else "bbox:" + ",".join(str(v) for v in args.bbox)
@@ -119,6 +113,16 @@ def _load(args: argparse.Namespace, step: Steps) -> tuple:
     ``extra`` holds the candidates and exclusion areas of ``site``, in the network's CRS, the population
     groups, and the study itself.
     """
+    step("reading")  # issue 32: the first step starts before its readers (geopandas, pandas, pyogrio) load,
+    # and the engine, the store and the writers load before any data is read, as when this module loaded them:
+    # modules loaded amid the data sit above its temporaries in the heap and keep them from being given back
+    # (a warm run on the sample peaked 50 MB higher)
+    import analysis.stages  # noqa: F401
+    import geo.store  # noqa: F401
+    import quarterhour.gis.export
+    import quarterhour.gis.roadlayer  # noqa: F401
+    from quarterhour.study import CoordinateNote, load_study
+
     _defaults(args)
     compounds = read_compound_inputs(args)  # issue 30: gated compounds and their gates, read before the network
     study = load_study(_spec(args), progress=step)
@@ -154,6 +158,10 @@ def _provenance(args: argparse.Namespace) -> dict:
 
     Call after ``_load``: the inputs it filled in from the sample are named too.
     """
+    from geo.io import BUNDLED_BOUNDARIES
+    from quarterhour.gis.export import provenance
+    from quarterhour.provenance import yardstick_record
+
     inputs: dict[str, Path | str | None] = {}
     for role in _INPUT_FILES:
         value = getattr(args, role, None)
@@ -175,6 +183,9 @@ def _provenance(args: argparse.Namespace) -> dict:
 
 def _steps(args: argparse.Namespace, *skip: str) -> Steps:
     """The command's progress on stderr: its steps, but those in ``skip``; none with ``--quiet``."""
+    from analysis.defaults import STEPS
+    from quarterhour.cli.progress import Steps
+
     return Steps([s for s in STEPS if s not in skip], quiet=args.quiet)
 
 
@@ -211,6 +222,9 @@ def _say_yardstick(result: CircleResult) -> None:
 
 def _run_steps(args: argparse.Namespace, step: Steps) -> tuple[CircleResult, Path]:
     network, facilities, demand, boundaries, categories, extra = _load(args, step)
+    from quarterhour.gis.export import write_layers  # issue 32: after the first step has started
+    from quarterhour.gis.roadlayer import issues_layer
+
     result: CircleResult = run_hours(  # run_circle, or with --at/--when the facilities open then (issue 31)
         network,
         facilities,
@@ -260,9 +274,16 @@ def _site(args: argparse.Namespace) -> int:
 
 
 def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
-    from analysis.siting import candidate_sites, left_out, plan_sites, units_area  # only ``site`` chooses sites
-
     network, facilities, demand, boundaries, _, extra = _load(args, step)
+    from analysis import columns as C  # issue 32: after the first step has started
+    from analysis.coverage import nearest_facility
+    from analysis.gaps import gap_zones
+    from analysis.siting import candidate_sites, left_out, plan_sites, units_area  # only ``site`` chooses sites
+    from geo.snap import snap_points
+    from quarterhour.gis.export import write_layers
+    from quarterhour.gis.roadlayer import issues_layer
+    from quarterhour.render.sitelines import site_lines
+
     closing = [c for c in args.close.split(",") if c.strip()]
     unknown = sorted(set(closing) - set(facilities.index))
     if unknown:
@@ -387,6 +408,13 @@ def _report_steps(args: argparse.Namespace, step: Steps) -> int:
 
 def _network(args: argparse.Namespace) -> int:
     """Prepare a network into the store (or read it back) and say what it holds."""
+    import shapely
+
+    from geo.io import read_boundaries
+    from geo.osm import walk_network_file
+    from geo.store import cache_root, store_network
+    from quarterhour.gis.roadlayer import road_options, road_text
+
     if args.place or args.bbox:
         if args.file:
             raise InputError("cli_give_network_file_place")

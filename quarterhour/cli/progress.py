@@ -15,8 +15,6 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from tqdm import tqdm
-
 from quarterhour.i18n import t
 
 __all__ = ["Steps"]
@@ -42,6 +40,7 @@ class Steps:
     >>> out = io.StringIO()
     >>> with Steps(["reading", "writing"], stream=out) as step:
     ...     step("reading")
+    ...     step("reading")  # already under way: goes on
     ...     step("writing")
     >>> [line.split(" … ")[0] for line in out.getvalue().splitlines()]
     ['[1/2] reading', '[2/2] writing']
@@ -53,14 +52,17 @@ class Steps:
         self.quiet = quiet
         self.lang = lang
         self.terminal = not quiet and bool(getattr(self.stream, "isatty", lambda: False)())
-        self.bar = tqdm(
-            total=len(self.steps),
-            disable=not self.terminal,
-            file=self.stream,
-            unit="step",
-            bar_format="{desc} {bar} {n_fmt}/{total_fmt} [{elapsed}]",
-            leave=False,
-        )
+        self.bar = None  # issue 32: tqdm (and its multiprocessing lock) loads only for a terminal's bar
+        if self.terminal:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=len(self.steps),
+                file=self.stream,
+                unit="step",
+                bar_format="{desc} {bar} {n_fmt}/{total_fmt} [{elapsed}]",
+                leave=False,
+            )
         self.current: str | None = None
         self.started = 0.0
         self.done = 0
@@ -77,20 +79,25 @@ class Steps:
             n = max(len(self.steps), self.done)
             took = time.perf_counter() - self.started
             print(f"[{self.done}/{n}] {self.label(self.current)} … {took:.1f} s", file=self.stream, flush=True)
-        self.bar.update(1)
+        if self.bar is not None:
+            self.bar.update(1)
         self.current = None
 
     def __call__(self, step: str) -> None:
-        """Start ``step``: the one under way ends."""
+        """Start ``step``: the one under way ends (``step`` itself, already under way, goes on)."""
+        if step == self.current:
+            return
         self._finish()
         self.current, self.started = step, time.perf_counter()
-        self.bar.set_description_str(self.label(step))
+        if self.bar is not None:
+            self.bar.set_description_str(self.label(step))
 
     def close(self, *, ok: bool = True) -> None:
         """End the last step (if ``ok``: a failed step gets no line) and the bar."""
         if ok:
             self._finish()
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
     def __enter__(self) -> Steps:
         """Use as a context manager: the last step ends with the block (not when it raises)."""

@@ -19,11 +19,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from geo._validate import clean_text
 from geo.errors import InputError
-from geo.scenario import change_rows, changes_frame, read_scenario, scenario_geojson
 from quarterhour.cli.auth import acting, auth_options
-from quarterhour.gis.export import atomic_write, provenance, write_layers
 from quarterhour.gis.outdir import out_path
 from quarterhour.workspace.access import STATUSES
 
@@ -106,6 +103,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from geo._validate import clean_text  # issue 32: the readers here, not when the parser is built
+    from geo.scenario import change_rows, read_scenario
+
     rows = change_rows(read_scenario(args.file))
     store = _store()
     who = acting(args, store, f"scenarios import {args.file.name}")
@@ -144,6 +144,9 @@ def _unit_tree(boundaries: str | None) -> tuple[dict[str, str], dict[str, object
 
 
 def _export(args: argparse.Namespace) -> int:
+    from geo.scenario import changes_frame, scenario_geojson  # issue 32: the writers here, not in the parser
+    from quarterhour.gis.export import atomic_write, write_layers
+
     suffix = args.out.suffix.lower()
     if suffix not in (".geojson", ".json", ".gpkg"):
         raise InputError(
@@ -167,6 +170,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _provenance(opened: object) -> dict:
+    from quarterhour.gis.export import provenance
+
     sc = opened.scenario
     return provenance(
         {
