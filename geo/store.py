@@ -25,6 +25,15 @@ verified (``load_entry(..., expect=)``).
 An entry is written into a temporary folder beside its place and renamed into
 it, so two processes preparing the same network at once leave one whole entry.
 
+Issue 32: an entry also answers the walking-time question without its lines. Once its arrays
+have passed ``_check_arrays`` (on a full read), a keyed record of that (``checked.json``: the
+manifest's digest, HMAC'd) is kept in the entry; ``read_routing`` then checks the manifest and
+every file's size and SHA-256 as before, and reads only the segments' ends and lengths and the
+nodes' coordinates (``RoutingNetwork``: columns, no geometry parsed). Without that record, or with
+any doubt, it reads the entry whole. The entry's files and ``FORMAT_VERSION`` are unchanged, so
+entries written before read as before; the record and the kept snaps (``geo.snapstore``, in the
+entry's ``snaps`` folder) are extra files the checks do not list, gone when the entry is replaced.
+
 The store lives in the user's cache folder (``platformdirs``); the
 ``QUARTERHOUR_CACHE`` environment variable or a ``cache_dir`` argument
 (the commands' ``--cache-dir``) moves it.
@@ -41,11 +50,12 @@ import secrets
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import platformdirs
 import shapely
 from pyproj import CRS
@@ -59,6 +69,8 @@ from geo.roads import RoadOptions, RoadReport, is_road_layer, prepare_roads
 
 __all__ = [
     "FORMAT_VERSION",
+    "STORE_ENTRY",
+    "RoutingNetwork",
     "StoredNetwork",
     "cache_root",
     "entry_key",
@@ -66,6 +78,7 @@ __all__ = [
     "list_networks",
     "load_entry",
     "manifest_digest",
+    "read_routing",
     "store_network",
     "store_secret",
 ]
@@ -80,6 +93,10 @@ _ISSUES = "issues.parquet"  # issue 30: a road layer's network_issues
 _CHUNK = 1 << 20
 _SECRET_ENV = "QUARTERHOUR_STORE_KEY"
 _SECRET_FILE = "store.key"
+_CHECKED = "checked.json"  # issue 32: the keyed record that the entry's arrays passed ``_check_arrays``
+#: ``StreetNetwork.derived`` key of a network read from (or written to) the store with this computer's key:
+#: (the entry's folder, its ``manifest_digest``). Snaps on it may be kept (``geo.snapstore``).
+STORE_ENTRY = "store_entry"
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,38 @@ class StoredNetwork:
     path: Path
     manifest: dict
     built: bool
+
+
+@dataclass(frozen=True, eq=False)
+class RoutingNetwork:
+    """A store entry's segments and nodes without their lines: what walking times need (issue 32).
+
+    ``analysis.traveltime``'s functions that take snap tables (``nearest_times``, ``reach_table``,
+    ``od_table``) run on it as on the ``StreetNetwork``; snapping and drawing need the lines: read
+    the entry whole (``load_entry``) for those.
+
+    Attributes
+    ----------
+    nodes
+        One row per node, in position order: ``x``, ``y``, ``component``.
+    edges
+        One row per segment: ``u``, ``v`` (node positions), ``length_m``.
+    crs
+        The network's CRS.
+    derived
+        As ``StreetNetwork.derived``.
+    """
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    crs: CRS
+    derived: dict = field(default_factory=dict, repr=False)
+    graph: None = None
+
+    @property
+    def n_nodes(self) -> int:
+        """The number of nodes."""
+        return len(self.nodes)
 
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
@@ -342,6 +391,7 @@ def store_network(
     if roads is not None:
         options["roads"] = roads.record()
     manifest = _write(network, target, key=key, source=source, options=options, secret=secret)
+    network.derived[STORE_ENTRY] = (target, manifest_digest(manifest))  # issue 32: its snaps may be kept
     return StoredNetwork(network, target, manifest, built=True)
 
 
@@ -423,6 +473,114 @@ def load_entry(path: str | Path, *, expect: str | None = None) -> StoredNetwork:
     raise InputError("store_stored_network_damaged_problem", file=str(path), problem_value=problem)
 
 
+def read_routing(path: str | Path, *, expect: str | None = None) -> StoredNetwork:
+    """A store entry's routing arrays (``RoutingNetwork``), its lines left unread, once they are known checked.
+
+    The manifest (its key, or ``expect``), format and every file's size and SHA-256 are checked as
+    ``load_entry`` checks them; the segments' ends must be nodes that are there. The lines' check
+    (``_check_arrays``: each length is its line's, each line runs between its nodes) is taken from the
+    entry's keyed record that a full read of this very manifest passed it. Without the record (an entry
+    not yet read whole, or a batch worker's ``expect``), or if anything is off, the entry is read whole
+    (``load_entry``), which checks it all, keeps the record and says what is wrong.
+
+    Parameters
+    ----------
+    path
+        The entry's folder.
+    expect
+        As for ``load_entry``.
+
+    Returns
+    -------
+    StoredNetwork
+        ``network`` a ``RoutingNetwork`` (or the whole ``StreetNetwork`` when read whole) and the manifest.
+
+    Raises
+    ------
+    InputError
+        As ``load_entry``.
+    """
+    path = Path(path)
+    secret = None if expect is not None else store_secret(path.parent.parent)
+    try:
+        manifest = _trusted_manifest(path, key=path.name, secret=secret, expect=expect)
+        if secret is not None and _was_checked(path, manifest, secret):
+            _check_files(path, manifest)
+            routing = _read_routing(path, manifest)
+            routing.derived[STORE_ENTRY] = (path, manifest_digest(manifest))
+            return StoredNetwork(routing, path, manifest, built=False)
+    except _Damaged as exc:
+        log.info("the stored network %s is read whole: %s", path, exc)
+    return load_entry(path, expect=expect)
+
+
+def _read_routing(entry: Path, manifest: dict) -> RoutingNetwork:
+    """The segments' ends and lengths and the nodes' coordinates, as columns (no geometry parsed)."""
+    import pyarrow.parquet as pq
+
+    try:
+        edges, nodes = (
+            pq.read_table(entry / name, columns=list(columns), use_threads=False)
+            for name, columns in (("edges.parquet", ("u", "v", "length_m")), ("nodes.parquet", ("x", "y", "component")))
+        )
+        edges, nodes = (pd.DataFrame({c: t.column(c).to_numpy() for c in t.column_names}) for t in (edges, nodes))
+        crs = _entry_crs(entry, manifest)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
+    if len(nodes) != manifest.get("nodes") or len(edges) != manifest.get("segments"):
+        raise _Damaged("counts differ from the manifest")
+    _check_ends(edges["u"].to_numpy(), edges["v"].to_numpy(), len(nodes))
+    return RoutingNetwork(nodes=nodes, edges=edges, crs=crs)
+
+
+def _entry_crs(entry: Path, manifest: dict) -> CRS:
+    """The edges' CRS: the manifest's when an authority code (as parsed from the GeoParquet's, it is the same).
+
+    Anything else is taken from the GeoParquet's own metadata (PROJJSON), as ``gpd.read_parquet`` takes it.
+    """
+    import pyarrow.parquet as pq
+
+    stated = str(manifest.get("crs", ""))
+    if stated.startswith("EPSG:") and stated[5:].isdigit():
+        return CRS.from_user_input(stated)
+    geo_meta = json.loads(pq.read_schema(entry / "edges.parquet").metadata[b"geo"])
+    return CRS.from_user_input(geo_meta["columns"][geo_meta["primary_column"]]["crs"])
+
+
+def _checked_mac(manifest: dict, secret: bytes) -> str:
+    return hmac.new(secret, b"checked\0" + manifest_digest(manifest).encode(), hashlib.sha256).hexdigest()
+
+
+def _remember_checked(entry: Path, manifest: dict, secret: bytes) -> None:
+    """Keep the keyed record that this manifest's arrays passed ``_check_arrays`` (best effort: never fails)."""
+    record = {"digest": manifest_digest(manifest), "mac": _checked_mac(manifest, secret)}
+    if _checked_record(entry) == record:
+        return
+    tmp = entry / f".{_CHECKED}.{uuid.uuid4().hex}"
+    try:
+        tmp.write_text(json.dumps(record), encoding="utf-8")
+        os.replace(tmp, entry / _CHECKED)
+    except OSError as exc:  # a read-only store: the next routing read reads the entry whole
+        log.info("the stored network %s: no record of its check kept (%s)", entry, exc)
+        tmp.unlink(missing_ok=True)
+
+
+def _checked_record(entry: Path) -> dict | None:
+    try:
+        record = json.loads((entry / _CHECKED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _was_checked(entry: Path, manifest: dict, secret: bytes) -> bool:
+    """The entry holds the keyed record that this very manifest's arrays passed ``_check_arrays``."""
+    record = _checked_record(entry) or {}
+    return record.get("digest") == manifest_digest(manifest) and hmac.compare_digest(
+        str(record.get("mac", "")), _checked_mac(manifest, secret)
+    )
+
+
 def list_networks(cache_dir: str | Path | None = None) -> list[dict]:
     """The prepared networks in the store, newest first: each one's manifest, with ``path`` (its folder).
 
@@ -472,11 +630,8 @@ def _manifest(entry: Path) -> dict | None:
         return None
 
 
-def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = None) -> tuple[StreetNetwork, dict]:
-    """Check an entry's manifest (its key, or ``expect``), sizes and hashes, then read and check its arrays.
-
-    ``_Untrusted`` if the manifest is not the one promised, ``_Damaged`` if anything else is off.
-    """
+def _trusted_manifest(entry: Path, *, key: str, secret: bytes | None, expect: str | None) -> dict:
+    """The entry's manifest, keyed with ``secret`` (or the one ``expect`` names), of this format and key."""
     manifest = _manifest(entry)
     if not isinstance(manifest, dict):
         raise _Damaged("no readable manifest")
@@ -487,6 +642,11 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
         raise _Untrusted("its manifest is not keyed with this computer's store key (written elsewhere or changed)")
     if manifest.get("format") != FORMAT_VERSION or manifest.get("key") != key:
         raise _Damaged(f"written by store format {manifest.get('format')}, this is {FORMAT_VERSION}")
+    return manifest
+
+
+def _check_files(entry: Path, manifest: dict) -> bool:
+    """Every file of the entry has its manifest's size and SHA-256; True for a road layer's entry (issue 30)."""
     files = manifest.get("files", {})
     road_layer = "topology" in manifest  # issue 30: a road layer's entry keeps its topology report too
     for name in (*_FILES, _ISSUES) if road_layer else _FILES:
@@ -496,6 +656,16 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
             raise _Damaged(f"{name} is missing or truncated")
         if file_sha256(file) != want.get("sha256"):
             raise _Damaged(f"{name} does not match its SHA-256")
+    return road_layer
+
+
+def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = None) -> tuple[StreetNetwork, dict]:
+    """Check an entry's manifest (its key, or ``expect``), sizes and hashes, then read and check its arrays.
+
+    ``_Untrusted`` if the manifest is not the one promised, ``_Damaged`` if anything else is off.
+    """
+    manifest = _trusted_manifest(entry, key=key, secret=secret, expect=expect)
+    road_layer = _check_files(entry, manifest)
     try:
         edges = gpd.read_parquet(entry / "edges.parquet")
         nodes = _read_nodes(entry / "nodes.parquet", edges.crs)
@@ -511,6 +681,9 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
         except (OSError, ValueError) as exc:
             raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
         network.derived["road_report"] = RoadReport(dict(manifest["topology"]), issues)
+    if secret is not None:  # issue 32: its arrays passed ``_check_arrays``; snaps on it may be kept
+        _remember_checked(entry, manifest, secret)
+        network.derived[STORE_ENTRY] = (entry, manifest_digest(manifest))
     return network, manifest
 
 
@@ -543,10 +716,7 @@ def _check_arrays(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, *, ends: boo
         raise _Damaged(f"its tables lack a column or hold text ({plain_text(exc)})") from exc
     if len(edges) == 0:
         return
-    if not (np.issubdtype(u.dtype, np.integer) and np.issubdtype(v.dtype, np.integer)):
-        raise _Damaged("segment ends are not node numbers")
-    if u.min() < 0 or v.min() < 0 or max(u.max(), v.max()) >= len(nodes):
-        raise _Damaged("a segment ends at a node that is not there")
+    _check_ends(u, v, len(nodes))
     if not np.allclose(length, shapely.length(geom), rtol=1e-9, atol=1e-6):
         bad = int(np.sum(~np.isclose(length, shapely.length(geom), rtol=1e-9, atol=1e-6)))
         raise _Damaged(f"{bad:,} segment lengths differ from their lines' lengths")
@@ -563,6 +733,14 @@ def _check_arrays(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, *, ends: boo
         back = np.abs(start[off] - xy[v[off]]) + np.abs(end[off] - xy[u[off]])
         if (back.max(axis=1) >= 1e-3).any():
             raise _Damaged("a segment's line does not run between its two nodes")
+
+
+def _check_ends(u: np.ndarray, v: np.ndarray, n_nodes: int) -> None:
+    """Each segment's ends are node numbers of nodes that are there; ``_Damaged`` if not."""
+    if not (np.issubdtype(u.dtype, np.integer) and np.issubdtype(v.dtype, np.integer)):
+        raise _Damaged("segment ends are not node numbers")
+    if len(u) and (u.min() < 0 or v.min() < 0 or max(u.max(), v.max()) >= n_nodes):
+        raise _Damaged("a segment ends at a node that is not there")
 
 
 def _summary(network: StreetNetwork) -> dict:
