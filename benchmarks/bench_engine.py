@@ -168,7 +168,7 @@ def main() -> None:
             cpu = statistics.median(g[part]["cpu"] for g in got)
             wall = statistics.median(g[part]["wall"] for g in got)
             loads = ", ".join(f"{g[part]['load']:.1f}" for g in got)
-            print(f"  {part:<13} cpu {cpu:6.2f} s  wall {wall:6.2f} s  (load {loads})")
+            print(f"  {part:<13} cpu {cpu:7.3f} s  wall {wall:7.3f} s  (load {loads})")
 
 
 if __name__ == "__main__":

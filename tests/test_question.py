@@ -128,7 +128,15 @@ def test_routing_read_needs_the_check_on_record_and_whole_files(stored, sample):
     _assert_same(question_times(entry, fac, dem), want)
 
 
-def test_street_links_are_the_three_key_sorts_arrays_with_parallel_segments_and_loops():
+def _links_as_before(network, speed):
+    """The street links as built before issue 32: a three-key sort (``_shortest``), then COO to CSR."""
+    e = network.edges
+    u, v, sec = e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy() / speed
+    rows, cols, w = _shortest(np.r_[u, v], np.r_[v, u], np.r_[sec, sec])
+    return sp.csr_matrix((w, (rows, cols)), shape=(network.n_nodes, network.n_nodes))
+
+
+def test_street_links_are_the_three_key_sorts_arrays_with_parallel_segments_and_loops(sample, diamond):
     xy = np.array([[0.0, 0], [100, 0], [100, 100], [0, 100]])
     u = np.array([0, 1, 2, 0, 1, 3, 2])
     v = np.array([1, 2, 3, 1, 0, 3, 3])  # (0,1) three times (one curved, one reversed); a loop at 3; (2,3) twice
@@ -136,17 +144,15 @@ def test_street_links_are_the_three_key_sorts_arrays_with_parallel_segments_and_
     geom[3] = shapely.LineString([(0, 0), (50, 20), (100, 0)])
     geom[5] = shapely.LineString([(0, 100), (10, 110), (0, 120), (0, 100)])
     geom[6] = shapely.LineString([(100, 100), (50, 90), (0, 100)])
-    network = network_from_arrays(xy, u, v, geom, crs="EPSG:32632")
+    looped = network_from_arrays(xy, u, v, geom, crs="EPSG:32632")
     speed = speed_ms(4.5)
-    e = network.edges
-    sec = e["length_m"].to_numpy() / speed
-    rows, cols, w = _shortest(np.r_[u, v], np.r_[v, u], np.r_[sec, sec])
-    want = sp.csr_matrix((w, (rows, cols)), shape=(4, 4))
-    indptr, indices, data = traveltime._street_links(network, speed)
-    np.testing.assert_array_equal(indptr, want.indptr)
-    np.testing.assert_array_equal(indices, want.indices)
-    np.testing.assert_array_equal(data, want.data)
-    assert want.nnz == 7  # 0-1, 1-2, 2-3 both ways, the loop once
+    assert _links_as_before(looped, speed).nnz == 7  # 0-1, 1-2, 2-3 both ways, the loop once
+    for network in (looped, diamond, sample[0]):  # parallel links and loops; none (scipy's conversion alone)
+        want = _links_as_before(network, speed)
+        indptr, indices, data = traveltime._street_links(network, speed)
+        np.testing.assert_array_equal(indptr, want.indptr)
+        np.testing.assert_array_equal(indices, want.indices)
+        np.testing.assert_array_equal(data, want.data)
 
 
 def test_same_segment_pairs_are_the_merges(sample):
