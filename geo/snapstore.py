@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import io
 import json
 import logging
 import os
@@ -49,6 +48,7 @@ KEEP = 64
 _FOLDER = "snaps"
 _MAC_BYTES = 32
 _COLUMNS = ("edge", "pos_m", "offset_m", "component")
+_DTYPES = (np.dtype("<i8"), np.dtype("<f8"), np.dtype("<f8"), np.dtype("<i8"))  # after the row count (<i8)
 
 
 def kept_snap(points: gpd.GeoDataFrame, network: object, *, max_snap_m: float = DEFAULT_MAX_SNAP_M) -> pd.DataFrame:
@@ -150,27 +150,31 @@ def _name(points: gpd.GeoDataFrame, digest: str, max_snap_m: float) -> str:
     return h.hexdigest()[:40]
 
 
-def _mac(secret: bytes, name: str, payload: bytes) -> bytes:
-    return hmac.new(secret, name.encode() + b"\0" + payload, hashlib.sha256).digest()
+def _mac(secret: bytes, name: str, payload: bytes | memoryview) -> bytes:
+    mac = hmac.new(secret, name.encode() + b"\0", hashlib.sha256)
+    mac.update(payload)
+    return mac.digest()
 
 
 def _load(file: Path, secret: bytes, points: gpd.GeoDataFrame, n_edges: int) -> pd.DataFrame | None:
     """The kept table, if there, keyed with ``secret`` and whole; None otherwise."""
     name = file.name
     try:
-        data = file.read_bytes()
+        data = bytearray(file.read_bytes())
     except OSError:
         return None
-    payload = data[_MAC_BYTES:]
-    if not hmac.compare_digest(data[:_MAC_BYTES], _mac(secret, name, payload)):
+    payload = memoryview(data)[_MAC_BYTES:]
+    if not hmac.compare_digest(bytes(data[:_MAC_BYTES]), _mac(secret, name, payload)):
         log.info("the kept snap %s is not keyed with this store's key: snapping again", file.name)
         return None
-    try:
-        with np.load(io.BytesIO(payload), allow_pickle=False) as z:
-            edge, pos, offset, component = (z[c] for c in _COLUMNS)
-    except (OSError, ValueError, KeyError):
+    n = len(points)
+    if len(payload) != 8 * (1 + len(_COLUMNS) * n) or int(np.frombuffer(payload[:8], dtype="<i8")[0]) != n:
         return None
-    if not all(len(a) == len(points) for a in (edge, pos, offset, component)) or (edge >= n_edges).any():
+    edge, pos, offset, component = (
+        np.frombuffer(payload[8 + 8 * n * i : 8 + 8 * n * (i + 1)], dtype=dtype).astype(dtype.newbyteorder("="))
+        for i, dtype in enumerate(_DTYPES)
+    )
+    if (edge >= n_edges).any():
         return None
     with contextlib.suppress(OSError):
         os.utime(file)  # used: the last to go
@@ -182,9 +186,9 @@ def _load(file: Path, secret: bytes, points: gpd.GeoDataFrame, n_edges: int) -> 
 
 def _keep(folder: Path, name: str, secret: bytes, snap: pd.DataFrame) -> None:
     """Write the table (atomically, keyed); drop the least recently used beyond ``KEEP``. Never fails."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **{c: snap[c].to_numpy() for c in _COLUMNS})
-    payload = buffer.getvalue()
+    parts = [np.asarray([len(snap)], dtype="<i8").tobytes()]
+    parts += [snap[c].to_numpy().astype(dtype).tobytes() for c, dtype in zip(_COLUMNS, _DTYPES, strict=True)]
+    payload = b"".join(parts)
     tmp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
     try:
         folder.mkdir(exist_ok=True)

@@ -123,7 +123,7 @@ class StoredNetwork:
 
 @dataclass(frozen=True, eq=False)
 class RoutingNetwork:
-    """A store entry's segments and nodes without their lines: what walking times need (issue 32).
+    """A store entry's segments without their lines, and its nodes on first use: what walking times need (issue 32).
 
     ``analysis.traveltime``'s functions that take snap tables (``nearest_times``, ``reach_table``,
     ``od_table``) run on it as on the ``StreetNetwork``; snapping and drawing need the lines: read
@@ -131,26 +131,38 @@ class RoutingNetwork:
 
     Attributes
     ----------
-    nodes
-        One row per node, in position order: ``x``, ``y``, ``component``.
     edges
         One row per segment: ``u``, ``v`` (node positions), ``length_m``.
     crs
         The network's CRS.
+    n_nodes
+        The number of nodes (the keyed manifest's).
     derived
         As ``StreetNetwork.derived``.
+    nodes
+        One row per node, in position order: ``x``, ``y``, ``component``; read (and its file's size and
+        SHA-256 checked) when first asked for: the nearest-facility pass needs none.
     """
 
-    nodes: pd.DataFrame
     edges: pd.DataFrame
     crs: CRS
+    n_nodes: int
     derived: dict = field(default_factory=dict, repr=False)
     graph: None = None
+    source: tuple[Path, dict] | None = field(default=None, repr=False)  #: (the entry, its manifest)
 
     @property
-    def n_nodes(self) -> int:
-        """The number of nodes."""
-        return len(self.nodes)
+    def nodes(self) -> pd.DataFrame:
+        """The nodes' ``x``, ``y``, ``component``, read from the entry once."""
+        if "routing_nodes" not in self.derived:
+            entry, manifest = self.source
+            try:
+                self.derived["routing_nodes"] = _read_routing_nodes(entry, manifest)
+            except _Damaged as exc:
+                raise InputError(
+                    "store_stored_network_damaged_problem", file=str(entry), problem_value=str(exc)
+                ) from exc
+        return self.derived["routing_nodes"]
 
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
@@ -505,7 +517,7 @@ def read_routing(path: str | Path, *, expect: str | None = None) -> StoredNetwor
     try:
         manifest = _trusted_manifest(path, key=path.name, secret=secret, expect=expect)
         if secret is not None and _was_checked(path, manifest, secret):
-            _check_files(path, manifest)
+            _check_files(path, manifest, ("edges.parquet",))  # the nodes' file when they are read
             routing = _read_routing(path, manifest)
             routing.derived[STORE_ENTRY] = (path, manifest_digest(manifest))
             return StoredNetwork(routing, path, manifest, built=False)
@@ -515,22 +527,34 @@ def read_routing(path: str | Path, *, expect: str | None = None) -> StoredNetwor
 
 
 def _read_routing(entry: Path, manifest: dict) -> RoutingNetwork:
-    """The segments' ends and lengths and the nodes' coordinates, as columns (no geometry parsed)."""
+    """The segments' ends and lengths, as columns (no geometry parsed); the nodes are read when asked for."""
     import pyarrow.parquet as pq
 
     try:
-        edges, nodes = (
-            pq.read_table(entry / name, columns=list(columns), use_threads=False)
-            for name, columns in (("edges.parquet", ("u", "v", "length_m")), ("nodes.parquet", ("x", "y", "component")))
-        )
-        edges, nodes = (pd.DataFrame({c: t.column(c).to_numpy() for c in t.column_names}) for t in (edges, nodes))
+        table = pq.read_table(entry / "edges.parquet", columns=["u", "v", "length_m"], use_threads=False)
+        edges = pd.DataFrame({c: table.column(c).to_numpy() for c in table.column_names})
         crs = _entry_crs(entry, manifest)
+        n_nodes = int(manifest["nodes"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
-    if len(nodes) != manifest.get("nodes") or len(edges) != manifest.get("segments"):
+    if len(edges) != manifest.get("segments"):
         raise _Damaged("counts differ from the manifest")
-    _check_ends(edges["u"].to_numpy(), edges["v"].to_numpy(), len(nodes))
-    return RoutingNetwork(nodes=nodes, edges=edges, crs=crs)
+    _check_ends(edges["u"].to_numpy(), edges["v"].to_numpy(), n_nodes)
+    return RoutingNetwork(edges=edges, crs=crs, n_nodes=n_nodes, source=(entry, manifest))
+
+
+def _read_routing_nodes(entry: Path, manifest: dict) -> pd.DataFrame:
+    """The nodes' ``x``, ``y``, ``component``, their file checked against the manifest first."""
+    import pyarrow.parquet as pq
+
+    _check_files(entry, manifest, ("nodes.parquet",))
+    try:
+        table = pq.read_table(entry / "nodes.parquet", columns=["x", "y", "component"], use_threads=False)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
+    if table.num_rows != manifest.get("nodes"):
+        raise _Damaged("counts differ from the manifest")
+    return pd.DataFrame({c: table.column(c).to_numpy() for c in table.column_names})
 
 
 def _entry_crs(entry: Path, manifest: dict) -> CRS:
@@ -645,11 +669,11 @@ def _trusted_manifest(entry: Path, *, key: str, secret: bytes | None, expect: st
     return manifest
 
 
-def _check_files(entry: Path, manifest: dict) -> bool:
-    """Every file of the entry has its manifest's size and SHA-256; True for a road layer's entry (issue 30)."""
+def _check_files(entry: Path, manifest: dict, names: tuple[str, ...] | None = None) -> bool:
+    """Every file of the entry (or ``names``) has its manifest's size and SHA-256; True for a road layer's entry."""
     files = manifest.get("files", {})
     road_layer = "topology" in manifest  # issue 30: a road layer's entry keeps its topology report too
-    for name in (*_FILES, _ISSUES) if road_layer else _FILES:
+    for name in names or ((*_FILES, _ISSUES) if road_layer else _FILES):
         file = entry / name
         want = files.get(name, {})
         if not file.is_file() or file.stat().st_size != want.get("bytes"):
