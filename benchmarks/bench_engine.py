@@ -15,9 +15,9 @@ after the other, each timing in itself (CPU and wall seconds, and the load avera
 - ``floor``: the same answer from arrays already in memory (segments' ends and lengths, the points'
   snaps): one ``scipy.sparse.csgraph`` Dijkstra and the times read off the segments' ends;
 - ``question_cold`` and ``question_warm`` (a checkout with ``quarterhour.question``, issue 32): the library's
-  question (``question_times``: store entry -> each resident's seconds), first with no snaps kept and the
-  entry's check not yet recorded (it reads the entry whole, snaps, keeps both), then again (the routing
-  arrays read as columns, the snaps kept); each checked equal to the ``question`` row's seconds, to the bit.
+  question (``question_times``: store entry -> each resident's seconds), first with no snaps and no routing
+  arrays kept (it reads the entry whole, snaps, keeps both), then again (the keyed routing arrays read, the
+  snaps kept: no line, no tree); each checked equal to the ``question`` row's seconds, to the bit.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def _measure(folder: Path) -> dict:
 
         os.environ["QUARTERHOUR_STORE_KEY"] = "bench-engine"  # the key the entry was written with
         shutil.rmtree(folder / "entry" / "snaps", ignore_errors=True)
-        (folder / "entry" / "checked.json").unlink(missing_ok=True)
+        (folder / "entry" / "routing.bin").unlink(missing_ok=True)
         kept = {}
         for part in ("question_cold", "question_warm"):
             t = _clock()

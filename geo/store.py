@@ -26,13 +26,16 @@ An entry is written into a temporary folder beside its place and renamed into
 it, so two processes preparing the same network at once leave one whole entry.
 
 Issue 32: an entry also answers the walking-time question without its lines. Once its arrays
-have passed ``_check_arrays`` (on a full read), a keyed record of that (``checked.json``: the
-manifest's digest, HMAC'd) is kept in the entry; ``read_routing`` then checks the manifest and
-every file's size and SHA-256 as before, and reads only the segments' ends and lengths and the
-nodes' coordinates (``RoutingNetwork``: columns, no geometry parsed). Without that record, or with
-any doubt, it reads the entry whole. The entry's files and ``FORMAT_VERSION`` are unchanged, so
-entries written before read as before; the record and the kept snaps (``geo.snapstore``, in the
-entry's ``snaps`` folder) are extra files the checks do not list, gone when the entry is replaced.
+have passed ``_check_arrays`` (on a whole read), the segments' ends and lengths and the street
+links in metres (``geo.links``) are kept beside them, keyed like the manifest (``routing.bin``:
+HMAC-SHA-256 with the store key over the arrays and the manifest's digest they belong to).
+``read_routing`` then checks the manifest as before and that file's key and digest, and reads the
+arrays straight from it (``RoutingNetwork``: no parquet decoded, no line parsed); the nodes' file
+is checked and read only if the nodes are asked for. Without that file, or with any doubt, the
+entry is read whole. The entry's listed files and ``FORMAT_VERSION`` are unchanged, so entries
+written before read as before (and gain the file on their first whole read); the routing file
+and the kept snaps (``geo.snapstore``, in the entry's ``snaps`` folder) are extra files the
+manifest does not list, gone when the entry is replaced.
 
 The store lives in the user's cache folder (``platformdirs``); the
 ``QUARTERHOUR_CACHE`` environment variable or a ``cache_dir`` argument
@@ -41,6 +44,7 @@ The store lives in the user's cache folder (``platformdirs``); the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -93,7 +97,9 @@ _ISSUES = "issues.parquet"  # issue 30: a road layer's network_issues
 _CHUNK = 1 << 20
 _SECRET_ENV = "QUARTERHOUR_STORE_KEY"
 _SECRET_FILE = "store.key"
-_CHECKED = "checked.json"  # issue 32: the keyed record that the entry's arrays passed ``_check_arrays``
+_ROUTING = "routing.bin"  # issue 32: the keyed routing arrays of an entry whose arrays passed ``_check_arrays``
+_ROUTING_VERSION = 1
+_MAC_BYTES = 32
 #: ``StreetNetwork.derived`` key of a network read from (or written to) the store with this computer's key:
 #: (the entry's folder, its ``manifest_digest``). Snaps on it may be kept (``geo.snapstore``).
 STORE_ENTRY = "store_entry"
@@ -488,12 +494,13 @@ def load_entry(path: str | Path, *, expect: str | None = None) -> StoredNetwork:
 def read_routing(path: str | Path, *, expect: str | None = None) -> StoredNetwork:
     """A store entry's routing arrays (``RoutingNetwork``), its lines left unread, once they are known checked.
 
-    The manifest (its key, or ``expect``), format and every file's size and SHA-256 are checked as
-    ``load_entry`` checks them; the segments' ends must be nodes that are there. The lines' check
-    (``_check_arrays``: each length is its line's, each line runs between its nodes) is taken from the
-    entry's keyed record that a full read of this very manifest passed it. Without the record (an entry
-    not yet read whole, or a batch worker's ``expect``), or if anything is off, the entry is read whole
-    (``load_entry``), which checks it all, keeps the record and says what is wrong.
+    The manifest (its key), format and key are checked as ``load_entry`` checks them; the arrays come
+    from the entry's ``routing.bin``, which a whole read wrote once the entry's arrays had passed
+    ``_check_arrays`` (each length is its line's, each line runs between its nodes), keyed with the
+    store's key for this very manifest; the segments' ends must be nodes that are there. Without that
+    file (an entry not yet read whole since issue 32, or a batch worker's ``expect``: no key), or if
+    anything is off, the entry is read whole (``load_entry``), which checks it all, writes the file
+    and says what is wrong.
 
     Parameters
     ----------
@@ -516,31 +523,137 @@ def read_routing(path: str | Path, *, expect: str | None = None) -> StoredNetwor
     secret = None if expect is not None else store_secret(path.parent.parent)
     try:
         manifest = _trusted_manifest(path, key=path.name, secret=secret, expect=expect)
-        if secret is not None and _was_checked(path, manifest, secret):
-            _check_files(path, manifest, ("edges.parquet",))  # the nodes' file when they are read
-            routing = _read_routing(path, manifest)
-            routing.derived[STORE_ENTRY] = (path, manifest_digest(manifest))
+        routing = _read_routing(path, manifest, secret) if secret is not None else None
+        if routing is not None:
             return StoredNetwork(routing, path, manifest, built=False)
     except _Damaged as exc:
         log.info("the stored network %s is read whole: %s", path, exc)
     return load_entry(path, expect=expect)
 
 
-def _read_routing(entry: Path, manifest: dict) -> RoutingNetwork:
-    """The segments' ends and lengths, as columns (no geometry parsed); the nodes are read when asked for."""
-    import pyarrow.parquet as pq
+def _read_routing(entry: Path, manifest: dict, secret: bytes) -> RoutingNetwork | None:
+    """The entry's keyed routing arrays (``routing.bin``) for this very manifest; None if not there or not whole.
 
+    A file that is there but not keyed with ``secret``, or not this manifest's, is removed (the next whole
+    read writes it again). The nodes are read when asked for (``RoutingNetwork.nodes``).
+    """
+    file = entry / _ROUTING
     try:
-        table = pq.read_table(entry / "edges.parquet", columns=["u", "v", "length_m"], use_threads=False)
-        edges = pd.DataFrame({c: table.column(c).to_numpy() for c in table.column_names})
+        data = bytearray(file.read_bytes())
+    except OSError:
+        return None
+    try:
+        arrays, header = _routing_arrays(data, secret)
+        digest = manifest_digest(manifest)
+        if header.get("digest") != digest or header.get("nodes") != manifest.get("nodes"):
+            raise _Damaged("its routing arrays are another manifest's")
+        if len(arrays["u"]) != manifest.get("segments"):
+            raise _Damaged("counts differ from the manifest")
+        _check_ends(arrays["u"], arrays["v"], int(header["nodes"]))
         crs = _entry_crs(entry, manifest)
-        n_nodes = int(manifest["nodes"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
-    if len(edges) != manifest.get("segments"):
-        raise _Damaged("counts differ from the manifest")
-    _check_ends(edges["u"].to_numpy(), edges["v"].to_numpy(), n_nodes)
-    return RoutingNetwork(edges=edges, crs=crs, n_nodes=n_nodes, source=(entry, manifest))
+    except (_Damaged, ValueError, KeyError, TypeError, OSError) as exc:
+        log.info("the stored network %s: its routing arrays are not used (%s)", entry, exc)
+        file.unlink(missing_ok=True)
+        return None
+    u, v, length = arrays["u"], arrays["v"], arrays["length_m"]
+    routing = RoutingNetwork(
+        edges=pd.DataFrame({"u": u, "v": v, "length_m": length}),
+        crs=crs,
+        n_nodes=int(header["nodes"]),
+        source=(entry, manifest),
+    )
+    routing.derived[STORE_ENTRY] = (entry, digest)
+    routing.derived["segment_arrays"] = (u, v, length)  # as ``analysis.traveltime`` keeps them
+    routing.derived["street_links_m"] = (arrays["indptr"], arrays["indices"], arrays["link_m"])
+    return routing
+
+
+#: The routing file's arrays, in order, and how each is written.
+_ROUTING_ARRAYS = (
+    ("u", "<i8"),
+    ("v", "<i8"),
+    ("length_m", "<f8"),
+    ("indptr", "<i8"),
+    ("indices", "<i4"),
+    ("link_m", "<f8"),
+)
+
+
+def _routing_arrays(data: bytearray, secret: bytes) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays and header of a routing file's bytes, once its key is checked; ``_Damaged`` if anything is off."""
+    view = memoryview(data)
+    mac = hmac.new(secret, b"routing\0", hashlib.sha256)
+    mac.update(view[_MAC_BYTES:])
+    if len(data) < _MAC_BYTES + 8 or not hmac.compare_digest(bytes(view[:_MAC_BYTES]), mac.digest()):
+        raise _Damaged("its routing arrays are not keyed with this computer's store key")
+    size = int(np.frombuffer(view[_MAC_BYTES : _MAC_BYTES + 8], dtype="<i8")[0])
+    at = _MAC_BYTES + 8
+    header = json.loads(bytes(view[at : at + size]))
+    if header.get("version") != _ROUTING_VERSION or [a[:2] for a in header["arrays"]] != [
+        list(a) for a in _ROUTING_ARRAYS
+    ]:
+        raise _Damaged("its routing arrays are of another version")
+    at += size
+    arrays = {}
+    for name, dtype, count in header["arrays"]:
+        width = np.dtype(dtype).itemsize * count
+        arrays[name] = np.frombuffer(view[at : at + width], dtype=dtype)
+        at += width
+    if at != len(data):
+        raise _Damaged("its routing arrays are truncated")
+    return arrays, header
+
+
+def _remember_routing(entry: Path, manifest: dict, secret: bytes, network: StreetNetwork) -> None:
+    """Keep the keyed routing arrays of an entry whose arrays just passed ``_check_arrays``. Never fails.
+
+    Written once per manifest (a file of this manifest's, by its header, is left as it is); the links in
+    metres are kept in ``network.derived`` too (``analysis.traveltime`` uses them).
+    """
+    digest = manifest_digest(manifest)
+    file = entry / _ROUTING
+    try:
+        with open(file, "rb") as f:
+            head = f.read(_MAC_BYTES + 8)
+            size = int(np.frombuffer(head[_MAC_BYTES:], dtype="<i8")[0]) if len(head) == _MAC_BYTES + 8 else 0
+            if 0 < size < 1 << 16 and json.loads(f.read(size)).get("digest") == digest:
+                return
+    except (OSError, ValueError, AttributeError):
+        pass
+    from geo.links import street_links_m
+
+    e = network.edges
+    u, v, length = e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy(dtype=float)
+    links = network.derived.get("street_links_m")
+    if links is None:
+        links = network.derived["street_links_m"] = street_links_m(u, v, length, network.n_nodes)
+    if len(links[1]) >= 1 << 31:  # beyond the file's int32 link ends: such an entry is read whole
+        return
+    values = dict(zip(("u", "v", "length_m", "indptr", "indices", "link_m"), (u, v, length, *links), strict=True))
+    arrays = [(name, dtype, np.ascontiguousarray(values[name], dtype=dtype)) for name, dtype in _ROUTING_ARRAYS]
+    header = {
+        "version": _ROUTING_VERSION,
+        "digest": digest,
+        "nodes": network.n_nodes,
+        "arrays": [[name, dtype, len(a)] for name, dtype, a in arrays],
+    }
+    text = json.dumps(header).encode()
+    text += b" " * (-(len(text) + _MAC_BYTES + 8) % 8)  # the arrays start 8-byte aligned
+    body = [np.asarray([len(text)], dtype="<i8").tobytes(), text, *(a.tobytes() for _, _, a in arrays)]
+    mac = hmac.new(secret, b"routing\0", hashlib.sha256)
+    for part in body:
+        mac.update(part)
+    tmp = entry / f".{_ROUTING}.{uuid.uuid4().hex}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(mac.digest())
+            for part in body:
+                f.write(part)
+        os.replace(tmp, file)
+    except OSError as exc:  # a read-only store: the question reads the entry whole
+        log.info("the stored network %s: its routing arrays are not kept (%s)", entry, exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _read_routing_nodes(entry: Path, manifest: dict) -> pd.DataFrame:
@@ -569,40 +682,6 @@ def _entry_crs(entry: Path, manifest: dict) -> CRS:
         return CRS.from_user_input(stated)
     geo_meta = json.loads(pq.read_schema(entry / "edges.parquet").metadata[b"geo"])
     return CRS.from_user_input(geo_meta["columns"][geo_meta["primary_column"]]["crs"])
-
-
-def _checked_mac(manifest: dict, secret: bytes) -> str:
-    return hmac.new(secret, b"checked\0" + manifest_digest(manifest).encode(), hashlib.sha256).hexdigest()
-
-
-def _remember_checked(entry: Path, manifest: dict, secret: bytes) -> None:
-    """Keep the keyed record that this manifest's arrays passed ``_check_arrays`` (best effort: never fails)."""
-    record = {"digest": manifest_digest(manifest), "mac": _checked_mac(manifest, secret)}
-    if _checked_record(entry) == record:
-        return
-    tmp = entry / f".{_CHECKED}.{uuid.uuid4().hex}"
-    try:
-        tmp.write_text(json.dumps(record), encoding="utf-8")
-        os.replace(tmp, entry / _CHECKED)
-    except OSError as exc:  # a read-only store: the next routing read reads the entry whole
-        log.info("the stored network %s: no record of its check kept (%s)", entry, exc)
-        tmp.unlink(missing_ok=True)
-
-
-def _checked_record(entry: Path) -> dict | None:
-    try:
-        record = json.loads((entry / _CHECKED).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def _was_checked(entry: Path, manifest: dict, secret: bytes) -> bool:
-    """The entry holds the keyed record that this very manifest's arrays passed ``_check_arrays``."""
-    record = _checked_record(entry) or {}
-    return record.get("digest") == manifest_digest(manifest) and hmac.compare_digest(
-        str(record.get("mac", "")), _checked_mac(manifest, secret)
-    )
 
 
 def list_networks(cache_dir: str | Path | None = None) -> list[dict]:
@@ -705,8 +784,8 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
         except (OSError, ValueError) as exc:
             raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
         network.derived["road_report"] = RoadReport(dict(manifest["topology"]), issues)
-    if secret is not None:  # issue 32: its arrays passed ``_check_arrays``; snaps on it may be kept
-        _remember_checked(entry, manifest, secret)
+    if secret is not None:  # issue 32: its arrays passed ``_check_arrays``: kept for the question; snaps may be kept
+        _remember_routing(entry, manifest, secret, network)
         network.derived[STORE_ENTRY] = (entry, manifest_digest(manifest))
     return network, manifest
 

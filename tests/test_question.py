@@ -8,7 +8,6 @@ here is compared with today's path (``load_entry`` + ``snap_points`` + ``nearest
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import networkx as nx
@@ -20,7 +19,7 @@ import shapely
 
 from analysis import traveltime
 from analysis.traveltime import _same_segment, _shortest, nearest_times, speed_ms
-from geo import sample_paths, snap_points
+from geo import InputError, sample_paths, snap_points
 from geo.network import network_from_arrays
 from geo.snapstore import find_kept, kept_snap
 from geo.store import STORE_ENTRY, RoutingNetwork, load_entry, read_routing, store_network
@@ -106,25 +105,38 @@ def test_a_rewritten_entry_or_a_forged_snap_is_not_used(stored, sample, tmp_path
     assert find_kept(dem, other) is None
 
 
-def test_routing_read_needs_the_check_on_record_and_whole_files(stored, sample):
+def test_routing_read_needs_its_keyed_arrays_and_whole_files(stored, sample):
     entry, want, _ = stored
     _, fac, dem = sample
-    record = entry / "checked.json"
+    routing_file = entry / "routing.bin"
     load_entry(entry)
+    assert routing_file.is_file()
+    routing = read_routing(entry).network
+    assert isinstance(routing, RoutingNetwork)
+    whole = load_entry(entry).network
+    pd.testing.assert_frame_equal(
+        routing.nodes, pd.DataFrame(whole.nodes[["x", "y", "component"]]).reset_index(drop=True)
+    )
+    data = bytearray(routing_file.read_bytes())
+    data[-8:] = np.float64(1.0).tobytes()  # one link made 1 m long: the key no longer fits
+    routing_file.write_bytes(bytes(data))
+    again = read_routing(entry).network  # not keyed: read whole (lines checked), the file written again
+    assert not isinstance(again, RoutingNetwork) and again.edges.geometry.notna().all()
     assert isinstance(read_routing(entry).network, RoutingNetwork)
-    forged = json.loads(record.read_text())
-    forged["mac"] = "0" * 64
-    record.write_text(json.dumps(forged))
-    whole = read_routing(entry).network  # no keyed record: read whole (lines checked), the record kept again
-    assert not isinstance(whole, RoutingNetwork) and whole.edges.geometry.notna().all()
-    assert isinstance(read_routing(entry).network, RoutingNetwork)
-    record.unlink()  # an entry written before issue 32: read whole the first time
+    _assert_same(question_times(entry, fac, dem), want)
+    routing_file.unlink()  # an entry written before issue 32: read whole the first time
     assert not isinstance(read_routing(entry).network, RoutingNetwork)
     _assert_same(question_times(entry, fac, dem), want)
-    edges = entry / "edges.parquet"  # a damaged file is never read as columns: prepared again
+    nodes = entry / "nodes.parquet"  # the nodes' file is checked when the nodes are read
+    kept = nodes.read_bytes()
+    nodes.write_bytes(kept[:-100] + b"\0" * 100)
+    with pytest.raises(InputError, match=r"nodes\.parquet does not match"):
+        _ = read_routing(entry).network.nodes
+    nodes.write_bytes(kept)
+    edges = entry / "edges.parquet"  # a damaged file: the entry is prepared again
     edges.write_bytes(edges.read_bytes()[:-100] + b"\0" * 100)
-    again = read_routing(entry)
-    assert not isinstance(again.network, RoutingNetwork) and again.built
+    again = load_entry(entry)
+    assert again.built
     _assert_same(question_times(entry, fac, dem), want)
 
 
