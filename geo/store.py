@@ -550,7 +550,7 @@ def _read_routing(entry: Path, manifest: dict, secret: bytes) -> RoutingNetwork 
         if len(arrays["u"]) != manifest.get("segments"):
             raise _Damaged("counts differ from the manifest")
         _check_ends(arrays["u"], arrays["v"], int(header["nodes"]))
-        crs = _entry_crs(entry, manifest)
+        crs = CRS.from_user_input(header["crs"])
     except (_Damaged, ValueError, KeyError, TypeError, OSError) as exc:
         log.info("the stored network %s: its routing arrays are not used (%s)", entry, exc)
         file.unlink(missing_ok=True)
@@ -635,6 +635,7 @@ def _remember_routing(entry: Path, manifest: dict, secret: bytes, network: Stree
         "version": _ROUTING_VERSION,
         "digest": digest,
         "nodes": network.n_nodes,
+        "crs": _crs_text(network.crs),
         "arrays": [[name, dtype, len(a)] for name, dtype, a in arrays],
     }
     text = json.dumps(header).encode()
@@ -670,18 +671,12 @@ def _read_routing_nodes(entry: Path, manifest: dict) -> pd.DataFrame:
     return pd.DataFrame({c: table.column(c).to_numpy() for c in table.column_names})
 
 
-def _entry_crs(entry: Path, manifest: dict) -> CRS:
-    """The edges' CRS: the manifest's when an authority code (as parsed from the GeoParquet's, it is the same).
-
-    Anything else is taken from the GeoParquet's own metadata (PROJJSON), as ``gpd.read_parquet`` takes it.
-    """
-    import pyarrow.parquet as pq
-
-    stated = str(manifest.get("crs", ""))
-    if stated.startswith("EPSG:") and stated[5:].isdigit():
-        return CRS.from_user_input(stated)
-    geo_meta = json.loads(pq.read_schema(entry / "edges.parquet").metadata[b"geo"])
-    return CRS.from_user_input(geo_meta["columns"][geo_meta["primary_column"]]["crs"])
+def _crs_text(crs: CRS) -> str:
+    """The CRS as its EPSG code where that is the very CRS (quick to parse), else as WKT."""
+    code = crs.to_epsg()
+    if code is not None and CRS.from_epsg(code) == crs:
+        return f"EPSG:{code}"
+    return crs.to_wkt()
 
 
 def list_networks(cache_dir: str | Path | None = None) -> list[dict]:
