@@ -181,3 +181,20 @@ def test_same_segment_pairs_are_the_merges(sample):
         got = _same_segment(sources, targets, 1.25)
         assert len(got) > 0
         pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_runs_snapping_stage_keeps_and_reuses_the_snaps(stored, sample):
+    """The CLI's and the app's runs snap in ``snap_circle``: the second run on the same inputs takes the kept tables."""
+    from analysis import stages
+    from analysis.options import CircleOptions
+
+    entry, _, (f_snap, d_snap) = stored
+    _, fac, dem = sample
+    shutil.rmtree(entry / "snaps", ignore_errors=True)
+    network = load_entry(entry).network
+    first = stages.snap_circle(network, fac, dem, CircleOptions())
+    assert find_kept(dem, network) is not None and find_kept(fac, network) is not None
+    again = stages.snap_circle(load_entry(entry).network, fac, dem, CircleOptions())
+    for got in (first, again):
+        pd.testing.assert_frame_equal(got.f_snap, f_snap)
+        pd.testing.assert_frame_equal(got.d_snap, d_snap)
