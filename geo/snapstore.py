@@ -5,7 +5,7 @@ second at a million nodes, the same answer each time the same residents meet the
 ``kept_snap`` keeps ``geo.snap_points``'s table in the network's store entry (its ``snaps`` folder),
 named by what decides it:
 
-- the network: the entry's manifest digest (``geo.store.STORE_ENTRY``, set when the entry was read
+- the network: the entry's manifest digest (``STORE_ENTRY``, set by ``geo.store`` when the entry was read
   or written with this computer's store key); a rewritten entry has another, and its folder (snaps
   and all) is replaced;
 - the points: the SHA-256 of their geometries (WKB, in order), their count and their
@@ -37,7 +37,7 @@ import shapely
 
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
 
-__all__ = ["KEEP", "SNAP_VERSION", "find_kept", "kept_snap"]
+__all__ = ["KEEP", "SNAP_VERSION", "STORE_ENTRY", "find_kept", "kept_snap"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ SNAP_VERSION = 1
 #: The most snap tables kept per store entry.
 KEEP = 64
 _FOLDER = "snaps"
+#: ``StreetNetwork.derived`` key of a network read from (or written to) the store with this computer's key:
+#: (the entry's folder, its ``manifest_digest``); set by ``geo.store``. Snaps on it may be kept.
+STORE_ENTRY = "store_entry"
 _MAC_BYTES = 32
 _COLUMNS = ("edge", "pos_m", "offset_m", "component")
 _DTYPES = (np.dtype("<i8"), np.dtype("<f8"), np.dtype("<f8"), np.dtype("<i8"))  # after the row count (<i8)
@@ -109,8 +112,6 @@ def find_kept(
 
 def _where(points: gpd.GeoDataFrame, network: object, max_snap_m: float) -> tuple[Path, bytes] | None:
     """(the kept table's file, the store's key) for a network from the store; None where nothing is kept."""
-    from geo.store import STORE_ENTRY
-
     entry = network.derived.get(STORE_ENTRY)
     if entry is None or "compounds" in network.derived or points.crs is None or points.crs != network.crs:
         return None

@@ -70,6 +70,7 @@ from geo.io import read_network
 from geo.network import StreetNetwork, prepare_network
 from geo.notes import note
 from geo.roads import RoadOptions, RoadReport, is_road_layer, prepare_roads
+from geo.snapstore import STORE_ENTRY
 
 __all__ = [
     "FORMAT_VERSION",
@@ -100,9 +101,6 @@ _SECRET_FILE = "store.key"
 _ROUTING = "routing.bin"  # issue 32: the keyed routing arrays of an entry whose arrays passed ``_check_arrays``
 _ROUTING_VERSION = 1
 _MAC_BYTES = 32
-#: ``StreetNetwork.derived`` key of a network read from (or written to) the store with this computer's key:
-#: (the entry's folder, its ``manifest_digest``). Snaps on it may be kept (``geo.snapstore``).
-STORE_ENTRY = "store_entry"
 
 
 @dataclass(frozen=True)
