@@ -61,7 +61,7 @@ from geo.crs import require_projected
 from geo.errors import InputError
 from geo.network import StreetNetwork
 from geo.notes import Note
-from geo.snap import snap_points
+from geo.snapstore import kept_snap
 
 __all__ = [
     "Access",
@@ -175,8 +175,9 @@ def snap_circle(
             )
     if options.categories is not None:
         facilities = facilities[facilities["category"].isin(options.categories)]
-    f_snap = snap_points(facilities, network, max_snap_m=options.max_snap_m)
-    d_snap = snap_points(demand, network, max_snap_m=options.max_snap_m) if demand_snap is None else demand_snap
+    # issue 32: kept in the network's store entry (``geo.snapstore``): a second run on the same inputs skips it
+    f_snap = kept_snap(facilities, network, max_snap_m=options.max_snap_m)
+    d_snap = kept_snap(demand, network, max_snap_m=options.max_snap_m) if demand_snap is None else demand_snap
     notes = _network_notes(network, facilities, demand, f_snap, d_snap, options.max_snap_m)
     notes += compound_notes(  # issue 30: residents in gated compounds, and what the gates add to their walk
         network, facilities, demand, d_snap, speed_kmh=options.speed_kmh, max_snap_m=options.max_snap_m

@@ -13,7 +13,11 @@ after the other, each timing in itself (CPU and wall seconds, and the load avera
   2SFCA's walks from every facility);
 - ``question``: store -> each resident's nearest time (store read + snap + one ``nearest_times``);
 - ``floor``: the same answer from arrays already in memory (segments' ends and lengths, the points'
-  snaps): one ``scipy.sparse.csgraph`` Dijkstra and the times read off the segments' ends.
+  snaps): one ``scipy.sparse.csgraph`` Dijkstra and the times read off the segments' ends;
+- ``question_cold`` and ``question_warm`` (a checkout with ``quarterhour.question``, issue 32): the library's
+  question (``question_times``: store entry -> each resident's seconds), first with no snaps and no routing
+  arrays kept (it reads the entry whole, snaps, keeps both), then again (the keyed routing arrays read, the
+  snaps kept: no line, no tree); each checked equal to the ``question`` row's seconds, to the bit.
 """
 
 from __future__ import annotations
@@ -73,6 +77,21 @@ def _measure(folder: Path) -> dict:
 
     got = {}
     fac, dem = gpd.read_parquet(folder / "facilities.parquet"), gpd.read_parquet(folder / "demand.parquet")
+    try:  # issue 32: the question as a library call, snaps kept (before anything below keeps them)
+        from quarterhour.question import question_times
+    except ImportError:  # an older checkout
+        question_times = None
+    if question_times is not None:
+        import shutil
+
+        os.environ["QUARTERHOUR_STORE_KEY"] = "bench-engine"  # the key the entry was written with
+        shutil.rmtree(folder / "entry" / "snaps", ignore_errors=True)
+        (folder / "entry" / "routing.bin").unlink(missing_ok=True)
+        kept = {}
+        for part in ("question_cold", "question_warm"):
+            t = _clock()
+            kept[part] = question_times(folder / "entry", fac, dem)
+            got[part] = _since(t)
     t = _clock()
     network, _ = store._read(folder / "entry", key="entry", secret=b"bench-engine")
     got["store"] = _since(t)
@@ -109,6 +128,10 @@ def _measure(folder: Path) -> dict:
     ours = nearest.point_s[d_snap["edge"].to_numpy() >= 0]
     got["floor_vs_ours_max_s"] = float(np.max(np.abs(np.where(np.isfinite(ours), ours - np.minimum(ours, floor), 0))))
     got["nodes"], got["residents"] = n, len(dem)
+    for part, answer in kept.items() if question_times is not None else ():
+        same = all(np.array_equal(getattr(answer, f), getattr(nearest, f)) for f in ("point_s", "point_source"))
+        if not same:
+            raise SystemExit(f"{part}: the seconds differ from store + snap + nearest_times")
     return got
 
 
@@ -139,11 +162,13 @@ def main() -> None:
             print(f"round {r + 1} {name}: {runs[name][-1]}", flush=True)
     for name, got in runs.items():
         print(f"{name} ({got[0]['nodes']:,} nodes, {got[0]['residents']:,} residents), medians of {len(got)}:")
-        for part in ("store", "snap", "times", "question", "floor"):
+        for part in ("store", "snap", "times", "question", "question_cold", "question_warm", "floor"):
+            if part not in got[0]:
+                continue
             cpu = statistics.median(g[part]["cpu"] for g in got)
             wall = statistics.median(g[part]["wall"] for g in got)
             loads = ", ".join(f"{g[part]['load']:.1f}" for g in got)
-            print(f"  {part:<9} cpu {cpu:6.2f} s  wall {wall:6.2f} s  (load {loads})")
+            print(f"  {part:<13} cpu {cpu:7.3f} s  wall {wall:7.3f} s  (load {loads})")
 
 
 if __name__ == "__main__":

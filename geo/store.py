@@ -25,6 +25,18 @@ verified (``load_entry(..., expect=)``).
 An entry is written into a temporary folder beside its place and renamed into
 it, so two processes preparing the same network at once leave one whole entry.
 
+Issue 32: an entry also answers the walking-time question without its lines. Once its arrays
+have passed ``_check_arrays`` (on a whole read), the segments' ends and lengths and the street
+links in metres (``geo.links``) are kept beside them, keyed like the manifest (``routing.bin``:
+HMAC-SHA-256 with the store key over the arrays and the manifest's digest they belong to).
+``read_routing`` then checks the manifest as before and that file's key and digest, and reads the
+arrays straight from it (``RoutingNetwork``: no parquet decoded, no line parsed); the nodes' file
+is checked and read only if the nodes are asked for. Without that file, or with any doubt, the
+entry is read whole. The entry's listed files and ``FORMAT_VERSION`` are unchanged, so entries
+written before read as before (and gain the file on their first whole read); the routing file
+and the kept snaps (``geo.snapstore``, in the entry's ``snaps`` folder) are extra files the
+manifest does not list, gone when the entry is replaced.
+
 The store lives in the user's cache folder (``platformdirs``); the
 ``QUARTERHOUR_CACHE`` environment variable or a ``cache_dir`` argument
 (the commands' ``--cache-dir``) moves it.
@@ -32,6 +44,7 @@ The store lives in the user's cache folder (``platformdirs``); the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -41,11 +54,12 @@ import secrets
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import platformdirs
 import shapely
 from pyproj import CRS
@@ -57,9 +71,12 @@ from geo.io import read_network
 from geo.network import StreetNetwork, prepare_network
 from geo.notes import note
 from geo.roads import RoadOptions, RoadReport, is_road_layer, prepare_roads
+from geo.snapstore import STORE_ENTRY
 
 __all__ = [
     "FORMAT_VERSION",
+    "STORE_ENTRY",
+    "RoutingNetwork",
     "StoredNetwork",
     "cache_root",
     "entry_key",
@@ -67,6 +84,7 @@ __all__ = [
     "list_networks",
     "load_entry",
     "manifest_digest",
+    "read_routing",
     "store_network",
     "store_secret",
 ]
@@ -80,6 +98,9 @@ _MANIFEST = "manifest.json"
 _ISSUES = "issues.parquet"  # issue 30: a road layer's network_issues
 _SECRET_ENV = "QUARTERHOUR_STORE_KEY"
 _SECRET_FILE = "store.key"
+_ROUTING = "routing.bin"  # issue 32: the keyed routing arrays of an entry whose arrays passed ``_check_arrays``
+_ROUTING_VERSION = 1
+_MAC_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -102,6 +123,50 @@ class StoredNetwork:
     path: Path
     manifest: dict
     built: bool
+
+
+@dataclass(frozen=True, eq=False)
+class RoutingNetwork:
+    """A store entry's segments without their lines, and its nodes on first use: what walking times need (issue 32).
+
+    ``analysis.traveltime``'s functions that take snap tables (``nearest_times``, ``reach_table``,
+    ``od_table``) run on it as on the ``StreetNetwork``; snapping and drawing need the lines: read
+    the entry whole (``load_entry``) for those.
+
+    Attributes
+    ----------
+    edges
+        One row per segment: ``u``, ``v`` (node positions), ``length_m``.
+    crs
+        The network's CRS.
+    n_nodes
+        The number of nodes (the keyed manifest's).
+    derived
+        As ``StreetNetwork.derived``.
+    nodes
+        One row per node, in position order: ``x``, ``y``, ``component``; read (and its file's size and
+        SHA-256 checked) when first asked for: the nearest-facility pass needs none.
+    """
+
+    edges: pd.DataFrame
+    crs: CRS
+    n_nodes: int
+    derived: dict = field(default_factory=dict, repr=False)
+    graph: None = None
+    source: tuple[Path, dict] | None = field(default=None, repr=False)  #: (the entry, its manifest)
+
+    @property
+    def nodes(self) -> pd.DataFrame:
+        """The nodes' ``x``, ``y``, ``component``, read from the entry once."""
+        if "routing_nodes" not in self.derived:
+            entry, manifest = self.source
+            try:
+                self.derived["routing_nodes"] = _read_routing_nodes(entry, manifest)
+            except _Damaged as exc:
+                raise InputError(
+                    "store_stored_network_damaged_problem", file=str(entry), problem_value=str(exc)
+                ) from exc
+        return self.derived["routing_nodes"]
 
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
@@ -322,6 +387,7 @@ def store_network(
     if roads is not None:
         options["roads"] = roads.record()
     manifest = _write(network, target, key=key, source=source, options=options, secret=secret)
+    network.derived[STORE_ENTRY] = (target, manifest_digest(manifest))  # issue 32: its snaps may be kept
     return StoredNetwork(network, target, manifest, built=True)
 
 
@@ -403,6 +469,194 @@ def load_entry(path: str | Path, *, expect: str | None = None) -> StoredNetwork:
     raise InputError("store_stored_network_damaged_problem", file=str(path), problem_value=problem)
 
 
+def read_routing(path: str | Path, *, expect: str | None = None) -> StoredNetwork:
+    """A store entry's routing arrays (``RoutingNetwork``), its lines left unread, once they are known checked.
+
+    The manifest (its key), format and key are checked as ``load_entry`` checks them; the arrays come
+    from the entry's ``routing.bin``, which a whole read wrote once the entry's arrays had passed
+    ``_check_arrays`` (each length is its line's, each line runs between its nodes), keyed with the
+    store's key for this very manifest; the segments' ends must be nodes that are there. Without that
+    file (an entry not yet read whole since issue 32, or a batch worker's ``expect``: no key), or if
+    anything is off, the entry is read whole (``load_entry``), which checks it all, writes the file
+    and says what is wrong.
+
+    Parameters
+    ----------
+    path
+        The entry's folder.
+    expect
+        As for ``load_entry``.
+
+    Returns
+    -------
+    StoredNetwork
+        ``network`` a ``RoutingNetwork`` (or the whole ``StreetNetwork`` when read whole) and the manifest.
+
+    Raises
+    ------
+    InputError
+        As ``load_entry``.
+    """
+    path = Path(path)
+    secret = None if expect is not None else store_secret(path.parent.parent)
+    try:
+        manifest = _trusted_manifest(path, key=path.name, secret=secret, expect=expect)
+        routing = _read_routing(path, manifest, secret) if secret is not None else None
+        if routing is not None:
+            return StoredNetwork(routing, path, manifest, built=False)
+    except _Damaged as exc:
+        log.info("the stored network %s is read whole: %s", path, exc)
+    return load_entry(path, expect=expect)
+
+
+def _read_routing(entry: Path, manifest: dict, secret: bytes) -> RoutingNetwork | None:
+    """The entry's keyed routing arrays (``routing.bin``) for this very manifest; None if not there or not whole.
+
+    A file that is there but not keyed with ``secret``, or not this manifest's, is removed (the next whole
+    read writes it again). The nodes are read when asked for (``RoutingNetwork.nodes``).
+    """
+    file = entry / _ROUTING
+    try:
+        data = bytearray(file.read_bytes())
+    except OSError:
+        return None
+    try:
+        arrays, header = _routing_arrays(data, secret)
+        digest = manifest_digest(manifest)
+        if header.get("digest") != digest or header.get("nodes") != manifest.get("nodes"):
+            raise _Damaged("its routing arrays are another manifest's")
+        if len(arrays["u"]) != manifest.get("segments"):
+            raise _Damaged("counts differ from the manifest")
+        _check_ends(arrays["u"], arrays["v"], int(header["nodes"]))
+        crs = CRS.from_user_input(header["crs"])
+    except (_Damaged, ValueError, KeyError, TypeError, OSError) as exc:
+        log.info("the stored network %s: its routing arrays are not used (%s)", entry, exc)
+        file.unlink(missing_ok=True)
+        return None
+    u, v, length = arrays["u"], arrays["v"], arrays["length_m"]
+    routing = RoutingNetwork(
+        edges=pd.DataFrame({"u": u, "v": v, "length_m": length}),
+        crs=crs,
+        n_nodes=int(header["nodes"]),
+        source=(entry, manifest),
+    )
+    routing.derived[STORE_ENTRY] = (entry, digest)
+    routing.derived["segment_arrays"] = (u, v, length)  # as ``analysis.traveltime`` keeps them
+    routing.derived["street_links_m"] = (arrays["indptr"], arrays["indices"], arrays["link_m"])
+    return routing
+
+
+#: The routing file's arrays, in order, and how each is written.
+_ROUTING_ARRAYS = (
+    ("u", "<i8"),
+    ("v", "<i8"),
+    ("length_m", "<f8"),
+    ("indptr", "<i8"),
+    ("indices", "<i4"),
+    ("link_m", "<f8"),
+)
+
+
+def _routing_arrays(data: bytearray, secret: bytes) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays and header of a routing file's bytes, once its key is checked; ``_Damaged`` if anything is off."""
+    view = memoryview(data)
+    mac = hmac.new(secret, b"routing\0", hashlib.sha256)
+    mac.update(view[_MAC_BYTES:])
+    if len(data) < _MAC_BYTES + 8 or not hmac.compare_digest(bytes(view[:_MAC_BYTES]), mac.digest()):
+        raise _Damaged("its routing arrays are not keyed with this computer's store key")
+    size = int(np.frombuffer(view[_MAC_BYTES : _MAC_BYTES + 8], dtype="<i8")[0])
+    at = _MAC_BYTES + 8
+    header = json.loads(bytes(view[at : at + size]))
+    if header.get("version") != _ROUTING_VERSION or [a[:2] for a in header["arrays"]] != [
+        list(a) for a in _ROUTING_ARRAYS
+    ]:
+        raise _Damaged("its routing arrays are of another version")
+    at += size
+    arrays = {}
+    for name, dtype, count in header["arrays"]:
+        width = np.dtype(dtype).itemsize * count
+        arrays[name] = np.frombuffer(view[at : at + width], dtype=dtype)
+        at += width
+    if at != len(data):
+        raise _Damaged("its routing arrays are truncated")
+    return arrays, header
+
+
+def _remember_routing(entry: Path, manifest: dict, secret: bytes, network: StreetNetwork) -> None:
+    """Keep the keyed routing arrays of an entry whose arrays just passed ``_check_arrays``. Never fails.
+
+    Written once per manifest (a file of this manifest's, by its header, is left as it is); the links in
+    metres are kept in ``network.derived`` too (``analysis.traveltime`` uses them).
+    """
+    digest = manifest_digest(manifest)
+    file = entry / _ROUTING
+    try:
+        with open(file, "rb") as f:
+            head = f.read(_MAC_BYTES + 8)
+            size = int(np.frombuffer(head[_MAC_BYTES:], dtype="<i8")[0]) if len(head) == _MAC_BYTES + 8 else 0
+            if 0 < size < 1 << 16 and json.loads(f.read(size)).get("digest") == digest:
+                return
+    except (OSError, ValueError, AttributeError):
+        pass
+    from geo.links import street_links_m
+
+    e = network.edges
+    u, v, length = e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy(dtype=float)
+    links = network.derived.get("street_links_m")
+    if links is None:
+        links = network.derived["street_links_m"] = street_links_m(u, v, length, network.n_nodes)
+    if len(links[1]) >= 1 << 31:  # beyond the file's int32 link ends: such an entry is read whole
+        return
+    values = dict(zip(("u", "v", "length_m", "indptr", "indices", "link_m"), (u, v, length, *links), strict=True))
+    arrays = [(name, dtype, np.ascontiguousarray(values[name], dtype=dtype)) for name, dtype in _ROUTING_ARRAYS]
+    header = {
+        "version": _ROUTING_VERSION,
+        "digest": digest,
+        "nodes": network.n_nodes,
+        "crs": _crs_text(network.crs),
+        "arrays": [[name, dtype, len(a)] for name, dtype, a in arrays],
+    }
+    text = json.dumps(header).encode()
+    text += b" " * (-(len(text) + _MAC_BYTES + 8) % 8)  # the arrays start 8-byte aligned
+    body = [np.asarray([len(text)], dtype="<i8").tobytes(), text, *(a.tobytes() for _, _, a in arrays)]
+    mac = hmac.new(secret, b"routing\0", hashlib.sha256)
+    for part in body:
+        mac.update(part)
+    tmp = entry / f".{_ROUTING}.{uuid.uuid4().hex}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(mac.digest())
+            for part in body:
+                f.write(part)
+        os.replace(tmp, file)
+    except OSError as exc:  # a read-only store: the question reads the entry whole
+        log.info("the stored network %s: its routing arrays are not kept (%s)", entry, exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _read_routing_nodes(entry: Path, manifest: dict) -> pd.DataFrame:
+    """The nodes' ``x``, ``y``, ``component``, their file checked against the manifest first."""
+    import pyarrow.parquet as pq
+
+    _check_files(entry, manifest, ("nodes.parquet",))
+    try:
+        table = pq.read_table(entry / "nodes.parquet", columns=["x", "y", "component"], use_threads=False)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
+    if table.num_rows != manifest.get("nodes"):
+        raise _Damaged("counts differ from the manifest")
+    return pd.DataFrame({c: table.column(c).to_numpy() for c in table.column_names})
+
+
+def _crs_text(crs: CRS) -> str:
+    """The CRS as its EPSG code where that is the very CRS (quick to parse), else as WKT."""
+    code = crs.to_epsg()
+    if code is not None and CRS.from_epsg(code) == crs:
+        return f"EPSG:{code}"
+    return crs.to_wkt()
+
+
 def list_networks(cache_dir: str | Path | None = None) -> list[dict]:
     """The prepared networks in the store, newest first: each one's manifest, with ``path`` (its folder).
 
@@ -452,11 +706,8 @@ def _manifest(entry: Path) -> dict | None:
         return None
 
 
-def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = None) -> tuple[StreetNetwork, dict]:
-    """Check an entry's manifest (its key, or ``expect``), sizes and hashes, then read and check its arrays.
-
-    ``_Untrusted`` if the manifest is not the one promised, ``_Damaged`` if anything else is off.
-    """
+def _trusted_manifest(entry: Path, *, key: str, secret: bytes | None, expect: str | None) -> dict:
+    """The entry's manifest, keyed with ``secret`` (or the one ``expect`` names), of this format and key."""
     manifest = _manifest(entry)
     if not isinstance(manifest, dict):
         raise _Damaged("no readable manifest")
@@ -467,15 +718,30 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
         raise _Untrusted("its manifest is not keyed with this computer's store key (written elsewhere or changed)")
     if manifest.get("format") != FORMAT_VERSION or manifest.get("key") != key:
         raise _Damaged(f"written by store format {manifest.get('format')}, this is {FORMAT_VERSION}")
+    return manifest
+
+
+def _check_files(entry: Path, manifest: dict, names: tuple[str, ...] | None = None) -> bool:
+    """Every file of the entry (or ``names``) has its manifest's size and SHA-256; True for a road layer's entry."""
     files = manifest.get("files", {})
     road_layer = "topology" in manifest  # issue 30: a road layer's entry keeps its topology report too
-    for name in (*_FILES, _ISSUES) if road_layer else _FILES:
+    for name in names or ((*_FILES, _ISSUES) if road_layer else _FILES):
         file = entry / name
         want = files.get(name, {})
         if not file.is_file() or file.stat().st_size != want.get("bytes"):
             raise _Damaged(f"{name} is missing or truncated")
         if file_sha256(file) != want.get("sha256"):
             raise _Damaged(f"{name} does not match its SHA-256")
+    return road_layer
+
+
+def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = None) -> tuple[StreetNetwork, dict]:
+    """Check an entry's manifest (its key, or ``expect``), sizes and hashes, then read and check its arrays.
+
+    ``_Untrusted`` if the manifest is not the one promised, ``_Damaged`` if anything else is off.
+    """
+    manifest = _trusted_manifest(entry, key=key, secret=secret, expect=expect)
+    road_layer = _check_files(entry, manifest)
     try:
         edges = gpd.read_parquet(entry / "edges.parquet")
         nodes = _read_nodes(entry / "nodes.parquet", edges.crs)
@@ -491,6 +757,9 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
         except (OSError, ValueError) as exc:
             raise _Damaged(f"cannot be read ({plain_text(exc)})") from exc
         network.derived["road_report"] = RoadReport(dict(manifest["topology"]), issues)
+    if secret is not None:  # issue 32: its arrays passed ``_check_arrays``: kept for the question; snaps may be kept
+        _remember_routing(entry, manifest, secret, network)
+        network.derived[STORE_ENTRY] = (entry, manifest_digest(manifest))
     return network, manifest
 
 
@@ -523,10 +792,7 @@ def _check_arrays(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, *, ends: boo
         raise _Damaged(f"its tables lack a column or hold text ({plain_text(exc)})") from exc
     if len(edges) == 0:
         return
-    if not (np.issubdtype(u.dtype, np.integer) and np.issubdtype(v.dtype, np.integer)):
-        raise _Damaged("segment ends are not node numbers")
-    if u.min() < 0 or v.min() < 0 or max(u.max(), v.max()) >= len(nodes):
-        raise _Damaged("a segment ends at a node that is not there")
+    _check_ends(u, v, len(nodes))
     if not np.allclose(length, shapely.length(geom), rtol=1e-9, atol=1e-6):
         bad = int(np.sum(~np.isclose(length, shapely.length(geom), rtol=1e-9, atol=1e-6)))
         raise _Damaged(f"{bad:,} segment lengths differ from their lines' lengths")
@@ -543,6 +809,14 @@ def _check_arrays(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, *, ends: boo
         back = np.abs(start[off] - xy[v[off]]) + np.abs(end[off] - xy[u[off]])
         if (back.max(axis=1) >= 1e-3).any():
             raise _Damaged("a segment's line does not run between its two nodes")
+
+
+def _check_ends(u: np.ndarray, v: np.ndarray, n_nodes: int) -> None:
+    """Each segment's ends are node numbers of nodes that are there; ``_Damaged`` if not."""
+    if not (np.issubdtype(u.dtype, np.integer) and np.issubdtype(v.dtype, np.integer)):
+        raise _Damaged("segment ends are not node numbers")
+    if len(u) and (u.min() < 0 or v.min() < 0 or max(u.max(), v.max()) >= n_nodes):
+        raise _Damaged("a segment ends at a node that is not there")
 
 
 def _summary(network: StreetNetwork) -> dict:

@@ -45,6 +45,7 @@ _PUBLIC = {
     "circle_coverage": "analysis.stages",
     "circle_sites": "analysis.stages",
     "yardstick": "analysis.yardstick",
+    "question_times": "quarterhour.question",  # issue 32: a stored network -> every resident's nearest time
     # siting and scenarios
     "plan_sites": "analysis.siting",
     "SiteResult": "analysis.siting",
@@ -79,6 +80,7 @@ __all__ = [  # the public names: the keys of _PUBLIC (tests/test_api.py checks t
     "load_sample",
     "load_study",
     "plan_sites",
+    "question_times",
     "run_circle",
     "snap_circle",
     "write_layers",

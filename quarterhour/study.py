@@ -42,7 +42,7 @@ import shapely
 from analysis.demand import prepare_demand
 from analysis.groups import Group, find_groups
 from analysis.options import CircleOptions, categories_options
-from geo import read_boundaries, read_categories, read_demand, read_facilities, sample_paths, snap_points
+from geo import read_boundaries, read_categories, read_demand, read_facilities, sample_paths
 from geo._validate import existing
 from geo.chinacrs import CrsChoice, points_to_wgs84, settle_coordinate_system
 from geo.errors import InputError
@@ -54,6 +54,7 @@ from geo.notes import Note
 from geo.raster import RasterHeader, is_raster, open_raster, read_window
 from geo.roads import ROAD_SUFFIXES, RoadOptions, road_notes
 from geo.snap import DEFAULT_MAX_SNAP_M
+from geo.snapstore import kept_snap
 from geo.tables import is_table
 from geo.unittable import match_units
 
@@ -257,7 +258,7 @@ def load_study(spec: StudySpec | None = None, *, progress: Callable[[str], None]
         notes=notes,
         boundary_notes=boundary_notes,
         choices=tuple(choices),
-        demand_snap=snap_points(demand, network, max_snap_m=spec.max_snap_m) if spec.snap else None,
+        demand_snap=kept_snap(demand, network, max_snap_m=spec.max_snap_m) if spec.snap else None,  # issue 32
         stored=stored,
     )
 

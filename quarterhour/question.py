@@ -1,0 +1,85 @@
+"""The question alone, as a library call: a stored network -> every resident's time to the nearest facility.
+
+Issue 32: ``question_times`` reads a store entry's routing arrays without its lines
+(``geo.store.read_routing``), takes the facilities' and residents' snaps kept in the entry
+(``geo.snapstore``) and runs one multi-source pass (``analysis.traveltime.nearest_times``). The first
+time (no snaps kept) it reads the entry whole, snaps and keeps the snaps; every later time on the
+same inputs it parses no line and builds no tree. The seconds are those of ``load_entry`` +
+``snap_points`` + ``nearest_times``, to the bit (``tests/test_question.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+
+from analysis.traveltime import WALK_KMH, NearestTimes, nearest_times
+from geo.snap import DEFAULT_MAX_SNAP_M
+from geo.snapstore import find_kept, kept_snap
+from geo.store import RoutingNetwork, StoredNetwork, load_entry, read_routing
+
+__all__ = ["question_times"]
+
+
+def question_times(
+    entry: str | Path | StoredNetwork,
+    facilities: gpd.GeoDataFrame,
+    residents: gpd.GeoDataFrame,
+    *,
+    speed_kmh: float = WALK_KMH,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    limit_s: float = np.inf,
+    expect: str | None = None,
+) -> NearestTimes:
+    """Seconds from every resident to the nearest facility on a stored network, snaps kept for the next time.
+
+    Parameters
+    ----------
+    entry
+        A store entry's folder (``geo.store.list_networks``' ``path``, ``StoredNetwork.path``), or a
+        ``StoredNetwork`` already read.
+    facilities, residents
+        Points in the network's CRS.
+    speed_kmh
+        Walking speed in km/h.
+    max_snap_m
+        As for ``geo.snap_points``.
+    limit_s
+        The longest walk in seconds looked at; beyond it times are inf.
+    expect
+        As for ``geo.store.load_entry`` (a batch worker without the store's key: nothing is kept).
+
+    Returns
+    -------
+    NearestTimes
+        ``point_s`` (seconds per resident, in ``residents``' order; inf off the network or beyond
+        ``limit_s``) and ``point_source`` (the nearest facility's row position), per node as well.
+
+    Raises
+    ------
+    InputError
+        As ``geo.store.load_entry`` and ``geo.snap_points`` (points in another CRS).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from geo.io import load_sample, sample_paths
+    >>> from geo.store import store_network
+    >>> _, fac, dem = load_sample()
+    >>> stored = store_network(sample_paths()["network"], cache_dir=tempfile.mkdtemp())
+    >>> t = question_times(stored.path, fac, dem)
+    >>> bool((t.point_s / 60 < 15).mean() > 0.5)
+    True
+    """
+    stored = entry if isinstance(entry, StoredNetwork) else read_routing(entry, expect=expect)
+    network = stored.network
+    f_snap = find_kept(facilities, network, max_snap_m=max_snap_m)
+    d_snap = find_kept(residents, network, max_snap_m=max_snap_m)
+    if f_snap is None or d_snap is None:  # the first time: the lines are needed to snap
+        if isinstance(network, RoutingNetwork):
+            network = load_entry(stored.path, expect=expect).network
+        f_snap = f_snap if f_snap is not None else kept_snap(facilities, network, max_snap_m=max_snap_m)
+        d_snap = d_snap if d_snap is not None else kept_snap(residents, network, max_snap_m=max_snap_m)
+    return nearest_times(network, f_snap, d_snap, speed_kmh=speed_kmh, limit_s=limit_s)
