@@ -41,7 +41,6 @@ import secrets
 import shutil
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -650,23 +649,35 @@ def _write_faces(network: StreetNetwork, folder: Path) -> dict:
     return {"count": faces.n_faces, "core_m": CORE_M, "core_quad_segs": CORE_QUAD_SEGS, "files": list(files)}
 
 
-def _faces_reader(entry: Path, manifest: dict, n_edges: int) -> Callable[[], NetworkFaces | None]:
-    """What reads an entry's faces when first asked: checked against the manifest's hashes; None if off."""
-    record, files = manifest["faces"], manifest.get("files", {})
+@dataclass(frozen=True)
+class _FacesReader:
+    """What reads an entry's faces when first asked (a picklable callable).
 
-    def read() -> NetworkFaces | None:
+    The files are checked against the manifest's hashes first; None, with a warning, if they are off.
+    """
+
+    entry: Path
+    record: dict
+    files: dict
+    n_edges: int
+
+    def __call__(self) -> NetworkFaces | None:
         try:
             for name in FACE_FILES:
-                want = files.get(name, {})
-                if (entry / name).stat().st_size != want.get("bytes") or file_sha256(entry / name) != want.get(
-                    "sha256"
-                ):
+                want, file = self.files.get(name, {}), self.entry / name
+                if file.stat().st_size != want.get("bytes") or file_sha256(file) != want.get("sha256"):
                     raise _Damaged(f"{name} does not match its SHA-256")
             return read_faces(
-                entry, core_m=float(record["core_m"]), core_quad_segs=int(record["core_quad_segs"]), n_edges=n_edges
+                self.entry,
+                core_m=float(self.record["core_m"]),
+                core_quad_segs=int(self.record["core_quad_segs"]),
+                n_edges=self.n_edges,
             )
         except (OSError, ValueError, KeyError, TypeError, _Damaged) as exc:
-            log.warning("the stored faces of %s are unusable (%s): isochrones find each walk's blocks", entry, exc)
+            log.warning("the stored faces of %s are unusable (%s): isochrones find each walk's blocks", self.entry, exc)
             return None
 
-    return read
+
+def _faces_reader(entry: Path, manifest: dict, n_edges: int) -> _FacesReader:
+    """The reader of an entry's faces (``_FacesReader``)."""
+    return _FacesReader(entry, dict(manifest["faces"]), dict(manifest.get("files", {})), n_edges)

@@ -4,6 +4,7 @@ among them are the per-facility way's land, to float noise."""
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 from pathlib import Path
 
@@ -124,7 +125,8 @@ def test_the_store_keeps_the_faces_and_reads_them_on_first_use(stored, sample):
     assert first.built and not again.built
     record = again.manifest["faces"]
     assert set(FACE_FILES) <= set(again.manifest["files"]) and record["core_m"] == CORE_M
-    assert callable(again.network.derived["faces"])  # not read until the isochrones ask
+    reader = again.network.derived["faces"]
+    assert callable(reader) and pickle.loads(pickle.dumps(reader)).entry == reader.entry  # read when first asked
     kept = kept_faces(again.network)
     made = network_faces(again.network.edges.geometry.to_numpy())
     assert kept.n_faces == made.n_faces == record["count"]
