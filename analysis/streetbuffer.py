@@ -311,12 +311,15 @@ def street_buffer_of_blocks(
     if len(lines) == 0:
         return shapely.Polygon()
     kept = faces.core_m == distance_m and faces.core_quad_segs == quad_segs
+    single = np.array([len(group) == 1 for group in blocks], dtype=bool)
+    one = np.array([group[0] for group in blocks], dtype=np.int64)[single] if len(blocks) else np.empty(0, np.int64)
     polys = np.empty(len(blocks), dtype=object)
     cores = np.empty(len(blocks), dtype=object)
-    for i, group in enumerate(blocks):
-        polys[i] = faces.polygons[group[0]] if len(group) == 1 else shapely.coverage_union_all(faces.polygons[group])
-        if kept and len(group) == 1:
-            cores[i] = faces.cores[group[0]]
+    polys[single] = faces.polygons(one)
+    if kept:
+        cores[single] = faces.cores(one)
+    for i in np.flatnonzero(~single):  # a block of several faces
+        polys[i] = shapely.coverage_union_all(faces.polygons(blocks[i]))
     made = np.flatnonzero(shapely.is_missing(cores))
     if len(made):  # a block of several faces, or cores kept for another street side
         cores[made] = shapely.buffer(polys[made], -distance_m, quad_segs=quad_segs)

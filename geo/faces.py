@@ -36,10 +36,12 @@ class NetworkFaces:
 
     Attributes
     ----------
-    polygons
-        One Polygon per face (a face may have holes: an island of streets inside it).
-    cores
-        Each face's inward buffer by ``core_m`` (``core_quad_segs``), empty where the face is narrower.
+    polygons_wkb
+        One Polygon per face (a face may have holes: an island of streets inside it), as WKB: parsed when asked
+        (``polygons``), a walk's few at a time; 100k corners' 80,000 faces and cores held as GEOS geometries
+        took 150 MB.
+    cores_wkb
+        Each face's inward buffer by ``core_m`` (``core_quad_segs``), empty where the face is narrower (WKB).
     core_m, core_quad_segs
         What the cores were made for.
     piece_edge, piece_s0, piece_s1
@@ -52,8 +54,8 @@ class NetworkFaces:
         The number of segments of the network they were made of (a check that they belong to it).
     """
 
-    polygons: np.ndarray
-    cores: np.ndarray
+    polygons_wkb: np.ndarray
+    cores_wkb: np.ndarray
     core_m: float
     core_quad_segs: int
     piece: np.ndarray
@@ -66,7 +68,15 @@ class NetworkFaces:
     @property
     def n_faces(self) -> int:
         """The number of faces."""
-        return len(self.polygons)
+        return len(self.polygons_wkb)
+
+    def polygons(self, faces: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The polygons of ``faces`` (numbers; all by default)."""
+        return shapely.from_wkb(self.polygons_wkb[faces])
+
+    def cores(self, faces: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The cores of ``faces`` (numbers; all by default)."""
+        return shapely.from_wkb(self.cores_wkb[faces])
 
 
 def network_faces(lines: np.ndarray, *, core_m: float = CORE_M, core_quad_segs: int = CORE_QUAD_SEGS) -> NetworkFaces:
@@ -76,7 +86,7 @@ def network_faces(lines: np.ndarray, *, core_m: float = CORE_M, core_quad_segs: 
     --------
     >>> square = [((0, 0), (300, 0)), ((300, 0), (300, 300)), ((300, 300), (0, 300)), ((0, 300), (0, 0))]
     >>> faces = network_faces(shapely.linestrings(square))
-    >>> faces.n_faces, round(faces.polygons[0].area), round(faces.cores[0].area)
+    >>> faces.n_faces, round(faces.polygons()[0].area), round(faces.cores()[0].area)
     (1, 90000, 40000)
     >>> faces.piece_faces.tolist()
     [[0, -1], [0, -1], [0, -1], [0, -1]]
@@ -105,8 +115,8 @@ def network_faces(lines: np.ndarray, *, core_m: float = CORE_M, core_quad_segs: 
         keep = nth < 2
         sides[at[keep], nth[keep]] = face[keep]
     return NetworkFaces(
-        polygons=polygons,
-        cores=cores,
+        polygons_wkb=shapely.to_wkb(polygons),
+        cores_wkb=shapely.to_wkb(cores),
         core_m=float(core_m),
         core_quad_segs=int(core_quad_segs),
         piece=piece.astype(np.int64),
@@ -125,7 +135,7 @@ def write_faces(faces: NetworkFaces, folder: Path) -> tuple[str, str]:
     a piece on no segment with ``edge`` -1, and the faces on the piece's two sides.
     """
     names = FACE_FILES
-    polys = pd.DataFrame({"polygon": shapely.to_wkb(faces.polygons), "core": shapely.to_wkb(faces.cores)})
+    polys = pd.DataFrame({"polygon": faces.polygons_wkb, "core": faces.cores_wkb})
     polys.to_parquet(folder / names[0], index=False)
     loose = np.setdiff1d(np.arange(len(faces.piece_faces)), faces.piece)  # on no segment: kept for its sides
     piece = np.concatenate([faces.piece, loose])
@@ -154,8 +164,8 @@ def read_faces(folder: Path, *, core_m: float, core_quad_segs: int, n_edges: int
     edge = table["edge"].to_numpy(np.int64)
     on = edge >= 0
     return NetworkFaces(
-        polygons=shapely.from_wkb(polys["polygon"].to_numpy()),
-        cores=shapely.from_wkb(polys["core"].to_numpy()),
+        polygons_wkb=polys["polygon"].to_numpy(),
+        cores_wkb=polys["core"].to_numpy(),
         core_m=float(core_m),
         core_quad_segs=int(core_quad_segs),
         piece=piece[on],
