@@ -212,6 +212,9 @@ def blocks_from_faces(
     cand = np.unique(
         np.concatenate([cov_src * n_faces + side[:, 0], cov_src * n_faces + side[:, 1]])[side.T.ravel() >= 0]
     )
+    n_src = int(source.max()) + 1 if len(source) else 0
+    if not len(cand):  # no walk goes round a face (a network of trees): every piece is loose
+        return [[] for _ in range(n_src)], np.asarray(lines, dtype=object), source
     # each candidate's pieces not covered join it to the face beyond (outside when not a candidate)
     f_ptr, f_piece = _face_pieces(faces)
     c_src, c_face = cand // n_faces, cand % n_faces
@@ -258,7 +261,6 @@ def blocks_from_faces(
     loose_lines = np.concatenate([lines[whole], parts])
     loose_source = np.concatenate([source[whole], source[at[keep]]])
     # each walk's blocks: its candidates' faces by group
-    n_src = int(source.max()) + 1 if len(source) else 0
     blocks: list[list[np.ndarray]] = [[] for _ in range(n_src)]
     bsrc, bface, bgroup = c_src[block], c_face[block], group[block]
     order = np.lexsort((bface, bgroup, bsrc))

@@ -90,6 +90,13 @@ def test_faces_joined_by_a_street_walked_from_both_ends_make_one_block():
         "half round": [(0, 0.0, 300.0), (1, 0.0, 300.0), (2, 0.0, 150.0)],
     }
     n_blocks = {"two faces, one block": 1, "island": 0, "half round": 0}
+    tree = network_faces(segments[[0, 1, 4]])  # no face at all: every walked piece is loose
+    assert tree.n_faces == 0 and (tree.piece_faces == -1).all()
+    lines, source, edge, start, end = _walk(segments[[0, 1, 4]], [(0, 0.0, 300.0), (1, 0.0, 120.0)])
+    blocks, loose, _ = blocks_from_faces(tree, lines, source, edge=edge, start_m=start, end_m=end)
+    assert blocks == [[]] and len(loose) == 2
+    got = street_buffer_of_blocks(tree, blocks[0], lines, loose, STREET_SIDE_M, quad_segs=QUAD_SEGS)
+    _assert_same(np.array([street_buffer(lines, STREET_SIDE_M, quad_segs=QUAD_SEGS)]), np.array([got]))
     for name, walk in walks.items():
         lines, source, edge, start, end = _walk(segments, walk)
         blocks, loose, loose_source = blocks_from_faces(faces, lines, source, edge=edge, start_m=start, end_m=end)
