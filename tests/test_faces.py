@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import shapely
 
+import geo.store
 from analysis import columns as C
 from analysis.isochrones import QUAD_SEGS, STREET_SIDE_M, facility_isochrones, kept_faces, substrings
 from analysis.streetbuffer import blocks_from_faces, street_buffer, street_buffer_of_blocks
@@ -176,3 +177,14 @@ def test_an_entry_written_before_or_with_damaged_faces_still_gives_the_isochrone
     assert not older.built and "faces" not in older.network.derived and kept_faces(older.network) is None
     got = facility_isochrones(older.network, facilities, snaps, minutes=(10,))
     _assert_same(want.geometry.to_numpy(), got.geometry.to_numpy())
+
+
+def test_a_network_too_large_keeps_no_faces(tmp_path, monkeypatch, caplog):
+    """Above ``FACES_MAX_SEGMENTS`` (their making's peak memory) an entry keeps no faces, and says so in the log."""
+    monkeypatch.setattr(geo.store, "FACES_MAX_SEGMENTS", 1000)  # the Monaco sample has 3,657 segments
+    with caplog.at_level("INFO", logger="geo.store"):
+        stored = store_network(sample_paths()["network"], cache_dir=tmp_path)
+    assert "faces" not in stored.manifest and not set(FACE_FILES) & set(stored.manifest["files"])
+    assert "not kept: 3657 segments" in caplog.text
+    again = store_network(sample_paths()["network"], cache_dir=tmp_path)
+    assert not again.built and kept_faces(again.network) is None
