@@ -25,11 +25,12 @@ import shapely
 
 from analysis import columns as C
 from analysis.defaults import STREET_SIDE_M  # issue 32: read by analysis.options without geopandas
-from analysis.streetbuffer import street_buffer
+from analysis.streetbuffer import blocks_from_faces, street_buffer, street_buffer_of_blocks
 from analysis.traveltime import WALK_KMH, nearest_times, reached_pairs, reached_segments, speed_ms
+from geo.faces import NetworkFaces
 from geo.network import StreetNetwork
 
-__all__ = ["facility_isochrones", "merge_isochrones", "nearest_isochrones", "reached_lines", "substrings"]
+__all__ = ["facility_isochrones", "kept_faces", "merge_isochrones", "nearest_isochrones", "reached_lines", "substrings"]
 
 MIN_HOLE_M2 = 1.0  # holes smaller than this are float noise between buffers
 #: Segments per quarter circle in buffers. 2 keeps a 50 m street side within 3.8 m of a true
@@ -69,8 +70,13 @@ def substrings(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndar
     return shapely.linestrings(xy, indices=line_of[order])
 
 
-def _cut(network: StreetNetwork, pairs: pd.DataFrame, cutoff_s: float, speed: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pieces of segments reached within ``cutoff_s`` from their ends: (geometries, source of each)."""
+def _cut(
+    network: StreetNetwork, pairs: pd.DataFrame, cutoff_s: float, speed: float, *, spans: bool = False
+) -> tuple[np.ndarray, ...]:
+    """Pieces of segments reached within ``cutoff_s`` from their ends: (geometries, source of each).
+
+    ``spans``: also each piece's segment and where it starts and ends along it (metres).
+    """
     edge = pairs["edge"].to_numpy()
     tu, tv, src = pairs["tu"].to_numpy(), pairs["tv"].to_numpy(), pairs["source"].to_numpy()
     length = network.edges["length_m"].to_numpy()[edge]
@@ -87,13 +93,27 @@ def _cut(network: StreetNetwork, pairs: pd.DataFrame, cutoff_s: float, speed: fl
             substrings(geoms[tail], length[tail] - b[tail], length[tail]),
         ]
     )
-    return pieces, np.concatenate([src[full], src[head], src[tail]])
+    sources = np.concatenate([src[full], src[head], src[tail]])
+    if not spans:
+        return pieces, sources
+    start = np.concatenate([np.zeros(full.sum()), np.zeros(head.sum()), length[tail] - b[tail]])
+    end = np.concatenate([length[full], a[head], length[tail]])
+    return pieces, sources, np.concatenate([edge[full], edge[head], edge[tail]]), start, end
 
 
 def _own_pieces(
-    network: StreetNetwork, points: np.ndarray, snaps: pd.DataFrame, cutoff_s: float, speed: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """The walk from each facility to its street, and along its own segment both ways."""
+    network: StreetNetwork,
+    points: np.ndarray,
+    snaps: pd.DataFrame,
+    cutoff_s: float,
+    speed: float,
+    *,
+    spans: bool = False,
+) -> tuple[np.ndarray, ...]:
+    """The walk from each facility to its street, and along its own segment both ways.
+
+    ``spans``: also each piece's segment (-1 for the walk to the street) and where it starts and ends along it.
+    """
     on = np.flatnonzero(snaps["edge"].to_numpy() >= 0)
     edge = snaps["edge"].to_numpy()[on]
     pos, off = snaps["pos_m"].to_numpy()[on], snaps["offset_m"].to_numpy()[on]
@@ -112,7 +132,13 @@ def _own_pieces(
         lines[along], np.maximum(0.0, pos[along] - r[along]), np.minimum(length[along], pos[along] + r[along])
     )
     acc = substrings(access[has_access], np.zeros(has_access.sum()), walk[has_access])
-    return np.concatenate([acc, own]), np.concatenate([on[has_access], on[along]])
+    sources = np.concatenate([on[has_access], on[along]])
+    if not spans:
+        return np.concatenate([acc, own]), sources
+    n_acc = int(has_access.sum())
+    start = np.concatenate([np.zeros(n_acc), np.maximum(0.0, pos[along] - r[along])])
+    end = np.concatenate([walk[has_access], np.minimum(length[along], pos[along] + r[along])])
+    return np.concatenate([acc, own]), sources, np.concatenate([np.full(n_acc, -1), edge[along]]), start, end
 
 
 def _drop_slivers(geoms: np.ndarray) -> np.ndarray:
@@ -211,6 +237,48 @@ def _buffer_by_source(pieces: np.ndarray, source: np.ndarray, n_sources: int, st
     return _drop_slivers(out)
 
 
+def _buffer_by_faces(
+    faces: NetworkFaces,
+    cut: tuple[np.ndarray, ...],
+    n_sources: int,
+    street_side_m: float,
+) -> np.ndarray:
+    """``_buffer_by_source`` with the blocks looked up among the network's kept ``faces`` (issue 32: iso-faces).
+
+    ``cut``: the pieces, their sources, segments and spans along them (``_cut`` and ``_own_pieces``, ``spans``).
+    """
+    pieces, source, edge, start, end = cut
+    out = np.array([shapely.Polygon()] * n_sources, dtype=object)
+    if len(pieces) == 0:
+        return out
+    blocks, loose, loose_source = blocks_from_faces(faces, pieces, source, edge=edge, start_m=start, end_m=end)
+    order = np.argsort(source, kind="stable")
+    present, first = np.unique(source[order], return_index=True)
+    groups = np.split(order, first[1:])
+    loose_order = np.argsort(loose_source, kind="stable")
+    loose_of = np.searchsorted(loose_source[loose_order], np.stack([present, present + 1]))
+
+    def work(at: np.ndarray) -> shapely.Geometry:
+        src = source[at[0]]
+        i = np.searchsorted(present, src)
+        own_loose = loose[loose_order[loose_of[0, i] : loose_of[1, i]]]
+        return street_buffer_of_blocks(faces, blocks[src], pieces[at], own_loose, street_side_m, quad_segs=QUAD_SEGS)
+
+    out[present] = _each(work, groups)
+    return _drop_slivers(out)
+
+
+def kept_faces(network: StreetNetwork) -> NetworkFaces | None:
+    """The network's faces kept in its store entry (read on first use), or None: an entry written before."""
+    faces = network.derived.get("faces")
+    if callable(faces):
+        faces = faces()
+        network.derived["faces"] = faces
+    if faces is not None and faces.n_edges != len(network.edges):  # not this network's: never expected
+        return None
+    return faces
+
+
 def reached_lines(
     network: StreetNetwork,
     node_s: np.ndarray,
@@ -250,6 +318,7 @@ def facility_isochrones(
     minutes: Sequence[float] = (15,),
     speed_kmh: float = WALK_KMH,
     street_side_m: float = STREET_SIDE_M,
+    use_faces: bool = True,
 ) -> gpd.GeoDataFrame:
     """One isochrone polygon per facility and threshold.
 
@@ -267,6 +336,9 @@ def facility_isochrones(
         Walking speed in km/h.
     street_side_m
         How far in metres either side of a reached street the polygon reaches.
+    use_faces
+        Look each walk's blocks up among the network's faces where its store entry keeps them (``kept_faces``);
+        False: find them per facility (the same land; the tests compare the two).
 
     Returns
     -------
@@ -279,14 +351,21 @@ def facility_isochrones(
     pairs = reached_pairs(network, snaps, cutoff_s=bands[-1] * 60, speed_kmh=speed_kmh)
     points = facilities.geometry.to_numpy()
     on = np.flatnonzero(snaps["edge"].to_numpy() >= 0)
+    faces = kept_faces(network) if use_faces else None
     frames, prev = [], None
     for band in bands:
         cutoff_s = band * 60
-        pieces, source = _cut(network, pairs, cutoff_s, speed)
-        own, own_source = _own_pieces(network, points, snaps, cutoff_s, speed)
-        polys = _buffer_by_source(
-            np.concatenate([pieces, own]), np.concatenate([source, own_source]), len(snaps), street_side_m
-        )
+        if faces is not None:  # issue 32: the blocks among the network's kept faces
+            cut = _cut(network, pairs, cutoff_s, speed, spans=True)
+            own = _own_pieces(network, points, snaps, cutoff_s, speed, spans=True)
+            both = tuple(np.concatenate([a, b]) for a, b in zip(cut, own, strict=True))
+            polys = _buffer_by_faces(faces, both, len(snaps), street_side_m)
+        else:
+            pieces, source = _cut(network, pairs, cutoff_s, speed)
+            own, own_source = _own_pieces(network, points, snaps, cutoff_s, speed)
+            polys = _buffer_by_source(
+                np.concatenate([pieces, own]), np.concatenate([source, own_source]), len(snaps), street_side_m
+            )
         if prev is not None:  # buffers are polygons inscribed in circles: make the nesting exact
             polys = shapely.union(polys, prev)
         prev = polys

@@ -19,7 +19,9 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-__all__ = ["street_buffer"]
+from geo.faces import NetworkFaces
+
+__all__ = ["blocks_from_faces", "street_buffer", "street_buffer_of_blocks"]
 
 _POLYGON = 3
 #: Leeway in metres for the check of a result's edges: GEOS simplifies a buffer's input by 1/100 of the distance.
@@ -71,8 +73,14 @@ def _by_blocks(noded: shapely.Geometry, distance_m: float, quad_segs: int) -> sh
     faces, cuts, dangles, invalid = shapely.polygonize_full([noded])
     blocks = shapely.get_parts(faces)
     loose = shapely.get_parts(np.array([cuts, dangles, invalid], dtype=object))
+    return _assemble(blocks, shapely.buffer(blocks, -distance_m, quad_segs=quad_segs), loose, distance_m, quad_segs)
+
+
+def _assemble(
+    blocks: np.ndarray, cores: np.ndarray, loose: np.ndarray, distance_m: float, quad_segs: int
+) -> shapely.Geometry:
+    """The blocks' outward buffer, less their ``cores`` (their inward buffers), plus the ``loose`` lines' buffer."""
     out = shapely.buffer(shapely.coverage_union_all(blocks), distance_m, quad_segs=quad_segs)
-    cores = shapely.buffer(blocks, -distance_m, quad_segs=quad_segs)
     cores = shapely.get_parts(cores[~shapely.is_empty(cores)])
     if not len(loose):
         return _polygonal(_less_cores(out, cores)) if len(cores) else out
@@ -150,3 +158,175 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     if len(parts) == 0:
         return shapely.Polygon()
     return parts[0] if len(parts) == 1 else shapely.multipolygons(parts)
+
+
+# --- issue 32: iso-faces --- the blocks looked up among the network's kept faces
+
+
+def blocks_from_faces(
+    faces: NetworkFaces,
+    lines: np.ndarray,
+    source: np.ndarray,
+    *,
+    edge: np.ndarray,
+    start_m: np.ndarray,
+    end_m: np.ndarray,
+) -> tuple[list[list[np.ndarray]], np.ndarray, np.ndarray]:
+    """For many walks at once, the blocks each encloses, among the network's ``faces``, and its loose lines.
+
+    A walk's pieces ``lines`` (of walk ``source``) lie on segment ``edge`` from ``start_m`` to ``end_m`` along it
+    (``edge`` -1: on none, e.g. the walk from a facility to its street). A noded piece of the network is
+    covered when one walked piece spans it; the faces a walk encloses are its faces with every edge covered,
+    and faces joined across a piece not covered (the two ends of a street walked, its middle not) make one
+    block when no such path leads out: the faces of the walk's own noded pieces, as ``polygonize`` finds them.
+    The loose lines are the walked pieces, or their parts, that bound none of its blocks.
+
+    Returns
+    -------
+    tuple
+        Per walk (``0..source.max()``), a list of its blocks, each an array of face numbers; the loose lines
+        and the walk of each.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from analysis.isochrones import substrings  # it imports this module
+
+    n_pieces, n_faces = len(faces.piece_faces), faces.n_faces
+    source = source.astype(np.int64)
+    # the noded pieces each walked piece spans
+    order = np.argsort(faces.piece_edge, kind="stable")
+    row_edge = faces.piece_edge[order]
+    on = np.flatnonzero(edge >= 0)
+    lo_ptr = np.searchsorted(row_edge, edge[on], side="left")
+    count = np.searchsorted(row_edge, edge[on], side="right") - lo_ptr
+    span = np.repeat(on, count)  # the walked piece
+    row = order[np.repeat(lo_ptr, count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)]
+    s0, s1 = faces.piece_s0[row], faces.piece_s1[row]
+    lo, hi = start_m[span], end_m[span]
+    spans = (s0 >= lo - _EPS_M) & (s1 <= hi + _EPS_M)
+    covered = np.unique(source[span[spans]] * n_pieces + faces.piece[row[spans]])
+    # the faces of covered pieces: each walk's candidates
+    cov_src, cov_piece = covered // n_pieces, covered % n_pieces
+    side = faces.piece_faces[cov_piece]
+    cand = np.unique(
+        np.concatenate([cov_src * n_faces + side[:, 0], cov_src * n_faces + side[:, 1]])[side.T.ravel() >= 0]
+    )
+    n_src = int(source.max()) + 1 if len(source) else 0
+    if not len(cand):  # no walk goes round a face (a network of trees): every piece is loose
+        return [[] for _ in range(n_src)], np.asarray(lines, dtype=object), source
+    # each candidate's pieces not covered join it to the face beyond (outside when not a candidate)
+    f_ptr, f_piece = _face_pieces(faces)
+    c_src, c_face = cand // n_faces, cand % n_faces
+    count = f_ptr[c_face + 1] - f_ptr[c_face]
+    of = np.repeat(np.arange(len(cand)), count)
+    piece = f_piece[
+        np.repeat(f_ptr[c_face], count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    ]
+    src = c_src[of]
+    open_ = ~_member(src * n_pieces + piece, covered)
+    of, piece, src = of[open_], piece[open_], src[open_]
+    two = faces.piece_faces[piece]
+    beyond = np.where(two[:, 0] == c_face[of], two[:, 1], two[:, 0])
+    key = src * n_faces + beyond
+    at = np.minimum(np.searchsorted(cand, key), max(len(cand) - 1, 0))
+    outside = len(cand)
+    other = np.where((beyond >= 0) & (len(cand) > 0) & (cand[at] == key), at, outside)
+    graph = coo_matrix((np.ones(len(of)), (of, other)), shape=(outside + 1, outside + 1))
+    _, label = connected_components(graph, directed=False)
+    block = label[:outside] != label[outside]
+    # walked pieces that bound a block: their noded pieces all have a block on one side only
+    group = np.where(block, label[:outside], -1)
+
+    def group_of(src_: np.ndarray, face_: np.ndarray) -> np.ndarray:
+        k = src_ * n_faces + face_
+        i = np.minimum(np.searchsorted(cand, k), max(len(cand) - 1, 0))
+        return np.where((face_ >= 0) & (len(cand) > 0) & (cand[i] == k), group[i], -1)
+
+    over = (s1 > lo + _EPS_M) & (s0 < hi - _EPS_M)
+    span_o, row_o = span[over], row[over]
+    two = faces.piece_faces[faces.piece[row_o]]
+    ga, gb = group_of(source[span_o], two[:, 0]), group_of(source[span_o], two[:, 1])
+    bounds = (ga != gb) & (np.maximum(ga, gb) >= 0)
+    n_over = np.bincount(span_o, minlength=len(lines))
+    n_bounds = np.bincount(span_o, weights=bounds, minlength=len(lines)).astype(np.int64)
+    whole = (n_over == 0) | (n_bounds == 0)  # loose all along
+    # a piece partly on a block's edge (its segment crosses another): the parts that bound none
+    part = ~whole[span_o] & ~bounds
+    at = span_o[part]
+    a = np.maximum(s0[over][part], lo[over][part]) - lo[over][part]
+    b = np.minimum(s1[over][part], hi[over][part]) - lo[over][part]
+    keep = b > a
+    parts = substrings(lines[at[keep]], a[keep], b[keep])
+    loose_lines = np.concatenate([lines[whole], parts])
+    loose_source = np.concatenate([source[whole], source[at[keep]]])
+    # each walk's blocks: its candidates' faces by group
+    blocks: list[list[np.ndarray]] = [[] for _ in range(n_src)]
+    bsrc, bface, bgroup = c_src[block], c_face[block], group[block]
+    order = np.lexsort((bface, bgroup, bsrc))
+    bsrc, bface, bgroup = bsrc[order], bface[order], bgroup[order]
+    cut = np.flatnonzero(np.diff(bgroup)) + 1
+    for faces_of in np.split(np.arange(len(bgroup)), cut):
+        if len(faces_of):
+            blocks[bsrc[faces_of[0]]].append(bface[faces_of])
+    return blocks, loose_lines, loose_source
+
+
+_EPS_M = 1e-7
+
+
+def _member(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Whether each of ``keys`` is in the sorted ``table``."""
+    if not len(table):
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(table, keys), len(table) - 1)
+    return table[at] == keys
+
+
+def _face_pieces(faces: NetworkFaces) -> tuple[np.ndarray, np.ndarray]:
+    """Each face's pieces, as offsets into one array (CSR)."""
+    face = faces.piece_faces.ravel()
+    piece = np.repeat(np.arange(len(faces.piece_faces)), 2)
+    keep = face >= 0
+    face, piece = face[keep], piece[keep]
+    order = np.argsort(face, kind="stable")
+    ptr = np.searchsorted(face[order], np.arange(faces.n_faces + 1))
+    return ptr, piece[order]
+
+
+def street_buffer_of_blocks(
+    faces: NetworkFaces,
+    blocks: list[np.ndarray],
+    lines: np.ndarray,
+    loose: np.ndarray,
+    distance_m: float,
+    *,
+    quad_segs: int,
+) -> shapely.Geometry:
+    """``street_buffer(lines, ...)`` given the blocks the lines enclose (face numbers, ``blocks_from_faces``).
+
+    ``loose``: the lines, or their parts, that bound no block. The same land as ``street_buffer``: the blocks
+    are the faces its ``polygonize`` finds, their cores the kept ones when made for ``distance_m`` and
+    ``quad_segs``.
+    """
+    lines = np.asarray(lines, dtype=object)
+    if len(lines) == 0:
+        return shapely.Polygon()
+    kept = faces.core_m == distance_m and faces.core_quad_segs == quad_segs
+    single = np.array([len(group) == 1 for group in blocks], dtype=bool)
+    one = np.array([group[0] for group in blocks], dtype=np.int64)[single] if len(blocks) else np.empty(0, np.int64)
+    polys = np.empty(len(blocks), dtype=object)
+    cores = np.empty(len(blocks), dtype=object)
+    polys[single] = faces.polygons(one)
+    if kept:
+        cores[single] = faces.cores(one)
+    for i in np.flatnonzero(~single):  # a block of several faces
+        polys[i] = shapely.coverage_union_all(faces.polygons(blocks[i]))
+    made = np.flatnonzero(shapely.is_missing(cores))
+    if len(made):  # a block of several faces, or cores kept for another street side
+        cores[made] = shapely.buffer(polys[made], -distance_m, quad_segs=quad_segs)
+    free = shapely.get_parts(shapely.union_all(loose)) if len(loose) > 1 else np.asarray(loose, dtype=object)
+    fast = _assemble(polys, cores, free, distance_m, quad_segs)
+    if _honest(fast, shapely.multilinestrings(lines), distance_m, quad_segs):
+        return fast
+    return shapely.union_all(shapely.buffer(lines, distance_m, quad_segs=quad_segs))

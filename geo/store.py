@@ -65,6 +65,7 @@ import shapely
 from pyproj import CRS
 
 from geo.errors import InputError, plain_text
+from geo.faces import CORE_M, CORE_QUAD_SEGS, FACE_FILES, NetworkFaces, network_faces, read_faces, write_faces
 from geo.filehash import file_sha256
 from geo.graphml import prepare_graphml
 from geo.io import read_network
@@ -760,6 +761,9 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
     if secret is not None:  # issue 32: its arrays passed ``_check_arrays``: kept for the question; snaps may be kept
         _remember_routing(entry, manifest, secret, network)
         network.derived[STORE_ENTRY] = (entry, manifest_digest(manifest))
+
+    if isinstance(manifest.get("faces"), dict):  # issue 32: read on first use (an entry written before has none)
+        network.derived["faces"] = _faces_reader(entry, manifest, len(edges))
     return network, manifest
 
 
@@ -847,6 +851,8 @@ def _write(network: StreetNetwork, target: Path, *, key: str, source: dict, opti
         if report is not None:  # issue 30: a road layer's topology report is kept with it
             report.issues.to_parquet(tmp / _ISSUES)
             names = (*_FILES, _ISSUES)
+        faces = _write_faces(network, tmp)  # issue 32: iso-faces
+        names = (*names, *faces.pop("files", ()))
         files = {n: {"sha256": file_sha256(tmp / n), "bytes": (tmp / n).stat().st_size} for n in names}
         manifest = {
             "format": FORMAT_VERSION,
@@ -855,6 +861,7 @@ def _write(network: StreetNetwork, target: Path, *, key: str, source: dict, opti
             "options": options,
             **_summary(network),
             **({"topology": report.counts} if report is not None else {}),
+            **({"faces": faces} if faces else {}),
             "files": files,
             "bytes": sum(f["bytes"] for f in files.values()),
             "created": time.time(),
@@ -875,3 +882,65 @@ def _write(network: StreetNetwork, target: Path, *, key: str, source: dict, opti
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return manifest
+
+
+# --- issue 32: iso-faces --- the network's faces kept beside it (geo.faces), for the isochrones
+
+
+#: The most segments whose faces are kept: making them all at once takes about 1.5 GB more at its peak per
+#: million segments (measured: +280 MB at 183,820, +2.8 GB at 1,836,825); a larger network's entry keeps none.
+FACES_MAX_SEGMENTS = 400_000
+
+
+def _write_faces(network: StreetNetwork, folder: Path) -> dict:
+    """Make the network's faces and write them into ``folder``: the manifest's ``faces`` record, with ``files``.
+
+    Nothing (an empty record) for a network of more than ``FACES_MAX_SEGMENTS`` segments, or where GEOS cannot
+    polygonize the streets: the isochrones then find each walk's blocks themselves, as for an entry written before.
+    """
+    if len(network.edges) > FACES_MAX_SEGMENTS:
+        log.info("the network's faces are not kept: %d segments, more than %d", len(network.edges), FACES_MAX_SEGMENTS)
+        return {}
+    started = time.process_time()
+    try:
+        faces = network_faces(network.edges.geometry.to_numpy())
+        files = write_faces(faces, folder)
+    except shapely.errors.ShapelyError as exc:
+        log.warning("the network's faces were not kept (%s): isochrones find each walk's blocks", plain_text(exc))
+        return {}
+    log.info("the network's %d faces made in %.1f CPU s", faces.n_faces, time.process_time() - started)
+    return {"count": faces.n_faces, "core_m": CORE_M, "core_quad_segs": CORE_QUAD_SEGS, "files": list(files)}
+
+
+@dataclass(frozen=True)
+class _FacesReader:
+    """What reads an entry's faces when first asked (a picklable callable).
+
+    The files are checked against the manifest's hashes first; None, with a warning, if they are off.
+    """
+
+    entry: Path
+    record: dict
+    files: dict
+    n_edges: int
+
+    def __call__(self) -> NetworkFaces | None:
+        try:
+            for name in FACE_FILES:
+                want, file = self.files.get(name, {}), self.entry / name
+                if file.stat().st_size != want.get("bytes") or file_sha256(file) != want.get("sha256"):
+                    raise _Damaged(f"{name} does not match its SHA-256")
+            return read_faces(
+                self.entry,
+                core_m=float(self.record["core_m"]),
+                core_quad_segs=int(self.record["core_quad_segs"]),
+                n_edges=self.n_edges,
+            )
+        except (OSError, ValueError, KeyError, TypeError, _Damaged) as exc:
+            log.warning("the stored faces of %s are unusable (%s): isochrones find each walk's blocks", self.entry, exc)
+            return None
+
+
+def _faces_reader(entry: Path, manifest: dict, n_edges: int) -> _FacesReader:
+    """The reader of an entry's faces (``_FacesReader``)."""
+    return _FacesReader(entry, dict(manifest["faces"]), dict(manifest.get("files", {})), n_edges)

@@ -17,6 +17,7 @@ import shapely
 from streamlit.testing.v1 import AppTest
 
 from geo import read_network, sample_paths
+from geo.faces import FACE_FILES
 from geo.network import StreetNetwork, network_from_arrays, prepare_network
 from geo.store import FORMAT_VERSION, list_networks, load_entry, store_network
 
@@ -78,8 +79,8 @@ def test_store_gives_back_the_fresh_network(tmp_path, fresh):
     west, south, east, north = m["extent_lonlat"]
     assert 7.40 < west < east < 7.45 and 43.72 < south < north < 43.76  # Monaco
     assert {f: d["bytes"] for f, d in m["files"].items()} == {
-        f: (first.path / f).stat().st_size for f in ("nodes.parquet", "edges.parquet")
-    }
+        f: (first.path / f).stat().st_size for f in ("nodes.parquet", "edges.parquet", *FACE_FILES)
+    }  # issue 32: iso-faces, the network's faces kept beside it
 
 
 def test_the_nodes_points_made_from_x_y_are_the_stored_ones(tmp_path, fresh):
@@ -200,7 +201,7 @@ def test_network_command_says_what_it_holds(tmp_path):
     entry = Path(lines[2].rsplit(": ", 1)[1])
     assert entry.parent == tmp_path / "prepared" and (entry / "manifest.json").is_file()
     second = network(str(SAMPLE_NET), "--cache-dir", str(tmp_path))
-    assert second.stdout.splitlines()[2] == f"read from the store (0.4 MB): {entry}"
+    assert second.stdout.splitlines()[2] == f"read from the store (0.8 MB): {entry}"
     missing = network(str(tmp_path / "nowhere.graphml"), "--cache-dir", str(tmp_path))
     assert missing.returncode == 2 and missing.stderr.startswith("error:") and "nowhere.graphml" in missing.stderr
 
@@ -215,7 +216,7 @@ def test_the_app_opens_a_stored_network(tmp_path, monkeypatch):
     app.radio(key="network_how").set_value("store").run()
     choice = app.selectbox(key="network_store")
     assert choice.options == [  # the same words in both languages (issue 26)
-        "monaco-city.graphml（2,564 个节点 nodes，0.4 MB，经 lon 7.408–7.443，纬 lat 43.723–43.752）"
+        "monaco-city.graphml（2,564 个节点 nodes，0.8 MB，经 lon 7.408–7.443，纬 lat 43.723–43.752）"
     ]
     assert choice.value == f"store:{entry}"
     assert not app.exception and not app.error, [e.value for e in app.error]
