@@ -179,7 +179,7 @@ def snap_candidates(candidates: gpd.GeoDataFrame, network: StreetNetwork) -> pd.
         As ``geo.snap_points``.
     """
     ids = candidates["candidate_id"].astype(str)
-    node = pd.Index(network.nodes.index.astype(str)).get_indexer(ids.str[1:])
+    node = _node_names(network).get_indexer(ids.str[1:])
     ptr, seg = _node_edges(network)
     corner = candidates["source"].isin(["grid", "near_left"]).to_numpy() & ids.str.startswith("N").to_numpy()
     corner &= node >= 0
@@ -196,10 +196,19 @@ def snap_candidates(candidates: gpd.GeoDataFrame, network: StreetNetwork) -> pd.
     return out.astype({"edge": np.int64, "pos_m": float, "offset_m": float, "on_network": bool, "component": np.int64})
 
 
+def _node_names(network: StreetNetwork) -> pd.Index:
+    """The nodes' ids as text, in position order (made once per network: at city scale it took a few tenths)."""
+    if "node_names" not in network.derived:
+        names = pd.Index(network.nodes.index.astype(str))
+        network.derived["node_names"] = names, ("N" + names).to_numpy()
+    return network.derived["node_names"][0]
+
+
 def _node_sites(network: StreetNetwork, nodes: np.ndarray, source: str) -> gpd.GeoDataFrame:
     """Candidate rows for network nodes (positions)."""
+    _node_names(network)
     return gpd.GeoDataFrame(
-        {"candidate_id": ("N" + network.nodes.index[nodes].astype(str)).to_numpy(), "source": source},
+        {"candidate_id": network.derived["node_names"][1][nodes], "source": source},
         geometry=network.nodes.geometry.to_numpy()[nodes],
         crs=network.crs,
     )
