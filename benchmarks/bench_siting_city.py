@@ -25,6 +25,7 @@ Medians are printed, with the load average beside each row (the machine is share
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -89,68 +90,13 @@ def app_run(root: Path, city: Path, store: Path, *, py_spy: Path | None = None) 
                 executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
             )
             page = browser.new_page(viewport={"width": 1600, "height": 1100})
-            page.on("pageerror", lambda e: out["errors"].append(str(e)))
-            page.goto(url, wait_until="domcontentloaded")
-            page.get_by_text("38,245 / 38,367").wait_for(timeout=300_000)  # the sample first
-            page.get_by_text("数据", exact=True).click()
-            page.get_by_text("已整理的路网", exact=False).first.click()
-            page.get_by_text("选择已整理的路网").wait_for(timeout=60_000)
-            page.locator('[data-testid="stSelectbox"]').filter(has_text="选择已整理的路网").click()
-            page.get_by_role("option").filter(has_text="100,489").click()
-            up = page.locator('[data-testid="stFileUploader"]')
-            up.filter(has_text="服务设施").locator('input[type="file"]').set_input_files(
-                str(city / "facilities.geojson")
-            )
-            up.filter(has_text="服务设施").get_by_text("facilities.geojson").wait_for(timeout=120_000)
-            page.get_by_text("上传边界文件", exact=False).first.click()
-            units = up.filter(has_text="含 level、code、name")
-            units.locator('input[type="file"]').set_input_files(str(city / "boundaries.gpkg"))
-            units.get_by_text("boundaries.gpkg").wait_for(timeout=120_000)
-            time.sleep(3)
-            up.filter(has_text="居民").locator('input[type="file"]').set_input_files(str(city / "demand.gpkg"))
-            page.get_by_text("7,473,495", exact=False).first.wait_for(timeout=600_000)
-            _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=600_000)
-            time.sleep(3)  # the page's last messages are in
-            page.get_by_text("选址模型", exact=True).click()
-            field = page.get_by_label("新增中心数 k")
-            field.fill("5")
-            field.press("Enter")
-            time.sleep(3.0)  # the number is sent (a rerun of the siting part)
-            out["idle_wait"] = _quiet(proc.pid)  # the page's first run (its downloads' files) is over
-            out["load"] = _load()
-            spy = _spy(proc.pid, py_spy) if py_spy else None
-            cpu0, started = _cpu(proc.pid), time.perf_counter()
-            page.get_by_text("计算选址", exact=True).click()
-            page.get_by_text("新增后覆盖居民").first.wait_for(timeout=600_000)
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:  # the new sites drawn on the map too
-                frame = _map_frame(page)
-                if frame.locator(".leaflet-control-layers").get_by_text("新增布点建议").count():
-                    break
-                time.sleep(0.05)
-            out["siting"] = time.perf_counter() - started
-            time.sleep(1.0)  # the part's last messages
-            out["cpu"] = _cpu(proc.pid) - cpu0
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                spy.wait(120)
-            # another k on the same panel: the coverage is the same (the app keeps it, on this branch)
-            after = page.locator('[data-testid="stMetric"]').filter(has_text="新增后覆盖居民").first
-            said = after.text_content()
-            field.fill("3")
-            field.press("Enter")
-            time.sleep(3.0)
-            _quiet(proc.pid)
-            cpu0, started = _cpu(proc.pid), time.perf_counter()
-            page.get_by_text("计算选址", exact=True).click()
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline and after.text_content() == said:
-                time.sleep(0.05)
-            out["again"] = time.perf_counter() - started
-            _quiet(proc.pid)
-            out["cpu_again"] = _cpu(proc.pid) - cpu0
-            if page.get_by_text("程序出错", exact=False).count():
-                out["errors"].append("the app's own error message is on the page")
+            try:
+                _drive(page, proc, url, city, out, py_spy=py_spy)
+            except Exception:
+                if os.environ.get("BENCH_SHOTS"):  # where it stopped, for a look
+                    with contextlib.suppress(Exception):
+                        page.screenshot(path=str(Path(os.environ["BENCH_SHOTS"]) / f"failed-{time.time():.0f}.png"))
+                raise
             browser.close()
     except Exception as exc:  # a benchmark notes a failure and goes on to the other app
         out["errors"].append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
@@ -159,6 +105,74 @@ def app_run(root: Path, city: Path, store: Path, *, py_spy: Path | None = None) 
         proc.wait(60)
         shutil.rmtree(folder, ignore_errors=True)
     return out
+
+
+def _drive(page, proc: subprocess.Popen, url: str, city: Path, out: dict, *, py_spy: Path | None) -> None:
+    """The planner's steps on an open page (``app_run``)."""
+    page.on("pageerror", lambda e: out["errors"].append(str(e)))
+    page.set_default_timeout(180_000)  # a click waits for its element through a loaded machine's page runs
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_text("38,245 / 38,367").wait_for(timeout=300_000)  # the sample first
+    page.get_by_text("数据", exact=True).click()
+    page.get_by_text("已整理的路网", exact=False).first.click()
+    page.get_by_text("选择已整理的路网").wait_for(timeout=60_000)
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="选择已整理的路网").click()
+    page.get_by_role("option").filter(has_text="100,489").click()
+    up = page.locator('[data-testid="stFileUploader"]')
+    _quiet(proc.pid)  # each upload once the page's run is over (one sent during a run can be lost)
+    up.filter(has_text="服务设施").locator('input[type="file"]').set_input_files(str(city / "facilities.geojson"))
+    up.filter(has_text="服务设施").get_by_text("facilities.geojson").wait_for(timeout=300_000)
+    _quiet(proc.pid)
+    page.get_by_text("上传边界文件", exact=False).first.click()
+    units = up.filter(has_text="含 level、code、name")
+    units.locator('input[type="file"]').set_input_files(str(city / "boundaries.gpkg"))
+    units.get_by_text("boundaries.gpkg").wait_for(timeout=300_000)
+    time.sleep(3)
+    _quiet(proc.pid)
+    up.filter(has_text="居民").locator('input[type="file"]').set_input_files(str(city / "demand.gpkg"))
+    page.get_by_text("7,473,495", exact=False).first.wait_for(timeout=600_000)
+    _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=600_000)
+    time.sleep(3)  # the page's last messages are in
+    page.get_by_text("选址模型", exact=True).click()
+    field = page.get_by_label("新增中心数 k")
+    field.fill("5")
+    field.press("Enter")
+    time.sleep(3.0)  # the number is sent (a rerun of the siting part)
+    out["idle_wait"] = _quiet(proc.pid)  # the page's first run (its downloads' files) is over
+    out["load"] = _load()
+    spy = _spy(proc.pid, py_spy) if py_spy else None
+    cpu0, started = _cpu(proc.pid), time.perf_counter()
+    page.get_by_text("计算选址", exact=True).click()
+    page.get_by_text("新增后覆盖居民").first.wait_for(timeout=600_000)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:  # the new sites drawn on the map too
+        frame = _map_frame(page)
+        if frame.locator(".leaflet-control-layers").get_by_text("新增布点建议").count():
+            break
+        time.sleep(0.05)
+    out["siting"] = time.perf_counter() - started
+    time.sleep(1.0)  # the part's last messages
+    out["cpu"] = _cpu(proc.pid) - cpu0
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(120)
+    # another k on the same panel: the coverage is the same (the app keeps it, on this branch)
+    after = page.locator('[data-testid="stMetric"]').filter(has_text="新增后覆盖居民").first
+    said = after.text_content()
+    field.fill("3")
+    field.press("Enter")
+    time.sleep(3.0)
+    _quiet(proc.pid)
+    cpu0, started = _cpu(proc.pid), time.perf_counter()
+    page.get_by_text("计算选址", exact=True).click()
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and after.text_content() == said:
+        time.sleep(0.05)
+    out["again"] = time.perf_counter() - started
+    _quiet(proc.pid)
+    out["cpu_again"] = _cpu(proc.pid) - cpu0
+    if page.get_by_text("程序出错", exact=False).count():
+        out["errors"].append("the app's own error message is on the page")
 
 
 def _quiet(pid: int, *, below_s: float = 0.05, timeout_s: float = 300) -> float:

@@ -400,7 +400,7 @@ def siting(inputs: Inputs, units: str, params: Params, candidates: str | None, p
     )
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=4)  # a city's is some 40 MB (its matrices and candidates)
 def siting_cover(
     inputs: Inputs, units: str, params: Params, candidates: str | None, *, model: str, spacing_m: float
 ) -> SitingCoverage:
