@@ -133,16 +133,12 @@ def _drive(page, proc: subprocess.Popen, url: str, city: Path, out: dict, *, py_
     page.get_by_text("7,473,495", exact=False).first.wait_for(timeout=600_000)
     _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=600_000)
     time.sleep(3)  # the page's last messages are in
-    page.get_by_text("选址模型", exact=True).click()
-    field = page.get_by_label("新增中心数 k")
-    field.fill("5")
-    field.press("Enter")
-    time.sleep(3.0)  # the number is sent (a rerun of the siting part)
     out["idle_wait"] = _quiet(proc.pid)  # the page's first run (its downloads' files) is over
+    _siting_tab(page, proc, "5")
     out["load"] = _load()
     spy = _spy(proc.pid, py_spy) if py_spy else None
     cpu0, started = _cpu(proc.pid), time.perf_counter()
-    page.get_by_text("计算选址", exact=True).click()
+    page.get_by_text("计算选址", exact=True).first.click()
     page.get_by_text("新增后覆盖居民").first.wait_for(timeout=600_000)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:  # the new sites drawn on the map too
@@ -159,12 +155,9 @@ def _drive(page, proc: subprocess.Popen, url: str, city: Path, out: dict, *, py_
     # another k on the same panel: the coverage is the same (the app keeps it, on this branch)
     after = page.locator('[data-testid="stMetric"]').filter(has_text="新增后覆盖居民").first
     said = after.text_content()
-    field.fill("3")
-    field.press("Enter")
-    time.sleep(3.0)
-    _quiet(proc.pid)
+    _siting_tab(page, proc, "3")
     cpu0, started = _cpu(proc.pid), time.perf_counter()
-    page.get_by_text("计算选址", exact=True).click()
+    page.get_by_text("计算选址", exact=True).first.click()
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and after.text_content() == said:
         time.sleep(0.05)
@@ -173,6 +166,21 @@ def _drive(page, proc: subprocess.Popen, url: str, city: Path, out: dict, *, py_
     out["cpu_again"] = _cpu(proc.pid) - cpu0
     if page.get_by_text("程序出错", exact=False).count():
         out["errors"].append("the app's own error message is on the page")
+
+
+def _siting_tab(page, proc: subprocess.Popen, k: str):
+    """The siting tab open with ``k`` set and the server quiet (a page run can redraw the tabs: then again)."""
+    for _ in range(5):
+        page.get_by_role("tab", name="选址模型").first.click()
+        field = page.get_by_label("新增中心数 k")
+        field.fill(k)
+        field.press("Enter")
+        time.sleep(3.0)  # the number is sent (a rerun of the siting part)
+        _quiet(proc.pid)
+        page.get_by_role("tab", name="选址模型").first.click()
+        if field.input_value() == k and page.get_by_text("计算选址", exact=True).first.is_visible():
+            return field
+    raise RuntimeError("the siting tab did not keep k")
 
 
 def _quiet(pid: int, *, below_s: float = 0.05, timeout_s: float = 300) -> float:
