@@ -115,6 +115,11 @@ def coverage_matrix(
     pairs go straight into its sparse block. A stored entry is the walk plus
     ``EPS_S`` (so 0 s is kept); an absent entry is out of reach.
 
+    The columns read per tile (the targets' segments and their ends' places, the
+    candidates' snaps) are taken out of the tables once, and each tile's streets
+    are cut out of the city's matrix by its rows' spans: at city scale the
+    per-tile table lookups and sparse indexing cost more than the Dijkstra itself.
+
     Parameters
     ----------
     network
@@ -138,20 +143,26 @@ def coverage_matrix(
     eu, ev, elen = e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy()
     xy = network.nodes[["x", "y"]].to_numpy()
     graph = _graph(network, cand_snaps.iloc[:0], speed).tocsr()
-    c_edge = cand_snaps["edge"].to_numpy()
-    on = np.flatnonzero(c_edge >= 0)
-    t_on = np.flatnonzero(target_snaps["edge"].to_numpy() >= 0)
+    cands = _Snaps.of(cand_snaps)
+    on = np.flatnonzero(cands.edge >= 0)
+    targets = _Snaps.of(target_snaps)
+    t_on = np.flatnonzero(targets.edge >= 0)
+    nodes_in = _Boxes(xy)  # the nodes, and each end of the targets' segments, found in a box by a sorted x
+    t_ends = [_Boxes(xy[ends_of[targets.edge[t_on]]]) for ends_of in (eu, ev)]
     # Every walk from a candidate leaves by an end of its segment, and none is shorter than the straight
     # line: the nodes it reaches lie within the reach of those ends. Tiles go by the candidates' u ends.
-    ends = np.stack([xy[eu[c_edge[on]]], xy[ev[c_edge[on]]]])
+    ends = np.stack([xy[eu[cands.edge[on]]], xy[ev[cands.edge[on]]]])
     tile = np.floor(ends[0] / tile_m).astype(np.int64)
     order = np.lexsort((tile[:, 1], tile[:, 0]))
     rows, cols, vals = [], [], []
     bounds = np.flatnonzero(np.any(np.diff(tile[order], axis=0) != 0, axis=1)) + 1
     for group in np.split(order, bounds) if len(order) else []:
         lo, hi = ends[:, group].min(axis=(0, 1)) - reach_m, ends[:, group].max(axis=(0, 1)) + reach_m
-        local = np.flatnonzero(np.all((xy >= lo) & (xy <= hi), axis=1))
-        r, c, v = _tile_pairs(graph, local, cand_snaps, on[group], target_snaps, t_on, (eu, ev, elen), speed, cutoff_s)
+        local = nodes_in.within(lo, hi)
+        # a target counts when an end of its segment is among the tile's streets (a target sharing a
+        # candidate's segment is one of them: the box holds both ends of every candidate's segment)
+        near = np.union1d(t_ends[0].within(lo, hi), t_ends[1].within(lo, hi))
+        r, c, v = _tile_pairs(graph, local, cands, on[group], targets, t_on[near], (eu, ev, elen), speed, cutoff_s)
         rows.append(r)
         cols.append(c)
         vals.append(v)
@@ -163,33 +174,73 @@ def coverage_matrix(
     )
 
 
+class _Boxes:
+    """Points found in an axis-aligned box (bounds included) through their x sorted once, not a scan of all."""
+
+    def __init__(self, xy: np.ndarray) -> None:
+        self.xy = xy
+        self.by_x = np.argsort(xy[:, 0], kind="stable")
+        self.x = xy[self.by_x, 0]
+
+    def within(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Positions of the points with ``lo <= xy <= hi``, ascending."""
+        at = self.by_x[np.searchsorted(self.x, lo[0], "left") : np.searchsorted(self.x, hi[0], "right")]
+        y = self.xy[at, 1]
+        return np.sort(at[(y >= lo[1]) & (y <= hi[1])])
+
+
+@dataclass(frozen=True)
+class _Snaps:
+    """A snap table's columns as arrays (read once, not once per tile)."""
+
+    edge: np.ndarray
+    pos_m: np.ndarray
+    offset_m: np.ndarray
+
+    @classmethod
+    def of(cls, snaps: pd.DataFrame) -> _Snaps:
+        return cls(snaps["edge"].to_numpy(), snaps["pos_m"].to_numpy(), snaps["offset_m"].to_numpy())
+
+
+def _streets_among(graph: sp.csr_matrix, local: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The links of ``graph`` between the ``local`` nodes (sorted), renumbered: as ``graph[local][:, local]``.
+
+    Each row's links are read from its span of the CSR arrays, in their stored order, with no sparse indexing.
+    """
+    start, stop = graph.indptr[local], graph.indptr[local + 1]
+    count = stop - start
+    at = np.repeat(start - np.cumsum(count) + count, count) + np.arange(count.sum())
+    col = where[graph.indices[at]]
+    keep = col >= 0
+    return np.repeat(np.arange(len(local)), count)[keep], col[keep], graph.data[at][keep]
+
+
 def _tile_pairs(graph, local, cands, c_rows, targets, t_rows, edges, speed, cutoff_s):  # noqa: PLR0913, PLR0917
     """(candidate, target, seconds) within the cutoff for one tile, on the streets near it only."""
     eu, ev, elen = edges
     n_l, m = len(local), len(c_rows)
     where = np.full(graph.shape[0], -1)
     where[local] = np.arange(n_l)
-    sub = graph[local][:, local].tocoo()
-    ce = cands["edge"].to_numpy()[c_rows]
-    cp, co = cands["pos_m"].to_numpy()[c_rows], cands["offset_m"].to_numpy()[c_rows]
+    sub_row, sub_col, sub_data = _streets_among(graph, local, where)
+    ce = cands.edge[c_rows]
+    cp, co = cands.pos_m[c_rows], cands.offset_m[c_rows]
     lu, lv = where[eu[ce]], where[ev[ce]]
     lv = np.where(lv == lu, -1, lv)  # a loop: one way onto it (a sparse matrix would add two up)
     virt = n_l + np.arange(m)
     src = np.concatenate([virt[lu >= 0], virt[lv >= 0]])
     dst = np.concatenate([lu[lu >= 0], lv[lv >= 0]])
     w = np.concatenate([((co + cp) / speed)[lu >= 0], ((co + elen[ce] - cp) / speed)[lv >= 0]])
+    # one node more, linked to nothing: its column (n_l + m) is out of reach of every candidate, and stands
+    # for a segment end outside the tile
     g = sp.csr_matrix(
-        (np.concatenate([sub.data, w]), (np.concatenate([sub.row, src]), np.concatenate([sub.col, dst]))),
-        shape=(n_l + m, n_l + m),
+        (np.concatenate([sub_data, w]), (np.concatenate([sub_row, src]), np.concatenate([sub_col, dst]))),
+        shape=(n_l + m + 1, n_l + m + 1),
     )
-    dist = dijkstra(g, indices=virt, limit=cutoff_s)  # (m, n_l + m); parallel entries: csr sums none here
-    dist = np.hstack([dist[:, :n_l], np.full((m, 1), np.inf)])  # column n_l: a segment end outside the tile
-    te_all = targets["edge"].to_numpy()[t_rows]
-    near = (where[eu[te_all]] >= 0) | (where[ev[te_all]] >= 0) | np.isin(te_all, ce)
-    t_rows, te = t_rows[near], te_all[near]
-    tp, to = targets["pos_m"].to_numpy()[t_rows], targets["offset_m"].to_numpy()[t_rows]
+    dist = dijkstra(g, indices=virt, limit=cutoff_s)  # (m, n_l + m + 1); parallel entries: csr sums none here
+    te = targets.edge[t_rows]
+    tp, to = targets.pos_m[t_rows], targets.offset_m[t_rows]
     tu, tv = where[eu[te]], where[ev[te]]
-    tu, tv = np.where(tu >= 0, tu, n_l), np.where(tv >= 0, tv, n_l)
+    tu, tv = np.where(tu >= 0, tu, n_l + m), np.where(tv >= 0, tv, n_l + m)
     secs = np.minimum(dist[:, tu] + tp / speed, dist[:, tv] + (elen[te] - tp) / speed) + to / speed
     same = ce[:, None] == te[None, :]
     if same.any():

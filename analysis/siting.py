@@ -9,6 +9,7 @@ and explains each site: where, which units, residents newly covered, their walk.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,11 +45,13 @@ from geo.snap import snap_points
 __all__ = [
     "MODELS",
     "SiteResult",
+    "SitingCoverage",
     "candidate_sites",
     "greedy_max_coverage",
     "grid_candidates",
     "left_out",
     "plan_sites",
+    "siting_coverage",
     "snap_candidates",
     "suggest_sites",
     "units_area",
@@ -166,7 +169,7 @@ def snap_candidates(candidates: gpd.GeoDataFrame, network: StreetNetwork) -> pd.
         As ``geo.snap_points``.
     """
     ids = candidates["candidate_id"].astype(str)
-    node = pd.Index(network.nodes.index.astype(str)).get_indexer(ids.str[1:])
+    node = _node_names(network).get_indexer(ids.str[1:])
     ptr, seg = _node_edges(network)
     corner = candidates["source"].isin(["grid", "near_left"]).to_numpy() & ids.str.startswith("N").to_numpy()
     corner &= node >= 0
@@ -183,10 +186,19 @@ def snap_candidates(candidates: gpd.GeoDataFrame, network: StreetNetwork) -> pd.
     return out.astype({"edge": np.int64, "pos_m": float, "offset_m": float, "on_network": bool, "component": np.int64})
 
 
+def _node_names(network: StreetNetwork) -> pd.Index:
+    """The nodes' ids as text, in position order (made once per network: at city scale it took a few tenths)."""
+    if "node_names" not in network.derived:
+        names = pd.Index(network.nodes.index.astype(str))
+        network.derived["node_names"] = names, ("N" + names).to_numpy()
+    return network.derived["node_names"][0]
+
+
 def _node_sites(network: StreetNetwork, nodes: np.ndarray, source: str) -> gpd.GeoDataFrame:
     """Candidate rows for network nodes (positions)."""
+    _node_names(network)
     return gpd.GeoDataFrame(
-        {"candidate_id": ("N" + network.nodes.index[nodes].astype(str)).to_numpy(), "source": source},
+        {"candidate_id": network.derived["node_names"][1][nodes], "source": source},
         geometry=network.nodes.geometry.to_numpy()[nodes],
         crs=network.crs,
     )
@@ -240,6 +252,117 @@ class SiteResult:
     useful_k: int | None = None  #: sites beyond this many add no one (None: every site asked for adds someone)
 
 
+@dataclass
+class SitingCoverage:
+    """What a siting model is solved on, whatever ``k`` or the target: the candidates and whom each reaches in time.
+
+    ``siting_coverage`` measures it; ``plan_sites`` solves on it. The reduced MCLP
+    (``analysis.siting_models.mclp_model``) and the residents-covered curve are
+    made on first use and kept, so a second ``k`` on the same coverage costs only
+    its solve and its explanation.
+    """
+
+    model: str  #: the siting model it was measured for (``pmedian`` reaches farther, to every resident)
+    minutes: float  #: the walking threshold in minutes
+    speed_kmh: float  #: walking speed
+    candidates: gpd.GeoDataFrame  #: every candidate in the units
+    notes: tuple[Note, ...]  #: about the candidates (outside the units, off the streets)
+    c_snap: pd.DataFrame  #: the candidates' places on the streets
+    left: LeftOut  #: the residents left out
+    targets: LeftOut  #: the residents measured against (``left``, or everyone for ``pmedian``)
+    kept: np.ndarray  #: the candidates (rows of ``candidates``) that reach someone: the rows of ``secs``
+    secs: sp.csr_matrix  #: seconds + ``EPS_S``, kept candidates x targets, within the reach
+    w_left: np.ndarray  #: residents still left out per column of ``secs``
+    cover: sp.csr_matrix  #: which entries of ``secs`` are within the threshold
+    reached: np.ndarray  #: per column of ``secs``: some candidate covers it in time
+    before: float  #: residents covered before
+    total: float  #: all residents
+    _reduced: MclpModel | None = field(default=None, repr=False)
+    _curves: dict = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def reduced(self) -> MclpModel:
+        """The reduced MCLP of ``cover`` (made once; an app's sessions may share the coverage)."""
+        with self._lock:
+            if self._reduced is None:
+                self._reduced = mclp_model(self.cover, self.w_left)
+            return self._reduced
+
+    def curve(self, k_max: int, time_limit_s: float) -> pd.DataFrame:
+        """Residents covered with k = 1 ... ``k_max`` new sites (``_curve``), made once per ``k_max`` and limit."""
+        key = (k_max, time_limit_s)
+        with self._lock:
+            if key not in self._curves:
+                self._curves[key] = _curve(
+                    self.cover,
+                    self.w_left,
+                    before=self.before,
+                    total=self.total,
+                    k_max=k_max,
+                    time_limit_s=time_limit_s,
+                    model=self.reduced(),
+                )
+            return self._curves[key].copy()
+
+
+def siting_coverage(  # noqa: PLR0913 -- keyword-only options, as plan_sites'
+    network: StreetNetwork,
+    demand: gpd.GeoDataFrame,
+    demand_snaps: pd.DataFrame,
+    *,
+    model: str = "mclp",
+    minutes: float = 15,
+    speed_kmh: float = WALK_KMH,
+    candidates: gpd.GeoDataFrame | None = None,
+    spacing_m: float = SPACING_M,
+    boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> SitingCoverage:
+    """The candidates, and which residents each reaches in time: the part of a siting run that ``k`` does not change.
+
+    Parameters
+    ----------
+    network, demand, demand_snaps, model, minutes, speed_kmh, candidates, spacing_m, boundaries
+        As for ``plan_sites``.
+
+    Returns
+    -------
+    SitingCoverage
+        What ``plan_sites(..., coverage=...)`` solves on.
+
+    Raises
+    ------
+    analysis.siting_models.InfeasibleError
+        No candidate site (or the units lie off the streets).
+    """
+    cutoff_s = minutes * 60
+    left = left_out(demand, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
+    if candidates is None:
+        candidates = candidate_sites(network, spacing_m=spacing_m, within=units_area(boundaries), left=left)
+    candidates, notes = _in_units(candidates, boundaries)
+    if candidates.empty:
+        area = units_area(boundaries)
+        if area is not None and not area.intersects(shapely.box(*network.nodes.total_bounds)).any():
+            raise InfeasibleError("siting_units_off_network")  # e.g. the sample's units on a city's streets
+        raise InfeasibleError("siting_there_no_candidate_sites")
+    pop = demand[C.POP].to_numpy(dtype=float)
+    total = float(pop.sum())
+    before = float(pop[demand[C.COVERED].to_numpy(dtype=bool)].sum())
+    c_snap = snap_candidates(candidates, network)
+    if (~c_snap["on_network"]).any():
+        notes.append(note("candidates_off", n=int((~c_snap["on_network"]).sum())))
+    reach_s, targets = _targets(model, pop, demand_snaps, left, cutoff_s=cutoff_s, speed_kmh=speed_kmh)
+    kept = np.flatnonzero(reaching(network, c_snap, targets, limit_s=reach_s))  # the rest reach no one: no OD work
+    secs = coverage_matrix(network, c_snap.iloc[kept], targets.snaps, cutoff_s=reach_s, speed_kmh=speed_kmh)
+    # Residents left out, as columns of ``secs``: their weight, and which entries cover them in time.
+    w_left = np.where(demand[C.COVERED].to_numpy(dtype=bool)[targets.rows], 0.0, targets.pop)
+    cover = _in_time(secs, cutoff_s)
+    reached = np.diff(cover.tocsc().indptr) > 0
+    return SitingCoverage(
+        model, minutes, speed_kmh, candidates, tuple(notes), c_snap, left, targets, kept, secs, w_left,
+        cover, reached, before, total,
+    )  # fmt: skip
+
+
 def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as osmnx's entry points)
     network: StreetNetwork,
     demand: gpd.GeoDataFrame,
@@ -256,6 +379,7 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     time_limit_s: float = TIME_LIMIT_S,
     curve_k: int = 0,
     boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
+    coverage: SitingCoverage | None = None,
 ) -> SiteResult:
     """Where the next centres go.
 
@@ -296,6 +420,10 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
         lasts, greedy after; each row says which); 0 skips it.
     boundaries
         Admin units per level (polygons with ``code``); each site gets the code of the unit it lies in.
+    coverage
+        ``siting_coverage``'s answer for these inputs, when kept from an earlier run (the app keeps it
+        while only ``k`` or the target change); ``None`` measures it now. ``candidates`` and ``spacing_m``
+        are then the coverage's.
 
     Returns
     -------
@@ -316,30 +444,26 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     """
     _check_options(model, target)
     cutoff_s = minutes * 60
-    left = left_out(demand, demand_snaps, minutes=minutes, speed_kmh=speed_kmh)
-    if candidates is None:
-        candidates = candidate_sites(network, spacing_m=spacing_m, within=units_area(boundaries), left=left)
-    candidates, notes = _in_units(candidates, boundaries)
-    if candidates.empty:
-        area = units_area(boundaries)
-        if area is not None and not area.intersects(shapely.box(*network.nodes.total_bounds)).any():
-            raise InfeasibleError("siting_units_off_network")  # e.g. the sample's units on a city's streets
-        raise InfeasibleError("siting_there_no_candidate_sites")
-    pop = demand[C.POP].to_numpy(dtype=float)
-    total = float(pop.sum())
-    before = float(pop[demand[C.COVERED].to_numpy(dtype=bool)].sum())
-    c_snap = snap_candidates(candidates, network)
-    if (~c_snap["on_network"]).any():
-        notes.append(note("candidates_off", n=int((~c_snap["on_network"]).sum())))
-    reach_s, targets = _targets(model, pop, demand_snaps, left, cutoff_s=cutoff_s, speed_kmh=speed_kmh)
-    kept = np.flatnonzero(reaching(network, c_snap, targets, limit_s=reach_s))  # the rest reach no one: no OD work
-    secs = coverage_matrix(network, c_snap.iloc[kept], targets.snaps, cutoff_s=reach_s, speed_kmh=speed_kmh)
-    # Residents left out, as columns of ``secs``: their weight, and which entries cover them in time.
-    w_left = np.where(demand[C.COVERED].to_numpy(dtype=bool)[targets.rows], 0.0, targets.pop)
-    cover = _in_time(secs, cutoff_s)
-    reached = np.diff(cover.tocsc().indptr) > 0
     wants_curve = bool(curve_k) and model != "pmedian"
-    reduced = _shared_mclp_model(cover, w_left, model=model, capacity=capacity, wants_curve=wants_curve)
+    if coverage is None:
+        coverage = siting_coverage(
+            network,
+            demand,
+            demand_snaps,
+            model=model,
+            minutes=minutes,
+            speed_kmh=speed_kmh,
+            candidates=candidates,
+            spacing_m=spacing_m,
+            boundaries=boundaries,
+        )
+    elif (coverage.model, coverage.minutes, coverage.speed_kmh) != (model, minutes, speed_kmh):
+        raise ValueError("the coverage was measured for another model, threshold or speed")
+    cv = coverage
+    candidates, c_snap, left, targets, kept = cv.candidates, cv.c_snap, cv.left, cv.targets, cv.kept
+    notes = list(cv.notes)
+    secs, w_left, cover, reached, before, total = cv.secs, cv.w_left, cv.cover, cv.reached, cv.before, cv.total
+    reduced = cv.reduced() if (model == "mclp" and capacity is None) or wants_curve else None
     if model == "mclp":
         solution = _mclp(cover, w_left, k, capacity=capacity, time_limit_s=time_limit_s, model=reduced)
     elif model == "lscp":
@@ -359,11 +483,7 @@ def plan_sites(  # noqa: PLR0913 -- keyword-only options, each documented (as os
     notes += [n for n in solution.notes if n != note("nothing_left") or not left.pop.sum()]
     notes += _unreached_notes(unreached, no_corner, minutes)
     after = before + newly
-    curve = (
-        _curve(cover, w_left, before=before, total=total, k_max=curve_k, time_limit_s=time_limit_s, model=reduced)
-        if wants_curve
-        else pd.DataFrame()
-    )
+    curve = cv.curve(curve_k, time_limit_s) if wants_curve else pd.DataFrame()
     iso = _site_isochrones(network, sites, c_snap, minutes=minutes, speed_kmh=speed_kmh)
     return SiteResult(sites, curve, iso, solution, before, after, total, notes, unreached, no_corner, useful_k)
 
@@ -446,33 +566,6 @@ def _in_time(secs: sp.csr_matrix, cutoff_s: float) -> sp.csr_matrix:
     cover.data = cover.data <= cutoff_s + EPS_S
     cover.eliminate_zeros()
     return cover.astype(bool)
-
-
-def _shared_mclp_model(
-    cover: sp.csr_matrix, w_left: np.ndarray, *, model: str, capacity: float | None, wants_curve: bool
-) -> MclpModel | None:
-    """One reduced MCLP for the answer and the curve, built once when either needs it.
-
-    Parameters
-    ----------
-    cover
-        Which candidates cover which residents left out in time.
-    w_left
-        Residents per column of ``cover`` still left out.
-    model
-        The siting model.
-    capacity
-        The most residents one new site serves; a capped MCLP builds its own model.
-    wants_curve
-        Whether the residents-covered curve is asked for.
-
-    Returns
-    -------
-    MclpModel or None
-        The reduced model (``analysis.siting_models.mclp_model``), or ``None`` when nothing needs it.
-    """
-    wants_model = (model == "mclp" and capacity is None) or wants_curve
-    return mclp_model(cover, w_left) if wants_model else None
 
 
 def _lscp(

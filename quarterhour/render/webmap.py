@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import folium
 import geopandas as gpd
@@ -146,6 +146,36 @@ def map_data(
         street_image=street_picture(network) if city else None,
         streets_credit=streets_credit,
     )
+
+
+def with_sites(
+    data: MapData, result: CircleResult, sites: gpd.GeoDataFrame, site_reach: gpd.GeoDataFrame | None, *, lang: str
+) -> MapData:
+    """``data`` (``map_data`` of ``result``, no sites given) with ``sites`` and their reach in place of the run's site.
+
+    The same layers as ``map_data(result, ..., sites=sites, site_reach=site_reach)``, the rest taken as they are
+    (at city scale remaking them took a second or more of the siting panel's time); a new token, as a new map.
+
+    Parameters
+    ----------
+    data
+        ``map_data`` of ``result`` with no sites given.
+    result
+        The run it was made of.
+    sites, site_reach
+        Suggested sites and their reach (a siting model's answer).
+    lang
+        The layers' language, as ``data``'s.
+
+    Returns
+    -------
+    MapData
+        The map with the suggested sites.
+    """
+    own = len(site_layers(result.sites, lang))  # the run's own suggested site: the last layers, with no reach
+    kept = data.layers[: len(data.layers) - own]
+    layers = [*kept, *site_reach_layers(site_reach, lang), *site_layers(sites, lang)]
+    return replace(data, layers=layers, token=uuid.uuid4().hex)
 
 
 def _styled(static: dict) -> Callable[[dict], dict]:

@@ -29,7 +29,7 @@ from analysis.hours import facility_hours, open_states, run_open
 from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, changed_reach, circle_isochrones, run_circle
 from analysis.reachgrid import GRID_M
 from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate, gap_members
-from analysis.siting import SiteResult, candidate_sites, plan_sites
+from analysis.siting import SiteResult, SitingCoverage, candidate_sites, plan_sites, siting_coverage
 from geo import (
     StreetNetwork,
     read_boundaries,
@@ -48,7 +48,7 @@ from geo.vocab import DEFAULT_NEW_CATEGORY
 from quarterhour.i18n import t
 from quarterhour.render.leaflet import OSM_ATTRIBUTION
 from quarterhour.render.webgeo import draw_streets_ahead
-from quarterhour.render.webmap import CITY_EDGES, MapData, map_data
+from quarterhour.render.webmap import CITY_EDGES, MapData, map_data, with_sites
 from quarterhour.study import CoordinateNote, StudySpec, load_study
 from quarterhour.ui.values import SAMPLE, STORE, Change, Inputs, Params, Plan, Points, ScenarioView
 
@@ -383,8 +383,6 @@ def siting(inputs: Inputs, units: str, params: Params, candidates: str | None, p
     """
     network = network_of(inputs)  # issue 30: with the compounds' walls
     result = compute(inputs, units, params)
-    crs = load_points(inputs).crs_choices[0][1].system  # candidates are read as the facilities were
-    points = read_facilities(candidates, crs=crs, what="candidates").to_crs(network.crs) if candidates else None
     return plan_sites(
         network,
         result.demand,
@@ -394,10 +392,48 @@ def siting(inputs: Inputs, units: str, params: Params, candidates: str | None, p
         target=plan.target,
         minutes=params.cutoff_min,
         speed_kmh=params.engine_kmh,
-        candidates=candidate_sites(network, points=points) if points is not None else None,
-        spacing_m=plan.spacing_m,
         curve_k=10,
         time_limit_s=20,
+        boundaries=load_boundaries(inputs.network, units),
+        # issue 29 (city-siting): the candidates and whom each reaches, kept while only k or the target change
+        coverage=siting_cover(inputs, units, params, candidates, model=plan.model, spacing_m=plan.spacing_m),
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)  # a city's is some 40 MB (its matrices and candidates)
+def siting_cover(
+    inputs: Inputs, units: str, params: Params, candidates: str | None, *, model: str, spacing_m: float
+) -> SitingCoverage:
+    """The siting's candidates and whom each reaches in time (``analysis.siting.siting_coverage``), for every k.
+
+    Parameters
+    ----------
+    inputs, units, params
+        The run's inputs, review units and parameters (as for ``compute``).
+    candidates
+        The planner's candidate points file (its path), or None for network nodes on a grid.
+    model
+        The siting model (``pmedian`` measures farther, to every resident).
+    spacing_m
+        The grid's spacing, without a candidates file.
+
+    Returns
+    -------
+    SitingCoverage
+        What ``plan_sites`` solves on; another k or target on it costs only its solve.
+    """
+    network = network_of(inputs)  # issue 30: with the compounds' walls
+    crs = load_points(inputs).crs_choices[0][1].system  # candidates are read as the facilities were
+    points = read_facilities(candidates, crs=crs, what="candidates").to_crs(network.crs) if candidates else None
+    return siting_coverage(
+        network,
+        compute(inputs, units, params).demand,
+        load_points(inputs).demand_snap,
+        model=model,
+        minutes=params.cutoff_min,
+        speed_kmh=params.engine_kmh,
+        candidates=candidate_sites(network, points=points) if points is not None else None,
+        spacing_m=spacing_m,
         boundaries=load_boundaries(inputs.network, units),
     )
 
@@ -425,14 +461,15 @@ def base_map(
         ``quarterhour.render.webmap.map_data`` of the run.
     """
     network = network_of(inputs)  # issue 30: with the compounds' walls
-    planned = siting(inputs, units, params, candidates, plan) if plan else None
+    if plan:  # issue 29 (city-siting): the map without sites as it is (cached), the sites added
+        planned = siting(inputs, units, params, candidates, plan)
+        plain = base_map(inputs, units, params, lang=lang, plan=None, candidates=candidates)
+        return with_sites(plain, compute(inputs, units, params), planned.sites, planned.isochrones, lang=lang)
     return map_data(
         compute(inputs, units, params),
         network,
         lang=lang,
         gap_cell_m=GAP_CELL_M,
-        sites=planned.sites if planned else None,
-        site_reach=planned.isochrones if planned else None,
         streets_credit=streets_credit(inputs.network, lang),
     )
 
