@@ -95,3 +95,39 @@ def test_an_upload_dropped_as_the_page_reruns_is_kept(browser, app_url):
     page.close()
     print("dropped → read (s):", ", ".join(f"{s:.1f}" for s in took))
     assert errors == []
+
+
+def _settled(page, timeout: float = 60.0) -> None:
+    """Wait until the page's run is over (Streamlit marks the app ``notRunning`` for a second on end)."""
+    quiet, deadline = 0, time.time() + timeout
+    while quiet < 4 and time.time() < deadline:
+        running = page.locator('[data-testid="stApp"][data-test-script-state="running"]').count()
+        quiet = 0 if running else quiet + 1
+        time.sleep(0.25)
+
+
+@pytest.mark.browser
+def test_a_message_above_the_map_leaves_the_map_in_place(browser, app_url, tmp_path):
+    """A bad upload writes its error and "kept the previous data" above the map: the map's frame stays the same.
+
+    Before, the messages moved the map's part down the page: its frame was remade (a click on it during the run
+    went to a frame being thrown away) and its part's id changed (a click sent to the old id was dropped).
+    """
+    from tests.test_browser import _map_frame
+
+    bad = tmp_path / "没有坐标.csv"
+    bad.write_text("名称,类别,地址\n服务中心,党群服务中心,中州中路 1 号\n", encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_text("38,245 / 38,367").wait_for(timeout=90_000)
+    _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
+    maps = "[...document.querySelectorAll('iframe')].filter(f => f.title.includes('folium'))"
+    assert page.evaluate(f"() => {maps}.map(f => (f.__before = true)).length") == 1
+    page.get_by_text("数据", exact=True).click()
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
+    uploader.locator('input[type="file"]').set_input_files(str(bad))
+    page.get_by_text("下面仍显示上一次成功读取的数据").wait_for(timeout=60_000)
+    _settled(page)  # the run is over: the map's part has been drawn again
+    kept = page.evaluate(f"() => {maps}.map(f => f.__before === true)")
+    page.close()
+    assert kept == [True], kept  # the same frame, not a new one
