@@ -49,6 +49,70 @@ def test_a_new_run_keeps_the_answer_to_an_upload_request():
     assert "file_urls_response" in REPLIES
 
 
+@pytest.mark.browser
+def test_a_click_on_the_map_while_the_page_runs_is_taken(browser, app_url, sample, tmp_path):
+    """'Add'; a bad upload (its error and "kept the previous data" go above the map); a click in a gap on the map
+    while that run's news has not reached the browser: the centre is added once the page catches up.
+
+    The browser hears nothing of the upload's run until after the click (its messages are held back, as a busy
+    server's are), so the click names the map's part as the browser last saw it. Before, the run's messages
+    moved the part down the page and gave it a new id; Streamlit dropped the click sent to the old one.
+    """
+    import re
+
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    from tests.test_browser import _map_frame, biggest_gap
+
+    gap = biggest_gap(sample)
+    bad = tmp_path / "没有坐标.csv"
+    bad.write_text("名称,类别,地址\n服务中心,党群服务中心,中州中路 1 号\n", encoding="utf-8")
+    held: list = []
+    hold = {"on": False}
+
+    def through(ws) -> None:  # the app's stream, with the server's news held back while ``hold["on"]``
+        server = ws.connect_to_server()
+
+        def down(message) -> None:
+            kind = ForwardMsg.FromString(message).WhichOneof("type") if isinstance(message, bytes) else None
+            if hold["on"] and kind != "file_urls_response":  # the upload itself goes through
+                held.append(message)
+            else:
+                ws.send(message)
+
+        server.on_message(down)
+        ws.on_message(server.send)
+        hold["ws"] = ws
+
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.route_web_socket(re.compile(r".*_stcore/stream.*"), through)
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_text("38,245 / 38,367").wait_for(timeout=90_000)
+    page.get_by_text("新增 add").click()
+    page.get_by_text("点击地图即在该处新增一个中心。").wait_for(timeout=30_000)
+    _settled(page)
+    frame = _map_frame(page)
+    frame.wait_for_function("() => window.map !== undefined")
+    frame.evaluate(f"() => {{ window.map.setView([{gap.y}, {gap.x}], 16); }}")
+    page.wait_for_timeout(500)
+    xy = frame.evaluate(f"() => window.map.latLngToContainerPoint([{gap.y}, {gap.x}])")
+    box = frame.locator(".leaflet-container").bounding_box()
+    hold["on"] = True
+    page.get_by_text("数据", exact=True).click()
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
+    uploader.locator('input[type="file"]').set_input_files(str(bad))
+    page.wait_for_timeout(8_000)  # the server reads the file and runs the page meanwhile
+    page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])  # on the map as the browser still shows it
+    page.wait_for_timeout(1_500)
+    hold["on"] = False
+    for message in held:
+        hold["ws"].send(message)
+    page.get_by_text("下面仍显示上一次成功读取的数据").wait_for(timeout=60_000)
+    page.get_by_text("新中心 1").first.wait_for(state="attached", timeout=60_000)  # a cell of the changes' table
+    page.close()
+    assert len(held) > 10  # the run's news was held back while the planner clicked
+
+
 # a file dropped on the facilities' uploader in the same moment as a click on the sidebar that reruns the page
 _RACE = """([text, name, choice]) => {
   const labels = [...document.querySelectorAll('[data-testid=stSidebar] label')];

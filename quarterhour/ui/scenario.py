@@ -55,11 +55,15 @@ def _box_click(lon: float, lat: float, lang: str) -> None:
 def take_click(facilities: gpd.GeoDataFrame, crs: object, lang: str) -> None:
     """Turn the map's last click into a change, once (the component keeps repeating its last value)."""
     clicked = (st.session_state.get(S.MAP) or {}).get("last_clicked")
-    earlier = old_map_click()  # issue 29: made on the map a page run was replacing: taken on this one
-    if earlier and earlier != st.session_state.get(S.CLICK_DONE):
-        clicked = earlier
-        st.session_state[S.MAP] = {**(st.session_state.get(S.MAP) or {}), "last_clicked": earlier}
+    earlier = old_map_click()  # issue 29 (lost-input): made on the map a page run was replacing: taken on this one
+    if earlier and earlier not in (clicked, st.session_state.get(S.CLICK_DONE)):
         st.session_state[S.MAP_CLICK_KEPT] = True
+        _take_one(earlier, facilities, crs, lang)
+    _take_one(clicked, facilities, crs, lang)
+
+
+def _take_one(clicked: dict | None, facilities: gpd.GeoDataFrame, crs: object, lang: str) -> None:
+    """One click (``{"lat": …, "lng": …}``) as a change, unless it is the one taken last."""
     if not clicked or clicked == st.session_state.get(S.CLICK_DONE):
         return
     st.session_state[S.CLICK_DONE] = clicked
