@@ -26,10 +26,11 @@ from quarterhour.ui.fragments import levels_part, map_part, page_started, siting
 from quarterhour.ui.hours import hours_headline_ui
 from quarterhour.ui.preload import warm_imports
 from quarterhour.ui.project import note_candidates, restore_page
+from quarterhour.ui.replies import keep_replies
 from quarterhour.ui.sidebar import basemap_ui, data_ui, params_ui, uploader_words_ui
 from quarterhour.ui.signin import signin_ui
 from quarterhour.ui.tabs import downloads_ui, gaps_sites_ui, headline_ui, units_line
-from quarterhour.ui.values import Inputs, Params
+from quarterhour.ui.values import Inputs, Params, Sources
 from quarterhour.ui.workspace import resume
 
 __all__ = ["analyse", "main"]
@@ -51,10 +52,38 @@ def analyse(inputs: Inputs, units: str, params: Params, lang: str) -> tuple:
         return network, points.facilities, notes, compute(inputs, units, params, lang)
 
 
+def _analysed(sources: Sources, params: Params, lang: str, mode: str) -> tuple | None:
+    """The analysis and the headline above the map: (inputs, units, network, facilities, result), None to stop."""
+    inputs, units = sources.inputs, sources.units
+    if not params.categories:
+        st.info(t("no_facilities", lang))
+        return None
+    if st.session_state.get(S.CHANGES_FOR) != inputs:  # a scenario belongs to the facilities it was made on
+        if st.session_state.get(S.CHANGES):
+            st.toast(t("scenario_reset", lang))
+        st.session_state[S.CHANGES], st.session_state[S.CHANGES_FOR] = [], inputs
+
+    with step(lang, "analysis") as tried:
+        network, facilities, notes, result = analyse(inputs, units, params, lang)
+    if tried.error is not None:  # keep working on the last data that worked, and say which file failed and why
+        last = st.session_state.get(S.LAST_GOOD)
+        if not isinstance(tried.error, InputError) or last is None or last == (inputs, units):
+            return None
+        st.info(t("kept_previous", lang))
+        inputs, units = last
+        network, facilities, notes, result = analyse(inputs, units, params, lang)
+    st.session_state[S.LAST_GOOD] = (inputs, units)
+
+    hours_headline_ui(result, params.at, lang)  # issue 31: "周三 19:00 开放设施覆盖"
+    headline_ui(result, notes, lang, mode=mode)
+    return inputs, units, network, facilities, result
+
+
 def main() -> None:
     """The page: the sidebar, the headline, the map with the scenario panel, and the tabs."""
     st.set_page_config(page_title="一刻钟 quarterhour", page_icon="🗺️", layout="wide")
     started = time.perf_counter()
+    keep_replies()  # issue 29 (lost-input): an upload's address is never thrown away by a new run of the page
     warm_imports()  # the readers' lazy imports, once, under a lock: two sessions' threads never import at once
     with st.sidebar:
         lang = st.radio(t("language"), list(LANGS), format_func=LANGS.get, horizontal=True, key=S.LANG)
@@ -77,31 +106,19 @@ def main() -> None:
     st.title(t("title", lang))
     mode = st.session_state.get(S.MODE, "walk")
     st.caption(t("subtitle" if mode == "walk" else f"subtitle_{mode}", lang))
-    inputs, units = sources.inputs, sources.units
-    if not params.categories:
-        st.info(t("no_facilities", lang))
+    # issue 29 (lost-input): the headline's messages come and go above the map; in a box of their own they no
+    # longer move the map's part, so its fragment id (its place on the page) is the same in every run and a
+    # click sent while the page runs finds it (and the map's frame is not remade)
+    head, map_box = st.container(key=S.HEAD_BOX), st.container(key=S.MAP_BOX)
+    with head:
+        shown = _analysed(sources, params, lang, mode)
+    if shown is None:
         return
-    if st.session_state.get(S.CHANGES_FOR) != inputs:  # a scenario belongs to the facilities it was made on
-        if st.session_state.get(S.CHANGES):
-            st.toast(t("scenario_reset", lang))
-        st.session_state[S.CHANGES], st.session_state[S.CHANGES_FOR] = [], inputs
-
-    with step(lang, "analysis") as tried:
-        network, facilities, notes, result = analyse(inputs, units, params, lang)
-    if tried.error is not None:  # keep working on the last data that worked, and say which file failed and why
-        last = st.session_state.get(S.LAST_GOOD)
-        if not isinstance(tried.error, InputError) or last is None or last == (inputs, units):
-            return
-        st.info(t("kept_previous", lang))
-        inputs, units = last
-        network, facilities, notes, result = analyse(inputs, units, params, lang)
-    st.session_state[S.LAST_GOOD] = (inputs, units)
-
-    hours_headline_ui(result, params.at, lang)  # issue 31: "周三 19:00 开放设施覆盖"
-    headline_ui(result, notes, lang, mode=mode)
+    inputs, units, network, facilities, result = shown
     chosen = facilities[facilities["category"].isin(params.categories)]
     page_started(started)  # issue 29: a click reruns only the map and its panel; the tabs' parts rerun alone
-    map_part(inputs, units, params, chosen, crs=network.crs, candidates=sources.candidates, who=who, lang=lang)
+    with map_box:
+        map_part(inputs, units, params, chosen, crs=network.crs, candidates=sources.candidates, who=who, lang=lang)
 
     gaps_tab, levels_tab, siting_tab, downloads_tab = st.tabs(
         [t("tab_gaps", lang), t("tab_levels", lang), t("tab_siting", lang), t("tab_downloads", lang)]

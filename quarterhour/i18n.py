@@ -801,6 +801,17 @@ _TEXT: dict[str, tuple[str, str]] = {
         "coverage by level and the siting mean nothing. Upload your city's boundaries under review units (for "
         "Luoyang, choose the bundled Luoyang units).",
     ),
+    # --- issue 29: lost-input ---
+    "map_redrawn_kept": (
+        "地图已按新的数据或参数重画；重画完成前在旧地图上的点击，会在这张地图的同一位置计入。",
+        "The map was redrawn for new data or settings; a click made on the previous map before the redraw "
+        "is taken at the same place on this one.",
+    ),
+    "map_click_kept": (
+        "你在旧地图上（重画完成前）的点击已在这张地图的同一位置计入，见右侧的变化。",
+        "Your click on the previous map (before the redraw) was taken at the same place on this one: see the "
+        "changes on the right.",
+    ),
 }
 
 

@@ -22,7 +22,9 @@ Every action in a part is a widget callback that stores it in session state and 
 ``keep_parts`` when two parts draw it ('计算选址' and the sites joining the scenario: the map and the
 siting panel). A part's id is its place on the page: a press sent while a page run draws more above
 the part (after an upload) names an id that run removes, and Streamlit would skip the part; the
-callback reruns it under its new id instead. The map's click is the component's callback
+callback reruns it under its new id instead (issue 29, lost-input: the headline and the map's part now sit in
+keyed boxes of their own in ``app.py``, so the map's part keeps its id whatever the headline shows). The map's
+click is the component's callback
 (``quarterhour.ui.mapview.show_map``'s ``on_change``): the click is stored, then ``take_click`` turns it
 into a change when the part reruns.
 """

@@ -19,6 +19,7 @@ not the page.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,10 +27,13 @@ from dataclasses import dataclass, field
 import folium
 import streamlit as st
 import streamlit_folium as sf
+from streamlit.proto.WidgetStates_pb2 import WidgetState as WidgetStateProto
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from quarterhour.render.webmap import MapData, draw_map
+from quarterhour.ui import state as S
 
-__all__ = ["BaseMap", "component_args", "render_base", "show_map"]
+__all__ = ["BaseMap", "component_args", "old_map_click", "render_base", "show_map"]
 
 
 @dataclass
@@ -194,6 +198,8 @@ def show_map(
     """
     base = _base(data.token, data, basemap, tianditu_key, key)
     args = component_args(base, layer, height=height, returned=list(returned))
+    drawn = [k for k in st.session_state.get(S.MAP_KEYS, []) if k != args["key"]]
+    st.session_state[S.MAP_KEYS] = [*drawn[-7:], args["key"]]  # issue 29: a click on an earlier map is found
 
     def stored() -> None:
         st.session_state[key] = st.session_state.get(args["key"], {})
@@ -201,3 +207,35 @@ def show_map(
             on_change()
 
     return sf._component_func(**args, on_change=stored)
+
+
+def old_map_click() -> dict | None:
+    """A click the browser sent from a map this session drew before the one now on the page, if any (issue 29).
+
+    The map's component is keyed by its base map: when a page run redraws the map for new data or settings, a
+    click made on the previous map during that run comes back under the previous component's id, which the new
+    run no longer holds, so no callback takes it. The browser still sends it with the part's rerun; Streamlit
+    keeps such a value for the run it came with (unread, as sent). This finds it there.
+
+    Returns
+    -------
+    dict or None
+        The click (``{"lat": …, "lng": …}``), or None.
+    """
+    keys = st.session_state.get(S.MAP_KEYS, [])
+    ctx = get_script_run_ctx()
+    state = getattr(getattr(ctx, "session_state", None), "_state", None)
+    widgets = getattr(getattr(state, "_new_widget_state", None), "states", None)
+    if len(keys) < 2 or not isinstance(widgets, dict):
+        return None
+    earlier = tuple(f"-{k}" for k in keys[:-1])
+    for widget_id, held in list(widgets.items()):
+        if not widget_id.endswith(earlier):
+            continue
+        value = held.value
+        if isinstance(value, WidgetStateProto):  # as sent by the browser
+            value = json.loads(value.json_value) if value.WhichOneof("value") == "json_value" else None
+        clicked = value.get("last_clicked") if isinstance(value, dict) else None
+        if clicked:
+            return clicked
+    return None

@@ -22,7 +22,7 @@ from quarterhour.ui import state as S
 from quarterhour.ui.compute import base_map, load_network, scenario, scenario_base
 from quarterhour.ui.errors import step
 from quarterhour.ui.files import scenario_gpkg
-from quarterhour.ui.mapview import show_map
+from quarterhour.ui.mapview import old_map_click, show_map
 from quarterhour.ui.plain import said
 from quarterhour.ui.rerun import alone, keep_action, kept
 from quarterhour.ui.sidebar import save_upload
@@ -55,6 +55,15 @@ def _box_click(lon: float, lat: float, lang: str) -> None:
 def take_click(facilities: gpd.GeoDataFrame, crs: object, lang: str) -> None:
     """Turn the map's last click into a change, once (the component keeps repeating its last value)."""
     clicked = (st.session_state.get(S.MAP) or {}).get("last_clicked")
+    earlier = old_map_click()  # issue 29 (lost-input): made on the map a page run was replacing: taken on this one
+    if earlier and earlier not in (clicked, st.session_state.get(S.CLICK_DONE)):
+        st.session_state[S.MAP_CLICK_KEPT] = True
+        _take_one(earlier, facilities, crs, lang)
+    _take_one(clicked, facilities, crs, lang)
+
+
+def _take_one(clicked: dict | None, facilities: gpd.GeoDataFrame, crs: object, lang: str) -> None:
+    """One click (``{"lat": …, "lng": …}``) as a change, unless it is the one taken last."""
     if not clicked or clicked == st.session_state.get(S.CLICK_DONE):
         return
     st.session_state[S.CLICK_DONE] = clicked
@@ -315,8 +324,10 @@ def map_ui(
     show_map(md, layer, key=S.MAP, basemap=basemap, tianditu_key=key, height=620, on_change=_map_clicked)
     drawn, now = st.session_state.get(S.MAP_DRAWN), (inputs, units, params)
     st.session_state[S.MAP_DRAWN] = now
-    if drawn is not None and drawn != now:  # issue 29: a click on the map this one replaces is lost: say so
-        st.caption(t("map_redrawn", lang))
+    if st.session_state.pop(S.MAP_CLICK_KEPT, False):  # issue 29 (lost-input): a click on the map being replaced
+        st.caption(t("map_click_kept", lang))
+    elif drawn is not None and drawn != now:  # issue 29: a click on the map this one replaces: said how it is kept
+        st.caption(t("map_redrawn_kept", lang))
 
 
 def _map_clicked() -> None:

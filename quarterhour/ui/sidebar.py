@@ -248,7 +248,7 @@ def network_note_ui(network: str, lang: str) -> None:
 def data_ui(lang: str) -> Sources:
     """Data panel: the sample by default; the planner's own network, facilities, residents, units, candidates."""
     _choose_network_for_uploads(lang)
-    with st.expander(t("data", lang), expanded=False):
+    with st.expander(t("data", lang), expanded=False, key=S.DATA_BOX):  # issue 29: kept whole, uploads in flight too
         st.caption(t("data_help", lang))
         how = st.radio(
             t("network", lang),

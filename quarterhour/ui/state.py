@@ -282,3 +282,13 @@ __all__ += ["COMPOUNDS_CRS"]
 # --- issue 29: click-speed ---
 MAP_DRAWN = "qh_map_drawn"  #: the data and settings of the map this session last drew: new ones void earlier clicks
 __all__ += ["MAP_DRAWN"]
+
+# --- issue 29: lost-input: places on the page that stay put, so a press sent during a page run finds its part ---
+HEAD_BOX = "qh_head_box"  #: the headline, its notes and messages: whatever they hold, what follows keeps its place
+MAP_BOX = "qh_map_box"  #: the map's part (``PART_MAP``) under the headline: its fragment id no longer moves
+DATA_BOX = "qh_data_box"  #: the sidebar's data panel (its uploaders): never remade when a note appears above it
+__all__ += ["DATA_BOX", "HEAD_BOX", "MAP_BOX"]
+MAP_KEYS = "qh_map_keys"  #: the component keys of the maps this session drew, newest last (a click on an old one)
+__all__ += ["MAP_KEYS"]
+MAP_CLICK_KEPT = "qh_map_click_kept"  #: this run took a click made on the map a page run was replacing
+__all__ += ["MAP_CLICK_KEPT"]
