@@ -25,6 +25,7 @@ from quarterhour.ui.errors import page_edge, step
 from quarterhour.ui.fragments import levels_part, map_part, page_started, siting_part
 from quarterhour.ui.hours import hours_headline_ui
 from quarterhour.ui.preload import warm_imports
+from quarterhour.ui.progress import running
 from quarterhour.ui.project import note_candidates, restore_page
 from quarterhour.ui.sidebar import basemap_ui, data_ui, params_ui, uploader_words_ui
 from quarterhour.ui.signin import signin_ui
@@ -117,5 +118,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    with page_edge(S.LANG):  # a bug no part caught: our own message, never Streamlit's traceback page
+    # a bug no part caught: our own message, never Streamlit's traceback page; a long run's stages at the top
+    with page_edge(S.LANG), running(S.LANG):
         main()

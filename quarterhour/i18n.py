@@ -801,6 +801,13 @@ _TEXT: dict[str, tuple[str, str]] = {
         "coverage by level and the siting mean nothing. Upload your city's boundaries under review units (for "
         "Luoyang, choose the bundled Luoyang units).",
     ),
+    # --- issue 29: city-upload ---
+    "stage_reading": ("读取居民文件", "reading the residents' file"),
+    "stage_snapping": ("把居民放到街道上", "placing the residents on the streets"),
+    "stage_analysis": ("分析覆盖", "analysing the coverage"),
+    "stage_map": ("绘制地图", "drawing the map"),
+    "stage_saving": ("保存到工作区", "saving to the workspace"),
+    "stage_line": ("{s:.1f} 秒：{stage}", "{s:.1f} s: {stage}"),
 }
 
 

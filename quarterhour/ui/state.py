@@ -282,3 +282,7 @@ __all__ += ["COMPOUNDS_CRS"]
 # --- issue 29: click-speed ---
 MAP_DRAWN = "qh_map_drawn"  #: the data and settings of the map this session last drew: new ones void earlier clicks
 __all__ += ["MAP_DRAWN"]
+
+# --- issue 29: city-upload ---
+STAGES_TOLD = "qh_stages_told"  #: the stages the last long page run showed (``quarterhour.ui.progress``)
+__all__ += ["STAGES_TOLD"]
