@@ -20,7 +20,15 @@ from geo import InputError
 from quarterhour.i18n import LANGS, t
 from quarterhour.render.readnotes import coordinate_note
 from quarterhour.ui import state as S
-from quarterhour.ui.compute import compute, group_names, load_boundaries, load_points, network_name, network_of
+from quarterhour.ui.compute import (
+    compute,
+    group_names,
+    load_boundaries,
+    load_points,
+    network_name,
+    network_of,
+    reach_ahead,  # issue 29: city-upload
+)
 from quarterhour.ui.errors import page_edge, step
 from quarterhour.ui.fragments import levels_part, map_part, page_started, siting_part
 from quarterhour.ui.hours import hours_headline_ui
@@ -73,6 +81,7 @@ def main() -> None:
         with st.spinner(t("reading_points", lang)):  # a city's residents take tens of seconds to read and place
             groups = group_names(sources.inputs)
         params = params_ui(lang, groups)
+        reach_ahead(sources.inputs, params)  # issue 29 (city-upload): a city's reach, while the residents are picked
         st.session_state[S.BASEMAP_CHOICE] = basemap_ui(lang)
         st.caption(t("data_source", lang))
     st.title(t("title", lang))

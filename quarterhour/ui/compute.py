@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -72,6 +74,7 @@ __all__ = [
 ]
 
 GAP_CELL_M = CELL_M
+log = logging.getLogger("quarterhour.app")
 SMALL_NETWORK_NODES = 20_000  # above: no catchment split, no automatic site (each takes many seconds)
 
 
@@ -291,20 +294,9 @@ def _run(
 ) -> CircleResult:
     """``run_circle`` on the session's data with these facilities (the current ones, or a scenario's)."""
     network = network_of(inputs)  # issue 30: with the compounds' walls
-    small = len(network.nodes) <= SMALL_NETWORK_NODES
     points = load_points(inputs)
     run = run_circle if params.at is None else partial(run_open, at=params.at)  # issue 31: the facilities open then
-    panel = params.options()  # issue 25: the panel's choices as one options value
-    options = panel.replace(
-        categories=None,  # the facilities are chosen already (``_chosen``; a scenario's too)
-        groups=find_groups(points.demand, panel.groups),
-        gap_cell_m=GAP_CELL_M,
-        # a city's map draws the merged reach, traced from a grid in seconds; each facility's own reach
-        # (hundreds of polygons, not drawn) is made when a file asks for it (compute_files)
-        isochrones=ISOCHRONE_KINDS if small else ("merged",),
-        reach_cell_m=None if small else GRID_M,
-        n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
-    )
+    options = _run_options(network, points, params)
     # issue 29 (city-upload): the reach does not depend on the residents: drawn once per network, facilities and
     # options (a city's 7 s: begun on the facilities' upload, found here when the residents come)
     kept_reach = {"reach": facilities_reach(inputs, facilities, options)} if params.at is None else {}
@@ -317,6 +309,22 @@ def _run(
         demand_snap=points.demand_snap,  # snapped once, with the residents
         progress=progress,
         **kept_reach,
+    )
+
+
+def _run_options(network: StreetNetwork, points: Points, params: Params):
+    """The run's options (``analysis.options.CircleOptions``) on this network for these residents."""
+    small = len(network.nodes) <= SMALL_NETWORK_NODES
+    panel = params.options()  # issue 25: the panel's choices as one options value
+    return panel.replace(
+        categories=None,  # the facilities are chosen already (``_chosen``; a scenario's too)
+        groups=find_groups(points.demand, panel.groups),
+        gap_cell_m=GAP_CELL_M,
+        # a city's map draws the merged reach, traced from a grid in seconds; each facility's own reach
+        # (hundreds of polygons, not drawn) is made when a file asks for it (compute_files)
+        isochrones=ISOCHRONE_KINDS if small else ("merged",),
+        reach_cell_m=None if small else GRID_M,
+        n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
     )
 
 
@@ -579,18 +587,69 @@ def facilities_reach(inputs: Inputs, facilities: gpd.GeoDataFrame, options) -> R
     Reach
         The isochrones, merged reach and catchments, as ``run_circle`` draws them.
     """
-    ys = options.yardstick
-    key = (
-        repr(ys),
+    key = _reach_options(options)
+    return _reach(
+        (inputs.network, inputs.compounds, inputs.gates), frame_digest(facilities), key, inputs, facilities, options
+    )
+
+
+def reach_ahead(inputs: Inputs, params: Params) -> bool:
+    """Begin a city's reach in the background once its network, facilities and parameters are known.
+
+    The reach does not depend on the residents: drawn while the planner picks the residents' file, the
+    residents' upload finds it made (``facilities_reach``'s cache; a run that asks for it sooner waits for
+    it). A page run cut short by the next upload does not stop it. Only on a network above
+    ``SMALL_NETWORK_NODES`` nodes, and not for a time of the week (issue 31: the facilities open then).
+
+    Returns
+    -------
+    bool
+        Whether a reach was begun now (False: a small network, a time asked, inputs that cannot be read,
+        or begun already).
+    """
+    if params.at is not None or not params.categories:
+        return False
+    try:
+        network = network_of(inputs)
+        if len(network.nodes) <= SMALL_NETWORK_NODES:
+            return False
+        points = load_points(inputs)
+        facilities = _chosen(inputs, params)
+        options = _run_options(network, points, params)
+    except InputError:  # the page's run says what is wrong
+        return False
+    key = (inputs.network, inputs.compounds, inputs.gates, frame_digest(facilities), _reach_options(options))
+    with _AHEAD_LOCK:
+        if key in _AHEAD:
+            return False
+        _AHEAD[key] = None
+        while len(_AHEAD) > 32:
+            _AHEAD.pop(next(iter(_AHEAD)))
+
+    def draw() -> None:
+        try:
+            facilities_reach(inputs, facilities, options)
+        except Exception:  # the page's own run draws it again, and says what went wrong
+            log.exception("the reach drawn ahead failed")
+
+    threading.Thread(target=draw, name="qh-reach-ahead", daemon=True).start()
+    return True
+
+
+_AHEAD: dict[tuple, None] = {}  #: the reaches begun ahead (oldest first)
+_AHEAD_LOCK = threading.Lock()
+
+
+def _reach_options(options) -> tuple:
+    """What of a run's options the reach reads (``analysis.stages.circle_reach``, ``snap_points``)."""
+    return (
+        repr(options.yardstick),
         float(options.minutes),
         tuple(sorted(float(b) for b in options.bands)),
         tuple(options.isochrones),
         float(options.street_side_m),
         options.reach_cell_m,
         float(options.max_snap_m),
-    )
-    return _reach(
-        (inputs.network, inputs.compounds, inputs.gates), frame_digest(facilities), key, inputs, facilities, options
     )
 
 
