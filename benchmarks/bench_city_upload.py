@@ -131,6 +131,7 @@ def one_run(
     shutil.copytree(store, folder / "cache")
     proc, url = start_app(root, folder / "cache", profile)
     out: dict = {"errors": []}
+    where = ["start"]
     frames: list[tuple[float, int]] = []
     try:
         with sync_playwright() as p:
@@ -145,21 +146,26 @@ def one_run(
 
             page.on("websocket", watch)
             page.goto(url, wait_until="domcontentloaded")
+            where[0] = "sample page"
             page.get_by_text("38,245 / 38,367").first.wait_for(timeout=300_000)
+            where[0] = "network"
             page.get_by_text("数据", exact=True).click()
             page.get_by_text("已整理的路网", exact=False).first.click()
             page.get_by_text("选择已整理的路网").wait_for(timeout=60_000)
             page.locator('[data-testid="stSelectbox"]').filter(has_text="选择已整理的路网").click()
             page.get_by_role("option").filter(has_text=CITY_NETWORK).click()
             up = page.locator('[data-testid="stFileUploader"]')
+            where[0] = "facilities"
             fac = up.filter(has_text="服务设施")
             fac.locator('input[type="file"]').set_input_files(str(city / "facilities.geojson"))
             fac.get_by_text("facilities.geojson").wait_for(timeout=300_000)
+            where[0] = "units"
             page.get_by_text("上传边界文件", exact=False).first.click()
             units = up.filter(has_text="含 level、code、name")
             units.locator('input[type="file"]').set_input_files(str(city / "boundaries.gpkg"))
             units.get_by_text("boundaries.gpkg").wait_for(timeout=300_000)
             time.sleep(5)  # the units' run is over: quiet
+            where[0] = "residents"
             page.evaluate(MARK_OLD)
             cpu0, started = _cpu(proc.pid), time.perf_counter()
             out["load_before"] = _load()
@@ -184,7 +190,7 @@ def one_run(
                 out["errors"].append("the app's own error message is on the page")
             browser.close()
     except Exception as exc:  # a benchmark notes a failure and goes on to the other app
-        out["errors"].append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        out["errors"].append(f"{where[0]}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
     finally:
         out["load"] = _load()
         proc.terminate()
