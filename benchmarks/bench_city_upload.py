@@ -12,7 +12,9 @@ residents, and times from the residents' upload:
 - **last message**: the last websocket message of that run (the server's part is over), and the bytes received;
 - **headline**: the city's residents in the headline;
 - **map**: a new Leaflet map in the map's frame, with its layer control, painted (two animation frames after);
-- the server's CPU (``/proc/<pid>/stat``) over the same span, and the load average.
+- the server's CPU (``/proc/<pid>/stat``) over the same span, and the load average;
+- **progress**: the page's text is sampled every 0.1 s for a progress line (the baseline's spinners and step bar,
+  this branch's box of stages): when one first shows, and the longest time before the map with none shown.
 
 ``--profile DIR`` (this branch only): the app is run under a wrapper that profiles each page run with
 cProfile into ``DIR/<start>-<seconds>.prof`` (read them with ``python -m pstats``); the timings then include
@@ -22,6 +24,8 @@ the profiler's cost.
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import shutil
 import socket
@@ -118,7 +122,32 @@ MARK_OLD = """() => {
   }
 }"""
 
+#: what says the page is working: the baseline's spinners and step bar, this branch's stages
+PROGRESS_WORDS = ("正在读取居民与设施", "计算中", r"第 \d+/\d+ 步", "正在绘制地图")
+PROGRESS_WORDS += ("读取居民文件", "把居民放到街道上", "分析覆盖", "保存到工作区", "绘制地图")
+WATCH = """() => {
+  const words = new RegExp(WORDS);
+  window.__qhSamples = [];
+  window.__qhStart = performance.now();
+  window.__qhWatch = setInterval(() => {
+    const seen = words.exec(document.body.textContent || "");
+    window.__qhSamples.push([(performance.now() - window.__qhStart) / 1000, seen ? seen[0] : ""]);
+  }, 100);
+}"""
+
 PAINTED = """() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"""
+
+
+def progress_gaps(samples: list, until: float) -> dict:
+    """When progress first showed, the longest time before the map with none, and what showed, in order.
+
+    ``samples``: the page's (seconds, progress text shown or '') every 0.1 s; ``until``: the map's time.
+    """
+    shown = [t for t, said in samples if said and t <= until]
+    first = shown[0] if shown else None
+    marks = [0.0, *shown, until]
+    order = list(dict.fromkeys(said for t, said in samples if said and t <= until))
+    return {"progress_first": first, "progress_gap": max(b - a for a, b in itertools.pairwise(marks)), "said": order}
 
 
 def one_run(
@@ -170,6 +199,7 @@ def one_run(
             cpu0, started = _cpu(proc.pid), time.perf_counter()
             out["load_before"] = _load()
             frames.clear()
+            page.evaluate(WATCH.replace("WORDS", json.dumps("|".join(PROGRESS_WORDS))))
             up.filter(has_text="居民").locator('input[type="file"]').set_input_files(str(city / "demand.gpkg"))
             page.get_by_text(CITY_HEADLINE, exact=False).first.wait_for(timeout=timeout_s * 1000)
             out["headline"] = time.perf_counter() - started
@@ -177,8 +207,8 @@ def one_run(
             out["map_script"] = time.perf_counter() - started
             page.evaluate(PAINTED)
             out["map"] = time.perf_counter() - started
-            progress_seen = page.evaluate("() => window.__qhProgress || 0")
-            out["progress_polls"] = progress_seen
+            samples = page.evaluate("() => { clearInterval(window.__qhWatch); return window.__qhSamples; }")
+            out |= progress_gaps(samples, out["map_script"])
             time.sleep(settle_s)  # the run's last messages (the autosave, the tabs)
             later = [(t - started, n) for t, n in frames if t >= started]
             out["first_msg"] = later[0][0] if later else None
@@ -214,7 +244,7 @@ def main() -> None:
         cmd = [sys.executable, "-m", "quarterhour.cli", "network", str(a.city / "network.graphml")]
         subprocess.run(cmd, check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     apps = [("this branch", ROOT)] if a.base is None or a.profile else [("base", a.base.resolve()), ("ours", ROOT)]
-    cols = ("first_msg", "headline", "map_script", "map", "last_msg", "cpu", "mb", "biggest_mb")
+    cols = ("progress_first", "progress_gap", "headline", "map_script", "map", "last_msg", "cpu", "mb")
     print("| app | run | " + " | ".join(cols) + " | errors | load before → after |")
     print("|---" * (len(cols) + 4) + "|")
     rows: dict[str, list[dict]] = {name: [] for name, _ in apps}
@@ -227,6 +257,7 @@ def main() -> None:
             print(f"| {name} | {run} | {cells} | {len(r['errors'])} | {loads} |", flush=True)
             for e in r["errors"]:
                 print(f"    error ({name}): {e}", file=sys.stderr, flush=True)
+            print(f"    progress shown ({name}): {' → '.join(r.get('said', []))}", file=sys.stderr, flush=True)
     print("\nmedians:")
     for name, rs in rows.items():
         med = {c: statistics.median(v) for c in cols if (v := [r[c] for r in rs if isinstance(r.get(c), float)])}
