@@ -33,7 +33,7 @@ from quarterhour.ui.errors import page_edge, step
 from quarterhour.ui.fragments import levels_part, map_part, page_started, siting_part
 from quarterhour.ui.hours import hours_headline_ui
 from quarterhour.ui.preload import warm_imports
-from quarterhour.ui.progress import running
+from quarterhour.ui.progress import running, tell
 from quarterhour.ui.project import note_candidates, restore_page
 from quarterhour.ui.sidebar import basemap_ui, data_ui, params_ui, uploader_words_ui
 from quarterhour.ui.signin import signin_ui
@@ -111,6 +111,7 @@ def main() -> None:
     headline_ui(result, notes, lang, mode=mode)
     chosen = facilities[facilities["category"].isin(params.categories)]
     page_started(started)  # issue 29: a click reruns only the map and its panel; the tabs' parts rerun alone
+    tell("map", only_if_shown=True)  # issue 29 (city-upload): after a long run, in the box of its stages
     map_part(inputs, units, params, chosen, crs=network.crs, candidates=sources.candidates, who=who, lang=lang)
 
     gaps_tab, levels_tab, siting_tab, downloads_tab = st.tabs(

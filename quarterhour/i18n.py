@@ -805,8 +805,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "stage_reading": ("读取居民文件", "reading the residents' file"),
     "stage_snapping": ("把居民放到街道上", "placing the residents on the streets"),
     "stage_analysis": ("分析覆盖", "analysing the coverage"),
-    "stage_map": ("绘制地图", "drawing the map"),
-    "stage_saving": ("保存到工作区", "saving to the workspace"),
+    "stage_map": ("绘制地图，保存到工作区", "drawing the map, saving to the workspace"),
     "stage_line": ("{s:.1f} 秒：{stage}", "{s:.1f} s: {stage}"),
 }
 

@@ -40,7 +40,6 @@ from quarterhour.ui import state as S
 from quarterhour.ui.audit_panel import audit_ui
 from quarterhour.ui.compute import scenario_base, siting
 from quarterhour.ui.errors import step
-from quarterhour.ui.progress import tell
 from quarterhour.ui.scenario import map_ui, scenario_ui, take_click
 from quarterhour.ui.tabs import levels_ui, pack_ui, siting_results_ui, siting_ui
 from quarterhour.ui.values import Inputs, Params
@@ -67,12 +66,10 @@ def map_part(
     with side, step(lang):
         layer = scenario_ui(inputs, units, params, chosen, lang)
     with side, step(lang, "the workspace"):
-        tell("saving", only_if_shown=True)  # issue 29 (city-upload): after a long run, its stage in the page's box
         workspace_ui(inputs, units, params, lang)
     with side, step(lang, "the audit log"):
         audit_ui(who, lang)  # city administrators only
     with map_col, step(lang), st.spinner(t("drawing_map", lang)):  # a city's map takes seconds the first time
-        tell("map", only_if_shown=True)
         map_ui(
             inputs,
             units,

@@ -2,8 +2,8 @@
 
 A 100k-node city's residents take seconds to read, to place on the streets, to analyse and to draw. The
 page shows where it is in one box at the top (``st.status``), in the planner's language: '读取居民',
-'把居民放到街道上', each step of the run, '保存到工作区', '绘制地图'; the box goes when the map and its
-panel are shown. Nothing is shown on a run that computes nothing (a cached page, a click).
+'把居民放到街道上', each step of the run, '绘制地图' (the map, its panel and the autosave); the box goes
+when the page is shown. Nothing is shown on a run that computes nothing (a cached page, a click).
 
 The stages are told from inside the cached computations (``quarterhour.ui.compute``), which do not know
 the page: ``tell(name)`` reaches the box of the page run under way on this thread (``running``), if any.
@@ -28,7 +28,7 @@ __all__ = ["STAGES", "Stages", "running", "tell"]
 
 #: The stages in the order a residents' upload goes through them (``stage_<name>`` in ``quarterhour.i18n``);
 #: the run's own steps (``analysis.pipeline.STEPS``) are told as ``step_<name>`` between snapping and the map.
-STAGES = ("reading", "snapping", "analysis", "saving", "map")
+STAGES = ("reading", "snapping", "analysis", "map")
 
 _here = threading.local()
 
@@ -53,7 +53,7 @@ class Stages:
         token = in_cached_function.set(False)  # not an element of the cached function: never replayed
         try:
             if self.box is None:
-                self.box = self.slot.status(label, expanded=True)
+                self.box = self.slot.container().status(label, expanded=True)  # as st.empty's docs hold blocks
             else:
                 self.box.update(label=label)
             took = time.perf_counter() - self.started
@@ -89,7 +89,21 @@ def running(lang_key: str) -> Iterator[Stages]:
 
 
 def tell(name: str, *, only_if_shown: bool = False) -> None:
-    """Stage ``name`` begins on the page run under way on this thread (nothing outside a page run)."""
+    """Stage ``name`` begins on the page run under way on this thread (nothing outside a page run).
+
+    Nothing either from inside a part that reruns alone (``st.fragment``): the box is not the part's, and the
+    browser, clearing what the part drew last time, would reach into the box after it is gone.
+    """
     stages = getattr(_here, "stages", None)
-    if stages is not None:
+    if stages is not None and not _in_part():
         stages(name, only_if_shown=only_if_shown)
+
+
+def _in_part() -> bool:
+    """Whether this thread runs a ``st.fragment``'s body now (Streamlit's thread state names the fragment)."""
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
+
+        return ThreadState.get().fragment_id is not None
+    except (ImportError, AttributeError):  # another Streamlit: the page's box is still said from outside parts
+        return False
