@@ -11,7 +11,8 @@ residents, and times from the residents' upload:
 - **first message**: the first websocket message after the upload (the page run begins);
 - **last message**: the last websocket message of that run (the server's part is over), and the bytes received;
 - **headline**: the city's residents in the headline;
-- **map**: a new Leaflet map in the map's frame, with its layer control, painted (two animation frames after);
+- **map**: a new Leaflet map in the map's frame, whose layer control names the city's residents' 1 km hexagons
+  (the runs before, on the sample's residents, draw 500 m ones), painted (two animation frames after);
 - the server's CPU (``/proc/<pid>/stat``) over the same span, and the load average;
 - **progress**: the page's text is sampled every 0.1 s for a progress line (the baseline's spinners and step bar,
   this branch's box of stages): when one first shows, and the longest time before the map with none shown.
@@ -110,7 +111,9 @@ NEW_MAP = """() => {
   for (const el of f) {
     const w = el.contentWindow;
     try {
-      if (w.map && !w.map.__old && w.document.querySelector('.leaflet-control-layers')) return true;
+      const control = w.document.querySelector('.leaflet-control-layers');
+      // the city's own map: its residents drawn as 1 km hexagons (the sample's residents: 500 m)
+      if (w.map && !w.map.__old && control && control.textContent.includes('1000 米六边形')) return true;
     } catch (e) {}
   }
   return false;
