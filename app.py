@@ -20,11 +20,20 @@ from geo import InputError
 from quarterhour.i18n import LANGS, t
 from quarterhour.render.readnotes import coordinate_note
 from quarterhour.ui import state as S
-from quarterhour.ui.compute import compute, group_names, load_boundaries, load_points, network_name, network_of
+from quarterhour.ui.compute import (
+    compute,
+    group_names,
+    load_boundaries,
+    load_points,
+    network_name,
+    network_of,
+    reach_ahead,  # issue 29: city-upload
+)
 from quarterhour.ui.errors import page_edge, step
 from quarterhour.ui.fragments import levels_part, map_part, page_started, siting_part
 from quarterhour.ui.hours import hours_headline_ui
 from quarterhour.ui.preload import warm_imports
+from quarterhour.ui.progress import running, tell
 from quarterhour.ui.project import note_candidates, restore_page
 from quarterhour.ui.replies import keep_replies
 from quarterhour.ui.sidebar import basemap_ui, data_ui, params_ui, uploader_words_ui
@@ -101,6 +110,7 @@ def main() -> None:
         with st.spinner(t("reading_points", lang)):  # a city's residents take tens of seconds to read and place
             groups = group_names(sources.inputs)
         params = params_ui(lang, groups)
+        reach_ahead(sources.inputs, params)  # issue 29 (city-upload): a city's reach, while the residents are picked
         st.session_state[S.BASEMAP_CHOICE] = basemap_ui(lang)
         st.caption(t("data_source", lang))
     st.title(t("title", lang))
@@ -117,6 +127,7 @@ def main() -> None:
     inputs, units, network, facilities, result = shown
     chosen = facilities[facilities["category"].isin(params.categories)]
     page_started(started)  # issue 29: a click reruns only the map and its panel; the tabs' parts rerun alone
+    tell("map", only_if_shown=True)  # issue 29 (city-upload): after a long run, in the box of its stages
     with map_box:
         map_part(inputs, units, params, chosen, crs=network.crs, candidates=sources.candidates, who=who, lang=lang)
 
@@ -134,5 +145,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    with page_edge(S.LANG):  # a bug no part caught: our own message, never Streamlit's traceback page
+    # a bug no part caught: our own message, never Streamlit's traceback page; a long run's stages at the top
+    with page_edge(S.LANG), running(S.LANG):
         main()

@@ -162,6 +162,7 @@ def run_circle(
     boundaries: Mapping[str, gpd.GeoDataFrame] | None = None,
     demand_snap: pd.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
+    reach: Any = None,
     **keywords: Any,
 ) -> CircleResult:
     """Run the service-circle analysis end to end.
@@ -246,6 +247,10 @@ def run_circle(
     progress
         Told the name of each step as it starts (``travel_times``, ``isochrones``, ``coverage``,
         and ``siting`` when ``n_sites``; see ``STEPS``); ``None`` tells nobody. Never prints.
+    reach
+        ``analysis.stages.circle_reach`` of these facilities on this network with these options when the
+        caller has it already (it does not depend on the residents: the app keeps it from the facilities'
+        upload); ``None`` draws it.
 
     Returns
     -------
@@ -274,7 +279,7 @@ def run_circle(
     skipped = [*snapped.notes, *stages.category_speed_notes(options)]
     access = stages.circle_access(snapped, stages.circle_times(snapped, options), options)
     step("isochrones")
-    reach = stages.circle_reach(snapped, options)
+    reach = stages.circle_reach(snapped, options) if reach is None else reach
     step("coverage")
     coverage = stages.circle_coverage(snapped, access.demand, options, boundaries)
     skipped += coverage.notes

@@ -812,6 +812,12 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Your click on the previous map (before the redraw) was taken at the same place on this one: see the "
         "changes on the right.",
     ),
+    # --- issue 29: city-upload ---
+    "stage_reading": ("读取居民文件", "reading the residents' file"),
+    "stage_snapping": ("把居民放到街道上", "placing the residents on the streets"),
+    "stage_analysis": ("分析覆盖", "analysing the coverage"),
+    "stage_map": ("绘制地图，保存到工作区", "drawing the map, saving to the workspace"),
+    "stage_line": ("{s:.1f} 秒：{stage}", "{s:.1f} s: {stage}"),
 }
 
 

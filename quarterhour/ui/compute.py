@@ -10,8 +10,11 @@ other's uploads or scenarios (those live in ``st.session_state``).
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -30,6 +34,7 @@ from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, changed_reac
 from analysis.reachgrid import GRID_M
 from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate, gap_members
 from analysis.siting import SiteResult, SitingCoverage, candidate_sites, plan_sites, siting_coverage
+from analysis.stages import Reach, Snapped, circle_reach
 from geo import (
     StreetNetwork,
     read_boundaries,
@@ -50,6 +55,7 @@ from quarterhour.render.leaflet import OSM_ATTRIBUTION
 from quarterhour.render.webgeo import draw_streets_ahead
 from quarterhour.render.webmap import CITY_EDGES, MapData, map_data, with_sites
 from quarterhour.study import CoordinateNote, StudySpec, load_study
+from quarterhour.ui.progress import tell
 from quarterhour.ui.values import SAMPLE, STORE, Change, Inputs, Params, Plan, Points, ScenarioView
 
 __all__ = [
@@ -68,6 +74,7 @@ __all__ = [
 ]
 
 GAP_CELL_M = CELL_M
+log = logging.getLogger("quarterhour.app")
 SMALL_NETWORK_NODES = 20_000  # above: no catchment split, no automatic site (each takes many seconds)
 
 
@@ -189,9 +196,12 @@ def load_points(inputs: Inputs) -> Points:
         facilities_crs=inputs.facilities_crs,
         demand_crs=inputs.demand_crs,
         demand_total=inputs.demand_total,
-        snap=True,
+        snap=False,  # issue 29 (city-upload): snapped below, as load_study would, its stage shown
     )
+    tell("reading")
     study = load_study(spec)
+    tell("snapping")
+    demand_snap = snap_points(study.demand, network, max_snap_m=spec.max_snap_m)
     fac_name, dem_name = (name for name, _ in study.choices)
     report = network.derived.get("road_report")  # issue 30: what was read of a road layer, first
     notes = [
@@ -200,7 +210,7 @@ def load_points(inputs: Inputs) -> Points:
         *(n for n in study.notes if not isinstance(n, CoordinateNote)),  # the coordinates: said from crs_choices
         note("residents_read", file=dem_name, n=len(study.demand), pop=float(study.demand[C.POP].sum()), how=study.how),
     ]
-    return Points(study.facilities, study.demand, study.demand_snap, tuple(notes), study.choices)
+    return Points(study.facilities, study.demand, demand_snap, tuple(notes), study.choices)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -272,6 +282,7 @@ def compute(inputs: Inputs, units: str, params: Params, _lang: str | None = None
         (``analysis.reachgrid``) and without each facility's isochrones (``compute_files`` adds them).
     """
     bar = st.empty() if _lang else None  # made in here: a cache hit replays it, and its emptying
+    tell("analysis")
     result = _run(inputs, units, params, _chosen(inputs, params), progress=_steps_bar(bar, _lang) if bar else None)
     if bar is not None:
         bar.empty()
@@ -283,20 +294,12 @@ def _run(
 ) -> CircleResult:
     """``run_circle`` on the session's data with these facilities (the current ones, or a scenario's)."""
     network = network_of(inputs)  # issue 30: with the compounds' walls
-    small = len(network.nodes) <= SMALL_NETWORK_NODES
     points = load_points(inputs)
     run = run_circle if params.at is None else partial(run_open, at=params.at)  # issue 31: the facilities open then
-    panel = params.options()  # issue 25: the panel's choices as one options value
-    options = panel.replace(
-        categories=None,  # the facilities are chosen already (``_chosen``; a scenario's too)
-        groups=find_groups(points.demand, panel.groups),
-        gap_cell_m=GAP_CELL_M,
-        # a city's map draws the merged reach, traced from a grid in seconds; each facility's own reach
-        # (hundreds of polygons, not drawn) is made when a file asks for it (compute_files)
-        isochrones=ISOCHRONE_KINDS if small else ("merged",),
-        reach_cell_m=None if small else GRID_M,
-        n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
-    )
+    options = _run_options(network, points, params)
+    # issue 29 (city-upload): the reach does not depend on the residents: drawn once per network, facilities and
+    # options (a city's 7 s: begun on the facilities' upload, found here when the residents come)
+    kept_reach = {"reach": facilities_reach(inputs, facilities, options)} if params.at is None else {}
     return run(
         network,
         facilities,
@@ -305,6 +308,23 @@ def _run(
         boundaries=load_boundaries(inputs.network, units),
         demand_snap=points.demand_snap,  # snapped once, with the residents
         progress=progress,
+        **kept_reach,
+    )
+
+
+def _run_options(network: StreetNetwork, points: Points, params: Params):
+    """The run's options (``analysis.options.CircleOptions``) on this network for these residents."""
+    small = len(network.nodes) <= SMALL_NETWORK_NODES
+    panel = params.options()  # issue 25: the panel's choices as one options value
+    return panel.replace(
+        categories=None,  # the facilities are chosen already (``_chosen``; a scenario's too)
+        groups=find_groups(points.demand, panel.groups),
+        gap_cell_m=GAP_CELL_M,
+        # a city's map draws the merged reach, traced from a grid in seconds; each facility's own reach
+        # (hundreds of polygons, not drawn) is made when a file asks for it (compute_files)
+        isochrones=ISOCHRONE_KINDS if small else ("merged",),
+        reach_cell_m=None if small else GRID_M,
+        n_sites=1 if small else 0,  # a whole city's sites come from the siting panel, when asked for
     )
 
 
@@ -357,6 +377,7 @@ def _steps_bar(bar: DeltaGenerator, lang: str) -> Callable[[str], None]:
     """``run_circle``'s progress on ``bar``: the step under way, of ``STEPS`` (as the command line shows them)."""
 
     def told(name: str) -> None:
+        tell(f"step_{name}")  # issue 29 (city-upload): in the page's box of stages too
         i = STEPS.index(name) + 1
         bar.progress(i / len(STEPS), text=t("step_of", lang, i=i, n=len(STEPS), step=t(f"step_{name}", lang)))
 
@@ -583,3 +604,105 @@ def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, 
         else gpd.GeoDataFrame(geometry=[], crs=network.crs)
     )
     return ScenarioView(after, figures, tables, reach)
+
+
+# --- issue 29: city-upload ---
+def facilities_reach(inputs: Inputs, facilities: gpd.GeoDataFrame, options) -> Reach:
+    """``analysis.stages.circle_reach`` of ``facilities`` on the network of ``inputs`` (cached: not the residents').
+
+    Parameters
+    ----------
+    inputs
+        The sources (only the network's and the compounds' count: the facilities are given).
+    facilities
+        The facilities counted, in the network's CRS.
+    options
+        The run's options (``analysis.options.CircleOptions``; only what the reach reads is in the key).
+
+    Returns
+    -------
+    Reach
+        The isochrones, merged reach and catchments, as ``run_circle`` draws them.
+    """
+    key = _reach_options(options)
+    return _reach(
+        (inputs.network, inputs.compounds, inputs.gates), frame_digest(facilities), key, inputs, facilities, options
+    )
+
+
+def reach_ahead(inputs: Inputs, params: Params) -> bool:
+    """Begin a city's reach in the background once its network, facilities and parameters are known.
+
+    The reach does not depend on the residents: drawn while the planner picks the residents' file, the
+    residents' upload finds it made (``facilities_reach``'s cache; a run that asks for it sooner waits for
+    it). A page run cut short by the next upload does not stop it. Only on a network above
+    ``SMALL_NETWORK_NODES`` nodes, and not for a time of the week (issue 31: the facilities open then).
+
+    Returns
+    -------
+    bool
+        Whether a reach was begun now (False: a small network, a time asked, inputs that cannot be read,
+        or begun already).
+    """
+    if params.at is not None or not params.categories:
+        return False
+    try:
+        network = network_of(inputs)
+        if len(network.nodes) <= SMALL_NETWORK_NODES:
+            return False
+        points = load_points(inputs)
+        facilities = _chosen(inputs, params)
+        options = _run_options(network, points, params)
+    except InputError:  # the page's run says what is wrong
+        return False
+    key = (inputs.network, inputs.compounds, inputs.gates, frame_digest(facilities), _reach_options(options))
+    with _AHEAD_LOCK:
+        if key in _AHEAD:
+            return False
+        _AHEAD[key] = None
+        while len(_AHEAD) > 32:
+            _AHEAD.pop(next(iter(_AHEAD)))
+
+    def draw() -> None:
+        try:
+            facilities_reach(inputs, facilities, options)
+        except Exception:  # the page's own run draws it again, and says what went wrong
+            log.exception("the reach drawn ahead failed")
+
+    threading.Thread(target=draw, name="qh-reach-ahead", daemon=True).start()
+    return True
+
+
+_AHEAD: dict[tuple, None] = {}  #: the reaches begun ahead (oldest first)
+_AHEAD_LOCK = threading.Lock()
+
+
+def _reach_options(options) -> tuple:
+    """What of a run's options the reach reads (``analysis.stages.circle_reach``, ``snap_points``)."""
+    return (
+        repr(options.yardstick),
+        float(options.minutes),
+        tuple(sorted(float(b) for b in options.bands)),
+        tuple(options.isochrones),
+        float(options.street_side_m),
+        options.reach_cell_m,
+        float(options.max_snap_m),
+    )
+
+
+def frame_digest(gdf: gpd.GeoDataFrame) -> str:
+    """A digest of a layer's rows: index, attributes, geometry and CRS (equal layers, equal digests)."""
+    h = hashlib.sha256(str(gdf.crs).encode())
+    h.update(pd.util.hash_pandas_object(gdf.drop(columns=gdf.geometry.name), index=True).to_numpy().tobytes())
+    h.update(b"".join(shapely.to_wkb(gdf.geometry.to_numpy())))
+    return h.hexdigest()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _reach(
+    network_key: tuple, facilities_key: str, options_key: tuple, _inputs: Inputs, _facilities, _options
+) -> Reach:
+    """``facilities_reach``'s cache: keyed by the network's sources, the facilities' digest and the options read."""
+    network = network_of(_inputs)
+    f_snap = snap_points(_facilities, network, max_snap_m=_options.max_snap_m)  # as run_circle's first stage
+    return circle_reach(Snapped(network, _facilities, None, f_snap, None), _options)

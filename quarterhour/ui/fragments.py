@@ -40,7 +40,7 @@ from geo import InputError
 from quarterhour.i18n import t
 from quarterhour.ui import state as S
 from quarterhour.ui.audit_panel import audit_ui
-from quarterhour.ui.compute import siting
+from quarterhour.ui.compute import scenario_base, siting
 from quarterhour.ui.errors import step
 from quarterhour.ui.scenario import map_ui, scenario_ui, take_click
 from quarterhour.ui.tabs import levels_ui, pack_ui, siting_results_ui, siting_ui
@@ -83,6 +83,8 @@ def map_part(
         )
         took = time.perf_counter() - started
         st.caption(t("timing", lang, s=took, scenario=st.session_state.get(S.SCENARIO_S, 0.0)))
+    with step(lang):  # issue 29 (city-upload): ready before the first click (cached), made once the map is sent
+        scenario_base(inputs, units, params)
 
 
 @st.fragment(key=S.PART_LEVELS)

@@ -19,7 +19,7 @@ from quarterhour.gis.export import MIME
 from quarterhour.i18n import both, category_both, t
 from quarterhour.render.webmap import scenario_layer
 from quarterhour.ui import state as S
-from quarterhour.ui.compute import base_map, load_network, scenario, scenario_base
+from quarterhour.ui.compute import base_map, load_network, scenario
 from quarterhour.ui.errors import step
 from quarterhour.ui.files import scenario_gpkg
 from quarterhour.ui.mapview import old_map_click, show_map
@@ -211,8 +211,7 @@ def scenario_ui(inputs: Inputs, units: str, params: Params, facilities: gpd.GeoD
         _changes_table_ui(st.session_state[S.CHANGES], lang)
     _load_scenario_ui(lang)
     changes = tuple(st.session_state[S.CHANGES])
-    scenario_base(inputs, units, params)  # ready before the first click (cached): the click then costs only its change
-    if not changes:
+    if not changes:  # the scenario's base is made after the map is drawn (ui.fragments.map_part), before a click
         return None
     started = time.perf_counter()
     view = scenario(inputs, units, params, changes)

@@ -292,3 +292,6 @@ MAP_KEYS = "qh_map_keys"  #: the component keys of the maps this session drew, n
 __all__ += ["MAP_KEYS"]
 MAP_CLICK_KEPT = "qh_map_click_kept"  #: this run took a click made on the map a page run was replacing
 __all__ += ["MAP_CLICK_KEPT"]
+# --- issue 29: city-upload ---
+STAGES_TOLD = "qh_stages_told"  #: the stages the last long page run showed (``quarterhour.ui.progress``)
+__all__ += ["STAGES_TOLD"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,7 @@ from quarterhour.ui.values import Inputs, Params, Plan
 
 __all__ = [
     "downloads_ui",
+    "files_deferred",
     "gaps_sites_ui",
     "headline_ui",
     "levels_ui",
@@ -329,11 +331,17 @@ def site_columns(lang: str, mode: str = "walk") -> dict[str, str]:
 
 
 def downloads_ui(inputs: Inputs, units: str, params: Params, result: CircleResult, lang: str) -> None:
-    """Every layer as GeoPackage, GeoJSON or zipped Shapefile; every table as CSV or XLSX; provenance inside."""
+    """Every layer as GeoPackage, GeoJSON or zipped Shapefile; every table as CSV or XLSX; provenance inside.
+
+    A city's layer files (``files_deferred``) are made when their button is pressed, not on the page's run.
+    """
     minutes = params.minutes
+    # issue 29 (city-upload): a city's layers need each facility's own reach (``compute_files``: 16 s of CPU at
+    # 100k nodes) that the map does not: made on the press, off the run that shows the city's map
+    layer = partial(_later if files_deferred(result) else _now, layer_file, lang=lang)
     st.download_button(
         t("download_gpkg", lang),
-        data=layer_file(inputs, units, params, "all", "gpkg", lang=lang),
+        data=layer(inputs, units, params, "all", "gpkg"),
         file_name=f"coverage_{minutes:g}min.gpkg",
         mime=MIME["gpkg"],
         key=S.DOWNLOAD_ALL,
@@ -345,7 +353,7 @@ def downloads_ui(inputs: Inputs, units: str, params: Params, result: CircleResul
         fmt = st.radio(t("format", lang), LAYER_FORMATS, format_func=FORMAT_NAMES.get, horizontal=True, key=S.DL_FMT)
         st.download_button(
             t("download", lang),
-            data=layer_file(inputs, units, params, name, fmt, lang=lang),
+            data=layer(inputs, units, params, name, fmt),
             file_name=f"{name}_{minutes:g}min.{FILE_SUFFIX[fmt]}",
             mime=MIME[fmt],
             key=S.DOWNLOAD_LAYER,
@@ -362,3 +370,19 @@ def downloads_ui(inputs: Inputs, units: str, params: Params, result: CircleResul
             key=S.DOWNLOAD_TABLE,
         )
     st.caption(t("provenance_note", lang))
+
+
+# --- issue 29: city-upload ---
+def files_deferred(result: CircleResult) -> bool:
+    """Whether the run's layer files are made when asked for (a city's: each facility's reach is still to draw)."""
+    return not len(result.isochrones) and bool(result.summary.n_facilities_used)
+
+
+def _now(make, *args, **kwargs) -> bytes:
+    """``make(*args, **kwargs)``, made now."""
+    return make(*args, **kwargs)
+
+
+def _later(make, *args, **kwargs):
+    """``make(*args, **kwargs)`` to be made when a download button is pressed (Streamlit's deferred data)."""
+    return partial(make, *args, **kwargs)
