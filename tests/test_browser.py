@@ -93,7 +93,7 @@ def test_map_renders_offline(browser, app_url, tmp_path):
     # Vector layers are drawn (canvas renderer) and the layer control speaks Chinese.
     assert frame.locator(".leaflet-overlay-pane canvas, .leaflet-overlay-pane svg").count() >= 1
     assert "15 分钟等时圈" in frame.locator(".leaflet-control-layers").text_content()
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=30_000)
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=30_000)
     shot = Path(os.environ.get("QUARTERHOUR_SHOT", tmp_path / "app.png"))
     page.screenshot(path=str(shot), full_page=True)
     page.close()
@@ -148,7 +148,7 @@ def test_click_adds_a_centre_and_the_coverage_follows(browser, app_url, tmp_path
     _watch_requests(page, outside)
     page.goto(app_url, wait_until="domcontentloaded")
     _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=60_000)
     page.get_by_text("新增 add").click()
     page.get_by_text("点击地图即在该处新增一个中心。").wait_for(timeout=30_000)
     frame = _map_frame(page)
@@ -189,7 +189,7 @@ def test_uploading_a_planners_spreadsheet(browser, app_url, tmp_path):
     page = browser.new_page(viewport={"width": 1600, "height": 1100})
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=60_000)
     page.get_by_text("数据", exact=True).click()
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
     uploader.locator('input[type="file"]').set_input_files(str(good))
@@ -228,7 +228,7 @@ def test_facilities_of_another_city_keep_the_map_and_say_why(browser, app_url, t
     page = browser.new_page(viewport={"width": 1600, "height": 1100})
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=60_000)
     page.get_by_text("数据", exact=True).click()
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
     uploader.locator('input[type="file"]').set_input_files(str(far))
@@ -252,7 +252,7 @@ def test_sites_show_on_the_map_after_one_click(browser, app_url, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     page = browser.new_page(viewport={"width": 1600, "height": 1400})
     page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=60_000)
     page.get_by_text("选址模型", exact=True).click()
     page.get_by_text("计算选址", exact=True).click()
     page.get_by_text("新增后覆盖居民").wait_for(timeout=90_000)
@@ -287,7 +287,7 @@ def biggest_gap(sample):
 
 def add_centre(page, gap) -> str:
     """On the sample's page: add a centre at ``gap`` by its coordinates; the comparison's gains line, once saved."""
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=60_000)
     page.get_by_label("或按坐标新增（经度, 纬度，WGS-84）").fill(f"{gap.x:.6f}, {gap.y:.6f}")
     page.get_by_role("button", name="新增", exact=True).click()
     line = page.get_by_text("新增覆盖", exact=False).first

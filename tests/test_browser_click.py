@@ -47,7 +47,7 @@ def test_a_click_reruns_only_the_map_and_updates_the_comparison(browser, tmp_pat
         page.on("pageerror", lambda e: errors.append(str(e)))
         _listen(page, messages)
         page.goto(url, wait_until="domcontentloaded")
-        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+        page.get_by_text("38,245 / 38,367").first.wait_for(timeout=60_000)
         page.get_by_text("新增 add").click()
         page.get_by_text("点击地图即在该处新增一个中心。").wait_for(timeout=30_000)
         frame = _map_frame(page)

@@ -39,7 +39,7 @@ def test_moving_the_time_control_changes_the_headline(browser, app_url):
     page = browser.new_page(viewport={"width": 1600, "height": 1100})
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=90_000)
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=90_000)
     page.get_by_text("数据", exact=True).click()
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
     uploader.locator('input[type="file"]').set_input_files(str(HOURS_CSV))

@@ -55,7 +55,7 @@ def test_a_district_planners_page_comes_back_after_a_reload_and_a_restart(browse
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(url, wait_until="domcontentloaded")
         _sign_in(page, "wang", PASSWORD)
-        page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+        page.get_by_text("38,245 / 38,367").first.wait_for(timeout=60_000)
         page.get_by_text("数据", exact=True).click()
         uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")
         uploader.locator('input[type="file"]').set_input_files(str(upload))

@@ -23,7 +23,7 @@ def test_the_uploaders_words_are_the_planners_language(browser, app_url):
     page = browser.new_page(viewport={"width": 1600, "height": 1100})
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=90_000)
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=90_000)
     page.get_by_text("数据", exact=True).click()
     zone = page.locator('[data-testid="stFileUploaderDropzone"]').first
     zone.wait_for(timeout=30_000)

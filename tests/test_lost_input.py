@@ -87,7 +87,7 @@ def test_a_click_on_the_map_while_the_page_runs_is_taken(browser, app_url, sampl
     page = browser.new_page(viewport={"width": 1600, "height": 1100})
     page.route_web_socket(re.compile(r".*_stcore/stream.*"), through)
     page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=90_000)
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=90_000)
     page.get_by_text("新增 add").click()
     page.get_by_text("点击地图即在该处新增一个中心。").wait_for(timeout=30_000)
     _settled(page)
@@ -140,7 +140,7 @@ def test_an_upload_dropped_as_the_page_reruns_is_kept(browser, app_url):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=90_000)
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=90_000)
     page.get_by_text("数据", exact=True).click()
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="服务设施")
     metric = metric.locator('[data-testid="stMetricValue"]')
@@ -183,7 +183,7 @@ def test_a_message_above_the_map_leaves_the_map_in_place(browser, app_url, tmp_p
     bad.write_text("名称,类别,地址\n服务中心,党群服务中心,中州中路 1 号\n", encoding="utf-8")
     page = browser.new_page(viewport={"width": 1600, "height": 1100})
     page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=90_000)
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=90_000)
     _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
     maps = "[...document.querySelectorAll('iframe')].filter(f => f.title.includes('folium'))"
     assert page.evaluate(f"() => {maps}.map(f => (f.__before = true)).length") == 1

@@ -229,7 +229,7 @@ def test_app_reads_an_uploaded_residents_csv(browser, app_url, tmp_path):
     page = browser.new_page(viewport={"width": 1600, "height": 1100})
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(app_url, wait_until="domcontentloaded")
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=60_000)
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=60_000)
     page.get_by_text("数据", exact=True).click()
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="居民")
     uploader.locator('input[type="file"]').set_input_files(str(path))
@@ -241,7 +241,7 @@ def test_app_reads_an_uploaded_residents_csv(browser, app_url, tmp_path):
         page.get_by_text("读取了什么").click()
     note.wait_for(timeout=30_000)
     page.get_by_text("人口.csv：各点均在中国境外，坐标按 WGS-84 读取").wait_for(timeout=30_000)
-    sync_api.expect(page.get_by_text("38,245 / 38,367")).to_be_visible()
+    sync_api.expect(page.get_by_text("38,245 / 38,367").first).to_be_visible()
     assert not page.locator('[data-testid="stException"]').count()
     page.close()
     assert errors == []

@@ -184,7 +184,7 @@ def test_two_planners_through_nginx_stay_on_their_own_processes(browser, tmp_pat
                 page.wait_for_timeout(100)
             pages.append(page)
         for i, page in enumerate(pages):  # the two processes draw their first maps at once
-            page.get_by_text("38,245 / 38,367").wait_for(timeout=90_000)
+            page.get_by_text("38,245 / 38,367").first.wait_for(timeout=90_000)
             print(f"page {i} drawn after {time.monotonic() - t0:.1f} s")
         a, b = pages
         assert sorted(processes) == ["1", "2"]  # two processes, one each
@@ -200,7 +200,7 @@ def test_two_planners_through_nginx_stay_on_their_own_processes(browser, tmp_pat
         a.get_by_text("15-minute party-service circle").first.wait_for(timeout=30_000)
         a.get_by_text("residents newly covered,", exact=False).first.wait_for(timeout=30_000)
         a.get_by_text("新中心 1").first.wait_for(state="attached", timeout=30_000)  # the centre keeps its name
-        b.get_by_text("38,245 / 38,367").wait_for(timeout=30_000)
+        b.get_by_text("38,245 / 38,367").first.wait_for(timeout=30_000)
         b.get_by_text("一刻钟党建服务圈").first.wait_for(timeout=30_000)
         assert b.get_by_text("新中心 1").count() == 0 and b.get_by_text("失去覆盖", exact=False).count() == 0
         assert a.get_by_text("一刻钟党建服务圈").count() == 0  # A's session, not a new one resumed in Chinese
