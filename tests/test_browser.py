@@ -138,6 +138,21 @@ def _map_frame(page):
     pytest.fail("no Leaflet map appeared")
 
 
+def _map_frame_showing(page, selector: str):
+    """The map's frame once ``selector`` shows in it; a frame a later page run replaces is looked up again."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        frame = _map_frame(page)
+        try:
+            frame.wait_for_selector(selector, timeout=10_000)
+            return frame
+        except PlaywrightError:  # detached (the run drew the map anew) or not yet shown: look again
+            continue
+    pytest.fail(f"the map never showed {selector}")
+
+
 def test_click_adds_a_centre_and_the_coverage_follows(browser, app_url, tmp_path, sample):
     """A planner picks 'add', clicks in the biggest gap, and sees who gains; the console stays clean."""
     gap = biggest_gap(sample)
@@ -235,8 +250,7 @@ def test_facilities_of_another_city_keep_the_map_and_say_why(browser, app_url, t
     alert = page.locator('[data-testid="stAlert"]').filter(has_text="没有服务设施在路网上")
     alert.first.wait_for(timeout=90_000)
     text = alert.first.text_content()
-    frame = _map_frame(page)
-    frame.wait_for_selector(".leaflet-control-layers", timeout=60_000)
+    frame = _map_frame_showing(page, ".leaflet-control-layers")
     assert frame.locator(".leaflet-overlay-pane canvas, .leaflet-overlay-pane svg").count() >= 1
     time.sleep(1)
     shot = Path(os.environ.get("QUARTERHOUR_SHOT_DIR", tmp_path)) / "app_no_facility_on_network.png"
