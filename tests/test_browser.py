@@ -86,8 +86,7 @@ def test_map_renders_offline(browser, app_url, tmp_path):
     page.on("pageerror", lambda e: errors.append(str(e)))
     _watch_requests(page, outside)
     page.goto(app_url, wait_until="domcontentloaded")
-    frame = _map_frame(page)
-    frame.wait_for_selector(".leaflet-control-layers", timeout=30_000)
+    frame = _map_frame_showing(page, ".leaflet-control-layers")
     box = frame.locator(".leaflet-container").bounding_box()
     assert box["width"] > 600 and box["height"] > 400
     # Vector layers are drawn (canvas renderer) and the layer control speaks Chinese.
@@ -162,7 +161,7 @@ def test_click_adds_a_centre_and_the_coverage_follows(browser, app_url, tmp_path
     page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     _watch_requests(page, outside)
     page.goto(app_url, wait_until="domcontentloaded")
-    _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
+    _map_frame_showing(page, ".leaflet-control-layers")
     page.get_by_text("38,245 / 38,367").first.wait_for(timeout=60_000)
     page.get_by_text("新增 add").click()
     page.get_by_text("点击地图即在该处新增一个中心。").wait_for(timeout=30_000)
@@ -318,7 +317,7 @@ def resumed_scenario(page, shots: Path, prefix: str) -> str:
     line.wait_for(timeout=60_000)
     after = line.text_content()
     page.get_by_text("新中心 1").first.wait_for(state="attached", timeout=30_000)
-    _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
+    _map_frame_showing(page, ".leaflet-control-layers")
     time.sleep(1)
     page.screenshot(path=str(shots / f"{prefix}_after_reload.png"), full_page=True)
     page.get_by_text("当前方案：", exact=False).first.scroll_into_view_if_needed()
