@@ -16,12 +16,10 @@ The names are loaded when first used (PEP 562): ``analysis.options`` and the par
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 # Loaded now (it is light): the function ``yardstick`` shares its module's name, and binding it here keeps
 # ``analysis.yardstick`` the function, as it always was, whatever imports the module ``analysis.yardstick`` later.
 from analysis.yardstick import Yardstick, yardstick
+from geo._lazy import lazy_names
 
 #: Each public name and the module it lives in.
 _PUBLIC = {
@@ -101,23 +99,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """A public name, imported from its module when first used; else a submodule (as ``import geo.io`` makes it)."""
-    if name in _PUBLIC:
-        value = getattr(importlib.import_module(_PUBLIC[name]), name)
-    elif not name.startswith("__"):
-        try:
-            value = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{name}":
-                raise
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # once
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names, with the module's own."""
-    return sorted({*globals(), *_PUBLIC})
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, globals())
