@@ -246,7 +246,8 @@ def _print_goals(got: dict, iso_steps: list[float], startups: list[float], *, no
     print(f"| peak ≤ 2 GiB (the goal is at 1M) | {peak:.0f} MB | {'yes' if peak <= 2048 else 'no'} |")
     if iso_steps:
         iso = statistics.median(iso_steps)
-        print(f"| isochrones step ≤ 2 s (800 facilities, 100k) | {iso:.1f} s | {'yes' if iso <= 2 else 'no'} |")
+        met = ("yes" if iso <= 2 else "no") if nodes <= 200_000 else "– (the goal is at 100k)"
+        print(f"| isochrones step ≤ 2 s (800 facilities) | {iso:.1f} s | {met} |")
     if startups:
         up = statistics.median(startups)
         print(f"| start-up (spawn to the first step) ≤ 0.7 s | {up:.2f} s | {'yes' if up <= 0.7 else 'no'} |")
