@@ -37,14 +37,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _start_app(
-    cache: Path, root: Path = ROOT, *, env: dict | None = None, wait_s: float = 60
+    cache: Path, root: Path = ROOT, *, env: dict | None = None, wait_s: float = 60, script: Path | None = None
 ) -> tuple[subprocess.Popen, str]:
-    """``streamlit run`` of ``root``'s app.py on a free port with ``cache`` as its cache (and ``env`` added)."""
+    """``streamlit run`` of ``root``'s app.py (or ``script``, from ``root``) on a free port, ``cache`` its cache."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "QUARTERHOUR_CACHE": str(cache), **(env or {})}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.headless", "true"]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script or root / "app.py"), "--server.headless", "true"]
     cmd += ["--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(int(wait_s / 0.5)):

@@ -29,18 +29,18 @@ import itertools
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 from pathlib import Path
 
+from bench_app_browser import _start_app
+from bench_click_city import _cpu
+
 ROOT = Path(__file__).resolve().parent.parent
-TICK = os.sysconf("SC_CLK_TCK")
 CITY_HEADLINE = "7,473,495"
 CITY_NETWORK = "100,489"
 
@@ -67,43 +67,20 @@ WRAPPER = textwrap.dedent(
 )
 
 
-def _cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
 def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def start_app(root: Path, cache: Path, profile: Path | None = None) -> tuple[subprocess.Popen, str]:
     """``streamlit run`` of ``root``'s app on a free port, its own cache and workspace (``profile``: the wrapper)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(root),
-        "QUARTERHOUR_CACHE": str(cache),
-        "QUARTERHOUR_DATABASE_URL": f"sqlite:///{cache.parent / 'workspace.sqlite'}",
-    }
+    env = {"PYTHONPATH": str(root), "QUARTERHOUR_DATABASE_URL": f"sqlite:///{cache.parent / 'workspace.sqlite'}"}
     script = root / "app.py"
     if profile is not None:
         profile.mkdir(parents=True, exist_ok=True)
         script = cache.parent / "profiled_app.py"
         script.write_text(WRAPPER, encoding="utf-8")
         env |= {"QH_ROOT": str(root), "QH_PROFILE_DIR": str(profile)}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true"]
-    cmd += ["--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
-            return proc, f"http://127.0.0.1:{port}/"
-        except OSError:
-            time.sleep(0.5)
-    proc.terminate()
-    raise SystemExit(f"the app of {root} never answered on its port")
+    return _start_app(cache, root, env=env, wait_s=120, script=script)
 
 
 NEW_MAP = """() => {
