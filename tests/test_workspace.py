@@ -193,3 +193,34 @@ def test_postgis_holds_each_change_as_a_point(postgres_url):
     assert (x, y, srid) == (ADD[4], ADD[5], 4326)
     assert store.open(sc.id, WANG).rows == (ADD,)
     store.engine.dispose()
+
+
+def test_planners_opening_the_same_new_data_at_once_share_one_project(store):
+    """Eight sessions open the same new inputs at the same moment (a review meeting): one project, no error.
+
+    Each session looks for the project, makes it when it is not there, and records its unit tree; the
+    looking and the making raced (``UNIQUE constraint failed: projects.key`` reached a planner as 程序出错).
+    """
+    parents, shapes = _unit_tree(None)
+    for round_ in range(4):
+        key = ProjectKey("net", f"fac{round_}", "res", "units", label="同时打开")
+        barrier, found, failed = threading.Barrier(8), [], []
+
+        def open_project(key=key, barrier=barrier, found=found, failed=failed):
+            barrier.wait()
+            try:
+                project = store.project(key)
+                store.set_units(project, parents, shapes)
+                found.append(project)
+            except Exception as exc:  # every failure is the finding
+                failed.append(repr(exc)[:300])
+
+        threads = [threading.Thread(target=open_project) for _ in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert failed == [] and len(found) == 8 and len(set(found)) == 1, (failed, found)
+        assert store.units(found[0]) == store.units(store.project(key)) and store.units(found[0])
+    with store.engine.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM projects")).scalar() == 4

@@ -30,6 +30,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo.notes import note
@@ -140,21 +141,30 @@ class Store:
 
     # projects -------------------------------------------------------------------------------------------------
     def project(self, key: ProjectKey) -> int:
-        """The project of these inputs (made the first time they are seen): its id."""
-        with self._session.begin() as s:
+        """The project of these inputs (made the first time they are seen): its id.
+
+        Sessions opening the same new inputs at the same moment (a review meeting) all get the one project:
+        the one whose insert loses the race takes the winner's.
+        """
+        with self._session() as s:
             found = s.scalar(sa.select(Project.id).where(Project.key == key.key))
-            if found is not None:
-                return found
-            project = Project(
-                key=key.key,
-                network_sha=key.network,
-                facilities_sha=key.facilities,
-                residents_sha=key.residents,
-                units_sha=key.units,
-                label=key.label[:400],
-                created_at=_now(),
-            )
-            s.add(project)
+        if found is not None:
+            return found
+        project = Project(
+            key=key.key,
+            network_sha=key.network,
+            facilities_sha=key.facilities,
+            residents_sha=key.residents,
+            units_sha=key.units,
+            label=key.label[:400],
+            created_at=_now(),
+        )
+        try:
+            with self._session.begin() as s:
+                s.add(project)
+        except IntegrityError:  # another session made it meanwhile (``projects.key`` is unique)
+            with self._session() as s:
+                return s.scalars(sa.select(Project.id).where(Project.key == key.key)).one()
         return project.id
 
     def set_units(
@@ -167,13 +177,19 @@ class Store:
         """
         wanted = {str(code): str(up) for code, up in parents.items() if code and up and code != up}
         wkts = None if shapes is None else {str(c): _wkt(g) for c, g in shapes.items() if c and g is not None}
-        with self._session.begin() as s:
-            if self._tree(s, project_id) != wanted:
-                s.execute(sa.delete(UnitRow).where(UnitRow.project_id == project_id))
-                s.add_all(UnitRow(project_id=project_id, code=code, parent=up) for code, up in wanted.items())
-            if wkts is not None and dict(self._shapes(s, project_id)) != wkts:
-                s.execute(sa.delete(UnitShape).where(UnitShape.project_id == project_id))
-                s.add_all(UnitShape(project_id=project_id, code=c, wkt=w) for c, w in wkts.items())
+        for attempt in range(3):  # sessions recording the same new project's units at once: again, then equal
+            try:
+                with self._session.begin() as s:
+                    if self._tree(s, project_id) != wanted:
+                        s.execute(sa.delete(UnitRow).where(UnitRow.project_id == project_id))
+                        s.add_all(UnitRow(project_id=project_id, code=c, parent=up) for c, up in wanted.items())
+                    if wkts is not None and dict(self._shapes(s, project_id)) != wkts:
+                        s.execute(sa.delete(UnitShape).where(UnitShape.project_id == project_id))
+                        s.add_all(UnitShape(project_id=project_id, code=c, wkt=w) for c, w in wkts.items())
+                return
+            except IntegrityError:  # another session wrote them between our delete and insert
+                if attempt == 2:
+                    raise
 
     @staticmethod
     def _shapes(s: Session, project_id: int) -> list[tuple[str, str]]:
