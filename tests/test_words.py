@@ -194,6 +194,8 @@ def test_the_cli_on_a_chinese_system_says_a_bad_file_in_chinese(bad_facilities, 
     *notes, error = proc.stderr.strip().splitlines()
     assert error == "error: 设施.csv，第 2 行，列“经度”：“东经112”不是数字。办法：请用十进制度数，如 112.4540"
     assert notes and all(line.startswith("note: 未给出 --") for line in notes), notes  # the sample's, in Chinese
+    flags = [line.removeprefix("note: 未给出 ").split("：")[0] for line in notes]
+    assert flags == ["--network", "--demand"], notes  # the flags a planner types (a value's words are translated)
     assert not [w for line in notes for w in _english_words(line.removeprefix("note: "))], notes
     assert not _english_words(error.removeprefix("error: ")) and "Traceback" not in proc.stderr
 

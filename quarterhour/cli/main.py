@@ -69,7 +69,7 @@ def _defaults(args: argparse.Namespace) -> None:
     for name in ("facilities", "demand") if downloads else ("network", "facilities", "demand"):
         if getattr(args, name) is None:
             setattr(args, name, sample[name])
-            _note(note("sample_input", option=name, file=sample[name].name))
+            _note(note("sample_input", option=f"--{name}", file=sample[name].name))  # the flag, not translated
     if args.boundaries is None and all_sample:
         args.boundaries = sample["boundaries"]
         _note(note("sample_boundaries", file=sample["boundaries"].name))
