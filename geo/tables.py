@@ -272,7 +272,7 @@ def read_point_table(
     )
     notes = [note("read_rows", n=len(frame), file=path.name, encoding=encoding), *frame.attrs.get("cleaned", [])]
     if crs in ("gcj02", "bd09"):
-        option = "demand" if what in ("demand", "residents") else "facilities"
+        option = "--demand-crs" if what in ("demand", "residents") else "--facilities-crs"  # a flag, not translated
         outside = first_bad_row(~in_china(lon, lat), np.column_stack([lon, lat]), first_row=FIRST_ROW)
         if outside:
             raise InputError(

@@ -232,3 +232,15 @@ def test_the_app_in_chinese_says_a_bad_upload_in_chinese(tmp_path, monkeypatch):
     assert not any(_english_words(s) for s in said), said
     app.radio(key="lang").set_value("en").run()
     assert any("'东经112' is not a number. Fix: give decimal degrees" in e.value for e in app.error)
+
+
+def test_a_flag_named_in_a_chinese_message_is_the_flag_as_typed(tmp_path):
+    """A flag in a message is never translated as a word ('--居民-crs' does not exist; '--demand-crs' does)."""
+    from geo.tables import read_point_table
+
+    path = tmp_path / "居民.csv"
+    path.write_text("lon,lat,pop\n2.35,48.85,10\n", encoding="utf-8")  # Paris: outside China, said to be GCJ-02
+    with pytest.raises(InputError) as caught:
+        read_point_table(path, what="demand", crs="gcj02")
+    said = caught.value.in_lang("zh")
+    assert "--demand-crs" in said and "居民-crs" not in said, said

@@ -484,7 +484,7 @@ def _text_arguments(args: argparse.Namespace) -> None:
             except UnicodeDecodeError:
                 guess = ""
             raise InputError(
-                "cli_option_replace_not_utf", option_replace=option.replace("_", "-"), guess=guess
+                "cli_option_replace_not_utf", option_replace="--" + option.replace("_", "-"), guess=guess
             ) from None
 
 
