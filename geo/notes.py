@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from geo.words import catalogue, lang_of
+from geo.words import catalogue, lang_of, quoted
 
 __all__ = ["NOTES_EN", "Note", "fill", "note", "note_in", "note_template"]
 
@@ -68,7 +68,8 @@ def note_in(n: Note, lang: str, say=None) -> str:
     template = note_template(n.key, lang) or note_template(n.key, "en")
     say = say or (lambda inner: note_in(inner, lang))
     words = catalogue(lang).get("words", {})  # a bit of English a value carries (", …"), said in the language
-    n = Note(n.key, tuple((k, words.get(v, v) if isinstance(v, str) else v) for k, v in n.values))
+    kept = quoted(template)  # a quoted field is the planner's own text, shown as written
+    n = Note(n.key, tuple((k, words.get(v, v) if isinstance(v, str) and k not in kept else v) for k, v in n.values))
     return fill(template, n, say, catalogue(lang)["frame"]["list_sep"])
 
 

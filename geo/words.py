@@ -26,7 +26,7 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-__all__ = ["LANGS", "catalogue", "error_entry", "lang_of", "placeholders", "render", "say_value"]
+__all__ = ["LANGS", "catalogue", "error_entry", "lang_of", "placeholders", "quoted", "render", "say_value"]
 
 #: The languages a message can be said in; the first is the planner's.
 LANGS = ("zh", "en")
@@ -87,9 +87,21 @@ def say_value(value: object, lang: str) -> object:
     return value
 
 
+def quoted(template: str) -> frozenset[str]:
+    """The fields ``template`` quotes (“{value}”, '{name}'): the planner's own text, shown as written.
+
+    Examples
+    --------
+    >>> sorted(quoted("列“{column}”：“{value}”不是数字（{what}）"))
+    ['column', 'value']
+    """
+    return frozenset(re.findall(r"[“‘'\"]\{(\w+)\}[”’'\"]", template))
+
+
 def render(template: str, values: dict, lang: str) -> str:
-    """``template`` filled with ``values`` said in ``lang``."""
-    return template.format(**{k: say_value(v, lang) for k, v in values.items()})
+    """``template`` filled with ``values`` said in ``lang``; a quoted field as given (a cell 'demand' stays so)."""
+    kept = quoted(template)
+    return template.format(**{k: v if k in kept else say_value(v, lang) for k, v in values.items()})
 
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -244,3 +244,10 @@ def test_a_flag_named_in_a_chinese_message_is_the_flag_as_typed(tmp_path):
         read_point_table(path, what="demand", crs="gcj02")
     said = caught.value.in_lang("zh")
     assert "--demand-crs" in said and "居民-crs" not in said, said
+
+
+def test_a_value_quoted_from_the_planners_file_is_shown_as_written():
+    """A cell that happens to be one of the catalogue's words ('demand') is quoted as it is in the file."""
+    said = InputError("tables_value_not_number", file="a.csv", row=3, column="经度", value="demand").in_lang("zh")
+    assert "“demand”不是数字" in said, said
+    assert note_in(note("facilities_read", file="centres.csv", n=2), "zh") == "centres.csv：2 个服务设施"
