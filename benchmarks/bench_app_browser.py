@@ -43,7 +43,9 @@ def _start_app(
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "QUARTERHOUR_CACHE": str(cache), **(env or {})}
+    # its own workspace: a scenario an earlier run saved in the user's would be resumed and change what is timed
+    fresh = {"QUARTERHOUR_CACHE": str(cache), "QUARTERHOUR_DATABASE_URL": f"sqlite:///{cache / 'workspace.sqlite'}"}
+    env = {**os.environ, **fresh, **(env or {})}
     cmd = [sys.executable, "-m", "streamlit", "run", str(script or root / "app.py"), "--server.headless", "true"]
     cmd += ["--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
