@@ -1,19 +1,27 @@
 """One planner on a 100k-node city, before and after, in a real browser, with the server's CPU per click (issue 29).
 
-    python benchmarks/bench_click_city.py --city DIR --base /work/base-click-speed [--repeat 3] [--runs 1]
+    python benchmarks/bench_click_city.py --city DIR --base /work/base-main [--repeat 3] [--runs 1]
+    PY_SPY=<py-spy> python benchmarks/bench_click_city.py --city DIR --base B --only ours --py-spy /tmp/prof
 
 DIR holds the synthetic city as ``bench_cli.py --keep DIR`` writes it. The network is prepared once
 into a store (``quarterhour network``, not timed) that each server gets a copy of. For each run, the
-baseline's app (``--base``, a worktree) and this one are started in turn (interleaved), each driven
-by Debian chromium through playwright as ``bench_app_browser.py`` does:
+baseline's app (``--base``, a worktree) and this one are started in turn (interleaved), each
+(``streamlit run`` with no file watcher, as ``quarterhour serve`` runs it) driven by Debian chromium
+through playwright as ``bench_app_browser.py`` does:
 
-- **upload → map**: the prepared network is picked, the facilities uploaded, then the residents;
-  timed from the residents' upload to the map and the city's headline figures;
-- **clicks**: 'add', then ``--repeat`` clicks in gaps; each timed from the click to the new centre in
-  the comparison and on the map; the server's CPU (``/proc/<pid>/stat``, user + system) over each click;
-- **siting k = 5**: the siting tab, k = 5, '计算选址'; timed until its results show.
+- **upload → map**: the prepared network is picked, the facilities and the city's units uploaded (each
+  once the server is quiet), then the residents; timed from the residents' upload to the city's own map
+  (its 1 km hexagons in the layer control, not the sample's map still on the page) painted;
+- **clicks**: 'add', then ``--repeat`` clicks in gaps, the first as soon as a planner would (2 s after
+  'add'); each timed from the click to the new centre in the comparison and its marker on the map's
+  scenario layer; the last websocket message of the click (after it, the time is the browser's); the
+  server's CPU (``/proc/<pid>/stat``, user + system) over each click and the second after it, the first
+  click apart (and the CPU the server still spent between the map and the first click); MB sent per click;
+- **siting k = 5**: once the server is quiet, the siting tab, k = 5 (``bench_siting_city``'s steps),
+  '计算选址'; timed until its answer and the sites' layer on the map show, with the server's CPU.
 
-The load average is printed beside each row (the machine is shared).
+``--py-spy DIR`` samples the server over each step into DIR (py-spy's raw format; a profiling aid, not a
+dependency: ``PY_SPY`` names it). The load average is printed beside each row (the machine is shared).
 """
 
 from __future__ import annotations
@@ -77,6 +85,12 @@ def one_run(
             )
             page = browser.new_page(viewport={"width": 1600, "height": 1100})
             page.on("pageerror", lambda e: out["errors"].append(str(e)))
+            frames: list[tuple[float, int]] = out.setdefault("frames", [])  # the server's websocket messages
+
+            def watch(ws) -> None:
+                ws.on("framereceived", lambda payload: frames.append((time.perf_counter(), len(payload))))
+
+            page.on("websocket", watch)
             page.set_default_timeout(180_000)  # a click waits for its element through a loaded machine's page runs
             _to_city(page, proc, url, city, out, py_spy=py_spy)
             _clicks(page, proc, spots, out, py_spy=py_spy)
@@ -158,8 +172,11 @@ def _clicks(page, proc: subprocess.Popen, spots: list, out: dict, *, py_spy: Pat
         page.get_by_text(f"新中心 {n}").first.wait_for(state="attached", timeout=300_000)
         _map_frame(page).wait_for_function(MARKERS_DRAWN, arg=n, timeout=300_000)
         out["clicks"].append(time.perf_counter() - clicked)
+        sent = [t for t, _ in out["frames"] if t >= clicked]  # the server's messages: the rest is the browser's
+        out.setdefault("last_msg", []).append(max(sent) - clicked if sent else float("nan"))
         time.sleep(1.0)  # the part's last messages (the autosave) are in
         out["cpu"].append(_cpu(proc.pid) - cpu0)
+        out.setdefault("mb", []).append(sum(b for t, b in out["frames"] if t >= clicked) / 1e6)
         _stop(spy)
 
 
@@ -217,11 +234,12 @@ def main() -> None:
     apps = (("baseline", a.base.resolve()), ("this branch", ROOT))
     apps = tuple(app for app in apps if not a.only or app[0].startswith({"base": "base", "ours": "this"}[a.only]))
     print(
-        "| app | upload → map s | first click s | later clicks s (median; each) | server CPU first click s "
-        "| **server CPU per later click s** (median; each) | siting k = 5 wall s | siting CPU s | errors "
-        "| load (1, 5, 15 min): start; siting; end |"
+        "| app | upload → map s | first click s | later clicks s (median; each) | their last message s "
+        "| server CPU first click s "
+        "| **server CPU per later click s** (median; each) | MB sent per click | server CPU map → first click s "
+        "| siting k = 5 wall s | siting CPU s | errors | load (1, 5, 15 min): start; siting; end |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     med = lambda v: f"{statistics.median(v):.2f}" if v else "—"  # noqa: E731
     each = lambda v: ", ".join(f"{c:.2f}" for c in v)  # noqa: E731
     num = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
@@ -232,8 +250,10 @@ def main() -> None:
                 clicks, cpu = r["clicks"], r["cpu"]
                 print(
                     f"| {name} | {num(r['first_map'])} | {num(clicks[0] if clicks else None)} "
-                    f"| {med(clicks[1:])} ({each(clicks[1:])}) | {num(cpu[0] if cpu else None)} "
-                    f"| **{med(cpu[1:])}** ({each(cpu[1:])}) | {num(r['siting'])} | {num(r['siting_cpu'])} "
+                    f"| {med(clicks[1:])} ({each(clicks[1:])}) | {med(r.get('last_msg', [])[1:])} "
+                    f"| {num(cpu[0] if cpu else None)} "
+                    f"| **{med(cpu[1:])}** ({each(cpu[1:])}) | {med(r.get('mb', []))} | {num(r.get('cpu_after_map'))} "
+                    f"| {num(r['siting'])} | {num(r['siting_cpu'])} "
                     f"| {len(r['errors'])} | {r['load_start']}; {r.get('load_siting', '—')}; {r['load']} |",
                     flush=True,
                 )
