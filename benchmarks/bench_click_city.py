@@ -185,7 +185,9 @@ def _siting(page, proc: subprocess.Popen, out: dict, *, py_spy: Path | None) -> 
     from bench_siting_city import _quiet, _siting_tab
 
     _quiet(proc.pid)
-    _siting_tab(page, proc, "5")
+    cpu0 = _cpu(proc.pid)
+    _siting_tab(page, proc, "5")  # until the server is quiet again (what k's setting began is over)
+    out["siting_set_cpu"] = _cpu(proc.pid) - cpu0
     out["load_siting"] = _load()
     spy = _spy(proc.pid, py_spy / f"siting-{os.getpid()}-{time.time():.0f}.txt") if py_spy else None
     cpu0, started = _cpu(proc.pid), time.perf_counter()
@@ -237,9 +239,10 @@ def main() -> None:
         "| app | upload → map s | first click s | later clicks s (median; each) | their last message s "
         "| server CPU first click s "
         "| **server CPU per later click s** (median; each) | MB sent per click | server CPU map → first click s "
-        "| siting k = 5 wall s | siting CPU s | errors | load (1, 5, 15 min): start; siting; end |"
+        "| siting k = 5 wall s | siting CPU s | CPU while k is set s | errors "
+        "| load (1, 5, 15 min): start; siting; end |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     med = lambda v: f"{statistics.median(v):.2f}" if v else "—"  # noqa: E731
     each = lambda v: ", ".join(f"{c:.2f}" for c in v)  # noqa: E731
     num = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
@@ -253,7 +256,7 @@ def main() -> None:
                     f"| {med(clicks[1:])} ({each(clicks[1:])}) | {med(r.get('last_msg', [])[1:])} "
                     f"| {num(cpu[0] if cpu else None)} "
                     f"| **{med(cpu[1:])}** ({each(cpu[1:])}) | {med(r.get('mb', []))} | {num(r.get('cpu_after_map'))} "
-                    f"| {num(r['siting'])} | {num(r['siting_cpu'])} "
+                    f"| {num(r['siting'])} | {num(r['siting_cpu'])} | {num(r.get('siting_set_cpu'))} "
                     f"| {len(r['errors'])} | {r['load_start']}; {r.get('load_siting', '—')}; {r['load']} |",
                     flush=True,
                 )
