@@ -30,6 +30,7 @@ from analysis import columns as C
 from analysis.gaps import CELL_M
 from analysis.groups import find_groups, group_headers
 from analysis.hours import facility_hours, open_states, run_open
+from analysis.isochrones import kept_faces
 from analysis.pipeline import ISOCHRONE_KINDS, STEPS, CircleResult, changed_reach, circle_isochrones, run_circle
 from analysis.reachgrid import GRID_M
 from analysis.scenario import Baseline, apply_changes, baseline, compare, evaluate, gap_members
@@ -384,6 +385,10 @@ def _steps_bar(bar: DeltaGenerator, lang: str) -> Callable[[str], None]:
     return told
 
 
+SITING_CURVE_K = 10  #: the siting panel's curve of residents covered, k = 1 ... this
+SITING_LIMIT_S = 20  #: the siting panel's solver time limit
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def siting(inputs: Inputs, units: str, params: Params, candidates: str | None, plan: Plan) -> SiteResult:
     """A siting model on the current coverage: the planner's candidates or a 200 m grid, curve to 10.
@@ -413,8 +418,8 @@ def siting(inputs: Inputs, units: str, params: Params, candidates: str | None, p
         target=plan.target,
         minutes=params.cutoff_min,
         speed_kmh=params.engine_kmh,
-        curve_k=10,
-        time_limit_s=20,
+        curve_k=SITING_CURVE_K,
+        time_limit_s=SITING_LIMIT_S,
         boundaries=load_boundaries(inputs.network, units),
         # issue 29 (city-siting): the candidates and whom each reaches, kept while only k or the target change
         coverage=siting_cover(inputs, units, params, candidates, model=plan.model, spacing_m=plan.spacing_m),
@@ -564,7 +569,10 @@ def _gap_members(inputs: Inputs, units: str, params: Params) -> pd.Series:
     return gap_members(result.demand, result.gaps)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+# issue 29 (city-click): kept as it is, not pickled. ``st.cache_data`` pickled the view on the click that made it and
+# unpickled it whole on every later call of the same run (the autosave's figures, the comparison of two scenarios):
+# a city's 50k residents and 7k gap zones from WKB, 0.4-0.7 s of a click's CPU. Nothing changes a view once made.
+@st.cache_resource(show_spinner=False, max_entries=64)
 def scenario(inputs: Inputs, units: str, params: Params, changes: tuple[Change, ...]) -> ScenarioView:
     """Coverage with the planner's changes, what it changes, and the reach of the new and moved centres.
 
@@ -706,3 +714,83 @@ def _reach(
     network = network_of(_inputs)
     f_snap = snap_points(_facilities, network, max_snap_m=_options.max_snap_m)  # as run_circle's first stage
     return circle_reach(Snapped(network, _facilities, None, f_snap, None), _options)
+
+
+# --- issue 29: city-click ---
+def scenario_ready(inputs: Inputs, units: str, params: Params) -> Baseline:
+    """Everything a first click would otherwise make, made now (after the map is sent): the click only computes.
+
+    The scenario's base (``scenario_base``, once per run), which gap zone each resident left out lies in
+    (``_gap_members``, once per run: a spatial join of a city's 21k residents with its 7k zones), the network's
+    kept faces that a new centre's reach is cut from (read from the store on first use, once per process), and the
+    coordinate transformation from the map's lon/lat to the network's system (PROJ's first one of a pair reads
+    its database). A first click then costs what any click costs (``tests/test_city_click.py``).
+
+    Returns
+    -------
+    Baseline
+        ``scenario_base(inputs, units, params)``.
+    """
+    base = scenario_base(inputs, units, params)
+    if len(compute(inputs, units, params).gaps):
+        _gap_members(inputs, units, params)
+    network = network_of(inputs)
+    kept_faces(network)
+    changes_frame([("add", None, "", "", *network_centre_lonlat(inputs.network))]).to_crs(network.crs)
+    return base
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def network_centre_lonlat(source: str) -> tuple[float, float]:
+    """The (lon, lat) of the middle of a network's extent (cached: a city's 100k nodes are not reprojected per run)."""
+    network = load_network(source)
+    west, south, east, north = network.nodes.total_bounds
+    middle = gpd.GeoSeries([shapely.Point((west + east) / 2, (south + north) / 2)], crs=network.crs).to_crs(4326)
+    return float(middle.x.iloc[0]), float(middle.y.iloc[0])
+
+
+def siting_ahead(inputs: Inputs, units: str, params: Params, candidates: str | None, *, model: str, spacing_m: float):
+    """Begin the siting's coverage in the background once the planner works on the siting panel (a city's 2-3 s).
+
+    What ``siting`` solves on does not depend on ``k`` or the target (``siting_cover``: the candidates, whom each
+    reaches, for ``mclp`` the reduced model and the curve to ``SITING_CURVE_K``): begun when the planner sets them,
+    the press ('计算选址') finds it made, or waits for the rest of it (Streamlit's per-key lock), and costs the
+    solve and the map. The same calls as the press's, so the same answer. Only on a network above
+    ``SMALL_NETWORK_NODES`` nodes (the sample's takes a blink).
+
+    Returns
+    -------
+    threading.Thread or None
+        The thread begun now; None on a small network, without categories, or when begun before.
+    """
+    if not params.categories:
+        return None
+    try:
+        if len(network_of(inputs).nodes) <= SMALL_NETWORK_NODES:
+            return None
+    except InputError:
+        return None
+    key = (inputs, units, params, candidates, model, float(spacing_m))
+    with _AHEAD_LOCK:
+        if key in _SITING_AHEAD:
+            return None
+        _SITING_AHEAD[key] = None
+        while len(_SITING_AHEAD) > 16:
+            _SITING_AHEAD.pop(next(iter(_SITING_AHEAD)))
+
+    def draw() -> None:
+        try:
+            cover = siting_cover(inputs, units, params, candidates, model=model, spacing_m=float(spacing_m))
+            if model != "pmedian":  # as plan_sites makes them for the panel: the reduced model and the curve
+                cover.curve(SITING_CURVE_K, SITING_LIMIT_S)
+        except InputError:  # e.g. no candidate in the units: the press says so
+            pass
+        except Exception:  # the press makes it again, and says what went wrong
+            log.exception("the siting's coverage drawn ahead failed")
+
+    thread = threading.Thread(target=draw, name="qh-siting-ahead", daemon=True)
+    thread.start()
+    return thread
+
+
+_SITING_AHEAD: dict[tuple, None] = {}  #: the siting coverages begun ahead (oldest first)

@@ -40,8 +40,9 @@ from geo import InputError
 from quarterhour.i18n import t
 from quarterhour.ui import state as S
 from quarterhour.ui.audit_panel import audit_ui
-from quarterhour.ui.compute import scenario_base, siting
+from quarterhour.ui.compute import scenario_ready, siting, siting_ahead
 from quarterhour.ui.errors import step
+from quarterhour.ui.rerun import alone
 from quarterhour.ui.scenario import map_ui, scenario_ui, take_click
 from quarterhour.ui.tabs import levels_ui, pack_ui, siting_results_ui, siting_ui
 from quarterhour.ui.values import Inputs, Params
@@ -84,7 +85,7 @@ def map_part(
         took = time.perf_counter() - started
         st.caption(t("timing", lang, s=took, scenario=st.session_state.get(S.SCENARIO_S, 0.0)))
     with step(lang):  # issue 29 (city-upload): ready before the first click (cached), made once the map is sent
-        scenario_base(inputs, units, params)
+        scenario_ready(inputs, units, params)  # issue 29 (city-click): and all else a first click would make
 
 
 @st.fragment(key=S.PART_LEVELS)
@@ -101,6 +102,15 @@ def siting_part(inputs: Inputs, units: str, params: Params, *, candidates: str |
     """The siting panel and its results (the map draws the sites: '计算选址' reruns it with this part)."""
     with step(lang):
         plan = siting_ui(lang)
+        if alone():  # issue 29 (city-click): the planner sets the panel: a city's coverage is begun for the press
+            siting_ahead(
+                inputs,
+                units,
+                params,
+                candidates,
+                model=st.session_state[S.MODEL],
+                spacing_m=float(st.session_state[S.SPACING]),
+            )
         if plan:
             with step(lang) as tried, st.spinner(t("computing", lang)):
                 siting_results_ui(siting(inputs, units, params, candidates, plan), lang, mode=mode)

@@ -19,7 +19,7 @@ from quarterhour.gis.export import MIME
 from quarterhour.i18n import both, category_both, t
 from quarterhour.render.webmap import scenario_layer
 from quarterhour.ui import state as S
-from quarterhour.ui.compute import base_map, load_network, scenario
+from quarterhour.ui.compute import base_map, network_centre_lonlat, scenario
 from quarterhour.ui.errors import step
 from quarterhour.ui.files import scenario_gpkg
 from quarterhour.ui.mapview import old_map_click, show_map
@@ -107,10 +107,7 @@ def add_centre(lon: float, lat: float, category: str, lang: str) -> None:
 
 def network_centre(source: str) -> tuple[float, float]:
     """The (lon, lat) of the middle of a network's extent: an example of coordinates on the planner's own streets."""
-    network = load_network(source)
-    west, south, east, north = network.nodes.total_bounds
-    middle = gpd.GeoSeries([shapely.Point((west + east) / 2, (south + north) / 2)], crs=network.crs).to_crs(4326)
-    return float(middle.x.iloc[0]), float(middle.y.iloc[0])
+    return network_centre_lonlat(source)  # issue 29 (city-click): cached, not a city's nodes reprojected per click
 
 
 def _add_by_coordinates(lang: str) -> None:
