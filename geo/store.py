@@ -72,6 +72,7 @@ from geo.io import read_network
 from geo.network import StreetNetwork, prepare_network
 from geo.notes import note
 from geo.roads import RoadOptions, RoadReport, is_road_layer, prepare_roads
+from geo.snapgrid import SNAP_GRID_READER, GridReader
 from geo.snapstore import STORE_ENTRY
 
 __all__ = [
@@ -544,6 +545,7 @@ def _read_routing(entry: Path, manifest: dict, secret: bytes) -> RoutingNetwork 
     routing.derived[STORE_ENTRY] = (entry, digest)
     routing.derived["segment_arrays"] = (u, v, length)  # as ``analysis.traveltime`` keeps them
     routing.derived["street_links_m"] = (arrays["indptr"], arrays["indices"], arrays["link_m"])
+    routing.derived[SNAP_GRID_READER] = GridReader(entry, digest, len(u))  # issue 32: snaps without the lines
     return routing
 
 
@@ -761,6 +763,7 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
     if secret is not None:  # issue 32: its arrays passed ``_check_arrays``: kept for the question; snaps may be kept
         _remember_routing(entry, manifest, secret, network)
         network.derived[STORE_ENTRY] = (entry, manifest_digest(manifest))
+        network.derived[SNAP_GRID_READER] = GridReader(entry, manifest_digest(manifest), len(edges))  # question-cold
 
     if isinstance(manifest.get("faces"), dict):  # issue 32: read on first use (an entry written before has none)
         network.derived["faces"] = _faces_reader(entry, manifest, len(edges))
