@@ -71,8 +71,8 @@ class SnapGrid:
 
     Attributes
     ----------
-    xy
-        All segments' vertices in a row, shape (n, 2): segment ``e``'s are ``xy[first[e]:first[e + 1]]``.
+    x, y
+        All segments' vertices in a row: segment ``e``'s are ``x[first[e]:first[e + 1]]`` (and ``y``'s).
     first
         Where each segment's vertices start (int64, one more than the segments).
     component
@@ -86,10 +86,11 @@ class SnapGrid:
     cell_start
         Where each cell's pieces start in ``cell_items`` (cell ``i * shape[1] + j``), int64.
     cell_items
-        The pieces of every cell, each named by its first vertex's row in ``xy``, int64.
+        The pieces of every cell, each named by its first vertex's position in ``x``, int64.
     """
 
-    xy: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
     first: np.ndarray
     component: np.ndarray
     origin: tuple[float, float]
@@ -97,21 +98,6 @@ class SnapGrid:
     shape: tuple[int, int]
     cell_start: np.ndarray
     cell_items: np.ndarray
-
-    @property
-    def _vx(self) -> np.ndarray:
-        return self._column(0)
-
-    @property
-    def _vy(self) -> np.ndarray:
-        return self._column(1)
-
-    def _column(self, axis: int) -> np.ndarray:
-        """The vertices' x (0) or y (1) as a contiguous array, made once."""
-        cols = self.__dict__.setdefault("_columns", {})
-        if axis not in cols:
-            cols[axis] = np.ascontiguousarray(self.xy[:, axis])
-        return cols[axis]
 
     @classmethod
     def from_lines(cls, lines: np.ndarray, component: np.ndarray) -> SnapGrid:
@@ -154,7 +140,8 @@ class SnapGrid:
         cell_start = np.zeros(shape[0] * shape[1] + 1, dtype=np.int64)
         np.cumsum(np.bincount(cells, minlength=shape[0] * shape[1]), out=cell_start[1:])
         return cls(
-            xy=xy,
+            x=np.ascontiguousarray(xy[:, 0]),
+            y=np.ascontiguousarray(xy[:, 1]),
             first=first,
             component=np.asarray(component, dtype=np.int64),
             origin=(float(origin[0]), float(origin[1])),
@@ -220,14 +207,12 @@ class SnapGrid:
         A rough distance (the foot clamped to the piece) first; GEOS's exact one for the pieces within a
         micrometre of each point's rough least only.
         """
-        side = np.arange(-k, k + 1)
-        bi = ci[:, None, None] + side[None, :, None]
-        bj = cj[:, None, None] + side[None, None, :]
-        inside = (bi >= 0) & (bi < self.shape[0]) & (bj >= 0) & (bj < self.shape[1])
-        cells = np.where(inside, bi * self.shape[1] + bj, 0).reshape(len(x), -1)
-        inside = inside.reshape(len(x), -1)
-        start = self.cell_start[cells]
-        count = np.where(inside, self.cell_start[cells + 1] - start, 0)
+        nx, ny = self.shape
+        rows = ci[:, None] + np.arange(-k, k + 1)[None, :]  # the block's rows of cells: each a run in cell_items
+        valid = (rows >= 0) & (rows < nx) & ((cj + k >= 0) & (cj - k < ny))[:, None]
+        base = np.clip(rows, 0, nx - 1) * ny
+        start = self.cell_start[base + np.clip(cj - k, 0, ny - 1)[:, None]]
+        count = np.where(valid, self.cell_start[base + np.clip(cj + k, 0, ny - 1)[:, None] + 1] - start, 0)
         per_point = count.sum(axis=1)
         count, start = count.ravel(), start.ravel()
         total = int(per_point.sum())
@@ -237,9 +222,9 @@ class SnapGrid:
         at = np.repeat(start - (np.cumsum(count) - count), count) + np.arange(total)
         piece = self.cell_items[at]
         owner = np.repeat(np.arange(len(x)), per_point)
-        vx, vy = self._vx, self._vy
+        vx, vy = self.x, self.y
         ax, ay, bx, by = vx[piece], vy[piece], vx[piece + 1], vy[piece + 1]
-        qx, qy = x[owner], y[owner]
+        qx, qy = np.repeat(x, per_point), np.repeat(y, per_point)
         ex, ey = bx - ax, by - ay
         px, py = qx - ax, qy - ay
         len2 = ex * ex + ey * ey
@@ -263,15 +248,15 @@ class SnapGrid:
 
     def _measure(self, x: np.ndarray, y: np.ndarray, piece: np.ndarray, edge: np.ndarray) -> np.ndarray:
         """Metres along each segment's line to the foot of the point on ``piece``, as GEOS's ``LengthIndexOfPoint``."""
-        a, b = self.xy[piece], self.xy[piece + 1]
-        length = _length(a, b)
+        vx, vy = self.x, self.y
+        ax, ay, bx, by = vx[piece], vy[piece], vx[piece + 1], vy[piece + 1]
+        length = _length(ax, ay, bx, by)
         start = np.zeros(len(piece))  # the pieces before, added one by one from the line's first vertex
         before = piece - self.first[edge]
         for step in range(int(before.max()) if len(before) else 0):
             more = np.flatnonzero(before > step)
             v = self.first[edge[more]] + step
-            start[more] = start[more] + _length(self.xy[v], self.xy[v + 1])
-        ax, ay, bx, by = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
+            start[more] = start[more] + _length(vx[v], vy[v], vx[v + 1], vy[v + 1])
         dx, dy = bx - ax, by - ay
         with np.errstate(invalid="ignore", divide="ignore"):
             r = ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy)
@@ -287,9 +272,9 @@ def _cell(v: np.ndarray, origin: float, cell_m: float) -> np.ndarray:
         return np.floor((v - origin) / cell_m).astype(np.int64)
 
 
-def _length(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _length(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray) -> np.ndarray:
     """``LineSegment::getLength``: ``sqrt(dx * dx + dy * dy)``."""
-    dx, dy = a[:, 0] - b[:, 0], a[:, 1] - b[:, 1]
+    dx, dy = ax - bx, ay - by
     return np.sqrt(dx * dx + dy * dy)
 
 
@@ -354,9 +339,11 @@ _MAC_BYTES = 32
 _LABEL = b"snapgrid\0"
 #: The file's arrays, in order: (name, dtype when the counts fit 32 bits, dtype otherwise).
 _ARRAYS = (
-    ("xy", "<f8", "<f8"),
+    ("x", "<f8", "<f8"),
+    ("y", "<f8", "<f8"),
     ("first", "<i4", "<i8"),
-    ("component", "<i4", "<i8"),
+    ("fragment_edge", "<i4", "<i8"),  # the segments off the main network (component > 0) ...
+    ("fragment", "<i4", "<i8"),  # ... and their components (most segments are on it: 0)
     ("cell_start", "<i4", "<i8"),
     ("cell_items", "<i4", "<i8"),
 )
@@ -369,8 +356,13 @@ def write_grid(file: Path, grid: SnapGrid, *, secret: bytes, digest: str) -> Non
     """
     if _header(file).get("digest") == digest:
         return
-    wide = max(len(grid.xy), len(grid.cell_items), int(grid.component.max(initial=0)) + 1) >= 1 << 31
-    arrays = [(name, wide64 if wide else narrow, getattr(grid, name)) for name, narrow, wide64 in _ARRAYS]
+    wide = max(len(grid.x), len(grid.cell_items), int(grid.component.max(initial=0)) + 1) >= 1 << 31
+    fragment_edge = np.flatnonzero(grid.component != 0)
+    values = {"fragment_edge": fragment_edge, "fragment": grid.component[fragment_edge]}
+    arrays = [
+        (name, wide64 if wide else narrow, values[name] if name in values else getattr(grid, name))
+        for name, narrow, wide64 in _ARRAYS
+    ]
     arrays = [(name, dtype, np.ascontiguousarray(a, dtype=dtype)) for name, dtype, a in arrays]
     header = {
         "version": _GRID_VERSION,
@@ -403,8 +395,8 @@ def write_grid(file: Path, grid: SnapGrid, *, secret: bytes, digest: str) -> Non
 def read_grid(file: Path, *, secret: bytes, digest: str, n_edges: int) -> SnapGrid | None:
     """The grid kept in ``file`` for the manifest ``digest``, its key checked; None (and the file removed) if not."""
     try:
-        data = bytearray(file.read_bytes())
-    except OSError:
+        data = np.fromfile(file, dtype=np.uint8)  # one copy, writable (memory-mapped pages would be read by the key)
+    except (OSError, ValueError):
         return None
     try:
         view = memoryview(data)
@@ -428,26 +420,26 @@ def read_grid(file: Path, *, secret: bytes, digest: str, n_edges: int) -> SnapGr
         if at != len(data):
             raise ValueError("truncated")
         shape = (int(header["shape"][0]), int(header["shape"][1]))
-        xy, first, start, items = arrays["xy"], arrays["first"], arrays["cell_start"], arrays["cell_items"]
-        if (
+        x, first, start, items = arrays["x"], arrays["first"], arrays["cell_start"], arrays["cell_items"]
+        if (  # keyed, so written here: the sizes are checked, not every value
             len(first) != n_edges + 1
-            or len(arrays["component"]) != n_edges
+            or len(arrays["y"]) != len(x)
             or len(start) != shape[0] * shape[1] + 1
-            or xy.size != 2 * int(first[-1])
+            or int(first[-1]) != len(x)
             or int(start[-1]) != len(items)
-            or (len(items) and (items.min() < 0 or items.max() >= len(xy) // 2 - 1))
-            or (np.diff(first) < 0).any()
-            or (np.diff(start) < 0).any()
         ):
             raise ValueError("its arrays do not fit together")
+        component = np.zeros(n_edges, dtype=np.int64)
+        component[arrays["fragment_edge"]] = arrays["fragment"]
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         log.info("the snapping grid %s is not used (%s)", file, exc)
         file.unlink(missing_ok=True)
         return None
     return SnapGrid(
-        xy=xy.reshape(-1, 2),
+        x=x,
+        y=arrays["y"],
         first=first,
-        component=arrays["component"],
+        component=component,
         origin=(float(header["origin"][0]), float(header["origin"][1])),
         cell_m=float(header["cell_m"]),
         shape=shape,

@@ -519,8 +519,8 @@ def _read_routing(entry: Path, manifest: dict, secret: bytes) -> RoutingNetwork 
     """
     file = entry / _ROUTING
     try:
-        data = bytearray(file.read_bytes())
-    except OSError:
+        data = np.fromfile(file, dtype=np.uint8)  # question-cold: one copy of the file (not bytes, then a bytearray)
+    except (OSError, ValueError):
         return None
     try:
         arrays, header = _routing_arrays(data, secret)
@@ -560,7 +560,7 @@ _ROUTING_ARRAYS = (
 )
 
 
-def _routing_arrays(data: bytearray, secret: bytes) -> tuple[dict[str, np.ndarray], dict]:
+def _routing_arrays(data: bytearray | np.ndarray, secret: bytes) -> tuple[dict[str, np.ndarray], dict]:
     """The arrays and header of a routing file's bytes, once its key is checked; ``_Damaged`` if anything is off."""
     view = memoryview(data)
     mac = hmac.new(secret, b"routing\0", hashlib.sha256)

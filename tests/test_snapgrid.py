@@ -21,7 +21,7 @@ import shapely
 
 from geo import sample_paths, snap_points
 from geo.network import network_from_arrays
-from geo.snapgrid import GRID_FILE, SnapGrid, grid_of
+from geo.snapgrid import GRID_FILE, SnapGrid, grid_of, read_grid, write_grid
 from geo.store import RoutingNetwork, load_entry, read_routing, store_network
 from quarterhour.question import question_times
 
@@ -128,8 +128,9 @@ def test_the_grid_kept_in_the_store_is_used_keyed_and_without_the_lines(tmp_path
     assert (entry / GRID_FILE).is_file()
     routing = read_routing(entry).network
     assert isinstance(routing, RoutingNetwork)
-    kept, made = grid_of(routing), SnapGrid.from_lines(whole.edges.geometry.to_numpy(), np.zeros(len(whole.edges)))
-    for name in ("xy", "first", "cell_start", "cell_items"):
+    component = whole.nodes["component"].to_numpy()[whole.edges["u"].to_numpy()]
+    kept, made = grid_of(routing), SnapGrid.from_lines(whole.edges.geometry.to_numpy(), component)
+    for name in ("x", "y", "first", "component", "cell_start", "cell_items"):
         np.testing.assert_array_equal(getattr(kept, name), getattr(made, name))
     pd.testing.assert_frame_equal(snap_points(dem, routing), want_d)  # on the kept grid, no line read
     shutil.rmtree(entry / "snaps", ignore_errors=True)
@@ -164,3 +165,20 @@ def test_a_network_of_no_or_one_segment(n):
     edge, offset, pos = grid.snap(np.array([3.0, 3.0]), np.array([4.0, 400.0]), max_snap_m=300)
     assert edge.tolist() == ([0, -1] if n else [-1, -1])
     assert np.isnan(offset[1]) and np.isnan(pos[1])
+
+
+def test_a_kept_grid_reads_back_whole_and_only_with_its_key_and_manifest(sample, tmp_path):
+    network, _, _ = sample
+    lines = network.edges.geometry.to_numpy()
+    grid = SnapGrid.from_lines(lines, np.arange(len(lines)) % 3)  # fragments (component > 0) kept sparsely
+    file = tmp_path / GRID_FILE
+    write_grid(file, grid, secret=b"key", digest="d1")
+    back = read_grid(file, secret=b"key", digest="d1", n_edges=len(lines))
+    for name in ("x", "y", "first", "component", "cell_start", "cell_items", "origin", "cell_m", "shape"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(grid, name))
+    assert read_grid(file, secret=b"key", digest="d1", n_edges=len(lines) + 1) is None  # not this network's
+    write_grid(file, grid, secret=b"key", digest="d1")
+    assert read_grid(file, secret=b"key", digest="d2", n_edges=len(lines)) is None  # another manifest's
+    write_grid(file, grid, secret=b"key", digest="d1")
+    assert read_grid(file, secret=b"other", digest="d1", n_edges=len(lines)) is None  # not keyed with this key
+    assert not file.exists()  # refused files are removed: the next whole read keeps the grid again
