@@ -215,7 +215,7 @@ def test_the_site_command_keeps_and_reuses_the_snaps(tmp_path, sample):
     kept = sorted((entry / "snaps").iterdir())
     assert len(kept) == 2  # the facilities staying open and the residents
     network = load_entry(entry).network
-    _, fac, dem = sample
+    _, _, dem = sample
     pd.testing.assert_frame_equal(find_kept(dem, network), snap_points(dem, network))
     stamps = [p.stat().st_mtime_ns for p in kept]
     assert main([*args, "--out", str(tmp_path / "b")]) == 0
