@@ -173,6 +173,7 @@ class SnapGrid:
         best_d, best_piece = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
         ci, cj = _cell(x, self.origin[0], self.cell_m), _cell(y, self.origin[1], self.cell_m)
         todo = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+        todo = todo[np.argsort(ci[todo] * self.shape[1] + cj[todo], kind="stable")]  # by cell: near in memory too
         k = 1
         while len(todo):
             i, j, px, py = ci[todo], cj[todo], x[todo], y[todo]
