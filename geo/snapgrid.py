@@ -17,7 +17,7 @@ several segments are at the very same least distance (a point whose nearest plac
 them), the tree returned whichever it visited first; the grid takes the lowest segment position: the same
 place and distance, a rule that no longer depends on the tree's build.
 
-The grid is made once per network (``SnapGrid.from_lines``: about 0.03 s per 100,000 segments) and kept in a
+The grid is made once per network (``SnapGrid.from_lines``: about 0.04 s per 100,000 segments) and kept in a
 store entry beside its routing arrays (``geo.store``: ``snapgrid.bin``, keyed), so a cold question on a
 stored network reads it instead of the lines.
 """
@@ -136,7 +136,9 @@ class SnapGrid:
         rep = np.repeat(np.arange(len(piece)), per)
         local = np.arange(len(rep)) - np.repeat(np.cumsum(per) - per, per)
         cells = (i0[rep] + local // h[rep]) * shape[1] + (j0[rep] + local % h[rep])
-        order = np.argsort(cells, kind="stable")
+        if shape[0] * shape[1] < 1 << 31:
+            cells = cells.astype(np.int32)  # a quicker sort; the order within a cell does not matter
+        order = np.argsort(cells)
         cell_start = np.zeros(shape[0] * shape[1] + 1, dtype=np.int64)
         np.cumsum(np.bincount(cells, minlength=shape[0] * shape[1]), out=cell_start[1:])
         return cls(
