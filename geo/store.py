@@ -391,6 +391,9 @@ def store_network(
         options["roads"] = roads.record()
     manifest = _write(network, target, key=key, source=source, options=options, secret=secret)
     network.derived[STORE_ENTRY] = (target, manifest_digest(manifest))  # issue 32: its snaps may be kept
+    # question-cold: prepared here, so checked: its routing arrays kept now, its snapping grid when it first snaps
+    _remember_routing(target, manifest, secret, network)
+    network.derived[SNAP_GRID_READER] = GridReader(target, manifest_digest(manifest), len(network.edges))
     return StoredNetwork(network, target, manifest, built=True)
 
 

@@ -182,3 +182,20 @@ def test_a_kept_grid_reads_back_whole_and_only_with_its_key_and_manifest(sample,
     write_grid(file, grid, secret=b"key", digest="d1")
     assert read_grid(file, secret=b"other", digest="d1", n_edges=len(lines)) is None  # not keyed with this key
     assert not file.exists()  # refused files are removed: the next whole read keeps the grid again
+
+
+def test_a_network_just_stored_keeps_what_a_cold_question_reads(tmp_path, sample):
+    _, fac, dem = sample
+    stored = store_network(sample_paths()["network"], cache_dir=tmp_path)
+    assert stored.built and (stored.path / "routing.bin").is_file()  # kept when prepared, not on a later read
+    want = snap_points(dem, stored.network)  # its first snap keeps the grid
+    assert (stored.path / GRID_FILE).is_file()
+    routing = read_routing(stored.path).network
+    assert isinstance(routing, RoutingNetwork)
+    pd.testing.assert_frame_equal(snap_points(dem, routing), want)
+    got = question_times(stored.path, fac, dem)
+    from analysis.traveltime import nearest_times
+
+    np.testing.assert_array_equal(
+        got.point_s, nearest_times(stored.network, snap_points(fac, stored.network), want).point_s
+    )
