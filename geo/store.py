@@ -33,7 +33,8 @@ HMAC-SHA-256 with the store key over the arrays and the manifest's digest they b
 arrays straight from it (``RoutingNetwork``: no parquet decoded, no line parsed); the nodes' file
 is checked and read only if the nodes are asked for. Without that file, or with any doubt, the
 entry is read whole. The entry's listed files and ``FORMAT_VERSION`` are unchanged, so entries
-written before read as before (and gain the file on their first whole read); the routing file,
+written before read as before (and gain the file on their first whole read; a network prepared now
+keeps it at once); the routing file,
 the snapping grid (``geo.snapgrid``: ``snapgrid.bin``, kept when points are first snapped on a whole
 read, keyed the same way) and the kept snaps (``geo.snapstore``, in the entry's ``snaps`` folder) are
 extra files the manifest does not list, gone when the entry is replaced.
