@@ -150,6 +150,15 @@ def _measure(folder: Path) -> dict:
     ours = nearest.point_s[d_snap["edge"].to_numpy() >= 0]
     got["floor_vs_ours_max_s"] = float(np.max(np.abs(np.where(np.isfinite(ours), ours - np.minimum(ours, floor), 0))))
     got["nodes"], got["residents"] = n, len(dem)
+    # the residents' snaps against GEOS's tree (untimed): the same distance to the bit, the same ones off the network
+    import shapely
+
+    tree = shapely.STRtree(network.edges.geometry.to_numpy())
+    (pi, _), dist = tree.query_nearest(dem.geometry.to_numpy(), max_distance=300, return_distance=True)
+    geos = np.full(len(dem), np.nan)
+    geos[pi] = dist
+    if not np.array_equal(geos, d_snap["offset_m"].to_numpy(), equal_nan=True):
+        raise SystemExit("the residents' snaps differ from GEOS's tree")
     for part, answer in kept.items() if question_times is not None else ():
         same = all(np.array_equal(getattr(answer, f), getattr(nearest, f)) for f in ("point_s", "point_source"))
         if not same:

@@ -12,6 +12,8 @@ lines, at their vertices, far off and beyond the grid; then the grid kept in a s
 from __future__ import annotations
 
 import shutil
+import tempfile
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -43,6 +45,15 @@ def _assert_as_geos(points: np.ndarray, lines: np.ndarray, max_snap_m: float) ->
     network = _network(lines)
     layer = gpd.GeoDataFrame(geometry=points, crs=network.crs)
     got = snap_points(layer, network, max_snap_m=max_snap_m)
+    with tempfile.TemporaryDirectory() as folder:  # the grid as kept in a store (32-bit where it fits): the same
+        write_grid(Path(folder) / GRID_FILE, grid_of(network), secret=b"k", digest="d")
+        kept = read_grid(Path(folder) / GRID_FILE, secret=b"k", digest="d", n_edges=len(lines))
+    assert kept.cell_items.dtype == np.int32
+    xy = shapely.get_coordinates(points)
+    for a, column in zip(
+        kept.snap(xy[:, 0], xy[:, 1], max_snap_m=max_snap_m), ("edge", "offset_m", "pos_m"), strict=True
+    ):
+        np.testing.assert_array_equal(a, got[column].to_numpy())
     nearest, least = _geos(points, lines, max_snap_m)
     edge = got["edge"].to_numpy()
     np.testing.assert_array_equal(edge >= 0, [bool(s) for s in nearest])
