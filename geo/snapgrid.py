@@ -221,9 +221,10 @@ class SnapGrid:
         micrometre of each point's rough least only.
         """
         nx, ny = self.shape
-        rows = ci[:, None] + np.arange(-k, k + 1)[None, :]  # the block's rows of cells: each a run in cell_items
-        valid = (rows >= 0) & (rows < nx) & ((cj + k >= 0) & (cj - k < ny))[:, None]
-        base = np.clip(rows, 0, nx - 1) * ny
+        width = min(2 * k + 1, nx)  # the block's rows of cells (each a run in cell_items), those in the grid
+        rows = np.clip(ci - k, 0, nx - width)[:, None] + np.arange(width)[None, :]
+        valid = (rows >= (ci - k)[:, None]) & (rows <= (ci + k)[:, None]) & ((cj + k >= 0) & (cj - k < ny))[:, None]
+        base = rows * ny
         start = self.cell_start[base + np.clip(cj - k, 0, ny - 1)[:, None]]
         count = np.where(valid, self.cell_start[base + np.clip(cj + k, 0, ny - 1)[:, None] + 1] - start, 0)
         per_point = count.sum(axis=1)
