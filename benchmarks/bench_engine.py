@@ -15,9 +15,12 @@ after the other, each timing in itself (CPU and wall seconds, and the load avera
 - ``floor``: the same answer from arrays already in memory (segments' ends and lengths, the points'
   snaps): one ``scipy.sparse.csgraph`` Dijkstra and the times read off the segments' ends;
 - ``question_cold`` and ``question_warm`` (a checkout with ``quarterhour.question``, issue 32): the library's
-  question (``question_times``: store entry -> each resident's seconds), first with no snaps and no routing
-  arrays kept (it reads the entry whole, snaps, keeps both), then again (the keyed routing arrays read, the
-  snaps kept: no line, no tree); each checked equal to the ``question`` row's seconds, to the bit.
+  question (``question_times``: store entry -> each resident's seconds), first for residents never asked
+  about (no snaps kept; the entry as the store keeps it after its first whole read: routing arrays, and on a
+  checkout with ``geo.snapgrid`` the snapping grid: see ``_ready``), then again (the snaps kept: no line, no
+  tree); ``question_first``: the same with nothing kept (no snaps, no routing arrays, no grid: an entry
+  written before issue 32, read whole once), after the other two in the same process. Each is checked equal
+  to the ``question`` row's seconds, to the bit.
 """
 
 from __future__ import annotations
@@ -54,6 +57,22 @@ def _prepare(folder: Path, n_nodes: int, n_facilities: int, n_residents: int) ->
     (folder / "done").touch()
 
 
+def _ready(folder: Path, root: Path) -> None:
+    """The entry as ``root``'s store keeps it after a first whole read (routing arrays, a snapping grid), untimed.
+
+    Run in a process of its own before each measuring one, so each checkout's cold question finds the entry as
+    its own store would have left it (the other checkout's round may have removed what this one keeps).
+    """
+    code = (
+        "import sys; from pathlib import Path; from geo.store import load_entry; "
+        "network = load_entry(Path(sys.argv[1])).network\n"
+        "try:\n from geo.snapgrid import grid_of\nexcept ImportError:\n grid_of = None\n"
+        "if grid_of is not None:\n grid_of(network)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(root), "QUARTERHOUR_STORE_KEY": "bench-engine"}
+    subprocess.run([sys.executable, "-c", code, str(folder / "entry")], env=env, cwd=root, check=True)
+
+
 def _clock() -> tuple[float, float]:
     return time.process_time(), time.perf_counter()
 
@@ -86,9 +105,12 @@ def _measure(folder: Path) -> dict:
 
         os.environ["QUARTERHOUR_STORE_KEY"] = "bench-engine"  # the key the entry was written with
         shutil.rmtree(folder / "entry" / "snaps", ignore_errors=True)
-        (folder / "entry" / "routing.bin").unlink(missing_ok=True)
         kept = {}
-        for part in ("question_cold", "question_warm"):
+        for part in ("question_cold", "question_warm", "question_first"):
+            if part == "question_first":  # nothing kept: the entry read whole (and its files kept again)
+                shutil.rmtree(folder / "entry" / "snaps", ignore_errors=True)
+                for name in ("routing.bin", "snapgrid.bin"):
+                    (folder / "entry" / name).unlink(missing_ok=True)
             t = _clock()
             kept[part] = question_times(folder / "entry", fac, dem)
             got[part] = _since(t)
@@ -128,6 +150,15 @@ def _measure(folder: Path) -> dict:
     ours = nearest.point_s[d_snap["edge"].to_numpy() >= 0]
     got["floor_vs_ours_max_s"] = float(np.max(np.abs(np.where(np.isfinite(ours), ours - np.minimum(ours, floor), 0))))
     got["nodes"], got["residents"] = n, len(dem)
+    # the residents' snaps against GEOS's tree (untimed): the same distance to the bit, the same ones off the network
+    import shapely
+
+    tree = shapely.STRtree(network.edges.geometry.to_numpy())
+    (pi, _), dist = tree.query_nearest(dem.geometry.to_numpy(), max_distance=300, return_distance=True)
+    geos = np.full(len(dem), np.nan)
+    geos[pi] = dist
+    if not np.array_equal(geos, d_snap["offset_m"].to_numpy(), equal_nan=True):
+        raise SystemExit("the residents' snaps differ from GEOS's tree")
     for part, answer in kept.items() if question_times is not None else ():
         same = all(np.array_equal(getattr(answer, f), getattr(nearest, f)) for f in ("point_s", "point_source"))
         if not same:
@@ -156,13 +187,15 @@ def main() -> None:
     for r in range(a.rounds):
         for name, root in checkouts.items():
             env = {**os.environ, "PYTHONPATH": str(root)}
+            _ready(folder, root)
             cmd = [sys.executable, str(HERE / "bench_engine.py"), "measure", "--keep", str(folder)]
             out = subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True, check=True).stdout
             runs[name].append(json.loads(out.splitlines()[-1]))
             print(f"round {r + 1} {name}: {runs[name][-1]}", flush=True)
     for name, got in runs.items():
         print(f"{name} ({got[0]['nodes']:,} nodes, {got[0]['residents']:,} residents), medians of {len(got)}:")
-        for part in ("store", "snap", "times", "question", "question_cold", "question_warm", "floor"):
+        parts = ("store", "snap", "times", "question", "question_cold", "question_warm", "question_first", "floor")
+        for part in parts:
             if part not in got[0]:
                 continue
             cpu = statistics.median(g[part]["cpu"] for g in got)

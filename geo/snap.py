@@ -10,6 +10,7 @@ import shapely
 from geo.crs import require_projected
 from geo.errors import InputError
 from geo.network import StreetNetwork
+from geo.snapgrid import grid_of, points_only
 from geo.vocab import DEFAULT_MAX_SNAP_M  # issue 32: read by the parsers without geopandas
 
 __all__ = ["DEFAULT_MAX_SNAP_M", "snap_points"]
@@ -60,14 +61,19 @@ def snap_points(
             network_crs_to=network.crs.to_string(),
         )
     geoms = points.geometry.to_numpy()
-    edge_geoms = network.edges.geometry.to_numpy()
     walls = network.derived.get("compounds")  # issue 30: gated compounds (geo.compounds.wall_network)
-    if walls is not None:
+    grid = grid_of(network) if walls is None and points_only(geoms) else None
+    if grid is not None:  # issue 32: the grid of the streets' pieces, GEOS's arithmetic (geo.snapgrid)
+        xy = np.full((len(geoms), 2), np.nan)
+        real = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        xy[real] = shapely.get_coordinates(geoms[real])
+        edge, offset, pos_at = grid.snap(xy[:, 0], xy[:, 1], max_snap_m=max_snap_m)
+    elif walls is not None:
         edge, offset, pos_at, inside = _snap_walled(geoms, network, walls, max_snap_m)
     else:
         tree = network.derived.get("edge_tree")
         if tree is None:  # built once per network: 0.3 s at 100k nodes, and every unit of a pack snaps
-            tree = network.derived["edge_tree"] = shapely.STRtree(edge_geoms)
+            tree = network.derived["edge_tree"] = shapely.STRtree(network.edges.geometry.to_numpy())
         (point_idx, edge_idx), dist = tree.query_nearest(
             geoms, max_distance=max_snap_m, return_distance=True, all_matches=False
         )
@@ -78,14 +84,20 @@ def snap_points(
     if "off_network" in points:  # the part of a spread cell with no street near: off by construction
         off = points["off_network"].fillna(False).to_numpy(dtype=bool)
         edge[off], offset[off] = -1, np.nan
-    pos = np.full(len(points), np.nan)
     found = edge >= 0
-    pos[found] = shapely.line_locate_point(edge_geoms[edge[found]], geoms[found])
-    if walls is not None:  # through a gate: the foot of the gate on its street, not of the point
-        via_gate = found & np.isfinite(pos_at)
-        pos[via_gate] = pos_at[via_gate]
-    component = np.full(len(points), -1, dtype=np.int64)
-    component[found] = network.nodes["component"].to_numpy()[network.edges["u"].to_numpy()[edge[found]]]
+    if grid is not None:  # the grid measured the feet as GEOS's line_locate_point does
+        pos = np.where(found, pos_at, np.nan)
+        component = np.where(found, grid.component[np.maximum(edge, 0)] if len(grid.component) else -1, -1)
+        component = component.astype(np.int64, copy=False)
+    else:
+        pos = np.full(len(points), np.nan)
+        edge_geoms = network.edges.geometry.to_numpy()
+        pos[found] = shapely.line_locate_point(edge_geoms[edge[found]], geoms[found])
+        if walls is not None:  # through a gate: the foot of the gate on its street, not of the point
+            via_gate = found & np.isfinite(pos_at)
+            pos[via_gate] = pos_at[via_gate]
+        component = np.full(len(points), -1, dtype=np.int64)
+        component[found] = network.nodes["component"].to_numpy()[network.edges["u"].to_numpy()[edge[found]]]
     out = pd.DataFrame(
         {"edge": edge, "pos_m": pos, "offset_m": offset, "on_network": found, "component": component},
         index=points.index,

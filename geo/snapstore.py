@@ -1,7 +1,8 @@
 """Snaps kept: a points layer placed on a stored network once, read back after (issue 32).
 
-Snapping 50,000 residents builds a tree of every segment and finds each one's nearest: most of a
-second at a million nodes, the same answer each time the same residents meet the same network.
+Snapping 50,000 residents finds each one's nearest segment (``geo.snapgrid``: about 0.05 s, with its
+grid read from the entry; with GEOS's tree it was most of a second), the same answer each time the same
+residents meet the same network.
 ``kept_snap`` keeps ``geo.snap_points``'s table in the network's store entry (its ``snaps`` folder),
 named by what decides it:
 
@@ -28,6 +29,7 @@ import json
 import logging
 import os
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -37,7 +39,7 @@ import shapely
 
 from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
 
-__all__ = ["KEEP", "SNAP_VERSION", "STORE_ENTRY", "find_kept", "kept_snap"]
+__all__ = ["KEEP", "SNAP_VERSION", "STORE_ENTRY", "Kept", "find_kept", "kept_snap", "look_up"]
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ def kept_snap(points: gpd.GeoDataFrame, network: object, *, max_snap_m: float = 
         Points in ``network.crs``.
     network
         The street network (``geo.store``'s, for the table to be kept); a ``geo.store.RoutingNetwork``
-        (no lines) only if the table is kept already.
+        (no lines) only if the table is kept already or its entry keeps its snapping grid (``geo.snapgrid``).
     max_snap_m
         As for ``geo.snap_points``.
 
@@ -79,14 +81,52 @@ def kept_snap(points: gpd.GeoDataFrame, network: object, *, max_snap_m: float = 
     >>> kept_snap(fac, net).equals(snap_points(fac, net))  # a network not from the store: snapped now
     True
     """
-    got = find_kept(points, network, max_snap_m=max_snap_m)
-    if got is not None:
-        return got
+    kept = look_up(points, network, max_snap_m=max_snap_m)
+    if kept.snap is not None:
+        return kept.snap
     snap = snap_points(points, network, max_snap_m=max_snap_m)  # its own checks and messages
-    where = _where(points, network, max_snap_m)
-    if where is not None:
-        _keep(where[0].parent, where[0].name, where[1], snap)
+    kept.keep(snap)
     return snap
+
+
+@dataclass(frozen=True, eq=False)
+class Kept:
+    """A points layer's snap as kept on a stored network, looked up once (``look_up``).
+
+    Attributes
+    ----------
+    snap
+        The kept table (``geo.snap_points``'), or None if none is kept.
+    where
+        The table's file and the store's key, or None where nothing is kept (see the module).
+    """
+
+    snap: pd.DataFrame | None
+    where: tuple[Path, bytes] | None = field(repr=False)
+
+    def keep(self, snap: pd.DataFrame) -> None:
+        """Keep ``snap`` (``geo.snap_points``' table of the points looked up) where it belongs. Never fails."""
+        if self.where is not None:
+            _keep(self.where[0].parent, self.where[0].name, self.where[1], snap)
+
+
+def look_up(points: gpd.GeoDataFrame, network: object, *, max_snap_m: float = DEFAULT_MAX_SNAP_M) -> Kept:
+    """The kept snap of these points on this stored network, and where to keep one (the points hashed once).
+
+    Parameters
+    ----------
+    points, network, max_snap_m
+        As for ``kept_snap``.
+
+    Returns
+    -------
+    Kept
+        ``snap`` None if not kept; ``keep`` keeps a table made now.
+    """
+    where = _where(points, network, max_snap_m)
+    if where is None:
+        return Kept(None, None)
+    return Kept(_load(where[0], where[1], points, len(network.edges)), where)
 
 
 def find_kept(
@@ -104,10 +144,7 @@ def find_kept(
     pandas.DataFrame or None
         The table, as ``geo.snap_points`` gave it when it was kept.
     """
-    where = _where(points, network, max_snap_m)
-    if where is None:
-        return None
-    return _load(where[0], where[1], points, len(network.edges))
+    return look_up(points, network, max_snap_m=max_snap_m).snap
 
 
 def _where(points: gpd.GeoDataFrame, network: object, max_snap_m: float) -> tuple[Path, bytes] | None:

@@ -33,9 +33,11 @@ HMAC-SHA-256 with the store key over the arrays and the manifest's digest they b
 arrays straight from it (``RoutingNetwork``: no parquet decoded, no line parsed); the nodes' file
 is checked and read only if the nodes are asked for. Without that file, or with any doubt, the
 entry is read whole. The entry's listed files and ``FORMAT_VERSION`` are unchanged, so entries
-written before read as before (and gain the file on their first whole read); the routing file
-and the kept snaps (``geo.snapstore``, in the entry's ``snaps`` folder) are extra files the
-manifest does not list, gone when the entry is replaced.
+written before read as before (and gain the file on their first whole read; a network prepared now
+keeps it at once); the routing file,
+the snapping grid (``geo.snapgrid``: ``snapgrid.bin``, kept when points are first snapped on a whole
+read, keyed the same way) and the kept snaps (``geo.snapstore``, in the entry's ``snaps`` folder) are
+extra files the manifest does not list, gone when the entry is replaced.
 
 The store lives in the user's cache folder (``platformdirs``); the
 ``QUARTERHOUR_CACHE`` environment variable or a ``cache_dir`` argument
@@ -72,6 +74,7 @@ from geo.io import read_network
 from geo.network import StreetNetwork, prepare_network
 from geo.notes import note
 from geo.roads import RoadOptions, RoadReport, is_road_layer, prepare_roads
+from geo.snapgrid import SNAP_GRID_READER, GridReader
 from geo.snapstore import STORE_ENTRY
 
 __all__ = [
@@ -389,6 +392,9 @@ def store_network(
         options["roads"] = roads.record()
     manifest = _write(network, target, key=key, source=source, options=options, secret=secret)
     network.derived[STORE_ENTRY] = (target, manifest_digest(manifest))  # issue 32: its snaps may be kept
+    # question-cold: prepared here, so checked: its routing arrays kept now, its snapping grid when it first snaps
+    _remember_routing(target, manifest, secret, network)
+    network.derived[SNAP_GRID_READER] = GridReader(target, manifest_digest(manifest), len(network.edges))
     return StoredNetwork(network, target, manifest, built=True)
 
 
@@ -518,8 +524,8 @@ def _read_routing(entry: Path, manifest: dict, secret: bytes) -> RoutingNetwork 
     """
     file = entry / _ROUTING
     try:
-        data = bytearray(file.read_bytes())
-    except OSError:
+        data = np.fromfile(file, dtype=np.uint8)  # question-cold: one copy of the file (not bytes, then a bytearray)
+    except (OSError, ValueError):
         return None
     try:
         arrays, header = _routing_arrays(data, secret)
@@ -544,6 +550,7 @@ def _read_routing(entry: Path, manifest: dict, secret: bytes) -> RoutingNetwork 
     routing.derived[STORE_ENTRY] = (entry, digest)
     routing.derived["segment_arrays"] = (u, v, length)  # as ``analysis.traveltime`` keeps them
     routing.derived["street_links_m"] = (arrays["indptr"], arrays["indices"], arrays["link_m"])
+    routing.derived[SNAP_GRID_READER] = GridReader(entry, digest, len(u))  # issue 32: snaps without the lines
     return routing
 
 
@@ -558,7 +565,7 @@ _ROUTING_ARRAYS = (
 )
 
 
-def _routing_arrays(data: bytearray, secret: bytes) -> tuple[dict[str, np.ndarray], dict]:
+def _routing_arrays(data: bytearray | np.ndarray, secret: bytes) -> tuple[dict[str, np.ndarray], dict]:
     """The arrays and header of a routing file's bytes, once its key is checked; ``_Damaged`` if anything is off."""
     view = memoryview(data)
     mac = hmac.new(secret, b"routing\0", hashlib.sha256)
@@ -761,6 +768,7 @@ def _read(entry: Path, *, key: str, secret: bytes | None, expect: str | None = N
     if secret is not None:  # issue 32: its arrays passed ``_check_arrays``: kept for the question; snaps may be kept
         _remember_routing(entry, manifest, secret, network)
         network.derived[STORE_ENTRY] = (entry, manifest_digest(manifest))
+        network.derived[SNAP_GRID_READER] = GridReader(entry, manifest_digest(manifest), len(edges))  # question-cold
 
     if isinstance(manifest.get("faces"), dict):  # issue 32: read on first use (an entry written before has none)
         network.derived["faces"] = _faces_reader(entry, manifest, len(edges))

@@ -2,10 +2,11 @@
 
 Issue 32: ``question_times`` reads a store entry's routing arrays without its lines
 (``geo.store.read_routing``), takes the facilities' and residents' snaps kept in the entry
-(``geo.snapstore``) and runs one multi-source pass (``analysis.traveltime.nearest_times``). The first
-time (no snaps kept) it reads the entry whole, snaps and keeps the snaps; every later time on the
-same inputs it parses no line and builds no tree. The seconds are those of ``load_entry`` +
-``snap_points`` + ``nearest_times``, to the bit (``tests/test_question.py``).
+(``geo.snapstore``) and runs one multi-source pass (``analysis.traveltime.nearest_times``). Points
+asked about for the first time are placed on the entry's kept snapping grid (``geo.snapgrid``: no line
+parsed, no tree built; an entry without one is read whole once, which keeps it) and their snaps kept
+after the answer; every later time on the same inputs it reads the kept snaps. The seconds are those
+of ``load_entry`` + ``snap_points`` + ``nearest_times``, to the bit (``tests/test_question.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import geopandas as gpd
 import numpy as np
 
 from analysis.traveltime import WALK_KMH, NearestTimes, nearest_times
-from geo.snap import DEFAULT_MAX_SNAP_M
-from geo.snapstore import find_kept, kept_snap
+from geo.snap import DEFAULT_MAX_SNAP_M, snap_points
+from geo.snapgrid import grid_of, points_only
+from geo.snapstore import look_up
 from geo.store import RoutingNetwork, StoredNetwork, load_entry, read_routing
 
 __all__ = ["question_times"]
@@ -75,11 +77,19 @@ def question_times(
     """
     stored = entry if isinstance(entry, StoredNetwork) else read_routing(entry, expect=expect)
     network = stored.network
-    f_snap = find_kept(facilities, network, max_snap_m=max_snap_m)
-    d_snap = find_kept(residents, network, max_snap_m=max_snap_m)
-    if f_snap is None or d_snap is None:  # the first time: the lines are needed to snap
-        if isinstance(network, RoutingNetwork):
+    layers = (facilities, residents)
+    kept = [look_up(points, network, max_snap_m=max_snap_m) for points in layers]
+    new = [points for points, k in zip(layers, kept, strict=True) if k.snap is None]
+    if new and isinstance(network, RoutingNetwork):  # new points: placed on the entry's kept grid, else on the lines
+        on_grid = all(points_only(p.geometry.to_numpy()) for p in new) and grid_of(network) is not None
+        if not on_grid:
             network = load_entry(stored.path, expect=expect).network
-        f_snap = f_snap if f_snap is not None else kept_snap(facilities, network, max_snap_m=max_snap_m)
-        d_snap = d_snap if d_snap is not None else kept_snap(residents, network, max_snap_m=max_snap_m)
-    return nearest_times(network, f_snap, d_snap, speed_kmh=speed_kmh, limit_s=limit_s)
+    snaps = [
+        snap_points(points, network, max_snap_m=max_snap_m) if k.snap is None else k.snap
+        for points, k in zip(layers, kept, strict=True)
+    ]
+    times = nearest_times(network, snaps[0], snaps[1], speed_kmh=speed_kmh, limit_s=limit_s)
+    for k, snap in zip(kept, snaps, strict=True):  # kept after the answer: the next question reads them
+        if k.snap is None:
+            k.keep(snap)
+    return times

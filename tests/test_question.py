@@ -9,6 +9,7 @@ here is compared with today's path (``load_entry`` + ``snap_points`` + ``nearest
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -198,3 +199,29 @@ def test_a_runs_snapping_stage_keeps_and_reuses_the_snaps(stored, sample):
     for got in (first, again):
         pd.testing.assert_frame_equal(got.f_snap, f_snap)
         pd.testing.assert_frame_equal(got.d_snap, d_snap)
+
+
+def test_the_site_command_keeps_and_reuses_the_snaps(tmp_path, sample):
+    """``quarterhour site`` snaps as ``run`` does (``kept_snap``): the second site on the same inputs reads them."""
+    import pyogrio
+
+    from geo.store import list_networks
+    from quarterhour.cli.main import main
+
+    cache = tmp_path / "cache"
+    args = ["site", "--model", "mclp", "--k", "1", "--minutes", "5", "--curve", "0", "--cache-dir", str(cache)]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    (entry,) = [Path(m["path"]) for m in list_networks(cache)]
+    kept = sorted((entry / "snaps").iterdir())
+    assert len(kept) == 2  # the facilities staying open and the residents
+    network = load_entry(entry).network
+    _, _, dem = sample
+    pd.testing.assert_frame_equal(find_kept(dem, network), snap_points(dem, network))
+    stamps = [p.stat().st_mtime_ns for p in kept]
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    assert sorted((entry / "snaps").iterdir()) == kept  # read, not made again (their use touches them)
+    assert [p.stat().st_mtime_ns for p in kept] >= stamps
+    a, b = (pyogrio.read_dataframe(tmp_path / x / "sites.gpkg", layer="sites") for x in ("a", "b"))
+    pd.testing.assert_frame_equal(a, b)  # the same sites, to the bit
+    a, b = (pyogrio.read_dataframe(tmp_path / x / "sites.gpkg", layer="isochrones") for x in ("a", "b"))
+    assert shapely.equals_exact(a.geometry.to_numpy(), b.geometry.to_numpy(), tolerance=1e-6).all()

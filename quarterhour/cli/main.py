@@ -279,7 +279,7 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     from analysis.coverage import nearest_facility
     from analysis.gaps import gap_zones
     from analysis.siting import candidate_sites, left_out, plan_sites, units_area  # only ``site`` chooses sites
-    from geo.snap import snap_points
+    from geo.snapstore import kept_snap  # question-cold: the snaps kept in the store entry, as ``run``'s
     from quarterhour.gis.export import write_layers
     from quarterhour.gis.roadlayer import issues_layer
     from quarterhour.render.sitelines import site_lines
@@ -294,8 +294,8 @@ def _site_steps(args: argparse.Namespace, out: Path, step: Steps) -> int:
     step("travel_times")
     ys = yardstick(args.standard, speed_kmh=args.speed_kmh)
     cutoff, speed = ys.cutoff_min(args.minutes), ys.engine_kmh  # the engine's threshold and pace
-    f_snap = snap_points(staying, network, max_snap_m=args.max_snap_m)
-    d_snap = snap_points(demand, network, max_snap_m=args.max_snap_m)
+    f_snap = kept_snap(staying, network, max_snap_m=args.max_snap_m)
+    d_snap = kept_snap(demand, network, max_snap_m=args.max_snap_m)
     covered = nearest_facility(network, staying, demand, f_snap, d_snap, minutes=cutoff, speed_kmh=speed)
     covered = covered_then(args, network, staying, covered, d_snap, cutoff_min=cutoff, speed_kmh=speed)  # issue 31
     step("siting")
