@@ -25,7 +25,7 @@ import shapely
 
 from analysis import columns as C
 from analysis.defaults import STREET_SIDE_M  # issue 32: read by analysis.options without geopandas
-from analysis.streetbuffer import blocks_from_faces, street_buffer, street_buffer_of_blocks
+from analysis.streetbuffer import blocks_from_faces, street_buffer, street_buffers_of_blocks
 from analysis.traveltime import WALK_KMH, nearest_times, reached_pairs, reached_segments, speed_ms
 from geo.faces import NetworkFaces
 from geo.network import StreetNetwork
@@ -253,19 +253,31 @@ def _buffer_by_faces(
         return out
     blocks, loose, loose_source = blocks_from_faces(faces, pieces, source, edge=edge, start_m=start, end_m=end)
     order = np.argsort(source, kind="stable")
-    present, first = np.unique(source[order], return_index=True)
-    groups = np.split(order, first[1:])
+    pieces, source = pieces[order], source[order]
     loose_order = np.argsort(loose_source, kind="stable")
-    loose_of = np.searchsorted(loose_source[loose_order], np.stack([present, present + 1]))
+    loose, loose_source = loose[loose_order], loose_source[loose_order]
+    present = np.unique(source)
 
-    def work(at: np.ndarray) -> shapely.Geometry:
-        src = source[at[0]]
-        i = np.searchsorted(present, src)
-        own_loose = loose[loose_order[loose_of[0, i] : loose_of[1, i]]]
-        return street_buffer_of_blocks(faces, blocks[src], pieces[at], own_loose, street_side_m, quad_segs=QUAD_SEGS)
+    def work(walks: np.ndarray) -> np.ndarray:  # a run of walks, all at once (issue 32: iso-margin)
+        at = slice(*np.searchsorted(source, [walks[0], walks[-1] + 1]))
+        loose_at = slice(*np.searchsorted(loose_source, [walks[0], walks[-1] + 1]))
+        polys = street_buffers_of_blocks(
+            faces,
+            [blocks[w] for w in walks],
+            (pieces[at], np.searchsorted(walks, source[at])),
+            (loose[loose_at], np.searchsorted(walks, loose_source[loose_at])),
+            street_side_m,
+            quad_segs=QUAD_SEGS,
+        )
+        return _drop_slivers(polys)
 
-    out[present] = _each(work, groups)
-    return _drop_slivers(out)
+    runs = np.array_split(present, min(len(present), max(_threads(), -(-len(present) // FACES_RUN))))
+    out[present] = np.concatenate(_each(work, runs))
+    return out
+
+
+#: Walks made at once by ``_buffer_by_faces``: runs of this many split over the threads.
+FACES_RUN = 100
 
 
 def kept_faces(network: StreetNetwork) -> NetworkFaces | None:
