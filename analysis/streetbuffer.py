@@ -16,12 +16,20 @@ plain way instead.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import shapely
 
 from geo.faces import NetworkFaces
 
-__all__ = ["blocks_from_faces", "street_buffer", "street_buffer_of_blocks", "street_buffers_of_blocks"]
+__all__ = [
+    "blocks_from_faces",
+    "face_index",
+    "street_buffer",
+    "street_buffer_of_blocks",
+    "street_buffers_of_blocks",
+]
 
 _POLYGON = 3
 #: Leeway in metres for the check of a result's edges: GEOS simplifies a buffer's input by 1/100 of the distance.
@@ -280,8 +288,7 @@ def blocks_from_faces(
     n_pieces, n_faces = len(faces.piece_faces), faces.n_faces
     source = source.astype(np.int64)
     # the noded pieces each walked piece spans
-    order = np.argsort(faces.piece_edge, kind="stable")
-    row_edge = faces.piece_edge[order]
+    order, row_edge, f_ptr, f_piece = face_index(faces)
     on = np.flatnonzero(edge >= 0)
     lo_ptr = np.searchsorted(row_edge, edge[on], side="left")
     count = np.searchsorted(row_edge, edge[on], side="right") - lo_ptr
@@ -301,7 +308,6 @@ def blocks_from_faces(
     if not len(cand):  # no walk goes round a face (a network of trees): every piece is loose
         return [[] for _ in range(n_src)], np.asarray(lines, dtype=object), source
     # each candidate's pieces not covered join it to the face beyond (outside when not a candidate)
-    f_ptr, f_piece = _face_pieces(faces)
     c_src, c_face = cand // n_faces, cand % n_faces
     count = f_ptr[c_face + 1] - f_ptr[c_face]
     of = np.repeat(np.arange(len(cand)), count)
@@ -366,6 +372,23 @@ def _member(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
         return np.zeros(len(keys), dtype=bool)
     at = np.minimum(np.searchsorted(table, keys), len(table) - 1)
     return table[at] == keys
+
+
+#: ``face_index`` of each ``NetworkFaces`` in use
+_FACE_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def face_index(faces: NetworkFaces) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The lookups ``blocks_from_faces`` makes of the whole network, made once per ``faces`` (issue 32: iso-margin).
+
+    The piece rows in the order of their segments and those segments; each face's pieces (``_face_pieces``).
+    """
+    index = _FACE_INDEX.get(faces)
+    if index is None:
+        order = np.argsort(faces.piece_edge, kind="stable")
+        index = (order, faces.piece_edge[order], *_face_pieces(faces))
+        _FACE_INDEX[faces] = index
+    return index
 
 
 def _face_pieces(faces: NetworkFaces) -> tuple[np.ndarray, np.ndarray]:
