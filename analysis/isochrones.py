@@ -296,7 +296,7 @@ def _buffer_by_faces(
 
 
 #: Walks made at once by ``_buffer_by_faces``: runs of this many split over the threads.
-FACES_RUN = 100
+FACES_RUN = 50
 
 
 def kept_faces(network: StreetNetwork) -> NetworkFaces | None:
