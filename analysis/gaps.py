@@ -120,11 +120,36 @@ def _zone_polygons(
     todo = [i for i, f in enumerate(found) if f is None]
     if todo:  # the zones not drawn before: the union of their cells' squares
         ij = np.concatenate([groups[i] for i in todo])
-        boxes = shapely.box(ij[:, 0] * cell_m, ij[:, 1] * cell_m, (ij[:, 0] + 1) * cell_m, (ij[:, 1] + 1) * cell_m)
-        cuts = np.cumsum([len(groups[i]) for i in todo])[:-1]
-        for i, b in zip(todo, np.split(boxes, cuts), strict=True):
-            found[i] = shapely.coverage_union_all(b)
+        united = _cell_unions(ij, cell_m, np.array([len(groups[i]) for i in todo]))
+        for i, shape in zip(todo, united, strict=True):
+            found[i] = shape
     return list(zip(keys, found, strict=True))
+
+
+def _cell_unions(ij: np.ndarray, cell_m: float, sizes: np.ndarray) -> np.ndarray:
+    """The union of the squares of each run of ``sizes`` cells ``ij``: GEOS's along rows, zones of like size together.
+
+    The same coverage union of the same squares in the same order as one zone at a time (issue 32: iso-margin;
+    at 1M corners, tens of thousands of zones took 1.4 s in a Python loop): the rows are padded with None
+    (skipped) to a power of two, so no more than twice the squares are held. A zone of one cell is its square
+    as that union gives it back (clockwise from its lower left corner), made without it.
+    """
+    boxes = shapely.box(ij[:, 0] * cell_m, ij[:, 1] * cell_m, (ij[:, 0] + 1) * cell_m, (ij[:, 1] + 1) * cell_m)
+    out = np.empty(len(sizes), dtype=object)
+    start = np.cumsum(sizes) - sizes
+    one = np.flatnonzero(sizes == 1)
+    x, y = ij[start[one], 0], ij[start[one], 1]
+    out[one] = shapely.box(x * cell_m, y * cell_m, (x + 1) * cell_m, (y + 1) * cell_m, ccw=False)
+    width = 1 << np.ceil(np.log2(np.maximum(sizes, 1))).astype(np.int64)
+    for w in np.unique(width[sizes > 1]):
+        zones = np.flatnonzero((width == w) & (sizes > 1))
+        rows = np.full((len(zones), w), None, dtype=object)
+        count = sizes[zones]
+        row = np.repeat(np.arange(len(zones)), count)
+        col = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        rows[row, col] = boxes[np.repeat(start[zones], count) + col]
+        out[zones] = shapely.coverage_union_all(rows, axis=1)
+    return out
 
 
 def zone_shapes(demand: gpd.GeoDataFrame, *, cell_m: float = CELL_M) -> dict[bytes, shapely.Geometry]:

@@ -25,7 +25,7 @@ import shapely
 
 from analysis import columns as C
 from analysis.defaults import STREET_SIDE_M  # issue 32: read by analysis.options without geopandas
-from analysis.streetbuffer import blocks_from_faces, street_buffer, street_buffer_of_blocks
+from analysis.streetbuffer import blocks_from_faces, face_index, street_buffer, street_buffers_of_blocks
 from analysis.traveltime import WALK_KMH, nearest_times, reached_pairs, reached_segments, speed_ms
 from geo.faces import NetworkFaces
 from geo.network import StreetNetwork
@@ -71,14 +71,19 @@ def substrings(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndar
 
 
 def _cut(
-    network: StreetNetwork, pairs: pd.DataFrame, cutoff_s: float, speed: float, *, spans: bool = False
+    network: StreetNetwork,
+    pairs: pd.DataFrame | dict[str, np.ndarray],
+    cutoff_s: float,
+    speed: float,
+    *,
+    spans: bool = False,
 ) -> tuple[np.ndarray, ...]:
     """Pieces of segments reached within ``cutoff_s`` from their ends: (geometries, source of each).
 
     ``spans``: also each piece's segment and where it starts and ends along it (metres).
     """
-    edge = pairs["edge"].to_numpy()
-    tu, tv, src = pairs["tu"].to_numpy(), pairs["tv"].to_numpy(), pairs["source"].to_numpy()
+    edge = np.asarray(pairs["edge"])  # a DataFrame, or its columns' arrays (``_buffer_by_faces``)
+    tu, tv, src = np.asarray(pairs["tu"]), np.asarray(pairs["tv"]), np.asarray(pairs["source"])
     length = network.edges["length_m"].to_numpy()[edge]
     geoms = network.edges.geometry.to_numpy()[edge]
     a = np.clip((cutoff_s - tu) * speed, 0, length)  # metres walked in from u
@@ -238,34 +243,61 @@ def _buffer_by_source(pieces: np.ndarray, source: np.ndarray, n_sources: int, st
 
 
 def _buffer_by_faces(
+    network: StreetNetwork,
     faces: NetworkFaces,
-    cut: tuple[np.ndarray, ...],
+    pairs: pd.DataFrame,
+    own: tuple[np.ndarray, ...],
+    *,
+    cutoff_s: float,
+    speed: float,
     n_sources: int,
     street_side_m: float,
 ) -> np.ndarray:
     """``_buffer_by_source`` with the blocks looked up among the network's kept ``faces`` (issue 32: iso-faces).
 
-    ``cut``: the pieces, their sources, segments and spans along them (``_cut`` and ``_own_pieces``, ``spans``).
+    ``pairs``: the segments reached (``reached_pairs``), cut at ``cutoff_s`` here; ``own``: each facility's walk to
+    its street and along it (``_own_pieces``, ``spans``). The walks are made in runs of ``FACES_RUN`` on all
+    threads, each run cut, looked up and assembled on arrays (issue 32: iso-margin).
     """
-    pieces, source, edge, start, end = cut
     out = np.array([shapely.Polygon()] * n_sources, dtype=object)
-    if len(pieces) == 0:
+    src = pairs["source"].to_numpy()
+    present = np.unique(np.concatenate([src, own[1]]))
+    if not len(present):
         return out
-    blocks, loose, loose_source = blocks_from_faces(faces, pieces, source, edge=edge, start_m=start, end_m=end)
-    order = np.argsort(source, kind="stable")
-    present, first = np.unique(source[order], return_index=True)
-    groups = np.split(order, first[1:])
-    loose_order = np.argsort(loose_source, kind="stable")
-    loose_of = np.searchsorted(loose_source[loose_order], np.stack([present, present + 1]))
+    pair_order = np.argsort(src, kind="stable")
+    pair_src = src[pair_order]
+    own_order = np.argsort(own[1], kind="stable")
+    own_src = own[1][own_order]
+    columns = {k: pairs[k].to_numpy() for k in ("edge", "tu", "tv", "source")}
+    face_index(faces)  # made once, before the threads share it
 
-    def work(at: np.ndarray) -> shapely.Geometry:
-        src = source[at[0]]
-        i = np.searchsorted(present, src)
-        own_loose = loose[loose_order[loose_of[0, i] : loose_of[1, i]]]
-        return street_buffer_of_blocks(faces, blocks[src], pieces[at], own_loose, street_side_m, quad_segs=QUAD_SEGS)
+    def work(walks: np.ndarray) -> np.ndarray:  # a run of walks, all at once
+        ends = [walks[0], walks[-1] + 1]
+        rows = np.sort(pair_order[slice(*np.searchsorted(pair_src, ends))])
+        mine = np.sort(own_order[slice(*np.searchsorted(own_src, ends))])
+        cut = _cut(network, {k: v[rows] for k, v in columns.items()}, cutoff_s, speed, spans=True)
+        pieces, source, edge, start, end = (np.concatenate([a, b[mine]]) for a, b in zip(cut, own, strict=True))
+        blocks, loose, loose_source = blocks_from_faces(faces, pieces, source, edge=edge, start_m=start, end_m=end)
+        order = np.argsort(source, kind="stable")
+        loose_order = np.argsort(loose_source, kind="stable")
+        polys = street_buffers_of_blocks(
+            faces,
+            [blocks[w] for w in walks],
+            (pieces[order], np.searchsorted(walks, source[order])),
+            (loose[loose_order], np.searchsorted(walks, loose_source[loose_order])),
+            street_side_m,
+            quad_segs=QUAD_SEGS,
+        )
+        return _drop_slivers(polys)
 
-    out[present] = _each(work, groups)
-    return _drop_slivers(out)
+    runs = np.array_split(present, min(len(present), max(_threads(), -(-len(present) // FACES_RUN))))
+    out[present] = np.concatenate(_each(work, runs))
+    return out
+
+
+#: Walks made at once by ``_buffer_by_faces``: runs of this many split over the threads (small: a thread the
+#: machine holds back leaves the others less to wait for at the end; 16 cost no more CPU than 50 or 100).
+FACES_RUN = 16
 
 
 def kept_faces(network: StreetNetwork) -> NetworkFaces | None:
@@ -356,10 +388,17 @@ def facility_isochrones(
     for band in bands:
         cutoff_s = band * 60
         if faces is not None:  # issue 32: the blocks among the network's kept faces
-            cut = _cut(network, pairs, cutoff_s, speed, spans=True)
             own = _own_pieces(network, points, snaps, cutoff_s, speed, spans=True)
-            both = tuple(np.concatenate([a, b]) for a, b in zip(cut, own, strict=True))
-            polys = _buffer_by_faces(faces, both, len(snaps), street_side_m)
+            polys = _buffer_by_faces(
+                network,
+                faces,
+                pairs,
+                own,
+                cutoff_s=cutoff_s,
+                speed=speed,
+                n_sources=len(snaps),
+                street_side_m=street_side_m,
+            )
         else:
             pieces, source = _cut(network, pairs, cutoff_s, speed)
             own, own_source = _own_pieces(network, points, snaps, cutoff_s, speed)

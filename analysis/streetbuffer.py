@@ -16,12 +16,20 @@ plain way instead.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import shapely
 
 from geo.faces import NetworkFaces
 
-__all__ = ["blocks_from_faces", "street_buffer", "street_buffer_of_blocks"]
+__all__ = [
+    "blocks_from_faces",
+    "face_index",
+    "street_buffer",
+    "street_buffer_of_blocks",
+    "street_buffers_of_blocks",
+]
 
 _POLYGON = 3
 #: Leeway in metres for the check of a result's edges: GEOS simplifies a buffer's input by 1/100 of the distance.
@@ -79,7 +87,10 @@ def _by_blocks(noded: shapely.Geometry, distance_m: float, quad_segs: int) -> sh
 def _assemble(
     blocks: np.ndarray, cores: np.ndarray, loose: np.ndarray, distance_m: float, quad_segs: int
 ) -> shapely.Geometry:
-    """The blocks' outward buffer, less their ``cores`` (their inward buffers), plus the ``loose`` lines' buffer."""
+    """The blocks' outward buffer, less their ``cores`` (their inward buffers), plus the ``loose`` lines' buffer.
+
+    One walk (``street_buffer``); ``_assemble_many`` makes many at once, the frontier in clusters.
+    """
     out = shapely.buffer(shapely.coverage_union_all(blocks), distance_m, quad_segs=quad_segs)
     cores = shapely.get_parts(cores[~shapely.is_empty(cores)])
     if not len(loose):
@@ -88,7 +99,7 @@ def _assemble(
     # frontier's buffers fall in clusters that do not touch, each united on its own
     reach = shapely.buffer(loose, distance_m, quad_segs=quad_segs)
     if len(cores):  # the cores lie inside their blocks: they never overlap
-        near = _reached_into(cores, reach)
+        near = _reached_into(cores, np.zeros(len(cores), np.int64), reach, np.zeros(len(reach), np.int64))
         if near.any():
             out = shapely.difference(out, shapely.multipolygons(cores[near]))
             cores = cores[~near]
@@ -96,11 +107,134 @@ def _assemble(
     return _polygonal(_less_cores(out, cores)) if len(cores) else out
 
 
-def _reached_into(cores: np.ndarray, reach: np.ndarray) -> np.ndarray:
-    """Whether each core shares land with one of the ``reach`` polygons (touching is not sharing)."""
-    core_of, reach_of = shapely.STRtree(reach).query(cores, predicate="intersects")
-    shared = shapely.relate_pattern(cores[core_of], reach[reach_of], "T********")
-    return np.isin(np.arange(len(cores)), core_of[shared])
+def _assemble_many(
+    blocks: tuple[np.ndarray, np.ndarray],
+    cores: tuple[np.ndarray, np.ndarray],
+    loose: tuple[np.ndarray, np.ndarray],
+    *,
+    n: int,
+    distance_m: float,
+    quad_segs: int,
+) -> np.ndarray:
+    """``_assemble`` for ``n`` walks at once: one polygon per walk.
+
+    ``blocks``, ``cores`` and ``loose``: each (geometries, the walk of each, ascending).
+
+    Each GEOS operation called once over all the walks (issue 32: iso-margin), not a dozen calls from Python per
+    walk; the frontier's loose lines united per cluster (``_cluster_buffers``) where ``_assemble`` unites their
+    buffers: the same land to float noise (tests/test_faces.py: 1e-9 of the area, 1e-6 m).
+    """
+    (blocks, block_of), (cores, core_of), (loose, loose_of) = blocks, cores, loose
+    out = shapely.buffer(
+        shapely.coverage_union_all(_rows(blocks, block_of, n), axis=1), distance_m, quad_segs=quad_segs
+    )
+    keep = ~shapely.is_empty(cores)
+    cores, at = shapely.get_parts(cores[keep], return_index=True)
+    core_of = core_of[keep][at]
+    with_loose = np.flatnonzero(np.bincount(loose_of, minlength=n) > 0)
+    if len(with_loose):
+        # the frontier's buffers fall in clusters that do not touch, each united on its own (one MultiLineString
+        # of all the lines was 4x slower on curving streets)
+        reach, reach_of = _cluster_buffers(loose, loose_of, distance_m, quad_segs)
+        if len(cores):  # the cores lie inside their blocks: they never overlap
+            near = _reached_into(cores, core_of, reach, reach_of)
+            if near.any():
+                walks, of = np.unique(core_of[near], return_inverse=True)
+                out[walks] = shapely.difference(out[walks], shapely.multipolygons(cores[near], indices=of))
+                cores, core_of = cores[~near], core_of[~near]
+        parts, part_of = shapely.get_parts(reach, return_index=True)
+        frontier = shapely.multipolygons(parts, indices=np.searchsorted(with_loose, reach_of[part_of]))
+        out[with_loose] = _polygonal_each(shapely.union(out[with_loose], frontier))
+    if len(cores):
+        walks = np.unique(core_of)
+        out[walks] = _polygonal_each(_less_cores_many(out[walks], cores, np.searchsorted(walks, core_of)))
+    return out
+
+
+def _cluster_buffers(
+    lines: np.ndarray, line_of: np.ndarray, distance_m: float, quad_segs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The union of ``lines``' buffers, per cluster of a walk's lines nearer each other than twice ``distance_m``.
+
+    Returns each cluster's buffer and its walk (ascending). Two clusters' buffers never share land: each lies
+    within ``distance_m`` of its lines. A cluster of straight lines (two points each, as a grid city's) is
+    buffered as one MultiLineString: each line's own offset curve, the curves noded together, their union at a
+    third less than a buffer each and their union. Curving lines keep a buffer each and their union: GEOS may
+    simplify or snap a MultiLineString's curves otherwise, and the land would depend on how the lines are cut.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    a, b = shapely.STRtree(lines).query(lines, predicate="dwithin", distance=2 * distance_m)
+    same = line_of[a] == line_of[b]
+    graph = coo_matrix((np.ones(same.sum()), (a[same], b[same])), shape=(len(lines), len(lines)))
+    n, label = connected_components(graph, directed=False)  # numbered by their first line: walks ascending
+    order = np.argsort(label, kind="stable")
+    lines, label = lines[order], label[order]
+    walk = line_of[order][np.searchsorted(label, np.arange(n))]
+    straight = np.bincount(label, weights=shapely.get_num_coordinates(lines) != 2, minlength=n) == 0
+    out = np.empty(n, dtype=object)
+    flat = straight[label]
+    if flat.any():
+        ids, of = np.unique(label[flat], return_inverse=True)
+        out[ids] = shapely.buffer(shapely.multilinestrings(lines[flat], indices=of), distance_m, quad_segs=quad_segs)
+    if not flat.all():
+        ids, of = np.unique(label[~flat], return_inverse=True)
+        reach = shapely.buffer(lines[~flat], distance_m, quad_segs=quad_segs)
+        out[ids] = shapely.union_all(_rows(reach, of, len(ids)), axis=1)
+    return out, walk
+
+
+def _rows(geoms: np.ndarray, of: np.ndarray, n: int) -> np.ndarray:
+    """``geoms`` (their walks ``of``, ascending) as ``n`` rows, padded with None: for GEOS's unions along axis 1."""
+    count = np.bincount(of, minlength=n)
+    rows = np.full((n, max(int(count.max(initial=0)), 1)), None, dtype=object)
+    rows[of, np.arange(len(of)) - np.repeat(np.cumsum(count) - count, count)] = geoms
+    return rows
+
+
+def _polygonal_each(geoms: np.ndarray) -> np.ndarray:
+    """``_polygonal`` of each: only the collections (an overlay's rare collapsed line) looked at one by one."""
+    geoms = np.asarray(geoms, dtype=object)
+    for i in np.flatnonzero(shapely.get_type_id(geoms) == _COLLECTION):
+        geoms[i] = _polygonal(geoms[i])
+    return geoms
+
+
+def _less_cores_many(outs: np.ndarray, cores: np.ndarray, of: np.ndarray) -> np.ndarray:
+    """``_less_cores`` of each of ``outs`` with its ``cores`` (``of``: which, ascending; each has one or more).
+
+    The usual case on arrays: a Polygon whose cores have no holes takes their shells as more holes, after its
+    own. The others (several parts, a core round an island) one by one, as before.
+    """
+    outs = np.asarray(outs, dtype=object).copy()
+    n = len(outs)
+    holed = np.bincount(of, weights=shapely.get_num_interior_rings(cores) > 0, minlength=n) > 0
+    simple = (shapely.get_type_id(outs) == _POLYGON) & ~shapely.is_empty(outs) & ~holed
+    first = np.searchsorted(of, np.arange(n + 1))
+    for i in np.flatnonzero(~simple):
+        outs[i] = _less_cores(outs[i], cores[first[i] : first[i + 1]])
+    at = np.flatnonzero(simple)
+    if len(at):
+        rings, ring_of = shapely.get_rings(outs[at], return_index=True)  # each shell, then its own holes
+        mine = simple[of]
+        walk_of = np.searchsorted(at, of[mine])
+        ring_of = np.concatenate([ring_of, walk_of])
+        order = np.argsort(ring_of, kind="stable")  # the shell first, its holes, then the cores' shells
+        rings = np.concatenate([rings, shapely.get_exterior_ring(cores[mine])])[order]
+        outs[at] = shapely.polygons(rings, indices=ring_of[order])
+    return outs
+
+
+def _reached_into(cores: np.ndarray, core_of: np.ndarray, reach: np.ndarray, reach_of: np.ndarray) -> np.ndarray:
+    """Whether each core shares land with one of its walk's ``reach`` polygons (touching is not sharing)."""
+    core_at, reach_at = shapely.STRtree(reach).query(cores, predicate="intersects")
+    same = core_of[core_at] == reach_of[reach_at]
+    core_at, reach_at = core_at[same], reach_at[same]
+    shared = shapely.relate_pattern(cores[core_at], reach[reach_at], "T********")
+    near = np.zeros(len(cores), dtype=bool)
+    near[core_at[shared]] = True
+    return near
 
 
 def _less_cores(out: shapely.Geometry, cores: np.ndarray) -> shapely.Geometry:
@@ -149,6 +283,14 @@ def _honest(reach: shapely.Geometry, noded: shapely.Geometry, distance_m: float,
     return not shapely.dwithin(edges, noded, inner)
 
 
+def _honest_many(reach: np.ndarray, noded: np.ndarray, distance_m: float, quad_segs: int) -> np.ndarray:
+    """``_honest`` of each of ``reach`` against its lines ``noded``, on arrays."""
+    edges = shapely.boundary(reach)
+    shapely.prepare(edges)
+    inner = distance_m * np.cos(3 * np.pi / (8 * quad_segs)) - _SLACK_M
+    return ~shapely.is_empty(edges) & ~shapely.dwithin(edges, noded, inner)
+
+
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     """Only the polygons of an overlay's result (it may carry a collapsed line)."""
     if shapely.get_type_id(geom) != _COLLECTION:
@@ -195,8 +337,7 @@ def blocks_from_faces(
     n_pieces, n_faces = len(faces.piece_faces), faces.n_faces
     source = source.astype(np.int64)
     # the noded pieces each walked piece spans
-    order = np.argsort(faces.piece_edge, kind="stable")
-    row_edge = faces.piece_edge[order]
+    order, row_edge, f_ptr, f_piece = face_index(faces)
     on = np.flatnonzero(edge >= 0)
     lo_ptr = np.searchsorted(row_edge, edge[on], side="left")
     count = np.searchsorted(row_edge, edge[on], side="right") - lo_ptr
@@ -216,7 +357,6 @@ def blocks_from_faces(
     if not len(cand):  # no walk goes round a face (a network of trees): every piece is loose
         return [[] for _ in range(n_src)], np.asarray(lines, dtype=object), source
     # each candidate's pieces not covered join it to the face beyond (outside when not a candidate)
-    f_ptr, f_piece = _face_pieces(faces)
     c_src, c_face = cand // n_faces, cand % n_faces
     count = f_ptr[c_face + 1] - f_ptr[c_face]
     of = np.repeat(np.arange(len(cand)), count)
@@ -283,6 +423,23 @@ def _member(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
     return table[at] == keys
 
 
+#: ``face_index`` of each ``NetworkFaces`` in use
+_FACE_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def face_index(faces: NetworkFaces) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The lookups ``blocks_from_faces`` makes of the whole network, made once per ``faces`` (issue 32: iso-margin).
+
+    The piece rows in the order of their segments and those segments; each face's pieces (``_face_pieces``).
+    """
+    index = _FACE_INDEX.get(faces)
+    if index is None:
+        order = np.argsort(faces.piece_edge, kind="stable")
+        index = (order, faces.piece_edge[order], *_face_pieces(faces))
+        _FACE_INDEX[faces] = index
+    return index
+
+
 def _face_pieces(faces: NetworkFaces) -> tuple[np.ndarray, np.ndarray]:
     """Each face's pieces, as offsets into one array (CSR)."""
     face = faces.piece_faces.ravel()
@@ -309,24 +466,65 @@ def street_buffer_of_blocks(
     are the faces its ``polygonize`` finds, their cores the kept ones when made for ``distance_m`` and
     ``quad_segs``.
     """
-    lines = np.asarray(lines, dtype=object)
-    if len(lines) == 0:
-        return shapely.Polygon()
+    lines, loose = np.asarray(lines, dtype=object), np.asarray(loose, dtype=object)
+    line_of, loose_of = np.zeros(len(lines), dtype=np.int64), np.zeros(len(loose), dtype=np.int64)
+    walks = (lines, line_of), (loose, loose_of)
+    return street_buffers_of_blocks(faces, [blocks], walks[0], walks[1], distance_m, quad_segs=quad_segs)[0]
+
+
+def street_buffers_of_blocks(
+    faces: NetworkFaces,
+    blocks: list[list[np.ndarray]],
+    lines: tuple[np.ndarray, np.ndarray],
+    loose: tuple[np.ndarray, np.ndarray],
+    distance_m: float,
+    *,
+    quad_segs: int,
+) -> np.ndarray:
+    """``street_buffer_of_blocks`` for many walks at once (issue 32: iso-margin): one polygon per walk.
+
+    Walk ``i``'s blocks are ``blocks[i]``; ``lines`` and ``loose``: (lines, the walk of each, ascending). Each
+    walk's polygon is ``street_buffer``'s land for its lines (``_assemble_many``), the calls made once over all.
+    """
+    (lines, line_of), (loose, loose_of), n = lines, loose, len(blocks)
+    out = np.array([shapely.Polygon()] * n, dtype=object)
+    if not len(lines):
+        return out
     kept = faces.core_m == distance_m and faces.core_quad_segs == quad_segs
-    single = np.array([len(group) == 1 for group in blocks], dtype=bool)
-    one = np.array([group[0] for group in blocks], dtype=np.int64)[single] if len(blocks) else np.empty(0, np.int64)
-    polys = np.empty(len(blocks), dtype=object)
-    cores = np.empty(len(blocks), dtype=object)
-    polys[single] = faces.polygons(one)
-    if kept:
-        cores[single] = faces.cores(one)
+    groups = [group for walk in blocks for group in walk]
+    block_of = np.repeat(np.arange(n), [len(walk) for walk in blocks])
+    single = np.array([len(group) == 1 for group in groups], dtype=bool)
+    polys = np.empty(len(groups), dtype=object)
+    cores = np.empty(len(groups), dtype=object)
+    if single.any():  # each face parsed once, however many walks enclose it
+        one, of = np.unique(np.array([group[0] for group in groups], dtype=np.int64)[single], return_inverse=True)
+        polys[single] = faces.polygons(one)[of]
+        if kept:
+            cores[single] = faces.cores(one)[of]
     for i in np.flatnonzero(~single):  # a block of several faces
-        polys[i] = shapely.coverage_union_all(faces.polygons(blocks[i]))
+        polys[i] = shapely.coverage_union_all(faces.polygons(groups[i]))
     made = np.flatnonzero(shapely.is_missing(cores))
     if len(made):  # a block of several faces, or cores kept for another street side
         cores[made] = shapely.buffer(polys[made], -distance_m, quad_segs=quad_segs)
-    free = shapely.get_parts(shapely.union_all(loose)) if len(loose) > 1 else np.asarray(loose, dtype=object)
-    fast = _assemble(polys, cores, free, distance_m, quad_segs)
-    if _honest(fast, shapely.multilinestrings(lines), distance_m, quad_segs):
-        return fast
-    return shapely.union_all(shapely.buffer(lines, distance_m, quad_segs=quad_segs))
+    # each walk's loose lines noded (united), as one walk's were
+    count = np.bincount(loose_of, minlength=n)
+    many = np.flatnonzero(count > 1)
+    noded = shapely.union_all(_rows(loose, loose_of, n)[many], axis=1)
+    parts, part_of = shapely.get_parts(noded, return_index=True)
+    alone = count[loose_of] == 1
+    free = np.concatenate([loose[alone], parts])
+    free_of = np.concatenate([loose_of[alone], many[part_of]])
+    order = np.argsort(free_of, kind="stable")
+    free, free_of = free[order], free_of[order]
+    fast = _assemble_many(
+        (polys, block_of), (cores, block_of), (free, free_of), n=n, distance_m=distance_m, quad_segs=quad_segs
+    )
+    walked = np.flatnonzero(np.bincount(line_of, minlength=n) > 0)
+    honest = _honest_many(
+        fast[walked], shapely.multilinestrings(lines, indices=np.searchsorted(walked, line_of)), distance_m, quad_segs
+    )
+    out[walked] = fast[walked]
+    first = np.searchsorted(line_of, np.arange(n + 1))
+    for i in walked[~honest]:
+        out[i] = shapely.union_all(shapely.buffer(lines[first[i] : first[i + 1]], distance_m, quad_segs=quad_segs))
+    return out
