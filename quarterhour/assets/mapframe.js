@@ -1,0 +1,195 @@
+/* The map's frame (quarterhour/ui/mapview.py): a Streamlit component without a build step.
+ *
+ * It speaks Streamlit's component protocol (apiVersion 1) by postMessage: it says it is ready, takes
+ * "streamlit:render" messages, sends values ("streamlit:setComponentValue") and its height
+ * ("streamlit:setFrameHeight"). Leaflet comes from this folder (leaflet/), loaded once by index.html.
+ *
+ * A render's arguments:
+ *   token     the base map the page shows now (a rendered folium map, cached by the server)
+ *   script, html, header, js_links, css_links
+ *             that base: sent only when the server does not know this frame to hold it
+ *   layer     the scenario's layer (Leaflet script adding feature groups to window.feature_group)
+ *   height, returned, default
+ *
+ * The frame keeps its base. When a render names a token it does not hold and brings no base (the frame was
+ * remounted or reloaded, the message with the base went to a frame since replaced) it asks for it: it sends
+ * a value {want: token, ask: nonce, ...}; the server's next run sends the base.
+ * When it holds another base it reloads itself (a clean page for the new one); Streamlit sends it the
+ * latest render on ready.
+ *
+ * A click is sent at once as {"last_clicked": {"lat": ..., "lng": ...}}; a move (zoom, bounds, center when
+ * asked for) after 250 ms of quiet.
+ */
+(function () {
+  "use strict";
+
+  var held = null; // the token of the base drawn in this frame
+  var drawing = null; // the token of the base being drawn (its links are loading)
+  var layerCode = null; // the layer script drawn now
+  var returned = ["last_clicked"];
+  var clicked = null;
+  var lastSent = null;
+  var height = null;
+  var asked = { token: null, at: 0, nonce: null };
+  var retry = null;
+  var pending = null; // the render waiting while a base is drawn
+  var moveTimer = null;
+
+  function post(type, data) {
+    var message = Object.assign({ isStreamlitMessage: true, type: type }, data || {});
+    window.parent.postMessage(message, "*");
+  }
+
+  function setHeight(h) {
+    var box = document.getElementById("map_div");
+    if (box.style.height !== h + "px") {
+      box.style.height = h + "px";
+      if (window.map) window.map.invalidateSize();
+    }
+    if (h !== height) {
+      height = h;
+      post("streamlit:setFrameHeight", { height: h });
+    }
+  }
+
+  function answer() {
+    var map = window.map;
+    var all = {
+      last_clicked: clicked,
+      zoom: map ? map.getZoom() : null,
+      bounds: map ? map.getBounds() : null,
+      center: map ? map.getCenter() : null,
+    };
+    var value = {};
+    returned.forEach(function (name) {
+      if (Object.prototype.hasOwnProperty.call(all, name)) value[name] = all[name];
+    });
+    return value;
+  }
+
+  function send(value) {
+    var text = JSON.stringify(value);
+    if (text === lastSent) return;
+    lastSent = text;
+    post("streamlit:setComponentValue", { value: JSON.parse(text), dataType: "json" });
+  }
+
+  function ask(token) {
+    var now = Date.now();
+    if (asked.token === token && now - asked.at < 1500) return;
+    asked = { token: token, at: now, nonce: now.toString(36) + Math.random().toString(36).slice(2, 8) };
+    send(Object.assign(answer(), { want: token, ask: asked.nonce }));
+    clearTimeout(retry);
+    retry = setTimeout(function () {
+      if (held !== token && drawing === null) ask(token); // the answer was lost: ask again
+    }, 3000);
+  }
+
+  function loadScript(src) {
+    return new Promise(function (resolve, reject) {
+      var tag = document.createElement("script");
+      tag.src = src;
+      tag.async = false;
+      tag.onload = resolve;
+      tag.onerror = reject;
+      document.body.appendChild(tag);
+    });
+  }
+
+  function drawBase(args) {
+    drawing = args.token;
+    (args.css_links || []).forEach(function (href) {
+      var tag = document.createElement("link");
+      tag.rel = "stylesheet";
+      tag.href = href;
+      document.head.appendChild(tag);
+    });
+    var template = document.createElement("template");
+    template.innerHTML = args.header || "";
+    template.content.querySelectorAll("style").forEach(function (tag) {
+      document.head.appendChild(tag);
+    });
+    var chain = Promise.resolve();
+    (args.js_links || []).forEach(function (src) {
+      chain = chain.then(function () {
+        return loadScript(src);
+      });
+    });
+    return chain.then(function () {
+      var extra = document.createElement("div");
+      extra.innerHTML = args.html || "";
+      document.body.appendChild(extra);
+      window.feature_group = [];
+      var tag = document.createElement("script");
+      tag.textContent = args.script + "\n;window.map = map_div;";
+      document.body.appendChild(tag);
+      var map = window.map;
+      map.on("click", function (e) {
+        clicked = { lat: e.latlng.lat, lng: e.latlng.lng };
+        send(answer());
+      });
+      map.on("moveend", function () {
+        if (!returned.some((name) => name !== "last_clicked")) return;
+        clearTimeout(moveTimer);
+        moveTimer = setTimeout(function () {
+          send(answer());
+        }, 250);
+      });
+      held = args.token;
+      drawing = null;
+      layerCode = null;
+      document.documentElement.dataset.base = held; // for tests and tools: the base this frame holds
+    });
+  }
+
+  function swapLayer(code) {
+    if (code === layerCode) return;
+    (window.feature_group || []).forEach(function (group) {
+      window.map.removeLayer(group);
+    });
+    window.feature_group = [];
+    layerCode = code;
+    if (code) (0, eval)(code); // global scope, as a script of the page
+  }
+
+  function render(args) {
+    returned = args.returned || ["last_clicked"];
+    if (lastSent === null && args["default"]) lastSent = JSON.stringify(args["default"]);
+    setHeight(args.height || 620);
+    if (drawing !== null) {
+      pending = args; // drawn when the base is
+      return;
+    }
+    if (args.token !== held) {
+      if (!args.script) {
+        ask(args.token);
+        return;
+      }
+      if (held !== null) {
+        window.location.reload(); // another base: a clean page draws it (Streamlit renders on ready)
+        return;
+      }
+      drawBase(args).then(
+        function () {
+          var next = pending || args;
+          pending = null;
+          render(next);
+        },
+        function (error) {
+          drawing = null;
+          console.error("the map's base could not be drawn", error);
+        }
+      );
+      return;
+    }
+    swapLayer(args.layer || "");
+  }
+
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    if (!data || data.type !== "streamlit:render" || event.source !== window.parent) return;
+    render(data.args || {});
+  });
+
+  post("streamlit:componentReady", { apiVersion: 1 });
+})();

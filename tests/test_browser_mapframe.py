@@ -1,0 +1,129 @@
+"""The map's frame keeps its base map: a click's message carries the scenario's layer, not the map (issue 29).
+
+Seen in a real headless chromium on the sample: what the server sends is read off the page's websocket
+(Streamlit ``ForwardMsg``; the map is the delta whose element is a ``component_instance``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.test_browser import CHROMIUM, _map_frame, _map_frame_showing, _watch_requests, biggest_gap
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)"),
+]
+
+
+def _listen(page, messages: list) -> None:
+    """Keep (size in bytes, the map's arguments or None) of every message the server sends the page."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    def frame(payload) -> None:
+        if not isinstance(payload, bytes):
+            return
+        msg = ForwardMsg.FromString(payload)
+        args = None
+        if msg.WhichOneof("type") == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            element = msg.delta.new_element
+            instance = element.component_instance if element.WhichOneof("type") == "component_instance" else None
+            if instance is not None and "mapframe" in instance.component_name:
+                args = json.loads(instance.json_args)
+        messages.append((len(payload), args))
+
+    page.on("websocket", lambda ws: ws.on("framereceived", frame))
+
+
+def _maps(messages: list, since: int = 0) -> list[tuple[int, dict]]:
+    return [(size, args) for size, args in messages[since:] if args is not None]
+
+
+def _click(page, frame, dx: int, dy: int, n: int) -> None:
+    """Click the map's middle moved by (dx, dy) pixels; wait for the table's row of new centre ``n``."""
+    box = frame.locator(".leaflet-container").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
+    page.get_by_text(f"新中心 {n}").first.wait_for(state="attached", timeout=60_000)
+
+
+def _drawn_centres(frame) -> int:
+    """How many centres the frame's scenario layer draws (its markers)."""
+    return frame.evaluate(
+        """() => (window.feature_group || []).reduce((n, group) => {
+            let count = 0;
+            group.eachLayer(function visit(layer) {
+                if (layer.eachLayer) layer.eachLayer(visit); else if (layer.getLatLng) count += 1;
+            });
+            return n + count;
+        }, 0)"""
+    )
+
+
+def test_a_click_sends_the_layer_and_a_remounted_frame_gets_the_base_again(browser, app_url, sample):
+    pytest.importorskip("playwright.sync_api")
+    gap = biggest_gap(sample)
+    messages, errors, outside = [], [], []
+    page = browser.new_page(viewport={"width": 1600, "height": 1200})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _watch_requests(page, outside)
+    _listen(page, messages)
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=90_000)
+    frame = _map_frame_showing(page, ".leaflet-control-layers")
+    with_base = [(size, args) for size, args in _maps(messages) if "script" in args]
+    assert with_base, "the base map was never sent"
+    base_size, base_args = with_base[-1]
+    token = frame.evaluate("() => document.documentElement.dataset.base")
+    assert token == base_args["token"] and len(base_args["script"]) > 100_000
+    layers = frame.locator(".leaflet-control-layers").text_content()
+    page.get_by_text("新增 add").click()
+    page.get_by_text("点击地图即在该处新增一个中心。").wait_for(timeout=30_000)
+    frame = _map_frame(page)
+    frame.evaluate(f"() => {{ window.map.setView([{gap.y}, {gap.x}], 16); }}")
+    time.sleep(1.0)  # the pan settles; the mode's run is over
+
+    sizes = []
+    for n, (dx, dy) in enumerate([(0, 0), (80, -40), (-90, 50)], start=1):
+        first = len(messages)
+        _click(page, frame, dx, dy, n)
+        frame.wait_for_function(f"() => document.readyState === 'complete' && {_drawn_js(n)}", timeout=30_000)
+        sent = _maps(messages, first)
+        assert sent, f"click {n}: the map's part was not sent again"
+        assert all("script" not in args and args["token"] == token for _, args in sent), f"click {n} sent the base"
+        sizes.append(max(size for size, _ in sent))
+    # the same frame, the same base: only the layer changed, three times
+    assert frame.evaluate("() => document.documentElement.dataset.base") == token
+    assert frame.locator(".leaflet-control-layers").text_content() == layers
+    assert max(sizes) < base_size / 10, (sizes, base_size)
+
+    # the frame reloads (as a remount does): it holds nothing, asks, and draws the base with the scenario again
+    first = len(messages)
+    frame.evaluate("() => location.reload()")
+    frame = _map_frame_showing(page, ".leaflet-control-layers")
+    frame.wait_for_function(_drawn_js(3), timeout=60_000)
+    assert any("script" in args for _, args in _maps(messages, first)), "the base was not sent again"
+    assert frame.locator(".leaflet-control-layers").text_content() == layers
+    assert _drawn_centres(frame) == 3
+    # and it still takes clicks, sending the layer only
+    first = len(messages)
+    _click(page, frame, 40, 90, 4)
+    frame.wait_for_function(_drawn_js(4), timeout=30_000)
+    assert all("script" not in args for _, args in _maps(messages, first))
+    page.close()
+    print(f"base message {base_size / 1e3:.0f} kB; click messages {[round(s / 1e3, 1) for s in sizes]} kB")
+    assert errors == []
+    assert outside == []
+
+
+def _drawn_js(n: int) -> str:
+    """A page expression: the frame's scenario layer draws at least ``n`` centres."""
+    return f"""(window.feature_group || []).reduce((c, group) => {{
+        let count = 0;
+        group.eachLayer(function visit(layer) {{
+            if (layer.eachLayer) layer.eachLayer(visit); else if (layer.getLatLng) count += 1;
+        }});
+        return c + count;
+    }}, 0) >= {n}"""
