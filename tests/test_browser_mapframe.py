@@ -33,33 +33,54 @@ def _listen(page, messages: list) -> None:
             instance = element.component_instance if element.WhichOneof("type") == "component_instance" else None
             if instance is not None and "mapframe" in instance.component_name:
                 args = json.loads(instance.json_args)
-        messages.append((len(payload), args))
+        messages.append((len(payload), args, msg.WhichOneof("type")))
 
     page.on("websocket", lambda ws: ws.on("framereceived", frame))
 
 
 def _maps(messages: list, since: int = 0) -> list[tuple[int, dict]]:
-    return [(size, args) for size, args in messages[since:] if args is not None]
+    return [(size, args) for size, args, _ in messages[since:] if args is not None]
 
 
-def _click(page, frame, dx: int, dy: int, n: int) -> None:
-    """Click the map's middle moved by (dx, dy) pixels; wait for the table's row of new centre ``n``."""
+def _click(page, frame, messages: list, dx: int, dy: int) -> list[tuple[int, dict]]:
+    """Click the map's middle moved by (dx, dy) pixels; once one more centre is drawn, the map's messages since."""
+    drawn, first = _drawn_centres(frame), len(messages)
     box = frame.locator(".leaflet-container").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
-    page.get_by_text(f"新中心 {n}").first.wait_for(state="attached", timeout=60_000)
+    frame.wait_for_function(f"() => {_count_js()} > {drawn}", timeout=60_000)
+    return _maps(messages, first)
+
+
+def _reloaded(page, condition: str):
+    """The map's frame once ``condition`` (a page expression) holds in it, looked up again while it reloads."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        frame = _map_frame(page)
+        try:
+            if frame.evaluate(f"() => Boolean(window.map) && ({condition})"):
+                return frame
+        except PlaywrightError:  # the frame's page is being replaced
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"the reloaded frame never showed {condition}")
 
 
 def _drawn_centres(frame) -> int:
     """How many centres the frame's scenario layer draws (its markers)."""
-    return frame.evaluate(
-        """() => (window.feature_group || []).reduce((n, group) => {
-            let count = 0;
-            group.eachLayer(function visit(layer) {
-                if (layer.eachLayer) layer.eachLayer(visit); else if (layer.getLatLng) count += 1;
-            });
-            return n + count;
-        }, 0)"""
-    )
+    return frame.evaluate(f"() => {_count_js()}")
+
+
+def _count_js() -> str:
+    """A page expression: how many markers the frame's scenario layer draws."""
+    return """(window.feature_group || []).reduce((c, group) => {
+        let count = 0;
+        group.eachLayer(function visit(layer) {
+            if (layer.eachLayer) layer.eachLayer(visit); else if (layer.getLatLng) count += 1;
+        });
+        return c + count;
+    }, 0)"""
 
 
 def test_a_click_sends_the_layer_and_a_remounted_frame_gets_the_base_again(browser, app_url, sample):
@@ -85,15 +106,13 @@ def test_a_click_sends_the_layer_and_a_remounted_frame_gets_the_base_again(brows
     frame.evaluate(f"() => {{ window.map.setView([{gap.y}, {gap.x}], 16); }}")
     time.sleep(1.0)  # the pan settles; the mode's run is over
 
-    sizes = []
+    sizes, before = [], _drawn_centres(frame)  # none, or the centres of a scenario this page opened with
     for n, (dx, dy) in enumerate([(0, 0), (80, -40), (-90, 50)], start=1):
-        first = len(messages)
-        _click(page, frame, dx, dy, n)
-        frame.wait_for_function(f"() => document.readyState === 'complete' && {_drawn_js(n)}", timeout=30_000)
-        sent = _maps(messages, first)
+        sent = _click(page, frame, messages, dx, dy)
         assert sent, f"click {n}: the map's part was not sent again"
         assert all("script" not in args and args["token"] == token for _, args in sent), f"click {n} sent the base"
         sizes.append(max(size for size, _ in sent))
+    assert _drawn_centres(frame) == before + 3
     # the same frame, the same base: only the layer changed, three times
     assert frame.evaluate("() => document.documentElement.dataset.base") == token
     assert frame.locator(".leaflet-control-layers").text_content() == layers
@@ -101,29 +120,15 @@ def test_a_click_sends_the_layer_and_a_remounted_frame_gets_the_base_again(brows
 
     # the frame reloads (as a remount does): it holds nothing, asks, and draws the base with the scenario again
     first = len(messages)
-    frame.evaluate("() => location.reload()")
-    frame = _map_frame_showing(page, ".leaflet-control-layers")
-    frame.wait_for_function(_drawn_js(3), timeout=60_000)
+    frame.evaluate("() => { window.__before = true; location.reload(); }")
+    frame = _reloaded(page, f"window.__before === undefined && {_count_js()} >= {before + 3}")
     assert any("script" in args for _, args in _maps(messages, first)), "the base was not sent again"
     assert frame.locator(".leaflet-control-layers").text_content() == layers
-    assert _drawn_centres(frame) == 3
+    assert _drawn_centres(frame) == before + 3
     # and it still takes clicks, sending the layer only
-    first = len(messages)
-    _click(page, frame, 40, 90, 4)
-    frame.wait_for_function(_drawn_js(4), timeout=30_000)
-    assert all("script" not in args for _, args in _maps(messages, first))
+    sent = _click(page, frame, messages, 40, 90)
+    assert sent and all("script" not in args for _, args in sent)
     page.close()
     print(f"base message {base_size / 1e3:.0f} kB; click messages {[round(s / 1e3, 1) for s in sizes]} kB")
     assert errors == []
     assert outside == []
-
-
-def _drawn_js(n: int) -> str:
-    """A page expression: the frame's scenario layer draws at least ``n`` centres."""
-    return f"""(window.feature_group || []).reduce((c, group) => {{
-        let count = 0;
-        group.eachLayer(function visit(layer) {{
-            if (layer.eachLayer) layer.eachLayer(visit); else if (layer.getLatLng) count += 1;
-        }});
-        return c + count;
-    }}, 0) >= {n}"""
