@@ -132,3 +132,33 @@ def test_a_click_sends_the_layer_and_a_remounted_frame_gets_the_base_again(brows
     print(f"base message {base_size / 1e3:.0f} kB; click messages {[round(s / 1e3, 1) for s in sizes]} kB")
     assert errors == []
     assert outside == []
+
+
+def test_the_siting_sites_are_overlays_on_the_kept_base(browser, app_url):
+    """'计算选址': the sites and their reach are overlays on the same rendered base map (no new one is made for them).
+
+    They come in a frame of their own (``mapview.Overlays``): the siting's parts rerun moves the map's frame.
+    """
+    pytest.importorskip("playwright.sync_api")
+    messages, errors = [], []
+    page = browser.new_page(viewport={"width": 1600, "height": 1400})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _listen(page, messages)
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_text("38,245 / 38,367").first.wait_for(timeout=90_000)
+    frame = _map_frame_showing(page, ".leaflet-control-layers")
+    token = frame.evaluate("() => document.documentElement.dataset.base")
+    first = len(messages)
+    page.get_by_text("选址模型", exact=True).click()
+    page.get_by_text("计算选址", exact=True).click()
+    page.get_by_text("新增后覆盖居民").wait_for(timeout=90_000)
+    reach = "document.querySelector('.leaflet-control-layers').textContent.includes('新增中心等时圈')"
+    frame = _reloaded(page, reach)
+    layers = frame.locator(".leaflet-control-layers").text_content()
+    kept = frame.evaluate("() => document.documentElement.dataset.base")
+    page.close()
+    sent = [args for _, args in _maps(messages, first)]
+    assert kept == token  # the same rendered base map
+    assert any(args["overlay_names"] for args in sent) and all(args["token"] == token for args in sent)
+    assert layers.count("新增布点建议") == 1  # the siting's sites stand in for the run's own suggested site
+    assert errors == []

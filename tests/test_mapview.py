@@ -56,7 +56,7 @@ def test_the_base_is_what_st_folium_draws_and_a_click_carries_only_the_layer(md,
     assert expected["js_links"][0].startswith("data:text/javascript")  # where st_folium sends it every time
     for _ in range(2):  # the base is reused: a click's message has the layer, not the map
         click = component_args(base, _layer(network), height=620, returned=["last_clicked"])
-        assert set(click) == {"token", "layer", "height", "returned"} and click["token"] == base.token
+        assert "script" not in click and click["token"] == base.token and click["overlays"] == ""
         assert "map_div.addLayer(feature_group_feature_group_0)" in click["layer"]
         assert len(json.dumps(click)) < len(json.dumps(full)) / 20
         assert len(base.map._children) == len(draw_map(data)._children)  # the layer is taken off the shared map
@@ -128,3 +128,21 @@ def test_the_frame_is_served_from_its_folder_with_leaflet():
     assert (FRAME / "leaflet" / "leaflet.js").is_file() and (FRAME / "mapframe.js").is_file()
     assert "http" not in page.replace("http-equiv", "")  # nothing from another host
     assert "streamlit:componentReady" in (FRAME / "mapframe.js").read_text(encoding="utf-8")
+
+
+def test_overlays_are_layers_of_their_own_on_the_kept_base(md):
+    from quarterhour.render.maplayers import site_layers
+    from quarterhour.ui.mapview import Overlays
+
+    network, data = md
+    base = render_base(draw_map(data), key="map")
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["S01", "S02"]}, geometry=list(network.nodes.geometry.iloc[:2]), crs=network.crs
+    )
+    layers = tuple(site_layers(sites, "zh"))
+    args = component_args(base, None, height=620, returned=["last_clicked"], overlays=Overlays(layers, ("x",)))
+    assert "script" not in args and args["overlay_names"] == [layer.name for layer in layers] and args["hide"] == ["x"]
+    assert args["overlays"].count("window.feature_group.push(") == len(layers)
+    assert set(re.findall(r'"site_id": "(S\d+)"', args["overlays"])) == {"S01", "S02"}
+    assert len(base.map._children) == len(draw_map(data)._children)  # taken off the shared map again
+    assert component_args(base, None, height=620, returned=["last_clicked"])["overlays"] == ""

@@ -9,6 +9,9 @@
  *   script, html, header, js_links, css_links
  *             that base: sent only when the server does not know this frame to hold it
  *   layer     the scenario's layer (Leaflet script adding feature groups to window.feature_group)
+ *   overlays, overlay_names, hide
+ *             layers drawn on the base as overlays of their own (the siting's sites), in the layer control under
+ *             overlay_names; the base's overlays named in hide are taken off while they show
  *   height, returned, default
  *
  * The frame keeps its base. When a render names a token it does not hold and brings no base (the frame was
@@ -34,6 +37,9 @@
   var retry = null;
   var pending = null; // the render waiting while a base is drawn
   var moveTimer = null;
+  var overlayKey = null; // the overlays drawn now (their script, names and what they hide)
+  var overlays = []; // [name, group] of the overlays drawn now
+  var hidden = []; // [name, layer, was shown] of the base's overlays they hide
 
   function post(type, data) {
     var message = Object.assign({ isStreamlitMessage: true, type: type }, data || {});
@@ -120,6 +126,11 @@
       extra.innerHTML = args.html || "";
       document.body.appendChild(extra);
       window.feature_group = [];
+      var makeControl = L.control.layers; // the base's layer control, kept for the overlays
+      L.control.layers = function () {
+        window.layer_control = makeControl.apply(this, arguments);
+        return window.layer_control;
+      };
       var tag = document.createElement("script");
       tag.textContent = args.script + "\n;window.map = map_div;";
       document.body.appendChild(tag);
@@ -135,9 +146,11 @@
           send(answer());
         }, 250);
       });
+      L.control.layers = makeControl;
       held = args.token;
       drawing = null;
       layerCode = null;
+      overlayKey = null;
       document.documentElement.dataset.base = held; // for tests and tools: the base this frame holds
     });
   }
@@ -150,6 +163,44 @@
     window.feature_group = [];
     layerCode = code;
     if (code) (0, eval)(code); // global scope, as a script of the page
+  }
+
+  function swapOverlays(code, names, hide) {
+    var key = JSON.stringify([code, names, hide]);
+    if (key === overlayKey) return;
+    overlayKey = key;
+    var map = window.map;
+    var control = window.layer_control;
+    overlays.forEach(function (o) {
+      map.removeLayer(o[1]);
+      if (control) control.removeLayer(o[1]);
+    });
+    hidden.forEach(function (o) {
+      if (o[2]) map.addLayer(o[1]);
+      if (control) control.addOverlay(o[1], o[0]);
+    });
+    overlays = [];
+    hidden = [];
+    if (control && hide.length) {
+      control._layers.slice().forEach(function (entry) {
+        if (!entry.overlay || hide.indexOf(entry.name) < 0) return;
+        hidden.push([entry.name, entry.layer, map.hasLayer(entry.layer)]);
+        map.removeLayer(entry.layer);
+        control.removeLayer(entry.layer);
+      });
+    }
+    if (!code) return;
+    var scenario = window.feature_group; // the overlays' script pushes its groups there: a list of their own
+    window.feature_group = [];
+    try {
+      (0, eval)(code);
+      window.feature_group.forEach(function (group, i) {
+        overlays.push([names[i], group]);
+        if (control) control.addOverlay(group, names[i]);
+      });
+    } finally {
+      window.feature_group = scenario;
+    }
   }
 
   function render(args) {
@@ -182,6 +233,7 @@
       );
       return;
     }
+    swapOverlays(args.overlays || "", args.overlay_names || [], args.hide || []);
     swapLayer(args.layer || "");
   }
 

@@ -11,7 +11,9 @@ Leaflet served from that folder once and cached by the browser, nothing from any
   the base's script, HTML and styles only when it has not, or when the frame asks for it;
 - the frame keeps the base it drew and swaps only the scenario's layer per render; when a render names a
   base it does not hold and brings none (the frame was remounted or reloaded), it asks with a value
-  ``{"want": token, "ask": nonce}`` and the part's rerun sends the base (``_needs_base``).
+  ``{"want": token, "ask": nonce}`` and the part's rerun sends the base (``_needs_base``);
+- layers that come and go on the same base (the siting's sites: ``Overlays``) are drawn as overlays of their
+  own in the base's layer control, not as a new base map.
 
 A click comes back as ``{"last_clicked": {"lat": …, "lng": …}}`` in ``st.session_state[key]``, as
 ``st_folium``'s. The base's and the layer's Leaflet script are made with streamlit-folium's helpers
@@ -21,6 +23,7 @@ A click comes back as ``{"last_clicked": {"lat": …, "lng": …}}`` in ``st.ses
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import uuid
@@ -35,10 +38,19 @@ import streamlit_folium as sf
 from streamlit.proto.WidgetStates_pb2 import WidgetState as WidgetStateProto
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from quarterhour.render.webmap import MapData, draw_map
+from quarterhour.render.webmap import Layer, MapData, draw_map, layer_group
 from quarterhour.ui import state as S
 
-__all__ = ["FRAME", "BaseMap", "component_args", "old_map_click", "render_base", "show_map"]
+__all__ = [
+    "FRAME",
+    "BaseMap",
+    "Overlays",
+    "component_args",
+    "old_map_click",
+    "overlay_script",
+    "render_base",
+    "show_map",
+]
 
 FRAME = Path(__file__).resolve().parent.parent / "assets"  #: the map frame's folder (index.html, Leaflet)
 _frame = components.declare_component("mapframe", path=str(FRAME))
@@ -123,6 +135,36 @@ def layer_script(base: BaseMap, layer: folium.FeatureGroup | None) -> str:
     return code
 
 
+@dataclass(frozen=True)
+class Overlays:
+    """Layers drawn on the kept base as overlays of their own (in its layer control), e.g. the siting's sites.
+
+    ``hide``: the names of the base's overlays they stand in for (the run's own suggested site), taken off the map
+    and the layer control while they show. ``token`` names them in the frame's key: new overlays get a new
+    frame (as a new base map did), because Streamlit moves the map's frame in the page when the siting's
+    parts rerun, and a moved frame's messages no longer reach Streamlit (its component listens to the old one).
+    """
+
+    layers: tuple[Layer, ...] = ()
+    hide: tuple[str, ...] = ()
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+def overlay_script(base: BaseMap, layers: tuple[Layer, ...] | list[Layer]) -> str:
+    """The Leaflet script that adds each of ``layers`` to the frame's map, in order, as a feature group of its own.
+
+    Each group is pushed into ``window.feature_group``; the frame evaluates the script with a list of its own
+    there and adds the groups to the layer control under ``[layer.name for layer in layers]``.
+    """
+    codes = []
+    with base.lock:  # rendered as children of the shared map, then taken off it again
+        for i, layer in enumerate(layers):
+            group = layer_group(layer)
+            codes.append(sf._get_feature_group_string(group, map=base.map, idx=f"overlay_{i}"))
+            base.map._children.pop(group.get_name(), None)
+    return "\n".join(codes)
+
+
 def component_args(
     base: BaseMap,
     layer: folium.FeatureGroup | None,
@@ -130,6 +172,7 @@ def component_args(
     height: int,
     returned: list[str],
     with_base: bool = False,
+    overlays: Overlays = Overlays(),
 ) -> dict:
     """What the frame is sent: the base's token, the layer, and the base itself only ``with_base``.
 
@@ -145,6 +188,8 @@ def component_args(
         The objects the frame sends back (``last_clicked``, ``zoom``, ``bounds``, ``center``).
     with_base
         Send the base's script, HTML, header and links (the frame does not hold it).
+    overlays
+        Layers drawn on the base as overlays of their own (the siting's sites), and the base's overlays they hide.
 
     Returns
     -------
@@ -154,6 +199,9 @@ def component_args(
     args = {
         "token": base.token,
         "layer": layer_script(base, layer),
+        "overlays": overlay_script(base, overlays.layers),
+        "overlay_names": [layer.name for layer in overlays.layers],
+        "hide": list(overlays.hide),
         "height": height,
         "returned": list(returned),
     }
@@ -220,7 +268,7 @@ def _planners(value: object, returned: tuple[str, ...]) -> dict:
     return {k: v for k, v in value.items() if k not in _OWN and k in returned}
 
 
-def show_map(
+def show_map(  # noqa: PLR0913 -- keyword-only options, each documented (as st_folium's)
     data: MapData,
     layer: folium.FeatureGroup | None,
     *,
@@ -230,6 +278,7 @@ def show_map(
     height: int = 620,
     returned: tuple[str, ...] = ("last_clicked",),
     on_change: Callable[[], None] | None = None,
+    overlays: Overlays = Overlays(),
 ) -> dict | None:
     """Show the map of ``data`` with ``layer`` on top; returns what the frame sends back.
 
@@ -249,6 +298,8 @@ def show_map(
         The objects the frame sends back.
     on_change
         Called after ``st.session_state[key]`` holds the frame's new answer (a widget callback).
+    overlays
+        Layers drawn on the kept base as overlays of their own (the siting's sites: no new base map for them).
 
     Returns
     -------
@@ -257,8 +308,10 @@ def show_map(
     """
     base = _base(data.token, data, basemap, tianditu_key, key)
     frame_key = base.script_hash
+    if overlays.layers:  # a frame of their own (see Overlays); the base is rendered once all the same
+        frame_key = hashlib.sha256(f"{base.script_hash}-{overlays.token}".encode()).hexdigest()
     with_base = _needs_base(st.session_state, frame_key, base.token)
-    args = component_args(base, layer, height=height, returned=list(returned), with_base=with_base)
+    args = component_args(base, layer, height=height, returned=list(returned), with_base=with_base, overlays=overlays)
     drawn = [k for k in st.session_state.get(S.MAP_KEYS, []) if k != frame_key]
     st.session_state[S.MAP_KEYS] = [*drawn[-7:], frame_key]  # issue 29: a click on an earlier map is found
 
