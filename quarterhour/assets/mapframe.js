@@ -17,6 +17,8 @@
  * The frame keeps its base. When a render names a token it does not hold and brings no base (the frame was
  * remounted or reloaded, the message with the base went to a frame since replaced) it asks for it: it sends
  * a value {want: token, ask: nonce, ...}; the server's next run sends the base.
+ * The frame keeps a copy of its base on its own <iframe> element (same origin): reloaded, or moved in the page
+ * (which Streamlit does and which reloads an iframe), it draws from that copy without asking.
  * When it holds another base it reloads itself (a clean page for the new one); Streamlit sends it the
  * latest render on ready.
  *
@@ -91,6 +93,33 @@
     }, 3000);
   }
 
+  function kept(token) {
+    // the base an earlier page of this <iframe> element drew, if it is ``token`` (none across origins)
+    try {
+      var copy = window.frameElement && window.frameElement.__quarterhourBase;
+      return copy && copy.token === token ? copy : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function keep(args) {
+    try {
+      if (window.frameElement) {
+        window.frameElement.__quarterhourBase = {
+          token: args.token,
+          script: args.script,
+          html: args.html,
+          header: args.header,
+          css_links: args.css_links,
+          js_links: args.js_links,
+        };
+      }
+    } catch (error) {
+      // another origin: the frame asks instead
+    }
+  }
+
   function loadScript(src) {
     return new Promise(function (resolve, reject) {
       var tag = document.createElement("script");
@@ -147,6 +176,7 @@
         }, 250);
       });
       L.control.layers = makeControl;
+      keep(args);
       held = args.token;
       drawing = null;
       layerCode = null;
@@ -213,8 +243,12 @@
     }
     if (args.token !== held) {
       if (!args.script) {
-        ask(args.token);
-        return;
+        var copy = kept(args.token);
+        if (!copy || held !== null) {
+          ask(args.token);
+          return;
+        }
+        args = Object.assign({}, args, copy);
       }
       if (held !== null) {
         window.location.reload(); // another base: a clean page draws it (Streamlit renders on ready)

@@ -11,7 +11,8 @@ Leaflet served from that folder once and cached by the browser, nothing from any
   the base's script, HTML and styles only when it has not, or when the frame asks for it;
 - the frame keeps the base it drew and swaps only the scenario's layer per render; when a render names a
   base it does not hold and brings none (the frame was remounted or reloaded), it asks with a value
-  ``{"want": token, "ask": nonce}`` and the part's rerun sends the base (``_needs_base``);
+  ``{"want": token, "ask": nonce}`` and the part's rerun sends the base (``_needs_base``); it first looks for
+  a copy it keeps on its own ``<iframe>`` element (same origin), so a reloaded or moved frame draws at once;
 - layers that come and go on the same base (the siting's sites: ``Overlays``) are drawn as overlays of their
   own in the base's layer control, not as a new base map.
 
