@@ -189,14 +189,20 @@ def prepare_store(app_root: Path, city: Path, store: Path) -> None:
     (store / ".load-bench-ready").touch()
 
 
-def chromium_cpu() -> float:
-    """The CPU seconds (user + system) of the chromium processes this benchmark started (browser, renderers, GPU)."""
+def chromium_cpu(by_kind: dict[str, float] | None = None) -> float:
+    """The CPU seconds (user + system) of the chromium processes this benchmark started (browser, renderers, GPU).
+
+    ``by_kind``, when given, receives the same split by process kind (``renderer``, ``gpu-process``, ``browser``...).
+    """
     total = 0.0
     for proc in psutil.Process().children(recursive=True):
         with contextlib.suppress(psutil.Error):
             if "chrom" in proc.name().lower():
                 t = proc.cpu_times()
                 total += t.user + t.system
+                if by_kind is not None:
+                    kind = next((a[7:] for a in proc.cmdline() if a.startswith("--type=")), "browser")
+                    by_kind[kind] = by_kind.get(kind, 0.0) + t.user + t.system
     return total
 
 
@@ -481,7 +487,9 @@ async def one_run(farm: Farm, n: int, spots: tuple[list, list], city: Path | Non
 
     gaps, places = spots
     cpu: dict[str, float] = {}
-    browser_cpu: dict[str, float] = {}
+    browser_cpu: dict[str, float] = {"idle_per_s": float("nan")}
+    kinds_before: dict[str, float] = {}
+    kinds_after: dict[str, float] = {}
     rss: dict[str, list[float]] = {}
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
@@ -521,12 +529,17 @@ async def one_run(farm: Farm, n: int, spots: tuple[list, list], city: Path | Non
                 await phase("open", lambda pl: open_city(pl, browser, farm.url, city))
             await asyncio.sleep(2)
             rss["open"] = farm.rss()
+            idle0 = chromium_cpu()
+            await asyncio.sleep(5)  # every page open, nothing asked: what the browser spends idle
+            browser_cpu["idle_per_s"] = (chromium_cpu() - idle0) / 5
+            chromium_cpu(kinds_before)
             await phase("mode add", lambda pl: choose_mode(pl, "新增 add", "点击地图即在该处新增一个中心。"))
             await phase("add 1", lambda pl: click_map(pl, *gap(pl, 0), row="新中心 1"))
             await phase("add 2", lambda pl: click_map(pl, *gap(pl, 1), row="新中心 2"))
             await phase("mode move", lambda pl: choose_mode(pl, "迁移 move", "先点击要迁移的设施，再点击它的新位置。"))
             await phase("pick", lambda pl: click_map(pl, *near_facility(pl), row=None, note="已选中"))
             await phase("move", lambda pl: click_map(pl, *gap(pl, 2), row="迁移"))
+            chromium_cpu(kinds_after)
             await phase("siting", lambda pl: run_siting(pl, 3 + pl.n % 3))
             for pl in planners:
                 await close(pl)
@@ -546,6 +559,11 @@ async def one_run(farm: Farm, n: int, spots: tuple[list, list], city: Path | Non
         "cpu_per_click": click_cpu / len(clicks) if clicks else float("nan"),
         "browser_cpu_per_click": click_browser_cpu / len(clicks) if clicks else float("nan"),
         "click_kb": [b / 1e3 for pl in planners for b in pl.click_bytes],
+        "browser_idle_cpu_per_s": browser_cpu["idle_per_s"],
+        # the browser's CPU from 'add' to the last click (both modes' switches too) by process kind, per click
+        "browser_cpu_by_kind_per_click": {
+            k: (kinds_after.get(k, 0.0) - kinds_before.get(k, 0.0)) / max(1, len(clicks)) for k in kinds_after
+        },
         "cpu_open": (cpu["open"] - cpu["start"]) / n,
         "cpu_siting": (cpu["siting"] - cpu["move"]) / n,
         "rss_warm": rss["warm"],
