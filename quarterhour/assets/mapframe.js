@@ -35,7 +35,8 @@
   var clicked = null;
   var lastSent = null;
   var height = null;
-  var asked = { token: null, at: 0, nonce: null };
+  var asked = { token: null, at: 0, nonce: null, times: 0 };
+  var MAX_ASKS = 5; // asks for one base per page of this frame: a base that cannot be drawn does not rerun forever
   var retry = null;
   var pending = null; // the render waiting while a base is drawn
   var moveTimer = null;
@@ -84,8 +85,9 @@
 
   function ask(token) {
     var now = Date.now();
-    if (asked.token === token && now - asked.at < 1500) return;
-    asked = { token: token, at: now, nonce: now.toString(36) + Math.random().toString(36).slice(2, 8) };
+    if (asked.token === token && (now - asked.at < 1500 || asked.times >= MAX_ASKS)) return;
+    var times = asked.token === token ? asked.times + 1 : 1;
+    asked = { token: token, at: now, nonce: now.toString(36) + Math.random().toString(36).slice(2, 8), times: times };
     send(Object.assign(answer(), { want: token, ask: asked.nonce }));
     clearTimeout(retry);
     retry = setTimeout(function () {
