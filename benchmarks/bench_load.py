@@ -28,6 +28,8 @@ Every phase waits for all planners (they act at once, as in a review meeting). M
 - times (median and p95, nearest rank) of the first map, the clicks, the siting;
 - **server CPU per click**: the app processes' user + system CPU (psutil, summed over the W
   processes) over the four click phases ÷ clicks made; page opens and siting apart, per planner;
+- **browser CPU per click**: the same for the benchmark's chromium processes (browser, renderers, GPU; psutil),
+  and the **bytes received per click**: what the page's websocket received from the click until it was shown;
 - **peak memory per process** (``VmHWM`` of each Streamlit process) and **memory per added
   session**: the processes' resident memory with every planner's first map shown, less the same
   after the warm pages (sample; the warm pages closed), ÷ N; and across rows, (RSS at N − RSS at
@@ -187,6 +189,23 @@ def prepare_store(app_root: Path, city: Path, store: Path) -> None:
     (store / ".load-bench-ready").touch()
 
 
+def chromium_cpu(by_kind: dict[str, float] | None = None) -> float:
+    """The CPU seconds (user + system) of the chromium processes this benchmark started (browser, renderers, GPU).
+
+    ``by_kind``, when given, receives the same split by process kind (``renderer``, ``gpu-process``, ``browser``...).
+    """
+    total = 0.0
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "chrom" in proc.name().lower():
+                t = proc.cpu_times()
+                total += t.user + t.system
+                if by_kind is not None:
+                    kind = next((a[7:] for a in proc.cmdline() if a.startswith("--type=")), "browser")
+                    by_kind[kind] = by_kind.get(kind, 0.0) + t.user + t.system
+    return total
+
+
 # one planner ------------------------------------------------------------------------------------------------------
 @dataclass
 class Planner:
@@ -206,6 +225,8 @@ class Planner:
     timeouts: list[str] = field(default_factory=list)
     step_errors: list[str] = field(default_factory=list)
     app_error: bool = False
+    ws_bytes: int = 0  # bytes the server sent this page over its websockets so far
+    click_bytes: list[int] = field(default_factory=list)  # bytes received per click (click → shown)
     closing: bool = False  # its page is being closed: a websocket closing now is no reconnect
     stopped: bool = False  # a step failed: the planner's later steps are skipped
 
@@ -260,6 +281,11 @@ async def new_page(pl: Planner, browser) -> None:
 
     def on_socket(ws) -> None:
         ws.on("socketerror", lambda e: pl.ws_errors.append(f"websocket error: {str(e)[:200]}"))
+
+        def received(payload) -> None:
+            pl.ws_bytes += len(payload)
+
+        ws.on("framereceived", received)
 
         def closed(_ws) -> None:
             if not pl.page.is_closed() and not pl.closing:
@@ -341,6 +367,7 @@ async def click_map(pl: Planner, lon: float, lat: float, *, row: str | None, not
     box = await frame.locator(".leaflet-container").bounding_box()
     before = await timing_line(page)
     rows = await page.get_by_text(row, exact=True).count() if row else 0
+    sent = pl.ws_bytes
     clicked = time.perf_counter()
     await page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
     deadline = time.monotonic() + pl.timeout_s
@@ -352,6 +379,7 @@ async def click_map(pl: Planner, lon: float, lat: float, *, row: str | None, not
             done = done and await page.get_by_text(note, exact=False).count() > 0
         if done:
             pl.clicks.append(time.perf_counter() - clicked)
+            pl.click_bytes.append(pl.ws_bytes - sent)
             return
         await asyncio.sleep(0.1)
     raise TimeoutError(f"the click at {lon:.5f}, {lat:.5f} was not shown within {pl.timeout_s:.0f} s")
@@ -459,6 +487,9 @@ async def one_run(farm: Farm, n: int, spots: tuple[list, list], city: Path | Non
 
     gaps, places = spots
     cpu: dict[str, float] = {}
+    browser_cpu: dict[str, float] = {"idle_per_s": float("nan")}
+    kinds_before: dict[str, float] = {}
+    kinds_after: dict[str, float] = {}
     rss: dict[str, list[float]] = {}
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
@@ -475,11 +506,13 @@ async def one_run(farm: Farm, n: int, spots: tuple[list, list], city: Path | Non
             warm_errors = [e for pl in warm for e in pl.timeouts + pl.step_errors + pl.page_errors]
             planners = [Planner(i, timeout_s) for i in range(n)]
             cpu["start"], rss["warm"] = farm.cpu(), farm.rss()
+            browser_cpu["start"] = chromium_cpu()
 
             async def phase(name: str, make) -> None:
                 began = time.monotonic()
                 await asyncio.gather(*(pl.step(name, make(pl)) for pl in planners))
                 cpu[name] = farm.cpu()
+                browser_cpu[name] = chromium_cpu()
                 failed = sum(pl.stopped for pl in planners)
                 print(f"    {name}: {time.monotonic() - began:.0f} s, {failed} failed, load {load()}", file=sys.stderr)
 
@@ -496,12 +529,17 @@ async def one_run(farm: Farm, n: int, spots: tuple[list, list], city: Path | Non
                 await phase("open", lambda pl: open_city(pl, browser, farm.url, city))
             await asyncio.sleep(2)
             rss["open"] = farm.rss()
+            idle0 = chromium_cpu()
+            await asyncio.sleep(5)  # every page open, nothing asked: what the browser spends idle
+            browser_cpu["idle_per_s"] = (chromium_cpu() - idle0) / 5
+            chromium_cpu(kinds_before)
             await phase("mode add", lambda pl: choose_mode(pl, "新增 add", "点击地图即在该处新增一个中心。"))
             await phase("add 1", lambda pl: click_map(pl, *gap(pl, 0), row="新中心 1"))
             await phase("add 2", lambda pl: click_map(pl, *gap(pl, 1), row="新中心 2"))
             await phase("mode move", lambda pl: choose_mode(pl, "迁移 move", "先点击要迁移的设施，再点击它的新位置。"))
             await phase("pick", lambda pl: click_map(pl, *near_facility(pl), row=None, note="已选中"))
             await phase("move", lambda pl: click_map(pl, *gap(pl, 2), row="迁移"))
+            chromium_cpu(kinds_after)
             await phase("siting", lambda pl: run_siting(pl, 3 + pl.n % 3))
             for pl in planners:
                 await close(pl)
@@ -511,6 +549,7 @@ async def one_run(farm: Farm, n: int, spots: tuple[list, list], city: Path | Non
     clicks = [c for pl in planners for c in pl.clicks]
     click_phases = (("mode add", "add 1"), ("add 1", "add 2"), ("mode move", "pick"), ("pick", "move"))
     click_cpu = sum(cpu[b] - cpu[a] for a, b in click_phases)
+    click_browser_cpu = sum(browser_cpu[b] - browser_cpu[a] for a, b in click_phases)
     mib_per_session = (sum(rss["open"]) - sum(rss["warm"])) / n
     return {
         "n": n,
@@ -518,6 +557,13 @@ async def one_run(farm: Farm, n: int, spots: tuple[list, list], city: Path | Non
         "clicks": clicks,
         "siting": [pl.siting for pl in planners if pl.siting is not None],
         "cpu_per_click": click_cpu / len(clicks) if clicks else float("nan"),
+        "browser_cpu_per_click": click_browser_cpu / len(clicks) if clicks else float("nan"),
+        "click_kb": [b / 1e3 for pl in planners for b in pl.click_bytes],
+        "browser_idle_cpu_per_s": browser_cpu["idle_per_s"],
+        # the browser's CPU from 'add' to the last click (both modes' switches too) by process kind, per click
+        "browser_cpu_by_kind_per_click": {
+            k: (kinds_after.get(k, 0.0) - kinds_before.get(k, 0.0)) / max(1, len(clicks)) for k in kinds_after
+        },
         "cpu_open": (cpu["open"] - cpu["start"]) / n,
         "cpu_siting": (cpu["siting"] - cpu["move"]) / n,
         "rss_warm": rss["warm"],
@@ -548,19 +594,21 @@ def stats(values: list[float]) -> str:
 
 HEADER = (
     "| data | app | processes | planners | first map s | click → comparison s | siting s | **server CPU per click** s "
+    "| browser CPU per click s | kB received per click (median / max) "
     "| CPU per page open / siting s | peak per process MiB | MiB per added session | planners per process "
     "| failed sessions (page / ws / app / timeouts; ws reconnects) | load before → after | run s |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
 def line(row: dict) -> str:
     if "crash" in row:
         return (
-            f"| {row['data']} | {row['app']} | {row['workers']} | {row['n']} | — | — | — | — | — | — | — | — | "
+            f"| {row['data']} | {row['app']} | {row['workers']} | {row['n']} | — | — | — | — | — | — | — | — | — | — | "
             f"run failed: {row['crash'][:120]} | {row['load_before']} → {row['load_after']} | {row['wall']:.0f} |"
         )
     spread = " + ".join(str(v) for v in row["per_process"].values())
+    kb = f"{statistics.median(row['click_kb']):.0f} / {max(row['click_kb']):.0f}" if row["click_kb"] else "—"
     errors = (
         f"{row['failed']} of {row['n']} ({len(row['page_errors'])} / {len(row['ws_errors'])} / {row['app_errors']} / "
         f"{len(row['timeouts'])}; {row['ws_closed']})"
@@ -568,6 +616,7 @@ def line(row: dict) -> str:
     return (
         f"| {row['data']} | {row['app']} | {row['workers']} | {row['n']} | {stats(row['first_map'])} | "
         f"{stats(row['clicks'])} | {stats(row['siting'])} | **{row['cpu_per_click']:.2f}** | "
+        f"{row['browser_cpu_per_click']:.2f} | {kb} | "
         f"{row['cpu_open']:.2f} / {row['cpu_siting']:.2f} | {' + '.join(f'{p:.0f}' for p in row['peaks'])} | "
         f"{row['mib_per_session']:.1f} | {spread} | {errors} | {row['load_before']} → {row['load_after']} | "
         f"{row['wall']:.0f} |"

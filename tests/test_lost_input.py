@@ -185,7 +185,7 @@ def test_a_message_above_the_map_leaves_the_map_in_place(browser, app_url, tmp_p
     page.goto(app_url, wait_until="domcontentloaded")
     page.get_by_text("38,245 / 38,367").first.wait_for(timeout=90_000)
     _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=60_000)
-    maps = "[...document.querySelectorAll('iframe')].filter(f => f.title.includes('folium'))"
+    maps = "[...document.querySelectorAll('iframe')].filter(f => f.title.includes('mapframe'))"
     assert page.evaluate(f"() => {maps}.map(f => (f.__before = true)).length") == 1
     page.get_by_text("数据", exact=True).click()
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="服务设施")

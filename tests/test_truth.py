@@ -103,7 +103,9 @@ def _map_script(at: AppTest) -> str:
             yield from walk(child)
 
     (component,) = [e for e in walk(at._tree[0]) if e.type == "component_instance"]
-    return json.loads(component.proto.json_args)["script"]
+    args = json.loads(component.proto.json_args)
+    # issue 29 (map-frame): the base is sent once per frame; the siting's sites come as overlays on it
+    return args["overlays"] or args["script"]
 
 
 def _notes_shown(at: AppTest) -> list[str]:

@@ -50,6 +50,7 @@ __all__ = [
     "OfflineMap",
     "build_map",
     "draw_map",
+    "layer_group",
     "map_data",
     "map_html",
     "scenario_layer",
@@ -197,6 +198,13 @@ def _add_layer(parent: folium.Map | folium.FeatureGroup, layer: Layer) -> None:
         tooltip=tooltip,
         attribution=layer.attribution,
     ).add_to(parent)
+
+
+def layer_group(layer: Layer) -> folium.FeatureGroup:
+    """``layer`` alone in a feature group of its name, drawn as ``draw_map`` draws it (an overlay of a kept map)."""
+    group = folium.FeatureGroup(name=layer.name, show=layer.show)
+    _add_layer(group, layer)
+    return group
 
 
 def draw_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") -> folium.Map:

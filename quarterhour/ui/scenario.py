@@ -17,12 +17,13 @@ from geo.scenario import change_rows, changes_frame, read_scenario, scenario_geo
 from geo.vocab import CATEGORIES, DEFAULT_NEW_CATEGORY
 from quarterhour.gis.export import MIME
 from quarterhour.i18n import both, category_both, t
+from quarterhour.render.maplayers import site_layers, site_reach_layers
 from quarterhour.render.webmap import scenario_layer
 from quarterhour.ui import state as S
-from quarterhour.ui.compute import base_map, network_centre_lonlat, scenario
+from quarterhour.ui.compute import base_map, compute, network_centre_lonlat, scenario, siting
 from quarterhour.ui.errors import step
 from quarterhour.ui.files import scenario_gpkg
-from quarterhour.ui.mapview import old_map_click, show_map
+from quarterhour.ui.mapview import Overlays, old_map_click, show_map
 from quarterhour.ui.plain import said
 from quarterhour.ui.rerun import alone, keep_action, kept
 from quarterhour.ui.sidebar import save_upload
@@ -314,16 +315,33 @@ def map_ui(
 ) -> None:
     """The map: the analysis's layers, the scenario's layer on top, the chosen basemap; clicks come back."""
     basemap, key = st.session_state.get(S.BASEMAP_CHOICE, ("none", ""))
-    md = base_map(inputs, units, params, lang=lang, plan=plan, candidates=candidates)
+    # issue 29 (map-frame): the siting's sites are overlays on the kept base map, not a new base map
+    md = base_map(inputs, units, params, lang=lang, plan=None, candidates=candidates)
+    sites = _site_overlays(inputs, units, params, lang=lang, plan=plan, candidates=candidates)
     # issue 29: the component's callback stores the click, then the part reruns under its id of now
     # (take_click turns it into a change): a click during an unfinished page run is not lost
-    show_map(md, layer, key=S.MAP, basemap=basemap, tianditu_key=key, height=620, on_change=_map_clicked)
+    show_map(
+        md, layer, key=S.MAP, basemap=basemap, tianditu_key=key, height=620, on_change=_map_clicked, overlays=sites
+    )
     drawn, now = st.session_state.get(S.MAP_DRAWN), (inputs, units, params)
     st.session_state[S.MAP_DRAWN] = now
     if st.session_state.pop(S.MAP_CLICK_KEPT, False):  # issue 29 (lost-input): a click on the map being replaced
         st.caption(t("map_click_kept", lang))
     elif drawn is not None and drawn != now:  # issue 29: a click on the map this one replaces: said how it is kept
         st.caption(t("map_redrawn_kept", lang))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _site_overlays(
+    inputs: Inputs, units: str, params: Params, *, lang: str, plan: Plan | None, candidates: str | None
+) -> Overlays:
+    """The siting's sites and their reach, drawn over the kept map in place of the run's own suggested site."""
+    if not plan:
+        return Overlays()
+    planned = siting(inputs, units, params, candidates, plan)
+    own = site_layers(compute(inputs, units, params).sites, lang)
+    layers = (*site_reach_layers(planned.isochrones, lang), *site_layers(planned.sites, lang))
+    return Overlays(layers=layers, hide=tuple(layer.name for layer in own))
 
 
 def _map_clicked() -> None:
