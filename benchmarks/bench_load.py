@@ -227,6 +227,7 @@ class Planner:
     app_error: bool = False
     ws_bytes: int = 0  # bytes the server sent this page over its websockets so far
     click_bytes: list[int] = field(default_factory=list)  # bytes received per click (click → shown)
+    runs_done: int = 0  # the server's "script finished" messages to this page so far (page and part runs)
     closing: bool = False  # its page is being closed: a websocket closing now is no reconnect
     stopped: bool = False  # a step failed: the planner's later steps are skipped
 
@@ -284,6 +285,8 @@ async def new_page(pl: Planner, browser) -> None:
 
         def received(payload) -> None:
             pl.ws_bytes += len(payload)
+            if isinstance(payload, bytes) and finished(payload):
+                pl.runs_done += 1
 
         ws.on("framereceived", received)
 
@@ -294,6 +297,18 @@ async def new_page(pl: Planner, browser) -> None:
         ws.on("close", closed)
 
     page.on("websocket", on_socket)
+
+
+def finished(payload: bytes) -> bool:
+    """Whether a websocket message from the server is its "script finished" (a run of the page or of a part)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msg = ForwardMsg()
+    try:
+        msg.ParseFromString(payload)
+    except Exception:  # not a ForwardMsg
+        return False
+    return msg.WhichOneof("type") == "script_finished"
 
 
 async def open_sample(pl: Planner, browser, url: str) -> None:
@@ -367,12 +382,15 @@ async def click_map(pl: Planner, lon: float, lat: float, *, row: str | None, not
     box = await frame.locator(".leaflet-container").bounding_box()
     before = await timing_line(page)
     rows = await page.get_by_text(row, exact=True).count() if row else 0
-    sent = pl.ws_bytes
+    sent, runs = pl.ws_bytes, pl.runs_done
     clicked = time.perf_counter()
     await page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
     deadline = time.monotonic() + pl.timeout_s
     while time.monotonic() < deadline:
-        done = await timing_line(page) not in ("", before)
+        # the timing line is new, or the run the click made has finished: two clicks' lines can read the same
+        # ('0.19 秒（方案计算 0.14 秒）' twice: the wait then never ended; a run of 2026-12-08)
+        line = await timing_line(page)
+        done = line not in ("", before) or (line != "" and pl.runs_done > runs)
         if row:
             done = done and await page.get_by_text(row, exact=True).count() > rows
         if note:
