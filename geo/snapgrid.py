@@ -24,18 +24,14 @@ stored network reads it instead of the lines.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import hmac
-import json
 import logging
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import shapely
+
+from geo.keyedfile import peek_header, read_keyed, write_keyed
 
 __all__ = [
     "GRID_FILE",
@@ -349,7 +345,6 @@ def points_only(geoms: np.ndarray) -> bool:
 #: The grid file in a store entry's folder.
 GRID_FILE = "snapgrid.bin"
 _GRID_VERSION = 1
-_MAC_BYTES = 32
 _LABEL = b"snapgrid\0"
 #: The file's arrays, in order: (name, dtype when the counts fit 32 bits, dtype otherwise).
 _ARRAYS = (
@@ -368,16 +363,15 @@ def write_grid(file: Path, grid: SnapGrid, *, secret: bytes, digest: str) -> Non
 
     Left as it is if the file there is already this manifest's (by its header).
     """
-    if _header(file).get("digest") == digest:
+    if peek_header(file).get("digest") == digest:
         return
     wide = max(len(grid.x), len(grid.cell_items), int(grid.component.max(initial=0)) + 1) >= 1 << 31
     fragment_edge = np.flatnonzero(grid.component != 0)
     values = {"fragment_edge": fragment_edge, "fragment": grid.component[fragment_edge]}
     arrays = [
-        (name, wide64 if wide else narrow, values[name] if name in values else getattr(grid, name))
+        (name, np.asarray(values[name] if name in values else getattr(grid, name), dtype=wide64 if wide else narrow))
         for name, narrow, wide64 in _ARRAYS
     ]
-    arrays = [(name, dtype, np.ascontiguousarray(a, dtype=dtype)) for name, dtype, a in arrays]
     header = {
         "version": _GRID_VERSION,
         "digest": digest,
@@ -385,25 +379,11 @@ def write_grid(file: Path, grid: SnapGrid, *, secret: bytes, digest: str) -> Non
         "origin": list(grid.origin),
         "cell_m": grid.cell_m,
         "shape": list(grid.shape),
-        "arrays": [[name, dtype, a.size] for name, dtype, a in arrays],
     }
-    text = json.dumps(header).encode()
-    text += b" " * (-(len(text) + _MAC_BYTES + 8) % 8)  # the arrays start 8-byte aligned
-    body = [np.asarray([len(text)], dtype="<i8").tobytes(), text, *(a.tobytes() for _, _, a in arrays)]
-    mac = hmac.new(secret, _LABEL, hashlib.sha256)
-    for part in body:
-        mac.update(part)
-    tmp = file.parent / f".{file.name}.{uuid.uuid4().hex}"
     try:
-        with open(tmp, "wb") as f:
-            f.write(mac.digest())
-            for part in body:
-                f.write(part)
-        os.replace(tmp, file)
+        write_keyed(file, _LABEL, secret, header, arrays)
     except OSError as exc:  # a read-only store: the grid is made from the lines each time
         log.info("the snapping grid %s is not kept (%s)", file, exc)
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
 
 
 def read_grid(file: Path, *, secret: bytes, digest: str, n_edges: int) -> SnapGrid | None:
@@ -413,26 +393,11 @@ def read_grid(file: Path, *, secret: bytes, digest: str, n_edges: int) -> SnapGr
     except (OSError, ValueError):
         return None
     try:
-        view = memoryview(data)
-        mac = hmac.new(secret, _LABEL, hashlib.sha256)
-        mac.update(view[_MAC_BYTES:])
-        if len(data) < _MAC_BYTES + 8 or not hmac.compare_digest(bytes(view[:_MAC_BYTES]), mac.digest()):
-            raise ValueError("not keyed with this computer's store key")
-        size = int(np.frombuffer(view[_MAC_BYTES : _MAC_BYTES + 8], dtype="<i8")[0])
-        at = _MAC_BYTES + 8
-        header = json.loads(bytes(view[at : at + size]))
-        at += size
+        arrays, header = read_keyed(data, _LABEL, secret)
         if header.get("version") != _GRID_VERSION or [a[0] for a in header["arrays"]] != [a[0] for a in _ARRAYS]:
             raise ValueError("of another version")
         if header.get("digest") != digest or header.get("segments") != n_edges:
             raise ValueError("another manifest's")
-        arrays = {}
-        for name, dtype, count in header["arrays"]:
-            width = np.dtype(dtype).itemsize * count
-            arrays[name] = np.frombuffer(view[at : at + width], dtype=dtype)
-            at += width
-        if at != len(data):
-            raise ValueError("truncated")
         shape = (int(header["shape"][0]), int(header["shape"][1]))
         x, first, start, items = arrays["x"], arrays["first"], arrays["cell_start"], arrays["cell_items"]
         if (  # keyed, so written here: the sizes are checked, not every value
@@ -501,14 +466,3 @@ class GridReader:
         except InputError:
             return
         write_grid(self.entry / GRID_FILE, grid, secret=secret, digest=self.digest)
-
-
-def _header(file: Path) -> dict:
-    """The header of a kept grid file (unchecked), or {}."""
-    try:
-        with open(file, "rb") as f:
-            head = f.read(_MAC_BYTES + 8)
-            size = int(np.frombuffer(head[_MAC_BYTES:], dtype="<i8")[0]) if len(head) == _MAC_BYTES + 8 else 0
-            return json.loads(f.read(size)) if 0 < size < 1 << 16 else {}
-    except (OSError, ValueError, AttributeError):
-        return {}

@@ -46,7 +46,6 @@ The store lives in the user's cache folder (``platformdirs``); the
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
@@ -71,6 +70,7 @@ from geo.faces import CORE_M, CORE_QUAD_SEGS, FACE_FILES, NetworkFaces, network_
 from geo.filehash import file_sha256
 from geo.graphml import prepare_graphml
 from geo.io import read_network
+from geo.keyedfile import NotKept, peek_header, read_keyed, write_keyed
 from geo.network import StreetNetwork, prepare_network
 from geo.notes import note
 from geo.roads import RoadOptions, RoadReport, is_road_layer, prepare_roads
@@ -104,7 +104,6 @@ _SECRET_ENV = "QUARTERHOUR_STORE_KEY"
 _SECRET_FILE = "store.key"
 _ROUTING = "routing.bin"  # issue 32: the keyed routing arrays of an entry whose arrays passed ``_check_arrays``
 _ROUTING_VERSION = 1
-_MAC_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -554,6 +553,7 @@ def _read_routing(entry: Path, manifest: dict, secret: bytes) -> RoutingNetwork 
     return routing
 
 
+_ROUTING_LABEL = b"routing\0"  #: what the routing file's key covers first (``geo.keyedfile``)
 #: The routing file's arrays, in order, and how each is written.
 _ROUTING_ARRAYS = (
     ("u", "<i8"),
@@ -567,26 +567,14 @@ _ROUTING_ARRAYS = (
 
 def _routing_arrays(data: bytearray | np.ndarray, secret: bytes) -> tuple[dict[str, np.ndarray], dict]:
     """The arrays and header of a routing file's bytes, once its key is checked; ``_Damaged`` if anything is off."""
-    view = memoryview(data)
-    mac = hmac.new(secret, b"routing\0", hashlib.sha256)
-    mac.update(view[_MAC_BYTES:])
-    if len(data) < _MAC_BYTES + 8 or not hmac.compare_digest(bytes(view[:_MAC_BYTES]), mac.digest()):
-        raise _Damaged("its routing arrays are not keyed with this computer's store key")
-    size = int(np.frombuffer(view[_MAC_BYTES : _MAC_BYTES + 8], dtype="<i8")[0])
-    at = _MAC_BYTES + 8
-    header = json.loads(bytes(view[at : at + size]))
+    try:
+        arrays, header = read_keyed(data, _ROUTING_LABEL, secret)
+    except NotKept as exc:
+        raise _Damaged(f"its routing arrays are {exc}") from None
     if header.get("version") != _ROUTING_VERSION or [a[:2] for a in header["arrays"]] != [
         list(a) for a in _ROUTING_ARRAYS
     ]:
         raise _Damaged("its routing arrays are of another version")
-    at += size
-    arrays = {}
-    for name, dtype, count in header["arrays"]:
-        width = np.dtype(dtype).itemsize * count
-        arrays[name] = np.frombuffer(view[at : at + width], dtype=dtype)
-        at += width
-    if at != len(data):
-        raise _Damaged("its routing arrays are truncated")
     return arrays, header
 
 
@@ -598,14 +586,8 @@ def _remember_routing(entry: Path, manifest: dict, secret: bytes, network: Stree
     """
     digest = manifest_digest(manifest)
     file = entry / _ROUTING
-    try:
-        with open(file, "rb") as f:
-            head = f.read(_MAC_BYTES + 8)
-            size = int(np.frombuffer(head[_MAC_BYTES:], dtype="<i8")[0]) if len(head) == _MAC_BYTES + 8 else 0
-            if 0 < size < 1 << 16 and json.loads(f.read(size)).get("digest") == digest:
-                return
-    except (OSError, ValueError, AttributeError):
-        pass
+    if peek_header(file).get("digest") == digest:
+        return
     from geo.links import street_links_m
 
     e = network.edges
@@ -616,31 +598,12 @@ def _remember_routing(entry: Path, manifest: dict, secret: bytes, network: Stree
     if len(links[1]) >= 1 << 31:  # beyond the file's int32 link ends: such an entry is read whole
         return
     values = dict(zip(("u", "v", "length_m", "indptr", "indices", "link_m"), (u, v, length, *links), strict=True))
-    arrays = [(name, dtype, np.ascontiguousarray(values[name], dtype=dtype)) for name, dtype in _ROUTING_ARRAYS]
-    header = {
-        "version": _ROUTING_VERSION,
-        "digest": digest,
-        "nodes": network.n_nodes,
-        "crs": _crs_text(network.crs),
-        "arrays": [[name, dtype, len(a)] for name, dtype, a in arrays],
-    }
-    text = json.dumps(header).encode()
-    text += b" " * (-(len(text) + _MAC_BYTES + 8) % 8)  # the arrays start 8-byte aligned
-    body = [np.asarray([len(text)], dtype="<i8").tobytes(), text, *(a.tobytes() for _, _, a in arrays)]
-    mac = hmac.new(secret, b"routing\0", hashlib.sha256)
-    for part in body:
-        mac.update(part)
-    tmp = entry / f".{_ROUTING}.{uuid.uuid4().hex}"
+    arrays = [(name, np.asarray(values[name], dtype=dtype)) for name, dtype in _ROUTING_ARRAYS]
+    header = {"version": _ROUTING_VERSION, "digest": digest, "nodes": network.n_nodes, "crs": _crs_text(network.crs)}
     try:
-        with open(tmp, "wb") as f:
-            f.write(mac.digest())
-            for part in body:
-                f.write(part)
-        os.replace(tmp, file)
+        write_keyed(file, _ROUTING_LABEL, secret, header, arrays)
     except OSError as exc:  # a read-only store: the question reads the entry whole
         log.info("the stored network %s: its routing arrays are not kept (%s)", entry, exc)
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
 
 
 def _read_routing_nodes(entry: Path, manifest: dict) -> pd.DataFrame:
