@@ -116,27 +116,9 @@ def _load() -> str:
 def _to_city(page, proc: subprocess.Popen, url: str, city: Path, out: dict, *, py_spy: Path | None) -> None:
     """The prepared network picked, the facilities and the city's units uploaded, then the residents (timed)."""
     from bench_city_upload import MARK_OLD, NEW_MAP, PAINTED  # here: they import this module's ``_cpu``
-    from bench_siting_city import _quiet
+    from bench_siting_city import city_inputs
 
-    page.goto(url, wait_until="domcontentloaded")
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=300_000)  # the sample first
-    page.get_by_text("数据", exact=True).click()
-    page.get_by_text("已整理的路网", exact=False).first.click()
-    page.get_by_text("选择已整理的路网").wait_for(timeout=60_000)
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="选择已整理的路网").click()
-    page.get_by_role("option").filter(has_text="100,489").click()
-    up = page.locator('[data-testid="stFileUploader"]')
-    _quiet(proc.pid)  # each upload once the page's run is over (one sent during a run can be lost)
-    up.filter(has_text="服务设施").locator('input[type="file"]').set_input_files(str(city / "facilities.geojson"))
-    up.filter(has_text="服务设施").get_by_text("facilities.geojson").wait_for(timeout=300_000)
-    _quiet(proc.pid)
-    # the city's own units: the sample's lie in Monaco, where the siting finds no candidate
-    page.get_by_text("上传边界文件", exact=False).first.click()
-    units = up.filter(has_text="含 level、code、name")
-    units.locator('input[type="file"]').set_input_files(str(city / "boundaries.gpkg"))
-    units.get_by_text("boundaries.gpkg").wait_for(timeout=300_000)
-    time.sleep(3)
-    _quiet(proc.pid)
+    up = city_inputs(page, proc, url, city)
     spy = _spy(proc.pid, py_spy / f"upload-{os.getpid()}-{time.time():.0f}.txt") if py_spy else None
     page.evaluate(MARK_OLD)
     started = time.perf_counter()

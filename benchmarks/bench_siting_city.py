@@ -111,24 +111,7 @@ def _drive(page, proc: subprocess.Popen, url: str, city: Path, out: dict, *, py_
     """The planner's steps on an open page (``app_run``)."""
     page.on("pageerror", lambda e: out["errors"].append(str(e)))
     page.set_default_timeout(180_000)  # a click waits for its element through a loaded machine's page runs
-    page.goto(url, wait_until="domcontentloaded")
-    page.get_by_text("38,245 / 38,367").wait_for(timeout=300_000)  # the sample first
-    page.get_by_text("数据", exact=True).click()
-    page.get_by_text("已整理的路网", exact=False).first.click()
-    page.get_by_text("选择已整理的路网").wait_for(timeout=60_000)
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="选择已整理的路网").click()
-    page.get_by_role("option").filter(has_text="100,489").click()
-    up = page.locator('[data-testid="stFileUploader"]')
-    _quiet(proc.pid)  # each upload once the page's run is over (one sent during a run can be lost)
-    up.filter(has_text="服务设施").locator('input[type="file"]').set_input_files(str(city / "facilities.geojson"))
-    up.filter(has_text="服务设施").get_by_text("facilities.geojson").wait_for(timeout=300_000)
-    _quiet(proc.pid)
-    page.get_by_text("上传边界文件", exact=False).first.click()
-    units = up.filter(has_text="含 level、code、name")
-    units.locator('input[type="file"]').set_input_files(str(city / "boundaries.gpkg"))
-    units.get_by_text("boundaries.gpkg").wait_for(timeout=300_000)
-    time.sleep(3)
-    _quiet(proc.pid)
+    up = city_inputs(page, proc, url, city)
     up.filter(has_text="居民").locator('input[type="file"]').set_input_files(str(city / "demand.gpkg"))
     page.get_by_text("7,473,495", exact=False).first.wait_for(timeout=600_000)
     _map_frame(page).wait_for_selector(".leaflet-control-layers", timeout=600_000)
@@ -181,6 +164,34 @@ def _siting_tab(page, proc: subprocess.Popen, k: str):
         if field.input_value() == k and page.get_by_text("计算选址", exact=True).first.is_visible():
             return field
     raise RuntimeError("the siting tab did not keep k")
+
+
+def city_inputs(page, proc: subprocess.Popen, url: str, city: Path):
+    """The sample's page, then the city's prepared network picked, its facilities and its own units uploaded.
+
+    Each upload once the server is quiet (one sent during a page run can be lost); returns the page's
+    uploaders, the residents' still to be given (``bench_click_city`` times that one).
+    """
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_text("38,245 / 38,367").wait_for(timeout=300_000)  # the sample first
+    page.get_by_text("数据", exact=True).click()
+    page.get_by_text("已整理的路网", exact=False).first.click()
+    page.get_by_text("选择已整理的路网").wait_for(timeout=60_000)
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="选择已整理的路网").click()
+    page.get_by_role("option").filter(has_text="100,489").click()
+    up = page.locator('[data-testid="stFileUploader"]')
+    _quiet(proc.pid)  # each upload once the page's run is over (one sent during a run can be lost)
+    up.filter(has_text="服务设施").locator('input[type="file"]').set_input_files(str(city / "facilities.geojson"))
+    up.filter(has_text="服务设施").get_by_text("facilities.geojson").wait_for(timeout=300_000)
+    _quiet(proc.pid)
+    # the city's own units: the sample's lie in Monaco, where the siting finds no candidate
+    page.get_by_text("上传边界文件", exact=False).first.click()
+    units = up.filter(has_text="含 level、code、name")
+    units.locator('input[type="file"]').set_input_files(str(city / "boundaries.gpkg"))
+    units.get_by_text("boundaries.gpkg").wait_for(timeout=300_000)
+    time.sleep(3)
+    _quiet(proc.pid)
+    return up
 
 
 def _quiet(pid: int, *, below_s: float = 0.05, timeout_s: float = 300) -> float:
