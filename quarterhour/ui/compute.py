@@ -664,12 +664,6 @@ def reach_ahead(inputs: Inputs, params: Params) -> bool:
     except InputError:  # the page's run says what is wrong
         return False
     key = (inputs.network, inputs.compounds, inputs.gates, frame_digest(facilities), _reach_options(options))
-    with _AHEAD_LOCK:
-        if key in _AHEAD:
-            return False
-        _AHEAD[key] = None
-        while len(_AHEAD) > 32:
-            _AHEAD.pop(next(iter(_AHEAD)))
 
     def draw() -> None:
         try:
@@ -677,12 +671,30 @@ def reach_ahead(inputs: Inputs, params: Params) -> bool:
         except Exception:  # the page's own run draws it again, and says what went wrong
             log.exception("the reach drawn ahead failed")
 
-    threading.Thread(target=draw, name="qh-reach-ahead", daemon=True).start()
-    return True
+    return _begin_once(_AHEAD, key, 32, "qh-reach-ahead", draw) is not None
 
 
 _AHEAD: dict[tuple, None] = {}  #: the reaches begun ahead (oldest first)
 _AHEAD_LOCK = threading.Lock()
+
+
+def _begin_once(begun: dict, key: tuple, keep: int, name: str, work: Callable[[], None]) -> threading.Thread | None:
+    """``work`` in a background thread, unless ``key`` was begun before (``begun`` keeps the ``keep`` newest keys).
+
+    Returns
+    -------
+    threading.Thread or None
+        The thread begun now; None when ``key`` was begun already.
+    """
+    with _AHEAD_LOCK:
+        if key in begun:
+            return None
+        begun[key] = None
+        while len(begun) > keep:
+            begun.pop(next(iter(begun)))
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def _reach_options(options) -> tuple:
@@ -771,12 +783,6 @@ def siting_ahead(inputs: Inputs, units: str, params: Params, candidates: str | N
     except InputError:
         return None
     key = (inputs, units, params, candidates, model, float(spacing_m))
-    with _AHEAD_LOCK:
-        if key in _SITING_AHEAD:
-            return None
-        _SITING_AHEAD[key] = None
-        while len(_SITING_AHEAD) > 16:
-            _SITING_AHEAD.pop(next(iter(_SITING_AHEAD)))
 
     def draw() -> None:
         try:
@@ -788,9 +794,7 @@ def siting_ahead(inputs: Inputs, units: str, params: Params, candidates: str | N
         except Exception:  # the press makes it again, and says what went wrong
             log.exception("the siting's coverage drawn ahead failed")
 
-    thread = threading.Thread(target=draw, name="qh-siting-ahead", daemon=True)
-    thread.start()
-    return thread
+    return _begin_once(_SITING_AHEAD, key, 16, "qh-siting-ahead", draw)
 
 
 _SITING_AHEAD: dict[tuple, None] = {}  #: the siting coverages begun ahead (oldest first)
